@@ -1,0 +1,181 @@
+//! Who is acting: built from verified token claims.
+
+use crate::ids::{AuthorityId, CitizenId, MunicipalityId};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+
+/// A role granted by the identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Citizen,
+    Official,
+    Moderator,
+    Admin,
+    Analyst,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Role> {
+        Some(match raw {
+            "citizen" => Role::Citizen,
+            "official" => Role::Official,
+            "moderator" => Role::Moderator,
+            "admin" => Role::Admin,
+            "analyst" => Role::Analyst,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Official => "official",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+        }
+    }
+}
+
+/// Why claims do not describe an actor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsError {
+    #[error("the token has no valid `sub` claim")]
+    MissingSubject,
+    #[error("claim `{0}` is malformed")]
+    Malformed(&'static str),
+}
+
+/// A signed-in person. Built only from verified claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: CitizenId,
+    pub roles: BTreeSet<Role>,
+    pub region: Option<String>,
+    pub municipality: Option<MunicipalityId>,
+    pub authority: Option<AuthorityId>,
+    pub birthdate: Option<NaiveDate>,
+}
+
+impl Actor {
+    /// Builds an actor from flat string claims, as API Gateway's JWT authorizer passes them.
+    ///
+    /// Array claims arrive either as JSON (`["a","b"]`) or flattened by API Gateway (`[a b]`);
+    /// both forms are accepted, as is a single space- or comma-separated string. Unknown roles
+    /// are ignored, so a new role at the identity provider grants nothing here.
+    pub fn from_claims(claims: &HashMap<String, String>) -> Result<Actor, ClaimsError> {
+        let sub = claims.get("sub").ok_or(ClaimsError::MissingSubject)?;
+        let id = CitizenId::parse(sub).map_err(|_| ClaimsError::MissingSubject)?;
+        let roles = claims
+            .get("roles")
+            .map(|raw| parse_list_claim(raw).iter().filter_map(|r| Role::parse(r)).collect())
+            .unwrap_or_default();
+        let municipality = optional(claims, "municipality")
+            .map(|v| MunicipalityId::parse(v).map_err(|_| ClaimsError::Malformed("municipality")))
+            .transpose()?;
+        let authority = optional(claims, "authority")
+            .map(|v| AuthorityId::parse(v).map_err(|_| ClaimsError::Malformed("authority")))
+            .transpose()?;
+        let birthdate = optional(claims, "birthdate")
+            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| ClaimsError::Malformed("birthdate")))
+            .transpose()?;
+        Ok(Actor {
+            id,
+            roles,
+            region: optional(claims, "region").map(str::to_owned),
+            municipality,
+            authority,
+            birthdate,
+        })
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The role under which this actor's action is recorded in history: the most privileged one.
+    pub fn acting_role(&self) -> Role {
+        [Role::Admin, Role::Moderator, Role::Official, Role::Analyst, Role::Citizen]
+            .into_iter()
+            .find(|r| self.has(*r))
+            .unwrap_or(Role::Citizen)
+    }
+
+    /// True when the actor's token is for `region` (tokens without a region claim match none).
+    pub fn in_region(&self, region: &str) -> bool {
+        self.region.as_deref() == Some(region)
+    }
+}
+
+fn optional<'a>(claims: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    claims.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+fn parse_list_claim(raw: &str) -> Vec<String> {
+    let trimmed = raw.trim();
+    if trimmed.starts_with('[') {
+        if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {
+            return list;
+        }
+        let inner = trimmed.trim_start_matches('[').trim_end_matches(']');
+        return split_words(inner);
+    }
+    split_words(trimmed)
+}
+
+fn split_words(s: &str) -> Vec<String> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .map(|w| w.trim_matches('"'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn roles_are_read_in_api_gateway_flattened_form() {
+        let a = Actor::from_claims(&claims(&[("sub", "u1"), ("roles", "[official moderator]")])).unwrap();
+        assert!(a.has(Role::Official) && a.has(Role::Moderator) && !a.has(Role::Citizen));
+        assert_eq!(a.acting_role(), Role::Moderator);
+    }
+
+    #[test]
+    fn roles_are_read_in_json_and_plain_forms() {
+        let a = Actor::from_claims(&claims(&[("sub", "u1"), ("roles", r#"["citizen","admin"]"#)])).unwrap();
+        assert!(a.has(Role::Citizen) && a.has(Role::Admin));
+        let b = Actor::from_claims(&claims(&[("sub", "u1"), ("roles", "citizen")])).unwrap();
+        assert!(b.has(Role::Citizen));
+    }
+
+    #[test]
+    fn unknown_roles_grant_nothing_and_missing_sub_is_refused() {
+        let a = Actor::from_claims(&claims(&[("sub", "u1"), ("roles", "[superuser]")])).unwrap();
+        assert!(a.roles.is_empty());
+        assert_eq!(Actor::from_claims(&claims(&[("roles", "citizen")])), Err(ClaimsError::MissingSubject));
+    }
+
+    #[test]
+    fn residence_authority_and_birthdate_are_parsed() {
+        let a = Actor::from_claims(&claims(&[
+            ("sub", "u1"),
+            ("municipality", "tyumen"),
+            ("authority", "adm-tyumen"),
+            ("birthdate", "1990-05-01"),
+            ("region", "72"),
+        ]))
+        .unwrap();
+        assert_eq!(a.municipality.as_ref().unwrap().as_str(), "tyumen");
+        assert_eq!(a.authority.as_ref().unwrap().as_str(), "adm-tyumen");
+        assert_eq!(a.birthdate, NaiveDate::from_ymd_opt(1990, 5, 1));
+        assert!(a.in_region("72") && !a.in_region("66"));
+        assert!(Actor::from_claims(&claims(&[("sub", "u1"), ("birthdate", "01.05.1990")])).is_err());
+    }
+}

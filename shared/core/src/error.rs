@@ -1,0 +1,65 @@
+//! The errors use cases return. The HTTP edge maps each variant to one status and problem code.
+
+use crate::moderation::ModerationReason;
+use crate::ports::StoreError;
+use serde::Serialize;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Why a use case refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The caller lacks the role or scope for this action (403).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The resource does not exist or belongs to someone else (404).
+    #[error("not found")]
+    NotFound,
+    /// The request parsed but is invalid (422 `validation_failed`).
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// Automatic moderation refused the text (422 `moderation_failed`).
+    #[error("moderation refused the text: {}", .0.code())]
+    Moderation(ModerationReason),
+    /// The same idempotency key came with another body (422 `idempotency_key_reused`).
+    #[error("idempotency key reused with another request body")]
+    IdempotencyKeyReused,
+    /// The resource's state forbids the action (409 with `code`).
+    #[error("conflict {code}: {detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// Too many requests; retry after the given number of seconds (429).
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Anything else: a backend failure, never the caller's fault (500).
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ServiceError::Conflict {
+                code: "concurrent_update",
+                detail: "Ресурс изменился одновременно с запросом; повторите попытку.".into(),
+            },
+            StoreError::Backend(e) => ServiceError::Unexpected(e),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Identifiers. Server-made ids are ULIDs; reference-data ids are short slugs from the region file.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use ulid::Ulid;
+
+/// Why a string is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("must be a ULID (26 characters, Crockford base32)")]
+    NotUlid,
+    #[error("must be 1..64 characters of a-z, 0-9 and '-'")]
+    BadSlug,
+    #[error("must be 1..256 printable characters")]
+    BadSubject,
+}
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Ulid);
+
+        impl $name {
+            /// A new id for an entity created at `at`: ids sort by creation time.
+            pub fn new_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+                let ms = u64::try_from(at.timestamp_millis()).unwrap_or_default();
+                Self(Ulid::from_parts(ms, rand_bits()))
+            }
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                Ulid::from_str(raw).map(Self).map_err(|_| IdError::NotUlid)
+            }
+            pub fn ulid(&self) -> Ulid {
+                self.0
+            }
+            pub fn from_ulid(u: Ulid) -> Self {
+                Self(u)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+fn rand_bits() -> u128 {
+    // Ulid::new() draws from the thread-local RNG; its random part is all we keep.
+    Ulid::new().random()
+}
+
+ulid_id!(
+    /// A resident's message.
+    MessageId
+);
+ulid_id!(
+    /// An uploaded photo.
+    PhotoId
+);
+
+macro_rules! slug_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                let ok = !raw.is_empty()
+                    && raw.len() <= 64
+                    && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                if ok {
+                    Ok(Self(raw.to_owned()))
+                } else {
+                    Err(IdError::BadSlug)
+                }
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(raw: String) -> Result<Self, IdError> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slug_id!(
+    /// A category of the region's category tree, e.g. `zhkh-musor`.
+    CategoryId
+);
+slug_id!(
+    /// A municipality (city okrug or district), e.g. `tyumen`.
+    MunicipalityId
+);
+slug_id!(
+    /// An authority: the ЦУР, a regional department or a municipal administration.
+    AuthorityId
+);
+
+/// The identity-provider subject of a person (`sub` claim).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CitizenId(String);
+
+impl CitizenId {
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        let ok = !raw.is_empty() && raw.len() <= 256 && raw.chars().all(|c| !c.is_control() && c != '#');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(IdError::BadSubject)
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CitizenId {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<CitizenId> for String {
+    fn from(id: CitizenId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for CitizenId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_accept_lowercase_digits_and_hyphens_only() {
+        assert!(CategoryId::parse("zhkh-musor").is_ok());
+        assert!(CategoryId::parse("").is_err());
+        assert!(CategoryId::parse("ЖКХ").is_err());
+        assert!(CategoryId::parse("Zhkh").is_err());
+        assert!(CategoryId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn message_ids_sort_by_creation_time() {
+        let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let t1 = t0 + chrono::Duration::milliseconds(1);
+        assert!(MessageId::new_at(t0) < MessageId::new_at(t1));
+        let id = MessageId::new_at(t0);
+        assert_eq!(MessageId::parse(&id.to_string()), Ok(id));
+        assert_eq!(MessageId::parse("not-a-ulid"), Err(IdError::NotUlid));
+    }
+
+    #[test]
+    fn subjects_refuse_separators_and_control_characters() {
+        assert!(CitizenId::parse("alice").is_ok());
+        assert!(CitizenId::parse("a#b").is_err());
+        assert!(CitizenId::parse("a\nb").is_err());
+        assert!(CitizenId::parse("").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! The domain of the citizen feedback platform: parsed values, entities, rules and the ports that
+//! adapters implement. Nothing here knows about AWS, HTTP or SQL.
+
+pub mod actor;
+pub mod calendar;
+pub mod error;
+pub mod ids;
+pub mod message;
+pub mod moderation;
+pub mod page;
+pub mod ports;
+pub mod region;
+pub mod routing;
+pub mod service;
+pub mod testing;
+pub mod values;
+pub mod views;
+
+pub use actor::{Actor, Role};
+pub use error::{FieldError, ServiceError};
+pub use ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId};
+pub use message::{HistoryEntry, Message, Status};
+pub use ports::{Clock, Job, MessageStore, ReferenceStore, StoreError, SystemClock, WorkQueue};
+pub use region::RegionData;

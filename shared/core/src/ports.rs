@@ -1,0 +1,213 @@
+//! The ports: what the domain needs from the outside world. Adapters implement them for
+//! DynamoDB/SQS and for SQLite; the contract suite in `tests/` runs the same cases on both.
+
+use crate::ids::{CitizenId, MessageId};
+use crate::message::{HistoryEntry, Message};
+use crate::region::RegionData;
+use crate::values::IdempotencyKey;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a port call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold: the item exists already, or changed since it was read.
+    /// Nothing was written.
+    #[error("a write condition failed; nothing was written")]
+    Conflict,
+    /// The backend failed or is unreachable. The write may or may not have happened only where
+    /// the method says so; every method here is atomic.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// The stored answer to an idempotent submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub citizen: CitizenId,
+    pub key: IdempotencyKey,
+    /// SHA-256 of the canonical request body.
+    pub request_hash: String,
+    /// The message as the first response showed it.
+    pub response: Message,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `create_message` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    Created,
+    /// The citizen already used this idempotency key; nothing was written.
+    KeyExists(Box<IdempotencyRecord>),
+}
+
+/// Messages and their history.
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Atomically writes a new message, its first history entry and, when given, the idempotency
+    /// record. If the citizen's key is taken, writes nothing and returns the existing record.
+    /// An existing message id is a `Conflict`.
+    async fn create_message(
+        &self,
+        message: &Message,
+        entry: &HistoryEntry,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<CreateOutcome, StoreError>;
+
+    /// The record of a citizen's idempotency key, if any.
+    async fn get_idempotency(
+        &self,
+        citizen: &CitizenId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// One message, read consistently.
+    async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError>;
+
+    /// A message's history, oldest first.
+    async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Atomically replaces the message with `next` and appends `entry`, only if the stored
+    /// version is still `expected_version`; otherwise `Conflict` and nothing is written.
+    async fn update_message(&self, expected_version: u32, next: &Message, entry: &HistoryEntry)
+        -> Result<(), StoreError>;
+
+    /// The author's messages, newest first, only those older than `before` when given.
+    async fn list_by_author(
+        &self,
+        author: &CitizenId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Creation times of the author's messages created at or after `since`, oldest first, at most `limit`.
+    async fn author_submissions_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
+    /// Messages still in `submitted` that were created before `before`, oldest first.
+    async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
+}
+
+/// A value with the version it was stored under.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub version: u64,
+    pub value: T,
+}
+
+/// The region's reference data and routing rules.
+#[async_trait]
+pub trait ReferenceStore: Send + Sync + 'static {
+    /// The stored reference data, if the region was seeded.
+    async fn load_region(&self) -> Result<Option<Versioned<RegionData>>, StoreError>;
+
+    /// Stores the reference data if the stored version is still `expected` (`None`: nothing stored yet),
+    /// returning the new version; otherwise `Conflict` and nothing is written.
+    async fn save_region(&self, data: &RegionData, expected: Option<u64>) -> Result<u64, StoreError>;
+}
+
+/// A named work queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// New messages waiting for routing.
+    Submitted,
+    /// Status changes residents should hear about.
+    Notifications,
+}
+
+impl QueueName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Submitted => "submitted",
+            QueueName::Notifications => "notifications",
+        }
+    }
+}
+
+/// A unit of asynchronous work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Route a submitted message.
+    RouteMessage { message_id: MessageId },
+}
+
+impl Job {
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Job::RouteMessage { .. } => QueueName::Submitted,
+        }
+    }
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+    pub fn from_body(body: &str) -> Result<Job, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+}
+
+/// Sends work. Delivery is at least once: consumers must be idempotent.
+#[async_trait]
+pub trait WorkQueue: Send + Sync + 'static {
+    /// Durably enqueues the job, or fails with `Backend`.
+    async fn send(&self, job: &Job) -> Result<(), StoreError>;
+}
+
+/// One delivery of a queued message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// The handle to acknowledge this delivery with.
+    pub receipt: String,
+    pub body: String,
+    /// How many times the message was received, this time included.
+    pub receive_count: u32,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// The receiving side of a queue, for hosts that drive their consumers themselves.
+/// On AWS, Lambda's event source mapping plays this role.
+#[async_trait]
+pub trait QueueReceiver: Send + Sync + 'static {
+    /// Up to `max` visible messages, hidden for `visibility` afterwards. A message received more
+    /// than the queue's max-receive count moves to the dead-letter queue instead.
+    async fn receive(&self, queue: QueueName, max: usize, visibility: Duration) -> Result<Vec<Delivery>, StoreError>;
+    /// Deletes a delivered message. Acknowledging twice is harmless.
+    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), StoreError>;
+    /// Messages in the queue's dead-letter queue, for inspection.
+    async fn dead_letters(&self, queue: QueueName, max: usize) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// The current time. Injected so that deadlines and schedules are testable.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+
+impl<T: Clock + ?Sized> Clock for Arc<T> {
+    fn now(&self) -> DateTime<Utc> {
+        (**self).now()
+    }
+}
+
+/// A pause between retries of a transient failure.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(50u64.saturating_mul(1u64 << attempt.min(6)))
+}

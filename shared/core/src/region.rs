@@ -1,0 +1,266 @@
+//! A region's reference data: municipalities, authorities, categories, routing rules and the
+//! production calendar. Loaded from `infra/regions/<code>-<name>.toml` and validated as a whole.
+
+use crate::calendar::Calendar;
+use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionInfo {
+    pub code: String,
+    pub name: String,
+    pub time_zone: String,
+    pub center_authority_id: AuthorityId,
+    pub default_deadline_working_days: u16,
+    pub default_duplicate_radius_m: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Municipality {
+    pub id: MunicipalityId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorityLevel {
+    Center,
+    Regional,
+    Municipal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authority {
+    pub id: AuthorityId,
+    pub name: String,
+    pub level: AuthorityLevel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality_id: Option<MunicipalityId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<CategoryId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_working_days: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_radius_m: Option<u32>,
+}
+
+/// One routing rule: messages of `category_id` (a leaf or a group) from `municipality_id`
+/// (or from anywhere when absent) go to `authority_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    pub category_id: CategoryId,
+    #[serde(default)]
+    pub municipality_id: Option<MunicipalityId>,
+    pub authority_id: AuthorityId,
+}
+
+/// The whole reference data of one region, as stored and as read from the region file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionData {
+    pub region: RegionInfo,
+    pub municipalities: Vec<Municipality>,
+    pub authorities: Vec<Authority>,
+    pub categories: Vec<Category>,
+    #[serde(default)]
+    pub routing_rules: Vec<RoutingRule>,
+    pub calendar: Calendar,
+}
+
+/// A problem in reference data, naming the entry at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{entry}: {problem}")]
+pub struct RegionError {
+    pub entry: String,
+    pub problem: String,
+}
+
+impl RegionError {
+    fn new(entry: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { entry: entry.into(), problem: problem.into() }
+    }
+}
+
+impl RegionData {
+    /// Parses and validates a region file's text. Errors name the entry at fault.
+    pub fn from_toml(text: &str) -> Result<RegionData, Vec<RegionError>> {
+        let data: RegionData =
+            toml::from_str(text).map_err(|e| vec![RegionError::new("region file", e.message().to_owned())])?;
+        data.validate()?;
+        Ok(data)
+    }
+
+    /// Checks every reference and invariant, collecting all problems at once.
+    pub fn validate(&self) -> Result<(), Vec<RegionError>> {
+        let mut errs = Vec::new();
+        if self.region.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            errs.push(RegionError::new("region.time_zone", format!("unknown time zone {:?}", self.region.time_zone)));
+        }
+        if self.region.default_deadline_working_days == 0 {
+            errs.push(RegionError::new("region.default_deadline_working_days", "must be at least 1"));
+        }
+        let munis = unique_ids(&mut errs, "municipalities", self.municipalities.iter().map(|m| m.id.as_str()));
+        unique_ids(&mut errs, "authorities", self.authorities.iter().map(|a| a.id.as_str()));
+        let cats = unique_ids(&mut errs, "categories", self.categories.iter().map(|c| c.id.as_str()));
+
+        match self.authority(&self.region.center_authority_id) {
+            Some(a) if a.level == AuthorityLevel::Center => {}
+            Some(_) => errs.push(RegionError::new("region.center_authority_id", "must name an authority of level center")),
+            None => errs.push(RegionError::new(
+                "region.center_authority_id",
+                format!("unknown authority {:?}", self.region.center_authority_id.as_str()),
+            )),
+        }
+        for a in &self.authorities {
+            let entry = format!("authorities[id={}]", a.id);
+            match (&a.level, &a.municipality_id) {
+                (AuthorityLevel::Municipal, None) => errs.push(RegionError::new(entry, "a municipal authority needs municipality_id")),
+                (_, Some(m)) if !munis.contains(m.as_str()) => {
+                    errs.push(RegionError::new(entry, format!("unknown municipality_id {:?}", m.as_str())))
+                }
+                _ => {}
+            }
+        }
+        for c in &self.categories {
+            let entry = format!("categories[id={}]", c.id);
+            if let Some(p) = &c.parent_id {
+                if !cats.contains(p.as_str()) {
+                    errs.push(RegionError::new(&entry, format!("unknown parent_id {:?}", p.as_str())));
+                } else if self.category(p).and_then(|pc| pc.parent_id.as_ref()).is_some() {
+                    errs.push(RegionError::new(&entry, "categories nest at most two levels"));
+                }
+            }
+            if c.deadline_working_days == Some(0) {
+                errs.push(RegionError::new(&entry, "deadline_working_days must be at least 1"));
+            }
+        }
+        errs.extend(self.check_rules(&self.routing_rules));
+        errs.extend(self.calendar.validate());
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
+    }
+
+    /// Checks routing rules against this region's reference data.
+    pub fn check_rules(&self, rules: &[RoutingRule]) -> Vec<RegionError> {
+        let mut errs = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, r) in rules.iter().enumerate() {
+            let entry = format!(
+                "routing_rules[{i}] (category_id={}, municipality_id={})",
+                r.category_id,
+                r.municipality_id.as_ref().map(|m| m.as_str()).unwrap_or("*")
+            );
+            if self.category(&r.category_id).is_none() {
+                errs.push(RegionError::new(&entry, format!("unknown category_id {:?}", r.category_id.as_str())));
+            }
+            if let Some(m) = &r.municipality_id {
+                if self.municipality(m).is_none() {
+                    errs.push(RegionError::new(&entry, format!("unknown municipality_id {:?}", m.as_str())));
+                }
+            }
+            if self.authority(&r.authority_id).is_none() {
+                errs.push(RegionError::new(&entry, format!("unknown authority_id {:?}", r.authority_id.as_str())));
+            }
+            if !seen.insert((&r.category_id, &r.municipality_id)) {
+                errs.push(RegionError::new(&entry, "duplicates an earlier rule for the same category and municipality"));
+            }
+        }
+        errs
+    }
+
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.region.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+    pub fn municipality(&self, id: &MunicipalityId) -> Option<&Municipality> {
+        self.municipalities.iter().find(|m| &m.id == id)
+    }
+    pub fn authority(&self, id: &AuthorityId) -> Option<&Authority> {
+        self.authorities.iter().find(|a| &a.id == id)
+    }
+    pub fn category(&self, id: &CategoryId) -> Option<&Category> {
+        self.categories.iter().find(|c| &c.id == id)
+    }
+    /// A category messages can be filed in: one with no children.
+    pub fn is_leaf(&self, id: &CategoryId) -> bool {
+        self.category(id).is_some() && !self.categories.iter().any(|c| c.parent_id.as_ref() == Some(id))
+    }
+    /// The answer term of a category: its own, its group's, or the region's default.
+    pub fn deadline_days(&self, id: &CategoryId) -> u16 {
+        self.category_setting(id, |c| c.deadline_working_days).unwrap_or(self.region.default_deadline_working_days)
+    }
+    /// The duplicate-linking radius of a category: its own, its group's, or the region's default.
+    pub fn duplicate_radius_m(&self, id: &CategoryId) -> u32 {
+        self.category_setting(id, |c| c.duplicate_radius_m).unwrap_or(self.region.default_duplicate_radius_m)
+    }
+    fn category_setting<T>(&self, id: &CategoryId, get: impl Fn(&Category) -> Option<T>) -> Option<T> {
+        let c = self.category(id)?;
+        get(c).or_else(|| c.parent_id.as_ref().and_then(|p| self.category(p)).and_then(&get))
+    }
+    /// Lookup tables for hot paths.
+    pub fn authority_names(&self) -> HashMap<&AuthorityId, &str> {
+        self.authorities.iter().map(|a| (&a.id, a.name.as_str())).collect()
+    }
+}
+
+fn unique_ids<'a>(errs: &mut Vec<RegionError>, kind: &str, ids: impl Iterator<Item = &'a str>) -> HashSet<&'a str> {
+    let mut set = HashSet::new();
+    for id in ids {
+        if !set.insert(id) {
+            errs.push(RegionError::new(format!("{kind}[id={id}]"), "duplicate id"));
+        }
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::sample_region;
+
+    #[test]
+    fn the_sample_region_is_valid() {
+        sample_region().validate().unwrap();
+    }
+
+    #[test]
+    fn an_unknown_id_in_a_rule_is_named_with_its_entry() {
+        let mut r = sample_region();
+        r.routing_rules.push(RoutingRule {
+            category_id: CategoryId::parse("no-such").unwrap(),
+            municipality_id: None,
+            authority_id: AuthorityId::parse("dzhkh").unwrap(),
+        });
+        let errs = r.validate().unwrap_err();
+        assert!(errs.iter().any(|e| e.entry.contains("category_id=no-such") && e.problem.contains("unknown category_id")));
+    }
+
+    #[test]
+    fn category_terms_fall_back_to_group_then_region() {
+        let r = sample_region();
+        assert_eq!(r.deadline_days(&CategoryId::parse("zhkh-otoplenie").unwrap()), 3);
+        assert_eq!(r.deadline_days(&CategoryId::parse("dorogi-yamy").unwrap()), 8);
+        assert!(r.is_leaf(&CategoryId::parse("dorogi-yamy").unwrap()));
+        assert!(!r.is_leaf(&CategoryId::parse("dorogi").unwrap()));
+    }
+
+    #[test]
+    fn toml_errors_name_the_file_position() {
+        let errs = RegionData::from_toml("[region]\ncode = 72\n").unwrap_err();
+        assert_eq!(errs[0].entry, "region file");
+    }
+}

@@ -1,0 +1,452 @@
+//! Use cases, generic over the ports.
+
+use crate::actor::{Actor, Role};
+use crate::error::{FieldError, ServiceError};
+use crate::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
+use crate::message::{ActorRole, By, HistoryEntry, Message, Status, Transition};
+use crate::moderation;
+use crate::page::{Cursor, Limit, Page};
+use crate::ports::{
+    backoff, Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, ReferenceStore, StoreError, Versioned,
+    WorkQueue,
+};
+use crate::region::{RegionData, RoutingRule};
+use crate::routing;
+use crate::values::{Address, IdempotencyKey, Location, MessageText};
+use anyhow::anyhow;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// The region's reference data, cached for a short time. One instance is shared by all use
+/// cases of a process, so a change made through it is visible to them at once; other processes
+/// (other Lambda instances) see it within `ttl`.
+pub struct Reference<R> {
+    store: R,
+    ttl: std::time::Duration,
+    cache: RwLock<Option<(Instant, Arc<Versioned<RegionData>>)>>,
+}
+
+/// What seeding did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedOutcome {
+    Created,
+    Unchanged,
+    Updated,
+}
+
+impl<R: ReferenceStore> Reference<R> {
+    pub fn new(store: R, ttl: std::time::Duration) -> Self {
+        Self { store, ttl, cache: RwLock::new(None) }
+    }
+
+    async fn versioned(&self) -> Result<Arc<Versioned<RegionData>>, ServiceError> {
+        if let Some((at, data)) = self.cache.read().map_err(|_| anyhow!("reference cache poisoned"))?.as_ref() {
+            if at.elapsed() < self.ttl {
+                return Ok(data.clone());
+            }
+        }
+        let loaded = self
+            .store
+            .load_region()
+            .await?
+            .ok_or_else(|| anyhow!("the region's reference data is not loaded; seed the region first"))?;
+        let loaded = Arc::new(loaded);
+        *self.cache.write().map_err(|_| anyhow!("reference cache poisoned"))? = Some((Instant::now(), loaded.clone()));
+        Ok(loaded)
+    }
+
+    /// The current reference data, shared. Fails if the region was never seeded.
+    pub async fn snapshot(&self) -> Result<Arc<Versioned<RegionData>>, ServiceError> {
+        self.versioned().await
+    }
+
+    /// Stores a region's data: creates it, or replaces it when it differs from what is stored.
+    pub async fn seed(&self, data: &RegionData) -> Result<SeedOutcome, ServiceError> {
+        data.validate().map_err(|errs| {
+            ServiceError::Validation(errs.into_iter().map(|e| FieldError::new(e.entry, e.problem)).collect())
+        })?;
+        let current = self.store.load_region().await?;
+        let outcome = match current {
+            None => {
+                self.store.save_region(data, None).await?;
+                SeedOutcome::Created
+            }
+            Some(v) if &v.value == data => SeedOutcome::Unchanged,
+            Some(v) => {
+                self.store.save_region(data, Some(v.version)).await?;
+                SeedOutcome::Updated
+            }
+        };
+        self.invalidate();
+        Ok(outcome)
+    }
+
+    /// The routing rules (admins of the region).
+    pub async fn rules(&self, actor: &Actor) -> Result<Vec<RoutingRule>, ServiceError> {
+        let snap = self.versioned().await?;
+        require_region_admin(actor, &snap.value)?;
+        Ok(snap.value.routing_rules.clone())
+    }
+
+    /// Replaces the routing rules after checking them against the reference data (admins of the region).
+    pub async fn replace_rules(&self, actor: &Actor, rules: Vec<RoutingRule>) -> Result<Vec<RoutingRule>, ServiceError> {
+        for _attempt in 0..3 {
+            let current = self.store.load_region().await?.ok_or_else(|| anyhow!("the region is not seeded"))?;
+            require_region_admin(actor, &current.value)?;
+            let errs = current.value.check_rules(&rules);
+            if !errs.is_empty() {
+                return Err(ServiceError::Validation(
+                    errs.into_iter().map(|e| FieldError::new(e.entry, e.problem)).collect(),
+                ));
+            }
+            let mut next = current.value.clone();
+            next.routing_rules = rules.clone();
+            match self.store.save_region(&next, Some(current.version)).await {
+                Ok(_) => {
+                    self.invalidate();
+                    return Ok(rules);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut g) = self.cache.write() {
+            *g = None;
+        }
+    }
+}
+
+fn require_region_admin(actor: &Actor, region: &RegionData) -> Result<(), ServiceError> {
+    if !actor.has(Role::Admin) {
+        return Err(ServiceError::Forbidden("нужна роль администратора региона"));
+    }
+    if !actor.in_region(&region.region.code) {
+        return Err(ServiceError::Forbidden("администратор другого региона"));
+    }
+    Ok(())
+}
+
+/// A new message as the resident filed it, already parsed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewMessage {
+    pub category_id: CategoryId,
+    pub text: MessageText,
+    pub municipality_id: Option<MunicipalityId>,
+    pub address: Option<Address>,
+    pub location: Option<Location>,
+    pub photo_ids: Vec<PhotoId>,
+    pub public: bool,
+}
+
+impl NewMessage {
+    /// SHA-256 of the canonical form: equal requests hash equally, whatever their JSON layout.
+    pub fn fingerprint(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(canonical))
+    }
+}
+
+/// Limits on submission.
+#[derive(Debug, Clone, Copy)]
+pub struct SubmitPolicy {
+    /// Messages a citizen may submit per rolling hour.
+    pub per_hour: u32,
+    /// How often to try the queue before leaving the message to the re-enqueue sweep.
+    pub enqueue_attempts: u32,
+}
+
+impl Default for SubmitPolicy {
+    fn default() -> Self {
+        Self { per_hour: 20, enqueue_attempts: 3 }
+    }
+}
+
+/// The result of a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub message: Message,
+    /// True when this was a replay of an earlier request with the same idempotency key.
+    pub replayed: bool,
+}
+
+/// A message with its history, for reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageDetail {
+    pub message: Message,
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Residents' messages: submit, list, read.
+pub struct Messages<S, Q, C> {
+    store: S,
+    queue: Q,
+    clock: C,
+    reference: Arc<Reference<S>>,
+    policy: SubmitPolicy,
+}
+
+impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
+    pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: SubmitPolicy) -> Self {
+        Self { store, queue, clock, reference, policy }
+    }
+
+    pub fn reference(&self) -> &Arc<Reference<S>> {
+        &self.reference
+    }
+
+    /// Files a message. Idempotent per citizen and key; nothing is stored when it is refused.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        input: NewMessage,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Submitted, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("подавать сообщения могут только жители"));
+        }
+        moderation::moderate(input.text.as_str()).map_err(ServiceError::Moderation)?;
+        let region = self.reference.snapshot().await?;
+        let region = &region.value;
+        let mut errors = Vec::new();
+        if region.category(&input.category_id).is_none() {
+            errors.push(FieldError::new("category_id", "неизвестная категория"));
+        } else if !region.is_leaf(&input.category_id) {
+            errors.push(FieldError::new("category_id", "выберите подкатегорию, а не группу"));
+        }
+        let municipality = input.municipality_id.clone().or_else(|| actor.municipality.clone());
+        match &municipality {
+            None => errors.push(FieldError::new("municipality_id", "укажите муниципальное образование")),
+            Some(m) if region.municipality(m).is_none() => {
+                errors.push(FieldError::new("municipality_id", "неизвестное муниципальное образование"))
+            }
+            Some(_) => {}
+        }
+        if !input.photo_ids.is_empty() {
+            errors.push(FieldError::new("photo_ids", "фотография не найдена: сначала загрузите её"));
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Validation(errors));
+        }
+        let municipality_id = municipality.ok_or_else(|| anyhow!("municipality checked above"))?;
+        let fingerprint = input.fingerprint();
+
+        if let Some(k) = &key {
+            if let Some(rec) = self.store.get_idempotency(&actor.id, k).await? {
+                return replay(rec, &fingerprint);
+            }
+        }
+        let now = self.clock.now();
+        let recent =
+            self.store.author_submissions_since(&actor.id, now - Duration::hours(1), self.policy.per_hour as usize).await?;
+        if recent.len() >= self.policy.per_hour as usize {
+            let oldest = recent.first().copied().unwrap_or(now);
+            let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
+            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
+        }
+
+        let message = Message {
+            id: MessageId::new_at(now),
+            author: actor.id.clone(),
+            category_id: input.category_id.clone(),
+            municipality_id,
+            text: input.text.as_str().to_owned(),
+            address: input.address.as_ref().map(|a| a.as_str().to_owned()),
+            location: input.location,
+            photo_ids: input.photo_ids.clone(),
+            public: input.public,
+            status: Status::Submitted,
+            authority_id: None,
+            deadline: None,
+            overdue: false,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            reopen_count: 0,
+            routed_at: None,
+            answer: None,
+            rating: None,
+            duplicate_of: None,
+            duplicates_count: 0,
+        };
+        let entry = HistoryEntry {
+            seq: 1,
+            at: now,
+            actor_role: ActorRole::Citizen,
+            actor_id: Some(actor.id.clone()),
+            actor_authority_id: None,
+            from: None,
+            to: Status::Submitted,
+            note: "Сообщение подано".into(),
+        };
+        let record = key.map(|k| IdempotencyRecord {
+            citizen: actor.id.clone(),
+            key: k,
+            request_hash: fingerprint.clone(),
+            response: message.clone(),
+            created_at: now,
+        });
+        match self.store.create_message(&message, &entry, record.as_ref()).await? {
+            CreateOutcome::Created => {}
+            CreateOutcome::KeyExists(rec) => return replay(*rec, &fingerprint),
+        }
+        self.enqueue_routing(&message.id).await;
+        Ok(Submitted { message, replayed: false })
+    }
+
+    async fn enqueue_routing(&self, id: &MessageId) {
+        let job = Job::RouteMessage { message_id: *id };
+        for attempt in 0..self.policy.enqueue_attempts.max(1) {
+            match self.queue.send(&job).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(message_id = %id, attempt, error = %e, "enqueue for routing failed");
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+        tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
+    }
+
+    /// The caller's own messages, newest first.
+    pub async fn list_own(
+        &self,
+        actor: &Actor,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("список своих сообщений доступен жителям"));
+        }
+        let before = cursor
+            .map(|c| MessageId::parse(c.position()).map_err(|_| ServiceError::field("cursor", "недействительный cursor")))
+            .transpose()?;
+        let mut items = self.store.list_by_author(&actor.id, before.as_ref(), limit.get() + 1).await?;
+        let next_cursor = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(|m| Cursor::new(&m.id.to_string()).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// One message with its history, for those allowed to see it; anyone else gets `NotFound`.
+    pub async fn get(&self, actor: &Actor, id: &MessageId) -> Result<MessageDetail, ServiceError> {
+        let message = self.store.get_message(id).await?.ok_or(ServiceError::NotFound)?;
+        let region = self.reference.snapshot().await?;
+        if !can_read(actor, &message, &region.value) {
+            return Err(ServiceError::NotFound);
+        }
+        let history = self.store.get_history(id).await?;
+        Ok(MessageDetail { message, history })
+    }
+}
+
+fn replay(rec: IdempotencyRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
+    if rec.request_hash == fingerprint {
+        Ok(Submitted { message: rec.response, replayed: true })
+    } else {
+        Err(ServiceError::IdempotencyKeyReused)
+    }
+}
+
+/// Who may read a message: its author, officials of the assigned authority (and the ЦУР),
+/// moderators and admins of the region.
+pub fn can_read(actor: &Actor, message: &Message, region: &RegionData) -> bool {
+    if actor.id == message.author && actor.has(Role::Citizen) {
+        return true;
+    }
+    let in_region = actor.in_region(&region.region.code);
+    if (actor.has(Role::Moderator) || actor.has(Role::Admin)) && in_region {
+        return true;
+    }
+    if actor.has(Role::Official) {
+        if let Some(own) = &actor.authority {
+            return message.authority_id.as_ref() == Some(own) || own == &region.region.center_authority_id;
+        }
+    }
+    false
+}
+
+/// What routing did with one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteOutcome {
+    /// The message was routed now.
+    Routed { authority_id: crate::ids::AuthorityId, deadline: DateTime<Utc> },
+    /// Someone routed it before (a redelivery): nothing changed.
+    AlreadyRouted,
+    /// No such message: nothing to do.
+    Missing,
+}
+
+/// Routing of submitted messages.
+pub struct Routing<S, Q, C> {
+    store: S,
+    queue: Q,
+    clock: C,
+    reference: Arc<Reference<S>>,
+}
+
+impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> {
+    pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>) -> Self {
+        Self { store, queue, clock, reference }
+    }
+
+    /// Routes one message by the rules and sets its deadline. Safe to run any number of times.
+    pub async fn route(&self, id: &MessageId) -> Result<RouteOutcome, ServiceError> {
+        for _attempt in 0..5 {
+            let Some(message) = self.store.get_message(id).await? else {
+                return Ok(RouteOutcome::Missing);
+            };
+            if message.status != Status::Submitted {
+                return Ok(RouteOutcome::AlreadyRouted);
+            }
+            let region = self.reference.snapshot().await?;
+            let region = &region.value;
+            let decision = routing::decide(region, &message.category_id, &message.municipality_id);
+            let now = self.clock.now();
+            let days = region.deadline_days(&message.category_id);
+            let deadline = region.calendar.deadline(now, days, &region.time_zone());
+            let authority_name =
+                region.authority(&decision.authority_id).map(|a| a.name.as_str()).unwrap_or(decision.authority_id.as_str());
+            let note = match &decision.rule {
+                Some(_) => format!("Направлено: {authority_name}; срок ответа — {days} раб. дн."),
+                None => format!("Правило маршрутизации не найдено; направлено в {authority_name} для ручной сортировки"),
+            };
+            let (next, entry) = message
+                .apply(
+                    Transition::Route { authority_id: decision.authority_id.clone(), deadline },
+                    By::System,
+                    now,
+                    note,
+                )
+                .map_err(|e| anyhow!(e))?;
+            match self.store.update_message(message.version, &next, &entry).await {
+                Ok(()) => return Ok(RouteOutcome::Routed { authority_id: decision.authority_id, deadline }),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Re-enqueues messages that stayed in `submitted` longer than `age` (a lost queue send, a
+    /// crash between the write and the send). Returns how many were re-enqueued.
+    pub async fn requeue_stuck(&self, age: Duration, limit: usize) -> Result<usize, ServiceError> {
+        let ids = self.store.list_submitted_before(self.clock.now() - age, limit).await?;
+        for id in &ids {
+            self.queue.send(&Job::RouteMessage { message_id: *id }).await?;
+        }
+        if !ids.is_empty() {
+            tracing::info!(count = ids.len(), "re-enqueued messages stuck in submitted");
+        }
+        Ok(ids.len())
+    }
+}

@@ -1,0 +1,111 @@
+//! Test support shared by every crate's tests and benchmarks: a small region and a settable clock.
+
+use crate::calendar::Calendar;
+use crate::ports::Clock;
+use crate::region::{Authority, AuthorityLevel, Category, Municipality, RegionData, RegionInfo, RoutingRule};
+use chrono::{DateTime, Utc};
+use std::sync::Mutex;
+
+/// A clock that tests set and advance.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn at(rfc3339: &str) -> Self {
+        let t = DateTime::parse_from_rfc3339(rfc3339).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+        Self(Mutex::new(t))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+    pub fn advance(&self, d: chrono::Duration) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *g += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn muni(id: &str, name: &str) -> Municipality {
+    Municipality { id: id.parse_slug(), name: name.into() }
+}
+fn auth(id: &str, name: &str, level: AuthorityLevel, m: Option<&str>) -> Authority {
+    Authority { id: id.parse_slug(), name: name.into(), level, municipality_id: m.map(|m| m.parse_slug()) }
+}
+fn cat(id: &str, name: &str, parent: Option<&str>, days: Option<u16>) -> Category {
+    Category {
+        id: id.parse_slug(),
+        name: name.into(),
+        parent_id: parent.map(|p| p.parse_slug()),
+        deadline_working_days: days,
+        duplicate_radius_m: None,
+    }
+}
+fn rule(c: &str, m: Option<&str>, a: &str) -> RoutingRule {
+    RoutingRule { category_id: c.parse_slug(), municipality_id: m.map(|m| m.parse_slug()), authority_id: a.parse_slug() }
+}
+
+trait ParseSlug {
+    fn parse_slug<T: TryFrom<String>>(&self) -> T;
+}
+impl ParseSlug for str {
+    fn parse_slug<T: TryFrom<String>>(&self) -> T {
+        T::try_from(self.to_owned()).unwrap_or_else(|_| panic!("bad test slug {self}"))
+    }
+}
+
+/// A small but complete region for tests: three municipalities, a ЦУР, regional and municipal
+/// authorities, two category groups and rules at every level of specificity.
+pub fn sample_region() -> RegionData {
+    use AuthorityLevel::*;
+    RegionData {
+        region: RegionInfo {
+            code: "72".into(),
+            name: "Тюменская область".into(),
+            time_zone: "Asia/Yekaterinburg".into(),
+            center_authority_id: "tsur-72".parse_slug(),
+            default_deadline_working_days: 8,
+            default_duplicate_radius_m: 50,
+        },
+        municipalities: vec![muni("tyumen", "город Тюмень"), muni("ishim", "город Ишим"), muni("tobolsk", "город Тобольск")],
+        authorities: vec![
+            auth("tsur-72", "Центр управления регионом Тюменской области", Center, None),
+            auth("ddit", "Департамент дорожной инфраструктуры и транспорта Тюменской области", Regional, None),
+            auth("gzhi", "Государственная жилищная инспекция Тюменской области", Regional, None),
+            auth("adm-tyumen", "Администрация города Тюмени", Municipal, Some("tyumen")),
+            auth("tyumen-upravdor", "Управа по дорожному хозяйству города Тюмени", Municipal, Some("tyumen")),
+            auth("adm-ishim", "Администрация города Ишима", Municipal, Some("ishim")),
+            auth("adm-tobolsk", "Администрация города Тобольска", Municipal, Some("tobolsk")),
+        ],
+        categories: vec![
+            cat("zhkh", "ЖКХ", None, Some(5)),
+            cat("zhkh-otoplenie", "Отопление", Some("zhkh"), Some(3)),
+            cat("zhkh-musor", "Вывоз мусора", Some("zhkh"), None),
+            cat("dorogi", "Дороги", None, None),
+            cat("dorogi-yamy", "Ямы на дорогах", Some("dorogi"), None),
+            cat("dorogi-regionalnye", "Региональные трассы", Some("dorogi"), Some(10)),
+            cat("prochee", "Прочее", None, None),
+        ],
+        routing_rules: vec![
+            rule("zhkh-otoplenie", Some("tyumen"), "adm-tyumen"),
+            rule("zhkh", None, "gzhi"),
+            rule("dorogi-yamy", Some("tyumen"), "tyumen-upravdor"),
+            rule("dorogi-regionalnye", None, "ddit"),
+            rule("dorogi", Some("tyumen"), "adm-tyumen"),
+            rule("dorogi", Some("ishim"), "adm-ishim"),
+            rule("dorogi", None, "ddit"),
+        ],
+        calendar: Calendar {
+            holidays: ["2026-11-04", "2026-12-31", "2027-01-01", "2027-01-04", "2027-01-05", "2027-01-06", "2027-01-07"]
+                .into_iter()
+                .chain(["2027-01-08"])
+                .filter_map(|d| d.parse().ok())
+                .collect(),
+            working_weekends: Default::default(),
+        },
+    }
+}

@@ -1,0 +1,125 @@
+//! What callers see of entities: times in the region's offset, and people shown only as far as
+//! the viewer may know them.
+
+use crate::actor::{Actor, Role};
+use crate::ids::{AuthorityId, CategoryId, MessageId, MunicipalityId, PhotoId};
+use crate::message::{ActorRole, HistoryEntry, Message, Status};
+use crate::values::Location;
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+
+/// Renders a UTC instant in the region's offset.
+pub fn local_time(t: DateTime<Utc>, tz: &chrono_tz::Tz) -> DateTime<FixedOffset> {
+    t.with_timezone(tz).fixed_offset()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnswerView {
+    pub text: String,
+    pub answered_at: DateTime<FixedOffset>,
+    pub authority_id: AuthorityId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RatingView {
+    pub score: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryView {
+    pub at: DateTime<FixedOffset>,
+    pub actor_role: ActorRole,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_authority_id: Option<AuthorityId>,
+    /// Only moderators and admins see who acted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub status: Status,
+    pub category_id: CategoryId,
+    pub municipality_id: MunicipalityId,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    pub photo_ids: Vec<PhotoId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority_id: Option<AuthorityId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<FixedOffset>>,
+    pub overdue: bool,
+    pub public: bool,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<MessageId>,
+    pub duplicates_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<HistoryView>>,
+}
+
+impl MessageView {
+    /// The message without its history (lists, creation).
+    pub fn summary(m: &Message, tz: &chrono_tz::Tz) -> MessageView {
+        MessageView {
+            id: m.id,
+            status: m.status,
+            category_id: m.category_id.clone(),
+            municipality_id: m.municipality_id.clone(),
+            text: m.text.clone(),
+            address: m.address.clone(),
+            location: m.location,
+            photo_ids: m.photo_ids.clone(),
+            authority_id: m.authority_id.clone(),
+            deadline: m.deadline.map(|d| local_time(d, tz)),
+            overdue: m.overdue,
+            public: m.public,
+            created_at: local_time(m.created_at, tz),
+            updated_at: local_time(m.updated_at, tz),
+            answer: m.answer.as_ref().map(|a| AnswerView {
+                text: a.text.clone(),
+                answered_at: local_time(a.answered_at, tz),
+                authority_id: a.authority_id.clone(),
+            }),
+            rating: m.rating.as_ref().map(|r| RatingView { score: r.score, comment: r.comment.clone() }),
+            duplicate_of: m.duplicate_of,
+            duplicates_count: m.duplicates_count,
+            history: None,
+        }
+    }
+
+    /// The message with its history as `viewer` may see it.
+    pub fn detail(m: &Message, history: &[HistoryEntry], viewer: &Actor, tz: &chrono_tz::Tz) -> MessageView {
+        let sees_people = viewer.has(Role::Moderator) || viewer.has(Role::Admin);
+        let mut view = Self::summary(m, tz);
+        view.history = Some(
+            history
+                .iter()
+                .map(|h| HistoryView {
+                    at: local_time(h.at, tz),
+                    actor_role: h.actor_role.clone(),
+                    actor_authority_id: h.actor_authority_id.clone(),
+                    actor_id: if sees_people { h.actor_id.as_ref().map(|a| a.to_string()) } else { None },
+                    from: h.from,
+                    to: h.to,
+                    note: h.note.clone(),
+                })
+                .collect(),
+        );
+        view
+    }
+}
