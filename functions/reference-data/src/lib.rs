@@ -1,1 +1,129 @@
-pub fn placeholder() {}
+//! `reference-data`: the region's categories, municipalities and authorities (public), the
+//! routing rules (admins), and the health check.
+
+use feedback_core::service::Reference;
+use feedback_core::ids::{AuthorityId, CategoryId, MunicipalityId};
+use feedback_core::page::Page;
+use feedback_core::region::{AuthorityLevel, RoutingRule};
+use feedback_core::{ReferenceStore, ServiceError};
+use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
+use lambda_http::{Body, Error, Request, Response};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize)]
+pub struct CategoryView<'a> {
+    pub id: &'a CategoryId,
+    pub name: &'a str,
+    pub parent_id: Option<&'a CategoryId>,
+    pub deadline_working_days: u16,
+    pub duplicate_radius_m: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MunicipalityView<'a> {
+    pub id: &'a MunicipalityId,
+    pub name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuthorityView<'a> {
+    pub id: &'a AuthorityId,
+    pub name: &'a str,
+    pub level: AuthorityLevel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub municipality_id: Option<&'a MunicipalityId>,
+}
+
+/// One rule in a `PUT /v1/routing-rules` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    pub category_id: String,
+    pub municipality_id: Option<String>,
+    pub authority_id: String,
+}
+
+/// Parses a rules body, naming each bad entry by its index.
+pub fn parse_rules(body: Vec<RuleRequest>) -> Result<Vec<RoutingRule>, ServiceError> {
+    let mut errs = Vec::new();
+    let mut rules = Vec::with_capacity(body.len());
+    for (i, r) in body.into_iter().enumerate() {
+        let category = CategoryId::parse(&r.category_id);
+        let muni = r.municipality_id.as_deref().map(MunicipalityId::parse).transpose();
+        let auth = AuthorityId::parse(&r.authority_id);
+        match (category, muni, auth) {
+            (Ok(category_id), Ok(municipality_id), Ok(authority_id)) => {
+                rules.push(RoutingRule { category_id, municipality_id, authority_id })
+            }
+            (c, m, a) => {
+                for (field, bad) in [("category_id", c.is_err()), ("municipality_id", m.is_err()), ("authority_id", a.is_err())] {
+                    if bad {
+                        errs.push(feedback_core::FieldError::new(format!("[{i}].{field}"), "недопустимый идентификатор"));
+                    }
+                }
+            }
+        }
+    }
+    if errs.is_empty() {
+        Ok(rules)
+    } else {
+        Err(ServiceError::Validation(errs))
+    }
+}
+
+/// The handler both hosts call.
+pub async fn handle<R: ReferenceStore>(reference: &Reference<R>, req: Request) -> Result<Response<Body>, Error> {
+    Ok(dispatch(reference, &req).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) -> Result<Response<Body>, ApiError> {
+    match route_key(req).as_deref() {
+        Some("GET /healthz") => {
+            reference.snapshot().await?;
+            Ok(ok(&serde_json::json!({"status": "ok"})))
+        }
+        Some("GET /v1/categories") => {
+            let snap = reference.snapshot().await?;
+            let r = &snap.value;
+            let items = r
+                .categories
+                .iter()
+                .map(|c| CategoryView {
+                    id: &c.id,
+                    name: &c.name,
+                    parent_id: c.parent_id.as_ref(),
+                    deadline_working_days: r.deadline_days(&c.id),
+                    duplicate_radius_m: r.duplicate_radius_m(&c.id),
+                })
+                .collect();
+            Ok(ok(&Page { items, next_cursor: None }))
+        }
+        Some("GET /v1/municipalities") => {
+            let snap = reference.snapshot().await?;
+            let items = snap.value.municipalities.iter().map(|m| MunicipalityView { id: &m.id, name: &m.name }).collect();
+            Ok(ok(&Page { items, next_cursor: None }))
+        }
+        Some("GET /v1/authorities") => {
+            let snap = reference.snapshot().await?;
+            let items = snap
+                .value
+                .authorities
+                .iter()
+                .map(|a| AuthorityView { id: &a.id, name: &a.name, level: a.level, municipality_id: a.municipality_id.as_ref() })
+                .collect();
+            Ok(ok(&Page { items, next_cursor: None }))
+        }
+        Some("GET /v1/routing-rules") => {
+            let actor = actor(req)?;
+            let rules = reference.rules(&actor).await?;
+            Ok(ok(&Page { items: rules, next_cursor: None }))
+        }
+        Some("PUT /v1/routing-rules") => {
+            let actor = actor(req)?;
+            let rules = parse_rules(json_body::<Vec<RuleRequest>>(req)?)?;
+            let stored = reference.replace_rules(&actor, rules).await?;
+            Ok(ok(&Page { items: stored, next_cursor: None }))
+        }
+        _ => Err(ApiError::RouteNotFound),
+    }
+}

@@ -1,1 +1,47 @@
-pub fn placeholder() {}
+//! `route-messages`: consumes the `submitted` queue, routes each message by the region's rules
+//! and sets its deadline. Failed records are reported as partial batch failures; a redelivered
+//! job finds the message already routed and changes nothing.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use feedback_core::ports::Job;
+use feedback_core::service::{RouteOutcome, Routing};
+use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
+use lambda_runtime::{Error, LambdaEvent};
+
+/// Why one record could not be processed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("unreadable job: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error(transparent)]
+    Service(#[from] feedback_core::ServiceError),
+}
+
+/// Processes one job body.
+pub async fn route_one<S, Q, C>(routing: &Routing<S, Q, C>, body: &str) -> Result<(), RecordError>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    match Job::from_body(body)? {
+        Job::RouteMessage { message_id } => match routing.route(&message_id).await? {
+            RouteOutcome::Routed { authority_id, deadline } => {
+                tracing::info!(%message_id, %authority_id, %deadline, "routed");
+            }
+            RouteOutcome::AlreadyRouted => tracing::info!(%message_id, "already routed; redelivery ignored"),
+            RouteOutcome::Missing => tracing::warn!(%message_id, "no such message; job dropped"),
+        },
+    }
+    Ok(())
+}
+
+/// The handler both hosts call.
+pub async fn handle<S, Q, C>(routing: &Routing<S, Q, C>, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    Ok(feedback_lambda::sqs::process_batch(event.payload, |body| async move { route_one(routing, &body).await }).await)
+}

@@ -1,1 +1,130 @@
-pub fn placeholder() {}
+//! `submit-message`: residents file messages, list their own and read one with its history.
+
+use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
+use feedback_core::service::{Messages, NewMessage};
+use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
+use feedback_core::views::MessageView;
+use feedback_core::{Clock, FieldError, MessageStore, ReferenceStore, ServiceError, WorkQueue};
+use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use lambda_http::{Body, Error, Request, Response};
+use serde::Deserialize;
+
+/// The body of `POST /v1/messages`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageRequest {
+    pub category_id: String,
+    pub text: String,
+    #[serde(default)]
+    pub municipality_id: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub location: Option<LocationRequest>,
+    #[serde(default)]
+    pub photo_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub public: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationRequest {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A message takes at most this many photos.
+pub const MAX_PHOTOS: usize = 3;
+
+impl NewMessageRequest {
+    /// Parses every field, reporting all problems at once.
+    pub fn parse(self) -> Result<NewMessage, ServiceError> {
+        let mut errs = Vec::new();
+        let mut check = |field: &str, r: Result<(), String>| {
+            if let Err(m) = r {
+                errs.push(FieldError::new(field, m));
+            }
+        };
+        let category = CategoryId::parse(&self.category_id).map_err(|e| e.to_string());
+        check("category_id", category.as_ref().map(|_| ()).map_err(Clone::clone));
+        let text = MessageText::parse(&self.text);
+        check("text", text.as_ref().map(|_| ()).map_err(Clone::clone));
+        let municipality = self.municipality_id.as_deref().map(MunicipalityId::parse).transpose().map_err(|e| e.to_string());
+        check("municipality_id", municipality.as_ref().map(|_| ()).map_err(Clone::clone));
+        let address = self.address.as_deref().map(Address::parse).transpose();
+        check("address", address.as_ref().map(|_| ()).map_err(Clone::clone));
+        let location = self.location.map(|l| Location::new(l.lat, l.lon)).transpose();
+        check("location", location.as_ref().map(|_| ()).map_err(Clone::clone));
+        let raw_photos = self.photo_ids.unwrap_or_default();
+        let photos: Result<Vec<PhotoId>, String> = if raw_photos.len() > MAX_PHOTOS {
+            Err(format!("не больше {MAX_PHOTOS} фотографий"))
+        } else {
+            raw_photos.iter().map(|p| PhotoId::parse(p).map_err(|e| e.to_string())).collect()
+        };
+        check("photo_ids", photos.as_ref().map(|_| ()).map_err(Clone::clone));
+        match (category, text, municipality, address, location, photos) {
+            (Ok(category_id), Ok(text), Ok(municipality_id), Ok(address), Ok(location), Ok(photo_ids)) if errs.is_empty() => {
+                Ok(NewMessage {
+                    category_id,
+                    text,
+                    municipality_id,
+                    address,
+                    location,
+                    photo_ids,
+                    public: self.public.unwrap_or(false),
+                })
+            }
+            _ => Err(ServiceError::Validation(errs)),
+        }
+    }
+}
+
+/// The handler both hosts call.
+pub async fn handle<S, Q, C>(messages: &Messages<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    Ok(dispatch(messages, &req).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn dispatch<S, Q, C>(messages: &Messages<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    let actor = actor(req)?;
+    let region = messages.reference().snapshot().await?;
+    let tz = region.value.time_zone();
+    match route_key(req).as_deref() {
+        Some("POST /v1/messages") => {
+            let key = req
+                .headers()
+                .get("idempotency-key")
+                .map(|v| {
+                    v.to_str()
+                        .map_err(|_| "Idempotency-Key: от 1 до 64 печатных символов ASCII".to_owned())
+                        .and_then(IdempotencyKey::parse)
+                })
+                .transpose()
+                .map_err(|m| ApiError::validation("Idempotency-Key", m))?;
+            let input = json_body::<NewMessageRequest>(req)?.parse()?;
+            let submitted = messages.submit(&actor, input, key).await?;
+            Ok(created(&MessageView::summary(&submitted.message, &tz)))
+        }
+        Some("GET /v1/messages") => {
+            let (limit, cursor) = limit_and_cursor(req)?;
+            let page = messages.list_own(&actor, cursor, limit).await?;
+            Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))))
+        }
+        Some("GET /v1/messages/{id}") => {
+            let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+            let detail = messages.get(&actor, &id).await?;
+            Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &tz)))
+        }
+        _ => Err(ApiError::RouteNotFound),
+    }
+}

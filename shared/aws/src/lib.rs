@@ -1,1 +1,20 @@
+//! The AWS adapters: a single-table DynamoDB store and SQS queues. They only translate between
+//! the domain's ports and the SDK; every rule lives in `feedback-core`.
+//!
+//! Clients are built once per process from the standard environment, so `AWS_ENDPOINT_URL`
+//! points them at any compatible endpoint without code changes.
 
+mod dynamo;
+mod sqs;
+
+pub use dynamo::{create_table, DynamoStore};
+pub use sqs::{QueueUrls, SqsQueue};
+
+/// Loads the shared SDK configuration (region, credentials, endpoint) from the environment.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+}
+
+pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> feedback_core::StoreError {
+    feedback_core::StoreError::Backend(anyhow::anyhow!("{context}: {e}"))
+}

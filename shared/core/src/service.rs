@@ -292,9 +292,16 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             response: message.clone(),
             created_at: now,
         });
-        match self.store.create_message(&message, &entry, record.as_ref()).await? {
-            CreateOutcome::Created => {}
-            CreateOutcome::KeyExists(rec) => return replay(*rec, &fingerprint),
+        match self.store.create_message(&message, &entry, record.as_ref()).await {
+            Ok(CreateOutcome::Created) => {}
+            Ok(CreateOutcome::KeyExists(rec)) => return replay(*rec, &fingerprint),
+            Err(StoreError::Conflict) if record.is_some() => {
+                return Err(ServiceError::Conflict {
+                    code: "request_in_progress",
+                    detail: "Запрос с этим Idempotency-Key ещё выполняется; повторите его позже.".into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
         }
         self.enqueue_routing(&message.id).await;
         Ok(Submitted { message, replayed: false })

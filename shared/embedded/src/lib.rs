@@ -1,1 +1,139 @@
+//! The embedded adapters: the store and a durable queue in one SQLite database (WAL, synchronous
+//! FULL), so a single binary runs the platform with nothing else installed.
 
+mod queue;
+mod store;
+
+pub use queue::{QueueSettings, SqliteQueue};
+pub use store::SqliteStore;
+
+use anyhow::Context;
+use feedback_core::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS messages (
+    id          TEXT PRIMARY KEY,
+    author      TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    doc         TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS messages_by_author ON messages(author, id);
+CREATE INDEX IF NOT EXISTS messages_submitted ON messages(created_ms) WHERE status = 'submitted';
+
+CREATE TABLE IF NOT EXISTS history (
+    message_id  TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (message_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    citizen     TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (citizen, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS reference (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    version     INTEGER NOT NULL,
+    doc         TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS queue (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    message_id    TEXT NOT NULL UNIQUE,
+    body          TEXT NOT NULL,
+    sent_ms       INTEGER NOT NULL,
+    visible_ms    INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt       TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS queue_visible ON queue(queue, visible_ms, seq);
+CREATE INDEX IF NOT EXISTS queue_receipt ON queue(receipt);
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq           INTEGER PRIMARY KEY,
+    queue         TEXT NOT NULL,
+    message_id    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    sent_ms       INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL,
+    died_ms       INTEGER NOT NULL
+) STRICT;
+"#;
+
+/// One SQLite database shared by the store and the queue. Calls run on the blocking pool, one
+/// at a time, each in its own transaction.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and applies the schema.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn in_memory() -> anyhow::Result<Db> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Db> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA).context("applying the schema")?;
+        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` inside one transaction on the blocking pool; commits when it returns `Ok`.
+    pub async fn tx<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            let tx = guard.transaction().map_err(backend)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(backend)?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(anyhow::anyhow!("database task failed: {e}")))?
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+    }
+}
+
+pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(anyhow::Error::new(e))
+}
+
+pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(e.into()))
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Backend(anyhow::anyhow!("corrupt stored document: {e}")))
+}

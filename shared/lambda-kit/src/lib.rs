@@ -1,1 +1,50 @@
+//! What every function shares at the edge: configuration, tracing, claims → `Actor`,
+//! problem+json errors, request parsing, the route table and the SQS batch helper.
 
+pub mod config;
+pub mod problem;
+pub mod request;
+pub mod routes;
+pub mod sqs;
+
+pub use config::Config;
+pub use problem::ApiError;
+pub use request::{actor, json_body, limit_and_cursor, path_param, route_key};
+
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// Initialises JSON logs (what CloudWatch indexes) filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+/// A JSON response with the given status.
+pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(body) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Body::Text(body))
+            .unwrap_or_else(|_| ApiError::internal().into_response()),
+        Err(e) => ApiError::Service(feedback_core::ServiceError::Unexpected(e.into())).into_response(),
+    }
+}
+
+/// 200 with the value.
+pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
+    json_response(200, value)
+}
+
+/// 201 with the created resource.
+pub fn created<T: Serialize>(value: &T) -> Response<Body> {
+    json_response(201, value)
+}

@@ -1,0 +1,390 @@
+use crate::backend;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Utc};
+use feedback_core::ids::{CitizenId, MessageId};
+use feedback_core::ports::{CreateOutcome, IdempotencyRecord, MessageStore, ReferenceStore, StoreError, Versioned};
+use feedback_core::values::IdempotencyKey;
+use feedback_core::{HistoryEntry, Message, RegionData, Status};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long an idempotency record is kept (DynamoDB TTL).
+const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+
+/// The DynamoDB store: one table, keys `PK`/`SK`, indexes `GSI1` (author's messages by id) and
+/// `GSI2` (sparse: messages still in `submitted`, by creation time). See `docs/data-model.md`.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Builds the client from the shared SDK configuration.
+    pub fn from_conf(conf: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(conf), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| backend("building Put", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(c) => Err(c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect()),
+                other => Err(vec![format!("error: {}: {}", other.code().unwrap_or("unknown"), other)]),
+            },
+        }
+    }
+
+    async fn get_doc(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| backend("GetItem", e.into_service_error()))?;
+        Ok(out.item)
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_json::to_string(v).map(AttributeValue::S).map_err(|e| backend("serialising", e))
+}
+fn read_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let raw = item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading item", "no doc"))?;
+    serde_json::from_str(raw).map_err(|e| backend("corrupt stored document", e))
+}
+
+fn msg_pk(id: &MessageId) -> String {
+    format!("MSG#{id}")
+}
+fn author_pk(author: &CitizenId) -> String {
+    format!("AUTHOR#{author}")
+}
+fn idem_pk(citizen: &CitizenId, key: &IdempotencyKey) -> String {
+    format!("IDEM#{citizen}#{}", key.as_str())
+}
+fn submitted_sk(created_ms: i64, id: &MessageId) -> String {
+    format!("{created_ms:013}#{id}")
+}
+fn lower_bound_id(since: DateTime<Utc>) -> String {
+    ulid::Ulid::from_parts(u64::try_from(since.timestamp_millis()).unwrap_or_default(), 0).to_string()
+}
+
+fn message_item(m: &Message) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        ("PK".into(), s(msg_pk(&m.id))),
+        ("SK".into(), s("MSG")),
+        ("status".into(), s(m.status.as_str())),
+        ("version".into(), n(m.version)),
+        ("GSI1PK".into(), s(author_pk(&m.author))),
+        ("GSI1SK".into(), s(m.id.to_string())),
+        ("created_ms".into(), n(m.created_at.timestamp_millis())),
+        ("doc".into(), doc(m)?),
+    ]);
+    if m.status == Status::Submitted {
+        item.insert("GSI2PK".into(), s("SUBMITTED"));
+        item.insert("GSI2SK".into(), s(submitted_sk(m.created_at.timestamp_millis(), &m.id)));
+    }
+    Ok(item)
+}
+
+fn history_item(id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("PK".into(), s(msg_pk(id))),
+        ("SK".into(), s(format!("HIST#{:06}", e.seq))),
+        ("doc".into(), doc(e)?),
+    ]))
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn create_message(
+        &self,
+        message: &Message,
+        entry: &HistoryEntry,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let not_exists = "attribute_not_exists(PK)";
+        let mut items =
+            vec![self.put(message_item(message)?, not_exists, None)?, self.put(history_item(&message.id, entry)?, not_exists, None)?];
+        if let Some(r) = idempotency {
+            let item = Item::from([
+                ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
+                ("SK".into(), s("IDEM")),
+                ("doc".into(), doc(r)?),
+                ("ttl".into(), n(r.created_at.timestamp() + IDEMPOTENCY_TTL_SECS)),
+            ]);
+            items.push(self.put(item, not_exists, None)?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(reasons) => {
+                if let Some(r) = idempotency {
+                    // The key was taken (or is being taken by a concurrent request): answer with its record.
+                    if reasons.get(2).is_some_and(|c| c != "None") {
+                        return match self.get_idempotency(&r.citizen, &r.key).await? {
+                            Some(existing) => Ok(CreateOutcome::KeyExists(Box::new(existing))),
+                            None => Err(StoreError::Conflict),
+                        };
+                    }
+                }
+                if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(backend("TransactWriteItems", reasons.join(", ")))
+                }
+            }
+        }
+    }
+
+    async fn get_idempotency(
+        &self,
+        citizen: &CitizenId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_doc(idem_pk(citizen, key), "IDEM").await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
+        self.get_doc(msg_pk(id), "MSG").await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+                .expression_attribute_values(":pk", s(msg_pk(id)))
+                .expression_attribute_values(":h", s("HIST#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend("Query history", e.into_service_error()))?;
+            for item in page.items() {
+                out.push(read_doc(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn update_message(&self, expected_version: u32, next: &Message, entry: &HistoryEntry) -> Result<(), StoreError> {
+        let items = vec![
+            self.put(
+                message_item(next)?,
+                "version = :expected",
+                Some(Item::from([(":expected".into(), n(expected_version))])),
+            )?,
+            self.put(history_item(&next.id, entry)?, "attribute_not_exists(PK)", None)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
+                Err(StoreError::Conflict)
+            }
+            Err(reasons) => Err(backend("TransactWriteItems", reasons.join(", "))),
+        }
+    }
+
+    async fn list_by_author(
+        &self,
+        author: &CitizenId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let before = before.map(|b| b.to_string()).unwrap_or_else(|| "~".into());
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK < :before")
+            .expression_attribute_values(":pk", s(author_pk(author)))
+            .expression_attribute_values(":before", s(before))
+            .scan_index_forward(false)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+        out.items().iter().map(read_doc).collect()
+    }
+
+    async fn author_submissions_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK >= :from")
+            .expression_attribute_values(":pk", s(author_pk(author)))
+            .expression_attribute_values(":from", s(lower_bound_id(since)))
+            .projection_expression("created_ms")
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+        out.items()
+            .iter()
+            .map(|i| {
+                i.get("created_ms")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(DateTime::from_timestamp_millis)
+                    .ok_or_else(|| backend("reading created_ms", "missing"))
+            })
+            .collect()
+    }
+
+    async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK < :before")
+            .expression_attribute_values(":pk", s("SUBMITTED"))
+            .expression_attribute_values(":before", s(format!("{:013}", before.timestamp_millis())))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(|e| backend("Query GSI2", e.into_service_error()))?;
+        out.items()
+            .iter()
+            .map(|i| {
+                let pk = i.get("PK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading PK", "missing"))?;
+                MessageId::parse(pk.trim_start_matches("MSG#")).map_err(|e| backend("reading PK", e))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ReferenceStore for DynamoStore {
+    async fn load_region(&self) -> Result<Option<Versioned<RegionData>>, StoreError> {
+        let Some(item) = self.get_doc("REGION".into(), "REFERENCE").await? else {
+            return Ok(None);
+        };
+        let version = item
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| backend("reading version", "missing"))?;
+        Ok(Some(Versioned { version, value: read_doc(&item)? }))
+    }
+
+    async fn save_region(&self, data: &RegionData, expected: Option<u64>) -> Result<u64, StoreError> {
+        let next = expected.map_or(1, |v| v + 1);
+        let item = Item::from([
+            ("PK".into(), s("REGION")),
+            ("SK".into(), s("REFERENCE")),
+            ("version".into(), n(next)),
+            ("doc".into(), doc(data)?),
+        ]);
+        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        req = match expected {
+            None => req.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+        };
+        match req.send().await {
+            Ok(_) => Ok(next),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(backend("PutItem reference", e))
+                }
+            }
+        }
+    }
+}
+
+/// Creates the table with its key schema and indexes (for tests and for operators' local
+/// endpoints; on AWS the stack template declares the same table).
+pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
+    let attr = |name: &str| {
+        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+    };
+    let key = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build();
+    let gsi = |name: &str| -> anyhow::Result<GlobalSecondaryIndex> {
+        Ok(GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(&format!("{name}PK"), KeyType::Hash)?)
+            .key_schema(key(&format!("{name}SK"), KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()?)
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("PK")?)
+        .attribute_definitions(attr("SK")?)
+        .attribute_definitions(attr("GSI1PK")?)
+        .attribute_definitions(attr("GSI1SK")?)
+        .attribute_definitions(attr("GSI2PK")?)
+        .attribute_definitions(attr("GSI2SK")?)
+        .key_schema(key("PK", KeyType::Hash)?)
+        .key_schema(key("SK", KeyType::Range)?)
+        .global_secondary_indexes(gsi("GSI1")?)
+        .global_secondary_indexes(gsi("GSI2")?)
+        .send()
+        .await?;
+    Ok(())
+}

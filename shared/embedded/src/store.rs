@@ -1,0 +1,252 @@
+use crate::{backend, from_json, is_constraint, json, Db};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use feedback_core::ids::{CitizenId, MessageId};
+use feedback_core::ports::{CreateOutcome, IdempotencyRecord, MessageStore, ReferenceStore, StoreError, Versioned};
+use feedback_core::values::IdempotencyKey;
+use feedback_core::{HistoryEntry, Message, RegionData};
+use rusqlite::{params, OptionalExtension};
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+fn lower_bound_id(since: DateTime<Utc>) -> String {
+    let ms = u64::try_from(since.timestamp_millis()).unwrap_or_default();
+    ulid::Ulid::from_parts(ms, 0).to_string()
+}
+
+#[async_trait]
+impl MessageStore for SqliteStore {
+    async fn create_message(
+        &self,
+        message: &Message,
+        entry: &HistoryEntry,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let (id, author, status, version, created) = (
+            message.id.to_string(),
+            message.author.to_string(),
+            message.status.as_str(),
+            message.version,
+            message.created_at.timestamp_millis(),
+        );
+        let doc = json(message)?;
+        let hist = json(entry)?;
+        let seq = entry.seq;
+        let idem = idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
+        let idem = idem.transpose()?;
+        let created_idem = idempotency.map(|r| r.created_at.timestamp_millis()).unwrap_or_default();
+        self.db
+            .tx(move |tx| {
+                if let Some((citizen, key, _)) = &idem {
+                    let existing: Option<String> = tx
+                        .query_row("SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2", params![citizen, key], |r| {
+                            r.get(0)
+                        })
+                        .optional()
+                        .map_err(backend)?;
+                    if let Some(doc) = existing {
+                        return Ok(CreateOutcome::KeyExists(Box::new(from_json(&doc)?)));
+                    }
+                }
+                tx.execute(
+                    "INSERT INTO messages (id, author, status, version, created_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, author, status, version, created, doc],
+                )
+                .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
+                    .map_err(backend)?;
+                if let Some((citizen, key, doc)) = &idem {
+                    tx.execute(
+                        "INSERT INTO idempotency (citizen, key, created_ms, doc) VALUES (?1, ?2, ?3, ?4)",
+                        params![citizen, key, created_idem, doc],
+                    )
+                    .map_err(backend)?;
+                }
+                Ok(CreateOutcome::Created)
+            })
+            .await
+    }
+
+    async fn get_idempotency(
+        &self,
+        citizen: &CitizenId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let (c, k) = (citizen.to_string(), key.as_str().to_owned());
+        self.db
+            .tx(move |tx| {
+                let doc: Option<String> = tx
+                    .query_row("SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2", params![c, k], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                doc.map(|d| from_json(&d)).transpose()
+            })
+            .await
+    }
+
+    async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                let doc: Option<String> = tx
+                    .query_row("SELECT doc FROM messages WHERE id = ?1", params![id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                doc.map(|d| from_json(&d)).transpose()
+            })
+            .await
+    }
+
+    async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx.prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq").map_err(backend)?;
+                let docs = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(backend)?;
+                docs.map(|d| from_json(&d.map_err(backend)?)).collect()
+            })
+            .await
+    }
+
+    async fn update_message(
+        &self,
+        expected_version: u32,
+        next: &Message,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        let (id, status, version, doc, seq, hist) =
+            (next.id.to_string(), next.status.as_str(), next.version, json(next)?, entry.seq, json(entry)?);
+        self.db
+            .tx(move |tx| {
+                let changed = tx
+                    .execute(
+                        "UPDATE messages SET status = ?1, version = ?2, doc = ?3 WHERE id = ?4 AND version = ?5",
+                        params![status, version, doc, id, expected_version],
+                    )
+                    .map_err(backend)?;
+                if changed != 1 {
+                    return Err(StoreError::Conflict);
+                }
+                tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
+                    .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_by_author(
+        &self,
+        author: &CitizenId,
+        before: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let author = author.to_string();
+        let before = before.map(|b| b.to_string()).unwrap_or_else(|| "~".into());
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached("SELECT doc FROM messages WHERE author = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")
+                    .map_err(backend)?;
+                let docs = stmt.query_map(params![author, before, limit as i64], |r| r.get::<_, String>(0)).map_err(backend)?;
+                docs.map(|d| from_json(&d.map_err(backend)?)).collect()
+            })
+            .await
+    }
+
+    async fn author_submissions_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let author = author.to_string();
+        let from = lower_bound_id(since);
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached("SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3")
+                    .map_err(backend)?;
+                let rows = stmt.query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0)).map_err(backend)?;
+                rows.map(|ms| {
+                    let ms = ms.map_err(backend)?;
+                    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
+        let before = before.timestamp_millis();
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id FROM messages WHERE status = 'submitted' AND created_ms < ?1 ORDER BY created_ms LIMIT ?2",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt.query_map(params![before, limit as i64], |r| r.get::<_, String>(0)).map_err(backend)?;
+                rows.map(|id| {
+                    let id = id.map_err(backend)?;
+                    MessageId::parse(&id).map_err(|e| StoreError::Backend(anyhow::anyhow!("bad stored id {id}: {e}")))
+                })
+                .collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ReferenceStore for SqliteStore {
+    async fn load_region(&self) -> Result<Option<Versioned<RegionData>>, StoreError> {
+        self.db
+            .tx(|tx| {
+                let row: Option<(i64, String)> = tx
+                    .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(backend)?;
+                row.map(|(v, doc)| Ok(Versioned { version: v as u64, value: from_json(&doc)? })).transpose()
+            })
+            .await
+    }
+
+    async fn save_region(&self, data: &RegionData, expected: Option<u64>) -> Result<u64, StoreError> {
+        let doc = json(data)?;
+        self.db
+            .tx(move |tx| match expected {
+                None => {
+                    tx.execute("INSERT INTO reference (id, version, doc) VALUES (1, 1, ?1)", params![doc])
+                        .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                    Ok(1)
+                }
+                Some(v) => {
+                    let next = v + 1;
+                    let changed = tx
+                        .execute(
+                            "UPDATE reference SET version = ?1, doc = ?2 WHERE id = 1 AND version = ?3",
+                            params![next as i64, doc, v as i64],
+                        )
+                        .map_err(backend)?;
+                    if changed == 1 {
+                        Ok(next)
+                    } else {
+                        Err(StoreError::Conflict)
+                    }
+                }
+            })
+            .await
+    }
+}

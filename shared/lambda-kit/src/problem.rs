@@ -1,0 +1,108 @@
+//! Every failure as `application/problem+json` (RFC 9457), mapped in this one place.
+
+use feedback_core::{FieldError, ServiceError};
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// A failure at the edge or in a use case.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl ApiError {
+    pub fn internal() -> ApiError {
+        ApiError::Service(ServiceError::Unexpected(anyhow::anyhow!("internal error")))
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Service(ServiceError::field(field, message))
+    }
+
+    /// The HTTP status and stable code of this error.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            ApiError::Unauthorized => (401, "unauthorized"),
+            ApiError::MalformedJson(_) => (400, "malformed_json"),
+            ApiError::UnsupportedMediaType => (415, "unsupported_media_type"),
+            ApiError::PayloadTooLarge => (413, "payload_too_large"),
+            ApiError::RouteNotFound => (404, "not_found"),
+            ApiError::Service(e) => match e {
+                ServiceError::Forbidden(_) => (403, "forbidden"),
+                ServiceError::NotFound => (404, "not_found"),
+                ServiceError::Validation(_) => (422, "validation_failed"),
+                ServiceError::Moderation(_) => (422, "moderation_failed"),
+                ServiceError::IdempotencyKeyReused => (422, "idempotency_key_reused"),
+                ServiceError::Conflict { code, .. } => (409, code),
+                ServiceError::RateLimited { .. } => (429, "rate_limited"),
+                ServiceError::Unexpected(_) => (500, "internal"),
+            },
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let (status, code) = self.status_and_code();
+        let moderation_errors;
+        let (title, detail, errors): (&str, String, Option<&[FieldError]>) = match &self {
+            ApiError::Unauthorized => ("Требуется вход", "Нужен действительный токен доступа.".into(), None),
+            ApiError::MalformedJson(e) => ("Некорректный JSON", format!("Тело запроса не разбирается как JSON: {e}"), None),
+            ApiError::UnsupportedMediaType => {
+                ("Неподдерживаемый тип содержимого", "Ожидается Content-Type: application/json.".into(), None)
+            }
+            ApiError::PayloadTooLarge => ("Слишком большой запрос", "Тело запроса больше 64 КиБ.".into(), None),
+            ApiError::RouteNotFound => ("Не найдено", "Такого адреса нет.".into(), None),
+            ApiError::Service(e) => match e {
+                ServiceError::Forbidden(why) => ("Доступ запрещён", (*why).to_owned(), None),
+                ServiceError::NotFound => ("Не найдено", "Ресурс не найден.".into(), None),
+                ServiceError::Validation(errs) => ("Ошибка в данных", "Исправьте отмеченные поля.".into(), Some(&errs[..])),
+                ServiceError::Moderation(reason) => {
+                    moderation_errors = [FieldError::new("text", reason.code())];
+                    ("Текст не прошёл модерацию", reason.message_ru().to_owned(), Some(&moderation_errors[..]))
+                }
+                ServiceError::IdempotencyKeyReused => (
+                    "Ключ идемпотентности уже использован",
+                    "Этот Idempotency-Key уже использован с другим телом запроса.".into(),
+                    None,
+                ),
+                ServiceError::Conflict { detail, .. } => ("Конфликт", detail.clone(), None),
+                ServiceError::RateLimited { retry_after_secs } => {
+                    ("Слишком много запросов", format!("Повторите через {retry_after_secs} с."), None)
+                }
+                ServiceError::Unexpected(err) => {
+                    tracing::error!(error = ?err, "request failed");
+                    ("Внутренняя ошибка", "Не удалось выполнить запрос; повторите позже.".into(), None)
+                }
+            },
+        };
+        let problem = Problem { kind: format!("urn:feedback:problem:{code}"), title, status, detail, code, errors };
+        let body = serde_json::to_string(&problem).unwrap_or_else(|_| format!("{{\"status\":{status}}}"));
+        let mut builder = Response::builder().status(status).header("content-type", "application/problem+json");
+        if let ApiError::Service(ServiceError::RateLimited { retry_after_secs }) = &self {
+            builder = builder.header("retry-after", retry_after_secs.to_string());
+        }
+        builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}

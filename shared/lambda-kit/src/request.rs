@@ -1,0 +1,107 @@
+//! Reading requests: claims, bodies, path and query parameters.
+
+use crate::problem::ApiError;
+use feedback_core::page::{Cursor, Limit};
+use feedback_core::{Actor, FieldError, ServiceError};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+/// The largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Fields only the server sets; a body that names one is refused.
+const SERVER_OWNED: &[&str] = &[
+    "id",
+    "status",
+    "authority_id",
+    "deadline",
+    "overdue",
+    "created_at",
+    "updated_at",
+    "history",
+    "answer",
+    "rating",
+    "duplicate_of",
+    "duplicates_count",
+    "version",
+    "author",
+    "reopen_count",
+];
+
+/// The route key API Gateway matched (`"POST /v1/messages"`).
+pub fn route_key(req: &Request) -> Option<String> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+        _ => None,
+    }
+}
+
+/// The caller, from the JWT authorizer's verified claims. 401 when there are none.
+pub fn actor(req: &Request) -> Result<Actor, ApiError> {
+    let claims = req
+        .request_context_ref()
+        .and_then(|c| c.authorizer())
+        .and_then(|a| a.jwt.as_ref())
+        .map(|j| &j.claims)
+        .ok_or(ApiError::Unauthorized)?;
+    Actor::from_claims(claims).map_err(|_| ApiError::Unauthorized)
+}
+
+/// A path parameter of the matched route.
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned).ok_or(ApiError::RouteNotFound)
+}
+
+/// `?limit=` and `?cursor=`, validated (422 when out of range or malformed).
+pub fn limit_and_cursor(req: &Request) -> Result<(Limit, Option<Cursor>), ApiError> {
+    let q = req.query_string_parameters_ref();
+    let limit = Limit::parse(q.and_then(|q| q.first("limit"))).map_err(|m| ApiError::validation("limit", m))?;
+    let cursor = q
+        .and_then(|q| q.first("cursor"))
+        .map(Cursor::decode)
+        .transpose()
+        .map_err(|m| ApiError::validation("cursor", m))?;
+    Ok((limit, cursor))
+}
+
+/// The raw body bytes, refusing anything over 64 KiB.
+pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    Ok(bytes)
+}
+
+/// Parses a JSON body into `T`: 415 for another content type, 413 over 64 KiB, 400 for bad
+/// JSON, 422 for wrong types, missing, unknown or server-owned fields (each named).
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = body_bytes(req)?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    if let serde_json::Value::Object(map) = &value {
+        let owned: Vec<FieldError> = map
+            .keys()
+            .filter(|k| SERVER_OWNED.contains(&k.as_str()))
+            .map(|k| FieldError::new(k.clone(), "это поле заполняет сервер"))
+            .collect();
+        if !owned.is_empty() {
+            return Err(ApiError::Service(ServiceError::Validation(owned)));
+        }
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        ApiError::validation(&field, e.into_inner().to_string())
+    })
+}
