@@ -1,1 +1,169 @@
-fn main() {}
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use feedback_local::auth::{dev_key, issue_dev_token, DevTokenRequest, Verifier};
+use feedback_local::host::{serve, HostConfig, Platform};
+use feedback_local::parse_duration;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "feedback", version, about = "Citizen feedback platform: the local host")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum AuthMode {
+    /// HS256 tokens issued by this host (the default, for development).
+    Dev,
+    /// RS256/ES256 tokens of an OpenID Connect provider, checked against its JWKS.
+    Oidc,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API with the embedded store, queue and scheduler.
+    Serve {
+        #[arg(long, env = "FEEDBACK_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "FEEDBACK_REGION_FILE", default_value = "infra/regions/72-tyumen.toml")]
+        region_file: PathBuf,
+        #[arg(long, env = "FEEDBACK_SCHEDULE_EVERY", default_value = "5s", value_parser = parse_duration)]
+        schedule_every: Duration,
+        #[arg(long, env = "FEEDBACK_SUBMISSIONS_PER_HOUR", default_value_t = 20)]
+        submissions_per_hour: u32,
+        #[arg(long, env = "FEEDBACK_STUCK_AFTER", default_value = "2m", value_parser = parse_duration)]
+        stuck_after: Duration,
+        #[arg(long, value_enum, default_value = "dev")]
+        auth: AuthMode,
+        #[arg(long, required_if_eq("auth", "oidc"))]
+        issuer: Option<String>,
+        #[arg(long, required_if_eq("auth", "oidc"))]
+        audience: Option<String>,
+        /// JWKS file or URL (default: the issuer's /.well-known/jwks.json).
+        #[arg(long)]
+        jwks: Option<String>,
+    },
+    /// Print a dev token signed with the key under --data.
+    Token {
+        #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[arg(long)]
+        sub: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long, default_value = "72")]
+        region: String,
+        #[arg(long)]
+        municipality: Option<String>,
+        #[arg(long)]
+        authority: Option<String>,
+        #[arg(long)]
+        birthdate: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    match Cli::parse().command {
+        Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
+            std::fs::create_dir_all(&data)?;
+            let key = dev_key(&data)?;
+            let req = DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate };
+            println!("{}", issue_dev_token(&key, &req)?);
+            Ok(())
+        }
+        Command::Serve {
+            addr,
+            data,
+            region_file,
+            schedule_every,
+            submissions_per_hour,
+            stuck_after,
+            auth,
+            issuer,
+            audience,
+            jwks,
+        } => {
+            std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+            let verifier = match auth {
+                AuthMode::Dev => Verifier::Dev { key: dev_key(&data)? },
+                AuthMode::Oidc => {
+                    let issuer = issuer.context("--issuer is required with --auth oidc")?;
+                    let audience = audience.context("--audience is required with --auth oidc")?;
+                    let jwks = jwks.unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+                    Verifier::oidc(issuer, audience, &jwks).await?
+                }
+            };
+            let config = HostConfig {
+                addr,
+                data_dir: data,
+                region_file,
+                schedule_every,
+                submissions_per_hour,
+                stuck_after,
+                visibility: Duration::from_secs(30),
+                max_receives: 5,
+            };
+            let platform = Arc::new(Platform::open(config, verifier).await?);
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                let _ = tx.send(true);
+            });
+            let announce = platform.clone();
+            serve(platform, rx, move |bound| print_banner(&announce, bound)).await
+        }
+    }
+}
+
+fn print_banner(p: &Platform, addr: SocketAddr) {
+    println!("feedback: listening on http://{addr}");
+    let Some(key) = &p.dev_key else {
+        println!("feedback: production auth (OIDC); dev tokens are disabled");
+        return;
+    };
+    let region = "72".to_owned();
+    let token = |sub: &str, roles: &[&str], municipality: Option<&str>, authority: Option<&str>| {
+        let req = DevTokenRequest {
+            sub: sub.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            region: Some(region.clone()),
+            municipality: municipality.map(str::to_owned),
+            authority: authority.map(str::to_owned),
+            birthdate: Some("1990-01-01".into()),
+        };
+        issue_dev_token(key, &req).unwrap_or_default()
+    };
+    println!("================================================================");
+    println!("  DEV MODE: tokens are issued by this host. Do not expose it.");
+    println!("  POST http://{addr}/v1/dev/tokens issues more.");
+    println!("================================================================");
+    println!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
+    println!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
+    println!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 /// Renders a UTC instant in the region's offset.
 pub fn local_time(t: DateTime<Utc>, tz: &chrono_tz::Tz) -> DateTime<FixedOffset> {
+    let t = DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t);
     t.with_timezone(tz).fixed_offset()
 }
 

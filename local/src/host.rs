@@ -1,0 +1,295 @@
+//! The embedded host: one process serving the HTTP API on localhost, backed by SQLite, with the
+//! queue consumer and the schedules driven in-process. Every request and delivery is handed to
+//! the same handler code that runs on Lambda, in the shape API Gateway and SQS would deliver.
+
+use crate::auth::{issue_dev_token, DevTokenRequest, Verifier};
+use crate::events;
+use anyhow::Context;
+use axum::body::{to_bytes, Body as AxumBody};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response as AxumResponse;
+use feedback_core::ports::{QueueName, QueueReceiver};
+use feedback_core::service::{Messages, Reference, Routing, SeedOutcome, SubmitPolicy};
+use feedback_core::{RegionData, SystemClock};
+use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
+use feedback_lambda::routes::{self, Access, NoRoute};
+use feedback_lambda::{request::MAX_BODY_BYTES, ApiError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Settings of `feedback serve`.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region_file: PathBuf,
+    pub schedule_every: Duration,
+    pub submissions_per_hour: u32,
+    /// Messages in `submitted` longer than this are re-enqueued by the schedule.
+    pub stuck_after: Duration,
+    /// Queue visibility timeout for the in-process consumer.
+    pub visibility: Duration,
+    pub max_receives: u32,
+}
+
+type Store = SqliteStore;
+type Queue = SqliteQueue;
+
+/// Everything the host runs, built once.
+pub struct Platform {
+    pub db: Db,
+    pub queue: Queue,
+    pub reference: Arc<Reference<Store>>,
+    pub messages: Messages<Store, Queue, SystemClock>,
+    pub routing: Routing<Store, Queue, SystemClock>,
+    pub verifier: Verifier,
+    pub dev_key: Option<Vec<u8>>,
+    pub config: HostConfig,
+}
+
+impl Platform {
+    /// Opens the data directory and seeds the region on first start.
+    pub async fn open(config: HostConfig, verifier: Verifier) -> anyhow::Result<Platform> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let db = Db::open(&config.data_dir.join("feedback.db"))?;
+        let store = SqliteStore::new(db.clone());
+        let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
+        let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
+        if reference.snapshot().await.is_err() {
+            let region = load_region_file(&config.region_file)?;
+            let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
+            debug_assert_eq!(outcome, SeedOutcome::Created);
+            tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
+        }
+        let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+        let messages = Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy);
+        let routing = Routing::new(store, queue.clone(), SystemClock, reference.clone());
+        let dev_key = match &verifier {
+            Verifier::Dev { key } => Some(key.clone()),
+            Verifier::Oidc { .. } => None,
+        };
+        Ok(Platform { db, queue, reference, messages, routing, verifier, dev_key, config })
+    }
+}
+
+/// Reads and validates a region file; errors name the file and every bad entry.
+pub fn load_region_file(path: &std::path::Path) -> anyhow::Result<RegionData> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading region file {}", path.display()))?;
+    RegionData::from_toml(&text).map_err(|errs| {
+        let list: Vec<String> = errs.iter().map(|e| format!("  - {e}")).collect();
+        anyhow::anyhow!("{}: invalid reference data:\n{}", path.display(), list.join("\n"))
+    })
+}
+
+/// Serves until `shutdown` flips to true. Calls `on_ready` with the bound address.
+pub async fn serve(
+    platform: Arc<Platform>,
+    mut shutdown: watch::Receiver<bool>,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(platform.config.addr)
+        .await
+        .with_context(|| format!("binding {}", platform.config.addr))?;
+    let addr = listener.local_addr()?;
+    let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
+    let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
+    let app_platform = platform.clone();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let p = app_platform.clone();
+        async move { handle_http(&p, req).await }
+    });
+    on_ready(addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await?;
+    let _ = consumer.await;
+    let _ = scheduler.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn handle_http(p: &Platform, req: axum::extract::Request) -> AxumResponse {
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let resp = dispatch(p, req, &method, &path).await;
+    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path: &str) -> AxumResponse {
+    if path == "/healthz" && method == "GET" {
+        return health(p).await;
+    }
+    if path == "/v1/dev/tokens" {
+        return match (&p.dev_key, method) {
+            (Some(key), "POST") => dev_token(key, req).await,
+            (Some(_), _) => to_axum(problem_method_not_allowed()),
+            (None, _) => to_axum(ApiError::RouteNotFound.into_response()),
+        };
+    }
+    let (route, params) = match routes::find(method, path) {
+        Ok(found) => found,
+        Err(NoRoute::NotFound) => return to_axum(ApiError::RouteNotFound.into_response()),
+        Err(NoRoute::MethodNotAllowed) => return to_axum(problem_method_not_allowed()),
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => return to_axum(ApiError::PayloadTooLarge.into_response()),
+    };
+    let claims = match route.access {
+        Access::Public => None,
+        Access::Jwt => {
+            let token = parts
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+            match token.map(|t| p.verifier.verify(t.trim())) {
+                Some(Ok(claims)) => Some(claims),
+                _ => return to_axum(ApiError::Unauthorized.into_response()),
+            }
+        }
+    };
+    let request = match events::api_gateway_request(route, params, &parts, &bytes, claims) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "request could not be translated");
+            return to_axum(ApiError::validation("request", "некорректный запрос").into_response());
+        }
+    };
+    let result = match route.function {
+        routes::SUBMIT_MESSAGE => submit_message::handle(&p.messages, request).await,
+        routes::REFERENCE_DATA => reference_data::handle(&p.reference, request).await,
+        other => Err(format!("function {other} is not hosted here").into()),
+    };
+    match result {
+        Ok(resp) => to_axum(resp),
+        Err(e) => {
+            tracing::error!(error = %e, "handler failed");
+            to_axum(ApiError::internal().into_response())
+        }
+    }
+}
+
+fn problem_method_not_allowed() -> lambda_http::Response<lambda_http::Body> {
+    let mut r = ApiError::RouteNotFound.into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    let body = r#"{"type":"urn:feedback:problem:method_not_allowed","title":"Метод не поддерживается","status":405,"detail":"Этот адрес не поддерживает такой метод.","code":"method_not_allowed"}"#;
+    *r.body_mut() = lambda_http::Body::Text(body.into());
+    r
+}
+
+async fn health(p: &Platform) -> AxumResponse {
+    let store_ok = p.db.ping().await.is_ok() && p.reference.snapshot().await.is_ok();
+    let queue_ok = p.queue.depth(QueueName::Submitted).await.is_ok();
+    let status = if store_ok && queue_ok { 200 } else { 503 };
+    let body = serde_json::json!({"status": if status == 200 {"ok"} else {"unavailable"}, "store": store_ok, "queue": queue_ok});
+    to_axum(feedback_lambda::json_response(status, &body))
+}
+
+async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if !content_type.starts_with("application/json") {
+        return to_axum(ApiError::UnsupportedMediaType.into_response());
+    }
+    let Ok(bytes) = to_bytes(req.into_body(), MAX_BODY_BYTES).await else {
+        return to_axum(ApiError::PayloadTooLarge.into_response());
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return to_axum(ApiError::MalformedJson(e.to_string()).into_response()),
+    };
+    let request: DevTokenRequest = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => return to_axum(ApiError::validation("body", e.to_string()).into_response()),
+    };
+    if feedback_core::CitizenId::parse(&request.sub).is_err() {
+        return to_axum(ApiError::validation("sub", "недопустимый идентификатор").into_response());
+    }
+    match issue_dev_token(key, &request) {
+        Ok(token) => to_axum(feedback_lambda::json_response(201, &serde_json::json!({ "token": token }))),
+        Err(_) => to_axum(ApiError::internal().into_response()),
+    }
+}
+
+fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
+    let (parts, body) = resp.into_parts();
+    let bytes: Vec<u8> = match body {
+        lambda_http::Body::Empty => Vec::new(),
+        lambda_http::Body::Text(t) => t.into_bytes(),
+        lambda_http::Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    let mut out = AxumResponse::new(AxumBody::from(bytes));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    out.headers_mut().entry("content-type").or_insert(HeaderValue::from_static("application/json"));
+    out
+}
+
+/// Drives the `submitted` queue: each receive becomes one SQS batch event for `route-messages`,
+/// and only the records it does not report as failed are deleted.
+async fn consume(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
+    let idle = (p.config.schedule_every / 10).clamp(Duration::from_millis(50), Duration::from_millis(500));
+    while !*shutdown.borrow() {
+        match drain_once(&p).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "queue consumer failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(idle) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Receives one batch from the `submitted` queue and runs `route-messages` on it. Returns the
+/// number of records delivered.
+pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
+    let deliveries = p.queue.receive(QueueName::Submitted, 10, p.config.visibility).await?;
+    if deliveries.is_empty() {
+        return Ok(0);
+    }
+    let event = events::sqs_event("submitted", &deliveries)?;
+    let response = route_messages::handle(&p.routing, event).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failed: std::collections::HashSet<&str> =
+        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    for d in &deliveries {
+        if !failed.contains(d.message_id.as_str()) {
+            p.queue.ack(QueueName::Submitted, &d.receipt).await?;
+        }
+    }
+    Ok(deliveries.len())
+}
+
+/// The in-process scheduler: on each tick, the jobs EventBridge Scheduler runs on AWS.
+async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(p.config.schedule_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let age = chrono::Duration::from_std(p.config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
+        if let Err(e) = p.routing.requeue_stuck(age, 100).await {
+            tracing::error!(error = %e, "re-enqueue sweep failed");
+        }
+    }
+}
