@@ -1,0 +1,57 @@
+//! The DynamoDB/SQS backend on moto server. Fails loudly when no endpoint is configured: these
+//! suites never skip.
+
+use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
+use std::sync::OnceLock;
+
+/// Moto is not safe under concurrent transactions: cases against it run one at a time.
+pub fn serial() -> &'static tokio::sync::Mutex<()> {
+    static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
+/// The SDK configuration for moto; panics with instructions when `AWS_ENDPOINT_URL` is missing.
+pub async fn sdk() -> aws_config::SdkConfig {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        !endpoint.is_empty(),
+        "AWS_ENDPOINT_URL is not set: the DynamoDB/SQS suites need moto_server. Run scripts/test.sh, which starts it."
+    );
+    feedback_aws::sdk_config().await
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A fresh table and a fresh `submitted` queue with a dead-letter queue after `max_receives`.
+pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
+    let conf = sdk().await;
+    let table = unique("feedback");
+    let store = DynamoStore::from_conf(&conf, &table);
+    create_table(store.client(), &table).await.expect("create table on moto");
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let dlq_name = unique("submitted-dlq");
+    let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.expect("create DLQ").queue_url.expect("DLQ url");
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("DLQ attributes")
+        .attributes
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .expect("DLQ arn");
+    let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("submitted"))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    (store, SqsQueue::new(sqs, QueueUrls { submitted: url, notifications: None }))
+}
