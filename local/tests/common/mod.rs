@@ -1,0 +1,120 @@
+//! Starts the real `feedback` binary on a free port and talks to it over HTTP.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub struct Host {
+    pub child: Child,
+    pub base: String,
+    pub data: PathBuf,
+    pub http: reqwest::Client,
+}
+
+pub fn temp_data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("feedback-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn region_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml")
+}
+
+impl Host {
+    /// Starts `feedback serve` with the given data directory and extra arguments/env.
+    pub async fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Host {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
+        cmd.arg("serve")
+            .arg("--addr")
+            .arg("127.0.0.1:0")
+            .arg("--data")
+            .arg(data)
+            .arg("--region-file")
+            .arg(region_file())
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start feedback");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(url) = line.strip_prefix("feedback: listening on ") {
+                    return url.trim().to_owned();
+                }
+            }
+            panic!("feedback exited before listening");
+        })
+        .await
+        .expect("feedback did not start within 30 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn token(&self, claims: Value) -> String {
+        let r = self.http.post(self.url("/v1/dev/tokens")).json(&claims).send().await.expect("dev token");
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.expect("token json")["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn citizen(&self, sub: &str) -> String {
+        self.token(json!({"sub": sub, "roles": ["citizen"], "region": "72", "municipality": "tyumen"})).await
+    }
+
+    pub async fn official(&self, sub: &str, authority: &str) -> String {
+        self.token(json!({"sub": sub, "roles": ["official"], "region": "72", "authority": authority})).await
+    }
+
+    pub async fn admin(&self, sub: &str) -> String {
+        self.token(json!({"sub": sub, "roles": ["admin", "moderator"], "region": "72"})).await
+    }
+
+    pub async fn post_message(&self, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.http.post(self.url("/v1/messages")).bearer_auth(token).json(body);
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.expect("POST /v1/messages")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
+    }
+
+    /// Polls a message until its status leaves `submitted`, for at most `within`.
+    pub async fn wait_routed(&self, token: &str, id: &str, within: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let m: Value = self.get(token, &format!("/v1/messages/{id}")).await.json().await.expect("json");
+            if m["status"] != "submitted" {
+                return m;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "message {id} was not routed within {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn kill9(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let _ = self.child.wait().await;
+    }
+}
+
+pub fn pothole() -> Value {
+    json!({"category_id": "dorogi-yamy", "text": "Глубокая яма на проезжей части у дома 15 по улице Республики"})
+}

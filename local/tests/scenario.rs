@@ -1,0 +1,219 @@
+//! Scenarios through the local host over real HTTP, against the real binary.
+
+mod common;
+
+use common::{pothole, temp_data_dir, Host};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_submitted_message_is_routed_within_one_period_and_hidden_from_others() {
+    // Given a host scheduling every second
+    let data = temp_data_dir("route");
+    let host = Host::start(&data, &["--schedule-every", "1s"], &[]).await;
+    let alice = host.citizen("alice").await;
+    // When Alice reports a pothole in Tyumen
+    let r = host.post_message(&alice, None, &pothole()).await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["status"], "submitted");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Then within one scheduling period it is routed to the city administration with a deadline
+    let m = host.wait_routed(&alice, &id, Duration::from_secs(2)).await;
+    assert_eq!(m["status"], "routed");
+    assert_eq!(m["authority_id"], "adm-tyumen");
+    let deadline = m["deadline"].as_str().unwrap();
+    assert!(deadline.ends_with("T23:59:59+05:00"), "deadline {deadline}");
+    let history = m["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!((history[0]["from"].clone(), history[0]["to"].clone()), (Value::Null, json!("submitted")));
+    assert_eq!((history[1]["from"].clone(), history[1]["to"].clone()), (json!("submitted"), json!("routed")));
+    assert_eq!(history[1]["actor_role"], "system");
+    assert!(history.iter().all(|h| h.get("actor_id").is_none()), "a resident never sees person ids");
+    // And another citizen, or an official of another authority, gets 404
+    let bob = host.citizen("bob").await;
+    let r = host.get(&bob, &format!("/v1/messages/{id}")).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let other = host.official("o-2", "adm-ishim").await;
+    assert_eq!(host.get(&other, &format!("/v1/messages/{id}")).await.status(), 404);
+    // While the assigned authority's official and an admin can read it; the admin sees who acted
+    let official = host.official("o-1", "adm-tyumen").await;
+    assert_eq!(host.get(&official, &format!("/v1/messages/{id}")).await.status(), 200);
+    let admin = host.admin("admin-1").await;
+    let seen: Value = host.get(&admin, &format!("/v1/messages/{id}")).await.json().await.unwrap();
+    assert_eq!(seen["history"][0]["actor_id"], "alice");
+    // And Bob's own list is empty while Alice's holds the message
+    let list: Value = host.get(&bob, "/v1/messages").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let list: Value = host.get(&alice, "/v1/messages").await.json().await.unwrap();
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    assert_eq!(list["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn fifty_concurrent_posts_with_one_key_create_exactly_one_message() {
+    let data = temp_data_dir("idem");
+    let host = std::sync::Arc::new(Host::start(&data, &[], &[]).await);
+    let alice = host.citizen("alice").await;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (host, alice) = (host.clone(), alice.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = host.post_message(&alice, Some("same-key-1"), &pothole()).await;
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        match status {
+            201 => {
+                ids.insert(body["id"].as_str().unwrap().to_owned());
+            }
+            409 => assert_eq!(body["code"], "request_in_progress"),
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "every replay names the same message");
+    let list: Value = host.get(&alice, "/v1/messages").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // The same key with another body is refused and stores nothing
+    let mut other = pothole();
+    other["text"] = json!("Совсем другая проблема: не горит фонарь во дворе");
+    let r = host.post_message(&alice, Some("same-key-1"), &other).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
+    let list: Value = host.get(&alice, "/v1/messages").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_acknowledged_message_survives_kill_9_and_is_still_routed() {
+    let data = temp_data_dir("kill9");
+    // Given a host that polls slowly, so the kill lands before routing
+    let host = Host::start(&data, &["--schedule-every", "60s"], &[]).await;
+    let alice = host.citizen("alice").await;
+    let r = host.post_message(&alice, Some("durable-1"), &pothole()).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    // When the process is killed right after the 201
+    host.kill9().await;
+    // Then after a restart the message is there and gets routed
+    let host = Host::start(&data, &["--schedule-every", "1s"], &[]).await;
+    let alice = host.citizen("alice").await;
+    let m = host.wait_routed(&alice, &id, Duration::from_secs(5)).await;
+    assert_eq!(m["status"], "routed");
+    assert_eq!(m["history"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn bad_requests_get_problem_json_and_store_nothing() {
+    let data = temp_data_dir("bad");
+    let host = Host::start(&data, &[], &[]).await;
+    let alice = host.citizen("alice").await;
+    let post = |body: String, ct: &'static str| {
+        host.http.post(host.url("/v1/messages")).bearer_auth(&alice).header("content-type", ct).body(body).send()
+    };
+    let cases: Vec<(reqwest::Response, u16, &str)> = vec![
+        (post("{not json".into(), "application/json").await.unwrap(), 400, "malformed_json"),
+        (post(pothole().to_string(), "text/plain").await.unwrap(), 415, "unsupported_media_type"),
+        (post("x".repeat(70 * 1024), "application/json").await.unwrap(), 413, "payload_too_large"),
+        (post(json!({"category_id": "dorogi-yamy", "text": 5}).to_string(), "application/json").await.unwrap(), 422, "validation_failed"),
+        (post(json!({"category_id": "dorogi-yamy", "text": "Яма на дороге у дома", "status": "closed"}).to_string(), "application/json").await.unwrap(), 422, "validation_failed"),
+        (post(json!({"category_id": "dorogi-yamy", "text": "Яма на дороге у дома", "colour": "red"}).to_string(), "application/json").await.unwrap(), 422, "validation_failed"),
+        (post(json!({"category_id": "net-takoy", "text": "Яма на дороге у дома"}).to_string(), "application/json").await.unwrap(), 422, "validation_failed"),
+        (post(json!({"category_id": "dorogi", "text": "Яма на дороге у дома"}).to_string(), "application/json").await.unwrap(), 422, "validation_failed"),
+        (post(json!({"category_id": "dorogi-yamy", "text": "Вы там охуели совсем, яма третий год"}).to_string(), "application/json").await.unwrap(), 422, "moderation_failed"),
+        (post(json!({"category_id": "dorogi-yamy", "text": "ааааааааааааааааааа"}).to_string(), "application/json").await.unwrap(), 422, "moderation_failed"),
+        (host.http.post(host.url("/v1/messages")).json(&pothole()).send().await.unwrap(), 401, "unauthorized"),
+        (host.http.post(host.url("/v1/messages")).bearer_auth("not-a-token").json(&pothole()).send().await.unwrap(), 401, "unauthorized"),
+        (host.get(&alice, "/v1/messages?limit=0").await, 422, "validation_failed"),
+        (host.get(&alice, "/v1/messages?cursor=%%%").await, 422, "validation_failed"),
+        (host.get(&alice, "/v1/nothing-here").await, 404, "not_found"),
+    ];
+    for (r, status, code) in cases {
+        assert_eq!(r.status().as_u16(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["status"], status);
+    }
+    let official = host.official("o-1", "adm-tyumen").await;
+    let r = host.post_message(&official, None, &pothole()).await;
+    assert_eq!(r.status(), 403);
+    let list: Value = host.get(&alice, "/v1/messages").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn the_submission_limit_returns_429_with_retry_after() {
+    let data = temp_data_dir("rate");
+    let host = Host::start(&data, &[], &[("FEEDBACK_SUBMISSIONS_PER_HOUR", "2")]).await;
+    let alice = host.citizen("alice").await;
+    for _ in 0..2 {
+        assert_eq!(host.post_message(&alice, None, &pothole()).await.status(), 201);
+    }
+    let r = host.post_message(&alice, None, &pothole()).await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((3500..=3600).contains(&retry), "Retry-After {retry}");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn an_admin_replaces_routing_rules_and_new_messages_follow_them() {
+    let data = temp_data_dir("rules");
+    let host = Host::start(&data, &["--schedule-every", "1s"], &[]).await;
+    let admin = host.admin("admin-1").await;
+    let alice = host.citizen("alice").await;
+    let put = |token: String, body: Value| {
+        host.http.put(host.url("/v1/routing-rules")).bearer_auth(token).json(&body).send()
+    };
+    // A citizen may not change rules
+    assert_eq!(put(alice.clone(), json!([])).await.unwrap().status(), 403);
+    // An unknown id is refused with the entry named, and nothing changes
+    let r = put(admin.clone(), json!([{"category_id": "dorogi-yamy", "municipality_id": null, "authority_id": "nobody"}]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["errors"][0]["field"].as_str().unwrap().contains("routing_rules[0]"), "{body}");
+    // A valid replacement is stored and used
+    let rules = json!([{"category_id": "dorogi-yamy", "municipality_id": "tyumen", "authority_id": "ddit-72"}]);
+    let r = put(admin.clone(), rules).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let stored: Value = host.get(&admin, "/v1/routing-rules").await.json().await.unwrap();
+    assert_eq!(stored["items"].as_array().unwrap().len(), 1);
+    let id = host.post_message(&alice, None, &pothole()).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let m = host.wait_routed(&alice, &id, Duration::from_secs(3)).await;
+    assert_eq!(m["authority_id"], "ddit-72");
+    // With no rule for the category, a message goes to the ЦУР
+    let mut other = pothole();
+    other["category_id"] = json!("zhkh-musor");
+    other["text"] = json!("Мусорные контейнеры переполнены уже неделю");
+    let id = host.post_message(&alice, None, &other).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let m = host.wait_routed(&alice, &id, Duration::from_secs(3)).await;
+    assert_eq!(m["authority_id"], "tsur-72");
+}
+
+#[tokio::test]
+async fn production_mode_has_no_dev_routes_and_refuses_dev_tokens() {
+    let data = temp_data_dir("oidc");
+    std::fs::create_dir_all(&data).unwrap();
+    let dev = Host::start(&data, &[], &[]).await;
+    let token = dev.citizen("alice").await;
+    dev.kill9().await;
+    let jwks = data.join("jwks.json");
+    std::fs::write(&jwks, r#"{"keys":[]}"#).unwrap();
+    let args = ["--auth", "oidc", "--issuer", "https://id.example.ru", "--audience", "feedback", "--jwks", jwks.to_str().unwrap()];
+    let host = Host::start(&data, &args, &[]).await;
+    let r = host.http.post(host.url("/v1/dev/tokens")).json(&json!({"sub": "x", "roles": ["admin"]})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(host.get(&token, "/v1/messages").await.status(), 401);
+    // Public reads still work
+    let cats: Value = host.http.get(host.url("/v1/categories")).send().await.unwrap().json().await.unwrap();
+    assert!(cats["items"].as_array().unwrap().len() >= 25);
+    assert_eq!(host.http.get(host.url("/healthz")).send().await.unwrap().status(), 200);
+}
