@@ -14,8 +14,14 @@ pub const DEV_AUDIENCE: &str = "feedback";
 
 /// How tokens are checked.
 pub enum Verifier {
-    Dev { key: Vec<u8> },
-    Oidc { issuer: String, audience: String, keys: JwkSet },
+    Dev {
+        key: Vec<u8>,
+    },
+    Oidc {
+        issuer: String,
+        audience: String,
+        keys: JwkSet,
+    },
 }
 
 /// What a dev token carries.
@@ -48,28 +54,28 @@ struct DevClaims<'a> {
 pub fn dev_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
     let path = data_dir.join("dev-signing.key");
     if let Ok(hex_key) = std::fs::read_to_string(&path) {
-        return hex_decode(hex_key.trim()).context("the dev signing key file is corrupt");
+        return hex::decode(hex_key.trim()).context("the dev signing key file is corrupt");
     }
     let key: [u8; 32] = rand::random();
-    std::fs::write(&path, hex_encode(&key)).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::write(&path, hex::encode(key)).with_context(|| format!("writing {}", path.display()))?;
     Ok(key.to_vec())
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-fn hex_decode(s: &str) -> anyhow::Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        bail!("odd length");
-    }
-    (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(&s[i..i + 2], 16)?)).collect()
 }
 
 /// Issues a dev token valid for 12 hours.
 pub fn issue_dev_token(key: &[u8], request: &DevTokenRequest) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
-    let claims = DevClaims { request, iss: DEV_ISSUER, aud: DEV_AUDIENCE, iat: now, exp: now + 12 * 3600 };
-    Ok(encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key))?)
+    let claims = DevClaims {
+        request,
+        iss: DEV_ISSUER,
+        aud: DEV_AUDIENCE,
+        iat: now,
+        exp: now + 12 * 3600,
+    };
+    Ok(encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(key),
+    )?)
 }
 
 impl Verifier {
@@ -156,6 +162,10 @@ mod tests {
         assert_eq!(claims["sub"], "alice");
         assert_eq!(claims["roles"], "[citizen moderator]");
         assert_eq!(claims["municipality"], "tyumen");
-        assert!(Verifier::Dev { key: b"another key".to_vec() }.verify(&token).is_err());
+        assert!(Verifier::Dev {
+            key: b"another key".to_vec()
+        }
+        .verify(&token)
+        .is_err());
     }
 }

@@ -48,7 +48,10 @@ pub fn api_gateway_request(
     let (body, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_owned()), false),
-        Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
+        Err(_) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
+            true,
+        ),
     };
     let now = chrono::Utc::now();
     let authorizer = claims.map(|c| json!({ "jwt": { "claims": c, "scopes": null } }));

@@ -57,22 +57,42 @@ impl Platform {
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
         let store = SqliteStore::new(db.clone());
-        let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
+        let queue = SqliteQueue::new(
+            db.clone(),
+            QueueSettings {
+                max_receives: config.max_receives,
+            },
+        );
         let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
         if reference.snapshot().await.is_err() {
             let region = load_region_file(&config.region_file)?;
-            let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
+            let outcome = reference
+                .seed(&region)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
             debug_assert_eq!(outcome, SeedOutcome::Created);
             tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
         }
-        let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+        let policy = SubmitPolicy {
+            per_hour: config.submissions_per_hour,
+            ..SubmitPolicy::default()
+        };
         let messages = Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy);
         let routing = Routing::new(store, queue.clone(), SystemClock, reference.clone());
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
         };
-        Ok(Platform { db, queue, reference, messages, routing, verifier, dev_key, config })
+        Ok(Platform {
+            db,
+            queue,
+            reference,
+            messages,
+            routing,
+            verifier,
+            dev_key,
+            config,
+        })
     }
 }
 
@@ -200,7 +220,12 @@ async fn health(p: &Platform) -> AxumResponse {
 }
 
 async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     if !content_type.starts_with("application/json") {
         return to_axum(ApiError::UnsupportedMediaType.into_response());
     }
@@ -219,7 +244,10 @@ async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
         return to_axum(ApiError::validation("sub", "недопустимый идентификатор").into_response());
     }
     match issue_dev_token(key, &request) {
-        Ok(token) => to_axum(feedback_lambda::json_response(201, &serde_json::json!({ "token": token }))),
+        Ok(token) => to_axum(feedback_lambda::json_response(
+            201,
+            &serde_json::json!({ "token": token }),
+        )),
         Err(_) => to_axum(ApiError::internal().into_response()),
     }
 }
@@ -235,7 +263,9 @@ fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
     let mut out = AxumResponse::new(AxumBody::from(bytes));
     *out.status_mut() = parts.status;
     *out.headers_mut() = parts.headers;
-    out.headers_mut().entry("content-type").or_insert(HeaderValue::from_static("application/json"));
+    out.headers_mut()
+        .entry("content-type")
+        .or_insert(HeaderValue::from_static("application/json"));
     out
 }
 
@@ -264,9 +294,14 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let event = events::sqs_event("submitted", &deliveries)?;
-    let response = route_messages::handle(&p.routing, event).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let failed: std::collections::HashSet<&str> =
-        response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let response = route_messages::handle(&p.routing, event)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failed: std::collections::HashSet<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     for d in &deliveries {
         if !failed.contains(d.message_id.as_str()) {
             p.queue.ack(QueueName::Submitted, &d.receipt).await?;

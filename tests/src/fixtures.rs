@@ -9,13 +9,17 @@ use feedback_core::{Actor, HistoryEntry, Message, Status};
 use std::collections::HashMap;
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339).expect("test time").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(rfc3339)
+        .expect("test time")
+        .with_timezone(&Utc)
 }
 
 /// An actor built from claims, as the JWT authorizer would pass them.
 pub fn actor(sub: &str, roles: &str, extra: &[(&str, &str)]) -> Actor {
-    let mut claims: HashMap<String, String> =
-        [("sub", sub), ("roles", roles), ("region", "72")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut claims: HashMap<String, String> = [("sub", sub), ("roles", roles), ("region", "72")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     for (k, v) in extra {
         claims.insert(k.to_string(), v.to_string());
     }

@@ -1,10 +1,10 @@
 //! `reference-data`: the region's categories, municipalities and authorities (public), the
 //! routing rules (admins), and the health check.
 
-use feedback_core::service::Reference;
 use feedback_core::ids::{AuthorityId, CategoryId, MunicipalityId};
 use feedback_core::page::Page;
 use feedback_core::region::{AuthorityLevel, RoutingRule};
+use feedback_core::service::Reference;
 use feedback_core::{ReferenceStore, ServiceError};
 use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
 use lambda_http::{Body, Error, Request, Response};
@@ -52,13 +52,22 @@ pub fn parse_rules(body: Vec<RuleRequest>) -> Result<Vec<RoutingRule>, ServiceEr
         let muni = r.municipality_id.as_deref().map(MunicipalityId::parse).transpose();
         let auth = AuthorityId::parse(&r.authority_id);
         match (category, muni, auth) {
-            (Ok(category_id), Ok(municipality_id), Ok(authority_id)) => {
-                rules.push(RoutingRule { category_id, municipality_id, authority_id })
-            }
+            (Ok(category_id), Ok(municipality_id), Ok(authority_id)) => rules.push(RoutingRule {
+                category_id,
+                municipality_id,
+                authority_id,
+            }),
             (c, m, a) => {
-                for (field, bad) in [("category_id", c.is_err()), ("municipality_id", m.is_err()), ("authority_id", a.is_err())] {
+                for (field, bad) in [
+                    ("category_id", c.is_err()),
+                    ("municipality_id", m.is_err()),
+                    ("authority_id", a.is_err()),
+                ] {
                     if bad {
-                        errs.push(feedback_core::FieldError::new(format!("[{i}].{field}"), "недопустимый идентификатор"));
+                        errs.push(feedback_core::FieldError::new(
+                            format!("[{i}].{field}"),
+                            "недопустимый идентификатор",
+                        ));
                     }
                 }
             }
@@ -96,12 +105,26 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     duplicate_radius_m: r.duplicate_radius_m(&c.id),
                 })
                 .collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            Ok(ok(&Page {
+                items,
+                next_cursor: None,
+            }))
         }
         Some("GET /v1/municipalities") => {
             let snap = reference.snapshot().await?;
-            let items = snap.value.municipalities.iter().map(|m| MunicipalityView { id: &m.id, name: &m.name }).collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            let items = snap
+                .value
+                .municipalities
+                .iter()
+                .map(|m| MunicipalityView {
+                    id: &m.id,
+                    name: &m.name,
+                })
+                .collect();
+            Ok(ok(&Page {
+                items,
+                next_cursor: None,
+            }))
         }
         Some("GET /v1/authorities") => {
             let snap = reference.snapshot().await?;
@@ -109,20 +132,34 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                 .value
                 .authorities
                 .iter()
-                .map(|a| AuthorityView { id: &a.id, name: &a.name, level: a.level, municipality_id: a.municipality_id.as_ref() })
+                .map(|a| AuthorityView {
+                    id: &a.id,
+                    name: &a.name,
+                    level: a.level,
+                    municipality_id: a.municipality_id.as_ref(),
+                })
                 .collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            Ok(ok(&Page {
+                items,
+                next_cursor: None,
+            }))
         }
         Some("GET /v1/routing-rules") => {
             let actor = actor(req)?;
             let rules = reference.rules(&actor).await?;
-            Ok(ok(&Page { items: rules, next_cursor: None }))
+            Ok(ok(&Page {
+                items: rules,
+                next_cursor: None,
+            }))
         }
         Some("PUT /v1/routing-rules") => {
             let actor = actor(req)?;
             let rules = parse_rules(json_body::<Vec<RuleRequest>>(req)?)?;
             let stored = reference.replace_rules(&actor, rules).await?;
-            Ok(ok(&Page { items: stored, next_cursor: None }))
+            Ok(ok(&Page {
+                items: stored,
+                next_cursor: None,
+            }))
         }
         _ => Err(ApiError::RouteNotFound),
     }

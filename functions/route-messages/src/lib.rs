@@ -37,7 +37,10 @@ where
 }
 
 /// The handler both hosts call.
-pub async fn handle<S, Q, C>(routing: &Routing<S, Q, C>, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error>
+pub async fn handle<S, Q, C>(
+    routing: &Routing<S, Q, C>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error>
 where
     S: MessageStore + ReferenceStore,
     Q: WorkQueue,

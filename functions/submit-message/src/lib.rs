@@ -50,8 +50,16 @@ impl NewMessageRequest {
         check("category_id", category.as_ref().map(|_| ()).map_err(Clone::clone));
         let text = MessageText::parse(&self.text);
         check("text", text.as_ref().map(|_| ()).map_err(Clone::clone));
-        let municipality = self.municipality_id.as_deref().map(MunicipalityId::parse).transpose().map_err(|e| e.to_string());
-        check("municipality_id", municipality.as_ref().map(|_| ()).map_err(Clone::clone));
+        let municipality = self
+            .municipality_id
+            .as_deref()
+            .map(MunicipalityId::parse)
+            .transpose()
+            .map_err(|e| e.to_string());
+        check(
+            "municipality_id",
+            municipality.as_ref().map(|_| ()).map_err(Clone::clone),
+        );
         let address = self.address.as_deref().map(Address::parse).transpose();
         check("address", address.as_ref().map(|_| ()).map_err(Clone::clone));
         let location = self.location.map(|l| Location::new(l.lat, l.lon)).transpose();
@@ -60,11 +68,16 @@ impl NewMessageRequest {
         let photos: Result<Vec<PhotoId>, String> = if raw_photos.len() > MAX_PHOTOS {
             Err(format!("не больше {MAX_PHOTOS} фотографий"))
         } else {
-            raw_photos.iter().map(|p| PhotoId::parse(p).map_err(|e| e.to_string())).collect()
+            raw_photos
+                .iter()
+                .map(|p| PhotoId::parse(p).map_err(|e| e.to_string()))
+                .collect()
         };
         check("photo_ids", photos.as_ref().map(|_| ()).map_err(Clone::clone));
         match (category, text, municipality, address, location, photos) {
-            (Ok(category_id), Ok(text), Ok(municipality_id), Ok(address), Ok(location), Ok(photo_ids)) if errs.is_empty() => {
+            (Ok(category_id), Ok(text), Ok(municipality_id), Ok(address), Ok(location), Ok(photo_ids))
+                if errs.is_empty() =>
+            {
                 Ok(NewMessage {
                     category_id,
                     text,

@@ -29,7 +29,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Builds the client from the shared SDK configuration.
@@ -56,7 +59,13 @@ impl DynamoStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
                 TransactWriteItemsError::TransactionCanceledException(c) => Err(c
@@ -91,10 +100,15 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(v).map(AttributeValue::S).map_err(|e| backend("serialising", e))
+    serde_json::to_string(v)
+        .map(AttributeValue::S)
+        .map_err(|e| backend("serialising", e))
 }
 fn read_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let raw = item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading item", "no doc"))?;
+    let raw = item
+        .get("doc")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| backend("reading item", "no doc"))?;
     serde_json::from_str(raw).map_err(|e| backend("corrupt stored document", e))
 }
 
@@ -149,8 +163,10 @@ impl MessageStore for DynamoStore {
         idempotency: Option<&IdempotencyRecord>,
     ) -> Result<CreateOutcome, StoreError> {
         let not_exists = "attribute_not_exists(PK)";
-        let mut items =
-            vec![self.put(message_item(message)?, not_exists, None)?, self.put(history_item(&message.id, entry)?, not_exists, None)?];
+        let mut items = vec![
+            self.put(message_item(message)?, not_exists, None)?,
+            self.put(history_item(&message.id, entry)?, not_exists, None)?,
+        ];
         if let Some(r) = idempotency {
             let item = Item::from([
                 ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
@@ -172,7 +188,10 @@ impl MessageStore for DynamoStore {
                         };
                     }
                 }
-                if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
+                if reasons
+                    .iter()
+                    .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
+                {
                     Err(StoreError::Conflict)
                 } else {
                     Err(backend("TransactWriteItems", reasons.join(", ")))
@@ -186,7 +205,10 @@ impl MessageStore for DynamoStore {
         citizen: &CitizenId,
         key: &IdempotencyKey,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get_doc(idem_pk(citizen, key), "IDEM").await?.map(|i| read_doc(&i)).transpose()
+        self.get_doc(idem_pk(citizen, key), "IDEM")
+            .await?
+            .map(|i| read_doc(&i))
+            .transpose()
     }
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
@@ -219,7 +241,12 @@ impl MessageStore for DynamoStore {
         }
     }
 
-    async fn update_message(&self, expected_version: u32, next: &Message, entry: &HistoryEntry) -> Result<(), StoreError> {
+    async fn update_message(
+        &self,
+        expected_version: u32,
+        next: &Message,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
         let items = vec![
             self.put(
                 message_item(next)?,
@@ -230,7 +257,11 @@ impl MessageStore for DynamoStore {
         ];
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
+            Err(reasons)
+                if reasons
+                    .iter()
+                    .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") =>
+            {
                 Err(StoreError::Conflict)
             }
             Err(reasons) => Err(backend("TransactWriteItems", reasons.join(", "))),
@@ -307,7 +338,10 @@ impl MessageStore for DynamoStore {
         out.items()
             .iter()
             .map(|i| {
-                let pk = i.get("PK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading PK", "missing"))?;
+                let pk = i
+                    .get("PK")
+                    .and_then(|v| v.as_s().ok())
+                    .ok_or_else(|| backend("reading PK", "missing"))?;
                 MessageId::parse(pk.trim_start_matches("MSG#")).map_err(|e| backend("reading PK", e))
             })
             .collect()
@@ -325,7 +359,10 @@ impl ReferenceStore for DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| backend("reading version", "missing"))?;
-        Ok(Some(Versioned { version, value: read_doc(&item)? }))
+        Ok(Some(Versioned {
+            version,
+            value: read_doc(&item)?,
+        }))
     }
 
     async fn save_region(&self, data: &RegionData, expected: Option<u64>) -> Result<u64, StoreError> {
@@ -339,7 +376,9 @@ impl ReferenceStore for DynamoStore {
         let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         req = match expected {
             None => req.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+            Some(v) => req
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(v)),
         };
         match req.send().await {
             Ok(_) => Ok(next),
@@ -359,7 +398,10 @@ impl ReferenceStore for DynamoStore {
 /// endpoints; on AWS the stack template declares the same table).
 pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
     let attr = |name: &str| {
-        AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
     };
     let key = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build();
     let gsi = |name: &str| -> anyhow::Result<GlobalSecondaryIndex> {

@@ -48,7 +48,10 @@ impl Status {
 
     /// Open messages still wait for an answer.
     pub fn is_open(self) -> bool {
-        matches!(self, Status::Submitted | Status::Routed | Status::InProgress | Status::Reopened)
+        matches!(
+            self,
+            Status::Submitted | Status::Routed | Status::InProgress | Status::Reopened
+        )
     }
 }
 
@@ -56,7 +59,10 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// Routing assigned an authority and a deadline.
-    Route { authority_id: AuthorityId, deadline: DateTime<Utc> },
+    Route {
+        authority_id: AuthorityId,
+        deadline: DateTime<Utc>,
+    },
     /// An official took the message into work.
     Take,
     /// An official of `authority_id` answered.
@@ -68,7 +74,11 @@ pub enum Transition {
     /// The author rated the answer and closed the message.
     Close { score: u8, comment: Option<String> },
     /// The author rated the answer and reopened the message with a new deadline.
-    Reopen { score: u8, comment: Option<String>, deadline: DateTime<Utc> },
+    Reopen {
+        score: u8,
+        comment: Option<String>,
+        deadline: DateTime<Utc>,
+    },
 }
 
 impl Transition {
@@ -230,9 +240,10 @@ impl Message {
         at: DateTime<Utc>,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
-        let to = transition
-            .target(self.status)
-            .ok_or(InvalidTransition { transition: transition.name(), from: self.status.as_str() })?;
+        let to = transition.target(self.status).ok_or(InvalidTransition {
+            transition: transition.name(),
+            from: self.status.as_str(),
+        })?;
         let mut next = self.clone();
         next.status = to;
         next.version = self.version + 1;
@@ -241,7 +252,11 @@ impl Message {
             By::System => (ActorRole::System, None, None),
             By::Person(a) => {
                 let role = a.acting_role();
-                let auth = if role == Role::Official { a.authority.clone() } else { None };
+                let auth = if role == Role::Official {
+                    a.authority.clone()
+                } else {
+                    None
+                };
                 (ActorRole::from(role), Some(a.id.clone()), auth)
             }
         };
@@ -254,13 +269,32 @@ impl Message {
             }
             Transition::Take => {}
             Transition::Answer { text, authority_id } => {
-                next.answer = Some(Answer { text, answered_at: at, authority_id, official_id: actor_id.clone() });
+                next.answer = Some(Answer {
+                    text,
+                    answered_at: at,
+                    authority_id,
+                    official_id: actor_id.clone(),
+                });
             }
             Transition::Redirect { authority_id, .. } => next.authority_id = Some(authority_id),
             Transition::Reject { .. } => {}
-            Transition::Close { score, comment } => next.rating = Some(Rating { score, comment, rated_at: at }),
-            Transition::Reopen { score, comment, deadline } => {
-                next.rating = Some(Rating { score, comment, rated_at: at });
+            Transition::Close { score, comment } => {
+                next.rating = Some(Rating {
+                    score,
+                    comment,
+                    rated_at: at,
+                })
+            }
+            Transition::Reopen {
+                score,
+                comment,
+                deadline,
+            } => {
+                next.rating = Some(Rating {
+                    score,
+                    comment,
+                    rated_at: at,
+                });
                 next.reopen_count += 1;
                 next.deadline = Some(deadline);
                 next.overdue = false;
@@ -286,7 +320,9 @@ mod tests {
     use std::collections::HashMap;
 
     fn message(status: Status) -> Message {
-        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00").unwrap().with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00")
+            .unwrap()
+            .with_timezone(&Utc);
         Message {
             id: MessageId::new_at(at),
             author: CitizenId::parse("alice").unwrap(),
@@ -327,13 +363,49 @@ mod tests {
         let deadline = Utc::now();
         let auth = AuthorityId::parse("ddit").unwrap();
         let cases: Vec<(Transition, Vec<Status>)> = vec![
-            (Transition::Route { authority_id: auth.clone(), deadline }, vec![Submitted]),
+            (
+                Transition::Route {
+                    authority_id: auth.clone(),
+                    deadline,
+                },
+                vec![Submitted],
+            ),
             (Transition::Take, vec![Routed, Reopened]),
-            (Transition::Answer { text: "Ответ".into(), authority_id: auth.clone() }, vec![Routed, InProgress, Reopened]),
-            (Transition::Redirect { authority_id: auth, reason: "r".into() }, vec![Routed, InProgress, Reopened]),
-            (Transition::Reject { reason_code: "spam".into() }, vec![Submitted, Routed, InProgress, Reopened]),
-            (Transition::Close { score: 5, comment: None }, vec![Answered]),
-            (Transition::Reopen { score: 2, comment: None, deadline }, vec![Answered]),
+            (
+                Transition::Answer {
+                    text: "Ответ".into(),
+                    authority_id: auth.clone(),
+                },
+                vec![Routed, InProgress, Reopened],
+            ),
+            (
+                Transition::Redirect {
+                    authority_id: auth,
+                    reason: "r".into(),
+                },
+                vec![Routed, InProgress, Reopened],
+            ),
+            (
+                Transition::Reject {
+                    reason_code: "spam".into(),
+                },
+                vec![Submitted, Routed, InProgress, Reopened],
+            ),
+            (
+                Transition::Close {
+                    score: 5,
+                    comment: None,
+                },
+                vec![Answered],
+            ),
+            (
+                Transition::Reopen {
+                    score: 2,
+                    comment: None,
+                    deadline,
+                },
+                vec![Answered],
+            ),
         ];
         for (t, allowed) in cases {
             for from in Status::ALL {
@@ -346,14 +418,24 @@ mod tests {
     fn a_transition_bumps_the_version_and_writes_a_matching_history_entry() {
         let m = message(Status::Routed);
         let off = official();
-        let (next, entry) = m.apply(Transition::Take, By::Person(&off), m.created_at, "Взято в работу".into()).unwrap();
+        let (next, entry) = m
+            .apply(
+                Transition::Take,
+                By::Person(&off),
+                m.created_at,
+                "Взято в работу".into(),
+            )
+            .unwrap();
         assert_eq!(next.status, Status::InProgress);
         assert_eq!(next.version, 4);
         assert_eq!(entry.seq, 4);
         assert_eq!(entry.from, Some(Status::Routed));
         assert_eq!(entry.to, Status::InProgress);
         assert_eq!(entry.actor_role, ActorRole::Official);
-        assert_eq!(entry.actor_authority_id.as_ref().map(|a| a.as_str()), Some("adm-tyumen"));
+        assert_eq!(
+            entry.actor_authority_id.as_ref().map(|a| a.as_str()),
+            Some("adm-tyumen")
+        );
         assert_eq!(entry.transition_id(&m.id), format!("{}:000004", m.id));
     }
 
@@ -362,7 +444,10 @@ mod tests {
         let m = message(Status::InProgress);
         let (next, entry) = m
             .apply(
-                Transition::Redirect { authority_id: AuthorityId::parse("tsur-72").unwrap(), reason: "x".into() },
+                Transition::Redirect {
+                    authority_id: AuthorityId::parse("tsur-72").unwrap(),
+                    reason: "x".into(),
+                },
                 By::System,
                 m.created_at,
                 String::new(),
@@ -376,8 +461,16 @@ mod tests {
     #[test]
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
-        let err = m.apply(Transition::Take, By::System, m.created_at, String::new()).unwrap_err();
-        assert_eq!(err, InvalidTransition { transition: "take", from: "closed" });
+        let err = m
+            .apply(Transition::Take, By::System, m.created_at, String::new())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            InvalidTransition {
+                transition: "take",
+                from: "closed"
+            }
+        );
         assert_eq!(m.status, Status::Closed);
     }
 }

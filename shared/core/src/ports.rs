@@ -72,8 +72,12 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Atomically replaces the message with `next` and appends `entry`, only if the stored
     /// version is still `expected_version`; otherwise `Conflict` and nothing is written.
-    async fn update_message(&self, expected_version: u32, next: &Message, entry: &HistoryEntry)
-        -> Result<(), StoreError>;
+    async fn update_message(
+        &self,
+        expected_version: u32,
+        next: &Message,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError>;
 
     /// The author's messages, newest first, only those older than `before` when given.
     async fn list_by_author(
@@ -199,7 +203,6 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
-
 
 impl<T: Clock + ?Sized> Clock for Arc<T> {
     fn now(&self) -> DateTime<Utc> {

@@ -39,11 +39,20 @@ pub enum SeedOutcome {
 
 impl<R: ReferenceStore> Reference<R> {
     pub fn new(store: R, ttl: std::time::Duration) -> Self {
-        Self { store, ttl, cache: RwLock::new(None) }
+        Self {
+            store,
+            ttl,
+            cache: RwLock::new(None),
+        }
     }
 
     async fn versioned(&self) -> Result<Arc<Versioned<RegionData>>, ServiceError> {
-        if let Some((at, data)) = self.cache.read().map_err(|_| anyhow!("reference cache poisoned"))?.as_ref() {
+        if let Some((at, data)) = self
+            .cache
+            .read()
+            .map_err(|_| anyhow!("reference cache poisoned"))?
+            .as_ref()
+        {
             if at.elapsed() < self.ttl {
                 return Ok(data.clone());
             }
@@ -92,9 +101,17 @@ impl<R: ReferenceStore> Reference<R> {
     }
 
     /// Replaces the routing rules after checking them against the reference data (admins of the region).
-    pub async fn replace_rules(&self, actor: &Actor, rules: Vec<RoutingRule>) -> Result<Vec<RoutingRule>, ServiceError> {
+    pub async fn replace_rules(
+        &self,
+        actor: &Actor,
+        rules: Vec<RoutingRule>,
+    ) -> Result<Vec<RoutingRule>, ServiceError> {
         for _attempt in 0..3 {
-            let current = self.store.load_region().await?.ok_or_else(|| anyhow!("the region is not seeded"))?;
+            let current = self
+                .store
+                .load_region()
+                .await?
+                .ok_or_else(|| anyhow!("the region is not seeded"))?;
             require_region_admin(actor, &current.value)?;
             let errs = current.value.check_rules(&rules);
             if !errs.is_empty() {
@@ -164,7 +181,10 @@ pub struct SubmitPolicy {
 
 impl Default for SubmitPolicy {
     fn default() -> Self {
-        Self { per_hour: 20, enqueue_attempts: 3 }
+        Self {
+            per_hour: 20,
+            enqueue_attempts: 3,
+        }
     }
 }
 
@@ -194,7 +214,13 @@ pub struct Messages<S, Q, C> {
 
 impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: SubmitPolicy) -> Self {
-        Self { store, queue, clock, reference, policy }
+        Self {
+            store,
+            queue,
+            clock,
+            reference,
+            policy,
+        }
     }
 
     pub fn reference(&self) -> &Arc<Reference<S>> {
@@ -223,13 +249,17 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
         let municipality = input.municipality_id.clone().or_else(|| actor.municipality.clone());
         match &municipality {
             None => errors.push(FieldError::new("municipality_id", "укажите муниципальное образование")),
-            Some(m) if region.municipality(m).is_none() => {
-                errors.push(FieldError::new("municipality_id", "неизвестное муниципальное образование"))
-            }
+            Some(m) if region.municipality(m).is_none() => errors.push(FieldError::new(
+                "municipality_id",
+                "неизвестное муниципальное образование",
+            )),
             Some(_) => {}
         }
         if !input.photo_ids.is_empty() {
-            errors.push(FieldError::new("photo_ids", "фотография не найдена: сначала загрузите её"));
+            errors.push(FieldError::new(
+                "photo_ids",
+                "фотография не найдена: сначала загрузите её",
+            ));
         }
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
@@ -243,12 +273,16 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             }
         }
         let now = self.clock.now();
-        let recent =
-            self.store.author_submissions_since(&actor.id, now - Duration::hours(1), self.policy.per_hour as usize).await?;
+        let recent = self
+            .store
+            .author_submissions_since(&actor.id, now - Duration::hours(1), self.policy.per_hour as usize)
+            .await?;
         if recent.len() >= self.policy.per_hour as usize {
             let oldest = recent.first().copied().unwrap_or(now);
             let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
+            return Err(ServiceError::RateLimited {
+                retry_after_secs: wait as u64,
+            });
         }
 
         let message = Message {
@@ -304,7 +338,10 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             Err(e) => return Err(e.into()),
         }
         self.enqueue_routing(&message.id).await;
-        Ok(Submitted { message, replayed: false })
+        Ok(Submitted {
+            message,
+            replayed: false,
+        })
     }
 
     async fn enqueue_routing(&self, id: &MessageId) {
@@ -332,9 +369,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             return Err(ServiceError::Forbidden("список своих сообщений доступен жителям"));
         }
         let before = cursor
-            .map(|c| MessageId::parse(c.position()).map_err(|_| ServiceError::field("cursor", "недействительный cursor")))
+            .map(|c| {
+                MessageId::parse(c.position()).map_err(|_| ServiceError::field("cursor", "недействительный cursor"))
+            })
             .transpose()?;
-        let mut items = self.store.list_by_author(&actor.id, before.as_ref(), limit.get() + 1).await?;
+        let mut items = self
+            .store
+            .list_by_author(&actor.id, before.as_ref(), limit.get() + 1)
+            .await?;
         let next_cursor = if items.len() > limit.get() {
             items.truncate(limit.get());
             items.last().map(|m| Cursor::new(&m.id.to_string()).encode())
@@ -358,7 +400,10 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
 
 fn replay(rec: IdempotencyRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
     if rec.request_hash == fingerprint {
-        Ok(Submitted { message: rec.response, replayed: true })
+        Ok(Submitted {
+            message: rec.response,
+            replayed: true,
+        })
     } else {
         Err(ServiceError::IdempotencyKeyReused)
     }
@@ -386,7 +431,10 @@ pub fn can_read(actor: &Actor, message: &Message, region: &RegionData) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteOutcome {
     /// The message was routed now.
-    Routed { authority_id: crate::ids::AuthorityId, deadline: DateTime<Utc> },
+    Routed {
+        authority_id: crate::ids::AuthorityId,
+        deadline: DateTime<Utc>,
+    },
     /// Someone routed it before (a redelivery): nothing changed.
     AlreadyRouted,
     /// No such message: nothing to do.
@@ -403,7 +451,12 @@ pub struct Routing<S, Q, C> {
 
 impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>) -> Self {
-        Self { store, queue, clock, reference }
+        Self {
+            store,
+            queue,
+            clock,
+            reference,
+        }
     }
 
     /// Routes one message by the rules and sets its deadline. Safe to run any number of times.
@@ -421,22 +474,34 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
             let now = self.clock.now();
             let days = region.deadline_days(&message.category_id);
             let deadline = region.calendar.deadline(now, days, &region.time_zone());
-            let authority_name =
-                region.authority(&decision.authority_id).map(|a| a.name.as_str()).unwrap_or(decision.authority_id.as_str());
+            let authority_name = region
+                .authority(&decision.authority_id)
+                .map(|a| a.name.as_str())
+                .unwrap_or(decision.authority_id.as_str());
             let note = match &decision.rule {
                 Some(_) => format!("Направлено: {authority_name}; срок ответа — {days} раб. дн."),
-                None => format!("Правило маршрутизации не найдено; направлено в {authority_name} для ручной сортировки"),
+                None => {
+                    format!("Правило маршрутизации не найдено; направлено в {authority_name} для ручной сортировки")
+                }
             };
             let (next, entry) = message
                 .apply(
-                    Transition::Route { authority_id: decision.authority_id.clone(), deadline },
+                    Transition::Route {
+                        authority_id: decision.authority_id.clone(),
+                        deadline,
+                    },
                     By::System,
                     now,
                     note,
                 )
                 .map_err(|e| anyhow!(e))?;
             match self.store.update_message(message.version, &next, &entry).await {
-                Ok(()) => return Ok(RouteOutcome::Routed { authority_id: decision.authority_id, deadline }),
+                Ok(()) => {
+                    return Ok(RouteOutcome::Routed {
+                        authority_id: decision.authority_id,
+                        deadline,
+                    })
+                }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -12,7 +12,9 @@ pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
     pub fn at(rfc3339: &str) -> Self {
-        let t = DateTime::parse_from_rfc3339(rfc3339).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+        let t = DateTime::parse_from_rfc3339(rfc3339)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
         Self(Mutex::new(t))
     }
     pub fn set(&self, t: DateTime<Utc>) {
@@ -31,10 +33,18 @@ impl Clock for ManualClock {
 }
 
 fn muni(id: &str, name: &str) -> Municipality {
-    Municipality { id: id.parse_slug(), name: name.into() }
+    Municipality {
+        id: id.parse_slug(),
+        name: name.into(),
+    }
 }
 fn auth(id: &str, name: &str, level: AuthorityLevel, m: Option<&str>) -> Authority {
-    Authority { id: id.parse_slug(), name: name.into(), level, municipality_id: m.map(|m| m.parse_slug()) }
+    Authority {
+        id: id.parse_slug(),
+        name: name.into(),
+        level,
+        municipality_id: m.map(|m| m.parse_slug()),
+    }
 }
 fn cat(id: &str, name: &str, parent: Option<&str>, days: Option<u16>) -> Category {
     Category {
@@ -46,7 +56,11 @@ fn cat(id: &str, name: &str, parent: Option<&str>, days: Option<u16>) -> Categor
     }
 }
 fn rule(c: &str, m: Option<&str>, a: &str) -> RoutingRule {
-    RoutingRule { category_id: c.parse_slug(), municipality_id: m.map(|m| m.parse_slug()), authority_id: a.parse_slug() }
+    RoutingRule {
+        category_id: c.parse_slug(),
+        municipality_id: m.map(|m| m.parse_slug()),
+        authority_id: a.parse_slug(),
+    }
 }
 
 trait ParseSlug {
@@ -71,15 +85,39 @@ pub fn sample_region() -> RegionData {
             default_deadline_working_days: 8,
             default_duplicate_radius_m: 50,
         },
-        municipalities: vec![muni("tyumen", "город Тюмень"), muni("ishim", "город Ишим"), muni("tobolsk", "город Тобольск")],
+        municipalities: vec![
+            muni("tyumen", "город Тюмень"),
+            muni("ishim", "город Ишим"),
+            muni("tobolsk", "город Тобольск"),
+        ],
         authorities: vec![
             auth("tsur-72", "Центр управления регионом Тюменской области", Center, None),
-            auth("ddit", "Департамент дорожной инфраструктуры и транспорта Тюменской области", Regional, None),
-            auth("gzhi", "Государственная жилищная инспекция Тюменской области", Regional, None),
+            auth(
+                "ddit",
+                "Департамент дорожной инфраструктуры и транспорта Тюменской области",
+                Regional,
+                None,
+            ),
+            auth(
+                "gzhi",
+                "Государственная жилищная инспекция Тюменской области",
+                Regional,
+                None,
+            ),
             auth("adm-tyumen", "Администрация города Тюмени", Municipal, Some("tyumen")),
-            auth("tyumen-upravdor", "Управа по дорожному хозяйству города Тюмени", Municipal, Some("tyumen")),
+            auth(
+                "tyumen-upravdor",
+                "Управа по дорожному хозяйству города Тюмени",
+                Municipal,
+                Some("tyumen"),
+            ),
             auth("adm-ishim", "Администрация города Ишима", Municipal, Some("ishim")),
-            auth("adm-tobolsk", "Администрация города Тобольска", Municipal, Some("tobolsk")),
+            auth(
+                "adm-tobolsk",
+                "Администрация города Тобольска",
+                Municipal,
+                Some("tobolsk"),
+            ),
         ],
         categories: vec![
             cat("zhkh", "ЖКХ", None, Some(5)),
@@ -100,11 +138,19 @@ pub fn sample_region() -> RegionData {
             rule("dorogi", None, "ddit"),
         ],
         calendar: Calendar {
-            holidays: ["2026-11-04", "2026-12-31", "2027-01-01", "2027-01-04", "2027-01-05", "2027-01-06", "2027-01-07"]
-                .into_iter()
-                .chain(["2027-01-08"])
-                .filter_map(|d| d.parse().ok())
-                .collect(),
+            holidays: [
+                "2026-11-04",
+                "2026-12-31",
+                "2027-01-01",
+                "2027-01-04",
+                "2027-01-05",
+                "2027-01-06",
+                "2027-01-07",
+            ]
+            .into_iter()
+            .chain(["2027-01-08"])
+            .filter_map(|d| d.parse().ok())
+            .collect(),
             working_weekends: Default::default(),
         },
     }

@@ -95,7 +95,9 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("applying the schema")?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` inside one transaction on the blocking pool; commits when it returns `Ok`.
@@ -118,7 +120,8 @@ impl Db {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+        self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
     }
 }
 

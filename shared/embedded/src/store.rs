@@ -45,7 +45,8 @@ impl MessageStore for SqliteStore {
         let doc = json(message)?;
         let hist = json(entry)?;
         let seq = entry.seq;
-        let idem = idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
+        let idem =
+            idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
         let idem = idem.transpose()?;
         let created_idem = idempotency.map(|r| r.created_at.timestamp_millis()).unwrap_or_default();
         self.db
@@ -89,7 +90,11 @@ impl MessageStore for SqliteStore {
         self.db
             .tx(move |tx| {
                 let doc: Option<String> = tx
-                    .query_row("SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2", params![c, k], |r| r.get(0))
+                    .query_row(
+                        "SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2",
+                        params![c, k],
+                        |r| r.get(0),
+                    )
                     .optional()
                     .map_err(backend)?;
                 doc.map(|d| from_json(&d)).transpose()
@@ -114,8 +119,12 @@ impl MessageStore for SqliteStore {
         let id = id.to_string();
         self.db
             .tx(move |tx| {
-                let mut stmt = tx.prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq").map_err(backend)?;
-                let docs = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(backend)?;
+                let mut stmt = tx
+                    .prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq")
+                    .map_err(backend)?;
+                let docs = stmt
+                    .query_map(params![id], |r| r.get::<_, String>(0))
+                    .map_err(backend)?;
                 docs.map(|d| from_json(&d.map_err(backend)?)).collect()
             })
             .await
@@ -127,8 +136,14 @@ impl MessageStore for SqliteStore {
         next: &Message,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        let (id, status, version, doc, seq, hist) =
-            (next.id.to_string(), next.status.as_str(), next.version, json(next)?, entry.seq, json(entry)?);
+        let (id, status, version, doc, seq, hist) = (
+            next.id.to_string(),
+            next.status.as_str(),
+            next.version,
+            json(next)?,
+            entry.seq,
+            json(entry)?,
+        );
         self.db
             .tx(move |tx| {
                 let changed = tx
@@ -140,8 +155,17 @@ impl MessageStore for SqliteStore {
                 if changed != 1 {
                     return Err(StoreError::Conflict);
                 }
-                tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
-                    .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                tx.execute(
+                    "INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)",
+                    params![id, seq, hist],
+                )
+                .map_err(|e| {
+                    if is_constraint(&e) {
+                        StoreError::Conflict
+                    } else {
+                        backend(e)
+                    }
+                })?;
                 Ok(())
             })
             .await
@@ -160,7 +184,9 @@ impl MessageStore for SqliteStore {
                 let mut stmt = tx
                     .prepare_cached("SELECT doc FROM messages WHERE author = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")
                     .map_err(backend)?;
-                let docs = stmt.query_map(params![author, before, limit as i64], |r| r.get::<_, String>(0)).map_err(backend)?;
+                let docs = stmt
+                    .query_map(params![author, before, limit as i64], |r| r.get::<_, String>(0))
+                    .map_err(backend)?;
                 docs.map(|d| from_json(&d.map_err(backend)?)).collect()
             })
             .await
@@ -177,12 +203,17 @@ impl MessageStore for SqliteStore {
         self.db
             .tx(move |tx| {
                 let mut stmt = tx
-                    .prepare_cached("SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3")
+                    .prepare_cached(
+                        "SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+                    )
                     .map_err(backend)?;
-                let rows = stmt.query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0)).map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0))
+                    .map_err(backend)?;
                 rows.map(|ms| {
                     let ms = ms.map_err(backend)?;
-                    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
+                    DateTime::from_timestamp_millis(ms)
+                        .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
                 })
                 .collect()
             })
@@ -215,10 +246,18 @@ impl ReferenceStore for SqliteStore {
         self.db
             .tx(|tx| {
                 let row: Option<(i64, String)> = tx
-                    .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()
                     .map_err(backend)?;
-                row.map(|(v, doc)| Ok(Versioned { version: v as u64, value: from_json(&doc)? })).transpose()
+                row.map(|(v, doc)| {
+                    Ok(Versioned {
+                        version: v as u64,
+                        value: from_json(&doc)?,
+                    })
+                })
+                .transpose()
             })
             .await
     }
@@ -228,8 +267,17 @@ impl ReferenceStore for SqliteStore {
         self.db
             .tx(move |tx| match expected {
                 None => {
-                    tx.execute("INSERT INTO reference (id, version, doc) VALUES (1, 1, ?1)", params![doc])
-                        .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                    tx.execute(
+                        "INSERT INTO reference (id, version, doc) VALUES (1, 1, ?1)",
+                        params![doc],
+                    )
+                    .map_err(|e| {
+                        if is_constraint(&e) {
+                            StoreError::Conflict
+                        } else {
+                            backend(e)
+                        }
+                    })?;
                     Ok(1)
                 }
                 Some(v) => {

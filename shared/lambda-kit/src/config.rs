@@ -30,7 +30,9 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let table_name = get("TABLE_NAME").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let table_name = get("TABLE_NAME")
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let num = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
                 None => Ok(default),
@@ -48,7 +50,9 @@ impl Config {
 
     /// The `submitted` queue URL, required by functions that enqueue.
     pub fn require_submitted_queue(&self) -> Result<String, ConfigError> {
-        self.submitted_queue_url.clone().ok_or(ConfigError::Missing("SUBMITTED_QUEUE_URL"))
+        self.submitted_queue_url
+            .clone()
+            .ok_or(ConfigError::Missing("SUBMITTED_QUEUE_URL"))
     }
 }
 

@@ -24,7 +24,12 @@ impl Route {
 }
 
 const fn r(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
-    Route { method, path, function, access }
+    Route {
+        method,
+        path,
+        function,
+        access,
+    }
 }
 
 pub const SUBMIT_MESSAGE: &str = "submit-message";
@@ -50,8 +55,11 @@ pub enum NoRoute {
     MethodNotAllowed,
 }
 
+/// Path parameters of a matched route, in order: `[("id", "01J…")]`.
+pub type PathParams = Vec<(String, String)>;
+
 /// Finds the route for a method and path, with its path parameters.
-pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<(String, String)>), NoRoute> {
+pub fn find(method: &str, path: &str) -> Result<(&'static Route, PathParams), NoRoute> {
     let mut path_matched = false;
     for route in ROUTES {
         if let Some(params) = match_path(route.path, path) {
@@ -61,10 +69,14 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, Vec<(String, St
             path_matched = true;
         }
     }
-    Err(if path_matched { NoRoute::MethodNotAllowed } else { NoRoute::NotFound })
+    Err(if path_matched {
+        NoRoute::MethodNotAllowed
+    } else {
+        NoRoute::NotFound
+    })
 }
 
-fn match_path(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+fn match_path(pattern: &str, path: &str) -> Option<PathParams> {
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let mut pat = pattern.split('/');
     let mut got = path.split('/');
@@ -92,7 +104,10 @@ mod tests {
     fn paths_match_with_parameters() {
         let (route, params) = find("GET", "/v1/messages/01J0000000000000000000000").unwrap();
         assert_eq!(route.path, "/v1/messages/{id}");
-        assert_eq!(params, vec![("id".to_string(), "01J0000000000000000000000".to_string())]);
+        assert_eq!(
+            params,
+            vec![("id".to_string(), "01J0000000000000000000000".to_string())]
+        );
         assert_eq!(find("POST", "/v1/messages").unwrap().0.function, SUBMIT_MESSAGE);
     }
 
