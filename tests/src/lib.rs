@@ -2,6 +2,7 @@
 //! SQLite (`tests/contract_sqlite.rs`) and on DynamoDB/SQS through moto (`tests/contract_dynamo.rs`).
 
 pub mod contract;
+pub mod embedded;
 pub mod fixtures;
 pub mod moto;
 
@@ -11,4 +12,19 @@ pub struct Harness<S, Q> {
     pub queue: Q,
     /// Receptions after which the backend's queue dead-letters a message.
     pub max_receives: u32,
+}
+
+/// The repository's `events/` folder.
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// A fixture from `events/`, as text.
+pub fn event(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// An API Gateway fixture as the request the function receives.
+pub fn http_event(name: &str) -> lambda_http::Request {
+    lambda_http::request::from_str(&event(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
