@@ -1,0 +1,115 @@
+//! Criterion benchmarks: the submit handler on the embedded adapter (in memory, and on a WAL
+//! file with synchronous=FULL), the routing decision and the deadline on the real Tyumen region,
+//! and moderation. Results: docs/benchmarks.md.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use feedback_core::ids::{CategoryId, MunicipalityId};
+use feedback_core::service::{Messages, Reference, SubmitPolicy};
+use feedback_core::{routing, RegionData, SystemClock};
+use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
+use feedback_tests::http_event;
+use lambda_http::request::RequestContext;
+use lambda_http::RequestExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn region() -> RegionData {
+    RegionData::from_toml(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
+}
+
+fn messages(db: Db, rt: &tokio::runtime::Runtime) -> Messages<SqliteStore, SqliteQueue, SystemClock> {
+    let store = SqliteStore::new(db.clone());
+    let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
+    rt.block_on(reference.seed(&region())).expect("seed");
+    let policy = SubmitPolicy {
+        per_hour: u32::MAX,
+        ..SubmitPolicy::default()
+    };
+    let queue = SqliteQueue::new(db, QueueSettings::default());
+    Messages::new(store, queue, SystemClock, reference, policy)
+}
+
+/// The POST fixture from a given citizen (each citizen stays under the hourly limit).
+fn request_from(sub: &str) -> lambda_http::Request {
+    let mut req = http_event("apigw-post-messages.json");
+    req.headers_mut().remove("idempotency-key");
+    let mut ctx = req.request_context();
+    if let RequestContext::ApiGatewayV2(c) = &mut ctx {
+        if let Some(jwt) = c.authorizer.as_mut().and_then(|a| a.jwt.as_mut()) {
+            jwt.claims.insert("sub".into(), sub.into());
+        }
+    }
+    req.with_request_context(ctx)
+}
+
+fn submit(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("submit_handler");
+    let dir = std::env::temp_dir().join(format!("feedback-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let backends = [
+        ("sqlite_in_memory", Db::in_memory().expect("db")),
+        ("sqlite_wal_full_sync", Db::open(&dir.join("bench.db")).expect("db")),
+    ];
+    for (name, db) in backends {
+        let svc = messages(db, &rt);
+        let mut n = 0u64;
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_batched(
+                || {
+                    n += 1;
+                    request_from(&format!("citizen-{n}"))
+                },
+                |req| async {
+                    let resp = submit_message::handle(&svc, req).await.expect("handler");
+                    assert_eq!(resp.status(), 201);
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn decide(c: &mut Criterion) {
+    let region = region();
+    let tz = region.time_zone();
+    let cases: Vec<(CategoryId, MunicipalityId)> = region
+        .categories
+        .iter()
+        .filter(|cat| region.is_leaf(&cat.id))
+        .flat_map(|cat| {
+            region
+                .municipalities
+                .iter()
+                .map(move |m| (cat.id.clone(), m.id.clone()))
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    c.bench_function("routing_decision_and_deadline", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let (cat, muni) = &cases[i % cases.len()];
+            i += 1;
+            let d = routing::decide(&region, cat, muni);
+            let due = region.calendar.deadline(now, region.deadline_days(cat), &tz);
+            std::hint::black_box((d, due))
+        })
+    });
+}
+
+fn moderation(c: &mut Criterion) {
+    let text = "Добрый день! Во дворе дома 15 по улице Республики третью неделю не вывозят мусор, контейнеры \
+                переполнены, мусор разносит ветер по детской площадке. Просим принять меры.";
+    c.bench_function("moderation_typical_text", |b| {
+        b.iter(|| feedback_core::moderation::moderate(std::hint::black_box(text)))
+    });
+}
+
+criterion_group!(benches, submit, decide, moderation);
+criterion_main!(benches);
