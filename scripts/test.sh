@@ -30,6 +30,13 @@ echo "test.sh: moto_server $MOTO_VERSION on 127.0.0.1:$PORT (pid $MOTO_PID)"
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT"
 export AWS_REGION="eu-central-1" AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
-export FEEDBACK_REQUIRE_MOTO=1
 
-cargo test --workspace --all-targets "$@"
+OUT=$(mktemp -t cargo-test.XXXXXX.log)
+set +e
+cargo test --workspace --all-targets "$@" 2>&1 | tee "$OUT"
+STATUS=${PIPESTATUS[0]}
+set -e
+read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
+rm -f "$OUT"
+echo "tests: ${PASSED:-0} passed, ${FAILED:-0} failed"
+exit "$STATUS"
