@@ -1,11 +1,10 @@
 //! Real-shaped test data: actors from claims, messages, the sample region.
 
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CategoryId, CitizenId, MessageId, MunicipalityId};
-use feedback_core::message::ActorRole;
-use feedback_core::service::NewMessage;
-use feedback_core::values::MessageText;
-use feedback_core::{Actor, HistoryEntry, Message, Status};
+use feedback_core::ids::{CategoryId, CitizenId, MunicipalityId};
+use feedback_core::service::{new_submission, NewMessage};
+use feedback_core::values::{Address, MessageText};
+use feedback_core::{Actor, HistoryEntry, Message};
 use std::collections::HashMap;
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
@@ -44,39 +43,13 @@ pub fn new_message(category: &str, text: &str) -> NewMessage {
 
 /// A freshly submitted message and its first history entry.
 pub fn submitted(author: &str, created: DateTime<Utc>) -> (Message, HistoryEntry) {
-    let m = Message {
-        id: MessageId::new_at(created),
-        author: CitizenId::parse(author).expect("author"),
-        category_id: CategoryId::parse("dorogi-yamy").expect("category"),
-        municipality_id: MunicipalityId::parse("tyumen").expect("municipality"),
-        text: "Яма на дороге у дома 5 по улице Мельникайте".into(),
-        address: Some("Тюмень, ул. Мельникайте, 5".into()),
-        location: None,
-        photo_ids: vec![],
-        public: false,
-        status: Status::Submitted,
-        authority_id: None,
-        deadline: None,
-        overdue: false,
-        created_at: created,
-        updated_at: created,
-        version: 1,
-        reopen_count: 0,
-        routed_at: None,
-        answer: None,
-        rating: None,
-        duplicate_of: None,
-        duplicates_count: 0,
-    };
-    let e = HistoryEntry {
-        seq: 1,
-        at: created,
-        actor_role: ActorRole::Citizen,
-        actor_id: Some(m.author.clone()),
-        actor_authority_id: None,
-        from: None,
-        to: Status::Submitted,
-        note: "Сообщение подано".into(),
-    };
-    (m, e)
+    let mut input = new_message("dorogi-yamy", "Яма на дороге у дома 5 по улице Мельникайте");
+    input.address = Some(Address::parse("Тюмень, ул. Мельникайте, 5").expect("address"));
+    let author = CitizenId::parse(author).expect("author");
+    new_submission(
+        &author,
+        &input,
+        MunicipalityId::parse("tyumen").expect("municipality"),
+        created,
+    )
 }

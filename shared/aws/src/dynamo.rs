@@ -124,9 +124,6 @@ fn idem_pk(citizen: &CitizenId, key: &IdempotencyKey) -> String {
 fn submitted_sk(created_ms: i64, id: &MessageId) -> String {
     format!("{created_ms:013}#{id}")
 }
-fn lower_bound_id(since: DateTime<Utc>) -> String {
-    ulid::Ulid::from_parts(u64::try_from(since.timestamp_millis()).unwrap_or_default(), 0).to_string()
-}
 
 fn message_item(m: &Message) -> Result<Item, StoreError> {
     let mut item = Item::from([
@@ -304,7 +301,7 @@ impl MessageStore for DynamoStore {
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :pk AND GSI1SK >= :from")
             .expression_attribute_values(":pk", s(author_pk(author)))
-            .expression_attribute_values(":from", s(lower_bound_id(since)))
+            .expression_attribute_values(":from", s(MessageId::lower_bound(since).to_string()))
             .projection_expression("created_ms")
             .limit(limit as i32)
             .send()

@@ -32,6 +32,10 @@ macro_rules! ulid_id {
             pub fn parse(raw: &str) -> Result<Self, IdError> {
                 Ulid::from_str(raw).map(Self).map_err(|_| IdError::NotUlid)
             }
+            /// The smallest id of anything created at or after `at`: a range bound for time queries.
+            pub fn lower_bound(at: chrono::DateTime<chrono::Utc>) -> Self {
+                Self(Ulid::from_parts(u64::try_from(at.timestamp_millis()).unwrap_or_default(), 0))
+            }
             pub fn ulid(&self) -> Ulid {
                 self.0
             }

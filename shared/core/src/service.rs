@@ -2,7 +2,7 @@
 
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
-use crate::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
+use crate::ids::{CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
 use crate::message::{ActorRole, By, HistoryEntry, Message, Status, Transition};
 use crate::moderation;
 use crate::page::{Cursor, Limit, Page};
@@ -285,40 +285,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             });
         }
 
-        let message = Message {
-            id: MessageId::new_at(now),
-            author: actor.id.clone(),
-            category_id: input.category_id.clone(),
-            municipality_id,
-            text: input.text.as_str().to_owned(),
-            address: input.address.as_ref().map(|a| a.as_str().to_owned()),
-            location: input.location,
-            photo_ids: input.photo_ids.clone(),
-            public: input.public,
-            status: Status::Submitted,
-            authority_id: None,
-            deadline: None,
-            overdue: false,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            reopen_count: 0,
-            routed_at: None,
-            answer: None,
-            rating: None,
-            duplicate_of: None,
-            duplicates_count: 0,
-        };
-        let entry = HistoryEntry {
-            seq: 1,
-            at: now,
-            actor_role: ActorRole::Citizen,
-            actor_id: Some(actor.id.clone()),
-            actor_authority_id: None,
-            from: None,
-            to: Status::Submitted,
-            note: "Сообщение подано".into(),
-        };
+        let (message, entry) = new_submission(&actor.id, &input, municipality_id, now);
         let record = key.map(|k| IdempotencyRecord {
             citizen: actor.id.clone(),
             key: k,
@@ -396,6 +363,50 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
         let history = self.store.get_history(id).await?;
         Ok(MessageDetail { message, history })
     }
+}
+
+/// A new message as submitted, with its first history entry.
+pub fn new_submission(
+    author: &CitizenId,
+    input: &NewMessage,
+    municipality_id: MunicipalityId,
+    now: DateTime<Utc>,
+) -> (Message, HistoryEntry) {
+    let message = Message {
+        id: MessageId::new_at(now),
+        author: author.clone(),
+        category_id: input.category_id.clone(),
+        municipality_id,
+        text: input.text.as_str().to_owned(),
+        address: input.address.as_ref().map(|a| a.as_str().to_owned()),
+        location: input.location,
+        photo_ids: input.photo_ids.clone(),
+        public: input.public,
+        status: Status::Submitted,
+        authority_id: None,
+        deadline: None,
+        overdue: false,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        reopen_count: 0,
+        routed_at: None,
+        answer: None,
+        rating: None,
+        duplicate_of: None,
+        duplicates_count: 0,
+    };
+    let entry = HistoryEntry {
+        seq: 1,
+        at: now,
+        actor_role: ActorRole::Citizen,
+        actor_id: Some(author.clone()),
+        actor_authority_id: None,
+        from: None,
+        to: Status::Submitted,
+        note: "Сообщение подано".into(),
+    };
+    (message, entry)
 }
 
 fn replay(rec: IdempotencyRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {

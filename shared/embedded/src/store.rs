@@ -22,11 +22,6 @@ impl SqliteStore {
     }
 }
 
-fn lower_bound_id(since: DateTime<Utc>) -> String {
-    let ms = u64::try_from(since.timestamp_millis()).unwrap_or_default();
-    ulid::Ulid::from_parts(ms, 0).to_string()
-}
-
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn create_message(
@@ -199,7 +194,7 @@ impl MessageStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let author = author.to_string();
-        let from = lower_bound_id(since);
+        let from = MessageId::lower_bound(since).to_string();
         self.db
             .tx(move |tx| {
                 let mut stmt = tx
