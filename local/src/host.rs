@@ -328,3 +328,35 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::load_region_file;
+
+    #[test]
+    fn the_demo_region_file_loads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
+        let region = load_region_file(&path).unwrap();
+        assert!(region.municipalities.len() >= 20);
+        assert!(region.authorities.len() >= 15 + region.municipalities.len());
+        let groups = region.categories.iter().filter(|c| c.parent_id.is_none()).count();
+        assert!(groups >= 6 && region.categories.len() - groups >= 25);
+        assert!(region.calendar.holidays.iter().any(|d| d.to_string() == "2026-12-31"));
+    }
+
+    #[test]
+    fn an_unknown_id_in_a_rule_names_the_file_and_the_entry() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let broken = text.replacen("authority_id = \"adm-tyumen\"", "authority_id = \"adm-nowhere\"", 1);
+        let file = std::env::temp_dir().join(format!("broken-region-{}.toml", std::process::id()));
+        std::fs::write(&file, broken).unwrap();
+        let err = load_region_file(&file).unwrap_err().to_string();
+        let _ = std::fs::remove_file(&file);
+        assert!(err.contains(&file.display().to_string()), "{err}");
+        assert!(
+            err.contains("routing_rules[") && err.contains("unknown authority_id \"adm-nowhere\""),
+            "{err}"
+        );
+    }
+}
