@@ -14,14 +14,8 @@ pub const DEV_AUDIENCE: &str = "feedback";
 
 /// How tokens are checked.
 pub enum Verifier {
-    Dev {
-        key: Vec<u8>,
-    },
-    Oidc {
-        issuer: String,
-        audience: String,
-        keys: JwkSet,
-    },
+    Dev { key: Vec<u8> },
+    Oidc { issuer: String, audience: String, keys: JwkSet },
 }
 
 /// What a dev token carries.
@@ -64,18 +58,8 @@ pub fn dev_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
 /// Issues a dev token valid for 12 hours.
 pub fn issue_dev_token(key: &[u8], request: &DevTokenRequest) -> anyhow::Result<String> {
     let now = chrono::Utc::now().timestamp();
-    let claims = DevClaims {
-        request,
-        iss: DEV_ISSUER,
-        aud: DEV_AUDIENCE,
-        iat: now,
-        exp: now + 12 * 3600,
-    };
-    Ok(encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(key),
-    )?)
+    let claims = DevClaims { request, iss: DEV_ISSUER, aud: DEV_AUDIENCE, iat: now, exp: now + 12 * 3600 };
+    Ok(encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key))?)
 }
 
 impl Verifier {
@@ -162,10 +146,6 @@ mod tests {
         assert_eq!(claims["sub"], "alice");
         assert_eq!(claims["roles"], "[citizen moderator]");
         assert_eq!(claims["municipality"], "tyumen");
-        assert!(Verifier::Dev {
-            key: b"another key".to_vec()
-        }
-        .verify(&token)
-        .is_err());
+        assert!(Verifier::Dev { key: b"another key".to_vec() }.verify(&token).is_err());
     }
 }

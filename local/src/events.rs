@@ -48,10 +48,7 @@ pub fn api_gateway_request(
     let (body, is_base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_owned()), false),
-        Err(_) => (
-            Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
-            true,
-        ),
+        Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true),
     };
     let now = chrono::Utc::now();
     let authorizer = claims.map(|c| json!({ "jwt": { "claims": c, "scopes": null } }));
@@ -148,6 +145,25 @@ pub fn sqs_event(queue: &str, deliveries: &[Delivery]) -> anyhow::Result<LambdaE
         .collect();
     let event: SqsEvent = serde_json::from_value(json!({ "Records": records }))?;
     Ok(LambdaEvent::new(event, Context::default()))
+}
+
+/// The event EventBridge Scheduler sends to a scheduled function.
+pub fn scheduler_event(
+    schedule: &str,
+) -> anyhow::Result<LambdaEvent<aws_lambda_events::event::eventbridge::EventBridgeEvent<Value>>> {
+    let now = chrono::Utc::now();
+    let event = json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": "000000000000",
+        "time": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "region": "local",
+        "resources": [format!("arn:aws:scheduler:local:000000000000:schedule/default/{schedule}")],
+        "detail": {},
+    });
+    Ok(LambdaEvent::new(serde_json::from_value(event)?, Context::default()))
 }
 
 #[cfg(test)]

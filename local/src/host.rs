@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Messages, Reference, Routing, SeedOutcome, SubmitPolicy};
+use feedback_core::workflow::{Escalation, Notifications, Workflow};
 use feedback_core::{RegionData, SystemClock};
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_lambda::routes::{self, Access, NoRoute};
@@ -43,8 +44,11 @@ pub struct Platform {
     pub db: Db,
     pub queue: Queue,
     pub reference: Arc<Reference<Store>>,
-    pub messages: Messages<Store, Queue, SystemClock>,
+    pub submit: submit_message::Services<Store, Queue, SystemClock>,
+    pub workflow: Workflow<Store, Queue, SystemClock>,
     pub routing: Routing<Store, Queue, SystemClock>,
+    pub escalation: Escalation<Store, Queue, SystemClock>,
+    pub notifications: Notifications<Store>,
     pub verifier: Verifier,
     pub dev_key: Option<Vec<u8>>,
     pub config: HostConfig,
@@ -57,28 +61,25 @@ impl Platform {
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
         let store = SqliteStore::new(db.clone());
-        let queue = SqliteQueue::new(
-            db.clone(),
-            QueueSettings {
-                max_receives: config.max_receives,
-            },
-        );
+        let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
         let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
         if reference.snapshot().await.is_err() {
             let region = load_region_file(&config.region_file)?;
-            let outcome = reference
-                .seed(&region)
-                .await
-                .map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
+            let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
             debug_assert_eq!(outcome, SeedOutcome::Created);
             tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
         }
-        let policy = SubmitPolicy {
-            per_hour: config.submissions_per_hour,
-            ..SubmitPolicy::default()
+        let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+        let submit = submit_message::Services {
+            messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
+            workflow: Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone()),
+            notifications: Notifications::new(store.clone()),
         };
-        let messages = Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy);
-        let routing = Routing::new(store, queue.clone(), SystemClock, reference.clone());
+        let workflow = Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone());
+        let routing = Routing::new(store.clone(), queue.clone(), SystemClock, reference.clone());
+        let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
+        let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
+        let notifications = Notifications::new(store);
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -87,8 +88,11 @@ impl Platform {
             db,
             queue,
             reference,
-            messages,
+            submit,
+            workflow,
             routing,
+            escalation,
+            notifications,
             verifier,
             dev_key,
             config,
@@ -190,7 +194,8 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
         }
     };
     let result = match route.function {
-        routes::SUBMIT_MESSAGE => submit_message::handle(&p.messages, request).await,
+        routes::SUBMIT_MESSAGE => submit_message::handle(&p.submit, request).await,
+        routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
         routes::REFERENCE_DATA => reference_data::handle(&p.reference, request).await,
         other => Err(format!("function {other} is not hosted here").into()),
     };
@@ -220,12 +225,7 @@ async fn health(p: &Platform) -> AxumResponse {
 }
 
 async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     if !content_type.starts_with("application/json") {
         return to_axum(ApiError::UnsupportedMediaType.into_response());
     }
@@ -244,10 +244,7 @@ async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
         return to_axum(ApiError::validation("sub", "недопустимый идентификатор").into_response());
     }
     match issue_dev_token(key, &request) {
-        Ok(token) => to_axum(feedback_lambda::json_response(
-            201,
-            &serde_json::json!({ "token": token }),
-        )),
+        Ok(token) => to_axum(feedback_lambda::json_response(201, &serde_json::json!({ "token": token }))),
         Err(_) => to_axum(ApiError::internal().into_response()),
     }
 }
@@ -263,9 +260,7 @@ fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
     let mut out = AxumResponse::new(AxumBody::from(bytes));
     *out.status_mut() = parts.status;
     *out.headers_mut() = parts.headers;
-    out.headers_mut()
-        .entry("content-type")
-        .or_insert(HeaderValue::from_static("application/json"));
+    out.headers_mut().entry("content-type").or_insert(HeaderValue::from_static("application/json"));
     out
 }
 
@@ -286,28 +281,37 @@ async fn consume(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Receives one batch from the `submitted` queue and runs `route-messages` on it. Returns the
-/// number of records delivered.
+/// Receives one batch from each queue and runs its consumer function on it (`route-messages`
+/// for `submitted`, `notify` for `notifications`). Returns the number of records delivered.
 pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
-    let deliveries = p.queue.receive(QueueName::Submitted, 10, p.config.visibility).await?;
-    if deliveries.is_empty() {
-        return Ok(0);
-    }
-    let event = events::sqs_event("submitted", &deliveries)?;
-    let response = route_messages::handle(&p.routing, event)
-        .await
+    let mut delivered = 0;
+    for queue in [QueueName::Submitted, QueueName::Notifications] {
+        let deliveries = p.queue.receive(queue, 10, p.config.visibility).await?;
+        if deliveries.is_empty() {
+            continue;
+        }
+        delivered += deliveries.len();
+        let event = events::sqs_event(queue.as_str(), &deliveries)?;
+        let response = match queue {
+            QueueName::Submitted => route_messages::handle(&p.routing, event).await,
+            QueueName::Notifications => notify::handle(&p.notifications, event).await,
+        }
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let failed: std::collections::HashSet<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    for d in &deliveries {
-        if !failed.contains(d.message_id.as_str()) {
-            p.queue.ack(QueueName::Submitted, &d.receipt).await?;
+        let failed: std::collections::HashSet<&str> =
+            response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        for d in &deliveries {
+            if !failed.contains(d.message_id.as_str()) {
+                p.queue.ack(queue, &d.receipt).await?;
+            }
         }
     }
-    Ok(deliveries.len())
+    Ok(delivered)
+}
+
+/// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.
+pub async fn escalate_once(p: &Platform) -> anyhow::Result<escalate_overdue::Report> {
+    let event = events::scheduler_event("escalate-overdue")?;
+    escalate_overdue::handle(&p.escalation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The in-process scheduler: on each tick, the jobs EventBridge Scheduler runs on AWS.
@@ -322,9 +326,8 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             return;
         }
-        let age = chrono::Duration::from_std(p.config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
-        if let Err(e) = p.routing.requeue_stuck(age, 100).await {
-            tracing::error!(error = %e, "re-enqueue sweep failed");
+        if let Err(e) = escalate_once(&p).await {
+            tracing::error!(error = %e, "escalate-overdue failed");
         }
     }
 }
@@ -354,9 +357,6 @@ mod tests {
         let err = load_region_file(&file).unwrap_err().to_string();
         let _ = std::fs::remove_file(&file);
         assert!(err.contains(&file.display().to_string()), "{err}");
-        assert!(
-            err.contains("routing_rules[") && err.contains("unknown authority_id \"adm-nowhere\""),
-            "{err}"
-        );
+        assert!(err.contains("routing_rules[") && err.contains("unknown authority_id \"adm-nowhere\""), "{err}");
     }
 }

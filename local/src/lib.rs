@@ -9,9 +9,7 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (num, unit) = raw.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{raw:?} is not a duration such as 5s or 500ms"))?;
+    let n: u64 = num.parse().map_err(|_| format!("{raw:?} is not a duration such as 5s or 500ms"))?;
     let d = match unit {
         "ms" => std::time::Duration::from_millis(n),
         "s" | "" => std::time::Duration::from_secs(n),

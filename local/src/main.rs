@@ -72,30 +72,12 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
     match Cli::parse().command {
-        Command::Token {
-            data,
-            sub,
-            roles,
-            region,
-            municipality,
-            authority,
-            birthdate,
-        } => {
+        Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
             std::fs::create_dir_all(&data)?;
             let key = dev_key(&data)?;
-            let req = DevTokenRequest {
-                sub,
-                roles,
-                region: Some(region),
-                municipality,
-                authority,
-                birthdate,
-            };
+            let req = DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate };
             println!("{}", issue_dev_token(&key, &req)?);
             Ok(())
         }
@@ -167,18 +149,9 @@ fn print_banner(p: &Platform, addr: SocketAddr) {
     println!("  DEV MODE: tokens are issued by this host. Do not expose it.");
     println!("  POST http://{addr}/v1/dev/tokens issues more.");
     println!("================================================================");
-    println!(
-        "citizen token:  {}",
-        token("citizen-1", &["citizen"], Some("tyumen"), None)
-    );
-    println!(
-        "official token: {}",
-        token("official-1", &["official"], None, Some("adm-tyumen"))
-    );
-    println!(
-        "admin token:    {}",
-        token("admin-1", &["admin", "moderator"], None, None)
-    );
+    println!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
+    println!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
+    println!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
 }
 
 async fn shutdown_signal() {

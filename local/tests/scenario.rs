@@ -26,19 +26,10 @@ async fn a_submitted_message_is_routed_within_one_period_and_hidden_from_others(
     assert!(deadline.ends_with("T23:59:59+05:00"), "deadline {deadline}");
     let history = m["history"].as_array().unwrap();
     assert_eq!(history.len(), 2);
-    assert_eq!(
-        (history[0]["from"].clone(), history[0]["to"].clone()),
-        (Value::Null, json!("submitted"))
-    );
-    assert_eq!(
-        (history[1]["from"].clone(), history[1]["to"].clone()),
-        (json!("submitted"), json!("routed"))
-    );
+    assert_eq!((history[0]["from"].clone(), history[0]["to"].clone()), (Value::Null, json!("submitted")));
+    assert_eq!((history[1]["from"].clone(), history[1]["to"].clone()), (json!("submitted"), json!("routed")));
     assert_eq!(history[1]["actor_role"], "system");
-    assert!(
-        history.iter().all(|h| h.get("actor_id").is_none()),
-        "a resident never sees person ids"
-    );
+    assert!(history.iter().all(|h| h.get("actor_id").is_none()), "a resident never sees person ids");
     // And another citizen, or an official of another authority, gets 404
     let bob = host.citizen("bob").await;
     let r = host.get(&bob, &format!("/v1/messages/{id}")).await;
@@ -50,12 +41,7 @@ async fn a_submitted_message_is_routed_within_one_period_and_hidden_from_others(
     let official = host.official("o-1", "adm-tyumen").await;
     assert_eq!(host.get(&official, &format!("/v1/messages/{id}")).await.status(), 200);
     let admin = host.admin("admin-1").await;
-    let seen: Value = host
-        .get(&admin, &format!("/v1/messages/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = host.get(&admin, &format!("/v1/messages/{id}")).await.json().await.unwrap();
     assert_eq!(seen["history"][0]["actor_id"], "alice");
     // And Bob's own list is empty while Alice's holds the message
     let list: Value = host.get(&bob, "/v1/messages").await.json().await.unwrap();
@@ -128,36 +114,14 @@ async fn bad_requests_get_problem_json_and_store_nothing() {
     let host = Host::start(&data, &[], &[]).await;
     let alice = host.citizen("alice").await;
     let post = |body: String, ct: &'static str| {
-        host.http
-            .post(host.url("/v1/messages"))
-            .bearer_auth(&alice)
-            .header("content-type", ct)
-            .body(body)
-            .send()
+        host.http.post(host.url("/v1/messages")).bearer_auth(&alice).header("content-type", ct).body(body).send()
     };
     let cases: Vec<(reqwest::Response, u16, &str)> = vec![
+        (post("{not json".into(), "application/json").await.unwrap(), 400, "malformed_json"),
+        (post(pothole().to_string(), "text/plain").await.unwrap(), 415, "unsupported_media_type"),
+        (post("x".repeat(70 * 1024), "application/json").await.unwrap(), 413, "payload_too_large"),
         (
-            post("{not json".into(), "application/json").await.unwrap(),
-            400,
-            "malformed_json",
-        ),
-        (
-            post(pothole().to_string(), "text/plain").await.unwrap(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            post("x".repeat(70 * 1024), "application/json").await.unwrap(),
-            413,
-            "payload_too_large",
-        ),
-        (
-            post(
-                json!({"category_id": "dorogi-yamy", "text": 5}).to_string(),
-                "application/json",
-            )
-            .await
-            .unwrap(),
+            post(json!({"category_id": "dorogi-yamy", "text": 5}).to_string(), "application/json").await.unwrap(),
             422,
             "validation_failed",
         ),
@@ -182,22 +146,16 @@ async fn bad_requests_get_problem_json_and_store_nothing() {
             "validation_failed",
         ),
         (
-            post(
-                json!({"category_id": "net-takoy", "text": "Яма на дороге у дома"}).to_string(),
-                "application/json",
-            )
-            .await
-            .unwrap(),
+            post(json!({"category_id": "net-takoy", "text": "Яма на дороге у дома"}).to_string(), "application/json")
+                .await
+                .unwrap(),
             422,
             "validation_failed",
         ),
         (
-            post(
-                json!({"category_id": "dorogi", "text": "Яма на дороге у дома"}).to_string(),
-                "application/json",
-            )
-            .await
-            .unwrap(),
+            post(json!({"category_id": "dorogi", "text": "Яма на дороге у дома"}).to_string(), "application/json")
+                .await
+                .unwrap(),
             422,
             "validation_failed",
         ),
@@ -212,42 +170,20 @@ async fn bad_requests_get_problem_json_and_store_nothing() {
             "moderation_failed",
         ),
         (
-            post(
-                json!({"category_id": "dorogi-yamy", "text": "ааааааааааааааааааа"}).to_string(),
-                "application/json",
-            )
-            .await
-            .unwrap(),
+            post(json!({"category_id": "dorogi-yamy", "text": "ааааааааааааааааааа"}).to_string(), "application/json")
+                .await
+                .unwrap(),
             422,
             "moderation_failed",
         ),
+        (host.http.post(host.url("/v1/messages")).json(&pothole()).send().await.unwrap(), 401, "unauthorized"),
         (
-            host.http
-                .post(host.url("/v1/messages"))
-                .json(&pothole())
-                .send()
-                .await
-                .unwrap(),
-            401,
-            "unauthorized",
-        ),
-        (
-            host.http
-                .post(host.url("/v1/messages"))
-                .bearer_auth("not-a-token")
-                .json(&pothole())
-                .send()
-                .await
-                .unwrap(),
+            host.http.post(host.url("/v1/messages")).bearer_auth("not-a-token").json(&pothole()).send().await.unwrap(),
             401,
             "unauthorized",
         ),
         (host.get(&alice, "/v1/messages?limit=0").await, 422, "validation_failed"),
-        (
-            host.get(&alice, "/v1/messages?cursor=%%%").await,
-            422,
-            "validation_failed",
-        ),
+        (host.get(&alice, "/v1/messages?cursor=%%%").await, 422, "validation_failed"),
         (host.get(&alice, "/v1/nothing-here").await, 404, "not_found"),
     ];
     for (r, status, code) in cases {
@@ -285,43 +221,25 @@ async fn an_admin_replaces_routing_rules_and_new_messages_follow_them() {
     let host = Host::start(&data, &["--schedule-every", "1s"], &[]).await;
     let admin = host.admin("admin-1").await;
     let alice = host.citizen("alice").await;
-    let put = |token: String, body: Value| {
-        host.http
-            .put(host.url("/v1/routing-rules"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-    };
+    let put =
+        |token: String, body: Value| host.http.put(host.url("/v1/routing-rules")).bearer_auth(token).json(&body).send();
     // A citizen may not change rules
     assert_eq!(put(alice.clone(), json!([])).await.unwrap().status(), 403);
     // An unknown id is refused with the entry named, and nothing changes
-    let r = put(
-        admin.clone(),
-        json!([{"category_id": "dorogi-yamy", "municipality_id": null, "authority_id": "nobody"}]),
-    )
-    .await
-    .unwrap();
+    let r =
+        put(admin.clone(), json!([{"category_id": "dorogi-yamy", "municipality_id": null, "authority_id": "nobody"}]))
+            .await
+            .unwrap();
     assert_eq!(r.status(), 422);
     let body: Value = r.json().await.unwrap();
-    assert!(
-        body["errors"][0]["field"]
-            .as_str()
-            .unwrap()
-            .contains("routing_rules[0]"),
-        "{body}"
-    );
+    assert!(body["errors"][0]["field"].as_str().unwrap().contains("routing_rules[0]"), "{body}");
     // A valid replacement is stored and used
     let rules = json!([{"category_id": "dorogi-yamy", "municipality_id": "tyumen", "authority_id": "ddit-72"}]);
     let r = put(admin.clone(), rules).await.unwrap();
     assert_eq!(r.status(), 200);
     let stored: Value = host.get(&admin, "/v1/routing-rules").await.json().await.unwrap();
     assert_eq!(stored["items"].as_array().unwrap().len(), 1);
-    let id = host
-        .post_message(&alice, None, &pothole())
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
+    let id = host.post_message(&alice, None, &pothole()).await.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -331,15 +249,8 @@ async fn an_admin_replaces_routing_rules_and_new_messages_follow_them() {
     let mut other = pothole();
     other["category_id"] = json!("zhkh-musor");
     other["text"] = json!("Мусорные контейнеры переполнены уже неделю");
-    let id = host
-        .post_message(&alice, None, &other)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id =
+        host.post_message(&alice, None, &other).await.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let m = host.wait_routed(&alice, &id, Duration::from_secs(3)).await;
     assert_eq!(m["authority_id"], "tsur-72");
 }
@@ -364,25 +275,12 @@ async fn production_mode_has_no_dev_routes_and_refuses_dev_tokens() {
         jwks.to_str().unwrap(),
     ];
     let host = Host::start(&data, &args, &[]).await;
-    let r = host
-        .http
-        .post(host.url("/v1/dev/tokens"))
-        .json(&json!({"sub": "x", "roles": ["admin"]}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        host.http.post(host.url("/v1/dev/tokens")).json(&json!({"sub": "x", "roles": ["admin"]})).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(host.get(&token, "/v1/messages").await.status(), 401);
     // Public reads still work
-    let cats: Value = host
-        .http
-        .get(host.url("/v1/categories"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cats: Value = host.http.get(host.url("/v1/categories")).send().await.unwrap().json().await.unwrap();
     assert!(cats["items"].as_array().unwrap().len() >= 25);
     assert_eq!(host.http.get(host.url("/healthz")).send().await.unwrap().status(), 200);
 }

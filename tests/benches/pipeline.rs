@@ -5,6 +5,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use feedback_core::ids::{CategoryId, MunicipalityId};
 use feedback_core::service::{Messages, Reference, SubmitPolicy};
+use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{routing, RegionData, SystemClock};
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_tests::http_event;
@@ -17,16 +18,16 @@ fn region() -> RegionData {
     RegionData::from_toml(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
 }
 
-fn messages(db: Db, rt: &tokio::runtime::Runtime) -> Messages<SqliteStore, SqliteQueue, SystemClock> {
+fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<SqliteStore, SqliteQueue, SystemClock> {
     let store = SqliteStore::new(db.clone());
     let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
     rt.block_on(reference.seed(&region())).expect("seed");
-    let policy = SubmitPolicy {
-        per_hour: u32::MAX,
-        ..SubmitPolicy::default()
-    };
     let queue = SqliteQueue::new(db, QueueSettings::default());
-    Messages::new(store, queue, SystemClock, reference, policy)
+    submit_message::Services {
+        messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), SubmitPolicy::default()),
+        workflow: Workflow::new(store.clone(), queue, SystemClock, reference),
+        notifications: Notifications::new(store),
+    }
 }
 
 /// The POST fixture from a given citizen (each citizen stays under the hourly limit).
@@ -43,11 +44,7 @@ fn request_from(sub: &str) -> lambda_http::Request {
 }
 
 fn submit(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("submit_handler");
     let dir = std::env::temp_dir().join(format!("feedback-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
@@ -56,7 +53,7 @@ fn submit(c: &mut Criterion) {
         ("sqlite_wal_full_sync", Db::open(&dir.join("bench.db")).expect("db")),
     ];
     for (name, db) in backends {
-        let svc = messages(db, &rt);
+        let svc = services(db, &rt);
         let mut n = 0u64;
         group.bench_function(name, |b| {
             b.to_async(&rt).iter_batched(
@@ -83,12 +80,7 @@ fn decide(c: &mut Criterion) {
         .categories
         .iter()
         .filter(|cat| region.is_leaf(&cat.id))
-        .flat_map(|cat| {
-            region
-                .municipalities
-                .iter()
-                .map(move |m| (cat.id.clone(), m.id.clone()))
-        })
+        .flat_map(|cat| region.municipalities.iter().map(move |m| (cat.id.clone(), m.id.clone())))
         .collect();
     let now = chrono::Utc::now();
     c.bench_function("routing_decision_and_deadline", |b| {

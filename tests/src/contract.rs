@@ -19,10 +19,7 @@ const T0: &str = "2026-11-27T10:00:00+05:00";
 
 pub async fn creates_and_reads_a_message<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    assert_eq!(
-        h.store.create_message(&m, &e, None).await.unwrap(),
-        CreateOutcome::Created
-    );
+    assert_eq!(h.store.create_message(&m, &e, None).await.unwrap(), CreateOutcome::Created);
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(h.store.get_history(&m.id).await.unwrap(), vec![e]);
     let (other, _) = submitted("alice", at(T0));
@@ -34,10 +31,7 @@ pub async fn a_duplicate_message_id_is_a_conflict<S: Backend, Q: Queue>(h: &Harn
     h.store.create_message(&m, &e, None).await.unwrap();
     let mut changed = m.clone();
     changed.text = "Другой текст сообщения".into();
-    assert!(matches!(
-        h.store.create_message(&changed, &e, None).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(matches!(h.store.create_message(&changed, &e, None).await, Err(StoreError::Conflict)));
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m));
 }
 
@@ -50,40 +44,19 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
         response: m1.clone(),
         created_at: m1.created_at,
     };
-    assert_eq!(
-        h.store.create_message(&m1, &e1, Some(&rec)).await.unwrap(),
-        CreateOutcome::Created
-    );
+    assert_eq!(h.store.create_message(&m1, &e1, Some(&rec)).await.unwrap(), CreateOutcome::Created);
     let (m2, e2) = submitted("alice", at(T0) + Duration::seconds(1));
-    let rec2 = IdempotencyRecord {
-        response: m2.clone(),
-        request_hash: "h2".into(),
-        ..rec.clone()
-    };
+    let rec2 = IdempotencyRecord { response: m2.clone(), request_hash: "h2".into(), ..rec.clone() };
     assert_eq!(
         h.store.create_message(&m2, &e2, Some(&rec2)).await.unwrap(),
         CreateOutcome::KeyExists(Box::new(rec.clone()))
     );
-    assert_eq!(
-        h.store.get_message(&m2.id).await.unwrap(),
-        None,
-        "nothing of the second request is stored"
-    );
-    assert_eq!(
-        h.store.get_idempotency(&m1.author, &rec.key).await.unwrap(),
-        Some(rec.clone())
-    );
+    assert_eq!(h.store.get_message(&m2.id).await.unwrap(), None, "nothing of the second request is stored");
+    assert_eq!(h.store.get_idempotency(&m1.author, &rec.key).await.unwrap(), Some(rec.clone()));
     // The key is scoped per citizen.
     let (m3, e3) = submitted("bob", at(T0));
-    let rec3 = IdempotencyRecord {
-        citizen: m3.author.clone(),
-        response: m3.clone(),
-        ..rec
-    };
-    assert_eq!(
-        h.store.create_message(&m3, &e3, Some(&rec3)).await.unwrap(),
-        CreateOutcome::Created
-    );
+    let rec3 = IdempotencyRecord { citizen: m3.author.clone(), response: m3.clone(), ..rec };
+    assert_eq!(h.store.create_message(&m3, &e3, Some(&rec3)).await.unwrap(), CreateOutcome::Created);
 }
 
 pub async fn an_update_needs_the_expected_version<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
@@ -97,14 +70,8 @@ pub async fn an_update_needs_the_expected_version<S: Backend, Q: Queue>(h: &Harn
     e2.from = Some(Status::Submitted);
     e2.to = Status::Routed;
     h.store.update_message(1, &next, &e2).await.unwrap();
-    assert!(matches!(
-        h.store.update_message(1, &next, &e2).await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        h.store.get_message(&m.id).await.unwrap().unwrap().status,
-        Status::Routed
-    );
+    assert!(matches!(h.store.update_message(1, &next, &e2).await, Err(StoreError::Conflict)));
+    assert_eq!(h.store.get_message(&m.id).await.unwrap().unwrap().status, Status::Routed);
     let history = h.store.get_history(&m.id).await.unwrap();
     assert_eq!(history.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
 }
@@ -120,21 +87,11 @@ pub async fn an_authors_messages_list_newest_first_in_pages<S: Backend, Q: Queue
     h.store.create_message(&b, &be, None).await.unwrap();
     let alice = citizen("alice").id;
     let first = h.store.list_by_author(&alice, None, 3).await.unwrap();
-    assert_eq!(
-        first.iter().map(|m| m.id).collect::<Vec<_>>(),
-        vec![ids[4], ids[3], ids[2]]
-    );
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[4], ids[3], ids[2]]);
     let rest = h.store.list_by_author(&alice, Some(&ids[2]), 3).await.unwrap();
     assert_eq!(rest.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[1], ids[0]]);
-    let since = h
-        .store
-        .author_submissions_since(&alice, at(T0) + Duration::minutes(3), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        since,
-        vec![at(T0) + Duration::minutes(3), at(T0) + Duration::minutes(4)]
-    );
+    let since = h.store.author_submissions_since(&alice, at(T0) + Duration::minutes(3), 10).await.unwrap();
+    assert_eq!(since, vec![at(T0) + Duration::minutes(3), at(T0) + Duration::minutes(4)]);
 }
 
 pub async fn only_submitted_messages_are_found_as_stuck<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
@@ -150,17 +107,9 @@ pub async fn only_submitted_messages_are_found_as_stuck<S: Backend, Q: Queue>(h:
     let mut e2 = be.clone();
     e2.seq = 2;
     h.store.update_message(1, &routed, &e2).await.unwrap();
-    let stuck = h
-        .store
-        .list_submitted_before(at(T0) + Duration::minutes(10), 10)
-        .await
-        .unwrap();
+    let stuck = h.store.list_submitted_before(at(T0) + Duration::minutes(10), 10).await.unwrap();
     assert_eq!(stuck, vec![a.id, c.id]);
-    let older = h
-        .store
-        .list_submitted_before(at(T0) + Duration::seconds(30), 10)
-        .await
-        .unwrap();
+    let older = h.store.list_submitted_before(at(T0) + Duration::seconds(30), 10).await.unwrap();
     assert_eq!(older, vec![a.id]);
 }
 
@@ -168,17 +117,11 @@ pub async fn reference_data_is_versioned<S: Backend, Q: Queue>(h: &Harness<S, Q>
     assert_eq!(h.store.load_region().await.unwrap(), None);
     let region = sample_region();
     assert_eq!(h.store.save_region(&region, None).await.unwrap(), 1);
-    assert!(matches!(
-        h.store.save_region(&region, None).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(matches!(h.store.save_region(&region, None).await, Err(StoreError::Conflict)));
     let mut changed = region.clone();
     changed.routing_rules.pop();
     assert_eq!(h.store.save_region(&changed, Some(1)).await.unwrap(), 2);
-    assert!(matches!(
-        h.store.save_region(&region, Some(1)).await,
-        Err(StoreError::Conflict)
-    ));
+    assert!(matches!(h.store.save_region(&region, Some(1)).await, Err(StoreError::Conflict)));
     let loaded = h.store.load_region().await.unwrap().unwrap();
     assert_eq!((loaded.version, loaded.value), (2, changed));
 }
@@ -187,20 +130,11 @@ pub async fn a_queue_delivers_until_acknowledged<S: Backend, Q: Queue>(h: &Harne
     let (m, _) = submitted("alice", at(T0));
     let job = Job::RouteMessage { message_id: m.id };
     h.queue.send(&job).await.unwrap();
-    let got = h
-        .queue
-        .receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30))
-        .await
-        .unwrap();
+    let got = h.queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(Job::from_body(&got[0].body).unwrap(), job);
     assert_eq!(got[0].receive_count, 1);
-    assert!(h
-        .queue
-        .receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(h.queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap().is_empty());
     h.queue.ack(QueueName::Submitted, &got[0].receipt).await.unwrap();
 }
 
@@ -214,16 +148,10 @@ pub async fn an_unacknowledged_delivery_comes_back_then_dead_letters<S: Backend,
         assert_eq!(got[0].receive_count, expected);
     }
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    assert!(
-        h.queue.receive(QueueName::Submitted, 10, vis).await.unwrap().is_empty(),
-        "moved to the DLQ"
-    );
+    assert!(h.queue.receive(QueueName::Submitted, 10, vis).await.unwrap().is_empty(), "moved to the DLQ");
     let dead = h.queue.dead_letters(QueueName::Submitted, 10).await.unwrap();
     assert_eq!(dead.len(), 1);
-    assert_eq!(
-        Job::from_body(&dead[0].body).unwrap(),
-        Job::RouteMessage { message_id: m.id }
-    );
+    assert_eq!(Job::from_body(&dead[0].body).unwrap(), Job::RouteMessage { message_id: m.id });
 }
 
 async fn receive_waiting<Q: Queue>(q: &Q, vis: std::time::Duration) -> Vec<feedback_core::ports::Delivery> {
@@ -247,18 +175,9 @@ async fn services<S: Backend, Q: Queue>(h: &Harness<S, Q>, per_hour: u32) -> Ser
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     reference.seed(&sample_region()).await.unwrap();
     let clock = Arc::new(ManualClock::at(T0));
-    let policy = SubmitPolicy {
-        per_hour,
-        ..SubmitPolicy::default()
-    };
+    let policy = SubmitPolicy { per_hour, ..SubmitPolicy::default() };
     Services {
-        messages: Messages::new(
-            h.store.clone(),
-            h.queue.clone(),
-            clock.clone(),
-            reference.clone(),
-            policy,
-        ),
+        messages: Messages::new(h.store.clone(), h.queue.clone(), clock.clone(), reference.clone(), policy),
         routing: Routing::new(h.store.clone(), h.queue.clone(), clock.clone(), reference),
         clock,
     }
@@ -268,10 +187,7 @@ async fn services<S: Backend, Q: Queue>(h: &Harness<S, Q>, per_hour: u32) -> Ser
 pub async fn drain<S: Backend, Q: Queue, C: Clock>(q: &Q, routing: &Routing<S, Q, C>) -> usize {
     let mut n = 0;
     loop {
-        let got = q
-            .receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30))
-            .await
-            .unwrap();
+        let got = q.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
         if got.is_empty() {
             return n;
         }
@@ -286,28 +202,16 @@ pub async fn drain<S: Backend, Q: Queue, C: Clock>(q: &Q, routing: &Routing<S, Q
 pub async fn a_routing_job_delivered_three_times_changes_the_message_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let s = services(h, 20).await;
     let alice = citizen("alice");
-    let sent = s
-        .messages
-        .submit(&alice, new_message("dorogi-yamy", "Яма на Республики, 15"), None)
-        .await
-        .unwrap();
-    let job = Job::RouteMessage {
-        message_id: sent.message.id,
-    };
+    let sent = s.messages.submit(&alice, new_message("dorogi-yamy", "Яма на Республики, 15"), None).await.unwrap();
+    let job = Job::RouteMessage { message_id: sent.message.id };
     h.queue.send(&job).await.unwrap();
     h.queue.send(&job).await.unwrap();
     assert_eq!(drain(&h.queue, &s.routing).await, 3);
     let detail = s.messages.get(&alice, &sent.message.id).await.unwrap();
     assert_eq!(detail.message.status, Status::Routed);
     assert_eq!(detail.message.version, 2);
-    assert_eq!(
-        detail.message.authority_id.as_ref().map(|a| a.as_str()),
-        Some("tyumen-upravdor")
-    );
-    assert_eq!(
-        detail.history.iter().map(|e| e.to).collect::<Vec<_>>(),
-        vec![Status::Submitted, Status::Routed]
-    );
+    assert_eq!(detail.message.authority_id.as_ref().map(|a| a.as_str()), Some("tyumen-upravdor"));
+    assert_eq!(detail.history.iter().map(|e| e.to).collect::<Vec<_>>(), vec![Status::Submitted, Status::Routed]);
     // Friday 10:00 + 8 working days, 2026-11-04 is far behind: due Tuesday 2026-12-09 end of day.
     assert_eq!(detail.message.deadline, Some(at("2026-12-09T23:59:59+05:00")));
 }
@@ -317,32 +221,17 @@ pub async fn idempotent_replays_create_one_message<S: Backend, Q: Queue>(h: &Har
     let alice = citizen("alice");
     let key = IdempotencyKey::parse("submit-7f3a").unwrap();
     let input = new_message("zhkh-musor", "Контейнеры не вывозят третий день");
-    let first = s
-        .messages
-        .submit(&alice, input.clone(), Some(key.clone()))
-        .await
-        .unwrap();
+    let first = s.messages.submit(&alice, input.clone(), Some(key.clone())).await.unwrap();
     assert!(!first.replayed);
     for _ in 0..4 {
         s.clock.advance(Duration::seconds(5));
-        let again = s
-            .messages
-            .submit(&alice, input.clone(), Some(key.clone()))
-            .await
-            .unwrap();
+        let again = s.messages.submit(&alice, input.clone(), Some(key.clone())).await.unwrap();
         assert!(again.replayed);
         assert_eq!(again.message, first.message);
     }
     let other = new_message("zhkh-musor", "Контейнеры не вывозят уже неделю");
-    assert!(matches!(
-        s.messages.submit(&alice, other, Some(key)).await,
-        Err(ServiceError::IdempotencyKeyReused)
-    ));
-    let page = s
-        .messages
-        .list_own(&alice, None, feedback_core::page::Limit::DEFAULT)
-        .await
-        .unwrap();
+    assert!(matches!(s.messages.submit(&alice, other, Some(key)).await, Err(ServiceError::IdempotencyKeyReused)));
+    let page = s.messages.list_own(&alice, None, feedback_core::page::Limit::DEFAULT).await.unwrap();
     assert_eq!(page.items.len(), 1);
 }
 
@@ -351,45 +240,20 @@ pub async fn submissions_are_rate_limited_per_citizen<S: Backend, Q: Queue>(h: &
     let alice = citizen("alice");
     for i in 0..3 {
         s.messages
-            .submit(
-                &alice,
-                new_message("zhkh-musor", &format!("Мусор не вывозят, двор номер {i}")),
-                None,
-            )
+            .submit(&alice, new_message("zhkh-musor", &format!("Мусор не вывозят, двор номер {i}")), None)
             .await
             .unwrap();
         s.clock.advance(Duration::minutes(10));
     }
-    let refused = s
-        .messages
-        .submit(
-            &alice,
-            new_message("zhkh-musor", "Мусор не вывозят, двор номер 4"),
-            None,
-        )
-        .await;
+    let refused = s.messages.submit(&alice, new_message("zhkh-musor", "Мусор не вывозят, двор номер 4"), None).await;
     match refused {
         Err(ServiceError::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 30 * 60),
         other => panic!("expected a rate limit, got {other:?}"),
     }
     // Another citizen is not affected, and the first may submit again after the window.
-    s.messages
-        .submit(
-            &citizen("bob"),
-            new_message("zhkh-musor", "Мусор не вывозят у нас тоже"),
-            None,
-        )
-        .await
-        .unwrap();
+    s.messages.submit(&citizen("bob"), new_message("zhkh-musor", "Мусор не вывозят у нас тоже"), None).await.unwrap();
     s.clock.advance(Duration::minutes(31));
-    s.messages
-        .submit(
-            &alice,
-            new_message("zhkh-musor", "Мусор не вывозят, двор номер 5"),
-            None,
-        )
-        .await
-        .unwrap();
+    s.messages.submit(&alice, new_message("zhkh-musor", "Мусор не вывозят, двор номер 5"), None).await.unwrap();
 }
 
 /// Every case, for the per-backend test files.

@@ -8,9 +8,7 @@ use feedback_core::{Actor, HistoryEntry, Message};
 use std::collections::HashMap;
 
 pub fn at(rfc3339: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .expect("test time")
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(rfc3339).expect("test time").with_timezone(&Utc)
 }
 
 /// An actor built from claims, as the JWT authorizer would pass them.
@@ -46,10 +44,5 @@ pub fn submitted(author: &str, created: DateTime<Utc>) -> (Message, HistoryEntry
     let mut input = new_message("dorogi-yamy", "Яма на дороге у дома 5 по улице Мельникайте");
     input.address = Some(Address::parse("Тюмень, ул. Мельникайте, 5").expect("address"));
     let author = CitizenId::parse(author).expect("author");
-    new_submission(
-        &author,
-        &input,
-        MunicipalityId::parse("tyumen").expect("municipality"),
-        created,
-    )
+    new_submission(&author, &input, MunicipalityId::parse("tyumen").expect("municipality"), created)
 }

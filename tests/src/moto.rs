@@ -29,19 +29,10 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
     let conf = sdk().await;
     let table = unique("feedback");
     let store = DynamoStore::from_conf(&conf, &table);
-    create_table(store.client(), &table)
-        .await
-        .expect("create table on moto");
+    create_table(store.client(), &table).await.expect("create table on moto");
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let dlq_name = unique("submitted-dlq");
-    let dlq = sqs
-        .create_queue()
-        .queue_name(&dlq_name)
-        .send()
-        .await
-        .expect("create DLQ")
-        .queue_url
-        .expect("DLQ url");
+    let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.expect("create DLQ").queue_url.expect("DLQ url");
     let dlq_arn = sqs
         .get_queue_attributes()
         .queue_url(&dlq)
@@ -62,14 +53,5 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
         .expect("create queue")
         .queue_url
         .expect("queue url");
-    (
-        store,
-        SqsQueue::new(
-            sqs,
-            QueueUrls {
-                submitted: url,
-                notifications: None,
-            },
-        ),
-    )
+    (store, SqsQueue::new(sqs, QueueUrls { submitted: url, notifications: None }))
 }

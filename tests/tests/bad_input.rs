@@ -39,9 +39,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| json!(f)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         ".{0,40}".prop_map(Value::String),
         (1usize..6000).prop_map(|n| Value::String("я".repeat(n))),
     ];
@@ -80,10 +78,7 @@ fn input() -> impl Strategy<Value = Input> {
         json_value().prop_map(Input::Json),
         near_valid().prop_map(Input::Json),
         prop::collection::vec(any::<u8>(), 0..300).prop_map(Input::Bytes),
-        (
-            prop_oneof![Just("text/plain"), Just("application/xml"), Just("")],
-            ".{0,50}"
-        )
+        (prop_oneof![Just("text/plain"), Just("application/xml"), Just("")], ".{0,50}")
             .prop_map(|(ct, body)| Input::Text(ct.to_string(), body)),
     ]
 }
@@ -99,13 +94,12 @@ fn run(app: &App, rt: &tokio::runtime::Runtime, input: Input) -> Result<(), Test
         Input::Json(v) => *req.body_mut() = Body::Text(v.to_string()),
         Input::Bytes(b) => *req.body_mut() = Body::Binary(b.clone()),
         Input::Text(ct, body) => {
-            req.headers_mut()
-                .insert("content-type", ct.parse().unwrap_or(http_header_fallback()));
+            req.headers_mut().insert("content-type", ct.parse().unwrap_or(http_header_fallback()));
             *req.body_mut() = Body::Text(body.clone());
         }
     }
     let before = rt.block_on(count(app));
-    let resp = rt.block_on(submit_message::handle(&app.messages, req)).unwrap();
+    let resp = rt.block_on(submit_message::handle(&app.submit, req)).unwrap();
     let status = resp.status().as_u16();
     prop_assert!(status < 500, "5xx for {input:?}");
     if status == 201 {
@@ -114,10 +108,7 @@ fn run(app: &App, rt: &tokio::runtime::Runtime, input: Input) -> Result<(), Test
         return Ok(());
     }
     prop_assert!((400..500).contains(&status), "status {} for {:?}", status, input);
-    prop_assert_eq!(
-        resp.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
+    prop_assert_eq!(resp.headers()["content-type"].to_str().unwrap(), "application/problem+json");
     let body: Value = match resp.body() {
         Body::Text(t) => serde_json::from_str(t).unwrap(),
         other => return Err(TestCaseError::fail(format!("body {other:?}"))),
@@ -145,25 +136,12 @@ proptest! {
 
 #[test]
 fn a_huge_body_is_413_and_invalid_utf8_is_400() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let app = rt.block_on(app(20));
     let mut req = http_event("apigw-post-messages.json");
     *req.body_mut() = Body::Text(format!("{{\"text\":\"{}\"}}", "x".repeat(70_000)));
-    assert_eq!(
-        rt.block_on(submit_message::handle(&app.messages, req))
-            .unwrap()
-            .status(),
-        413
-    );
+    assert_eq!(rt.block_on(submit_message::handle(&app.submit, req)).unwrap().status(), 413);
     let mut req = http_event("apigw-post-messages.json");
     *req.body_mut() = Body::Binary(vec![0x7b, 0xff, 0xfe, 0x7d]);
-    assert_eq!(
-        rt.block_on(submit_message::handle(&app.messages, req))
-            .unwrap()
-            .status(),
-        400
-    );
+    assert_eq!(rt.block_on(submit_message::handle(&app.submit, req)).unwrap().status(), 400);
 }

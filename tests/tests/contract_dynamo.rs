@@ -9,14 +9,7 @@ macro_rules! harness {
     () => {{
         let guard = moto::serial().lock().await;
         let (store, queue) = moto::backend(MAX_RECEIVES).await;
-        (
-            guard,
-            Harness {
-                store,
-                queue,
-                max_receives: MAX_RECEIVES,
-            },
-        )
+        (guard, Harness { store, queue, max_receives: MAX_RECEIVES })
     }};
 }
 

@@ -9,12 +9,7 @@ fn harness() -> ((), Harness<SqliteStore, SqliteQueue>) {
     let db = Db::in_memory().expect("in-memory database");
     let h = Harness {
         store: SqliteStore::new(db.clone()),
-        queue: SqliteQueue::new(
-            db,
-            QueueSettings {
-                max_receives: MAX_RECEIVES,
-            },
-        ),
+        queue: SqliteQueue::new(db, QueueSettings { max_receives: MAX_RECEIVES }),
         max_receives: MAX_RECEIVES,
     };
     ((), h)

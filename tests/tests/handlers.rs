@@ -27,10 +27,7 @@ fn every_fixture_deserialises_and_every_route_has_one() {
         if name.starts_with("apigw-") {
             let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let key = feedback_lambda::route_key(&req).expect("route key");
-            assert!(
-                ROUTES.iter().any(|r| r.key() == key),
-                "{name}: {key} is not in the route table"
-            );
+            assert!(ROUTES.iter().any(|r| r.key() == key), "{name}: {key} is not in the route table");
             covered.insert(key);
         } else if name.starts_with("sqs-") {
             let ev: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -51,81 +48,53 @@ fn every_fixture_deserialises_and_every_route_has_one() {
 async fn submit_message_creates_replays_lists_and_reads() {
     let app = app(20).await;
     // Given the POST fixture with its Idempotency-Key
-    let resp = submit_message::handle(&app.messages, http_event("apigw-post-messages.json"))
-        .await
-        .unwrap();
+    let resp = submit_message::handle(&app.submit, http_event("apigw-post-messages.json")).await.unwrap();
     assert_eq!(resp.status(), 201);
     let created = body_json(&resp);
     assert_eq!(created["status"], "submitted");
     assert_eq!(created["public"], true);
-    assert!(
-        created["created_at"].as_str().unwrap().ends_with("+05:00"),
-        "times are in the region's offset"
-    );
+    assert!(created["created_at"].as_str().unwrap().ends_with("+05:00"), "times are in the region's offset");
     // When it is replayed, the same message comes back
-    let again = submit_message::handle(&app.messages, http_event("apigw-post-messages.json"))
-        .await
-        .unwrap();
+    let again = submit_message::handle(&app.submit, http_event("apigw-post-messages.json")).await.unwrap();
     assert_eq!(again.status(), 201);
     assert_eq!(body_json(&again)["id"], created["id"]);
     // And the list fixture shows exactly one message
-    let list = submit_message::handle(&app.messages, http_event("apigw-get-messages.json"))
-        .await
-        .unwrap();
+    let list = submit_message::handle(&app.submit, http_event("apigw-get-messages.json")).await.unwrap();
     assert_eq!(body_json(&list)["items"].as_array().unwrap().len(), 1);
     // And the read fixture, pointed at this message, shows it with its history
     let id = created["id"].as_str().unwrap().to_owned();
     let req = http_event("apigw-get-message.json").with_path_parameters(HashMap::from([("id".to_string(), id)]));
-    let read = submit_message::handle(&app.messages, req).await.unwrap();
+    let read = submit_message::handle(&app.submit, req).await.unwrap();
     assert_eq!(read.status(), 200);
     assert_eq!(body_json(&read)["history"].as_array().unwrap().len(), 1);
     // While the fixture's own id is someone else's or nobody's: 404
-    let missing = submit_message::handle(&app.messages, http_event("apigw-get-message.json"))
-        .await
-        .unwrap();
+    let missing = submit_message::handle(&app.submit, http_event("apigw-get-message.json")).await.unwrap();
     assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]
 async fn route_messages_routes_and_reports_only_failed_records() {
     let app = app(20).await;
-    submit_message::handle(&app.messages, http_event("apigw-post-messages.json"))
-        .await
-        .unwrap();
-    let job = app
-        .queue
-        .receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30))
-        .await
-        .unwrap();
+    submit_message::handle(&app.submit, http_event("apigw-post-messages.json")).await.unwrap();
+    let job = app.queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!(job.len(), 1);
     // Given the fixture batch: its first record pointed at the real message, its second unreadable
     let mut batch: SqsEvent = serde_json::from_str(&event("sqs-submitted-batch.json")).unwrap();
     batch.records[0].body = Some(job[0].body.clone());
     batch.records[1].body = Some("{\"kind\":\"something_else\"}".into());
     let failed_id = batch.records[1].message_id.clone().unwrap();
-    let resp = route_messages::handle(&app.routing, LambdaEvent::new(batch, Context::default()))
-        .await
-        .unwrap();
+    let resp = route_messages::handle(&app.routing, LambdaEvent::new(batch, Context::default())).await.unwrap();
     // Then only the unreadable record is reported for redelivery
-    let failures: Vec<String> = resp
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone())
-        .collect();
+    let failures: Vec<String> = resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failures, vec![failed_id]);
     let job: feedback_core::ports::Job = feedback_core::ports::Job::from_body(&job[0].body).unwrap();
-    let feedback_core::ports::Job::RouteMessage { message_id } = job;
-    let stored = feedback_core::MessageStore::get_message(&app.store, &message_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let feedback_core::ports::Job::RouteMessage { message_id } = job else { panic!("expected a routing job") };
+    let stored = feedback_core::MessageStore::get_message(&app.store, &message_id).await.unwrap().unwrap();
     assert_eq!(stored.status, feedback_core::Status::Routed);
     assert_eq!(stored.authority_id.unwrap().as_str(), "tyumen-upravdor");
     // And the fixture batch as it is (unknown ids) succeeds without changes
     let batch: SqsEvent = serde_json::from_str(&event("sqs-submitted-batch.json")).unwrap();
-    let resp = route_messages::handle(&app.routing, LambdaEvent::new(batch, Context::default()))
-        .await
-        .unwrap();
+    let resp = route_messages::handle(&app.routing, LambdaEvent::new(batch, Context::default())).await.unwrap();
     assert!(resp.batch_item_failures.is_empty());
 }
 
@@ -138,24 +107,16 @@ async fn reference_data_serves_lists_rules_and_health() {
         ("apigw-get-authorities.json", 7),
         ("apigw-get-routing-rules.json", 7),
     ] {
-        let resp = reference_data::handle(&app.reference, http_event(fixture))
-            .await
-            .unwrap();
+        let resp = reference_data::handle(&app.reference, http_event(fixture)).await.unwrap();
         assert_eq!(resp.status(), 200, "{fixture}");
         let body = body_json(&resp);
         assert_eq!(body["items"].as_array().unwrap().len(), count, "{fixture}");
         assert_eq!(body["next_cursor"], Value::Null);
     }
-    let put = reference_data::handle(&app.reference, http_event("apigw-put-routing-rules.json"))
-        .await
-        .unwrap();
+    let put = reference_data::handle(&app.reference, http_event("apigw-put-routing-rules.json")).await.unwrap();
     assert_eq!(put.status(), 200);
-    let rules = reference_data::handle(&app.reference, http_event("apigw-get-routing-rules.json"))
-        .await
-        .unwrap();
+    let rules = reference_data::handle(&app.reference, http_event("apigw-get-routing-rules.json")).await.unwrap();
     assert_eq!(body_json(&rules)["items"].as_array().unwrap().len(), 3);
-    let health = reference_data::handle(&app.reference, http_event("apigw-get-healthz.json"))
-        .await
-        .unwrap();
+    let health = reference_data::handle(&app.reference, http_event("apigw-get-healthz.json")).await.unwrap();
     assert_eq!(health.status(), 200);
 }

@@ -52,17 +52,13 @@ pub fn parse_rules(body: Vec<RuleRequest>) -> Result<Vec<RoutingRule>, ServiceEr
         let muni = r.municipality_id.as_deref().map(MunicipalityId::parse).transpose();
         let auth = AuthorityId::parse(&r.authority_id);
         match (category, muni, auth) {
-            (Ok(category_id), Ok(municipality_id), Ok(authority_id)) => rules.push(RoutingRule {
-                category_id,
-                municipality_id,
-                authority_id,
-            }),
+            (Ok(category_id), Ok(municipality_id), Ok(authority_id)) => {
+                rules.push(RoutingRule { category_id, municipality_id, authority_id })
+            }
             (c, m, a) => {
-                for (field, bad) in [
-                    ("category_id", c.is_err()),
-                    ("municipality_id", m.is_err()),
-                    ("authority_id", a.is_err()),
-                ] {
+                for (field, bad) in
+                    [("category_id", c.is_err()), ("municipality_id", m.is_err()), ("authority_id", a.is_err())]
+                {
                     if bad {
                         errs.push(feedback_core::FieldError::new(
                             format!("[{i}].{field}"),
@@ -105,26 +101,13 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     duplicate_radius_m: r.duplicate_radius_m(&c.id),
                 })
                 .collect();
-            Ok(ok(&Page {
-                items,
-                next_cursor: None,
-            }))
+            Ok(ok(&Page { items, next_cursor: None }))
         }
         Some("GET /v1/municipalities") => {
             let snap = reference.snapshot().await?;
-            let items = snap
-                .value
-                .municipalities
-                .iter()
-                .map(|m| MunicipalityView {
-                    id: &m.id,
-                    name: &m.name,
-                })
-                .collect();
-            Ok(ok(&Page {
-                items,
-                next_cursor: None,
-            }))
+            let items =
+                snap.value.municipalities.iter().map(|m| MunicipalityView { id: &m.id, name: &m.name }).collect();
+            Ok(ok(&Page { items, next_cursor: None }))
         }
         Some("GET /v1/authorities") => {
             let snap = reference.snapshot().await?;
@@ -139,27 +122,18 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     municipality_id: a.municipality_id.as_ref(),
                 })
                 .collect();
-            Ok(ok(&Page {
-                items,
-                next_cursor: None,
-            }))
+            Ok(ok(&Page { items, next_cursor: None }))
         }
         Some("GET /v1/routing-rules") => {
             let actor = actor(req)?;
             let rules = reference.rules(&actor).await?;
-            Ok(ok(&Page {
-                items: rules,
-                next_cursor: None,
-            }))
+            Ok(ok(&Page { items: rules, next_cursor: None }))
         }
         Some("PUT /v1/routing-rules") => {
             let actor = actor(req)?;
             let rules = parse_rules(json_body::<Vec<RuleRequest>>(req)?)?;
             let stored = reference.replace_rules(&actor, rules).await?;
-            Ok(ok(&Page {
-                items: stored,
-                next_cursor: None,
-            }))
+            Ok(ok(&Page { items: stored, next_cursor: None }))
         }
         _ => Err(ApiError::RouteNotFound),
     }

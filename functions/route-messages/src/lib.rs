@@ -13,6 +13,8 @@ use lambda_runtime::{Error, LambdaEvent};
 pub enum RecordError {
     #[error("unreadable job: {0}")]
     Unreadable(#[from] serde_json::Error),
+    #[error("not a routing job")]
+    WrongJob,
     #[error(transparent)]
     Service(#[from] feedback_core::ServiceError),
 }
@@ -26,12 +28,13 @@ where
 {
     match Job::from_body(body)? {
         Job::RouteMessage { message_id } => match routing.route(&message_id).await? {
-            RouteOutcome::Routed { authority_id, deadline } => {
-                tracing::info!(%message_id, %authority_id, %deadline, "routed");
+            RouteOutcome::Routed { authority_id, deadline, duplicate_of } => {
+                tracing::info!(%message_id, %authority_id, %deadline, ?duplicate_of, "routed");
             }
             RouteOutcome::AlreadyRouted => tracing::info!(%message_id, "already routed; redelivery ignored"),
             RouteOutcome::Missing => tracing::warn!(%message_id, "no such message; job dropped"),
         },
+        Job::Notify { .. } => return Err(RecordError::WrongJob),
     }
     Ok(())
 }

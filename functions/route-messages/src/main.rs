@@ -9,17 +9,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = feedback_lambda::Config::from_env()?;
     let sdk = sdk_config().await;
     let store = DynamoStore::from_conf(&sdk, &config.table_name);
-    let queue = SqsQueue::from_conf(
-        &sdk,
-        QueueUrls {
-            submitted: config.require_submitted_queue()?,
-            notifications: None,
-        },
-    );
+    let queue =
+        SqsQueue::from_conf(&sdk, QueueUrls { submitted: config.require_submitted_queue()?, notifications: None });
     let reference = Arc::new(Reference::new(store.clone(), config.reference_ttl));
     let routing = Routing::new(store, queue, SystemClock, reference);
-    lambda_runtime::run(lambda_runtime::service_fn(|event| {
-        route_messages::handle(&routing, event)
-    }))
-    .await
+    lambda_runtime::run(lambda_runtime::service_fn(|event| route_messages::handle(&routing, event))).await
 }

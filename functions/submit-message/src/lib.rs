@@ -1,13 +1,16 @@
 //! `submit-message`: residents file messages, list their own and read one with its history.
 
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
+use feedback_core::notification::NotificationKind;
+use feedback_core::ports::NotificationStore;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
-use feedback_core::views::MessageView;
+use feedback_core::views::{local_time, MessageView};
+use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{Clock, FieldError, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
 use lambda_http::{Body, Error, Request, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The body of `POST /v1/messages`.
 #[derive(Debug, Deserialize)]
@@ -50,16 +53,9 @@ impl NewMessageRequest {
         check("category_id", category.as_ref().map(|_| ()).map_err(Clone::clone));
         let text = MessageText::parse(&self.text);
         check("text", text.as_ref().map(|_| ()).map_err(Clone::clone));
-        let municipality = self
-            .municipality_id
-            .as_deref()
-            .map(MunicipalityId::parse)
-            .transpose()
-            .map_err(|e| e.to_string());
-        check(
-            "municipality_id",
-            municipality.as_ref().map(|_| ()).map_err(Clone::clone),
-        );
+        let municipality =
+            self.municipality_id.as_deref().map(MunicipalityId::parse).transpose().map_err(|e| e.to_string());
+        check("municipality_id", municipality.as_ref().map(|_| ()).map_err(Clone::clone));
         let address = self.address.as_deref().map(Address::parse).transpose();
         check("address", address.as_ref().map(|_| ()).map_err(Clone::clone));
         let location = self.location.map(|l| Location::new(l.lat, l.lon)).transpose();
@@ -68,10 +64,7 @@ impl NewMessageRequest {
         let photos: Result<Vec<PhotoId>, String> = if raw_photos.len() > MAX_PHOTOS {
             Err(format!("не больше {MAX_PHOTOS} фотографий"))
         } else {
-            raw_photos
-                .iter()
-                .map(|p| PhotoId::parse(p).map_err(|e| e.to_string()))
-                .collect()
+            raw_photos.iter().map(|p| PhotoId::parse(p).map_err(|e| e.to_string())).collect()
         };
         check("photo_ids", photos.as_ref().map(|_| ()).map_err(Clone::clone));
         match (category, text, municipality, address, location, photos) {
@@ -93,22 +86,54 @@ impl NewMessageRequest {
     }
 }
 
-/// The handler both hosts call.
-pub async fn handle<S, Q, C>(messages: &Messages<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
-where
-    S: MessageStore + ReferenceStore,
-    Q: WorkQueue,
-    C: Clock,
-{
-    Ok(dispatch(messages, &req).await.unwrap_or_else(ApiError::into_response))
+/// The body of `POST /v1/messages/{id}/rating`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub score: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub reopen: Option<bool>,
 }
 
-async fn dispatch<S, Q, C>(messages: &Messages<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
+/// A rating comment is at most this long.
+pub const MAX_COMMENT_CHARS: usize = 1000;
+
+/// A notification as residents read it.
+#[derive(Debug, Serialize)]
+pub struct NotificationView {
+    pub id: String,
+    pub message_id: MessageId,
+    pub kind: NotificationKind,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+    pub text: String,
+}
+
+/// What the function needs: the residents' use cases.
+pub struct Services<S, Q, C> {
+    pub messages: Messages<S, Q, C>,
+    pub workflow: Workflow<S, Q, C>,
+    pub notifications: Notifications<S>,
+}
+
+/// The handler both hosts call.
+pub async fn handle<S, Q, C>(services: &Services<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
 where
-    S: MessageStore + ReferenceStore,
+    S: MessageStore + ReferenceStore + NotificationStore,
     Q: WorkQueue,
     C: Clock,
 {
+    Ok(dispatch(services, &req).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn dispatch<S, Q, C>(services: &Services<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: MessageStore + ReferenceStore + NotificationStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    let messages = &services.messages;
     let actor = actor(req)?;
     let region = messages.reference().snapshot().await?;
     let tz = region.value.time_zone();
@@ -137,6 +162,27 @@ where
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let detail = messages.get(&actor, &id).await?;
             Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &tz)))
+        }
+        Some("POST /v1/messages/{id}/rating") => {
+            let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+            let body = json_body::<RatingRequest>(req)?;
+            let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+            if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+                return Err(ApiError::validation("comment", format!("не длиннее {MAX_COMMENT_CHARS} символов")));
+            }
+            let m = services.workflow.rate(&actor, &id, body.score, comment, body.reopen.unwrap_or(false)).await?;
+            Ok(ok(&MessageView::summary(&m, &tz)))
+        }
+        Some("GET /v1/me/notifications") => {
+            let (limit, cursor) = limit_and_cursor(req)?;
+            let page = services.notifications.list(&actor, cursor, limit).await?;
+            Ok(ok(&page.map(|n| NotificationView {
+                id: n.id,
+                message_id: n.message_id,
+                kind: n.kind,
+                at: local_time(n.at, &tz),
+                text: n.text,
+            })))
         }
         _ => Err(ApiError::RouteNotFound),
     }

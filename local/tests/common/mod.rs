@@ -59,12 +59,7 @@ impl Host {
         .await
         .expect("feedback did not start within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Host {
-            child,
-            base,
-            data: data.to_owned(),
-            http: reqwest::Client::new(),
-        }
+        Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -72,33 +67,21 @@ impl Host {
     }
 
     pub async fn token(&self, claims: Value) -> String {
-        let r = self
-            .http
-            .post(self.url("/v1/dev/tokens"))
-            .json(&claims)
-            .send()
-            .await
-            .expect("dev token");
+        let r = self.http.post(self.url("/v1/dev/tokens")).json(&claims).send().await.expect("dev token");
         assert_eq!(r.status(), 201);
-        r.json::<Value>().await.expect("token json")["token"]
-            .as_str()
-            .expect("token")
-            .to_owned()
+        r.json::<Value>().await.expect("token json")["token"].as_str().expect("token").to_owned()
     }
 
     pub async fn citizen(&self, sub: &str) -> String {
-        self.token(json!({"sub": sub, "roles": ["citizen"], "region": "72", "municipality": "tyumen"}))
-            .await
+        self.token(json!({"sub": sub, "roles": ["citizen"], "region": "72", "municipality": "tyumen"})).await
     }
 
     pub async fn official(&self, sub: &str, authority: &str) -> String {
-        self.token(json!({"sub": sub, "roles": ["official"], "region": "72", "authority": authority}))
-            .await
+        self.token(json!({"sub": sub, "roles": ["official"], "region": "72", "authority": authority})).await
     }
 
     pub async fn admin(&self, sub: &str) -> String {
-        self.token(json!({"sub": sub, "roles": ["admin", "moderator"], "region": "72"}))
-            .await
+        self.token(json!({"sub": sub, "roles": ["admin", "moderator"], "region": "72"})).await
     }
 
     pub async fn post_message(&self, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
@@ -110,31 +93,18 @@ impl Host {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET")
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
     }
 
     /// Polls a message until its status leaves `submitted`, for at most `within`.
     pub async fn wait_routed(&self, token: &str, id: &str, within: Duration) -> Value {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let m: Value = self
-                .get(token, &format!("/v1/messages/{id}"))
-                .await
-                .json()
-                .await
-                .expect("json");
+            let m: Value = self.get(token, &format!("/v1/messages/{id}")).await.json().await.expect("json");
             if m["status"] != "submitted" {
                 return m;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "message {id} was not routed within {within:?}"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "message {id} was not routed within {within:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

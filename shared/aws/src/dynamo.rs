@@ -8,8 +8,13 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, MessageId};
-use feedback_core::ports::{CreateOutcome, IdempotencyRecord, MessageStore, ReferenceStore, StoreError, Versioned};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use feedback_core::message::DueState;
+use feedback_core::notification::Notification;
+use feedback_core::ports::{
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
+    StoreError, Versioned,
+};
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
 use std::collections::HashMap;
@@ -29,10 +34,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     /// Builds the client from the shared SDK configuration.
@@ -59,23 +61,79 @@ impl DynamoStore {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(c) => Err(c
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None").to_owned())
-                    .collect()),
+                TransactWriteItemsError::TransactionCanceledException(c) => {
+                    Err(c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
+                }
                 other => Err(vec![format!("error: {}: {}", other.code().unwrap_or("unknown"), other)]),
             },
         }
+    }
+
+    /// Messages of one partition of a GSI, ascending by sort key, with keys strictly between
+    /// `after` and `before` when given.
+    async fn query_index(
+        &self,
+        index: &str,
+        pk: String,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut condition = "#pk = :pk".to_owned();
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#pk", format!("{index}PK"))
+            .expression_attribute_values(":pk", s(pk));
+        match (after, before) {
+            (Some(a), Some(b)) => {
+                condition.push_str(" AND #sk BETWEEN :a AND :b");
+                req = req.expression_attribute_values(":a", s(a)).expression_attribute_values(":b", s(b));
+            }
+            (Some(a), None) => {
+                condition.push_str(" AND #sk > :a");
+                req = req.expression_attribute_values(":a", s(a));
+            }
+            (None, Some(b)) => {
+                condition.push_str(" AND #sk < :b");
+                req = req.expression_attribute_values(":b", s(b));
+            }
+            (None, None) => {}
+        }
+        if after.is_some() || before.is_some() {
+            req = req.expression_attribute_names("#sk", format!("{index}SK"));
+        }
+        let mut out: Vec<Message> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = req
+                .clone()
+                .key_condition_expression(&condition)
+                .limit((limit + 1).saturating_sub(out.len()).max(1) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend("Query index", e.into_service_error()))?;
+            for item in page.items() {
+                out.push(read_doc(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && out.len() <= limit => start = Some(k),
+                _ => break,
+            }
+        }
+        // BETWEEN is inclusive at both ends: keep the bounds strict.
+        if let (Some(a), Some(b)) = (after, before) {
+            let key = |m: &Message| if index == "GSI5" { m.id.to_string() } else { m.deadline_key() };
+            out.retain(|m| key(m).as_str() > a && key(m).as_str() < b);
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     async fn get_doc(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -100,15 +158,10 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
-    serde_json::to_string(v)
-        .map(AttributeValue::S)
-        .map_err(|e| backend("serialising", e))
+    serde_json::to_string(v).map(AttributeValue::S).map_err(|e| backend("serialising", e))
 }
 fn read_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let raw = item
-        .get("doc")
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| backend("reading item", "no doc"))?;
+    let raw = item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading item", "no doc"))?;
     serde_json::from_str(raw).map_err(|e| backend("corrupt stored document", e))
 }
 
@@ -125,6 +178,16 @@ fn submitted_sk(created_ms: i64, id: &MessageId) -> String {
     format!("{created_ms:013}#{id}")
 }
 
+fn queue_pk(authority: &AuthorityId, bucket: &str) -> String {
+    format!("AUTH#{authority}#{bucket}")
+}
+fn geo_pk(category: &CategoryId, cell: &str) -> String {
+    format!("GEO#{category}#{cell}")
+}
+fn citizen_pk(citizen: &CitizenId) -> String {
+    format!("CITIZEN#{citizen}")
+}
+
 fn message_item(m: &Message) -> Result<Item, StoreError> {
     let mut item = Item::from([
         ("PK".into(), s(msg_pk(&m.id))),
@@ -139,6 +202,18 @@ fn message_item(m: &Message) -> Result<Item, StoreError> {
     if m.status == Status::Submitted {
         item.insert("GSI2PK".into(), s("SUBMITTED"));
         item.insert("GSI2SK".into(), s(submitted_sk(m.created_at.timestamp_millis(), &m.id)));
+    }
+    if let (Some(authority), Some(bucket)) = (&m.authority_id, m.queue_bucket()) {
+        item.insert("GSI3PK".into(), s(queue_pk(authority, bucket)));
+        item.insert("GSI3SK".into(), s(m.deadline_key()));
+    }
+    if let Some(state) = m.due_state() {
+        item.insert("GSI4PK".into(), s(state.as_str()));
+        item.insert("GSI4SK".into(), s(m.deadline_key()));
+    }
+    if let Some(cell) = m.geo_cell() {
+        item.insert("GSI5PK".into(), s(geo_pk(&m.category_id, &cell)));
+        item.insert("GSI5SK".into(), s(m.id.to_string()));
     }
     Ok(item)
 }
@@ -185,10 +260,7 @@ impl MessageStore for DynamoStore {
                         };
                     }
                 }
-                if reasons
-                    .iter()
-                    .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict")
-                {
+                if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
                     Err(StoreError::Conflict)
                 } else {
                     Err(backend("TransactWriteItems", reasons.join(", ")))
@@ -202,10 +274,7 @@ impl MessageStore for DynamoStore {
         citizen: &CitizenId,
         key: &IdempotencyKey,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get_doc(idem_pk(citizen, key), "IDEM")
-            .await?
-            .map(|i| read_doc(&i))
-            .transpose()
+        self.get_doc(idem_pk(citizen, key), "IDEM").await?.map(|i| read_doc(&i)).transpose()
     }
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
@@ -238,31 +307,56 @@ impl MessageStore for DynamoStore {
         }
     }
 
-    async fn update_message(
-        &self,
-        expected_version: u32,
-        next: &Message,
-        entry: &HistoryEntry,
-    ) -> Result<(), StoreError> {
-        let items = vec![
-            self.put(
-                message_item(next)?,
+    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError> {
+        let mut items = Vec::with_capacity(updates.len() * 2);
+        for u in updates {
+            items.push(self.put(
+                message_item(&u.next)?,
                 "version = :expected",
-                Some(Item::from([(":expected".into(), n(expected_version))])),
-            )?,
-            self.put(history_item(&next.id, entry)?, "attribute_not_exists(PK)", None)?,
-        ];
+                Some(Item::from([(":expected".into(), n(u.expected_version))])),
+            )?);
+            items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
+        }
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(reasons)
-                if reasons
-                    .iter()
-                    .any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") =>
-            {
+            Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
                 Err(StoreError::Conflict)
             }
             Err(reasons) => Err(backend("TransactWriteItems", reasons.join(", "))),
         }
+    }
+
+    async fn authority_queue(
+        &self,
+        authority: &AuthorityId,
+        bucket: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.query_index("GSI3", queue_pk(authority, bucket), after, None, limit).await
+    }
+
+    async fn due_messages(
+        &self,
+        state: DueState,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.query_index("GSI4", state.as_str().to_owned(), after, before, limit).await
+    }
+
+    async fn open_in_cells(
+        &self,
+        category: &CategoryId,
+        cells: &[String],
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut out = Vec::new();
+        for cell in cells {
+            out.extend(self.query_index("GSI5", geo_pk(category, cell), None, None, limit).await?);
+        }
+        Ok(out)
     }
 
     async fn list_by_author(
@@ -335,10 +429,7 @@ impl MessageStore for DynamoStore {
         out.items()
             .iter()
             .map(|i| {
-                let pk = i
-                    .get("PK")
-                    .and_then(|v| v.as_s().ok())
-                    .ok_or_else(|| backend("reading PK", "missing"))?;
+                let pk = i.get("PK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading PK", "missing"))?;
                 MessageId::parse(pk.trim_start_matches("MSG#")).map_err(|e| backend("reading PK", e))
             })
             .collect()
@@ -356,10 +447,7 @@ impl ReferenceStore for DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| backend("reading version", "missing"))?;
-        Ok(Some(Versioned {
-            version,
-            value: read_doc(&item)?,
-        }))
+        Ok(Some(Versioned { version, value: read_doc(&item)? }))
     }
 
     async fn save_region(&self, data: &RegionData, expected: Option<u64>) -> Result<u64, StoreError> {
@@ -373,9 +461,7 @@ impl ReferenceStore for DynamoStore {
         let mut req = self.client.put_item().table_name(&self.table).set_item(Some(item));
         req = match expected {
             None => req.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => req
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(v)),
+            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
         };
         match req.send().await {
             Ok(_) => Ok(next),
@@ -391,15 +477,72 @@ impl ReferenceStore for DynamoStore {
     }
 }
 
+#[async_trait]
+impl NotificationStore for DynamoStore {
+    async fn put_notification(&self, notification: &Notification) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("PK".into(), s(citizen_pk(&notification.citizen))),
+            ("SK".into(), s(format!("NOTIF#{}", notification_key(notification)))),
+            ("doc".into(), doc(notification)?),
+        ]);
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(false)
+                } else {
+                    Err(backend("PutItem notification", e))
+                }
+            }
+        }
+    }
+
+    async fn list_notifications(
+        &self,
+        citizen: &CitizenId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let upper = format!("NOTIF#{}", before.unwrap_or("~"));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(citizen_pk(citizen)))
+            .expression_attribute_values(":lo", s("NOTIF#"))
+            .expression_attribute_values(":hi", s(upper.clone()))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(|e| backend("Query notifications", e.into_service_error()))?;
+        let mut items: Vec<Notification> = Vec::new();
+        for item in out.items() {
+            let sk = item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+            if sk < upper.as_str() {
+                items.push(read_doc(item)?);
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+}
+
 /// Creates the table with its key schema and indexes (for tests and for operators' local
 /// endpoints; on AWS the stack template declares the same table).
 pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-    };
+    let attr =
+        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
     let key = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build();
     let gsi = |name: &str| -> anyhow::Result<GlobalSecondaryIndex> {
         Ok(GlobalSecondaryIndex::builder()
@@ -419,10 +562,19 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
         .attribute_definitions(attr("GSI1SK")?)
         .attribute_definitions(attr("GSI2PK")?)
         .attribute_definitions(attr("GSI2SK")?)
+        .attribute_definitions(attr("GSI3PK")?)
+        .attribute_definitions(attr("GSI3SK")?)
+        .attribute_definitions(attr("GSI4PK")?)
+        .attribute_definitions(attr("GSI4SK")?)
+        .attribute_definitions(attr("GSI5PK")?)
+        .attribute_definitions(attr("GSI5SK")?)
         .key_schema(key("PK", KeyType::Hash)?)
         .key_schema(key("SK", KeyType::Range)?)
         .global_secondary_indexes(gsi("GSI1")?)
         .global_secondary_indexes(gsi("GSI2")?)
+        .global_secondary_indexes(gsi("GSI3")?)
+        .global_secondary_indexes(gsi("GSI4")?)
+        .global_secondary_indexes(gsi("GSI5")?)
         .send()
         .await?;
     Ok(())

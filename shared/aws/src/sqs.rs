@@ -17,10 +17,9 @@ impl QueueUrls {
     fn url(&self, q: QueueName) -> Result<&str, StoreError> {
         match q {
             QueueName::Submitted => Ok(&self.submitted),
-            QueueName::Notifications => self
-                .notifications
-                .as_deref()
-                .ok_or_else(|| backend("queue", "no notifications queue configured")),
+            QueueName::Notifications => {
+                self.notifications.as_deref().ok_or_else(|| backend("queue", "no notifications queue configured"))
+            }
         }
     }
 }

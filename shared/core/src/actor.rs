@@ -96,16 +96,10 @@ impl Actor {
 
     /// The role under which this actor's action is recorded in history: the most privileged one.
     pub fn acting_role(&self) -> Role {
-        [
-            Role::Admin,
-            Role::Moderator,
-            Role::Official,
-            Role::Analyst,
-            Role::Citizen,
-        ]
-        .into_iter()
-        .find(|r| self.has(*r))
-        .unwrap_or(Role::Citizen)
+        [Role::Admin, Role::Moderator, Role::Official, Role::Analyst, Role::Citizen]
+            .into_iter()
+            .find(|r| self.has(*r))
+            .unwrap_or(Role::Citizen)
     }
 
     /// True when the actor's token is for `region` (tokens without a region claim match none).
@@ -165,10 +159,7 @@ mod tests {
     fn unknown_roles_grant_nothing_and_missing_sub_is_refused() {
         let a = Actor::from_claims(&claims(&[("sub", "u1"), ("roles", "[superuser]")])).unwrap();
         assert!(a.roles.is_empty());
-        assert_eq!(
-            Actor::from_claims(&claims(&[("roles", "citizen")])),
-            Err(ClaimsError::MissingSubject)
-        );
+        assert_eq!(Actor::from_claims(&claims(&[("roles", "citizen")])), Err(ClaimsError::MissingSubject));
     }
 
     #[test]

@@ -94,23 +94,8 @@ mod tests {
                 "2026-01-09",
             ]
             .into_iter()
-            .chain([
-                "2026-02-23",
-                "2026-03-09",
-                "2026-05-01",
-                "2026-05-11",
-                "2026-06-12",
-                "2026-11-04",
-            ])
-            .chain([
-                "2026-12-31",
-                "2027-01-01",
-                "2027-01-04",
-                "2027-01-05",
-                "2027-01-06",
-                "2027-01-07",
-                "2027-01-08",
-            ])
+            .chain(["2026-02-23", "2026-03-09", "2026-05-01", "2026-05-11", "2026-06-12", "2026-11-04"])
+            .chain(["2026-12-31", "2027-01-01", "2027-01-04", "2027-01-05", "2027-01-06", "2027-01-07", "2027-01-08"])
             .map(d)
             .collect(),
             working_weekends: [d("2027-11-06")].into_iter().collect(),
@@ -160,10 +145,7 @@ mod tests {
 
     #[test]
     fn a_weekend_holiday_entry_is_refused() {
-        let c = Calendar {
-            holidays: [d("2026-11-28")].into_iter().collect(),
-            working_weekends: Default::default(),
-        };
+        let c = Calendar { holidays: [d("2026-11-28")].into_iter().collect(), working_weekends: Default::default() };
         assert_eq!(c.validate().len(), 1);
     }
 }

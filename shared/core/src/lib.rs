@@ -4,9 +4,11 @@
 pub mod actor;
 pub mod calendar;
 pub mod error;
+pub mod geo;
 pub mod ids;
 pub mod message;
 pub mod moderation;
+pub mod notification;
 pub mod page;
 pub mod ports;
 pub mod region;
@@ -15,6 +17,7 @@ pub mod service;
 pub mod testing;
 pub mod values;
 pub mod views;
+pub mod workflow;
 
 pub use actor::{Actor, Role};
 pub use error::{FieldError, ServiceError};

@@ -48,21 +48,16 @@ impl Status {
 
     /// Open messages still wait for an answer.
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Status::Submitted | Status::Routed | Status::InProgress | Status::Reopened
-        )
+        matches!(self, Status::Submitted | Status::Routed | Status::InProgress | Status::Reopened)
     }
 }
 
 /// A change of a message's state, as the state machine knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
-    /// Routing assigned an authority and a deadline.
-    Route {
-        authority_id: AuthorityId,
-        deadline: DateTime<Utc>,
-    },
+    /// Routing assigned an authority and a deadline, linking the message to an open original
+    /// nearby when it repeats one.
+    Route { authority_id: AuthorityId, deadline: DateTime<Utc>, duplicate_of: Option<MessageId> },
     /// An official took the message into work.
     Take,
     /// An official of `authority_id` answered.
@@ -73,12 +68,12 @@ pub enum Transition {
     Reject { reason_code: String },
     /// The author rated the answer and closed the message.
     Close { score: u8, comment: Option<String> },
+    /// The deadline passed without an answer; the message is escalated to the ЦУР.
+    MarkOverdue,
+    /// A later message about the same problem was linked to this one.
+    LinkDuplicate { duplicate_id: MessageId },
     /// The author rated the answer and reopened the message with a new deadline.
-    Reopen {
-        score: u8,
-        comment: Option<String>,
-        deadline: DateTime<Utc>,
-    },
+    Reopen { score: u8, comment: Option<String>, deadline: DateTime<Utc> },
 }
 
 impl Transition {
@@ -91,6 +86,8 @@ impl Transition {
             Transition::Reject { .. } => "reject",
             Transition::Close { .. } => "close",
             Transition::Reopen { .. } => "reopen",
+            Transition::MarkOverdue => "mark overdue",
+            Transition::LinkDuplicate { .. } => "link a duplicate to",
         }
     }
 
@@ -105,6 +102,8 @@ impl Transition {
             (Transition::Reject { .. }, Submitted | Routed | InProgress | Reopened) => Some(Rejected),
             (Transition::Close { .. }, Answered) => Some(Closed),
             (Transition::Reopen { .. }, Answered) => Some(Reopened),
+            (Transition::MarkOverdue, s @ (Routed | InProgress | Reopened)) => Some(s),
+            (Transition::LinkDuplicate { .. }, s @ (Routed | InProgress | Reopened)) => Some(s),
             _ => None,
         }
     }
@@ -220,6 +219,77 @@ pub struct Message {
     pub duplicate_of: Option<MessageId>,
     #[serde(default)]
     pub duplicates_count: u32,
+    /// Messages linked to this one as repeats of the same problem.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate_ids: Vec<MessageId>,
+}
+
+/// Where a message sits in its region's due-date index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueState {
+    /// Open, with a deadline not yet flagged as passed.
+    Due,
+    /// Open and past its deadline: escalated to the ЦУР.
+    Overdue,
+}
+
+impl DueState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueState::Due => "DUE",
+            DueState::Overdue => "OVERDUE",
+        }
+    }
+}
+
+/// The bucket of an authority's queue holding every message still waiting for an answer.
+pub const OPEN_BUCKET: &str = "open";
+
+impl Message {
+    /// Waiting for an answer from an authority (routed, in progress or reopened).
+    pub fn awaits_answer(&self) -> bool {
+        matches!(self.status, Status::Routed | Status::InProgress | Status::Reopened)
+    }
+
+    /// Which bucket of its authority's queue the message belongs to: `open` while it awaits an
+    /// answer, otherwise its status. `None` before routing.
+    pub fn queue_bucket(&self) -> Option<&'static str> {
+        self.authority_id.as_ref()?;
+        match self.status {
+            Status::Submitted => None,
+            _ if self.awaits_answer() => Some(OPEN_BUCKET),
+            s => Some(s.as_str()),
+        }
+    }
+
+    /// The sort key of the queue indexes: deadline in milliseconds, zero-padded, then the id.
+    pub fn deadline_key(&self) -> String {
+        let ms = self.deadline.map(|d| d.timestamp_millis()).unwrap_or(9_999_999_999_999);
+        deadline_key(ms, &self.id)
+    }
+
+    /// Its place in the region's due-date index, while it awaits an answer.
+    pub fn due_state(&self) -> Option<DueState> {
+        if !self.awaits_answer() || self.deadline.is_none() {
+            return None;
+        }
+        Some(if self.overdue { DueState::Overdue } else { DueState::Due })
+    }
+
+    /// The geo cell it is indexed under as a possible original for duplicates: only open,
+    /// located messages that are not duplicates themselves.
+    pub fn geo_cell(&self) -> Option<String> {
+        let loc = self.location.as_ref()?;
+        if !self.awaits_answer() || self.duplicate_of.is_some() {
+            return None;
+        }
+        Some(crate::geo::encode(loc.lat(), loc.lon(), crate::geo::PRECISION))
+    }
+}
+
+/// The queue-index sort key for a deadline (ms) and an id.
+pub fn deadline_key(deadline_ms: i64, id: &MessageId) -> String {
+    format!("{:013}#{id}", deadline_ms.max(0))
 }
 
 /// A transition the state machine does not allow from the current status.
@@ -240,10 +310,15 @@ impl Message {
         at: DateTime<Utc>,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
-        let to = transition.target(self.status).ok_or(InvalidTransition {
-            transition: transition.name(),
-            from: self.status.as_str(),
-        })?;
+        let refused = InvalidTransition { transition: transition.name(), from: self.status.as_str() };
+        let to = transition.target(self.status).ok_or(refused.clone())?;
+        match &transition {
+            Transition::MarkOverdue if self.overdue || self.deadline.is_none() => return Err(refused),
+            Transition::LinkDuplicate { duplicate_id } if self.duplicate_ids.contains(duplicate_id) => {
+                return Err(refused)
+            }
+            _ => {}
+        }
         let mut next = self.clone();
         next.status = to;
         next.version = self.version + 1;
@@ -252,49 +327,34 @@ impl Message {
             By::System => (ActorRole::System, None, None),
             By::Person(a) => {
                 let role = a.acting_role();
-                let auth = if role == Role::Official {
-                    a.authority.clone()
-                } else {
-                    None
-                };
+                let auth = if role == Role::Official { a.authority.clone() } else { None };
                 (ActorRole::from(role), Some(a.id.clone()), auth)
             }
         };
         match transition {
-            Transition::Route { authority_id, deadline } => {
+            Transition::Route { authority_id, deadline, duplicate_of } => {
                 next.authority_id = Some(authority_id);
                 next.deadline = Some(deadline);
                 next.routed_at = Some(at);
                 next.overdue = false;
+                next.duplicate_of = duplicate_of;
+            }
+            Transition::MarkOverdue => next.overdue = true,
+            Transition::LinkDuplicate { duplicate_id } => {
+                if !next.duplicate_ids.contains(&duplicate_id) {
+                    next.duplicate_ids.push(duplicate_id);
+                }
+                next.duplicates_count = next.duplicate_ids.len() as u32;
             }
             Transition::Take => {}
             Transition::Answer { text, authority_id } => {
-                next.answer = Some(Answer {
-                    text,
-                    answered_at: at,
-                    authority_id,
-                    official_id: actor_id.clone(),
-                });
+                next.answer = Some(Answer { text, answered_at: at, authority_id, official_id: actor_id.clone() });
             }
             Transition::Redirect { authority_id, .. } => next.authority_id = Some(authority_id),
             Transition::Reject { .. } => {}
-            Transition::Close { score, comment } => {
-                next.rating = Some(Rating {
-                    score,
-                    comment,
-                    rated_at: at,
-                })
-            }
-            Transition::Reopen {
-                score,
-                comment,
-                deadline,
-            } => {
-                next.rating = Some(Rating {
-                    score,
-                    comment,
-                    rated_at: at,
-                });
+            Transition::Close { score, comment } => next.rating = Some(Rating { score, comment, rated_at: at }),
+            Transition::Reopen { score, comment, deadline } => {
+                next.rating = Some(Rating { score, comment, rated_at: at });
                 next.reopen_count += 1;
                 next.deadline = Some(deadline);
                 next.overdue = false;
@@ -320,9 +380,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn message(status: Status) -> Message {
-        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00")
-            .unwrap()
-            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00").unwrap().with_timezone(&Utc);
         Message {
             id: MessageId::new_at(at),
             author: CitizenId::parse("alice").unwrap(),
@@ -346,6 +404,7 @@ mod tests {
             rating: None,
             duplicate_of: None,
             duplicates_count: 0,
+            duplicate_ids: vec![],
         }
     }
 
@@ -363,49 +422,16 @@ mod tests {
         let deadline = Utc::now();
         let auth = AuthorityId::parse("ddit").unwrap();
         let cases: Vec<(Transition, Vec<Status>)> = vec![
-            (
-                Transition::Route {
-                    authority_id: auth.clone(),
-                    deadline,
-                },
-                vec![Submitted],
-            ),
+            (Transition::Route { authority_id: auth.clone(), deadline, duplicate_of: None }, vec![Submitted]),
             (Transition::Take, vec![Routed, Reopened]),
             (
-                Transition::Answer {
-                    text: "Ответ".into(),
-                    authority_id: auth.clone(),
-                },
+                Transition::Answer { text: "Ответ".into(), authority_id: auth.clone() },
                 vec![Routed, InProgress, Reopened],
             ),
-            (
-                Transition::Redirect {
-                    authority_id: auth,
-                    reason: "r".into(),
-                },
-                vec![Routed, InProgress, Reopened],
-            ),
-            (
-                Transition::Reject {
-                    reason_code: "spam".into(),
-                },
-                vec![Submitted, Routed, InProgress, Reopened],
-            ),
-            (
-                Transition::Close {
-                    score: 5,
-                    comment: None,
-                },
-                vec![Answered],
-            ),
-            (
-                Transition::Reopen {
-                    score: 2,
-                    comment: None,
-                    deadline,
-                },
-                vec![Answered],
-            ),
+            (Transition::Redirect { authority_id: auth, reason: "r".into() }, vec![Routed, InProgress, Reopened]),
+            (Transition::Reject { reason_code: "spam".into() }, vec![Submitted, Routed, InProgress, Reopened]),
+            (Transition::Close { score: 5, comment: None }, vec![Answered]),
+            (Transition::Reopen { score: 2, comment: None, deadline }, vec![Answered]),
         ];
         for (t, allowed) in cases {
             for from in Status::ALL {
@@ -418,24 +444,14 @@ mod tests {
     fn a_transition_bumps_the_version_and_writes_a_matching_history_entry() {
         let m = message(Status::Routed);
         let off = official();
-        let (next, entry) = m
-            .apply(
-                Transition::Take,
-                By::Person(&off),
-                m.created_at,
-                "Взято в работу".into(),
-            )
-            .unwrap();
+        let (next, entry) = m.apply(Transition::Take, By::Person(&off), m.created_at, "Взято в работу".into()).unwrap();
         assert_eq!(next.status, Status::InProgress);
         assert_eq!(next.version, 4);
         assert_eq!(entry.seq, 4);
         assert_eq!(entry.from, Some(Status::Routed));
         assert_eq!(entry.to, Status::InProgress);
         assert_eq!(entry.actor_role, ActorRole::Official);
-        assert_eq!(
-            entry.actor_authority_id.as_ref().map(|a| a.as_str()),
-            Some("adm-tyumen")
-        );
+        assert_eq!(entry.actor_authority_id.as_ref().map(|a| a.as_str()), Some("adm-tyumen"));
         assert_eq!(entry.transition_id(&m.id), format!("{}:000004", m.id));
     }
 
@@ -444,10 +460,7 @@ mod tests {
         let m = message(Status::InProgress);
         let (next, entry) = m
             .apply(
-                Transition::Redirect {
-                    authority_id: AuthorityId::parse("tsur-72").unwrap(),
-                    reason: "x".into(),
-                },
+                Transition::Redirect { authority_id: AuthorityId::parse("tsur-72").unwrap(), reason: "x".into() },
                 By::System,
                 m.created_at,
                 String::new(),
@@ -461,16 +474,8 @@ mod tests {
     #[test]
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
-        let err = m
-            .apply(Transition::Take, By::System, m.created_at, String::new())
-            .unwrap_err();
-        assert_eq!(
-            err,
-            InvalidTransition {
-                transition: "take",
-                from: "closed"
-            }
-        );
+        let err = m.apply(Transition::Take, By::System, m.created_at, String::new()).unwrap_err();
+        assert_eq!(err, InvalidTransition { transition: "take", from: "closed" });
         assert_eq!(m.status, Status::Closed);
     }
 }

@@ -114,14 +114,7 @@ const DIVIDERS: &[char] = &['_', '-', '=', '.', '*', '~', '#', '—', '–', '�
 /// Fewest distinct letters in a real text.
 const MIN_DISTINCT_LETTERS: usize = 4;
 /// Keyboard rows, Russian ЙЦУКЕН and Latin QWERTY.
-const KEYBOARD_ROWS: &[&str] = &[
-    "йцукенгшщзхъ",
-    "фывапролджэ",
-    "ячсмитьбю",
-    "qwertyuiop",
-    "asdfghjkl",
-    "zxcvbnm",
-];
+const KEYBOARD_ROWS: &[&str] = &["йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю", "qwertyuiop", "asdfghjkl", "zxcvbnm"];
 /// Shortest run of neighbouring keys that counts as mashing ("фыва", "asdf").
 const MIN_KEY_RUN: usize = 4;
 /// A run of neighbouring keys this long never occurs in real words ("фывапро", "qwertyu").
@@ -144,11 +137,7 @@ fn has_long_run(text: &str) -> bool {
         if c.is_whitespace() || c.is_ascii_digit() || DIVIDERS.contains(&c) {
             continue;
         }
-        let limit = if c.is_alphabetic() {
-            MAX_LETTER_RUN
-        } else {
-            MAX_SYMBOL_RUN
-        };
+        let limit = if c.is_alphabetic() { MAX_LETTER_RUN } else { MAX_SYMBOL_RUN };
         if run > limit {
             return true;
         }
@@ -197,11 +186,7 @@ impl KeyRuns {
         let mut start = 0;
         let mut dir = 0;
         for i in 1..=word.len() {
-            let step = if i < word.len() {
-                key_step(word[i - 1], word[i])
-            } else {
-                0
-            };
+            let step = if i < word.len() { key_step(word[i - 1], word[i]) } else { 0 };
             if step != 0 && (dir == 0 || step == dir) {
                 dir = step;
                 continue;
@@ -221,10 +206,7 @@ impl KeyRuns {
                 dir = 0;
             }
         }
-        KeyRuns {
-            covered: covered.iter().filter(|&&c| c).count(),
-            longest,
-        }
+        KeyRuns { covered: covered.iter().filter(|&&c| c).count(), longest }
     }
 
     /// Runs cover at least 60 % of the word, and either one run is long or runs cover the whole word.
@@ -245,10 +227,7 @@ fn key_step(a: char, b: char) -> i32 {
 }
 
 fn key_position(c: char) -> Option<(usize, usize)> {
-    KEYBOARD_ROWS
-        .iter()
-        .enumerate()
-        .find_map(|(row, keys)| keys.chars().position(|k| k == c).map(|col| (row, col)))
+    KEYBOARD_ROWS.iter().enumerate().find_map(|(row, keys)| keys.chars().position(|k| k == c).map(|col| (row, col)))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -334,12 +313,7 @@ struct Root {
 
 const ROOTS: &[Root] = &[
     // хуй, хуя, хуе(в), хуи, хую; "ху" + д/л/ж/т/н is ordinary ("худой", "хулиган", "хуже", "хутор").
-    Root {
-        stem: "ху",
-        follow: Follow::OneOf(&['й', 'е', 'я', 'ю', 'и']),
-        bare: false,
-        prefixes: HUY_PREFIXES,
-    },
+    Root { stem: "ху", follow: Follow::OneOf(&['й', 'е', 'я', 'ю', 'и']), bare: false, prefixes: HUY_PREFIXES },
     // еба-, ебе-, еби-, ебо-, ебу-, ебы-, ебл-, ебн-, ебк-, and a bare "ёб" / "долбоёб"; "ебр" (ЕБРР) is not.
     Root {
         stem: "еб",
@@ -348,102 +322,32 @@ const ROOTS: &[Root] = &[
         prefixes: EB_PREFIXES,
     },
     // бля, блядь, блять; "бляха", "бляшка" are ordinary words.
-    Root {
-        stem: "бля",
-        follow: Follow::OneOf(&['д', 'т']),
-        bare: true,
-        prefixes: BLYA_PREFIXES,
-    },
+    Root { stem: "бля", follow: Follow::OneOf(&['д', 'т']), bare: true, prefixes: BLYA_PREFIXES },
     // "мудрый" stays clean: only the insulting stems are listed.
-    Root {
-        stem: "мудак",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "мудач",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "мудил",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "мудозв",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
+    Root { stem: "мудак", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "мудач", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "мудил", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "мудозв", follow: Follow::Any, bare: true, prefixes: &[] },
     // Token start only, so "скипидар" stays clean.
-    Root {
-        stem: "пидор",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "пидар",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "пидер",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "пидр",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "педрил",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "гандон",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "гондон",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "залуп",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
-    Root {
-        stem: "мандавош",
-        follow: Follow::Any,
-        bare: true,
-        prefixes: &[],
-    },
+    Root { stem: "пидор", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "пидар", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "пидер", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "пидр", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "педрил", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "гандон", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "гондон", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "залуп", follow: Follow::Any, bare: true, prefixes: &[] },
+    Root { stem: "мандавош", follow: Follow::Any, bare: true, prefixes: &[] },
 ];
 
 impl Root {
     fn matches(&self, word: &str, prefixes_left: usize) -> bool {
         self.matches_here(word)
             || (prefixes_left > 0
-                && self.prefixes.iter().any(|p| {
-                    word.strip_prefix(p)
-                        .is_some_and(|rest| self.matches(rest, prefixes_left - 1))
-                }))
+                && self
+                    .prefixes
+                    .iter()
+                    .any(|p| word.strip_prefix(p).is_some_and(|rest| self.matches(rest, prefixes_left - 1))))
     }
 
     fn matches_here(&self, word: &str) -> bool {
@@ -459,9 +363,7 @@ impl Root {
 }
 
 fn contains_obscenity(text: &str) -> bool {
-    candidate_tokens(text)
-        .iter()
-        .any(|token| normal_forms(token).iter().any(|form| is_obscene_form(form)))
+    candidate_tokens(text).iter().any(|token| normal_forms(token).iter().any(|form| is_obscene_form(form)))
 }
 
 fn is_obscene_form(word: &str) -> bool {
@@ -485,11 +387,8 @@ const PHRASE_PUNCTUATION: &[char] = &[',', ';', ':', '(', ')', '?', '!', '"', '�
 /// Raw tokens to check: plain words, whitespace-delimited chunks with inner separators dropped ("х.у.й",
 /// "е-б-а-т-ь"), and every stretch of three or more spaced single letters joined ("х у й").
 fn candidate_tokens(text: &str) -> Vec<String> {
-    let mut tokens: Vec<String> = text
-        .split(|c: char| !is_word_char(c))
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let mut tokens: Vec<String> =
+        text.split(|c: char| !is_word_char(c)).filter(|t| !t.is_empty()).map(str::to_owned).collect();
     let mut spaced: Vec<char> = Vec::new();
     for chunk in text.split_whitespace() {
         let compact: String = chunk.chars().filter(|&c| is_word_char(c)).collect();
@@ -928,17 +827,10 @@ mod tests {
 
     #[test]
     fn given_each_reason_when_message_is_read_then_distinct_russian_sentence() {
-        let reasons = [
-            ModerationReason::Obscene,
-            ModerationReason::NoContent,
-            ModerationReason::Junk,
-        ];
+        let reasons = [ModerationReason::Obscene, ModerationReason::NoContent, ModerationReason::Junk];
         for reason in reasons {
             let message = reason.message_ru();
-            assert!(
-                message.chars().any(|c| ('а'..='я').contains(&c)),
-                "{reason:?}: {message}"
-            );
+            assert!(message.chars().any(|c| ('а'..='я').contains(&c)), "{reason:?}: {message}");
             assert!(message.ends_with('.'), "{reason:?}: {message}");
         }
         assert_ne!(reasons[0].message_ru(), reasons[1].message_ru());

@@ -13,10 +13,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_cursor: self.next_cursor,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
@@ -54,13 +51,9 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("v1:{}", self.0))
     }
     pub fn decode(raw: &str) -> Result<Cursor, String> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(raw)
-            .map_err(|_| "недействительный cursor".to_owned())?;
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| "недействительный cursor".to_owned())?;
         let text = String::from_utf8(bytes).map_err(|_| "недействительный cursor".to_owned())?;
-        text.strip_prefix("v1:")
-            .map(|p| Cursor(p.to_owned()))
-            .ok_or_else(|| "недействительный cursor".to_owned())
+        text.strip_prefix("v1:").map(|p| Cursor(p.to_owned())).ok_or_else(|| "недействительный cursor".to_owned())
     }
     pub fn position(&self) -> &str {
         &self.0

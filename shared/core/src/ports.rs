@@ -1,8 +1,9 @@
 //! The ports: what the domain needs from the outside world. Adapters implement them for
 //! DynamoDB/SQS and for SQLite; the contract suite in `tests/` runs the same cases on both.
 
-use crate::ids::{CitizenId, MessageId};
-use crate::message::{HistoryEntry, Message};
+use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use crate::message::{DueState, HistoryEntry, Message};
+use crate::notification::Notification;
 use crate::region::RegionData;
 use crate::values::IdempotencyKey;
 use async_trait::async_trait;
@@ -44,6 +45,15 @@ pub enum CreateOutcome {
     KeyExists(Box<IdempotencyRecord>),
 }
 
+/// One transition to write: the message as it becomes and its new history entry, on condition
+/// that the stored message still has `expected_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageUpdate {
+    pub expected_version: u32,
+    pub next: Message,
+    pub entry: HistoryEntry,
+}
+
 /// Messages and their history.
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {
@@ -77,7 +87,41 @@ pub trait MessageStore: Send + Sync + 'static {
         expected_version: u32,
         next: &Message,
         entry: &HistoryEntry,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.update_messages(&[MessageUpdate { expected_version, next: next.clone(), entry: entry.clone() }]).await
+    }
+
+    /// Applies up to 49 updates in one transaction: all of them, or none (`Conflict` when any
+    /// message changed meanwhile).
+    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError>;
+
+    /// One bucket of an authority's queue (see `Message::queue_bucket`), nearest deadline first,
+    /// only keys after `after` (a `Message::deadline_key`) when given.
+    async fn authority_queue(
+        &self,
+        authority: &AuthorityId,
+        bucket: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// The region's messages in one due state, by deadline, with keys strictly between `after`
+    /// and `before` when given.
+    async fn due_messages(
+        &self,
+        state: DueState,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// Open, located originals of a category indexed under any of `cells`.
+    async fn open_in_cells(
+        &self,
+        category: &CategoryId,
+        cells: &[String],
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
 
     /// The author's messages, newest first, only those older than `before` when given.
     async fn list_by_author(
@@ -97,6 +141,26 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Messages still in `submitted` that were created before `before`, oldest first.
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
+}
+
+/// Residents' notifications.
+#[async_trait]
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Stores a notification unless one with its id is stored already; true when it was new.
+    async fn put_notification(&self, notification: &Notification) -> Result<bool, StoreError>;
+
+    /// A resident's notifications, newest first, keys before `before` (a `notification_key`) when given.
+    async fn list_notifications(
+        &self,
+        citizen: &CitizenId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError>;
+}
+
+/// The ordering key of a notification: time in milliseconds, zero-padded, then its id.
+pub fn notification_key(n: &Notification) -> String {
+    format!("{:013}#{}", n.at.timestamp_millis().max(0), n.id)
 }
 
 /// A value with the version it was stored under.
@@ -141,12 +205,15 @@ impl QueueName {
 pub enum Job {
     /// Route a submitted message.
     RouteMessage { message_id: MessageId },
+    /// Deliver a notification to a resident.
+    Notify { notification: Notification },
 }
 
 impl Job {
     pub fn queue(&self) -> QueueName {
         match self {
             Job::RouteMessage { .. } => QueueName::Submitted,
+            Job::Notify { .. } => QueueName::Notifications,
         }
     }
     pub fn to_body(&self) -> String {

@@ -89,10 +89,7 @@ pub struct RegionError {
 
 impl RegionError {
     fn new(entry: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            entry: entry.into(),
-            problem: problem.into(),
-        }
+        Self { entry: entry.into(), problem: problem.into() }
     }
 }
 
@@ -109,31 +106,20 @@ impl RegionData {
     pub fn validate(&self) -> Result<(), Vec<RegionError>> {
         let mut errs = Vec::new();
         if self.region.time_zone.parse::<chrono_tz::Tz>().is_err() {
-            errs.push(RegionError::new(
-                "region.time_zone",
-                format!("unknown time zone {:?}", self.region.time_zone),
-            ));
+            errs.push(RegionError::new("region.time_zone", format!("unknown time zone {:?}", self.region.time_zone)));
         }
         if self.region.default_deadline_working_days == 0 {
-            errs.push(RegionError::new(
-                "region.default_deadline_working_days",
-                "must be at least 1",
-            ));
+            errs.push(RegionError::new("region.default_deadline_working_days", "must be at least 1"));
         }
-        let munis = unique_ids(
-            &mut errs,
-            "municipalities",
-            self.municipalities.iter().map(|m| m.id.as_str()),
-        );
+        let munis = unique_ids(&mut errs, "municipalities", self.municipalities.iter().map(|m| m.id.as_str()));
         unique_ids(&mut errs, "authorities", self.authorities.iter().map(|a| a.id.as_str()));
         let cats = unique_ids(&mut errs, "categories", self.categories.iter().map(|c| c.id.as_str()));
 
         match self.authority(&self.region.center_authority_id) {
             Some(a) if a.level == AuthorityLevel::Center => {}
-            Some(_) => errs.push(RegionError::new(
-                "region.center_authority_id",
-                "must name an authority of level center",
-            )),
+            Some(_) => {
+                errs.push(RegionError::new("region.center_authority_id", "must name an authority of level center"))
+            }
             None => errs.push(RegionError::new(
                 "region.center_authority_id",
                 format!("unknown authority {:?}", self.region.center_authority_id.as_str()),
@@ -145,10 +131,9 @@ impl RegionData {
                 (AuthorityLevel::Municipal, None) => {
                     errs.push(RegionError::new(entry, "a municipal authority needs municipality_id"))
                 }
-                (_, Some(m)) if !munis.contains(m.as_str()) => errs.push(RegionError::new(
-                    entry,
-                    format!("unknown municipality_id {:?}", m.as_str()),
-                )),
+                (_, Some(m)) if !munis.contains(m.as_str()) => {
+                    errs.push(RegionError::new(entry, format!("unknown municipality_id {:?}", m.as_str())))
+                }
                 _ => {}
             }
         }
@@ -185,24 +170,15 @@ impl RegionData {
                 r.municipality_id.as_ref().map(|m| m.as_str()).unwrap_or("*")
             );
             if self.category(&r.category_id).is_none() {
-                errs.push(RegionError::new(
-                    &entry,
-                    format!("unknown category_id {:?}", r.category_id.as_str()),
-                ));
+                errs.push(RegionError::new(&entry, format!("unknown category_id {:?}", r.category_id.as_str())));
             }
             if let Some(m) = &r.municipality_id {
                 if self.municipality(m).is_none() {
-                    errs.push(RegionError::new(
-                        &entry,
-                        format!("unknown municipality_id {:?}", m.as_str()),
-                    ));
+                    errs.push(RegionError::new(&entry, format!("unknown municipality_id {:?}", m.as_str())));
                 }
             }
             if self.authority(&r.authority_id).is_none() {
-                errs.push(RegionError::new(
-                    &entry,
-                    format!("unknown authority_id {:?}", r.authority_id.as_str()),
-                ));
+                errs.push(RegionError::new(&entry, format!("unknown authority_id {:?}", r.authority_id.as_str())));
             }
             if !seen.insert((&r.category_id, &r.municipality_id)) {
                 errs.push(RegionError::new(
@@ -232,13 +208,11 @@ impl RegionData {
     }
     /// The answer term of a category: its own, its group's, or the region's default.
     pub fn deadline_days(&self, id: &CategoryId) -> u16 {
-        self.category_setting(id, |c| c.deadline_working_days)
-            .unwrap_or(self.region.default_deadline_working_days)
+        self.category_setting(id, |c| c.deadline_working_days).unwrap_or(self.region.default_deadline_working_days)
     }
     /// The duplicate-linking radius of a category: its own, its group's, or the region's default.
     pub fn duplicate_radius_m(&self, id: &CategoryId) -> u32 {
-        self.category_setting(id, |c| c.duplicate_radius_m)
-            .unwrap_or(self.region.default_duplicate_radius_m)
+        self.category_setting(id, |c| c.duplicate_radius_m).unwrap_or(self.region.default_duplicate_radius_m)
     }
     fn category_setting<T>(&self, id: &CategoryId, get: impl Fn(&Category) -> Option<T>) -> Option<T> {
         let c = self.category(id)?;

@@ -38,14 +38,8 @@ pub fn decide(region: &RegionData, category: &CategoryId, municipality: &Municip
         }
     }
     match best {
-        Some((_, rule)) => RoutingDecision {
-            authority_id: rule.authority_id.clone(),
-            rule: Some(rule.clone()),
-        },
-        None => RoutingDecision {
-            authority_id: region.region.center_authority_id.clone(),
-            rule: None,
-        },
+        Some((_, rule)) => RoutingDecision { authority_id: rule.authority_id.clone(), rule: Some(rule.clone()) },
+        None => RoutingDecision { authority_id: region.region.center_authority_id.clone(), rule: None },
     }
 }
 
@@ -56,13 +50,7 @@ mod tests {
 
     fn route(cat: &str, muni: &str) -> String {
         let r = sample_region();
-        decide(
-            &r,
-            &CategoryId::parse(cat).unwrap(),
-            &MunicipalityId::parse(muni).unwrap(),
-        )
-        .authority_id
-        .to_string()
+        decide(&r, &CategoryId::parse(cat).unwrap(), &MunicipalityId::parse(muni).unwrap()).authority_id.to_string()
     }
 
     #[test]
@@ -89,11 +77,7 @@ mod tests {
     #[test]
     fn with_no_rule_the_message_goes_to_the_coordination_centre() {
         let r = sample_region();
-        let d = decide(
-            &r,
-            &CategoryId::parse("prochee").unwrap(),
-            &MunicipalityId::parse("tyumen").unwrap(),
-        );
+        let d = decide(&r, &CategoryId::parse("prochee").unwrap(), &MunicipalityId::parse("tyumen").unwrap());
         assert_eq!(d.authority_id.as_str(), "tsur-72");
         assert!(d.rule.is_none());
     }

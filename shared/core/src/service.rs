@@ -5,10 +5,11 @@ use crate::error::{FieldError, ServiceError};
 use crate::ids::{CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
 use crate::message::{ActorRole, By, HistoryEntry, Message, Status, Transition};
 use crate::moderation;
+use crate::notification::Notification;
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::{
-    backoff, Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, ReferenceStore, StoreError, Versioned,
-    WorkQueue,
+    backoff, Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, MessageUpdate, ReferenceStore, StoreError,
+    Versioned, WorkQueue,
 };
 use crate::region::{RegionData, RoutingRule};
 use crate::routing;
@@ -39,20 +40,11 @@ pub enum SeedOutcome {
 
 impl<R: ReferenceStore> Reference<R> {
     pub fn new(store: R, ttl: std::time::Duration) -> Self {
-        Self {
-            store,
-            ttl,
-            cache: RwLock::new(None),
-        }
+        Self { store, ttl, cache: RwLock::new(None) }
     }
 
     async fn versioned(&self) -> Result<Arc<Versioned<RegionData>>, ServiceError> {
-        if let Some((at, data)) = self
-            .cache
-            .read()
-            .map_err(|_| anyhow!("reference cache poisoned"))?
-            .as_ref()
-        {
+        if let Some((at, data)) = self.cache.read().map_err(|_| anyhow!("reference cache poisoned"))?.as_ref() {
             if at.elapsed() < self.ttl {
                 return Ok(data.clone());
             }
@@ -107,11 +99,7 @@ impl<R: ReferenceStore> Reference<R> {
         rules: Vec<RoutingRule>,
     ) -> Result<Vec<RoutingRule>, ServiceError> {
         for _attempt in 0..3 {
-            let current = self
-                .store
-                .load_region()
-                .await?
-                .ok_or_else(|| anyhow!("the region is not seeded"))?;
+            let current = self.store.load_region().await?.ok_or_else(|| anyhow!("the region is not seeded"))?;
             require_region_admin(actor, &current.value)?;
             let errs = current.value.check_rules(&rules);
             if !errs.is_empty() {
@@ -181,10 +169,7 @@ pub struct SubmitPolicy {
 
 impl Default for SubmitPolicy {
     fn default() -> Self {
-        Self {
-            per_hour: 20,
-            enqueue_attempts: 3,
-        }
+        Self { per_hour: 20, enqueue_attempts: 3 }
     }
 }
 
@@ -214,13 +199,7 @@ pub struct Messages<S, Q, C> {
 
 impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: SubmitPolicy) -> Self {
-        Self {
-            store,
-            queue,
-            clock,
-            reference,
-            policy,
-        }
+        Self { store, queue, clock, reference, policy }
     }
 
     pub fn reference(&self) -> &Arc<Reference<S>> {
@@ -249,17 +228,13 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
         let municipality = input.municipality_id.clone().or_else(|| actor.municipality.clone());
         match &municipality {
             None => errors.push(FieldError::new("municipality_id", "укажите муниципальное образование")),
-            Some(m) if region.municipality(m).is_none() => errors.push(FieldError::new(
-                "municipality_id",
-                "неизвестное муниципальное образование",
-            )),
+            Some(m) if region.municipality(m).is_none() => {
+                errors.push(FieldError::new("municipality_id", "неизвестное муниципальное образование"))
+            }
             Some(_) => {}
         }
         if !input.photo_ids.is_empty() {
-            errors.push(FieldError::new(
-                "photo_ids",
-                "фотография не найдена: сначала загрузите её",
-            ));
+            errors.push(FieldError::new("photo_ids", "фотография не найдена: сначала загрузите её"));
         }
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
@@ -280,9 +255,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
         if recent.len() >= self.policy.per_hour as usize {
             let oldest = recent.first().copied().unwrap_or(now);
             let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-            return Err(ServiceError::RateLimited {
-                retry_after_secs: wait as u64,
-            });
+            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
         }
 
         let (message, entry) = new_submission(&actor.id, &input, municipality_id, now);
@@ -305,24 +278,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             Err(e) => return Err(e.into()),
         }
         self.enqueue_routing(&message.id).await;
-        Ok(Submitted {
-            message,
-            replayed: false,
-        })
+        Ok(Submitted { message, replayed: false })
     }
 
     async fn enqueue_routing(&self, id: &MessageId) {
         let job = Job::RouteMessage { message_id: *id };
-        for attempt in 0..self.policy.enqueue_attempts.max(1) {
-            match self.queue.send(&job).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(message_id = %id, attempt, error = %e, "enqueue for routing failed");
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-            }
+        if !send_with_retry(&self.queue, &job, self.policy.enqueue_attempts).await {
+            tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
         }
-        tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
     }
 
     /// The caller's own messages, newest first.
@@ -340,10 +303,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
                 MessageId::parse(c.position()).map_err(|_| ServiceError::field("cursor", "недействительный cursor"))
             })
             .transpose()?;
-        let mut items = self
-            .store
-            .list_by_author(&actor.id, before.as_ref(), limit.get() + 1)
-            .await?;
+        let mut items = self.store.list_by_author(&actor.id, before.as_ref(), limit.get() + 1).await?;
         let next_cursor = if items.len() > limit.get() {
             items.truncate(limit.get());
             items.last().map(|m| Cursor::new(&m.id.to_string()).encode())
@@ -395,6 +355,7 @@ pub fn new_submission(
         rating: None,
         duplicate_of: None,
         duplicates_count: 0,
+        duplicate_ids: vec![],
     };
     let entry = HistoryEntry {
         seq: 1,
@@ -409,12 +370,49 @@ pub fn new_submission(
     (message, entry)
 }
 
+/// Sends a job, retrying transient failures; false when every attempt failed.
+pub async fn send_with_retry<Q: WorkQueue>(queue: &Q, job: &Job, attempts: u32) -> bool {
+    for attempt in 0..attempts.max(1) {
+        match queue.send(job).await {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::warn!(queue = job.queue().as_str(), attempt, error = %e, "send failed");
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+        }
+    }
+    false
+}
+
+/// Tells the author about a committed transition, when it is one they should hear about.
+/// Delivery is at least once; the notification's id is the transition id.
+pub async fn notify_author<Q: WorkQueue>(queue: &Q, region: &RegionData, message: &Message, entry: &HistoryEntry) {
+    let authority = message.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.as_str());
+    if let Some(notification) = Notification::for_transition(message, entry, authority) {
+        let id = notification.id.clone();
+        if !send_with_retry(queue, &Job::Notify { notification }, 3).await {
+            tracing::error!(notification = %id, "notification not enqueued");
+        }
+    }
+}
+
+/// Writes transitions atomically, then notifies their authors.
+pub async fn commit<S: MessageStore, Q: WorkQueue>(
+    store: &S,
+    queue: &Q,
+    region: &RegionData,
+    updates: &[MessageUpdate],
+) -> Result<(), StoreError> {
+    store.update_messages(updates).await?;
+    for u in updates {
+        notify_author(queue, region, &u.next, &u.entry).await;
+    }
+    Ok(())
+}
+
 fn replay(rec: IdempotencyRecord, fingerprint: &str) -> Result<Submitted, ServiceError> {
     if rec.request_hash == fingerprint {
-        Ok(Submitted {
-            message: rec.response,
-            replayed: true,
-        })
+        Ok(Submitted { message: rec.response, replayed: true })
     } else {
         Err(ServiceError::IdempotencyKeyReused)
     }
@@ -441,11 +439,8 @@ pub fn can_read(actor: &Actor, message: &Message, region: &RegionData) -> bool {
 /// What routing did with one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteOutcome {
-    /// The message was routed now.
-    Routed {
-        authority_id: crate::ids::AuthorityId,
-        deadline: DateTime<Utc>,
-    },
+    /// The message was routed now, as a duplicate of an open message when `duplicate_of` is set.
+    Routed { authority_id: crate::ids::AuthorityId, deadline: DateTime<Utc>, duplicate_of: Option<MessageId> },
     /// Someone routed it before (a redelivery): nothing changed.
     AlreadyRouted,
     /// No such message: nothing to do.
@@ -462,15 +457,12 @@ pub struct Routing<S, Q, C> {
 
 impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>) -> Self {
-        Self {
-            store,
-            queue,
-            clock,
-            reference,
-        }
+        Self { store, queue, clock, reference }
     }
 
-    /// Routes one message by the rules and sets its deadline. Safe to run any number of times.
+    /// Routes one message by the rules and sets its deadline. A message in the same category
+    /// within the category's radius of an open message is linked to it as a duplicate and goes
+    /// to the same authority. Safe to run any number of times.
     pub async fn route(&self, id: &MessageId) -> Result<RouteOutcome, ServiceError> {
         for _attempt in 0..5 {
             let Some(message) = self.store.get_message(id).await? else {
@@ -479,45 +471,71 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
             if message.status != Status::Submitted {
                 return Ok(RouteOutcome::AlreadyRouted);
             }
-            let region = self.reference.snapshot().await?;
-            let region = &region.value;
-            let decision = routing::decide(region, &message.category_id, &message.municipality_id);
+            let snap = self.reference.snapshot().await?;
+            let region = &snap.value;
             let now = self.clock.now();
             let days = region.deadline_days(&message.category_id);
             let deadline = region.calendar.deadline(now, days, &region.time_zone());
-            let authority_name = region
-                .authority(&decision.authority_id)
-                .map(|a| a.name.as_str())
-                .unwrap_or(decision.authority_id.as_str());
-            let note = match &decision.rule {
-                Some(_) => format!("Направлено: {authority_name}; срок ответа — {days} раб. дн."),
+            let original = self.find_original(&message, region).await?;
+            let (authority_id, note) = match &original {
+                Some(o) => {
+                    let authority =
+                        o.authority_id.clone().ok_or_else(|| anyhow!("an open message without authority"))?;
+                    let name = region.authority(&authority).map(|a| a.name.clone()).unwrap_or(authority.to_string());
+                    (authority, format!("Повтор сообщения {}; направлено: {name}; срок ответа — {days} раб. дн.", o.id))
+                }
                 None => {
-                    format!("Правило маршрутизации не найдено; направлено в {authority_name} для ручной сортировки")
+                    let decision = routing::decide(region, &message.category_id, &message.municipality_id);
+                    let name = region
+                        .authority(&decision.authority_id)
+                        .map(|a| a.name.as_str())
+                        .unwrap_or(decision.authority_id.as_str());
+                    let note = match &decision.rule {
+                        Some(_) => format!("Направлено: {name}; срок ответа — {days} раб. дн."),
+                        None => format!("Правило маршрутизации не найдено; направлено в {name} для ручной сортировки"),
+                    };
+                    (decision.authority_id, note)
                 }
             };
-            let (next, entry) = message
-                .apply(
-                    Transition::Route {
-                        authority_id: decision.authority_id.clone(),
-                        deadline,
-                    },
-                    By::System,
-                    now,
-                    note,
-                )
-                .map_err(|e| anyhow!(e))?;
-            match self.store.update_message(message.version, &next, &entry).await {
+            let route = Transition::Route {
+                authority_id: authority_id.clone(),
+                deadline,
+                duplicate_of: original.as_ref().map(|o| o.id),
+            };
+            let (next, entry) = message.apply(route, By::System, now, note).map_err(|e| anyhow!(e))?;
+            let mut updates = vec![MessageUpdate { expected_version: message.version, next, entry }];
+            if let Some(o) = &original {
+                let link = Transition::LinkDuplicate { duplicate_id: message.id };
+                let note = format!("Присоединено повторное сообщение {}", message.id);
+                let (o_next, o_entry) = o.apply(link, By::System, now, note).map_err(|e| anyhow!(e))?;
+                updates.push(MessageUpdate { expected_version: o.version, next: o_next, entry: o_entry });
+            }
+            match commit(&self.store, &self.queue, region, &updates).await {
                 Ok(()) => {
-                    return Ok(RouteOutcome::Routed {
-                        authority_id: decision.authority_id,
-                        deadline,
-                    })
+                    return Ok(RouteOutcome::Routed { authority_id, deadline, duplicate_of: original.map(|o| o.id) })
                 }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         Err(StoreError::Conflict.into())
+    }
+
+    /// The nearest open message of the same category within the category's radius, if any.
+    async fn find_original(&self, message: &Message, region: &RegionData) -> Result<Option<Message>, ServiceError> {
+        let Some(loc) = message.location else {
+            return Ok(None);
+        };
+        let radius = f64::from(region.duplicate_radius_m(&message.category_id).min(crate::geo::MAX_RADIUS_M));
+        let cells = crate::geo::cell_and_neighbours(loc.lat(), loc.lon());
+        let candidates = self.store.open_in_cells(&message.category_id, &cells, 200).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|c| c.id != message.id && c.awaits_answer() && c.duplicate_of.is_none())
+            .filter_map(|c| c.location.map(|l| (l.distance_m(&loc), c)))
+            .filter(|(d, _)| *d <= radius)
+            .min_by(|(a, ca), (b, cb)| a.total_cmp(b).then(ca.id.cmp(&cb.id)))
+            .map(|(_, c)| c))
     }
 
     /// Re-enqueues messages that stayed in `submitted` longer than `age` (a lost queue send, a

@@ -12,9 +12,7 @@ pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
     pub fn at(rfc3339: &str) -> Self {
-        let t = DateTime::parse_from_rfc3339(rfc3339)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
+        let t = DateTime::parse_from_rfc3339(rfc3339).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         Self(Mutex::new(t))
     }
     pub fn set(&self, t: DateTime<Utc>) {
@@ -33,18 +31,10 @@ impl Clock for ManualClock {
 }
 
 fn muni(id: &str, name: &str) -> Municipality {
-    Municipality {
-        id: id.parse_slug(),
-        name: name.into(),
-    }
+    Municipality { id: id.parse_slug(), name: name.into() }
 }
 fn auth(id: &str, name: &str, level: AuthorityLevel, m: Option<&str>) -> Authority {
-    Authority {
-        id: id.parse_slug(),
-        name: name.into(),
-        level,
-        municipality_id: m.map(|m| m.parse_slug()),
-    }
+    Authority { id: id.parse_slug(), name: name.into(), level, municipality_id: m.map(|m| m.parse_slug()) }
 }
 fn cat(id: &str, name: &str, parent: Option<&str>, days: Option<u16>) -> Category {
     Category {
@@ -92,32 +82,12 @@ pub fn sample_region() -> RegionData {
         ],
         authorities: vec![
             auth("tsur-72", "Центр управления регионом Тюменской области", Center, None),
-            auth(
-                "ddit",
-                "Департамент дорожной инфраструктуры и транспорта Тюменской области",
-                Regional,
-                None,
-            ),
-            auth(
-                "gzhi",
-                "Государственная жилищная инспекция Тюменской области",
-                Regional,
-                None,
-            ),
+            auth("ddit", "Департамент дорожной инфраструктуры и транспорта Тюменской области", Regional, None),
+            auth("gzhi", "Государственная жилищная инспекция Тюменской области", Regional, None),
             auth("adm-tyumen", "Администрация города Тюмени", Municipal, Some("tyumen")),
-            auth(
-                "tyumen-upravdor",
-                "Управа по дорожному хозяйству города Тюмени",
-                Municipal,
-                Some("tyumen"),
-            ),
+            auth("tyumen-upravdor", "Управа по дорожному хозяйству города Тюмени", Municipal, Some("tyumen")),
             auth("adm-ishim", "Администрация города Ишима", Municipal, Some("ishim")),
-            auth(
-                "adm-tobolsk",
-                "Администрация города Тобольска",
-                Municipal,
-                Some("tobolsk"),
-            ),
+            auth("adm-tobolsk", "Администрация города Тобольска", Municipal, Some("tobolsk")),
         ],
         categories: vec![
             cat("zhkh", "ЖКХ", None, Some(5)),

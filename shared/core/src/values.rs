@@ -20,10 +20,7 @@ impl MessageText {
         if n > Self::MAX_CHARS {
             return Err(format!("не длиннее {} символов", Self::MAX_CHARS));
         }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
+        if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
             return Err("содержит недопустимые управляющие символы".into());
         }
         Ok(Self(trimmed.to_owned()))
@@ -121,10 +118,7 @@ mod tests {
 
     #[test]
     fn message_text_is_trimmed_and_bounded_in_characters_not_bytes() {
-        assert_eq!(
-            MessageText::parse("  Яма на дороге  ").unwrap().as_str(),
-            "Яма на дороге"
-        );
+        assert_eq!(MessageText::parse("  Яма на дороге  ").unwrap().as_str(), "Яма на дороге");
         assert!(MessageText::parse("Короткий").is_err());
         assert!(MessageText::parse(&"я".repeat(4000)).is_ok());
         assert!(MessageText::parse(&"я".repeat(4001)).is_err());

@@ -96,10 +96,7 @@ impl MessageView {
                 answered_at: local_time(a.answered_at, tz),
                 authority_id: a.authority_id.clone(),
             }),
-            rating: m.rating.as_ref().map(|r| RatingView {
-                score: r.score,
-                comment: r.comment.clone(),
-            }),
+            rating: m.rating.as_ref().map(|r| RatingView { score: r.score, comment: r.comment.clone() }),
             duplicate_of: m.duplicate_of,
             duplicates_count: m.duplicates_count,
             history: None,
@@ -117,11 +114,7 @@ impl MessageView {
                     at: local_time(h.at, tz),
                     actor_role: h.actor_role.clone(),
                     actor_authority_id: h.actor_authority_id.clone(),
-                    actor_id: if sees_people {
-                        h.actor_id.as_ref().map(|a| a.to_string())
-                    } else {
-                        None
-                    },
+                    actor_id: if sees_people { h.actor_id.as_ref().map(|a| a.to_string()) } else { None },
                     from: h.from,
                     to: h.to,
                     note: h.note.clone(),

@@ -25,6 +25,14 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_author ON messages(author, id);
 CREATE INDEX IF NOT EXISTS messages_submitted ON messages(created_ms) WHERE status = 'submitted';
 
+CREATE TABLE IF NOT EXISTS notifications (
+    id          TEXT PRIMARY KEY,
+    citizen     TEXT NOT NULL,
+    sort_key    TEXT NOT NULL,
+    doc         TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS notifications_by_citizen ON notifications(citizen, sort_key);
+
 CREATE TABLE IF NOT EXISTS history (
     message_id  TEXT NOT NULL,
     seq         INTEGER NOT NULL,
@@ -95,9 +103,8 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("applying the schema")?;
-        Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        migrate(&conn).context("migrating the schema")?;
+        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` inside one transaction on the blocking pool; commits when it returns `Ok`.
@@ -120,9 +127,30 @@ impl Db {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
-            .await
+        self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
+}
+
+/// Columns and indexes added after the first schema, applied to databases that predate them.
+const MESSAGE_INDEX_COLUMNS: &[(&str, &str)] =
+    &[("queue_key", "TEXT"), ("deadline_key", "TEXT"), ("due_state", "TEXT"), ("geo_key", "TEXT")];
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let existing: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('messages')")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (name, kind) in MESSAGE_INDEX_COLUMNS {
+        if !existing.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;",
+    )
 }
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {

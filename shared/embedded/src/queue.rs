@@ -52,11 +52,9 @@ impl SqliteQueue {
     pub async fn depth(&self, queue: QueueName) -> Result<u64, StoreError> {
         self.db
             .tx(move |tx| {
-                tx.query_row(
-                    "SELECT COUNT(*) FROM queue WHERE queue = ?1",
-                    params![queue.as_str()],
-                    |r| r.get::<_, i64>(0),
-                )
+                tx.query_row("SELECT COUNT(*) FROM queue WHERE queue = ?1", params![queue.as_str()], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .map(|n| n as u64)
                 .map_err(backend)
             })
@@ -127,11 +125,8 @@ impl QueueReceiver for SqliteQueue {
         let receipt = receipt.to_owned();
         self.db
             .tx(move |tx| {
-                tx.execute(
-                    "DELETE FROM queue WHERE queue = ?1 AND receipt = ?2",
-                    params![queue.as_str(), receipt],
-                )
-                .map_err(backend)?;
+                tx.execute("DELETE FROM queue WHERE queue = ?1 AND receipt = ?2", params![queue.as_str(), receipt])
+                    .map_err(backend)?;
                 Ok(())
             })
             .await

@@ -1,8 +1,13 @@
 use crate::{backend, from_json, is_constraint, json, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, MessageId};
-use feedback_core::ports::{CreateOutcome, IdempotencyRecord, MessageStore, ReferenceStore, StoreError, Versioned};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use feedback_core::message::DueState;
+use feedback_core::notification::Notification;
+use feedback_core::ports::{
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
+    StoreError, Versioned,
+};
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
 use rusqlite::{params, OptionalExtension};
@@ -22,6 +27,43 @@ impl SqliteStore {
     }
 }
 
+/// The index columns derived from a message, as the DynamoDB adapter derives its GSI keys.
+struct IndexColumns {
+    queue: Option<String>,
+    deadline: String,
+    due: Option<&'static str>,
+    geo: Option<String>,
+}
+
+impl IndexColumns {
+    fn of(m: &Message) -> Self {
+        IndexColumns {
+            queue: m.authority_id.as_ref().zip(m.queue_bucket()).map(|(a, b)| queue_key(a, b)),
+            deadline: m.deadline_key(),
+            due: m.due_state().map(DueState::as_str),
+            geo: m.geo_cell().map(|c| geo_key(&m.category_id, &c)),
+        }
+    }
+}
+
+fn queue_key(authority: &AuthorityId, bucket: &str) -> String {
+    format!("{authority}#{bucket}")
+}
+
+fn geo_key(category: &CategoryId, cell: &str) -> String {
+    format!("{category}#{cell}")
+}
+
+fn docs<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
+    rows.map(|d| from_json(&d.map_err(backend)?)).collect()
+}
+
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn create_message(
@@ -38,6 +80,7 @@ impl MessageStore for SqliteStore {
             message.created_at.timestamp_millis(),
         );
         let doc = json(message)?;
+        let idx = IndexColumns::of(message);
         let hist = json(entry)?;
         let seq = entry.seq;
         let idem =
@@ -58,8 +101,9 @@ impl MessageStore for SqliteStore {
                     }
                 }
                 tx.execute(
-                    "INSERT INTO messages (id, author, status, version, created_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id, author, status, version, created, doc],
+                    "INSERT INTO messages (id, author, status, version, created_ms, doc, queue_key, deadline_key, due_state, geo_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![id, author, status, version, created, doc, idx.queue, idx.deadline, idx.due, idx.geo],
                 )
                 .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
@@ -85,11 +129,9 @@ impl MessageStore for SqliteStore {
         self.db
             .tx(move |tx| {
                 let doc: Option<String> = tx
-                    .query_row(
-                        "SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2",
-                        params![c, k],
-                        |r| r.get(0),
-                    )
+                    .query_row("SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2", params![c, k], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(backend)?;
                 doc.map(|d| from_json(&d)).transpose()
@@ -114,54 +156,113 @@ impl MessageStore for SqliteStore {
         let id = id.to_string();
         self.db
             .tx(move |tx| {
-                let mut stmt = tx
-                    .prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq")
-                    .map_err(backend)?;
-                let docs = stmt
-                    .query_map(params![id], |r| r.get::<_, String>(0))
-                    .map_err(backend)?;
+                let mut stmt =
+                    tx.prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq").map_err(backend)?;
+                let docs = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(backend)?;
                 docs.map(|d| from_json(&d.map_err(backend)?)).collect()
             })
             .await
     }
 
-    async fn update_message(
-        &self,
-        expected_version: u32,
-        next: &Message,
-        entry: &HistoryEntry,
-    ) -> Result<(), StoreError> {
-        let (id, status, version, doc, seq, hist) = (
-            next.id.to_string(),
-            next.status.as_str(),
-            next.version,
-            json(next)?,
-            entry.seq,
-            json(entry)?,
-        );
+    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError> {
+        let rows = updates
+            .iter()
+            .map(|u| {
+                Ok((
+                    u.next.id.to_string(),
+                    u.next.status.as_str(),
+                    u.next.version,
+                    json(&u.next)?,
+                    IndexColumns::of(&u.next),
+                    u.expected_version,
+                    u.entry.seq,
+                    json(&u.entry)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.db
             .tx(move |tx| {
-                let changed = tx
-                    .execute(
-                        "UPDATE messages SET status = ?1, version = ?2, doc = ?3 WHERE id = ?4 AND version = ?5",
-                        params![status, version, doc, id, expected_version],
-                    )
-                    .map_err(backend)?;
-                if changed != 1 {
-                    return Err(StoreError::Conflict);
-                }
-                tx.execute(
-                    "INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)",
-                    params![id, seq, hist],
-                )
-                .map_err(|e| {
-                    if is_constraint(&e) {
-                        StoreError::Conflict
-                    } else {
-                        backend(e)
+                for (id, status, version, doc, idx, expected, seq, hist) in rows {
+                    let changed = tx
+                        .execute(
+                            "UPDATE messages SET status = ?1, version = ?2, doc = ?3, queue_key = ?4, deadline_key = ?5,
+                             due_state = ?6, geo_key = ?7 WHERE id = ?8 AND version = ?9",
+                            params![status, version, doc, idx.queue, idx.deadline, idx.due, idx.geo, id, expected],
+                        )
+                        .map_err(backend)?;
+                    if changed != 1 {
+                        return Err(StoreError::Conflict);
                     }
-                })?;
+                    tx.execute(
+                        "INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)",
+                        params![id, seq, hist],
+                    )
+                    .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                }
                 Ok(())
+            })
+            .await
+    }
+
+    async fn authority_queue(
+        &self,
+        authority: &AuthorityId,
+        bucket: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let key = queue_key(authority, bucket);
+        let after = after.unwrap_or("").to_owned();
+        self.db
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM messages WHERE queue_key = ?1 AND deadline_key > ?2 ORDER BY deadline_key LIMIT ?3",
+                    params![key, after, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn due_messages(
+        &self,
+        state: DueState,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let after = after.unwrap_or("").to_owned();
+        let before = before.unwrap_or("~").to_owned();
+        self.db
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM messages WHERE due_state = ?1 AND deadline_key > ?2 AND deadline_key < ?3
+                     ORDER BY deadline_key LIMIT ?4",
+                    params![state.as_str(), after, before, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn open_in_cells(
+        &self,
+        category: &CategoryId,
+        cells: &[String],
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let keys: Vec<String> = cells.iter().map(|c| geo_key(category, c)).collect();
+        self.db
+            .tx(move |tx| {
+                let mut out = Vec::new();
+                for key in keys {
+                    out.extend(docs(
+                        tx,
+                        "SELECT doc FROM messages WHERE geo_key = ?1 ORDER BY id LIMIT ?2",
+                        params![key, limit as i64],
+                    )?);
+                }
+                Ok(out)
             })
             .await
     }
@@ -202,9 +303,8 @@ impl MessageStore for SqliteStore {
                         "SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
                     )
                     .map_err(backend)?;
-                let rows = stmt
-                    .query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0))
-                    .map_err(backend)?;
+                let rows =
+                    stmt.query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0)).map_err(backend)?;
                 rows.map(|ms| {
                     let ms = ms.map_err(backend)?;
                     DateTime::from_timestamp_millis(ms)
@@ -241,18 +341,10 @@ impl ReferenceStore for SqliteStore {
         self.db
             .tx(|tx| {
                 let row: Option<(i64, String)> = tx
-                    .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                    .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
                     .map_err(backend)?;
-                row.map(|(v, doc)| {
-                    Ok(Versioned {
-                        version: v as u64,
-                        value: from_json(&doc)?,
-                    })
-                })
-                .transpose()
+                row.map(|(v, doc)| Ok(Versioned { version: v as u64, value: from_json(&doc)? })).transpose()
             })
             .await
     }
@@ -262,17 +354,15 @@ impl ReferenceStore for SqliteStore {
         self.db
             .tx(move |tx| match expected {
                 None => {
-                    tx.execute(
-                        "INSERT INTO reference (id, version, doc) VALUES (1, 1, ?1)",
-                        params![doc],
-                    )
-                    .map_err(|e| {
-                        if is_constraint(&e) {
-                            StoreError::Conflict
-                        } else {
-                            backend(e)
-                        }
-                    })?;
+                    tx.execute("INSERT INTO reference (id, version, doc) VALUES (1, 1, ?1)", params![doc]).map_err(
+                        |e| {
+                            if is_constraint(&e) {
+                                StoreError::Conflict
+                            } else {
+                                backend(e)
+                            }
+                        },
+                    )?;
                     Ok(1)
                 }
                 Some(v) => {
@@ -289,6 +379,42 @@ impl ReferenceStore for SqliteStore {
                         Err(StoreError::Conflict)
                     }
                 }
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for SqliteStore {
+    async fn put_notification(&self, n: &Notification) -> Result<bool, StoreError> {
+        let (id, citizen, key, doc) = (n.id.clone(), n.citizen.to_string(), notification_key(n), json(n)?);
+        self.db
+            .tx(move |tx| {
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO notifications (id, citizen, sort_key, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO NOTHING",
+                        params![id, citizen, key, doc],
+                    )
+                    .map_err(backend)?;
+                Ok(inserted == 1)
+            })
+            .await
+    }
+
+    async fn list_notifications(
+        &self,
+        citizen: &CitizenId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let (citizen, before) = (citizen.to_string(), before.unwrap_or("~").to_owned());
+        self.db
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM notifications WHERE citizen = ?1 AND sort_key < ?2 ORDER BY sort_key DESC LIMIT ?3",
+                    params![citizen, before, limit as i64],
+                )
             })
             .await
     }

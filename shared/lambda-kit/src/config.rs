@@ -14,6 +14,8 @@ pub struct Config {
     pub submissions_per_hour: u32,
     /// How long reference data is cached (`REFERENCE_TTL_SECS`, default 30).
     pub reference_ttl: Duration,
+    /// Messages in `submitted` longer than this are re-enqueued (`STUCK_AFTER_SECS`, default 120).
+    pub stuck_after: chrono::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +32,7 @@ impl Config {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let table_name = get("TABLE_NAME")
-            .filter(|v| !v.is_empty())
-            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let table_name = get("TABLE_NAME").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let num = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
                 None => Ok(default),
@@ -45,14 +45,13 @@ impl Config {
             notifications_queue_url: get("NOTIFICATIONS_QUEUE_URL").filter(|v| !v.is_empty()),
             submissions_per_hour: num("SUBMISSIONS_PER_HOUR", 20)? as u32,
             reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", 30)?),
+            stuck_after: chrono::Duration::seconds(num("STUCK_AFTER_SECS", 120)? as i64),
         })
     }
 
     /// The `submitted` queue URL, required by functions that enqueue.
     pub fn require_submitted_queue(&self) -> Result<String, ConfigError> {
-        self.submitted_queue_url
-            .clone()
-            .ok_or(ConfigError::Missing("SUBMITTED_QUEUE_URL"))
+        self.submitted_queue_url.clone().ok_or(ConfigError::Missing("SUBMITTED_QUEUE_URL"))
     }
 }
 

@@ -68,16 +68,12 @@ impl ApiError {
         let moderation_errors;
         let (title, detail, errors): (&str, String, Option<&[FieldError]>) = match &self {
             ApiError::Unauthorized => ("Требуется вход", "Нужен действительный токен доступа.".into(), None),
-            ApiError::MalformedJson(e) => (
-                "Некорректный JSON",
-                format!("Тело запроса не разбирается как JSON: {e}"),
-                None,
-            ),
-            ApiError::UnsupportedMediaType => (
-                "Неподдерживаемый тип содержимого",
-                "Ожидается Content-Type: application/json.".into(),
-                None,
-            ),
+            ApiError::MalformedJson(e) => {
+                ("Некорректный JSON", format!("Тело запроса не разбирается как JSON: {e}"), None)
+            }
+            ApiError::UnsupportedMediaType => {
+                ("Неподдерживаемый тип содержимого", "Ожидается Content-Type: application/json.".into(), None)
+            }
             ApiError::PayloadTooLarge => ("Слишком большой запрос", "Тело запроса больше 64 КиБ.".into(), None),
             ApiError::RouteNotFound => ("Не найдено", "Такого адреса нет.".into(), None),
             ApiError::Service(e) => match e {
@@ -88,11 +84,7 @@ impl ApiError {
                 }
                 ServiceError::Moderation(reason) => {
                     moderation_errors = [FieldError::new("text", reason.code())];
-                    (
-                        "Текст не прошёл модерацию",
-                        reason.message_ru().to_owned(),
-                        Some(&moderation_errors[..]),
-                    )
+                    ("Текст не прошёл модерацию", reason.message_ru().to_owned(), Some(&moderation_errors[..]))
                 }
                 ServiceError::IdempotencyKeyReused => (
                     "Ключ идемпотентности уже использован",
@@ -100,38 +92,21 @@ impl ApiError {
                     None,
                 ),
                 ServiceError::Conflict { detail, .. } => ("Конфликт", detail.clone(), None),
-                ServiceError::RateLimited { retry_after_secs } => (
-                    "Слишком много запросов",
-                    format!("Повторите через {retry_after_secs} с."),
-                    None,
-                ),
+                ServiceError::RateLimited { retry_after_secs } => {
+                    ("Слишком много запросов", format!("Повторите через {retry_after_secs} с."), None)
+                }
                 ServiceError::Unexpected(err) => {
                     tracing::error!(error = ?err, "request failed");
-                    (
-                        "Внутренняя ошибка",
-                        "Не удалось выполнить запрос; повторите позже.".into(),
-                        None,
-                    )
+                    ("Внутренняя ошибка", "Не удалось выполнить запрос; повторите позже.".into(), None)
                 }
             },
         };
-        let problem = Problem {
-            kind: format!("urn:feedback:problem:{code}"),
-            title,
-            status,
-            detail,
-            code,
-            errors,
-        };
+        let problem = Problem { kind: format!("urn:feedback:problem:{code}"), title, status, detail, code, errors };
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| format!("{{\"status\":{status}}}"));
-        let mut builder = Response::builder()
-            .status(status)
-            .header("content-type", "application/problem+json");
+        let mut builder = Response::builder().status(status).header("content-type", "application/problem+json");
         if let ApiError::Service(ServiceError::RateLimited { retry_after_secs }) = &self {
             builder = builder.header("retry-after", retry_after_secs.to_string());
         }
-        builder
-            .body(Body::Text(body))
-            .unwrap_or_else(|_| Response::new(Body::Empty))
+        builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
     }
 }

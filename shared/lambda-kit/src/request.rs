@@ -50,10 +50,7 @@ pub fn actor(req: &Request) -> Result<Actor, ApiError> {
 
 /// A path parameter of the matched route.
 pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
-    req.path_parameters_ref()
-        .and_then(|p| p.first(name))
-        .map(str::to_owned)
-        .ok_or(ApiError::RouteNotFound)
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned).ok_or(ApiError::RouteNotFound)
 }
 
 /// `?limit=` and `?cursor=`, validated (422 when out of range or malformed).
@@ -85,11 +82,7 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
 /// Parses a JSON body into `T`: 415 for another content type, 413 over 64 KiB, 400 for bad
 /// JSON, 422 for wrong types, missing, unknown or server-owned fields (each named).
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "application/json" {
         return Err(ApiError::UnsupportedMediaType);

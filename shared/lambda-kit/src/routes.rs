@@ -24,22 +24,25 @@ impl Route {
 }
 
 const fn r(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
-    Route {
-        method,
-        path,
-        function,
-        access,
-    }
+    Route { method, path, function, access }
 }
 
 pub const SUBMIT_MESSAGE: &str = "submit-message";
 pub const REFERENCE_DATA: &str = "reference-data";
+pub const HANDLE_MESSAGES: &str = "handle-messages";
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[Route] = &[
     r("POST", "/v1/messages", SUBMIT_MESSAGE, Access::Jwt),
     r("GET", "/v1/messages", SUBMIT_MESSAGE, Access::Jwt),
     r("GET", "/v1/messages/{id}", SUBMIT_MESSAGE, Access::Jwt),
+    r("POST", "/v1/messages/{id}/rating", SUBMIT_MESSAGE, Access::Jwt),
+    r("GET", "/v1/me/notifications", SUBMIT_MESSAGE, Access::Jwt),
+    r("GET", "/v1/authority/messages", HANDLE_MESSAGES, Access::Jwt),
+    r("POST", "/v1/messages/{id}/take", HANDLE_MESSAGES, Access::Jwt),
+    r("POST", "/v1/messages/{id}/answer", HANDLE_MESSAGES, Access::Jwt),
+    r("POST", "/v1/messages/{id}/redirect", HANDLE_MESSAGES, Access::Jwt),
+    r("POST", "/v1/messages/{id}/reject", HANDLE_MESSAGES, Access::Jwt),
     r("GET", "/v1/categories", REFERENCE_DATA, Access::Public),
     r("GET", "/v1/municipalities", REFERENCE_DATA, Access::Public),
     r("GET", "/v1/authorities", REFERENCE_DATA, Access::Public),
@@ -69,11 +72,7 @@ pub fn find(method: &str, path: &str) -> Result<(&'static Route, PathParams), No
             path_matched = true;
         }
     }
-    Err(if path_matched {
-        NoRoute::MethodNotAllowed
-    } else {
-        NoRoute::NotFound
-    })
+    Err(if path_matched { NoRoute::MethodNotAllowed } else { NoRoute::NotFound })
 }
 
 fn match_path(pattern: &str, path: &str) -> Option<PathParams> {
@@ -104,10 +103,7 @@ mod tests {
     fn paths_match_with_parameters() {
         let (route, params) = find("GET", "/v1/messages/01J0000000000000000000000").unwrap();
         assert_eq!(route.path, "/v1/messages/{id}");
-        assert_eq!(
-            params,
-            vec![("id".to_string(), "01J0000000000000000000000".to_string())]
-        );
+        assert_eq!(params, vec![("id".to_string(), "01J0000000000000000000000".to_string())]);
         assert_eq!(find("POST", "/v1/messages").unwrap().0.function, SUBMIT_MESSAGE);
     }
 

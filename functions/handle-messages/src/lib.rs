@@ -1,0 +1,115 @@
+//! `handle-messages`: officials and moderators work on messages — the authority's queue, take,
+//! answer, redirect and reject.
+
+use feedback_core::ids::{AuthorityId, MessageId};
+use feedback_core::values::MessageText;
+use feedback_core::views::MessageView;
+use feedback_core::workflow::{QueueFilter, RejectReason, Workflow};
+use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
+use feedback_lambda::{actor, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectRequest {
+    pub authority_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    pub reason_code: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Free-text reasons and comments are at most this long.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+fn bounded(field: &str, raw: &str) -> Result<String, ApiError> {
+    let t = raw.trim();
+    if t.is_empty() || t.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::validation(field, format!("от 1 до {MAX_REASON_CHARS} символов")));
+    }
+    Ok(t.to_owned())
+}
+
+fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
+    let q = req.query_string_parameters_ref();
+    let status = q
+        .and_then(|q| q.first("status"))
+        .map(|s| Status::parse(s).ok_or_else(|| ApiError::validation("status", "неизвестный статус")))
+        .transpose()?;
+    let overdue = q
+        .and_then(|q| q.first("overdue"))
+        .map(|s| match s {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::validation("overdue", "true или false")),
+        })
+        .transpose()?;
+    Ok(QueueFilter { status, overdue })
+}
+
+/// The handler both hosts call.
+pub async fn handle<S, Q, C>(workflow: &Workflow<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    Ok(dispatch(workflow, &req).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn dispatch<S, Q, C>(workflow: &Workflow<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    let actor = actor(req)?;
+    let tz = workflow.reference().snapshot().await?.value.time_zone();
+    let key = route_key(req);
+    if key.as_deref() == Some("GET /v1/authority/messages") {
+        let filter = queue_filter(req)?;
+        let (limit, cursor) = limit_and_cursor(req)?;
+        let page = workflow.queue(&actor, filter, cursor, limit).await?;
+        return Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))));
+    }
+    let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+    let message = match key.as_deref() {
+        Some("POST /v1/messages/{id}/take") => workflow.take(&actor, &id).await?,
+        Some("POST /v1/messages/{id}/answer") => {
+            let body = json_body::<AnswerRequest>(req)?;
+            let text = MessageText::parse(&body.text).map_err(|m| ApiError::validation("text", m))?;
+            workflow.answer(&actor, &id, text).await?
+        }
+        Some("POST /v1/messages/{id}/redirect") => {
+            let body = json_body::<RedirectRequest>(req)?;
+            let to = AuthorityId::parse(&body.authority_id)
+                .map_err(|_| ApiError::validation("authority_id", "недопустимый идентификатор"))?;
+            workflow.redirect(&actor, &id, to, bounded("reason", &body.reason)?).await?
+        }
+        Some("POST /v1/messages/{id}/reject") => {
+            let body = json_body::<RejectRequest>(req)?;
+            let reason = RejectReason::parse(&body.reason_code).ok_or_else(|| {
+                ApiError::validation(
+                    "reason_code",
+                    "одно из: obscene, spam, duplicate, no_content, personal_data, not_a_request",
+                )
+            })?;
+            let comment = body.comment.as_deref().map(|c| bounded("comment", c)).transpose()?;
+            workflow.reject(&actor, &id, reason, comment).await?
+        }
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    Ok(ok(&MessageView::summary(&message, &tz)))
+}

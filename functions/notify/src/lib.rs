@@ -1,0 +1,44 @@
+//! `notify`: consumes the `notifications` queue and stores each resident's notifications once,
+//! deduplicated by transition id. This is where e-mail or push delivery plugs in.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use feedback_core::ports::{Job, NotificationStore};
+use feedback_core::workflow::Notifications;
+use lambda_runtime::{Error, LambdaEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("unreadable job: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error("not a notification job")]
+    WrongJob,
+    #[error(transparent)]
+    Service(#[from] feedback_core::ServiceError),
+}
+
+/// Stores one notification job.
+pub async fn deliver_one<N: NotificationStore>(
+    notifications: &Notifications<N>,
+    body: &str,
+) -> Result<(), RecordError> {
+    match Job::from_body(body)? {
+        Job::Notify { notification } => {
+            let new = notifications.deliver(&notification).await?;
+            tracing::info!(id = %notification.id, new, "notification delivered");
+            Ok(())
+        }
+        _ => Err(RecordError::WrongJob),
+    }
+}
+
+/// The handler both hosts call.
+pub async fn handle<N: NotificationStore>(
+    notifications: &Notifications<N>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    Ok(feedback_lambda::sqs::process_batch(
+        event.payload,
+        |body| async move { deliver_one(notifications, &body).await },
+    )
+    .await)
+}

@@ -1,0 +1,522 @@
+//! The officials' workflow, the resident's rating, escalation of overdue messages and the
+//! delivery of notifications.
+
+use crate::actor::{Actor, Role};
+use crate::error::{FieldError, ServiceError};
+use crate::ids::{AuthorityId, MessageId};
+use crate::message::By;
+use crate::message::{DueState, Message, Status, Transition, OPEN_BUCKET};
+use crate::notification::{Notification, OVERDUE_NOTE};
+use crate::page::{Cursor, Limit, Page};
+use crate::ports::{
+    notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError, WorkQueue,
+};
+use crate::region::RegionData;
+use crate::service::{can_read, commit, Reference};
+use crate::values::MessageText;
+use anyhow::anyhow;
+use chrono::Duration;
+use std::sync::Arc;
+
+/// Why a moderator refuses a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    Obscene,
+    Spam,
+    Duplicate,
+    NoContent,
+    PersonalData,
+    NotARequest,
+}
+
+impl RejectReason {
+    pub fn parse(raw: &str) -> Option<RejectReason> {
+        Some(match raw {
+            "obscene" => RejectReason::Obscene,
+            "spam" => RejectReason::Spam,
+            "duplicate" => RejectReason::Duplicate,
+            "no_content" => RejectReason::NoContent,
+            "personal_data" => RejectReason::PersonalData,
+            "not_a_request" => RejectReason::NotARequest,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Obscene => "obscene",
+            RejectReason::Spam => "spam",
+            RejectReason::Duplicate => "duplicate",
+            RejectReason::NoContent => "no_content",
+            RejectReason::PersonalData => "personal_data",
+            RejectReason::NotARequest => "not_a_request",
+        }
+    }
+}
+
+/// Filters of an authority's queue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub status: Option<Status>,
+    pub overdue: Option<bool>,
+}
+
+fn invalid(e: crate::message::InvalidTransition) -> ServiceError {
+    ServiceError::Conflict {
+        code: "invalid_transition", detail: format!("Действие недоступно: {e}.")
+    }
+}
+
+fn is_center_official(actor: &Actor, region: &RegionData) -> bool {
+    actor.has(Role::Official) && actor.authority.as_ref() == Some(&region.region.center_authority_id)
+}
+
+/// An official of the message's authority, or of the ЦУР.
+fn acts_for(actor: &Actor, message: &Message, region: &RegionData) -> bool {
+    actor.has(Role::Official)
+        && actor.authority.is_some()
+        && (actor.authority == message.authority_id || is_center_official(actor, region))
+}
+
+fn is_region_moderator(actor: &Actor, region: &RegionData) -> bool {
+    actor.has(Role::Moderator) && actor.in_region(&region.region.code)
+}
+
+/// Officials' and moderators' work on messages; the resident's rating.
+pub struct Workflow<S, Q, C> {
+    store: S,
+    queue: Q,
+    clock: C,
+    reference: Arc<Reference<S>>,
+}
+
+impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C> {
+    pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>) -> Self {
+        Self { store, queue, clock, reference }
+    }
+
+    pub fn reference(&self) -> &Arc<Reference<S>> {
+        &self.reference
+    }
+
+    /// The caller's authority's queue, nearest deadline first. The ЦУР's officials also see
+    /// every overdue message of the region.
+    pub async fn queue(
+        &self,
+        actor: &Actor,
+        filter: QueueFilter,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>, ServiceError> {
+        let authority = match (&actor.authority, actor.has(Role::Official)) {
+            (Some(a), true) => a.clone(),
+            _ => return Err(ServiceError::Forbidden("очередь доступна сотрудникам органов власти")),
+        };
+        let snap = self.reference.snapshot().await?;
+        let center = is_center_official(actor, &snap.value);
+        let bucket = match filter.status {
+            None => OPEN_BUCKET,
+            Some(Status::Submitted) => return Ok(Page { items: vec![], next_cursor: None }),
+            Some(Status::Routed | Status::InProgress | Status::Reopened) => OPEN_BUCKET,
+            Some(s) => s.as_str(),
+        };
+        let with_overdue = center && bucket == OPEN_BUCKET && filter.overdue != Some(false);
+        let keep =
+            |m: &Message| filter.status.is_none_or(|s| m.status == s) && filter.overdue.is_none_or(|o| m.overdue == o);
+        let want = limit.get();
+        let mut after = cursor.map(|c| c.position().to_owned());
+        let mut items: Vec<Message> = Vec::new();
+        loop {
+            let chunk = want + 1;
+            let own = self.store.authority_queue(&authority, bucket, after.as_deref(), chunk).await?;
+            // A full page from a source means it may have more: only keys up to its last one are complete.
+            let mut bounds: Vec<String> = Vec::new();
+            let own_full = own.len() == chunk;
+            if own_full {
+                bounds.extend(own.last().map(Message::deadline_key));
+            }
+            let mut merged = own;
+            let mut region_full = false;
+            if with_overdue {
+                let overdue = self.store.due_messages(DueState::Overdue, after.as_deref(), None, chunk).await?;
+                region_full = overdue.len() == chunk;
+                if region_full {
+                    bounds.extend(overdue.last().map(Message::deadline_key));
+                }
+                merged.extend(overdue);
+            }
+            merged.sort_by_key(Message::deadline_key);
+            merged.dedup_by_key(|m| m.id);
+            let safe_bound = bounds.into_iter().min();
+            let exhausted = !own_full && !region_full;
+            let mut last_seen = None;
+            for m in merged {
+                let key = m.deadline_key();
+                if let Some(b) = &safe_bound {
+                    if &key > b {
+                        break;
+                    }
+                }
+                last_seen = Some(key);
+                if keep(&m) {
+                    items.push(m);
+                    if items.len() > want {
+                        break;
+                    }
+                }
+            }
+            if items.len() > want || exhausted || last_seen.is_none() {
+                break;
+            }
+            after = last_seen;
+        }
+        let next_cursor = if items.len() > want {
+            items.truncate(want);
+            items.last().map(|m| Cursor::new(&m.deadline_key()).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Applies a transition decided from the current state, retrying when the message changed
+    /// concurrently. `decide` checks the actor's rights and returns the transition and its note.
+    async fn act<F>(&self, actor: &Actor, id: &MessageId, decide: F) -> Result<(Message, RegionSnapshot), ServiceError>
+    where
+        F: Fn(&Message, &RegionData) -> Result<(Transition, String), ServiceError>,
+    {
+        for _attempt in 0..5 {
+            let message = self.store.get_message(id).await?.ok_or(ServiceError::NotFound)?;
+            let snap = self.reference.snapshot().await?;
+            if !can_read(actor, &message, &snap.value) {
+                return Err(ServiceError::NotFound);
+            }
+            let (transition, note) = decide(&message, &snap.value)?;
+            let (next, entry) =
+                message.apply(transition, By::Person(actor), self.clock.now(), note).map_err(invalid)?;
+            let update = MessageUpdate { expected_version: message.version, next: next.clone(), entry };
+            match commit(&self.store, &self.queue, &snap.value, &[update]).await {
+                Ok(()) => return Ok((next, snap)),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// An official takes the message into work.
+    pub async fn take(&self, actor: &Actor, id: &MessageId) -> Result<Message, ServiceError> {
+        let (m, _) = self
+            .act(actor, id, |m, region| {
+                if !acts_for(actor, m, region) {
+                    return Err(ServiceError::Forbidden("взять в работу может сотрудник ответственного органа"));
+                }
+                Ok((Transition::Take, "Взято в работу".into()))
+            })
+            .await?;
+        Ok(m)
+    }
+
+    /// An official answers; every open duplicate linked to the message gets the same answer.
+    pub async fn answer(&self, actor: &Actor, id: &MessageId, text: MessageText) -> Result<Message, ServiceError> {
+        let (m, snap) = self
+            .act(actor, id, |m, region| {
+                if !acts_for(actor, m, region) {
+                    return Err(ServiceError::Forbidden("ответить может сотрудник ответственного органа"));
+                }
+                let authority_id =
+                    m.authority_id.clone().ok_or_else(|| anyhow!("an open message without authority"))?;
+                Ok((Transition::Answer { text: text.as_str().to_owned(), authority_id }, "Дан ответ".into()))
+            })
+            .await?;
+        for dup in &m.duplicate_ids {
+            self.answer_duplicate(actor, dup, &m, &snap.value).await?;
+        }
+        Ok(m)
+    }
+
+    async fn answer_duplicate(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        original: &Message,
+        region: &RegionData,
+    ) -> Result<(), ServiceError> {
+        let Some(answer) = &original.answer else { return Ok(()) };
+        for _attempt in 0..5 {
+            let Some(dup) = self.store.get_message(id).await? else { return Ok(()) };
+            if !dup.awaits_answer() {
+                return Ok(());
+            }
+            let t = Transition::Answer { text: answer.text.clone(), authority_id: answer.authority_id.clone() };
+            let note = format!("Дан ответ на исходное сообщение {}", original.id);
+            let (next, entry) = dup.apply(t, By::Person(actor), self.clock.now(), note).map_err(invalid)?;
+            match commit(
+                &self.store,
+                &self.queue,
+                region,
+                &[MessageUpdate { expected_version: dup.version, next, entry }],
+            )
+            .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Moves the message to another authority; the status and the deadline stay. An official
+    /// of the assigned authority may only send it back to the ЦУР; the ЦУР and moderators may
+    /// send it anywhere.
+    pub async fn redirect(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        to: AuthorityId,
+        reason: String,
+    ) -> Result<Message, ServiceError> {
+        let (m, _) = self
+            .act(actor, id, |m, region| {
+                let moderator = is_region_moderator(actor, region);
+                if !moderator && !acts_for(actor, m, region) {
+                    return Err(ServiceError::Forbidden("перенаправить может ответственный орган, ЦУР или модератор"));
+                }
+                let Some(target) = region.authority(&to) else {
+                    return Err(ServiceError::field("authority_id", "неизвестный орган власти"));
+                };
+                if m.authority_id.as_ref() == Some(&to) {
+                    return Err(ServiceError::field("authority_id", "сообщение уже у этого органа"));
+                }
+                if !moderator && !is_center_official(actor, region) && to != region.region.center_authority_id {
+                    return Err(ServiceError::field(
+                        "authority_id",
+                        "сотрудник органа может вернуть сообщение только в ЦУР (reason: not_in_competence)",
+                    ));
+                }
+                let t = Transition::Redirect { authority_id: to.clone(), reason: reason.clone() };
+                Ok((t, format!("Перенаправлено: {}; причина: {reason}", target.name)))
+            })
+            .await?;
+        Ok(m)
+    }
+
+    /// A moderator refuses the message with a reason.
+    pub async fn reject(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        reason: RejectReason,
+        comment: Option<String>,
+    ) -> Result<Message, ServiceError> {
+        let (m, _) = self
+            .act(actor, id, |_, region| {
+                if !is_region_moderator(actor, region) {
+                    return Err(ServiceError::Forbidden("отклонить сообщение может только модератор"));
+                }
+                let note = match &comment {
+                    Some(c) => format!("Отклонено: {}; {c}", reason.as_str()),
+                    None => format!("Отклонено: {}", reason.as_str()),
+                };
+                Ok((Transition::Reject { reason_code: reason.as_str().to_owned() }, note))
+            })
+            .await?;
+        Ok(m)
+    }
+
+    /// The author rates the answer (1..5); `reopen` sends it back to the same authority with a
+    /// new deadline, once per message.
+    pub async fn rate(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        score: u8,
+        comment: Option<String>,
+        reopen: bool,
+    ) -> Result<Message, ServiceError> {
+        if !(1..=5).contains(&score) {
+            return Err(ServiceError::field("score", "оценка от 1 до 5"));
+        }
+        let now = self.clock.now();
+        let (m, _) = self
+            .act(actor, id, |m, region| {
+                if m.author != actor.id || !actor.has(Role::Citizen) {
+                    return Err(ServiceError::Forbidden("оценить ответ может только автор сообщения"));
+                }
+                if reopen {
+                    if m.status == Status::Answered && m.reopen_count >= 1 {
+                        return Err(ServiceError::Conflict {
+                            code: "reopen_limit",
+                            detail: "Сообщение можно переоткрыть только один раз.".into(),
+                        });
+                    }
+                    let days = region.deadline_days(&m.category_id);
+                    let deadline = region.calendar.deadline(now, days, &region.time_zone());
+                    let t = Transition::Reopen { score, comment: comment.clone(), deadline };
+                    Ok((t, format!("Оценка {score}; сообщение переоткрыто, новый срок — {days} раб. дн.")))
+                } else {
+                    Ok((
+                        Transition::Close { score, comment: comment.clone() },
+                        format!("Оценка {score}; сообщение закрыто"),
+                    ))
+                }
+            })
+            .await?;
+        Ok(m)
+    }
+}
+
+type RegionSnapshot = Arc<crate::ports::Versioned<RegionData>>;
+
+/// What one escalation run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EscalationReport {
+    /// Messages newly flagged overdue and escalated to the ЦУР.
+    pub overdue: usize,
+    /// Duplicates whose original was answered but which missed the answer, answered now.
+    pub answered_from_original: usize,
+    /// Messages stuck in `submitted`, re-enqueued for routing.
+    pub requeued: usize,
+}
+
+/// The scheduled escalation: flags overdue messages, completes missed duplicate answers and
+/// re-enqueues messages stuck in `submitted`. Runs any number of times, also concurrently,
+/// without changing anything twice: every write is conditional on the message's version.
+pub struct Escalation<S, Q, C> {
+    store: S,
+    queue: Q,
+    clock: C,
+    reference: Arc<Reference<S>>,
+    stuck_after: Duration,
+}
+
+impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, C> {
+    pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, stuck_after: Duration) -> Self {
+        Self { store, queue, clock, reference, stuck_after }
+    }
+
+    pub async fn run(&self) -> Result<EscalationReport, ServiceError> {
+        let now = self.clock.now();
+        let snap = self.reference.snapshot().await?;
+        let region = &snap.value;
+        let before = format!("{:013}", now.timestamp_millis().max(0));
+        let mut report = EscalationReport::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.due_messages(DueState::Due, after.as_deref(), Some(&before), 100).await?;
+            let done = page.len() < 100;
+            after = page.last().map(|m| m.deadline_key());
+            for m in page {
+                match self.escalate_one(&m.id, now, region).await? {
+                    Escalated::Overdue => report.overdue += 1,
+                    Escalated::AnsweredFromOriginal => report.answered_from_original += 1,
+                    Escalated::Nothing => {}
+                }
+            }
+            if done || after.is_none() {
+                break;
+            }
+        }
+        let stuck = self.store.list_submitted_before(now - self.stuck_after, 100).await?;
+        for id in &stuck {
+            self.queue.send(&crate::ports::Job::RouteMessage { message_id: *id }).await?;
+        }
+        report.requeued = stuck.len();
+        if report != EscalationReport::default() {
+            tracing::info!(?report, "escalation run");
+        }
+        Ok(report)
+    }
+
+    async fn escalate_one(
+        &self,
+        id: &MessageId,
+        now: chrono::DateTime<chrono::Utc>,
+        region: &RegionData,
+    ) -> Result<Escalated, ServiceError> {
+        for _attempt in 0..5 {
+            let Some(m) = self.store.get_message(id).await? else { return Ok(Escalated::Nothing) };
+            if !m.awaits_answer() || m.overdue || m.deadline.is_none_or(|d| d >= now) {
+                return Ok(Escalated::Nothing);
+            }
+            let original = match m.duplicate_of {
+                Some(o) => self.store.get_message(&o).await?.filter(|o| o.answer.is_some() && !o.awaits_answer()),
+                None => None,
+            };
+            let (t, note, outcome) = match original.and_then(|o| o.answer.map(|a| (o.id, a))) {
+                Some((oid, a)) => (
+                    Transition::Answer { text: a.text, authority_id: a.authority_id },
+                    format!("Дан ответ на исходное сообщение {oid}"),
+                    Escalated::AnsweredFromOriginal,
+                ),
+                None => (
+                    Transition::MarkOverdue,
+                    format!("{OVERDUE_NOTE}; сообщение передано на контроль в ЦУР"),
+                    Escalated::Overdue,
+                ),
+            };
+            let (next, entry) = m.apply(t, By::System, now, note).map_err(invalid)?;
+            match commit(
+                &self.store,
+                &self.queue,
+                region,
+                &[MessageUpdate { expected_version: m.version, next, entry }],
+            )
+            .await
+            {
+                Ok(()) => return Ok(outcome),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Escalated::Nothing)
+    }
+}
+
+enum Escalated {
+    Overdue,
+    AnsweredFromOriginal,
+    Nothing,
+}
+
+/// Residents' notifications: stored once per transition, read newest first.
+pub struct Notifications<N> {
+    store: N,
+}
+
+impl<N: NotificationStore> Notifications<N> {
+    pub fn new(store: N) -> Self {
+        Self { store }
+    }
+
+    /// Stores a delivered notification; a redelivery stores nothing. True when it was new.
+    pub async fn deliver(&self, notification: &Notification) -> Result<bool, ServiceError> {
+        Ok(self.store.put_notification(notification).await?)
+    }
+
+    /// The caller's notifications, newest first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Notification>, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("уведомления доступны жителям"));
+        }
+        let before = cursor.map(|c| c.position().to_owned());
+        let mut items = self.store.list_notifications(&actor.id, before.as_deref(), limit.get() + 1).await?;
+        let next_cursor = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(|n| Cursor::new(&notification_key(n)).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+}
+
+/// Field errors for the text of an answer.
+pub fn parse_answer_text(raw: &str) -> Result<MessageText, ServiceError> {
+    MessageText::parse(raw).map_err(|m| ServiceError::Validation(vec![FieldError::new("text", m)]))
+}
