@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod embedded;
 pub mod fixtures;
+pub mod workflow;
 pub mod moto;
 
 /// What a contract case needs: a store and a queue of one backend.

@@ -31,27 +31,31 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
     let store = DynamoStore::from_conf(&conf, &table);
     create_table(store.client(), &table).await.expect("create table on moto");
     let sqs = aws_sdk_sqs::Client::new(&conf);
-    let dlq_name = unique("submitted-dlq");
-    let dlq = sqs.create_queue().queue_name(&dlq_name).send().await.expect("create DLQ").queue_url.expect("DLQ url");
-    let dlq_arn = sqs
+    let submitted = queue_with_dlq(&sqs, "submitted", max_receives).await;
+    let notifications = queue_with_dlq(&sqs, "notifications", max_receives).await;
+    (store, SqsQueue::new(sqs, QueueUrls { submitted, notifications: Some(notifications) }))
+}
+
+/// A fresh queue whose messages move to a fresh DLQ after `max_receives` receptions.
+async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, max_receives: u32) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = sqs.create_queue().queue_name(unique(&format!("{name}-dlq"))).send().await.expect("create DLQ");
+    let dlq = dlq.queue_url.expect("DLQ url");
+    let attrs = sqs
         .get_queue_attributes()
         .queue_url(&dlq)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .expect("DLQ attributes")
-        .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
-        .expect("DLQ arn");
+        .expect("DLQ attributes");
+    let dlq_arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).expect("DLQ arn");
     let policy = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("submitted"))
-        .attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy)
+    sqs.create_queue()
+        .queue_name(unique(name))
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
         .send()
         .await
         .expect("create queue")
         .queue_url
-        .expect("queue url");
-    (store, SqsQueue::new(sqs, QueueUrls { submitted: url, notifications: None }))
+        .expect("queue url")
 }

@@ -14,3 +14,18 @@ macro_rules! harness {
 }
 
 feedback_tests::contract_suite!(harness!());
+
+mod workflow {
+    use super::*;
+    feedback_tests::workflow_suite!(harness!());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_poison_message_dead_letters_while_its_batch_is_processed() {
+        let (_guard, h) = harness!();
+        feedback_tests::workflow::a_poison_message_dead_letters_while_its_batch_is_processed(
+            &h,
+            async |q: &feedback_aws::SqsQueue, body| q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap(),
+        )
+        .await;
+    }
+}

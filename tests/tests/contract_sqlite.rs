@@ -16,3 +16,17 @@ fn harness() -> ((), Harness<SqliteStore, SqliteQueue>) {
 }
 
 feedback_tests::contract_suite!(harness());
+
+mod workflow {
+    use super::*;
+    feedback_tests::workflow_suite!(harness());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_poison_message_dead_letters_while_its_batch_is_processed() {
+        let (_, h) = harness();
+        feedback_tests::workflow::a_poison_message_dead_letters_while_its_batch_is_processed(&h, async |q: &SqliteQueue, body| {
+            q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap()
+        })
+        .await;
+    }
+}
