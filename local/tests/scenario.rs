@@ -284,3 +284,65 @@ async fn production_mode_has_no_dev_routes_and_refuses_dev_tokens() {
     assert!(cats["items"].as_array().unwrap().len() >= 25);
     assert_eq!(host.http.get(host.url("/healthz")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn the_full_lifecycle_over_http_ends_closed_with_its_history_and_notifications() {
+    let data = temp_data_dir("lifecycle");
+    let host = Host::start(&data, &["--schedule-every", "1s"], &[]).await;
+    let alice = host.citizen("alice").await;
+    let official = host.official("o-1", "adm-tyumen").await;
+    let post = |token: String, path: String, body: Value| {
+        host.http.post(host.url(&path)).bearer_auth(token).json(&body).send()
+    };
+    // submit → routed
+    let id = host.post_message(&alice, None, &pothole()).await.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    host.wait_routed(&alice, &id, Duration::from_secs(3)).await;
+    // the official finds it in the queue, takes it and answers
+    let queue: Value = host.get(&official, "/v1/authority/messages").await.json().await.unwrap();
+    assert!(queue["items"].as_array().unwrap().iter().any(|m| m["id"] == id.as_str()));
+    let steps: Vec<(String, String, Value, &str)> = vec![
+        (official.clone(), "take".into(), json!({}), "in_progress"),
+        (official.clone(), "answer".into(), json!({"text": "Яма засыпана щебнем, асфальт уложим весной"}), "answered"),
+        (
+            alice.clone(),
+            "rating".into(),
+            json!({"score": 2, "comment": "Щебень уже размыло", "reopen": true}),
+            "reopened",
+        ),
+        (official.clone(), "answer".into(), json!({"text": "Выполнен ремонт покрытия горячим асфальтом"}), "answered"),
+        (alice.clone(), "rating".into(), json!({"score": 5, "comment": "Спасибо!"}), "closed"),
+    ];
+    for (token, action, body, status) in steps {
+        let r = post(token, format!("/v1/messages/{id}/{action}"), body).await.unwrap();
+        assert_eq!(r.status(), 200, "{action}");
+        assert_eq!(r.json::<Value>().await.unwrap()["status"], status, "{action}");
+    }
+    // answering a closed message is a conflict
+    let r = post(official.clone(), format!("/v1/messages/{id}/answer"), json!({"text": "Ещё один ответ по сообщению"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "invalid_transition");
+    // the history holds every step, officials shown as their authority
+    let m: Value = host.get(&alice, &format!("/v1/messages/{id}")).await.json().await.unwrap();
+    let history = m["history"].as_array().unwrap();
+    assert!(history.len() >= 6, "{history:?}");
+    let by_official: Vec<&Value> = history.iter().filter(|h| h["actor_role"] == "official").collect();
+    assert!(by_official.iter().all(|h| h["actor_authority_id"] == "adm-tyumen" && h.get("actor_id").is_none()));
+    assert_eq!(m["rating"]["score"], 5);
+    assert_eq!(m["answer"]["text"], "Выполнен ремонт покрытия горячим асфальтом");
+    // and Alice was told about each step she should hear about
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: Value = host.get(&alice, "/v1/me/notifications").await.json().await.unwrap();
+        let kinds: Vec<&str> = n["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+        if kinds == ["closed", "answered", "answered", "in_progress", "routed"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "notifications were {kinds:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -4,8 +4,8 @@
 pub mod contract;
 pub mod embedded;
 pub mod fixtures;
-pub mod workflow;
 pub mod moto;
+pub mod workflow;
 
 /// What a contract case needs: a store and a queue of one backend.
 pub struct Harness<S, Q> {

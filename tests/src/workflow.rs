@@ -36,7 +36,13 @@ pub async fn stack<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) 
     let clock = Arc::new(ManualClock::at(T0));
     let (store, queue) = (h.store.clone(), h.queue.clone());
     Stack {
-        messages: Messages::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), SubmitPolicy::default()),
+        messages: Messages::new(
+            store.clone(),
+            queue.clone(),
+            clock.clone(),
+            reference.clone(),
+            SubmitPolicy::default(),
+        ),
         routing: Routing::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),
         workflow: Workflow::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),
         escalation: Escalation::new(store.clone(), queue.clone(), clock.clone(), reference, Duration::minutes(2)),
@@ -169,7 +175,10 @@ pub async fn only_the_right_people_act<S: Backend + NotificationStore, Q: Queue>
     s.workflow.redirect(&center, &id, AuthorityId::parse("ddit").unwrap(), "региональная дорога".into()).await.unwrap();
     let rejected = s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap();
     assert_eq!(rejected.status, Status::Rejected);
-    assert_eq!(code(s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap_err()), "invalid_transition");
+    assert_eq!(
+        code(s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap_err()),
+        "invalid_transition"
+    );
 }
 
 pub async fn overdue_is_flagged_once_and_reaches_the_coordination_centre<S: Backend + NotificationStore, Q: Queue>(
@@ -194,13 +203,15 @@ pub async fn overdue_is_flagged_once_and_reaches_the_coordination_centre<S: Back
     assert_eq!(history.len(), 3, "one history entry for the escalation");
     assert!(!s.read(&alice, &pothole).await.0.overdue);
     // the ЦУР's queue shows it next to its own; the assigned authority sees it flagged
-    let center = s.workflow.queue(&official("c-1", "tsur-72"), QueueFilter::default(), None, Limit::DEFAULT).await.unwrap();
+    let center =
+        s.workflow.queue(&official("c-1", "tsur-72"), QueueFilter::default(), None, Limit::DEFAULT).await.unwrap();
     assert_eq!(center.items.iter().map(|m| m.id).collect::<Vec<_>>(), vec![heat]);
     let filter = QueueFilter { status: None, overdue: Some(true) };
     let own = s.workflow.queue(&official("o-1", "adm-tyumen"), filter, None, Limit::DEFAULT).await.unwrap();
     assert_eq!(own.items.len(), 1);
     s.drain().await;
-    let kinds: Vec<_> = s.notifications.list(&alice, None, Limit::DEFAULT).await.unwrap().items.iter().map(|n| n.kind).collect();
+    let kinds: Vec<_> =
+        s.notifications.list(&alice, None, Limit::DEFAULT).await.unwrap().items.iter().map(|n| n.kind).collect();
     assert_eq!(kinds.iter().filter(|k| **k == NotificationKind::Overdue).count(), 1);
 }
 
@@ -216,7 +227,8 @@ pub async fn the_queue_is_nearest_deadline_first_with_a_cursor<S: Backend + Noti
         s.drain().await;
         s.clock.advance(Duration::days(1));
     }
-    let first = s.workflow.queue(&upravdor, QueueFilter::default(), None, Limit::parse(Some("2")).unwrap()).await.unwrap();
+    let first =
+        s.workflow.queue(&upravdor, QueueFilter::default(), None, Limit::parse(Some("2")).unwrap()).await.unwrap();
     assert_eq!(first.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[0..2].to_vec());
     let cursor = feedback_core::page::Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap();
     let rest = s.workflow.queue(&upravdor, QueueFilter::default(), Some(cursor), Limit::DEFAULT).await.unwrap();

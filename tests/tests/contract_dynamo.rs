@@ -24,7 +24,9 @@ mod workflow {
         let (_guard, h) = harness!();
         feedback_tests::workflow::a_poison_message_dead_letters_while_its_batch_is_processed(
             &h,
-            async |q: &feedback_aws::SqsQueue, body| q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap(),
+            async |q: &feedback_aws::SqsQueue, body| {
+                q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap()
+            },
         )
         .await;
     }

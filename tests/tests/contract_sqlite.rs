@@ -24,9 +24,10 @@ mod workflow {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_poison_message_dead_letters_while_its_batch_is_processed() {
         let (_, h) = harness();
-        feedback_tests::workflow::a_poison_message_dead_letters_while_its_batch_is_processed(&h, async |q: &SqliteQueue, body| {
-            q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap()
-        })
+        feedback_tests::workflow::a_poison_message_dead_letters_while_its_batch_is_processed(
+            &h,
+            async |q: &SqliteQueue, body| q.send_raw(feedback_core::ports::QueueName::Submitted, body).await.unwrap(),
+        )
         .await;
     }
 }

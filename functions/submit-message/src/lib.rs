@@ -8,7 +8,10 @@ use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
 use feedback_core::views::{local_time, MessageView};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{Clock, FieldError, MessageStore, ReferenceStore, ServiceError, WorkQueue};
-use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{
+    actor, created, json_body, json_body_without, limit_and_cursor, ok, path_param, route_key, ApiError,
+    MESSAGE_SERVER_OWNED,
+};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 
@@ -149,7 +152,7 @@ where
                 })
                 .transpose()
                 .map_err(|m| ApiError::validation("Idempotency-Key", m))?;
-            let input = json_body::<NewMessageRequest>(req)?.parse()?;
+            let input = json_body_without::<NewMessageRequest>(req, MESSAGE_SERVER_OWNED)?.parse()?;
             let submitted = messages.submit(&actor, input, key).await?;
             Ok(created(&MessageView::summary(&submitted.message, &tz)))
         }

@@ -9,7 +9,7 @@ pub mod sqs;
 
 pub use config::Config;
 pub use problem::ApiError;
-pub use request::{actor, json_body, limit_and_cursor, path_param, route_key};
+pub use request::{actor, json_body, json_body_without, limit_and_cursor, path_param, route_key, MESSAGE_SERVER_OWNED};
 
 use lambda_http::{Body, Response};
 use serde::Serialize;

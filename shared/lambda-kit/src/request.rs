@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 /// The largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Fields only the server sets; a body that names one is refused.
-const SERVER_OWNED: &[&str] = &[
+/// Fields of a message only the server sets; a new message that names one is refused.
+pub const MESSAGE_SERVER_OWNED: &[&str] = &[
     "id",
     "status",
     "authority_id",
@@ -80,8 +80,13 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], ApiError> {
 }
 
 /// Parses a JSON body into `T`: 415 for another content type, 413 over 64 KiB, 400 for bad
-/// JSON, 422 for wrong types, missing, unknown or server-owned fields (each named).
+/// JSON, 422 for wrong types, missing or unknown fields (each named).
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    json_body_without(req, &[])
+}
+
+/// Like [`json_body`], also refusing with a clear message any of `server_owned` in the body.
+pub fn json_body_without<T: DeserializeOwned>(req: &Request, server_owned: &[&str]) -> Result<T, ApiError> {
     let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "application/json" {
@@ -92,7 +97,7 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     if let serde_json::Value::Object(map) = &value {
         let owned: Vec<FieldError> = map
             .keys()
-            .filter(|k| SERVER_OWNED.contains(&k.as_str()))
+            .filter(|k| server_owned.contains(&k.as_str()))
             .map(|k| FieldError::new(k.clone(), "это поле заполняет сервер"))
             .collect();
         if !owned.is_empty() {
