@@ -3,11 +3,13 @@
 //! the same handler code that runs on Lambda, in the shape API Gateway and SQS would deliver.
 
 use crate::auth::{issue_dev_token, DevTokenRequest, Verifier};
+use crate::blobs::{self, LocalBlobs};
 use crate::events;
 use anyhow::Context;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
+use feedback_core::photo::Photos;
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Messages, Reference, Routing, SeedOutcome, SubmitPolicy};
 use feedback_core::workflow::{Escalation, Notifications, Workflow};
@@ -51,6 +53,9 @@ pub struct Platform {
     pub notifications: Notifications<Store>,
     pub verifier: Verifier,
     pub dev_key: Option<Vec<u8>>,
+    pub blobs: Arc<LocalBlobs>,
+    /// The URL the host serves on, known once it is bound.
+    pub base_url: Arc<std::sync::OnceLock<String>>,
     pub config: HostConfig,
 }
 
@@ -70,16 +75,24 @@ impl Platform {
             tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
         }
         let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+        let base_url = Arc::new(std::sync::OnceLock::new());
+        let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let submit = submit_message::Services {
             messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
             workflow: Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone()),
             notifications: Notifications::new(store.clone()),
+            photos: Photos::new(
+                store.clone(),
+                SystemClock,
+                blobs.clone() as Arc<dyn feedback_core::photo::BlobUrls>,
+                reference.clone(),
+            ),
         };
         let workflow = Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone());
         let routing = Routing::new(store.clone(), queue.clone(), SystemClock, reference.clone());
         let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
         let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
-        let notifications = Notifications::new(store);
+        let notifications = Notifications::new(store.clone());
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -95,6 +108,8 @@ impl Platform {
             notifications,
             verifier,
             dev_key,
+            blobs,
+            base_url,
             config,
         })
     }
@@ -119,6 +134,7 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", platform.config.addr))?;
     let addr = listener.local_addr()?;
+    let _ = platform.base_url.set(format!("http://{addr}"));
     let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
     let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
     let app_platform = platform.clone();
@@ -154,6 +170,9 @@ async fn handle_http(p: &Platform, req: axum::extract::Request) -> AxumResponse 
 async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path: &str) -> AxumResponse {
     if path == "/healthz" && method == "GET" {
         return health(p).await;
+    }
+    if let Some(id) = path.strip_prefix(blobs::PREFIX) {
+        return blob(p, req, method, id).await;
     }
     if path == "/v1/dev/tokens" {
         return match (&p.dev_key, method) {
@@ -205,6 +224,46 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             tracing::error!(error = %e, "handler failed");
             to_axum(ApiError::internal().into_response())
         }
+    }
+}
+
+/// The local stand-in for S3: signed PUT and GET of photo bytes.
+async fn blob(p: &Platform, req: axum::extract::Request, method: &str, id: &str) -> AxumResponse {
+    let query = blobs::Query::parse(req.uri().query().unwrap_or(""));
+    let status = |code: u16, text: &str| {
+        let mut r = AxumResponse::new(AxumBody::from(text.to_owned()));
+        *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+        r
+    };
+    let refused = |e: blobs::BlobError| match e {
+        blobs::BlobError::BadSignature => status(403, "signature does not match"),
+        blobs::BlobError::Expired => status(403, "request has expired"),
+        blobs::BlobError::WrongContent => status(400, "content type or size differs from the signed ones"),
+        blobs::BlobError::NotFound => status(404, "no such photo"),
+    };
+    match method {
+        "PUT" => {
+            let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let limit = feedback_core::photo::MAX_PHOTO_BYTES as usize + 1;
+            let Ok(bytes) = to_bytes(req.into_body(), limit).await else {
+                return status(413, "photo over 5 MiB");
+            };
+            match p.blobs.put(id, &query, &ct, &bytes) {
+                Ok(()) => status(200, ""),
+                Err(e) => refused(e),
+            }
+        }
+        "GET" => match p.blobs.get(id, &query) {
+            Ok((bytes, ct)) => {
+                let mut r = AxumResponse::new(AxumBody::from(bytes));
+                if let Ok(v) = HeaderValue::from_str(&ct) {
+                    r.headers_mut().insert("content-type", v);
+                }
+                r
+            }
+            Err(e) => refused(e),
+        },
+        _ => status(405, "method not allowed"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The local host `feedback`: the whole platform in one process, with no AWS account.
 
 pub mod auth;
+pub mod blobs;
 pub mod events;
 pub mod host;
 

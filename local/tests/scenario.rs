@@ -331,7 +331,9 @@ async fn the_full_lifecycle_over_http_ends_closed_with_its_history_and_notificat
     let history = m["history"].as_array().unwrap();
     assert!(history.len() >= 6, "{history:?}");
     let by_official: Vec<&Value> = history.iter().filter(|h| h["actor_role"] == "official").collect();
-    assert!(by_official.iter().all(|h| h["actor_authority_id"] == "adm-tyumen" && h.get("actor_id").is_none()));
+    assert!(by_official.iter().all(|h| h["actor_authority_id"] == "adm-tyumen"
+        && h["actor_authority_name"] == "Администрация города Тюмени"
+        && h.get("actor_id").is_none()));
     assert_eq!(m["rating"]["score"], 5);
     assert_eq!(m["answer"]["text"], "Выполнен ремонт покрытия горячим асфальтом");
     // and Alice was told about each step she should hear about
@@ -345,4 +347,52 @@ async fn the_full_lifecycle_over_http_ends_closed_with_its_history_and_notificat
         assert!(tokio::time::Instant::now() < deadline, "notifications were {kinds:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test]
+async fn a_photo_is_uploaded_attached_and_read_only_by_those_who_may_read_the_message() {
+    let data = temp_data_dir("photos");
+    let host = Host::start(&data, &[], &[]).await;
+    let alice = host.citizen("alice").await;
+    let jpeg: Vec<u8> = [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[0x42; 2000][..], &[0xFF, 0xD9][..]].concat();
+    let announce =
+        |token: String, body: Value| host.http.post(host.url("/v1/photos")).bearer_auth(token).json(&body).send();
+    // wrong type and oversize are refused
+    for bad in [
+        json!({"content_type": "image/gif", "size_bytes": 100}),
+        json!({"content_type": "image/jpeg", "size_bytes": 6_000_000}),
+    ] {
+        let r = announce(alice.clone(), bad).await.unwrap();
+        assert_eq!(r.status(), 422);
+    }
+    // announce, then upload to the signed URL
+    let r = announce(alice.clone(), json!({"content_type": "image/jpeg", "size_bytes": jpeg.len()})).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let p: Value = r.json().await.unwrap();
+    let (photo_id, upload) = (p["photo_id"].as_str().unwrap().to_owned(), p["upload_url"].as_str().unwrap().to_owned());
+    let put =
+        |url: String, ct: &'static str, body: Vec<u8>| host.http.put(url).header("content-type", ct).body(body).send();
+    assert_eq!(put(upload.replace("sig=", "sig=0"), "image/jpeg", jpeg.clone()).await.unwrap().status(), 403);
+    assert_eq!(put(upload.clone(), "image/png", jpeg.clone()).await.unwrap().status(), 400);
+    assert_eq!(put(upload.clone(), "image/jpeg", jpeg[..100].to_vec()).await.unwrap().status(), 400);
+    assert_eq!(put(upload.clone(), "image/jpeg", jpeg.clone()).await.unwrap().status(), 200);
+    // Bob cannot attach Alice's photo; Alice can
+    let bob = host.citizen("bob").await;
+    let mut msg = pothole();
+    msg["photo_ids"] = json!([photo_id]);
+    let r = host.post_message(&bob, None, &msg).await;
+    assert_eq!(r.status(), 422);
+    let r = host.post_message(&alice, None, &msg).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    // Alice reads it back byte for byte; Bob gets 404
+    let path = format!("/v1/messages/{id}/photos/{photo_id}");
+    let link: Value = host.get(&alice, &path).await.json().await.unwrap();
+    let got = host.http.get(link["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(got.headers()["content-type"], "image/jpeg");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), jpeg);
+    assert_eq!(host.get(&bob, &path).await.status(), 404);
+    // Four photos are too many
+    msg["photo_ids"] = json!([photo_id, photo_id, photo_id, photo_id]);
+    assert_eq!(host.post_message(&alice, None, &msg).await.status(), 422);
 }

@@ -4,6 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use feedback_core::ids::{CategoryId, MunicipalityId};
+use feedback_core::photo::Photos;
 use feedback_core::service::{Messages, Reference, SubmitPolicy};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{routing, RegionData, SystemClock};
@@ -25,8 +26,9 @@ fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<Sq
     let queue = SqliteQueue::new(db, QueueSettings::default());
     submit_message::Services {
         messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), SubmitPolicy::default()),
-        workflow: Workflow::new(store.clone(), queue, SystemClock, reference),
-        notifications: Notifications::new(store),
+        workflow: Workflow::new(store.clone(), queue, SystemClock, reference.clone()),
+        notifications: Notifications::new(store.clone()),
+        photos: Photos::new(store, SystemClock, feedback_tests::embedded::local_blobs(), reference),
     }
 }
 

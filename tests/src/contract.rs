@@ -3,15 +3,19 @@
 use crate::fixtures::{at, citizen, new_message, submitted};
 use crate::Harness;
 use chrono::Duration;
-use feedback_core::ports::{CreateOutcome, IdempotencyRecord, Job, QueueName, QueueReceiver, StoreError};
+use feedback_core::photo::PhotoStore;
+use feedback_core::ports::{
+    CreateOutcome, IdempotencyRecord, Job, NotificationStore, QueueName, QueueReceiver, StoreError,
+};
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use std::sync::Arc;
 
-pub trait Backend: MessageStore + ReferenceStore + Clone {}
-impl<T: MessageStore + ReferenceStore + Clone> Backend for T {}
+/// Everything a backend's store implements.
+pub trait Backend: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone {}
+impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone> Backend for T {}
 pub trait Queue: WorkQueue + QueueReceiver + Clone {}
 impl<T: WorkQueue + QueueReceiver + Clone> Queue for T {}
 
@@ -256,6 +260,44 @@ pub async fn submissions_are_rate_limited_per_citizen<S: Backend, Q: Queue>(h: &
     s.messages.submit(&alice, new_message("zhkh-musor", "Мусор не вывозят, двор номер 5"), None).await.unwrap();
 }
 
+pub async fn photo_records_are_stored_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    use feedback_core::photo::{ImageType, Photo};
+    let photo = Photo {
+        id: feedback_core::ids::PhotoId::new_at(at(T0)),
+        owner: citizen("alice").id,
+        content_type: ImageType::Png,
+        size_bytes: 123_456,
+        created_at: at(T0),
+    };
+    assert_eq!(h.store.get_photo(&photo.id).await.unwrap(), None);
+    h.store.put_photo(&photo).await.unwrap();
+    assert!(matches!(h.store.put_photo(&photo).await, Err(StoreError::Conflict)));
+    assert_eq!(h.store.get_photo(&photo.id).await.unwrap(), Some(photo));
+}
+
+pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    use feedback_core::notification::{Notification, NotificationKind};
+    let (m, _) = submitted("alice", at(T0));
+    let n = |seq: u32, minutes: i64| Notification {
+        id: format!("{}:{seq:06}", m.id),
+        citizen: m.author.clone(),
+        message_id: m.id,
+        kind: NotificationKind::Routed,
+        at: at(T0) + Duration::minutes(minutes),
+        text: "Ваше сообщение направлено".into(),
+    };
+    let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
+    for x in [&a, &b, &c] {
+        assert!(h.store.put_notification(x).await.unwrap());
+    }
+    assert!(!h.store.put_notification(&b).await.unwrap(), "a redelivery stores nothing");
+    let first = h.store.list_notifications(&m.author, None, 2).await.unwrap();
+    assert_eq!(first, vec![c.clone(), b.clone()]);
+    let key = feedback_core::ports::notification_key(&b);
+    assert_eq!(h.store.list_notifications(&m.author, Some(&key), 10).await.unwrap(), vec![a]);
+    assert!(h.store.list_notifications(&citizen("bob").id, None, 10).await.unwrap().is_empty());
+}
+
 /// Every case, for the per-backend test files.
 #[macro_export]
 macro_rules! contract_suite {
@@ -272,7 +314,9 @@ macro_rules! contract_suite {
             an_unacknowledged_delivery_comes_back_then_dead_letters,
             a_routing_job_delivered_three_times_changes_the_message_once,
             idempotent_replays_create_one_message,
-            submissions_are_rate_limited_per_citizen
+            submissions_are_rate_limited_per_citizen,
+            photo_records_are_stored_once,
+            notifications_are_stored_once_and_listed_newest_first
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -1,6 +1,7 @@
 //! The functions' services over an in-memory SQLite backend seeded with the sample region, on
 //! a settable clock.
 
+use feedback_core::photo::{BlobUrls, Photos};
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::workflow::{Escalation, Notifications, Workflow};
@@ -22,6 +23,14 @@ pub struct App {
     pub notifications: Notifications<SqliteStore>,
 }
 
+/// Blob URLs signed like the local host's, over a fresh temporary folder.
+pub fn local_blobs() -> Arc<dyn BlobUrls> {
+    let dir = std::env::temp_dir().join(format!("feedback-blobs-{}", ulid::Ulid::new()));
+    let base = Arc::new(std::sync::OnceLock::new());
+    let _ = base.set("http://127.0.0.1:3000".to_owned());
+    Arc::new(feedback_local::blobs::LocalBlobs::open(&dir, base).expect("blob folder"))
+}
+
 /// The services on a fresh database, the clock at the current time.
 pub async fn app(per_hour: u32) -> App {
     app_on(Db::in_memory().expect("database"), per_hour).await
@@ -40,6 +49,7 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
             messages: Messages::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), policy),
             workflow: workflow(),
             notifications: Notifications::new(store.clone()),
+            photos: Photos::new(store.clone(), clock.clone(), local_blobs(), reference.clone()),
         },
         workflow: workflow(),
         routing: Routing::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),

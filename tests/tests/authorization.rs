@@ -2,6 +2,7 @@
 //! function handler with the actor's verified claims, asserting the exact status. The same
 //! table is written down in docs/authorization.md, and this test keeps the two equal.
 
+use feedback_core::ids::PhotoId;
 use feedback_core::values::MessageText;
 use feedback_core::MessageId;
 use feedback_tests::embedded::{app, App};
@@ -52,6 +53,13 @@ const MATRIX: &[(&str, &str, State, [u16; 7])] = &[
         [403, 404, 403, 404, 200, 403, 401],
     ),
     ("GET /v1/me/notifications", "apigw-get-me-notifications.json", State::Routed, [200, 200, 403, 403, 403, 403, 401]),
+    ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401]),
+    (
+        "GET /v1/messages/{id}/photos/{photo_id}",
+        "apigw-get-message-photo.json",
+        State::Routed,
+        [200, 404, 200, 404, 200, 200, 401],
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -75,7 +83,7 @@ fn claims(who: &str) -> Option<HashMap<String, String>> {
     Some(map)
 }
 
-fn request(fixture: &str, who: &str, id: &MessageId) -> lambda_http::Request {
+fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lambda_http::Request {
     let mut req = http_event(fixture);
     req.headers_mut().remove("idempotency-key");
     let mut ctx = req.request_context();
@@ -87,22 +95,29 @@ fn request(fixture: &str, who: &str, id: &MessageId) -> lambda_http::Request {
     }
     let req = req.with_request_context(ctx);
     if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
-        req.with_path_parameters(HashMap::from([("id".to_string(), id.to_string())]))
+        let mut params = HashMap::from([("id".to_string(), id.to_string())]);
+        if req.path_parameters_ref().and_then(|p| p.first("photo_id")).is_some() {
+            params.insert("photo_id".to_string(), photo.to_string());
+        }
+        req.with_path_parameters(params)
     } else {
         req
     }
 }
 
-async fn message_in(app: &App, state: State) -> MessageId {
+/// A message by the owner, with one photo, in the given state.
+async fn message_in(app: &App, state: State) -> (MessageId, PhotoId) {
     let alice = citizen("alice");
-    let id = app.submit.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15 на Республики"), None).await;
-    let id = id.unwrap().message.id;
+    let (photo, _) = app.submit.photos.announce(&alice, "image/jpeg", 2048).await.unwrap();
+    let mut input = new_message("dorogi-yamy", "Яма у дома 15 на Республики");
+    input.photo_ids = vec![photo.id];
+    let id = app.submit.messages.submit(&alice, input, None).await.unwrap().message.id;
     app.routing.route(&id).await.unwrap();
     if let State::Answered = state {
         let text = MessageText::parse("Ремонт покрытия выполнен").unwrap();
         app.workflow.answer(&official("o-1", "tyumen-upravdor"), &id, text).await.unwrap();
     }
-    id
+    (id, photo.id)
 }
 
 async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {

@@ -2,6 +2,7 @@
 
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
 use feedback_core::notification::NotificationKind;
+use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
@@ -113,17 +114,39 @@ pub struct NotificationView {
     pub text: String,
 }
 
+/// The body of `POST /v1/photos`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoRequest {
+    pub content_type: String,
+    pub size_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhotoUploadView {
+    pub photo_id: PhotoId,
+    pub upload_url: String,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PhotoDownloadView {
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
 /// What the function needs: the residents' use cases.
 pub struct Services<S, Q, C> {
     pub messages: Messages<S, Q, C>,
     pub workflow: Workflow<S, Q, C>,
     pub notifications: Notifications<S>,
+    pub photos: Photos<S, C>,
 }
 
 /// The handler both hosts call.
 pub async fn handle<S, Q, C>(services: &Services<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
 where
-    S: MessageStore + ReferenceStore + NotificationStore,
+    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore,
     Q: WorkQueue,
     C: Clock,
 {
@@ -132,7 +155,7 @@ where
 
 async fn dispatch<S, Q, C>(services: &Services<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
 where
-    S: MessageStore + ReferenceStore + NotificationStore,
+    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore,
     Q: WorkQueue,
     C: Clock,
 {
@@ -164,7 +187,7 @@ where
         Some("GET /v1/messages/{id}") => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let detail = messages.get(&actor, &id).await?;
-            Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &tz)))
+            Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &region.value)))
         }
         Some("POST /v1/messages/{id}/rating") => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
@@ -175,6 +198,21 @@ where
             }
             let m = services.workflow.rate(&actor, &id, body.score, comment, body.reopen.unwrap_or(false)).await?;
             Ok(ok(&MessageView::summary(&m, &tz)))
+        }
+        Some("POST /v1/photos") => {
+            let body = json_body::<PhotoRequest>(req)?;
+            let (photo, signed) = services.photos.announce(&actor, &body.content_type, body.size_bytes).await?;
+            Ok(created(&PhotoUploadView {
+                photo_id: photo.id,
+                upload_url: signed.url,
+                expires_at: local_time(signed.expires_at, &tz),
+            }))
+        }
+        Some("GET /v1/messages/{id}/photos/{photo_id}") => {
+            let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+            let photo = PhotoId::parse(&path_param(req, "photo_id")?).map_err(|_| ServiceError::NotFound)?;
+            let signed = services.photos.download(&actor, &id, &photo).await?;
+            Ok(ok(&PhotoDownloadView { url: signed.url, expires_at: local_time(signed.expires_at, &tz) }))
         }
         Some("GET /v1/me/notifications") => {
             let (limit, cursor) = limit_and_cursor(req)?;

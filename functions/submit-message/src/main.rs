@@ -1,4 +1,5 @@
-use feedback_aws::{sdk_config, DynamoStore, QueueUrls, SqsQueue};
+use feedback_aws::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
+use feedback_core::photo::Photos;
 use feedback_core::service::{Messages, Reference, SubmitPolicy};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::SystemClock;
@@ -19,8 +20,14 @@ async fn main() -> Result<(), lambda_http::Error> {
     let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
     let services = submit_message::Services {
         messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
-        workflow: Workflow::new(store.clone(), queue, SystemClock, reference),
-        notifications: Notifications::new(store),
+        workflow: Workflow::new(store.clone(), queue, SystemClock, reference.clone()),
+        notifications: Notifications::new(store.clone()),
+        photos: Photos::new(
+            store,
+            SystemClock,
+            Arc::new(S3Blobs::from_conf(&sdk, config.require_photos_bucket()?)),
+            reference,
+        ),
     };
     lambda_http::run(lambda_http::service_fn(|req| submit_message::handle(&services, req))).await
 }

@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
+use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
     StoreError, Versioned,
@@ -535,6 +536,40 @@ impl NotificationStore for DynamoStore {
         }
         items.truncate(limit);
         Ok(items)
+    }
+}
+
+#[async_trait]
+impl PhotoStore for DynamoStore {
+    async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
+        let item = Item::from([
+            ("PK".into(), s(format!("PHOTO#{}", photo.id))),
+            ("SK".into(), s("PHOTO")),
+            ("doc".into(), doc(photo)?),
+        ]);
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(backend("PutItem photo", e))
+                }
+            }
+        }
+    }
+
+    async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
+        self.get_doc(format!("PHOTO#{id}"), "PHOTO").await?.map(|i| read_doc(&i)).transpose()
     }
 }
 

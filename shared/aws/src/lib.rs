@@ -5,9 +5,11 @@
 //! points them at any compatible endpoint without code changes.
 
 mod dynamo;
+mod s3;
 mod sqs;
 
 pub use dynamo::{create_table, DynamoStore};
+pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment.

@@ -197,7 +197,7 @@ pub struct Messages<S, Q, C> {
     policy: SubmitPolicy,
 }
 
-impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
+impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: SubmitPolicy) -> Self {
         Self { store, queue, clock, reference, policy }
     }
@@ -233,9 +233,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Messages<S, Q, C>
             }
             Some(_) => {}
         }
-        if !input.photo_ids.is_empty() {
-            errors.push(FieldError::new("photo_ids", "фотография не найдена: сначала загрузите её"));
-        }
+        errors.extend(crate::photo::check_attachable(&self.store, &actor.id, &input.photo_ids).await?);
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
         }

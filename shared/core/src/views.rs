@@ -4,6 +4,7 @@
 use crate::actor::{Actor, Role};
 use crate::ids::{AuthorityId, CategoryId, MessageId, MunicipalityId, PhotoId};
 use crate::message::{ActorRole, HistoryEntry, Message, Status};
+use crate::region::RegionData;
 use crate::values::Location;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
@@ -34,6 +35,9 @@ pub struct HistoryView {
     pub actor_role: ActorRole,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_authority_id: Option<AuthorityId>,
+    /// How residents see an official: as the authority's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_authority_name: Option<String>,
     /// Only moderators and admins see who acted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_id: Option<String>,
@@ -104,7 +108,8 @@ impl MessageView {
     }
 
     /// The message with its history as `viewer` may see it.
-    pub fn detail(m: &Message, history: &[HistoryEntry], viewer: &Actor, tz: &chrono_tz::Tz) -> MessageView {
+    pub fn detail(m: &Message, history: &[HistoryEntry], viewer: &Actor, region: &RegionData) -> MessageView {
+        let tz = &region.time_zone();
         let sees_people = viewer.has(Role::Moderator) || viewer.has(Role::Admin);
         let mut view = Self::summary(m, tz);
         view.history = Some(
@@ -114,6 +119,11 @@ impl MessageView {
                     at: local_time(h.at, tz),
                     actor_role: h.actor_role.clone(),
                     actor_authority_id: h.actor_authority_id.clone(),
+                    actor_authority_name: h
+                        .actor_authority_id
+                        .as_ref()
+                        .and_then(|a| region.authority(a))
+                        .map(|a| a.name.clone()),
                     actor_id: if sees_people { h.actor_id.as_ref().map(|a| a.to_string()) } else { None },
                     from: h.from,
                     to: h.to,

@@ -25,6 +25,11 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_author ON messages(author, id);
 CREATE INDEX IF NOT EXISTS messages_submitted ON messages(created_ms) WHERE status = 'submitted';
 
+CREATE TABLE IF NOT EXISTS photos (
+    id          TEXT PRIMARY KEY,
+    doc         TEXT NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS notifications (
     id          TEXT PRIMARY KEY,
     citizen     TEXT NOT NULL,

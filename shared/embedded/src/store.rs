@@ -1,9 +1,10 @@
 use crate::{backend, from_json, is_constraint, json, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
+use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
     StoreError, Versioned,
@@ -415,6 +416,38 @@ impl NotificationStore for SqliteStore {
                     "SELECT doc FROM notifications WHERE citizen = ?1 AND sort_key < ?2 ORDER BY sort_key DESC LIMIT ?3",
                     params![citizen, before, limit as i64],
                 )
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl PhotoStore for SqliteStore {
+    async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
+        let (id, doc) = (photo.id.to_string(), json(photo)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute("INSERT INTO photos (id, doc) VALUES (?1, ?2)", params![id, doc]).map_err(|e| {
+                    if is_constraint(&e) {
+                        StoreError::Conflict
+                    } else {
+                        backend(e)
+                    }
+                })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                let doc: Option<String> = tx
+                    .query_row("SELECT doc FROM photos WHERE id = ?1", params![id], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)?;
+                doc.map(|d| from_json(&d)).transpose()
             })
             .await
     }

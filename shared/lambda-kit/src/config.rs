@@ -10,6 +10,8 @@ pub struct Config {
     pub submitted_queue_url: Option<String>,
     /// The `notifications` queue (`NOTIFICATIONS_QUEUE_URL`).
     pub notifications_queue_url: Option<String>,
+    /// The private photos bucket (`PHOTOS_BUCKET`).
+    pub photos_bucket: Option<String>,
     /// Per-citizen submissions per hour (`SUBMISSIONS_PER_HOUR`, default 20).
     pub submissions_per_hour: u32,
     /// How long reference data is cached (`REFERENCE_TTL_SECS`, default 30).
@@ -43,10 +45,16 @@ impl Config {
             table_name,
             submitted_queue_url: get("SUBMITTED_QUEUE_URL").filter(|v| !v.is_empty()),
             notifications_queue_url: get("NOTIFICATIONS_QUEUE_URL").filter(|v| !v.is_empty()),
+            photos_bucket: get("PHOTOS_BUCKET").filter(|v| !v.is_empty()),
             submissions_per_hour: num("SUBMISSIONS_PER_HOUR", 20)? as u32,
             reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", 30)?),
             stuck_after: chrono::Duration::seconds(num("STUCK_AFTER_SECS", 120)? as i64),
         })
+    }
+
+    /// The photos bucket, required by the function that signs photo URLs.
+    pub fn require_photos_bucket(&self) -> Result<String, ConfigError> {
+        self.photos_bucket.clone().ok_or(ConfigError::Missing("PHOTOS_BUCKET"))
     }
 
     /// The `submitted` queue URL, required by functions that enqueue.

@@ -38,6 +38,8 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v1/messages/{id}", SUBMIT_MESSAGE, Access::Jwt),
     r("POST", "/v1/messages/{id}/rating", SUBMIT_MESSAGE, Access::Jwt),
     r("GET", "/v1/me/notifications", SUBMIT_MESSAGE, Access::Jwt),
+    r("POST", "/v1/photos", SUBMIT_MESSAGE, Access::Jwt),
+    r("GET", "/v1/messages/{id}/photos/{photo_id}", SUBMIT_MESSAGE, Access::Jwt),
     r("GET", "/v1/authority/messages", HANDLE_MESSAGES, Access::Jwt),
     r("POST", "/v1/messages/{id}/take", HANDLE_MESSAGES, Access::Jwt),
     r("POST", "/v1/messages/{id}/answer", HANDLE_MESSAGES, Access::Jwt),

@@ -1,0 +1,153 @@
+//! Photos attached to messages: the platform issues short-lived upload and download URLs and
+//! keeps a record of each photo; the bytes live in blob storage (S3 or the local data folder).
+
+use crate::actor::{Actor, Role};
+use crate::error::{FieldError, ServiceError};
+use crate::ids::{CitizenId, MessageId, PhotoId};
+use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError};
+use crate::service::{can_read, Reference};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The largest accepted photo.
+pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
+/// How long an upload or download URL stays valid.
+pub const URL_TTL_MINUTES: i64 = 15;
+
+/// An accepted image type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImageType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+}
+
+impl ImageType {
+    pub fn parse(raw: &str) -> Option<ImageType> {
+        match raw {
+            "image/jpeg" => Some(ImageType::Jpeg),
+            "image/png" => Some(ImageType::Png),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageType::Jpeg => "image/jpeg",
+            ImageType::Png => "image/png",
+        }
+    }
+}
+
+/// The record of an announced photo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Photo {
+    pub id: PhotoId,
+    pub owner: CitizenId,
+    pub content_type: ImageType,
+    pub size_bytes: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Photo records.
+#[async_trait]
+pub trait PhotoStore: Send + Sync + 'static {
+    /// Stores a new photo record; an existing id is a `Conflict`.
+    async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError>;
+    async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError>;
+}
+
+/// Signs short-lived URLs to blob storage.
+#[async_trait]
+pub trait BlobUrls: Send + Sync + 'static {
+    /// A URL that accepts one PUT of exactly this type and size until `expires_at`.
+    async fn upload_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> Result<String, anyhow::Error>;
+    /// A URL that serves the photo until `expires_at`.
+    async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> Result<String, anyhow::Error>;
+}
+
+/// A signed URL and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedUrl {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Announcing photos and reading them.
+pub struct Photos<S, C> {
+    store: S,
+    clock: C,
+    blobs: Arc<dyn BlobUrls>,
+    reference: Arc<Reference<S>>,
+}
+
+impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
+    pub fn new(store: S, clock: C, blobs: Arc<dyn BlobUrls>, reference: Arc<Reference<S>>) -> Self {
+        Self { store, clock, blobs, reference }
+    }
+
+    /// A resident announces a photo and gets a URL to upload it to.
+    pub async fn announce(
+        &self,
+        actor: &Actor,
+        content_type: &str,
+        size_bytes: u64,
+    ) -> Result<(Photo, SignedUrl), ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("фотографии прикладывают жители"));
+        }
+        let mut errs = Vec::new();
+        let kind = ImageType::parse(content_type);
+        if kind.is_none() {
+            errs.push(FieldError::new("content_type", "image/jpeg или image/png"));
+        }
+        if size_bytes == 0 || size_bytes > MAX_PHOTO_BYTES {
+            errs.push(FieldError::new("size_bytes", "от 1 байта до 5 МиБ"));
+        }
+        let Some(content_type) = kind.filter(|_| errs.is_empty()) else {
+            return Err(ServiceError::Validation(errs));
+        };
+        let now = self.clock.now();
+        let photo =
+            Photo { id: PhotoId::new_at(now), owner: actor.id.clone(), content_type, size_bytes, created_at: now };
+        self.store.put_photo(&photo).await?;
+        let expires_at = now + Duration::minutes(URL_TTL_MINUTES);
+        let url = self.blobs.upload_url(&photo, expires_at).await?;
+        Ok((photo, SignedUrl { url, expires_at }))
+    }
+
+    /// A download URL for a photo of a message, for those who may read the message.
+    pub async fn download(
+        &self,
+        actor: &Actor,
+        message: &MessageId,
+        photo: &PhotoId,
+    ) -> Result<SignedUrl, ServiceError> {
+        let m = self.store.get_message(message).await?.ok_or(ServiceError::NotFound)?;
+        let region = self.reference.snapshot().await?;
+        if !can_read(actor, &m, &region.value) || !m.photo_ids.contains(photo) {
+            return Err(ServiceError::NotFound);
+        }
+        let p = self.store.get_photo(photo).await?.ok_or(ServiceError::NotFound)?;
+        let expires_at = self.clock.now() + Duration::minutes(URL_TTL_MINUTES);
+        Ok(SignedUrl { url: self.blobs.download_url(&p, expires_at).await?, expires_at })
+    }
+}
+
+/// Checks the photos named by a new message: at most three, each announced by its author.
+pub async fn check_attachable<S: PhotoStore>(
+    store: &S,
+    author: &CitizenId,
+    ids: &[PhotoId],
+) -> Result<Vec<FieldError>, ServiceError> {
+    let mut errs = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        match store.get_photo(id).await? {
+            Some(p) if &p.owner == author => {}
+            _ => errs.push(FieldError::new(format!("photo_ids[{i}]"), "фотография не найдена: сначала загрузите её")),
+        }
+    }
+    Ok(errs)
+}
