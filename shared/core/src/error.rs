@@ -23,6 +23,9 @@ pub enum ServiceError {
     /// The caller lacks the role or scope for this action (403).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The caller is not in the audience of a poll or discussion (403 `not_eligible`).
+    #[error("not eligible")]
+    NotEligible,
     /// The resource does not exist or belongs to someone else (404).
     #[error("not found")]
     NotFound,

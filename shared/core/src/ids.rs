@@ -65,6 +65,14 @@ ulid_id!(
     /// An uploaded photo.
     PhotoId
 );
+ulid_id!(
+    /// A poll, survey or discussion.
+    PollId
+);
+ulid_id!(
+    /// A comment in a discussion.
+    CommentId
+);
 
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident) => {

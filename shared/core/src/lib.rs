@@ -10,6 +10,7 @@ pub mod message;
 pub mod moderation;
 pub mod notification;
 pub mod page;
+pub mod participation;
 pub mod photo;
 pub mod ports;
 pub mod region;

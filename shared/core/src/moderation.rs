@@ -72,6 +72,14 @@ pub fn moderate(text: &str) -> Result<(), ModerationReason> {
 }
 
 /// Lower case with `ё` folded into `е`, the way every check compares letters.
+/// Checks a discussion comment: short replies are fine, obscene language is not.
+pub fn moderate_comment(text: &str) -> Result<(), ModerationReason> {
+    if contains_obscenity(text) {
+        return Err(ModerationReason::Obscene);
+    }
+    Ok(())
+}
+
 fn fold(c: char) -> char {
     if c == 'ё' {
         'е'

@@ -1,6 +1,7 @@
 //! The embedded adapters: the store and a durable queue in one SQLite database (WAL, synchronous
 //! FULL), so a single binary runs the platform with nothing else installed.
 
+mod participation;
 mod queue;
 mod store;
 
@@ -29,6 +30,69 @@ CREATE TABLE IF NOT EXISTS photos (
     id          TEXT PRIMARY KEY,
     doc         TEXT NOT NULL
 ) STRICT;
+
+CREATE TABLE IF NOT EXISTS polls (
+    id            TEXT PRIMARY KEY,
+    version       INTEGER NOT NULL,
+    list_key      TEXT NOT NULL,
+    list_sort     TEXT NOT NULL,
+    sched_bucket  TEXT,
+    sched_key     TEXT,
+    doc           TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS polls_list ON polls(list_key, list_sort);
+CREATE INDEX IF NOT EXISTS polls_schedule ON polls(sched_bucket, sched_key) WHERE sched_bucket IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS voter_roll (
+    poll_id     TEXT NOT NULL,
+    voter_hash  TEXT NOT NULL,
+    PRIMARY KEY (poll_id, voter_hash)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ballots (
+    receipt     TEXT PRIMARY KEY,
+    poll_id     TEXT NOT NULL,
+    doc         TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS ballots_by_poll ON ballots(poll_id, receipt);
+
+CREATE TABLE IF NOT EXISTS tallies (
+    poll_id     TEXT NOT NULL,
+    question    INTEGER NOT NULL,
+    option      INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (poll_id, question, option)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS turnout (
+    poll_id       TEXT NOT NULL,
+    municipality  TEXT NOT NULL,
+    count         INTEGER NOT NULL,
+    PRIMARY KEY (poll_id, municipality)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS results (
+    poll_id     TEXT PRIMARY KEY,
+    doc         TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS comments (
+    id             TEXT PRIMARY KEY,
+    discussion_id  TEXT NOT NULL,
+    author         TEXT NOT NULL,
+    version        INTEGER NOT NULL,
+    mod_state      TEXT,
+    doc            TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS comments_by_discussion ON comments(discussion_id, id);
+CREATE INDEX IF NOT EXISTS comments_by_author ON comments(author, id);
+CREATE INDEX IF NOT EXISTS comments_moderation ON comments(mod_state, id) WHERE mod_state IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS comment_flags (
+    comment_id  TEXT NOT NULL,
+    flagger     TEXT NOT NULL,
+    PRIMARY KEY (comment_id, flagger)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS notifications (
     id          TEXT PRIMARY KEY,

@@ -52,6 +52,7 @@ impl ApiError {
             ApiError::RouteNotFound => (404, "not_found"),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(_) => (403, "forbidden"),
+                ServiceError::NotEligible => (403, "not_eligible"),
                 ServiceError::NotFound => (404, "not_found"),
                 ServiceError::Validation(_) => (422, "validation_failed"),
                 ServiceError::Moderation(_) => (422, "moderation_failed"),
@@ -78,6 +79,9 @@ impl ApiError {
             ApiError::RouteNotFound => ("Не найдено", "Такого адреса нет.".into(), None),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(why) => ("Доступ запрещён", (*why).to_owned(), None),
+                ServiceError::NotEligible => {
+                    ("Нет права участия", "Вы не входите в аудиторию этого голосования или обсуждения.".into(), None)
+                }
                 ServiceError::NotFound => ("Не найдено", "Ресурс не найден.".into(), None),
                 ServiceError::Validation(errs) => {
                     ("Ошибка в данных", "Исправьте отмеченные поля.".into(), Some(&errs[..]))

@@ -1,0 +1,363 @@
+use crate::{backend, from_json, is_constraint, json, SqliteStore};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use feedback_core::ids::{CitizenId, CommentId, PollId};
+use feedback_core::participation::{
+    BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
+    StoredBallot, Tally,
+};
+use feedback_core::ports::StoreError;
+use rusqlite::{params, OptionalExtension};
+
+fn poll_row(p: &Poll) -> Result<(String, u32, String, String, Option<&'static str>, Option<String>, String), StoreError> {
+    let (list_key, list_sort) = p.list_key();
+    let (bucket, key) = match p.schedule_key() {
+        Some((b, k)) => (Some(b.as_str()), Some(k)),
+        None => (None, None),
+    };
+    Ok((p.id.to_string(), p.version, list_key, list_sort, bucket, key, json(p)?))
+}
+
+fn write_poll(tx: &rusqlite::Transaction<'_>, expected: Option<u32>, p: &Poll) -> Result<(), StoreError> {
+    let (id, version, list_key, list_sort, bucket, key, doc) = poll_row(p)?;
+    match expected {
+        None => {
+            tx.execute(
+                "INSERT INTO polls (id, version, list_key, list_sort, sched_bucket, sched_key, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, version, list_key, list_sort, bucket, key, doc],
+            )
+            .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+        }
+        Some(v) => {
+            let n = tx
+                .execute(
+                    "UPDATE polls SET version = ?2, list_key = ?3, list_sort = ?4, sched_bucket = ?5, sched_key = ?6, doc = ?7
+                     WHERE id = ?1 AND version = ?8",
+                    params![id, version, list_key, list_sort, bucket, key, doc, v],
+                )
+                .map_err(backend)?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn docs<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
+    rows.map(|d| from_json(&d.map_err(backend)?)).collect()
+}
+
+fn one<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    let doc: Option<String> = tx.query_row(sql, params, |r| r.get(0)).optional().map_err(backend)?;
+    doc.map(|d| from_json(&d)).transpose()
+}
+
+#[async_trait]
+impl PollStore for SqliteStore {
+    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError> {
+        let poll = poll.clone();
+        self.db().tx(move |tx| write_poll(tx, None, &poll)).await
+    }
+
+    async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
+        let id = id.to_string();
+        self.db().tx(move |tx| one(tx, "SELECT doc FROM polls WHERE id = ?1", params![id])).await
+    }
+
+    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError> {
+        let next = next.clone();
+        self.db().tx(move |tx| write_poll(tx, Some(expected_version), &next)).await
+    }
+
+    async fn list_polls(
+        &self,
+        discussions: bool,
+        status: PollStatus,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Poll>, StoreError> {
+        let family = if discussions { "DISCUSSIONS" } else { "POLLS" };
+        let key = format!("{family}#{}", status.public().as_str());
+        let after = after.unwrap_or("").to_owned();
+        self.db()
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM polls WHERE list_key = ?1 AND list_sort > ?2 ORDER BY list_sort LIMIT ?3",
+                    params![key, after, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize) -> Result<Vec<Poll>, StoreError> {
+        let before = format!("{:013}", before.timestamp_millis().max(0));
+        self.db()
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM polls WHERE sched_bucket = ?1 AND sched_key < ?2 ORDER BY sched_key LIMIT ?3",
+                    params![bucket.as_str(), before, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
+        let increments = Tally::increments(poll, &ballot.answers);
+        let ballot = ballot.clone();
+        let doc = json(&StoredBallot { poll_id: ballot.poll_id, receipt: ballot.receipt.clone(), answers: ballot.answers.clone() })?;
+        let outcome = self
+            .db()
+            .tx(move |tx| {
+                let pid = ballot.poll_id.to_string();
+                let current: Option<Poll> = one(tx, "SELECT doc FROM polls WHERE id = ?1", params![pid])?;
+                if !current.is_some_and(|p| p.accepts_at(ballot.now)) {
+                    return Ok(Err(BallotRefused::NotOpen));
+                }
+                match tx.execute("INSERT INTO voter_roll (poll_id, voter_hash) VALUES (?1, ?2)", params![pid, ballot.voter_hash]) {
+                    Ok(_) => {}
+                    Err(e) if is_constraint(&e) => return Ok(Err(BallotRefused::AlreadyVoted)),
+                    Err(e) => return Err(backend(e)),
+                }
+                tx.execute("INSERT INTO ballots (receipt, poll_id, doc) VALUES (?1, ?2, ?3)", params![ballot.receipt, pid, doc])
+                    .map_err(backend)?;
+                let mut bump = tx
+                    .prepare_cached(
+                        "INSERT INTO tallies (poll_id, question, option, count) VALUES (?1, ?2, ?3, 1)
+                         ON CONFLICT (poll_id, question, option) DO UPDATE SET count = count + 1",
+                    )
+                    .map_err(backend)?;
+                bump.execute(params![pid, -1i64, 0i64]).map_err(backend)?;
+                for (q, options) in &increments {
+                    for o in options {
+                        bump.execute(params![pid, *q as i64, *o as i64]).map_err(backend)?;
+                    }
+                }
+                if let Some(m) = &ballot.municipality {
+                    tx.execute(
+                        "INSERT INTO turnout (poll_id, municipality, count) VALUES (?1, ?2, 1)
+                         ON CONFLICT (poll_id, municipality) DO UPDATE SET count = count + 1",
+                        params![pid, m.as_str()],
+                    )
+                    .map_err(backend)?;
+                }
+                Ok(Ok(()))
+            })
+            .await?;
+        outcome
+    }
+
+    async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError> {
+        let (pid, hash) = (poll.to_string(), voter_hash.to_owned());
+        self.db()
+            .tx(move |tx| {
+                tx.query_row("SELECT 1 FROM voter_roll WHERE poll_id = ?1 AND voter_hash = ?2", params![pid, hash], |_| Ok(()))
+                    .optional()
+                    .map(|r| r.is_some())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
+        let receipt = receipt.to_owned();
+        self.db().tx(move |tx| one(tx, "SELECT doc FROM ballots WHERE receipt = ?1", params![receipt])).await
+    }
+
+    async fn list_ballots(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<StoredBallot>, StoreError> {
+        let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
+        self.db()
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM ballots WHERE poll_id = ?1 AND receipt > ?2 ORDER BY receipt LIMIT ?3",
+                    params![pid, after, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
+        let pid = poll.to_string();
+        self.db()
+            .tx(move |tx| {
+                let mut tally = Tally::default();
+                let mut stmt =
+                    tx.prepare_cached("SELECT question, option, count FROM tallies WHERE poll_id = ?1").map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![pid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+                    .map_err(backend)?;
+                for row in rows {
+                    let (q, o, n) = row.map_err(backend)?;
+                    if q < 0 {
+                        tally.total += n as u64;
+                    } else {
+                        *tally.counts.entry(q as usize).or_default().entry(o as usize).or_default() += n as u64;
+                    }
+                }
+                let mut stmt =
+                    tx.prepare_cached("SELECT municipality, count FROM turnout WHERE poll_id = ?1").map_err(backend)?;
+                let rows =
+                    stmt.query_map(params![pid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
+                for row in rows {
+                    let (m, n) = row.map_err(backend)?;
+                    tally.turnout.insert(m, n as u64);
+                }
+                Ok(tally)
+            })
+            .await
+    }
+
+    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {
+        let (closed, doc) = (closed.clone(), json(results)?);
+        self.db()
+            .tx(move |tx| {
+                write_poll(tx, Some(expected_version), &closed)?;
+                tx.execute("INSERT INTO results (poll_id, doc) VALUES (?1, ?2)", params![closed.id.to_string(), doc])
+                    .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError> {
+        let pid = poll.to_string();
+        self.db().tx(move |tx| one(tx, "SELECT doc FROM results WHERE poll_id = ?1", params![pid])).await
+    }
+}
+
+fn comment_row(c: &Comment) -> Result<(String, String, String, u32, Option<&'static str>, String), StoreError> {
+    Ok((
+        c.id.to_string(),
+        c.discussion_id.to_string(),
+        c.author.to_string(),
+        c.version,
+        c.moderation_state().map(ModerationState::as_str),
+        json(c)?,
+    ))
+}
+
+#[async_trait]
+impl CommentStore for SqliteStore {
+    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
+        let (id, discussion, author, version, state, doc) = comment_row(comment)?;
+        self.db()
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT INTO comments (id, discussion_id, author, version, mod_state, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, discussion, author, version, state, doc],
+                )
+                .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError> {
+        let id = id.to_string();
+        self.db().tx(move |tx| one(tx, "SELECT doc FROM comments WHERE id = ?1", params![id])).await
+    }
+
+    async fn list_comments(&self, discussion: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<Comment>, StoreError> {
+        let (d, after) = (discussion.to_string(), after.unwrap_or("").to_owned());
+        self.db()
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM comments WHERE discussion_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    params![d, after, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn update_comment(
+        &self,
+        expected_version: u32,
+        next: &Comment,
+        flagger: Option<&CitizenId>,
+    ) -> Result<(), StoreError> {
+        let (id, _, _, version, state, doc) = comment_row(next)?;
+        let flagger = flagger.map(|f| f.to_string());
+        self.db()
+            .tx(move |tx| {
+                if let Some(f) = &flagger {
+                    tx.execute("INSERT INTO comment_flags (comment_id, flagger) VALUES (?1, ?2)", params![id, f])
+                        .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                }
+                let n = tx
+                    .execute(
+                        "UPDATE comments SET version = ?2, mod_state = ?3, doc = ?4 WHERE id = ?1 AND version = ?5",
+                        params![id, version, state, doc, expected_version],
+                    )
+                    .map_err(backend)?;
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict)
+                }
+            })
+            .await
+    }
+
+    async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {
+        let (c, f) = (comment.to_string(), flagger.to_string());
+        self.db()
+            .tx(move |tx| {
+                tx.query_row("SELECT 1 FROM comment_flags WHERE comment_id = ?1 AND flagger = ?2", params![c, f], |_| Ok(()))
+                    .optional()
+                    .map(|r| r.is_some())
+                    .map_err(backend)
+            })
+            .await
+    }
+
+    async fn moderation_queue(
+        &self,
+        state: ModerationState,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
+        let after = after.unwrap_or("").to_owned();
+        self.db()
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM comments WHERE mod_state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    params![state.as_str(), after, limit as i64],
+                )
+            })
+            .await
+    }
+
+    async fn comments_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let (a, from) = (author.to_string(), CommentId::lower_bound(since).to_string());
+        self.db()
+            .tx(move |tx| {
+                let list: Vec<Comment> = docs(
+                    tx,
+                    "SELECT doc FROM comments WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+                    params![a, from, limit as i64],
+                )?;
+                Ok(list.into_iter().map(|c| c.created_at).collect())
+            })
+            .await
+    }
+}
