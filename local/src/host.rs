@@ -9,6 +9,7 @@ use anyhow::Context;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
+use feedback_core::participation::{Participation, VoterSecret};
 use feedback_core::photo::Photos;
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Messages, Reference, Routing, SeedOutcome, SubmitPolicy};
@@ -31,6 +32,7 @@ pub struct HostConfig {
     pub region_file: PathBuf,
     pub schedule_every: Duration,
     pub submissions_per_hour: u32,
+    pub comments_per_hour: u32,
     /// Messages in `submitted` longer than this are re-enqueued by the schedule.
     pub stuck_after: Duration,
     /// Queue visibility timeout for the in-process consumer.
@@ -51,6 +53,7 @@ pub struct Platform {
     pub routing: Routing<Store, Queue, SystemClock>,
     pub escalation: Escalation<Store, Queue, SystemClock>,
     pub notifications: Notifications<Store>,
+    pub participation: Participation<Store, SystemClock>,
     pub verifier: Verifier,
     pub dev_key: Option<Vec<u8>>,
     pub blobs: Arc<LocalBlobs>,
@@ -93,6 +96,9 @@ impl Platform {
         let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
         let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
         let notifications = Notifications::new(store.clone());
+        let secret = voter_secret(&config.data_dir)?;
+        let participation =
+            Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -106,6 +112,7 @@ impl Platform {
             routing,
             escalation,
             notifications,
+            participation,
             verifier,
             dev_key,
             blobs,
@@ -215,6 +222,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     let result = match route.function {
         routes::SUBMIT_MESSAGE => submit_message::handle(&p.submit, request).await,
         routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
+        routes::POLLS => polls::handle(&p.participation, request).await,
         routes::REFERENCE_DATA => reference_data::handle(&p.reference, request).await,
         other => Err(format!("function {other} is not hosted here").into()),
     };
@@ -367,6 +375,26 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
     Ok(delivered)
 }
 
+/// Runs `close-polls` once with the event EventBridge Scheduler would send.
+pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::participation::ScheduleReport> {
+    let event = events::scheduler_event("close-polls")?;
+    close_polls::handle(&p.participation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The voter-roll secret kept under the data directory, created on first use. Never logged.
+pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
+    let path = data_dir.join("voter-roll.key");
+    let key = match std::fs::read_to_string(&path) {
+        Ok(k) => hex::decode(k.trim()).context("the voter-roll key file is corrupt")?,
+        Err(_) => {
+            let k: [u8; 32] = rand::random();
+            std::fs::write(&path, hex::encode(k)).with_context(|| format!("writing {}", path.display()))?;
+            k.to_vec()
+        }
+    };
+    VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.
 pub async fn escalate_once(p: &Platform) -> anyhow::Result<escalate_overdue::Report> {
     let event = events::scheduler_event("escalate-overdue")?;
@@ -387,6 +415,9 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         }
         if let Err(e) = escalate_once(&p).await {
             tracing::error!(error = %e, "escalate-overdue failed");
+        }
+        if let Err(e) = close_polls_once(&p).await {
+            tracing::error!(error = %e, "close-polls failed");
         }
     }
 }

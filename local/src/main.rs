@@ -37,6 +37,8 @@ enum Command {
         schedule_every: Duration,
         #[arg(long, env = "FEEDBACK_SUBMISSIONS_PER_HOUR", default_value_t = 20)]
         submissions_per_hour: u32,
+        #[arg(long, env = "FEEDBACK_COMMENTS_PER_HOUR", default_value_t = 30)]
+        comments_per_hour: u32,
         #[arg(long, env = "FEEDBACK_STUCK_AFTER", default_value = "2m", value_parser = parse_duration)]
         stuck_after: Duration,
         #[arg(long, value_enum, default_value = "dev")]
@@ -87,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
             region_file,
             schedule_every,
             submissions_per_hour,
+            comments_per_hour,
             stuck_after,
             auth,
             issuer,
@@ -110,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
                 region_file,
                 schedule_every,
                 submissions_per_hour,
+                comments_per_hour,
                 stuck_after,
                 visibility: Duration::from_secs(30),
                 max_receives: 5,

@@ -20,7 +20,7 @@ use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// How long an idempotency record is kept (DynamoDB TTL).
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
@@ -50,7 +50,12 @@ impl DynamoStore {
         &self.table
     }
 
-    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -61,7 +66,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => Ok(()),
             Err(e) => match e.into_service_error() {
@@ -83,12 +88,28 @@ impl DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
+        self.query_gsi(index, pk, after, before, limit, true).await?.iter().map(read_doc).collect()
+    }
+
+    /// Items of one partition of a GSI, by sort key (descending unless `forward`), with keys
+    /// strictly between `after` and `before` when given.
+    pub(crate) async fn query_gsi(
+        &self,
+        index: &str,
+        pk: String,
+        after: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+        forward: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let sk_name = format!("{index}SK");
         let mut condition = "#pk = :pk".to_owned();
         let mut req = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
+            .scan_index_forward(forward)
             .expression_attribute_names("#pk", format!("{index}PK"))
             .expression_attribute_values(":pk", s(pk));
         match (after, before) {
@@ -107,9 +128,9 @@ impl DynamoStore {
             (None, None) => {}
         }
         if after.is_some() || before.is_some() {
-            req = req.expression_attribute_names("#sk", format!("{index}SK"));
+            req = req.expression_attribute_names("#sk", sk_name.clone());
         }
-        let mut out: Vec<Message> = Vec::new();
+        let mut out: Vec<Item> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let page = req
@@ -120,9 +141,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(|e| backend("Query index", e.into_service_error()))?;
-            for item in page.items() {
-                out.push(read_doc(item)?);
-            }
+            out.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() && out.len() <= limit => start = Some(k),
                 _ => break,
@@ -130,14 +149,15 @@ impl DynamoStore {
         }
         // BETWEEN is inclusive at both ends: keep the bounds strict.
         if let (Some(a), Some(b)) = (after, before) {
-            let key = |m: &Message| if index == "GSI5" { m.id.to_string() } else { m.deadline_key() };
-            out.retain(|m| key(m).as_str() > a && key(m).as_str() < b);
+            out.retain(|i| {
+                i.get(&sk_name).and_then(|v| v.as_s().ok()).is_some_and(|k| k.as_str() > a && k.as_str() < b)
+            });
         }
         out.truncate(limit);
         Ok(out)
     }
 
-    async fn get_doc(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+    pub(crate) async fn get_doc(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -152,16 +172,16 @@ impl DynamoStore {
     }
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
-fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+pub(crate) fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_json::to_string(v).map(AttributeValue::S).map_err(|e| backend("serialising", e))
 }
-fn read_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+pub(crate) fn read_doc<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     let raw = item.get("doc").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading item", "no doc"))?;
     serde_json::from_str(raw).map_err(|e| backend("corrupt stored document", e))
 }

@@ -5,6 +5,7 @@
 //! points them at any compatible endpoint without code changes.
 
 mod dynamo;
+mod participation;
 mod s3;
 mod sqs;
 
@@ -19,4 +20,22 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> feedback_core::StoreError {
     feedback_core::StoreError::Backend(anyhow::anyhow!("{context}: {e}"))
+}
+
+/// Reads the voter-roll secret from an SSM SecureString parameter, once per cold start. The value
+/// is never logged.
+pub async fn voter_secret(
+    conf: &aws_config::SdkConfig,
+    parameter: &str,
+) -> anyhow::Result<feedback_core::participation::VoterSecret> {
+    let out = aws_sdk_ssm::Client::new(conf)
+        .get_parameter()
+        .name(parameter)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the voter-roll secret {parameter}: {}", e.into_service_error()))?;
+    let value =
+        out.parameter.and_then(|p| p.value).ok_or_else(|| anyhow::anyhow!("parameter {parameter} has no value"))?;
+    feedback_core::participation::VoterSecret::new(value.into_bytes()).map_err(|e| anyhow::anyhow!(e))
 }

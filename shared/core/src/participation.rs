@@ -145,7 +145,10 @@ impl Poll {
     /// The listing partition (`polls` or `discussions` by public status) and sort key.
     pub fn list_key(&self) -> (String, String) {
         let family = if self.kind == PollKind::Discussion { "DISCUSSIONS" } else { "POLLS" };
-        (format!("{family}#{}", self.status.public().as_str()), format!("{:013}#{}", self.opens_at.timestamp_millis().max(0), self.id))
+        (
+            format!("{family}#{}", self.status.public().as_str()),
+            format!("{:013}#{}", self.opens_at.timestamp_millis().max(0), self.id),
+        )
     }
 
     /// Open for ballots or comments at `now`.
@@ -314,7 +317,12 @@ impl Results {
                             .map(|(oi, label)| {
                                 let count = counts.and_then(|c| c.get(&oi)).copied().unwrap_or(0);
                                 let share = if tally.total == 0 { 0.0 } else { count as f64 / tally.total as f64 };
-                                OptionResult { index: oi, option: label.clone(), count, share: (share * 10_000.0).round() / 10_000.0 }
+                                OptionResult {
+                                    index: oi,
+                                    option: label.clone(),
+                                    count,
+                                    share: (share * 10_000.0).round() / 10_000.0,
+                                }
                             })
                             .collect();
                         QuestionResult { kind: q.kind, options: Some(options), text_answers: None }
@@ -350,14 +358,20 @@ pub trait PollStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Poll>, StoreError>;
     /// Polls whose scheduled action (opening for `Scheduled`, closing for `Open`) is due before `before`.
-    async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize) -> Result<Vec<Poll>, StoreError>;
+    async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize)
+        -> Result<Vec<Poll>, StoreError>;
     /// One transaction: the poll accepts ballots at `ballot.now`, the voter-roll entry is new,
     /// the ballot is stored and the counters grow. All or nothing.
     async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused>;
     async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError>;
     async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError>;
     /// Every ballot of a poll, for the admins' export of free-text answers.
-    async fn list_ballots(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<StoredBallot>, StoreError>;
+    async fn list_ballots(
+        &self,
+        poll: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredBallot>, StoreError>;
     /// The live counters, summed over their shards (read consistently).
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError>;
     /// One transaction: the poll moves from `closing` to `closed` (version condition) and the
@@ -418,18 +432,35 @@ pub trait CommentStore: Send + Sync + 'static {
     async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError>;
     async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError>;
     /// A discussion's comments, oldest first, after the cursor id.
-    async fn list_comments(&self, discussion: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<Comment>, StoreError>;
+    async fn list_comments(
+        &self,
+        discussion: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError>;
     /// Replaces the comment (version condition). With `flagger`, also records that flagger,
     /// which must be new: a repeated flagger is a `Conflict` and nothing changes.
-    async fn update_comment(&self, expected_version: u32, next: &Comment, flagger: Option<&CitizenId>)
-        -> Result<(), StoreError>;
+    async fn update_comment(
+        &self,
+        expected_version: u32,
+        next: &Comment,
+        flagger: Option<&CitizenId>,
+    ) -> Result<(), StoreError>;
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError>;
     /// Comments in one moderation state, by id, after the cursor id.
-    async fn moderation_queue(&self, state: ModerationState, after: Option<&str>, limit: usize)
-        -> Result<Vec<Comment>, StoreError>;
+    async fn moderation_queue(
+        &self,
+        state: ModerationState,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError>;
     /// Creation times of the author's comments since `since`, at most `limit`.
-    async fn comments_since(&self, author: &CitizenId, since: DateTime<Utc>, limit: usize)
-        -> Result<Vec<DateTime<Utc>>, StoreError>;
+    async fn comments_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
 }
 
 /// A new poll as an admin filed it, already parsed.
@@ -491,7 +522,10 @@ pub fn validate_new_poll(p: &NewPoll, now: DateTime<Utc>) -> Vec<FieldError> {
             }
             QuestionKind::Single | QuestionKind::Multi => {
                 if !(MIN_OPTIONS..=MAX_OPTIONS).contains(&q.options.len()) {
-                    errs.push(FieldError::new(field("options"), format!("от {MIN_OPTIONS} до {MAX_OPTIONS} вариантов")));
+                    errs.push(FieldError::new(
+                        field("options"),
+                        format!("от {MIN_OPTIONS} до {MAX_OPTIONS} вариантов"),
+                    ));
                 }
                 if q.options.iter().any(|o| o.trim().is_empty() || o.chars().count() > 300) {
                     errs.push(FieldError::new(field("options"), "вариант — от 1 до 300 символов"));
@@ -618,12 +652,14 @@ pub struct Participation<S, C> {
 
 fn refused(e: BallotRefused) -> ServiceError {
     match e {
-        BallotRefused::NotOpen => {
-            ServiceError::Conflict { code: "poll_not_open", detail: "Голосование сейчас не принимает ответы.".into() }
-        }
-        BallotRefused::AlreadyVoted => {
-            ServiceError::Conflict { code: "already_voted", detail: "Вы уже проголосовали в этом опросе.".into() }
-        }
+        BallotRefused::NotOpen => ServiceError::Conflict {
+            code: "poll_not_open",
+            detail: "Голосование сейчас не принимает ответы.".into(),
+        },
+        BallotRefused::AlreadyVoted => ServiceError::Conflict {
+            code: "already_voted",
+            detail: "Вы уже проголосовали в этом опросе.".into(),
+        },
         BallotRefused::Store(e) => e.into(),
     }
 }
@@ -661,7 +697,10 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         let snap = self.reference.snapshot().await?;
         for (i, m) in input.audience.municipalities.iter().enumerate() {
             if snap.value.municipality(m).is_none() {
-                errs.push(FieldError::new(format!("audience.municipalities[{i}]"), "неизвестное муниципальное образование"));
+                errs.push(FieldError::new(
+                    format!("audience.municipalities[{i}]"),
+                    "неизвестное муниципальное образование",
+                ));
             }
         }
         if !errs.is_empty() {
@@ -975,9 +1014,13 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         }
         let now = self.clock.now();
         if !d.accepts_at(now) {
-            return Err(ServiceError::Conflict { code: "discussion_not_open", detail: "Обсуждение сейчас закрыто.".into() });
+            return Err(ServiceError::Conflict {
+                code: "discussion_not_open",
+                detail: "Обсуждение сейчас закрыто.".into(),
+            });
         }
-        let recent = self.store.comments_since(&actor.id, now - Duration::hours(1), self.comments_per_hour as usize).await?;
+        let recent =
+            self.store.comments_since(&actor.id, now - Duration::hours(1), self.comments_per_hour as usize).await?;
         if recent.len() >= self.comments_per_hour as usize {
             let oldest = recent.first().copied().unwrap_or(now);
             let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
@@ -1114,12 +1157,18 @@ mod tests {
 
     #[test]
     fn a_vote_needs_exactly_one_single_choice_question_with_two_to_ten_options() {
-        assert!(validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &["Да", "Нет"], None)]), now()).is_empty());
-        assert!(!validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &["Да"], None)]), now()).is_empty());
-        assert!(!validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Multi, &["А", "Б"], None)]), now()).is_empty());
+        assert!(validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &["Да", "Нет"], None)]), now())
+            .is_empty());
+        assert!(
+            !validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &["Да"], None)]), now()).is_empty()
+        );
+        assert!(!validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Multi, &["А", "Б"], None)]), now())
+            .is_empty());
         let eleven: Vec<String> = (0..11).map(|i| i.to_string()).collect();
         let eleven: Vec<&str> = eleven.iter().map(String::as_str).collect();
-        assert!(!validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &eleven, None)]), now()).is_empty());
+        assert!(
+            !validate_new_poll(&poll(PollKind::Vote, vec![q(QuestionKind::Single, &eleven, None)]), now()).is_empty()
+        );
     }
 
     #[test]
@@ -1137,7 +1186,11 @@ mod tests {
     fn answers_are_checked_against_the_questions() {
         let input = poll(
             PollKind::Survey,
-            vec![q(QuestionKind::Single, &["А", "Б"], None), q(QuestionKind::Multi, &["А", "Б", "В"], Some(2)), q(QuestionKind::Text, &[], None)],
+            vec![
+                q(QuestionKind::Single, &["А", "Б"], None),
+                q(QuestionKind::Multi, &["А", "Б", "В"], Some(2)),
+                q(QuestionKind::Text, &[], None),
+            ],
         );
         let p = Poll {
             id: PollId::new_at(now()),

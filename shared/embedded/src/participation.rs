@@ -9,17 +9,28 @@ use feedback_core::participation::{
 use feedback_core::ports::StoreError;
 use rusqlite::{params, OptionalExtension};
 
-fn poll_row(p: &Poll) -> Result<(String, u32, String, String, Option<&'static str>, Option<String>, String), StoreError> {
+/// The columns a poll is stored under: its listing and schedule keys, as the GSIs hold them on DynamoDB.
+struct PollRow {
+    id: String,
+    version: u32,
+    list_key: String,
+    list_sort: String,
+    bucket: Option<&'static str>,
+    key: Option<String>,
+    doc: String,
+}
+
+fn poll_row(p: &Poll) -> Result<PollRow, StoreError> {
     let (list_key, list_sort) = p.list_key();
     let (bucket, key) = match p.schedule_key() {
         Some((b, k)) => (Some(b.as_str()), Some(k)),
         None => (None, None),
     };
-    Ok((p.id.to_string(), p.version, list_key, list_sort, bucket, key, json(p)?))
+    Ok(PollRow { id: p.id.to_string(), version: p.version, list_key, list_sort, bucket, key, doc: json(p)? })
 }
 
 fn write_poll(tx: &rusqlite::Transaction<'_>, expected: Option<u32>, p: &Poll) -> Result<(), StoreError> {
-    let (id, version, list_key, list_sort, bucket, key, doc) = poll_row(p)?;
+    let PollRow { id, version, list_key, list_sort, bucket, key, doc } = poll_row(p)?;
     match expected {
         None => {
             tx.execute(
@@ -101,7 +112,12 @@ impl PollStore for SqliteStore {
             .await
     }
 
-    async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize) -> Result<Vec<Poll>, StoreError> {
+    async fn due_polls(
+        &self,
+        bucket: PollStatus,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Poll>, StoreError> {
         let before = format!("{:013}", before.timestamp_millis().max(0));
         self.db()
             .tx(move |tx| {
@@ -117,7 +133,11 @@ impl PollStore for SqliteStore {
     async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
         let increments = Tally::increments(poll, &ballot.answers);
         let ballot = ballot.clone();
-        let doc = json(&StoredBallot { poll_id: ballot.poll_id, receipt: ballot.receipt.clone(), answers: ballot.answers.clone() })?;
+        let doc = json(&StoredBallot {
+            poll_id: ballot.poll_id,
+            receipt: ballot.receipt.clone(),
+            answers: ballot.answers.clone(),
+        })?;
         let outcome = self
             .db()
             .tx(move |tx| {
@@ -126,13 +146,19 @@ impl PollStore for SqliteStore {
                 if !current.is_some_and(|p| p.accepts_at(ballot.now)) {
                     return Ok(Err(BallotRefused::NotOpen));
                 }
-                match tx.execute("INSERT INTO voter_roll (poll_id, voter_hash) VALUES (?1, ?2)", params![pid, ballot.voter_hash]) {
+                match tx.execute(
+                    "INSERT INTO voter_roll (poll_id, voter_hash) VALUES (?1, ?2)",
+                    params![pid, ballot.voter_hash],
+                ) {
                     Ok(_) => {}
                     Err(e) if is_constraint(&e) => return Ok(Err(BallotRefused::AlreadyVoted)),
                     Err(e) => return Err(backend(e)),
                 }
-                tx.execute("INSERT INTO ballots (receipt, poll_id, doc) VALUES (?1, ?2, ?3)", params![ballot.receipt, pid, doc])
-                    .map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO ballots (receipt, poll_id, doc) VALUES (?1, ?2, ?3)",
+                    params![ballot.receipt, pid, doc],
+                )
+                .map_err(backend)?;
                 let mut bump = tx
                     .prepare_cached(
                         "INSERT INTO tallies (poll_id, question, option, count) VALUES (?1, ?2, ?3, 1)
@@ -163,10 +189,14 @@ impl PollStore for SqliteStore {
         let (pid, hash) = (poll.to_string(), voter_hash.to_owned());
         self.db()
             .tx(move |tx| {
-                tx.query_row("SELECT 1 FROM voter_roll WHERE poll_id = ?1 AND voter_hash = ?2", params![pid, hash], |_| Ok(()))
-                    .optional()
-                    .map(|r| r.is_some())
-                    .map_err(backend)
+                tx.query_row(
+                    "SELECT 1 FROM voter_roll WHERE poll_id = ?1 AND voter_hash = ?2",
+                    params![pid, hash],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(backend)
             })
             .await
     }
@@ -176,7 +206,12 @@ impl PollStore for SqliteStore {
         self.db().tx(move |tx| one(tx, "SELECT doc FROM ballots WHERE receipt = ?1", params![receipt])).await
     }
 
-    async fn list_ballots(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<StoredBallot>, StoreError> {
+    async fn list_ballots(
+        &self,
+        poll: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredBallot>, StoreError> {
         let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
         self.db()
             .tx(move |tx| {
@@ -194,8 +229,9 @@ impl PollStore for SqliteStore {
         self.db()
             .tx(move |tx| {
                 let mut tally = Tally::default();
-                let mut stmt =
-                    tx.prepare_cached("SELECT question, option, count FROM tallies WHERE poll_id = ?1").map_err(backend)?;
+                let mut stmt = tx
+                    .prepare_cached("SELECT question, option, count FROM tallies WHERE poll_id = ?1")
+                    .map_err(backend)?;
                 let rows = stmt
                     .query_map(params![pid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
                     .map_err(backend)?;
@@ -209,8 +245,9 @@ impl PollStore for SqliteStore {
                 }
                 let mut stmt =
                     tx.prepare_cached("SELECT municipality, count FROM turnout WHERE poll_id = ?1").map_err(backend)?;
-                let rows =
-                    stmt.query_map(params![pid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![pid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                    .map_err(backend)?;
                 for row in rows {
                     let (m, n) = row.map_err(backend)?;
                     tally.turnout.insert(m, n as u64);
@@ -238,21 +275,30 @@ impl PollStore for SqliteStore {
     }
 }
 
-fn comment_row(c: &Comment) -> Result<(String, String, String, u32, Option<&'static str>, String), StoreError> {
-    Ok((
-        c.id.to_string(),
-        c.discussion_id.to_string(),
-        c.author.to_string(),
-        c.version,
-        c.moderation_state().map(ModerationState::as_str),
-        json(c)?,
-    ))
+struct CommentRow {
+    id: String,
+    discussion: String,
+    author: String,
+    version: u32,
+    state: Option<&'static str>,
+    doc: String,
+}
+
+fn comment_row(c: &Comment) -> Result<CommentRow, StoreError> {
+    Ok(CommentRow {
+        id: c.id.to_string(),
+        discussion: c.discussion_id.to_string(),
+        author: c.author.to_string(),
+        version: c.version,
+        state: c.moderation_state().map(ModerationState::as_str),
+        doc: json(c)?,
+    })
 }
 
 #[async_trait]
 impl CommentStore for SqliteStore {
     async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
-        let (id, discussion, author, version, state, doc) = comment_row(comment)?;
+        let CommentRow { id, discussion, author, version, state, doc } = comment_row(comment)?;
         self.db()
             .tx(move |tx| {
                 tx.execute(
@@ -270,7 +316,12 @@ impl CommentStore for SqliteStore {
         self.db().tx(move |tx| one(tx, "SELECT doc FROM comments WHERE id = ?1", params![id])).await
     }
 
-    async fn list_comments(&self, discussion: &PollId, after: Option<&str>, limit: usize) -> Result<Vec<Comment>, StoreError> {
+    async fn list_comments(
+        &self,
+        discussion: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
         let (d, after) = (discussion.to_string(), after.unwrap_or("").to_owned());
         self.db()
             .tx(move |tx| {
@@ -289,7 +340,7 @@ impl CommentStore for SqliteStore {
         next: &Comment,
         flagger: Option<&CitizenId>,
     ) -> Result<(), StoreError> {
-        let (id, _, _, version, state, doc) = comment_row(next)?;
+        let CommentRow { id, version, state, doc, .. } = comment_row(next)?;
         let flagger = flagger.map(|f| f.to_string());
         self.db()
             .tx(move |tx| {
@@ -316,10 +367,14 @@ impl CommentStore for SqliteStore {
         let (c, f) = (comment.to_string(), flagger.to_string());
         self.db()
             .tx(move |tx| {
-                tx.query_row("SELECT 1 FROM comment_flags WHERE comment_id = ?1 AND flagger = ?2", params![c, f], |_| Ok(()))
-                    .optional()
-                    .map(|r| r.is_some())
-                    .map_err(backend)
+                tx.query_row(
+                    "SELECT 1 FROM comment_flags WHERE comment_id = ?1 AND flagger = ?2",
+                    params![c, f],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(backend)
             })
             .await
     }

@@ -12,6 +12,10 @@ pub struct Config {
     pub notifications_queue_url: Option<String>,
     /// The private photos bucket (`PHOTOS_BUCKET`).
     pub photos_bucket: Option<String>,
+    /// The SSM parameter holding the voter-roll secret (`VOTER_SECRET_PARAM`).
+    pub voter_secret_param: Option<String>,
+    /// Comments a citizen may post per rolling hour (`COMMENTS_PER_HOUR`, default 30).
+    pub comments_per_hour: u32,
     /// Per-citizen submissions per hour (`SUBMISSIONS_PER_HOUR`, default 20).
     pub submissions_per_hour: u32,
     /// How long reference data is cached (`REFERENCE_TTL_SECS`, default 30).
@@ -46,6 +50,8 @@ impl Config {
             submitted_queue_url: get("SUBMITTED_QUEUE_URL").filter(|v| !v.is_empty()),
             notifications_queue_url: get("NOTIFICATIONS_QUEUE_URL").filter(|v| !v.is_empty()),
             photos_bucket: get("PHOTOS_BUCKET").filter(|v| !v.is_empty()),
+            voter_secret_param: get("VOTER_SECRET_PARAM").filter(|v| !v.is_empty()),
+            comments_per_hour: num("COMMENTS_PER_HOUR", 30)? as u32,
             submissions_per_hour: num("SUBMISSIONS_PER_HOUR", 20)? as u32,
             reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", 30)?),
             stuck_after: chrono::Duration::seconds(num("STUCK_AFTER_SECS", 120)? as i64),
@@ -55,6 +61,11 @@ impl Config {
     /// The photos bucket, required by the function that signs photo URLs.
     pub fn require_photos_bucket(&self) -> Result<String, ConfigError> {
         self.photos_bucket.clone().ok_or(ConfigError::Missing("PHOTOS_BUCKET"))
+    }
+
+    /// The voter-roll secret's parameter name, required by the participation functions.
+    pub fn require_voter_secret_param(&self) -> Result<String, ConfigError> {
+        self.voter_secret_param.clone().ok_or(ConfigError::Missing("VOTER_SECRET_PARAM"))
     }
 
     /// The `submitted` queue URL, required by functions that enqueue.

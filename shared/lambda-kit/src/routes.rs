@@ -30,6 +30,7 @@ const fn r(method: &'static str, path: &'static str, function: &'static str, acc
 pub const SUBMIT_MESSAGE: &str = "submit-message";
 pub const REFERENCE_DATA: &str = "reference-data";
 pub const HANDLE_MESSAGES: &str = "handle-messages";
+pub const POLLS: &str = "polls";
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[Route] = &[
@@ -50,6 +51,22 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v1/authorities", REFERENCE_DATA, Access::Public),
     r("GET", "/v1/routing-rules", REFERENCE_DATA, Access::Jwt),
     r("PUT", "/v1/routing-rules", REFERENCE_DATA, Access::Jwt),
+    r("POST", "/v1/polls", POLLS, Access::Jwt),
+    r("GET", "/v1/polls", POLLS, Access::Jwt),
+    r("GET", "/v1/polls/{id}", POLLS, Access::Jwt),
+    r("POST", "/v1/polls/{id}/cancel", POLLS, Access::Jwt),
+    r("POST", "/v1/polls/{id}/ballots", POLLS, Access::Jwt),
+    r("GET", "/v1/polls/{id}/results", POLLS, Access::Jwt),
+    r("GET", "/v1/ballots/{receipt}", POLLS, Access::Jwt),
+    r("POST", "/v1/discussions", POLLS, Access::Jwt),
+    r("GET", "/v1/discussions", POLLS, Access::Jwt),
+    r("GET", "/v1/discussions/{id}", POLLS, Access::Jwt),
+    r("GET", "/v1/discussions/{id}/comments", POLLS, Access::Jwt),
+    r("POST", "/v1/discussions/{id}/comments", POLLS, Access::Jwt),
+    r("POST", "/v1/comments/{id}/flags", POLLS, Access::Jwt),
+    r("POST", "/v1/comments/{id}/hide", POLLS, Access::Jwt),
+    r("POST", "/v1/comments/{id}/restore", POLLS, Access::Jwt),
+    r("GET", "/v1/moderation/comments", POLLS, Access::Jwt),
     r("GET", "/healthz", REFERENCE_DATA, Access::Public),
 ];
 

@@ -1,0 +1,21 @@
+//! `close-polls`: run by EventBridge Scheduler every minute (and by the local host's scheduler).
+//! Opens scheduled polls and discussions whose time came and closes due ones, freezing the final
+//! results. Found through the sparse schedule index, never by scanning; safe to run twice.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use feedback_core::participation::{CommentStore, Participation, PollStore, ScheduleReport};
+use feedback_core::{Clock, ReferenceStore};
+use lambda_runtime::{Error, LambdaEvent};
+
+/// The handler both hosts call.
+pub async fn handle<S, C>(
+    participation: &Participation<S, C>,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<ScheduleReport, Error>
+where
+    S: PollStore + CommentStore + ReferenceStore,
+    C: Clock,
+{
+    tracing::debug!(schedule = ?event.payload.resources, "poll schedule tick");
+    participation.run_schedule().await.map_err(|e| Error::from(e.to_string()))
+}

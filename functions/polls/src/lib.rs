@@ -1,0 +1,340 @@
+//! `polls`: votes, surveys and discussions — admins create and cancel them, residents list the
+//! ones they may join, cast one secret ballot, read results and comment; moderators keep the
+//! discussions clean.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use chrono_tz::Tz;
+use feedback_core::ids::{CommentId, MunicipalityId, PollId};
+use feedback_core::page::Page;
+use feedback_core::participation::{
+    Audience, BallotAnswer, Comment, CommentStore, ModerationState, NewPoll, Participation, PollForActor, PollKind,
+    PollStatus, PollStore, Question, QuestionKind, ResultsVisibility,
+};
+use feedback_core::views::local_time;
+use feedback_core::{Clock, FieldError, ReferenceStore, ServiceError};
+use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionRequest {
+    pub text: String,
+    pub kind: QuestionKind,
+    #[serde(default)]
+    pub options: Option<Vec<String>>,
+    #[serde(default)]
+    pub max_choices: Option<u8>,
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceRequest {
+    #[serde(default)]
+    pub municipalities: Option<Vec<String>>,
+    #[serde(default)]
+    pub min_age: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollKindRequest {
+    Vote,
+    Survey,
+}
+
+/// The body of `POST /v1/polls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollRequest {
+    pub kind: PollKindRequest,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub questions: Vec<QuestionRequest>,
+    #[serde(default)]
+    pub audience: Option<AudienceRequest>,
+    pub opens_at: DateTime<FixedOffset>,
+    pub closes_at: DateTime<FixedOffset>,
+    pub results: ResultsVisibility,
+}
+
+/// The body of `POST /v1/discussions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscussionRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub audience: Option<AudienceRequest>,
+    pub opens_at: DateTime<FixedOffset>,
+    pub closes_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotRequest {
+    pub answers: Vec<BallotAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    pub text: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+fn audience(req: Option<AudienceRequest>) -> Result<Audience, ServiceError> {
+    let req = req.unwrap_or_default();
+    let mut municipalities = Vec::new();
+    for (i, m) in req.municipalities.unwrap_or_default().iter().enumerate() {
+        municipalities.push(
+            MunicipalityId::parse(m).map_err(|_| {
+                ServiceError::field(format!("audience.municipalities[{i}]"), "недопустимый идентификатор")
+            })?,
+        );
+    }
+    Ok(Audience { municipalities, min_age: req.min_age })
+}
+
+impl PollRequest {
+    pub fn parse(self) -> Result<NewPoll, ServiceError> {
+        let mut errs = Vec::new();
+        let questions = self
+            .questions
+            .into_iter()
+            .map(|q| Question {
+                text: q.text,
+                kind: q.kind,
+                options: q.options.unwrap_or_default(),
+                max_choices: q.max_choices,
+                required: q.required.unwrap_or(true),
+            })
+            .collect();
+        let audience = audience(self.audience).map_err(|e| match e {
+            ServiceError::Validation(v) => errs.extend(v),
+            _ => errs.push(FieldError::new("audience", "недопустимая аудитория")),
+        });
+        match audience {
+            Ok(audience) if errs.is_empty() => Ok(NewPoll {
+                kind: match self.kind {
+                    PollKindRequest::Vote => PollKind::Vote,
+                    PollKindRequest::Survey => PollKind::Survey,
+                },
+                title: self.title,
+                description: self.description,
+                questions,
+                audience,
+                opens_at: self.opens_at.with_timezone(&Utc),
+                closes_at: self.closes_at.with_timezone(&Utc),
+                results: self.results,
+            }),
+            _ => Err(ServiceError::Validation(errs)),
+        }
+    }
+}
+
+impl DiscussionRequest {
+    pub fn parse(self) -> Result<NewPoll, ServiceError> {
+        Ok(NewPoll {
+            kind: PollKind::Discussion,
+            title: self.title,
+            description: self.description,
+            questions: vec![],
+            audience: audience(self.audience)?,
+            opens_at: self.opens_at.with_timezone(&Utc),
+            closes_at: self.closes_at.with_timezone(&Utc),
+            results: ResultsVisibility::Live,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PollView {
+    pub id: PollId,
+    pub kind: PollKind,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<Question>,
+    pub audience: Audience,
+    pub opens_at: DateTime<FixedOffset>,
+    pub closes_at: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<ResultsVisibility>,
+    pub status: PollStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_voted: Option<bool>,
+}
+
+impl PollView {
+    fn of(p: PollForActor, tz: &Tz) -> PollView {
+        let poll = p.poll;
+        PollView {
+            id: poll.id,
+            kind: poll.kind,
+            title: poll.title,
+            description: poll.description,
+            questions: poll.questions,
+            audience: poll.audience,
+            opens_at: local_time(poll.opens_at, tz),
+            closes_at: local_time(poll.closes_at, tz),
+            results: (poll.kind != PollKind::Discussion).then_some(poll.results),
+            status: poll.status.public(),
+            has_voted: p.has_voted,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommentView {
+    pub id: CommentId,
+    pub discussion_id: PollId,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<CommentId>,
+    pub created_at: DateTime<FixedOffset>,
+    /// The caller wrote it.
+    pub mine: bool,
+    pub hidden: bool,
+    /// Flags and state are shown to moderators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u32>,
+}
+
+fn comment_view(c: Comment, viewer: &feedback_core::Actor, tz: &Tz) -> CommentView {
+    let staff = viewer.has(feedback_core::Role::Moderator);
+    CommentView {
+        id: c.id,
+        discussion_id: c.discussion_id,
+        mine: c.author == viewer.id,
+        text: c.text,
+        reply_to: c.reply_to,
+        created_at: local_time(c.created_at, tz),
+        hidden: c.hidden,
+        flags: staff.then_some(c.flags),
+    }
+}
+
+fn status_param(req: &Request, default: PollStatus) -> Result<PollStatus, ApiError> {
+    match req.query_string_parameters_ref().and_then(|q| q.first("status")) {
+        None => Ok(default),
+        Some(s) => PollStatus::parse_public(s)
+            .ok_or_else(|| ApiError::validation("status", "одно из: scheduled, open, closed, cancelled")),
+    }
+}
+
+fn poll_id(req: &Request) -> Result<PollId, ApiError> {
+    PollId::parse(&path_param(req, "id")?).map_err(|_| ApiError::Service(ServiceError::NotFound))
+}
+
+fn comment_id(req: &Request) -> Result<CommentId, ApiError> {
+    CommentId::parse(&path_param(req, "id")?).map_err(|_| ApiError::Service(ServiceError::NotFound))
+}
+
+/// The handler both hosts call.
+pub async fn handle<S, C>(participation: &Participation<S, C>, req: Request) -> Result<Response<Body>, Error>
+where
+    S: PollStore + CommentStore + ReferenceStore,
+    C: Clock,
+{
+    Ok(dispatch(participation, &req).await.unwrap_or_else(ApiError::into_response))
+}
+
+async fn dispatch<S, C>(p: &Participation<S, C>, req: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: PollStore + CommentStore + ReferenceStore,
+    C: Clock,
+{
+    let actor = actor(req)?;
+    let tz = p.reference().snapshot().await?.value.time_zone();
+    let view = |x: PollForActor| PollView::of(x, &tz);
+    match route_key(req).as_deref() {
+        Some("POST /v1/polls") => {
+            let poll = p.create(&actor, json_body::<PollRequest>(req)?.parse()?).await?;
+            Ok(created(&view(PollForActor { poll, has_voted: None })))
+        }
+        Some("POST /v1/discussions") => {
+            let poll = p.create(&actor, json_body::<DiscussionRequest>(req)?.parse()?).await?;
+            Ok(created(&view(PollForActor { poll, has_voted: None })))
+        }
+        Some(key @ ("GET /v1/polls" | "GET /v1/discussions")) => {
+            let status = status_param(req, PollStatus::Open)?;
+            let (limit, cursor) = limit_and_cursor(req)?;
+            let page = p.list(&actor, key == "GET /v1/discussions", status, cursor, limit).await?;
+            Ok(ok(&page.map(view)))
+        }
+        Some(key @ ("GET /v1/polls/{id}" | "GET /v1/discussions/{id}")) => {
+            let found = p.get(&actor, &poll_id(req)?).await?;
+            if (found.poll.kind == PollKind::Discussion) != (key == "GET /v1/discussions/{id}") {
+                return Err(ServiceError::NotFound.into());
+            }
+            Ok(ok(&view(found)))
+        }
+        Some("POST /v1/polls/{id}/cancel") => {
+            let poll = p.cancel(&actor, &poll_id(req)?).await?;
+            Ok(ok(&view(PollForActor { poll, has_voted: None })))
+        }
+        Some("POST /v1/polls/{id}/ballots") => {
+            let body = json_body::<BallotRequest>(req)?;
+            let receipt = p.vote(&actor, &poll_id(req)?, body.answers).await?;
+            Ok(created(&serde_json::json!({ "receipt": receipt })))
+        }
+        Some("GET /v1/polls/{id}/results") => Ok(ok(&p.results(&actor, &poll_id(req)?).await?)),
+        Some("GET /v1/ballots/{receipt}") => {
+            let poll = p.check_receipt(&actor, &path_param(req, "receipt")?).await?;
+            Ok(ok(&serde_json::json!({ "poll_id": poll, "counted": true })))
+        }
+        Some("GET /v1/discussions/{id}/comments") => {
+            let (limit, cursor) = limit_and_cursor(req)?;
+            let page = p.comments(&actor, &poll_id(req)?, cursor, limit).await?;
+            Ok(ok(&page.map(|c| comment_view(c, &actor, &tz))))
+        }
+        Some("POST /v1/discussions/{id}/comments") => {
+            let body = json_body::<CommentRequest>(req)?;
+            let reply_to = body
+                .reply_to
+                .as_deref()
+                .map(CommentId::parse)
+                .transpose()
+                .map_err(|_| ApiError::validation("reply_to", "недопустимый идентификатор"))?;
+            let c = p.comment(&actor, &poll_id(req)?, &body.text, reply_to).await?;
+            Ok(created(&comment_view(c, &actor, &tz)))
+        }
+        Some("POST /v1/comments/{id}/flags") => {
+            let body = json_body::<FlagRequest>(req)?;
+            if body.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+                return Err(ApiError::validation("reason", "не длиннее 500 символов"));
+            }
+            let c = p.flag(&actor, &comment_id(req)?).await?;
+            Ok(ok(&comment_view(c, &actor, &tz)))
+        }
+        Some(key @ ("POST /v1/comments/{id}/hide" | "POST /v1/comments/{id}/restore")) => {
+            let c = p.moderate(&actor, &comment_id(req)?, key.ends_with("/hide")).await?;
+            Ok(ok(&comment_view(c, &actor, &tz)))
+        }
+        Some("GET /v1/moderation/comments") => {
+            let state = match req.query_string_parameters_ref().and_then(|q| q.first("state")) {
+                None | Some("flagged") => ModerationState::Flagged,
+                Some("hidden") => ModerationState::Hidden,
+                Some(_) => return Err(ApiError::validation("state", "flagged или hidden")),
+            };
+            let (limit, cursor) = limit_and_cursor(req)?;
+            let page: Page<Comment> = p.moderation_queue(&actor, state, cursor, limit).await?;
+            Ok(ok(&page.map(|c| comment_view(c, &actor, &tz))))
+        }
+        _ => Err(ApiError::RouteNotFound),
+    }
+}

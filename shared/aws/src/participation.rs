@@ -1,0 +1,344 @@
+use crate::backend;
+use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use feedback_core::ids::{CitizenId, CommentId, PollId};
+use feedback_core::participation::{
+    BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
+    StoredBallot, Tally,
+};
+use feedback_core::ports::{backoff, StoreError};
+
+fn poll_pk(id: &PollId) -> String {
+    format!("POLL#{id}")
+}
+
+fn poll_item(p: &Poll) -> Result<Item, StoreError> {
+    let (list_pk, list_sk) = p.list_key();
+    let mut item = Item::from([
+        ("PK".into(), s(poll_pk(&p.id))),
+        ("SK".into(), s("POLL")),
+        ("status".into(), s(p.status.as_str())),
+        ("version".into(), n(p.version)),
+        ("opens_ms".into(), n(p.opens_at.timestamp_millis())),
+        ("closes_ms".into(), n(p.closes_at.timestamp_millis())),
+        ("GSI3PK".into(), s(list_pk)),
+        ("GSI3SK".into(), s(list_sk)),
+        ("doc".into(), doc(p)?),
+    ]);
+    if let Some((bucket, key)) = p.schedule_key() {
+        item.insert("GSI2PK".into(), s(format!("SCHED#{}", bucket.as_str())));
+        item.insert("GSI2SK".into(), s(key));
+    }
+    Ok(item)
+}
+
+fn comment_item(c: &Comment) -> Result<Item, StoreError> {
+    let mut item = Item::from([
+        ("PK".into(), s(format!("COMMENT#{}", c.id))),
+        ("SK".into(), s("COMMENT")),
+        ("version".into(), n(c.version)),
+        ("GSI1PK".into(), s(format!("COMMENTS#{}", c.discussion_id))),
+        ("GSI1SK".into(), s(c.id.to_string())),
+        ("GSI5PK".into(), s(format!("COMMENTER#{}", c.author))),
+        ("GSI5SK".into(), s(c.id.to_string())),
+        ("doc".into(), doc(c)?),
+    ]);
+    if let Some(state) = c.moderation_state() {
+        item.insert("GSI4PK".into(), s(format!("MOD#{}", state.as_str())));
+        item.insert("GSI4SK".into(), s(c.id.to_string()));
+    }
+    Ok(item)
+}
+
+fn conflict_or(reasons: Vec<String>, what: &str) -> StoreError {
+    if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
+        StoreError::Conflict
+    } else {
+        backend(what, reasons.join(", "))
+    }
+}
+
+impl DynamoStore {
+    fn add_update(&self, pk: String, sk: String, names: Vec<String>) -> Result<TransactWriteItem, StoreError> {
+        let mut expr = Vec::new();
+        let mut upd = Update::builder().table_name(self.table()).key("PK", s(pk)).key("SK", s(sk));
+        for (i, name) in names.into_iter().enumerate() {
+            expr.push(format!("#a{i} :one"));
+            upd = upd.expression_attribute_names(format!("#a{i}"), name);
+        }
+        let upd = upd
+            .update_expression(format!("ADD {}", expr.join(", ")))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| backend("building Update", e))?;
+        Ok(TransactWriteItem::builder().update(upd).build())
+    }
+
+    async fn put_item_versioned(&self, item: Item, expected: Option<u32>) -> Result<(), StoreError> {
+        let mut req = self.client().put_item().table_name(self.table()).set_item(Some(item));
+        req = match expected {
+            None => req.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => req.condition_expression("version = :v").expression_attribute_values(":v", n(v)),
+        };
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Err(StoreError::Conflict)
+                } else {
+                    Err(backend("PutItem", e))
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PollStore for DynamoStore {
+    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError> {
+        self.put_item_versioned(poll_item(poll)?, None).await
+    }
+
+    async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
+        self.get_doc(poll_pk(id), "POLL").await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError> {
+        self.put_item_versioned(poll_item(next)?, Some(expected_version)).await
+    }
+
+    async fn list_polls(
+        &self,
+        discussions: bool,
+        status: PollStatus,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Poll>, StoreError> {
+        let family = if discussions { "DISCUSSIONS" } else { "POLLS" };
+        let pk = format!("{family}#{}", status.public().as_str());
+        self.query_gsi("GSI3", pk, after, None, limit, true).await?.iter().map(read_doc).collect()
+    }
+
+    async fn due_polls(
+        &self,
+        bucket: PollStatus,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Poll>, StoreError> {
+        let before = format!("{:013}", before.timestamp_millis().max(0));
+        let pk = format!("SCHED#{}", bucket.as_str());
+        self.query_gsi("GSI2", pk, None, Some(&before), limit, true).await?.iter().map(read_doc).collect()
+    }
+
+    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
+        let pk = poll_pk(&ballot.poll_id);
+        let check = ConditionCheck::builder()
+            .table_name(self.table())
+            .key("PK", s(pk.clone()))
+            .key("SK", s("POLL"))
+            .condition_expression("#st IN (:scheduled, :open) AND opens_ms <= :now AND closes_ms > :now")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":scheduled", s(PollStatus::Scheduled.as_str()))
+            .expression_attribute_values(":open", s(PollStatus::Open.as_str()))
+            .expression_attribute_values(":now", n(ballot.now.timestamp_millis()))
+            .build()
+            .map_err(|e| backend("building ConditionCheck", e))?;
+        let stored =
+            StoredBallot { poll_id: ballot.poll_id, receipt: ballot.receipt.clone(), answers: ballot.answers.clone() };
+        let ballot_item = Item::from([
+            ("PK".into(), s(format!("BALLOT#{}", ballot.receipt))),
+            ("SK".into(), s("BALLOT")),
+            ("GSI1PK".into(), s(format!("POLLBALLOTS#{}", ballot.poll_id))),
+            ("GSI1SK".into(), s(ballot.receipt.clone())),
+            ("doc".into(), doc(&stored)?),
+        ]);
+        let roll = Item::from([("PK".into(), s(pk.clone())), ("SK".into(), s(format!("VOTER#{}", ballot.voter_hash)))]);
+        let mut items = vec![
+            TransactWriteItem::builder().condition_check(check).build(),
+            self.put(roll, "attribute_not_exists(PK)", None)?,
+            self.put(ballot_item, "attribute_not_exists(PK)", None)?,
+            self.add_update(pk.clone(), format!("TALLY#total#{}", ballot.shard), vec!["n".into()])?,
+        ];
+        for (q, options) in Tally::increments(poll, &ballot.answers) {
+            let names = options.iter().map(|o| format!("o{o}")).collect();
+            items.push(self.add_update(pk.clone(), format!("TALLY#{q:02}#{}", ballot.shard), names)?);
+        }
+        if let Some(m) = &ballot.municipality {
+            items.push(self.add_update(pk.clone(), format!("TURNOUT#{}", ballot.shard), vec![format!("m:{m}")])?);
+        }
+        for attempt in 0..6 {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(reasons) => {
+                    if reasons.first().is_some_and(|c| c == "ConditionalCheckFailed") {
+                        return Err(BallotRefused::NotOpen);
+                    }
+                    if reasons.get(1).is_some_and(|c| c == "ConditionalCheckFailed") {
+                        return Err(BallotRefused::AlreadyVoted);
+                    }
+                    if reasons.iter().any(|c| c == "TransactionConflict") {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(BallotRefused::Store(backend("ballot transaction", reasons.join(", "))));
+                }
+            }
+        }
+        Err(BallotRefused::Store(StoreError::Conflict))
+    }
+
+    async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError> {
+        Ok(self.get_doc(poll_pk(poll), &format!("VOTER#{voter_hash}")).await?.is_some())
+    }
+
+    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
+        self.get_doc(format!("BALLOT#{receipt}"), "BALLOT").await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn list_ballots(
+        &self,
+        poll: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredBallot>, StoreError> {
+        self.query_gsi("GSI1", format!("POLLBALLOTS#{poll}"), after, None, limit, true)
+            .await?
+            .iter()
+            .map(read_doc)
+            .collect()
+    }
+
+    async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
+        let mut tally = Tally::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
+                .expression_attribute_values(":pk", s(poll_pk(poll)))
+                .expression_attribute_values(":t", s("T"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| backend("Query tally", e.into_service_error()))?;
+            for item in page.items() {
+                let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let mut parts = sk.split('#');
+                let (kind, q) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                for (name, value) in item {
+                    let Some(count) = value.as_n().ok().and_then(|v| v.parse::<u64>().ok()) else { continue };
+                    match (kind, q, name.as_str()) {
+                        ("TALLY", "total", "n") => tally.total += count,
+                        ("TALLY", q, o) if o.starts_with('o') => {
+                            if let (Ok(q), Ok(o)) = (q.parse::<usize>(), o[1..].parse::<usize>()) {
+                                *tally.counts.entry(q).or_default().entry(o).or_default() += count;
+                            }
+                        }
+                        ("TURNOUT", _, m) if m.starts_with("m:") => {
+                            *tally.turnout.entry(m[2..].to_owned()).or_default() += count;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(tally),
+            }
+        }
+    }
+
+    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {
+        let results_item = Item::from([
+            ("PK".into(), s(poll_pk(&closed.id))),
+            ("SK".into(), s("RESULTS")),
+            ("doc".into(), doc(results)?),
+        ]);
+        let items = vec![
+            self.put(poll_item(closed)?, "version = :v", Some(Item::from([(":v".into(), n(expected_version))])))?,
+            self.put(results_item, "attribute_not_exists(PK)", None)?,
+        ];
+        self.transact(items).await.map_err(|r| conflict_or(r, "freezing results"))
+    }
+
+    async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError> {
+        self.get_doc(poll_pk(poll), "RESULTS").await?.map(|i| read_doc(&i)).transpose()
+    }
+}
+
+#[async_trait]
+impl CommentStore for DynamoStore {
+    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
+        self.put_item_versioned(comment_item(comment)?, None).await
+    }
+
+    async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError> {
+        self.get_doc(format!("COMMENT#{id}"), "COMMENT").await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn list_comments(
+        &self,
+        discussion: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
+        self.query_gsi("GSI1", format!("COMMENTS#{discussion}"), after, None, limit, true)
+            .await?
+            .iter()
+            .map(read_doc)
+            .collect()
+    }
+
+    async fn update_comment(
+        &self,
+        expected_version: u32,
+        next: &Comment,
+        flagger: Option<&CitizenId>,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![self.put(
+            comment_item(next)?,
+            "version = :v",
+            Some(Item::from([(":v".into(), n(expected_version))])),
+        )?];
+        if let Some(f) = flagger {
+            let flag =
+                Item::from([("PK".into(), s(format!("COMMENT#{}", next.id))), ("SK".into(), s(format!("FLAG#{f}")))]);
+            items.push(self.put(flag, "attribute_not_exists(PK)", None)?);
+        }
+        self.transact(items).await.map_err(|r| conflict_or(r, "updating a comment"))
+    }
+
+    async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {
+        Ok(self.get_doc(format!("COMMENT#{comment}"), &format!("FLAG#{flagger}")).await?.is_some())
+    }
+
+    async fn moderation_queue(
+        &self,
+        state: ModerationState,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
+        self.query_gsi("GSI4", format!("MOD#{}", state.as_str()), after, None, limit, true)
+            .await?
+            .iter()
+            .map(read_doc)
+            .collect()
+    }
+
+    async fn comments_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let from = CommentId::lower_bound(since).to_string();
+        let items = self.query_gsi("GSI5", format!("COMMENTER#{author}"), Some(&from), None, limit, true).await?;
+        items.iter().map(|i| read_doc::<Comment>(i).map(|c| c.created_at)).collect()
+    }
+}
