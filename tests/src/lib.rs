@@ -5,6 +5,7 @@ pub mod contract;
 pub mod embedded;
 pub mod fixtures;
 pub mod moto;
+pub mod polls;
 pub mod workflow;
 
 /// What a contract case needs: a store and a queue of one backend.

@@ -31,3 +31,14 @@ mod workflow {
         .await;
     }
 }
+
+mod polls {
+    use super::*;
+    feedback_tests::polls_suite!(harness!());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sharded_tally_sums_exactly_for_two_hundred_voters() {
+        let (_guard, h) = harness!();
+        feedback_tests::polls::the_tally_sums_exactly(&h, 200).await;
+    }
+}

@@ -31,3 +31,14 @@ mod workflow {
         .await;
     }
 }
+
+mod polls {
+    use super::*;
+    feedback_tests::polls_suite!(harness());
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_tally_sums_exactly_for_five_thousand_voters() {
+        let (_, h) = harness();
+        feedback_tests::polls::the_tally_sums_exactly(&h, 5000).await;
+    }
+}

@@ -1,0 +1,322 @@
+//! Participation on every backend: one secret ballot per citizen, the condition inside the
+//! ballot transaction, sharded tallies, the scheduled close, eligibility and discussions.
+
+use crate::contract::{Backend, Queue};
+use crate::fixtures::{actor, at};
+use crate::Harness;
+use chrono::{DateTime, Duration, Utc};
+use feedback_core::page::Limit;
+use feedback_core::participation::{
+    Audience, BallotAnswer, CommentStore, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus, PollStore,
+    Question, QuestionKind, ResultsVisibility, VoterSecret,
+};
+use feedback_core::service::Reference;
+use feedback_core::testing::{sample_region, ManualClock};
+use feedback_core::{Actor, Clock, MunicipalityId, ServiceError};
+use std::sync::Arc;
+
+pub const NOW: &str = "2026-11-28T12:00:00+05:00";
+
+pub trait PollBackend: Backend + PollStore + CommentStore {}
+impl<T: Backend + PollStore + CommentStore> PollBackend for T {}
+
+pub struct Polls<S: PollBackend> {
+    pub participation: Participation<S, Arc<ManualClock>>,
+    pub clock: Arc<ManualClock>,
+    pub store: S,
+}
+
+pub async fn polls<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> Polls<S> {
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let clock = Arc::new(ManualClock::at(NOW));
+    let secret = VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
+    Polls {
+        participation: Participation::new(h.store.clone(), clock.clone(), reference, secret, 5),
+        clock,
+        store: h.store.clone(),
+    }
+}
+
+pub fn admin() -> Actor {
+    actor("admin-1", "[admin]", &[])
+}
+
+/// A resident of `municipality` born on `birthdate`.
+pub fn resident(sub: &str, municipality: &str, birthdate: &str) -> Actor {
+    actor(sub, "[citizen]", &[("municipality", municipality), ("birthdate", birthdate)])
+}
+
+pub fn vote_input(opens: DateTime<Utc>, closes: DateTime<Utc>, results: ResultsVisibility) -> NewPoll {
+    NewPoll {
+        kind: PollKind::Vote,
+        title: "Какой объект благоустроить в 2027 году?".into(),
+        description: None,
+        questions: vec![Question {
+            text: "Выберите общественное пространство".into(),
+            kind: QuestionKind::Single,
+            options: vec!["Набережная Туры".into(), "Сквер Депутатов".into(), "Парк Гагарина".into()],
+            max_choices: None,
+            required: true,
+        }],
+        audience: Audience::default(),
+        opens_at: opens,
+        closes_at: closes,
+        results,
+    }
+}
+
+pub fn choose(option: usize) -> Vec<BallotAnswer> {
+    vec![BallotAnswer { question: 0, options: vec![option], text: None }]
+}
+
+fn code(e: ServiceError) -> &'static str {
+    match e {
+        ServiceError::Conflict { code, .. } => code,
+        ServiceError::NotEligible => "not_eligible",
+        ServiceError::Validation(_) => "validation_failed",
+        ServiceError::Forbidden(_) => "forbidden",
+        ServiceError::NotFound => "not_found",
+        ServiceError::RateLimited { .. } => "rate_limited",
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn open_vote<S: PollBackend>(p: &Polls<S>, results: ResultsVisibility) -> Poll {
+    let now = p.clock.now();
+    p.participation.create(&admin(), vote_input(now - Duration::minutes(1), now + Duration::days(7), results)).await.unwrap()
+}
+
+pub async fn one_ballot_per_citizen_with_a_receipt<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let poll = open_vote(&p, ResultsVisibility::Live).await;
+    assert_eq!(poll.status, PollStatus::Open);
+    let alice = resident("alice", "tyumen", "1990-01-01");
+    let receipt = p.participation.vote(&alice, &poll.id, choose(1)).await.unwrap();
+    for other in ["bob", "carol"] {
+        p.participation.vote(&resident(other, "ishim", "1985-05-05"), &poll.id, choose(2)).await.unwrap();
+    }
+    // the same citizen again: refused, whatever the choice
+    assert_eq!(code(p.participation.vote(&alice, &poll.id, choose(0)).await.unwrap_err()), "already_voted");
+    assert_eq!(p.participation.get(&alice, &poll.id).await.unwrap().has_voted, Some(true));
+    assert_eq!(p.participation.get(&resident("dave", "tyumen", "1990-01-01"), &poll.id).await.unwrap().has_voted, Some(false));
+    // the receipt proves the ballot is counted; a made-up one does not
+    assert_eq!(p.participation.check_receipt(&resident("zed", "tyumen", "1990-01-01"), &receipt).await.unwrap(), poll.id);
+    assert_eq!(code(p.participation.check_receipt(&alice, "00000000000000000000000").await.unwrap_err()), "not_found");
+    // live results
+    let r = p.participation.results(&alice, &poll.id).await.unwrap();
+    assert_eq!((r.total_ballots, r.is_final), (3, false));
+    let counts: Vec<u64> = r.questions[0].options.as_ref().unwrap().iter().map(|o| o.count).collect();
+    assert_eq!(counts, vec![0, 1, 2]);
+    assert_eq!(r.turnout.get("tyumen"), Some(&1));
+    assert_eq!(r.turnout.get("ishim"), Some(&2));
+}
+
+pub async fn a_late_ballot_is_refused_by_the_transaction<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let poll = p
+        .participation
+        .create(&admin(), vote_input(now - Duration::minutes(1), now + Duration::minutes(10), ResultsVisibility::Live))
+        .await
+        .unwrap();
+    // the schedule has not run: the poll is still `open` in the store, but its time is over
+    p.clock.advance(Duration::minutes(10));
+    let late = p.participation.vote(&resident("alice", "tyumen", "1990-01-01"), &poll.id, choose(0)).await;
+    assert_eq!(code(late.unwrap_err()), "poll_not_open");
+    assert_eq!(p.store.tally(&poll.id).await.unwrap().total, 0);
+    // a cancelled poll refuses ballots too
+    let other = open_vote(&p, ResultsVisibility::Live).await;
+    p.participation.cancel(&admin(), &other.id).await.unwrap();
+    let refused = p.participation.vote(&resident("alice", "tyumen", "1990-01-01"), &other.id, choose(0)).await;
+    assert_eq!(code(refused.unwrap_err()), "poll_not_open");
+}
+
+/// Casts `voters` ballots one at a time and checks the sharded tally sums exactly.
+pub async fn the_tally_sums_exactly<S: PollBackend, Q: Queue>(h: &Harness<S, Q>, voters: usize) {
+    let p = polls(h).await;
+    let poll = open_vote(&p, ResultsVisibility::Live).await;
+    let mut expected = [0u64; 3];
+    for i in 0..voters {
+        let option = (i * 7 + i / 3) % 3;
+        expected[option] += 1;
+        let who = resident(&format!("voter-{i}"), if i % 4 == 0 { "ishim" } else { "tyumen" }, "1980-01-01");
+        p.participation.vote(&who, &poll.id, choose(option)).await.unwrap();
+    }
+    let tally = p.store.tally(&poll.id).await.unwrap();
+    assert_eq!(tally.total, voters as u64);
+    let counts: Vec<u64> = (0..3).map(|o| tally.counts.get(&0).and_then(|c| c.get(&o)).copied().unwrap_or(0)).collect();
+    assert_eq!(counts, expected.to_vec());
+    assert_eq!(tally.turnout.values().sum::<u64>(), voters as u64);
+}
+
+pub async fn the_schedule_opens_closes_and_freezes_once<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let opens = at("2026-12-01T09:00:00+05:00");
+    let closes = at("2026-12-01T21:00:00+05:00");
+    let poll = p.participation.create(&admin(), vote_input(opens, closes, ResultsVisibility::AfterClose)).await.unwrap();
+    assert_eq!(poll.status, PollStatus::Scheduled);
+    let alice = resident("alice", "tyumen", "1990-01-01");
+    // before opening: nothing to do, and no ballots
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 0);
+    assert_eq!(code(p.participation.vote(&alice, &poll.id, choose(0)).await.unwrap_err()), "poll_not_open");
+    // opened by the schedule
+    p.clock.set(at("2026-12-01T09:00:30+05:00"));
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 1);
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 0);
+    p.participation.vote(&alice, &poll.id, choose(2)).await.unwrap();
+    p.participation.vote(&resident("bob", "tyumen", "1990-01-01"), &poll.id, choose(2)).await.unwrap();
+    // results stay unpublished while it is open
+    assert_eq!(code(p.participation.results(&alice, &poll.id).await.unwrap_err()), "results_not_published");
+    // closed and frozen by the schedule; a second run changes nothing
+    p.clock.set(at("2026-12-01T21:00:05+05:00"));
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 1);
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 0);
+    let stored = p.store.get_poll(&poll.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PollStatus::Closed);
+    let r = p.participation.results(&alice, &poll.id).await.unwrap();
+    assert!(r.is_final);
+    assert_eq!(r.total_ballots, 2);
+    assert_eq!(r.questions[0].options.as_ref().unwrap()[2].share, 1.0);
+    // a ballot after the close is refused
+    let late = p.participation.vote(&resident("carol", "tyumen", "1990-01-01"), &poll.id, choose(0)).await;
+    assert_eq!(code(late.unwrap_err()), "poll_not_open");
+    assert_eq!(p.store.get_results(&poll.id).await.unwrap().unwrap().total_ballots, 2);
+}
+
+pub async fn only_the_audience_may_vote<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let mut input = vote_input(now - Duration::minutes(1), now + Duration::days(1), ResultsVisibility::Live);
+    input.audience = Audience { municipalities: vec![MunicipalityId::parse("tyumen").unwrap()], min_age: Some(18) };
+    let poll = p.participation.create(&admin(), input).await.unwrap();
+    let refuse = |who: Actor| {
+        let participation = &p.participation;
+        let id = poll.id;
+        async move { code(participation.vote(&who, &id, choose(0)).await.unwrap_err()) }
+    };
+    assert_eq!(refuse(resident("ivan", "ishim", "1990-01-01")).await, "not_eligible");
+    // 18 tomorrow: not yet
+    assert_eq!(refuse(resident("teen", "tyumen", "2008-11-29")).await, "not_eligible");
+    assert_eq!(refuse(actor("nobirth", "[citizen]", &[("municipality", "tyumen")])).await, "not_eligible");
+    p.participation.vote(&resident("adult", "tyumen", "2008-11-28"), &poll.id, choose(0)).await.unwrap();
+    // the ineligible do not see it listed; the eligible do, with has_voted
+    let listed = |who: Actor| {
+        let participation = &p.participation;
+        async move { participation.list(&who, false, PollStatus::Open, None, Limit::DEFAULT).await.unwrap().items }
+    };
+    assert!(listed(resident("ivan", "ishim", "1990-01-01")).await.is_empty());
+    let mine = listed(resident("adult", "tyumen", "2008-11-28")).await;
+    assert_eq!((mine.len(), mine[0].has_voted), (1, Some(true)));
+    // and only an admin of the region creates polls
+    let other_region = actor("admin-66", "[admin]", &[("region", "66")]);
+    let input = vote_input(now, now + Duration::days(1), ResultsVisibility::Live);
+    assert_eq!(code(p.participation.create(&other_region, input).await.unwrap_err()), "forbidden");
+}
+
+pub async fn survey_answers_are_validated<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let q = |kind, options: &[&str], max| Question {
+        text: "Вопрос анкеты".into(),
+        kind,
+        options: options.iter().map(|s| s.to_string()).collect(),
+        max_choices: max,
+        required: true,
+    };
+    let input = NewPoll {
+        kind: PollKind::Survey,
+        questions: vec![
+            q(QuestionKind::Single, &["Да", "Нет"], None),
+            q(QuestionKind::Multi, &["Автобус", "Трамвай", "Такси"], Some(2)),
+            q(QuestionKind::Text, &[], None),
+        ],
+        ..vote_input(now - Duration::minutes(1), now + Duration::days(1), ResultsVisibility::Live)
+    };
+    let poll = p.participation.create(&admin(), input).await.unwrap();
+    let alice = resident("alice", "tyumen", "1990-01-01");
+    let a = |question, options: &[usize], text: Option<&str>| BallotAnswer {
+        question,
+        options: options.to_vec(),
+        text: text.map(str::to_owned),
+    };
+    for bad in [
+        vec![a(0, &[2], None), a(1, &[0], None), a(2, &[], Some("Больше автобусов"))],
+        vec![a(0, &[0], None), a(1, &[0, 1, 2], None), a(2, &[], Some("Больше автобусов"))],
+        vec![a(0, &[0], Some("текст")), a(1, &[0], None), a(2, &[], Some("Больше автобусов"))],
+        vec![a(0, &[0], None), a(1, &[0], None), a(2, &[], Some(&"я".repeat(1001)))],
+    ] {
+        assert_eq!(code(p.participation.vote(&alice, &poll.id, bad).await.unwrap_err()), "validation_failed");
+    }
+    let good = vec![a(0, &[0], None), a(1, &[0, 1], None), a(2, &[], Some("Больше автобусов"))];
+    p.participation.vote(&alice, &poll.id, good).await.unwrap();
+    let r = p.participation.results(&alice, &poll.id).await.unwrap();
+    assert_eq!(r.questions[2].text_answers, Some(1));
+    assert_eq!(r.questions[1].options.as_ref().unwrap().iter().map(|o| o.count).collect::<Vec<_>>(), vec![1, 1, 0]);
+}
+
+pub async fn three_distinct_flaggers_hide_a_comment<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let input = NewPoll {
+        kind: PollKind::Discussion,
+        title: "Правила выгула собак в парках".into(),
+        questions: vec![],
+        ..vote_input(now - Duration::minutes(1), now + Duration::days(7), ResultsVisibility::Live)
+    };
+    let d = p.participation.create(&admin(), input).await.unwrap();
+    let alice = resident("alice", "tyumen", "1990-01-01");
+    let c = p.participation.comment(&alice, &d.id, "Нужны огороженные площадки", None).await.unwrap();
+    let reply = p.participation.comment(&resident("bob", "tyumen", "1990-01-01"), &d.id, "Согласен!", Some(c.id)).await;
+    reply.unwrap();
+    // the same flagger twice counts once; the third distinct flagger hides it
+    let f1 = resident("f1", "tyumen", "1990-01-01");
+    p.participation.flag(&f1, &c.id).await.unwrap();
+    assert_eq!(p.participation.flag(&f1, &c.id).await.unwrap().flags, 1);
+    p.participation.flag(&resident("f2", "tyumen", "1990-01-01"), &c.id).await.unwrap();
+    let moderator = actor("m-1", "[moderator]", &[]);
+    let queue = p.participation.moderation_queue(&moderator, ModerationState::Flagged, None, Limit::DEFAULT).await.unwrap();
+    assert_eq!(queue.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
+    let hidden = p.participation.flag(&resident("f3", "tyumen", "1990-01-01"), &c.id).await.unwrap();
+    assert!(hidden.hidden);
+    // hidden comments are not listed for citizens, but are for moderators
+    let seen = p.participation.comments(&alice, &d.id, None, Limit::DEFAULT).await.unwrap().items;
+    assert_eq!(seen.len(), 1);
+    let hidden_queue = p.participation.moderation_queue(&moderator, ModerationState::Hidden, None, Limit::DEFAULT);
+    assert_eq!(hidden_queue.await.unwrap().items.len(), 1);
+    // a moderator restores it; it is listed again and further flags do not hide it
+    let restored = p.participation.moderate(&moderator, &c.id, false).await.unwrap();
+    assert!(!restored.hidden);
+    assert_eq!(p.participation.comments(&alice, &d.id, None, Limit::DEFAULT).await.unwrap().items.len(), 2);
+    assert!(!p.participation.flag(&resident("f4", "tyumen", "1990-01-01"), &c.id).await.unwrap().hidden);
+    assert_eq!(code(p.participation.moderate(&alice, &c.id, true).await.unwrap_err()), "forbidden");
+    // comments are rate limited per citizen (5 per hour here)
+    for i in 0..4 {
+        p.participation.comment(&alice, &d.id, &format!("Комментарий {i}"), None).await.unwrap();
+    }
+    assert_eq!(code(p.participation.comment(&alice, &d.id, "Ещё один", None).await.unwrap_err()), "rate_limited");
+}
+
+/// Every participation case that runs on both backends.
+#[macro_export]
+macro_rules! polls_suite {
+    ($harness:expr) => {
+        $crate::polls_suite!(@cases $harness;
+            one_ballot_per_citizen_with_a_receipt,
+            a_late_ballot_is_refused_by_the_transaction,
+            the_schedule_opens_closes_and_freezes_once,
+            only_the_audience_may_vote,
+            survey_answers_are_validated,
+            three_distinct_flaggers_hide_a_comment
+        );
+    };
+    (@cases $harness:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (_guard, h) = $harness;
+                $crate::polls::$case(&h).await;
+            }
+        )*
+    };
+}
