@@ -396,3 +396,64 @@ async fn a_photo_is_uploaded_attached_and_read_only_by_those_who_may_read_the_me
     msg["photo_ids"] = json!([photo_id, photo_id, photo_id, photo_id]);
     assert_eq!(host.post_message(&alice, None, &msg).await.status(), 422);
 }
+
+#[tokio::test]
+async fn a_vote_over_http_takes_one_secret_ballot_per_resident() {
+    let data = temp_data_dir("vote");
+    let host = Host::start(&data, &[], &[]).await;
+    let admin = host.admin("admin-1").await;
+    let now = chrono::Utc::now();
+    let vote = json!({
+        "kind": "vote",
+        "title": "Какой объект благоустроить в 2027 году?",
+        "questions": [{"text": "Выберите пространство", "kind": "single", "options": ["Набережная", "Сквер", "Парк"]}],
+        "audience": {"municipalities": ["tyumen"], "min_age": 14},
+        "opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "closes_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+        "results": "after_close"
+    });
+    let post =
+        |token: &str, path: &str, body: &Value| host.http.post(host.url(path)).bearer_auth(token).json(body).send();
+    // a citizen may not create polls; an invalid poll is refused; a valid one is open at once
+    let alice = host.citizen("alice").await;
+    assert_eq!(post(&alice, "/v1/polls", &vote).await.unwrap().status(), 403);
+    let mut bad = vote.clone();
+    bad["questions"][0]["options"] = json!(["Только один"]);
+    assert_eq!(post(&admin, "/v1/polls", &bad).await.unwrap().status(), 422);
+    let r = post(&admin, "/v1/polls", &vote).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let poll: Value = r.json().await.unwrap();
+    assert_eq!(poll["status"], "open");
+    let id = poll["id"].as_str().unwrap();
+    // Alice (Tyumen, adult) sees it and votes once
+    let listed: Value = host.get(&alice, "/v1/polls?status=open").await.json().await.unwrap();
+    assert_eq!(listed["items"][0]["has_voted"], false);
+    let ballot = json!({"answers": [{"question": 0, "options": [2]}]});
+    let r = post(&alice, &format!("/v1/polls/{id}/ballots"), &ballot).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let receipt = r.json::<Value>().await.unwrap()["receipt"].as_str().unwrap().to_owned();
+    let again = post(&alice, &format!("/v1/polls/{id}/ballots"), &ballot).await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "already_voted");
+    let checked: Value = host.get(&alice, &format!("/v1/ballots/{receipt}")).await.json().await.unwrap();
+    assert_eq!(checked, json!({"poll_id": id, "counted": true}));
+    // out-of-range answers are 422; results wait for the close
+    let wrong = post(
+        &host.citizen("bob").await,
+        &format!("/v1/polls/{id}/ballots"),
+        &json!({"answers": [{"question": 0, "options": [5]}]}),
+    );
+    assert_eq!(wrong.await.unwrap().status(), 422);
+    let r = host.get(&alice, &format!("/v1/polls/{id}/results")).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "results_not_published");
+    // a resident of another municipality is not eligible
+    let ivan = host.token(json!({"sub": "ivan", "roles": ["citizen"], "region": "72", "municipality": "ishim", "birthdate": "1980-01-01"})).await;
+    let r = post(&ivan, &format!("/v1/polls/{id}/ballots"), &ballot).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_eligible");
+    // the admin cancels it; ballots are then refused
+    assert_eq!(post(&admin, &format!("/v1/polls/{id}/cancel"), &json!({})).await.unwrap().status(), 200);
+    let r = post(&host.citizen("carol").await, &format!("/v1/polls/{id}/ballots"), &ballot).await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "poll_not_open");
+}

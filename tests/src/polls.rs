@@ -7,8 +7,8 @@ use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
 use feedback_core::page::Limit;
 use feedback_core::participation::{
-    Audience, BallotAnswer, CommentStore, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus, PollStore,
-    Question, QuestionKind, ResultsVisibility, VoterSecret,
+    Audience, BallotAnswer, CommentStore, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
+    PollStore, Question, QuestionKind, ResultsVisibility, VoterSecret,
 };
 use feedback_core::service::Reference;
 use feedback_core::testing::{sample_region, ManualClock};
@@ -84,7 +84,10 @@ fn code(e: ServiceError) -> &'static str {
 
 async fn open_vote<S: PollBackend>(p: &Polls<S>, results: ResultsVisibility) -> Poll {
     let now = p.clock.now();
-    p.participation.create(&admin(), vote_input(now - Duration::minutes(1), now + Duration::days(7), results)).await.unwrap()
+    p.participation
+        .create(&admin(), vote_input(now - Duration::minutes(1), now + Duration::days(7), results))
+        .await
+        .unwrap()
 }
 
 pub async fn one_ballot_per_citizen_with_a_receipt<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
@@ -99,9 +102,15 @@ pub async fn one_ballot_per_citizen_with_a_receipt<S: PollBackend, Q: Queue>(h: 
     // the same citizen again: refused, whatever the choice
     assert_eq!(code(p.participation.vote(&alice, &poll.id, choose(0)).await.unwrap_err()), "already_voted");
     assert_eq!(p.participation.get(&alice, &poll.id).await.unwrap().has_voted, Some(true));
-    assert_eq!(p.participation.get(&resident("dave", "tyumen", "1990-01-01"), &poll.id).await.unwrap().has_voted, Some(false));
+    assert_eq!(
+        p.participation.get(&resident("dave", "tyumen", "1990-01-01"), &poll.id).await.unwrap().has_voted,
+        Some(false)
+    );
     // the receipt proves the ballot is counted; a made-up one does not
-    assert_eq!(p.participation.check_receipt(&resident("zed", "tyumen", "1990-01-01"), &receipt).await.unwrap(), poll.id);
+    assert_eq!(
+        p.participation.check_receipt(&resident("zed", "tyumen", "1990-01-01"), &receipt).await.unwrap(),
+        poll.id
+    );
     assert_eq!(code(p.participation.check_receipt(&alice, "00000000000000000000000").await.unwrap_err()), "not_found");
     // live results
     let r = p.participation.results(&alice, &poll.id).await.unwrap();
@@ -154,7 +163,8 @@ pub async fn the_schedule_opens_closes_and_freezes_once<S: PollBackend, Q: Queue
     let p = polls(h).await;
     let opens = at("2026-12-01T09:00:00+05:00");
     let closes = at("2026-12-01T21:00:00+05:00");
-    let poll = p.participation.create(&admin(), vote_input(opens, closes, ResultsVisibility::AfterClose)).await.unwrap();
+    let poll =
+        p.participation.create(&admin(), vote_input(opens, closes, ResultsVisibility::AfterClose)).await.unwrap();
     assert_eq!(poll.status, PollStatus::Scheduled);
     let alice = resident("alice", "tyumen", "1990-01-01");
     // before opening: nothing to do, and no ballots
@@ -275,7 +285,8 @@ pub async fn three_distinct_flaggers_hide_a_comment<S: PollBackend, Q: Queue>(h:
     assert_eq!(p.participation.flag(&f1, &c.id).await.unwrap().flags, 1);
     p.participation.flag(&resident("f2", "tyumen", "1990-01-01"), &c.id).await.unwrap();
     let moderator = actor("m-1", "[moderator]", &[]);
-    let queue = p.participation.moderation_queue(&moderator, ModerationState::Flagged, None, Limit::DEFAULT).await.unwrap();
+    let queue =
+        p.participation.moderation_queue(&moderator, ModerationState::Flagged, None, Limit::DEFAULT).await.unwrap();
     assert_eq!(queue.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
     let hidden = p.participation.flag(&resident("f3", "tyumen", "1990-01-01"), &c.id).await.unwrap();
     assert!(hidden.hidden);

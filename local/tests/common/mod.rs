@@ -73,7 +73,7 @@ impl Host {
     }
 
     pub async fn citizen(&self, sub: &str) -> String {
-        self.token(json!({"sub": sub, "roles": ["citizen"], "region": "72", "municipality": "tyumen"})).await
+        self.token(json!({"sub": sub, "roles": ["citizen"], "region": "72", "municipality": "tyumen", "birthdate": "1990-01-01"})).await
     }
 
     pub async fn official(&self, sub: &str, authority: &str) -> String {
