@@ -51,6 +51,8 @@ enum Command {
         #[arg(long)]
         jwks: Option<String>,
     },
+    /// Print the HTTP route table (method, path, function, access) as JSON.
+    Routes,
     /// Print a dev token signed with the key under --data.
     Token {
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
@@ -76,6 +78,20 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
     match Cli::parse().command {
+        Command::Routes => {
+            let routes: Vec<serde_json::Value> = feedback_lambda::routes::ROUTES
+                .iter()
+                .map(|r| {
+                    let access = match r.access {
+                        feedback_lambda::routes::Access::Public => "public",
+                        feedback_lambda::routes::Access::Jwt => "jwt",
+                    };
+                    serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "access": access})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&routes)?);
+            Ok(())
+        }
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
             std::fs::create_dir_all(&data)?;
             let key = dev_key(&data)?;
