@@ -105,5 +105,81 @@ fn moderation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, submit, decide, moderation);
+/// Ballots through the participation service on a durable SQLite file, side by side with a raw
+/// SQLite transaction writing the same rows (poll read, voter roll, ballot, two counters, turnout).
+fn ballots(c: &mut Criterion) {
+    use feedback_core::participation::{Participation, VoterSecret};
+    use feedback_tests::polls::{admin, choose, resident, vote_input};
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let dir = std::env::temp_dir().join(format!("feedback-ballots-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let db = Db::open(&dir.join("service.db")).expect("db");
+    let store = SqliteStore::new(db);
+    let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
+    rt.block_on(reference.seed(&region())).expect("seed");
+    let secret = VoterSecret::new(b"benchmark-secret-0123456789".to_vec()).expect("secret");
+    let participation = Participation::new(store, SystemClock, reference, secret, 30);
+    let now = chrono::Utc::now();
+    let input = vote_input(
+        now - chrono::Duration::minutes(1),
+        now + chrono::Duration::days(1),
+        feedback_core::participation::ResultsVisibility::Live,
+    );
+    let poll = rt.block_on(participation.create(&admin(), input)).expect("poll");
+
+    let raw = rusqlite::Connection::open(dir.join("raw.db")).expect("raw db");
+    raw.pragma_update(None, "journal_mode", "WAL").expect("wal");
+    raw.pragma_update(None, "synchronous", "FULL").expect("sync");
+    raw.execute_batch(
+        "CREATE TABLE polls (id TEXT PRIMARY KEY, doc TEXT NOT NULL) STRICT;
+         CREATE TABLE voter_roll (poll_id TEXT, voter_hash TEXT, PRIMARY KEY (poll_id, voter_hash)) STRICT, WITHOUT ROWID;
+         CREATE TABLE ballots (receipt TEXT PRIMARY KEY, poll_id TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+         CREATE TABLE tallies (poll_id TEXT, question INTEGER, option INTEGER, count INTEGER NOT NULL,
+                               PRIMARY KEY (poll_id, question, option)) STRICT, WITHOUT ROWID;
+         CREATE TABLE turnout (poll_id TEXT, municipality TEXT, count INTEGER NOT NULL, PRIMARY KEY (poll_id, municipality)) STRICT, WITHOUT ROWID;
+         INSERT INTO polls VALUES ('p', '{\"status\":\"open\"}');",
+    )
+    .expect("schema");
+    let raw = std::sync::Mutex::new(raw);
+
+    let mut group = c.benchmark_group("ballot");
+    let mut n = 0u64;
+    group.bench_function("participation_vote_sqlite_wal_full", |b| {
+        b.to_async(&rt).iter(|| {
+            n += 1;
+            let who = resident(&format!("voter-{n}"), "tyumen", "1990-01-01");
+            let (participation, id) = (&participation, poll.id);
+            async move { participation.vote(&who, &id, choose((n % 3) as usize)).await.expect("counted") }
+        })
+    });
+    let mut m = 0u64;
+    group.bench_function("raw_sqlite_transaction_same_rows", |b| {
+        b.iter(|| {
+            m += 1;
+            let mut conn = raw.lock().expect("lock");
+            let tx = conn.transaction().expect("tx");
+            let _: String = tx.query_row("SELECT doc FROM polls WHERE id = 'p'", [], |r| r.get(0)).expect("poll");
+            tx.execute("INSERT INTO voter_roll VALUES ('p', ?1)", [format!("{m:064x}")]).expect("roll");
+            tx.execute(
+                "INSERT INTO ballots VALUES (?1, 'p', '{\"answers\":[{\"question\":0,\"options\":[1]}]}')",
+                [format!("r{m}")],
+            )
+            .expect("ballot");
+            for (q, o) in [(-1i64, 0i64), (0, (m % 3) as i64)] {
+                tx.execute(
+                    "INSERT INTO tallies VALUES ('p', ?1, ?2, 1) ON CONFLICT DO UPDATE SET count = count + 1",
+                    [q, o],
+                )
+                .expect("tally");
+            }
+            tx.execute("INSERT INTO turnout VALUES ('p', 'tyumen', 1) ON CONFLICT DO UPDATE SET count = count + 1", [])
+                .expect("turnout");
+            tx.commit().expect("commit");
+        })
+    });
+    group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, submit, decide, moderation, ballots);
 criterion_main!(benches);
