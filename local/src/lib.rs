@@ -4,6 +4,7 @@ pub mod auth;
 pub mod blobs;
 pub mod events;
 pub mod host;
+pub mod seed;
 
 /// Parses `500ms`, `5s`, `2m` or `1h`.
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {

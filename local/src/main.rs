@@ -23,6 +23,14 @@ enum AuthMode {
     Oidc,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum SeedTarget {
+    /// The local host's SQLite database under --data.
+    Local,
+    /// A stack's DynamoDB table (credentials, region and endpoint from the AWS environment).
+    Aws,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API with the embedded store, queue and scheduler.
@@ -53,6 +61,22 @@ enum Command {
     },
     /// Print the HTTP route table (method, path, function, access) as JSON.
     Routes,
+    /// Load a region file's reference data and routing rules into a stack's table (AWS) or a
+    /// local data folder. Validates first; running it again changes nothing.
+    SeedRegion {
+        #[arg(long, value_enum, default_value = "local")]
+        target: SeedTarget,
+        #[arg(long, default_value = "infra/regions/72-tyumen.toml")]
+        region_file: PathBuf,
+        /// The stack's table (AWS target).
+        #[arg(long, env = "TABLE_NAME")]
+        table: Option<String>,
+        /// Create the table first when it does not exist (for local endpoints such as moto).
+        #[arg(long)]
+        create_table: bool,
+        #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
+        data: PathBuf,
+    },
     /// Print a dev token signed with the key under --data.
     Token {
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
@@ -91,6 +115,19 @@ async fn main() -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&routes)?);
             Ok(())
+        }
+        Command::SeedRegion { target, region_file, table, create_table, data } => {
+            feedback_local::seed::seed_region(
+                match target {
+                    SeedTarget::Local => feedback_local::seed::Target::Local(data),
+                    SeedTarget::Aws => feedback_local::seed::Target::Aws {
+                        table: table.context("--table or TABLE_NAME is required with --target aws")?,
+                        create_table,
+                    },
+                },
+                &region_file,
+            )
+            .await
         }
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
             std::fs::create_dir_all(&data)?;
