@@ -1,1 +1,0 @@
-//! `analytics`: aggregates from counters.
