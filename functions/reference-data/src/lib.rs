@@ -87,6 +87,7 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
             reference.snapshot().await?;
             Ok(ok(&serde_json::json!({"status": "ok"})))
         }
+        Some("GET /v1/openapi.json") => Ok(ok(&feedback_lambda::openapi::document())),
         Some("GET /v1/categories") => {
             let snap = reference.snapshot().await?;
             let r = &snap.value;

@@ -2,6 +2,7 @@
 //! problem+json errors, request parsing, the route table and the SQS batch helper.
 
 pub mod config;
+pub mod openapi;
 pub mod problem;
 pub mod request;
 pub mod routes;

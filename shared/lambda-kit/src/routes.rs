@@ -67,6 +67,7 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/comments/{id}/hide", POLLS, Access::Jwt),
     r("POST", "/v1/comments/{id}/restore", POLLS, Access::Jwt),
     r("GET", "/v1/moderation/comments", POLLS, Access::Jwt),
+    r("GET", "/v1/openapi.json", REFERENCE_DATA, Access::Public),
     r("GET", "/healthz", REFERENCE_DATA, Access::Public),
 ];
 
