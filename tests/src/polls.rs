@@ -111,7 +111,10 @@ pub async fn one_ballot_per_citizen_with_a_receipt<S: PollBackend, Q: Queue>(h: 
         p.participation.check_receipt(&resident("zed", "tyumen", "1990-01-01"), &receipt).await.unwrap(),
         poll.id
     );
-    assert_eq!(code(p.participation.check_receipt(&alice, "00000000000000000000000").await.unwrap_err()), "not_found");
+    assert_eq!(
+        code(p.participation.check_receipt(&alice, "00000000000000000000000000").await.unwrap_err()),
+        "not_found"
+    );
     // live results
     let r = p.participation.results(&alice, &poll.id).await.unwrap();
     assert_eq!((r.total_ballots, r.is_final), (3, false));

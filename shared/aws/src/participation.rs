@@ -5,13 +5,24 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
-    StoredBallot, Tally,
+    shard_of, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
+    StoredBallot, Tally, TALLY_SHARDS,
 };
 use feedback_core::ports::{backoff, StoreError};
 
 fn poll_pk(id: &PollId) -> String {
     format!("POLL#{id}")
+}
+
+/// The partition of one tally shard: each shard is its own partition, so a popular poll's
+/// counter writes spread over `TALLY_SHARDS` partitions.
+fn tally_pk(id: &PollId, shard: u8) -> String {
+    format!("POLL#{id}#T{shard}")
+}
+
+/// The partition of one voter-roll shard, chosen by the voter hash like the tally shard.
+fn roll_pk(id: &PollId, voter_hash: &str) -> String {
+    format!("POLL#{id}#V{}", shard_of(voter_hash))
 }
 
 fn poll_item(p: &Poll) -> Result<Item, StoreError> {
@@ -86,7 +97,9 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(e) => {
                 let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                // A ballot transaction in flight on the same item refuses a plain write with
+                // TransactionConflict: like a failed condition, the caller re-reads and retries.
+                if e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception() {
                     Err(StoreError::Conflict)
                 } else {
                     Err(backend("PutItem", e))
@@ -155,19 +168,23 @@ impl PollStore for DynamoStore {
             ("GSI1SK".into(), s(ballot.receipt.clone())),
             ("doc".into(), doc(&stored)?),
         ]);
-        let roll = Item::from([("PK".into(), s(pk.clone())), ("SK".into(), s(format!("VOTER#{}", ballot.voter_hash)))]);
+        let roll = Item::from([
+            ("PK".into(), s(roll_pk(&ballot.poll_id, &ballot.voter_hash))),
+            ("SK".into(), s(format!("VOTER#{}", ballot.voter_hash))),
+        ]);
+        let tally = tally_pk(&ballot.poll_id, ballot.shard);
         let mut items = vec![
             TransactWriteItem::builder().condition_check(check).build(),
             self.put(roll, "attribute_not_exists(PK)", None)?,
             self.put(ballot_item, "attribute_not_exists(PK)", None)?,
-            self.add_update(pk.clone(), format!("TALLY#total#{}", ballot.shard), vec!["n".into()])?,
+            self.add_update(tally.clone(), "TALLY#total".into(), vec!["n".into()])?,
         ];
         for (q, options) in Tally::increments(poll, &ballot.answers) {
             let names = options.iter().map(|o| format!("o{o}")).collect();
-            items.push(self.add_update(pk.clone(), format!("TALLY#{q:02}#{}", ballot.shard), names)?);
+            items.push(self.add_update(tally.clone(), format!("TALLY#{q:02}"), names)?);
         }
         if let Some(m) = &ballot.municipality {
-            items.push(self.add_update(pk.clone(), format!("TURNOUT#{}", ballot.shard), vec![format!("m:{m}")])?);
+            items.push(self.add_update(tally.clone(), "TURNOUT".into(), vec![format!("m:{m}")])?);
         }
         for attempt in 0..6 {
             match self.transact(items.clone()).await {
@@ -191,7 +208,7 @@ impl PollStore for DynamoStore {
     }
 
     async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError> {
-        Ok(self.get_doc(poll_pk(poll), &format!("VOTER#{voter_hash}")).await?.is_some())
+        Ok(self.get_doc(roll_pk(poll, voter_hash), &format!("VOTER#{voter_hash}")).await?.is_some())
     }
 
     async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
@@ -213,45 +230,37 @@ impl PollStore for DynamoStore {
 
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
-        let mut start: Option<Item> = None;
-        loop {
+        for shard in 0..TALLY_SHARDS {
             let page = self
                 .client()
                 .query()
                 .table_name(self.table())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
-                .expression_attribute_values(":pk", s(poll_pk(poll)))
-                .expression_attribute_values(":t", s("T"))
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(tally_pk(poll, shard)))
                 .consistent_read(true)
-                .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| backend("Query tally", e.into_service_error()))?;
             for item in page.items() {
                 let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let mut parts = sk.split('#');
-                let (kind, q) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
                 for (name, value) in item {
                     let Some(count) = value.as_n().ok().and_then(|v| v.parse::<u64>().ok()) else { continue };
-                    match (kind, q, name.as_str()) {
-                        ("TALLY", "total", "n") => tally.total += count,
-                        ("TALLY", q, o) if o.starts_with('o') => {
-                            if let (Ok(q), Ok(o)) = (q.parse::<usize>(), o[1..].parse::<usize>()) {
+                    match (sk.as_str(), name.as_str()) {
+                        ("TALLY#total", "n") => tally.total += count,
+                        ("TURNOUT", m) if m.starts_with("m:") => {
+                            *tally.turnout.entry(m[2..].to_owned()).or_default() += count;
+                        }
+                        (q, o) if q.starts_with("TALLY#") && o.starts_with('o') => {
+                            if let (Ok(q), Ok(o)) = (q[6..].parse::<usize>(), o[1..].parse::<usize>()) {
                                 *tally.counts.entry(q).or_default().entry(o).or_default() += count;
                             }
-                        }
-                        ("TURNOUT", _, m) if m.starts_with("m:") => {
-                            *tally.turnout.entry(m[2..].to_owned()).or_default() += count;
                         }
                         _ => {}
                     }
                 }
             }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(tally),
-            }
         }
+        Ok(tally)
     }
 
     async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {

@@ -610,9 +610,12 @@ pub fn shard_of(voter_hash: &str) -> u8 {
     u8::from_str_radix(voter_hash.get(..2).unwrap_or("00"), 16).unwrap_or(0) % TALLY_SHARDS
 }
 
+/// The length of a receipt.
+pub const RECEIPT_LEN: usize = 26;
+
 /// A secret, unguessable receipt: 128 random bits in Crockford base32.
 pub fn new_receipt() -> String {
-    ulid::Ulid::from_parts(0, rand::random::<u128>()).to_string().get(3..).unwrap_or_default().to_owned()
+    ulid::Ulid(rand::random::<u128>()).to_string()
 }
 
 /// The stack secret that keys the voter roll. Never logged, never serialised.
@@ -849,7 +852,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if !actor.has(Role::Citizen) {
             return Err(ServiceError::Forbidden("проверка квитанции доступна жителям"));
         }
-        let valid = receipt.len() == 23 && receipt.bytes().all(|b| b.is_ascii_alphanumeric());
+        let valid = receipt.len() == RECEIPT_LEN && receipt.bytes().all(|b| b.is_ascii_alphanumeric());
         if !valid {
             return Err(ServiceError::NotFound);
         }
@@ -1241,7 +1244,10 @@ mod tests {
             .map(|i| shard_of(&voter_hash(b"0123456789abcdef", &poll, &CitizenId::parse(&format!("c{i}")).unwrap())))
             .collect();
         assert_eq!(shards.len(), TALLY_SHARDS as usize);
-        assert_eq!(new_receipt().len(), 23);
+        assert_eq!(new_receipt().len(), RECEIPT_LEN);
+        // all 128 bits are random: no fixed prefix
+        let firsts: std::collections::HashSet<char> = (0..64).filter_map(|_| new_receipt().chars().nth(1)).collect();
+        assert!(firsts.len() > 8);
         assert_ne!(new_receipt(), new_receipt());
     }
 }
