@@ -34,7 +34,7 @@ else
   RUST_TARGET="x86_64-unknown-linux-gnu"
   ELF_MACHINE="X86-64"
 fi
-if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx "$RUST_TARGET"; then
+if command -v rustup >/dev/null 2>&1 && ! grep -qx "$RUST_TARGET" <<<"$(rustup target list --installed)"; then
   echo "package.sh: the Rust standard library for $RUST_TARGET is not installed." >&2
   echo "            run: rustup target add $RUST_TARGET" >&2
   exit 1

@@ -5,9 +5,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Infrastructure: infra/template.yaml against the route table, the function crates and the table
+# schema in code, then cfn-lint. Pinned tools in their own venv, created on first use.
+INFRA_VENV=".venv-infra"
+INFRA_PINS="cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8"
+if [ ! -x "$INFRA_VENV/bin/cfn-lint" ] || [ "$(cat "$INFRA_VENV/.pins" 2>/dev/null)" != "$INFRA_PINS" ]; then
+  echo "test.sh: installing $INFRA_PINS into $INFRA_VENV"
+  python3 -m venv "$INFRA_VENV"
+  # shellcheck disable=SC2086 # the pins are separate words on purpose
+  "$INFRA_VENV/bin/pip" install --quiet --disable-pip-version-check $INFRA_PINS
+  echo "$INFRA_PINS" >"$INFRA_VENV/.pins"
+fi
+AWS_DEFAULT_REGION=eu-central-1 "$INFRA_VENV/bin/python" infra/check_template.py
+
 MOTO_VERSION="5.2.5"
 VENV=".venv-moto"
-if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
+MOTO_INSTALLED=$("$VENV/bin/pip" show moto 2>/dev/null || true)
+if [ ! -x "$VENV/bin/moto_server" ] || ! grep -q "^Version: $MOTO_VERSION$" <<<"$MOTO_INSTALLED"; then
   echo "test.sh: installing moto[server]==$MOTO_VERSION into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
@@ -38,5 +52,14 @@ STATUS=${PIPESTATUS[0]}
 set -e
 read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
 rm -f "$OUT"
+if [ "$STATUS" -eq 0 ]; then
+  # The deployment smoke test: the template deployed into moto, seeded, a message routed.
+  if "$INFRA_VENV/bin/python" infra/smoke_moto.py; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    STATUS=1
+  fi
+fi
 echo "tests: ${PASSED:-0} passed, ${FAILED:-0} failed"
 exit "$STATUS"
