@@ -237,3 +237,25 @@ pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Backend(anyhow::anyhow!("corrupt stored document: {e}")))
 }
+
+/// Every document a query returns.
+pub(crate) fn docs<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
+    rows.map(|d| from_json(&d.map_err(backend)?)).collect()
+}
+
+/// The document a query returns, if any.
+pub(crate) fn one<T: serde::de::DeserializeOwned>(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let doc: Option<String> = tx.query_row(sql, params, |r| r.get(0)).optional().map_err(backend)?;
+    doc.map(|d| from_json(&d)).transpose()
+}

@@ -1,4 +1,4 @@
-use crate::{backend, from_json, is_constraint, json, SqliteStore};
+use crate::{backend, docs, is_constraint, json, one, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
@@ -53,25 +53,6 @@ fn write_poll(tx: &rusqlite::Transaction<'_>, expected: Option<u32>, p: &Poll) -
         }
     }
     Ok(())
-}
-
-fn docs<T: serde::de::DeserializeOwned>(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<T>, StoreError> {
-    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
-    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
-    rows.map(|d| from_json(&d.map_err(backend)?)).collect()
-}
-
-fn one<T: serde::de::DeserializeOwned>(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<T>, StoreError> {
-    let doc: Option<String> = tx.query_row(sql, params, |r| r.get(0)).optional().map_err(backend)?;
-    doc.map(|d| from_json(&d)).transpose()
 }
 
 #[async_trait]

@@ -1,4 +1,4 @@
-use crate::{backend, from_json, is_constraint, json, Db};
+use crate::{backend, docs, from_json, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
@@ -53,16 +53,6 @@ fn queue_key(authority: &AuthorityId, bucket: &str) -> String {
 
 fn geo_key(category: &CategoryId, cell: &str) -> String {
     format!("{category}#{cell}")
-}
-
-fn docs<T: serde::de::DeserializeOwned>(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<T>, StoreError> {
-    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
-    let rows = stmt.query_map(params, |r| r.get::<_, String>(0)).map_err(backend)?;
-    rows.map(|d| from_json(&d.map_err(backend)?)).collect()
 }
 
 #[async_trait]
@@ -142,15 +132,7 @@ impl MessageStore for SqliteStore {
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
         let id = id.to_string();
-        self.db
-            .tx(move |tx| {
-                let doc: Option<String> = tx
-                    .query_row("SELECT doc FROM messages WHERE id = ?1", params![id], |r| r.get(0))
-                    .optional()
-                    .map_err(backend)?;
-                doc.map(|d| from_json(&d)).transpose()
-            })
-            .await
+        self.db.tx(move |tx| one(tx, "SELECT doc FROM messages WHERE id = ?1", params![id])).await
     }
 
     async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -441,14 +423,6 @@ impl PhotoStore for SqliteStore {
 
     async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
         let id = id.to_string();
-        self.db
-            .tx(move |tx| {
-                let doc: Option<String> = tx
-                    .query_row("SELECT doc FROM photos WHERE id = ?1", params![id], |r| r.get(0))
-                    .optional()
-                    .map_err(backend)?;
-                doc.map(|d| from_json(&d)).transpose()
-            })
-            .await
+        self.db.tx(move |tx| one(tx, "SELECT doc FROM photos WHERE id = ?1", params![id])).await
     }
 }
