@@ -161,12 +161,15 @@ pub fn authority(endpoint: &str) -> io::Result<&str> {
 }
 
 /// One request over a fresh connection (`Connection: close`): returns the status and the body.
-pub fn call(endpoint: &str, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+pub fn call(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> io::Result<(u16, Vec<u8>)> {
     let authority = authority(endpoint)?;
-    let addr = authority
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| invalid(format!("{authority} does not resolve")))?;
+    let addr = authority.to_socket_addrs()?.next().ok_or_else(|| invalid(format!("{authority} does not resolve")))?;
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!(
@@ -214,7 +217,9 @@ POST /c HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhe\r\n3;x=y\r\nllo\r\
 
     #[test]
     fn refuses_garbage_without_panicking() {
-        for raw in [&b"GET\r\n\r\n"[..], b"GET / HTTP/1.1\r\nno-colon\r\n\r\n", b"GET / HTTP/1.1\r\ncontent-length: x\r\n\r\n"] {
+        for raw in
+            [&b"GET\r\n\r\n"[..], b"GET / HTTP/1.1\r\nno-colon\r\n\r\n", b"GET / HTTP/1.1\r\ncontent-length: x\r\n\r\n"]
+        {
             assert!(read_request(&mut io::BufReader::new(raw)).is_err());
         }
     }
