@@ -25,7 +25,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         photos: Photos::new(
             store,
             SystemClock,
-            Arc::new(S3Blobs::from_conf(&sdk, config.require_photos_bucket()?)),
+            Arc::new(S3Blobs::from_conf(&sdk, config.require_photos_bucket()?)?),
             reference,
         ),
     };

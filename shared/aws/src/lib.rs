@@ -13,9 +13,12 @@ pub use dynamo::{create_table, DynamoStore};
 pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
 
-/// Loads the shared SDK configuration (region, credentials, endpoint) from the environment.
+/// Loads the shared SDK configuration (region, credentials, endpoint) from the environment,
+/// with one HTTPS client (rustls on ring) shared by every SDK client of the process.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await
 }
 
 pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> feedback_core::StoreError {

@@ -1,49 +1,85 @@
-use aws_sdk_s3::presigning::PresigningConfig;
+use async_trait::async_trait;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
+use aws_sigv4::sign::v4;
 use chrono::{DateTime, Utc};
 use feedback_core::photo::{BlobUrls, Photo};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Presigned S3 URLs for photos in the stack's private bucket, keyed `photos/<id>`.
 ///
-/// Presigning is computed locally from the function's credentials; it makes no request.
+/// The URLs are signed locally with SigV4 query parameters from the function's own credentials
+/// (no request is made), the way S3 presigned URLs are defined; the full S3 SDK is not needed
+/// for that, which keeps the function's package small.
 #[derive(Clone)]
 pub struct S3Blobs {
-    client: aws_sdk_s3::Client,
+    credentials: SharedCredentialsProvider,
+    region: String,
     bucket: String,
+    /// `AWS_ENDPOINT_URL` when set (path-style), otherwise the regional virtual-hosted endpoint.
+    endpoint: Option<String>,
 }
 
 impl S3Blobs {
-    pub fn from_conf(conf: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
-        Self { client: aws_sdk_s3::Client::new(conf), bucket: bucket.into() }
+    pub fn from_conf(conf: &aws_config::SdkConfig, bucket: impl Into<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            credentials: conf.credentials_provider().ok_or_else(|| anyhow::anyhow!("no AWS credentials provider"))?,
+            region: conf.region().map(|r| r.to_string()).ok_or_else(|| anyhow::anyhow!("no AWS region"))?,
+            bucket: bucket.into(),
+            endpoint: conf.endpoint_url().map(|e| e.trim_end_matches('/').to_owned()),
+        })
     }
 
-    fn ttl(expires_at: DateTime<Utc>) -> anyhow::Result<PresigningConfig> {
-        let secs = (expires_at - Utc::now()).num_seconds().clamp(1, 7 * 24 * 3600) as u64;
-        Ok(PresigningConfig::expires_in(Duration::from_secs(secs))?)
+    fn object_url(&self, photo: &Photo) -> String {
+        match &self.endpoint {
+            Some(e) => format!("{e}/{}/photos/{}", self.bucket, photo.id),
+            None => format!("https://{}.s3.{}.amazonaws.com/photos/{}", self.bucket, self.region, photo.id),
+        }
+    }
+
+    async fn presign(
+        &self,
+        method: &str,
+        photo: &Photo,
+        headers: &[(&str, &str)],
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let identity = self.credentials.provide_credentials().await?.into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        let millis = (expires_at - Utc::now()).num_milliseconds();
+        let secs = ((millis + 999) / 1000).clamp(1, 7 * 24 * 3600) as u64;
+        settings.expires_in = Some(Duration::from_secs(secs));
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()?
+            .into();
+        let url = self.object_url(photo);
+        let host = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or_default().to_owned();
+        let mut all: Vec<(&str, &str)> = vec![("host", host.as_str())];
+        all.extend_from_slice(headers);
+        let signable = SignableRequest::new(method, url.as_str(), all.into_iter(), SignableBody::UnsignedPayload)?;
+        let (instructions, _) = sign(signable, &params)?.into_parts();
+        let mut request = http::Request::builder().method(method).uri(url.as_str()).body(())?;
+        instructions.apply_to_request_http1x(&mut request);
+        Ok(request.uri().to_string())
     }
 }
 
-#[async_trait::async_trait]
+#[async_trait]
 impl BlobUrls for S3Blobs {
+    /// A PUT URL that S3 accepts only with the announced type and exact size.
     async fn upload_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
-        let req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(format!("photos/{}", photo.id))
-            .content_type(photo.content_type.as_str())
-            .content_length(photo.size_bytes as i64)
-            .presigned(Self::ttl(expires_at)?);
-        Ok(req.await?.uri().to_owned())
+        let size = photo.size_bytes.to_string();
+        let headers = [("content-length", size.as_str()), ("content-type", photo.content_type.as_str())];
+        self.presign("PUT", photo, &headers, expires_at).await
     }
 
     async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
-        let req = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(format!("photos/{}", photo.id))
-            .presigned(Self::ttl(expires_at)?);
-        Ok(req.await?.uri().to_owned())
+        self.presign("GET", photo, &[], expires_at).await
     }
 }

@@ -1,0 +1,35 @@
+//! Presigned photo URLs against an S3 endpoint (moto in CI): a PUT to the upload URL stores the
+//! bytes and the download URL serves them back. Needs AWS_ENDPOINT_URL; it never skips.
+
+use chrono::{Duration, Utc};
+use feedback_core::ids::PhotoId;
+use feedback_core::photo::{BlobUrls, ImageType, Photo};
+use feedback_tests::fixtures::citizen;
+
+#[tokio::test]
+async fn a_photo_goes_up_and_comes_back_through_presigned_urls() {
+    let conf = feedback_tests::moto::sdk().await;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let bucket = format!("feedback-photos-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let http = reqwest::Client::new();
+    let created = http.put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+    assert!(created.status().is_success(), "bucket: {}", created.status());
+    let blobs = feedback_aws::S3Blobs::from_conf(&conf, &bucket).unwrap();
+    let bytes: Vec<u8> = [&[0x89, b'P', b'N', b'G'][..], &[7u8; 1500][..]].concat();
+    let photo = Photo {
+        id: PhotoId::new_at(Utc::now()),
+        owner: citizen("alice").id,
+        content_type: ImageType::Png,
+        size_bytes: bytes.len() as u64,
+        created_at: Utc::now(),
+    };
+    let upload = blobs.upload_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
+    assert!(upload.contains("X-Amz-Signature=") && upload.contains("X-Amz-Expires=900"), "{upload}");
+    assert!(upload.contains(&format!("/{bucket}/photos/{}", photo.id)), "{upload}");
+    let put = http.put(&upload).header("content-type", "image/png").body(bytes.clone()).send().await.unwrap();
+    assert!(put.status().is_success(), "upload: {}", put.status());
+    let download = blobs.download_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
+    let got = http.get(&download).send().await.unwrap();
+    assert!(got.status().is_success(), "download: {}", got.status());
+    assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
+}
