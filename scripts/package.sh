@@ -64,7 +64,7 @@ for f in "${FUNCTIONS[@]}"; do PACKAGES+=(--package "$f"); done
 
 echo "package.sh: building ${#FUNCTIONS[@]} functions for $ARCH with cargo-lambda $CARGO_LAMBDA_VERSION: ${FUNCTIONS[*]}"
 START=$(date +%s)
-cargo lambda build --release --output-format zip "${ARCH_FLAGS[@]}" "${PACKAGES[@]}"
+cargo lambda build --profile lambda-release --output-format zip "${ARCH_FLAGS[@]}" "${PACKAGES[@]}"
 ELAPSED=$(($(date +%s) - START))
 
 WORK=$(mktemp -d -t package.XXXXXX)
@@ -72,6 +72,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 FAILED=0
 TOTAL=0
+ZIP_MAX=$((3 * 1024 * 1024))
 printf '\n%-18s %12s %12s %8s  %s\n' "function" "zip bytes" "bootstrap" "glibc" "zip"
 for f in "${FUNCTIONS[@]}"; do
   zip="target/lambda/$f/bootstrap.zip"
@@ -97,6 +98,10 @@ for f in "${FUNCTIONS[@]}"; do
     FAILED=1
   fi
   zip_bytes=$(stat -c %s "$zip")
+  if [ "$zip_bytes" -gt "$ZIP_MAX" ]; then
+    echo "package.sh: $f: $zip is $zip_bytes bytes, over the $ZIP_MAX-byte (3 MiB) budget" >&2
+    FAILED=1
+  fi
   bin_bytes=$(stat -c %s "$WORK/bootstrap")
   TOTAL=$((TOTAL + zip_bytes))
   printf '%-18s %12s %12s %8s  %s\n' "$f" "$zip_bytes" "$bin_bytes" "$floor" "$zip"
