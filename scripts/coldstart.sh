@@ -9,7 +9,7 @@
 #   scripts/coldstart.sh                    # 21 runs per function
 #   scripts/coldstart.sh --runs 5           # extra arguments go to `coldstart`
 #   scripts/coldstart.sh --warm-invoke      # also time a second (warm) invocation per process
-#   PROFILE=lambda scripts/coldstart.sh     # binaries built like the Lambda zips (opt-level z)
+#   PROFILE=lambda-release scripts/coldstart.sh     # binaries built like the Lambda zips (opt-level z)
 #
 # Release builds of the AWS SDK take several minutes on a small machine. Figures are for this
 # machine (native x86_64, page cache warm after one unmeasured warm-up run), not for Lambda.
