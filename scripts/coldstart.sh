@@ -23,30 +23,10 @@ PROFILE="${PROFILE:-release}"
 echo "coldstart.sh: cargo build --profile $PROFILE ${PACKAGES[*]}"
 cargo build --profile "$PROFILE" "${PACKAGES[@]}"
 
-MOTO_VERSION="5.2.5"
-VENV=".venv-moto"
-# (pip's output is captured first: `pip show | grep -q` can fail under pipefail when grep exits early.)
-INSTALLED=$("$VENV/bin/pip" show moto 2>/dev/null || true)
-if [ ! -x "$VENV/bin/moto_server" ] || ! grep -qx "Version: $MOTO_VERSION" <<<"$INSTALLED"; then
-  echo "coldstart.sh: installing moto[server]==$MOTO_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-LOG=$(mktemp -t moto.XXXXXX.log)
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
-MOTO_PID=$!
-cleanup() { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; rm -f "$LOG"; }
-trap cleanup EXIT
-
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$MOTO_PID" 2>/dev/null; then echo "coldstart.sh: moto_server exited:"; cat "$LOG"; exit 1; fi
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null || { echo "coldstart.sh: moto_server did not start"; cat "$LOG"; exit 1; }
-echo "coldstart.sh: moto_server $MOTO_VERSION on 127.0.0.1:$PORT (pid $MOTO_PID)"
+# shellcheck source=lib/moto.sh
+source scripts/lib/moto.sh
+start_moto coldstart.sh
+PORT=$MOTO_PORT
 
 # Reference data for region 72 (the region of the events' claims) in the table `coldstart` uses,
 # so that first invocations do real work instead of refusing an unseeded region. Uses the local

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit, contract (SQLite and DynamoDB/SQS on moto), handler and
-# scenario tests. Creates a local venv with a pinned moto server on first use, starts it on a
-# free loopback port, points the AWS SDK at it and stops it by its PID afterwards.
+# Runs the whole test suite: the infrastructure checks (template against the code, cfn-lint),
+# unit, contract (SQLite and DynamoDB/SQS on moto), handler and scenario tests, then the
+# deployment smoke test (the template deployed into moto). Pinned tools live in local venvs
+# created on first use; moto runs on a free loopback port and is stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,31 +19,11 @@ if [ ! -x "$INFRA_VENV/bin/cfn-lint" ] || [ "$(cat "$INFRA_VENV/.pins" 2>/dev/nu
 fi
 AWS_DEFAULT_REGION=eu-central-1 "$INFRA_VENV/bin/python" infra/check_template.py
 
-MOTO_VERSION="5.2.5"
-VENV=".venv-moto"
-MOTO_INSTALLED=$("$VENV/bin/pip" show moto 2>/dev/null || true)
-if [ ! -x "$VENV/bin/moto_server" ] || ! grep -q "^Version: $MOTO_VERSION$" <<<"$MOTO_INSTALLED"; then
-  echo "test.sh: installing moto[server]==$MOTO_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-fi
+# shellcheck source=lib/moto.sh
+source scripts/lib/moto.sh
+start_moto test.sh
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-LOG=$(mktemp -t moto.XXXXXX.log)
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
-MOTO_PID=$!
-cleanup() { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; rm -f "$LOG"; }
-trap cleanup EXIT
-
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$MOTO_PID" 2>/dev/null; then echo "test.sh: moto_server exited:"; cat "$LOG"; exit 1; fi
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$PORT/moto-api/" >/dev/null || { echo "test.sh: moto_server did not start"; cat "$LOG"; exit 1; }
-echo "test.sh: moto_server $MOTO_VERSION on 127.0.0.1:$PORT (pid $MOTO_PID)"
-
-export AWS_ENDPOINT_URL="http://127.0.0.1:$PORT"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export AWS_REGION="eu-central-1" AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
 
 OUT=$(mktemp -t cargo-test.XXXXXX.log)
