@@ -4,8 +4,10 @@
 # .venv-lambda (it brings zig, which links against an old glibc so the binaries run on
 # provided.al2023). Checks every bootstrap's architecture and glibc floor, then prints sizes.
 #
-#   scripts/package.sh            # x86_64 (the default; what CI and the template default use)
-#   scripts/package.sh --arm64    # aarch64; needs `rustup target add aarch64-unknown-linux-gnu`
+#   scripts/package.sh            # x86_64 into target/lambda/, and arm64 into target/lambda-arm64/
+#                                 # too when the aarch64 std is installed; it says which it built
+#   scripts/package.sh --x86_64   # x86_64 only (the template's default Architecture)
+#   scripts/package.sh --arm64    # arm64 only; needs `rustup target add aarch64-unknown-linux-gnu`
 #                                 # and `sam deploy ... --parameter-overrides Architecture=arm64`
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,30 +17,35 @@ VENV=".venv-lambda"
 # provided.al2023 ships glibc 2.34: no binary may need a newer symbol version.
 GLIBC_MAX="2.34"
 
-ARCH="x86_64"
+ONLY=""
 for arg in "$@"; do
   case "$arg" in
-    --arm64) ARCH="arm64" ;;
-    --x86_64 | --x86-64) ARCH="x86_64" ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "package.sh: unknown argument: $arg (use --arm64 or --help)" >&2; exit 2 ;;
+    --arm64) ONLY="arm64" ;;
+    --x86_64 | --x86-64) ONLY="x86_64" ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "package.sh: unknown argument: $arg (use --arm64, --x86_64 or --help)" >&2; exit 2 ;;
   esac
 done
 
-if [ "$ARCH" = "arm64" ]; then
-  ARCH_FLAGS=(--arm64)
-  RUST_TARGET="aarch64-unknown-linux-gnu"
-  ELF_MACHINE="AArch64"
-else
-  ARCH_FLAGS=(--x86-64)
-  RUST_TARGET="x86_64-unknown-linux-gnu"
-  ELF_MACHINE="X86-64"
-fi
-if command -v rustup >/dev/null 2>&1 && ! grep -qx "$RUST_TARGET" <<<"$(rustup target list --installed)"; then
-  echo "package.sh: the Rust standard library for $RUST_TARGET is not installed." >&2
-  echo "            run: rustup target add $RUST_TARGET" >&2
-  exit 1
-fi
+installed_std() { command -v rustup >/dev/null 2>&1 && grep -qx "$1" <<<"$(rustup target list --installed)"; }
+ARCHS=()
+SKIPPED=""
+case "$ONLY" in
+  x86_64) ARCHS=(x86_64) ;;
+  arm64)
+    installed_std aarch64-unknown-linux-gnu || {
+      echo "package.sh: the Rust standard library for aarch64-unknown-linux-gnu is not installed." >&2
+      echo "            run: rustup target add aarch64-unknown-linux-gnu" >&2
+      exit 1
+    }
+    ARCHS=(arm64)
+    ;;
+  *)
+    ARCHS=(x86_64)
+    if installed_std aarch64-unknown-linux-gnu; then ARCHS+=(arm64); else SKIPPED="arm64 (no aarch64 std installed)"; fi
+    ;;
+esac
+
 for tool in python3 unzip readelf; do
   command -v "$tool" >/dev/null 2>&1 || { echo "package.sh: $tool is required" >&2; exit 1; }
 done
@@ -62,20 +69,30 @@ done
 PACKAGES=()
 for f in "${FUNCTIONS[@]}"; do PACKAGES+=(--package "$f"); done
 
+build_arch() {
+  local ARCH=$1 ARCH_FLAGS ELF_MACHINE OUT_DIR
+  if [ "$ARCH" = "arm64" ]; then
+    ARCH_FLAGS=(--arm64)
+    ELF_MACHINE="AArch64"
+    OUT_DIR="target/lambda-arm64"
+  else
+    ARCH_FLAGS=(--x86-64)
+    ELF_MACHINE="X86-64"
+    OUT_DIR="target/lambda"
+  fi
 echo "package.sh: building ${#FUNCTIONS[@]} functions for $ARCH with cargo-lambda $CARGO_LAMBDA_VERSION: ${FUNCTIONS[*]}"
 START=$(date +%s)
-cargo lambda build --profile lambda-release --output-format zip "${ARCH_FLAGS[@]}" "${PACKAGES[@]}"
+cargo lambda build --profile lambda-release --output-format zip --lambda-dir "$OUT_DIR" "${ARCH_FLAGS[@]}" "${PACKAGES[@]}"
 ELAPSED=$(($(date +%s) - START))
 
+local WORK
 WORK=$(mktemp -d -t package.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 
-FAILED=0
 TOTAL=0
 ZIP_MAX=$((3 * 1024 * 1024))
 printf '\n%-18s %12s %12s %8s  %s\n' "function" "zip bytes" "bootstrap" "glibc" "zip"
 for f in "${FUNCTIONS[@]}"; do
-  zip="target/lambda/$f/bootstrap.zip"
+  zip="$OUT_DIR/$f/bootstrap.zip"
   if [ ! -f "$zip" ]; then
     echo "package.sh: $zip was not produced" >&2
     FAILED=1
@@ -108,8 +125,15 @@ for f in "${FUNCTIONS[@]}"; do
 done
 printf '%-18s %12s\n' "total" "$TOTAL"
 echo "package.sh: $ARCH build took ${ELAPSED}s; glibc limit $GLIBC_MAX"
+rm -rf "$WORK"
+echo "package.sh: $ARCH: ${#FUNCTIONS[@]} zips in $OUT_DIR/<function>/bootstrap.zip"
+}
+
+FAILED=0
+for arch in "${ARCHS[@]}"; do build_arch "$arch"; done
+echo "package.sh: built: ${ARCHS[*]}${SKIPPED:+; skipped: $SKIPPED}"
 if [ "$FAILED" -ne 0 ]; then
   echo "package.sh: FAILED (see messages above)" >&2
   exit 1
 fi
-echo "package.sh: ok: ${#FUNCTIONS[@]} zips in target/lambda/<function>/bootstrap.zip"
+echo "package.sh: ok"
