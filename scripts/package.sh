@@ -7,8 +7,9 @@
 #   scripts/package.sh            # x86_64 into target/lambda/, and arm64 into target/lambda-arm64/
 #                                 # too when the aarch64 std is installed; it says which it built
 #   scripts/package.sh --x86_64   # x86_64 only (the template's default Architecture)
-#   scripts/package.sh --arm64    # arm64 only; needs `rustup target add aarch64-unknown-linux-gnu`
-#                                 # and `sam deploy ... --parameter-overrides Architecture=arm64`
+#   scripts/package.sh --arm64    # arm64 only, into target/lambda/ where the template looks; needs
+#                                 # `rustup target add aarch64-unknown-linux-gnu` and
+#                                 # `sam deploy ... --parameter-overrides Architecture=arm64`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ for arg in "$@"; do
   case "$arg" in
     --arm64) ONLY="arm64" ;;
     --x86_64 | --x86-64) ONLY="x86_64" ;;
-    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "package.sh: unknown argument: $arg (use --arm64, --x86_64 or --help)" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +75,8 @@ build_arch() {
   if [ "$ARCH" = "arm64" ]; then
     ARCH_FLAGS=(--arm64)
     ELF_MACHINE="AArch64"
-    OUT_DIR="target/lambda-arm64"
+    # An arm64-only build goes where the template's CodeUri looks; beside x86_64 it gets its own folder.
+    if [ "$ONLY" = "arm64" ]; then OUT_DIR="target/lambda"; else OUT_DIR="target/lambda-arm64"; fi
   else
     ARCH_FLAGS=(--x86-64)
     ELF_MACHINE="X86-64"
