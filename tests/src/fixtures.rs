@@ -46,3 +46,11 @@ pub fn submitted(author: &str, created: DateTime<Utc>) -> (Message, HistoryEntry
     let author = CitizenId::parse(author).expect("author");
     new_submission(&author, &input, MunicipalityId::parse("tyumen").expect("municipality"), created)
 }
+
+/// The stable problem code the API answers a refused use case with, from the one HTTP mapping
+/// (`feedback_lambda::ApiError`). A backend failure (500) is never an expected refusal.
+pub fn code(e: feedback_core::ServiceError) -> &'static str {
+    let (status, code) = feedback_lambda::ApiError::Service(e).status_and_code();
+    assert!(status < 500, "unexpected backend failure ({code})");
+    code
+}

@@ -2,7 +2,7 @@
 //! ballot transaction, sharded tallies, the scheduled close, eligibility and discussions.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{actor, at};
+use crate::fixtures::{actor, at, code};
 use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
 use feedback_core::page::Limit;
@@ -12,7 +12,7 @@ use feedback_core::participation::{
 };
 use feedback_core::service::Reference;
 use feedback_core::testing::{sample_region, ManualClock};
-use feedback_core::{Actor, Clock, MunicipalityId, ServiceError};
+use feedback_core::{Actor, Clock, MunicipalityId};
 use std::sync::Arc;
 
 pub const NOW: &str = "2026-11-28T12:00:00+05:00";
@@ -68,18 +68,6 @@ pub fn vote_input(opens: DateTime<Utc>, closes: DateTime<Utc>, results: ResultsV
 
 pub fn choose(option: usize) -> Vec<BallotAnswer> {
     vec![BallotAnswer { question: 0, options: vec![option], text: None }]
-}
-
-fn code(e: ServiceError) -> &'static str {
-    match e {
-        ServiceError::Conflict { code, .. } => code,
-        ServiceError::NotEligible => "not_eligible",
-        ServiceError::Validation(_) => "validation_failed",
-        ServiceError::Forbidden(_) => "forbidden",
-        ServiceError::NotFound => "not_found",
-        ServiceError::RateLimited { .. } => "rate_limited",
-        other => panic!("unexpected {other:?}"),
-    }
 }
 
 async fn open_vote<S: PollBackend>(p: &Polls<S>, results: ResultsVisibility) -> Poll {

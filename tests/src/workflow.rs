@@ -2,7 +2,7 @@
 //! duplicates and notifications, redelivery and poison messages.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{actor, at, citizen, new_message};
+use crate::fixtures::{actor, at, citizen, code, new_message};
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::ids::{AuthorityId, MessageId};
@@ -13,7 +13,7 @@ use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::{Location, MessageText};
 use feedback_core::workflow::{Escalation, Notifications, QueueFilter, Workflow};
-use feedback_core::{Actor, Message, ServiceError, Status};
+use feedback_core::{Actor, Message, Status};
 use std::sync::Arc;
 
 /// Friday 2026-11-27, 10:00 in Tyumen.
@@ -98,16 +98,6 @@ pub fn moderator(sub: &str) -> Actor {
 
 fn text(s: &str) -> MessageText {
     MessageText::parse(s).unwrap()
-}
-
-fn code(e: ServiceError) -> &'static str {
-    match e {
-        ServiceError::Conflict { code, .. } => code,
-        ServiceError::Forbidden(_) => "forbidden",
-        ServiceError::NotFound => "not_found",
-        ServiceError::Validation(_) => "validation_failed",
-        other => panic!("unexpected {other:?}"),
-    }
 }
 
 pub async fn the_full_lifecycle_with_one_reopen<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) {
