@@ -9,6 +9,7 @@ use anyhow::Context;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
+use feedback_core::analytics::Analytics;
 use feedback_core::participation::{Participation, VoterSecret};
 use feedback_core::photo::Photos;
 use feedback_core::ports::{QueueName, QueueReceiver};
@@ -54,6 +55,7 @@ pub struct Platform {
     pub escalation: Escalation<Store, Queue, SystemClock>,
     pub notifications: Notifications<Store>,
     pub participation: Participation<Store, SystemClock>,
+    pub analytics: Analytics<Store, SystemClock>,
     pub verifier: Verifier,
     pub dev_key: Option<Vec<u8>>,
     pub blobs: Arc<LocalBlobs>,
@@ -99,6 +101,7 @@ impl Platform {
         let secret = voter_secret(&config.data_dir)?;
         let participation =
             Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
+        let analytics = Analytics::new(store.clone(), SystemClock, reference.clone());
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -113,6 +116,7 @@ impl Platform {
             escalation,
             notifications,
             participation,
+            analytics,
             verifier,
             dev_key,
             blobs,
@@ -224,6 +228,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
         routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
         routes::POLLS => polls::handle(&p.participation, request).await,
         routes::REFERENCE_DATA => reference_data::handle(&p.reference, request).await,
+        routes::ANALYTICS => analytics::handle(&p.analytics, request).await,
         other => Err(format!("function {other} is not hosted here").into()),
     };
     match result {

@@ -44,7 +44,13 @@ pub fn submitted(author: &str, created: DateTime<Utc>) -> (Message, HistoryEntry
     let mut input = new_message("dorogi-yamy", "Яма на дороге у дома 5 по улице Мельникайте");
     input.address = Some(Address::parse("Тюмень, ул. Мельникайте, 5").expect("address"));
     let author = CitizenId::parse(author).expect("author");
-    new_submission(&author, &input, MunicipalityId::parse("tyumen").expect("municipality"), created)
+    new_submission(
+        &author,
+        &input,
+        MunicipalityId::parse("tyumen").expect("municipality"),
+        created,
+        chrono_tz::Asia::Yekaterinburg,
+    )
 }
 
 /// The stable problem code the API answers a refused use case with, from the one HTTP mapping

@@ -22,6 +22,12 @@ use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
+/// How often a transaction cancelled only by contention is retried.
+const CONFLICT_RETRIES: u32 = 3;
+
+/// DynamoDB's limit on the items of one transaction.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
 /// How long an idempotency record is kept (DynamoDB TTL).
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
@@ -66,15 +72,28 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Runs a transaction. A cancellation caused only by another transaction touching the same
+    /// items (a counter shared with a concurrent transition) is retried: nothing was written.
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(c) => {
-                    Err(c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect())
-                }
-                other => Err(vec![format!("error: {}: {}", other.code().unwrap_or("unknown"), other)]),
-            },
+        let mut attempt = 0;
+        loop {
+            let reasons = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => match e.into_service_error() {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
+                    }
+                    other => vec![format!("error: {}: {}", other.code().unwrap_or("unknown"), other)],
+                },
+            };
+            let only_contention = reasons.iter().any(|r| r == "TransactionConflict")
+                && reasons.iter().all(|r| r == "TransactionConflict" || r == "None");
+            if !only_contention || attempt >= CONFLICT_RETRIES {
+                return Err(reasons);
+            }
+            tokio::time::sleep(feedback_core::ports::backoff(attempt)).await;
+            attempt += 1;
         }
     }
 
@@ -269,6 +288,7 @@ impl MessageStore for DynamoStore {
             ]);
             items.push(self.put(item, not_exists, None)?);
         }
+        items.extend(self.counter_updates(&Self::counters_of([(&message.id, entry)]))?);
         match self.transact(items).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(reasons) => {
@@ -337,6 +357,10 @@ impl MessageStore for DynamoStore {
                 Some(Item::from([(":expected".into(), n(u.expected_version))])),
             )?);
             items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
+        }
+        items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.entry))))?);
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(backend("TransactWriteItems", format!("{} items exceed the limit", items.len())));
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),

@@ -4,6 +4,7 @@
 //! Clients are built once per process from the standard environment, so `AWS_ENDPOINT_URL`
 //! points them at any compatible endpoint without code changes.
 
+mod counters;
 mod dynamo;
 mod participation;
 mod s3;

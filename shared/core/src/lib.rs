@@ -2,6 +2,7 @@
 //! adapters implement. Nothing here knows about AWS, HTTP or SQL.
 
 pub mod actor;
+pub mod analytics;
 pub mod calendar;
 pub mod error;
 pub mod geo;
@@ -25,5 +26,5 @@ pub use actor::{Actor, Role};
 pub use error::{FieldError, ServiceError};
 pub use ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId};
 pub use message::{HistoryEntry, Message, Status};
-pub use ports::{Clock, Job, MessageStore, ReferenceStore, StoreError, SystemClock, WorkQueue};
+pub use ports::{Clock, CounterStore, Job, MessageStore, ReferenceStore, StoreError, SystemClock, WorkQueue};
 pub use region::RegionData;

@@ -1,6 +1,7 @@
 //! The message entity, its state machine and its history.
 
 use crate::actor::{Actor, Role};
+use crate::analytics::{EventKind, Facts};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
 use crate::values::Location;
 use chrono::{DateTime, Utc};
@@ -77,6 +78,20 @@ pub enum Transition {
 }
 
 impl Transition {
+    fn event_kind(&self) -> EventKind {
+        match self {
+            Transition::Route { .. } => EventKind::Route,
+            Transition::Take => EventKind::Take,
+            Transition::Answer { .. } => EventKind::Answer,
+            Transition::Redirect { .. } => EventKind::Redirect,
+            Transition::Reject { .. } => EventKind::Reject,
+            Transition::Close { .. } => EventKind::Close,
+            Transition::Reopen { .. } => EventKind::Reopen,
+            Transition::MarkOverdue => EventKind::Overdue,
+            Transition::LinkDuplicate { .. } => EventKind::LinkDuplicate,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Transition::Route { .. } => "route",
@@ -167,6 +182,9 @@ pub struct HistoryEntry {
     pub from: Option<Status>,
     pub to: Status,
     pub note: String,
+    /// What the transition means for the analytics counters (see `crate::analytics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
 }
 
 impl HistoryEntry {
@@ -222,6 +240,9 @@ pub struct Message {
     /// Messages linked to this one as repeats of the same problem.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub duplicate_ids: Vec<MessageId>,
+    /// When the author last reopened it: the current round of work started then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened_at: Option<DateTime<Utc>>,
 }
 
 /// Where a message sits in its region's due-date index.
@@ -308,6 +329,7 @@ impl Message {
         transition: Transition,
         by: By<'_>,
         at: DateTime<Utc>,
+        tz: chrono_tz::Tz,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
         let refused = InvalidTransition { transition: transition.name(), from: self.status.as_str() };
@@ -331,6 +353,7 @@ impl Message {
                 (ActorRole::from(role), Some(a.id.clone()), auth)
             }
         };
+        let kind = transition.event_kind();
         match transition {
             Transition::Route { authority_id, deadline, duplicate_of } => {
                 next.authority_id = Some(authority_id);
@@ -356,6 +379,7 @@ impl Message {
             Transition::Reopen { score, comment, deadline } => {
                 next.rating = Some(Rating { score, comment, rated_at: at });
                 next.reopen_count += 1;
+                next.reopened_at = Some(at);
                 next.deadline = Some(deadline);
                 next.overdue = false;
             }
@@ -369,6 +393,7 @@ impl Message {
             from: Some(self.status),
             to,
             note,
+            facts: Some(Facts::of_transition(kind, self, &next, at, tz)),
         };
         Ok((next, entry))
     }
@@ -405,6 +430,7 @@ mod tests {
             duplicate_of: None,
             duplicates_count: 0,
             duplicate_ids: vec![],
+            reopened_at: None,
         }
     }
 
@@ -444,7 +470,8 @@ mod tests {
     fn a_transition_bumps_the_version_and_writes_a_matching_history_entry() {
         let m = message(Status::Routed);
         let off = official();
-        let (next, entry) = m.apply(Transition::Take, By::Person(&off), m.created_at, "Взято в работу".into()).unwrap();
+        let (next, entry) =
+            m.apply(Transition::Take, By::Person(&off), m.created_at, chrono_tz::UTC, "Взято в работу".into()).unwrap();
         assert_eq!(next.status, Status::InProgress);
         assert_eq!(next.version, 4);
         assert_eq!(entry.seq, 4);
@@ -463,6 +490,7 @@ mod tests {
                 Transition::Redirect { authority_id: AuthorityId::parse("tsur-72").unwrap(), reason: "x".into() },
                 By::System,
                 m.created_at,
+                chrono_tz::UTC,
                 String::new(),
             )
             .unwrap();
@@ -474,7 +502,7 @@ mod tests {
     #[test]
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
-        let err = m.apply(Transition::Take, By::System, m.created_at, String::new()).unwrap_err();
+        let err = m.apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, String::new()).unwrap_err();
         assert_eq!(err, InvalidTransition { transition: "take", from: "closed" });
         assert_eq!(m.status, Status::Closed);
     }

@@ -256,7 +256,7 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
         }
 
-        let (message, entry) = new_submission(&actor.id, &input, municipality_id, now);
+        let (message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
         let record = key.map(|k| IdempotencyRecord {
             citizen: actor.id.clone(),
             key: k,
@@ -329,6 +329,7 @@ pub fn new_submission(
     input: &NewMessage,
     municipality_id: MunicipalityId,
     now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
 ) -> (Message, HistoryEntry) {
     let message = Message {
         id: MessageId::new_at(now),
@@ -354,6 +355,7 @@ pub fn new_submission(
         duplicate_of: None,
         duplicates_count: 0,
         duplicate_ids: vec![],
+        reopened_at: None,
     };
     let entry = HistoryEntry {
         seq: 1,
@@ -364,6 +366,7 @@ pub fn new_submission(
         from: None,
         to: Status::Submitted,
         note: "Сообщение подано".into(),
+        facts: Some(crate::analytics::Facts::of_submission(&message, tz)),
     };
     (message, entry)
 }
@@ -500,12 +503,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
                 deadline,
                 duplicate_of: original.as_ref().map(|o| o.id),
             };
-            let (next, entry) = message.apply(route, By::System, now, note).map_err(|e| anyhow!(e))?;
+            let (next, entry) =
+                message.apply(route, By::System, now, region.time_zone(), note).map_err(|e| anyhow!(e))?;
             let mut updates = vec![MessageUpdate { expected_version: message.version, next, entry }];
             if let Some(o) = &original {
                 let link = Transition::LinkDuplicate { duplicate_id: message.id };
                 let note = format!("Присоединено повторное сообщение {}", message.id);
-                let (o_next, o_entry) = o.apply(link, By::System, now, note).map_err(|e| anyhow!(e))?;
+                let (o_next, o_entry) =
+                    o.apply(link, By::System, now, region.time_zone(), note).map_err(|e| anyhow!(e))?;
                 updates.push(MessageUpdate { expected_version: o.version, next: o_next, entry: o_entry });
             }
             match commit(&self.store, &self.queue, region, &updates).await {

@@ -191,8 +191,9 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 return Err(ServiceError::NotFound);
             }
             let (transition, note) = decide(&message, &snap.value)?;
-            let (next, entry) =
-                message.apply(transition, By::Person(actor), self.clock.now(), note).map_err(invalid)?;
+            let (next, entry) = message
+                .apply(transition, By::Person(actor), self.clock.now(), snap.value.time_zone(), note)
+                .map_err(invalid)?;
             let update = MessageUpdate { expected_version: message.version, next: next.clone(), entry };
             match commit(&self.store, &self.queue, &snap.value, &[update]).await {
                 Ok(()) => return Ok((next, snap)),
@@ -249,7 +250,8 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             }
             let t = Transition::Answer { text: answer.text.clone(), authority_id: answer.authority_id.clone() };
             let note = format!("Дан ответ на исходное сообщение {}", original.id);
-            let (next, entry) = dup.apply(t, By::Person(actor), self.clock.now(), note).map_err(invalid)?;
+            let (next, entry) =
+                dup.apply(t, By::Person(actor), self.clock.now(), region.time_zone(), note).map_err(invalid)?;
             match commit(
                 &self.store,
                 &self.queue,
@@ -455,7 +457,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, 
                     Escalated::Overdue,
                 ),
             };
-            let (next, entry) = m.apply(t, By::System, now, note).map_err(invalid)?;
+            let (next, entry) = m.apply(t, By::System, now, region.time_zone(), note).map_err(invalid)?;
             match commit(
                 &self.store,
                 &self.queue,

@@ -1,6 +1,7 @@
 //! The embedded adapters: the store and a durable queue in one SQLite database (WAL, synchronous
 //! FULL), so a single binary runs the platform with nothing else installed.
 
+mod counters;
 mod participation;
 mod queue;
 mod store;
@@ -107,6 +108,14 @@ CREATE TABLE IF NOT EXISTS history (
     seq         INTEGER NOT NULL,
     doc         TEXT NOT NULL,
     PRIMARY KEY (message_id, seq)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS counters (
+    series      TEXT NOT NULL,
+    slot        TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    value       INTEGER NOT NULL,
+    PRIMARY KEY (series, slot, field)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS idempotency (

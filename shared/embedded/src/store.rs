@@ -1,6 +1,8 @@
+use crate::counters::add_counters;
 use crate::{backend, docs, from_json, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use feedback_core::analytics::{deltas, Counters};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
@@ -74,6 +76,7 @@ impl MessageStore for SqliteStore {
         let idx = IndexColumns::of(message);
         let hist = json(entry)?;
         let seq = entry.seq;
+        let counters = deltas(&message.id, entry);
         let idem =
             idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
         let idem = idem.transpose()?;
@@ -99,6 +102,7 @@ impl MessageStore for SqliteStore {
                 .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
                     .map_err(backend)?;
+                add_counters(tx, &counters)?;
                 if let Some((citizen, key, doc)) = &idem {
                     tx.execute(
                         "INSERT INTO idempotency (citizen, key, created_ms, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -163,8 +167,13 @@ impl MessageStore for SqliteStore {
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut counters = Counters::default();
+        for u in updates {
+            counters.merge(&deltas(&u.next.id, &u.entry));
+        }
         self.db
             .tx(move |tx| {
+                add_counters(tx, &counters)?;
                 for (id, status, version, doc, idx, expected, seq, hist) in rows {
                     let changed = tx
                         .execute(

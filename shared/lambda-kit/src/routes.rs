@@ -31,6 +31,7 @@ pub const SUBMIT_MESSAGE: &str = "submit-message";
 pub const REFERENCE_DATA: &str = "reference-data";
 pub const HANDLE_MESSAGES: &str = "handle-messages";
 pub const POLLS: &str = "polls";
+pub const ANALYTICS: &str = "analytics";
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[Route] = &[
@@ -67,6 +68,10 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/comments/{id}/hide", POLLS, Access::Jwt),
     r("POST", "/v1/comments/{id}/restore", POLLS, Access::Jwt),
     r("GET", "/v1/moderation/comments", POLLS, Access::Jwt),
+    r("GET", "/v1/analytics/messages", ANALYTICS, Access::Jwt),
+    r("GET", "/v1/analytics/messages.csv", ANALYTICS, Access::Jwt),
+    r("GET", "/v1/analytics/authorities", ANALYTICS, Access::Jwt),
+    r("GET", "/v1/analytics/polls/{id}", ANALYTICS, Access::Jwt),
     r("GET", "/v1/openapi.json", REFERENCE_DATA, Access::Public),
     r("GET", "/healthz", REFERENCE_DATA, Access::Public),
 ];
