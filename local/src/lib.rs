@@ -3,7 +3,9 @@
 pub mod auth;
 pub mod blobs;
 pub mod events;
+pub mod generate;
 pub mod host;
+pub mod reconcile;
 pub mod seed;
 
 /// Parses `500ms`, `5s`, `2m` or `1h`.

@@ -77,6 +77,34 @@ enum Command {
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
         data: PathBuf,
     },
+    /// Generate realistic regional activity through the domain services: messages with their
+    /// routing, answers, ratings, reopenings and delays, and polls with ballots.
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        messages: u64,
+        #[arg(long, default_value_t = 0)]
+        polls: u32,
+        /// Spread the activity over this many days up to today.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// The random seed: the same seed gives the same activity.
+        #[arg(long, default_value_t = 72)]
+        rng_seed: u64,
+        #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
+        data: PathBuf,
+        #[arg(long, env = "FEEDBACK_REGION_FILE", default_value = "infra/regions/72-tyumen.toml")]
+        region_file: PathBuf,
+    },
+    /// Recount every analytics counter from the stored history and report any difference
+    /// (exit status 1 when there is one). Reads the whole store: an offline tool.
+    Reconcile {
+        #[arg(long, value_enum, default_value = "local")]
+        target: SeedTarget,
+        #[arg(long, env = "TABLE_NAME")]
+        table: Option<String>,
+        #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
+        data: PathBuf,
+    },
     /// Print a dev token signed with the key under --data.
     Token {
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
@@ -128,6 +156,24 @@ async fn main() -> anyhow::Result<()> {
                 &region_file,
             )
             .await
+        }
+        Command::Seed { messages, polls, days, rng_seed, data, region_file } => {
+            let opts = feedback_local::generate::SeedOptions { data, region_file, messages, polls, days, rng_seed };
+            feedback_local::generate::seed_activity(opts).await?;
+            Ok(())
+        }
+        Command::Reconcile { target, table, data } => {
+            let target = match target {
+                SeedTarget::Local => feedback_local::reconcile::Target::Local(data),
+                SeedTarget::Aws => feedback_local::reconcile::Target::Aws {
+                    table: table.context("--table or TABLE_NAME is required with --target aws")?,
+                },
+            };
+            let outcome = feedback_local::reconcile::run(target).await?;
+            if !outcome.differences.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
             std::fs::create_dir_all(&data)?;

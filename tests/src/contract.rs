@@ -3,6 +3,7 @@
 use crate::fixtures::{at, citizen, new_message, submitted};
 use crate::Harness;
 use chrono::Duration;
+use feedback_core::participation::PollStore;
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
     CreateOutcome, IdempotencyRecord, Job, NotificationStore, QueueName, QueueReceiver, StoreError,
@@ -10,12 +11,18 @@ use feedback_core::ports::{
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::IdempotencyKey;
-use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
+use feedback_core::{Clock, CounterStore, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use std::sync::Arc;
 
 /// Everything a backend's store implements.
-pub trait Backend: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone {}
-impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone> Backend for T {}
+pub trait Backend:
+    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + PollStore + Clone
+{
+}
+impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + PollStore + Clone> Backend
+    for T
+{
+}
 pub trait Queue: WorkQueue + QueueReceiver + Clone {}
 impl<T: WorkQueue + QueueReceiver + Clone> Queue for T {}
 
@@ -325,6 +332,7 @@ macro_rules! contract_suite {
             async fn $case() {
                 let (_guard, h) = $harness;
                 $crate::contract::$case(&h).await;
+                $crate::analytics::assert_reconciled(&h.store).await;
             }
         )*
     };

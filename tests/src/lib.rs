@@ -1,6 +1,7 @@
 //! Shared test support and the contract suite every adapter must pass. The same cases run on
 //! SQLite (`tests/contract_sqlite.rs`) and on DynamoDB/SQS through moto (`tests/contract_dynamo.rs`).
 
+pub mod analytics;
 pub mod contract;
 pub mod embedded;
 pub mod fixtures;

@@ -347,6 +347,7 @@ macro_rules! workflow_suite {
             async fn $case() {
                 let (_guard, h) = $harness;
                 $crate::workflow::$case(&h).await;
+                $crate::analytics::assert_reconciled(&h.store).await;
             }
         )*
     };

@@ -32,6 +32,11 @@ mod workflow {
     }
 }
 
+mod analytics {
+    use super::*;
+    feedback_tests::analytics_suite!(harness!());
+}
+
 mod polls {
     use super::*;
     feedback_tests::polls_suite!(harness!());
