@@ -876,3 +876,211 @@ pub async fn reconcile<S: crate::ports::CounterStore>(
         differences: differences(&stored, &expected),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ActorRole, HistoryEntry};
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn range(a: &str, b: &str) -> DateRange {
+        DateRange { from: d(a), to: d(b) }
+    }
+
+    fn slots(scope: &Scope, group: GroupBy, r: &DateRange) -> Vec<(String, String)> {
+        plan(scope, group, r)
+            .into_iter()
+            .filter(|s| s.series.ends_with("|0") || !s.series.starts_with("R|"))
+            .map(|s| (s.slot_from, s.slot_to))
+            .collect()
+    }
+
+    #[test]
+    fn a_range_reads_whole_months_and_the_days_at_its_edges() {
+        let r = range("2026-01-15", "2026-04-03");
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Category, &r),
+            vec![
+                ("D2026-01-15|".into(), "D2026-01-31|~".into()),
+                ("D2026-04-01|".into(), "D2026-04-03|~".into()),
+                ("M2026-02|".into(), "M2026-03|~".into()),
+            ]
+        );
+        // every region series is read on each of its shards
+        assert_eq!(plan(&Scope::Region, GroupBy::Category, &r).len(), 3 * REGION_SHARDS as usize);
+        // a range inside one month is read by days; a whole year by months
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Municipality, &range("2026-11-03", "2026-11-28")),
+            vec![("D2026-11-03|".into(), "D2026-11-28|~".into())]
+        );
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Authority, &range("2026-01-01", "2026-12-31")),
+            vec![("M2026-01|".into(), "M2026-12|~".into())]
+        );
+        // a year crossing January
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Category, &range("2025-12-31", "2026-02-28")),
+            vec![("D2025-12-31|".into(), "D2025-12-31|~".into()), ("M2026-01|".into(), "M2026-02|~".into()),]
+        );
+        // a daily grouping reads every day, and an authority reads its own series
+        let own = Scope::Authority(AuthorityId::parse("adm-ishim").unwrap());
+        let p = plan(&own, GroupBy::Day, &range("2026-01-15", "2026-04-03"));
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].series.as_str(), p[0].slot_from.as_str()), ("A:adm-ishim|all", "D2026-01-15|"));
+    }
+
+    fn message() -> Message {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T23:30:00+05:00").unwrap().with_timezone(&Utc);
+        crate::service::new_submission(
+            &crate::ids::CitizenId::parse("alice").unwrap(),
+            &crate::service::NewMessage {
+                category_id: CategoryId::parse("dorogi-yamy").unwrap(),
+                text: crate::values::MessageText::parse("Яма на дороге у дома").unwrap(),
+                municipality_id: None,
+                address: None,
+                location: None,
+                photo_ids: vec![],
+                public: false,
+            },
+            MunicipalityId::parse("tyumen").unwrap(),
+            at,
+            chrono_tz::Asia::Yekaterinburg,
+        )
+        .0
+    }
+
+    fn entry(from: Option<Status>, to: Status, facts: Facts) -> HistoryEntry {
+        HistoryEntry {
+            seq: 2,
+            at: Utc::now(),
+            actor_role: ActorRole::System,
+            actor_id: None,
+            actor_authority_id: None,
+            from,
+            to,
+            note: String::new(),
+            facts: Some(facts),
+        }
+    }
+
+    #[test]
+    fn a_submission_counts_on_its_local_day() {
+        let m = message();
+        // 23:30 in Tyumen is 18:30 UTC the same day; the local day is what counts
+        let f = Facts::of_submission(&m, chrono_tz::Asia::Yekaterinburg);
+        assert_eq!(f.day, d("2026-11-27"));
+        let late = m.created_at + Duration::hours(1);
+        assert_eq!(late.with_timezone(&chrono_tz::Asia::Yekaterinburg).date_naive(), d("2026-11-28"));
+        let c = deltas(&m.id, &entry(None, Status::Submitted, f));
+        let shard = shard_of(&m.id);
+        let key = |series: &str, slot: &str| CounterKey { series: format!("R|{series}|{shard}"), slot: slot.into() };
+        assert_eq!(c.0[&key("all", "D2026-11-27|")]["submitted"], 1);
+        assert_eq!(c.0[&key("cat", "M2026-11|dorogi-yamy")]["submitted"], 1);
+        assert_eq!(c.0[&key("status", "D2026-11-27|submitted")][MESSAGES_FIELD], 1);
+        assert!(c.0.keys().all(|k| k.series.starts_with("R|")), "no authority yet");
+    }
+
+    #[test]
+    fn a_redirect_moves_the_message_between_authorities_and_counts_no_event() {
+        let m = message();
+        let mut f = Facts::of_submission(&m, chrono_tz::UTC);
+        f.kind = EventKind::Redirect;
+        f.authority_before = Some(AuthorityId::parse("adm-tyumen").unwrap());
+        f.authority_after = Some(AuthorityId::parse("tsur-72").unwrap());
+        f.credited = f.authority_after.clone();
+        let c = deltas(&m.id, &entry(Some(Status::Routed), Status::Routed, f));
+        let fields: Vec<(&str, &str, i64)> =
+            c.0.iter()
+                .flat_map(|(k, fs)| fs.iter().map(move |(f, v)| (k.series.as_str(), f.as_str(), *v)))
+                .filter(|(s, _, _)| s.starts_with("A:"))
+                .collect();
+        assert!(fields.contains(&("A:adm-tyumen|status", MESSAGES_FIELD, -1)));
+        assert!(fields.contains(&("A:tsur-72|status", MESSAGES_FIELD, 1)));
+        assert!(c.0.keys().all(|k| k.series.contains("status")), "the region's status counts cancel out: {c:?}");
+    }
+
+    #[test]
+    fn answers_know_their_deadline_and_response_time() {
+        let mut prev = message();
+        prev.status = Status::InProgress;
+        prev.authority_id = Some(AuthorityId::parse("adm-tyumen").unwrap());
+        prev.deadline = Some(prev.created_at + Duration::days(2));
+        let mut next = prev.clone();
+        next.status = Status::Answered;
+        let at = prev.created_at + Duration::hours(30);
+        let f = Facts::of_transition(EventKind::Answer, &prev, &next, at, chrono_tz::UTC);
+        assert_eq!((f.on_time, f.response_secs), (Some(true), Some(30 * 3600)));
+        let late = Facts::of_transition(EventKind::Answer, &prev, &next, at + Duration::days(2), chrono_tz::UTC);
+        assert_eq!(late.on_time, Some(false));
+        // after a reopening the clock starts again
+        prev.reopened_at = Some(prev.created_at + Duration::days(10));
+        let again =
+            Facts::of_transition(EventKind::Answer, &prev, &next, prev.created_at + Duration::days(11), chrono_tz::UTC);
+        assert_eq!(again.response_secs, Some(24 * 3600));
+    }
+
+    #[test]
+    fn ranges_are_validated() {
+        let today = d("2026-11-28");
+        let ok = DateRange::parse(None, None, today).unwrap();
+        assert_eq!((ok.from, ok.to), (d("2026-10-30"), today));
+        assert!(DateRange::parse(Some("2025-11-27"), Some("2026-11-28"), today).is_ok());
+        for (from, to) in [
+            ("2026-11-28", "2026-11-01"),
+            ("2025-11-26", "2026-11-28"),
+            ("2026-1-1", "2026-02-01"),
+            ("x", "2026-01-01"),
+        ] {
+            assert!(
+                matches!(DateRange::parse(Some(from), Some(to), today), Err(ServiceError::Validation(_))),
+                "{from}..{to}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ranking_puts_the_most_punctual_first_and_silent_authorities_last() {
+        let g = |key: &str, answered: i64, on_time: i64, r45: i64, rc: i64| {
+            let mut f = BTreeMap::new();
+            f.insert("answered".to_owned(), answered);
+            f.insert("answered_on_time".to_owned(), on_time);
+            f.insert("rating_4_5".to_owned(), r45);
+            f.insert("rating_count".to_owned(), rc);
+            f.insert("routed".to_owned(), 1);
+            GroupStats::from_fields(key.into(), &f)
+        };
+        let ranked = rank(&[g("a", 10, 5, 1, 2), g("b", 4, 4, 0, 1), g("c", 0, 0, 0, 0), g("d", 10, 5, 2, 2)]);
+        let order: Vec<&str> = ranked.iter().map(|r| r.authority_id.as_str()).collect();
+        assert_eq!(order, vec!["b", "d", "a", "c"]);
+        assert_eq!(ranked[0].on_time_share, Some(1.0));
+        assert_eq!(ranked[3].on_time_share, None);
+    }
+
+    #[test]
+    fn the_csv_has_a_header_and_one_row_per_group() {
+        let mut f = BTreeMap::new();
+        f.insert("submitted".to_owned(), 3);
+        let mut g = GroupStats::from_fields("dorogi-yamy".into(), &f);
+        g.name = Some("Ямы, \"дороги\"".into());
+        let text = String::from_utf8(to_csv(&[g])).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("key,name,submitted,routed"));
+        assert!(lines[1].starts_with("dorogi-yamy,\"Ямы, \"\"дороги\"\"\",3,0"), "{}", lines[1]);
+    }
+
+    #[test]
+    fn increments_that_cancel_leave_nothing() {
+        let k = CounterKey { series: "R|all|0".into(), slot: "D2026-11-28|".into() };
+        let mut c = Counters::default();
+        c.add(k.clone(), "submitted", 2);
+        c.add(k.clone(), "submitted", -2);
+        assert!(c.is_empty());
+        let mut stored = Counters::default();
+        stored.add(k.clone(), "routed", 1);
+        assert_eq!(differences(&stored, &c), vec![(k, "routed".to_owned(), 1, 0)]);
+    }
+}
