@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod contract;
+pub mod cost;
 pub mod embedded;
 pub mod fixtures;
 pub mod moto;

@@ -20,7 +20,7 @@ pub async fn sdk() -> aws_config::SdkConfig {
     feedback_aws::sdk_config().await
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
@@ -37,7 +37,7 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
 }
 
 /// A fresh queue whose messages move to a fresh DLQ after `max_receives` receptions.
-async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, max_receives: u32) -> String {
+pub async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, max_receives: u32) -> String {
     use aws_sdk_sqs::types::QueueAttributeName;
     let dlq = sqs.create_queue().queue_name(unique(&format!("{name}-dlq"))).send().await.expect("create DLQ");
     let dlq = dlq.queue_url.expect("DLQ url");

@@ -1,0 +1,129 @@
+//! What one message's whole lifecycle and one ballot ask of DynamoDB and SQS, counted by an SDK
+//! interceptor against moto. The counts are exact and pinned here; docs/cost.md prices them.
+//! Run with `--nocapture` to see the table.
+
+use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
+use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
+use feedback_core::ports::{QueueName, QueueReceiver};
+use feedback_core::service::Reference;
+use feedback_core::testing::sample_region;
+use feedback_core::values::{IdempotencyKey, MessageText};
+use feedback_core::Clock;
+use feedback_tests::cost::{Meter, Usage};
+use feedback_tests::fixtures::{citizen, new_message};
+use feedback_tests::polls::{admin, choose, resident, vote_input};
+use feedback_tests::workflow::{official, stack, Stack};
+use feedback_tests::{moto, Harness};
+use std::sync::Arc;
+
+async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
+    let conf = moto::sdk().await;
+    let meter = Meter::default();
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf).interceptor(meter.clone()).build(),
+    );
+    let sqs =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&conf).interceptor(meter.clone()).build());
+    let table = moto::unique("cost");
+    create_table(&ddb, &table).await.expect("table");
+    let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
+    let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
+    let queue = SqsQueue::new(sqs, QueueUrls { submitted, notifications: Some(notifications) });
+    (Harness { store: DynamoStore::new(ddb, table), queue, max_receives: 5 }, meter)
+}
+
+/// One consumer invocation: a batch received, handled and deleted, as the Lambda poller does.
+async fn consume(s: &Stack<DynamoStore, SqsQueue>, q: QueueName) -> usize {
+    let batch = s.queue.receive(q, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    for d in &batch {
+        match q {
+            QueueName::Submitted => route_messages::route_one(&s.routing, &d.body).await.unwrap(),
+            QueueName::Notifications => notify::deliver_one(&s.notifications, &d.body).await.unwrap(),
+        }
+        s.queue.ack(q, &d.receipt).await.unwrap();
+    }
+    batch.len()
+}
+
+fn row(name: &str, u: &Usage) {
+    println!(
+        "| {name} | {} | {:.0} | {:.0} | {:.1} | {} | {:?} |",
+        u.dynamodb_requests(),
+        u.table_wru,
+        u.index_wru,
+        u.rru,
+        u.sqs_requests(),
+        u.transaction_items
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
+    let _guard = moto::serial().lock().await;
+    let (h, meter) = metered().await;
+    let s = stack(&h).await;
+    let alice = citizen("alice");
+    let upravdor = official("o-1", "tyumen-upravdor");
+    // Warm: the reference data is loaded once per warm function, not per request.
+    s.messages.reference().snapshot().await.unwrap();
+    meter.take();
+    println!("| step | DynamoDB requests | table WRU | index WRU | RRU | SQS requests | transaction items |");
+    println!("|---|---|---|---|---|---|---|");
+
+    let key = IdempotencyKey::parse("lifecycle-1").unwrap();
+    let input = new_message("dorogi-yamy", "Яма на Республики у дома 15");
+    let id = s.messages.submit(&alice, input, Some(key)).await.unwrap().message.id;
+    let submit = meter.take();
+    row("submit (citizen)", &submit);
+    assert_eq!(submit.count("dynamodb:TransactWriteItems"), 1, "{submit:?}");
+    assert_eq!(submit.count("sqs:SendMessage"), 1);
+    assert_eq!(submit.transaction_items.get("Put"), Some(&3), "message, history, idempotency record");
+    assert_eq!(submit.transaction_items.get("Update"), Some(&8), "counters: 3 groups + status, by day and month");
+
+    assert_eq!(consume(&s, QueueName::Submitted).await, 1);
+    let route = meter.take();
+    row("route (system)", &route);
+    assert_eq!(route.count("dynamodb:TransactWriteItems"), 1);
+    assert_eq!(route.transaction_items.get("Update"), Some(&20));
+    assert_eq!(consume(&s, QueueName::Notifications).await, 1);
+    let notify = meter.take();
+    row("notify (system)", &notify);
+    assert_eq!((notify.count("dynamodb:PutItem"), notify.count("sqs:DeleteMessage")), (1, 1));
+
+    s.workflow.take(&upravdor, &id).await.unwrap();
+    let take = meter.take();
+    row("take (official)", &take);
+    consume(&s, QueueName::Notifications).await;
+    meter.take();
+    s.workflow.answer(&upravdor, &id, MessageText::parse("Яма заделана холодным асфальтом").unwrap()).await.unwrap();
+    let answer = meter.take();
+    row("answer (official)", &answer);
+    consume(&s, QueueName::Notifications).await;
+    meter.take();
+    s.workflow.rate(&alice, &id, 5, None, false).await.unwrap();
+    let rate = meter.take();
+    row("rate 5 and close (citizen)", &rate);
+    consume(&s, QueueName::Notifications).await;
+    let last_notify = meter.take();
+    for u in [&take, &answer, &rate] {
+        assert_eq!(u.count("dynamodb:TransactWriteItems"), 1, "one transaction per transition: {u:?}");
+        assert_eq!(u.count("sqs:SendMessage"), 1, "one notification per transition");
+    }
+    assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
+
+    // One ballot in an open vote.
+    let secret = VoterSecret::new(b"cost-test-secret-0123456789".to_vec()).unwrap();
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let participation = Participation::new(h.store.clone(), s.clock.clone(), reference, secret, 5);
+    let now = s.clock.now();
+    let input = vote_input(now - chrono::Duration::minutes(1), now + chrono::Duration::days(7), ResultsVisibility::AfterClose);
+    let poll = participation.create(&admin(), input).await.unwrap();
+    participation.get(&resident("warm", "tyumen", "1990-01-01"), &poll.id).await.unwrap();
+    meter.take();
+    participation.vote(&resident("voter-1", "tyumen", "1990-01-01"), &poll.id, choose(1)).await.unwrap();
+    let ballot = meter.take();
+    row("ballot (citizen)", &ballot);
+    assert_eq!(ballot.count("dynamodb:TransactWriteItems"), 1, "{ballot:?}");
+    assert_eq!(ballot.sqs_requests(), 0);
+}
