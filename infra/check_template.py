@@ -70,26 +70,31 @@ SCHEDULES = {"close-polls": "rate(1 minute)", "escalate-overdue": "rate(5 minute
 # consumers are checked separately). Derived from the ports each function's main.rs wires and
 # the SDK calls in shared/aws/src: TransactWriteItems is authorised per contained item, so a
 # Put-only transaction needs dynamodb:PutItem, the ballot transaction also UpdateItem (tally
-# ADDs) and ConditionCheckItem (poll open). Change this table together with the template.
+# ADDs) and ConditionCheckItem (poll open), and every transaction that writes a message also
+# UpdateItem (the analytics counter ADDs of shared/aws/src/counters.rs). analytics only reads:
+# GetItem (reference data, poll, results) and Query (counter ranges, tally shards), never a
+# Scan (`feedback reconcile` scans offline with the operator's credentials, not a function's).
+# Change this table together with the template.
 GRANTS: dict[str, dict[str, set[str]]] = {
     "submit-message": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
         "s3": {"s3:PutObject", "s3:GetObject"},
     },
     "route-messages": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "sqs:SendMessage": {"NOTIFICATIONS_QUEUE_URL"},
     },
     "handle-messages": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "sqs:SendMessage": {"NOTIFICATIONS_QUEUE_URL"},
     },
     "escalate-overdue": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
     },
     "reference-data": {"dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem"}},
+    "analytics": {"dynamodb": {"dynamodb:GetItem", "dynamodb:Query"}},
     "notify": {"dynamodb": {"dynamodb:PutItem"}},
     "polls": {
         "dynamodb": {

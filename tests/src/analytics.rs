@@ -1,12 +1,12 @@
 //! Analytics on every backend: each event counted once on its local day, in every scope, and the
 //! counters equal to a recount from the history.
 
+use crate::Harness;
 use crate::contract::{Backend, Queue};
 use crate::fixtures::{actor, citizen};
-use crate::workflow::{moderator, official, stack, T0};
-use crate::Harness;
+use crate::workflow::{T0, moderator, official, stack};
 use chrono::Duration;
-use feedback_core::analytics::{reconcile, Analytics, GroupStats};
+use feedback_core::analytics::{Analytics, GroupStats, reconcile};
 use feedback_core::ports::{Job, NotificationStore};
 use feedback_core::service::Reference;
 use feedback_core::values::MessageText;
@@ -100,7 +100,10 @@ pub async fn every_event_counts_once_in_every_scope<S: Backend + NotificationSto
     assert_eq!(own.len(), 1);
     assert_eq!((own[0].key.as_str(), own[0].routed, own[0].answered), ("dorogi-yamy", 2, 1));
     let own_status = analytics.messages(&adm, from, to, Some("status")).await.unwrap().groups;
-    assert_eq!(own_status.iter().map(|g| (g.key.as_str(), g.messages)).collect::<Vec<_>>(), vec![("answered", Some(1))]);
+    assert_eq!(
+        own_status.iter().map(|g| (g.key.as_str(), g.messages)).collect::<Vec<_>>(),
+        vec![("answered", Some(1))]
+    );
     let ranking = analytics.authorities(&admin(), from, to).await.unwrap();
     let ids: Vec<&str> = ranking.iter().map(|r| r.authority_id.as_str()).collect();
     assert_eq!(ids, vec!["tyumen-upravdor", "adm-tyumen"], "best on-time share first");

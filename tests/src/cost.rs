@@ -89,7 +89,9 @@ fn value_size(v: &Value) -> usize {
         "BOOL" | "NULL" => 1,
         "M" => 3 + inner.as_object().map(|m| m.iter().map(|(k, v)| k.len() + value_size(v) + 1).sum()).unwrap_or(0),
         "L" => 3 + inner.as_array().map(|l| l.iter().map(|v| value_size(v) + 1).sum()).unwrap_or(0),
-        "SS" | "NS" => inner.as_array().map(|l| l.iter().map(|v| v.as_str().map(str::len).unwrap_or(0)).sum()).unwrap_or(0),
+        "SS" | "NS" => {
+            inner.as_array().map(|l| l.iter().map(|v| v.as_str().map(str::len).unwrap_or(0)).sum()).unwrap_or(0)
+        }
         _ => 0,
     }
 }

@@ -1,13 +1,18 @@
-//! The authorization matrix of every messages route: each cell is one request through the
-//! function handler with the actor's verified claims, asserting the exact status. The same
-//! table is written down in docs/authorization.md, and this test keeps the two equal.
+//! The authorization matrices of every messages route and every analytics route: each cell is
+//! one request through the function handler with the actor's verified claims, asserting the
+//! exact status. The same tables are written down in docs/authorization.md, and this test keeps
+//! them equal.
 
-use feedback_core::ids::PhotoId;
+use feedback_core::analytics::Analytics;
+use feedback_core::ids::{PhotoId, PollId};
+use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
 use feedback_core::values::MessageText;
+use feedback_core::Clock;
 use feedback_core::MessageId;
 use feedback_tests::embedded::{app, App};
 use feedback_tests::fixtures::{citizen, new_message};
 use feedback_tests::http_event;
+use feedback_tests::polls::{admin, vote_input};
 use feedback_tests::workflow::official;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
@@ -62,6 +67,17 @@ const MATRIX: &[(&str, &str, State, [u16; 7])] = &[
     ),
 ];
 
+const ANALYTICS_ACTORS: [&str; 6] = ["citizen", "official", "moderator", "analyst", "admin", "no token"];
+
+/// Route, fixture and the expected status per actor. The official works at `tyumen-upravdor`,
+/// the poll is an open vote with live results.
+const ANALYTICS_MATRIX: &[(&str, &str, [u16; 6])] = &[
+    ("GET /v1/analytics/messages", "apigw-get-analytics-messages.json", [403, 200, 403, 200, 200, 401]),
+    ("GET /v1/analytics/messages.csv", "apigw-get-analytics-messages-csv.json", [403, 200, 403, 200, 200, 401]),
+    ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401]),
+    ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401]),
+];
+
 #[derive(Clone, Copy)]
 enum State {
     Routed,
@@ -70,11 +86,14 @@ enum State {
 
 fn claims(who: &str) -> Option<HashMap<String, String>> {
     let pairs: &[(&str, &str)] = match who {
-        "owner" => &[("sub", "alice"), ("roles", "[citizen]"), ("municipality", "tyumen")],
+        "owner" | "citizen" => &[("sub", "alice"), ("roles", "[citizen]"), ("municipality", "tyumen")],
         "other citizen" => &[("sub", "bob"), ("roles", "[citizen]"), ("municipality", "tyumen")],
-        "official (assigned)" => &[("sub", "o-1"), ("roles", "[official]"), ("authority", "tyumen-upravdor")],
+        "official (assigned)" | "official" => {
+            &[("sub", "o-1"), ("roles", "[official]"), ("authority", "tyumen-upravdor")]
+        }
         "official (other)" => &[("sub", "o-2"), ("roles", "[official]"), ("authority", "adm-ishim")],
         "moderator" => &[("sub", "m-1"), ("roles", "[moderator]")],
+        "analyst" => &[("sub", "an-1"), ("roles", "[analyst]")],
         "admin" => &[("sub", "a-1"), ("roles", "[admin]")],
         _ => return None,
     };
@@ -83,7 +102,8 @@ fn claims(who: &str) -> Option<HashMap<String, String>> {
     Some(map)
 }
 
-fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lambda_http::Request {
+/// The fixture's request with `who`'s claims instead of its own (none for "no token").
+fn as_actor(fixture: &str, who: &str) -> lambda_http::Request {
     let mut req = http_event(fixture);
     req.headers_mut().remove("idempotency-key");
     let mut ctx = req.request_context();
@@ -93,7 +113,11 @@ fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lamb
             None => c.authorizer = None,
         }
     }
-    let req = req.with_request_context(ctx);
+    req.with_request_context(ctx)
+}
+
+fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lambda_http::Request {
+    let req = as_actor(fixture, who);
     if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
         let mut params = HashMap::from([("id".to_string(), id.to_string())]);
         if req.path_parameters_ref().and_then(|p| p.first("photo_id")).is_some() {
@@ -132,17 +156,41 @@ async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {
     resp.unwrap().status().as_u16()
 }
 
-fn render() -> String {
-    let mut out = format!("| route | {} |\n|---|{}\n", ACTORS.join(" | "), "---|".repeat(ACTORS.len()));
-    for (route, _, state, expected) in MATRIX {
-        let state = match state {
-            State::Routed => "",
-            State::Answered => " (answered)",
-        };
+/// A matrix as the markdown table docs/authorization.md shows.
+fn table<'a>(actors: &[&str], rows: impl IntoIterator<Item = (String, &'a [u16])>) -> String {
+    let mut out = format!("| route | {} |\n|---|{}\n", actors.join(" | "), "---|".repeat(actors.len()));
+    for (route, expected) in rows {
         let cells: Vec<String> = expected.iter().map(u16::to_string).collect();
-        out.push_str(&format!("| `{route}`{state} | {} |\n", cells.join(" | ")));
+        out.push_str(&format!("| {route} | {} |\n", cells.join(" | ")));
     }
     out
+}
+
+fn render() -> String {
+    table(
+        &ACTORS,
+        MATRIX.iter().map(|(route, _, state, expected)| {
+            let state = match state {
+                State::Routed => "",
+                State::Answered => " (answered)",
+            };
+            (format!("`{route}`{state}"), &expected[..])
+        }),
+    )
+}
+
+fn render_analytics() -> String {
+    table(&ANALYTICS_ACTORS, ANALYTICS_MATRIX.iter().map(|(route, _, expected)| (format!("`{route}`"), &expected[..])))
+}
+
+/// An open vote with live results, created by an admin.
+async fn open_vote(app: &App) -> PollId {
+    let secret = VoterSecret::new(b"authorization-test-secret-0123".to_vec()).unwrap();
+    let participation = Participation::new(app.store.clone(), app.clock.clone(), app.reference.clone(), secret, 5);
+    let now = app.clock.now();
+    let input =
+        vote_input(now - chrono::Duration::minutes(1), now + chrono::Duration::days(7), ResultsVisibility::Live);
+    participation.create(&admin(), input).await.unwrap().id
 }
 
 #[tokio::test]
@@ -161,8 +209,32 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[tokio::test]
+async fn every_analytics_route_answers_every_actor_with_the_documented_status() {
+    let app = app(1000).await;
+    message_in(&app, State::Answered).await;
+    let analytics = Analytics::new(app.store.clone(), app.clock.clone(), app.reference.clone());
+    let poll = open_vote(&app).await;
+    let mut failures = Vec::new();
+    for (route, fixture, expected) in ANALYTICS_MATRIX {
+        for (who, want) in ANALYTICS_ACTORS.iter().zip(expected) {
+            let mut req = as_actor(fixture, who);
+            if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), poll.to_string())]));
+            }
+            let got = analytics::handle(&analytics, req).await.unwrap().status().as_u16();
+            if got != *want {
+                failures.push(format!("{route} as {who}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
-fn the_documented_matrix_is_the_tested_one() {
+fn the_documented_matrices_are_the_tested_ones() {
     let doc = std::fs::read_to_string(feedback_tests::events_dir().join("../docs/authorization.md")).unwrap();
-    assert!(doc.contains(&render()), "docs/authorization.md must contain exactly:\n{}", render());
+    for table in [render(), render_analytics()] {
+        assert!(doc.contains(&table), "docs/authorization.md must contain exactly:\n{table}");
+    }
 }

@@ -417,8 +417,11 @@ fn next_month(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
 }
 
-/// Splits a range into whole months and the days at its edges.
-fn periods(range: &DateRange) -> (Vec<(NaiveDate, NaiveDate)>, Option<(NaiveDate, NaiveDate)>) {
+/// A run of days, first and last included.
+type Span = (NaiveDate, NaiveDate);
+
+/// Splits a range into the days at its edges and the whole months between them.
+fn periods(range: &DateRange) -> (Vec<Span>, Option<Span>) {
     let first_full = if range.from == first_of_month(range.from) { range.from } else { next_month(range.from) };
     let mut month_end = first_full;
     while next_month(month_end) - Duration::days(1) <= range.to {
