@@ -1,12 +1,12 @@
 //! Analytics on every backend: each event counted once on its local day, in every scope, and the
 //! counters equal to a recount from the history.
 
-use crate::Harness;
 use crate::contract::{Backend, Queue};
 use crate::fixtures::{actor, citizen};
-use crate::workflow::{T0, moderator, official, stack};
+use crate::workflow::{moderator, official, stack, T0};
+use crate::Harness;
 use chrono::Duration;
-use feedback_core::analytics::{Analytics, GroupStats, reconcile};
+use feedback_core::analytics::{reconcile, Analytics, GroupStats};
 use feedback_core::ports::{Job, NotificationStore};
 use feedback_core::service::Reference;
 use feedback_core::values::MessageText;

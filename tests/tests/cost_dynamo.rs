@@ -2,18 +2,18 @@
 //! interceptor against moto. The counts are exact and pinned here; docs/cost.md prices them.
 //! Run with `--nocapture` to see the table.
 
-use feedback_aws::{DynamoStore, QueueUrls, SqsQueue, create_table};
-use feedback_core::Clock;
+use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
 use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::Reference;
 use feedback_core::testing::sample_region;
 use feedback_core::values::{IdempotencyKey, MessageText};
+use feedback_core::Clock;
 use feedback_tests::cost::{Meter, Usage};
 use feedback_tests::fixtures::{citizen, new_message};
 use feedback_tests::polls::{admin, choose, resident, vote_input};
-use feedback_tests::workflow::{Stack, official, stack};
-use feedback_tests::{Harness, moto};
+use feedback_tests::workflow::{official, stack, Stack};
+use feedback_tests::{moto, Harness};
 use std::sync::Arc;
 
 async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {

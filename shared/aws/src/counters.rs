@@ -2,13 +2,13 @@
 //! one number attribute per field. Transitions add to them inside their own transaction.
 
 use crate::backend;
-use crate::dynamo::{DynamoStore, Item, read_doc, s};
+use crate::dynamo::{read_doc, s, DynamoStore, Item};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use feedback_core::HistoryEntry;
-use feedback_core::analytics::{CounterKey, CounterRow, Counters, SlotRange, deltas};
+use feedback_core::analytics::{deltas, CounterKey, CounterRow, Counters, SlotRange};
 use feedback_core::ids::MessageId;
 use feedback_core::ports::{CounterStore, StoreError};
+use feedback_core::HistoryEntry;
 use std::collections::BTreeMap;
 
 const STAT: &str = "STAT#";
