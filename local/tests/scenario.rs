@@ -347,6 +347,43 @@ async fn the_full_lifecycle_over_http_ends_closed_with_its_history_and_notificat
         assert!(tokio::time::Instant::now() < deadline, "notifications were {kinds:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The region's analytics count every step once, by category, for the admin
+    let admin = host.admin("admin-1").await;
+    let report: Value = host.get(&admin, "/v1/analytics/messages?group_by=category").await.json().await.unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{report}");
+    let g = &groups[0];
+    assert_eq!((g["key"].as_str(), g["name"].as_str()), (Some("dorogi-yamy"), Some("Ямы на дорогах")));
+    let counts: Vec<i64> = ["submitted", "routed", "answered", "reopened", "closed", "rating_count"]
+        .iter()
+        .map(|f| g[*f].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![1, 1, 2, 1, 1, 2], "{g}");
+    assert_eq!((g["rating_avg"].as_f64(), g["rating_4_5_share"].as_f64()), (Some(3.5), Some(0.5)));
+    // the same groups as CSV, with a header row
+    let csv = host.get(&admin, "/v1/analytics/messages.csv?group_by=category").await;
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("key,name,submitted,routed,answered"), "{text}");
+    assert!(lines[1].starts_with("dorogi-yamy,Ямы на дорогах,1,1,2,"), "{text}");
+    // the official sees their authority; the resident is refused; a backwards range is invalid
+    let ranking: Value = host.get(&official, "/v1/analytics/authorities").await.json().await.unwrap();
+    assert_eq!(ranking["items"][0]["authority_id"], "adm-tyumen");
+    let r = host.get(&alice, "/v1/analytics/messages").await;
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (403, "application/problem+json"));
+    let r = host.get(&admin, "/v1/analytics/messages?from=2026-11-28&to=2026-11-01").await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["field"], "from");
+    // and the counters agree with a recount of the history
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_feedback"))
+        .args(["reconcile", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains(", 0 differences"), "{stdout}");
 }
 
 #[tokio::test]
