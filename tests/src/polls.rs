@@ -318,6 +318,7 @@ macro_rules! polls_suite {
             async fn $case() {
                 let (_guard, h) = $harness;
                 $crate::polls::$case(&h).await;
+                $crate::analytics::assert_reconciled(&h.store).await;
             }
         )*
     };
