@@ -12,6 +12,8 @@
    must report "unchanged".
 5. Runs the ignored Rust test `stack_smoke`, which submits and routes a message through the real
    adapters against the stack's table and queues.
+6. Runs `feedback reconcile --target aws` against the stack's table: the counters the message
+   wrote must equal the recount of its history.
 
 Usage: AWS_ENDPOINT_URL=http://127.0.0.1:PORT python infra/smoke_moto.py
 """
@@ -141,6 +143,12 @@ def main() -> int:
     if test.returncode != 0 or "1 passed" not in test.stdout:
         fail(f"the stack smoke test failed:\n{test.stderr[-3000:]}")
     print("smoke_moto: a message was submitted and routed against the deployed stack")
+
+    reconcile = feedback + ["reconcile", "--target", "aws", "--table", outputs["TableName"]]
+    out = subprocess.run(reconcile, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0 or ", 0 differences" not in out.stdout or " 0 counter items" in out.stdout:
+        fail(f"reconcile against the stack's table did not agree:\n{out.stdout}\n{out.stderr}")
+    print("smoke_moto: " + out.stdout.strip().splitlines()[-1])
     return 0
 
 
