@@ -170,6 +170,25 @@ impl Db {
         Self::init(conn)
     }
 
+    /// Opens the database for a bulk load such as `feedback seed`: commits are not flushed to
+    /// disk one by one (`synchronous=OFF`), so a power loss during the load may lose its last
+    /// transactions (an application crash loses nothing). `finish_bulk_load` makes everything
+    /// durable and restores `synchronous=FULL`.
+    pub fn open_for_bulk_load(path: &Path) -> anyhow::Result<Db> {
+        let db = Self::open(path)?;
+        db.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?.pragma_update(None, "synchronous", "OFF")?;
+        Ok(db)
+    }
+
+    /// Ends a bulk load: checkpoints the write-ahead log into the database file with a full sync
+    /// and goes back to flushing every commit.
+    pub fn finish_bulk_load(&self) -> anyhow::Result<()> {
+        let conn = self.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> anyhow::Result<Db> {
         Self::init(Connection::open_in_memory()?)
