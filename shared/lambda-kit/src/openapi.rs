@@ -37,10 +37,12 @@ pub fn document() -> Value {
             .map(|p| json!({"name": p.trim_matches(['{', '}']), "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
         let mut responses = Map::new();
-        responses.insert(
-            success_status(route).into(),
-            json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}),
-        );
+        let content = if route.path.ends_with(".csv") {
+            json!({"text/csv": {"schema": {"type": "string"}}})
+        } else {
+            json!({"application/json": {"schema": {"type": "object"}}})
+        };
+        responses.insert(success_status(route).into(), json!({"description": "OK", "content": content}));
         let problem = json!({"description": "Problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
         let mut codes = vec!["400", "404", "409", "413", "415", "422", "429"];
         if route.access == Access::Jwt {
@@ -98,5 +100,7 @@ mod tests {
             assert_eq!(op.get("security").is_some(), route.access == Access::Jwt, "{}", route.key());
         }
         assert_eq!(doc["paths"]["/v1/messages/{id}"]["get"]["operationId"], "getMessagesId");
+        let csv = &doc["paths"]["/v1/analytics/messages.csv"]["get"]["responses"]["200"]["content"];
+        assert!(csv["text/csv"].is_object(), "the CSV export is documented as CSV: {csv}");
     }
 }
