@@ -99,33 +99,51 @@ fn row_of(item: &Item) -> Option<CounterRow> {
     Some(CounterRow { key: CounterKey { series, slot }, fields })
 }
 
+/// Every counter item of one slot range, following the pages.
+async fn query_range(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    r: &SlotRange,
+) -> Result<Vec<CounterRow>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(format!("{STAT}{}", r.series)))
+            .expression_attribute_values(":a", s(r.slot_from.clone()))
+            .expression_attribute_values(":b", s(r.slot_to.clone()))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| backend("Query counters", e.into_service_error()))?;
+        out.extend(page.items().iter().filter_map(row_of));
+        match page.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(out),
+        }
+    }
+}
+
 #[async_trait]
 impl CounterStore for DynamoStore {
+    /// One `Query` per range (a region query has up to 12: 4 shards × 3 ranges), run
+    /// concurrently so the latency is that of the slowest, not of their sum.
     async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError> {
-        let mut out = Vec::new();
-        for r in ranges {
-            let mut start: Option<Item> = None;
-            loop {
-                let page = self
-                    .client()
-                    .query()
-                    .table_name(self.table())
-                    .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
-                    .expression_attribute_values(":pk", s(format!("{STAT}{}", r.series)))
-                    .expression_attribute_values(":a", s(r.slot_from.clone()))
-                    .expression_attribute_values(":b", s(r.slot_to.clone()))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| backend("Query counters", e.into_service_error()))?;
-                out.extend(page.items().iter().filter_map(row_of));
-                match page.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
-                }
-            }
+        let mut queries = tokio::task::JoinSet::new();
+        for (i, r) in ranges.iter().cloned().enumerate() {
+            let (client, table) = (self.client().clone(), self.table().to_owned());
+            queries.spawn(async move { (i, query_range(&client, &table, &r).await) });
         }
-        Ok(out)
+        let mut parts: Vec<(usize, Vec<CounterRow>)> = Vec::with_capacity(ranges.len());
+        while let Some(done) = queries.join_next().await {
+            let (i, rows) = done.map_err(|e| backend("Query counters", e))?;
+            parts.push((i, rows?));
+        }
+        parts.sort_by_key(|(i, _)| *i);
+        Ok(parts.into_iter().flat_map(|(_, rows)| rows).collect())
     }
 
     async fn all_counters(&self) -> Result<Counters, StoreError> {
