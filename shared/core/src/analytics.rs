@@ -1076,6 +1076,33 @@ mod tests {
     }
 
     #[test]
+    fn every_field_a_lifecycle_counts_is_a_known_field() {
+        let m = message();
+        let mut all = Counters::default();
+        for kind in [
+            EventKind::Submit,
+            EventKind::Route,
+            EventKind::Answer,
+            EventKind::Reject,
+            EventKind::Overdue,
+            EventKind::Close,
+            EventKind::Reopen,
+        ] {
+            let mut f = Facts::of_submission(&m, chrono_tz::UTC);
+            f.kind = kind;
+            f.credited = Some(AuthorityId::parse("adm-tyumen").unwrap());
+            f.score = Some(4);
+            f.on_time = Some(true);
+            f.response_secs = Some(3600);
+            all.merge(&deltas(&m.id, &entry(Some(Status::Routed), Status::Answered, f)));
+        }
+        let fields: std::collections::BTreeSet<&str> =
+            all.0.values().flat_map(|f| f.keys().map(String::as_str)).collect();
+        let known: std::collections::BTreeSet<&str> = EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).collect();
+        assert_eq!(fields, known);
+    }
+
+    #[test]
     fn increments_that_cancel_leave_nothing() {
         let k = CounterKey { series: "R|all|0".into(), slot: "D2026-11-28|".into() };
         let mut c = Counters::default();
