@@ -19,7 +19,11 @@ async fn routed_with_answer(store: &SqliteStore, n: u64, counted: bool) -> (Mess
     let (m, e) = submitted(&format!("resident-{n}"), t0);
     store.create_message(&m, &e, None).await.expect("create");
     let authority = feedback_core::AuthorityId::parse("adm-tyumen").expect("id");
-    let route = Transition::Route { authority_id: authority.clone(), deadline: t0 + chrono::Duration::days(8), duplicate_of: None };
+    let route = Transition::Route {
+        authority_id: authority.clone(),
+        deadline: t0 + chrono::Duration::days(8),
+        duplicate_of: None,
+    };
     let (routed, entry) = m.apply(route, By::System, t0, TZ, String::new()).expect("route");
     store.update_message(m.version, &routed, &entry).await.expect("route");
     let answer = Transition::Answer { text: "Яма заделана".into(), authority_id: authority };

@@ -11,7 +11,7 @@
 //! Usage: `FEEDBACK_DB=data/feedback.db cargo bench -p feedback-tests --bench counter_designs`.
 
 use feedback_core::analytics::deltas;
-use feedback_core::{HistoryEntry, MessageId};
+use feedback_core::HistoryEntry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 fn main() {
@@ -20,15 +20,14 @@ fn main() {
         return;
     };
     let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("db");
-    let mut stmt = conn.prepare("SELECT message_id, doc FROM history").expect("query");
+    let mut stmt = conn.prepare("SELECT doc FROM history").expect("query");
     let mut transitions: Vec<(i64, Vec<String>)> = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_map([], |r| r.get::<_, String>(0))
         .expect("rows")
         .filter_map(|row| {
-            let (id, doc) = row.ok()?;
-            let id = MessageId::parse(&id).ok()?;
+            let doc = row.ok()?;
             let entry: HistoryEntry = serde_json::from_str(&doc).ok()?;
-            let keys = deltas(&id, &entry).0.into_keys().map(|k| format!("{}#{}", k.series, k.slot)).collect();
+            let keys = deltas(&entry).0.into_keys().map(|k| format!("{}#{}", k.series, k.slot)).collect();
             Some((entry.at.timestamp(), keys))
         })
         .collect();

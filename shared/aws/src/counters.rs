@@ -1,11 +1,13 @@
-//! The analytics counters in DynamoDB: one item per counter (`PK = STAT#<series>`, `SK = <slot>`),
-//! one number attribute per field. Transitions add to them inside their own transaction.
+//! The analytics counters in DynamoDB: one item per counter and shard
+//! (`PK = STAT#<series>#<shard>`, `SK = <slot>`), one number attribute per field. Transitions add
+//! to them inside their own transaction; a region series is split over `REGION_SHARDS` shards by
+//! message id so that no item takes every transition of the region, and reads sum the shards.
 
 use crate::backend;
 use crate::dynamo::{read_doc, s, DynamoStore, Item};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use feedback_core::analytics::{deltas, CounterKey, CounterRow, Counters, SlotRange};
+use feedback_core::analytics::{deltas, shard_of, shards_of, CounterKey, CounterRow, Counters, SlotRange};
 use feedback_core::ids::MessageId;
 use feedback_core::ports::{CounterStore, StoreError};
 use feedback_core::HistoryEntry;
@@ -47,12 +49,19 @@ impl DynamoStore {
             .collect()
     }
 
-    /// The increments of a set of history entries, merged so each counter item appears once
-    /// in the transaction.
+    /// The increments of a set of history entries, on the shards of their messages, merged so
+    /// each counter item appears once in the transaction. The series of the result name the
+    /// stored partition: `<series>#<shard>`.
     pub(crate) fn counters_of<'a>(entries: impl IntoIterator<Item = (&'a MessageId, &'a HistoryEntry)>) -> Counters {
         let mut out = Counters::default();
         for (id, e) in entries {
-            out.merge(&deltas(id, e));
+            for (key, fields) in deltas(e).0 {
+                let shard = if shards_of(&key.series) > 1 { shard_of(id) } else { 0 };
+                let stored = CounterKey { series: format!("{}#{shard}", key.series), slot: key.slot };
+                for (f, v) in fields {
+                    out.add(stored.clone(), &f, v);
+                }
+            }
         }
         out
     }
@@ -89,8 +98,10 @@ impl DynamoStore {
     }
 }
 
+/// A stored counter item as a row of its series, the shard left out.
 fn row_of(item: &Item) -> Option<CounterRow> {
-    let series = item.get("PK")?.as_s().ok()?.strip_prefix(STAT)?.to_owned();
+    let partition = item.get("PK")?.as_s().ok()?.strip_prefix(STAT)?;
+    let series = partition.rsplit_once('#').map(|(series, _)| series)?.to_owned();
     let slot = item.get("SK")?.as_s().ok()?.clone();
     let fields: BTreeMap<String, i64> = item
         .iter()
@@ -129,15 +140,21 @@ async fn query_range(
 
 #[async_trait]
 impl CounterStore for DynamoStore {
-    /// One `Query` per range (a region query has up to 12: 4 shards × 3 ranges), run
+    /// One `Query` per range and shard (a region query has up to 12: 3 ranges × 4 shards), run
     /// concurrently so the latency is that of the slowest, not of their sum.
     async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError> {
         let mut queries = tokio::task::JoinSet::new();
-        for (i, r) in ranges.iter().cloned().enumerate() {
+        let per_shard = ranges.iter().flat_map(|r| {
+            (0..shards_of(&r.series))
+                .map(move |shard| SlotRange { series: format!("{}#{shard}", r.series), ..r.clone() })
+        });
+        let mut count = 0;
+        for (i, r) in per_shard.enumerate() {
             let (client, table) = (self.client().clone(), self.table().to_owned());
             queries.spawn(async move { (i, query_range(&client, &table, &r).await) });
+            count += 1;
         }
-        let mut parts: Vec<(usize, Vec<CounterRow>)> = Vec::with_capacity(ranges.len());
+        let mut parts: Vec<(usize, Vec<CounterRow>)> = Vec::with_capacity(count);
         while let Some(done) = queries.join_next().await {
             let (i, rows) = done.map_err(|e| backend("Query counters", e))?;
             parts.push((i, rows?));
@@ -164,11 +181,8 @@ impl CounterStore for DynamoStore {
         let mut out = Counters::default();
         let mut read = 0u64;
         self.scan_prefix("SK", "HIST#", |item| {
-            let pk = item.get("PK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("history item", "no PK"))?;
-            let id = pk.strip_prefix("MSG#").and_then(|i| MessageId::parse(i).ok());
-            let id = id.ok_or_else(|| backend("history item", format!("bad key {pk}")))?;
             let entry: HistoryEntry = read_doc(item)?;
-            out.merge(&deltas(&id, &entry));
+            out.merge(&deltas(&entry));
             read += 1;
             if read.is_multiple_of(1000) {
                 progress(read);

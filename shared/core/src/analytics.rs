@@ -133,11 +133,12 @@ pub const EVENT_FIELDS: [&str; 12] = [
 /// The counter of the status series: messages currently in the slot's status.
 pub const MESSAGES_FIELD: &str = "messages";
 
-/// Region-scope series are split over this many shards, picked by message id, so no single
-/// counter item takes every transition of the region.
+/// On DynamoDB, region-scope series are split over this many shards, picked by message id, so
+/// no single counter item takes every transition of the region. Sharding is the DynamoDB
+/// adapter's concern (`shards_of`, `shard_of`): the domain's keys and SQLite's rows have none.
 pub const REGION_SHARDS: u32 = 4;
 
-/// One counter item: a series (scope, grouping and shard) and a slot (period and group key).
+/// One counter item: a series (scope and grouping) and a slot (period and group key).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct CounterKey {
     pub series: String,
@@ -210,9 +211,9 @@ pub enum Scope {
     Authority(AuthorityId),
 }
 
-fn series_name(scope: &Scope, series: Series, shard: u32) -> String {
+fn series_name(scope: &Scope, series: Series) -> String {
     match scope {
-        Scope::Region => format!("R|{}|{shard}", series.tag()),
+        Scope::Region => format!("R|{}", series.tag()),
         Scope::Authority(a) => format!("A:{a}|{}", series.tag()),
     }
 }
@@ -225,17 +226,26 @@ fn month_slot(day: NaiveDate, key: &str) -> String {
     format!("M{:04}-{:02}|{key}", day.year(), day.month())
 }
 
-/// The shard of a message's region-scope counters.
+/// How many shards a series is split over where the store shards: the region's series take
+/// every transition of the region, an authority's only its own.
+pub fn shards_of(series: &str) -> u32 {
+    if series.starts_with("R|") {
+        REGION_SHARDS
+    } else {
+        1
+    }
+}
+
+/// The shard of a message's counters in a series split over `shards_of(series)` shards.
 pub fn shard_of(id: &MessageId) -> u32 {
     let s = id.to_string();
     s.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % REGION_SHARDS
 }
 
 /// The counter increments of one history entry. Entries without facts count nothing.
-pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
+pub fn deltas(entry: &HistoryEntry) -> Counters {
     let mut out = Counters::default();
     let Some(f) = &entry.facts else { return out };
-    let shard = shard_of(message_id);
     let event_fields: Vec<(&str, i64)> = match f.kind {
         EventKind::Submit => vec![("submitted", 1)],
         EventKind::Route => vec![("routed", 1)],
@@ -256,7 +266,7 @@ pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
     let day = f.day;
     for slot_of in [day_slot as fn(NaiveDate, &str) -> String, month_slot] {
         for (field, v) in &event_fields {
-            let region = |series| series_name(&Scope::Region, series, shard);
+            let region = |series| series_name(&Scope::Region, series);
             out.add(CounterKey { series: region(Series::All), slot: slot_of(day, "") }, field, *v);
             out.add(
                 CounterKey { series: region(Series::Category), slot: slot_of(day, f.category_id.as_str()) },
@@ -271,10 +281,10 @@ pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
             if let Some(a) = &f.credited {
                 out.add(CounterKey { series: region(Series::Authority), slot: slot_of(day, a.as_str()) }, field, *v);
                 let own = Scope::Authority(a.clone());
-                out.add(CounterKey { series: series_name(&own, Series::All, 0), slot: slot_of(day, "") }, field, *v);
+                out.add(CounterKey { series: series_name(&own, Series::All), slot: slot_of(day, "") }, field, *v);
                 out.add(
                     CounterKey {
-                        series: series_name(&own, Series::Category, 0),
+                        series: series_name(&own, Series::Category),
                         slot: slot_of(day, f.category_id.as_str()),
                     },
                     field,
@@ -282,7 +292,7 @@ pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
                 );
                 out.add(
                     CounterKey {
-                        series: series_name(&own, Series::Municipality, 0),
+                        series: series_name(&own, Series::Municipality),
                         slot: slot_of(day, f.municipality_id.as_str()),
                     },
                     field,
@@ -301,13 +311,13 @@ pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
             let Some((status, authority)) = state else { continue };
             for slot in [day_slot(submitted, status.as_str()), month_slot(submitted, status.as_str())] {
                 out.add(
-                    CounterKey { series: series_name(&Scope::Region, Series::Status, shard), slot: slot.clone() },
+                    CounterKey { series: series_name(&Scope::Region, Series::Status), slot: slot.clone() },
                     MESSAGES_FIELD,
                     sign,
                 );
                 if let Some(a) = &authority {
                     let own = Scope::Authority(a.clone());
-                    out.add(CounterKey { series: series_name(&own, Series::Status, 0), slot }, MESSAGES_FIELD, sign);
+                    out.add(CounterKey { series: series_name(&own, Series::Status), slot }, MESSAGES_FIELD, sign);
                 }
             }
         }
@@ -316,10 +326,10 @@ pub fn deltas(message_id: &MessageId, entry: &HistoryEntry) -> Counters {
 }
 
 /// The counters a whole history adds up to.
-pub fn deltas_of_history(message_id: &MessageId, history: &[HistoryEntry]) -> Counters {
+pub fn deltas_of_history(history: &[HistoryEntry]) -> Counters {
     let mut out = Counters::default();
     for e in history {
-        out.merge(&deltas(message_id, e));
+        out.merge(&deltas(e));
     }
     out
 }
@@ -440,7 +450,7 @@ fn periods(range: &DateRange) -> (Vec<Span>, Option<Span>) {
     (days, Some((first_full, month_end - Duration::days(1))))
 }
 
-fn series_for(scope: &Scope, group: GroupBy) -> (Vec<String>, bool) {
+fn series_for(scope: &Scope, group: GroupBy) -> (String, bool) {
     let series = match (scope, group) {
         (_, GroupBy::Category) => Series::Category,
         (_, GroupBy::Municipality) => Series::Municipality,
@@ -448,26 +458,20 @@ fn series_for(scope: &Scope, group: GroupBy) -> (Vec<String>, bool) {
         (Scope::Authority(_), GroupBy::Authority) | (_, GroupBy::Day) => Series::All,
         (_, GroupBy::Status) => Series::Status,
     };
-    let names = match scope {
-        Scope::Region => (0..REGION_SHARDS).map(|s| series_name(scope, series, s)).collect(),
-        Scope::Authority(_) => vec![series_name(scope, series, 0)],
-    };
-    (names, group == GroupBy::Day)
+    (series_name(scope, series), group == GroupBy::Day)
 }
 
 /// The slot ranges that answer a query: whole months where the range covers them, days at the
 /// edges, and every day for a daily grouping.
 pub fn plan(scope: &Scope, group: GroupBy, range: &DateRange) -> Vec<SlotRange> {
-    let (names, daily) = series_for(scope, group);
+    let (series, daily) = series_for(scope, group);
     let (day_spans, months) = if daily { (vec![(range.from, range.to)], None) } else { periods(range) };
     let mut out = Vec::new();
-    for series in names {
-        for (a, b) in &day_spans {
-            out.push(SlotRange { series: series.clone(), slot_from: day_slot(*a, ""), slot_to: day_slot(*b, "~") });
-        }
-        if let Some((a, b)) = months {
-            out.push(SlotRange { series: series.clone(), slot_from: month_slot(a, ""), slot_to: month_slot(b, "~") });
-        }
+    for (a, b) in &day_spans {
+        out.push(SlotRange { series: series.clone(), slot_from: day_slot(*a, ""), slot_to: day_slot(*b, "~") });
+    }
+    if let Some((a, b)) = months {
+        out.push(SlotRange { series: series.clone(), slot_from: month_slot(a, ""), slot_to: month_slot(b, "~") });
     }
     out
 }
@@ -894,11 +898,7 @@ mod tests {
     }
 
     fn slots(scope: &Scope, group: GroupBy, r: &DateRange) -> Vec<(String, String)> {
-        plan(scope, group, r)
-            .into_iter()
-            .filter(|s| s.series.ends_with("|0") || !s.series.starts_with("R|"))
-            .map(|s| (s.slot_from, s.slot_to))
-            .collect()
+        plan(scope, group, r).into_iter().map(|s| (s.slot_from, s.slot_to)).collect()
     }
 
     #[test]
@@ -912,8 +912,8 @@ mod tests {
                 ("M2026-02|".into(), "M2026-03|~".into()),
             ]
         );
-        // every region series is read on each of its shards
-        assert_eq!(plan(&Scope::Region, GroupBy::Category, &r).len(), 3 * REGION_SHARDS as usize);
+        assert_eq!(plan(&Scope::Region, GroupBy::Category, &r)[0].series, "R|cat");
+        assert_eq!((shards_of("R|cat"), shards_of("A:adm-ishim|cat")), (REGION_SHARDS, 1));
         // a range inside one month is read by days; a whole year by months
         assert_eq!(
             slots(&Scope::Region, GroupBy::Municipality, &range("2026-11-03", "2026-11-28")),
@@ -977,9 +977,8 @@ mod tests {
         assert_eq!(f.day, d("2026-11-27"));
         let late = m.created_at + Duration::hours(1);
         assert_eq!(late.with_timezone(&chrono_tz::Asia::Yekaterinburg).date_naive(), d("2026-11-28"));
-        let c = deltas(&m.id, &entry(None, Status::Submitted, f));
-        let shard = shard_of(&m.id);
-        let key = |series: &str, slot: &str| CounterKey { series: format!("R|{series}|{shard}"), slot: slot.into() };
+        let c = deltas(&entry(None, Status::Submitted, f));
+        let key = |series: &str, slot: &str| CounterKey { series: format!("R|{series}"), slot: slot.into() };
         assert_eq!(c.0[&key("all", "D2026-11-27|")]["submitted"], 1);
         assert_eq!(c.0[&key("cat", "M2026-11|dorogi-yamy")]["submitted"], 1);
         assert_eq!(c.0[&key("status", "D2026-11-27|submitted")][MESSAGES_FIELD], 1);
@@ -994,7 +993,7 @@ mod tests {
         f.authority_before = Some(AuthorityId::parse("adm-tyumen").unwrap());
         f.authority_after = Some(AuthorityId::parse("tsur-72").unwrap());
         f.credited = f.authority_after.clone();
-        let c = deltas(&m.id, &entry(Some(Status::Routed), Status::Routed, f));
+        let c = deltas(&entry(Some(Status::Routed), Status::Routed, f));
         let fields: Vec<(&str, &str, i64)> =
             c.0.iter()
                 .flat_map(|(k, fs)| fs.iter().map(move |(f, v)| (k.series.as_str(), f.as_str(), *v)))
@@ -1094,7 +1093,7 @@ mod tests {
             f.score = Some(4);
             f.on_time = Some(true);
             f.response_secs = Some(3600);
-            all.merge(&deltas(&m.id, &entry(Some(Status::Routed), Status::Answered, f)));
+            all.merge(&deltas(&entry(Some(Status::Routed), Status::Answered, f)));
         }
         let fields: std::collections::BTreeSet<&str> =
             all.0.values().flat_map(|f| f.keys().map(String::as_str)).collect();
@@ -1104,7 +1103,7 @@ mod tests {
 
     #[test]
     fn increments_that_cancel_leave_nothing() {
-        let k = CounterKey { series: "R|all|0".into(), slot: "D2026-11-28|".into() };
+        let k = CounterKey { series: "R|all".into(), slot: "D2026-11-28|".into() };
         let mut c = Counters::default();
         c.add(k.clone(), "submitted", 2);
         c.add(k.clone(), "submitted", -2);

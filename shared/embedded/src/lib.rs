@@ -110,12 +110,23 @@ CREATE TABLE IF NOT EXISTS history (
     PRIMARY KEY (message_id, seq)
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS counters (
-    series      TEXT NOT NULL,
-    slot        TEXT NOT NULL,
-    field       TEXT NOT NULL,
-    value       INTEGER NOT NULL,
-    PRIMARY KEY (series, slot, field)
+CREATE TABLE IF NOT EXISTS counter_items (
+    series            TEXT NOT NULL,
+    slot              TEXT NOT NULL,
+    submitted         INTEGER NOT NULL DEFAULT 0,
+    routed            INTEGER NOT NULL DEFAULT 0,
+    answered          INTEGER NOT NULL DEFAULT 0,
+    answered_on_time  INTEGER NOT NULL DEFAULT 0,
+    overdue           INTEGER NOT NULL DEFAULT 0,
+    rejected          INTEGER NOT NULL DEFAULT 0,
+    closed            INTEGER NOT NULL DEFAULT 0,
+    reopened          INTEGER NOT NULL DEFAULT 0,
+    response_secs     INTEGER NOT NULL DEFAULT 0,
+    rating_count      INTEGER NOT NULL DEFAULT 0,
+    rating_sum        INTEGER NOT NULL DEFAULT 0,
+    rating_4_5        INTEGER NOT NULL DEFAULT 0,
+    messages          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (series, slot)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -176,7 +187,11 @@ impl Db {
     /// durable and restores `synchronous=FULL`.
     pub fn open_for_bulk_load(path: &Path) -> anyhow::Result<Db> {
         let db = Self::open(path)?;
-        db.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?.pragma_update(None, "synchronous", "OFF")?;
+        db.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?.pragma_update(
+            None,
+            "synchronous",
+            "OFF",
+        )?;
         Ok(db)
     }
 

@@ -76,7 +76,7 @@ impl MessageStore for SqliteStore {
         let idx = IndexColumns::of(message);
         let hist = json(entry)?;
         let seq = entry.seq;
-        let counters = deltas(&message.id, entry);
+        let counters = deltas(entry);
         let idem =
             idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
         let idem = idem.transpose()?;
@@ -169,7 +169,7 @@ impl MessageStore for SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut counters = Counters::default();
         for u in updates {
-            counters.merge(&deltas(&u.next.id, &u.entry));
+            counters.merge(&deltas(&u.entry));
         }
         self.db
             .tx(move |tx| {
