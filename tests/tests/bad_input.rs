@@ -145,3 +145,59 @@ fn a_huge_body_is_413_and_invalid_utf8_is_400() {
     *req.body_mut() = Body::Binary(vec![0x7b, 0xff, 0xfe, 0x7d]);
     assert_eq!(rt.block_on(submit_message::handle(&app.submit, req)).unwrap().status(), 400);
 }
+
+/// A date-like string: valid dates, dates out of range, wrong formats and noise.
+fn date_like() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (1990i32..2100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}")),
+        (0i32..99999, 0u32..40, 0u32..40).prop_map(|(y, m, d)| format!("{y}-{m}-{d}")),
+        ".{0,20}",
+    ]
+}
+
+fn analytics_query() -> impl Strategy<Value = Vec<(String, String)>> {
+    let name =
+        prop_oneof![Just("from".to_string()), Just("to".to_string()), Just("group_by".to_string()), "[a-z_]{1,10}"];
+    let value = prop_oneof![
+        date_like(),
+        prop_oneof![Just("category"), Just("day"), Just("status"), Just("authority"), Just("week")]
+            .prop_map(str::to_string),
+    ];
+    prop::collection::vec((name, value), 0..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Whatever the query string, an analytics report answers 200 or a 422 problem, never 5xx.
+    #[test]
+    fn analytics_queries_answer_200_or_a_422_problem(params in analytics_query()) {
+        use lambda_http::RequestExt;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let app = rt.block_on(app(20));
+        let reference = std::sync::Arc::new(feedback_core::service::Reference::new(
+            app.store.clone(),
+            std::time::Duration::from_secs(60),
+        ));
+        let analytics = feedback_core::analytics::Analytics::new(app.store.clone(), app.clock.clone(), reference);
+        let mut map: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (k, v) in &params {
+            map.entry(k.clone()).or_default().push(v.clone());
+        }
+        for fixture in ["apigw-get-analytics-messages.json", "apigw-get-analytics-messages-csv.json"] {
+            let req = http_event(fixture).with_query_string_parameters(map.clone());
+            let resp = rt.block_on(analytics::handle(&analytics, req)).unwrap();
+            let status = resp.status().as_u16();
+            prop_assert!(status == 200 || status == 422, "status {} for {:?}", status, params);
+            if status == 422 {
+                prop_assert_eq!(resp.headers()["content-type"].to_str().unwrap(), "application/problem+json");
+                let body: Value = match resp.body() {
+                    Body::Text(t) => serde_json::from_str(t).unwrap(),
+                    other => return Err(TestCaseError::fail(format!("body {other:?}"))),
+                };
+                prop_assert_eq!(body["code"].as_str(), Some("validation_failed"));
+                prop_assert!(body["errors"].as_array().is_some_and(|e| !e.is_empty()));
+            }
+        }
+    }
+}
