@@ -462,10 +462,14 @@ fn series_for(scope: &Scope, group: GroupBy) -> (String, bool) {
 }
 
 /// The slot ranges that answer a query: whole months where the range covers them, days at the
-/// edges, and every day for a daily grouping.
-pub fn plan(scope: &Scope, group: GroupBy, range: &DateRange) -> Vec<SlotRange> {
+/// edges, and every day for a daily grouping. Nothing is counted after `today` (events count on
+/// the day they happen), so a range that reaches today covers the rest of today's month too, and
+/// reads that month's slot instead of its days.
+pub fn plan(scope: &Scope, group: GroupBy, range: &DateRange, today: NaiveDate) -> Vec<SlotRange> {
     let (series, daily) = series_for(scope, group);
-    let (day_spans, months) = if daily { (vec![(range.from, range.to)], None) } else { periods(range) };
+    let end_of_month = next_month(today) - Duration::days(1);
+    let reach = if range.to >= today { DateRange { from: range.from, to: range.to.max(end_of_month) } } else { *range };
+    let (day_spans, months) = if daily { (vec![(range.from, range.to)], None) } else { periods(&reach) };
     let mut out = Vec::new();
     for (a, b) in &day_spans {
         out.push(SlotRange { series: series.clone(), slot_from: day_slot(*a, ""), slot_to: day_slot(*b, "~") });
@@ -811,8 +815,9 @@ where
                 ServiceError::field("group_by", "Допустимые значения: category, municipality, authority, status, day.")
             })?,
         };
-        let range = DateRange::parse(from, to, self.today(&snap.value))?;
-        let rows = self.store.read_counters(&plan(&scope, group, &range)).await?;
+        let today = self.today(&snap.value);
+        let range = DateRange::parse(from, to, today)?;
+        let rows = self.store.read_counters(&plan(&scope, group, &range, today)).await?;
         let groups = summarize(&scope, group, &range, &rows, &snap.value);
         let group_by = match group {
             GroupBy::Category => "category",
@@ -832,8 +837,9 @@ where
         to: Option<&str>,
     ) -> Result<Vec<AuthorityRank>, ServiceError> {
         let (scope, snap) = self.scope(actor).await?;
-        let range = DateRange::parse(from, to, self.today(&snap.value))?;
-        let rows = self.store.read_counters(&plan(&scope, GroupBy::Authority, &range)).await?;
+        let today = self.today(&snap.value);
+        let range = DateRange::parse(from, to, today)?;
+        let rows = self.store.read_counters(&plan(&scope, GroupBy::Authority, &range, today)).await?;
         Ok(rank(&summarize(&scope, GroupBy::Authority, &range, &rows, &snap.value)))
     }
 
@@ -898,7 +904,7 @@ mod tests {
     }
 
     fn slots(scope: &Scope, group: GroupBy, r: &DateRange) -> Vec<(String, String)> {
-        plan(scope, group, r).into_iter().map(|s| (s.slot_from, s.slot_to)).collect()
+        plan(scope, group, r, d("2027-06-01")).into_iter().map(|s| (s.slot_from, s.slot_to)).collect()
     }
 
     #[test]
@@ -912,7 +918,7 @@ mod tests {
                 ("M2026-02|".into(), "M2026-03|~".into()),
             ]
         );
-        assert_eq!(plan(&Scope::Region, GroupBy::Category, &r)[0].series, "R|cat");
+        assert_eq!(plan(&Scope::Region, GroupBy::Category, &r, d("2027-06-01"))[0].series, "R|cat");
         assert_eq!((shards_of("R|cat"), shards_of("A:adm-ishim|cat")), (REGION_SHARDS, 1));
         // a range inside one month is read by days; a whole year by months
         assert_eq!(
@@ -930,9 +936,30 @@ mod tests {
         );
         // a daily grouping reads every day, and an authority reads its own series
         let own = Scope::Authority(AuthorityId::parse("adm-ishim").unwrap());
-        let p = plan(&own, GroupBy::Day, &range("2026-01-15", "2026-04-03"));
+        let p = plan(&own, GroupBy::Day, &range("2026-01-15", "2026-04-03"), d("2027-06-01"));
         assert_eq!(p.len(), 1);
         assert_eq!((p[0].series.as_str(), p[0].slot_from.as_str()), ("A:adm-ishim|all", "D2026-01-15|"));
+    }
+
+    #[test]
+    fn a_range_up_to_today_reads_todays_month_whole() {
+        let today = d("2026-11-28");
+        let plain = |r: &DateRange| -> Vec<(String, String)> {
+            plan(&Scope::Region, GroupBy::Category, r, today).into_iter().map(|s| (s.slot_from, s.slot_to)).collect()
+        };
+        // the last 365 days: two days of last November, then December to this month whole
+        assert_eq!(
+            plain(&range("2025-11-29", "2026-11-28")),
+            vec![("D2025-11-29|".into(), "D2025-11-30|~".into()), ("M2025-12|".into(), "M2026-11|~".into())]
+        );
+        // this month so far is one slot; a range ending yesterday still reads days
+        assert_eq!(plain(&range("2026-11-01", "2026-11-28")), vec![("M2026-11|".into(), "M2026-11|~".into())]);
+        assert_eq!(plain(&range("2026-11-01", "2026-11-27")), vec![("D2026-11-01|".into(), "D2026-11-27|~".into())]);
+        // a range starting mid-month still reads its first days
+        assert_eq!(
+            plain(&range("2026-11-10", "2026-12-31")),
+            vec![("D2026-11-10|".into(), "D2026-11-30|~".into()), ("M2026-12|".into(), "M2026-12|~".into())]
+        );
     }
 
     fn message() -> Message {
