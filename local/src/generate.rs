@@ -42,8 +42,9 @@
 //! host had consumed every job, with no backlog for its first start to work through, and each
 //! message costs one write less.
 //!
-//! `feedback_embedded::Db` always opens SQLite with `synchronous = FULL` and offers no faster
-//! durability setting, so every transition is its own synced transaction. That bounds the rate.
+//! The database is opened for a bulk load (`Db::open_for_bulk_load`): every transition is still
+//! its own transaction, but commits are flushed to disk once, at the end, instead of one by one.
+//! A power loss during a seed may lose its last transactions; the store stays consistent.
 
 use crate::host::{load_region_file, voter_secret};
 use anyhow::{anyhow, Context};
