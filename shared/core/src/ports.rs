@@ -92,8 +92,10 @@ pub trait MessageStore: Send + Sync + 'static {
         self.update_messages(&[MessageUpdate { expected_version, next: next.clone(), entry: entry.clone() }]).await
     }
 
-    /// Applies up to 49 updates in one transaction: all of them, or none (`Conflict` when any
-    /// message changed meanwhile).
+    /// Applies the updates in one transaction, with the analytics counter increments of their
+    /// history entries (`analytics::deltas`): all of it, or nothing (`Conflict` when any message
+    /// changed meanwhile). On DynamoDB a transaction holds at most 100 items, and one update with
+    /// its counters takes up to 24, so use cases pass one update, or two for a duplicate.
     async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError>;
 
     /// One bucket of an authority's queue (see `Message::queue_bucket`), nearest deadline first,
