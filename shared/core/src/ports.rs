@@ -58,8 +58,8 @@ pub struct MessageUpdate {
 /// Messages and their history.
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {
-    /// Atomically writes a new message, its first history entry and, when given, the idempotency
-    /// record. If the citizen's key is taken, writes nothing and returns the existing record.
+    /// Atomically writes a new message, its first history entry, the entry's analytics counter
+    /// increments and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
     /// An existing message id is a `Conflict`.
     async fn create_message(
         &self,
