@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    shard_of, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
-    StoredBallot, Tally, TALLY_SHARDS,
+    list_partition, shard_of, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus,
+    PollStore, Results, StoredBallot, Tally, TALLY_SHARDS,
 };
 use feedback_core::ports::{backoff, StoreError};
 
@@ -130,9 +130,11 @@ impl PollStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Poll>, StoreError> {
-        let family = if discussions { "DISCUSSIONS" } else { "POLLS" };
-        let pk = format!("{family}#{}", status.public().as_str());
-        self.query_gsi("GSI3", pk, after, None, limit, true).await?.iter().map(read_doc).collect()
+        self.query_gsi("GSI3", list_partition(discussions, status), after, None, limit, true)
+            .await?
+            .iter()
+            .map(read_doc)
+            .collect()
     }
 
     async fn due_polls(

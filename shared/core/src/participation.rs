@@ -144,9 +144,8 @@ impl Poll {
 
     /// The listing partition (`polls` or `discussions` by public status) and sort key.
     pub fn list_key(&self) -> (String, String) {
-        let family = if self.kind == PollKind::Discussion { "DISCUSSIONS" } else { "POLLS" };
         (
-            format!("{family}#{}", self.status.public().as_str()),
+            list_partition(self.kind == PollKind::Discussion, self.status),
             format!("{:013}#{}", self.opens_at.timestamp_millis().max(0), self.id),
         )
     }
@@ -168,6 +167,13 @@ impl Poll {
             Some(min) => actor.birthdate.is_some_and(|b| age_on(b, today) >= u32::from(min)),
         }
     }
+}
+
+/// The listing partition of polls (or discussions) in a status: the key `Poll::list_key` files a
+/// poll under, and the one `PollStore::list_polls` reads.
+pub fn list_partition(discussions: bool, status: PollStatus) -> String {
+    let family = if discussions { "DISCUSSIONS" } else { "POLLS" };
+    format!("{family}#{}", status.public().as_str())
 }
 
 /// Full years between a birth date and a day.

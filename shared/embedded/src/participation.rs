@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
-    StoredBallot, Tally,
+    list_partition, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore,
+    Results, StoredBallot, Tally,
 };
 use feedback_core::ports::StoreError;
 use rusqlite::{params, OptionalExtension};
@@ -79,8 +79,7 @@ impl PollStore for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Poll>, StoreError> {
-        let family = if discussions { "DISCUSSIONS" } else { "POLLS" };
-        let key = format!("{family}#{}", status.public().as_str());
+        let key = list_partition(discussions, status);
         let after = after.unwrap_or("").to_owned();
         self.db()
             .tx(move |tx| {
