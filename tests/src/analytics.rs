@@ -2,8 +2,9 @@
 //! counters equal to a recount from the history.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{actor, citizen};
-use crate::workflow::{moderator, official, stack, T0};
+use crate::fixtures::citizen;
+use crate::polls::admin;
+use crate::workflow::{moderator, official, stack};
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::analytics::{reconcile, Analytics, GroupStats};
@@ -11,17 +12,13 @@ use feedback_core::ports::{Job, NotificationStore};
 use feedback_core::service::Reference;
 use feedback_core::values::MessageText;
 use feedback_core::workflow::RejectReason;
-use feedback_core::{Actor, CounterStore};
+use feedback_core::CounterStore;
 use std::sync::Arc;
 
 /// Asserts that every counter equals its recount from the stored history.
 pub async fn assert_reconciled<S: CounterStore>(store: &S) {
     let outcome = reconcile(store, &|_| {}).await.expect("reconcile");
     assert!(outcome.differences.is_empty(), "counters differ from the history: {:?}", outcome.differences);
-}
-
-pub fn admin() -> Actor {
-    actor("admin-1", "[admin]", &[])
 }
 
 fn text(s: &str) -> MessageText {
@@ -120,7 +117,6 @@ pub async fn every_event_counts_once_in_every_scope<S: Backend + NotificationSto
     assert_eq!(crate::fixtures::code(too_long), "validation_failed");
     assert!(analytics.messages(&admin(), Some("2025-01-01"), Some("2026-01-02"), None).await.is_ok(), "366 days apart");
     assert_reconciled(&h.store).await;
-    let _ = T0;
 }
 
 /// Every analytics case, for the per-backend test files.
