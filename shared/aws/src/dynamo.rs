@@ -255,6 +255,10 @@ fn message_item(m: &Message) -> Result<Item, StoreError> {
         item.insert("GSI5PK".into(), s(geo_pk(&m.category_id, &cell)));
         item.insert("GSI5SK".into(), s(m.id.to_string()));
     }
+    if m.public {
+        item.insert("GSI6PK".into(), s(crate::open311::PUBLIC_PK));
+        item.insert("GSI6SK".into(), s(m.id.to_string()));
+    }
     Ok(item)
 }
 
@@ -647,6 +651,8 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
         .attribute_definitions(attr("GSI4SK")?)
         .attribute_definitions(attr("GSI5PK")?)
         .attribute_definitions(attr("GSI5SK")?)
+        .attribute_definitions(attr("GSI6PK")?)
+        .attribute_definitions(attr("GSI6SK")?)
         .key_schema(key("PK", KeyType::Hash)?)
         .key_schema(key("SK", KeyType::Range)?)
         .global_secondary_indexes(gsi("GSI1")?)
@@ -654,6 +660,7 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
         .global_secondary_indexes(gsi("GSI3")?)
         .global_secondary_indexes(gsi("GSI4")?)
         .global_secondary_indexes(gsi("GSI5")?)
+        .global_secondary_indexes(gsi("GSI6")?)
         .send()
         .await?;
     Ok(())

@@ -6,6 +6,7 @@
 
 mod counters;
 mod dynamo;
+mod open311;
 mod participation;
 mod s3;
 mod sqs;

@@ -2,6 +2,7 @@
 //! FULL), so a single binary runs the platform with nothing else installed.
 
 mod counters;
+mod open311;
 mod participation;
 mod queue;
 mod store;
@@ -262,7 +263,8 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;",
-    )
+    )?;
+    open311::migrate(conn)
 }
 
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
