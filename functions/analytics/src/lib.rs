@@ -3,6 +3,7 @@
 
 use feedback_core::analytics::{to_csv, Analytics};
 use feedback_core::ids::PollId;
+use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
 use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
 use feedback_lambda::{actor, ok, path_param, route_key, ApiError};
@@ -57,7 +58,7 @@ where
         Some("GET /v1/analytics/authorities") => {
             let q = query(req, &["from", "to"])?;
             let items = analytics.authorities(&actor, q("from"), q("to")).await?;
-            Ok(ok(&serde_json::json!({ "items": items, "next_cursor": null })))
+            Ok(ok(&Page { items, next_cursor: None }))
         }
         Some("GET /v1/analytics/polls/{id}") => {
             let _no_params = query(req, &[])?;

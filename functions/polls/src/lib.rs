@@ -16,7 +16,7 @@ use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_para
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionRequest {
     pub text: String,
@@ -29,7 +29,7 @@ pub struct QuestionRequest {
     pub required: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceRequest {
     #[serde(default)]
@@ -38,7 +38,7 @@ pub struct AudienceRequest {
     pub min_age: Option<u8>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PollKindRequest {
     Vote,
@@ -46,7 +46,7 @@ pub enum PollKindRequest {
 }
 
 /// The body of `POST /v1/polls`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PollRequest {
     pub kind: PollKindRequest,
@@ -62,7 +62,7 @@ pub struct PollRequest {
 }
 
 /// The body of `POST /v1/discussions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscussionRequest {
     pub title: String,
@@ -74,13 +74,13 @@ pub struct DiscussionRequest {
     pub closes_at: DateTime<FixedOffset>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BallotRequest {
     pub answers: Vec<BallotAnswer>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     pub text: String,
@@ -88,7 +88,7 @@ pub struct CommentRequest {
     pub reply_to: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagRequest {
     #[serde(default)]
@@ -160,7 +160,7 @@ impl DiscussionRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PollView {
     pub id: PollId,
     pub kind: PollKind,
@@ -198,7 +198,7 @@ impl PollView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: CommentId,
     pub discussion_id: PollId,
@@ -212,6 +212,19 @@ pub struct CommentView {
     /// Flags and state are shown to moderators.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<u32>,
+}
+
+/// The receipt of a cast ballot: the code that later proves it was counted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReceiptView {
+    pub receipt: String,
+}
+
+/// What checking a receipt tells: the poll it belongs to, and that the ballot is counted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReceiptCheckView {
+    pub poll_id: PollId,
+    pub counted: bool,
 }
 
 fn comment_view(c: Comment, viewer: &feedback_core::Actor, tz: &Tz) -> CommentView {
@@ -290,12 +303,12 @@ where
         Some("POST /v1/polls/{id}/ballots") => {
             let body = json_body::<BallotRequest>(req)?;
             let receipt = p.vote(&actor, &poll_id(req)?, body.answers).await?;
-            Ok(created(&serde_json::json!({ "receipt": receipt })))
+            Ok(created(&ReceiptView { receipt }))
         }
         Some("GET /v1/polls/{id}/results") => Ok(ok(&p.results(&actor, &poll_id(req)?).await?)),
         Some("GET /v1/ballots/{receipt}") => {
             let poll = p.check_receipt(&actor, &path_param(req, "receipt")?).await?;
-            Ok(ok(&serde_json::json!({ "poll_id": poll, "counted": true })))
+            Ok(ok(&ReceiptCheckView { poll_id: poll, counted: true }))
         }
         Some("GET /v1/discussions/{id}/comments") => {
             let (limit, cursor) = limit_and_cursor(req)?;

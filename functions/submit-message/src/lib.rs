@@ -17,7 +17,7 @@ use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 
 /// The body of `POST /v1/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessageRequest {
     pub category_id: String,
@@ -34,7 +34,7 @@ pub struct NewMessageRequest {
     pub public: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationRequest {
     pub lat: f64,
@@ -91,7 +91,7 @@ impl NewMessageRequest {
 }
 
 /// The body of `POST /v1/messages/{id}/rating`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
     pub score: u8,
@@ -105,7 +105,7 @@ pub struct RatingRequest {
 pub const MAX_COMMENT_CHARS: usize = 1000;
 
 /// A notification as residents read it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: String,
     pub message_id: MessageId,
@@ -115,21 +115,21 @@ pub struct NotificationView {
 }
 
 /// The body of `POST /v1/photos`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoRequest {
     pub content_type: String,
     pub size_bytes: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoUploadView {
     pub photo_id: PhotoId,
     pub upload_url: String,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoDownloadView {
     pub url: String,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,

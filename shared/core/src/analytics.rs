@@ -481,7 +481,7 @@ pub fn plan(scope: &Scope, group: GroupBy, range: &DateRange, today: NaiveDate) 
 }
 
 /// The figures of one group, as the API returns them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupStats {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -612,7 +612,7 @@ pub fn status_name(s: Status) -> &'static str {
 }
 
 /// One line of the authorities' ranking.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuthorityRank {
     pub authority_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -728,7 +728,7 @@ pub fn differences(stored: &Counters, expected: &Counters) -> Vec<(CounterKey, S
 }
 
 /// A messages report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessagesReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -737,7 +737,7 @@ pub struct MessagesReport {
 }
 
 /// Turnout of one municipality.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Turnout {
     pub municipality_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -746,7 +746,7 @@ pub struct Turnout {
 }
 
 /// A poll's turnout, and its results once published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PollReport {
     pub poll_id: crate::ids::PollId,
     pub status: crate::participation::PollStatus,

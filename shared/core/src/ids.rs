@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use ulid::Ulid;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,7 +51,28 @@ macro_rules! ulid_id {
                 self.0.fmt(f)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                string_schema(ULID_PATTERN, "ULID")
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// What a ULID looks like on the wire: 26 characters of Crockford's base32.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
+/// What a reference-data slug looks like.
+pub const SLUG_PATTERN: &str = "^[a-z0-9-]{1,64}$";
+
+fn string_schema(pattern: &str, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .into()
 }
 
 fn rand_bits() -> u128 {
@@ -115,6 +138,14 @@ macro_rules! slug_id {
                 f.write_str(&self.0)
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                string_schema(SLUG_PATTERN, "reference-data slug")
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 

@@ -26,7 +26,7 @@ pub const MAX_COMMENT: usize = 1000;
 /// Distinct flaggers after which a comment is hidden until a moderator restores it.
 pub const HIDE_AFTER_FLAGS: u32 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PollKind {
     Vote,
@@ -34,7 +34,7 @@ pub enum PollKind {
     Discussion,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKind {
     Single,
@@ -42,7 +42,7 @@ pub enum QuestionKind {
     Text,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Question {
     pub text: String,
     pub kind: QuestionKind,
@@ -53,7 +53,7 @@ pub struct Question {
     pub required: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Audience {
     /// Empty: the whole region.
     #[serde(default)]
@@ -62,14 +62,14 @@ pub struct Audience {
     pub min_age: Option<u8>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultsVisibility {
     Live,
     AfterClose,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PollStatus {
     Scheduled,
@@ -186,7 +186,7 @@ pub fn age_on(birth: NaiveDate, day: NaiveDate) -> u32 {
 }
 
 /// One answer of a ballot.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BallotAnswer {
     pub question: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -273,7 +273,7 @@ impl Tally {
 }
 
 /// The results item frozen at close, or the live view of the tally.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Results {
     pub poll_id: PollId,
     pub status: PollStatus,
@@ -284,7 +284,7 @@ pub struct Results {
     pub turnout: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuestionResult {
     pub kind: QuestionKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -293,7 +293,7 @@ pub struct QuestionResult {
     pub text_answers: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OptionResult {
     pub index: usize,
     pub option: String,

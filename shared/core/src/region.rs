@@ -24,7 +24,7 @@ pub struct Municipality {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthorityLevel {
     Center,
@@ -57,7 +57,7 @@ pub struct Category {
 
 /// One routing rule: messages of `category_id` (a leaf or a group) from `municipality_id`
 /// (or from anywhere when absent) go to `authority_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
     pub category_id: CategoryId,

@@ -59,7 +59,7 @@ impl Address {
 }
 
 /// A WGS 84 point.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Location {
     lat: f64,
     lon: f64,

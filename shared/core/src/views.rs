@@ -15,21 +15,21 @@ pub fn local_time(t: DateTime<Utc>, tz: &chrono_tz::Tz) -> DateTime<FixedOffset>
     t.with_timezone(tz).fixed_offset()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AnswerView {
     pub text: String,
     pub answered_at: DateTime<FixedOffset>,
     pub authority_id: AuthorityId,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RatingView {
     pub score: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub at: DateTime<FixedOffset>,
     pub actor_role: ActorRole,
@@ -46,7 +46,7 @@ pub struct HistoryView {
     pub note: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: MessageId,
     pub status: Status,

@@ -21,16 +21,22 @@ pub enum ApiError {
     Service(#[from] ServiceError),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error response: `application/problem+json` (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// `urn:feedback:problem:<code>`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    code: &'a str,
+    pub kind: String,
+    /// A short Russian summary.
+    pub title: &'a str,
+    pub status: u16,
+    /// What went wrong, in Russian.
+    pub detail: String,
+    /// A stable machine word, e.g. `validation_failed`.
+    pub code: &'a str,
+    /// The invalid fields, for `validation_failed` and `moderation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    pub errors: Option<&'a [FieldError]>,
 }
 
 impl ApiError {

@@ -1,0 +1,458 @@
+//! The OpenAPI 3.1 document of the HTTP API.
+//!
+//! Paths come from the route table, schemas from the wire types (`utoipa::ToSchema`), and each
+//! route's request body, query parameters, success response and possible problems from
+//! [`operation`]. The document is written to `shared/lambda-kit/openapi.json`, which both hosts
+//! serve at `GET /v1/openapi.json`; a test fails when that file and this generator disagree, and
+//! another when a route has no operation.
+
+use feedback_lambda::routes::{Access, Route, ROUTES};
+use serde_json::{json, Map, Value};
+use utoipa::OpenApi;
+
+use analytics as _;
+use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
+use feedback_core::message::Status;
+use feedback_core::participation::{PollStatus, Results};
+use feedback_core::region::RoutingRule;
+use feedback_core::views::MessageView;
+use feedback_lambda::problem::Problem;
+use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest};
+use polls::{
+    BallotRequest, CommentRequest, CommentView, DiscussionRequest, FlagRequest, PollRequest, PollView, ReceiptCheckView,
+    ReceiptView,
+};
+use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, RuleRequest};
+use submit_message::{
+    NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, RatingRequest,
+};
+
+/// Every named schema; utoipa adds the types they refer to.
+#[derive(OpenApi)]
+#[openapi(components(schemas(
+    Problem,
+    NewMessageRequest,
+    RatingRequest,
+    PhotoRequest,
+    MessageView,
+    NotificationView,
+    PhotoUploadView,
+    PhotoDownloadView,
+    AnswerRequest,
+    RedirectRequest,
+    RejectRequest,
+    CategoryView,
+    MunicipalityView,
+    AuthorityView,
+    RoutingRule,
+    RuleRequest,
+    Health,
+    PollRequest,
+    DiscussionRequest,
+    BallotRequest,
+    CommentRequest,
+    FlagRequest,
+    PollView,
+    CommentView,
+    ReceiptView,
+    ReceiptCheckView,
+    Results,
+    MessagesReport,
+    AuthorityRank,
+    PollReport,
+    Status,
+    PollStatus,
+)))]
+struct Schemas;
+
+/// What a request carries in its body.
+#[derive(Debug, Clone, Copy)]
+pub enum Input {
+    None,
+    Json(&'static str),
+    JsonArray(&'static str),
+}
+
+/// What a successful response carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    Json(&'static str),
+    /// `{items: [...], next_cursor}` of the named schema.
+    Page(&'static str),
+    Csv,
+    /// The OpenAPI document itself.
+    Document,
+}
+
+/// One operation: everything about a route that the route table does not say.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub summary: &'static str,
+    pub input: Input,
+    pub output: Output,
+    pub status: u16,
+    pub query: Vec<Value>,
+    pub headers: Vec<Value>,
+    /// Problems besides those every operation of its kind can return.
+    pub problems: &'static [u16],
+}
+
+fn op(summary: &'static str, input: Input, output: Output) -> Operation {
+    Operation { summary, input, output, status: 200, query: vec![], headers: vec![], problems: &[] }
+}
+
+impl Operation {
+    fn created(mut self) -> Self {
+        self.status = 201;
+        self
+    }
+    fn paged(mut self) -> Self {
+        self.query.extend(paging());
+        self
+    }
+    fn query(mut self, params: impl IntoIterator<Item = Value>) -> Self {
+        self.query.extend(params);
+        self
+    }
+    fn problems(mut self, codes: &'static [u16]) -> Self {
+        self.problems = codes;
+        self
+    }
+}
+
+fn param(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+fn paging() -> [Value; 2] {
+    [
+        param("limit", json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20}), "Размер страницы."),
+        param("cursor", json!({"type": "string"}), "Непрозрачный курсор из `next_cursor` предыдущей страницы."),
+    ]
+}
+
+fn date_range() -> [Value; 2] {
+    [
+        param("from", json!({"type": "string", "format": "date"}), "Первый день (местная дата), по умолчанию 30 дней назад."),
+        param("to", json!({"type": "string", "format": "date"}), "Последний день (местная дата), по умолчанию сегодня."),
+    ]
+}
+
+fn poll_status() -> Value {
+    param(
+        "status",
+        json!({"type": "string", "enum": ["scheduled", "open", "closed", "cancelled"], "default": "open"}),
+        "Состояние.",
+    )
+}
+
+/// The operation of a route, by its key; `None` for a route the generator does not know.
+pub fn operation(route: &Route) -> Option<Operation> {
+    use Input::{Json, JsonArray, None as NoBody};
+    use Output::{Csv, Document, Json as Out, Page};
+    let o = match route.key().as_str() {
+        "POST /v1/messages" => {
+            let mut o = op("Подать сообщение", Json("NewMessageRequest"), Out("MessageView"))
+                .created()
+                .problems(&[409, 429]);
+            o.headers.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
+                "description": "Повтор с тем же ключом возвращает первый ответ."
+            }));
+            o
+        }
+        "GET /v1/messages" => op("Мои сообщения", NoBody, Page("MessageView")).paged(),
+        "GET /v1/messages/{id}" => op("Сообщение с историей", NoBody, Out("MessageView")),
+        "POST /v1/messages/{id}/rating" => {
+            op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
+        }
+        "GET /v1/me/notifications" => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
+        "POST /v1/photos" => op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created(),
+        "GET /v1/messages/{id}/photos/{photo_id}" => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
+        "GET /v1/authority/messages" => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
+            param("status", json!({"$ref": "#/components/schemas/Status"}), "Только в этом статусе."),
+            param("overdue", json!({"type": "boolean"}), "Только просроченные (true) или нет (false)."),
+        ]),
+        "POST /v1/messages/{id}/take" => op("Взять в работу", NoBody, Out("MessageView")).problems(&[409]),
+        "POST /v1/messages/{id}/answer" => op("Ответить", Json("AnswerRequest"), Out("MessageView")).problems(&[409]),
+        "POST /v1/messages/{id}/redirect" => {
+            op("Перенаправить", Json("RedirectRequest"), Out("MessageView")).problems(&[409])
+        }
+        "POST /v1/messages/{id}/reject" => op("Отклонить", Json("RejectRequest"), Out("MessageView")).problems(&[409]),
+        "GET /v1/categories" => op("Категории", NoBody, Page("CategoryView")),
+        "GET /v1/municipalities" => op("Муниципальные образования", NoBody, Page("MunicipalityView")),
+        "GET /v1/authorities" => op("Ведомства", NoBody, Page("AuthorityView")),
+        "GET /v1/routing-rules" => op("Правила маршрутизации", NoBody, Page("RoutingRule")),
+        "PUT /v1/routing-rules" => op("Заменить правила маршрутизации", JsonArray("RuleRequest"), Page("RoutingRule")),
+        "POST /v1/polls" => op("Создать голосование или опрос", Json("PollRequest"), Out("PollView")).created(),
+        "GET /v1/polls" => op("Голосования и опросы", NoBody, Page("PollView")).paged().query([poll_status()]),
+        "GET /v1/polls/{id}" => op("Голосование или опрос", NoBody, Out("PollView")),
+        "POST /v1/polls/{id}/cancel" => op("Отменить", NoBody, Out("PollView")).problems(&[409]),
+        "POST /v1/polls/{id}/ballots" => {
+            op("Проголосовать", Json("BallotRequest"), Out("ReceiptView")).created().problems(&[409])
+        }
+        "GET /v1/polls/{id}/results" => op("Результаты", NoBody, Out("Results")),
+        "GET /v1/ballots/{receipt}" => op("Проверить квитанцию", NoBody, Out("ReceiptCheckView")),
+        "POST /v1/discussions" => op("Создать обсуждение", Json("DiscussionRequest"), Out("PollView")).created(),
+        "GET /v1/discussions" => op("Обсуждения", NoBody, Page("PollView")).paged().query([poll_status()]),
+        "GET /v1/discussions/{id}" => op("Обсуждение", NoBody, Out("PollView")),
+        "GET /v1/discussions/{id}/comments" => op("Комментарии", NoBody, Page("CommentView")).paged(),
+        "POST /v1/discussions/{id}/comments" => {
+            op("Написать комментарий", Json("CommentRequest"), Out("CommentView")).created().problems(&[409, 429])
+        }
+        "POST /v1/comments/{id}/flags" => op("Пожаловаться", Json("FlagRequest"), Out("CommentView")).problems(&[409]),
+        "POST /v1/comments/{id}/hide" => op("Скрыть", NoBody, Out("CommentView")).problems(&[409]),
+        "POST /v1/comments/{id}/restore" => op("Вернуть", NoBody, Out("CommentView")).problems(&[409]),
+        "GET /v1/moderation/comments" => op("Очередь модерации", NoBody, Page("CommentView")).paged().query([param(
+            "state",
+            json!({"type": "string", "enum": ["flagged", "hidden"], "default": "flagged"}),
+            "Отмеченные жалобами или скрытые.",
+        )]),
+        "GET /v1/analytics/messages" | "GET /v1/analytics/messages.csv" => {
+            let output = if route.path.ends_with(".csv") { Csv } else { Out("MessagesReport") };
+            op("Показатели сообщений", NoBody, output).query(date_range()).query([param(
+                "group_by",
+                json!({"type": "string", "enum": ["category", "municipality", "authority", "status", "day"], "default": "category"}),
+                "Группировка.",
+            )])
+        }
+        "GET /v1/analytics/authorities" => {
+            op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range())
+        }
+        "GET /v1/analytics/polls/{id}" => op("Явка и результаты", NoBody, Out("PollReport")),
+        "GET /v1/openapi.json" => op("Этот документ", NoBody, Document),
+        "GET /healthz" => op("Готовность", NoBody, Out("Health")),
+        _ => return None,
+    };
+    Some(o)
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn page_schema(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": schema_ref(item)},
+            "next_cursor": {"type": ["string", "null"]}
+        }
+    })
+}
+
+fn operation_id(route: &Route) -> String {
+    let mut id = route.method.to_ascii_lowercase();
+    for part in route.path.split('/').filter(|p| !p.is_empty() && *p != "v1") {
+        for word in part.split(['-', '_', '.', '{', '}']) {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                id.push(first.to_ascii_uppercase());
+                id.extend(chars);
+            }
+        }
+    }
+    id
+}
+
+fn path_params(path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for segment in path.split('/') {
+        let Some(start) = segment.find('{') else { continue };
+        let Some(end) = segment.find('}') else { continue };
+        let name = &segment[start + 1..end];
+        let schema = match name {
+            "id" | "photo_id" => json!({"type": "string", "pattern": feedback_core::ids::ULID_PATTERN}),
+            _ => json!({"type": "string", "minLength": 1}),
+        };
+        out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+    }
+    out
+}
+
+fn problem_statuses(route: &Route, o: &Operation) -> Vec<u16> {
+    let mut codes: Vec<u16> = o.problems.to_vec();
+    if route.access == Access::Jwt {
+        codes.extend([401, 403]);
+    }
+    if route.path.contains('{') {
+        codes.push(404);
+    }
+    if !matches!(o.input, Input::None) {
+        codes.extend([400, 413, 415, 422]);
+    }
+    if !o.query.is_empty() || !o.headers.is_empty() {
+        codes.push(422);
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+fn status_text(code: u16) -> &'static str {
+    match code {
+        400 => "Тело запроса не разбирается как JSON",
+        401 => "Нет действительного токена",
+        403 => "Нет права на это действие",
+        404 => "Не найдено или недоступно вызывающему",
+        409 => "Конфликт с текущим состоянием",
+        413 => "Тело больше 64 КиБ",
+        415 => "Неподдерживаемый тип содержимого",
+        422 => "Ошибка в данных",
+        429 => "Слишком много запросов",
+        _ => "Ошибка",
+    }
+}
+
+fn path_item(route: &Route, o: &Operation) -> Value {
+    let success = match o.output {
+        Output::Json(name) => json!({"application/json": {"schema": schema_ref(name)}}),
+        Output::Page(name) => json!({"application/json": {"schema": page_schema(name)}}),
+        Output::Csv => json!({"text/csv": {"schema": {"type": "string"}}}),
+        Output::Document => json!({"application/json": {"schema": {"type": "object"}}}),
+    };
+    let mut responses = Map::new();
+    responses.insert(o.status.to_string(), json!({"description": o.summary, "content": success}));
+    for code in problem_statuses(route, o) {
+        let mut r = json!({
+            "description": status_text(code),
+            "content": {"application/problem+json": {"schema": schema_ref("Problem")}}
+        });
+        if code == 429 {
+            r["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Секунд до повтора."}});
+        }
+        responses.insert(code.to_string(), r);
+    }
+    let mut parameters = path_params(route.path);
+    parameters.extend(o.headers.iter().cloned());
+    parameters.extend(o.query.iter().cloned());
+    let mut item = json!({
+        "operationId": operation_id(route),
+        "summary": o.summary,
+        "tags": [route.function],
+        "responses": responses,
+    });
+    if !parameters.is_empty() {
+        item["parameters"] = Value::Array(parameters);
+    }
+    item["security"] = match route.access {
+        Access::Jwt => json!([{"bearer": []}]),
+        Access::Public => json!([]),
+    };
+    let body = match o.input {
+        Input::None => None,
+        Input::Json(name) => Some(schema_ref(name)),
+        Input::JsonArray(name) => Some(json!({"type": "array", "items": schema_ref(name)})),
+    };
+    if let Some(schema) = body {
+        item["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    item
+}
+
+/// The whole document. Panics if a route has no [`operation`]: the coverage test names it.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for route in ROUTES {
+        let o = operation(route).unwrap_or_else(|| panic!("no OpenAPI operation for {}", route.key()));
+        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        entry[route.method.to_ascii_lowercase()] = path_item(route, &o);
+    }
+    let components = serde_json::to_value(Schemas::openapi().components).unwrap_or_default();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Обратная связь: HTTP API",
+            "version": "1",
+            "description": "Единое окно обратной связи региона: сообщения жителей, работа ведомств, голосования, опросы, обсуждения и аналитика. Ошибки — application/problem+json (RFC 9457).",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components.get("schemas").cloned().unwrap_or_else(|| json!({})),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        }
+    })
+}
+
+/// The document as it is committed: pretty JSON with a final newline.
+pub fn render() -> String {
+    let mut text = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Where the committed document lives, relative to the workspace root.
+pub const COMMITTED: &str = "shared/lambda-kit/openapi.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_route_has_an_operation_with_typed_responses() {
+        let doc = document();
+        for route in ROUTES {
+            let item = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+            assert!(item.is_object(), "{} is missing", route.key());
+            let responses = item["responses"].as_object().expect("responses");
+            let success: Vec<&String> = responses.keys().filter(|k| k.starts_with('2')).collect();
+            assert_eq!(success.len(), 1, "{}", route.key());
+            if route.access == Access::Jwt {
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{}", route.key());
+                assert_eq!(item["security"], json!([{"bearer": []}]), "{}", route.key());
+            }
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let doc = document();
+        let mut found = Vec::new();
+        refs(&doc["paths"], &mut found);
+        refs(&doc["components"], &mut found);
+        assert!(found.len() > 50, "the document refers to its schemas: {}", found.len());
+        for r in found {
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
+            assert!(doc["components"]["schemas"][name].is_object(), "{r} does not resolve");
+        }
+    }
+
+    #[test]
+    fn request_schemas_refuse_unknown_and_server_owned_fields() {
+        let doc = document();
+        let new_message = &doc["components"]["schemas"]["NewMessageRequest"];
+        assert_eq!(new_message["additionalProperties"], json!(false), "{new_message}");
+        let props = new_message["properties"].as_object().expect("properties");
+        for owned in ["status", "authority_id", "id", "deadline"] {
+            assert!(!props.contains_key(owned), "{owned} is server-owned");
+        }
+        let required = new_message["required"].as_array().expect("required");
+        assert!(required.contains(&json!("category_id")) && required.contains(&json!("text")));
+    }
+
+    #[test]
+    fn the_committed_document_is_the_generated_one() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let committed = std::fs::read_to_string(root.join(COMMITTED)).unwrap_or_default();
+        assert!(
+            committed == render(),
+            "{COMMITTED} is out of date with the code: run `cargo run -p feedback-openapi` and commit it"
+        );
+    }
+}
