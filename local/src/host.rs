@@ -10,6 +10,8 @@ use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
 use feedback_core::analytics::Analytics;
+use feedback_core::integration::Integrations;
+use feedback_core::open311::{Open311, Open311Policy};
 use feedback_core::participation::{Participation, VoterSecret};
 use feedback_core::photo::Photos;
 use feedback_core::ports::{QueueName, QueueReceiver};
@@ -56,6 +58,8 @@ pub struct Platform {
     pub notifications: Notifications<Store>,
     pub participation: Participation<Store, SystemClock>,
     pub analytics: Analytics<Store, SystemClock>,
+    pub integrations: Integrations<Store, SystemClock>,
+    pub open311: Open311<Store, Queue, SystemClock>,
     pub verifier: Verifier,
     pub dev_key: Option<Vec<u8>>,
     pub blobs: Arc<LocalBlobs>,
@@ -102,6 +106,9 @@ impl Platform {
         let participation =
             Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
         let analytics = Analytics::new(store.clone(), SystemClock, reference.clone());
+        let integrations = Integrations::new(store.clone(), SystemClock, reference.clone());
+        let open311 =
+            Open311::new(store.clone(), queue.clone(), SystemClock, reference.clone(), Open311Policy::default());
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -117,6 +124,8 @@ impl Platform {
             notifications,
             participation,
             analytics,
+            integrations,
+            open311,
             verifier,
             dev_key,
             blobs,
@@ -192,7 +201,10 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             (None, _) => to_axum(ApiError::RouteNotFound.into_response()),
         };
     }
-    let (route, params) = match routes::find(method, path) {
+    // What API Gateway sends through a greedy route goes to its function, which answers paths
+    // it does not know itself (in Open311's error format).
+    let found = routes::find(method, path).or_else(|e| routes::proxy(method, path).map(|r| (r, Vec::new())).ok_or(e));
+    let (route, params) = match found {
         Ok(found) => found,
         Err(NoRoute::NotFound) => return to_axum(ApiError::RouteNotFound.into_response()),
         Err(NoRoute::MethodNotAllowed) => return to_axum(problem_method_not_allowed()),
@@ -227,7 +239,8 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
         routes::SUBMIT_MESSAGE => submit_message::handle(&p.submit, request).await,
         routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
         routes::POLLS => polls::handle(&p.participation, request).await,
-        routes::REFERENCE_DATA => reference_data::handle(&p.reference, request).await,
+        routes::REFERENCE_DATA => reference_data::handle(&p.reference, &p.integrations, request).await,
+        routes::OPEN311 => open311::handle(&p.open311, request).await,
         routes::ANALYTICS => analytics::handle(&p.analytics, request).await,
         other => Err(format!("function {other} is not hosted here").into()),
     };

@@ -1,6 +1,8 @@
 //! The functions' services over an in-memory SQLite backend seeded with the sample region, on
 //! a settable clock.
 
+use feedback_core::integration::Integrations;
+use feedback_core::open311::{Open311, Open311Policy};
 use feedback_core::photo::{BlobUrls, Photos};
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
@@ -21,6 +23,8 @@ pub struct App {
     pub routing: Routing<SqliteStore, SqliteQueue, Clock>,
     pub escalation: Escalation<SqliteStore, SqliteQueue, Clock>,
     pub notifications: Notifications<SqliteStore>,
+    pub integrations: Integrations<SqliteStore, Clock>,
+    pub open311: Open311<SqliteStore, SqliteQueue, Clock>,
 }
 
 /// Blob URLs signed like the local host's, over a fresh temporary folder.
@@ -61,6 +65,8 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
             chrono::Duration::minutes(2),
         ),
         notifications: Notifications::new(store.clone()),
+        integrations: Integrations::new(store.clone(), clock.clone(), reference.clone()),
+        open311: Open311::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), Open311Policy::default()),
         store,
         queue,
         clock,

@@ -1,7 +1,11 @@
 //! `reference-data`: the region's categories, municipalities and authorities (public), the
 //! routing rules (admins), and the health check.
 
+pub mod integrations;
+
 use feedback_core::ids::{AuthorityId, CategoryId, MunicipalityId};
+use feedback_core::integration::{IntegrationStore, Integrations};
+use feedback_core::Clock;
 use feedback_core::page::Page;
 use feedback_core::region::{AuthorityLevel, RoutingRule};
 use feedback_core::service::Reference;
@@ -77,7 +81,14 @@ pub fn parse_rules(body: Vec<RuleRequest>) -> Result<Vec<RoutingRule>, ServiceEr
 }
 
 /// The handler both hosts call.
-pub async fn handle<R: ReferenceStore>(reference: &Reference<R>, req: Request) -> Result<Response<Body>, Error> {
+pub async fn handle<R: ReferenceStore + IntegrationStore, C: Clock>(
+    reference: &Reference<R>,
+    integrations: &Integrations<R, C>,
+    req: Request,
+) -> Result<Response<Body>, Error> {
+    if let Some(result) = integrations::dispatch(integrations, &req).await {
+        return Ok(result.unwrap_or_else(ApiError::into_response));
+    }
     Ok(dispatch(reference, &req).await.unwrap_or_else(ApiError::into_response))
 }
 

@@ -21,6 +21,12 @@ impl Route {
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+
+    /// The API Gateway route that delivers this route: itself, or the greedy proxy route that
+    /// covers its path (see [`PROXIES`]).
+    pub fn gateway(&'static self) -> &'static Route {
+        proxy(self.method, self.path).unwrap_or(self)
+    }
 }
 
 const fn r(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
@@ -32,6 +38,7 @@ pub const REFERENCE_DATA: &str = "reference-data";
 pub const HANDLE_MESSAGES: &str = "handle-messages";
 pub const POLLS: &str = "polls";
 pub const ANALYTICS: &str = "analytics";
+pub const OPEN311: &str = "open311";
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[Route] = &[
@@ -73,8 +80,33 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v1/analytics/authorities", ANALYTICS, Access::Jwt),
     r("GET", "/v1/analytics/polls/{id}", ANALYTICS, Access::Jwt),
     r("GET", "/v1/openapi.json", REFERENCE_DATA, Access::Public),
+    r("POST", "/v1/integrations", REFERENCE_DATA, Access::Jwt),
+    r("GET", "/v1/integrations", REFERENCE_DATA, Access::Jwt),
+    r("POST", "/v1/integrations/{id}/revoke", REFERENCE_DATA, Access::Jwt),
+    r("GET", "/open311/v2/services.{format}", OPEN311, Access::Public),
+    r("GET", "/open311/v2/services/{service_code}.{format}", OPEN311, Access::Public),
+    r("GET", "/open311/v2/requests.{format}", OPEN311, Access::Public),
+    r("POST", "/open311/v2/requests.{format}", OPEN311, Access::Public),
+    r("GET", "/open311/v2/requests/{id}.{format}", OPEN311, Access::Public),
     r("GET", "/healthz", REFERENCE_DATA, Access::Public),
 ];
+
+/// Routes API Gateway delivers through one greedy path variable. An HTTP API path variable must
+/// be a whole segment, so `/open311/v2/services.{format}` cannot be a route there: every GET and
+/// POST under `/open311/v2/` goes to the function, which dispatches by [`ROUTES`] itself and
+/// answers unknown paths in the Open311 error format.
+pub const PROXIES: &[Route] = &[
+    r("GET", "/open311/v2/{proxy+}", OPEN311, Access::Public),
+    r("POST", "/open311/v2/{proxy+}", OPEN311, Access::Public),
+];
+
+/// The proxy route that covers a method and path, if any.
+pub fn proxy(method: &str, path: &str) -> Option<&'static Route> {
+    PROXIES.iter().find(|p| {
+        p.method.eq_ignore_ascii_case(method)
+            && p.path.strip_suffix("{proxy+}").is_some_and(|prefix| path.starts_with(prefix) && path.len() > prefix.len())
+    })
+}
 
 /// Why a request matched no route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,16 +140,43 @@ fn match_path(pattern: &str, path: &str) -> Option<PathParams> {
     loop {
         match (pat.next(), got.next()) {
             (None, None) => return Some(params),
-            (Some(p), Some(g)) if p.starts_with('{') && p.ends_with('}') => {
-                if g.is_empty() {
-                    return None;
-                }
-                params.push((p[1..p.len() - 1].to_owned(), g.to_owned()));
-            }
-            (Some(p), Some(g)) if p == g => {}
+            (Some(p), Some(g)) if match_segment(p, g, &mut params) => {}
             _ => return None,
         }
     }
+}
+
+/// Matches one segment: a literal, a whole `{param}`, or a literal or `{param}` before a
+/// `.` and a literal or `{param}` after it (`services.{format}`, `{id}.{format}`), split at
+/// the segment's last `.`.
+fn match_segment(pattern: &str, got: &str, params: &mut PathParams) -> bool {
+    fn param(p: &str) -> Option<&str> {
+        p.strip_prefix('{').and_then(|p| p.strip_suffix('}')).filter(|name| !name.contains(['{', '}', '.']))
+    }
+    if let Some(name) = param(pattern) {
+        if got.is_empty() {
+            return false;
+        }
+        params.push((name.to_owned(), got.to_owned()));
+        return true;
+    }
+    if !pattern.contains('{') {
+        return pattern == got;
+    }
+    let (Some((p_stem, p_ext)), Some((g_stem, g_ext))) = (pattern.rsplit_once('.'), got.rsplit_once('.')) else {
+        return false;
+    };
+    let mut local = Vec::new();
+    for (p, g) in [(p_stem, g_stem), (p_ext, g_ext)] {
+        match param(p) {
+            Some(name) if !g.is_empty() => local.push((name.to_owned(), g.to_owned())),
+            Some(_) => return false,
+            None if p == g => {}
+            None => return false,
+        }
+    }
+    params.extend(local);
+    true
 }
 
 #[cfg(test)]
@@ -137,6 +196,45 @@ mod tests {
         assert_eq!(find("DELETE", "/v1/messages").unwrap_err(), NoRoute::MethodNotAllowed);
         assert_eq!(find("GET", "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(find("GET", "/v1/messages/").unwrap().0.path, "/v1/messages");
+    }
+
+    #[test]
+    fn a_segment_may_hold_a_parameter_before_a_format_suffix() {
+        let (route, params) = find("GET", "/open311/v2/requests/01J0000000000000000000000.xml").unwrap();
+        assert_eq!(route.path, "/open311/v2/requests/{id}.{format}");
+        assert_eq!(
+            params,
+            vec![("id".to_string(), "01J0000000000000000000000".to_string()), ("format".to_string(), "xml".to_string())]
+        );
+        let (route, params) = find("GET", "/open311/v2/services.json").unwrap();
+        assert_eq!(route.path, "/open311/v2/services.{format}");
+        assert_eq!(params, vec![("format".to_string(), "json".to_string())]);
+        let (route, params) = find("GET", "/open311/v2/services/zhkh-musor.json").unwrap();
+        assert_eq!(route.path, "/open311/v2/services/{service_code}.{format}");
+        assert_eq!(params[0], ("service_code".to_string(), "zhkh-musor".to_string()));
+        assert_eq!(find("POST", "/open311/v2/requests.xml").unwrap().0.function, OPEN311);
+        assert_eq!(find("GET", "/open311/v2/services").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(find("GET", "/open311/v2/services.").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(find("GET", "/open311/v2/.json").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(find("GET", "/open311/v2/requests/.json").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(find("GET", "/v1/messages/a.b").unwrap().1, vec![("id".to_string(), "a.b".to_string())]);
+    }
+
+    #[test]
+    fn open311_routes_reach_api_gateway_through_the_proxy() {
+        for route in ROUTES {
+            let gateway = route.gateway();
+            if route.path.starts_with("/open311/") {
+                assert_eq!(gateway.path, "/open311/v2/{proxy+}", "{}", route.key());
+                assert_eq!((gateway.method, gateway.function, gateway.access), (route.method, OPEN311, Access::Public));
+            } else {
+                assert_eq!(gateway, route);
+                assert!(route.path.split('/').all(|seg| !seg.contains('{') || (seg.starts_with('{') && seg.ends_with('}'))));
+            }
+        }
+        assert!(proxy("GET", "/open311/v2/anything.yaml").is_some());
+        assert!(proxy("DELETE", "/open311/v2/services.json").is_none());
+        assert!(proxy("GET", "/open311/v2/").is_none());
     }
 
     #[test]
