@@ -175,6 +175,11 @@ impl<S: IntegrationStore + ReferenceStore, C: Clock> Integrations<S, C> {
         Self { store, clock, reference }
     }
 
+    /// The region's time zone, for showing times.
+    pub async fn time_zone(&self) -> Result<chrono_tz::Tz, ServiceError> {
+        Ok(self.reference.snapshot().await?.value.time_zone())
+    }
+
     async fn require_admin(&self, actor: &Actor) -> Result<(), ServiceError> {
         if !actor.has(Role::Admin) {
             return Err(ServiceError::Forbidden("нужна роль администратора региона"));
