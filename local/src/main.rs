@@ -138,7 +138,9 @@ async fn main() -> anyhow::Result<()> {
                         feedback_lambda::routes::Access::Public => "public",
                         feedback_lambda::routes::Access::Jwt => "jwt",
                     };
-                    serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "access": access})
+                    let gateway = r.gateway().key();
+                    serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "access": access,
+                        "gateway": gateway})
                 })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&routes)?);
