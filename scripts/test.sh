@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the infrastructure checks (template against the code, cfn-lint),
 # unit, contract (SQLite and DynamoDB/SQS on moto), handler and scenario tests, then the
-# deployment smoke test (the template deployed into moto). Pinned tools live in local venvs
-# created on first use; moto runs on a free loopback port and is stopped by its PID.
+# deployment smoke test (the template deployed into moto) and schemathesis against the local
+# host. Pinned tools live in local venvs created on first use; moto runs on a free loopback port
+# and is stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,13 @@ rm -f "$OUT"
 if [ "$STATUS" -eq 0 ]; then
   # The deployment smoke test: the template deployed into moto, seeded, a message routed.
   if "$INFRA_VENV/bin/python" infra/smoke_moto.py; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    STATUS=1
+  fi
+  # API fuzzing: schemathesis on every operation of /v1/openapi.json, once per role.
+  if scripts/schemathesis.sh; then
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))

@@ -13,20 +13,25 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerRequest {
+    #[schema(min_length = 10, max_length = 4000)]
     pub text: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedirectRequest {
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub authority_id: String,
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
+    #[schema(pattern = "^(obscene|spam|duplicate|no_content|personal_data|not_a_request)$")]
     pub reason_code: String,
+    #[schema(max_length = 1000)]
     #[serde(default)]
     pub comment: Option<String>,
 }

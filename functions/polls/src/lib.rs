@@ -19,8 +19,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionRequest {
+    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
     pub kind: QuestionKind,
+    #[schema(max_items = 10)]
     #[serde(default)]
     pub options: Option<Vec<String>>,
     #[serde(default)]
@@ -50,9 +52,12 @@ pub enum PollKindRequest {
 #[serde(deny_unknown_fields)]
 pub struct PollRequest {
     pub kind: PollKindRequest,
+    #[schema(min_length = 3, max_length = 300)]
     pub title: String,
+    #[schema(max_length = 5000)]
     #[serde(default)]
     pub description: Option<String>,
+    #[schema(max_items = 10)]
     pub questions: Vec<QuestionRequest>,
     #[serde(default)]
     pub audience: Option<AudienceRequest>,
@@ -65,7 +70,9 @@ pub struct PollRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscussionRequest {
+    #[schema(min_length = 3, max_length = 300)]
     pub title: String,
+    #[schema(max_length = 5000)]
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -83,6 +90,7 @@ pub struct BallotRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
+    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
     #[serde(default)]
     pub reply_to: Option<String>,
@@ -91,6 +99,7 @@ pub struct CommentRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagRequest {
+    #[schema(max_length = 500)]
     #[serde(default)]
     pub reason: Option<String>,
 }

@@ -20,14 +20,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessageRequest {
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub category_id: String,
+    #[schema(min_length = 10, max_length = 4000)]
     pub text: String,
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     #[serde(default)]
     pub municipality_id: Option<String>,
+    #[schema(max_length = 500)]
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
     pub location: Option<LocationRequest>,
+    #[schema(max_items = 3)]
     #[serde(default)]
     pub photo_ids: Option<Vec<String>>,
     #[serde(default)]
@@ -37,7 +42,9 @@ pub struct NewMessageRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationRequest {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
 }
 
@@ -94,7 +101,9 @@ impl NewMessageRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
+    #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
+    #[schema(max_length = 1000)]
     #[serde(default)]
     pub comment: Option<String>,
     #[serde(default)]
@@ -118,7 +127,9 @@ pub struct NotificationView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoRequest {
+    #[schema(example = "image/jpeg")]
     pub content_type: String,
+    #[schema(minimum = 1, maximum = 5242880)]
     pub size_bytes: u64,
 }
 

@@ -22,6 +22,9 @@ use polls::{
     BallotRequest, CommentRequest, CommentView, DiscussionRequest, FlagRequest, PollRequest, PollView, ReceiptCheckView,
     ReceiptView,
 };
+use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
+use open311::Open311Error;
+use reference_data::integrations::{CreatedIntegrationView, IntegrationView, NewIntegrationRequest};
 use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, RuleRequest};
 use submit_message::{
     NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, RatingRequest,
@@ -62,8 +65,68 @@ use submit_message::{
     PollReport,
     Status,
     PollStatus,
+    NewIntegrationRequest,
+    CreatedIntegrationView,
+    IntegrationView,
+    Open311Service,
+    Open311ServiceDefinition,
+    Open311Request,
+    Open311Created,
+    Open311Error,
+    Open311RequestForm,
 )))]
 struct Schemas;
+
+/// The form of `POST /open311/v2/requests.{format}`, as GeoReport v2 defines it. A test checks that
+/// the parser in `functions/open311` takes every field named here and refuses any other.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Open311RequestForm {
+    /// The key of an integration, issued by the region's admin.
+    api_key: String,
+    /// The region code, e.g. `72`.
+    jurisdiction_id: Option<String>,
+    /// A service code from `services.{format}`.
+    service_code: String,
+    /// Latitude (WGS 84); with `long`, or give `address_string`.
+    lat: Option<f64>,
+    long: Option<f64>,
+    address_string: Option<String>,
+    address_id: Option<String>,
+    /// The resident's text: 10..4000 characters.
+    description: String,
+    /// Accepted and not stored: the platform keeps no personal data of Open311 submitters.
+    email: Option<String>,
+    device_id: Option<String>,
+    account_id: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    media_url: Option<String>,
+    /// `attribute[municipality]`: the municipality id, see the service definition.
+    #[schema(rename = "attribute[municipality]")]
+    attribute_municipality: Option<String>,
+}
+
+/// The Open311 fields the form schema names.
+pub const OPEN311_FORM_FIELDS: &[&str] = &[
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "description",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "media_url",
+    "attribute[municipality]",
+];
 
 /// What a request carries in its body.
 #[derive(Debug, Clone, Copy)]
@@ -71,6 +134,7 @@ pub enum Input {
     None,
     Json(&'static str),
     JsonArray(&'static str),
+    Form(&'static str),
 }
 
 /// What a successful response carries.
@@ -82,6 +146,10 @@ pub enum Output {
     Csv,
     /// The OpenAPI document itself.
     Document,
+    /// A GeoReport v2 list of the named schema, as JSON or XML by the path's `{format}`.
+    Open311(&'static str, &'static str, &'static str),
+    /// One GeoReport v2 object (a service definition), as JSON or XML.
+    Open311One(&'static str, &'static str),
 }
 
 /// One operation: everything about a route that the route table does not say.
@@ -135,6 +203,20 @@ fn date_range() -> [Value; 2] {
     [
         param("from", json!({"type": "string", "format": "date"}), "Первый день (местная дата), по умолчанию 30 дней назад."),
         param("to", json!({"type": "string", "format": "date"}), "Последний день (местная дата), по умолчанию сегодня."),
+    ]
+}
+
+fn jurisdiction() -> Value {
+    param("jurisdiction_id", json!({"type": "string"}), "Код региона, например `72`; другой код — 404.")
+}
+
+fn open311_search() -> [Value; 5] {
+    [
+        param("service_request_id", json!({"type": "string"}), "Номера обращений через запятую; остальные фильтры тогда не применяются."),
+        param("service_code", json!({"type": "string"}), "Коды услуг через запятую."),
+        param("start_date", json!({"type": "string", "format": "date-time"}), "Не раньше этого времени; по умолчанию 90 дней назад."),
+        param("end_date", json!({"type": "string", "format": "date-time"}), "Не позже этого времени; по умолчанию сейчас."),
+        param("status", json!({"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"}), "open, closed или оба через запятую."),
     ]
 }
 
@@ -221,11 +303,90 @@ pub fn operation(route: &Route) -> Option<Operation> {
             op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range())
         }
         "GET /v1/analytics/polls/{id}" => op("Явка и результаты", NoBody, Out("PollReport")),
+        "POST /v1/integrations" => {
+            op("Выпустить ключ интеграции", Json("NewIntegrationRequest"), Out("CreatedIntegrationView")).created()
+        }
+        "GET /v1/integrations" => op("Интеграции", NoBody, Page("IntegrationView")).paged(),
+        "POST /v1/integrations/{id}/revoke" => op("Отозвать ключ", NoBody, Out("IntegrationView")).problems(&[409]),
+        "GET /open311/v2/services.{format}" => {
+            op("Open311: услуги", NoBody, Output::Open311("Open311Service", "services", "service"))
+                .query([jurisdiction()])
+                .problems(&[404])
+        }
+        "GET /open311/v2/services/{service_code}.{format}" => op(
+            "Open311: описание услуги",
+            NoBody,
+            Output::Open311One("Open311ServiceDefinition", "service_definition"),
+        )
+        .query([jurisdiction()]),
+        "GET /open311/v2/requests.{format}" => {
+            op("Open311: поиск обращений", NoBody, Output::Open311("Open311Request", "service_requests", "request"))
+                .query([jurisdiction()])
+                .query(open311_search())
+                .problems(&[400, 404])
+        }
+        "POST /open311/v2/requests.{format}" => op(
+            "Open311: новое обращение",
+            Input::Form("Open311RequestForm"),
+            Output::Open311("Open311Created", "service_requests", "request"),
+        )
+        .created()
+        .problems(&[400, 403, 404, 413, 415, 429]),
+        "GET /open311/v2/requests/{id}.{format}" => {
+            op("Open311: обращение", NoBody, Output::Open311("Open311Request", "service_requests", "request"))
+                .query([jurisdiction()])
+        }
         "GET /v1/openapi.json" => op("Этот документ", NoBody, Document),
         "GET /healthz" => op("Готовность", NoBody, Out("Health")),
         _ => return None,
     };
     Some(o)
+}
+
+/// Where the resource a route creates can be used next: `(target route key, parameter, value)`.
+/// Clients and schemathesis's stateful phase follow these OpenAPI links.
+fn links(key: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+    const ID: &str = "$response.body#/id";
+    match key {
+        "POST /v1/messages" => &[
+            ("GET /v1/messages/{id}", "id", ID),
+            ("POST /v1/messages/{id}/rating", "id", ID),
+            ("POST /v1/messages/{id}/take", "id", ID),
+            ("POST /v1/messages/{id}/answer", "id", ID),
+            ("POST /v1/messages/{id}/redirect", "id", ID),
+            ("POST /v1/messages/{id}/reject", "id", ID),
+        ],
+        "POST /v1/polls" => &[
+            ("GET /v1/polls/{id}", "id", ID),
+            ("GET /v1/polls/{id}/results", "id", ID),
+            ("POST /v1/polls/{id}/ballots", "id", ID),
+            ("POST /v1/polls/{id}/cancel", "id", ID),
+            ("GET /v1/analytics/polls/{id}", "id", ID),
+        ],
+        "POST /v1/discussions" => &[
+            ("GET /v1/discussions/{id}", "id", ID),
+            ("GET /v1/discussions/{id}/comments", "id", ID),
+            ("POST /v1/discussions/{id}/comments", "id", ID),
+        ],
+        "POST /v1/discussions/{id}/comments" => &[
+            ("POST /v1/comments/{id}/flags", "id", ID),
+            ("POST /v1/comments/{id}/hide", "id", ID),
+            ("POST /v1/comments/{id}/restore", "id", ID),
+        ],
+        "POST /v1/polls/{id}/ballots" => &[("GET /v1/ballots/{receipt}", "receipt", "$response.body#/receipt")],
+        _ => &[],
+    }
+}
+
+fn links_of(route: &Route) -> Option<Value> {
+    let mut out = Map::new();
+    for (target, param, value) in links(&route.key()) {
+        let target = ROUTES.iter().find(|r| r.key() == *target)?;
+        let id = operation_id(target);
+        let name = id[..1].to_ascii_uppercase() + &id[1..];
+        out.insert(name, json!({"operationId": id, "parameters": {*param: value}}));
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 fn schema_ref(name: &str) -> Value {
@@ -240,6 +401,18 @@ fn page_schema(item: &str) -> Value {
             "items": {"type": "array", "items": schema_ref(item)},
             "next_cursor": {"type": ["string", "null"]}
         }
+    })
+}
+
+/// A GeoReport v2 list: a JSON array, or the same items as XML under `<list><element>…`.
+fn open311_content(item: &str, list: &str, element: &str) -> Value {
+    json!({
+        "application/json": {"schema": {"type": "array", "items": schema_ref(item)}},
+        "text/xml": {"schema": {
+            "type": "array",
+            "xml": {"name": list, "wrapped": true},
+            "items": {"allOf": [schema_ref(item)], "xml": {"name": element}}
+        }}
     })
 }
 
@@ -259,12 +432,15 @@ fn operation_id(route: &Route) -> String {
 
 fn path_params(path: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for segment in path.split('/') {
-        let Some(start) = segment.find('{') else { continue };
-        let Some(end) = segment.find('}') else { continue };
-        let name = &segment[start + 1..end];
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}').map(|e| start + e) else { break };
+        let name = &rest[start + 1..end];
+        rest = &rest[end + 1..];
         let schema = match name {
             "id" | "photo_id" => json!({"type": "string", "pattern": feedback_core::ids::ULID_PATTERN}),
+            "format" => json!({"type": "string", "enum": ["json", "xml"]}),
+            "service_code" => json!({"type": "string", "pattern": feedback_core::ids::SLUG_PATTERN}),
             _ => json!({"type": "string", "minLength": 1}),
         };
         out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
@@ -274,6 +450,13 @@ fn path_params(path: &str) -> Vec<Value> {
 
 fn problem_statuses(route: &Route, o: &Operation) -> Vec<u16> {
     let mut codes: Vec<u16> = o.problems.to_vec();
+    if matches!(o.output, Output::Open311(..) | Output::Open311One(..)) {
+        // GeoReport v2 answers bad input with 400 and its own error list.
+        codes.extend([400, 404]);
+        codes.sort_unstable();
+        codes.dedup();
+        return codes;
+    }
     if route.access == Access::Jwt {
         codes.extend([401, 403]);
     }
@@ -312,14 +495,24 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         Output::Page(name) => json!({"application/json": {"schema": page_schema(name)}}),
         Output::Csv => json!({"text/csv": {"schema": {"type": "string"}}}),
         Output::Document => json!({"application/json": {"schema": {"type": "object"}}}),
+        Output::Open311(item, list, element) => open311_content(item, list, element),
+        Output::Open311One(item, element) => json!({
+            "application/json": {"schema": schema_ref(item)},
+            "text/xml": {"schema": {"allOf": [schema_ref(item)], "xml": {"name": element}}}
+        }),
     };
     let mut responses = Map::new();
-    responses.insert(o.status.to_string(), json!({"description": o.summary, "content": success}));
+    let mut ok = json!({"description": o.summary, "content": success});
+    if let Some(links) = links_of(route) {
+        ok["links"] = links;
+    }
+    responses.insert(o.status.to_string(), ok);
     for code in problem_statuses(route, o) {
-        let mut r = json!({
-            "description": status_text(code),
-            "content": {"application/problem+json": {"schema": schema_ref("Problem")}}
-        });
+        let content = match o.output {
+            Output::Open311(..) | Output::Open311One(..) => open311_content("Open311Error", "errors", "error"),
+            _ => json!({"application/problem+json": {"schema": schema_ref("Problem")}}),
+        };
+        let mut r = json!({"description": status_text(code), "content": content});
         if code == 429 {
             r["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Секунд до повтора."}});
         }
@@ -345,9 +538,16 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         Input::None => None,
         Input::Json(name) => Some(schema_ref(name)),
         Input::JsonArray(name) => Some(json!({"type": "array", "items": schema_ref(name)})),
+        Input::Form(_) => None,
     };
     if let Some(schema) = body {
         item["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    if let Input::Form(name) = o.input {
+        item["requestBody"] = json!({
+            "required": true,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema_ref(name)}}
+        });
     }
     item
 }
@@ -444,6 +644,36 @@ mod tests {
         }
         let required = new_message["required"].as_array().expect("required");
         assert!(required.contains(&json!("category_id")) && required.contains(&json!("text")));
+    }
+
+    #[test]
+    fn links_point_at_operations_that_exist() {
+        let doc = document();
+        let ids: Vec<String> = ROUTES.iter().map(operation_id).collect();
+        let created = &doc["paths"]["/v1/messages"]["post"]["responses"]["201"]["links"];
+        assert_eq!(created["GetMessagesId"]["parameters"]["id"], "$response.body#/id", "{created}");
+        for route in ROUTES {
+            for (target, _, _) in links(&route.key()) {
+                let found = ROUTES.iter().find(|r| r.key() == *target).map(operation_id);
+                assert!(found.is_some_and(|id| ids.contains(&id)), "{} links to unknown {target}", route.key());
+            }
+        }
+    }
+
+    #[test]
+    fn the_open311_form_schema_names_exactly_what_the_parser_takes() {
+        let doc = document();
+        let props = doc["components"]["schemas"]["Open311RequestForm"]["properties"].as_object().expect("form");
+        let mut named: Vec<&str> = props.keys().map(String::as_str).collect();
+        named.sort_unstable();
+        let mut listed = OPEN311_FORM_FIELDS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(named, listed);
+        for field in OPEN311_FORM_FIELDS {
+            let parsed = open311::post_form(vec![(field.to_string(), "1".to_string())]);
+            assert!(parsed.is_ok(), "the parser refuses {field}: {parsed:?}");
+        }
+        assert!(open311::post_form(vec![("bogus".into(), "1".into())]).is_err());
     }
 
     #[test]
