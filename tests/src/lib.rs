@@ -7,6 +7,7 @@ pub mod cost;
 pub mod embedded;
 pub mod fixtures;
 pub mod moto;
+pub mod open311;
 pub mod polls;
 pub mod workflow;
 

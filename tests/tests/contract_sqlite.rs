@@ -47,3 +47,8 @@ mod polls {
         feedback_tests::polls::the_tally_sums_exactly(&h, 5000).await;
     }
 }
+
+mod open311 {
+    use super::*;
+    feedback_tests::open311_suite!(harness());
+}

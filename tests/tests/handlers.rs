@@ -113,13 +113,19 @@ async fn reference_data_serves_lists_rules_and_health() {
         assert_eq!(body["items"].as_array().unwrap().len(), count, "{fixture}");
         assert_eq!(body["next_cursor"], Value::Null);
     }
-    let put = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-put-routing-rules.json")).await.unwrap();
+    let put = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-put-routing-rules.json"))
+        .await
+        .unwrap();
     assert_eq!(put.status(), 200);
-    let rules = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-routing-rules.json")).await.unwrap();
+    let rules = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-routing-rules.json"))
+        .await
+        .unwrap();
     assert_eq!(body_json(&rules)["items"].as_array().unwrap().len(), 3);
-    let health = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-healthz.json")).await.unwrap();
+    let health =
+        reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-healthz.json")).await.unwrap();
     assert_eq!(health.status(), 200);
-    let openapi = reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-openapi.json")).await.unwrap();
+    let openapi =
+        reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-openapi.json")).await.unwrap();
     let doc = body_json(&openapi);
     assert_eq!(doc["openapi"], "3.1.0");
     let operations: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();

@@ -67,7 +67,11 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(status: u16, description: impl Into<String>) -> Refusal {
-        Refusal { status, errors: vec![Open311Error { code: status, description: description.into() }], retry_after: None }
+        Refusal {
+            status,
+            errors: vec![Open311Error { code: status, description: description.into() }],
+            retry_after: None,
+        }
     }
 
     fn fields(errors: &[FieldError]) -> Refusal {
@@ -343,12 +347,13 @@ pub fn parse_time(field: &str, raw: &str) -> Result<chrono::DateTime<chrono::Utc
     chrono::DateTime::parse_from_rfc3339(raw)
         .or_else(|_| chrono::DateTime::parse_from_rfc3339(&raw.replace(' ', "+")))
         .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|_| FieldError::new(field, "ожидается дата и время ISO 8601 со смещением, например 2026-11-27T10:00:00+05:00"))
+        .map_err(|_| {
+            FieldError::new(field, "ожидается дата и время ISO 8601 со смещением, например 2026-11-27T10:00:00+05:00")
+        })
 }
 
 fn list(raw: Option<&str>) -> Vec<String> {
-    raw.map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
-        .unwrap_or_default()
+    raw.map(|r| r.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
 }
 
 /// Reads the search parameters of `GET requests`.
@@ -538,7 +543,8 @@ mod tests {
 
     #[test]
     fn forms_decode_plus_percent_and_utf8() {
-        let pairs = parse_form(b"a=1&description=%D0%AF%D0%BC%D0%B0+%D0%BD%D0%B0&attribute%5Bmunicipality%5D=ishim&e").unwrap();
+        let pairs =
+            parse_form(b"a=1&description=%D0%AF%D0%BC%D0%B0+%D0%BD%D0%B0&attribute%5Bmunicipality%5D=ishim&e").unwrap();
         assert_eq!(
             pairs,
             vec![

@@ -5,11 +5,10 @@ pub mod integrations;
 
 use feedback_core::ids::{AuthorityId, CategoryId, MunicipalityId};
 use feedback_core::integration::{IntegrationStore, Integrations};
-use feedback_core::Clock;
 use feedback_core::page::Page;
 use feedback_core::region::{AuthorityLevel, RoutingRule};
 use feedback_core::service::Reference;
-use feedback_core::{ReferenceStore, ServiceError};
+use feedback_core::{Clock, ReferenceStore, ServiceError};
 use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};

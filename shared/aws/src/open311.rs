@@ -40,10 +40,7 @@ impl IntegrationStore for DynamoStore {
             ("SK".into(), s("APIKEY")),
             ("integration_id".into(), s(integration.id.to_string())),
         ]);
-        let items = vec![
-            self.put(integration_item(integration)?, not_exists, None)?,
-            self.put(key, not_exists, None)?,
-        ];
+        let items = vec![self.put(integration_item(integration)?, not_exists, None)?, self.put(key, not_exists, None)?];
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
@@ -61,7 +58,8 @@ impl IntegrationStore for DynamoStore {
         let Some(item) = self.get_doc(key_pk(hash), "APIKEY").await? else {
             return Ok(None);
         };
-        let raw = item.get("integration_id").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("API key item", "no id"))?;
+        let raw =
+            item.get("integration_id").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("API key item", "no id"))?;
         let id = IntegrationId::parse(raw).map_err(|_| backend("API key item", "bad integration id"))?;
         Ok(self.get_integration(&id).await?.filter(|i| i.key_hash == hash))
     }
@@ -140,8 +138,7 @@ impl PublicMessageStore for DynamoStore {
         // `from` is a lower bound with a zero random part: no stored id equals it, so the strict
         // bound of the index query keeps every id at or after it.
         let (from, before) = (from.to_string(), before.to_string());
-        let items =
-            self.query_gsi("GSI6", PUBLIC_PK.to_owned(), Some(&from), Some(&before), limit, false).await?;
+        let items = self.query_gsi("GSI6", PUBLIC_PK.to_owned(), Some(&from), Some(&before), limit, false).await?;
         items.iter().map(read_doc).collect()
     }
 }

@@ -259,7 +259,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.as_str().starts_with(API_KEY_PREFIX));
         assert_eq!(a.as_str().len(), API_KEY_PREFIX.len() + 43);
-        assert!(a.as_str()[API_KEY_PREFIX.len()..].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(a.as_str()[API_KEY_PREFIX.len()..]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
         let h = key_hash(a.as_str());
         assert_eq!(h.len(), 64);
         assert_ne!(h, key_hash(b.as_str()));

@@ -290,7 +290,7 @@ where
                     found.push(m);
                 }
             }
-            found.sort_by(|a, b| b.id.cmp(&a.id));
+            found.sort_by_key(|m| std::cmp::Reverse(m.id));
         } else {
             let now = self.clock.now();
             let (start, end) = window(query.start, query.end, now)?;
@@ -328,7 +328,9 @@ where
             _ => None,
         };
         let service_notice = match (m.status, m.deadline) {
-            (Status::Submitted, _) => Some("Сообщение проходит проверку и будет направлено в ответственный орган.".into()),
+            (Status::Submitted, _) => {
+                Some("Сообщение проходит проверку и будет направлено в ответственный орган.".into())
+            }
             (s, Some(d)) if s.is_open() => {
                 Some(format!("Ответ будет дан до {}.", local_time(d, &tz).format("%d.%m.%Y")))
             }
@@ -500,15 +502,8 @@ where
             let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
             return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
         }
-        let input = NewMessage {
-            category_id,
-            text,
-            municipality_id: None,
-            address,
-            location,
-            photo_ids: vec![],
-            public: true,
-        };
+        let input =
+            NewMessage { category_id, text, municipality_id: None, address, location, photo_ids: vec![], public: true };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         self.store.create_message(&message, &entry, None).await?;

@@ -55,7 +55,9 @@ impl IntegrationStore for SqliteStore {
         let after = after.map(|a| a.to_string()).unwrap_or_default();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db()
-            .tx(move |tx| docs(tx, "SELECT doc FROM integrations WHERE id > ?1 ORDER BY id LIMIT ?2", params![after, limit]))
+            .tx(move |tx| {
+                docs(tx, "SELECT doc FROM integrations WHERE id > ?1 ORDER BY id LIMIT ?2", params![after, limit])
+            })
             .await
     }
 
@@ -63,7 +65,8 @@ impl IntegrationStore for SqliteStore {
         let (id, doc) = (integration.id.to_string(), json(integration)?);
         self.db()
             .tx(move |tx| {
-                let n = tx.execute("UPDATE integrations SET doc = ?1 WHERE id = ?2", params![doc, id]).map_err(backend)?;
+                let n =
+                    tx.execute("UPDATE integrations SET doc = ?1 WHERE id = ?2", params![doc, id]).map_err(backend)?;
                 if n == 0 {
                     return Err(StoreError::Conflict);
                 }
@@ -95,4 +98,3 @@ impl PublicMessageStore for SqliteStore {
             .await
     }
 }
-

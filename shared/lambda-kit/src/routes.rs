@@ -104,7 +104,9 @@ pub const PROXIES: &[Route] = &[
 pub fn proxy(method: &str, path: &str) -> Option<&'static Route> {
     PROXIES.iter().find(|p| {
         p.method.eq_ignore_ascii_case(method)
-            && p.path.strip_suffix("{proxy+}").is_some_and(|prefix| path.starts_with(prefix) && path.len() > prefix.len())
+            && p.path
+                .strip_suffix("{proxy+}")
+                .is_some_and(|prefix| path.starts_with(prefix) && path.len() > prefix.len())
     })
 }
 
@@ -204,7 +206,10 @@ mod tests {
         assert_eq!(route.path, "/open311/v2/requests/{id}.{format}");
         assert_eq!(
             params,
-            vec![("id".to_string(), "01J0000000000000000000000".to_string()), ("format".to_string(), "xml".to_string())]
+            vec![
+                ("id".to_string(), "01J0000000000000000000000".to_string()),
+                ("format".to_string(), "xml".to_string())
+            ]
         );
         let (route, params) = find("GET", "/open311/v2/services.json").unwrap();
         assert_eq!(route.path, "/open311/v2/services.{format}");
@@ -229,7 +234,10 @@ mod tests {
                 assert_eq!((gateway.method, gateway.function, gateway.access), (route.method, OPEN311, Access::Public));
             } else {
                 assert_eq!(gateway, route);
-                assert!(route.path.split('/').all(|seg| !seg.contains('{') || (seg.starts_with('{') && seg.ends_with('}'))));
+                assert!(route
+                    .path
+                    .split('/')
+                    .all(|seg| !seg.contains('{') || (seg.starts_with('{') && seg.ends_with('}'))));
             }
         }
         assert!(proxy("GET", "/open311/v2/anything.yaml").is_some());
