@@ -7,6 +7,7 @@ pub mod generate;
 pub mod host;
 pub mod reconcile;
 pub mod seed;
+pub mod web;
 
 /// Parses `500ms`, `5s`, `2m` or `1h`.
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {

@@ -1,0 +1,107 @@
+// Russian labels and formats.
+
+export const STATUS: Record<string, string> = {
+  submitted: "Отправлено",
+  routed: "Направлено в орган власти",
+  in_progress: "В работе",
+  answered: "Дан ответ",
+  closed: "Закрыто",
+  rejected: "Отклонено",
+  reopened: "Возобновлено",
+};
+
+export const ROLE: Record<string, string> = {
+  citizen: "житель",
+  official: "должностное лицо",
+  moderator: "модератор",
+  admin: "администратор",
+  analyst: "аналитик",
+  system: "система",
+};
+
+export const REJECT_REASONS: [string, string][] = [
+  ["obscene", "Нецензурная лексика"],
+  ["spam", "Спам"],
+  ["duplicate", "Повтор уже поданного сообщения"],
+  ["no_content", "Нет содержания"],
+  ["personal_data", "Содержит персональные данные"],
+  ["not_a_request", "Не является обращением"],
+];
+
+export const POLL_STATUS: Record<string, string> = {
+  scheduled: "Запланировано",
+  open: "Идёт",
+  closed: "Завершено",
+  cancelled: "Отменено",
+};
+
+const dateTime = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeStyle: "short" });
+const dateOnly = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long" });
+
+export function fmtDateTime(s?: string | null): string {
+  if (!s) return "—";
+  const d = new Date(s);
+  return isNaN(d.getTime()) ? s : dateTime.format(d);
+}
+
+export function fmtDate(s?: string | null): string {
+  if (!s) return "—";
+  const d = new Date(s.length === 10 ? s + "T12:00:00" : s);
+  return isNaN(d.getTime()) ? s : dateOnly.format(d);
+}
+
+export function plural(n: number, one: string, few: string, many: string): string {
+  const m10 = n % 10;
+  const m100 = n % 100;
+  if (m10 === 1 && m100 !== 11) return one;
+  if (m10 >= 2 && m10 <= 4 && (m100 < 12 || m100 > 14)) return few;
+  return many;
+}
+
+export function pct(share?: number | null): string {
+  return share === null || share === undefined ? "—" : `${Math.round(share * 1000) / 10}\u00a0%`;
+}
+
+/** `YYYY-MM-DD` of a moment in a time zone (the browser's by default). */
+export function isoDate(d: Date, timeZone?: string): string {
+  if (timeZone) {
+    try {
+      return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+    } catch {
+      // an unknown zone: fall back to the browser's
+    }
+  }
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/** The offset (`+05:00`) of a time zone at a moment, for turning a local time into RFC 3339. */
+export function zoneOffset(timeZone: string, at: Date): string {
+  try {
+    const part = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" })
+      .formatToParts(at)
+      .find((p) => p.type === "timeZoneName")?.value;
+    const m = part?.match(/GMT([+-]\d{2}):?(\d{2})?/);
+    if (m) return `${m[1]}:${m[2] ?? "00"}`;
+  } catch {
+    // fall through to the browser's own offset
+  }
+  const off = -at.getTimezoneOffset();
+  const sign = off >= 0 ? "+" : "-";
+  const a = Math.abs(off);
+  return `${sign}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
+/** A `datetime-local` value for a moment, in the browser's zone. */
+export function toLocalInput(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${isoDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** A `datetime-local` value (browser's zone) as RFC 3339 with the browser's offset. */
+export function localInputToRfc3339(v: string): string {
+  const d = new Date(v);
+  if (isNaN(d.getTime())) return v;
+  const withSeconds = v.length === 16 ? `${v}:00` : v;
+  return withSeconds + zoneOffset(Intl.DateTimeFormat().resolvedOptions().timeZone, d);
+}

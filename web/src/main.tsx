@@ -1,0 +1,123 @@
+import { render } from "preact";
+import type { ComponentChildren } from "preact";
+import "./styles.css";
+import { loadConfig } from "./reference";
+import { match, navigate, onLinkClick, useLocation } from "./router";
+import { hasRole, notice, session, signOut, type Session } from "./session";
+import { useSignal } from "./signal";
+import { AdminNav } from "./nav";
+import { DashboardPage, NewPoll, RoutingRules } from "./pages/admin";
+import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
+import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
+import { AuthCallback, homeOf, SignIn } from "./pages/signin";
+import { Widget } from "./pages/widget";
+import { Page } from "./ui";
+import { useEffect, useState } from "preact/hooks";
+
+type Route = { path: string; view: (p: Record<string, string>) => ComponentChildren; roles?: Session["roles"] };
+
+const ROUTES: Route[] = [
+  { path: "/login", view: () => <SignIn /> },
+  { path: "/auth/callback", view: () => <AuthCallback /> },
+  { path: "/new", view: () => <NewMessage />, roles: ["citizen"] },
+  { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
+  { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
+  { path: "/notifications", view: () => <Notifications />, roles: ["citizen"] },
+  { path: "/polls", view: () => <PollList />, roles: ["citizen", "admin", "analyst"] },
+  { path: "/polls/:id", view: (p) => <PollDetail id={p.id} />, roles: ["citizen", "admin", "analyst"] },
+  { path: "/receipt", view: () => <ReceiptCheck />, roles: ["citizen"] },
+  { path: "/discussions", view: () => <DiscussionList />, roles: ["citizen", "admin", "moderator"] },
+  { path: "/discussions/:id", view: (p) => <DiscussionDetail id={p.id} />, roles: ["citizen", "admin", "moderator"] },
+  { path: "/queue", view: () => <Queue />, roles: ["official"] },
+  { path: "/moderation", view: () => <ModerationQueue />, roles: ["moderator"] },
+  { path: "/dashboard", view: () => <DashboardPage />, roles: ["admin", "analyst", "official"] },
+  { path: "/admin/polls/new", view: () => <NewPoll />, roles: ["admin"] },
+  { path: "/admin/discussions/new", view: () => <NewPoll discussion />, roles: ["admin"] },
+  { path: "/admin/routing", view: () => <RoutingRules />, roles: ["admin"] },
+];
+
+function Shell() {
+  const loc = useLocation();
+  const s = useSignal(session);
+  const msg = useSignal(notice);
+  const [region, setRegion] = useState("Платформа обратной связи");
+  useEffect(() => {
+    loadConfig().then(
+      (c) => c.region && setRegion(c.region.name),
+      () => undefined,
+    );
+  }, []);
+  if (loc.path === "/widget") return <Widget />;
+
+  let content: ComponentChildren = null;
+  if (loc.path === "/") {
+    queueMicrotask(() => navigate(s ? homeOf(s) : "/login", true));
+  } else {
+    const found = ROUTES.map((r) => ({ r, p: match(r.path, loc.path) })).find((x) => x.p);
+    if (!found) {
+      content = (
+        <Page title="Страница не найдена">
+          <p>
+            Такой страницы нет. <a href="/">На главную</a>
+          </p>
+        </Page>
+      );
+    } else if (found.r.roles && !s) {
+      queueMicrotask(() => navigate(`/login?return=${encodeURIComponent(loc.path + window.location.search)}`, true));
+    } else if (found.r.roles && !hasRole(s, ...found.r.roles)) {
+      content = (
+        <Page title="Нет доступа">
+          <p>Этот раздел недоступен для вашей роли.</p>
+        </Page>
+      );
+    } else {
+      content = found.r.view(found.p!);
+    }
+  }
+  return (
+    <div class="app" onClick={onLinkClick}>
+      <a class="skip-link" href="#main">
+        Перейти к содержимому
+      </a>
+      <header class="topbar">
+        <div class="container topbar-inner">
+          <a href="/" class="brand">
+            <span class="brand-name">Решаем вместе</span>
+            <span class="brand-region">{region}</span>
+          </a>
+          {s && (
+            <div class="user">
+              <span>{s.name ?? s.sub}</span>
+              <button
+                class="btn btn-link btn-on-dark"
+                onClick={() => {
+                  signOut();
+                  navigate("/login");
+                }}
+              >
+                Выйти
+              </button>
+            </div>
+          )}
+        </div>
+        {s && <AdminNav session={s} path={loc.path} />}
+      </header>
+      <main id="main" class="container">
+        {msg && (
+          <div class="alert alert-warn" role="status">
+            {msg}{" "}
+            <button class="btn btn-link" onClick={() => notice.set(null)}>
+              Закрыть
+            </button>
+          </div>
+        )}
+        {content}
+      </main>
+      <footer class="footer container">
+        <p>Платформа обратной связи с жителями региона</p>
+      </footer>
+    </div>
+  );
+}
+
+render(<Shell />, document.getElementById("app")!);

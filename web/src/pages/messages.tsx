@@ -1,0 +1,485 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, type Page as ListPage } from "../api";
+import { fmtDateTime, REJECT_REASONS, ROLE, STATUS } from "../format";
+import { loadReference, type Reference } from "../reference";
+import { navigate } from "../router";
+import { hasRole, session } from "../session";
+import { useSignal } from "../signal";
+import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, Success, TextArea, TextInput, toApiError, useId, useLoad, usePager } from "../ui";
+import { SubmitForm } from "./submit";
+
+export interface History {
+  at: string;
+  actor_role: string;
+  actor_authority_id?: string | null;
+  from: string | null;
+  to: string;
+  note?: string | null;
+}
+
+export interface Message {
+  id: string;
+  status: string;
+  category_id: string;
+  municipality_id: string;
+  text: string;
+  address?: string;
+  location?: { lat: number; lon: number };
+  photo_ids?: string[];
+  authority_id?: string;
+  deadline?: string;
+  overdue: boolean;
+  created_at: string;
+  answer?: { text: string; answered_at: string; authority_id: string };
+  rating?: { score: number; comment?: string };
+  duplicate_of?: string;
+  duplicates_count?: number;
+  history?: History[];
+}
+
+export function NewMessage() {
+  const ref = useLoad(loadReference, []);
+  return (
+    <Page title="Новое сообщение" lead="Сообщите о проблеме — сообщение направят в ответственный орган власти.">
+      {ref.loading && <Loading />}
+      <ErrorBox error={ref.error} />
+      {ref.data && <SubmitForm reference={ref.data} onDone={(m) => navigate(`/messages/${m.id}?new=1`)} />}
+    </Page>
+  );
+}
+
+export function MyMessages() {
+  const pager = usePager();
+  const ref = useLoad(loadReference, []);
+  const list = useLoad(() => api.get<ListPage<Message>>("/v1/messages", { limit: 20, cursor: pager.cursor }), [pager.cursor]);
+  return (
+    <Page title="Мои сообщения">
+      <p>
+        <a class="btn btn-primary" href="/new">
+          Написать сообщение
+        </a>
+      </p>
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error ?? ref.error} />
+      {list.data && list.data.items.length === 0 && <p>Сообщений пока нет.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <ul class="cards" aria-label="Сообщения">
+          {list.data.items.map((m) => (
+            <li class="card" key={m.id}>
+              <a href={`/messages/${m.id}`} class="card-link">
+                {ref.data?.category(m.category_id) ?? m.category_id}
+              </a>
+              <StatusBadge status={m.status} overdue={m.overdue} />
+              <p class="clip">{m.text}</p>
+              <p class="meta">
+                {fmtDateTime(m.created_at)}
+                {m.deadline ? ` · срок ответа: ${fmtDateTime(m.deadline)}` : ""}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      <Pager page={pager.page} next={list.data?.next_cursor} onNext={() => list.data?.next_cursor && pager.next(list.data.next_cursor)} onPrev={pager.prev} />
+    </Page>
+  );
+}
+
+function Timeline(props: { history: History[]; ref: Reference }) {
+  return (
+    <ol class="timeline" aria-label="История сообщения">
+      {props.history.map((h, i) => (
+        <li key={i} class={`step step-${h.to}`}>
+          <div class="step-title">{STATUS[h.to] ?? h.to}</div>
+          <div class="meta">
+            {fmtDateTime(h.at)} · {ROLE[h.actor_role] ?? h.actor_role}
+            {h.actor_authority_id ? ` (${props.ref.authority(h.actor_authority_id)})` : ""}
+          </div>
+          {h.note && <div class="step-note">{h.note}</div>}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function MessageDetail(props: { id: string }) {
+  const s = useSignal(session);
+  const ref = useLoad(loadReference, []);
+  const msg = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(props.id)}`), [props.id]);
+  const [current, setCurrent] = useState<Message | null>(null);
+  useEffect(() => setCurrent(msg.data ?? null), [msg.data]);
+  // Routing is asynchronous: poll until the message leaves `submitted`.
+  useEffect(() => {
+    if (current?.status !== "submitted") return;
+    const t = setTimeout(msg.reload, 1500);
+    return () => clearTimeout(t);
+  }, [current]);
+  const m = current;
+  const r = ref.data;
+  return (
+    <Page title={m && r ? r.category(m.category_id) : "Сообщение"}>
+      {(msg.loading && !m) || ref.loading ? <Loading /> : null}
+      <ErrorBox error={msg.error ?? ref.error} />
+      {m && r && (
+        <div class="detail">
+          <section aria-labelledby="msg-summary">
+            <h2 id="msg-summary" class="visually-hidden">
+              Сведения о сообщении
+            </h2>
+            <StatusBadge status={m.status} overdue={m.overdue} />
+            {m.status === "submitted" && (
+              <p role="status" class="hint">
+                Сообщение принято и направляется в ответственный орган…
+              </p>
+            )}
+            <dl class="facts">
+              <dt>Номер</dt>
+              <dd>
+                <code>{m.id}</code>
+              </dd>
+              <dt>Подано</dt>
+              <dd>{fmtDateTime(m.created_at)}</dd>
+              <dt>Муниципальное образование</dt>
+              <dd>{r.municipality(m.municipality_id)}</dd>
+              {m.address && (
+                <>
+                  <dt>Адрес</dt>
+                  <dd>{m.address}</dd>
+                </>
+              )}
+              {m.location && (
+                <>
+                  <dt>Координаты</dt>
+                  <dd>
+                    {m.location.lat}, {m.location.lon}
+                  </dd>
+                </>
+              )}
+              <dt>Ответственный орган</dt>
+              <dd data-testid="authority">{m.authority_id ? r.authority(m.authority_id) : "определяется"}</dd>
+              <dt>Срок ответа</dt>
+              <dd class={m.overdue ? "overdue" : ""}>{m.deadline ? fmtDateTime(m.deadline) : "—"}</dd>
+              {m.photo_ids && m.photo_ids.length > 0 && (
+                <>
+                  <dt>Фотографии</dt>
+                  <dd>{m.photo_ids.length}</dd>
+                </>
+              )}
+              {m.duplicate_of && (
+                <>
+                  <dt>Повтор сообщения</dt>
+                  <dd>
+                    <code>{m.duplicate_of}</code>
+                  </dd>
+                </>
+              )}
+            </dl>
+            <h2>Текст</h2>
+            <p class="message-text">{m.text}</p>
+          </section>
+          {m.answer && (
+            <section class="answer" aria-labelledby="answer-h">
+              <h2 id="answer-h">Ответ</h2>
+              <p class="meta">
+                {r.authority(m.answer.authority_id)}, {fmtDateTime(m.answer.answered_at)}
+              </p>
+              <p class="message-text" data-testid="answer">
+                {m.answer.text}
+              </p>
+            </section>
+          )}
+          {m.rating && (
+            <p data-testid="rating">
+              Оценка ответа: <strong>{m.rating.score} из 5</strong>
+              {m.rating.comment ? ` — «${m.rating.comment}»` : ""}
+            </p>
+          )}
+          {hasRole(s, "citizen") && m.status === "answered" && <RatingForm message={m} onDone={setCurrent} />}
+          {hasRole(s, "official", "moderator") && <OfficialActions message={m} reference={r} onDone={setCurrent} />}
+          {m.history && m.history.length > 0 && (
+            <section aria-labelledby="history-h">
+              <h2 id="history-h">Ход рассмотрения</h2>
+              <Timeline history={m.history} ref={r} />
+            </section>
+          )}
+        </div>
+      )}
+    </Page>
+  );
+}
+
+function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
+  const [score, setScore] = useState(0);
+  const [comment, setComment] = useState("");
+  const [reopen, setReopen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const errorId = useId("rating-error");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    if (!score) {
+      setError(new ApiError(422, "client", "Поставьте оценку", "Выберите оценку от 1 до 5.", [{ field: "score", message: "выберите оценку от 1 до 5" }]));
+      focusError(errorId);
+      return;
+    }
+    setBusy(true);
+    try {
+      const body: Record<string, unknown> = { score };
+      if (comment.trim()) body.comment = comment.trim();
+      if (reopen) body.reopen = true;
+      props.onDone(await api.post<Message>(`/v1/messages/${props.message.id}/rating`, body));
+    } catch (err) {
+      setError(toApiError(err));
+      focusError(errorId);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const scoreError = error?.forField("score");
+  return (
+    <section aria-labelledby="rate-h" class="panel">
+      <h2 id="rate-h">Оцените ответ</h2>
+      <form onSubmit={submit} noValidate class="form">
+        <ErrorBox error={error} shown={["score", "comment"]} id={errorId} />
+        <fieldset class={`field stars ${scoreError ? "field-invalid" : ""}`}>
+          <legend>Оценка</legend>
+          {scoreError && <div class="field-error">{scoreError}</div>}
+          {[1, 2, 3, 4, 5].map((n) => (
+            <label class="radio star" key={n}>
+              <input type="radio" name="score" value={n} checked={score === n} onChange={() => setScore(n)} aria-invalid={!!scoreError || undefined} />
+              {n}
+            </label>
+          ))}
+        </fieldset>
+        <TextArea label="Комментарий (необязательно)" value={comment} onValue={setComment} max={1000} rows={3} error={error?.forField("comment")} />
+        <label class="checkbox">
+          <input type="checkbox" checked={reopen} onChange={(e) => setReopen((e.target as HTMLInputElement).checked)} />
+          Проблема не решена — вернуть сообщение на повторное рассмотрение (можно один раз)
+        </label>
+        <div class="actions">
+          <Button type="submit" busy={busy}>
+            Отправить оценку
+          </Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function OfficialActions(props: { message: Message; reference: Reference; onDone: (m: Message) => void }) {
+  const m = props.message;
+  const s = session.value;
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [answer, setAnswer] = useState("");
+  const [target, setTarget] = useState("");
+  const [filter, setFilter] = useState("");
+  const [reason, setReason] = useState("");
+  const [rejectCode, setRejectCode] = useState("");
+  const [rejectComment, setRejectComment] = useState("");
+  const [done, setDone] = useState<string | null>(null);
+  const errorId = useId("act-error");
+  const open = ["routed", "in_progress", "reopened"].includes(m.status);
+  const isOfficial = hasRole(s, "official");
+  const act = async (name: string, path: string, body: unknown, okText: string) => {
+    setBusy(name);
+    setError(null);
+    setDone(null);
+    try {
+      props.onDone(await api.post<Message>(`/v1/messages/${m.id}/${path}`, body));
+      setDone(okText);
+      if (name === "answer") setAnswer("");
+    } catch (err) {
+      setError(toApiError(err));
+      focusError(errorId);
+    } finally {
+      setBusy(null);
+    }
+  };
+  const q = filter.trim().toLowerCase();
+  const authorities = props.reference.authorities
+    .filter((a) => a.id !== m.authority_id && (!q || a.name.toLowerCase().includes(q)))
+    .map((a): [string, string] => [a.id, a.name]);
+  if (!open && !["submitted"].includes(m.status)) return done ? <Success>{done}</Success> : null;
+  return (
+    <section aria-labelledby="actions-h" class="panel">
+      <h2 id="actions-h">Действия</h2>
+      {done && <Success>{done}</Success>}
+      <ErrorBox error={error} shown={["text", "authority_id", "reason", "reason_code", "comment"]} id={errorId} />
+      {isOfficial && (m.status === "routed" || m.status === "reopened") && (
+        <p>
+          <Button kind="secondary" busy={busy === "take"} onClick={() => act("take", "take", {}, "Сообщение взято в работу.")}>
+            Взять в работу
+          </Button>
+        </p>
+      )}
+      {isOfficial && open && (
+        <form
+          class="form"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            act("answer", "answer", { text: answer }, "Ответ отправлен жителю.");
+          }}
+        >
+          <h3>Ответ жителю</h3>
+          <TextArea label="Текст ответа" value={answer} onValue={setAnswer} min={10} max={4000} error={busy ? undefined : error?.forField("text")} name="answer" />
+          <div class="actions">
+            <Button type="submit" busy={busy === "answer"}>
+              Отправить ответ
+            </Button>
+          </div>
+        </form>
+      )}
+      {open && (
+        <form
+          class="form"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            act("redirect", "redirect", { authority_id: target, reason: reason.trim() || "not_in_competence" }, "Сообщение перенаправлено.");
+          }}
+        >
+          <h3>Перенаправить</h3>
+          <div class="grid-2">
+            <TextInput label="Поиск органа власти" type="search" value={filter} onValue={setFilter} autoComplete="off" />
+            <Select label="Орган власти" value={target} onValue={setTarget} options={authorities} placeholder="Выберите орган" error={error?.forField("authority_id")} />
+          </div>
+          <TextInput label="Причина" hint="Если пусто — «вопрос вне компетенции» (not_in_competence)." value={reason} onValue={setReason} error={error?.forField("reason")} />
+          <div class="actions">
+            <Button type="submit" kind="secondary" busy={busy === "redirect"}>
+              Перенаправить
+            </Button>
+          </div>
+        </form>
+      )}
+      {hasRole(s, "moderator") && (
+        <form
+          class="form"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            const body: Record<string, string> = { reason_code: rejectCode };
+            if (rejectComment.trim()) body.comment = rejectComment.trim();
+            act("reject", "reject", body, "Сообщение отклонено.");
+          }}
+        >
+          <h3>Отклонить</h3>
+          <Select label="Причина отклонения" value={rejectCode} onValue={setRejectCode} options={REJECT_REASONS} placeholder="Выберите причину" error={error?.forField("reason_code")} />
+          <TextInput label="Комментарий (необязательно)" value={rejectComment} onValue={setRejectComment} error={error?.forField("comment")} />
+          <div class="actions">
+            <Button type="submit" kind="danger" busy={busy === "reject"}>
+              Отклонить сообщение
+            </Button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
+
+interface Notification {
+  id: string;
+  message_id: string;
+  kind: string;
+  at: string;
+  text: string;
+}
+
+export function Notifications() {
+  const pager = usePager();
+  const list = useLoad(() => api.get<ListPage<Notification>>("/v1/me/notifications", { limit: 20, cursor: pager.cursor }), [pager.cursor]);
+  return (
+    <Page title="Уведомления">
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error} />
+      {list.data && list.data.items.length === 0 && <p>Уведомлений нет.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <ul class="cards" aria-label="Уведомления">
+          {list.data.items.map((n) => (
+            <li class="card" key={n.id}>
+              <p>{n.text}</p>
+              <p class="meta">
+                {fmtDateTime(n.at)} · <a href={`/messages/${n.message_id}`}>открыть сообщение</a>
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+      <Pager page={pager.page} next={list.data?.next_cursor} onNext={() => list.data?.next_cursor && pager.next(list.data.next_cursor)} onPrev={pager.prev} />
+    </Page>
+  );
+}
+
+export function Queue() {
+  const [status, setStatus] = useState("");
+  const [overdue, setOverdue] = useState(false);
+  const pager = usePager();
+  const ref = useLoad(loadReference, []);
+  const s = session.value;
+  const list = useLoad(
+    () => api.get<ListPage<Message>>("/v1/authority/messages", { status, overdue: overdue ? "true" : undefined, limit: 20, cursor: pager.cursor }),
+    [status, overdue, pager.cursor],
+  );
+  const statuses: [string, string][] = ["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k) => [k, STATUS[k]]);
+  return (
+    <Page title="Очередь сообщений" lead={s?.authority && ref.data ? ref.data.authority(s.authority) : undefined}>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Фильтры">
+        <Select
+          label="Статус"
+          value={status}
+          onValue={(v) => {
+            setStatus(v);
+            pager.reset();
+          }}
+          options={statuses}
+          placeholder="Все"
+        />
+        <label class="checkbox">
+          <input
+            type="checkbox"
+            checked={overdue}
+            onChange={(e) => {
+              setOverdue((e.target as HTMLInputElement).checked);
+              pager.reset();
+            }}
+          />
+          Только просроченные
+        </label>
+      </form>
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error} />
+      {list.data && list.data.items.length === 0 && <p>В очереди нет сообщений.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <table class="table queue">
+          <caption class="visually-hidden">Сообщения по сроку ответа, ближайший первым</caption>
+          <thead>
+            <tr>
+              <th scope="col">Срок ответа</th>
+              <th scope="col">Категория</th>
+              <th scope="col">Муниципалитет</th>
+              <th scope="col">Статус</th>
+              <th scope="col">Текст</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.items.map((m) => (
+              <tr key={m.id} class={m.overdue ? "row-overdue" : ""}>
+                <td>{m.deadline ? fmtDateTime(m.deadline) : "—"}</td>
+                <td>
+                  <a href={`/messages/${m.id}`}>{ref.data?.category(m.category_id) ?? m.category_id}</a>
+                </td>
+                <td>{ref.data?.municipality(m.municipality_id) ?? m.municipality_id}</td>
+                <td>
+                  <StatusBadge status={m.status} overdue={m.overdue} />
+                </td>
+                <td class="clip">{m.text}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <Pager page={pager.page} next={list.data?.next_cursor} onNext={() => list.data?.next_cursor && pager.next(list.data.next_cursor)} onPrev={pager.prev} />
+    </Page>
+  );
+}

@@ -1,0 +1,359 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, ApiError, uploadPhoto } from "../api";
+import type { Category, Reference } from "../reference";
+import { session } from "../session";
+import { Button, ErrorBox, Field, focusError, Select, TextArea, TextInput, toApiError, useId } from "../ui";
+
+export const TEXT_MIN = 10;
+export const TEXT_MAX = 4000;
+const MAX_PHOTOS = 3;
+const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+
+interface Draft {
+  category_id: string;
+  text: string;
+  municipality_id: string;
+  address: string;
+  lat: string;
+  lon: string;
+  public: boolean;
+}
+
+interface Photo {
+  id: string;
+  name: string;
+  url: string;
+}
+
+const emptyDraft = (municipality = ""): Draft => ({
+  category_id: "",
+  text: "",
+  municipality_id: municipality,
+  address: "",
+  lat: "",
+  lon: "",
+  public: false,
+});
+
+/** The draft survives failed requests and reloads: it is kept until the message is accepted. */
+function useDraft(key: string, initial: Draft): [Draft, (patch: Partial<Draft>) => void, () => void] {
+  const [draft, setDraft] = useState<Draft>(() => {
+    try {
+      const saved = sessionStorage.getItem(key);
+      return saved ? { ...initial, ...JSON.parse(saved) } : initial;
+    } catch {
+      return initial;
+    }
+  });
+  const update = (patch: Partial<Draft>) =>
+    setDraft((d) => {
+      const next = { ...d, ...patch };
+      try {
+        sessionStorage.setItem(key, JSON.stringify(next));
+      } catch {
+        // storage unavailable: the draft stays in memory
+      }
+      return next;
+    });
+  const clear = () => {
+    try {
+      sessionStorage.removeItem(key);
+    } catch {
+      // see above
+    }
+    setDraft(initial);
+  };
+  return [draft, update, clear];
+}
+
+/** Picks a category from the tree; a search box filters groups and their subcategories. */
+export function CategoryPicker(props: { categories: Category[]; value: string; onValue: (id: string) => void; error?: string }) {
+  const [query, setQuery] = useState("");
+  const groupName = useId("cat");
+  const { groups, children } = useMemo(() => {
+    const children = new Map<string, Category[]>();
+    for (const c of props.categories) {
+      if (c.parent_id) children.set(c.parent_id, [...(children.get(c.parent_id) ?? []), c]);
+    }
+    return { groups: props.categories.filter((c) => !c.parent_id), children };
+  }, [props.categories]);
+  const q = query.trim().toLowerCase();
+  const visible = groups
+    .map((g) => {
+      const kids = children.get(g.id) ?? [];
+      const groupHit = g.name.toLowerCase().includes(q);
+      const leaves = kids.length ? kids.filter((k) => !q || groupHit || k.name.toLowerCase().includes(q)) : [];
+      const selectable = kids.length === 0 && (!q || groupHit);
+      return { g, leaves, selectable };
+    })
+    .filter((x) => x.leaves.length > 0 || x.selectable);
+  const selected = props.categories.find((c) => c.id === props.value);
+  const errId = `${groupName}-err`;
+  return (
+    <fieldset class={`field category-picker ${props.error ? "field-invalid" : ""}`} aria-describedby={props.error ? errId : undefined}>
+      <legend>Категория</legend>
+      {props.error && (
+        <div class="field-error" id={errId}>
+          {props.error}
+        </div>
+      )}
+      <TextInput label="Поиск категории" type="search" value={query} onValue={setQuery} placeholder="Например, яма или мусор" autoComplete="off" />
+      <p class="hint" aria-live="polite">
+        {selected ? `Выбрано: ${selected.name}` : "Категория не выбрана"}
+        {q ? ` · найдено групп: ${visible.length}` : ""}
+      </p>
+      <div class="category-tree">
+        {visible.length === 0 && <p>Ничего не найдено. Измените запрос.</p>}
+        {visible.map(({ g, leaves, selectable }) => (
+          <div class="category-group" key={g.id}>
+            {selectable ? (
+              <label class="radio">
+                <input type="radio" name={groupName} value={g.id} checked={props.value === g.id} onChange={() => props.onValue(g.id)} />
+                <strong>{g.name}</strong>
+              </label>
+            ) : (
+              <div class="category-group-name" aria-hidden="true">
+                {g.name}
+              </div>
+            )}
+            {leaves.map((c) => (
+              <label class="radio" key={c.id}>
+                <input
+                  type="radio"
+                  name={groupName}
+                  value={c.id}
+                  checked={props.value === c.id}
+                  onChange={() => props.onValue(c.id)}
+                  aria-label={`${g.name}: ${c.name}`}
+                  data-category={c.id}
+                />
+                {c.name}
+              </label>
+            ))}
+          </div>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+export interface Submitted {
+  id: string;
+  status: string;
+}
+
+/** The message form. `preset` fixes the category (from the widget's query string). */
+export function SubmitForm(props: {
+  reference: Reference;
+  onDone: (m: Submitted) => void;
+  presetCategory?: string;
+  presetMunicipality?: string;
+  compact?: boolean;
+}) {
+  const ref = props.reference;
+  const s = session.value;
+  const draftKey = `feedback.draft.${s?.sub ?? "anon"}${props.compact ? ".widget" : ""}`;
+  const [draft, update, clearDraft] = useDraft(draftKey, {
+    ...emptyDraft(props.presetMunicipality ?? s?.municipality ?? ""),
+    category_id: props.presetCategory ?? "",
+  });
+  const [photos, setPhotos] = useState<Photo[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [uploading, setUploading] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [photoError, setPhotoError] = useState<string | undefined>();
+  const [geoState, setGeoState] = useState<string>("");
+  const attempt = useRef<{ key: string; body: string } | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const errorId = useId("submit-error");
+
+  useEffect(() => {
+    if (props.presetCategory) update({ category_id: props.presetCategory });
+  }, [props.presetCategory]);
+
+  const fieldError = (name: string) => error?.forField(name);
+
+  const locate = () => {
+    if (!("geolocation" in navigator)) {
+      setGeoState("Браузер не умеет определять местоположение. Введите координаты вручную.");
+      return;
+    }
+    setGeoState("Определяем местоположение…");
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        update({ lat: pos.coords.latitude.toFixed(6), lon: pos.coords.longitude.toFixed(6) });
+        setGeoState(`Координаты определены с точностью около ${Math.round(pos.coords.accuracy)} м.`);
+      },
+      (err) =>
+        setGeoState(
+          err.code === err.PERMISSION_DENIED
+            ? "Доступ к местоположению запрещён. Введите координаты вручную."
+            : "Не удалось определить местоположение. Введите координаты вручную.",
+        ),
+      { enableHighAccuracy: true, timeout: 15000 },
+    );
+  };
+
+  const addPhotos = async (files: FileList | null) => {
+    if (!files || files.length === 0) return;
+    setPhotoError(undefined);
+    const room = MAX_PHOTOS - photos.length;
+    const list = Array.from(files);
+    if (list.length > room) {
+      setPhotoError(`Можно приложить не больше ${MAX_PHOTOS} фотографий.`);
+    }
+    setUploading(true);
+    try {
+      for (const file of list.slice(0, Math.max(room, 0))) {
+        if (!["image/jpeg", "image/png"].includes(file.type)) {
+          setPhotoError(`«${file.name}»: подходят только фотографии JPEG или PNG.`);
+          continue;
+        }
+        if (file.size > MAX_PHOTO_BYTES) {
+          setPhotoError(`«${file.name}» больше 5 МБ.`);
+          continue;
+        }
+        try {
+          const id = await uploadPhoto(file);
+          setPhotos((p) => [...p, { id, name: file.name, url: URL.createObjectURL(file) }]);
+        } catch (e) {
+          const err = toApiError(e);
+          setPhotoError(err.forField("size_bytes") ?? err.forField("content_type") ?? err.detail);
+        }
+      }
+    } finally {
+      setUploading(false);
+      if (fileInput.current) fileInput.current.value = "";
+    }
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const body: Record<string, unknown> = { category_id: draft.category_id, text: draft.text };
+    if (draft.municipality_id) body.municipality_id = draft.municipality_id;
+    if (draft.address.trim()) body.address = draft.address.trim();
+    if (draft.lat.trim() || draft.lon.trim()) {
+      const lat = Number(draft.lat.replace(",", "."));
+      const lon = Number(draft.lon.replace(",", "."));
+      if (!Number.isFinite(lat) || !Number.isFinite(lon) || !draft.lat.trim() || !draft.lon.trim()) {
+        setError(new ApiError(422, "client", "Проверьте координаты", "Укажите широту и долготу числами, например 57.153 и 65.534.", [
+          { field: "location", message: "широта и долгота — числа, например 57.153 и 65.534" },
+        ]));
+        focusError(errorId);
+        return;
+      }
+      body.location = { lat, lon };
+    }
+    if (photos.length) body.photo_ids = photos.map((p) => p.id);
+    if (draft.public) body.public = true;
+    const json = JSON.stringify(body);
+    // A retry of the same body reuses its key, so a lost response never files the message twice.
+    if (!attempt.current || attempt.current.body !== json) attempt.current = { key: crypto.randomUUID(), body: json };
+    setBusy(true);
+    try {
+      const created = await api.post<Submitted>("/v1/messages", body, { "Idempotency-Key": attempt.current.key });
+      attempt.current = null;
+      clearDraft();
+      setPhotos([]);
+      props.onDone(created);
+    } catch (err) {
+      setError(toApiError(err));
+      focusError(errorId);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const municipalities: [string, string][] = ref.municipalities.map((m) => [m.id, m.name]);
+  const shown = ["category_id", "text", "municipality_id", "address", "location", "photo_ids", "public"];
+  return (
+    <form class="form submit-form" onSubmit={submit} noValidate aria-describedby={error ? errorId : undefined}>
+      <ErrorBox error={error} shown={shown} id={errorId} />
+      {props.presetCategory && props.compact ? (
+        <p class="preset">
+          Категория: <strong>{ref.category(props.presetCategory)}</strong>
+        </p>
+      ) : (
+        <CategoryPicker categories={ref.categories} value={draft.category_id} onValue={(v) => update({ category_id: v })} error={fieldError("category_id")} />
+      )}
+      <TextArea
+        label="Текст сообщения"
+        hint={`Опишите проблему: что случилось и где. От ${TEXT_MIN} до ${TEXT_MAX} символов.`}
+        value={draft.text}
+        onValue={(v) => update({ text: v })}
+        min={TEXT_MIN}
+        max={TEXT_MAX}
+        rows={props.compact ? 4 : 6}
+        name="text"
+        error={fieldError("text")}
+        required
+      />
+      <div class="grid-2">
+        <Select
+          label="Муниципальное образование"
+          value={draft.municipality_id}
+          onValue={(v) => update({ municipality_id: v })}
+          options={municipalities}
+          placeholder="По месту жительства"
+          error={fieldError("municipality_id")}
+          name="municipality_id"
+        />
+        <TextInput label="Адрес" value={draft.address} onValue={(v) => update({ address: v })} error={fieldError("address")} autoComplete="street-address" name="address" />
+      </div>
+      <fieldset class={`field ${fieldError("location") ? "field-invalid" : ""}`}>
+        <legend>Место на карте</legend>
+        {fieldError("location") && <div class="field-error">{fieldError("location")}</div>}
+        <div class="grid-3">
+          <TextInput label="Широта" inputMode="decimal" value={draft.lat} onValue={(v) => update({ lat: v })} placeholder="57.153" name="lat" />
+          <TextInput label="Долгота" inputMode="decimal" value={draft.lon} onValue={(v) => update({ lon: v })} placeholder="65.534" name="lon" />
+          <div class="field field-button">
+            <Button type="button" kind="secondary" onClick={locate}>
+              Определить моё местоположение
+            </Button>
+          </div>
+        </div>
+        <p class="hint" role="status">
+          {geoState}
+        </p>
+      </fieldset>
+      <Field label={`Фотографии (до ${MAX_PHOTOS}, JPEG или PNG, до 5 МБ)`} error={photoError ?? fieldError("photo_ids")}>
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            ref={fileInput}
+            type="file"
+            accept="image/jpeg,image/png"
+            multiple
+            disabled={photos.length >= MAX_PHOTOS || uploading}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            onChange={(e) => addPhotos((e.target as HTMLInputElement).files)}
+          />
+        )}
+      </Field>
+      {uploading && <p role="status">Загружаем фотографии…</p>}
+      {photos.length > 0 && (
+        <ul class="photos" aria-label="Приложенные фотографии">
+          {photos.map((p) => (
+            <li key={p.id}>
+              <img src={p.url} alt={p.name} />
+              <Button type="button" kind="link" onClick={() => setPhotos((list) => list.filter((x) => x.id !== p.id))} aria-label={`Убрать фото ${p.name}`}>
+                Убрать
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <label class="checkbox">
+        <input type="checkbox" checked={draft.public} onChange={(e) => update({ public: (e.target as HTMLInputElement).checked })} />
+        Разрешить публикацию сообщения в открытых данных (без сведений обо мне)
+      </label>
+      <div class="actions">
+        <Button type="submit" busy={busy} disabled={uploading}>
+          {busy ? "Отправляем…" : "Отправить сообщение"}
+        </Button>
+      </div>
+    </form>
+  );
+}

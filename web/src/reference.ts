@@ -1,0 +1,81 @@
+// The region's reference data and the portal configuration, loaded once.
+
+import { all, api } from "./api";
+
+export interface Category {
+  id: string;
+  name: string;
+  parent_id: string | null;
+  deadline_working_days: number;
+}
+export interface Municipality {
+  id: string;
+  name: string;
+}
+export interface Authority {
+  id: string;
+  name: string;
+  level: string;
+  municipality_id?: string | null;
+}
+export interface DemoUser {
+  sub: string;
+  name: string;
+  title: string;
+  roles: string[];
+  region?: string;
+  municipality?: string | null;
+  authority?: string;
+  birthdate?: string;
+}
+export interface Config {
+  auth: "dev" | "oidc";
+  issuer?: string;
+  client_id?: string;
+  scope?: string;
+  region?: { code: string; name: string; time_zone?: string } | null;
+  demo_users?: DemoUser[];
+}
+
+export interface Reference {
+  categories: Category[];
+  municipalities: Municipality[];
+  authorities: Authority[];
+  category: (id?: string | null) => string;
+  municipality: (id?: string | null) => string;
+  authority: (id?: string | null) => string;
+}
+
+let configPromise: Promise<Config> | null = null;
+let refPromise: Promise<Reference> | null = null;
+
+export function loadConfig(): Promise<Config> {
+  configPromise ??= api.get<Config>("/config.json").catch((e) => {
+    configPromise = null;
+    throw e;
+  });
+  return configPromise;
+}
+
+export function loadReference(): Promise<Reference> {
+  refPromise ??= Promise.all([all<Category>("/v1/categories"), all<Municipality>("/v1/municipalities"), all<Authority>("/v1/authorities")])
+    .then(([categories, municipalities, authorities]) => {
+      const byId = <T extends { id: string; name: string }>(list: T[]) => {
+        const m = new Map(list.map((x) => [x.id, x.name]));
+        return (id?: string | null) => (id ? (m.get(id) ?? id) : "—");
+      };
+      return {
+        categories,
+        municipalities,
+        authorities,
+        category: byId(categories),
+        municipality: byId(municipalities),
+        authority: byId(authorities),
+      };
+    })
+    .catch((e) => {
+      refPromise = null;
+      throw e;
+    });
+  return refPromise;
+}

@@ -1,0 +1,82 @@
+// Who is signed in: the bearer token and the claims read from it. Kept in sessionStorage, so
+// closing the tab signs out; the widget, framed on another site, receives it by postMessage.
+
+import { signal } from "./signal";
+
+export type Role = "citizen" | "official" | "moderator" | "admin" | "analyst";
+
+export interface Session {
+  token: string;
+  sub: string;
+  name?: string;
+  roles: Role[];
+  municipality?: string;
+  authority?: string;
+  exp?: number;
+}
+
+const KEY = "feedback.session";
+
+function decodeClaims(token: string): Record<string, unknown> {
+  const part = token.split(".")[1] ?? "";
+  const b64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+function parseRoles(raw: unknown): Role[] {
+  if (Array.isArray(raw)) return raw.map(String) as Role[];
+  if (typeof raw === "string") return raw.replace(/^\[|\]$/g, "").split(/[\s,]+/).filter(Boolean) as Role[];
+  return [];
+}
+
+export function sessionFromToken(token: string, name?: string): Session {
+  const c = decodeClaims(token);
+  return {
+    token,
+    sub: String(c.sub ?? ""),
+    name: name ?? (typeof c.name === "string" ? c.name : undefined),
+    roles: parseRoles(c.roles),
+    municipality: typeof c.municipality === "string" ? c.municipality : undefined,
+    authority: typeof c.authority === "string" ? c.authority : undefined,
+    exp: typeof c.exp === "number" ? c.exp : undefined,
+  };
+}
+
+function load(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return null;
+    const s = JSON.parse(raw) as Session;
+    if (s.exp && s.exp * 1000 < Date.now()) return null;
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export const session = signal<Session | null>(load());
+export const notice = signal<string | null>(null);
+
+export function signIn(s: Session) {
+  try {
+    sessionStorage.setItem(KEY, JSON.stringify(s));
+  } catch {
+    // Storage may be unavailable (a framed widget with storage blocked); the session lives in memory.
+  }
+  session.set(s);
+}
+
+export function signOut(message?: string) {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch {
+    // see signIn
+  }
+  session.set(null);
+  if (message) notice.set(message);
+}
+
+export function hasRole(s: Session | null, ...roles: Role[]): boolean {
+  return !!s && s.roles.some((r) => roles.includes(r));
+}
