@@ -78,6 +78,15 @@ const ANALYTICS_MATRIX: &[(&str, &str, [u16; 6])] = &[
     ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401]),
 ];
 
+const INTEGRATIONS_ACTORS: [&str; 6] = ["citizen", "official", "moderator", "analyst", "admin", "no token"];
+
+/// Route, fixture and the expected status per actor, for the integrations of reference-data.
+const INTEGRATIONS_MATRIX: &[(&str, &str, [u16; 6])] = &[
+    ("POST /v1/integrations", "apigw-post-integrations.json", [403, 403, 403, 403, 201, 401]),
+    ("GET /v1/integrations", "apigw-get-integrations.json", [403, 403, 403, 403, 200, 401]),
+    ("POST /v1/integrations/{id}/revoke", "apigw-post-integration-revoke.json", [403, 403, 403, 403, 200, 401]),
+];
+
 #[derive(Clone, Copy)]
 enum State {
     Routed,
@@ -231,10 +240,38 @@ async fn every_analytics_route_answers_every_actor_with_the_documented_status() 
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn render_integrations() -> String {
+    table(
+        &INTEGRATIONS_ACTORS,
+        INTEGRATIONS_MATRIX.iter().map(|(route, _, expected)| (format!("`{route}`"), &expected[..])),
+    )
+}
+
+#[tokio::test]
+async fn every_integrations_route_answers_every_actor_with_the_documented_status() {
+    let app = app(1000).await;
+    let mut failures = Vec::new();
+    for (route, fixture, expected) in INTEGRATIONS_MATRIX {
+        for (who, want) in INTEGRATIONS_ACTORS.iter().zip(expected) {
+            let made = app.integrations.create(&admin(), "Интеграция для проверки прав").await.unwrap();
+            let mut req = as_actor(fixture, who);
+            if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
+                let id = made.integration.id.to_string();
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), id)]));
+            }
+            let got = reference_data::handle(&app.reference, &app.integrations, req).await.unwrap().status().as_u16();
+            if got != *want {
+                failures.push(format!("{route} as {who}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn the_documented_matrices_are_the_tested_ones() {
     let doc = std::fs::read_to_string(feedback_tests::events_dir().join("../docs/authorization.md")).unwrap();
-    for table in [render(), render_analytics()] {
+    for table in [render(), render_analytics(), render_integrations()] {
         assert!(doc.contains(&table), "docs/authorization.md must contain exactly:\n{table}");
     }
 }
