@@ -362,8 +362,17 @@ pub async fn a_wrong_missing_or_revoked_key_is_refused_with_403<S: Open311Backen
         assert!(content_type(&resp).starts_with("text/xml"));
         assert_eq!(errors_xml(&resp)[0].0, 403);
     }
-    // A key that works until its integration is revoked
+    // A key that works until its integration is revoked, in the body or, as some clients send
+    // it, in the query string
     assert_eq!(s.post("json", &form(&key)).await.status(), 201);
+    let body = format!("service_code=dorogi-yamy&lat=57.15&long=65.53&description={}", enc(HOLE));
+    let in_query = gateway_request(
+        "POST",
+        "/open311/v2/requests.json",
+        &format!("api_key={key}&jurisdiction_id=72"),
+        Some(("application/x-www-form-urlencoded", body.as_bytes())),
+    );
+    assert_eq!(s.call(in_query).await.status(), 201);
     let revoked = s.integrations.revoke(&admin(), &id).await.unwrap();
     assert!(revoked.revoked());
     let resp = s.post("xml", &form(&key)).await;

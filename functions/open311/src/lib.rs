@@ -528,10 +528,13 @@ where
         FormError::NotUtf8 => Refusal::new(400, "Тело запроса не в кодировке UTF-8."),
         FormError::BadEscape => Refusal::new(400, "Тело запроса: после % должны идти две шестнадцатеричные цифры."),
     })?;
-    let api_key = pairs.iter().find(|(k, _)| k == "api_key").map(|(_, v)| v.clone());
+    // Some clients send `api_key` and `jurisdiction_id` in the query string of the POST; the body wins.
+    let api_key =
+        pairs.iter().find(|(k, _)| k == "api_key").map(|(_, v)| v.clone()).or_else(|| query_param(req, "api_key"));
     let integration = service.authenticate(api_key.as_deref()).await?;
     let form = post_form(pairs).map_err(|e| Refusal::fields(&e))?;
-    check_jurisdiction(service, form.jurisdiction_id.as_deref()).await?;
+    let jurisdiction = form.jurisdiction_id.clone().or_else(|| query_param(req, "jurisdiction_id"));
+    check_jurisdiction(service, jurisdiction.as_deref()).await?;
     let created: Open311Created = service.submit(&integration, form.submission).await?;
     let list = [created];
     Ok(render(CREATED_STATUS, format, &list, &RequestsXml { request: &list }))
