@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: the infrastructure checks (template against the code, cfn-lint),
 # unit, contract (SQLite and DynamoDB/SQS on moto), handler and scenario tests, then the
-# deployment smoke test (the template deployed into moto) and schemathesis against the local
-# host. Pinned tools live in local venvs created on first use; moto runs on a free loopback port
-# and is stopped by its PID.
+# deployment smoke test (the template deployed into moto), an Open311 client library and
+# schemathesis against the local host. Pinned tools live in local venvs created on first use;
+# moto runs on a free loopback port and is stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,13 @@ rm -f "$OUT"
 if [ "$STATUS" -eq 0 ]; then
   # The deployment smoke test: the template deployed into moto, seeded, a message routed.
   if "$INFRA_VENV/bin/python" infra/smoke_moto.py; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    STATUS=1
+  fi
+  # An unmodified Open311 client library (georeport from PyPI) against the local host.
+  if scripts/open311_client.sh; then
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))
