@@ -194,9 +194,6 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     if let Some(id) = path.strip_prefix(blobs::PREFIX) {
         return blob(p, req, method, id).await;
     }
-    if crate::web::handles(method, path) {
-        return crate::web::respond(p, method, path, req.headers()).await;
-    }
     if path == "/v1/dev/tokens" {
         return match (&p.dev_key, method) {
             (Some(key), "POST") => dev_token(key, req).await,
@@ -215,6 +212,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
+        Err(_) if route.function == routes::OPEN311 => return to_axum(open311::payload_too_large(path)),
         Err(_) => return to_axum(ApiError::PayloadTooLarge.into_response()),
     };
     let claims = match route.access {

@@ -94,6 +94,10 @@ async fn an_integration_files_a_request_that_is_routed_and_read_back_in_both_for
     assert!(services.as_array().unwrap().len() >= 25);
     let deleted = host.http.delete(host.url("/open311/v2/requests.json")).send().await.unwrap();
     assert_eq!(deleted.status(), 405);
+    let big =
+        post_form(&host, "/open311/v2/requests.xml", format!("api_key={key}&{FORM}&x={}", "a".repeat(70_000))).await;
+    assert_eq!(big.status(), 413);
+    assert!(big.text().await.unwrap().contains("<errors><error><code>413</code>"));
 
     host.kill9().await;
     let _ = std::fs::remove_dir_all(&data);

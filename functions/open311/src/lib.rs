@@ -231,6 +231,11 @@ impl Refusal {
     }
 }
 
+/// The answer to a body over 64 KiB, for a host that refuses it before the handler runs.
+pub fn payload_too_large(path: &str) -> Response<Body> {
+    Refusal::new(413, "Тело запроса больше 64 КиБ.").into_response(Format::of_path(path))
+}
+
 // ------------------------------------------------------------------------------------------------
 // Parsing
 // ------------------------------------------------------------------------------------------------
