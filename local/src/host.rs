@@ -194,6 +194,9 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     if let Some(id) = path.strip_prefix(blobs::PREFIX) {
         return blob(p, req, method, id).await;
     }
+    if crate::web::handles(method, path) {
+        return crate::web::respond(p, method, path, req.headers()).await;
+    }
     if path == "/v1/dev/tokens" {
         return match (&p.dev_key, method) {
             (Some(key), "POST") => dev_token(key, req).await,
