@@ -3,11 +3,11 @@
 # the host serves. It runs every operation once per role (anonymous, resident, official, moderator,
 # admin, analyst) with a real token, and fails on any server error, any response that breaks its
 # declared schema or content type, and any status code the document does not declare.
-# Usage: scripts/schemathesis.sh [--max-examples N]   (default 12 cases per operation and role)
+# Usage: scripts/schemathesis.sh [--max-examples N]   (default 20 cases per operation and role)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MAX_EXAMPLES=12
+MAX_EXAMPLES=20
 if [ "${1:-}" = "--max-examples" ]; then MAX_EXAMPLES=$2; fi
 
 VENV=".venv-api"

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Яма будет заделана в течение пяти рабочих дней."}))]
 pub struct AnswerRequest {
     #[schema(min_length = 10, max_length = 4000)]
     pub text: String,
@@ -19,6 +20,7 @@ pub struct AnswerRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"authority_id": "tsur-72", "reason": "not_in_competence"}))]
 pub struct RedirectRequest {
     #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub authority_id: String,
@@ -28,6 +30,7 @@ pub struct RedirectRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason_code": "spam"}))]
 pub struct RejectRequest {
     #[schema(pattern = "^(obscene|spam|duplicate|no_content|personal_data|not_a_request)$")]
     pub reason_code: String,

@@ -50,6 +50,7 @@ pub enum PollKindRequest {
 /// The body of `POST /v1/polls`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "vote", "title": "Какой двор благоустроить первым?", "questions": [{"text": "Выберите двор", "kind": "single", "options": ["Двор на ул. Ленина, 10", "Двор на ул. Мира, 3"]}], "audience": {"municipalities": ["tyumen"]}, "opens_at": "2030-01-01T09:00:00+05:00", "closes_at": "2030-02-01T18:00:00+05:00", "results": "after_close"}))]
 pub struct PollRequest {
     pub kind: PollKindRequest,
     #[schema(min_length = 3, max_length = 300)]
@@ -69,6 +70,7 @@ pub struct PollRequest {
 /// The body of `POST /v1/discussions`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Благоустройство сквера на улице Мельникайте", "opens_at": "2030-01-01T09:00:00+05:00", "closes_at": "2030-02-01T18:00:00+05:00"}))]
 pub struct DiscussionRequest {
     #[schema(min_length = 3, max_length = 300)]
     pub title: String,
@@ -89,6 +91,7 @@ pub struct BallotRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Поддерживаю, сквер нужен"}))]
 pub struct CommentRequest {
     #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
@@ -98,6 +101,7 @@ pub struct CommentRequest {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "оскорбление"}))]
 pub struct FlagRequest {
     #[schema(max_length = 500)]
     #[serde(default)]

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 /// The body of `POST /v1/messages`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"category_id": "dorogi-yamy", "text": "Глубокая яма на проезжей части у дома 15 по улице Республики", "municipality_id": "tyumen", "address": "Тюмень, ул. Республики, 15", "location": {"lat": 57.153, "lon": 65.541}, "public": true}))]
 pub struct NewMessageRequest {
     #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub category_id: String,
@@ -100,6 +101,7 @@ impl NewMessageRequest {
 /// The body of `POST /v1/messages/{id}/rating`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"score": 5, "comment": "Яму заделали, спасибо"}))]
 pub struct RatingRequest {
     #[schema(minimum = 1, maximum = 5)]
     pub score: u8,
@@ -126,6 +128,7 @@ pub struct NotificationView {
 /// The body of `POST /v1/photos`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content_type": "image/jpeg", "size_bytes": 350000}))]
 pub struct PhotoRequest {
     #[schema(example = "image/jpeg")]
     pub content_type: String,

@@ -274,7 +274,7 @@ pub fn operation(route: &Route) -> Option<Operation> {
         "POST /v1/polls/{id}/ballots" => {
             op("Проголосовать", Json("BallotRequest"), Out("ReceiptView")).created().problems(&[409])
         }
-        "GET /v1/polls/{id}/results" => op("Результаты", NoBody, Out("Results")),
+        "GET /v1/polls/{id}/results" => op("Результаты", NoBody, Out("Results")).problems(&[409]),
         "GET /v1/ballots/{receipt}" => op("Проверить квитанцию", NoBody, Out("ReceiptCheckView")),
         "POST /v1/discussions" => op("Создать обсуждение", Json("DiscussionRequest"), Out("PollView")).created(),
         "GET /v1/discussions" => op("Обсуждения", NoBody, Page("PollView")).paged().query([poll_status()]),
