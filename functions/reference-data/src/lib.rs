@@ -13,7 +13,7 @@ use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CategoryView<'a> {
     pub id: &'a CategoryId,
     pub name: &'a str,
@@ -22,13 +22,13 @@ pub struct CategoryView<'a> {
     pub duplicate_radius_m: u32,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MunicipalityView<'a> {
     pub id: &'a MunicipalityId,
     pub name: &'a str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuthorityView<'a> {
     pub id: &'a AuthorityId,
     pub name: &'a str,
@@ -37,12 +37,21 @@ pub struct AuthorityView<'a> {
     pub municipality_id: Option<&'a MunicipalityId>,
 }
 
+/// `GET /healthz`: the store answered.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
 /// One rule in a `PUT /v1/routing-rules` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleRequest {
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub category_id: String,
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub municipality_id: Option<String>,
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     pub authority_id: String,
 }
 
@@ -95,9 +104,14 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
     match route_key(req).as_deref() {
         Some("GET /healthz") => {
             reference.snapshot().await?;
-            Ok(ok(&serde_json::json!({"status": "ok"})))
+            Ok(ok(&Health { status: "ok" }))
         }
-        Some("GET /v1/openapi.json") => Ok(ok(&feedback_lambda::openapi::document())),
+        Some("GET /v1/openapi.json") => Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .header("cache-control", "public, max-age=300")
+            .body(Body::Text(feedback_lambda::openapi::DOCUMENT.to_owned()))
+            .map_err(|_| ApiError::internal()),
         Some("GET /v1/categories") => {
             let snap = reference.snapshot().await?;
             let r = &snap.value;
