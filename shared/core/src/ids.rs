@@ -68,11 +68,7 @@ pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Z]{25}$";
 pub const SLUG_PATTERN: &str = "^[a-z0-9-]{1,64}$";
 
 fn string_schema(pattern: &str, description: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(pattern))
-        .description(Some(description))
-        .into()
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).description(Some(description)).into()
 }
 
 fn rand_bits() -> u128 {

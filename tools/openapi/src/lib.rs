@@ -13,17 +13,17 @@ use utoipa::OpenApi;
 use analytics as _;
 use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
+use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use feedback_core::participation::{PollStatus, Results};
 use feedback_core::region::RoutingRule;
 use feedback_core::views::MessageView;
 use feedback_lambda::problem::Problem;
 use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest};
-use polls::{
-    BallotRequest, CommentRequest, CommentView, DiscussionRequest, FlagRequest, PollRequest, PollView, ReceiptCheckView,
-    ReceiptView,
-};
-use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use open311::Open311Error;
+use polls::{
+    BallotRequest, CommentRequest, CommentView, DiscussionRequest, FlagRequest, PollRequest, PollView,
+    ReceiptCheckView, ReceiptView,
+};
 use reference_data::integrations::{CreatedIntegrationView, IntegrationView, NewIntegrationRequest};
 use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, RuleRequest};
 use submit_message::{
@@ -201,8 +201,16 @@ fn paging() -> [Value; 2] {
 
 fn date_range() -> [Value; 2] {
     [
-        param("from", json!({"type": "string", "format": "date"}), "Первый день (местная дата), по умолчанию 30 дней назад."),
-        param("to", json!({"type": "string", "format": "date"}), "Последний день (местная дата), по умолчанию сегодня."),
+        param(
+            "from",
+            json!({"type": "string", "format": "date"}),
+            "Первый день (местная дата), по умолчанию 30 дней назад.",
+        ),
+        param(
+            "to",
+            json!({"type": "string", "format": "date"}),
+            "Последний день (местная дата), по умолчанию сегодня.",
+        ),
     ]
 }
 
@@ -212,11 +220,27 @@ fn jurisdiction() -> Value {
 
 fn open311_search() -> [Value; 5] {
     [
-        param("service_request_id", json!({"type": "string"}), "Номера обращений через запятую; остальные фильтры тогда не применяются."),
+        param(
+            "service_request_id",
+            json!({"type": "string"}),
+            "Номера обращений через запятую; остальные фильтры тогда не применяются.",
+        ),
         param("service_code", json!({"type": "string"}), "Коды услуг через запятую."),
-        param("start_date", json!({"type": "string", "format": "date-time"}), "Не раньше этого времени; по умолчанию 90 дней назад."),
-        param("end_date", json!({"type": "string", "format": "date-time"}), "Не позже этого времени; по умолчанию сейчас."),
-        param("status", json!({"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"}), "open, closed или оба через запятую."),
+        param(
+            "start_date",
+            json!({"type": "string", "format": "date-time"}),
+            "Не раньше этого времени; по умолчанию 90 дней назад.",
+        ),
+        param(
+            "end_date",
+            json!({"type": "string", "format": "date-time"}),
+            "Не позже этого времени; по умолчанию сейчас.",
+        ),
+        param(
+            "status",
+            json!({"type": "string", "pattern": "^(open|closed)(,(open|closed))*$"}),
+            "open, closed или оба через запятую.",
+        ),
     ]
 }
 
@@ -234,9 +258,8 @@ pub fn operation(route: &Route) -> Option<Operation> {
     use Output::{Csv, Document, Json as Out, Page};
     let o = match route.key().as_str() {
         "POST /v1/messages" => {
-            let mut o = op("Подать сообщение", Json("NewMessageRequest"), Out("MessageView"))
-                .created()
-                .problems(&[409, 429]);
+            let mut o =
+                op("Подать сообщение", Json("NewMessageRequest"), Out("MessageView")).created().problems(&[409, 429]);
             o.headers.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
@@ -299,9 +322,7 @@ pub fn operation(route: &Route) -> Option<Operation> {
                 "Группировка.",
             )])
         }
-        "GET /v1/analytics/authorities" => {
-            op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range())
-        }
+        "GET /v1/analytics/authorities" => op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range()),
         "GET /v1/analytics/polls/{id}" => op("Явка и результаты", NoBody, Out("PollReport")),
         "POST /v1/integrations" => {
             op("Выпустить ключ интеграции", Json("NewIntegrationRequest"), Out("CreatedIntegrationView")).created()
@@ -313,12 +334,10 @@ pub fn operation(route: &Route) -> Option<Operation> {
                 .query([jurisdiction()])
                 .problems(&[404])
         }
-        "GET /open311/v2/services/{service_code}.{format}" => op(
-            "Open311: описание услуги",
-            NoBody,
-            Output::Open311One("Open311ServiceDefinition", "service_definition"),
-        )
-        .query([jurisdiction()]),
+        "GET /open311/v2/services/{service_code}.{format}" => {
+            op("Open311: описание услуги", NoBody, Output::Open311One("Open311ServiceDefinition", "service_definition"))
+                .query([jurisdiction()])
+        }
         "GET /open311/v2/requests.{format}" => {
             op("Open311: поиск обращений", NoBody, Output::Open311("Open311Request", "service_requests", "request"))
                 .query([jurisdiction()])
