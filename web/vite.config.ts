@@ -13,7 +13,9 @@ export default defineConfig({
     reportCompressedSize: true,
     chunkSizeWarningLimit: 250,
   },
-  oxc: {
-    jsx: { runtime: "automatic", importSource: "preact" },
+  esbuild: {
+    jsx: "automatic",
+    jsxImportSource: "preact",
+    legalComments: "none",
   },
 });

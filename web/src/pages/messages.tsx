@@ -84,7 +84,7 @@ export function MyMessages() {
   );
 }
 
-function Timeline(props: { history: History[]; ref: Reference }) {
+function Timeline(props: { history: History[]; reference: Reference }) {
   return (
     <ol class="timeline" aria-label="История сообщения">
       {props.history.map((h, i) => (
@@ -92,7 +92,7 @@ function Timeline(props: { history: History[]; ref: Reference }) {
           <div class="step-title">{STATUS[h.to] ?? h.to}</div>
           <div class="meta">
             {fmtDateTime(h.at)} · {ROLE[h.actor_role] ?? h.actor_role}
-            {h.actor_authority_id ? ` (${props.ref.authority(h.actor_authority_id)})` : ""}
+            {h.actor_authority_id ? ` (${props.reference.authority(h.actor_authority_id)})` : ""}
           </div>
           {h.note && <div class="step-note">{h.note}</div>}
         </li>
@@ -198,7 +198,7 @@ export function MessageDetail(props: { id: string }) {
           {m.history && m.history.length > 0 && (
             <section aria-labelledby="history-h">
               <h2 id="history-h">Ход рассмотрения</h2>
-              <Timeline history={m.history} ref={r} />
+              <Timeline history={m.history} reference={r} />
             </section>
           )}
         </div>

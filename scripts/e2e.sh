@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end tests of the web portal in headless Chromium (Debian's `chromium`, driven by
+# playwright-core from web/package-lock.json) against `feedback serve` with a fresh data folder.
+#
+#   scripts/e2e.sh                 # build web/dist and the binary, serve, run web/e2e/run.mjs
+#   SCREENSHOTS_DIR=docs/screenshots scripts/e2e.sh   # the same run also saves the main screens
+#
+# Fails loudly when Chromium or Node is missing: the suite never skips. Prints
+# "e2e: N passed, M failed" (scripts/test.sh adds it to its tally). The server is stopped by
+# its PID and its data folder removed, whatever the outcome.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+[ -x "$CHROMIUM_PATH" ] || {
+  echo "e2e.sh: Chromium is missing at $CHROMIUM_PATH; install it with: apt-get install -y chromium" >&2
+  echo "e2e: 0 passed, 1 failed"
+  exit 1
+}
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || {
+  echo "e2e.sh: node and npm are required (Node >= 20.19)" >&2
+  echo "e2e: 0 passed, 1 failed"
+  exit 1
+}
+
+# Dependencies exactly as locked; reinstalled only when the lockfile changed.
+if [ ! -f web/node_modules/.package-lock.json ] || ! cmp -s web/package-lock.json web/node_modules/.lock-copy; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  cp web/package-lock.json web/node_modules/.lock-copy
+fi
+(cd web && npm run --silent build >/dev/null)
+cargo build --quiet -p feedback-local
+
+DATA=$(mktemp -d -t feedback-e2e.XXXXXX)
+LOG="$DATA/serve.log"
+target/debug/feedback serve --addr 127.0.0.1:0 --data "$DATA/data" --schedule-every 1s \
+  --region-file infra/regions/72-tyumen.toml >"$LOG" 2>&1 &
+SERVER_PID=$!
+cleanup() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+BASE_URL=""
+for _ in $(seq 1 100); do
+  BASE_URL=$(sed -n 's/^feedback: listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$LOG" | head -n 1)
+  [ -n "$BASE_URL" ] && curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG" >&2; echo "e2e.sh: feedback serve exited" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
+  sleep 0.2
+done
+[ -n "$BASE_URL" ] || { cat "$LOG" >&2; echo "e2e.sh: the server did not announce its address" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
+echo "e2e.sh: feedback serve on $BASE_URL (data $DATA/data)"
+
+set +e
+(cd web && BASE_URL="$BASE_URL" CHROMIUM_PATH="$CHROMIUM_PATH" SCREENSHOTS_DIR="${SCREENSHOTS_DIR:+$PWD/../$SCREENSHOTS_DIR}" node e2e/run.mjs)
+STATUS=$?
+set -e
+if [ "$STATUS" -ne 0 ]; then
+  echo "e2e.sh: server log (last 40 lines):" >&2
+  tail -n 40 "$LOG" >&2
+fi
+exit "$STATUS"

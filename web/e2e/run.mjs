@@ -1,0 +1,387 @@
+// End-to-end tests of the portal against `feedback serve` with a fresh data directory (started
+// by scripts/e2e.sh, which passes BASE_URL). One story runs through: a resident files a message
+// and sees it routed, an official answers, the resident rates it 5, an admin creates a poll, two
+// residents vote, the results chart appears after the close, the dashboard shows the counts.
+// axe-core runs on every main screen; keyboard-only use is checked on the forms.
+
+import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
+import assert from "node:assert/strict";
+
+// A 2×2 PNG for the photo upload.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==",
+  "base64",
+);
+const MESSAGE_TEXT = "Глубокая яма на проезжей части у дома 15 по улице Республики, машины объезжают по встречной.";
+const ANSWER_TEXT = "Яма будет заделана литым асфальтом до конца недели, подрядчик получил задание.";
+const TYUMEN_ADMIN = "Администрация города Тюмени";
+const state = {};
+
+async function signInAs(env, sub) {
+  const page = await env.context.newPage();
+  await page.goto("/login");
+  await page.locator(`button[data-sub="${sub}"]`).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  return page;
+}
+
+/** Every enabled control of the page's forms can take keyboard focus. */
+async function allControlsFocusable(page, label) {
+  const bad = await page.evaluate(() =>
+    [...document.querySelectorAll("main input, main select, main textarea, main button, main a[href]")]
+      .filter((el) => !el.disabled && el.offsetParent !== null && el.tabIndex < 0)
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+  assert.deepEqual(bad, [], `${label}: controls that the keyboard cannot reach`);
+  const clickOnly = await page.evaluate(() => [...document.querySelectorAll("main [onclick]:not(button):not(a):not(input)")].length);
+  assert.equal(clickOnly, 0, `${label}: click handlers on elements that are not controls`);
+}
+
+test("the host serves the portal, its config and assets, and keeps API 404s as problems", async () => {
+  const shell = await fetch(`${BASE_URL}/messages/unknown-client-route`);
+  assert.equal(shell.status, 200);
+  assert.match(shell.headers.get("content-type"), /^text\/html/);
+  assert.equal(shell.headers.get("cache-control"), "no-cache");
+  assert.match(shell.headers.get("content-security-policy"), /frame-ancestors 'none'/);
+  const html = await shell.text();
+  assert.match(html, /<html lang="ru">/);
+  const script = html.match(/src="(\/assets\/[^"]+\.js)"/)[1];
+  const asset = await fetch(BASE_URL + script, { method: "HEAD" });
+  assert.equal(asset.status, 200);
+  assert.equal(asset.headers.get("cache-control"), "public, max-age=31536000, immutable");
+  const etag = asset.headers.get("etag");
+  assert.equal((await fetch(BASE_URL + script, { headers: { "If-None-Match": etag } })).status, 304);
+  assert.equal((await fetch(`${BASE_URL}/assets/missing-0000.js`)).status, 404);
+  const problem = await fetch(`${BASE_URL}/v1/no-such-route`);
+  assert.equal(problem.status, 404);
+  assert.equal(problem.headers.get("content-type"), "application/problem+json");
+  const widget = await fetch(`${BASE_URL}/widget?category=dorogi-yamy`);
+  assert.match(widget.headers.get("content-security-policy"), /frame-ancestors \*/);
+  assert.equal(widget.headers.get("x-frame-options"), null);
+  const cfg = await (await fetch(`${BASE_URL}/config.json`)).json();
+  assert.equal(cfg.auth, "dev");
+  assert.ok(cfg.demo_users.some((u) => u.authority === "adm-tyumen"));
+});
+
+test("sign-in lists the demo users of the region", async (env) => {
+  const page = await env.context.newPage();
+  await page.goto("/");
+  await page.waitForURL(/\/login/);
+  await page.getByRole("heading", { name: "Вход" }).waitFor();
+  const users = page.locator(".demo-users button");
+  assert.ok((await users.count()) >= 6);
+  await page.getByText(`Должностное лицо: ${TYUMEN_ADMIN}`).waitFor();
+  for (const role of ["житель", "модератор", "администратор", "аналитик"]) await page.getByText(role, { exact: true }).first().waitFor();
+  await axe(page, "sign-in");
+  await shot(page, "01-sign-in");
+  await page.close();
+});
+
+test("a resident's bad input gets the API's message beside the field and keeps what was typed", async (env) => {
+  const page = await signInAs(env, "resident-anna");
+  state.anna = page;
+  await page.goto("/new");
+  await page.getByLabel("Поиск категории").fill("ям");
+  await page.locator('input[data-category="dorogi-yamy"]').check();
+  const text = page.getByLabel("Текст сообщения");
+  await text.fill("Яма тут");
+  await page.getByText("7 из 4000 символов").waitFor();
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/v1/messages") && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Отправить сообщение" }).click(),
+  ]);
+  assert.equal(resp.status(), 422);
+  const problem = await resp.json();
+  const apiMessage = problem.errors.find((e) => e.field === "text").message;
+  const fieldError = page.locator(".field-invalid", { has: page.locator("textarea") }).locator(".field-error");
+  assert.equal(await fieldError.textContent(), apiMessage);
+  assert.equal(await text.getAttribute("aria-invalid"), "true");
+  assert.equal(await text.inputValue(), "Яма тут");
+  await axe(page, "submission form with errors");
+  await shot(page, "03-submit-validation");
+
+  // A request that never reaches the server loses nothing either.
+  await text.fill(MESSAGE_TEXT);
+  await page.getByLabel("Адрес").fill("г. Тюмень, ул. Республики, 15");
+  await page.route("**/v1/messages", (route) => route.abort("internetdisconnected"), { times: 1 });
+  await page.getByRole("button", { name: "Отправить сообщение" }).click();
+  await page.getByText("Нет связи с сервером").waitFor();
+  assert.equal(await text.inputValue(), MESSAGE_TEXT);
+  assert.equal(await page.getByLabel("Адрес").inputValue(), "г. Тюмень, ул. Республики, 15");
+  assert.ok(await page.locator('input[data-category="dorogi-yamy"]').isChecked());
+});
+
+test("a resident submits a message with a photo and coordinates and sees it routed", async () => {
+  const page = state.anna;
+  await page.getByLabel("Широта").fill("57.153");
+  await page.getByLabel("Долгота").fill("65.534");
+  await page.locator('input[type="file"]').setInputFiles({ name: "yama.png", mimeType: "image/png", buffer: PNG });
+  await page.getByRole("img", { name: "yama.png" }).waitFor();
+  await allControlsFocusable(page, "submission form");
+  await axe(page, "submission form");
+  await shot(page, "02-submit-message");
+  await page.getByRole("button", { name: "Отправить сообщение" }).click();
+  await page.waitForURL(/\/messages\/[0-9A-Z]{26}/);
+  state.messageUrl = new URL(page.url()).pathname;
+  await page.getByTestId("authority").getByText(TYUMEN_ADMIN).waitFor({ timeout: 15000 });
+  await page.locator(".badge", { hasText: "Направлено в орган власти" }).first().waitFor();
+  await page.getByText("Фотографии").waitFor();
+  await page.locator(".timeline").getByText("Направлено в орган власти").waitFor();
+  await axe(page, "message (routed)");
+});
+
+test("an official sees the message in the queue, takes it and answers", async (env) => {
+  const page = await signInAs(env, "official-sergey");
+  assert.match(page.url(), /\/queue$/);
+  const row = page.locator("table.queue tbody tr", { hasText: "Ямы на дорогах" });
+  await row.waitFor();
+  await page.getByLabel("Статус").selectOption("routed");
+  await row.waitFor();
+  await axe(page, "official queue");
+  await shot(page, "05-official-queue");
+  await row.getByRole("link").click();
+  await page.getByRole("button", { name: "Взять в работу" }).click();
+  await page.getByText("Сообщение взято в работу.").waitFor();
+  await page.locator(".badge", { hasText: "В работе" }).first().waitFor();
+  await page.getByLabel("Текст ответа").fill(ANSWER_TEXT);
+  await allControlsFocusable(page, "official actions");
+  await axe(page, "official message actions");
+  await shot(page, "06-official-answer");
+  await page.getByRole("button", { name: "Отправить ответ" }).click();
+  await page.getByText("Ответ отправлен жителю.").waitFor();
+  await page.getByTestId("answer").getByText(ANSWER_TEXT).waitFor();
+  await page.close();
+});
+
+test("the resident reads the answer and rates it 5", async () => {
+  const page = state.anna;
+  await page.goto(state.messageUrl);
+  await page.getByTestId("answer").getByText(ANSWER_TEXT).waitFor();
+  await page.getByRole("heading", { name: "Оцените ответ" }).waitFor();
+  await axe(page, "message (answered)");
+  await page.getByRole("radio", { name: "5" }).check();
+  await page.getByLabel("Комментарий (необязательно)").fill("Спасибо, быстро.");
+  await shot(page, "04-message-answered");
+  await page.getByRole("button", { name: "Отправить оценку" }).click();
+  await page.getByTestId("rating").getByText("5 из 5").waitFor();
+  await page.locator(".badge", { hasText: "Закрыто" }).first().waitFor();
+  await page.goto("/notifications");
+  await page.locator(".cards li").first().waitFor();
+  assert.ok((await page.locator(".cards li").count()) >= 2, "notifications of routing and answer");
+  await axe(page, "notifications");
+});
+
+test("an admin creates a poll; a past close gets the API's message beside the field", async (env) => {
+  const page = await signInAs(env, "admin-dmitry");
+  state.admin = page;
+  await page.goto("/admin/polls/new");
+  await page.getByLabel("Название").fill("Где благоустроить общественное пространство в 2027 году?");
+  await page.getByLabel("Текст вопроса").fill("Выберите место");
+  await page.getByLabel(/Варианты ответа/).fill("Парк у набережной\nСквер на улице Ленина\nДвор школы № 5");
+  const local = (ms) => page.evaluate((t) => {
+    const d = new Date(Date.now() + t);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }, ms);
+  await page.getByLabel("Окончание").fill(await local(-3600_000));
+  await page.getByRole("button", { name: "Создать", exact: true }).click();
+  const closesError = page.locator(".field-invalid", { has: page.getByLabel("Окончание") }).locator(".field-error");
+  await closesError.waitFor();
+  assert.match(await closesError.textContent(), /прошлом|позже/);
+  assert.equal(await page.getByLabel("Название").inputValue(), "Где благоустроить общественное пространство в 2027 году?");
+  await allControlsFocusable(page, "poll form");
+  await axe(page, "poll form");
+  await shot(page, "09-admin-new-poll");
+  state.closesAt = Date.now() + 14_000;
+  await page.getByLabel("Окончание").fill(await local(14_000));
+  await page.getByRole("button", { name: "Создать", exact: true }).click();
+  await page.waitForURL(/\/polls\/[0-9A-Z]{26}/);
+  state.pollUrl = new URL(page.url()).pathname;
+  await page.getByText("Итоги будут опубликованы после завершения голосования").waitFor();
+});
+
+async function vote(page, option) {
+  await page.goto("/polls");
+  await page.getByRole("link", { name: /общественное пространство/ }).click();
+  await page.getByRole("heading", { name: "Бюллетень" }).waitFor();
+  await page.getByRole("radio", { name: option }).check();
+  await page.getByRole("button", { name: "Проголосовать" }).click();
+  const receipt = await page.getByTestId("receipt").textContent();
+  assert.ok(receipt && receipt.length >= 16, "a receipt is shown");
+  return receipt;
+}
+
+test("two residents vote and check their receipts", async (env) => {
+  const anna = state.anna;
+  await anna.goto("/polls");
+  await axe(anna, "poll list");
+  await anna.getByRole("link", { name: /общественное пространство/ }).click();
+  await anna.getByRole("heading", { name: "Бюллетень" }).waitFor();
+  await axe(anna, "ballot");
+  await shot(anna, "07-ballot");
+  const r1 = await vote(anna, "Сквер на улице Ленина");
+  const ivan = await signInAs(env, "resident-ivan");
+  const r2 = await vote(ivan, "Сквер на улице Ленина");
+  assert.notEqual(r1, r2);
+  await ivan.getByText("Итоги будут опубликованы после завершения").waitFor();
+  await ivan.goto("/receipt");
+  await ivan.getByLabel("Код квитанции").fill("not-a-receipt");
+  await ivan.getByRole("button", { name: "Проверить" }).click();
+  await ivan.locator(".field-error", { hasText: "такой квитанции нет" }).waitFor();
+  await ivan.getByLabel("Код квитанции").fill(r2);
+  await ivan.getByRole("button", { name: "Проверить" }).click();
+  await ivan.getByText("Бюллетень засчитан.").waitFor();
+  await axe(ivan, "receipt check");
+  state.ivan = ivan;
+});
+
+test("after the close the results chart appears", async () => {
+  const page = state.anna;
+  const wait = state.closesAt - Date.now() + 2500;
+  if (wait > 0) await page.waitForTimeout(wait);
+  for (let i = 0; i < 20; i++) {
+    await page.goto(state.pollUrl);
+    await page.locator(".badge").nth(1).waitFor();
+    if ((await page.getByTestId("results").count()) > 0) break;
+    await page.waitForTimeout(1000);
+  }
+  const results = page.getByTestId("results");
+  await results.getByRole("heading", { name: "Итоги" }).waitFor();
+  await results.getByText("Всего 2 бюллетеня").waitFor();
+  await results.getByText("Сквер на улице Ленина: 2 (100 %)").waitFor();
+  const canvas = results.locator("canvas");
+  await canvas.waitFor();
+  const drawn = await canvas.evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return n;
+  });
+  assert.ok(drawn > 500, `the chart is drawn (${drawn} pixels)`);
+  await axe(page, "poll results");
+  await shot(page, "08-poll-results");
+});
+
+test("the dashboard shows the counts as charts, with a range picker and CSV", async () => {
+  const page = state.admin;
+  await page.goto("/dashboard");
+  await page.getByTestId("kpi-submitted").getByText("1", { exact: true }).waitFor();
+  assert.equal(await page.getByTestId("kpi-answered").textContent(), "1");
+  assert.equal(await page.getByTestId("kpi-rating").textContent(), "5.0");
+  for (const id of ["chart-category", "chart-municipality", "chart-day", "chart-status", "chart-authorities", "chart-turnout"]) {
+    await page.getByTestId(id).locator("canvas").waitFor();
+  }
+  const category = page.getByTestId("chart-category");
+  await category.locator("summary").click();
+  await category.locator("tr", { hasText: "Ямы на дорогах" }).waitFor();
+  const turnout = page.getByTestId("chart-turnout");
+  await turnout.locator("summary").click();
+  await turnout.locator("tr", { hasText: "город Тюмень" }).getByText("2").waitFor();
+  await axe(page, "dashboard");
+  await shot(page, "10-dashboard");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать CSV по категориям" }).click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(csv).toString("utf8");
+  assert.match(text.split("\n")[0], /submitted/);
+  assert.match(text, /dorogi-yamy/);
+  // A range the API refuses: its message is shown and the typed dates stay.
+  await page.getByLabel("С", { exact: true }).fill("2020-01-01");
+  await page.getByRole("button", { name: "Показать" }).click();
+  await page.locator(".field-error", { hasText: "366" }).waitFor();
+  assert.equal(await page.getByLabel("С", { exact: true }).inputValue(), "2020-01-01");
+  await allControlsFocusable(page, "dashboard");
+});
+
+test("the routing rules editor checks rows against the reference data and saves", async () => {
+  const page = state.admin;
+  await page.goto("/admin/routing");
+  await page.locator("table.rules tbody tr").first().waitFor();
+  const before = await page.locator("table.rules tbody tr").count();
+  assert.ok(before >= 10);
+  await page.getByRole("button", { name: "Добавить правило" }).click();
+  await page.getByRole("button", { name: "Сохранить правила" }).click();
+  const last = page.locator("table.rules tbody tr").last();
+  await last.locator(".field-error", { hasText: "выберите категорию" }).waitFor();
+  await last.getByLabel(/Категория правила/).selectOption("dorogi-yamy");
+  await last.getByLabel(/Муниципалитет правила/).selectOption("tyumen");
+  await last.getByLabel(/Орган власти правила/).selectOption("adm-tyumen");
+  await axe(page, "routing rules");
+  await shot(page, "11-routing-rules");
+  await page.getByRole("button", { name: "Сохранить правила" }).click();
+  await page.getByText("Правила сохранены.").waitFor();
+  await page.reload();
+  await page.locator("table.rules tbody tr").first().waitFor();
+  assert.equal(await page.locator("table.rules tbody tr").count(), before + 1);
+});
+
+test("discussions: threaded comments and flagging", async (env) => {
+  const admin = state.admin;
+  await admin.goto("/admin/discussions/new");
+  await admin.getByLabel("Название").fill("Как улучшить общественный транспорт Тюмени?");
+  await admin.getByLabel("Описание").fill("Предложения по маршрутам и расписанию.");
+  await axe(admin, "discussion form");
+  await admin.getByRole("button", { name: "Создать обсуждение" }).click();
+  await admin.waitForURL(/\/discussions\/[0-9A-Z]{26}/);
+  const url = new URL(admin.url()).pathname;
+  const anna = state.anna;
+  await anna.goto(url);
+  await anna.getByLabel("Ваш комментарий").fill("Нужен ночной автобус до Тарманов.");
+  await anna.getByRole("button", { name: "Отправить" }).click();
+  await anna.locator(".comment", { hasText: "ночной автобус" }).waitFor();
+  const ivan = state.ivan;
+  await ivan.goto(url);
+  const comment = ivan.locator(".comment", { hasText: "ночной автобус" });
+  await comment.getByRole("button", { name: "Ответить" }).click();
+  await comment.getByLabel("Ответ на комментарий").fill("Поддерживаю, и по выходным тоже.");
+  await comment.getByRole("button", { name: "Отправить" }).click();
+  await ivan.locator(".thread-nested .comment", { hasText: "по выходным" }).waitFor();
+  await ivan.locator(".comment", { hasText: "ночной автобус" }).getByRole("button", { name: "Пожаловаться" }).click();
+  await ivan.getByLabel("Причина жалобы").fill("Не по теме");
+  await ivan.getByRole("button", { name: "Отправить жалобу" }).click();
+  await ivan.getByText("Жалоба отправлена модератору.").waitFor();
+  await axe(ivan, "discussion");
+  await shot(ivan, "12-discussion");
+});
+
+test("keyboard only: sign in and submit a message without the mouse", async (env) => {
+  const page = await env.context.newPage();
+  await page.goto("/login?return=/new");
+  await page.locator('button[data-sub="resident-olga"]').waitFor();
+  await tabTo(page, 'button[data-sub="resident-olga"]');
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/new$/);
+  await page.getByLabel("Поиск категории").waitFor();
+  await tabTo(page, 'input[type="search"]');
+  await page.keyboard.type("мусор");
+  await tabTo(page, 'input[type="radio"]');
+  await page.keyboard.press("Space");
+  await tabTo(page, "textarea");
+  await page.keyboard.type("Контейнерная площадка переполнена третий день, мусор разносит ветром.");
+  await tabTo(page, 'button[type="submit"]');
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/messages\/[0-9A-Z]{26}/);
+  await page.locator(".badge", { hasText: /Направлено|Отправлено/ }).first().waitFor();
+  await page.close();
+});
+
+test("the widget takes its category and authority from the query string and signs in by a window", async (env) => {
+  const page = await env.context.newPage();
+  await page.goto("/widget?category=dorogi-yamy&authority=adm-tyumen");
+  await page.getByText(TYUMEN_ADMIN).waitFor();
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Войти, чтобы отправить сообщение" }).click()]);
+  await popup.locator('button[data-sub="resident-ivan"]').click();
+  await page.getByText("Категория:").waitFor();
+  await page.locator(".preset", { hasText: "Ямы на дорогах" }).waitFor();
+  assert.equal(await page.getByLabel("Муниципальное образование").inputValue(), "tyumen");
+  await page.getByLabel("Текст сообщения").fill("Вторая яма рядом с остановкой «Площадь Борцов Революции».");
+  await axe(page, "widget");
+  await shot(page, "13-widget");
+  await page.getByRole("button", { name: "Отправить сообщение" }).click();
+  await page.getByText(/принято/).waitFor();
+  await page.close();
+});
+
+run(async () => {
+  const env = await launch();
+  return env;
+});
