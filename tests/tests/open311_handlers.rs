@@ -35,6 +35,14 @@ async fn the_open311_fixtures_answer_as_the_specification_shows() {
     assert!(content_type(&services).starts_with("text/xml"));
     assert!(text(&services).contains("<services><service><service_code>zhkh-otoplenie</service_code>"));
 
+    let definition =
+        open311::handle(&app.open311, http_event("apigw-open311-get-service-definition.json")).await.unwrap();
+    assert_eq!(definition.status(), 200);
+    assert_eq!(json(&definition)["attributes"][0]["code"], "municipality");
+    let missing = open311::handle(&app.open311, http_event("apigw-open311-get-request.json")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(text(&missing).contains("<errors><error><code>404</code>"));
+
     // The placeholder key is refused
     let refused = open311::handle(&app.open311, http_event("apigw-open311-post-request.json")).await.unwrap();
     assert_eq!(refused.status(), 403);
