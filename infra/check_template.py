@@ -29,6 +29,9 @@ What it asserts, and where the truth comes from:
   alarms     each DLQ, each function's Errors and Throttles
   samconfig  every config env of infra/samconfig.toml sets every required parameter, only known
              ones, with values the template's constraints accept, and a matching stack name
+  web        one CloudFront distribution: the portal's private bucket through origin access control
+             with the SPA routing function, and every route of the table passed to the HTTP API
+             uncached with the viewer's headers; the outputs infra/deploy_web.py reads
 Exit status 0 with a one-line summary, or 1 with every failure listed.
 """
 
@@ -874,6 +877,61 @@ def run_cfn_lint(template: Path, rep: Report) -> str:
     return "clean"
 
 
+# CloudFront managed policies the portal's distribution uses.
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def check_web(t: dict, routes: list[dict], rep: Report) -> int:
+    """The portal's distribution: files from a private bucket through origin access control, the
+    SPA routing function on the file behaviours, and every API route passed to the HTTP API
+    uncached with the viewer's headers (Authorization included). Returns the behaviour count."""
+    res = t["Resources"]
+    dists = [r.get("Properties", {}).get("DistributionConfig", {}) for r in res.values() if r.get("Type") == "AWS::CloudFront::Distribution"]
+    if not rep.check(len(dists) == 1, "web", f"expected one CloudFront distribution, found {len(dists)}"):
+        return 0
+    d = dists[0]
+    origins = {o.get("Id"): o for o in d.get("Origins", [])}
+    web, api = origins.get("web"), origins.get("api")
+    if not rep.check(web is not None and api is not None, "web", "the distribution needs origins `web` (bucket) and `api`"):
+        return 0
+    bucket = ref_name(web.get("DomainName"))
+    rep.check(bucket is not None and res.get(bucket, {}).get("Type") == "AWS::S3::Bucket", "web", "origin `web` is not a bucket of this stack")
+    if bucket:
+        block = res.get(bucket, {}).get("Properties", {}).get("PublicAccessBlockConfiguration", {})
+        rep.check(all(block.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")), "web", f"{bucket} must block public access")
+    rep.check(bool(web.get("OriginAccessControlId")), "web", "origin `web` must read through origin access control")
+    rep.check("HttpApi" in json.dumps(api.get("DomainName")), "web", "origin `api` must be the HTTP API")
+    rep.check(api.get("CustomOriginConfig", {}).get("OriginProtocolPolicy") == "https-only", "web", "origin `api` must be https-only")
+
+    def is_spa(b: dict) -> bool:
+        return any(f.get("EventType") == "viewer-request" for f in b.get("FunctionAssociations", []))
+
+    default = d.get("DefaultCacheBehavior", {})
+    rep.check(default.get("TargetOriginId") == "web" and default.get("CachePolicyId") == CACHING_OPTIMIZED, "web", "the default behaviour serves the bucket, cached")
+    rep.check(is_spa(default), "web", "the default behaviour needs the SPA routing function")
+    behaviours = d.get("CacheBehaviors", [])
+    api_patterns = []
+    for b in behaviours:
+        if b.get("TargetOriginId") == "api":
+            api_patterns.append(b.get("PathPattern", ""))
+            rep.check(b.get("CachePolicyId") == CACHING_DISABLED, "web", f"{b.get('PathPattern')}: the API must not be cached")
+            rep.check(b.get("OriginRequestPolicyId") == ALL_VIEWER_EXCEPT_HOST, "web", f"{b.get('PathPattern')}: forward the viewer's headers except Host")
+            rep.check(not is_spa(b), "web", f"{b.get('PathPattern')}: the SPA function must not rewrite API paths")
+    for r in routes:
+        path = r["path"]
+        if any(path.startswith(p) for p in DEV_PATH_PREFIXES):
+            continue
+        covered = any(fnmatch.fnmatchcase(path, p) for p in api_patterns)
+        rep.check(covered, "web", f"route {r['method']} {path} is not passed to the API by the distribution")
+    widget = [b for b in behaviours if b.get("PathPattern") == "/widget"]
+    rep.check(len(widget) == 1 and is_spa(widget[0]), "web", "the /widget behaviour (frameable) is missing")
+    for o in ("WebUrl", "WebBucket", "WebDistributionId"):
+        rep.check(o in t.get("Outputs", {}), "web", f"output {o} is missing (infra/deploy_web.py reads it)")
+    return 1 + len(behaviours)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("routes_json", nargs="?", help="route table JSON (default: run feedback-local routes)")
@@ -903,6 +961,7 @@ def main() -> int:
     check_schedules(t, functions, rep)
     n_alarms = check_alarms(t, functions, rep)
     n_envs = check_samconfig(t, SAMCONFIG, rep)
+    n_web = check_web(t, routes, rep)
     lint = "skipped" if args.skip_cfn_lint else run_cfn_lint(args.template, rep)
 
     rel = args.template.resolve()
@@ -916,7 +975,8 @@ def main() -> int:
     print(
         f"check_template: ok: {rel}: {n_routes} routes on {len({r['function'] for r in routes})} HTTP functions, "
         f"{len(functions)} functions, table with {n_gsi} GSIs, {n_queues} queues with DLQs, "
-        f"{n_statements} IAM statements without Scan or wildcards, {n_alarms} alarms, {n_envs} samconfig envs; "
+        f"{n_statements} IAM statements without Scan or wildcards, {n_alarms} alarms, {n_envs} samconfig envs, "
+        f"a portal distribution with {n_web} behaviours; "
         f"cfn-lint {lint}"
     )
     return 0

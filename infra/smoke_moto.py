@@ -4,8 +4,8 @@
 1. Translates infra/template.yaml offline with aws-sam-translator.
 2. Strips what moto cannot run:
    - the SQS event source mappings (moto would try to invoke the functions through Docker);
-   - the HTTP API (API Gateway v2) and the EventBridge schedules, which moto's CloudFormation
-     does not create.
+   - the HTTP API (API Gateway v2), the EventBridge schedules and the portal's CloudFront
+     resources, which moto's CloudFormation does not create.
 3. Deploys the rest into moto: the table, the queues with their DLQs, the bucket, the roles and
    the functions (their code is a placeholder zip uploaded to moto's S3).
 4. Runs `feedback seed-region --target aws` against the stack's own table, twice. The second run
@@ -14,6 +14,8 @@
    adapters against the stack's table and queues.
 6. Runs `feedback reconcile --target aws` against the stack's table: the counters the message
    wrote must equal the recount of its history.
+7. Runs infra/deploy_web.py against the stack: the portal's files and config.json land in its
+   web bucket with their content types and caching (CloudFront itself is not emulated).
 
 Usage: AWS_ENDPOINT_URL=http://127.0.0.1:PORT python infra/smoke_moto.py
 """
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_template  # noqa: E402  (the template loader and the offline SAM transform)
 
-UNSUPPORTED = ("AWS::Lambda::EventSourceMapping", "AWS::ApiGatewayV2::", "AWS::Scheduler::")
+UNSUPPORTED = ("AWS::Lambda::EventSourceMapping", "AWS::ApiGatewayV2::", "AWS::Scheduler::", "AWS::CloudFront::")
 
 
 def fail(msg: str) -> None:
@@ -148,6 +150,19 @@ def main() -> int:
     out = subprocess.run(reconcile, cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0 or ", 0 differences" not in out.stdout or " 0 counter items" in out.stdout:
         fail(f"reconcile against the stack's table did not agree:\n{out.stdout}\n{out.stderr}")
+    print("smoke_moto: " + out.stdout.strip().splitlines()[-1])
+
+    # The portal: infra/deploy_web.py publishes web/dist and config.json to the stack's bucket.
+    out = subprocess.run([sys.executable, str(ROOT / "infra" / "deploy_web.py"), "--stack", stack, "--no-invalidate"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        fail(f"deploy_web failed:\n{out.stdout}\n{out.stderr}")
+    shell = s3.get_object(Bucket=outputs["WebBucket"], Key="index.html")
+    config = json.loads(s3.get_object(Bucket=outputs["WebBucket"], Key="config.json")["Body"].read())
+    if shell["ContentType"] != "text/html; charset=utf-8" or shell["CacheControl"] != "no-cache":
+        fail(f"index.html is stored with {shell['ContentType']!r}, {shell['CacheControl']!r}")
+    if config.get("auth") != "oidc" or config.get("client_id") != check_template.DUMMY_PARAMETERS["OidcAudience"]:
+        fail(f"config.json does not name the stack's identity provider: {config}")
     print("smoke_moto: " + out.stdout.strip().splitlines()[-1])
     return 0
 

@@ -57,5 +57,19 @@ if [ "$STATUS" -eq 0 ]; then
     STATUS=1
   fi
 fi
+# The web portal end to end in headless Chromium; each of its tests counts in the tally.
+E2E_OUT=$(mktemp -t e2e.XXXXXX.log)
+set +e
+scripts/e2e.sh 2>&1 | tee "$E2E_OUT"
+E2E_STATUS=${PIPESTATUS[0]}
+set -e
+read -r E2E_PASSED E2E_FAILED < <(sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$E2E_OUT" | tail -n 1) || true
+rm -f "$E2E_OUT"
+PASSED=$((PASSED + ${E2E_PASSED:-0}))
+FAILED=$((FAILED + ${E2E_FAILED:-0}))
+if [ "$E2E_STATUS" -ne 0 ]; then
+  [ "${E2E_FAILED:-0}" -gt 0 ] || FAILED=$((FAILED + 1))
+  STATUS=1
+fi
 echo "tests: ${PASSED:-0} passed, ${FAILED:-0} failed"
 exit "$STATUS"

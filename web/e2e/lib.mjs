@@ -33,6 +33,7 @@ export async function launch() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      "--lang=ru-RU",
     ],
     viewport: { width: 1280, height: 900 },
     locale: "ru-RU",

@@ -35,8 +35,26 @@ export const POLL_STATUS: Record<string, string> = {
   cancelled: "Отменено",
 };
 
-const dateTime = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long" });
+// Times are shown in the region's zone (a deadline falls due at 23:59 there), wherever the
+// browser is; until the configuration is loaded, in the browser's zone.
+let dateTime = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeStyle: "short" });
+let dateOnly = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long" });
+const dayMonth = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "short", timeZone: "UTC" });
+
+export function setDisplayZone(timeZone: string) {
+  try {
+    dateTime = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeStyle: "short", timeZone });
+    dateOnly = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeZone });
+  } catch {
+    // an unknown zone: keep the browser's
+  }
+}
+
+/** `2026-11-28` → `28 нояб.`: a calendar date, the same in every zone. */
+export function fmtDay(s: string): string {
+  const d = new Date(`${s}T00:00:00Z`);
+  return isNaN(d.getTime()) ? s : dayMonth.format(d);
+}
 
 export function fmtDateTime(s?: string | null): string {
   if (!s) return "—";
@@ -46,7 +64,11 @@ export function fmtDateTime(s?: string | null): string {
 
 export function fmtDate(s?: string | null): string {
   if (!s) return "—";
-  const d = new Date(s.length === 10 ? s + "T12:00:00" : s);
+  if (s.length === 10) {
+    const day = new Date(`${s}T12:00:00Z`);
+    return isNaN(day.getTime()) ? s : new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeZone: "UTC" }).format(day);
+  }
+  const d = new Date(s);
   return isNaN(d.getTime()) ? s : dateOnly.format(d);
 }
 

@@ -120,4 +120,8 @@ function Shell() {
   );
 }
 
-render(<Shell />, document.getElementById("app")!);
+// The configuration (sign-in mode, the region and its time zone) comes first; the portal still
+// starts when it fails, and the sign-in page then shows the error.
+loadConfig()
+  .catch(() => null)
+  .finally(() => render(<Shell />, document.getElementById("app")!));

@@ -1,6 +1,7 @@
 // The region's reference data and the portal configuration, loaded once.
 
 import { all, api } from "./api";
+import { setDisplayZone } from "./format";
 
 export interface Category {
   id: string;
@@ -50,7 +51,10 @@ let configPromise: Promise<Config> | null = null;
 let refPromise: Promise<Reference> | null = null;
 
 export function loadConfig(): Promise<Config> {
-  configPromise ??= api.get<Config>("/config.json").catch((e) => {
+  configPromise ??= api.get<Config>("/config.json").then((c) => {
+    if (c.region?.time_zone) setDisplayZone(c.region.time_zone);
+    return c;
+  }, (e) => {
     configPromise = null;
     throw e;
   });

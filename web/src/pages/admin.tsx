@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, type Page as ListPage } from "../api";
 import { Chart } from "../charts";
-import { fmtDate, isoDate, localInputToRfc3339, pct, STATUS, toLocalInput } from "../format";
+import { fmtDate, fmtDay, isoDate, localInputToRfc3339, pct, STATUS, toLocalInput } from "../format";
 import { loadConfig, loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
@@ -130,7 +130,7 @@ export function Dashboard(props: { timeZone?: string }) {
         </div>
       </form>
       <p class="meta">
-        Период: {fmtDate(q.from)} — {fmtDate(q.to)}.{" "}
+        Период: {fmtDate(q.from)} — {fmtDate(q.to)}{" "}
         <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("category")}>
           Скачать CSV по категориям
         </Button>{" "}
@@ -189,7 +189,7 @@ export function Dashboard(props: { timeZone?: string }) {
               testId="chart-day"
               title="Динамика по дням"
               kind="line"
-              labels={(byDay.data?.groups ?? []).map((g) => fmtDate(g.key))}
+              labels={(byDay.data?.groups ?? []).map((g) => fmtDay(g.key))}
               series={[
                 { label: "Подано", data: (byDay.data?.groups ?? []).map((g) => g.submitted) },
                 { label: "Отвечено", data: (byDay.data?.groups ?? []).map((g) => g.answered) },

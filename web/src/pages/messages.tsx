@@ -473,7 +473,9 @@ export function Queue() {
                 <td>
                   <StatusBadge status={m.status} overdue={m.overdue} />
                 </td>
-                <td class="clip">{m.text}</td>
+                <td class="text-cell">
+                  <div class="clip">{m.text}</div>
+                </td>
               </tr>
             ))}
           </tbody>
