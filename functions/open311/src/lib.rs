@@ -293,8 +293,8 @@ pub struct PostForm {
     pub submission: Open311Submission,
 }
 
-/// Fields a POST may carry that are not kept (personal data), and fields that are ignored.
-const DROPPED_FIELDS: &[&str] = &["email", "device_id", "account_id", "first_name", "last_name", "phone", "format"];
+/// Fields a POST may carry that are not kept: the personal data GeoReport v2 allows.
+const DROPPED_FIELDS: &[&str] = &["email", "device_id", "account_id", "first_name", "last_name", "phone"];
 
 /// Reads a POST form's fields. Each field at most once; unknown fields are refused by name.
 pub fn post_form(pairs: Vec<(String, String)>) -> Result<PostForm, Vec<FieldError>> {
