@@ -54,7 +54,7 @@ done
 echo "e2e.sh: feedback serve on $BASE_URL (data $DATA/data)"
 
 set +e
-(cd web && BASE_URL="$BASE_URL" CHROMIUM_PATH="$CHROMIUM_PATH" SCREENSHOTS_DIR="${SCREENSHOTS_DIR:+$PWD/../$SCREENSHOTS_DIR}" node e2e/run.mjs)
+(cd web && BASE_URL="$BASE_URL" FEEDBACK_BIN="$PWD/../target/debug/feedback" CHROMIUM_PATH="$CHROMIUM_PATH" SCREENSHOTS_DIR="${SCREENSHOTS_DIR:+$PWD/../$SCREENSHOTS_DIR}" node e2e/run.mjs)
 STATUS=$?
 set -e
 if [ "$STATUS" -ne 0 ]; then

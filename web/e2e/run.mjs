@@ -5,7 +5,13 @@
 // axe-core runs on every main screen; keyboard-only use is checked on the forms.
 
 import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
+import { startProvider } from "./oidc-provider.mjs";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 // A 2×2 PNG for the photo upload.
 const PNG = Buffer.from(
@@ -125,7 +131,9 @@ test("a resident submits a message with a photo and coordinates and sees it rout
   state.messageUrl = new URL(page.url()).pathname;
   await page.getByTestId("authority").getByText(TYUMEN_ADMIN).waitFor({ timeout: 15000 });
   await page.locator(".badge", { hasText: "Направлено в орган власти" }).first().waitFor();
-  await page.getByText("Фотографии").waitFor();
+  const photo = page.getByRole("img", { name: "Фотография 1 к сообщению" });
+  await photo.waitFor();
+  assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth === 2), "the uploaded photo is shown");
   await page.locator(".timeline").getByText("Направлено в орган власти").waitFor();
   await axe(page, "message (routed)");
 });
@@ -379,6 +387,69 @@ test("the widget takes its category and authority from the query string and sign
   await page.getByRole("button", { name: "Отправить сообщение" }).click();
   await page.getByText(/принято/).waitFor();
   await page.close();
+});
+
+/** Starts `feedback serve --auth oidc` against the test provider; resolves with its URL. */
+async function serveOidc(provider, audience) {
+  const bin = process.env.FEEDBACK_BIN;
+  assert.ok(bin, "FEEDBACK_BIN is not set: run scripts/e2e.sh");
+  const dir = mkdtempSync(join(tmpdir(), "feedback-e2e-oidc-"));
+  writeFileSync(join(dir, "jwks.json"), JSON.stringify(provider.jwks));
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data", join(dir, "data"), "--auth", "oidc", "--issuer", provider.issuer, "--audience", audience, "--jwks", join(dir, "jwks.json"), "--schedule-every", "1s"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`feedback serve --auth oidc did not start:\n${out}`)), 30000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("error", (e) => reject(new Error(`feedback serve --auth oidc could not start: ${e.message}`)));
+    child.on("exit", (code) => reject(new Error(`feedback serve --auth oidc exited with ${code}:\n${out}`)));
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("production sign-in: OIDC authorization code with PKCE against the region's provider", async (env) => {
+  const audience = "feedback-portal";
+  const provider = await startProvider({ clientId: audience, claims: { sub: "resident-oidc", roles: ["citizen"], region: "72", municipality: "tyumen", name: "Пётр Иванов" } });
+  const server = await serveOidc(provider, audience);
+  try {
+    const cfg = await (await fetch(`${server.url}/config.json`)).json();
+    assert.deepEqual([cfg.auth, cfg.issuer, cfg.client_id], ["oidc", provider.issuer, audience]);
+    assert.equal(cfg.demo_users, undefined);
+    assert.equal((await fetch(`${server.url}/v1/dev/tokens`, { method: "POST" })).status, 404);
+    const csp = (await fetch(`${server.url}/login`)).headers.get("content-security-policy");
+    assert.ok(csp.includes(`connect-src 'self' ${provider.issuer};`), csp);
+    const page = await env.context.newPage();
+    await page.goto(`${server.url}/messages`);
+    await page.waitForURL(/\/login\?return=/);
+    await axe(page, "sign-in (OIDC)");
+    await page.getByRole("button", { name: "Войти через систему идентификации" }).click();
+    await page.waitForURL(`${server.url}/messages`);
+    await page.getByText("Сообщений пока нет.").waitFor();
+    await page.getByText("Пётр Иванов").waitFor();
+    assert.equal(provider.seen.authorize, 1);
+    assert.equal(provider.seen.token, 1);
+    // A callback that does not belong to a sign-in started here is refused.
+    await page.goto(`${server.url}/auth/callback?code=forged&state=forged`);
+    await page.getByText("ответ поставщика входа не относится к этому входу").waitFor();
+    assert.equal(provider.seen.token, 1, "a forged callback never reaches the token endpoint");
+    await page.close();
+  } finally {
+    server.stop();
+    await provider.close();
+  }
 });
 
 run(async () => {

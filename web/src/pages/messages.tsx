@@ -158,12 +158,7 @@ export function MessageDetail(props: { id: string }) {
               <dd data-testid="authority">{m.authority_id ? r.authority(m.authority_id) : "определяется"}</dd>
               <dt>Срок ответа</dt>
               <dd class={m.overdue ? "overdue" : ""}>{m.deadline ? fmtDateTime(m.deadline) : "—"}</dd>
-              {m.photo_ids && m.photo_ids.length > 0 && (
-                <>
-                  <dt>Фотографии</dt>
-                  <dd>{m.photo_ids.length}</dd>
-                </>
-              )}
+
               {m.duplicate_of && (
                 <>
                   <dt>Повтор сообщения</dt>
@@ -175,6 +170,7 @@ export function MessageDetail(props: { id: string }) {
             </dl>
             <h2>Текст</h2>
             <p class="message-text">{m.text}</p>
+            {m.photo_ids && m.photo_ids.length > 0 && <MessagePhotos messageId={m.id} photoIds={m.photo_ids} />}
           </section>
           {m.answer && (
             <section class="answer" aria-labelledby="answer-h">
@@ -204,6 +200,33 @@ export function MessageDetail(props: { id: string }) {
         </div>
       )}
     </Page>
+  );
+}
+
+/** The photos, through the short-lived read URLs the API signs. */
+function MessagePhotos(props: { messageId: string; photoIds: string[] }) {
+  const urls = useLoad(
+    () =>
+      Promise.all(
+        props.photoIds.map((p) =>
+          api.get<{ url: string }>(`/v1/messages/${encodeURIComponent(props.messageId)}/photos/${encodeURIComponent(p)}`).then(
+            (r) => r.url,
+            () => null,
+          ),
+        ),
+      ),
+    [props.messageId, props.photoIds.join(",")],
+  );
+  return (
+    <section aria-labelledby="photos-h">
+      <h2 id="photos-h">Фотографии</h2>
+      {urls.loading && <Loading />}
+      <ul class="photos">
+        {(urls.data ?? []).map((url, i) => (
+          <li key={i}>{url ? <img src={url} alt={`Фотография ${i + 1} к сообщению`} /> : <span>Фотография {i + 1} недоступна</span>}</li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
