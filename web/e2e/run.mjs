@@ -228,8 +228,16 @@ test("two residents vote and check their receipts", async (env) => {
   await axe(anna, "ballot");
   await shot(anna, "07-ballot");
   const r1 = await vote(anna, "Сквер на улице Ленина");
+  // The second resident votes with the keyboard alone.
   const ivan = await signInAs(env, "resident-ivan");
-  const r2 = await vote(ivan, "Сквер на улице Ленина");
+  await ivan.goto(state.pollUrl);
+  await ivan.getByRole("heading", { name: "Бюллетень" }).waitFor();
+  await tabTo(ivan, 'input[type="radio"]');
+  await ivan.keyboard.press("ArrowDown");
+  assert.ok(await ivan.getByRole("radio", { name: "Сквер на улице Ленина" }).isChecked());
+  await tabTo(ivan, 'button[type="submit"]');
+  await ivan.keyboard.press("Enter");
+  const r2 = await ivan.getByTestId("receipt").textContent();
   assert.notEqual(r1, r2);
   await ivan.getByText("Итоги будут опубликованы после завершения").waitFor();
   await ivan.goto("/receipt");
@@ -386,7 +394,40 @@ test("the widget takes its category and authority from the query string and sign
   await shot(page, "13-widget");
   await page.getByRole("button", { name: "Отправить сообщение" }).click();
   await page.getByText(/принято/).waitFor();
+  state.widgetMessage = (await page.locator(".alert-ok code").textContent()).trim();
   await page.close();
+});
+
+test("an official redirects a message to the coordination centre; a moderator rejects one with a reason code", async (env) => {
+  const official = await signInAs(env, "official-sergey");
+  await official.goto(`/messages/${state.widgetMessage}`);
+  await official.getByLabel("Поиск органа власти").fill("Центр управления");
+  await official.getByLabel("Орган власти", { exact: true }).selectOption("tsur-72");
+  await official.getByRole("button", { name: "Перенаправить" }).click();
+  await official.getByText("Сообщение перенаправлено.").waitFor();
+  await official.getByTestId("authority").getByText("Центр управления регионом Тюменской области").waitFor();
+  await official.close();
+
+  const moderator = await signInAs(env, "moderator-elena");
+  assert.match(moderator.url(), /\/moderation$/);
+  await moderator.getByLabel("Номер сообщения").fill("не номер");
+  await moderator.getByRole("button", { name: "Открыть" }).click();
+  await moderator.locator(".field-error", { hasText: "26 латинских букв" }).waitFor();
+  await moderator.getByLabel("Номер сообщения").fill(state.widgetMessage);
+  await moderator.getByRole("button", { name: "Открыть" }).click();
+  await moderator.waitForURL(/\/messages\//);
+  await moderator.getByRole("button", { name: "Отклонить сообщение" }).click();
+  const reasonError = moderator.locator(".field-invalid", { has: moderator.getByLabel("Причина отклонения") }).locator(".field-error");
+  await reasonError.waitFor();
+  assert.equal(await moderator.getByLabel("Причина отклонения").inputValue(), "");
+  await moderator.getByLabel("Причина отклонения").selectOption("duplicate");
+  await moderator.getByLabel("Комментарий (необязательно)").fill("Повтор сообщения о яме на ул. Республики");
+  await allControlsFocusable(moderator, "moderator actions");
+  await axe(moderator, "moderator message actions");
+  await moderator.getByRole("button", { name: "Отклонить сообщение" }).click();
+  await moderator.getByText("Сообщение отклонено.").waitFor();
+  await moderator.locator(".badge", { hasText: "Отклонено" }).first().waitFor();
+  await moderator.close();
 });
 
 /** Starts `feedback serve --auth oidc` against the test provider; resolves with its URL. */

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, ApiError, type Page as ListPage } from "../api";
 import { Chart } from "../charts";
 import { fmtDateTime, pct, plural, POLL_STATUS } from "../format";
+import { navigate } from "../router";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, focusError, Loading, Page, Success, TextArea, TextInput, toApiError, useId, useLoad } from "../ui";
 
@@ -512,11 +513,37 @@ function CommentItem(props: { comment: Comment; canReply: boolean; discussionId:
   );
 }
 
+/** Opens a message by its number: moderators act on messages they are told about. */
+function MessageLookup() {
+  const [id, setId] = useState("");
+  const [error, setError] = useState<string | undefined>();
+  const open = (e: Event) => {
+    e.preventDefault();
+    const v = id.trim().toUpperCase();
+    if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(v)) {
+      setError("номер сообщения — 26 латинских букв и цифр");
+      return;
+    }
+    navigate(`/messages/${v}`);
+  };
+  return (
+    <form class="filters" onSubmit={open} noValidate aria-label="Открыть сообщение">
+      <TextInput label="Номер сообщения" value={id} onValue={setId} error={error} autoComplete="off" spellcheck={false} />
+      <div class="field field-button">
+        <Button type="submit">Открыть</Button>
+      </div>
+    </form>
+  );
+}
+
 export function ModerationQueue() {
   const [state, setState] = useState("flagged");
   const list = useLoad(() => api.get<ListPage<Comment & { discussion_id: string }>>("/v1/moderation/comments", { state, limit: 50 }), [state]);
   return (
-    <Page title="Модерация комментариев">
+    <Page title="Модерация">
+      <h2>Сообщение по номеру</h2>
+      <MessageLookup />
+      <h2>Комментарии</h2>
       <div class="tabs" role="group" aria-label="Показать">
         {[
           ["flagged", "С жалобами"],
