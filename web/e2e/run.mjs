@@ -121,6 +121,8 @@ test("a resident submits a message with a photo and coordinates and sees it rout
   const page = state.anna;
   await page.getByLabel("Широта").fill("57.153");
   await page.getByLabel("Долгота").fill("65.534");
+  await page.locator('input[type="file"]').setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
+  await page.locator(".photo-picker .field-error", { hasText: "только фотографии JPEG или PNG" }).waitFor();
   await page.locator('input[type="file"]').setInputFiles({ name: "yama.png", mimeType: "image/png", buffer: PNG });
   await page.getByRole("img", { name: "yama.png" }).waitFor();
   await allControlsFocusable(page, "submission form");
@@ -177,6 +179,7 @@ test("the resident reads the answer and rates it 5", async () => {
   await page.locator(".cards li").first().waitFor();
   assert.ok((await page.locator(".cards li").count()) >= 2, "notifications of routing and answer");
   await axe(page, "notifications");
+  await shot(page, "16-notifications");
 });
 
 test("an admin creates a poll; a past close gets the API's message beside the field", async (env) => {
@@ -424,6 +427,7 @@ test("an official redirects a message to the coordination centre; a moderator re
   await moderator.getByLabel("Комментарий (необязательно)").fill("Повтор сообщения о яме на ул. Республики");
   await allControlsFocusable(moderator, "moderator actions");
   await axe(moderator, "moderator message actions");
+  await shot(moderator, "14-moderator-reject");
   await moderator.getByRole("button", { name: "Отклонить сообщение" }).click();
   await moderator.getByText("Сообщение отклонено.").waitFor();
   await moderator.locator(".badge", { hasText: "Отклонено" }).first().waitFor();
@@ -476,6 +480,7 @@ test("production sign-in: OIDC authorization code with PKCE against the region's
     await page.goto(`${server.url}/messages`);
     await page.waitForURL(/\/login\?return=/);
     await axe(page, "sign-in (OIDC)");
+    await shot(page, "15-sign-in-oidc");
     await page.getByRole("button", { name: "Войти через систему идентификации" }).click();
     await page.waitForURL(`${server.url}/messages`);
     await page.getByText("Сообщений пока нет.").waitFor();

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, ApiError, uploadPhoto } from "../api";
 import type { Category, Reference } from "../reference";
 import { session } from "../session";
-import { Button, ErrorBox, Field, focusError, Select, TextArea, TextInput, toApiError, useId } from "../ui";
+import { Button, ErrorBox, focusError, Select, TextArea, TextInput, toApiError, useId } from "../ui";
 
 export const TEXT_MIN = 10;
 export const TEXT_MAX = 4000;
@@ -134,6 +134,51 @@ export function CategoryPicker(props: { categories: Category[]; value: string; o
         ))}
       </div>
     </fieldset>
+  );
+}
+
+/** A file input whose visible part is a Russian-labelled button; the input itself stays
+ * focusable (visually hidden), so the keyboard and screen readers use the native control. */
+function PhotoPicker(props: {
+  count: number;
+  disabled: boolean;
+  error?: string;
+  inputRef: { current: HTMLInputElement | null };
+  onFiles: (files: FileList | null) => void;
+}) {
+  const id = useId("photos");
+  const hint = `${id}-hint`;
+  const err = props.error ? `${id}-err` : undefined;
+  return (
+    <div class={`field photo-picker ${props.error ? "field-invalid" : ""}`}>
+      <div class="label-text" id={`${id}-title`}>
+        Фотографии
+      </div>
+      <div class="hint" id={hint}>
+        До {MAX_PHOTOS} снимков JPEG или PNG, каждый до 5 МБ. Приложено: {props.count}.
+      </div>
+      {props.error && (
+        <div class="field-error" id={err}>
+          {props.error}
+        </div>
+      )}
+      <input
+        id={id}
+        ref={props.inputRef}
+        class="file-input"
+        type="file"
+        accept="image/jpeg,image/png"
+        multiple
+        disabled={props.disabled}
+        aria-labelledby={`${id}-title ${id}-button`}
+        aria-describedby={[err, hint].filter(Boolean).join(" ")}
+        aria-invalid={!!props.error || undefined}
+        onChange={(e) => props.onFiles((e.target as HTMLInputElement).files)}
+      />
+      <label for={id} id={`${id}-button`} class={`btn btn-secondary file-button ${props.disabled ? "is-disabled" : ""}`}>
+        Выбрать фотографии
+      </label>
+    </div>
   );
 }
 
@@ -317,21 +362,13 @@ export function SubmitForm(props: {
           {geoState}
         </p>
       </fieldset>
-      <Field label={`Фотографии (до ${MAX_PHOTOS}, JPEG или PNG, до 5 МБ)`} error={photoError ?? fieldError("photo_ids")}>
-        {({ id, describedBy, invalid }) => (
-          <input
-            id={id}
-            ref={fileInput}
-            type="file"
-            accept="image/jpeg,image/png"
-            multiple
-            disabled={photos.length >= MAX_PHOTOS || uploading}
-            aria-describedby={describedBy}
-            aria-invalid={invalid || undefined}
-            onChange={(e) => addPhotos((e.target as HTMLInputElement).files)}
-          />
-        )}
-      </Field>
+      <PhotoPicker
+        count={photos.length}
+        disabled={photos.length >= MAX_PHOTOS || uploading}
+        error={photoError ?? fieldError("photo_ids")}
+        inputRef={fileInput}
+        onFiles={addPhotos}
+      />
       {uploading && <p role="status">Загружаем фотографии…</p>}
       {photos.length > 0 && (
         <ul class="photos" aria-label="Приложенные фотографии">
