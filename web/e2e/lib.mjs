@@ -34,6 +34,10 @@ export async function launch() {
       "--disable-component-update",
       "--disable-sync",
       "--lang=ru-RU",
+      // Several users act in tabs of one browser: tabs in the background must not be throttled.
+      "--disable-renderer-backgrounding",
+      "--disable-background-timer-throttling",
+      "--disable-backgrounding-occluded-windows",
     ],
     viewport: { width: 1280, height: 900 },
     locale: "ru-RU",
@@ -108,7 +112,10 @@ export async function run(setup) {
     } catch (e) {
       failed++;
       console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split("\n").join("\n     ")}`);
-      if (env.page) await env.page.screenshot({ path: join(tmpdir(), `e2e-failure-${failed}.png`) }).catch(() => {});
+      for (const [i, page] of env.context.pages().entries()) {
+        const path = join(tmpdir(), `e2e-failure-${failed}-${i}.png`);
+        if (await page.screenshot({ path, fullPage: true }).then(() => true, () => false)) console.log(`     screen: ${path} (${page.url()})`);
+      }
     }
   }
   if (env.foreign.length) {

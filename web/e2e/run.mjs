@@ -25,6 +25,7 @@ const state = {};
 
 async function signInAs(env, sub) {
   const page = await env.context.newPage();
+  await page.bringToFront();
   await page.goto("/login");
   await page.locator(`button[data-sub="${sub}"]`).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/login"));
@@ -119,6 +120,7 @@ test("a resident's bad input gets the API's message beside the field and keeps w
 
 test("a resident submits a message with a photo and coordinates and sees it routed", async () => {
   const page = state.anna;
+  await page.bringToFront();
   await page.getByLabel("Широта").fill("57.153");
   await page.getByLabel("Долгота").fill("65.534");
   await page.locator('input[type="file"]').setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
@@ -165,6 +167,7 @@ test("an official sees the message in the queue, takes it and answers", async (e
 
 test("the resident reads the answer and rates it 5", async () => {
   const page = state.anna;
+  await page.bringToFront();
   await page.goto(state.messageUrl);
   await page.getByTestId("answer").getByText(ANSWER_TEXT).waitFor();
   await page.getByRole("heading", { name: "Оцените ответ" }).waitFor();
@@ -224,6 +227,7 @@ async function vote(page, option) {
 
 test("two residents vote and check their receipts", async (env) => {
   const anna = state.anna;
+  await anna.bringToFront();
   await anna.goto("/polls");
   await axe(anna, "poll list");
   await anna.getByRole("link", { name: /общественное пространство/ }).click();
@@ -254,8 +258,104 @@ test("two residents vote and check their receipts", async (env) => {
   state.ivan = ivan;
 });
 
+test("a survey: several questions of each kind, answered, with live results", async (env) => {
+  const admin = state.admin;
+  await admin.bringToFront();
+  await admin.goto("/admin/polls/new");
+  await admin.getByRole("radio", { name: /Опрос/ }).check();
+  await admin.getByLabel("Название").fill("Опрос о благоустройстве улиц");
+  const q1 = admin.locator("fieldset.question").nth(0);
+  await q1.getByLabel("Текст вопроса").fill("Что улучшить в первую очередь?");
+  await q1.getByLabel("Тип ответа").selectOption("multi");
+  await q1.getByLabel(/Варианты ответа/).fill("Освещение\nТротуары\nОстановки");
+  await q1.getByLabel("Сколько вариантов можно выбрать").fill("2");
+  await admin.getByRole("button", { name: "Добавить вопрос" }).click();
+  const q2 = admin.locator("fieldset.question").nth(1);
+  await q2.getByLabel("Текст вопроса").fill("Ваши предложения");
+  await q2.getByLabel("Тип ответа").selectOption("text");
+  await q2.getByLabel("Обязательный вопрос").uncheck();
+  await admin.getByRole("radio", { name: "Показывать во время голосования" }).check();
+  await admin.getByRole("button", { name: "Создать", exact: true }).click();
+  await admin.waitForURL(/\/polls\/[0-9A-Z]{26}/);
+  const url = new URL(admin.url()).pathname;
+
+  const olga = await signInAs(env, "resident-olga");
+  await olga.goto(url);
+  await olga.getByRole("heading", { name: "Бюллетень" }).waitFor();
+  await olga.getByRole("button", { name: "Проголосовать" }).click();
+  await olga.locator(".field-error", { hasText: "ответьте на этот вопрос" }).first().waitFor();
+  await olga.getByRole("checkbox", { name: "Освещение" }).check();
+  await olga.getByRole("checkbox", { name: "Остановки" }).check();
+  await olga.getByLabel("2. Ваши предложения").fill("Больше скамеек у остановок");
+  await axe(olga, "survey ballot");
+  await olga.getByRole("button", { name: "Проголосовать" }).click();
+  await olga.getByTestId("receipt").waitFor();
+  const results = olga.getByTestId("results");
+  await results.getByRole("heading", { name: "Промежуточные итоги" }).waitFor();
+  await results.getByText("Освещение: 1 (100 %)").waitFor();
+  await results.getByText("Тротуары: 0 (0 %)").waitFor();
+  await results.getByText(/Ваши предложения: 1 ответ/).waitFor();
+  await olga.close();
+});
+
+test("the dashboard shows the counts as charts, with a range picker and CSV", async () => {
+  const page = state.admin;
+  await page.bringToFront();
+  await page.goto("/dashboard");
+  await page.getByTestId("kpi-submitted").getByText("1", { exact: true }).waitFor();
+  assert.equal(await page.getByTestId("kpi-answered").textContent(), "1");
+  assert.equal(await page.getByTestId("kpi-rating").textContent(), "5.0");
+  for (const id of ["chart-category", "chart-municipality", "chart-day", "chart-status", "chart-authorities", "chart-turnout"]) {
+    await page.getByTestId(id).locator("canvas").waitFor();
+  }
+  const category = page.getByTestId("chart-category");
+  await category.locator("summary").click();
+  await category.locator("tr", { hasText: "Ямы на дорогах" }).waitFor();
+  await page.getByLabel("Голосование", { exact: true }).selectOption({ label: "Где благоустроить общественное пространство в 2027 году?" });
+  const turnout = page.getByTestId("chart-turnout");
+  await turnout.locator("summary").click();
+  await turnout.locator("tr", { hasText: "город Тюмень" }).getByText("2").waitFor();
+  await axe(page, "dashboard");
+  await shot(page, "10-dashboard");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать CSV по категориям" }).click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(csv).toString("utf8");
+  assert.match(text.split("\n")[0], /submitted/);
+  assert.match(text, /dorogi-yamy/);
+  // A range the API refuses: its message is shown and the typed dates stay.
+  await page.getByLabel("С", { exact: true }).fill("2020-01-01");
+  await page.getByRole("button", { name: "Показать" }).click();
+  await page.locator(".field-error", { hasText: "366" }).waitFor();
+  assert.equal(await page.getByLabel("С", { exact: true }).inputValue(), "2020-01-01");
+  await allControlsFocusable(page, "dashboard");
+});
+
+test("the routing rules editor checks rows against the reference data and saves", async () => {
+  const page = state.admin;
+  await page.bringToFront();
+  await page.goto("/admin/routing");
+  await page.locator("table.rules tbody tr").first().waitFor();
+  const before = await page.locator("table.rules tbody tr").count();
+  assert.ok(before >= 10);
+  await page.getByRole("button", { name: "Добавить правило" }).click();
+  await page.getByRole("button", { name: "Сохранить правила" }).click();
+  const last = page.locator("table.rules tbody tr").last();
+  await last.locator(".field-error", { hasText: "выберите категорию" }).waitFor();
+  await last.getByLabel(/Категория правила/).selectOption("dorogi-yamy");
+  await last.getByLabel(/Муниципалитет правила/).selectOption("tyumen");
+  await last.getByLabel(/Орган власти правила/).selectOption("adm-tyumen");
+  await axe(page, "routing rules");
+  await shot(page, "11-routing-rules");
+  await page.getByRole("button", { name: "Сохранить правила" }).click();
+  await page.getByText("Правила сохранены.").waitFor();
+  await page.reload();
+  await page.locator("table.rules tbody tr").first().waitFor();
+  assert.equal(await page.locator("table.rules tbody tr").count(), before + 1);
+});
+
 test("after the close the results chart appears", async () => {
   const page = state.anna;
+  await page.bringToFront();
   const wait = state.closesAt - Date.now() + 2500;
   if (wait > 0) await page.waitForTimeout(wait);
   for (let i = 0; i < 20; i++) {
@@ -281,60 +381,9 @@ test("after the close the results chart appears", async () => {
   await shot(page, "08-poll-results");
 });
 
-test("the dashboard shows the counts as charts, with a range picker and CSV", async () => {
-  const page = state.admin;
-  await page.goto("/dashboard");
-  await page.getByTestId("kpi-submitted").getByText("1", { exact: true }).waitFor();
-  assert.equal(await page.getByTestId("kpi-answered").textContent(), "1");
-  assert.equal(await page.getByTestId("kpi-rating").textContent(), "5.0");
-  for (const id of ["chart-category", "chart-municipality", "chart-day", "chart-status", "chart-authorities", "chart-turnout"]) {
-    await page.getByTestId(id).locator("canvas").waitFor();
-  }
-  const category = page.getByTestId("chart-category");
-  await category.locator("summary").click();
-  await category.locator("tr", { hasText: "Ямы на дорогах" }).waitFor();
-  const turnout = page.getByTestId("chart-turnout");
-  await turnout.locator("summary").click();
-  await turnout.locator("tr", { hasText: "город Тюмень" }).getByText("2").waitFor();
-  await axe(page, "dashboard");
-  await shot(page, "10-dashboard");
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать CSV по категориям" }).click()]);
-  const csv = await (await download.createReadStream()).toArray();
-  const text = Buffer.concat(csv).toString("utf8");
-  assert.match(text.split("\n")[0], /submitted/);
-  assert.match(text, /dorogi-yamy/);
-  // A range the API refuses: its message is shown and the typed dates stay.
-  await page.getByLabel("С", { exact: true }).fill("2020-01-01");
-  await page.getByRole("button", { name: "Показать" }).click();
-  await page.locator(".field-error", { hasText: "366" }).waitFor();
-  assert.equal(await page.getByLabel("С", { exact: true }).inputValue(), "2020-01-01");
-  await allControlsFocusable(page, "dashboard");
-});
-
-test("the routing rules editor checks rows against the reference data and saves", async () => {
-  const page = state.admin;
-  await page.goto("/admin/routing");
-  await page.locator("table.rules tbody tr").first().waitFor();
-  const before = await page.locator("table.rules tbody tr").count();
-  assert.ok(before >= 10);
-  await page.getByRole("button", { name: "Добавить правило" }).click();
-  await page.getByRole("button", { name: "Сохранить правила" }).click();
-  const last = page.locator("table.rules tbody tr").last();
-  await last.locator(".field-error", { hasText: "выберите категорию" }).waitFor();
-  await last.getByLabel(/Категория правила/).selectOption("dorogi-yamy");
-  await last.getByLabel(/Муниципалитет правила/).selectOption("tyumen");
-  await last.getByLabel(/Орган власти правила/).selectOption("adm-tyumen");
-  await axe(page, "routing rules");
-  await shot(page, "11-routing-rules");
-  await page.getByRole("button", { name: "Сохранить правила" }).click();
-  await page.getByText("Правила сохранены.").waitFor();
-  await page.reload();
-  await page.locator("table.rules tbody tr").first().waitFor();
-  assert.equal(await page.locator("table.rules tbody tr").count(), before + 1);
-});
-
 test("discussions: threaded comments and flagging", async (env) => {
   const admin = state.admin;
+  await admin.bringToFront();
   await admin.goto("/admin/discussions/new");
   await admin.getByLabel("Название").fill("Как улучшить общественный транспорт Тюмени?");
   await admin.getByLabel("Описание").fill("Предложения по маршрутам и расписанию.");
@@ -343,11 +392,13 @@ test("discussions: threaded comments and flagging", async (env) => {
   await admin.waitForURL(/\/discussions\/[0-9A-Z]{26}/);
   const url = new URL(admin.url()).pathname;
   const anna = state.anna;
+  await anna.bringToFront();
   await anna.goto(url);
   await anna.getByLabel("Ваш комментарий").fill("Нужен ночной автобус до Тарманов.");
   await anna.getByRole("button", { name: "Отправить" }).click();
   await anna.locator(".comment", { hasText: "ночной автобус" }).waitFor();
   const ivan = state.ivan;
+  await ivan.bringToFront();
   await ivan.goto(url);
   const comment = ivan.locator(".comment", { hasText: "ночной автобус" });
   await comment.getByRole("button", { name: "Ответить" }).click();

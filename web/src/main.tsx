@@ -36,6 +36,11 @@ const ROUTES: Route[] = [
   { path: "/admin/routing", view: () => <RoutingRules />, roles: ["admin"] },
 ];
 
+function Redirect(props: { to: string }) {
+  useEffect(() => navigate(props.to, true), [props.to]);
+  return null;
+}
+
 function Shell() {
   const loc = useLocation();
   const s = useSignal(session);
@@ -51,7 +56,7 @@ function Shell() {
 
   let content: ComponentChildren = null;
   if (loc.path === "/") {
-    queueMicrotask(() => navigate(s ? homeOf(s) : "/login", true));
+    content = <Redirect to={s ? homeOf(s) : "/login"} />;
   } else {
     const found = ROUTES.map((r) => ({ r, p: match(r.path, loc.path) })).find((x) => x.p);
     if (!found) {
@@ -63,7 +68,7 @@ function Shell() {
         </Page>
       );
     } else if (found.r.roles && !s) {
-      queueMicrotask(() => navigate(`/login?return=${encodeURIComponent(loc.path + window.location.search)}`, true));
+      content = <Redirect to={`/login?return=${encodeURIComponent(loc.path + window.location.search)}`} />;
     } else if (found.r.roles && !hasRole(s, ...found.r.roles)) {
       content = (
         <Page title="Нет доступа">

@@ -40,7 +40,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
       (data) => mine === seq.current && setState({ data, loading: false }),
       (error) => mine === seq.current && setState({ error: toApiError(error), loading: false }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   useEffect(run, [run]);
   return { ...state, reload: run };

@@ -323,7 +323,9 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
   const authorities = props.reference.authorities
     .filter((a) => a.id !== m.authority_id && (!q || a.name.toLowerCase().includes(q)))
     .map((a): [string, string] => [a.id, a.name]);
-  if (!open && !["submitted"].includes(m.status)) return done ? <Success>{done}</Success> : null;
+  const moderator = hasRole(s, "moderator");
+  const canReject = moderator && (open || m.status === "submitted");
+  if (!open && !canReject) return done ? <Success>{done}</Success> : null;
   return (
     <section aria-labelledby="actions-h" class="panel">
       <h2 id="actions-h">Действия</h2>
@@ -376,7 +378,7 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
           </div>
         </form>
       )}
-      {hasRole(s, "moderator") && (
+      {canReject && (
         <form
           class="form"
           noValidate

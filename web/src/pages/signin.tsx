@@ -16,6 +16,11 @@ export function homeOf(s: Session): string {
   return "/messages";
 }
 
+/** Only a path of this site may be a return address (`//host` and `/\\host` are other sites). */
+function isLocalPath(p: string | null): p is string {
+  return !!p && p.startsWith("/") && !p.startsWith("//") && !p.includes("\\");
+}
+
 /** A sign-in opened from the widget hands the session back to it and closes. */
 function complete(s: Session, returnTo: string | null) {
   if (window.opener && new URLSearchParams(window.location.search).get("popup") === "1") {
@@ -24,7 +29,7 @@ function complete(s: Session, returnTo: string | null) {
     return;
   }
   signIn(s);
-  navigate(returnTo && returnTo.startsWith("/") && !returnTo.startsWith("//") ? returnTo : homeOf(s), true);
+  navigate(isLocalPath(returnTo) ? returnTo : homeOf(s), true);
 }
 
 export function SignIn() {
