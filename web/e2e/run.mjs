@@ -334,23 +334,38 @@ test("the routing rules editor checks rows against the reference data and saves"
   const page = state.admin;
   await page.bringToFront();
   await page.goto("/admin/routing");
+  const count = async () => Number((await page.locator("table.rules caption").textContent()).match(/Правил: (\d+)/)[1]);
   await page.locator("table.rules tbody tr").first().waitFor();
-  const before = await page.locator("table.rules tbody tr").count();
+  const before = await count();
   assert.ok(before >= 10);
+  assert.equal(await page.locator("table.rules tbody tr").count(), 20, "one page of rules");
   await page.getByRole("button", { name: "Добавить правило" }).click();
   await page.getByRole("button", { name: "Сохранить правила" }).click();
   const last = page.locator("table.rules tbody tr").last();
   await last.locator(".field-error", { hasText: "выберите категорию" }).waitFor();
+  await page.getByText(`Ошибки в правилах: № ${before + 1}`).waitFor();
   await last.getByLabel(/Категория правила/).selectOption("dorogi-yamy");
   await last.getByLabel(/Муниципалитет правила/).selectOption("tyumen");
   await last.getByLabel(/Орган власти правила/).selectOption("adm-tyumen");
+  // The API checks the rules against its reference data too; its answer is shown beside the row.
+  // (The request is altered on the way, as a stale page or another admin's change would.)
+  await page.route("**/v1/routing-rules", async (route) => {
+    const rules = JSON.parse(route.request().postData());
+    rules[rules.length - 1].authority_id = "adm-nowhere";
+    await route.continue({ postData: JSON.stringify(rules) });
+  }, { times: 1 });
+  await page.getByRole("button", { name: "Сохранить правила" }).click();
+  await last.locator(".field-error", { hasText: "неизвестный орган власти «adm-nowhere»" }).waitFor();
+  assert.equal(await last.getByLabel(/Орган власти правила/).inputValue(), "adm-tyumen", "what was chosen stays");
   await axe(page, "routing rules");
   await shot(page, "11-routing-rules");
   await page.getByRole("button", { name: "Сохранить правила" }).click();
   await page.getByText("Правила сохранены.").waitFor();
   await page.reload();
   await page.locator("table.rules tbody tr").first().waitFor();
-  assert.equal(await page.locator("table.rules tbody tr").count(), before + 1);
+  assert.equal(await count(), before + 1);
+  await page.getByLabel("Найти правило").fill("Ямы на дорогах");
+  await page.locator("table.rules tbody tr", { has: page.locator("option[value='tyumen']:checked") }).first().waitFor();
 });
 
 test("after the close the results chart appears", async () => {

@@ -473,6 +473,27 @@ export function NewPoll(props: { discussion?: boolean }) {
   );
 }
 
+/** A rule's problem in Russian. The API's reference-data check names the entry and speaks the
+ * region file's language; the known phrasings are translated, anything else is shown as sent. */
+export function ruleProblem(field: string, message: string): string {
+  const id = (m: RegExpMatchArray | null) => (m ? `«${m[1]}»` : "");
+  const known: [RegExp, (m: RegExpMatchArray) => string][] = [
+    [/unknown category_id "([^"]*)"/, (m) => `неизвестная категория ${id(m)}`],
+    [/unknown municipality_id "([^"]*)"/, (m) => `неизвестный муниципалитет ${id(m)}`],
+    [/unknown authority_id "([^"]*)"/, (m) => `неизвестный орган власти ${id(m)}`],
+    [/duplicates an earlier rule/, () => "повторяет более раннее правило для той же категории и муниципалитета"],
+  ];
+  for (const [re, text] of known) {
+    const m = message.match(re);
+    if (m) return text(m);
+  }
+  const column: Record<string, string> = { category_id: "категория", municipality_id: "муниципалитет", authority_id: "орган власти" };
+  const name = field.match(/\]\.(\w+)$/)?.[1];
+  return name && column[name] && !message.includes(column[name]) ? `${column[name]}: ${message}` : message;
+}
+
+const RULES_PER_PAGE = 20;
+
 interface Rule {
   category_id: string;
   municipality_id: string | null;
@@ -489,6 +510,7 @@ export function RoutingRules() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
+  const [page, setPage] = useState(1);
   const errorId = useId("rules-error");
   useEffect(() => {
     const d = rules.data;
@@ -499,7 +521,7 @@ export function RoutingRules() {
     const map = new Map<number, string[]>();
     for (const e of error?.errors ?? []) {
       const m = e.field.match(/\[(\d+)\]/);
-      if (m) map.set(Number(m[1]), [...(map.get(Number(m[1])) ?? []), `${e.field.replace(/^.*?\]\s*/, "")} ${e.message}`.trim()]);
+      if (m) map.set(Number(m[1]), [...(map.get(Number(m[1])) ?? []), ruleProblem(e.field, e.message)]);
     }
     return map;
   }, [error]);
@@ -523,7 +545,7 @@ export function RoutingRules() {
     const local = localCheck(rows);
     setError(local);
     if (local) {
-      focusError(errorId);
+      showFirstProblem(local);
       return;
     }
     setBusy(true);
@@ -532,17 +554,31 @@ export function RoutingRules() {
       setRows(Array.isArray(stored) ? stored : stored.items);
       setSaved(true);
     } catch (err) {
-      setError(toApiError(err));
-      focusError(errorId);
+      const apiError = toApiError(err);
+      setError(apiError);
+      showFirstProblem(apiError);
     } finally {
       setBusy(false);
     }
+  };
+  /** Turns to the page of the first rule in error (the search is cleared so that it is shown). */
+  const showFirstProblem = (e: ApiError) => {
+    const first = e.errors.map((x) => Number(x.field.match(/\[(\d+)\]/)?.[1] ?? NaN)).filter((n) => !isNaN(n)).sort((a, b) => a - b)[0];
+    if (first !== undefined) {
+      setFilter("");
+      setPage(Math.floor(first / RULES_PER_PAGE) + 1);
+    }
+    focusError(errorId);
   };
   const set = (i: number, patch: Partial<Rule>) => setRows((list) => (list ?? []).map((x, j) => (j === i ? { ...x, ...patch } : x)));
   const q = filter.trim().toLowerCase();
   const visible = (rows ?? [])
     .map((x, i) => ({ x, i }))
     .filter(({ x }) => !q || !r || [r.category(x.category_id), r.municipality(x.municipality_id), r.authority(x.authority_id)].some((s) => s.toLowerCase().includes(q)));
+  const pages = Math.max(1, Math.ceil(visible.length / RULES_PER_PAGE));
+  const current = Math.min(page, pages);
+  const shownRows = visible.slice((current - 1) * RULES_PER_PAGE, current * RULES_PER_PAGE);
+  const badRows = [...rowErrors.keys()].sort((a, b) => a - b);
   const categories: [string, string][] = (r?.categories ?? []).map((c) => [c.id, c.parent_id ? `— ${c.name}` : c.name]);
   const municipalities: [string, string][] = (r?.municipalities ?? []).map((m) => [m.id, m.name]);
   const authorities: [string, string][] = (r?.authorities ?? []).map((a) => [a.id, a.name]);
@@ -554,11 +590,40 @@ export function RoutingRules() {
         <form class="form" onSubmit={save} noValidate>
           <ErrorBox error={error} shown={(error?.errors ?? []).filter((e) => /\[\d+\]/.test(e.field)).map((e) => e.field)} id={errorId} />
           {saved && <Success>Правила сохранены.</Success>}
-          <TextInput label="Найти правило" type="search" value={filter} onValue={setFilter} autoComplete="off" />
+          <TextInput
+            label="Найти правило"
+            type="search"
+            value={filter}
+            onValue={(v) => {
+              setFilter(v);
+              setPage(1);
+            }}
+            autoComplete="off"
+          />
+          {badRows.length > 0 && (
+            <p class="field-error">
+              Ошибки в правилах:{" "}
+              {badRows.map((i, k) => (
+                <span key={i}>
+                  {k > 0 && ", "}
+                  <Button
+                    type="button"
+                    kind="link"
+                    onClick={() => {
+                      setFilter("");
+                      setPage(Math.floor(i / RULES_PER_PAGE) + 1);
+                    }}
+                  >
+                    № {i + 1}
+                  </Button>
+                </span>
+              ))}
+            </p>
+          )}
           <table class="table rules">
             <caption>
               Правил: {rows.length}
-              {q ? `, показано: ${visible.length}` : ""}
+              {q ? `, найдено: ${visible.length}` : ""}
             </caption>
             <thead>
               <tr>
@@ -572,7 +637,7 @@ export function RoutingRules() {
               </tr>
             </thead>
             <tbody>
-              {visible.map(({ x, i }) => {
+              {shownRows.map(({ x, i }) => {
                 const errs = rowErrors.get(i);
                 return (
                   <tr key={i} class={errs ? "row-invalid" : ""}>
@@ -601,8 +666,29 @@ export function RoutingRules() {
               })}
             </tbody>
           </table>
+          {pages > 1 && (
+            <nav class="pager" aria-label="Страницы правил">
+              <Button type="button" kind="secondary" onClick={() => setPage(current - 1)} disabled={current <= 1}>
+                ← Назад
+              </Button>
+              <span>
+                Страница {current} из {pages}
+              </span>
+              <Button type="button" kind="secondary" onClick={() => setPage(current + 1)} disabled={current >= pages}>
+                Далее →
+              </Button>
+            </nav>
+          )}
           <div class="actions">
-            <Button type="button" kind="secondary" onClick={() => setRows((list) => [...(list ?? []), { category_id: "", municipality_id: null, authority_id: "" }])}>
+            <Button
+              type="button"
+              kind="secondary"
+              onClick={() => {
+                setFilter("");
+                setRows((list) => [...(list ?? []), { category_id: "", municipality_id: null, authority_id: "" }]);
+                setPage(Math.floor((rows?.length ?? 0) / RULES_PER_PAGE) + 1);
+              }}
+            >
               Добавить правило
             </Button>
             <Button type="submit" busy={busy}>
