@@ -8,6 +8,7 @@ import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
 import { startProvider } from "./oidc-provider.mjs";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -449,22 +450,40 @@ test("keyboard only: sign in and submit a message without the mouse", async (env
   await page.close();
 });
 
-test("the widget takes its category and authority from the query string and signs in by a window", async (env) => {
-  const page = await env.context.newPage();
-  await page.goto("/widget?category=dorogi-yamy&authority=adm-tyumen");
-  await page.getByText(TYUMEN_ADMIN).waitFor();
-  const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Войти, чтобы отправить сообщение" }).click()]);
-  await popup.locator('button[data-sub="resident-ivan"]').click();
-  await page.getByText("Категория:").waitFor();
-  await page.locator(".preset", { hasText: "Ямы на дорогах" }).waitFor();
-  assert.equal(await page.getByLabel("Муниципальное образование").inputValue(), "tyumen");
-  await page.getByLabel("Текст сообщения").fill("Вторая яма рядом с остановкой «Площадь Борцов Революции».");
-  await axe(page, "widget");
-  await shot(page, "13-widget");
-  await page.getByRole("button", { name: "Отправить сообщение" }).click();
-  await page.getByText(/принято/).waitFor();
-  state.widgetMessage = (await page.locator(".alert-ok code").textContent()).trim();
-  await page.close();
+test("the widget, framed by an authority's site on another origin, takes its presets and signs in by a window", async (env) => {
+  // The authority's site: another origin (and another site: localhost, not 127.0.0.1).
+  const widgetUrl = `${BASE_URL}/widget?category=dorogi-yamy&authority=adm-tyumen`;
+  const site = createServer((req, res) => {
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(`<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>Администрация города Тюмени</title></head>
+      <body style="font-family:sans-serif;margin:0;background:#eef2f7"><header style="background:#7a1f1f;color:#fff;padding:12px 24px">
+      <strong>Администрация города Тюмени</strong> — официальный сайт</header><main style="max-width:820px;margin:16px auto">
+      <h1 style="font-size:22px">Обратная связь</h1><iframe src="${widgetUrl}" title="Сообщить о проблеме" width="100%" height="1000" style="border:0;background:#fff"></iframe></main></body></html>`);
+  });
+  await new Promise((resolve) => site.listen(0, "127.0.0.1", resolve));
+  try {
+    const page = await env.context.newPage();
+    await page.bringToFront();
+    await page.goto(`http://localhost:${site.address().port}/`);
+    const widget = page.frameLocator("iframe");
+    await widget.getByText(TYUMEN_ADMIN).waitFor();
+    const [popup] = await Promise.all([page.waitForEvent("popup"), widget.getByRole("button", { name: "Войти, чтобы отправить сообщение" }).click()]);
+    await popup.locator('button[data-sub="resident-ivan"]').click();
+    await popup.waitForEvent("close");
+    await widget.getByText("Категория:").waitFor();
+    await widget.locator(".preset", { hasText: "Ямы на дорогах" }).waitFor();
+    assert.equal(await widget.getByLabel("Муниципальное образование").inputValue(), "tyumen");
+    await widget.getByLabel("Текст сообщения").fill("Вторая яма рядом с остановкой «Площадь Борцов Революции».");
+    await axe(page.frames().find((f) => f.url().startsWith(`${BASE_URL}/widget`)), "widget (framed)");
+    await shot(page, "13-widget");
+    await widget.getByRole("button", { name: "Отправить сообщение" }).click();
+    await widget.getByText(/принято/).waitFor();
+    state.widgetMessage = (await widget.locator(".alert-ok code").textContent()).trim();
+    await page.close();
+  } finally {
+    site.closeAllConnections();
+    site.close();
+  }
 });
 
 test("an official redirects a message to the coordination centre; a moderator rejects one with a reason code", async (env) => {
