@@ -193,16 +193,18 @@ test("an admin creates a poll; a past close gets the API's message beside the fi
   await page.getByLabel("Название").fill("Где благоустроить общественное пространство в 2027 году?");
   await page.getByLabel("Текст вопроса").fill("Выберите место");
   await page.getByLabel(/Варианты ответа/).fill("Парк у набережной\nСквер на улице Ленина\nДвор школы № 5");
-  const local = (ms) => page.evaluate((t) => {
-    const d = new Date(Date.now() + t);
-    const p = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  }, ms);
+  // The form takes times in the region's zone.
+  const { region } = await (await fetch(`${BASE_URL}/config.json`)).json();
+  const local = (ms) =>
+    new Intl.DateTimeFormat("sv-SE", { timeZone: region.time_zone, dateStyle: "short", timeStyle: "medium" })
+      .format(new Date(Date.now() + ms))
+      .replace(" ", "T");
   await page.getByLabel("Окончание").fill(await local(-3600_000));
   await page.getByRole("button", { name: "Создать", exact: true }).click();
   const closesError = page.locator(".field-invalid", { has: page.getByLabel("Окончание") }).locator(".field-error");
   await closesError.waitFor();
   assert.match(await closesError.textContent(), /прошлом|позже/);
+  assert.doesNotMatch(await closesError.textContent(), /_at/, "field names are said in Russian");
   assert.equal(await page.getByLabel("Название").inputValue(), "Где благоустроить общественное пространство в 2027 году?");
   await allControlsFocusable(page, "poll form");
   await axe(page, "poll form");

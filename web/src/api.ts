@@ -72,11 +72,22 @@ export async function request<T>(
   return (await resp.json()) as T;
 }
 
+/** Field names the API may mention inside a message, as a Russian reader says them there. */
+const FIELD_WORDS: [RegExp, string][] = [
+  [/\bopens_at\b/g, "начала"],
+  [/\bcloses_at\b/g, "окончания"],
+];
+
+function readable(text: string): string {
+  return FIELD_WORDS.reduce((t, [re, word]) => t.replace(re, word), text);
+}
+
 async function toError(resp: Response): Promise<ApiError> {
   const fallback = `Сервер ответил кодом ${resp.status}.`;
   try {
     const p = await resp.json();
-    return new ApiError(resp.status, p.code ?? "error", p.title ?? "Ошибка", p.detail ?? fallback, Array.isArray(p.errors) ? p.errors : []);
+    const errors: FieldProblem[] = Array.isArray(p.errors) ? p.errors.map((e: FieldProblem) => ({ field: String(e.field), message: readable(String(e.message)) })) : [];
+    return new ApiError(resp.status, p.code ?? "error", p.title ?? "Ошибка", readable(p.detail ?? fallback), errors);
   } catch {
     return new ApiError(resp.status, "error", "Ошибка", fallback);
   }

@@ -114,16 +114,26 @@ export function zoneOffset(timeZone: string, at: Date): string {
   return `${sign}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
 }
 
-/** A `datetime-local` value for a moment, in the browser's zone. */
-export function toLocalInput(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${isoDate(d)}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+/** A `datetime-local` value (`YYYY-MM-DDTHH:MM:SS`) for a moment, in a time zone. */
+export function toZonedInput(d: Date, timeZone?: string): string {
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(d);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? "00";
+  return `${get("year")}-${get("month")}-${get("day")}T${get("hour")}:${get("minute")}:${get("second")}`;
 }
 
-/** A `datetime-local` value (browser's zone) as RFC 3339 with the browser's offset. */
-export function localInputToRfc3339(v: string): string {
-  const d = new Date(v);
-  if (isNaN(d.getTime())) return v;
+/** A `datetime-local` value read in a time zone, as RFC 3339 with that zone's offset. */
+export function zonedInputToRfc3339(v: string, timeZone?: string): string {
   const withSeconds = v.length === 16 ? `${v}:00` : v;
-  return withSeconds + zoneOffset(Intl.DateTimeFormat().resolvedOptions().timeZone, d);
+  const approx = new Date(`${withSeconds}Z`);
+  if (isNaN(approx.getTime())) return v;
+  return withSeconds + zoneOffset(timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, approx);
 }

@@ -48,11 +48,14 @@ export interface Reference {
 }
 
 let configPromise: Promise<Config> | null = null;
+/** The configuration once loaded (the portal loads it before its first render). */
+export let loadedConfig: Config | null = null;
 let refPromise: Promise<Reference> | null = null;
 
 export function loadConfig(): Promise<Config> {
   configPromise ??= api.get<Config>("/config.json").then((c) => {
     if (c.region?.time_zone) setDisplayZone(c.region.time_zone);
+    loadedConfig = c;
     return c;
   }, (e) => {
     configPromise = null;

@@ -1,8 +1,8 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, type Page as ListPage } from "../api";
 import { Chart } from "../charts";
-import { fmtDate, fmtDay, isoDate, localInputToRfc3339, pct, STATUS, toLocalInput } from "../format";
-import { loadConfig, loadReference, type Reference } from "../reference";
+import { fmtDate, fmtDay, isoDate, pct, STATUS, toZonedInput, zoneOffset, zonedInputToRfc3339 } from "../format";
+import { loadConfig, loadedConfig, loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, Field, focusError, Loading, Page, Select, Success, TextArea, TextInput, toApiError, useId, useLoad } from "../ui";
@@ -273,11 +273,9 @@ interface QuestionDraft {
 
 const newQuestion = (): QuestionDraft => ({ text: "", kind: "single", options: "", max_choices: "", required: true });
 
-function inAnHour() {
-  const d = new Date(Date.now() + 7 * 24 * 3600 * 1000);
-  d.setSeconds(0, 0);
-  return toLocalInput(d);
-}
+/** Poll times are entered in the region's time zone, as every time is shown. */
+const regionZone = () => loadedConfig?.region?.time_zone;
+const inputAt = (msFromNow: number) => toZonedInput(new Date(Date.now() + msFromNow), regionZone()).slice(0, 16);
 
 /** The audience: municipalities (none = the whole region) and a minimum age. */
 function AudienceFields(props: { reference: Reference; municipalities: string[]; setMunicipalities: (m: string[]) => void; minAge: string; setMinAge: (v: string) => void; error?: ApiError | null }) {
@@ -324,8 +322,8 @@ export function NewPoll(props: { discussion?: boolean }) {
   const [municipalities, setMunicipalities] = useState<string[]>([]);
   const [minAge, setMinAge] = useState("");
   const [openNow, setOpenNow] = useState(true);
-  const [opensAt, setOpensAt] = useState(() => toLocalInput(new Date(Date.now() + 3600 * 1000)).slice(0, 16));
-  const [closesAt, setClosesAt] = useState(() => inAnHour().slice(0, 16));
+  const [opensAt, setOpensAt] = useState(() => inputAt(3600 * 1000));
+  const [closesAt, setClosesAt] = useState(() => inputAt(7 * 24 * 3600 * 1000));
   const [results, setResults] = useState<"live" | "after_close">("after_close");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -339,8 +337,8 @@ export function NewPoll(props: { discussion?: boolean }) {
     const body: Record<string, unknown> = {
       title: title.trim(),
       audience: audienceOf(municipalities, minAge),
-      opens_at: openNow ? new Date().toISOString() : localInputToRfc3339(opensAt),
-      closes_at: localInputToRfc3339(closesAt),
+      opens_at: openNow ? new Date().toISOString() : zonedInputToRfc3339(opensAt, regionZone()),
+      closes_at: zonedInputToRfc3339(closesAt, regionZone()),
     };
     if (discussion) {
       body.description = description.trim();
@@ -440,6 +438,10 @@ export function NewPoll(props: { discussion?: boolean }) {
           <AudienceFields reference={ref.data} municipalities={municipalities} setMunicipalities={setMunicipalities} minAge={minAge} setMinAge={setMinAge} error={error} />
           <fieldset class="field">
             <legend>Сроки</legend>
+            <p class="hint">
+              Время — по часовому поясу региона{loadedConfig?.region?.name ? ` (${loadedConfig.region.name}` : " ("}, UTC
+              {zoneOffset(regionZone() ?? Intl.DateTimeFormat().resolvedOptions().timeZone, new Date())}).
+            </p>
             <label class="checkbox">
               <input type="checkbox" checked={openNow} onChange={(e) => setOpenNow((e.target as HTMLInputElement).checked)} />
               Открыть сразу
