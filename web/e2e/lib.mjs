@@ -41,6 +41,10 @@ export async function launch() {
     ],
     viewport: { width: 1280, height: 900 },
     locale: "ru-RU",
+    // Native controls (date inputs, file pickers) in Russian, as a resident's browser shows them.
+    env: { ...process.env, LANG: "ru_RU.UTF-8", LANGUAGE: "ru" },
+    // A browser in Moscow: the portal must show and take times in the region's zone (UTC+5).
+    timezoneId: "Europe/Moscow",
     baseURL: BASE_URL,
   });
   // The portal must never reach the internet: a request to anything but this machine (the host
