@@ -157,6 +157,17 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await page.getByText("Сообщение взято в работу.").waitFor();
   await page.locator(".badge", { hasText: "В работе" }).first().waitFor();
   await page.getByLabel("Текст ответа").fill(ANSWER_TEXT);
+  // The session runs out while the answer is being typed: the API refuses the token, the page
+  // keeps the text, and signing in again in a window lets the same click succeed.
+  await page.route("**/v1/messages/*/answer", (route) => route.continue({ headers: { ...route.request().headers(), authorization: "Bearer expired" } }), { times: 1 });
+  await page.getByRole("button", { name: "Отправить ответ" }).click();
+  await page.getByRole("alert").filter({ hasText: "Сеанс истёк" }).first().waitFor();
+  assert.equal(await page.getByLabel("Текст ответа").inputValue(), ANSWER_TEXT);
+  const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Войти снова" }).click()]);
+  await popup.locator('button[data-sub="official-sergey"]').click();
+  await popup.waitForEvent("close");
+  await page.getByRole("button", { name: "Войти снова" }).waitFor({ state: "detached" });
+  assert.equal(await page.getByLabel("Текст ответа").inputValue(), ANSWER_TEXT);
   await allControlsFocusable(page, "official actions");
   await axe(page, "official message actions");
   await shot(page, "06-official-answer");

@@ -1,6 +1,6 @@
 // The HTTP client: bearer token, JSON bodies and RFC 9457 problems turned into ApiError.
 
-import { session, signOut } from "./session";
+import { expired, session } from "./session";
 
 export interface FieldProblem {
   field: string;
@@ -64,7 +64,8 @@ export async function request<T>(
     throw new ApiError(0, "network", "Нет связи", NETWORK_TEXT);
   }
   if (resp.status === 401 && token) {
-    signOut("Сеанс истёк. Войдите снова.");
+    expired.set(true);
+    throw new ApiError(401, "unauthorized", "Сеанс истёк", "Войдите снова: введённые данные останутся на странице, затем повторите действие.");
   }
   if (!resp.ok) throw await toError(resp);
   if (opts.raw) return (await resp.text()) as T;

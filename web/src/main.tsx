@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import "./styles.css";
 import { loadConfig } from "./reference";
 import { match, navigate, onLinkClick, useLocation } from "./router";
-import { hasRole, notice, session, signOut, type Session } from "./session";
+import { acceptSessionsFromWindows, expired, hasRole, notice, session, signInInWindow, signOut, type Session } from "./session";
 import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
 import { DashboardPage, NewPoll, RoutingRules } from "./pages/admin";
@@ -45,6 +45,8 @@ function Shell() {
   const loc = useLocation();
   const s = useSignal(session);
   const msg = useSignal(notice);
+  const isExpired = useSignal(expired);
+  useEffect(acceptSessionsFromWindows, []);
   const [region, setRegion] = useState("Платформа обратной связи");
   useEffect(() => {
     loadConfig().then(
@@ -108,6 +110,14 @@ function Shell() {
         {s && <AdminNav session={s} path={loc.path} />}
       </header>
       <main id="main" class="container">
+        {isExpired && (
+          <div class="alert alert-warn" role="alert">
+            <strong>Сеанс истёк.</strong> Войдите снова — введённые данные останутся на странице.{" "}
+            <button class="btn btn-secondary" onClick={() => signInInWindow(loc.path + window.location.search)}>
+              Войти снова
+            </button>
+          </div>
+        )}
         {msg && (
           <div class="alert alert-warn" role="status">
             {msg}{" "}

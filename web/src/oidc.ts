@@ -30,14 +30,14 @@ export function redirectUri(): string {
 }
 
 /** Sends the browser to the identity provider. */
-export async function startLogin(cfg: Config, returnTo: string): Promise<void> {
+export async function startLogin(cfg: Config, returnTo: string, popup = false): Promise<void> {
   if (!cfg.issuer || !cfg.client_id) throw new Error("не задан поставщик входа");
   const d = await discover(cfg.issuer);
   const verifier = random(48);
   const challenge = b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
   const state = random(16);
   const nonce = random(16);
-  sessionStorage.setItem(STATE_KEY, JSON.stringify({ state, verifier, nonce, returnTo, token_endpoint: d.token_endpoint }));
+  sessionStorage.setItem(STATE_KEY, JSON.stringify({ state, verifier, nonce, returnTo, popup, token_endpoint: d.token_endpoint }));
   const q = new URLSearchParams({
     response_type: "code",
     client_id: cfg.client_id,
@@ -52,7 +52,7 @@ export async function startLogin(cfg: Config, returnTo: string): Promise<void> {
 }
 
 /** Completes the login on /auth/callback: checks the state, redeems the code, returns the token. */
-export async function finishLogin(cfg: Config, params: URLSearchParams): Promise<{ token: string; returnTo: string }> {
+export async function finishLogin(cfg: Config, params: URLSearchParams): Promise<{ token: string; returnTo: string; popup: boolean }> {
   const saved = JSON.parse(sessionStorage.getItem(STATE_KEY) ?? "null");
   sessionStorage.removeItem(STATE_KEY);
   if (params.get("error")) throw new Error(params.get("error_description") ?? params.get("error") ?? "вход отменён");
@@ -76,5 +76,5 @@ export async function finishLogin(cfg: Config, params: URLSearchParams): Promise
   if (!token) throw new Error("поставщик входа не выдал токен");
   const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
   if (tokens.id_token && claims.nonce !== saved.nonce) throw new Error("токен выдан не для этого входа");
-  return { token, returnTo: saved.returnTo || "/" };
+  return { token, returnTo: saved.returnTo || "/", popup: saved.popup === true };
 }

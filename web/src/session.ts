@@ -57,6 +57,9 @@ function load(): Session | null {
 
 export const session = signal<Session | null>(load());
 export const notice = signal<string | null>(null);
+/** The token was refused (expired): the page stays as it is, with what was typed, until the
+ * person signs in again in a window of its own. */
+export const expired = signal(false);
 
 export function signIn(s: Session) {
   try {
@@ -65,6 +68,7 @@ export function signIn(s: Session) {
     // Storage may be unavailable (a framed widget with storage blocked); the session lives in memory.
   }
   session.set(s);
+  expired.set(false);
 }
 
 export function signOut(message?: string) {
@@ -79,4 +83,21 @@ export function signOut(message?: string) {
 
 export function hasRole(s: Session | null, ...roles: Role[]): boolean {
   return !!s && s.roles.some((r) => roles.includes(r));
+}
+
+/** Opens sign-in in its own window; it hands the new session back by postMessage. */
+export function signInInWindow(returnTo: string) {
+  const url = `/login?popup=1&return=${encodeURIComponent(returnTo)}`;
+  const win = window.open(url, "feedback-login", "width=520,height=720");
+  if (!win) window.location.assign(url.replace("popup=1&", ""));
+}
+
+/** Accepts a session from the sign-in window (same origin only). */
+export function acceptSessionsFromWindows(): () => void {
+  const onMessage = (e: MessageEvent) => {
+    if (e.origin !== window.location.origin || e.data?.type !== "feedback-session") return;
+    signIn(e.data.session as Session);
+  };
+  window.addEventListener("message", onMessage);
+  return () => window.removeEventListener("message", onMessage);
 }

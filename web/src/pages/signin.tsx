@@ -21,9 +21,13 @@ function isLocalPath(p: string | null): p is string {
   return !!p && p.startsWith("/") && !p.startsWith("//") && !p.includes("\\");
 }
 
+function isPopup(): boolean {
+  return new URLSearchParams(window.location.search).get("popup") === "1";
+}
+
 /** A sign-in opened from the widget hands the session back to it and closes. */
-function complete(s: Session, returnTo: string | null) {
-  if (window.opener && new URLSearchParams(window.location.search).get("popup") === "1") {
+function complete(s: Session, returnTo: string | null, popup = isPopup()) {
+  if (popup && window.opener) {
     (window.opener as Window).postMessage({ type: "feedback-session", session: s }, window.location.origin);
     window.close();
     return;
@@ -96,7 +100,7 @@ function OidcSignIn(props: { cfg: Config; returnTo: string | null }) {
     setBusy(true);
     setError(null);
     try {
-      await startLogin(props.cfg, props.returnTo ?? "");
+      await startLogin(props.cfg, props.returnTo ?? "", isPopup());
     } catch (e) {
       setError(toApiError(e));
       setBusy(false);
@@ -119,7 +123,7 @@ export function AuthCallback() {
   useEffect(() => {
     loadConfig()
       .then((cfg) => finishLogin(cfg, loc.query))
-      .then(({ token, returnTo }) => complete(sessionFromToken(token), returnTo))
+      .then(({ token, returnTo, popup }) => complete(sessionFromToken(token), returnTo, popup))
       .catch((e) => setError(toApiError(e)));
   }, []);
   return (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { loadConfig, loadReference } from "../reference";
 import { useLocation } from "../router";
-import { hasRole, session, signIn, signOut, type Session } from "../session";
+import { acceptSessionsFromWindows, expired, hasRole, session, signInInWindow, signOut } from "../session";
 import { useSignal } from "../signal";
 import { Button, ErrorBox, Loading, Success, useLoad } from "../ui";
 import { SubmitForm, type Submitted } from "./submit";
@@ -14,34 +14,33 @@ import { SubmitForm, type Submitted } from "./submit";
 export function Widget() {
   const loc = useLocation();
   const s = useSignal(session);
+  const isExpired = useSignal(expired);
   const ref = useLoad(loadReference, []);
   const cfg = useLoad(loadConfig, []);
   const [done, setDone] = useState<Submitted | null>(null);
   const category = loc.query.get("category") ?? undefined;
   const authorityId = loc.query.get("authority") ?? undefined;
-  useEffect(() => {
-    const onMessage = (e: MessageEvent) => {
-      if (e.origin !== window.location.origin || e.data?.type !== "feedback-session") return;
-      signIn(e.data.session as Session);
-    };
-    window.addEventListener("message", onMessage);
-    return () => window.removeEventListener("message", onMessage);
-  }, []);
+  useEffect(acceptSessionsFromWindows, []);
   useEffect(() => {
     document.title = "Сообщить о проблеме";
   }, []);
   const r = ref.data;
   const authority = r?.authorities.find((a) => a.id === authorityId);
   const unknownCategory = r && category && !r.categories.some((c) => c.id === category);
-  const openLogin = () => {
-    const ret = encodeURIComponent(loc.path + window.location.search);
-    window.open(`/login?popup=1&return=${ret}`, "feedback-login", "width=520,height=720");
-  };
+  const openLogin = () => signInInWindow(loc.path + window.location.search);
   return (
     <main class="widget" id="main">
       <h1>Сообщить о проблеме</h1>
       {authority && <p class="lead">{authority.name}</p>}
       {(ref.loading || cfg.loading) && <Loading />}
+      {isExpired && (
+        <div class="alert alert-warn" role="alert">
+          <strong>Сеанс истёк.</strong> Войдите снова — введённые данные останутся в форме.{" "}
+          <Button kind="secondary" onClick={openLogin}>
+            Войти снова
+          </Button>
+        </div>
+      )}
       <ErrorBox error={ref.error ?? cfg.error} />
       {unknownCategory && <div class="alert alert-warn">Категория «{category}» не найдена — выберите её в списке.</div>}
       {done && (
