@@ -10,7 +10,6 @@ use feedback_lambda::routes::{Access, Route, ROUTES};
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
-use analytics as _;
 use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
