@@ -11,7 +11,7 @@ use crate::message::{Message, Status};
 use crate::moderation;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError, WorkQueue};
 use crate::region::RegionData;
-use crate::service::{new_submission, send_with_retry, NewMessage, Reference};
+use crate::service::{check_submission_rate, enqueue_routing, new_submission, NewMessage, Reference, SubmitPolicy};
 use crate::values::{Address, Location, MessageText};
 use crate::views::local_time;
 use anyhow::anyhow;
@@ -495,22 +495,13 @@ where
 
         let author = integration.author_id();
         let now = self.clock.now();
-        let per_hour = self.policy.per_hour as usize;
-        let recent = self.store.author_submissions_since(&author, now - Duration::hours(1), per_hour).await?;
-        if recent.len() >= per_hour {
-            let oldest = recent.first().copied().unwrap_or(now);
-            let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
-        }
+        check_submission_rate(&self.store, &author, now, self.policy.per_hour).await?;
         let input =
             NewMessage { category_id, text, municipality_id: None, address, location, photo_ids: vec![], public: true };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         self.store.create_message(&message, &entry, None).await?;
-        let job = crate::ports::Job::RouteMessage { message_id: message.id };
-        if !send_with_retry(&self.queue, &job, 3).await {
-            tracing::error!(message_id = %message.id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
-        }
+        enqueue_routing(&self.queue, &message.id, SubmitPolicy::default().enqueue_attempts).await;
         tracing::info!(message_id = %message.id, integration = %integration.id, "open311 request created");
         let days = region.deadline_days(&message.category_id);
         Ok(Open311Created {

@@ -246,15 +246,7 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             }
         }
         let now = self.clock.now();
-        let recent = self
-            .store
-            .author_submissions_since(&actor.id, now - Duration::hours(1), self.policy.per_hour as usize)
-            .await?;
-        if recent.len() >= self.policy.per_hour as usize {
-            let oldest = recent.first().copied().unwrap_or(now);
-            let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
-        }
+        check_submission_rate(&self.store, &actor.id, now, self.policy.per_hour).await?;
 
         let (message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
         let record = key.map(|k| IdempotencyRecord {
@@ -275,15 +267,8 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             }
             Err(e) => return Err(e.into()),
         }
-        self.enqueue_routing(&message.id).await;
+        enqueue_routing(&self.queue, &message.id, self.policy.enqueue_attempts).await;
         Ok(Submitted { message, replayed: false })
-    }
-
-    async fn enqueue_routing(&self, id: &MessageId) {
-        let job = Job::RouteMessage { message_id: *id };
-        if !send_with_retry(&self.queue, &job, self.policy.enqueue_attempts).await {
-            tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
-        }
     }
 
     /// The caller's own messages, newest first.
@@ -369,6 +354,32 @@ pub fn new_submission(
         facts: Some(crate::analytics::Facts::of_submission(&message, tz)),
     };
     (message, entry)
+}
+
+/// Refuses a submission when its author already filed `per_hour` messages in the last hour,
+/// saying how long until the oldest of them leaves the window.
+pub async fn check_submission_rate<S: MessageStore>(
+    store: &S,
+    author: &CitizenId,
+    now: DateTime<Utc>,
+    per_hour: u32,
+) -> Result<(), ServiceError> {
+    let recent = store.author_submissions_since(author, now - Duration::hours(1), per_hour as usize).await?;
+    if recent.len() >= per_hour as usize {
+        let oldest = recent.first().copied().unwrap_or(now);
+        let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
+        return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
+    }
+    Ok(())
+}
+
+/// Asks for a stored message to be routed. A queue that keeps failing leaves it to the
+/// re-enqueue sweep of `escalate-overdue`, so the submission still succeeds.
+pub async fn enqueue_routing<Q: WorkQueue>(queue: &Q, id: &MessageId, attempts: u32) {
+    let job = Job::RouteMessage { message_id: *id };
+    if !send_with_retry(queue, &job, attempts).await {
+        tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
+    }
 }
 
 /// Sends a job, retrying transient failures; false when every attempt failed.
