@@ -31,27 +31,11 @@ fi
 (cd web && npm run --silent build >/dev/null)
 cargo build --quiet -p feedback-local
 
-DATA=$(mktemp -d -t feedback-e2e.XXXXXX)
-LOG="$DATA/serve.log"
-target/debug/feedback serve --addr 127.0.0.1:0 --data "$DATA/data" --schedule-every 1s \
-  --region-file infra/regions/72-tyumen.toml >"$LOG" 2>&1 &
-SERVER_PID=$!
-cleanup() {
-  kill "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-BASE_URL=""
-for _ in $(seq 1 100); do
-  BASE_URL=$(sed -n 's/^feedback: listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$LOG" | head -n 1)
-  [ -n "$BASE_URL" ] && curl -fsS "$BASE_URL/healthz" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG" >&2; echo "e2e.sh: feedback serve exited" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
-  sleep 0.2
-done
-[ -n "$BASE_URL" ] || { cat "$LOG" >&2; echo "e2e.sh: the server did not announce its address" >&2; echo "e2e: 0 passed, 1 failed"; exit 1; }
-echo "e2e.sh: feedback serve on $BASE_URL (data $DATA/data)"
+# shellcheck source=lib/host.sh
+source scripts/lib/host.sh
+start_host e2e.sh
+BASE_URL=$HOST_URL
+LOG="$HOST_DIR/serve.log"
 
 set +e
 (cd web && BASE_URL="$BASE_URL" FEEDBACK_BIN="$PWD/../target/debug/feedback" CHROMIUM_PATH="$CHROMIUM_PATH" SCREENSHOTS_DIR="${SCREENSHOTS_DIR:+$PWD/../$SCREENSHOTS_DIR}" node e2e/run.mjs)

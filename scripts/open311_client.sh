@@ -5,36 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+# shellcheck source=lib/host.sh
+source scripts/lib/host.sh
+
 VENV=".venv-open311"
-PINS="georeport==0.3.1 requests==2.34.2 xmltodict==0.14.2"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]; then
-  echo "open311_client.sh: installing $PINS into $VENV"
-  python3 -m venv "$VENV"
-  # shellcheck disable=SC2086 # the pins are separate words on purpose
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
-  echo "$PINS" >"$VENV/.pins"
-fi
-
+ensure_venv open311_client.sh "$VENV" "georeport==0.3.1 requests==2.34.2 xmltodict==0.14.2"
 cargo build -q -p feedback-local --bin feedback
-DATA=$(mktemp -d -t feedback-open311.XXXXXX)
-LOG=$(mktemp -t feedback-open311.XXXXXX.log)
-target/debug/feedback serve --addr 127.0.0.1:0 --data "$DATA" --region-file infra/regions/72-tyumen.toml \
-  --schedule-every 1s >"$LOG" 2>&1 &
-HOST_PID=$!
-cleanup() {
-  kill "$HOST_PID" 2>/dev/null || true
-  wait "$HOST_PID" 2>/dev/null || true
-  rm -rf "$DATA" "$LOG"
-}
-trap cleanup EXIT
+start_host open311_client.sh
 
-URL=""
-for _ in $(seq 1 300); do
-  URL=$(sed -n 's/^feedback: listening on //p' "$LOG" | head -n 1)
-  [ -n "$URL" ] && break
-  kill -0 "$HOST_PID" 2>/dev/null || { echo "open311_client.sh: feedback exited:"; cat "$LOG"; exit 1; }
-  sleep 0.1
-done
-[ -n "$URL" ] || { echo "open311_client.sh: feedback did not start"; cat "$LOG"; exit 1; }
-
-"$VENV/bin/python" scripts/open311_client.py "$URL"
+"$VENV/bin/python" scripts/open311_client.py "$HOST_URL"

@@ -10,34 +10,18 @@ cd "$(dirname "$0")/.."
 MAX_EXAMPLES=20
 if [ "${1:-}" = "--max-examples" ]; then MAX_EXAMPLES=$2; fi
 
-VENV=".venv-api"
-PINS="schemathesis==4.32.5 openapi-spec-validator==0.9.0"
-if [ ! -x "$VENV/bin/schemathesis" ] || [ "$(cat "$VENV/.pins" 2>/dev/null)" != "$PINS" ]; then
-  echo "schemathesis.sh: installing $PINS into $VENV"
-  python3 -m venv "$VENV"
-  # shellcheck disable=SC2086 # the pins are separate words on purpose
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
-  echo "$PINS" >"$VENV/.pins"
-fi
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
+# shellcheck source=lib/host.sh
+source scripts/lib/host.sh
 
+VENV=".venv-api"
+ensure_venv schemathesis.sh "$VENV" "schemathesis==4.32.5 openapi-spec-validator==0.9.0"
 cargo build --quiet -p feedback-local --bin feedback
 BIN=target/debug/feedback
-WORK=$(mktemp -d -t feedback-fuzz.XXXXXX)
-"$BIN" serve --addr 127.0.0.1:0 --data "$WORK/data" --schedule-every 1s >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-cleanup() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-}
-trap cleanup EXIT
-URL=""
-for _ in $(seq 1 300); do
-  URL=$(sed -n 's/^feedback: listening on \(http:[^ ]*\).*/\1/p' "$WORK/serve.log" | head -n1)
-  if [ -n "$URL" ]; then break; fi
-  if ! kill -0 "$SERVER" 2>/dev/null; then echo "schemathesis.sh: feedback serve exited:"; cat "$WORK/serve.log"; exit 1; fi
-  sleep 0.1
-done
-[ -n "$URL" ] || { echo "schemathesis.sh: feedback serve did not start"; cat "$WORK/serve.log"; exit 1; }
+start_host schemathesis.sh
+URL=$HOST_URL
+WORK=$HOST_DIR
 
 curl -fsS "$URL/v1/openapi.json" -o "$WORK/openapi.json"
 "$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"

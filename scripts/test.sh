@@ -9,15 +9,10 @@ cd "$(dirname "$0")/.."
 
 # Infrastructure: infra/template.yaml against the route table, the function crates and the table
 # schema in code, then cfn-lint. Pinned tools in their own venv, created on first use.
+# shellcheck source=lib/venv.sh
+source scripts/lib/venv.sh
 INFRA_VENV=".venv-infra"
-INFRA_PINS="cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8"
-if [ ! -x "$INFRA_VENV/bin/cfn-lint" ] || [ "$(cat "$INFRA_VENV/.pins" 2>/dev/null)" != "$INFRA_PINS" ]; then
-  echo "test.sh: installing $INFRA_PINS into $INFRA_VENV"
-  python3 -m venv "$INFRA_VENV"
-  # shellcheck disable=SC2086 # the pins are separate words on purpose
-  "$INFRA_VENV/bin/pip" install --quiet --disable-pip-version-check $INFRA_PINS
-  echo "$INFRA_PINS" >"$INFRA_VENV/.pins"
-fi
+ensure_venv test.sh "$INFRA_VENV" "cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8"
 AWS_DEFAULT_REGION=eu-central-1 "$INFRA_VENV/bin/python" infra/check_template.py
 
 # shellcheck source=lib/moto.sh
