@@ -281,3 +281,30 @@ export function focusError(id: string) {
     (invalid ?? document.getElementById(id))?.focus();
   });
 }
+
+/**
+ * A form's request: `busy` while it runs, and its error shown beside the fields with focus moved
+ * there. `fail` reports a problem found before sending; `run` sends, and on failure keeps what
+ * the user typed and shows the API's error, optionally reworded by `reword`.
+ */
+export function useFormRequest(errorPrefix: string) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const errorId = useId(errorPrefix);
+  const fail = (e: ApiError) => {
+    setError(e);
+    focusError(errorId);
+  };
+  const run = async (request: () => Promise<void>, reword: (e: ApiError) => ApiError = (e) => e) => {
+    setError(null);
+    setBusy(true);
+    try {
+      await request();
+    } catch (err) {
+      fail(reword(toApiError(err)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, errorId, fail, run };
+}

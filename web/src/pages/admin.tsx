@@ -5,7 +5,7 @@ import { fmtDate, fmtDay, isoDate, pct, STATUS, toZonedInput, zoneOffset, zonedI
 import { loadConfig, loadedConfig, loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
-import { Button, ErrorBox, Field, focusError, Loading, Page, Select, Success, TextArea, TextInput, toApiError, useId, useLoad } from "../ui";
+import { Button, ErrorBox, Field, focusError, Loading, Page, Select, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad } from "../ui";
 import type { Poll } from "./polls";
 
 interface Group {
@@ -325,9 +325,7 @@ export function NewPoll(props: { discussion?: boolean }) {
   const [opensAt, setOpensAt] = useState(() => inputAt(3600 * 1000));
   const [closesAt, setClosesAt] = useState(() => inputAt(7 * 24 * 3600 * 1000));
   const [results, setResults] = useState<"live" | "after_close">("after_close");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const errorId = useId("poll-error");
+  const { busy, error, setError, errorId, run } = useFormRequest("poll-error");
   const setQ = (i: number, patch: Partial<QuestionDraft>) => setQuestions((qs) => qs.map((q, j) => (j === i ? { ...q, ...patch } : q)));
   const questionList = kind === "vote" ? questions.slice(0, 1) : questions;
 
@@ -354,16 +352,10 @@ export function NewPoll(props: { discussion?: boolean }) {
         return out;
       });
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       const created = await api.post<Poll>(discussion ? "/v1/discussions" : "/v1/polls", body);
       navigate(discussion ? `/discussions/${created.id}` : `/polls/${created.id}?created=1`);
-    } catch (err) {
-      setError(toApiError(err));
-      focusError(errorId);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const shown = ["title", "description", "opens_at", "closes_at", "questions", "audience", "results", "kind"];
   return (

@@ -5,7 +5,7 @@ import { loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
 import { useSignal } from "../signal";
-import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, Success, TextArea, TextInput, toApiError, useId, useLoad, usePager } from "../ui";
+import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
 import { SubmitForm } from "./submit";
 
 export interface History {
@@ -234,29 +234,19 @@ function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
   const [score, setScore] = useState(0);
   const [comment, setComment] = useState("");
   const [reopen, setReopen] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const errorId = useId("rating-error");
+  const { busy, error, errorId, fail, run } = useFormRequest("rating-error");
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     if (!score) {
-      setError(new ApiError(422, "client", "Поставьте оценку", "Выберите оценку от 1 до 5.", [{ field: "score", message: "выберите оценку от 1 до 5" }]));
-      focusError(errorId);
+      fail(new ApiError(422, "client", "Поставьте оценку", "Выберите оценку от 1 до 5.", [{ field: "score", message: "выберите оценку от 1 до 5" }]));
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       const body: Record<string, unknown> = { score };
       if (comment.trim()) body.comment = comment.trim();
       if (reopen) body.reopen = true;
       props.onDone(await api.post<Message>(`/v1/messages/${props.message.id}/rating`, body));
-    } catch (err) {
-      setError(toApiError(err));
-      focusError(errorId);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const scoreError = error?.forField("score");
   return (

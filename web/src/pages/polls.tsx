@@ -4,7 +4,7 @@ import { Chart } from "../charts";
 import { fmtDateTime, pct, plural, POLL_STATUS } from "../format";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
-import { Button, ErrorBox, focusError, Loading, Page, Success, TextArea, TextInput, toApiError, useId, useLoad } from "../ui";
+import { Button, ErrorBox, Loading, Page, Success, TextArea, TextInput, toApiError, useFormRequest, useLoad } from "../ui";
 
 export interface Question {
   text: string;
@@ -151,22 +151,18 @@ export function PollDetail(props: { id: string }) {
 function Ballot(props: { poll: Poll; onDone: (receipt: string) => void }) {
   const qs = props.poll.questions ?? [];
   const [answers, setAnswers] = useState<{ options: number[]; text: string }[]>(() => qs.map(() => ({ options: [], text: "" })));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const errorId = useId("ballot-error");
+  const { busy, error, errorId, fail, run } = useFormRequest("ballot-error");
   const setAnswer = (i: number, patch: Partial<{ options: number[]; text: string }>) =>
     setAnswers((a) => a.map((x, j) => (j === i ? { ...x, ...patch } : x)));
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError(null);
     const missing = qs
       .map((q, i) => ({ q, i }))
       .filter(({ q, i }) => q.required !== false && (q.kind === "text" ? !answers[i].text.trim() : answers[i].options.length === 0));
     if (missing.length) {
-      setError(
+      fail(
         new ApiError(422, "client", "Ответьте на все обязательные вопросы", "Некоторые обязательные вопросы остались без ответа.", missing.map(({ i }) => ({ field: `answers[${i}]`, message: "ответьте на этот вопрос" }))),
       );
-      focusError(errorId);
       return;
     }
     const body = {
@@ -174,16 +170,10 @@ function Ballot(props: { poll: Poll; onDone: (receipt: string) => void }) {
         .map((q, i) => (q.kind === "text" ? { question: i, text: answers[i].text.trim() } : { question: i, options: answers[i].options }))
         .filter((a, i) => ("text" in a ? !!a.text : answers[i].options.length > 0)),
     };
-    setBusy(true);
-    try {
+    await run(async () => {
       const r = await api.post<{ receipt: string }>(`/v1/polls/${props.poll.id}/ballots`, body);
       props.onDone(r.receipt);
-    } catch (err) {
-      setError(toApiError(err));
-      focusError(errorId);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section class="panel" aria-labelledby="ballot-h">
@@ -283,30 +273,22 @@ export function PollResults(props: { poll: Poll; voted?: boolean }) {
 
 export function ReceiptCheck() {
   const [receipt, setReceipt] = useState("");
-  const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const errorId = useId("receipt-error");
+  const { busy, error, errorId, fail, run } = useFormRequest("receipt-error");
   const submit = async (e: Event) => {
     e.preventDefault();
     setResult(null);
-    setError(null);
     if (!receipt.trim()) {
-      setError(new ApiError(422, "client", "Введите квитанцию", "Поле квитанции пустое.", [{ field: "receipt", message: "введите код квитанции" }]));
-      focusError(errorId);
+      fail(new ApiError(422, "client", "Введите квитанцию", "Поле квитанции пустое.", [{ field: "receipt", message: "введите код квитанции" }]));
       return;
     }
-    setBusy(true);
-    try {
-      const r = await api.get<{ poll_id: string; counted: boolean }>(`/v1/ballots/${encodeURIComponent(receipt.trim())}`);
-      setResult(r.counted ? r.poll_id : null);
-    } catch (err) {
-      const e2 = toApiError(err);
-      setError(e2.status === 404 ? new ApiError(404, "not_found", "Не найдено", "Бюллетень с такой квитанцией не найден.", [{ field: "receipt", message: "такой квитанции нет" }]) : e2);
-      focusError(errorId);
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const r = await api.get<{ poll_id: string; counted: boolean }>(`/v1/ballots/${encodeURIComponent(receipt.trim())}`);
+        setResult(r.counted ? r.poll_id : null);
+      },
+      (e2) => (e2.status === 404 ? new ApiError(404, "not_found", "Не найдено", "Бюллетень с такой квитанцией не найден.", [{ field: "receipt", message: "такой квитанции нет" }]) : e2),
+    );
   };
   return (
     <Page title="Проверка квитанции" lead="Убедитесь, что ваш голос засчитан. Квитанция не раскрывает, как вы проголосовали.">
@@ -405,23 +387,14 @@ export function DiscussionDetail(props: { id: string }) {
 
 function CommentForm(props: { discussionId: string; replyTo?: string; onDone: () => void; label: string }) {
   const [text, setText] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
-  const errorId = useId("comment-error");
+  const { busy, error, errorId, run } = useFormRequest("comment-error");
   const submit = async (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await api.post(`/v1/discussions/${props.discussionId}/comments`, props.replyTo ? { text, reply_to: props.replyTo } : { text });
       setText("");
       props.onDone();
-    } catch (err) {
-      setError(toApiError(err));
-      focusError(errorId);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="form" onSubmit={submit} noValidate>
