@@ -332,6 +332,13 @@ def check_routes(t: dict, routes: list[dict], functions: dict[str, str], rep: Re
         return 0
     api_id = apis[0]
     api = res[api_id].get("Properties", {})
+    # Every function admits only tokens of the region the stage names (feedback_core::policy::admit).
+    stage_region = (api.get("StageVariables") or {}).get("region")
+    rep.check(
+        ref_name(stage_region) == "RegionCode",
+        "routes",
+        f"{api_id} must set the stage variable `region` to !Ref RegionCode, found {stage_region!r}",
+    )
     auth = api.get("Auth", {})
     jwt_authorizers = {
         name

@@ -10,8 +10,10 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
-/// An HTTP request as API Gateway would pass it to the function, verified claims included.
+/// An HTTP request as API Gateway would pass it to the function, verified claims and the stage's
+/// region variable included.
 pub fn api_gateway_request(
+    region: &str,
     route: &Route,
     path_params: Vec<(String, String)>,
     parts: &axum::http::request::Parts,
@@ -61,6 +63,7 @@ pub fn api_gateway_request(
         "headers": headers,
         "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
         "pathParameters": if path.is_empty() { Value::Null } else { json!(path) },
+        "stageVariables": { (feedback_lambda::request::REGION_STAGE_VARIABLE): region },
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "local",

@@ -61,6 +61,8 @@ pub struct Platform {
     pub integrations: Integrations<Store, SystemClock>,
     pub open311: Open311<Store, Queue, SystemClock>,
     pub verifier: Verifier,
+    /// The code of the region this host serves, from its reference data.
+    pub region_code: String,
     pub dev_key: Option<Vec<u8>>,
     pub blobs: Arc<LocalBlobs>,
     /// The URL the host serves on, known once it is bound.
@@ -83,6 +85,14 @@ impl Platform {
             debug_assert_eq!(outcome, SeedOutcome::Created);
             tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
         }
+        let region_code = reference
+            .snapshot()
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the region's reference data: {e}"))?
+            .value
+            .region
+            .code
+            .clone();
         let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
@@ -127,6 +137,7 @@ impl Platform {
             integrations,
             open311,
             verifier,
+            region_code,
             dev_key,
             blobs,
             base_url,
@@ -232,7 +243,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             }
         }
     };
-    let request = match events::api_gateway_request(route, params, &parts, &bytes, claims) {
+    let request = match events::api_gateway_request(&p.region_code, route, params, &parts, &bytes, claims) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "request could not be translated");

@@ -212,7 +212,7 @@ pub async fn only_the_audience_may_vote<S: PollBackend, Q: Queue>(h: &Harness<S,
     // and only an admin of the region creates polls
     let other_region = actor("admin-66", "[admin]", &[("region", "66")]);
     let input = vote_input(now, now + Duration::days(1), ResultsVisibility::Live);
-    assert_eq!(code(p.participation.create(&other_region, input).await.unwrap_err()), "forbidden");
+    assert_eq!(code(p.participation.create(&other_region, input).await.unwrap_err()), "wrong_region");
 }
 
 pub async fn survey_answers_are_validated<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {

@@ -18,73 +18,93 @@ use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use std::collections::HashMap;
 
-const ACTORS: [&str; 7] =
-    ["owner", "other citizen", "official (assigned)", "official (other)", "moderator", "admin", "no token"];
+const ACTORS: [&str; 8] = [
+    "owner",
+    "other citizen",
+    "official (assigned)",
+    "official (other)",
+    "moderator",
+    "admin",
+    "no token",
+    "foreign region",
+];
 
 /// Route, fixture, the state the message is put in first, and the expected status per actor.
-const MATRIX: &[(&str, &str, State, [u16; 7])] = &[
-    ("POST /v1/messages", "apigw-post-messages.json", State::Routed, [201, 201, 403, 403, 403, 403, 401]),
-    ("GET /v1/messages", "apigw-get-messages.json", State::Routed, [200, 200, 403, 403, 403, 403, 401]),
-    ("GET /v1/messages/{id}", "apigw-get-message.json", State::Routed, [200, 404, 200, 404, 200, 200, 401]),
+const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
+    ("POST /v1/messages", "apigw-post-messages.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
+    ("GET /v1/messages", "apigw-get-messages.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
+    ("GET /v1/messages/{id}", "apigw-get-message.json", State::Routed, [200, 404, 200, 404, 200, 200, 401, 403]),
     (
         "POST /v1/messages/{id}/rating",
         "apigw-post-message-rating.json",
         State::Answered,
-        [200, 404, 403, 404, 403, 403, 401],
+        [200, 404, 403, 404, 403, 403, 401, 403],
     ),
     (
         "GET /v1/authority/messages",
         "apigw-get-authority-messages.json",
         State::Routed,
-        [403, 403, 200, 200, 403, 403, 401],
+        [403, 403, 200, 200, 403, 403, 401, 403],
     ),
-    ("POST /v1/messages/{id}/take", "apigw-post-message-take.json", State::Routed, [403, 404, 200, 404, 403, 403, 401]),
+    (
+        "POST /v1/messages/{id}/take",
+        "apigw-post-message-take.json",
+        State::Routed,
+        [403, 404, 200, 404, 403, 403, 401, 403],
+    ),
     (
         "POST /v1/messages/{id}/answer",
         "apigw-post-message-answer.json",
         State::Routed,
-        [403, 404, 200, 404, 403, 403, 401],
+        [403, 404, 200, 404, 403, 403, 401, 403],
     ),
     (
         "POST /v1/messages/{id}/redirect",
         "apigw-post-message-redirect.json",
         State::Routed,
-        [403, 404, 200, 404, 200, 403, 401],
+        [403, 404, 200, 404, 200, 403, 401, 403],
     ),
     (
         "POST /v1/messages/{id}/reject",
         "apigw-post-message-reject.json",
         State::Routed,
-        [403, 404, 403, 404, 200, 403, 401],
+        [403, 404, 403, 404, 200, 403, 401, 403],
     ),
-    ("GET /v1/me/notifications", "apigw-get-me-notifications.json", State::Routed, [200, 200, 403, 403, 403, 403, 401]),
-    ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401]),
+    (
+        "GET /v1/me/notifications",
+        "apigw-get-me-notifications.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
     (
         "GET /v1/messages/{id}/photos/{photo_id}",
         "apigw-get-message-photo.json",
         State::Routed,
-        [200, 404, 200, 404, 200, 200, 401],
+        [200, 404, 200, 404, 200, 200, 401, 403],
     ),
 ];
 
-const ANALYTICS_ACTORS: [&str; 6] = ["citizen", "official", "moderator", "analyst", "admin", "no token"];
+const ANALYTICS_ACTORS: [&str; 7] =
+    ["citizen", "official", "moderator", "analyst", "admin", "no token", "foreign region"];
 
 /// Route, fixture and the expected status per actor. The official works at `tyumen-upravdor`,
 /// the poll is an open vote with live results.
-const ANALYTICS_MATRIX: &[(&str, &str, [u16; 6])] = &[
-    ("GET /v1/analytics/messages", "apigw-get-analytics-messages.json", [403, 200, 403, 200, 200, 401]),
-    ("GET /v1/analytics/messages.csv", "apigw-get-analytics-messages-csv.json", [403, 200, 403, 200, 200, 401]),
-    ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401]),
-    ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401]),
+const ANALYTICS_MATRIX: &[(&str, &str, [u16; 7])] = &[
+    ("GET /v1/analytics/messages", "apigw-get-analytics-messages.json", [403, 200, 403, 200, 200, 401, 403]),
+    ("GET /v1/analytics/messages.csv", "apigw-get-analytics-messages-csv.json", [403, 200, 403, 200, 200, 401, 403]),
+    ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401, 403]),
+    ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401, 403]),
 ];
 
-const INTEGRATIONS_ACTORS: [&str; 6] = ["citizen", "official", "moderator", "analyst", "admin", "no token"];
+const INTEGRATIONS_ACTORS: [&str; 7] =
+    ["citizen", "official", "moderator", "analyst", "admin", "no token", "foreign region"];
 
 /// Route, fixture and the expected status per actor, for the integrations of reference-data.
-const INTEGRATIONS_MATRIX: &[(&str, &str, [u16; 6])] = &[
-    ("POST /v1/integrations", "apigw-post-integrations.json", [403, 403, 403, 403, 201, 401]),
-    ("GET /v1/integrations", "apigw-get-integrations.json", [403, 403, 403, 403, 200, 401]),
-    ("POST /v1/integrations/{id}/revoke", "apigw-post-integration-revoke.json", [403, 403, 403, 403, 200, 401]),
+const INTEGRATIONS_MATRIX: &[(&str, &str, [u16; 7])] = &[
+    ("POST /v1/integrations", "apigw-post-integrations.json", [403, 403, 403, 403, 201, 401, 403]),
+    ("GET /v1/integrations", "apigw-get-integrations.json", [403, 403, 403, 403, 200, 401, 403]),
+    ("POST /v1/integrations/{id}/revoke", "apigw-post-integration-revoke.json", [403, 403, 403, 403, 200, 401, 403]),
 ];
 
 #[derive(Clone, Copy)]
@@ -104,6 +124,17 @@ fn claims(who: &str) -> Option<HashMap<String, String>> {
         "moderator" => &[("sub", "m-1"), ("roles", "[moderator]")],
         "analyst" => &[("sub", "an-1"), ("roles", "[analyst]")],
         "admin" => &[("sub", "a-1"), ("roles", "[admin]")],
+        // Every role, the owner's id and the assigned authority: only the region differs.
+        "foreign region" => {
+            let pairs = [
+                ("sub", "alice"),
+                ("roles", "[citizen official moderator admin analyst]"),
+                ("municipality", "tyumen"),
+                ("authority", "tyumen-upravdor"),
+                ("region", "66"),
+            ];
+            return Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        }
         _ => return None,
     };
     let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

@@ -92,7 +92,7 @@ impl From<ServiceError> for Refusal {
         match e {
             ServiceError::NotFound => Refusal::new(404, "Не найдено."),
             ServiceError::Forbidden(why) => Refusal::new(403, format!("Доступ запрещён: {why}.")),
-            ServiceError::NotEligible => Refusal::new(403, "Доступ запрещён."),
+            ServiceError::NotEligible | ServiceError::WrongRegion => Refusal::new(403, "Доступ запрещён."),
             ServiceError::Validation(errors) => Refusal::fields(&errors),
             ServiceError::Moderation(reason) => {
                 Refusal::new(400, format!("description: {} ({})", reason.message_ru(), reason.code()))

@@ -786,12 +786,13 @@ where
     ) -> Result<(Scope, std::sync::Arc<crate::ports::Versioned<RegionData>>), ServiceError> {
         let snap = self.reference.snapshot().await?;
         let scope = scope_of(actor)?;
-        let allowed = match &scope {
-            Scope::Region => actor.in_region(&snap.value.region.code),
-            Scope::Authority(a) => snap.value.authority(a).is_some(),
-        };
-        if !allowed {
-            return Err(ServiceError::Forbidden("analytics of another region"));
+        if !actor.in_region(&snap.value.region.code) {
+            return Err(ServiceError::WrongRegion);
+        }
+        if let Scope::Authority(a) = &scope {
+            if snap.value.authority(a).is_none() {
+                return Err(ServiceError::Forbidden("аналитика доступна сотрудникам органов власти региона"));
+            }
         }
         Ok((scope, snap))
     }

@@ -23,6 +23,9 @@ pub enum ServiceError {
     /// The caller lacks the role or scope for this action (403).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// The caller's token is for another region, or for none (403 `wrong_region`).
+    #[error("the token is for another region")]
+    WrongRegion,
     /// The caller is not in the audience of a poll or discussion (403 `not_eligible`).
     #[error("not eligible")]
     NotEligible,

@@ -2,7 +2,7 @@
 //! own API key. The key is shown once at creation; only its SHA-256 hash is stored, and a look-up
 //! by key is a look-up by that hash.
 
-use crate::actor::{Actor, Role};
+use crate::actor::Actor;
 use crate::error::{FieldError, ServiceError};
 use crate::ids::CitizenId;
 use crate::page::{Cursor, Limit, Page};
@@ -181,14 +181,8 @@ impl<S: IntegrationStore + ReferenceStore, C: Clock> Integrations<S, C> {
     }
 
     async fn require_admin(&self, actor: &Actor) -> Result<(), ServiceError> {
-        if !actor.has(Role::Admin) {
-            return Err(ServiceError::Forbidden("нужна роль администратора региона"));
-        }
         let region = self.reference.snapshot().await?;
-        if !actor.in_region(&region.value.region.code) {
-            return Err(ServiceError::Forbidden("администратор другого региона"));
-        }
-        Ok(())
+        crate::policy::require_region_admin(actor, &region.value)
     }
 
     /// Registers an integration and makes its key (admins of the region).

@@ -15,6 +15,7 @@ pub mod open311;
 pub mod page;
 pub mod participation;
 pub mod photo;
+pub mod policy;
 pub mod ports;
 pub mod region;
 pub mod routing;

@@ -684,12 +684,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
 
     async fn region_admin(&self, actor: &Actor) -> Result<String, ServiceError> {
         let snap = self.reference.snapshot().await?;
-        if !actor.has(Role::Admin) {
-            return Err(ServiceError::Forbidden("нужна роль администратора региона"));
-        }
-        if !actor.in_region(&snap.value.region.code) {
-            return Err(ServiceError::Forbidden("администратор другого региона"));
-        }
+        crate::policy::require_region_admin(actor, &snap.value)?;
         Ok(snap.value.region.code.clone())
     }
 
@@ -1119,7 +1114,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
 
     async fn require_moderator(&self, actor: &Actor) -> Result<(), ServiceError> {
         let snap = self.reference.snapshot().await?;
-        if actor.has(Role::Moderator) && actor.in_region(&snap.value.region.code) {
+        if crate::policy::is_region_moderator(actor, &snap.value) {
             Ok(())
         } else {
             Err(ServiceError::Forbidden("нужна роль модератора"))

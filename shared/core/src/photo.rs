@@ -4,8 +4,9 @@
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
 use crate::ids::{CitizenId, MessageId, PhotoId};
+use crate::policy::can_read;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError};
-use crate::service::{can_read, Reference};
+use crate::service::Reference;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

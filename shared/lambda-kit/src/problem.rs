@@ -58,6 +58,7 @@ impl ApiError {
             ApiError::RouteNotFound => (404, "not_found"),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(_) => (403, "forbidden"),
+                ServiceError::WrongRegion => (403, "wrong_region"),
                 ServiceError::NotEligible => (403, "not_eligible"),
                 ServiceError::NotFound => (404, "not_found"),
                 ServiceError::Validation(_) => (422, "validation_failed"),
@@ -85,6 +86,12 @@ impl ApiError {
             ApiError::RouteNotFound => ("Не найдено", "Такого адреса нет.".into(), None),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(why) => ("Доступ запрещён", (*why).to_owned(), None),
+                ServiceError::WrongRegion => (
+                    "Другой регион",
+                    "Токен доступа выдан для другого региона или без региона; войдите на платформу своего региона."
+                        .into(),
+                    None,
+                ),
                 ServiceError::NotEligible => {
                     ("Нет права участия", "Вы не входите в аудиторию этого голосования или обсуждения.".into(), None)
                 }

@@ -37,7 +37,13 @@ pub fn route_key(req: &Request) -> Option<String> {
     }
 }
 
-/// The caller, from the JWT authorizer's verified claims. 401 when there are none.
+/// The stage variable that names the region a stack serves. The SAM template sets it on the HTTP
+/// API's stage and the local host on every request it hands to a function.
+pub const REGION_STAGE_VARIABLE: &str = "region";
+
+/// The caller, from the JWT authorizer's verified claims, admitted to the deployment's region
+/// (`feedback_core::policy::admit`). 401 when there are no claims; 403 `wrong_region` when the
+/// token is for another region or for none.
 pub fn actor(req: &Request) -> Result<Actor, ApiError> {
     let claims = req
         .request_context_ref()
@@ -45,7 +51,13 @@ pub fn actor(req: &Request) -> Result<Actor, ApiError> {
         .and_then(|a| a.jwt.as_ref())
         .map(|j| &j.claims)
         .ok_or(ApiError::Unauthorized)?;
-    Actor::from_claims(claims).map_err(|_| ApiError::Unauthorized)
+    let actor = Actor::from_claims(claims).map_err(|_| ApiError::Unauthorized)?;
+    let Some(region) = req.stage_variables_ref().and_then(|v| v.first(REGION_STAGE_VARIABLE)) else {
+        tracing::error!(variable = REGION_STAGE_VARIABLE, "the API stage does not name its region; refusing");
+        return Err(ApiError::internal());
+    };
+    feedback_core::policy::admit(&actor, region)?;
+    Ok(actor)
 }
 
 /// A path parameter of the matched route.
