@@ -210,9 +210,56 @@ async fn the_submission_limit_returns_429_with_retry_after() {
     }
     let r = host.post_message(&alice, None, &pothole()).await;
     assert_eq!(r.status(), 429);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((3500..=3600).contains(&retry), "Retry-After {retry}");
+    // the quota is per clock hour: Retry-After points at the start of the next one
+    let retry: i64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry), "Retry-After {retry}");
+    let next_window = (chrono::Utc::now().timestamp() + retry) % 3600;
+    assert!(next_window <= 5 || next_window >= 3595, "Retry-After {retry} does not end the hour");
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn sixty_racing_submissions_store_exactly_the_hourly_limit() {
+    let data = temp_data_dir("rate-race");
+    let host = std::sync::Arc::new(Host::start(&data, &[], &[("FEEDBACK_SUBMISSIONS_PER_HOUR", "20")]).await);
+    let alice = host.citizen("alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (host, alice) = (host.clone(), alice.clone());
+        tasks.push(tokio::spawn(async move {
+            let text = format!("Яма номер {i} на проезжей части у дома 15 по улице Республики");
+            let body = json!({"category_id": "dorogi-yamy", "text": text});
+            host.post_message(&alice, None, &body).await.status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((created, limited), (20, 40), "{statuses:?}");
+    let list: Value = host.get(&alice, "/v1/messages?limit=100").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 20, "exactly the limit is stored");
+}
+
+#[tokio::test]
+async fn a_resident_over_the_limit_is_refused_before_moderation() {
+    let data = temp_data_dir("rate-first");
+    let host = Host::start(&data, &[], &[("FEEDBACK_SUBMISSIONS_PER_HOUR", "1")]).await;
+    let alice = host.citizen("alice").await;
+    assert_eq!(host.post_message(&alice, None, &pothole()).await.status(), 201);
+    // a text moderation would refuse (422) is not even moderated: the quota answers first
+    let empty_words = json!({"category_id": "dorogi-yamy", "text": "ааааааааааааааааааааааааааааааа"});
+    let r = host.post_message(&alice, None, &empty_words).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "rate_limited");
+    // an idempotent replay of the accepted request is still answered
+    let bob = host.citizen("bob").await;
+    let first: Value = host.post_message(&bob, Some("once"), &pothole()).await.json().await.unwrap();
+    let replay = host.post_message(&bob, Some("once"), &pothole()).await;
+    assert!(replay.status().is_success(), "{}", replay.status());
+    assert_eq!(replay.json::<Value>().await.unwrap()["id"], first["id"]);
 }
 
 #[tokio::test]

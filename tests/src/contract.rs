@@ -6,9 +6,10 @@ use chrono::Duration;
 use feedback_core::participation::PollStore;
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
-    CreateOutcome, IdempotencyRecord, Job, NotificationStore, QueueName, QueueReceiver, StoreError,
+    CreateOutcome, IdempotencyRecord, Job, MessageUpdate, NotificationStore, OutboxItem, QueueName, QueueReceiver,
+    Quota, StoreError,
 };
-use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
+use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{Clock, CounterStore, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
@@ -30,7 +31,7 @@ const T0: &str = "2026-11-27T10:00:00+05:00";
 
 pub async fn creates_and_reads_a_message<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    assert_eq!(h.store.create_message(&m, &e, None).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(h.store.create_message(&m, &e, None, &[], None).await.unwrap(), CreateOutcome::Created);
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(h.store.get_history(&m.id).await.unwrap(), vec![e]);
     let (other, _) = submitted("alice", at(T0));
@@ -39,10 +40,10 @@ pub async fn creates_and_reads_a_message<S: Backend, Q: Queue>(h: &Harness<S, Q>
 
 pub async fn a_duplicate_message_id_is_a_conflict<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    h.store.create_message(&m, &e, None).await.unwrap();
+    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
     let mut changed = m.clone();
     changed.text = "Другой текст сообщения".into();
-    assert!(matches!(h.store.create_message(&changed, &e, None).await, Err(StoreError::Conflict)));
+    assert!(matches!(h.store.create_message(&changed, &e, None, &[], None).await, Err(StoreError::Conflict)));
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m));
 }
 
@@ -55,11 +56,11 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
         response: m1.clone(),
         created_at: m1.created_at,
     };
-    assert_eq!(h.store.create_message(&m1, &e1, Some(&rec)).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(h.store.create_message(&m1, &e1, Some(&rec), &[], None).await.unwrap(), CreateOutcome::Created);
     let (m2, e2) = submitted("alice", at(T0) + Duration::seconds(1));
     let rec2 = IdempotencyRecord { response: m2.clone(), request_hash: "h2".into(), ..rec.clone() };
     assert_eq!(
-        h.store.create_message(&m2, &e2, Some(&rec2)).await.unwrap(),
+        h.store.create_message(&m2, &e2, Some(&rec2), &[], None).await.unwrap(),
         CreateOutcome::KeyExists(Box::new(rec.clone()))
     );
     assert_eq!(h.store.get_message(&m2.id).await.unwrap(), None, "nothing of the second request is stored");
@@ -67,12 +68,12 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
     // The key is scoped per citizen.
     let (m3, e3) = submitted("bob", at(T0));
     let rec3 = IdempotencyRecord { citizen: m3.author.clone(), response: m3.clone(), ..rec };
-    assert_eq!(h.store.create_message(&m3, &e3, Some(&rec3)).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(h.store.create_message(&m3, &e3, Some(&rec3), &[], None).await.unwrap(), CreateOutcome::Created);
 }
 
 pub async fn an_update_needs_the_expected_version<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    h.store.create_message(&m, &e, None).await.unwrap();
+    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
     let mut next = m.clone();
     next.status = Status::Routed;
     next.version = 2;
@@ -91,11 +92,11 @@ pub async fn an_authors_messages_list_newest_first_in_pages<S: Backend, Q: Queue
     let mut ids = Vec::new();
     for i in 0..5 {
         let (m, e) = submitted("alice", at(T0) + Duration::minutes(i));
-        h.store.create_message(&m, &e, None).await.unwrap();
+        h.store.create_message(&m, &e, None, &[], None).await.unwrap();
         ids.push(m.id);
     }
     let (b, be) = submitted("bob", at(T0));
-    h.store.create_message(&b, &be, None).await.unwrap();
+    h.store.create_message(&b, &be, None, &[], None).await.unwrap();
     let alice = citizen("alice").id;
     let first = h.store.list_by_author(&alice, None, 3).await.unwrap();
     assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[4], ids[3], ids[2]]);
@@ -110,7 +111,7 @@ pub async fn only_submitted_messages_are_found_as_stuck<S: Backend, Q: Queue>(h:
     let (b, be) = submitted("alice", at(T0) + Duration::minutes(1));
     let (c, ce) = submitted("alice", at(T0) + Duration::minutes(2));
     for (m, e) in [(&a, &ae), (&b, &be), (&c, &ce)] {
-        h.store.create_message(m, e, None).await.unwrap();
+        h.store.create_message(m, e, None, &[], None).await.unwrap();
     }
     let mut routed = b.clone();
     routed.status = Status::Routed;
@@ -179,6 +180,7 @@ async fn receive_waiting<Q: Queue>(q: &Q, vis: std::time::Duration) -> Vec<feedb
 struct Services<S: Backend, Q: Queue> {
     messages: Messages<S, Q, Arc<ManualClock>>,
     routing: Routing<S, Q, Arc<ManualClock>>,
+    routing_reference: Arc<Reference<S>>,
     clock: Arc<ManualClock>,
 }
 
@@ -189,7 +191,8 @@ async fn services<S: Backend, Q: Queue>(h: &Harness<S, Q>, per_hour: u32) -> Ser
     let policy = SubmitPolicy { per_hour, ..SubmitPolicy::default() };
     Services {
         messages: Messages::new(h.store.clone(), h.queue.clone(), clock.clone(), reference.clone(), policy),
-        routing: Routing::new(h.store.clone(), h.queue.clone(), clock.clone(), reference),
+        routing: Routing::new(h.store.clone(), h.queue.clone(), clock.clone(), reference.clone()),
+        routing_reference: reference,
         clock,
     }
 }
@@ -267,6 +270,126 @@ pub async fn submissions_are_rate_limited_per_citizen<S: Backend, Q: Queue>(h: &
     s.messages.submit(&alice, new_message("zhkh-musor", "Мусор не вывозят, двор номер 5"), None).await.unwrap();
 }
 
+/// A queue whose every send fails: the moment between a commit and its relay, made permanent.
+#[derive(Clone)]
+struct DownQueue;
+
+#[async_trait::async_trait]
+impl WorkQueue for DownQueue {
+    async fn send(&self, _job: &Job) -> Result<(), StoreError> {
+        Err(StoreError::Backend(anyhow::anyhow!("the queue is down")))
+    }
+}
+
+/// Every notification job on the queue, received and acknowledged.
+async fn owed_notifications<Q: Queue>(q: &Q) -> Vec<feedback_core::notification::Notification> {
+    let mut out = Vec::new();
+    loop {
+        let got = q.receive(QueueName::Notifications, 10, std::time::Duration::from_secs(30)).await.unwrap();
+        if got.is_empty() {
+            return out;
+        }
+        for d in got {
+            if let Job::Notify { notification } = Job::from_body(&d.body).unwrap() {
+                out.push(notification);
+            }
+            q.ack(QueueName::Notifications, &d.receipt).await.unwrap();
+        }
+    }
+}
+
+pub async fn a_routed_notification_survives_a_queue_that_fails_after_the_commit<S: Backend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let s = services(h, 20).await;
+    let alice = citizen("alice");
+    let sent = s.messages.submit(&alice, new_message("dorogi-yamy", "Яма на Республики, 15"), None).await.unwrap();
+    // routing commits, then every send fails: the transition must still owe its notification
+    let routing = Routing::new(h.store.clone(), DownQueue, s.clock.clone(), s.routing_reference.clone());
+    assert!(matches!(routing.route(&sent.message.id).await.unwrap(), RouteOutcome::Routed { .. }));
+    // a redelivered routing job changes nothing and owes nothing new
+    assert_eq!(routing.route(&sent.message.id).await.unwrap(), RouteOutcome::AlreadyRouted);
+    // the relay sweep (a no-op where the queue is in the store's own transaction) delivers it
+    let later = s.clock.now() + Duration::minutes(5);
+    relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap();
+    assert_eq!(relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap(), 0);
+    let got = owed_notifications(&h.queue).await;
+    let routed: Vec<_> = got
+        .iter()
+        .filter(|n| n.message_id == sent.message.id && n.kind == feedback_core::notification::NotificationKind::Routed)
+        .collect();
+    assert_eq!(routed.len(), 1, "exactly one routed notification: {got:?}");
+}
+
+pub async fn a_failed_transition_owes_nothing<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let (m, e) = submitted("alice", at(T0));
+    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
+    let mut next = m.clone();
+    next.status = Status::Routed;
+    next.version = 2;
+    let mut e2 = e.clone();
+    e2.seq = 2;
+    e2.from = Some(Status::Submitted);
+    e2.to = Status::Routed;
+    let notification = feedback_core::notification::Notification::for_transition(&next, &e2, None).unwrap();
+    let owed = [OutboxItem::new(Job::Notify { notification }, e2.at)];
+    let stale = MessageUpdate { expected_version: 7, next: next.clone(), entry: e2.clone() };
+    assert!(matches!(h.store.update_messages(&[stale], &owed).await, Err(StoreError::Conflict)));
+    let later = at(T0) + Duration::minutes(5);
+    relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap();
+    assert!(owed_notifications(&h.queue).await.is_empty(), "a refused transition queued nothing");
+    // the same transition at the right version owes it, once, even if relayed twice
+    let fresh = MessageUpdate { expected_version: 1, next, entry: e2 };
+    h.store.update_messages(&[fresh], &owed).await.unwrap();
+    relay(&h.store, &h.queue, &owed).await;
+    relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap();
+    assert_eq!(owed_notifications(&h.queue).await.len(), 1);
+}
+
+pub async fn a_quota_stops_at_its_maximum<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let now = at(T0);
+    let quota = Quota::hourly("submit#alice".into(), 3, now);
+    let mut outcomes = Vec::new();
+    for i in 0..5 {
+        let (m, e) = submitted("alice", now + Duration::milliseconds(i));
+        outcomes.push(h.store.create_message(&m, &e, None, &[], Some(&quota)).await.unwrap());
+    }
+    let created = outcomes.iter().filter(|o| **o == CreateOutcome::Created).count();
+    let over = outcomes.iter().filter(|o| **o == CreateOutcome::OverQuota).count();
+    assert_eq!((created, over), (3, 2));
+    assert_eq!(h.store.quota_used(&quota).await.unwrap(), 3);
+    let page = h.store.list_by_author(&citizen("alice").id, None, 10).await.unwrap();
+    assert_eq!(page.len(), 3, "a refused message is not stored");
+    // the next window starts empty
+    let next = Quota::hourly("submit#alice".into(), 3, now + Duration::hours(1));
+    assert_eq!(h.store.quota_used(&next).await.unwrap(), 0);
+    let (m, e) = submitted("alice", now + Duration::hours(1));
+    assert_eq!(h.store.create_message(&m, &e, None, &[], Some(&next)).await.unwrap(), CreateOutcome::Created);
+}
+
+/// Sixty racing creations against a quota of twenty store exactly twenty. Run on the embedded
+/// backend only: moto's transactions are not atomic under concurrency.
+pub async fn a_quota_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let now = at(T0);
+    let quota = Quota::hourly("submit#alice".into(), 20, now);
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (store, quota) = (h.store.clone(), quota.clone());
+        tasks.push(tokio::spawn(async move {
+            let (m, e) = submitted("alice", now + Duration::milliseconds(i));
+            store.create_message(&m, &e, None, &[], Some(&quota)).await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        if t.await.unwrap() == CreateOutcome::Created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 20);
+    assert_eq!(h.store.quota_used(&quota).await.unwrap(), 20);
+}
+
 pub async fn photo_records_are_stored_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     use feedback_core::photo::{ImageType, Photo};
     let photo = Photo {
@@ -322,6 +445,9 @@ macro_rules! contract_suite {
             a_routing_job_delivered_three_times_changes_the_message_once,
             idempotent_replays_create_one_message,
             submissions_are_rate_limited_per_citizen,
+            a_routed_notification_survives_a_queue_that_fails_after_the_commit,
+            a_failed_transition_owes_nothing,
+            a_quota_stops_at_its_maximum,
             photo_records_are_stored_once,
             notifications_are_stored_once_and_listed_newest_first
         );

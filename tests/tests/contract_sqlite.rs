@@ -17,6 +17,13 @@ fn harness() -> ((), Harness<SqliteStore, SqliteQueue>) {
 
 feedback_tests::contract_suite!(harness());
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_holds_under_concurrency() {
+    let (_, h) = harness();
+    feedback_tests::contract::a_quota_holds_under_concurrency(&h).await;
+    feedback_tests::analytics::assert_reconciled(&h.store).await;
+}
+
 mod workflow {
     use super::*;
     feedback_tests::workflow_suite!(harness());

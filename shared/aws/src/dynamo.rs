@@ -13,8 +13,8 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
-    StoreError, Versioned,
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, OutboxItem,
+    Quota, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
@@ -277,6 +277,8 @@ impl MessageStore for DynamoStore {
         message: &Message,
         entry: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
+        outbox: &[OutboxItem],
+        quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError> {
         let not_exists = "attribute_not_exists(PK)";
         let mut items = vec![
@@ -292,10 +294,25 @@ impl MessageStore for DynamoStore {
             ]);
             items.push(self.put(item, not_exists, None)?);
         }
+        let quota_at = items.len();
+        if let Some(q) = quota {
+            if q.max == 0 {
+                return Ok(CreateOutcome::OverQuota);
+            }
+            items.push(self.quota_spend(q)?);
+        }
+        items.extend(self.outbox_puts(outbox)?);
         items.extend(self.counter_updates(&Self::counters_of([(&message.id, entry)]))?);
         match self.transact(items).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(reasons) => {
+                let idempotency_taken = idempotency.is_some() && reasons.get(2).is_some_and(|c| c != "None");
+                if quota.is_some()
+                    && !idempotency_taken
+                    && reasons.get(quota_at).is_some_and(|c| c == "ConditionalCheckFailed")
+                {
+                    return Ok(CreateOutcome::OverQuota);
+                }
                 if let Some(r) = idempotency {
                     // The key was taken (or is being taken by a concurrent request): answer with its record.
                     if reasons.get(2).is_some_and(|c| c != "None") {
@@ -352,7 +369,11 @@ impl MessageStore for DynamoStore {
         }
     }
 
-    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError> {
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
+        self.quota_count(quota).await
+    }
+
+    async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {
         let mut items = Vec::with_capacity(updates.len() * 2);
         for u in updates {
             items.push(self.put(
@@ -362,6 +383,7 @@ impl MessageStore for DynamoStore {
             )?);
             items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
         }
+        items.extend(self.outbox_puts(outbox)?);
         items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.entry))))?);
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(backend("TransactWriteItems", format!("{} items exceed the limit", items.len())));

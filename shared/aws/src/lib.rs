@@ -7,6 +7,7 @@
 mod counters;
 mod dynamo;
 mod open311;
+mod outbox;
 mod participation;
 mod s3;
 mod sqs;

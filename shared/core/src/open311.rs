@@ -10,8 +10,9 @@ use crate::integration::{authenticate, Integration, IntegrationStore, KeyRefusal
 use crate::message::{Message, Status};
 use crate::moderation;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError, WorkQueue};
+use crate::ports::{CreateOutcome, Job, OutboxItem};
 use crate::region::RegionData;
-use crate::service::{check_submission_rate, enqueue_routing, new_submission, NewMessage, Reference, SubmitPolicy};
+use crate::service::{check_quota, new_submission, relay, submission_quota, NewMessage, Reference};
 use crate::values::{Address, Location, MessageText};
 use crate::views::local_time;
 use anyhow::anyhow;
@@ -487,21 +488,27 @@ where
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
         }
+        let author = integration.author_id();
+        let now = self.clock.now();
+        let quota = submission_quota(&author, self.policy.per_hour, now);
+        check_quota(&self.store, &quota, now).await?;
         moderation::moderate(text.as_str()).map_err(ServiceError::Moderation)?;
         let municipality_id = match municipality {
             Some(m) => m,
             None => default_municipality(region).ok_or_else(|| anyhow!("the region has no municipalities"))?,
         };
 
-        let author = integration.author_id();
-        let now = self.clock.now();
-        check_submission_rate(&self.store, &author, now, self.policy.per_hour).await?;
         let input =
             NewMessage { category_id, text, municipality_id: None, address, location, photo_ids: vec![], public: true };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
-        self.store.create_message(&message, &entry, None).await?;
-        enqueue_routing(&self.queue, &message.id, SubmitPolicy::default().enqueue_attempts).await;
+        let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        if let CreateOutcome::OverQuota =
+            self.store.create_message(&message, &entry, None, &outbox, Some(&quota)).await?
+        {
+            return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
+        }
+        relay(&self.store, &self.queue, &outbox).await;
         tracing::info!(message_id = %message.id, integration = %integration.id, "open311 request created");
         let days = region.deadline_days(&message.category_id);
         Ok(Open311Created {

@@ -44,6 +44,47 @@ pub enum CreateOutcome {
     Created,
     /// The citizen already used this idempotency key; nothing was written.
     KeyExists(Box<IdempotencyRecord>),
+    /// The quota of the current window is used up; nothing was written.
+    OverQuota,
+}
+
+/// A cap on how often one actor may do one thing: at most `max` per fixed window of `window`.
+/// The count is a counter per key and window that the store increments, on condition that it is
+/// still under `max`, in the very transaction that does the thing: concurrent requests cannot
+/// overshoot it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    /// What is counted and for whom, e.g. `submit#<citizen>`.
+    pub key: String,
+    pub max: u32,
+    /// The start of the current window.
+    pub window_start: DateTime<Utc>,
+    pub window: chrono::Duration,
+}
+
+impl Quota {
+    /// The hourly quota `max` of `key` for the clock-hour window holding `now`.
+    pub fn hourly(key: String, max: u32, now: DateTime<Utc>) -> Quota {
+        let window = chrono::Duration::hours(1);
+        let secs = now.timestamp().div_euclid(3600) * 3600;
+        let window_start = DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        Quota { key, max, window_start, window }
+    }
+
+    /// The window's id, as stored beside the key.
+    pub fn window_id(&self) -> String {
+        format!("{:013}", self.window_start.timestamp_millis().max(0))
+    }
+
+    /// When the window ends: the counter item may be forgotten afterwards.
+    pub fn window_end(&self) -> DateTime<Utc> {
+        self.window_start + self.window
+    }
+
+    /// Seconds until the next window, at least one.
+    pub fn retry_after_secs(&self, now: DateTime<Utc>) -> u64 {
+        (self.window_end() - now).num_seconds().max(1) as u64
+    }
 }
 
 /// One transition to write: the message as it becomes and its new history entry, on condition
@@ -57,16 +98,26 @@ pub struct MessageUpdate {
 
 /// Messages and their history.
 #[async_trait]
-pub trait MessageStore: Send + Sync + 'static {
+pub trait MessageStore: Outbox + Send + Sync + 'static {
     /// Atomically writes a new message, its first history entry, the entry's analytics counter
     /// increments and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
     /// An existing message id is a `Conflict`.
+    ///
+    /// `outbox` is what the submission owes (the routing job): it is written in the same
+    /// transaction (see [`Outbox`]), so a crash after the commit cannot lose it.
+    /// When `quota` is given, its counter is incremented in the same transaction, and a used-up
+    /// quota writes nothing (`OverQuota`).
     async fn create_message(
         &self,
         message: &Message,
         entry: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
+        outbox: &[OutboxItem],
+        quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError>;
+
+    /// How much of a quota's current window is used, for refusing cheaply before expensive work.
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError>;
 
     /// The record of a citizen's idempotency key, if any.
     async fn get_idempotency(
@@ -89,14 +140,16 @@ pub trait MessageStore: Send + Sync + 'static {
         next: &Message,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        self.update_messages(&[MessageUpdate { expected_version, next: next.clone(), entry: entry.clone() }]).await
+        let update = MessageUpdate { expected_version, next: next.clone(), entry: entry.clone() };
+        self.update_messages(std::slice::from_ref(&update), &[]).await
     }
 
     /// Applies the updates in one transaction, with the analytics counter increments of their
-    /// history entries (`analytics::deltas`): all of it, or nothing (`Conflict` when any message
-    /// changed meanwhile). On DynamoDB a transaction holds at most 100 items, and one update with
-    /// its counters takes up to 24, so use cases pass one update, or two for a duplicate.
-    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError>;
+    /// history entries (`analytics::deltas`) and the `outbox` items the transitions owe (their
+    /// notifications): all of it, or nothing (`Conflict` when any message changed meanwhile).
+    /// On DynamoDB a transaction holds at most 100 items, and one update with its counters takes
+    /// up to 24, so use cases pass one update, or two for a duplicate.
+    async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError>;
 
     /// One bucket of an authority's queue (see `Message::queue_bucket`), nearest deadline first,
     /// only keys after `after` (a `Message::deadline_key`) when given.
@@ -225,6 +278,54 @@ impl Job {
     pub fn from_body(body: &str) -> Result<Job, serde_json::Error> {
         serde_json::from_str(body)
     }
+}
+
+impl Job {
+    /// The job's stable identity: the same work always has the same id, so a relay that hands
+    /// a job to its queue twice, or a sweep that re-enqueues it, is recognised downstream.
+    pub fn id(&self) -> String {
+        match self {
+            Job::RouteMessage { message_id } => format!("route#{message_id}"),
+            Job::Notify { notification } => format!("notify#{}", notification.id),
+        }
+    }
+}
+
+/// A job a committed transition owes, recorded in the transition's own transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub job: Job,
+    /// When the transition committed; the relay sweep takes items older than its grace period.
+    pub at: DateTime<Utc>,
+}
+
+impl OutboxItem {
+    pub fn new(job: Job, at: DateTime<Utc>) -> Self {
+        Self { job, at }
+    }
+    pub fn id(&self) -> String {
+        self.job.id()
+    }
+}
+
+/// The transactional outbox. What a transition owes (its notification, the next job) is written
+/// in the transition's transaction, so it exists exactly when the transition does. A relay then
+/// hands it to its queue at least once; consumers deduplicate by the job's id.
+///
+/// A store whose queue lives in the same database (the embedded one) writes the jobs straight
+/// into the queue in that transaction: nothing is left to relay. A store whose queue is another
+/// service (DynamoDB with SQS) keeps outbox items beside the data; the use case relays them right
+/// after the commit, and a periodic sweep relays whatever a crash left behind.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// True when the store's transaction already put the jobs on their queue.
+    fn queues_in_transaction(&self) -> bool;
+
+    /// Outbox items recorded at or before `before`, oldest first, at most `limit`.
+    async fn pending_outbox(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Forgets an item once its job is on the queue. Forgetting twice is harmless.
+    async fn relayed(&self, item: &OutboxItem) -> Result<(), StoreError>;
 }
 
 /// Sends work. Delivery is at least once: consumers must be idempotent.

@@ -7,9 +7,10 @@ use crate::message::{ActorRole, By, HistoryEntry, Message, Status, Transition};
 use crate::moderation;
 use crate::notification::Notification;
 use crate::page::{Cursor, Limit, Page};
+use crate::policy::{can_read, require_region_admin};
 use crate::ports::{
-    backoff, Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, MessageUpdate, ReferenceStore, StoreError,
-    Versioned, WorkQueue,
+    Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, MessageUpdate, Outbox, OutboxItem, Quota,
+    ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use crate::region::{RegionData, RoutingRule};
 use crate::routing;
@@ -128,16 +129,6 @@ impl<R: ReferenceStore> Reference<R> {
     }
 }
 
-fn require_region_admin(actor: &Actor, region: &RegionData) -> Result<(), ServiceError> {
-    if !actor.has(Role::Admin) {
-        return Err(ServiceError::Forbidden("нужна роль администратора региона"));
-    }
-    if !actor.in_region(&region.region.code) {
-        return Err(ServiceError::Forbidden("администратор другого региона"));
-    }
-    Ok(())
-}
-
 /// A new message as the resident filed it, already parsed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewMessage {
@@ -161,15 +152,13 @@ impl NewMessage {
 /// Limits on submission.
 #[derive(Debug, Clone, Copy)]
 pub struct SubmitPolicy {
-    /// Messages a citizen may submit per rolling hour.
+    /// Messages a citizen may submit per clock hour.
     pub per_hour: u32,
-    /// How often to try the queue before leaving the message to the re-enqueue sweep.
-    pub enqueue_attempts: u32,
 }
 
 impl Default for SubmitPolicy {
     fn default() -> Self {
-        Self { per_hour: 20, enqueue_attempts: 3 }
+        Self { per_hour: 20 }
     }
 }
 
@@ -216,6 +205,16 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
         if !actor.has(Role::Citizen) {
             return Err(ServiceError::Forbidden("подавать сообщения могут только жители"));
         }
+        let fingerprint = input.fingerprint();
+        if let Some(k) = &key {
+            if let Some(rec) = self.store.get_idempotency(&actor.id, k).await? {
+                return replay(rec, &fingerprint);
+            }
+        }
+        // The quota is checked before the expensive moderation, and again in the transaction.
+        let now = self.clock.now();
+        let quota = submission_quota(&actor.id, self.policy.per_hour, now);
+        check_quota(&self.store, &quota, now).await?;
         moderation::moderate(input.text.as_str()).map_err(ServiceError::Moderation)?;
         let region = self.reference.snapshot().await?;
         let region = &region.value;
@@ -238,15 +237,6 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             return Err(ServiceError::Validation(errors));
         }
         let municipality_id = municipality.ok_or_else(|| anyhow!("municipality checked above"))?;
-        let fingerprint = input.fingerprint();
-
-        if let Some(k) = &key {
-            if let Some(rec) = self.store.get_idempotency(&actor.id, k).await? {
-                return replay(rec, &fingerprint);
-            }
-        }
-        let now = self.clock.now();
-        check_submission_rate(&self.store, &actor.id, now, self.policy.per_hour).await?;
 
         let (message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
         let record = key.map(|k| IdempotencyRecord {
@@ -256,9 +246,13 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             response: message.clone(),
             created_at: now,
         });
-        match self.store.create_message(&message, &entry, record.as_ref()).await {
+        let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        match self.store.create_message(&message, &entry, record.as_ref(), &outbox, Some(&quota)).await {
             Ok(CreateOutcome::Created) => {}
             Ok(CreateOutcome::KeyExists(rec)) => return replay(*rec, &fingerprint),
+            Ok(CreateOutcome::OverQuota) => {
+                return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
+            }
             Err(StoreError::Conflict) if record.is_some() => {
                 return Err(ServiceError::Conflict {
                     code: "request_in_progress",
@@ -267,7 +261,7 @@ impl<S: MessageStore + ReferenceStore + crate::photo::PhotoStore, Q: WorkQueue, 
             }
             Err(e) => return Err(e.into()),
         }
-        enqueue_routing(&self.queue, &message.id, self.policy.enqueue_attempts).await;
+        relay(&self.store, &self.queue, &outbox).await;
         Ok(Submitted { message, replayed: false })
     }
 
@@ -356,69 +350,89 @@ pub fn new_submission(
     (message, entry)
 }
 
-/// Refuses a submission when its author already filed `per_hour` messages in the last hour,
-/// saying how long until the oldest of them leaves the window.
-pub async fn check_submission_rate<S: MessageStore>(
-    store: &S,
-    author: &CitizenId,
-    now: DateTime<Utc>,
-    per_hour: u32,
-) -> Result<(), ServiceError> {
-    let recent = store.author_submissions_since(author, now - Duration::hours(1), per_hour as usize).await?;
-    if recent.len() >= per_hour as usize {
-        let oldest = recent.first().copied().unwrap_or(now);
-        let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-        return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
+/// The hourly submission quota of an author.
+pub fn submission_quota(author: &CitizenId, per_hour: u32, now: DateTime<Utc>) -> Quota {
+    Quota::hourly(format!("submit#{author}"), per_hour, now)
+}
+
+/// Refuses at once when the quota's window is used up, saying how long until the next window.
+/// Cheap (one read); the transaction that spends the quota checks it again.
+pub async fn check_quota<S: MessageStore>(store: &S, quota: &Quota, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    if store.quota_used(quota).await? >= quota.max {
+        return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
     }
     Ok(())
 }
 
-/// Asks for a stored message to be routed. A queue that keeps failing leaves it to the
-/// re-enqueue sweep of `escalate-overdue`, so the submission still succeeds.
-pub async fn enqueue_routing<Q: WorkQueue>(queue: &Q, id: &MessageId, attempts: u32) {
-    let job = Job::RouteMessage { message_id: *id };
-    if !send_with_retry(queue, &job, attempts).await {
-        tracing::error!(message_id = %id, "message stored but not enqueued; the re-enqueue sweep will pick it up");
+/// Hands freshly committed outbox items to their queues, unless the store's transaction already
+/// did. A failed send leaves the item in the outbox for the relay sweep, so the caller's
+/// acknowledged write still owes, and will get, its job.
+pub async fn relay<S: Outbox, Q: WorkQueue>(store: &S, queue: &Q, items: &[OutboxItem]) {
+    if store.queues_in_transaction() {
+        return;
     }
-}
-
-/// Sends a job, retrying transient failures; false when every attempt failed.
-pub async fn send_with_retry<Q: WorkQueue>(queue: &Q, job: &Job, attempts: u32) -> bool {
-    for attempt in 0..attempts.max(1) {
-        match queue.send(job).await {
-            Ok(()) => return true,
+    for item in items {
+        match queue.send(&item.job).await {
+            Ok(()) => {
+                if let Err(e) = store.relayed(item).await {
+                    tracing::warn!(job = %item.id(), error = %e, "job queued but still in the outbox; it may be sent again");
+                }
+            }
             Err(e) => {
-                tracing::warn!(queue = job.queue().as_str(), attempt, error = %e, "send failed");
-                tokio::time::sleep(backoff(attempt)).await;
+                tracing::warn!(job = %item.id(), error = %e, "job left in the outbox for the relay sweep");
             }
         }
     }
-    false
 }
 
-/// Tells the author about a committed transition, when it is one they should hear about.
-/// Delivery is at least once; the notification's id is the transition id.
-pub async fn notify_author<Q: WorkQueue>(queue: &Q, region: &RegionData, message: &Message, entry: &HistoryEntry) {
-    let authority = message.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.as_str());
-    if let Some(notification) = Notification::for_transition(message, entry, authority) {
-        let id = notification.id.clone();
-        if !send_with_retry(queue, &Job::Notify { notification }, 3).await {
-            tracing::error!(notification = %id, "notification not enqueued");
+/// The relay sweep: hands every outbox item older than `grace` to its queue (a crash or a failed
+/// send between a commit and its relay left it there). Returns how many were relayed.
+pub async fn relay_pending<S: Outbox, Q: WorkQueue>(
+    store: &S,
+    queue: &Q,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<usize, StoreError> {
+    if store.queues_in_transaction() {
+        return Ok(0);
+    }
+    let mut relayed = 0;
+    loop {
+        let items = store.pending_outbox(now - grace, 100).await?;
+        let full = items.len() == 100;
+        for item in &items {
+            queue.send(&item.job).await?;
+            store.relayed(item).await?;
+            relayed += 1;
+        }
+        if !full {
+            return Ok(relayed);
         }
     }
 }
 
-/// Writes transitions atomically, then notifies their authors.
+/// What the transitions owe their authors: a notification for each that they should hear about.
+pub fn owed_notifications(region: &RegionData, updates: &[MessageUpdate]) -> Vec<OutboxItem> {
+    updates
+        .iter()
+        .filter_map(|u| {
+            let authority = u.next.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.as_str());
+            Notification::for_transition(&u.next, &u.entry, authority)
+                .map(|notification| OutboxItem::new(Job::Notify { notification }, u.entry.at))
+        })
+        .collect()
+}
+
+/// Writes transitions atomically together with the notifications they owe, then relays those.
 pub async fn commit<S: MessageStore, Q: WorkQueue>(
     store: &S,
     queue: &Q,
     region: &RegionData,
     updates: &[MessageUpdate],
 ) -> Result<(), StoreError> {
-    store.update_messages(updates).await?;
-    for u in updates {
-        notify_author(queue, region, &u.next, &u.entry).await;
-    }
+    let outbox = owed_notifications(region, updates);
+    store.update_messages(updates, &outbox).await?;
+    relay(store, queue, &outbox).await;
     Ok(())
 }
 
@@ -428,24 +442,6 @@ fn replay(rec: IdempotencyRecord, fingerprint: &str) -> Result<Submitted, Servic
     } else {
         Err(ServiceError::IdempotencyKeyReused)
     }
-}
-
-/// Who may read a message: its author, officials of the assigned authority (and the ЦУР),
-/// moderators and admins of the region.
-pub fn can_read(actor: &Actor, message: &Message, region: &RegionData) -> bool {
-    if actor.id == message.author && actor.has(Role::Citizen) {
-        return true;
-    }
-    let in_region = actor.in_region(&region.region.code);
-    if (actor.has(Role::Moderator) || actor.has(Role::Admin)) && in_region {
-        return true;
-    }
-    if actor.has(Role::Official) {
-        if let Some(own) = &actor.authority {
-            return message.authority_id.as_ref() == Some(own) || own == &region.region.center_authority_id;
-        }
-    }
-    false
 }
 
 /// What routing did with one job.
@@ -550,18 +546,5 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
             .filter(|(d, _)| *d <= radius)
             .min_by(|(a, ca), (b, cb)| a.total_cmp(b).then(ca.id.cmp(&cb.id)))
             .map(|(_, c)| c))
-    }
-
-    /// Re-enqueues messages that stayed in `submitted` longer than `age` (a lost queue send, a
-    /// crash between the write and the send). Returns how many were re-enqueued.
-    pub async fn requeue_stuck(&self, age: Duration, limit: usize) -> Result<usize, ServiceError> {
-        let ids = self.store.list_submitted_before(self.clock.now() - age, limit).await?;
-        for id in &ids {
-            self.queue.send(&Job::RouteMessage { message_id: *id }).await?;
-        }
-        if !ids.is_empty() {
-            tracing::info!(count = ids.len(), "re-enqueued messages stuck in submitted");
-        }
-        Ok(ids.len())
     }
 }

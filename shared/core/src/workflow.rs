@@ -8,11 +8,16 @@ use crate::message::By;
 use crate::message::{DueState, Message, Status, Transition, OPEN_BUCKET};
 use crate::notification::{Notification, OVERDUE_NOTE};
 use crate::page::{Cursor, Limit, Page};
+use crate::policy::{acts_for, can_read, is_center_official, is_region_moderator};
 use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError, WorkQueue,
 };
 use crate::region::RegionData;
-use crate::service::{can_read, commit, Reference};
+use crate::service::{commit, relay_pending, Reference};
+
+/// How old an outbox item must be before the sweep relays it: younger ones are still being
+/// relayed by the use case that wrote them.
+pub const OUTBOX_GRACE_SECS: i64 = 30;
 use crate::values::MessageText;
 use anyhow::anyhow;
 use chrono::Duration;
@@ -64,21 +69,6 @@ fn invalid(e: crate::message::InvalidTransition) -> ServiceError {
     ServiceError::Conflict {
         code: "invalid_transition", detail: format!("Действие недоступно: {e}.")
     }
-}
-
-fn is_center_official(actor: &Actor, region: &RegionData) -> bool {
-    actor.has(Role::Official) && actor.authority.as_ref() == Some(&region.region.center_authority_id)
-}
-
-/// An official of the message's authority, or of the ЦУР.
-fn acts_for(actor: &Actor, message: &Message, region: &RegionData) -> bool {
-    actor.has(Role::Official)
-        && actor.authority.is_some()
-        && (actor.authority == message.authority_id || is_center_official(actor, region))
-}
-
-fn is_region_moderator(actor: &Actor, region: &RegionData) -> bool {
-    actor.has(Role::Moderator) && actor.in_region(&region.region.code)
 }
 
 /// Officials' and moderators' work on messages; the resident's rating.
@@ -379,6 +369,8 @@ pub struct EscalationReport {
     pub answered_from_original: usize,
     /// Messages stuck in `submitted`, re-enqueued for routing.
     pub requeued: usize,
+    /// Outbox items a crash or a failed send left behind, now handed to their queues.
+    pub relayed: usize,
 }
 
 /// The scheduled escalation: flags overdue messages, completes missed duplicate answers and
@@ -419,6 +411,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, 
                 break;
             }
         }
+        report.relayed = relay_pending(&self.store, &self.queue, now, Duration::seconds(OUTBOX_GRACE_SECS)).await?;
         let stuck = self.store.list_submitted_before(now - self.stuck_after, 100).await?;
         for id in &stuck {
             self.queue.send(&crate::ports::Job::RouteMessage { message_id: *id }).await?;

@@ -5,6 +5,7 @@ mod counters;
 mod open311;
 mod participation;
 mod queue;
+mod quota;
 mod store;
 
 pub use queue::{QueueSettings, SqliteQueue};
@@ -136,6 +137,14 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_ms  INTEGER NOT NULL,
     doc         TEXT NOT NULL,
     PRIMARY KEY (citizen, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS quotas (
+    key         TEXT NOT NULL,
+    window      TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL,
+    PRIMARY KEY (key, window)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS reference (

@@ -1,7 +1,7 @@
 use crate::{backend, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::ports::{Delivery, Job, QueueName, QueueReceiver, StoreError, WorkQueue};
+use feedback_core::ports::{Delivery, Job, OutboxItem, QueueName, QueueReceiver, StoreError, WorkQueue};
 use rusqlite::params;
 use std::time::Duration;
 
@@ -60,6 +60,28 @@ impl SqliteQueue {
             })
             .await
     }
+}
+
+/// Jobs ready to be written into the queue table: queue, job id (the queue message id), body.
+pub(crate) type QueuedJobs = Vec<(QueueName, String, String)>;
+
+pub(crate) fn queued_jobs(outbox: &[OutboxItem]) -> QueuedJobs {
+    outbox.iter().map(|i| (i.job.queue(), i.id(), i.job.to_body())).collect()
+}
+
+/// Puts jobs on their queues inside the caller's transaction. A job whose id is still waiting on
+/// the queue is there already and is not added twice.
+pub(crate) fn enqueue_in(tx: &rusqlite::Transaction<'_>, jobs: &QueuedJobs) -> Result<(), StoreError> {
+    let now = Utc::now().timestamp_millis();
+    for (queue, id, body) in jobs {
+        tx.execute(
+            "INSERT INTO queue (queue, message_id, body, sent_ms, visible_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(message_id) DO NOTHING",
+            params![queue.as_str(), id, body, now],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
 }
 
 fn millis(ms: i64) -> DateTime<Utc> {

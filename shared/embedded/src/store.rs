@@ -1,4 +1,6 @@
 use crate::counters::add_counters;
+use crate::queue::{enqueue_in, queued_jobs};
+use crate::quota::{quota_used, spend_quota};
 use crate::{backend, docs, from_json, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,8 +10,8 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, ReferenceStore,
-    StoreError, Versioned,
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, Outbox,
+    OutboxItem, Quota, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -57,6 +59,23 @@ fn geo_key(category: &CategoryId, cell: &str) -> String {
     format!("{category}#{cell}")
 }
 
+/// The embedded queue is a table of the same database: a transition's jobs go straight into it,
+/// in the transition's transaction, so nothing is ever left to relay.
+#[async_trait]
+impl Outbox for SqliteStore {
+    fn queues_in_transaction(&self) -> bool {
+        true
+    }
+
+    async fn pending_outbox(&self, _before: DateTime<Utc>, _limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    async fn relayed(&self, _item: &OutboxItem) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn create_message(
@@ -64,7 +83,11 @@ impl MessageStore for SqliteStore {
         message: &Message,
         entry: &HistoryEntry,
         idempotency: Option<&IdempotencyRecord>,
+        outbox: &[OutboxItem],
+        quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError> {
+        let jobs = queued_jobs(outbox);
+        let quota = quota.cloned();
         let (id, author, status, version, created) = (
             message.id.to_string(),
             message.author.to_string(),
@@ -94,6 +117,12 @@ impl MessageStore for SqliteStore {
                         return Ok(CreateOutcome::KeyExists(Box::new(from_json(&doc)?)));
                     }
                 }
+                if let Some(q) = &quota {
+                    if !spend_quota(tx, q)? {
+                        return Ok(CreateOutcome::OverQuota);
+                    }
+                }
+                enqueue_in(tx, &jobs)?;
                 tx.execute(
                     "INSERT INTO messages (id, author, status, version, created_ms, doc, queue_key, deadline_key, due_state, geo_key)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -151,7 +180,13 @@ impl MessageStore for SqliteStore {
             .await
     }
 
-    async fn update_messages(&self, updates: &[MessageUpdate]) -> Result<(), StoreError> {
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
+        let quota = quota.clone();
+        self.db.tx(move |tx| quota_used(tx, &quota)).await
+    }
+
+    async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        let jobs = queued_jobs(outbox);
         let rows = updates
             .iter()
             .map(|u| {
@@ -191,6 +226,7 @@ impl MessageStore for SqliteStore {
                     )
                     .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 }
+                enqueue_in(tx, &jobs)?;
                 Ok(())
             })
             .await
