@@ -23,10 +23,20 @@ What it asserts, and where the truth comes from:
              AWSLambdaBasicExecutionRole, and each function's DynamoDB/SQS/S3/SSM grants equal
              the reviewed table GRANTS below
   queues     VisibilityTimeout >= 6 x the consumer's Timeout, a DLQ with maxReceiveCount >= 5,
-             the consumer reads the queue its producers are given
+             the consumer reads the queue its producers are given; every asynchronously invoked
+             function (a schedule's target) sends what fails to an SQS DLQ of this stack
   mappings   SQS event source mappings: batch size 10, ReportBatchItemFailures
   schedules  close-polls every minute, escalate-overdue every 5 minutes
-  alarms     each DLQ, each function's Errors and Throttles
+  throttling the HTTP API stage has default throttling (rate and burst), every public route and
+             every route of THROTTLED_JWT_ROUTES has tighter route settings, and every route
+             setting names a route of the table
+  concurrency every function reserves concurrency, a scheduled one exactly 1; an SQS mapping
+             invokes its consumer at most as often at once as the consumer reserves
+  encryption one KMS key, rotated and retained, encrypts the table, every queue, every log group,
+             every function's environment and the alarm topic
+  alarms     every DLQ's depth (redrive targets and functions' DLQs alike), each function's Errors
+             and Throttles, the HTTP API's 5xx; every alarm notifies the AlarmTopicArn topic or
+             the stack's own
   samconfig  every config env of infra/samconfig.toml sets every required parameter, only known
              ones, with values the template's constraints accept, and a matching stack name
   web        one CloudFront distribution: the portal's private bucket through origin access control
@@ -59,6 +69,10 @@ DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
 SAMCONFIG = ROOT / "infra" / "samconfig.toml"
 
 HTTP_TIMEOUT_LIMIT = 30  # API Gateway's integration timeout, seconds
+# JWT routes throttled like the public ones: POST /v1/photos hands out the presigned photo PUT URLs.
+THROTTLED_JWT_ROUTES = {"POST /v1/photos"}
+# SAM event types whose invocations are asynchronous (Lambda's DLQ and destinations apply).
+ASYNC_EVENT_TYPES = {"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "SNS", "S3", "IoTRule", "CloudWatchLogs"}
 MIN_VISIBILITY_FACTOR = 6
 MIN_MAX_RECEIVE_COUNT = 5
 BATCH_SIZE = 10
@@ -301,6 +315,64 @@ def function_name_of(props: dict) -> str | None:
         if m:
             return m.group(1)
     return None
+
+
+def function_failure_targets(props: dict) -> list:
+    """Where Lambda sends a function's failed asynchronous invocations: its SQS DeadLetterQueue
+    and its SQS on-failure destination (raw template values)."""
+    targets = []
+    dlq = props.get("DeadLetterQueue") or {}
+    if dlq.get("Type") == "SQS" and dlq.get("TargetArn") is not None:
+        targets.append(dlq["TargetArn"])
+    on_failure = ((props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure") or {}
+    if on_failure.get("Type") == "SQS" and on_failure.get("Destination") is not None:
+        targets.append(on_failure["Destination"])
+    return targets
+
+
+def dead_letter_queues(t: dict) -> dict:
+    """Every dead-letter queue of the template (logical id, or None where the target is not a
+    reference) -> the queues and functions that send to it."""
+    out: dict = {}
+    for lid, r in t["Resources"].items():
+        p = r.get("Properties", {}) or {}
+        if r.get("Type") == "AWS::SQS::Queue":
+            rp = p.get("RedrivePolicy")
+            if isinstance(rp, str):
+                rp = json.loads(rp)
+            if rp:
+                out.setdefault(ref_name(rp.get("deadLetterTargetArn")), []).append(lid)
+        elif r.get("Type") == "AWS::Serverless::Function":
+            for target in function_failure_targets(effective_function_props(t, p)):
+                out.setdefault(ref_name(target), []).append(lid)
+    return out
+
+
+def async_functions(t: dict, functions: dict[str, str]) -> dict[str, str]:
+    """Functions invoked asynchronously -> by what: EventBridge Scheduler targets and SAM events
+    of an asynchronous type."""
+    res = t["Resources"]
+    out = {}
+    for lid, r in res.items():
+        if r.get("Type") == "AWS::Scheduler::Schedule":
+            target = ref_name(((r.get("Properties") or {}).get("Target") or {}).get("Arn"))
+            if target in functions:
+                out[target] = lid
+    for lid in functions:
+        for ev_name, ev in (res[lid].get("Properties", {}).get("Events") or {}).items():
+            if (ev or {}).get("Type") in ASYNC_EVENT_TYPES:
+                out[lid] = f"{lid}.{ev_name}"
+    return out
+
+
+def refs_topic(v, res: dict) -> bool:
+    """True when an alarm action is the AlarmTopicArn parameter or an SNS topic of this stack, or
+    an !If whose branches both are."""
+    if isinstance(v, dict) and "Fn::If" in v:
+        branches = v["Fn::If"][1:] if isinstance(v["Fn::If"], list) else []
+        return len(branches) == 2 and all(refs_topic(b, res) for b in branches)
+    name = ref_name(v)
+    return name == "AlarmTopicArn" or res.get(name or "", {}).get("Type") == "AWS::SNS::Topic"
 
 
 def raw_text(v) -> str | None:
@@ -656,6 +728,9 @@ def check_iam(t: dict, translated: dict | None, functions: dict[str, str], queue
         # SQS: sends only to the queues named in GRANTS; polling only on the consumed queue.
         sends = {x for a, v in g.items() if a.lower() == "sqs:sendmessage" for x in v}
         expect_sends = {queue_of_env.get(var) for var in want.get("sqs:SendMessage", set())}
+        # SAM grants sqs:SendMessage on the function's own DLQ (failed asynchronous invocations).
+        props = effective_function_props(t, t["Resources"][lid].get("Properties", {}))
+        expect_sends |= {ref_name(x) for x in function_failure_targets(props)}
         rep.check(sends == expect_sends, "iam", f"{fn}: sqs:SendMessage on {sorted(map(str, sends))} != {sorted(map(str, expect_sends))}")
         other_sqs = {a for a in g if a.lower().startswith("sqs:") and a.lower() != "sqs:sendmessage"}
         if fn in CONSUMERS:
@@ -718,13 +793,7 @@ def check_queues(t: dict, functions: dict[str, str], rep: Report) -> tuple[int, 
                 p = ev.get("Properties") or {}
                 consumers.setdefault(ref_name(p.get("Queue")), []).append((fn, p, f"{lid}.{ev_name}"))
 
-    dlqs = set()
-    for q, p in queues.items():
-        rp = p.get("RedrivePolicy")
-        if isinstance(rp, str):
-            rp = json.loads(rp)
-        if rp:
-            dlqs.add(ref_name(rp.get("deadLetterTargetArn")))
+    dlqs = set(dead_letter_queues(t))
     for q, p in queues.items():
         if q in dlqs:
             rep.check(not p.get("RedrivePolicy"), "queues", f"{q} is a DLQ and must not redrive further")
@@ -769,6 +838,15 @@ def check_queues(t: dict, functions: dict[str, str], rep: Report) -> tuple[int, 
         rep.check(reads == [want], "queues", f"{fn} must consume the queue producers get as {var} ({want}), reads {reads}")
     for q in dlqs:
         rep.check(q in queues, "queues", f"DLQ {q!r} is not a queue of this stack")
+    # Lambda's DLQ applies to asynchronous invocations only: each must keep what fails.
+    for lid, by in sorted(async_functions(t, functions).items()):
+        targets = function_failure_targets(fn_props[functions[lid]])
+        rep.check(
+            bool(targets) and all(ref_name(x) in queues for x in targets),
+            "queues",
+            f"{functions[lid]} is invoked asynchronously ({by}): it needs a DeadLetterQueue or an on-failure "
+            "destination of Type SQS on a queue of this stack",
+        )
     return len(queues) - len(dlqs), queue_of_env
 
 
@@ -807,21 +885,142 @@ def check_schedules(t: dict, functions: dict[str, str], rep: Report) -> None:
 
 def check_alarms(t: dict, functions: dict[str, str], rep: Report) -> int:
     res = t["Resources"]
-    alarms = [r.get("Properties", {}) for r in res.values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    alarms = {lid: r.get("Properties", {}) for lid, r in res.items() if r.get("Type") == "AWS::CloudWatch::Alarm"}
     seen = set()
-    for a in alarms:
-        dims = {d.get("Name"): ref_name(d.get("Value")) for d in a.get("Dimensions", [])}
-        seen.add((a.get("Namespace"), a.get("MetricName"), dims.get("FunctionName") or dims.get("QueueName")))
-    dlqs = set()
-    for r in res.values():
-        if r.get("Type") == "AWS::SQS::Queue" and r.get("Properties", {}).get("RedrivePolicy"):
-            dlqs.add(ref_name(r["Properties"]["RedrivePolicy"].get("deadLetterTargetArn")))
-    for q in sorted(x for x in dlqs if x):
-        rep.check(("AWS/SQS", "ApproximateNumberOfMessagesVisible", q) in seen, "alarms", f"DLQ {q} has no alarm")
+    for lid, a in alarms.items():
+        dims = {d.get("Name"): d.get("Value") for d in a.get("Dimensions", [])}
+        target = ref_name(dims.get("FunctionName")) or ref_name(dims.get("QueueName")) or ref_name(dims.get("ApiId"))
+        fires = a.get("ComparisonOperator") == "GreaterThanThreshold" and a.get("Threshold") == 0
+        if a.get("Namespace") == "AWS/ApiGateway":
+            fires = fires and dims.get("Stage") == "$default"
+        if fires:
+            seen.add((a.get("Namespace"), a.get("MetricName"), target))
+        for key in ("AlarmActions", "OKActions"):
+            actions = as_list(a.get(key))
+            rep.check(
+                bool(actions) and all(refs_topic(x, res) for x in actions),
+                "alarms",
+                f"{lid}: {key} must notify !Ref AlarmTopicArn or the stack's SNS topic",
+            )
+    for q in sorted(x for x in dead_letter_queues(t) if x):
+        rep.check(
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", q) in seen,
+            "alarms",
+            f"DLQ {q} has no depth alarm (ApproximateNumberOfMessagesVisible > 0)",
+        )
     for lid, fn in functions.items():
         for metric in ("Errors", "Throttles"):
             rep.check(("AWS/Lambda", metric, lid) in seen, "alarms", f"{fn} has no {metric} alarm")
+    for api in (lid for lid, r in res.items() if r.get("Type") == "AWS::Serverless::HttpApi"):
+        rep.check(
+            ("AWS/ApiGateway", "5xx", api) in seen,
+            "alarms",
+            f"{api} has no 5xx alarm (AWS/ApiGateway 5xx > 0 on ApiId !Ref {api}, Stage $default)",
+        )
+    for lid, r in res.items():
+        if r.get("Type") == "AWS::SNS::Topic":
+            rep.check(bool((r.get("Properties") or {}).get("KmsMasterKeyId")), "alarms", f"{lid}: the topic must be encrypted (KmsMasterKeyId)")
     return len(alarms)
+
+
+def check_throttling(t: dict, routes: list[dict], rep: Report) -> tuple[float, float, int]:
+    """Stage default throttling on the HTTP API, and tighter route settings on every public route
+    and on THROTTLED_JWT_ROUTES. Returns (default rate, default burst, route settings)."""
+    res = t["Resources"]
+    apis = [r.get("Properties", {}) for r in res.values() if r.get("Type") == "AWS::Serverless::HttpApi"]
+    if len(apis) != 1:
+        return 0, 0, 0  # check_routes reports it
+    api = apis[0]
+
+    def limits(settings) -> tuple:
+        settings = settings if isinstance(settings, dict) else {}
+        rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+        ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in (rate, burst))
+        return (rate, burst) if ok else None
+
+    default = limits(api.get("DefaultRouteSettings"))
+    if not rep.check(default is not None, "throttling", "the HTTP API needs DefaultRouteSettings with ThrottlingRateLimit and ThrottlingBurstLimit > 0"):
+        return 0, 0, 0
+    settings = api.get("RouteSettings") or {}
+    keys = {r.get("gateway") or f"{r['method'].upper()} {r['path']}" for r in routes}
+    public = {r.get("gateway") or f"{r['method'].upper()} {r['path']}" for r in routes if r["access"] == "public"}
+    for key in sorted(THROTTLED_JWT_ROUTES - keys):
+        rep.fail("throttling", f"{key} (THROTTLED_JWT_ROUTES) is not a route of the table; update the checker")
+    for key in sorted(public | THROTTLED_JWT_ROUTES):
+        got = limits(settings.get(key))
+        if not rep.check(got is not None, "throttling", f"{key} needs RouteSettings with ThrottlingRateLimit and ThrottlingBurstLimit"):
+            continue
+        rep.check(
+            got[0] < default[0] and got[1] < default[1],
+            "throttling",
+            f"{key}: rate {got[0]} / burst {got[1]} must be below the stage default {default[0]} / {default[1]}",
+        )
+    for key, value in settings.items():
+        # A route setting for a route the API lacks fails the deploy ("Unable to find Route by key").
+        rep.check(key in keys, "throttling", f"RouteSettings names {key!r}, which is not a route of the table")
+        got = limits(value)
+        rep.check(
+            got is not None and got[0] <= default[0] and got[1] <= default[1],
+            "throttling",
+            f"RouteSettings {key!r} must set both limits, at most the stage default",
+        )
+    return default[0], default[1], len(settings)
+
+
+def check_concurrency(t: dict, functions: dict[str, str], rep: Report) -> int:
+    """Reserved concurrency on every function (1 on a scheduled one), and SQS mappings that never
+    invoke a consumer more often at once than it reserves. Returns the stack's total."""
+    res = t["Resources"]
+    reserved = {}
+    for lid, fn in functions.items():
+        rc = effective_function_props(t, res[lid].get("Properties", {})).get("ReservedConcurrentExecutions")
+        if rep.check(isinstance(rc, int) and not isinstance(rc, bool) and rc >= 1, "concurrency", f"{fn}: ReservedConcurrentExecutions must be a number >= 1"):
+            reserved[lid] = rc
+    for lid, by in async_functions(t, functions).items():
+        rep.check(reserved.get(lid) == 1, "concurrency", f"{functions[lid]} is scheduled ({by}): it must reserve exactly 1 (one run at a time)")
+    for lid, r in res.items():
+        if r.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        p = r.get("Properties", {})
+        fn = ref_name(p.get("FunctionName"))
+        most = (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        if fn in reserved:
+            rep.check(
+                isinstance(most, int) and most <= reserved[fn],
+                "concurrency",
+                f"{lid}: ScalingConfig.MaximumConcurrency {most!r} must be set and <= {functions[fn]}'s reserved {reserved[fn]}",
+            )
+    return sum(reserved.values())
+
+
+def check_encryption(t: dict, functions: dict[str, str], rep: Report) -> str | None:
+    """One customer-managed key, rotated and retained, on everything that holds residents' data."""
+    res = t["Resources"]
+    keys = [lid for lid, r in res.items() if r.get("Type") == "AWS::KMS::Key"]
+    if not rep.check(len(keys) == 1, "encryption", f"expected one AWS::KMS::Key, found {keys}"):
+        return None
+    key = keys[0]
+    kr = res[key]
+    rep.check(kr.get("Properties", {}).get("EnableKeyRotation") is True, "encryption", f"{key}: EnableKeyRotation must be true")
+    # The retained table (and its backups) can be decrypted by this key alone.
+    rep.check(kr.get("DeletionPolicy") == "Retain" and kr.get("UpdateReplacePolicy") == "Retain", "encryption", f"{key} must be retained like the table (DeletionPolicy and UpdateReplacePolicy Retain)")
+
+    def uses_key(v) -> bool:
+        return ref_name(v) == key
+
+    wanted = {
+        "AWS::DynamoDB::Table": lambda p: (p.get("SSESpecification") or {}).get("SSEType") == "KMS"
+        and uses_key((p.get("SSESpecification") or {}).get("KMSMasterKeyId")),
+        "AWS::SQS::Queue": lambda p: uses_key(p.get("KmsMasterKeyId")),
+        "AWS::Logs::LogGroup": lambda p: uses_key(p.get("KmsKeyId")),
+        "AWS::SNS::Topic": lambda p: uses_key(p.get("KmsMasterKeyId")),
+        "AWS::Serverless::Function": lambda p: uses_key(effective_function_props(t, p).get("KmsKeyArn")),
+    }
+    for lid, r in res.items():
+        check = wanted.get(r.get("Type"))
+        if check is not None:
+            rep.check(check(r.get("Properties", {}) or {}), "encryption", f"{lid} ({r['Type']}) must be encrypted with !GetAtt {key}.Arn")
+    return key
 
 
 def check_samconfig(t: dict, path: Path, rep: Report) -> int:
@@ -967,6 +1166,9 @@ def main() -> int:
     n_statements = check_iam(t, translated, functions, queue_of_env, table, rep)
     check_schedules(t, functions, rep)
     n_alarms = check_alarms(t, functions, rep)
+    rate, burst, n_route_settings = check_throttling(t, routes, rep)
+    n_reserved = check_concurrency(t, functions, rep)
+    check_encryption(t, functions, rep)
     n_envs = check_samconfig(t, SAMCONFIG, rep)
     n_web = check_web(t, routes, rep)
     lint = "skipped" if args.skip_cfn_lint else run_cfn_lint(args.template, rep)
@@ -982,7 +1184,9 @@ def main() -> int:
     print(
         f"check_template: ok: {rel}: {n_routes} routes on {len({r['function'] for r in routes})} HTTP functions, "
         f"{len(functions)} functions, table with {n_gsi} GSIs, {n_queues} queues with DLQs, "
-        f"{n_statements} IAM statements without Scan or wildcards, {n_alarms} alarms, {n_envs} samconfig envs, "
+        f"{n_statements} IAM statements without Scan or wildcards, {n_alarms} alarms, "
+        f"stage throttling {rate:g}/s (burst {burst:g}) with {n_route_settings} tighter routes, "
+        f"{n_reserved} reserved concurrency, one KMS key, {n_envs} samconfig envs, "
         f"a portal distribution with {n_web} behaviours; "
         f"cfn-lint {lint}"
     )

@@ -14,6 +14,7 @@ source scripts/lib/venv.sh
 INFRA_VENV=".venv-infra"
 ensure_venv test.sh "$INFRA_VENV" "cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8"
 AWS_DEFAULT_REGION=eu-central-1 "$INFRA_VENV/bin/python" infra/check_template.py
+scripts/checkov.sh  # the template's security posture: 0 failed checks, every skip with its reason
 
 # shellcheck source=lib/moto.sh
 source scripts/lib/moto.sh
