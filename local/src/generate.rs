@@ -231,7 +231,7 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
     bar.finish_and_clear();
 
     let unfinished = sim.heap.iter().filter(|q| matches!(q.work, Work::Message(..))).count() as u64;
-    let delivered = |k: NotificationKind| queue.delivered[kind_slot(k)].load(Atomic::Relaxed);
+    let delivered = |k: NotificationKind| queue.delivered.get(kind_slot(k)).map_or(0, |n| n.load(Atomic::Relaxed));
     let c = sim.counts;
     Ok(SeedReport {
         messages: c.submitted,
@@ -290,7 +290,9 @@ impl WorkQueue for SeedQueue {
                     .deliver(notification)
                     .await
                     .map_err(|e| StoreError::Backend(anyhow!("delivering notification {}: {e}", notification.id)))?;
-                self.delivered[kind_slot(notification.kind)].fetch_add(1, Atomic::Relaxed);
+                if let Some(n) = self.delivered.get(kind_slot(notification.kind)) {
+                    n.fetch_add(1, Atomic::Relaxed);
+                }
                 Ok(())
             }
         }
@@ -575,11 +577,11 @@ const STREAM_POLL: u64 = 3;
 async fn submit(world: &World, lane: &Lane, index: u64, at: DateTime<Utc>) -> anyhow::Result<Done> {
     let mut rng = world.rng(STREAM_MESSAGE, index);
     let month = at.with_timezone(&world.tz).month0() as usize;
-    let category = world.cats_by_month[month].sample(&mut rng);
+    let category = world.cats_by_month.get(month).context("categories by month")?.sample(&mut rng);
     let muni = world.munis_weighted.sample(&mut rng);
-    let author = Citizen { muni: muni as u16, number: rng.random_range(0..world.munis[muni].pool) };
-    let cat = &world.cats[category];
-    let m = &world.munis[muni];
+    let m = world.munis.get(muni).context("a sampled municipality")?;
+    let author = Citizen { muni: muni as u16, number: rng.random_range(0..m.pool) };
+    let cat = world.cats.get(category).context("a sampled category")?;
     let place = world.place(&mut rng, muni);
     let location = match m.center {
         Some(c) if rng.random_bool(cat.located) => Some(c.sample(&mut rng)),
@@ -628,12 +630,13 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
     let result = match step {
         Step::Route => return route(world, lane, m, at).await,
         Step::Reject => {
-            let moderator = &world.moderators[m.rng.random_range(0..world.moderators.len())];
+            let moderator =
+                world.moderators.get(m.rng.random_range(0..world.moderators.len())).context("a moderator")?;
             let (reason, comment) = texts::rejection(&mut m.rng);
             lane.workflow.reject(moderator, &m.id, reason, comment).await.map(|_| Done::default())
         }
         Step::Take => {
-            let official = world.official(m.authority.as_ref(), m.official);
+            let official = world.official(m.authority.as_ref(), m.official)?;
             match lane.workflow.take(official, &m.id).await {
                 Ok(_) => {
                     let answer_at = m.answer_at.unwrap_or(at);
@@ -643,7 +646,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             }
         }
         Step::ReturnToCenter => {
-            let official = world.official(m.authority.as_ref(), m.official);
+            let official = world.official(m.authority.as_ref(), m.official)?;
             let reason = "Вопрос не относится к компетенции органа (not_in_competence)".to_owned();
             match lane.workflow.redirect(official, &m.id, world.center.clone(), reason).await {
                 Ok(_) => {
@@ -659,10 +662,10 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         }
         Step::CenterRedirect => {
             let official =
-                world.official(Some(&world.center), m.rng.random_range(0..world.officials_of(&world.center)));
+                world.official(Some(&world.center), m.rng.random_range(0..world.officials_of(&world.center)))?;
             let mut not_to: Vec<AuthorityId> = m.authority.iter().chain(&m.returned_by).cloned().collect();
             not_to.push(world.center.clone());
-            let muni = &world.munis[usize::from(m.author.muni)];
+            let muni = world.munis.get(usize::from(m.author.muni)).context("the author's municipality")?;
             let Some(to) = world.alternative(&mut m.rng, usize::from(m.category), muni, &not_to) else {
                 return Ok(plan_work(world, m, at, Counts::default()));
             };
@@ -678,7 +681,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         }
         Step::Answer => {
             let authority = m.authority.clone().unwrap_or_else(|| world.center.clone());
-            let official = world.official(Some(&authority), m.official);
+            let official = world.official(Some(&authority), m.official)?;
             let text = texts::answer(&mut m.rng, world, m.category as usize, &authority, m.reopened, at);
             let text = MessageText::parse(&text).map_err(|e| anyhow!("generated answer {text:?}: {e}"))?;
             match lane.workflow.answer(official, &m.id, text).await {
@@ -950,7 +953,7 @@ impl Season {
             Season::HotWater => [0.8, 0.8, 0.8, 0.9, 1.6, 1.8, 1.6, 1.2, 0.9, 0.8, 0.8, 0.8],
             Season::Yards => [0.7, 0.7, 0.8, 1.1, 1.3, 1.3, 1.3, 1.2, 1.1, 1.0, 0.8, 0.7],
         };
-        table[month0.min(11)]
+        table.get(month0.min(11)).copied().unwrap_or(1.0)
     }
 }
 
@@ -1205,7 +1208,7 @@ impl World {
     }
 
     fn citizen(&self, c: Citizen) -> anyhow::Result<Actor> {
-        let m = &self.munis[usize::from(c.muni)];
+        let m = self.munis.get(usize::from(c.muni)).context("a citizen's municipality")?;
         let sub = format!("citizen-{}-{}", m.id, c.number);
         let h = mix(hash_str(&sub));
         let birth = format!("{}-{:02}-{:02}", 1950 + h % 56, 1 + (h >> 8) % 12, 1 + (h >> 16) % 28);
@@ -1223,13 +1226,13 @@ impl World {
     }
 
     /// An official of the authority (the ЦУР's when it has none).
-    fn official(&self, authority: Option<&AuthorityId>, k: usize) -> &Actor {
+    fn official(&self, authority: Option<&AuthorityId>, k: usize) -> anyhow::Result<&Actor> {
         let staff = authority
             .and_then(|a| self.officials.get(a))
             .filter(|s| !s.is_empty())
             .or_else(|| self.officials.get(&self.center))
-            .unwrap_or_else(|| unreachable!("the centre's staff is checked at start"));
-        &staff[k % staff.len()]
+            .context("the centre has no staff")?;
+        staff.get(k % staff.len().max(1)).context("the centre has no staff")
     }
 
     /// The share of late answers of an authority: a stable trait of each one, 4 to 26 %.
@@ -1243,14 +1246,14 @@ impl World {
 
     /// Where a message goes when it is not for the authority it was routed to.
     fn alternative(&self, rng: &mut StdRng, cat: usize, muni: &Muni, not_to: &[AuthorityId]) -> Option<AuthorityId> {
-        let mut options: Vec<&AuthorityId> = self.regional[cat].iter().collect();
+        let mut options: Vec<&AuthorityId> = self.regional.get(cat).into_iter().flatten().collect();
         options.extend(muni.administration.as_ref());
         options.retain(|a| !not_to.contains(a));
         options.dedup();
         if options.is_empty() {
             return None;
         }
-        Some(options[rng.random_range(0..options.len())].clone())
+        options.get(rng.random_range(0..options.len())).map(|a| (*a).clone())
     }
 
     fn local(&self, day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
@@ -1339,7 +1342,7 @@ impl World {
         let (start, end) = (self.start.timestamp_millis(), self.end.timestamp_millis());
         let mut out = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
         while (out.len() as u64) < n {
-            let day = days[day_weights.sample(&mut rng)];
+            let Some(&day) = days.get(day_weights.sample(&mut rng)) else { break };
             let hour = hours.sample(&mut rng) as u32;
             let t = self.local(day, hour, 0).timestamp_millis() + rng.random_range(0..3_600_000);
             if t > start && t <= end {
@@ -1351,19 +1354,21 @@ impl World {
     }
 
     fn place(&self, rng: &mut StdRng, muni: usize) -> texts::Place {
-        let streets = if self.munis[muni].big_city { texts::CITY_STREETS } else { texts::TOWN_STREETS };
-        let street = streets[rng.random_range(0..streets.len())];
-        let mut street2 = streets[rng.random_range(0..streets.len())];
+        let big_city = self.munis.get(muni).is_some_and(|m| m.big_city);
+        let streets = if big_city { texts::CITY_STREETS } else { texts::TOWN_STREETS };
+        let street = texts::pick(rng, streets);
+        let mut street2 = texts::pick(rng, streets);
         if street2 == street {
-            street2 = streets[(streets.iter().position(|s| *s == street).unwrap_or(0) + 1) % streets.len()];
+            let next = (streets.iter().position(|s| *s == street).unwrap_or(0) + 1) % streets.len();
+            street2 = streets.get(next).copied().unwrap_or(street);
         }
-        let house = rng.random_range(1..if self.munis[muni].big_city { 150 } else { 60 });
+        let house = rng.random_range(1..if big_city { 150 } else { 60 });
         texts::Place {
             street,
             street2,
             house,
             n: rng.random_range(2..5),
-            route: texts::ROUTES[rng.random_range(0..texts::ROUTES.len())],
+            route: texts::ROUTES.get(rng.random_range(0..texts::ROUTES.len())).copied().unwrap_or_default(),
         }
     }
 
@@ -1371,9 +1376,9 @@ impl World {
     fn plan_polls(&self, count: u32) -> Vec<PollPlan> {
         let window = (self.end - self.start).num_seconds().max(1) as f64;
         (0..count)
-            .map(|j| {
+            .filter_map(|j| {
                 let mut rng = self.rng(STREAM_POLL, u64::from(j));
-                let template = &texts::POLLS[rng.random_range(0..texts::POLLS.len())];
+                let template = texts::POLLS.get(rng.random_range(0..texts::POLLS.len()))?;
                 let at = (0.05 + 0.85 * (f64::from(j) + rng.random::<f64>()) / f64::from(count)) * window;
                 let open_day = (self.start + Duration::seconds(at as i64)).with_timezone(&self.tz).date_naive();
                 let opens_at = self.local(open_day, 8, 0).max(self.start + Duration::hours(2));
@@ -1407,7 +1412,8 @@ impl World {
                 } else {
                     audience.iter().filter_map(|a| self.munis.iter().position(|m| &m.id == a)).collect()
                 };
-                let voter_weights = Weighted::new(voters_from.iter().map(|i| self.munis[*i].weight));
+                let voter_weights =
+                    Weighted::new(voters_from.iter().map(|i| self.munis.get(*i).map_or(0.0, |m| m.weight)));
                 let last = closes_at.min(self.end);
                 let span = (last - opens_at).num_seconds();
                 let wanted = rng.random_range(30..=300);
@@ -1417,8 +1423,9 @@ impl World {
                     if ballots.len() >= wanted || span <= 60 {
                         break;
                     }
-                    let muni = voters_from[voter_weights.sample(&mut rng)];
-                    let voter = Citizen { muni: muni as u16, number: rng.random_range(0..self.munis[muni].voters) };
+                    let Some(&muni) = voters_from.get(voter_weights.sample(&mut rng)) else { break };
+                    let Some(m) = self.munis.get(muni) else { break };
+                    let voter = Citizen { muni: muni as u16, number: rng.random_range(0..m.voters) };
                     if !seen.insert(voter) {
                         continue;
                     }
@@ -1427,7 +1434,7 @@ impl World {
                     ballots.push((opens_at + Duration::seconds(offset), voter, answers));
                 }
                 let kind_title = template.title.replace("{year}", &year.to_string());
-                PollPlan {
+                Some(PollPlan {
                     create_at: create_at.min(opens_at - Duration::minutes(1)).max(self.start),
                     input: NewPoll {
                         kind: template.kind,
@@ -1447,7 +1454,7 @@ impl World {
                         },
                     },
                     ballots,
-                }
+                })
             })
             .collect()
     }
@@ -1456,8 +1463,10 @@ impl World {
     fn audience(&self, rng: &mut StdRng) -> (Vec<MunicipalityId>, String) {
         let roll = rng.random::<f64>();
         if roll < 0.4 || self.munis.len() == 1 {
-            let m = &self.munis[self.munis_weighted.sample(rng)];
-            return (vec![m.id.clone()], m.name.clone());
+            return match self.munis.get(self.munis_weighted.sample(rng)) {
+                Some(m) => (vec![m.id.clone()], m.name.clone()),
+                None => (vec![], self.region.region.name.clone()),
+            };
         }
         if roll < 0.7 {
             let k = rng.random_range(3..=8).min(self.munis.len());
@@ -1474,7 +1483,10 @@ impl World {
             } else {
                 "муниципальных образований"
             };
-            return (chosen.iter().map(|i| self.munis[*i].id.clone()).collect(), format!("{k} {noun}"));
+            return (
+                chosen.iter().filter_map(|i| self.munis.get(*i)).map(|m| m.id.clone()).collect(),
+                format!("{k} {noun}"),
+            );
         }
         (vec![], self.region.region.name.clone())
     }
@@ -1900,8 +1912,8 @@ mod texts {
 
     const POST_ANSWER: &str = "Почтовая связь относится к ведению АО «Почта России». Обращение направлено в УФПС Тюменской области, ответ будет дан в установленный срок.";
 
-    fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
-        items[rng.random_range(0..items.len())]
+    pub fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+        items.get(rng.random_range(0..items.len())).copied().unwrap_or_default()
     }
 
     fn lookup<'a>(table: &[(&str, &'a [&'a str])], key: &str) -> Option<&'a [&'a str]> {
@@ -1957,7 +1969,7 @@ mod texts {
         again: bool,
         at: DateTime<Utc>,
     ) -> String {
-        let cat = &world.cats[cat];
+        let Some(cat) = world.cats.get(cat) else { return GENERIC_ANSWER.to_owned() };
         let body = if cat.id.as_str() == "svyaz-pochta" {
             POST_ANSWER
         } else {
@@ -2168,7 +2180,7 @@ mod texts {
     pub fn ballot(rng: &mut StdRng, poll: &PollTemplate, preference: &[Vec<f64>]) -> Vec<BallotAnswer> {
         let mut out = Vec::new();
         for (qi, q) in poll.questions.iter().enumerate() {
-            let weights = super::Weighted::new(preference[qi].iter().copied());
+            let weights = super::Weighted::new(preference.get(qi).into_iter().flatten().copied());
             match q.kind {
                 QuestionKind::Single => {
                     out.push(BallotAnswer { question: qi, options: vec![weights.sample(rng)], text: None });

@@ -1,6 +1,9 @@
 //! `feedback seed`: activity generated through the domain services into a fresh data folder
 //! reconciles exactly with its history and has the shape of real use.
 
+// Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use chrono::{Duration, Utc};
 use feedback_core::analytics::{reconcile, Analytics, GroupStats};
 use feedback_core::page::Limit;

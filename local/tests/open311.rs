@@ -3,6 +3,9 @@
 //! authority and the deadline in JSON and XML. Unknown paths under `/open311/v2/` answer in the
 //! specification's error format, as the greedy API Gateway route delivers them on AWS.
 
+// Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{temp_data_dir, Host};

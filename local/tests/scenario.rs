@@ -1,5 +1,8 @@
 //! Scenarios through the local host over real HTTP, against the real binary.
 
+// Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{pothole, temp_data_dir, Host};

@@ -1,6 +1,9 @@
 //! `feedback seed-region` against a DynamoDB endpoint (moto in CI) and a local data folder.
 //! The AWS case needs AWS_ENDPOINT_URL; without it the test fails, it never skips.
 
+// Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::process::Command;
 
 fn feedback(args: &[&str]) -> (bool, String) {

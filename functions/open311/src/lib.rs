@@ -254,10 +254,8 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
     body.split(|b| *b == b'&')
         .filter(|part| !part.is_empty())
         .map(|part| {
-            let (name, value) = match part.iter().position(|b| *b == b'=') {
-                Some(i) => (&part[..i], &part[i + 1..]),
-                None => (part, &part[part.len()..]),
-            };
+            let mut halves = part.splitn(2, |b| *b == b'=');
+            let (name, value) = (halves.next().unwrap_or_default(), halves.next().unwrap_or_default());
             Ok((decode(name)?, decode(value)?))
         })
         .collect()
@@ -266,13 +264,14 @@ pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
 fn decode(raw: &[u8]) -> Result<String, FormError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
+    while let Some(&byte) = raw.get(i) {
+        match byte {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = raw.get(i + 1..i + 3).ok_or(FormError::BadEscape)?;
-                let hi = (hex[0] as char).to_digit(16).ok_or(FormError::BadEscape)?;
-                let lo = (hex[1] as char).to_digit(16).ok_or(FormError::BadEscape)?;
+                let &[hi, lo] = hex else { return Err(FormError::BadEscape) };
+                let hi = (hi as char).to_digit(16).ok_or(FormError::BadEscape)?;
+                let lo = (lo as char).to_digit(16).ok_or(FormError::BadEscape)?;
                 out.push((hi * 16 + lo) as u8);
                 i += 2;
             }

@@ -36,7 +36,7 @@ pub fn encode(lat: f64, lon: f64, precision: usize) -> String {
         even = !even;
         bits += 1;
         if bits == 5 {
-            out.push(BASE32[ch] as char);
+            out.extend(BASE32.get(ch).map(|&b| b as char));
             bits = 0;
             ch = 0;
         }

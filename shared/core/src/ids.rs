@@ -172,6 +172,11 @@ impl CitizenId {
             Err(IdError::BadSubject)
         }
     }
+    /// The subject of an integration: `integration:<id>`. A fixed prefix and a ULID are always a
+    /// valid subject (short, no control characters, no `#`), so this needs no check.
+    pub(crate) fn integration(id: &impl fmt::Display) -> Self {
+        Self(format!("integration:{id}"))
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

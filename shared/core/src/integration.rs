@@ -102,7 +102,7 @@ impl Integration {
     /// The author id of the messages it submits: `integration:<id>`. It names no person, and no
     /// resident's token can carry it (the identity provider's subjects are never of this form).
     pub fn author_id(&self) -> CitizenId {
-        CitizenId::parse(&format!("integration:{}", self.id)).expect("a fixed prefix and a ULID form a valid subject")
+        CitizenId::integration(&self.id)
     }
 }
 
@@ -280,5 +280,6 @@ mod tests {
             revoked_at: None,
         };
         assert_eq!(i.author_id().to_string(), format!("integration:{}", i.id));
+        assert!(CitizenId::parse(i.author_id().as_str()).is_ok());
     }
 }

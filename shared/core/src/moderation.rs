@@ -194,7 +194,7 @@ impl KeyRuns {
         let mut start = 0;
         let mut dir = 0;
         for i in 1..=word.len() {
-            let step = if i < word.len() { key_step(word[i - 1], word[i]) } else { 0 };
+            let step = if let (Some(&a), Some(&b)) = (word.get(i - 1), word.get(i)) { key_step(a, b) } else { 0 };
             if step != 0 && (dir == 0 || step == dir) {
                 dir = step;
                 continue;
@@ -203,7 +203,7 @@ impl KeyRuns {
                 let len = i - start;
                 longest = longest.max(len);
                 if len >= MIN_KEY_RUN {
-                    covered[start..i].iter_mut().for_each(|c| *c = true);
+                    covered.iter_mut().take(i).skip(start).for_each(|c| *c = true);
                 }
             }
             if step != 0 {
@@ -426,7 +426,7 @@ fn push_spaced(spaced: &mut Vec<char>, tokens: &mut Vec<String>) {
         for start in 0..n {
             let last = n.min(start + SPACED_WORD_LEN.end());
             for end in start + SPACED_WORD_LEN.start()..=last {
-                tokens.push(spaced[start..end].iter().collect());
+                tokens.extend(spaced.get(start..end).map(|w| w.iter().collect::<String>()));
             }
         }
     }
@@ -462,13 +462,13 @@ fn transliterate(lower: &str, scheme: Scheme) -> String {
     let mut i = 0;
     while i < chars.len() {
         if scheme == Scheme::Phonetic {
-            if let Some((c, used)) = phonetic_digraph(&chars[i..]) {
+            if let Some((c, used)) = chars.get(i..).and_then(phonetic_digraph) {
                 out.push(c);
                 i += used;
                 continue;
             }
         }
-        let c = chars[i];
+        let Some(&c) = chars.get(i) else { break };
         let mapped = match c {
             'ё' => Some('е'),
             'і' | 'ї' => Some('и'),

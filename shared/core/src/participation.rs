@@ -505,7 +505,7 @@ pub fn validate_new_poll(p: &NewPoll, now: DateTime<Utc>) -> Vec<FieldError> {
             }
         }
         PollKind::Vote => {
-            if p.questions.len() != 1 || p.questions[0].kind != QuestionKind::Single {
+            if !matches!(p.questions.as_slice(), [q] if q.kind == QuestionKind::Single) {
                 errs.push(FieldError::new("questions", "голосование — ровно один вопрос с одним вариантом ответа"));
             }
         }

@@ -42,10 +42,8 @@ pub fn all() -> impl Iterator<Item = Asset> {
 /// The file at exactly this path (leading slash optional).
 pub fn get(path: &str) -> Option<Asset> {
     let path = path.trim_start_matches('/');
-    generated::FILES.binary_search_by(|(p, _, _)| (*p).cmp(path)).ok().map(|i| {
-        let (p, body, etag) = generated::FILES[i];
-        asset(p, body, etag)
-    })
+    let i = generated::FILES.binary_search_by(|(p, _, _)| (*p).cmp(path)).ok()?;
+    generated::FILES.get(i).map(|&(p, body, etag)| asset(p, body, etag))
 }
 
 /// What a browser asking for `request_path` gets: the file itself, or the shell for a

@@ -84,7 +84,7 @@ fn read_body(r: &mut impl BufRead, headers: &[(String, String)], until_eof: bool
             }
             let start = body.len();
             body.resize(start + size, 0);
-            r.read_exact(&mut body[start..])?;
+            r.read_exact(body.get_mut(start..).ok_or_else(|| invalid("chunk"))?)?;
             read_line(r)?;
         }
     }

@@ -352,15 +352,13 @@ fn measure(
 
     let init_ms = record.nexts.first().map(|&at| ms(started, at));
     let invocation_ms = |i: usize| Some(ms(*record.nexts.get(i)?, record.completions.get(i)?.at));
-    let (outcome, detail) = match stop {
-        Stop::Done | Stop::Timeout | Stop::Exited if !record.completions.is_empty() => {
-            match &record.completions[0].outcome {
-                Outcome::Response(body) => ("response", describe_response(body)),
-                Outcome::Error(e) => ("error", Some(e.clone())),
-            }
-        }
-        Stop::InitError => ("init_error", record.init_error.as_ref().map(|(_, e)| e.clone())),
-        Stop::Exited => ("exited", tail(&log_path, 400)),
+    let (outcome, detail) = match (stop, record.completions.first()) {
+        (Stop::Done | Stop::Timeout | Stop::Exited, Some(first)) => match &first.outcome {
+            Outcome::Response(body) => ("response", describe_response(body)),
+            Outcome::Error(e) => ("error", Some(e.clone())),
+        },
+        (Stop::InitError, _) => ("init_error", record.init_error.as_ref().map(|(_, e)| e.clone())),
+        (Stop::Exited, _) => ("exited", tail(&log_path, 400)),
         _ => ("timeout", tail(&log_path, 400)),
     };
     Ok(RunResult {

@@ -46,8 +46,8 @@ pub fn summarize(values: impl IntoIterator<Item = f64>) -> Option<Summary> {
     }
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-    Some(Summary { median, min: v[0], max: v[n - 1], n })
+    let median = if n % 2 == 1 { *v.get(n / 2)? } else { (v.get(n / 2 - 1)? + v.get(n / 2)?) / 2.0 };
+    Some(Summary { median, min: *v.first()?, max: *v.last()?, n })
 }
 
 impl Target {

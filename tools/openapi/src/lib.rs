@@ -507,6 +507,13 @@ fn status_text(code: u16) -> &'static str {
     }
 }
 
+/// Sets a member of a JSON object built by `json!` (a no-op on any other value).
+fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(members) = object.as_object_mut() {
+        members.insert(key.to_owned(), value);
+    }
+}
+
 fn path_item(route: &Route, o: &Operation) -> Value {
     let success = match o.output {
         Output::Json(name) => json!({"application/json": {"schema": schema_ref(name)}}),
@@ -522,7 +529,7 @@ fn path_item(route: &Route, o: &Operation) -> Value {
     let mut responses = Map::new();
     let mut ok = json!({"description": o.summary, "content": success});
     if let Some(links) = links_of(route) {
-        ok["links"] = links;
+        set(&mut ok, "links", links);
     }
     responses.insert(o.status.to_string(), ok);
     for code in problem_statuses(route, o) {
@@ -532,7 +539,11 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         };
         let mut r = json!({"description": status_text(code), "content": content});
         if code == 429 {
-            r["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Секунд до повтора."}});
+            set(
+                &mut r,
+                "headers",
+                json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Секунд до повтора."}}),
+            );
         }
         responses.insert(code.to_string(), r);
     }
@@ -546,12 +557,13 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         "responses": responses,
     });
     if !parameters.is_empty() {
-        item["parameters"] = Value::Array(parameters);
+        set(&mut item, "parameters", Value::Array(parameters));
     }
-    item["security"] = match route.access {
+    let security = match route.access {
         Access::Jwt => json!([{"bearer": []}]),
         Access::Public => json!([]),
     };
+    set(&mut item, "security", security);
     let body = match o.input {
         Input::None => None,
         Input::Json(name) => Some(schema_ref(name)),
@@ -559,13 +571,17 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         Input::Form(_) => None,
     };
     if let Some(schema) = body {
-        item["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+        set(&mut item, "requestBody", json!({"required": true, "content": {"application/json": {"schema": schema}}}));
     }
     if let Input::Form(name) = o.input {
-        item["requestBody"] = json!({
-            "required": true,
-            "content": {"application/x-www-form-urlencoded": {"schema": schema_ref(name)}}
-        });
+        set(
+            &mut item,
+            "requestBody",
+            json!({
+                "required": true,
+                "content": {"application/x-www-form-urlencoded": {"schema": schema_ref(name)}}
+            }),
+        );
     }
     item
 }
