@@ -33,6 +33,19 @@ async function signInAs(env, sub) {
   return page;
 }
 
+/**
+ * Signs in as `sub` in a sign-in window, which hands the session to the page that opened it and
+ * closes itself. The close is awaited from before the click: the window may be gone before the
+ * click returns (its token comes back from this machine in a few milliseconds, while the click
+ * still waits for the browser's acknowledgements), and an event that has already happened is
+ * never seen by a wait started after it.
+ */
+async function signInInWindow(popup, sub) {
+  const closed = popup.waitForEvent("close");
+  await popup.locator(`button[data-sub="${sub}"]`).click();
+  await closed;
+}
+
 /** Every enabled control of the page's forms can take keyboard focus. */
 async function allControlsFocusable(page, label) {
   const bad = await page.evaluate(() =>
@@ -164,8 +177,7 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await page.getByRole("alert").filter({ hasText: "Сеанс истёк" }).first().waitFor();
   assert.equal(await page.getByLabel("Текст ответа").inputValue(), ANSWER_TEXT);
   const [popup] = await Promise.all([page.waitForEvent("popup"), page.getByRole("button", { name: "Войти снова" }).click()]);
-  await popup.locator('button[data-sub="official-sergey"]').click();
-  await popup.waitForEvent("close");
+  await signInInWindow(popup, "official-sergey");
   await page.getByRole("button", { name: "Войти снова" }).waitFor({ state: "detached" });
   assert.equal(await page.getByLabel("Текст ответа").inputValue(), ANSWER_TEXT);
   await allControlsFocusable(page, "official actions");
@@ -481,8 +493,7 @@ test("the widget, framed by an authority's site on another origin, takes its pre
     const widget = page.frameLocator("iframe");
     await widget.getByText(TYUMEN_ADMIN).waitFor();
     const [popup] = await Promise.all([page.waitForEvent("popup"), widget.getByRole("button", { name: "Войти, чтобы отправить сообщение" }).click()]);
-    await popup.locator('button[data-sub="resident-ivan"]').click();
-    await popup.waitForEvent("close");
+    await signInInWindow(popup, "resident-ivan");
     await widget.getByText("Категория:").waitFor();
     await widget.locator(".preset", { hasText: "Ямы на дорогах" }).waitFor();
     assert.equal(await widget.getByLabel("Муниципальное образование").inputValue(), "tyumen");
