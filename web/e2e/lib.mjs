@@ -98,8 +98,10 @@ export async function tabTo(page, selector, max = 80) {
 }
 
 const tests = [];
+/** `E2E_ONLY=text` runs only the tests whose name contains it (each test makes its own state). */
+const ONLY = process.env.E2E_ONLY ?? "";
 export function test(name, fn) {
-  tests.push({ name, fn });
+  if (name.includes(ONLY)) tests.push({ name, fn });
 }
 
 export async function run(setup) {
@@ -109,6 +111,7 @@ export async function run(setup) {
   let failed = 0;
   for (const t of tests) {
     const t0 = Date.now();
+    const before = new Set(env.context.pages());
     try {
       await t.fn(env);
       passed++;
@@ -118,9 +121,12 @@ export async function run(setup) {
       console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split("\n").join("\n     ")}`);
       for (const [i, page] of env.context.pages().entries()) {
         const path = join(tmpdir(), `e2e-failure-${failed}-${i}.png`);
-        if (await page.screenshot({ path, fullPage: true }).then(() => true, () => false)) console.log(`     screen: ${path} (${page.url()})`);
+        const taken = await page.screenshot({ path, fullPage: true, timeout: 10_000 }).then(() => null, (err) => String(err?.message ?? err).split("\n")[0]);
+        console.log(taken ? `     screen of ${page.url()} not taken: ${taken}` : `     screen: ${path} (${page.url()})`);
       }
     }
+    // Each test makes its own pages; none outlives it, whatever its outcome.
+    for (const page of env.context.pages()) if (!before.has(page)) await page.close().catch(() => undefined);
   }
   if (env.foreign.length) {
     failed++;
