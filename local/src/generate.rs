@@ -176,7 +176,7 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
     };
     let lane = |_| {
         let clock = Arc::new(ManualClock::at(&start.to_rfc3339()));
-        let policy = SubmitPolicy { per_hour: 10_000, ..SubmitPolicy::default() };
+        let policy = SubmitPolicy { per_hour: 10_000 };
         Arc::new(Lane {
             messages: Messages::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), policy),
             routing: Routing::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),

@@ -93,7 +93,7 @@ impl Platform {
             .region
             .code
             .clone();
-        let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+        let policy = SubmitPolicy { per_hour: config.submissions_per_hour };
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let submit = submit_message::Services {

@@ -188,7 +188,7 @@ async fn services<S: Backend, Q: Queue>(h: &Harness<S, Q>, per_hour: u32) -> Ser
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     reference.seed(&sample_region()).await.unwrap();
     let clock = Arc::new(ManualClock::at(T0));
-    let policy = SubmitPolicy { per_hour, ..SubmitPolicy::default() };
+    let policy = SubmitPolicy { per_hour };
     Services {
         messages: Messages::new(h.store.clone(), h.queue.clone(), clock.clone(), reference.clone(), policy),
         routing: Routing::new(h.store.clone(), h.queue.clone(), clock.clone(), reference.clone()),

@@ -46,7 +46,7 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
     let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(60)));
     reference.seed(&sample_region()).await.expect("seed");
     let clock = Arc::new(ManualClock::at(&chrono::Utc::now().to_rfc3339()));
-    let policy = SubmitPolicy { per_hour, ..SubmitPolicy::default() };
+    let policy = SubmitPolicy { per_hour };
     let workflow = || Workflow::new(store.clone(), queue.clone(), clock.clone(), reference.clone());
     App {
         submit: submit_message::Services {

@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     };
     let queue = SqsQueue::from_conf(&sdk, urls);
     let reference = Arc::new(Reference::new(store.clone(), config.reference_ttl));
-    let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
+    let policy = SubmitPolicy { per_hour: config.submissions_per_hour };
     let services = submit_message::Services {
         messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
         workflow: Workflow::new(store.clone(), queue, SystemClock, reference.clone()),
