@@ -1,6 +1,9 @@
 //! A stack serves one region: tokens of another region, or without a region, are refused on
 //! every signed-in route with 403 `wrong_region`, whatever their roles, and change nothing.
 
+// Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::{pothole, temp_data_dir, Host};
