@@ -171,7 +171,7 @@ pub async fn serve(
     let app_platform = platform.clone();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let p = app_platform.clone();
-        async move { handle_http(&p, req).await }
+        async move { handle_http(p, req).await }
     });
     on_ready(addr);
     axum::serve(listener, app)
@@ -189,13 +189,29 @@ pub async fn serve(
     Ok(())
 }
 
-async fn handle_http(p: &Platform, req: axum::extract::Request) -> AxumResponse {
+async fn handle_http(p: Arc<Platform>, req: axum::extract::Request) -> AxumResponse {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let started = std::time::Instant::now();
-    let resp = dispatch(p, req, &method, &path).await;
+    let (m, pa) = (method.clone(), path.clone());
+    let resp = contain_panics(async move { dispatch(&p, req, &m, &pa).await }).await;
     tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
+}
+
+/// Runs one request's work in its own task: a bug that panics in it answers that request 500
+/// and leaves the host serving every other.
+pub async fn contain_panics<F>(work: F) -> AxumResponse
+where
+    F: std::future::Future<Output = AxumResponse> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(panicked = e.is_panic(), "request failed inside the host; answered 500");
+            to_axum(ApiError::internal().into_response())
+        }
+    }
 }
 
 async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path: &str) -> AxumResponse {
@@ -369,10 +385,14 @@ fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
 async fn consume(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
     let idle = (p.config.schedule_every / 10).clamp(Duration::from_millis(50), Duration::from_millis(500));
     while !*shutdown.borrow() {
-        match drain_once(&p).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "queue consumer failed"),
+        // Each batch runs in its own task: a panic in a consumer is that batch's failure (its
+        // records come back and, in the end, go to the dead letters), not the consumer's end.
+        let batch = p.clone();
+        match tokio::spawn(async move { drain_once(&batch).await }).await {
+            Ok(Ok(n)) if n > 0 => continue,
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "queue consumer failed"),
+            Err(e) => tracing::error!(panicked = e.is_panic(), "queue consumer batch failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(idle) => {}
@@ -446,18 +466,48 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         if *shutdown.borrow() {
             return;
         }
-        if let Err(e) = escalate_once(&p).await {
-            tracing::error!(error = %e, "escalate-overdue failed");
-        }
-        if let Err(e) = close_polls_once(&p).await {
-            tracing::error!(error = %e, "close-polls failed");
+        let run = p.clone();
+        let ticked = tokio::spawn(async move {
+            if let Err(e) = escalate_once(&run).await {
+                tracing::error!(error = %e, "escalate-overdue failed");
+            }
+            if let Err(e) = close_polls_once(&run).await {
+                tracing::error!(error = %e, "close-polls failed");
+            }
+        });
+        if let Err(e) = ticked.await {
+            tracing::error!(panicked = e.is_panic(), "a scheduled run failed");
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::load_region_file;
+    use super::{contain_panics, load_region_file, AxumResponse};
+
+    #[tokio::test]
+    async fn a_panicking_request_answers_500_and_the_next_one_is_served() {
+        let bug = std::hint::black_box(true);
+        let panicking = async move {
+            if bug {
+                panic!("a bug in one request");
+            }
+            AxumResponse::new(axum::body::Body::empty())
+        };
+        let resp = contain_panics(panicking).await;
+        assert_eq!(resp.status().as_u16(), 500);
+        let ok = contain_panics(async { AxumResponse::new(axum::body::Body::empty()) }).await;
+        assert_eq!(ok.status().as_u16(), 200);
+    }
+
+    #[test]
+    fn the_local_binary_unwinds_and_the_lambda_zips_abort() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let manifest: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+        let profile = |name: &str| manifest["profile"][name].as_table().unwrap().clone();
+        assert_eq!(profile("release").get("panic").and_then(|v| v.as_str()), Some("unwind"));
+        assert_eq!(profile("lambda-release").get("panic").and_then(|v| v.as_str()), Some("abort"));
+    }
 
     #[test]
     fn the_demo_region_file_loads() {

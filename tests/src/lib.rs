@@ -33,3 +33,16 @@ pub fn event(name: &str) -> String {
 pub fn http_event(name: &str) -> lambda_http::Request {
     lambda_http::request::from_str(&event(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
 }
+
+/// The request with these verified claims instead of the fixture's own.
+pub fn with_claims(req: lambda_http::Request, claims: &[(&str, &str)]) -> lambda_http::Request {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let mut ctx = req.request_context();
+    if let RequestContext::ApiGatewayV2(c) = &mut ctx {
+        if let Some(jwt) = c.authorizer.as_mut().and_then(|a| a.jwt.as_mut()) {
+            jwt.claims = claims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        }
+    }
+    req.with_request_context(ctx)
+}

@@ -482,6 +482,9 @@ pub struct NewPoll {
     pub results: ResultsVisibility,
 }
 
+/// How far from today a poll may open or close, in years.
+pub const MAX_YEARS_AHEAD: i64 = 5;
+
 /// Checks a new poll's shape, collecting every problem.
 pub fn validate_new_poll(p: &NewPoll, now: DateTime<Utc>) -> Vec<FieldError> {
     let mut errs = Vec::new();
@@ -491,6 +494,19 @@ pub fn validate_new_poll(p: &NewPoll, now: DateTime<Utc>) -> Vec<FieldError> {
     }
     if p.description.as_ref().is_some_and(|d| d.chars().count() > 5000) {
         errs.push(FieldError::new("description", "не длиннее 5000 символов"));
+    }
+    let horizon = chrono::Duration::days(365 * MAX_YEARS_AHEAD);
+    let within = |t: DateTime<Utc>| {
+        now.checked_sub_signed(horizon).is_some_and(|lo| lo <= t)
+            && now.checked_add_signed(horizon).is_some_and(|hi| t <= hi)
+    };
+    for (field, t) in [("opens_at", p.opens_at), ("closes_at", p.closes_at)] {
+        if !within(t) {
+            errs.push(FieldError::new(
+                field,
+                format!("дата должна быть не дальше {MAX_YEARS_AHEAD} лет от сегодняшней"),
+            ));
+        }
     }
     if p.closes_at <= p.opens_at {
         errs.push(FieldError::new("closes_at", "должно быть позже opens_at"));

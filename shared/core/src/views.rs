@@ -9,10 +9,17 @@ use crate::values::Location;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
-/// Renders a UTC instant in the region's offset.
+/// Renders a UTC instant in the region's offset. An instant so near the end of the calendar
+/// that its local time does not exist (a date stored before dates were bounded) is rendered in
+/// UTC instead, so that showing it can never fail.
 pub fn local_time(t: DateTime<Utc>, tz: &chrono_tz::Tz) -> DateTime<FixedOffset> {
     let t = DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t);
-    t.with_timezone(tz).fixed_offset()
+    let local = t.with_timezone(tz).fixed_offset();
+    if local.naive_utc().checked_add_offset(*local.offset()).is_some() {
+        local
+    } else {
+        t.fixed_offset()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]

@@ -237,7 +237,9 @@ impl Db {
     {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            // A panic inside an earlier call rolled its transaction back as it unwound: the
+            // connection is consistent, so a poisoned lock is taken over rather than refused.
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let tx = guard.transaction().map_err(backend)?;
             let out = f(&tx)?;
             tx.commit().map_err(backend)?;
