@@ -247,6 +247,60 @@ async fn sixty_racing_submissions_store_exactly_the_hourly_limit() {
 }
 
 #[tokio::test]
+async fn racing_comments_and_flags_stay_within_their_hourly_limits() {
+    let data = temp_data_dir("comment-race");
+    let host = std::sync::Arc::new(Host::start(&data, &[], &[("FEEDBACK_COMMENTS_PER_HOUR", "20")]).await);
+    let admin = host.admin("admin-1").await;
+    let now = chrono::Utc::now();
+    let body = json!({
+        "title": "Благоустройство сквера на улице Мельникайте",
+        "opens_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "closes_at": (now + chrono::Duration::days(7)).to_rfc3339()
+    });
+    let r = host.http.post(host.url("/v1/discussions")).bearer_auth(&admin).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let alice = host.citizen("alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (host, alice, id) = (host.clone(), alice.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"text": format!("Поддерживаю, вариант {i}")});
+            let url = host.url(&format!("/v1/discussions/{id}/comments"));
+            let r = host.http.post(url).bearer_auth(&alice).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut comments = Vec::new();
+    let mut limited = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (201, c) => comments.push(c["id"].as_str().unwrap().to_owned()),
+            (429, _) => limited += 1,
+            (other, body) => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((comments.len(), limited), (20, 40));
+    // flags spend their own hourly quota: the 21st flag of one resident is refused
+    let bob = host.citizen("bob").await;
+    let mut statuses = Vec::new();
+    for c in comments.iter().take(20) {
+        let url = host.url(&format!("/v1/comments/{c}/flags"));
+        statuses.push(host.http.post(url).bearer_auth(&bob).json(&json!({})).send().await.unwrap().status().as_u16());
+    }
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 201), "{statuses:?}");
+    let carol = host.citizen("carol").await;
+    let extra = json!({"text": "Ещё один комментарий"});
+    let r = host.http.post(host.url(&format!("/v1/discussions/{id}/comments"))).bearer_auth(&carol).json(&extra);
+    let extra_id = r.send().await.unwrap().json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let r = host.http.post(host.url(&format!("/v1/comments/{extra_id}/flags"))).bearer_auth(&bob).json(&json!({}));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
 async fn a_resident_over_the_limit_is_refused_before_moderation() {
     let data = temp_data_dir("rate-first");
     let host = Host::start(&data, &[], &[("FEEDBACK_SUBMISSIONS_PER_HOUR", "1")]).await;

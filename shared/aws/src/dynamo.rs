@@ -369,10 +369,6 @@ impl MessageStore for DynamoStore {
         }
     }
 
-    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
-        self.quota_count(quota).await
-    }
-
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {
         let mut items = Vec::with_capacity(updates.len() * 2);
         for u in updates {

@@ -13,7 +13,7 @@ use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use feedback_core::ports::{Job, Outbox, OutboxItem, Quota, StoreError};
+use feedback_core::ports::{Job, Outbox, OutboxItem, Quota, Quotas, StoreError};
 
 const OUTBOX_PK: &str = "OUTBOX";
 
@@ -71,6 +71,13 @@ impl DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl Quotas for DynamoStore {
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
+        self.quota_count(quota).await
     }
 }
 

@@ -8,7 +8,7 @@ use feedback_core::participation::{
     list_partition, shard_of, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus,
     PollStore, Results, StoredBallot, Tally, TALLY_SHARDS,
 };
-use feedback_core::ports::{backoff, StoreError};
+use feedback_core::ports::{backoff, Quota, StoreError};
 
 fn poll_pk(id: &PollId) -> String {
     format!("POLL#{id}")
@@ -285,8 +285,16 @@ impl PollStore for DynamoStore {
 
 #[async_trait]
 impl CommentStore for DynamoStore {
-    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
-        self.put_item_versioned(comment_item(comment)?, None).await
+    async fn add_comment(&self, comment: &Comment, quota: &Quota) -> Result<(), StoreError> {
+        if quota.max == 0 {
+            return Err(StoreError::OverQuota);
+        }
+        let items = vec![self.put(comment_item(comment)?, "attribute_not_exists(PK)", None)?, self.quota_spend(quota)?];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(r) if r.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => Err(StoreError::OverQuota),
+            Err(r) => Err(conflict_or(r, "adding a comment")),
+        }
     }
 
     async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError> {
@@ -310,19 +318,29 @@ impl CommentStore for DynamoStore {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<&CitizenId>,
+        flagger: Option<(&CitizenId, &Quota)>,
     ) -> Result<(), StoreError> {
         let mut items = vec![self.put(
             comment_item(next)?,
             "version = :v",
             Some(Item::from([(":v".into(), n(expected_version))])),
         )?];
-        if let Some(f) = flagger {
+        if let Some((f, quota)) = flagger {
+            if quota.max == 0 {
+                return Err(StoreError::OverQuota);
+            }
             let flag =
                 Item::from([("PK".into(), s(format!("COMMENT#{}", next.id))), ("SK".into(), s(format!("FLAG#{f}")))]);
             items.push(self.put(flag, "attribute_not_exists(PK)", None)?);
+            items.push(self.quota_spend(quota)?);
         }
-        self.transact(items).await.map_err(|r| conflict_or(r, "updating a comment"))
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(r) if flagger.is_some() && r.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => {
+                Err(StoreError::OverQuota)
+            }
+            Err(r) => Err(conflict_or(r, "updating a comment")),
+        }
     }
 
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {

@@ -65,6 +65,7 @@ impl From<StoreError> for ServiceError {
                 code: "concurrent_update",
                 detail: "Ресурс изменился одновременно с запросом; повторите попытку.".into(),
             },
+            StoreError::OverQuota => ServiceError::RateLimited { retry_after_secs: 60 },
             StoreError::Backend(e) => ServiceError::Unexpected(e),
         }
     }

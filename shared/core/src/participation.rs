@@ -5,10 +5,11 @@ use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
 use crate::ids::{CitizenId, CommentId, MunicipalityId, PollId};
 use crate::page::{Cursor, Limit, Page};
+use crate::ports::Quota;
 use crate::ports::{Clock, ReferenceStore, StoreError};
 use crate::service::Reference;
 use async_trait::async_trait;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -434,8 +435,10 @@ impl Comment {
 
 /// Discussion comments and their moderation.
 #[async_trait]
-pub trait CommentStore: Send + Sync + 'static {
-    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError>;
+pub trait CommentStore: crate::ports::Quotas + Send + Sync + 'static {
+    /// Stores a new comment, spending one unit of `quota` in the same transaction
+    /// (`StoreError::OverQuota` and nothing written when it is used up).
+    async fn add_comment(&self, comment: &Comment, quota: &Quota) -> Result<(), StoreError>;
     async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError>;
     /// A discussion's comments, oldest first, after the cursor id.
     async fn list_comments(
@@ -445,12 +448,13 @@ pub trait CommentStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Comment>, StoreError>;
     /// Replaces the comment (version condition). With `flagger`, also records that flagger,
-    /// which must be new: a repeated flagger is a `Conflict` and nothing changes.
+    /// which must be new: a repeated flagger is a `Conflict` and nothing changes; the flag spends
+    /// one unit of the flagger's quota in the same transaction (`StoreError::OverQuota`).
     async fn update_comment(
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<&CitizenId>,
+        flagger: Option<(&CitizenId, &Quota)>,
     ) -> Result<(), StoreError>;
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError>;
     /// Comments in one moderation state, by id, after the cursor id.
@@ -1025,6 +1029,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if text.is_empty() || text.chars().count() > MAX_COMMENT {
             return Err(ServiceError::field("text", format!("от 1 до {MAX_COMMENT} символов")));
         }
+        let now = self.clock.now();
+        let quota = Quota::hourly(format!("comment#{}", actor.id), self.comments_per_hour, now);
+        if self.store.quota_used(&quota).await? >= quota.max {
+            return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
+        }
         crate::moderation::moderate_comment(text).map_err(ServiceError::Moderation)?;
         if let Some(parent) = &reply_to {
             match self.store.get_comment(parent).await? {
@@ -1032,19 +1041,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
                 _ => return Err(ServiceError::field("reply_to", "нет такого комментария в обсуждении")),
             }
         }
-        let now = self.clock.now();
         if !d.accepts_at(now) {
             return Err(ServiceError::Conflict {
                 code: "discussion_not_open",
                 detail: "Обсуждение сейчас закрыто.".into(),
             });
-        }
-        let recent =
-            self.store.comments_since(&actor.id, now - Duration::hours(1), self.comments_per_hour as usize).await?;
-        if recent.len() >= self.comments_per_hour as usize {
-            let oldest = recent.first().copied().unwrap_or(now);
-            let wait = (oldest + Duration::hours(1) - now).num_seconds().max(1);
-            return Err(ServiceError::RateLimited { retry_after_secs: wait as u64 });
         }
         let comment = Comment {
             id: CommentId::new_at(now),
@@ -1058,14 +1059,24 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             restored: false,
             version: 1,
         };
-        self.store.add_comment(&comment).await?;
-        Ok(comment)
+        match self.store.add_comment(&comment, &quota).await {
+            Ok(()) => Ok(comment),
+            Err(StoreError::OverQuota) => {
+                Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A citizen flags a comment; the third distinct flagger hides it. Flagging twice counts once.
     pub async fn flag(&self, actor: &Actor, id: &CommentId) -> Result<Comment, ServiceError> {
         if !actor.has(Role::Citizen) {
             return Err(ServiceError::Forbidden("жалобы подают жители"));
+        }
+        let now = self.clock.now();
+        let quota = Quota::hourly(format!("flag#{}", actor.id), self.comments_per_hour, now);
+        if self.store.quota_used(&quota).await? >= quota.max {
+            return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
         }
         for _ in 0..5 {
             let c = self.store.get_comment(id).await?.ok_or(ServiceError::NotFound)?;
@@ -1081,8 +1092,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             if next.flags >= HIDE_AFTER_FLAGS && !next.restored {
                 next.hidden = true;
             }
-            match self.store.update_comment(c.version, &next, Some(&actor.id)).await {
+            match self.store.update_comment(c.version, &next, Some((&actor.id, &quota))).await {
                 Ok(()) => return Ok(next),
+                Err(StoreError::OverQuota) => {
+                    return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
+                }
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }

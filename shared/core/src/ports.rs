@@ -20,6 +20,9 @@ pub enum StoreError {
     /// Nothing was written.
     #[error("a write condition failed; nothing was written")]
     Conflict,
+    /// The quota of the write's window is used up. Nothing was written.
+    #[error("the quota is used up; nothing was written")]
+    OverQuota,
     /// The backend failed or is unreachable. The write may or may not have happened only where
     /// the method says so; every method here is atomic.
     #[error(transparent)]
@@ -36,6 +39,13 @@ pub struct IdempotencyRecord {
     /// The message as the first response showed it.
     pub response: Message,
     pub created_at: DateTime<Utc>,
+}
+
+/// Reading quotas. Spending them is part of the write that does the counted thing.
+#[async_trait]
+pub trait Quotas: Send + Sync + 'static {
+    /// How much of a quota's current window is used, for refusing cheaply before expensive work.
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError>;
 }
 
 /// What `create_message` did.
@@ -98,7 +108,7 @@ pub struct MessageUpdate {
 
 /// Messages and their history.
 #[async_trait]
-pub trait MessageStore: Outbox + Send + Sync + 'static {
+pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// Atomically writes a new message, its first history entry, the entry's analytics counter
     /// increments and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
     /// An existing message id is a `Conflict`.
@@ -115,9 +125,6 @@ pub trait MessageStore: Outbox + Send + Sync + 'static {
         outbox: &[OutboxItem],
         quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError>;
-
-    /// How much of a quota's current window is used, for refusing cheaply before expensive work.
-    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError>;
 
     /// The record of a citizen's idempotency key, if any.
     async fn get_idempotency(

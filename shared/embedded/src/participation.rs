@@ -1,3 +1,4 @@
+use crate::quota::spend_quota;
 use crate::{backend, docs, is_constraint, json, one, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -6,7 +7,7 @@ use feedback_core::participation::{
     list_partition, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore,
     Results, StoredBallot, Tally,
 };
-use feedback_core::ports::StoreError;
+use feedback_core::ports::{Quota, StoreError};
 use rusqlite::{params, OptionalExtension};
 
 /// The columns a poll is stored under: its listing and schedule keys, as the GSIs hold them on DynamoDB.
@@ -277,10 +278,14 @@ fn comment_row(c: &Comment) -> Result<CommentRow, StoreError> {
 
 #[async_trait]
 impl CommentStore for SqliteStore {
-    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
+    async fn add_comment(&self, comment: &Comment, quota: &Quota) -> Result<(), StoreError> {
         let CommentRow { id, discussion, author, version, state, doc } = comment_row(comment)?;
+        let quota = quota.clone();
         self.db()
             .tx(move |tx| {
+                if !spend_quota(tx, &quota)? {
+                    return Err(StoreError::OverQuota);
+                }
                 tx.execute(
                     "INSERT INTO comments (id, discussion_id, author, version, mod_state, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![id, discussion, author, version, state, doc],
@@ -318,15 +323,18 @@ impl CommentStore for SqliteStore {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<&CitizenId>,
+        flagger: Option<(&CitizenId, &Quota)>,
     ) -> Result<(), StoreError> {
         let CommentRow { id, version, state, doc, .. } = comment_row(next)?;
-        let flagger = flagger.map(|f| f.to_string());
+        let flagger = flagger.map(|(f, q)| (f.to_string(), q.clone()));
         self.db()
             .tx(move |tx| {
-                if let Some(f) = &flagger {
+                if let Some((f, quota)) = &flagger {
                     tx.execute("INSERT INTO comment_flags (comment_id, flagger) VALUES (?1, ?2)", params![id, f])
                         .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                    if !spend_quota(tx, quota)? {
+                        return Err(StoreError::OverQuota);
+                    }
                 }
                 let n = tx
                     .execute(

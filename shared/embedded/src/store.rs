@@ -11,7 +11,7 @@ use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, Outbox,
-    OutboxItem, Quota, ReferenceStore, StoreError, Versioned,
+    OutboxItem, Quota, Quotas, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -73,6 +73,14 @@ impl Outbox for SqliteStore {
 
     async fn relayed(&self, _item: &OutboxItem) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Quotas for SqliteStore {
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
+        let quota = quota.clone();
+        self.db.tx(move |tx| quota_used(tx, &quota)).await
     }
 }
 
@@ -178,11 +186,6 @@ impl MessageStore for SqliteStore {
                 docs.map(|d| from_json(&d.map_err(backend)?)).collect()
             })
             .await
-    }
-
-    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
-        let quota = quota.clone();
-        self.db.tx(move |tx| quota_used(tx, &quota)).await
     }
 
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {
