@@ -89,6 +89,8 @@ enum Fault {
 struct State {
     rng: u64,
     stats: FaultStats,
+    /// Writes still to pass before one is made to fail after it happened.
+    fail_after_in: Option<u32>,
 }
 
 /// The fault plan one store and one queue share: the rate, the seeded PRNG and the counts.
@@ -105,7 +107,7 @@ impl Faults {
         Self {
             per_mille,
             on: Arc::new(AtomicBool::new(false)),
-            state: Arc::new(Mutex::new(State { rng: seed, stats: FaultStats::default() })),
+            state: Arc::new(Mutex::new(State { rng: seed, stats: FaultStats::default(), fail_after_in: None })),
         }
     }
 
@@ -133,12 +135,28 @@ impl Faults {
         FaultyQueue { inner, faults: self.clone() }
     }
 
+    /// Lets `skip` writes pass, then makes the next one fail after it happened, whatever the
+    /// rate: for cases that need one fault at one place.
+    pub fn fail_write_after(&self, skip: u32) {
+        self.state.lock().unwrap().fail_after_in = Some(skip);
+    }
+
     fn draw(&self, write: bool) -> Fault {
         if !self.on.load(Ordering::SeqCst) {
             return Fault::None;
         }
         let mut s = self.state.lock().unwrap();
         s.stats.calls += 1;
+        if write {
+            match s.fail_after_in {
+                Some(0) => {
+                    s.fail_after_in = None;
+                    return Fault::After;
+                }
+                Some(n) => s.fail_after_in = Some(n - 1),
+                None => {}
+            }
+        }
         // splitmix64
         s.rng = s.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = s.rng;
@@ -238,7 +256,12 @@ impl<S: MessageStore> MessageStore for FaultyStore<S> {
     async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         self.faults.read("get_history", self.inner.get_history(id)).await
     }
-    async fn update_message(&self, expected_version: u32, next: &Message, entry: &HistoryEntry) -> Result<(), StoreError> {
+    async fn update_message(
+        &self,
+        expected_version: u32,
+        next: &Message,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
         self.faults.write("update_message", self.inner.update_message(expected_version, next, entry)).await
     }
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {
@@ -359,7 +382,12 @@ impl<S: PollStore> PollStore for FaultyStore<S> {
     ) -> Result<Vec<Poll>, StoreError> {
         self.faults.read("list_polls", self.inner.list_polls(discussions, status, after, limit)).await
     }
-    async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize) -> Result<Vec<Poll>, StoreError> {
+    async fn due_polls(
+        &self,
+        bucket: PollStatus,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Poll>, StoreError> {
         self.faults.read("due_polls", self.inner.due_polls(bucket, before, limit)).await
     }
     async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
@@ -555,8 +583,12 @@ pub mod suites {
                 for d in got {
                     idle = false;
                     let handled = match q {
-                        QueueName::Submitted => route_messages::route_one(&s.routing, &d.body).await.map_err(|e| e.to_string()),
-                        QueueName::Notifications => notify::deliver_one(&s.notifications, &d.body).await.map_err(|e| e.to_string()),
+                        QueueName::Submitted => {
+                            route_messages::route_one(&s.routing, &d.body).await.map_err(|e| e.to_string())
+                        }
+                        QueueName::Notifications => {
+                            notify::deliver_one(&s.notifications, &d.body).await.map_err(|e| e.to_string())
+                        }
                     };
                     match handled {
                         Ok(()) => {
@@ -807,7 +839,8 @@ pub mod suites {
         assert_reconciled(&h.store.inner).await;
         let reference = Arc::new(Reference::new(h.store.inner.clone(), std::time::Duration::from_secs(60)));
         let analytics = Analytics::new(h.store.inner.clone(), s.clock.clone(), reference);
-        let report = analytics.messages(&crate::polls::admin(), Some("2026-11-01"), Some("2027-01-31"), Some("category")).await;
+        let report =
+            analytics.messages(&crate::polls::admin(), Some("2026-11-01"), Some("2027-01-31"), Some("category")).await;
         let g = &report.unwrap().groups[0];
         let n = sent.len() as i64;
         let expected = (n, n, rejected, answered, closed, reopened, n / 4 + reopened);

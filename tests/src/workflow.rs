@@ -169,7 +169,12 @@ pub async fn only_the_right_people_act<S: Backend + NotificationStore, Q: Queue>
     let again = s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap();
     assert_eq!((again.status, again.version), (rejected.status, rejected.version));
     assert_eq!(
-        code(s.workflow.reject(&moderator("m-2"), &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap_err()),
+        code(
+            s.workflow
+                .reject(&moderator("m-2"), &id, feedback_core::workflow::RejectReason::Spam, None)
+                .await
+                .unwrap_err()
+        ),
         "invalid_transition"
     );
 }

@@ -181,8 +181,13 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 return Err(ServiceError::NotFound);
             }
             let (transition, note) = decide(&message, &snap.value)?;
-            let applied =
-                message.apply(transition.clone(), By::Person(actor), self.clock.now(), snap.value.time_zone(), note.clone());
+            let applied = message.apply(
+                transition.clone(),
+                By::Person(actor),
+                self.clock.now(),
+                snap.value.time_zone(),
+                note.clone(),
+            );
             let (next, entry) = match applied {
                 Ok(done) => done,
                 // A retry of a request whose write committed but whose answer was lost: the
