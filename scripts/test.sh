@@ -30,6 +30,9 @@ STATUS=${PIPESTATUS[0]}
 set -e
 read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
 rm -f "$OUT"
+# Fault injection's figures (tests/tests/faults_embedded.rs): calls, faults, acknowledged and lost writes.
+FAULT_FIGURES="${CARGO_TARGET_DIR:-target}/tmp/fault-figures.txt"
+[ -f "$FAULT_FIGURES" ] && cat "$FAULT_FIGURES"
 if [ "$STATUS" -eq 0 ]; then
   # The deployment smoke test: the template deployed into moto, seeded, a message routed.
   if "$INFRA_VENV/bin/python" infra/smoke_moto.py; then

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod contract;
 pub mod cost;
 pub mod embedded;
+pub mod faults;
 pub mod fixtures;
 pub mod moto;
 pub mod open311;

@@ -165,8 +165,16 @@ pub async fn only_the_right_people_act<S: Backend + NotificationStore, Q: Queue>
     s.workflow.redirect(&center, &id, AuthorityId::parse("ddit").unwrap(), "региональная дорога".into()).await.unwrap();
     let rejected = s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap();
     assert_eq!(rejected.status, Status::Rejected);
+    // the same moderator repeating the request gets the same answer; another one cannot reject it again
+    let again = s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap();
+    assert_eq!((again.status, again.version), (rejected.status, rejected.version));
     assert_eq!(
-        code(s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap_err()),
+        code(
+            s.workflow
+                .reject(&moderator("m-2"), &id, feedback_core::workflow::RejectReason::Spam, None)
+                .await
+                .unwrap_err()
+        ),
         "invalid_transition"
     );
 }

@@ -181,9 +181,22 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 return Err(ServiceError::NotFound);
             }
             let (transition, note) = decide(&message, &snap.value)?;
-            let (next, entry) = message
-                .apply(transition, By::Person(actor), self.clock.now(), snap.value.time_zone(), note)
-                .map_err(invalid)?;
+            let applied = message.apply(
+                transition.clone(),
+                By::Person(actor),
+                self.clock.now(),
+                snap.value.time_zone(),
+                note.clone(),
+            );
+            let (next, entry) = match applied {
+                Ok(done) => done,
+                // A retry of a request whose write committed but whose answer was lost: the
+                // same person's same transition is the message's latest one. Answer as then.
+                Err(e) => match self.store.get_history(id).await?.last() {
+                    Some(last) if repeats(&message, last, actor, &transition, &note) => return Ok((message, snap)),
+                    _ => return Err(invalid(e)),
+                },
+            };
             let update = MessageUpdate { expected_version: message.version, next: next.clone(), entry };
             match commit(&self.store, &self.queue, &snap.value, &[update]).await {
                 Ok(()) => return Ok((next, snap)),
@@ -359,6 +372,27 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
 }
 
 type RegionSnapshot = Arc<crate::ports::Versioned<RegionData>>;
+
+/// Whether `last`, the message's latest history entry, is `actor` already doing `transition`
+/// with `note`: the state a repeated request finds when its first attempt committed.
+fn repeats(
+    message: &Message,
+    last: &crate::message::HistoryEntry,
+    actor: &Actor,
+    transition: &Transition,
+    note: &str,
+) -> bool {
+    if last.actor_id.as_ref() != Some(&actor.id) || last.note != note {
+        return false;
+    }
+    match transition {
+        Transition::Answer { text, .. } => message.answer.as_ref().is_some_and(|a| &a.text == text),
+        Transition::Close { score, comment } | Transition::Reopen { score, comment, .. } => {
+            message.rating.as_ref().is_some_and(|r| r.score == *score && &r.comment == comment)
+        }
+        _ => true,
+    }
+}
 
 /// What one escalation run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
