@@ -16,7 +16,7 @@ use feedback_core::participation::{
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     CounterStore, CreateOutcome, Delivery, IdempotencyRecord, Job, MessageStore, MessageUpdate, NotificationStore,
-    Outbox, OutboxItem, QueueName, QueueReceiver, Quota, ReferenceStore, StoreError, Versioned, WorkQueue,
+    Outbox, OutboxItem, QueueName, QueueReceiver, Quota, Quotas, ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use feedback_core::region::RegionData;
 use feedback_core::values::IdempotencyKey;
@@ -228,6 +228,13 @@ impl<S: Outbox> Outbox for FaultyStore<S> {
 }
 
 #[async_trait]
+impl<S: Quotas> Quotas for FaultyStore<S> {
+    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
+        self.faults.read("quota_used", self.inner.quota_used(quota)).await
+    }
+}
+
+#[async_trait]
 impl<S: MessageStore> MessageStore for FaultyStore<S> {
     async fn create_message(
         &self,
@@ -239,9 +246,6 @@ impl<S: MessageStore> MessageStore for FaultyStore<S> {
     ) -> Result<CreateOutcome, StoreError> {
         let f = self.inner.create_message(message, entry, idempotency, outbox, quota);
         self.faults.write("create_message", f).await
-    }
-    async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
-        self.faults.read("quota_used", self.inner.quota_used(quota)).await
     }
     async fn get_idempotency(
         &self,
@@ -420,8 +424,8 @@ impl<S: PollStore> PollStore for FaultyStore<S> {
 
 #[async_trait]
 impl<S: CommentStore> CommentStore for FaultyStore<S> {
-    async fn add_comment(&self, comment: &Comment) -> Result<(), StoreError> {
-        self.faults.write("add_comment", self.inner.add_comment(comment)).await
+    async fn add_comment(&self, comment: &Comment, quota: &Quota) -> Result<(), StoreError> {
+        self.faults.write("add_comment", self.inner.add_comment(comment, quota)).await
     }
     async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError> {
         self.faults.read("get_comment", self.inner.get_comment(id)).await
@@ -438,7 +442,7 @@ impl<S: CommentStore> CommentStore for FaultyStore<S> {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<&CitizenId>,
+        flagger: Option<(&CitizenId, &Quota)>,
     ) -> Result<(), StoreError> {
         self.faults.write("update_comment", self.inner.update_comment(expected_version, next, flagger)).await
     }
