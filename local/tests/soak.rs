@@ -247,13 +247,15 @@ async fn nothing_acknowledged_is_lost_and_everything_stored_is_routed_and_notifi
         *live.write().unwrap() = Some(host.base.clone());
     }
     kills_over.store(true, Ordering::SeqCst);
+    let kill_phase = started.elapsed();
     let mut logs = Vec::new();
     for c in clients {
         logs.push(c.await.unwrap());
     }
 
     // Then, once drained, every stored message is routed and its author notified
-    let drain_deadline = Instant::now() + DRAIN_WITHIN;
+    let drain_started = Instant::now();
+    let drain_deadline = drain_started + DRAIN_WITHIN;
     let census = loop {
         let census = Census::take(&host, &tokens).await;
         if census.settled() || Instant::now() >= drain_deadline {
@@ -261,6 +263,7 @@ async fn nothing_acknowledged_is_lost_and_everything_stored_is_routed_and_notifi
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let drained = drain_started.elapsed();
     let acknowledged: usize = logs.iter().map(|l| l.acknowledged.len()).sum();
     let submissions: usize = logs.iter().map(|l| l.submissions).sum();
     let sum = |f: fn(&ClientLog) -> usize| logs.iter().map(f).sum::<usize>();
@@ -315,6 +318,7 @@ async fn nothing_acknowledged_is_lost_and_everything_stored_is_routed_and_notifi
         started.elapsed().as_secs_f64(),
     );
     eprintln!("{figures}");
+    eprintln!("soak timing: kill phase {kill_phase:.1?}, drain {drained:.1?}");
     std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak-figures.txt"), format!("{figures}\n")).unwrap();
 
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
