@@ -24,10 +24,13 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
 export AWS_REGION="eu-central-1" AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
 
 OUT=$(mktemp -t cargo-test.XXXXXX.log)
+SOAK_FIGURES="${CARGO_TARGET_DIR:-target}/tmp/soak-figures.txt"  # written by local/tests/soak.rs
+rm -f "$SOAK_FIGURES"
 set +e
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$OUT"
 STATUS=${PIPESTATUS[0]}
 set -e
+[ ! -f "$SOAK_FIGURES" ] || cat "$SOAK_FIGURES"
 read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
 rm -f "$OUT"
 # Fault injection's figures (tests/tests/faults_embedded.rs): calls, faults, acknowledged and lost writes.
