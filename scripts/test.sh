@@ -25,7 +25,9 @@ export AWS_REGION="eu-central-1" AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY=
 
 OUT=$(mktemp -t cargo-test.XXXXXX.log)
 SOAK_FIGURES="${CARGO_TARGET_DIR:-target}/tmp/soak-figures.txt"  # written by local/tests/soak.rs
-rm -f "$SOAK_FIGURES"
+# Fault injection's figures (tests/tests/faults_embedded.rs): calls, faults, acknowledged and lost writes.
+FAULT_FIGURES="${CARGO_TARGET_DIR:-target}/tmp/fault-figures.txt"
+rm -f "$SOAK_FIGURES" "$FAULT_FIGURES"
 set +e
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$OUT"
 STATUS=${PIPESTATUS[0]}
@@ -33,9 +35,7 @@ set -e
 [ ! -f "$SOAK_FIGURES" ] || cat "$SOAK_FIGURES"
 read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
 rm -f "$OUT"
-# Fault injection's figures (tests/tests/faults_embedded.rs): calls, faults, acknowledged and lost writes.
-FAULT_FIGURES="${CARGO_TARGET_DIR:-target}/tmp/fault-figures.txt"
-[ -f "$FAULT_FIGURES" ] && cat "$FAULT_FIGURES"
+[ ! -f "$FAULT_FIGURES" ] || cat "$FAULT_FIGURES"
 if [ "$STATUS" -eq 0 ]; then
   # The deployment smoke test: the template deployed into moto, seeded, a message routed.
   if "$INFRA_VENV/bin/python" infra/smoke_moto.py; then
