@@ -93,29 +93,61 @@ SCHEDULES = {"close-polls": "rate(1 minute)", "escalate-overdue": "rate(5 minute
 # UpdateItem (the analytics counter ADDs of shared/aws/src/counters.rs). analytics only reads:
 # GetItem (reference data, poll, results) and Query (counter ranges, tally shards), never a
 # Scan (`feedback reconcile` scans offline with the operator's credentials, not a function's).
+# Functions that commit message transitions also DeleteItem: they relay the transition's outbox
+# items to SQS and then delete them (shared/aws/src/outbox.rs).
 # Change this table together with the template.
 GRANTS: dict[str, dict[str, set[str]]] = {
     "submit-message": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
         "s3": {"s3:PutObject", "s3:GetObject"},
     },
     "route-messages": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"NOTIFICATIONS_QUEUE_URL"},
     },
     "handle-messages": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"NOTIFICATIONS_QUEUE_URL"},
     },
     "escalate-overdue": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
     },
     "reference-data": {"dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
     # open311 reads the public index and key look-ups, and writes a new message like submit-message.
     "open311": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL"},
     },
     "analytics": {"dynamodb": {"dynamodb:GetItem", "dynamodb:Query"}},
