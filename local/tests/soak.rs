@@ -4,8 +4,8 @@
 //! acknowledged is lost, and every stored message, acknowledged or not, is routed exactly once
 //! and its author has exactly one `routed` notification for it.
 //!
-//! The moments are drawn from a seeded xorshift, so a run is reproducible: the seed is printed
-//! with the figures, and `SOAK_SEED=<n>` replays it.
+//! The kills' delays and the residents' pauses come from a seeded xorshift, so a run's schedule
+//! is reproducible: the seed is printed with the figures, and `SOAK_SEED=<n>` replays it.
 
 // Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -324,15 +324,13 @@ async fn nothing_acknowledged_is_lost_and_everything_stored_is_routed_and_notifi
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert!(census.stored.len() >= acknowledged && census.stored.len() <= submissions, "{figures}");
     assert_eq!(double_stored, 0, "a key stored twice: {figures}");
-    let unrouted: Vec<&Value> = census.stored.iter().map(|(_, m)| m).filter(|m| m["status"] == "submitted").collect();
-    assert!(unrouted.is_empty(), "still submitted after {DRAIN_WITHIN:?}: {unrouted:?}");
-    let unnotified: Vec<&Value> = census
-        .stored
-        .iter()
-        .map(|(_, m)| m)
-        .filter(|m| !census.routed_notifications.contains_key(m["id"].as_str().unwrap()))
-        .collect();
-    assert!(unnotified.is_empty(), "routed without a `routed` notification: {unnotified:?}");
+    let ids = |keep: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        census.stored.iter().map(|(_, m)| m).filter(|m| keep(m)).map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let unrouted = ids(&|m| m["status"] == "submitted");
+    assert!(unrouted.is_empty(), "{} still submitted after {DRAIN_WITHIN:?}: {unrouted:?}", unrouted.len());
+    let unnotified = ids(&|m| !census.routed_notifications.contains_key(m["id"].as_str().unwrap()));
+    assert!(unnotified.is_empty(), "{} without a `routed` notification: {unnotified:?}", unnotified.len());
     assert!(double_routed.is_empty(), "two routing entries in the history: {double_routed:?}");
     assert!(double_notified.is_empty(), "two `routed` notifications: {double_notified:?}");
     assert!(stray_notifications.is_empty(), "`routed` notifications for no stored message: {stray_notifications:?}");
