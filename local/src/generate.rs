@@ -35,12 +35,13 @@
 //! activity, apart from the window's end (the wall clock) and the random parts of the ids and
 //! ballot receipts the services generate themselves.
 //!
-//! Queue jobs are handled in process by `SeedQueue` instead of being written to the SQLite queue
-//! table: the simulation routes every message itself at its simulated routing time, which is
-//! exactly what the consumer of a `RouteMessage` job does, and each `Notify` job is delivered
-//! through `Notifications::deliver`, as the `notify` consumer does. The database is left as if the
-//! host had consumed every job, with no backlog for its first start to work through, and each
-//! message costs one write less.
+//! Queue jobs are handled in process by `SeedQueue`: the simulation routes every message itself at
+//! its simulated routing time, which is exactly what the consumer of a `RouteMessage` job does,
+//! and each `Notify` job is delivered through `Notifications::deliver`, as the `notify` consumer
+//! does. Transitions write their jobs into the queue table in their own transactions (the
+//! transactional outbox); at the end of the run `SeedQueue::consume_table` delivers them and
+//! empties the table, so the database is left as if the host had consumed every job, with no
+//! backlog for its first start to work through.
 //!
 //! The database is opened for a bulk load (`Db::open_for_bulk_load`): every transition is still
 //! its own transaction, but commits are flushed to disk once, at the end, instead of one by one.
@@ -58,14 +59,14 @@ use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{
     Audience, BallotAnswer, NewPoll, Participation, PollKind, Question, QuestionKind, ResultsVisibility,
 };
-use feedback_core::ports::{Job, StoreError, WorkQueue};
+use feedback_core::ports::{Job, QueueName, QueueReceiver, StoreError, WorkQueue};
 use feedback_core::region::{AuthorityLevel, RegionData};
 use feedback_core::service::{Messages, NewMessage, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::ManualClock;
 use feedback_core::values::{Address, Location, MessageText};
 use feedback_core::workflow::{Escalation, Notifications, RejectReason, Workflow};
 use feedback_core::ServiceError;
-use feedback_embedded::{Db, SqliteStore};
+use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -226,6 +227,8 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     sim.run(&bar).with_subscriber(quiet).await?;
+    bar.set_message("delivering notifications");
+    queue.consume_table(&db).await?;
     bar.set_message("flushing to disk");
     tokio::task::spawn_blocking(move || db.finish_bulk_load()).await??;
     bar.finish_and_clear();
@@ -277,6 +280,31 @@ fn kind_slot(kind: NotificationKind) -> usize {
         NotificationKind::Rejected => 3,
         NotificationKind::Overdue => 4,
         NotificationKind::Closed => 5,
+    }
+}
+
+impl SeedQueue {
+    /// Consumes what the transitions wrote into the store's queue table in their own
+    /// transactions (the transactional outbox): notifications are delivered, routing jobs are
+    /// dropped because the simulation routed every message itself. Leaves the table empty, as if
+    /// the host had consumed every job.
+    async fn consume_table(&self, db: &Db) -> anyhow::Result<()> {
+        let table = SqliteQueue::new(db.clone(), QueueSettings { max_receives: u32::MAX });
+        let hidden = std::time::Duration::from_secs(3600);
+        for name in [QueueName::Submitted, QueueName::Notifications] {
+            loop {
+                let batch = table.receive(name, 500, hidden).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                for d in batch {
+                    let job = Job::from_body(&d.body).map_err(|e| anyhow!("a queued job does not parse: {e}"))?;
+                    self.send(&job).await?;
+                    table.ack(name, &d.receipt).await?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
