@@ -1,4 +1,4 @@
-use crate::backend;
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -80,6 +80,10 @@ impl DynamoStore {
             let reasons = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await
             {
                 Ok(_) => return Ok(()),
+                // Throttled or failing: the reason names the code, which `backend` reads as transient.
+                Err(e) if crate::is_transient(&e) => {
+                    vec![e.code().filter(|c| crate::is_transient_code(c)).unwrap_or("ServiceUnavailable").to_owned()]
+                }
                 Err(e) => match e.into_service_error() {
                     TransactWriteItemsError::TransactionCanceledException(c) => {
                         c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
@@ -159,7 +163,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Query index", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Query index", e))?;
             out.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() && out.len() <= limit => start = Some(k),
@@ -186,7 +190,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend("GetItem", e.into_service_error()))?;
+            .map_err(|e| sdk_error("GetItem", e))?;
         Ok(out.item)
     }
 }
@@ -341,7 +345,7 @@ impl MessageStore for DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Query history", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Query history", e))?;
             for item in page.items() {
                 out.push(read_doc(item)?);
             }
@@ -427,7 +431,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI1", e))?;
         out.items().iter().map(read_doc).collect()
     }
 
@@ -449,7 +453,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI1", e))?;
         out.items()
             .iter()
             .map(|i| {
@@ -474,7 +478,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI2", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI2", e))?;
         out.items()
             .iter()
             .map(|i| {
@@ -515,11 +519,10 @@ impl ReferenceStore for DynamoStore {
         match req.send().await {
             Ok(_) => Ok(next),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem reference", e))
+                    Err(sdk_error("PutItem reference", e))
                 }
             }
         }
@@ -545,11 +548,10 @@ impl NotificationStore for DynamoStore {
         match res {
             Ok(_) => Ok(true),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Ok(false)
                 } else {
-                    Err(backend("PutItem notification", e))
+                    Err(sdk_error("PutItem notification", e))
                 }
             }
         }
@@ -574,7 +576,7 @@ impl NotificationStore for DynamoStore {
             .limit(limit as i32 + 1)
             .send()
             .await
-            .map_err(|e| backend("Query notifications", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query notifications", e))?;
         let mut items: Vec<Notification> = Vec::new();
         for item in out.items() {
             let sk = item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
@@ -606,11 +608,10 @@ impl PhotoStore for DynamoStore {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem photo", e))
+                    Err(sdk_error("PutItem photo", e))
                 }
             }
         }

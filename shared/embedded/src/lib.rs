@@ -242,6 +242,41 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
+
+    /// Test support, never called by the hosts: makes the database behave as if its disk were
+    /// full. It caps the file at its current size (`PRAGMA max_page_count`) and takes up every
+    /// free page, so that any write needing a page fails with `SQLITE_FULL`.
+    pub async fn fill_storage_for_testing(&self) -> anyhow::Result<()> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS testing_filler (pad BLOB NOT NULL)")?;
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+            for _ in 0..100_000 {
+                match conn.execute("INSERT INTO testing_filler (pad) VALUES (zeroblob(512))", []) {
+                    Ok(_) => {}
+                    Err(e) if is_unavailable(&e) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            anyhow::bail!("the database did not fill up")
+        })
+        .await?
+    }
+
+    /// Test support, never called by the hosts: gives the space taken by
+    /// `fill_storage_for_testing` back.
+    pub async fn free_storage_for_testing(&self) -> anyhow::Result<()> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            let _: i64 = conn.query_row("PRAGMA max_page_count = 1073741823", [], |r| r.get(0))?;
+            conn.execute_batch("DROP TABLE IF EXISTS testing_filler")?;
+            Ok(())
+        })
+        .await?
+    }
 }
 
 /// Columns and indexes added after the first schema, applied to databases that predate them.
@@ -267,8 +302,31 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     open311::migrate(conn)
 }
 
+/// A SQLite failure as a port error: a full disk, an I/O error, a busy or locked database or a
+/// file that cannot be opened is `Unavailable` (the transaction rolled back; retry later), anything
+/// else is `Backend`.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(anyhow::Error::new(e))
+    if is_unavailable(&e) {
+        StoreError::Unavailable(anyhow::Error::new(e))
+    } else {
+        StoreError::Backend(anyhow::Error::new(e))
+    }
+}
+
+/// Whether a SQLite failure is a passing condition of the storage rather than a fault.
+pub(crate) fn is_unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if matches!(
+            f.code,
+            ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+        )
+    )
 }
 
 pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {

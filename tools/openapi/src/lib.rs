@@ -468,6 +468,11 @@ fn path_params(path: &str) -> Vec<Value> {
 
 fn problem_statuses(route: &Route, o: &Operation) -> Vec<u16> {
     let mut codes: Vec<u16> = o.problems.to_vec();
+    // Every operation but this document reads or writes the store, which may be briefly unable to
+    // serve (full disk, I/O error, lock, throttling): 503 with Retry-After, nothing written.
+    if !matches!(o.output, Output::Document) {
+        codes.push(503);
+    }
     if matches!(o.output, Output::Open311(..) | Output::Open311One(..)) {
         // GeoReport v2 answers bad input with 400 and its own error list.
         codes.extend([400, 404]);
@@ -503,6 +508,7 @@ fn status_text(code: u16) -> &'static str {
         415 => "Неподдерживаемый тип содержимого",
         422 => "Ошибка в данных",
         429 => "Слишком много запросов",
+        503 => "Хранилище временно недоступно; ничего не сохранено",
         _ => "Ошибка",
     }
 }
@@ -531,7 +537,7 @@ fn path_item(route: &Route, o: &Operation) -> Value {
             _ => json!({"application/problem+json": {"schema": schema_ref("Problem")}}),
         };
         let mut r = json!({"description": status_text(code), "content": content});
-        if code == 429 {
+        if code == 429 || code == 503 {
             r["headers"] = json!({"Retry-After": {"schema": {"type": "integer"}, "description": "Секунд до повтора."}});
         }
         responses.insert(code.to_string(), r);
