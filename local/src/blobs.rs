@@ -32,16 +32,8 @@ impl LocalBlobs {
     /// Blobs under `<data>/photos`, signed with a key kept in `<data>/blob-signing.key`.
     pub fn open(data_dir: &Path, base_url: Arc<OnceLock<String>>) -> anyhow::Result<LocalBlobs> {
         let dir = data_dir.join("photos");
-        std::fs::create_dir_all(&dir)?;
-        let key_path = data_dir.join("blob-signing.key");
-        let key = match std::fs::read_to_string(&key_path) {
-            Ok(k) => hex::decode(k.trim())?,
-            Err(_) => {
-                let k: [u8; 32] = rand::random();
-                std::fs::write(&key_path, hex::encode(k))?;
-                k.to_vec()
-            }
-        };
+        crate::datadir::create_private_dir(&dir)?;
+        let key = crate::datadir::key(data_dir, "blob-signing.key", "photo URL signing key")?;
         Ok(LocalBlobs { key, dir, base_url })
     }
 
@@ -84,7 +76,8 @@ impl LocalBlobs {
         let tmp = self.dir.join(format!("{id}.part"));
         let write = || -> std::io::Result<()> {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = crate::datadir::create_private_file(&tmp)?;
             f.write_all(body)?;
             f.sync_all()?;
             std::fs::rename(&tmp, self.path(&id))

@@ -71,8 +71,12 @@ pub struct Platform {
 impl Platform {
     /// Opens the data directory and seeds the region on first start.
     pub async fn open(config: HostConfig, verifier: Verifier) -> anyhow::Result<Platform> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        crate::datadir::prepare(&config.data_dir)
+            .with_context(|| format!("preparing data directory {}", config.data_dir.display()))?;
+        // The keys first: a damaged key file stops the host before anything is written.
+        let secret = voter_secret(&config.data_dir)?;
+        let base_url = Arc::new(std::sync::OnceLock::new());
+        let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
         let store = SqliteStore::new(db.clone());
         let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
@@ -84,8 +88,6 @@ impl Platform {
             tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
         }
         let policy = SubmitPolicy { per_hour: config.submissions_per_hour, ..SubmitPolicy::default() };
-        let base_url = Arc::new(std::sync::OnceLock::new());
-        let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let submit = submit_message::Services {
             messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
             workflow: Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone()),
@@ -102,7 +104,6 @@ impl Platform {
         let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
         let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
         let notifications = Notifications::new(store.clone());
-        let secret = voter_secret(&config.data_dir)?;
         let participation =
             Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
         let analytics = Analytics::new(store.clone(), SystemClock, reference.clone());
@@ -403,17 +404,10 @@ pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::par
     close_polls::handle(&p.participation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The voter-roll secret kept under the data directory, created on first use. Never logged.
+/// The voter-roll secret kept under the data directory, created on first use; a file that exists
+/// but is unreadable or damaged stops the host (a new key would empty the voter roll). Never logged.
 pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
-    let path = data_dir.join("voter-roll.key");
-    let key = match std::fs::read_to_string(&path) {
-        Ok(k) => hex::decode(k.trim()).context("the voter-roll key file is corrupt")?,
-        Err(_) => {
-            let k: [u8; 32] = rand::random();
-            std::fs::write(&path, hex::encode(k)).with_context(|| format!("writing {}", path.display()))?;
-            k.to_vec()
-        }
-    };
+    let key = crate::datadir::key(data_dir, "voter-roll.key", "voter-roll key")?;
     VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))
 }
 

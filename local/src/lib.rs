@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod datadir;
 pub mod events;
 pub mod generate;
 pub mod host;

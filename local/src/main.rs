@@ -178,7 +178,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
-            std::fs::create_dir_all(&data)?;
+            feedback_local::datadir::prepare(&data)?;
             let key = dev_key(&data)?;
             let req = DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate };
             println!("{}", issue_dev_token(&key, &req)?);
@@ -197,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
             audience,
             jwks,
         } => {
-            std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+            feedback_local::datadir::prepare(&data).with_context(|| format!("preparing {}", data.display()))?;
             let verifier = match auth {
                 AuthMode::Dev => Verifier::Dev { key: dev_key(&data)? },
                 AuthMode::Oidc => {

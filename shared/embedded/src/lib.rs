@@ -177,7 +177,10 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database file and applies the schema.
+    /// A new database file is created private to its owner (0600); SQLite gives its `-wal` and
+    /// `-shm` files the mode of the database file.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
+        create_private_file(path)?;
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         Self::init(conn)
     }
@@ -276,6 +279,23 @@ impl Db {
             Ok(())
         })
         .await?
+    }
+}
+
+/// Creates an empty database file with mode 0600 unless the file exists (an empty file is an
+/// empty SQLite database).
+fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
     }
 }
 
