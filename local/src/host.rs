@@ -306,12 +306,29 @@ fn problem_method_not_allowed() -> lambda_http::Response<lambda_http::Body> {
     r
 }
 
+/// Ready when the store reads, takes a write (a probe row committed like a real write, so a full
+/// disk or a failing or locked database shows here) and the queue answers.
 async fn health(p: &Platform) -> AxumResponse {
     let store_ok = p.db.ping().await.is_ok() && p.reference.snapshot().await.is_ok();
+    let write_ok = match p.db.probe_write().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "health probe: the store does not take writes");
+            false
+        }
+    };
     let queue_ok = p.queue.depth(QueueName::Submitted).await.is_ok();
-    let status = if store_ok && queue_ok { 200 } else { 503 };
-    let body = serde_json::json!({"status": if status == 200 {"ok"} else {"unavailable"}, "store": store_ok, "queue": queue_ok});
-    to_axum(feedback_lambda::json_response(status, &body))
+    let status = if store_ok && write_ok && queue_ok { 200 } else { 503 };
+    let body = serde_json::json!({"status": if status == 200 {"ok"} else {"unavailable"}, "store": store_ok,
+        "writes": write_ok, "queue": queue_ok});
+    let mut resp = to_axum(feedback_lambda::json_response(status, &body));
+    if status != 200 {
+        let retry = feedback_core::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string();
+        if let Ok(v) = HeaderValue::from_str(&retry) {
+            resp.headers_mut().insert("retry-after", v);
+        }
+    }
+    resp
 }
 
 async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {

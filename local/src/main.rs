@@ -128,7 +128,12 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(|| LossyStdout)
+        .log_internal_errors(false)
+        .init();
     match Cli::parse().command {
         Command::Routes => {
             let routes: Vec<serde_json::Value> = feedback_lambda::routes::ROUTES
@@ -232,10 +237,36 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Standard output for the log that ignores write failures: a full disk or a closed pipe loses
+/// log lines but never stops the host (the fmt layer would otherwise report the failure on
+/// stderr with `eprintln!`, which panics when stderr fails too).
+struct LossyStdout;
+
+impl std::io::Write for LossyStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        Ok(())
+    }
+}
+
+/// Prints a line of the `serve` banner; unlike `println!`, a failing stdout is ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 fn print_banner(p: &Platform, addr: SocketAddr) {
-    println!("feedback: listening on http://{addr}");
+    say!("feedback: listening on http://{addr}");
     let Some(key) = &p.dev_key else {
-        println!("feedback: production auth (OIDC); dev tokens are disabled");
+        say!("feedback: production auth (OIDC); dev tokens are disabled");
         return;
     };
     let region = "72".to_owned();
@@ -250,13 +281,13 @@ fn print_banner(p: &Platform, addr: SocketAddr) {
         };
         issue_dev_token(key, &req).unwrap_or_default()
     };
-    println!("================================================================");
-    println!("  DEV MODE: tokens are issued by this host. Do not expose it.");
-    println!("  POST http://{addr}/v1/dev/tokens issues more.");
-    println!("================================================================");
-    println!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
-    println!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
-    println!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
+    say!("================================================================");
+    say!("  DEV MODE: tokens are issued by this host. Do not expose it.");
+    say!("  POST http://{addr}/v1/dev/tokens issues more.");
+    say!("================================================================");
+    say!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
+    say!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
+    say!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
 }
 
 async fn shutdown_signal() {

@@ -157,6 +157,12 @@ CREATE TABLE IF NOT EXISTS queue (
 CREATE INDEX IF NOT EXISTS queue_visible ON queue(queue, visible_ms, seq);
 CREATE INDEX IF NOT EXISTS queue_receipt ON queue(receipt);
 
+CREATE TABLE IF NOT EXISTS health_probe (
+    id     INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    pad    BLOB NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq           INTEGER PRIMARY KEY,
     queue         TEXT NOT NULL,
@@ -244,6 +250,19 @@ impl Db {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
+    }
+
+    /// Checks that the database takes writes: commits a row of a few pages to `health_probe` and
+    /// drops the previous one, so that the commit needs fresh space as real writes do.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.tx(move |tx| {
+            tx.execute("INSERT INTO health_probe (at_ms, pad) VALUES (?1, zeroblob(8192))", [now]).map_err(backend)?;
+            let last = tx.last_insert_rowid();
+            tx.execute("DELETE FROM health_probe WHERE id < ?1", [last]).map_err(backend)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Test support, never called by the hosts: makes the database behave as if its disk were
