@@ -41,6 +41,11 @@ pub struct HostConfig {
     /// Queue visibility timeout for the in-process consumer.
     pub visibility: Duration,
     pub max_receives: u32,
+    /// Connections served at once; further ones wait until one closes.
+    pub max_connections: usize,
+    /// A request not answered within this time gets 503; a connection idle for twice as long is
+    /// closed.
+    pub request_timeout: Duration,
 }
 
 type Store = SqliteStore;
@@ -155,13 +160,26 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", platform.config.addr))?;
     let addr = listener.local_addr()?;
+    let listener = crate::limits::LimitedListener::new(
+        listener,
+        platform.config.max_connections,
+        platform.config.request_timeout.saturating_mul(2),
+    );
     let _ = platform.base_url.set(format!("http://{addr}"));
     let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
     let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
     let app_platform = platform.clone();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let p = app_platform.clone();
-        async move { handle_http(&p, req).await }
+        async move {
+            match tokio::time::timeout(p.config.request_timeout, handle_http(&p, req)).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::warn!("request timed out");
+                    timed_out()
+                }
+            }
+        }
     });
     on_ready(addr);
     axum::serve(listener, app)
@@ -258,30 +276,96 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     }
 }
 
-/// The local stand-in for S3: signed PUT and GET of photo bytes.
+/// The answer to a request not handled within the request timeout.
+fn timed_out() -> AxumResponse {
+    blob_problem(
+        503,
+        "timeout",
+        "Сервис не успел ответить",
+        "Запрос не выполнен за отведённое время; повторите его позже (с тем же Idempotency-Key, если он был).",
+    )
+}
+
+/// A refusal of the blob stand-in as `application/problem+json`.
+fn blob_problem(status: u16, code: &str, title: &str, detail: &str) -> AxumResponse {
+    let body = serde_json::json!({"type": format!("urn:feedback:problem:{code}"), "title": title, "status": status,
+        "detail": detail, "code": code});
+    let mut r = to_axum(feedback_lambda::json_response(status, &body));
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/problem+json"));
+    if status == 503 {
+        let retry = feedback_core::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string();
+        if let Ok(v) = HeaderValue::from_str(&retry) {
+            r.headers_mut().insert("retry-after", v);
+        }
+    }
+    r
+}
+
+fn blob_refused(e: blobs::BlobError) -> AxumResponse {
+    use blobs::BlobError as E;
+    match e {
+        E::BadSignature => blob_problem(403, "bad_signature", "Ссылка недействительна", "Подпись ссылки не совпадает."),
+        E::Expired => {
+            blob_problem(403, "url_expired", "Ссылка устарела", "Срок действия ссылки истёк; запросите новую.")
+        }
+        E::WrongContent => blob_problem(
+            400,
+            "content_mismatch",
+            "Не тот файл",
+            "Тип или размер файла отличается от заявленных при запросе ссылки.",
+        ),
+        E::NotAnImage => blob_problem(
+            422,
+            "not_an_image",
+            "Файл не является изображением",
+            "Содержимое файла не соответствует заявленному типу (image/jpeg или image/png).",
+        ),
+        E::AlreadyUploaded => blob_problem(
+            409,
+            "upload_url_used",
+            "Ссылка уже использована",
+            "По этой ссылке фотография уже загружена; для новой фотографии запросите новую ссылку.",
+        ),
+        E::NotFound => blob_problem(404, "not_found", "Не найдено", "Такой фотографии нет."),
+        E::Unavailable => blob_problem(
+            503,
+            "unavailable",
+            "Сервис временно недоступен",
+            "Фотографию не удалось сохранить; ничего не сохранено. Повторите позже.",
+        ),
+    }
+}
+
+/// The local stand-in for S3: signed PUT and GET of photo bytes. A PUT is checked from its URL
+/// and headers before any of its body is read, and its body is read up to the signed size only.
 async fn blob(p: &Platform, req: axum::extract::Request, method: &str, id: &str) -> AxumResponse {
     let query = blobs::Query::parse(req.uri().query().unwrap_or(""));
-    let status = |code: u16, text: &str| {
-        let mut r = AxumResponse::new(AxumBody::from(text.to_owned()));
-        *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
-        r
-    };
-    let refused = |e: blobs::BlobError| match e {
-        blobs::BlobError::BadSignature => status(403, "signature does not match"),
-        blobs::BlobError::Expired => status(403, "request has expired"),
-        blobs::BlobError::WrongContent => status(400, "content type or size differs from the signed ones"),
-        blobs::BlobError::NotFound => status(404, "no such photo"),
-    };
     match method {
         "PUT" => {
-            let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            let limit = feedback_core::photo::MAX_PHOTO_BYTES as usize + 1;
-            let Ok(bytes) = to_bytes(req.into_body(), limit).await else {
-                return status(413, "photo over 5 MiB");
+            let (ct, length) = {
+                let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                (header("content-type").unwrap_or_default(), header("content-length"))
             };
-            match p.blobs.put(id, &query, &ct, &bytes) {
-                Ok(()) => status(200, ""),
-                Err(e) => refused(e),
+            let length = match length.map(|v| v.parse::<u64>()) {
+                None => None,
+                Some(Ok(n)) => Some(n),
+                Some(Err(_)) => return blob_refused(blobs::BlobError::WrongContent),
+            };
+            let permit = match p.blobs.authorize_put(id, &query, &ct, length) {
+                Ok(permit) => permit,
+                Err(e) => return blob_refused(e),
+            };
+            let limit = usize::try_from(permit.size).unwrap_or(usize::MAX).saturating_add(1);
+            let Ok(bytes) = to_bytes(req.into_body(), limit).await else {
+                return blob_refused(blobs::BlobError::WrongContent);
+            };
+            match p.blobs.store(&permit, &bytes) {
+                Ok(()) => {
+                    let mut r = AxumResponse::new(AxumBody::empty());
+                    *r.status_mut() = StatusCode::OK;
+                    r
+                }
+                Err(e) => blob_refused(e),
             }
         }
         "GET" => match p.blobs.get(id, &query) {
@@ -292,9 +376,9 @@ async fn blob(p: &Platform, req: axum::extract::Request, method: &str, id: &str)
                 }
                 r
             }
-            Err(e) => refused(e),
+            Err(e) => blob_refused(e),
         },
-        _ => status(405, "method not allowed"),
+        _ => to_axum(problem_method_not_allowed()),
     }
 }
 

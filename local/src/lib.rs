@@ -6,6 +6,7 @@ pub mod datadir;
 pub mod events;
 pub mod generate;
 pub mod host;
+pub mod limits;
 pub mod reconcile;
 pub mod seed;
 pub mod web;

@@ -49,6 +49,12 @@ enum Command {
         comments_per_hour: u32,
         #[arg(long, env = "FEEDBACK_STUCK_AFTER", default_value = "2m", value_parser = parse_duration)]
         stuck_after: Duration,
+        /// Connections served at once; further ones wait until one closes.
+        #[arg(long, env = "FEEDBACK_MAX_CONNECTIONS", default_value_t = 256)]
+        max_connections: usize,
+        /// A request not answered within this time gets 503; a connection idle twice as long is closed.
+        #[arg(long, env = "FEEDBACK_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+        request_timeout: Duration,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -197,6 +203,8 @@ async fn main() -> anyhow::Result<()> {
             submissions_per_hour,
             comments_per_hour,
             stuck_after,
+            max_connections,
+            request_timeout,
             auth,
             issuer,
             audience,
@@ -223,6 +231,8 @@ async fn main() -> anyhow::Result<()> {
                 stuck_after,
                 visibility: Duration::from_secs(30),
                 max_receives: 5,
+                max_connections,
+                request_timeout,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

@@ -23,6 +23,8 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
         stuck_after: Duration::from_secs(1),
         visibility: Duration::from_secs(2),
         max_receives: 5,
+        max_connections: 64,
+        request_timeout: Duration::from_secs(30),
     };
     let platform = Arc::new(Platform::open(config, Verifier::Dev { key: key.clone() }).await.unwrap());
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -39,6 +39,13 @@ impl ImageType {
             ImageType::Png => "image/png",
         }
     }
+    /// Whether the bytes begin as a file of this type does (its magic number).
+    pub fn matches(self, bytes: &[u8]) -> bool {
+        match self {
+            ImageType::Jpeg => bytes.starts_with(&[0xff, 0xd8, 0xff]),
+            ImageType::Png => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        }
+    }
 }
 
 /// The record of an announced photo.
