@@ -95,8 +95,15 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "sqs:SendMessage": {"NOTIFICATIONS_QUEUE_URL"},
     },
     "escalate-overdue": {
-        "dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        "dynamodb": {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
+        "s3": {"s3:DeleteObject"},
     },
     "reference-data": {"dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
     # open311 reads the public index and key look-ups, and writes a new message like submit-message.

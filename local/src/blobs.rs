@@ -201,4 +201,12 @@ impl BlobUrls for LocalBlobs {
         let sig = self.sign(&["GET", &id, ct, &exp]);
         Ok(format!("{}{PREFIX}{id}?ct={}&expires={exp}&sig={sig}", self.base(), ct.replace('/', "%2F")))
     }
+
+    async fn delete(&self, photo: &Photo) -> anyhow::Result<()> {
+        match std::fs::remove_file(self.path(&photo.id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context("deleting a photo")),
+        }
+    }
 }

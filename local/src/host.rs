@@ -536,6 +536,9 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = close_polls_once(&p).await {
             tracing::error!(error = %e, "close-polls failed");
         }
+        if let Err(e) = escalate_overdue::sweep_photos(&p.submit.photos).await {
+            tracing::error!(error = %e, "the photo sweep failed");
+        }
     }
 }
 

@@ -592,9 +592,15 @@ impl NotificationStore for DynamoStore {
 #[async_trait]
 impl PhotoStore for DynamoStore {
     async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
+        // GSI1: the owner's photos by id (the announcement rate); GSI2: photos not yet found
+        // attached, by id (the sweep), removed by `keep_photo`.
         let item = Item::from([
             ("PK".into(), s(format!("PHOTO#{}", photo.id))),
             ("SK".into(), s("PHOTO")),
+            ("GSI1PK".into(), s(format!("PHOTOS#{}", photo.owner))),
+            ("GSI1SK".into(), s(photo.id.to_string())),
+            ("GSI2PK".into(), s(PHOTO_PENDING)),
+            ("GSI2SK".into(), s(photo.id.to_string())),
             ("doc".into(), doc(photo)?),
         ]);
         match self
@@ -620,7 +626,79 @@ impl PhotoStore for DynamoStore {
     async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
         self.get_doc(format!("PHOTO#{id}"), "PHOTO").await?.map(|i| read_doc(&i)).transpose()
     }
+
+    async fn photos_announced_since(
+        &self,
+        owner: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK >= :from")
+            .expression_attribute_values(":pk", s(format!("PHOTOS#{owner}")))
+            .expression_attribute_values(":from", s(PhotoId::lower_bound(since).to_string()))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query GSI1 photos", e))?;
+        out.items().iter().map(|i| read_doc::<Photo>(i).map(|p| p.created_at)).collect()
+    }
+
+    async fn pending_photos_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Photo>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK < :before")
+            .expression_attribute_values(":pk", s(PHOTO_PENDING))
+            .expression_attribute_values(":before", s(PhotoId::lower_bound(before).to_string()))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query GSI2 photos", e))?;
+        out.items().iter().map(read_doc).collect()
+    }
+
+    async fn keep_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PHOTO#{id}")))
+            .key("SK", s("PHOTO"))
+            .update_expression("REMOVE GSI2PK, GSI2SK")
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                    Ok(())
+                } else {
+                    Err(sdk_error("UpdateItem photo", e))
+                }
+            })
+    }
+
+    async fn delete_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PHOTO#{id}")))
+            .key("SK", s("PHOTO"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error("DeleteItem photo", e))
+    }
 }
+
+/// The GSI2 partition of photos not yet found attached to a message.
+const PHOTO_PENDING: &str = "PHOTO_PENDING";
 
 /// Creates the table with its key schema and indexes (for tests and for operators' local
 /// endpoints; on AWS the stack template declares the same table).

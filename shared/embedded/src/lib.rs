@@ -322,6 +322,10 @@ fn create_private_file(path: &Path) -> anyhow::Result<()> {
 const MESSAGE_INDEX_COLUMNS: &[(&str, &str)] =
     &[("queue_key", "TEXT"), ("deadline_key", "TEXT"), ("due_state", "TEXT"), ("geo_key", "TEXT")];
 
+/// Photo columns for the announcement rate and the sweep of unattached photos. Photos stored
+/// before them have none: they count toward no rate and are never swept.
+const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms", "INTEGER"), ("pending", "INTEGER")];
+
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let existing: Vec<String> = {
         let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('messages')")?;
@@ -333,6 +337,20 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {name} {kind}"))?;
         }
     }
+    let photo_columns: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('photos')")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (name, kind) in PHOTO_INDEX_COLUMNS {
+        if !photo_columns.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE photos ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;",
+    )?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;

@@ -272,7 +272,9 @@ pub fn operation(route: &Route) -> Option<Operation> {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
         "GET /v1/me/notifications" => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
-        "POST /v1/photos" => op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created(),
+        "POST /v1/photos" => {
+            op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
+        }
         "GET /v1/messages/{id}/photos/{photo_id}" => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
         "GET /v1/authority/messages" => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
             param("status", json!({"$ref": "#/components/schemas/Status"}), "Только в этом статусе."),
