@@ -1,6 +1,7 @@
 //! Local blob storage for photos: files under `<data>/photos`, reached through short-lived URLs
 //! signed with HMAC-SHA256, the way S3 presigned URLs work on AWS.
 
+use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::PhotoId;
@@ -200,6 +201,18 @@ impl BlobUrls for LocalBlobs {
         let (id, ct, exp) = (photo.id.to_string(), photo.content_type.as_str(), expires_at.timestamp().to_string());
         let sig = self.sign(&["GET", &id, ct, &exp]);
         Ok(format!("{}{PREFIX}{id}?ct={}&expires={exp}&sig={sig}", self.base(), ct.replace('/', "%2F")))
+    }
+
+    async fn first_bytes(&self, photo: &Photo, n: usize) -> anyhow::Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        let file = match std::fs::File::open(self.path(&photo.id)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow::Error::new(e).context("reading a photo")),
+        };
+        let mut head = Vec::with_capacity(n);
+        file.take(n as u64).read_to_end(&mut head).context("reading a photo")?;
+        Ok(Some(head))
     }
 
     async fn delete(&self, photo: &Photo) -> anyhow::Result<()> {

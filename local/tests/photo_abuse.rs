@@ -113,6 +113,21 @@ async fn an_upload_that_is_not_the_announced_image_type_is_refused() {
 }
 
 #[tokio::test]
+async fn a_message_cannot_name_a_photo_that_was_announced_but_not_uploaded() {
+    let data = temp_data_dir("not-uploaded");
+    let host = Host::start(&data, &[], &[]).await;
+    let alice = host.citizen("not-uploaded-1").await;
+    let r = announce(&host, &alice, "image/jpeg", 3000).await;
+    let photo_id = r.json::<Value>().await.unwrap()["photo_id"].as_str().unwrap().to_owned();
+    let mut msg = common::pothole();
+    msg["photo_ids"] = json!([photo_id]);
+    let refused = host.post_message(&alice, None, &msg).await;
+    assert_eq!(refused.status(), 422);
+    let problem: Value = refused.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "photo_ids[0]", "{problem}");
+}
+
+#[tokio::test]
 async fn the_host_serves_at_most_max_connections_at_once() {
     let data = temp_data_dir("max-connections");
     let host = Host::start(&data, &["--max-connections", "2"], &[]).await;

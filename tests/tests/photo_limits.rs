@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 struct RecordingBlobs {
     deleted: Mutex<Vec<PhotoId>>,
+    /// What every upload holds, if anything was uploaded.
+    uploaded: Option<Vec<u8>>,
 }
 
 #[async_trait]
@@ -22,6 +24,9 @@ impl BlobUrls for RecordingBlobs {
     }
     async fn download_url(&self, photo: &Photo, _: DateTime<Utc>) -> anyhow::Result<String> {
         Ok(format!("https://blobs.test/{}", photo.id))
+    }
+    async fn first_bytes(&self, _: &Photo, n: usize) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.uploaded.as_ref().map(|b| b.iter().take(n).copied().collect()))
     }
     async fn delete(&self, photo: &Photo) -> anyhow::Result<()> {
         self.deleted.lock().unwrap().push(photo.id.clone());
@@ -61,7 +66,8 @@ async fn announcements_over_the_hourly_rate_or_the_daily_quota_are_refused_with_
 #[tokio::test]
 async fn the_default_policy_refuses_a_burst_of_announcements() {
     let a = app(20).await;
-    let photos = &a.submit.photos;
+    let photos =
+        Photos::new(a.store.clone(), a.clock.clone(), Arc::new(RecordingBlobs::default()), a.reference.clone());
     let alice = citizen("burst-alice");
     let mut accepted = 0;
     for _ in 0..200 {
@@ -92,4 +98,26 @@ async fn photos_not_attached_within_a_day_are_deleted_and_attached_ones_kept() {
     assert_eq!(a.store.get_photo(&attached.id).await.unwrap(), Some(attached));
     assert_eq!(*blobs.deleted.lock().unwrap(), vec![loose.id]);
     assert_eq!(photos.sweep_unattached(100).await.unwrap(), SweepReport::default());
+}
+
+#[tokio::test]
+async fn a_message_names_only_photos_uploaded_as_the_announced_image_type() {
+    let a = app(20).await;
+    let alice = citizen("bytes-alice");
+    let check = |uploaded: Option<&[u8]>| {
+        let blobs = Arc::new(RecordingBlobs { uploaded: uploaded.map(<[u8]>::to_vec), ..Default::default() });
+        Photos::new(a.store.clone(), a.clock.clone(), blobs, a.reference.clone())
+    };
+    let photos = check(None);
+    let (photo, _) = photos.announce(&alice, "image/jpeg", 1000).await.unwrap();
+    let ids = [photo.id.clone()];
+    let errs = photos.check_uploaded(&alice.id, &ids).await.unwrap();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].field, "photo_ids[0]");
+    let html = check(Some(b"<!doctype html><html>"));
+    assert_eq!(html.check_uploaded(&alice.id, &ids).await.unwrap().len(), 1);
+    let jpeg = check(Some(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]));
+    assert!(jpeg.check_uploaded(&alice.id, &ids).await.unwrap().is_empty());
+    // Another resident's photo is not examined here; the submission refuses it as not found.
+    assert!(html.check_uploaded(&citizen("bytes-bob").id, &ids).await.unwrap().is_empty());
 }

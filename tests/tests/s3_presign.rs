@@ -53,7 +53,11 @@ async fn a_photo_deleted_by_the_sweep_is_gone_and_deleting_again_is_harmless() {
     let upload = blobs.upload_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
     let put = http.put(&upload).header("content-type", "image/jpeg").body(bytes).send().await.unwrap();
     assert!(put.status().is_success(), "upload: {}", put.status());
+    let head = blobs.first_bytes(&photo, 16).await.unwrap().unwrap();
+    assert_eq!(head.len(), 16);
+    assert_eq!(head[..4], [0xFF, 0xD8, 0xFF, 0xE0]);
     blobs.delete(&photo).await.unwrap();
+    assert_eq!(blobs.first_bytes(&photo, 16).await.unwrap(), None);
     let download = blobs.download_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
     assert_eq!(http.get(&download).send().await.unwrap().status(), 404);
     blobs.delete(&photo).await.unwrap();

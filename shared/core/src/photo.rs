@@ -105,7 +105,13 @@ pub trait BlobUrls: Send + Sync + 'static {
     async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> Result<String, anyhow::Error>;
     /// Deletes the photo's bytes, if they were uploaded; deleting missing bytes is harmless.
     async fn delete(&self, photo: &Photo) -> Result<(), anyhow::Error>;
+    /// The first `n` bytes of the uploaded photo (fewer if it is shorter), or `None` when nothing
+    /// was uploaded.
+    async fn first_bytes(&self, photo: &Photo, n: usize) -> Result<Option<Vec<u8>>, anyhow::Error>;
 }
+
+/// How many leading bytes identify an image type.
+pub const MAGIC_BYTES: usize = 16;
 
 /// What a sweep of unattached photos did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -163,6 +169,26 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
             return Err(wait(in_hour.get(excess).copied(), hour));
         }
         Ok(())
+    }
+
+    /// Checks the photos a new message names: each must be uploaded, and its bytes must begin
+    /// as the announced image type does. Returns the refusals as field errors `photo_ids[i]`;
+    /// photos without a record or of another owner are left to `check_attachable`.
+    pub async fn check_uploaded(&self, author: &CitizenId, ids: &[PhotoId]) -> Result<Vec<FieldError>, ServiceError> {
+        let mut errs = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let Some(photo) = self.store.get_photo(id).await?.filter(|p| &p.owner == author) else { continue };
+            let field = format!("photo_ids[{i}]");
+            match self.blobs.first_bytes(&photo, MAGIC_BYTES).await? {
+                None => errs.push(FieldError::new(field, "фотография ещё не загружена")),
+                Some(bytes) if !photo.content_type.matches(&bytes) => errs.push(FieldError::new(
+                    field,
+                    format!("файл не является изображением {}", photo.content_type.as_str()),
+                )),
+                Some(_) => {}
+            }
+        }
+        Ok(errs)
     }
 
     /// Deletes the photos announced more than `UNATTACHED_TTL_HOURS` ago that no message of
