@@ -31,16 +31,14 @@ impl axum::serve::Listener for LimitedListener {
     type Io = LimitedStream;
     type Addr = SocketAddr;
 
-    fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send {
-        async move {
-            loop {
-                // The semaphore is never closed; should it be, serve without a slot of it.
-                let permit = self.permits.clone().acquire_owned().await.ok();
-                let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-                let _ = io.set_nodelay(true);
-                if let Some(permit) = permit {
-                    return (LimitedStream::new(io, permit, self.idle), addr);
-                }
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            // The semaphore is never closed; should it be, serve without a slot of it.
+            let permit = self.permits.clone().acquire_owned().await.ok();
+            let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+            let _ = io.set_nodelay(true);
+            if let Some(permit) = permit {
+                return (LimitedStream::new(io, permit, self.idle), addr);
             }
         }
     }

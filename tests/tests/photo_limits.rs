@@ -29,7 +29,7 @@ impl BlobUrls for RecordingBlobs {
         Ok(self.uploaded.as_ref().map(|b| b.iter().take(n).copied().collect()))
     }
     async fn delete(&self, photo: &Photo) -> anyhow::Result<()> {
-        self.deleted.lock().unwrap().push(photo.id.clone());
+        self.deleted.lock().unwrap().push(photo.id);
         Ok(())
     }
 }
@@ -87,7 +87,7 @@ async fn photos_not_attached_within_a_day_are_deleted_and_attached_ones_kept() {
     let (attached, _) = photos.announce(&alice, "image/jpeg", 1000).await.unwrap();
     let (loose, _) = photos.announce(&alice, "image/png", 1000).await.unwrap();
     let mut input = new_message("dorogi-yamy", "Яма на дороге у дома 5 по улице Мельникайте");
-    input.photo_ids = vec![attached.id.clone()];
+    input.photo_ids = vec![attached.id];
     a.submit.messages.submit(&alice, input, None).await.unwrap();
 
     a.clock.advance(Duration::hours(23));
@@ -110,7 +110,7 @@ async fn a_message_names_only_photos_uploaded_as_the_announced_image_type() {
     };
     let photos = check(None);
     let (photo, _) = photos.announce(&alice, "image/jpeg", 1000).await.unwrap();
-    let ids = [photo.id.clone()];
+    let ids = [photo.id];
     let errs = photos.check_uploaded(&alice.id, &ids).await.unwrap();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].field, "photo_ids[0]");

@@ -223,9 +223,7 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
                 }
             }
             match page.last() {
-                Some(last) if page.len() == PAGE && last.created_at >= photo.created_at => {
-                    before = Some(last.id.clone())
-                }
+                Some(last) if page.len() == PAGE && last.created_at >= photo.created_at => before = Some(last.id),
                 _ => return Ok(false),
             }
         }
