@@ -137,6 +137,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
             "dynamodb:DeleteItem",
         },
         "sqs:SendMessage": {"SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"},
+        "s3": {"s3:DeleteObject"},
     },
     "reference-data": {"dynamodb": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}},
     # open311 reads the public index and key look-ups, and writes a new message like submit-message.

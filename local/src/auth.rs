@@ -44,15 +44,10 @@ struct DevClaims<'a> {
     exp: i64,
 }
 
-/// Loads the dev signing key kept under the data directory, creating it on first use.
+/// Loads the dev signing key kept under the data directory, creating it on first use; a file
+/// that exists but is unreadable or damaged is an error, never replaced.
 pub fn dev_key(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let path = data_dir.join("dev-signing.key");
-    if let Ok(hex_key) = std::fs::read_to_string(&path) {
-        return hex::decode(hex_key.trim()).context("the dev signing key file is corrupt");
-    }
-    let key: [u8; 32] = rand::random();
-    std::fs::write(&path, hex::encode(key)).with_context(|| format!("writing {}", path.display()))?;
-    Ok(key.to_vec())
+    crate::datadir::key(data_dir, "dev-signing.key", "dev token signing key")
 }
 
 /// Issues a dev token valid for 12 hours.

@@ -154,7 +154,7 @@ pub async fn generate(opts: &SeedOptions) -> anyhow::Result<SeedReport> {
 /// two runs write the same activity.
 pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::Result<SeedReport> {
     let started = Instant::now();
-    std::fs::create_dir_all(&opts.data).with_context(|| format!("creating {}", opts.data.display()))?;
+    crate::datadir::prepare(&opts.data).with_context(|| format!("creating {}", opts.data.display()))?;
     // A bulk load: commits are flushed once at the end instead of one by one.
     let db = Db::open_for_bulk_load(&opts.data.join("feedback.db"))?;
     let store = SqliteStore::new(db.clone());

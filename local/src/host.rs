@@ -41,6 +41,11 @@ pub struct HostConfig {
     /// Queue visibility timeout for the in-process consumer.
     pub visibility: Duration,
     pub max_receives: u32,
+    /// Connections served at once; further ones wait until one closes.
+    pub max_connections: usize,
+    /// A request not answered within this time gets 503; a connection idle for twice as long is
+    /// closed.
+    pub request_timeout: Duration,
 }
 
 type Store = SqliteStore;
@@ -73,8 +78,12 @@ pub struct Platform {
 impl Platform {
     /// Opens the data directory and seeds the region on first start.
     pub async fn open(config: HostConfig, verifier: Verifier) -> anyhow::Result<Platform> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        crate::datadir::prepare(&config.data_dir)
+            .with_context(|| format!("preparing data directory {}", config.data_dir.display()))?;
+        // The keys first: a damaged key file stops the host before anything is written.
+        let secret = voter_secret(&config.data_dir)?;
+        let base_url = Arc::new(std::sync::OnceLock::new());
+        let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
         let store = SqliteStore::new(db.clone());
         let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
@@ -94,8 +103,6 @@ impl Platform {
             .code
             .clone();
         let policy = SubmitPolicy { per_hour: config.submissions_per_hour };
-        let base_url = Arc::new(std::sync::OnceLock::new());
-        let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let submit = submit_message::Services {
             messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
             workflow: Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone()),
@@ -112,7 +119,6 @@ impl Platform {
         let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
         let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
         let notifications = Notifications::new(store.clone());
-        let secret = voter_secret(&config.data_dir)?;
         let participation =
             Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
         let analytics = Analytics::new(store.clone(), SystemClock, reference.clone());
@@ -165,13 +171,26 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", platform.config.addr))?;
     let addr = listener.local_addr()?;
+    let listener = crate::limits::LimitedListener::new(
+        listener,
+        platform.config.max_connections,
+        platform.config.request_timeout.saturating_mul(2),
+    );
     let _ = platform.base_url.set(format!("http://{addr}"));
     let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
     let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
     let app_platform = platform.clone();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let p = app_platform.clone();
-        async move { handle_http(p, req).await }
+        async move {
+            match tokio::time::timeout(p.config.request_timeout, handle_http(p.clone(), req)).await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::warn!("request timed out");
+                    timed_out()
+                }
+            }
+        }
     });
     on_ready(addr);
     axum::serve(listener, app)
@@ -284,30 +303,96 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     }
 }
 
-/// The local stand-in for S3: signed PUT and GET of photo bytes.
+/// The answer to a request not handled within the request timeout.
+fn timed_out() -> AxumResponse {
+    blob_problem(
+        503,
+        "timeout",
+        "Сервис не успел ответить",
+        "Запрос не выполнен за отведённое время; повторите его позже (с тем же Idempotency-Key, если он был).",
+    )
+}
+
+/// A refusal of the blob stand-in as `application/problem+json`.
+fn blob_problem(status: u16, code: &str, title: &str, detail: &str) -> AxumResponse {
+    let body = serde_json::json!({"type": format!("urn:feedback:problem:{code}"), "title": title, "status": status,
+        "detail": detail, "code": code});
+    let mut r = to_axum(feedback_lambda::json_response(status, &body));
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/problem+json"));
+    if status == 503 {
+        let retry = feedback_core::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string();
+        if let Ok(v) = HeaderValue::from_str(&retry) {
+            r.headers_mut().insert("retry-after", v);
+        }
+    }
+    r
+}
+
+fn blob_refused(e: blobs::BlobError) -> AxumResponse {
+    use blobs::BlobError as E;
+    match e {
+        E::BadSignature => blob_problem(403, "bad_signature", "Ссылка недействительна", "Подпись ссылки не совпадает."),
+        E::Expired => {
+            blob_problem(403, "url_expired", "Ссылка устарела", "Срок действия ссылки истёк; запросите новую.")
+        }
+        E::WrongContent => blob_problem(
+            400,
+            "content_mismatch",
+            "Не тот файл",
+            "Тип или размер файла отличается от заявленных при запросе ссылки.",
+        ),
+        E::NotAnImage => blob_problem(
+            422,
+            "not_an_image",
+            "Файл не является изображением",
+            "Содержимое файла не соответствует заявленному типу (image/jpeg или image/png).",
+        ),
+        E::AlreadyUploaded => blob_problem(
+            409,
+            "upload_url_used",
+            "Ссылка уже использована",
+            "По этой ссылке фотография уже загружена; для новой фотографии запросите новую ссылку.",
+        ),
+        E::NotFound => blob_problem(404, "not_found", "Не найдено", "Такой фотографии нет."),
+        E::Unavailable => blob_problem(
+            503,
+            "unavailable",
+            "Сервис временно недоступен",
+            "Фотографию не удалось сохранить; ничего не сохранено. Повторите позже.",
+        ),
+    }
+}
+
+/// The local stand-in for S3: signed PUT and GET of photo bytes. A PUT is checked from its URL
+/// and headers before any of its body is read, and its body is read up to the signed size only.
 async fn blob(p: &Platform, req: axum::extract::Request, method: &str, id: &str) -> AxumResponse {
     let query = blobs::Query::parse(req.uri().query().unwrap_or(""));
-    let status = |code: u16, text: &str| {
-        let mut r = AxumResponse::new(AxumBody::from(text.to_owned()));
-        *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
-        r
-    };
-    let refused = |e: blobs::BlobError| match e {
-        blobs::BlobError::BadSignature => status(403, "signature does not match"),
-        blobs::BlobError::Expired => status(403, "request has expired"),
-        blobs::BlobError::WrongContent => status(400, "content type or size differs from the signed ones"),
-        blobs::BlobError::NotFound => status(404, "no such photo"),
-    };
     match method {
         "PUT" => {
-            let ct = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            let limit = feedback_core::photo::MAX_PHOTO_BYTES as usize + 1;
-            let Ok(bytes) = to_bytes(req.into_body(), limit).await else {
-                return status(413, "photo over 5 MiB");
+            let (ct, length) = {
+                let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                (header("content-type").unwrap_or_default(), header("content-length"))
             };
-            match p.blobs.put(id, &query, &ct, &bytes) {
-                Ok(()) => status(200, ""),
-                Err(e) => refused(e),
+            let length = match length.map(|v| v.parse::<u64>()) {
+                None => None,
+                Some(Ok(n)) => Some(n),
+                Some(Err(_)) => return blob_refused(blobs::BlobError::WrongContent),
+            };
+            let permit = match p.blobs.authorize_put(id, &query, &ct, length) {
+                Ok(permit) => permit,
+                Err(e) => return blob_refused(e),
+            };
+            let limit = usize::try_from(permit.size).unwrap_or(usize::MAX).saturating_add(1);
+            let Ok(bytes) = to_bytes(req.into_body(), limit).await else {
+                return blob_refused(blobs::BlobError::WrongContent);
+            };
+            match p.blobs.store(&permit, &bytes) {
+                Ok(()) => {
+                    let mut r = AxumResponse::new(AxumBody::empty());
+                    *r.status_mut() = StatusCode::OK;
+                    r
+                }
+                Err(e) => blob_refused(e),
             }
         }
         "GET" => match p.blobs.get(id, &query) {
@@ -318,9 +403,9 @@ async fn blob(p: &Platform, req: axum::extract::Request, method: &str, id: &str)
                 }
                 r
             }
-            Err(e) => refused(e),
+            Err(e) => blob_refused(e),
         },
-        _ => status(405, "method not allowed"),
+        _ => to_axum(problem_method_not_allowed()),
     }
 }
 
@@ -332,12 +417,29 @@ fn problem_method_not_allowed() -> lambda_http::Response<lambda_http::Body> {
     r
 }
 
+/// Ready when the store reads, takes a write (a probe row committed like a real write, so a full
+/// disk or a failing or locked database shows here) and the queue answers.
 async fn health(p: &Platform) -> AxumResponse {
     let store_ok = p.db.ping().await.is_ok() && p.reference.snapshot().await.is_ok();
+    let write_ok = match p.db.probe_write().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "health probe: the store does not take writes");
+            false
+        }
+    };
     let queue_ok = p.queue.depth(QueueName::Submitted).await.is_ok();
-    let status = if store_ok && queue_ok { 200 } else { 503 };
-    let body = serde_json::json!({"status": if status == 200 {"ok"} else {"unavailable"}, "store": store_ok, "queue": queue_ok});
-    to_axum(feedback_lambda::json_response(status, &body))
+    let status = if store_ok && write_ok && queue_ok { 200 } else { 503 };
+    let body = serde_json::json!({"status": if status == 200 {"ok"} else {"unavailable"}, "store": store_ok,
+        "writes": write_ok, "queue": queue_ok});
+    let mut resp = to_axum(feedback_lambda::json_response(status, &body));
+    if status != 200 {
+        let retry = feedback_core::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string();
+        if let Ok(v) = HeaderValue::from_str(&retry) {
+            resp.headers_mut().insert("retry-after", v);
+        }
+    }
+    resp
 }
 
 async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
@@ -434,17 +536,10 @@ pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::par
     close_polls::handle(&p.participation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The voter-roll secret kept under the data directory, created on first use. Never logged.
+/// The voter-roll secret kept under the data directory, created on first use; a file that exists
+/// but is unreadable or damaged stops the host (a new key would empty the voter roll). Never logged.
 pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
-    let path = data_dir.join("voter-roll.key");
-    let key = match std::fs::read_to_string(&path) {
-        Ok(k) => hex::decode(k.trim()).context("the voter-roll key file is corrupt")?,
-        Err(_) => {
-            let k: [u8; 32] = rand::random();
-            std::fs::write(&path, hex::encode(k)).with_context(|| format!("writing {}", path.display()))?;
-            k.to_vec()
-        }
-    };
+    let key = crate::datadir::key(data_dir, "voter-roll.key", "voter-roll key")?;
     VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))
 }
 
@@ -477,6 +572,9 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         });
         if let Err(e) = ticked.await {
             tracing::error!(panicked = e.is_panic(), "a scheduled run failed");
+        }
+        if let Err(e) = escalate_overdue::sweep_photos(&p.submit.photos).await {
+            tracing::error!(error = %e, "the photo sweep failed");
         }
     }
 }

@@ -2,9 +2,11 @@
 
 pub mod auth;
 pub mod blobs;
+pub mod datadir;
 pub mod events;
 pub mod generate;
 pub mod host;
+pub mod limits;
 pub mod reconcile;
 pub mod seed;
 pub mod web;

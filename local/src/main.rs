@@ -49,6 +49,12 @@ enum Command {
         comments_per_hour: u32,
         #[arg(long, env = "FEEDBACK_STUCK_AFTER", default_value = "2m", value_parser = parse_duration)]
         stuck_after: Duration,
+        /// Connections served at once; further ones wait until one closes.
+        #[arg(long, env = "FEEDBACK_MAX_CONNECTIONS", default_value_t = 256)]
+        max_connections: usize,
+        /// A request not answered within this time gets 503; a connection idle twice as long is closed.
+        #[arg(long, env = "FEEDBACK_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+        request_timeout: Duration,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -128,7 +134,12 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(|| LossyStdout)
+        .log_internal_errors(false)
+        .init();
     match Cli::parse().command {
         Command::Routes => {
             let routes: Vec<serde_json::Value> = feedback_lambda::routes::ROUTES
@@ -178,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
-            std::fs::create_dir_all(&data)?;
+            feedback_local::datadir::prepare(&data)?;
             let key = dev_key(&data)?;
             let req = DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate };
             println!("{}", issue_dev_token(&key, &req)?);
@@ -192,12 +203,14 @@ async fn main() -> anyhow::Result<()> {
             submissions_per_hour,
             comments_per_hour,
             stuck_after,
+            max_connections,
+            request_timeout,
             auth,
             issuer,
             audience,
             jwks,
         } => {
-            std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+            feedback_local::datadir::prepare(&data).with_context(|| format!("preparing {}", data.display()))?;
             let verifier = match auth {
                 AuthMode::Dev => Verifier::Dev { key: dev_key(&data)? },
                 AuthMode::Oidc => {
@@ -218,6 +231,8 @@ async fn main() -> anyhow::Result<()> {
                 stuck_after,
                 visibility: Duration::from_secs(30),
                 max_receives: 5,
+                max_connections,
+                request_timeout,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);
@@ -232,10 +247,36 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Standard output for the log that ignores write failures: a full disk or a closed pipe loses
+/// log lines but never stops the host (the fmt layer would otherwise report the failure on
+/// stderr with `eprintln!`, which panics when stderr fails too).
+struct LossyStdout;
+
+impl std::io::Write for LossyStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        Ok(())
+    }
+}
+
+/// Prints a line of the `serve` banner; unlike `println!`, a failing stdout is ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, $($arg)*);
+        let _ = out.flush();
+    }};
+}
+
 fn print_banner(p: &Platform, addr: SocketAddr) {
-    println!("feedback: listening on http://{addr}");
+    say!("feedback: listening on http://{addr}");
     let Some(key) = &p.dev_key else {
-        println!("feedback: production auth (OIDC); dev tokens are disabled");
+        say!("feedback: production auth (OIDC); dev tokens are disabled");
         return;
     };
     let region = "72".to_owned();
@@ -250,13 +291,13 @@ fn print_banner(p: &Platform, addr: SocketAddr) {
         };
         issue_dev_token(key, &req).unwrap_or_default()
     };
-    println!("================================================================");
-    println!("  DEV MODE: tokens are issued by this host. Do not expose it.");
-    println!("  POST http://{addr}/v1/dev/tokens issues more.");
-    println!("================================================================");
-    println!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
-    println!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
-    println!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
+    say!("================================================================");
+    say!("  DEV MODE: tokens are issued by this host. Do not expose it.");
+    say!("  POST http://{addr}/v1/dev/tokens issues more.");
+    say!("================================================================");
+    say!("citizen token:  {}", token("citizen-1", &["citizen"], Some("tyumen"), None));
+    say!("official token: {}", token("official-1", &["official"], None, Some("adm-tyumen")));
+    say!("admin token:    {}", token("admin-1", &["admin", "moderator"], None, None));
 }
 
 async fn shutdown_signal() {

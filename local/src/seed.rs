@@ -24,7 +24,7 @@ pub async fn seed_region(target: Target, region_file: &Path) -> anyhow::Result<(
     bar.set_message("connecting");
     let outcome = match target {
         Target::Local(data) => {
-            std::fs::create_dir_all(&data)?;
+            crate::datadir::prepare(&data)?;
             let store = feedback_embedded::SqliteStore::new(feedback_embedded::Db::open(&data.join("feedback.db"))?);
             bar.inc(1);
             bar.set_message("writing reference data");

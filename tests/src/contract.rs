@@ -405,6 +405,50 @@ pub async fn photo_records_are_stored_once<S: Backend, Q: Queue>(h: &Harness<S, 
     assert_eq!(h.store.get_photo(&photo.id).await.unwrap(), Some(photo));
 }
 
+fn photo_of(owner: &str, created: chrono::DateTime<chrono::Utc>) -> feedback_core::photo::Photo {
+    feedback_core::photo::Photo {
+        id: feedback_core::ids::PhotoId::new_at(created),
+        owner: citizen(owner).id,
+        content_type: feedback_core::photo::ImageType::Jpeg,
+        size_bytes: 1000,
+        created_at: created,
+    }
+}
+
+pub async fn photo_announcements_are_counted_per_owner<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    for (owner, minutes) in [("alice", 0), ("alice", 10), ("bob", 15), ("alice", 20)] {
+        h.store.put_photo(&photo_of(owner, at(T0) + Duration::minutes(minutes))).await.unwrap();
+    }
+    let alice = citizen("alice").id;
+    let since = at(T0) + Duration::minutes(5);
+    let times = h.store.photos_announced_since(&alice, since, 10).await.unwrap();
+    assert_eq!(times, vec![at(T0) + Duration::minutes(10), at(T0) + Duration::minutes(20)]);
+    assert_eq!(h.store.photos_announced_since(&alice, since, 1).await.unwrap(), vec![at(T0) + Duration::minutes(10)]);
+    assert!(h.store.photos_announced_since(&citizen("carol").id, at(T0), 10).await.unwrap().is_empty());
+}
+
+pub async fn unattached_photos_are_listed_kept_and_deleted<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p1, p2, p3) = (
+        photo_of("alice", at(T0)),
+        photo_of("bob", at(T0) + Duration::hours(1)),
+        photo_of("alice", at(T0) + Duration::hours(3)),
+    );
+    for p in [&p1, &p2, &p3] {
+        h.store.put_photo(p).await.unwrap();
+    }
+    let cutoff = at(T0) + Duration::hours(2);
+    assert_eq!(h.store.pending_photos_before(cutoff, 10).await.unwrap(), vec![p1.clone(), p2.clone()]);
+    assert_eq!(h.store.pending_photos_before(cutoff, 1).await.unwrap(), vec![p1.clone()]);
+    h.store.keep_photo(&p1.id).await.unwrap();
+    assert_eq!(h.store.pending_photos_before(cutoff, 10).await.unwrap(), vec![p2.clone()]);
+    h.store.delete_photo(&p2.id).await.unwrap();
+    h.store.delete_photo(&p2.id).await.unwrap();
+    assert_eq!(h.store.get_photo(&p2.id).await.unwrap(), None);
+    assert_eq!(h.store.pending_photos_before(cutoff, 10).await.unwrap(), vec![]);
+    assert_eq!(h.store.get_photo(&p1.id).await.unwrap(), Some(p1));
+    assert_eq!(h.store.pending_photos_before(at(T0) + Duration::hours(4), 10).await.unwrap(), vec![p3]);
+}
+
 pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     use feedback_core::notification::{Notification, NotificationKind};
     let (m, _) = submitted("alice", at(T0));
@@ -449,6 +493,8 @@ macro_rules! contract_suite {
             a_failed_transition_owes_nothing,
             a_quota_stops_at_its_maximum,
             photo_records_are_stored_once,
+            photo_announcements_are_counted_per_owner,
+            unattached_photos_are_listed_kept_and_deleted,
             notifications_are_stored_once_and_listed_newest_first
         );
     };

@@ -3,7 +3,7 @@
 
 use feedback_core::integration::Integrations;
 use feedback_core::open311::{Open311, Open311Policy};
-use feedback_core::photo::{BlobUrls, Photos};
+use feedback_core::photo::{BlobUrls, PhotoPolicy, Photos};
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::workflow::{Escalation, Notifications, Workflow};
@@ -53,7 +53,10 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
             messages: Messages::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), policy),
             workflow: workflow(),
             notifications: Notifications::new(store.clone()),
-            photos: Photos::new(store.clone(), clock.clone(), local_blobs(), reference.clone()),
+            // Up to three photos a message: the announcement limits follow the submission limit.
+            photos: Photos::new(store.clone(), clock.clone(), local_blobs(), reference.clone()).with_policy(
+                PhotoPolicy { per_hour: per_hour.saturating_mul(3), per_day: per_hour.saturating_mul(15) },
+            ),
         },
         workflow: workflow(),
         routing: Routing::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),

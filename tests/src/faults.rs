@@ -32,17 +32,26 @@ pub const INJECTED: &str = "injected transient backend failure";
 /// The error a backend gives for a transient failure (a throttled or unreachable service).
 /// Every injected fault is built here and nowhere else.
 pub fn transient(call: &str) -> StoreError {
-    StoreError::Backend(anyhow::anyhow!("{INJECTED}: {call}"))
+    StoreError::Unavailable(anyhow::anyhow!("{INJECTED}: {call}"))
 }
 
-/// Whether a use case's error is one a client may retry after a pause: rate limiting, or a
-/// transient backend failure (an injected one; the use cases pass backend errors on as
-/// `Unexpected`).
+/// Whether a use case's error is one a client is told to retry after a pause: 429 or 503, both
+/// with `Retry-After`.
 pub fn is_transient(e: &ServiceError) -> bool {
+    let (status, _) = feedback_lambda::ApiError::Service(clone_kind(e)).status_and_code();
+    status == 429 || status == 503
+}
+
+/// The same kind of error, for asking the HTTP edge how it answers it.
+fn clone_kind(e: &ServiceError) -> ServiceError {
     match e {
-        ServiceError::RateLimited { .. } => true,
-        ServiceError::Unexpected(err) => err.chain().any(|c| c.to_string().contains(INJECTED)),
-        _ => false,
+        ServiceError::RateLimited { retry_after_secs } => {
+            ServiceError::RateLimited { retry_after_secs: *retry_after_secs }
+        }
+        ServiceError::Unavailable { retry_after_secs } => {
+            ServiceError::Unavailable { retry_after_secs: *retry_after_secs }
+        }
+        other => ServiceError::Unexpected(anyhow::anyhow!("{other}")),
     }
 }
 
@@ -350,6 +359,23 @@ impl<S: PhotoStore> PhotoStore for FaultyStore<S> {
     }
     async fn get_photo(&self, id: &feedback_core::ids::PhotoId) -> Result<Option<Photo>, StoreError> {
         self.faults.read("get_photo", self.inner.get_photo(id)).await
+    }
+    async fn photos_announced_since(
+        &self,
+        owner: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        self.faults.read("photos_announced_since", self.inner.photos_announced_since(owner, since, limit)).await
+    }
+    async fn pending_photos_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Photo>, StoreError> {
+        self.faults.read("pending_photos_before", self.inner.pending_photos_before(before, limit)).await
+    }
+    async fn keep_photo(&self, id: &feedback_core::ids::PhotoId) -> Result<(), StoreError> {
+        self.faults.write("keep_photo", self.inner.keep_photo(id)).await
+    }
+    async fn delete_photo(&self, id: &feedback_core::ids::PhotoId) -> Result<(), StoreError> {
+        self.faults.write("delete_photo", self.inner.delete_photo(id)).await
     }
 }
 

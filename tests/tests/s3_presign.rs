@@ -33,3 +33,32 @@ async fn a_photo_goes_up_and_comes_back_through_presigned_urls() {
     assert!(got.status().is_success(), "download: {}", got.status());
     assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
 }
+
+#[tokio::test]
+async fn a_photo_deleted_by_the_sweep_is_gone_and_deleting_again_is_harmless() {
+    let conf = feedback_tests::moto::sdk().await;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let bucket = format!("feedback-photos-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let http = reqwest::Client::new();
+    assert!(http.put(format!("{endpoint}/{bucket}")).send().await.unwrap().status().is_success());
+    let blobs = feedback_aws::S3Blobs::from_conf(&conf, &bucket).unwrap();
+    let bytes: Vec<u8> = [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7u8; 500][..]].concat();
+    let photo = Photo {
+        id: PhotoId::new_at(Utc::now()),
+        owner: citizen("alice").id,
+        content_type: ImageType::Jpeg,
+        size_bytes: bytes.len() as u64,
+        created_at: Utc::now(),
+    };
+    let upload = blobs.upload_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
+    let put = http.put(&upload).header("content-type", "image/jpeg").body(bytes).send().await.unwrap();
+    assert!(put.status().is_success(), "upload: {}", put.status());
+    let head = blobs.first_bytes(&photo, 16).await.unwrap().unwrap();
+    assert_eq!(head.len(), 16);
+    assert_eq!(head[..4], [0xFF, 0xD8, 0xFF, 0xE0]);
+    blobs.delete(&photo).await.unwrap();
+    assert_eq!(blobs.first_bytes(&photo, 16).await.unwrap(), None);
+    let download = blobs.download_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
+    assert_eq!(http.get(&download).send().await.unwrap().status(), 404);
+    blobs.delete(&photo).await.unwrap();
+}

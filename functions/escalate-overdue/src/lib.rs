@@ -1,8 +1,10 @@
 //! `escalate-overdue`: run by EventBridge Scheduler every 5 minutes (and by the local host's
 //! scheduler). Flags overdue messages and escalates them to the ЦУР, completes answers missed
-//! by duplicates, and re-enqueues messages stuck in `submitted`.
+//! by duplicates, and re-enqueues messages stuck in `submitted`. On the same schedule it deletes
+//! photos never attached to a message within a day of their announcement (`sweep_photos`).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use feedback_core::photo::{PhotoStore, Photos, SweepReport};
 use feedback_core::workflow::Escalation;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
 use lambda_runtime::{Error, LambdaEvent};
@@ -28,4 +30,21 @@ where
     tracing::debug!(schedule = ?event.payload.resources, "escalation tick");
     let r = escalation.run().await.map_err(|e| Error::from(e.to_string()))?;
     Ok(Report { overdue: r.overdue, answered_from_original: r.answered_from_original, requeued: r.requeued })
+}
+
+/// How many photos one run examines at most; the rest wait for the next run.
+pub const SWEEP_LIMIT: usize = 200;
+
+/// Deletes the photos not attached to a message within a day of their announcement, record and
+/// bytes, and keeps the attached ones.
+pub async fn sweep_photos<S, C>(photos: &Photos<S, C>) -> Result<SweepReport, Error>
+where
+    S: PhotoStore + MessageStore + ReferenceStore,
+    C: Clock,
+{
+    let report = photos.sweep_unattached(SWEEP_LIMIT).await.map_err(|e| Error::from(e.to_string()))?;
+    if report.deleted > 0 || report.kept > 0 {
+        tracing::info!(deleted = report.deleted, kept = report.kept, "unattached photos swept");
+    }
+    Ok(report)
 }

@@ -1,4 +1,5 @@
-use feedback_aws::{sdk_config, DynamoStore, QueueUrls, SqsQueue};
+use feedback_aws::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
+use feedback_core::photo::Photos;
 use feedback_core::service::Reference;
 use feedback_core::workflow::Escalation;
 use feedback_core::SystemClock;
@@ -16,6 +17,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let queue = SqsQueue::from_conf(&sdk, urls);
     let reference = Arc::new(Reference::new(store.clone(), config.reference_ttl));
+    let blobs = Arc::new(S3Blobs::from_conf(&sdk, config.require_photos_bucket()?)?);
+    let photos = Photos::new(store.clone(), SystemClock, blobs, reference.clone());
     let escalation = Escalation::new(store, queue, SystemClock, reference, config.stuck_after);
-    lambda_runtime::run(lambda_runtime::service_fn(|event| escalate_overdue::handle(&escalation, event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(|event| async {
+        let report = escalate_overdue::handle(&escalation, event).await?;
+        escalate_overdue::sweep_photos(&photos).await?;
+        Ok::<_, lambda_runtime::Error>(report)
+    }))
+    .await
 }

@@ -103,6 +103,10 @@ impl From<ServiceError> for Refusal {
                 retry_after: Some(retry_after_secs),
                 ..Refusal::new(429, format!("Слишком много запросов; повторите через {retry_after_secs} с."))
             },
+            ServiceError::Unavailable { retry_after_secs } => Refusal {
+                retry_after: Some(retry_after_secs),
+                ..Refusal::new(503, format!("Сервис временно недоступен; повторите через {retry_after_secs} с."))
+            },
             ServiceError::Unexpected(err) => {
                 tracing::error!(error = ?err, "open311 request failed");
                 Refusal::new(500, "Внутренняя ошибка; повторите запрос позже.")

@@ -190,6 +190,10 @@ where
                 .transpose()
                 .map_err(|m| ApiError::validation("Idempotency-Key", m))?;
             let input = json_body_without::<NewMessageRequest>(req, MESSAGE_SERVER_OWNED)?.parse()?;
+            let not_uploaded = services.photos.check_uploaded(&actor.id, &input.photo_ids).await?;
+            if !not_uploaded.is_empty() {
+                return Err(ServiceError::Validation(not_uploaded).into());
+            }
             let submitted = messages.submit(&actor, input, key).await?;
             Ok(created(&MessageView::summary(&submitted.message, &tz)))
         }

@@ -3,8 +3,8 @@
 //! to them inside their own transaction; a region series is split over `REGION_SHARDS` shards by
 //! message id so that no item takes every transition of the region, and reads sum the shards.
 
-use crate::backend;
 use crate::dynamo::{read_doc, s, DynamoStore, Item};
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use feedback_core::analytics::{deltas, shard_of, shards_of, CounterKey, CounterRow, Counters, SlotRange};
@@ -86,7 +86,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Scan", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Scan", e))?;
             for item in page.items() {
                 visit(item)?;
             }
@@ -129,7 +129,7 @@ async fn query_range(
             .set_exclusive_start_key(start.take())
             .send()
             .await
-            .map_err(|e| backend("Query counters", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query counters", e))?;
         out.extend(page.items().iter().filter_map(row_of));
         match page.last_evaluated_key {
             Some(k) if !k.is_empty() => start = Some(k),

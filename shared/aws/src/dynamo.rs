@@ -1,4 +1,4 @@
-use crate::backend;
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -80,6 +80,10 @@ impl DynamoStore {
             let reasons = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await
             {
                 Ok(_) => return Ok(()),
+                // Throttled or failing: the reason names the code, which `backend` reads as transient.
+                Err(e) if crate::is_transient(&e) => {
+                    vec![e.code().filter(|c| crate::is_transient_code(c)).unwrap_or("ServiceUnavailable").to_owned()]
+                }
                 Err(e) => match e.into_service_error() {
                     TransactWriteItemsError::TransactionCanceledException(c) => {
                         c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
@@ -159,7 +163,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Query index", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Query index", e))?;
             out.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() && out.len() <= limit => start = Some(k),
@@ -186,7 +190,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend("GetItem", e.into_service_error()))?;
+            .map_err(|e| sdk_error("GetItem", e))?;
         Ok(out.item)
     }
 }
@@ -358,7 +362,7 @@ impl MessageStore for DynamoStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("Query history", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Query history", e))?;
             for item in page.items() {
                 out.push(read_doc(item)?);
             }
@@ -445,7 +449,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI1", e))?;
         out.items().iter().map(read_doc).collect()
     }
 
@@ -467,7 +471,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI1", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI1", e))?;
         out.items()
             .iter()
             .map(|i| {
@@ -492,7 +496,7 @@ impl MessageStore for DynamoStore {
             .limit(limit as i32)
             .send()
             .await
-            .map_err(|e| backend("Query GSI2", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query GSI2", e))?;
         out.items()
             .iter()
             .map(|i| {
@@ -533,11 +537,10 @@ impl ReferenceStore for DynamoStore {
         match req.send().await {
             Ok(_) => Ok(next),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem reference", e))
+                    Err(sdk_error("PutItem reference", e))
                 }
             }
         }
@@ -563,11 +566,10 @@ impl NotificationStore for DynamoStore {
         match res {
             Ok(_) => Ok(true),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Ok(false)
                 } else {
-                    Err(backend("PutItem notification", e))
+                    Err(sdk_error("PutItem notification", e))
                 }
             }
         }
@@ -592,7 +594,7 @@ impl NotificationStore for DynamoStore {
             .limit(limit as i32 + 1)
             .send()
             .await
-            .map_err(|e| backend("Query notifications", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query notifications", e))?;
         let mut items: Vec<Notification> = Vec::new();
         for item in out.items() {
             let sk = item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
@@ -608,9 +610,15 @@ impl NotificationStore for DynamoStore {
 #[async_trait]
 impl PhotoStore for DynamoStore {
     async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
+        // GSI1: the owner's photos by id (the announcement rate); GSI2: photos not yet found
+        // attached, by id (the sweep), removed by `keep_photo`.
         let item = Item::from([
             ("PK".into(), s(format!("PHOTO#{}", photo.id))),
             ("SK".into(), s("PHOTO")),
+            ("GSI1PK".into(), s(format!("PHOTOS#{}", photo.owner))),
+            ("GSI1SK".into(), s(photo.id.to_string())),
+            ("GSI2PK".into(), s(PHOTO_PENDING)),
+            ("GSI2SK".into(), s(photo.id.to_string())),
             ("doc".into(), doc(photo)?),
         ]);
         match self
@@ -624,11 +632,10 @@ impl PhotoStore for DynamoStore {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem photo", e))
+                    Err(sdk_error("PutItem photo", e))
                 }
             }
         }
@@ -637,7 +644,79 @@ impl PhotoStore for DynamoStore {
     async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
         self.get_doc(format!("PHOTO#{id}"), "PHOTO").await?.map(|i| read_doc(&i)).transpose()
     }
+
+    async fn photos_announced_since(
+        &self,
+        owner: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :pk AND GSI1SK >= :from")
+            .expression_attribute_values(":pk", s(format!("PHOTOS#{owner}")))
+            .expression_attribute_values(":from", s(PhotoId::lower_bound(since).to_string()))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query GSI1 photos", e))?;
+        out.items().iter().map(|i| read_doc::<Photo>(i).map(|p| p.created_at)).collect()
+    }
+
+    async fn pending_photos_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Photo>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("GSI2")
+            .key_condition_expression("GSI2PK = :pk AND GSI2SK < :before")
+            .expression_attribute_values(":pk", s(PHOTO_PENDING))
+            .expression_attribute_values(":before", s(PhotoId::lower_bound(before).to_string()))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query GSI2 photos", e))?;
+        out.items().iter().map(read_doc).collect()
+    }
+
+    async fn keep_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PHOTO#{id}")))
+            .key("SK", s("PHOTO"))
+            .update_expression("REMOVE GSI2PK, GSI2SK")
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                    Ok(())
+                } else {
+                    Err(sdk_error("UpdateItem photo", e))
+                }
+            })
+    }
+
+    async fn delete_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PHOTO#{id}")))
+            .key("SK", s("PHOTO"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_error("DeleteItem photo", e))
+    }
 }
+
+/// The GSI2 partition of photos not yet found attached to a message.
+const PHOTO_PENDING: &str = "PHOTO_PENDING";
 
 /// Creates the table with its key schema and indexes (for tests and for operators' local
 /// endpoints; on AWS the stack template declares the same table).

@@ -19,13 +19,69 @@ pub use sqs::{QueueUrls, SqsQueue};
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment,
 /// with one HTTPS client (rustls on ring) shared by every SDK client of the process.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client()).load().await
 }
 
-pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> feedback_core::StoreError {
-    feedback_core::StoreError::Backend(anyhow::anyhow!("{context}: {e}"))
+/// The HTTPS client (rustls on ring) the SDK clients of this process share.
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use feedback_core::StoreError;
+
+/// Error codes with which AWS services say the caller is throttled or the service is briefly
+/// unable to serve; transaction cancellation reasons included. Nothing was written.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottlingError",
+    "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "AWS.SimpleQueueService.RequestThrottled",
+    "TooManyRequestsException",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+];
+
+/// Whether an error code is one of `TRANSIENT_CODES`.
+pub(crate) fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
+/// Whether a failed SDK call was throttled or hit a server-side (5xx) failure of the service.
+pub(crate) fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    e.raw_response().is_some_and(|r| r.status().is_server_error()) || e.code().is_some_and(is_transient_code)
+}
+
+/// A failure the adapter detected (`context` says where): `Unavailable` when the text names a
+/// throttling or service-failure code (a cancelled transaction's reasons), `Backend` otherwise.
+pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> StoreError {
+    let text = e.to_string();
+    let transient = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).any(is_transient_code);
+    if transient {
+        StoreError::Unavailable(anyhow::anyhow!("{context}: {text}"))
+    } else {
+        StoreError::Backend(anyhow::anyhow!("{context}: {text}"))
+    }
+}
+
+/// A failed SDK call as a port error: throttling and service 5xx errors are `Unavailable`.
+pub(crate) fn sdk_error<E>(context: &str, e: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let text = format!("{context}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e));
+    if is_transient(&e) {
+        StoreError::Unavailable(anyhow::anyhow!(text))
+    } else {
+        StoreError::Backend(anyhow::anyhow!(text))
+    }
 }
 
 /// Reads the voter-roll secret from an SSM SecureString parameter, once per cold start. The value

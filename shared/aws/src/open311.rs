@@ -3,10 +3,9 @@
 //! - `PK=APIKEY#<sha256>`, `SK=APIKEY`: the key-hash look-up, a GetItem;
 //! - message items of public messages carry `GSI6PK=PUBLIC`, `GSI6SK=<message id>`.
 
-use crate::backend;
 use crate::dynamo::{doc, read_doc, s, DynamoStore, Item};
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use feedback_core::ids::MessageId;
 use feedback_core::integration::{Integration, IntegrationId, IntegrationStore};
 use feedback_core::open311::PublicMessageStore;
@@ -88,10 +87,7 @@ impl IntegrationStore for DynamoStore {
                 .set_exclusive_start_key(exclusive.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    let e = e.into_service_error();
-                    backend("Query integrations", format!("{}: {e}", e.code().unwrap_or("unknown")))
-                })?;
+                .map_err(|e| sdk_error("Query integrations", e))?;
             for item in page.items() {
                 out.push(read_doc(item)?);
             }
@@ -116,11 +112,10 @@ impl IntegrationStore for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem integration", e))
+                    Err(sdk_error("PutItem integration", e))
                 }
             }
         }

@@ -1,5 +1,5 @@
-use crate::backend;
 use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -96,13 +96,14 @@ impl DynamoStore {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = e.into_service_error();
                 // A ballot transaction in flight on the same item refuses a plain write with
                 // TransactionConflict: like a failed condition, the caller re-reads and retries.
-                if e.is_conditional_check_failed_exception() || e.is_transaction_conflict_exception() {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception() || s.is_transaction_conflict_exception())
+                {
                     Err(StoreError::Conflict)
                 } else {
-                    Err(backend("PutItem", e))
+                    Err(sdk_error("PutItem", e))
                 }
             }
         }
@@ -242,7 +243,7 @@ impl PollStore for DynamoStore {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| backend("Query tally", e.into_service_error()))?;
+                .map_err(|e| sdk_error("Query tally", e))?;
             for item in page.items() {
                 let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                 for (name, value) in item {

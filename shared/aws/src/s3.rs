@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime};
 /// for that, which keeps the function's package small.
 #[derive(Clone)]
 pub struct S3Blobs {
+    /// The SDK's HTTPS connector, for deleting photos.
+    http: std::sync::Arc<aws_smithy_http_client::Connector>,
     credentials: SharedCredentialsProvider,
     region: String,
     bucket: String,
@@ -22,7 +24,11 @@ pub struct S3Blobs {
 
 impl S3Blobs {
     pub fn from_conf(conf: &aws_config::SdkConfig, bucket: impl Into<String>) -> anyhow::Result<Self> {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let http =
+            aws_smithy_http_client::Connector::builder().tls_provider(Provider::Rustls(CryptoMode::Ring)).build();
         Ok(Self {
+            http: std::sync::Arc::new(http),
             credentials: conf.credentials_provider().ok_or_else(|| anyhow::anyhow!("no AWS credentials provider"))?,
             region: conf.region().map(|r| r.to_string()).ok_or_else(|| anyhow::anyhow!("no AWS region"))?,
             bucket: bucket.into(),
@@ -81,5 +87,53 @@ impl BlobUrls for S3Blobs {
 
     async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
         self.presign("GET", photo, &[], expires_at).await
+    }
+
+    /// The first bytes of the object through a presigned GET with a Range header; `None` when
+    /// S3 has no such object.
+    async fn first_bytes(&self, photo: &Photo, n: usize) -> anyhow::Result<Option<Vec<u8>>> {
+        use aws_smithy_runtime_api::client::http::HttpConnector;
+        let url = self.presign("GET", photo, &[], Utc::now() + chrono::Duration::minutes(1)).await?;
+        let request = http::Request::builder()
+            .method("GET")
+            .uri(url)
+            .header("range", format!("bytes=0-{}", n.saturating_sub(1)))
+            .body(aws_smithy_types::body::SdkBody::empty())?;
+        let response = self
+            .http
+            .call(aws_smithy_runtime_api::client::orchestrator::HttpRequest::try_from(request)?)
+            .await
+            .map_err(|e| anyhow::anyhow!("GET photo: {e}"))?;
+        match response.status().as_u16() {
+            200 | 206 => {}
+            404 => return Ok(None),
+            // An empty object answers a range request with 416.
+            416 => return Ok(Some(Vec::new())),
+            other => anyhow::bail!("GET photo: S3 answered {other}"),
+        }
+        let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body());
+        let mut bytes = body.collect().await.map_err(|e| anyhow::anyhow!("GET photo: {e}"))?.to_vec();
+        bytes.truncate(n);
+        Ok(Some(bytes))
+    }
+
+    /// Deletes the object with a presigned DELETE sent over the SDK's HTTPS connector; S3 answers
+    /// 204 whether or not the object existed.
+    async fn delete(&self, photo: &Photo) -> anyhow::Result<()> {
+        use aws_smithy_runtime_api::client::http::HttpConnector;
+        let url = self.presign("DELETE", photo, &[], Utc::now() + chrono::Duration::minutes(1)).await?;
+        let request =
+            http::Request::builder().method("DELETE").uri(url).body(aws_smithy_types::body::SdkBody::empty())?;
+        let response = self
+            .http
+            .call(aws_smithy_runtime_api::client::orchestrator::HttpRequest::try_from(request)?)
+            .await
+            .map_err(|e| anyhow::anyhow!("DELETE photo: {e}"))?;
+        let status = response.status().as_u16();
+        if matches!(status, 200 | 204 | 404) {
+            Ok(())
+        } else {
+            anyhow::bail!("DELETE photo: S3 answered {status}")
+        }
     }
 }

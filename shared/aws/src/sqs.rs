@@ -1,4 +1,4 @@
-use crate::backend;
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
@@ -51,7 +51,7 @@ impl SqsQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(|e| backend("SendMessage", e.into_service_error()))?;
+            .map_err(|e| sdk_error("SendMessage", e))?;
         Ok(())
     }
 
@@ -63,7 +63,7 @@ impl SqsQueue {
             .attribute_names(QueueAttributeName::RedrivePolicy)
             .send()
             .await
-            .map_err(|e| backend("GetQueueAttributes", e.into_service_error()))?;
+            .map_err(|e| sdk_error("GetQueueAttributes", e))?;
         let policy = attrs
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
@@ -73,13 +73,7 @@ impl SqsQueue {
             .and_then(|v| v.get("deadLetterTargetArn").and_then(|a| a.as_str()).map(str::to_owned))
             .ok_or_else(|| backend("dead letters", "malformed redrive policy"))?;
         let name = arn.rsplit(':').next().unwrap_or_default();
-        let out = self
-            .client
-            .get_queue_url()
-            .queue_name(name)
-            .send()
-            .await
-            .map_err(|e| backend("GetQueueUrl", e.into_service_error()))?;
+        let out = self.client.get_queue_url().queue_name(name).send().await.map_err(|e| sdk_error("GetQueueUrl", e))?;
         out.queue_url.ok_or_else(|| backend("GetQueueUrl", "no url"))
     }
 
@@ -94,7 +88,7 @@ impl SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
-            .map_err(|e| backend("ReceiveMessage", e.into_service_error()))?;
+            .map_err(|e| sdk_error("ReceiveMessage", e))?;
         Ok(out
             .messages()
             .iter()
@@ -138,7 +132,7 @@ impl QueueReceiver for SqsQueue {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(|e| backend("DeleteMessage", e.into_service_error()))?;
+            .map_err(|e| sdk_error("DeleteMessage", e))?;
         Ok(())
     }
 

@@ -4,6 +4,9 @@ use crate::moderation::ModerationReason;
 use crate::ports::StoreError;
 use serde::Serialize;
 
+/// How long a caller is told to wait when the backend is temporarily unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -47,6 +50,10 @@ pub enum ServiceError {
     /// Too many requests; retry after the given number of seconds (429).
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// The backend is temporarily unable to serve; nothing was written. Retry after the given
+    /// number of seconds (503).
+    #[error("temporarily unavailable; retry in {retry_after_secs} s")]
+    Unavailable { retry_after_secs: u64 },
     /// Anything else: a backend failure, never the caller's fault (500).
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -67,6 +74,10 @@ impl From<StoreError> for ServiceError {
             },
             StoreError::OverQuota => ServiceError::RateLimited { retry_after_secs: 60 },
             StoreError::Backend(e) => ServiceError::Unexpected(e),
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "backend temporarily unavailable");
+                ServiceError::Unavailable { retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS }
+            }
         }
     }
 }

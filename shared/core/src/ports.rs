@@ -27,6 +27,10 @@ pub enum StoreError {
     /// the method says so; every method here is atomic.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
+    /// The backend is temporarily unable to serve (storage full, I/O error, busy or locked,
+    /// throttled); retry later. Nothing was written.
+    #[error("the backend is temporarily unavailable: {0}")]
+    Unavailable(anyhow::Error),
 }
 
 /// The stored answer to an idempotent submission.

@@ -166,6 +166,12 @@ CREATE TABLE IF NOT EXISTS queue (
 CREATE INDEX IF NOT EXISTS queue_visible ON queue(queue, visible_ms, seq);
 CREATE INDEX IF NOT EXISTS queue_receipt ON queue(receipt);
 
+CREATE TABLE IF NOT EXISTS health_probe (
+    id     INTEGER PRIMARY KEY,
+    at_ms  INTEGER NOT NULL,
+    pad    BLOB NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS dead_letters (
     seq           INTEGER PRIMARY KEY,
     queue         TEXT NOT NULL,
@@ -186,7 +192,10 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database file and applies the schema.
+    /// A new database file is created private to its owner (0600); SQLite gives its `-wal` and
+    /// `-shm` files the mode of the database file.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
+        create_private_file(path)?;
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         Self::init(conn)
     }
@@ -253,11 +262,80 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.tx(|tx| tx.query_row("SELECT 1", [], |_| Ok(())).map_err(backend)).await
     }
+
+    /// Checks that the database takes writes: commits a row of a few pages to `health_probe` and
+    /// drops the previous one, so that the commit needs fresh space as real writes do.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.tx(move |tx| {
+            tx.execute("INSERT INTO health_probe (at_ms, pad) VALUES (?1, zeroblob(8192))", [now]).map_err(backend)?;
+            let last = tx.last_insert_rowid();
+            tx.execute("DELETE FROM health_probe WHERE id < ?1", [last]).map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Test support, never called by the hosts: makes the database behave as if its disk were
+    /// full. It caps the file at its current size (`PRAGMA max_page_count`) and takes up every
+    /// free page, so that any write needing a page fails with `SQLITE_FULL`.
+    pub async fn fill_storage_for_testing(&self) -> anyhow::Result<()> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS testing_filler (pad BLOB NOT NULL)")?;
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+            for _ in 0..100_000 {
+                match conn.execute("INSERT INTO testing_filler (pad) VALUES (zeroblob(512))", []) {
+                    Ok(_) => {}
+                    Err(e) if is_unavailable(&e) => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            anyhow::bail!("the database did not fill up")
+        })
+        .await?
+    }
+
+    /// Test support, never called by the hosts: gives the space taken by
+    /// `fill_storage_for_testing` back.
+    pub async fn free_storage_for_testing(&self) -> anyhow::Result<()> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
+            let _: i64 = conn.query_row("PRAGMA max_page_count = 1073741823", [], |r| r.get(0))?;
+            conn.execute_batch("DROP TABLE IF EXISTS testing_filler")?;
+            Ok(())
+        })
+        .await?
+    }
+}
+
+/// Creates an empty database file with mode 0600 unless the file exists (an empty file is an
+/// empty SQLite database).
+fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 /// Columns and indexes added after the first schema, applied to databases that predate them.
 const MESSAGE_INDEX_COLUMNS: &[(&str, &str)] =
     &[("queue_key", "TEXT"), ("deadline_key", "TEXT"), ("due_state", "TEXT"), ("geo_key", "TEXT")];
+
+/// Photo columns for the announcement rate and the sweep of unattached photos. Photos stored
+/// before them have none: they count toward no rate and are never swept.
+const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms", "INTEGER"), ("pending", "INTEGER")];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let existing: Vec<String> = {
@@ -270,6 +348,20 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {name} {kind}"))?;
         }
     }
+    let photo_columns: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('photos')")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (name, kind) in PHOTO_INDEX_COLUMNS {
+        if !photo_columns.iter().any(|c| c == name) {
+            conn.execute_batch(&format!("ALTER TABLE photos ADD COLUMN {name} {kind}"))?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;",
+    )?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
@@ -278,8 +370,31 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     open311::migrate(conn)
 }
 
+/// A SQLite failure as a port error: a full disk, an I/O error, a busy or locked database or a
+/// file that cannot be opened is `Unavailable` (the transaction rolled back; retry later), anything
+/// else is `Backend`.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(anyhow::Error::new(e))
+    if is_unavailable(&e) {
+        StoreError::Unavailable(anyhow::Error::new(e))
+    } else {
+        StoreError::Backend(anyhow::Error::new(e))
+    }
+}
+
+/// Whether a SQLite failure is a passing condition of the storage rather than a fault.
+pub(crate) fn is_unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode;
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _) if matches!(
+            f.code,
+            ErrorCode::DiskFull
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+        )
+    )
 }
 
 pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {

@@ -455,15 +455,14 @@ impl NotificationStore for SqliteStore {
 impl PhotoStore for SqliteStore {
     async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
         let (id, doc) = (photo.id.to_string(), json(photo)?);
+        let (owner, created_ms) = (photo.owner.to_string(), photo.created_at.timestamp_millis());
         self.db
             .tx(move |tx| {
-                tx.execute("INSERT INTO photos (id, doc) VALUES (?1, ?2)", params![id, doc]).map_err(|e| {
-                    if is_constraint(&e) {
-                        StoreError::Conflict
-                    } else {
-                        backend(e)
-                    }
-                })?;
+                tx.execute(
+                    "INSERT INTO photos (id, doc, owner, created_ms, pending) VALUES (?1, ?2, ?3, ?4, 1)",
+                    params![id, doc, owner, created_ms],
+                )
+                .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 Ok(())
             })
             .await
@@ -472,5 +471,65 @@ impl PhotoStore for SqliteStore {
     async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
         let id = id.to_string();
         self.db.tx(move |tx| one(tx, "SELECT doc FROM photos WHERE id = ?1", params![id])).await
+    }
+
+    async fn photos_announced_since(
+        &self,
+        owner: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let (owner, since) = (owner.to_string(), since.timestamp_millis());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT created_ms FROM photos WHERE owner = ?1 AND created_ms >= ?2 ORDER BY created_ms LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt.query_map(params![owner, since, limit], |r| r.get::<_, i64>(0)).map_err(backend)?;
+                rows.map(|ms| {
+                    let ms = ms.map_err(backend)?;
+                    DateTime::from_timestamp_millis(ms)
+                        .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
+                })
+                .collect()
+            })
+            .await
+    }
+
+    async fn pending_photos_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Photo>, StoreError> {
+        let before = before.timestamp_millis();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM photos WHERE pending = 1 AND created_ms < ?1 ORDER BY created_ms LIMIT ?2",
+                    params![before, limit],
+                )
+            })
+            .await
+    }
+
+    async fn keep_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                tx.execute("UPDATE photos SET pending = NULL WHERE id = ?1", params![id]).map_err(backend)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_photo(&self, id: &PhotoId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                tx.execute("DELETE FROM photos WHERE id = ?1", params![id]).map_err(backend)?;
+                Ok(())
+            })
+            .await
     }
 }

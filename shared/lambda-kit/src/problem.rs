@@ -66,6 +66,7 @@ impl ApiError {
                 ServiceError::IdempotencyKeyReused => (422, "idempotency_key_reused"),
                 ServiceError::Conflict { code, .. } => (409, code),
                 ServiceError::RateLimited { .. } => (429, "rate_limited"),
+                ServiceError::Unavailable { .. } => (503, "unavailable"),
                 ServiceError::Unexpected(_) => (500, "internal"),
             },
         }
@@ -112,6 +113,11 @@ impl ApiError {
                 ServiceError::RateLimited { retry_after_secs } => {
                     ("Слишком много запросов", format!("Повторите через {retry_after_secs} с."), None)
                 }
+                ServiceError::Unavailable { retry_after_secs } => (
+                    "Сервис временно недоступен",
+                    format!("Хранилище временно не принимает запросы; ничего не сохранено. Повторите через {retry_after_secs} с."),
+                    None,
+                ),
                 ServiceError::Unexpected(err) => {
                     tracing::error!(error = ?err, "request failed");
                     ("Внутренняя ошибка", "Не удалось выполнить запрос; повторите позже.".into(), None)
@@ -121,9 +127,37 @@ impl ApiError {
         let problem = Problem { kind: format!("urn:feedback:problem:{code}"), title, status, detail, code, errors };
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| format!("{{\"status\":{status}}}"));
         let mut builder = Response::builder().status(status).header("content-type", "application/problem+json");
-        if let ApiError::Service(ServiceError::RateLimited { retry_after_secs }) = &self {
+        if let ApiError::Service(
+            ServiceError::RateLimited { retry_after_secs } | ServiceError::Unavailable { retry_after_secs },
+        ) = &self
+        {
             builder = builder.header("retry-after", retry_after_secs.to_string());
         }
         builder.body(Body::Text(body)).unwrap_or_else(|_| Response::new(Body::Empty))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unavailable_backend_is_a_503_with_retry_after() {
+        let resp = ApiError::Service(ServiceError::Unavailable { retry_after_secs: 5 }).into_response();
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+        assert_eq!(resp.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
+        let Body::Text(body) = resp.body() else { panic!("a text body") };
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["code"], "unavailable");
+        assert_eq!(v["status"], 503);
+        assert!(v["title"].as_str().is_some_and(|t| t.contains("недоступен")), "{v}");
+    }
+
+    #[test]
+    fn a_store_that_cannot_serve_now_becomes_unavailable() {
+        let e: ServiceError =
+            feedback_core::StoreError::Unavailable(anyhow::anyhow!("database or disk is full")).into();
+        assert_eq!(ApiError::Service(e).status_and_code(), (503, "unavailable"));
     }
 }

@@ -272,7 +272,9 @@ pub fn operation(route: &Route) -> Option<Operation> {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
         "GET /v1/me/notifications" => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
-        "POST /v1/photos" => op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created(),
+        "POST /v1/photos" => {
+            op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
+        }
         "GET /v1/messages/{id}/photos/{photo_id}" => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
         "GET /v1/authority/messages" => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
             param("status", json!({"$ref": "#/components/schemas/Status"}), "Только в этом статусе."),
@@ -468,6 +470,11 @@ fn path_params(path: &str) -> Vec<Value> {
 
 fn problem_statuses(route: &Route, o: &Operation) -> Vec<u16> {
     let mut codes: Vec<u16> = o.problems.to_vec();
+    // Every operation but this document reads or writes the store, which may be briefly unable to
+    // serve (full disk, I/O error, lock, throttling): 503 with Retry-After, nothing written.
+    if !matches!(o.output, Output::Document) {
+        codes.push(503);
+    }
     if matches!(o.output, Output::Open311(..) | Output::Open311One(..)) {
         // GeoReport v2 answers bad input with 400 and its own error list.
         codes.extend([400, 404]);
@@ -503,6 +510,7 @@ fn status_text(code: u16) -> &'static str {
         415 => "Неподдерживаемый тип содержимого",
         422 => "Ошибка в данных",
         429 => "Слишком много запросов",
+        503 => "Хранилище временно недоступно; ничего не сохранено",
         _ => "Ошибка",
     }
 }
@@ -538,7 +546,7 @@ fn path_item(route: &Route, o: &Operation) -> Value {
             _ => json!({"application/problem+json": {"schema": schema_ref("Problem")}}),
         };
         let mut r = json!({"description": status_text(code), "content": content});
-        if code == 429 {
+        if code == 429 || code == 503 {
             set(
                 &mut r,
                 "headers",
