@@ -77,14 +77,21 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     row("submit (citizen)", &submit);
     assert_eq!(submit.count("dynamodb:TransactWriteItems"), 1, "{submit:?}");
     assert_eq!(submit.count("sqs:SendMessage"), 1);
-    assert_eq!(submit.transaction_items.get("Put"), Some(&3), "message, history, idempotency record");
-    assert_eq!(submit.transaction_items.get("Update"), Some(&8), "counters: 3 groups + status, by day and month");
+    assert_eq!(submit.transaction_items.get("Put"), Some(&4), "message, history, idempotency record, outbox item");
+    assert_eq!(
+        submit.transaction_items.get("Update"),
+        Some(&9),
+        "counters: 3 groups + status, by day and month; the hourly quota"
+    );
+    assert_eq!(submit.count("dynamodb:DeleteItem"), 1, "the outbox item, once its job is on SQS");
 
     assert_eq!(consume(&s, QueueName::Submitted).await, 1);
     let route = meter.take();
     row("route (system)", &route);
     assert_eq!(route.count("dynamodb:TransactWriteItems"), 1);
     assert_eq!(route.transaction_items.get("Update"), Some(&20));
+    assert_eq!(route.transaction_items.get("Put"), Some(&3), "message, history, the notification's outbox item");
+    assert_eq!((route.count("sqs:SendMessage"), route.count("dynamodb:DeleteItem")), (1, 1));
     assert_eq!(consume(&s, QueueName::Notifications).await, 1);
     let notify = meter.take();
     row("notify (system)", &notify);
@@ -108,6 +115,7 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     for u in [&take, &answer, &rate] {
         assert_eq!(u.count("dynamodb:TransactWriteItems"), 1, "one transaction per transition: {u:?}");
         assert_eq!(u.count("sqs:SendMessage"), 1, "one notification per transition");
+        assert_eq!(u.count("dynamodb:DeleteItem"), 1, "its outbox item, once relayed");
     }
     assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
 
