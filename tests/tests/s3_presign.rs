@@ -26,8 +26,19 @@ async fn a_photo_goes_up_and_comes_back_through_presigned_urls() {
     let upload = blobs.upload_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
     assert!(upload.contains("X-Amz-Signature=") && upload.contains("X-Amz-Expires=900"), "{upload}");
     assert!(upload.contains(&format!("/{bucket}/photos/{}", photo.id)), "{upload}");
-    let put = http.put(&upload).header("content-type", "image/png").body(bytes.clone()).send().await.unwrap();
+    let headers = blobs.upload_headers(&photo);
+    let send = || {
+        let mut req = http.put(&upload).body(bytes.clone());
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req.send()
+    };
+    let put = send().await.unwrap();
     assert!(put.status().is_success(), "upload: {}", put.status());
+    // the URL takes one upload: S3 refuses a second PUT over the object
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), 412, "a second upload through the same URL");
     let download = blobs.download_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
     let got = http.get(&download).send().await.unwrap();
     assert!(got.status().is_success(), "download: {}", got.status());
@@ -51,7 +62,11 @@ async fn a_photo_deleted_by_the_sweep_is_gone_and_deleting_again_is_harmless() {
         created_at: Utc::now(),
     };
     let upload = blobs.upload_url(&photo, Utc::now() + Duration::minutes(15)).await.unwrap();
-    let put = http.put(&upload).header("content-type", "image/jpeg").body(bytes).send().await.unwrap();
+    let mut put = http.put(&upload).body(bytes);
+    for (k, v) in blobs.upload_headers(&photo) {
+        put = put.header(k, v);
+    }
+    let put = put.send().await.unwrap();
     assert!(put.status().is_success(), "upload: {}", put.status());
     let head = blobs.first_bytes(&photo, 16).await.unwrap().unwrap();
     assert_eq!(head.len(), 16);

@@ -116,10 +116,15 @@ export async function all<T>(path: string): Promise<T[]> {
 /** Uploads a photo: asks the API for an upload URL, then PUTs the bytes there. */
 export async function uploadPhoto(file: File): Promise<string> {
   const type = file.type === "image/png" ? "image/png" : "image/jpeg";
-  const slot = await api.post<{ photo_id: string; upload_url: string }>("/v1/photos", { content_type: type, size_bytes: file.size });
+  const slot = await api.post<{ photo_id: string; upload_url: string; upload_headers?: Record<string, string> }>("/v1/photos", {
+    content_type: type,
+    size_bytes: file.size,
+  });
+  // The headers are signed into the URL (on S3 they also make it single-use): send exactly these.
+  const headers = slot.upload_headers ?? { "Content-Type": type };
   let resp: Response;
   try {
-    resp = await fetch(slot.upload_url, { method: "PUT", headers: { "Content-Type": type }, body: file });
+    resp = await fetch(slot.upload_url, { method: "PUT", headers, body: file });
   } catch {
     throw new ApiError(0, "network", "Нет связи", NETWORK_TEXT);
   }

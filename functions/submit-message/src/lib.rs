@@ -140,6 +140,9 @@ pub struct PhotoRequest {
 pub struct PhotoUploadView {
     pub photo_id: PhotoId,
     pub upload_url: String,
+    /// Send the upload (`PUT`) with exactly these headers: they are signed into the URL. On S3
+    /// they make the URL single-use (`If-None-Match: *`).
+    pub upload_headers: std::collections::BTreeMap<String, String>,
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
@@ -223,6 +226,7 @@ where
             Ok(created(&PhotoUploadView {
                 photo_id: photo.id,
                 upload_url: signed.url,
+                upload_headers: signed.headers,
                 expires_at: local_time(signed.expires_at, &tz),
             }))
         }

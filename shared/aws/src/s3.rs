@@ -81,8 +81,18 @@ impl BlobUrls for S3Blobs {
     /// A PUT URL that S3 accepts only with the announced type and exact size.
     async fn upload_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
         let size = photo.size_bytes.to_string();
-        let headers = [("content-length", size.as_str()), ("content-type", photo.content_type.as_str())];
+        // `If-None-Match: *` is signed in: S3 refuses a PUT over an existing object, so the URL
+        // takes one upload.
+        let headers =
+            [("content-length", size.as_str()), ("content-type", photo.content_type.as_str()), ("if-none-match", "*")];
         self.presign("PUT", photo, &headers, expires_at).await
+    }
+
+    fn upload_headers(&self, photo: &Photo) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::from([
+            ("Content-Type".to_owned(), photo.content_type.as_str().to_owned()),
+            ("If-None-Match".to_owned(), "*".to_owned()),
+        ])
     }
 
     async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> anyhow::Result<String> {

@@ -10,6 +10,7 @@ use crate::service::Reference;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The largest accepted photo.
@@ -102,6 +103,10 @@ pub trait PhotoStore: Send + Sync + 'static {
 pub trait BlobUrls: Send + Sync + 'static {
     /// A URL that accepts one PUT of exactly this type and size until `expires_at`.
     async fn upload_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> Result<String, anyhow::Error>;
+    /// The headers the upload must carry, exactly as signed into its URL.
+    fn upload_headers(&self, photo: &Photo) -> BTreeMap<String, String> {
+        BTreeMap::from([("Content-Type".to_owned(), photo.content_type.as_str().to_owned())])
+    }
     /// A URL that serves the photo until `expires_at`.
     async fn download_url(&self, photo: &Photo, expires_at: DateTime<Utc>) -> Result<String, anyhow::Error>;
     /// Deletes the photo's bytes, if they were uploaded; deleting missing bytes is harmless.
@@ -128,6 +133,9 @@ pub struct SweepReport {
 pub struct SignedUrl {
     pub url: String,
     pub expires_at: DateTime<Utc>,
+    /// Headers the request must carry (an upload's content type, and on S3 its single-use
+    /// condition); empty for downloads.
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Announcing photos and reading them.
@@ -258,7 +266,8 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         self.store.put_photo(&photo).await?;
         let expires_at = now + Duration::minutes(URL_TTL_MINUTES);
         let url = self.blobs.upload_url(&photo, expires_at).await?;
-        Ok((photo, SignedUrl { url, expires_at }))
+        let headers = self.blobs.upload_headers(&photo);
+        Ok((photo, SignedUrl { url, expires_at, headers }))
     }
 
     /// A download URL for a photo of a message, for those who may read the message.
@@ -275,7 +284,7 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         }
         let p = self.store.get_photo(photo).await?.ok_or(ServiceError::NotFound)?;
         let expires_at = self.clock.now() + Duration::minutes(URL_TTL_MINUTES);
-        Ok(SignedUrl { url: self.blobs.download_url(&p, expires_at).await?, expires_at })
+        Ok(SignedUrl { url: self.blobs.download_url(&p, expires_at).await?, expires_at, headers: BTreeMap::new() })
     }
 }
 
