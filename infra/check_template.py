@@ -172,12 +172,13 @@ GRANTS: dict[str, dict[str, set[str]]] = {
 }
 SQS_POLLER_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
-# Environment each function reads according to its main.rs (pattern in main.rs -> variable).
+# Environment each function reads according to its main.rs: the `feedback_aws::Stack` accessors it
+# calls (shared/aws/src/stack.rs), pattern in main.rs -> variables.
 ENV_FROM_MAIN = {
-    "require_submitted_queue": "SUBMITTED_QUEUE_URL",
-    "notifications_queue_url": "NOTIFICATIONS_QUEUE_URL",
-    "require_photos_bucket": "PHOTOS_BUCKET",
-    "require_voter_secret_param": "VOTER_SECRET_PARAM",
+    "stack.queue()": ("SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL"),
+    "stack.submitted_queue()": ("SUBMITTED_QUEUE_URL",),
+    "stack.photo_blobs()": ("PHOTOS_BUCKET",),
+    "stack.voter_secret()": ("VOTER_SECRET_PARAM",),
 }
 
 DUMMY_PARAMETERS = {
@@ -577,7 +578,7 @@ def check_functions(t: dict, crates: dict[str, Path], rep: Report) -> dict[str, 
         needed = {"TABLE_NAME"}
         main_rs = crates[fn] / "src" / "main.rs"
         main = main_rs.read_text(encoding="utf-8") if main_rs.exists() else ""
-        needed |= {var for pattern, var in ENV_FROM_MAIN.items() if pattern in main}
+        needed |= {var for pattern, names in ENV_FROM_MAIN.items() if pattern in main for var in names}
         for var in sorted(needed):
             rep.check(var in env, "functions", f"{fn}: {main_rs.relative_to(ROOT)} reads {var}, the template does not set it")
         rep.check(ref_name(env.get("TABLE_NAME")) == "Table", "functions", f"{fn}: TABLE_NAME must be !Ref Table")

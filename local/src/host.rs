@@ -11,16 +11,15 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
 use feedback_core::analytics::Analytics;
 use feedback_core::integration::Integrations;
-use feedback_core::open311::{Open311, Open311Policy};
+use feedback_core::open311::Open311;
 use feedback_core::participation::{Participation, VoterSecret};
-use feedback_core::photo::Photos;
 use feedback_core::ports::{QueueName, QueueReceiver};
-use feedback_core::service::{Messages, Reference, Routing, SeedOutcome, SubmitPolicy};
-use feedback_core::workflow::{Escalation, Notifications, Workflow};
+use feedback_core::service::{Reference, Routing, SeedOutcome};
+use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{RegionData, SystemClock};
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_lambda::routes::{self, Access, NoRoute};
-use feedback_lambda::{request::MAX_BODY_BYTES, ApiError};
+use feedback_lambda::{request::MAX_BODY_BYTES, ApiError, Deps, Settings};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +47,18 @@ pub struct HostConfig {
     pub request_timeout: Duration,
 }
 
+impl HostConfig {
+    /// The settings the functions' services are built with: reference data cached for an hour.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            submissions_per_hour: self.submissions_per_hour,
+            comments_per_hour: self.comments_per_hour,
+            reference_ttl: Duration::from_secs(3600),
+            stuck_after: chrono::Duration::from_std(self.stuck_after).unwrap_or(chrono::Duration::minutes(2)),
+        }
+    }
+}
+
 type Store = SqliteStore;
 type Queue = SqliteQueue;
 
@@ -59,7 +70,7 @@ pub struct Platform {
     pub submit: submit_message::Services<Store, Queue, SystemClock>,
     pub workflow: Workflow<Store, Queue, SystemClock>,
     pub routing: Routing<Store, Queue, SystemClock>,
-    pub escalation: Escalation<Store, Queue, SystemClock>,
+    pub escalate: escalate_overdue::Services<Store, Queue, SystemClock>,
     pub notifications: Notifications<Store>,
     pub participation: Participation<Store, SystemClock>,
     pub analytics: Analytics<Store, SystemClock>,
@@ -85,9 +96,10 @@ impl Platform {
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
-        let store = SqliteStore::new(db.clone());
+        let settings = config.settings();
         let queue = SqliteQueue::new(db.clone(), QueueSettings { max_receives: config.max_receives });
-        let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
+        let deps = Deps::new(SqliteStore::new(db.clone()), queue.clone(), SystemClock, &settings);
+        let reference = deps.reference.clone();
         if reference.snapshot().await.is_err() {
             let region = load_region_file(&config.region_file)?;
             let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
@@ -102,29 +114,8 @@ impl Platform {
             .region
             .code
             .clone();
-        let policy = SubmitPolicy { per_hour: config.submissions_per_hour };
-        let submit = submit_message::Services {
-            messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), policy),
-            workflow: Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone()),
-            notifications: Notifications::new(store.clone()),
-            photos: Photos::new(
-                store.clone(),
-                SystemClock,
-                blobs.clone() as Arc<dyn feedback_core::photo::BlobUrls>,
-                reference.clone(),
-            ),
-        };
-        let workflow = Workflow::new(store.clone(), queue.clone(), SystemClock, reference.clone());
-        let routing = Routing::new(store.clone(), queue.clone(), SystemClock, reference.clone());
-        let stuck_after = chrono::Duration::from_std(config.stuck_after).unwrap_or(chrono::Duration::minutes(2));
-        let escalation = Escalation::new(store.clone(), queue.clone(), SystemClock, reference.clone(), stuck_after);
-        let notifications = Notifications::new(store.clone());
-        let participation =
-            Participation::new(store.clone(), SystemClock, reference.clone(), secret, config.comments_per_hour);
-        let analytics = Analytics::new(store.clone(), SystemClock, reference.clone());
-        let integrations = Integrations::new(store.clone(), SystemClock, reference.clone());
-        let open311 =
-            Open311::new(store.clone(), queue.clone(), SystemClock, reference.clone(), Open311Policy::default());
+        let submit = submit_message::services(&deps, blobs.clone(), &settings);
+        let escalate = escalate_overdue::services(&deps, blobs.clone(), &settings);
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
@@ -133,15 +124,15 @@ impl Platform {
             db,
             queue,
             reference,
+            workflow: handle_messages::services(&deps),
+            routing: route_messages::services(&deps),
+            notifications: notify::services(&deps),
+            participation: polls::services(&deps, secret, &settings),
+            analytics: analytics::services(&deps),
+            integrations: reference_data::services(&deps),
+            open311: open311::services(&deps),
             submit,
-            workflow,
-            routing,
-            escalation,
-            notifications,
-            participation,
-            analytics,
-            integrations,
-            open311,
+            escalate,
             verifier,
             region_code,
             dev_key,
@@ -546,7 +537,7 @@ pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.
 pub async fn escalate_once(p: &Platform) -> anyhow::Result<escalate_overdue::Report> {
     let event = events::scheduler_event("escalate-overdue")?;
-    escalate_overdue::handle(&p.escalation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
+    escalate_overdue::handle(&p.escalate.escalation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The in-process scheduler: on each tick, the jobs EventBridge Scheduler runs on AWS.
@@ -573,7 +564,7 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = ticked.await {
             tracing::error!(panicked = e.is_panic(), "a scheduled run failed");
         }
-        if let Err(e) = escalate_overdue::sweep_photos(&p.submit.photos).await {
+        if let Err(e) = escalate_overdue::sweep_photos(&p.escalate.photos).await {
             tracing::error!(error = %e, "the photo sweep failed");
         }
     }

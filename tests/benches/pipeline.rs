@@ -4,32 +4,32 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use feedback_core::ids::{CategoryId, MunicipalityId};
-use feedback_core::photo::Photos;
-use feedback_core::service::{Messages, Reference, SubmitPolicy};
-use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{routing, RegionData, SystemClock};
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
+use feedback_lambda::{Deps, Settings};
 use feedback_tests::http_event;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn region() -> RegionData {
     RegionData::from_toml(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
 }
 
+/// What the benchmarks build the services with: reference data cached for an hour.
+fn settings() -> Settings {
+    Settings { reference_ttl: Duration::from_secs(3600), ..Settings::default() }
+}
+
 fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<SqliteStore, SqliteQueue, SystemClock> {
-    let store = SqliteStore::new(db.clone());
-    let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
-    rt.block_on(reference.seed(&region())).expect("seed");
-    let queue = SqliteQueue::new(db, QueueSettings::default());
-    submit_message::Services {
-        messages: Messages::new(store.clone(), queue.clone(), SystemClock, reference.clone(), SubmitPolicy::default()),
-        workflow: Workflow::new(store.clone(), queue, SystemClock, reference.clone()),
-        notifications: Notifications::new(store.clone()),
-        photos: Photos::new(store, SystemClock, feedback_tests::embedded::local_blobs(), reference),
-    }
+    let deps = Deps::new(
+        SqliteStore::new(db.clone()),
+        SqliteQueue::new(db, QueueSettings::default()),
+        SystemClock,
+        &settings(),
+    );
+    rt.block_on(deps.reference.seed(&region())).expect("seed");
+    submit_message::services(&deps, feedback_tests::embedded::local_blobs(), &settings())
 }
 
 /// The POST fixture from a given citizen (each citizen stays under the hourly limit).
@@ -108,17 +108,16 @@ fn moderation(c: &mut Criterion) {
 /// Ballots through the participation service on a durable SQLite file, side by side with a raw
 /// SQLite transaction writing the same rows (poll read, voter roll, ballot, two counters, turnout).
 fn ballots(c: &mut Criterion) {
-    use feedback_core::participation::{Participation, VoterSecret};
+    use feedback_core::participation::VoterSecret;
     use feedback_tests::polls::{admin, choose, resident, vote_input};
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = std::env::temp_dir().join(format!("feedback-ballots-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let db = Db::open(&dir.join("service.db")).expect("db");
-    let store = SqliteStore::new(db);
-    let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(3600)));
-    rt.block_on(reference.seed(&region())).expect("seed");
+    let deps = Deps::new(SqliteStore::new(db), (), SystemClock, &settings());
+    rt.block_on(deps.reference.seed(&region())).expect("seed");
     let secret = VoterSecret::new(b"benchmark-secret-0123456789".to_vec()).expect("secret");
-    let participation = Participation::new(store, SystemClock, reference, secret, 30);
+    let participation = polls::services(&deps, secret, &settings());
     let now = chrono::Utc::now();
     let input = vote_input(
         now - chrono::Duration::minutes(1),

@@ -2,12 +2,13 @@
 //! a settable clock.
 
 use feedback_core::integration::Integrations;
-use feedback_core::open311::{Open311, Open311Policy};
-use feedback_core::photo::{BlobUrls, PhotoPolicy, Photos};
-use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
+use feedback_core::open311::Open311;
+use feedback_core::photo::{BlobUrls, PhotoPolicy};
+use feedback_core::service::{Reference, Routing};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::workflow::{Escalation, Notifications, Workflow};
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
+use feedback_lambda::{Deps, Settings};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,36 +44,32 @@ pub async fn app(per_hour: u32) -> App {
 pub async fn app_on(db: Db, per_hour: u32) -> App {
     let store = SqliteStore::new(db.clone());
     let queue = SqliteQueue::new(db, QueueSettings::default());
-    let reference = Arc::new(Reference::new(store.clone(), Duration::from_secs(60)));
-    reference.seed(&sample_region()).await.expect("seed");
     let clock = Arc::new(ManualClock::at(&chrono::Utc::now().to_rfc3339()));
-    let policy = SubmitPolicy { per_hour };
-    let workflow = || Workflow::new(store.clone(), queue.clone(), clock.clone(), reference.clone());
+    let settings = Settings {
+        submissions_per_hour: per_hour,
+        reference_ttl: Duration::from_secs(60),
+        stuck_after: chrono::Duration::minutes(2),
+        ..Settings::default()
+    };
+    let deps = Deps::new(store, queue, clock, &settings);
+    deps.reference.seed(&sample_region()).await.expect("seed");
+    let blobs = local_blobs();
+    let mut submit = submit_message::services(&deps, blobs.clone(), &settings);
+    // Up to three photos a message: the announcement limits follow the submission limit.
+    submit.photos = submit
+        .photos
+        .with_policy(PhotoPolicy { per_hour: per_hour.saturating_mul(3), per_day: per_hour.saturating_mul(15) });
     App {
-        submit: submit_message::Services {
-            messages: Messages::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), policy),
-            workflow: workflow(),
-            notifications: Notifications::new(store.clone()),
-            // Up to three photos a message: the announcement limits follow the submission limit.
-            photos: Photos::new(store.clone(), clock.clone(), local_blobs(), reference.clone()).with_policy(
-                PhotoPolicy { per_hour: per_hour.saturating_mul(3), per_day: per_hour.saturating_mul(15) },
-            ),
-        },
-        workflow: workflow(),
-        routing: Routing::new(store.clone(), queue.clone(), clock.clone(), reference.clone()),
-        escalation: Escalation::new(
-            store.clone(),
-            queue.clone(),
-            clock.clone(),
-            reference.clone(),
-            chrono::Duration::minutes(2),
-        ),
-        notifications: Notifications::new(store.clone()),
-        integrations: Integrations::new(store.clone(), clock.clone(), reference.clone()),
-        open311: Open311::new(store.clone(), queue.clone(), clock.clone(), reference.clone(), Open311Policy::default()),
-        store,
-        queue,
-        clock,
-        reference,
+        submit,
+        workflow: handle_messages::services(&deps),
+        routing: route_messages::services(&deps),
+        escalation: escalate_overdue::services(&deps, blobs, &settings).escalation,
+        notifications: notify::services(&deps),
+        integrations: reference_data::services(&deps),
+        open311: open311::services(&deps),
+        store: deps.store,
+        queue: deps.queue,
+        clock: deps.clock,
+        reference: deps.reference,
     }
 }

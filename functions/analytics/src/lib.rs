@@ -6,8 +6,18 @@ use feedback_core::ids::PollId;
 use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
 use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
+use feedback_lambda::Deps;
 use feedback_lambda::{actor, ok, path_param, route_key, ApiError};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
+
+/// The function's service over a host's adapters.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Analytics<S, C>
+where
+    S: CounterStore + PollStore + ReferenceStore + Clone,
+    C: Clock + Clone,
+{
+    Analytics::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone())
+}
 
 /// The handler both hosts call.
 pub async fn handle<S, C>(analytics: &Analytics<S, C>, req: Request) -> Result<Response<Body>, Error>

@@ -4,17 +4,61 @@
 //! photos never attached to a message within a day of their announcement (`sweep_photos`).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos, SweepReport};
 use feedback_core::workflow::Escalation;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
+use feedback_lambda::{Deps, Settings};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub overdue: usize,
     pub answered_from_original: usize,
     pub requeued: usize,
+}
+
+/// What the function needs: the escalation and the photo sweep.
+pub struct Services<S, Q, C> {
+    pub escalation: Escalation<S, Q, C>,
+    pub photos: Photos<S, C>,
+}
+
+/// The function's services over a host's adapters; `blobs` deletes the swept photos' bytes.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, blobs: Arc<dyn BlobUrls>, settings: &Settings) -> Services<S, Q, C>
+where
+    S: MessageStore + ReferenceStore + PhotoStore + Clone,
+    Q: WorkQueue + Clone,
+    C: Clock + Clone,
+{
+    let d = deps;
+    Services {
+        escalation: Escalation::new(
+            d.store.clone(),
+            d.queue.clone(),
+            d.clock.clone(),
+            d.reference.clone(),
+            settings.stuck_after,
+        ),
+        photos: Photos::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone()),
+    }
+}
+
+/// One scheduled run on Lambda: the escalation, then the photo sweep.
+pub async fn handle_schedule<S, Q, C>(
+    services: &Services<S, Q, C>,
+    event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
+) -> Result<Report, Error>
+where
+    S: MessageStore + ReferenceStore + PhotoStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    let report = handle(&services.escalation, event).await?;
+    sweep_photos(&services.photos).await?;
+    Ok(report)
 }
 
 /// The handler both hosts call.

@@ -6,6 +6,7 @@ use feedback_core::values::MessageText;
 use feedback_core::views::MessageView;
 use feedback_core::workflow::{QueueFilter, RejectReason, Workflow};
 use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
+use feedback_lambda::Deps;
 use feedback_lambda::{actor, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -65,6 +66,16 @@ fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
         })
         .transpose()?;
     Ok(QueueFilter { status, overdue })
+}
+
+/// The function's service over a host's adapters.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Workflow<S, Q, C>
+where
+    S: MessageStore + ReferenceStore + Clone,
+    Q: WorkQueue + Clone,
+    C: Clock + Clone,
+{
+    Workflow::new(deps.store.clone(), deps.queue.clone(), deps.clock.clone(), deps.reference.clone())
 }
 
 /// The handler both hosts call.

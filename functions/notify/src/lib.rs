@@ -4,6 +4,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use feedback_core::ports::{Job, NotificationStore};
 use feedback_core::workflow::Notifications;
+use feedback_lambda::Deps;
 use lambda_runtime::{Error, LambdaEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,11 @@ pub async fn deliver_one<N: NotificationStore>(
         }
         _ => Err(RecordError::WrongJob),
     }
+}
+
+/// The function's service over a host's store; it needs neither queue nor clock.
+pub fn services<N: NotificationStore + Clone, Q, C>(deps: &Deps<N, Q, C>) -> Notifications<N> {
+    Notifications::new(deps.store.clone())
 }
 
 /// The handler both hosts call.

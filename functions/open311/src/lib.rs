@@ -7,6 +7,7 @@
 
 use feedback_core::error::FieldError;
 use feedback_core::integration::IntegrationStore;
+use feedback_core::open311::Open311Policy;
 use feedback_core::open311::{
     Open311, Open311Attribute, Open311AttributeValue, Open311Created, Open311Request, Open311Service,
     Open311ServiceDefinition, Open311Submission, OpenClosed, PublicMessageStore, RequestQuery,
@@ -14,6 +15,7 @@ use feedback_core::open311::{
 use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::request::MAX_BODY_BYTES;
 use feedback_lambda::routes::{self, NoRoute};
+use feedback_lambda::Deps;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
@@ -397,6 +399,17 @@ pub fn request_query(params: &dyn Fn(&str) -> Option<String>) -> Result<RequestQ
 // The handler
 // ------------------------------------------------------------------------------------------------
 
+/// The function's service over a host's adapters.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Open311<S, Q, C>
+where
+    S: MessageStore + ReferenceStore + IntegrationStore + PublicMessageStore + Clone,
+    Q: WorkQueue + Clone,
+    C: Clock + Clone,
+{
+    let d = deps;
+    Open311::new(d.store.clone(), d.queue.clone(), d.clock.clone(), d.reference.clone(), Open311Policy::default())
+}
+
 /// The handler both hosts call.
 pub async fn handle<S, Q, C>(service: &Open311<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
 where
@@ -419,7 +432,7 @@ where
         return Ok(Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback));
     };
     let result = match (route.method, route.path) {
-        ("GET", "/open311/v2/services.{format}") => services(service, &req, format).await,
+        ("GET", "/open311/v2/services.{format}") => service_list(service, &req, format).await,
         ("GET", "/open311/v2/services/{service_code}.{format}") => {
             definition(service, &req, &param("service_code"), format).await
         }
@@ -447,7 +460,11 @@ where
     }
 }
 
-async fn services<S, Q, C>(service: &Open311<S, Q, C>, req: &Request, format: Format) -> Result<Response<Body>, Refusal>
+async fn service_list<S, Q, C>(
+    service: &Open311<S, Q, C>,
+    req: &Request,
+    format: Format,
+) -> Result<Response<Body>, Refusal>
 where
     S: MessageStore + ReferenceStore + IntegrationStore + PublicMessageStore,
     Q: WorkQueue,

@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use feedback_core::ids::{CommentId, MunicipalityId, PollId};
 use feedback_core::page::Page;
+use feedback_core::participation::VoterSecret;
 use feedback_core::participation::{
     Audience, BallotAnswer, Comment, CommentStore, ModerationState, NewPoll, Participation, PollForActor, PollKind,
     PollStatus, PollStore, Question, QuestionKind, ResultsVisibility,
@@ -13,6 +14,7 @@ use feedback_core::participation::{
 use feedback_core::views::local_time;
 use feedback_core::{Clock, FieldError, ReferenceStore, ServiceError};
 use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
@@ -268,6 +270,21 @@ fn poll_id(req: &Request) -> Result<PollId, ApiError> {
 
 fn comment_id(req: &Request) -> Result<CommentId, ApiError> {
     CommentId::parse(&path_param(req, "id")?).map_err(|_| ApiError::Service(ServiceError::NotFound))
+}
+
+/// The function's service over a host's adapters and the voter-roll secret.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, secret: VoterSecret, settings: &Settings) -> Participation<S, C>
+where
+    S: PollStore + CommentStore + ReferenceStore + Clone,
+    C: Clock + Clone,
+{
+    Participation::new(
+        deps.store.clone(),
+        deps.clock.clone(),
+        deps.reference.clone(),
+        secret,
+        settings.comments_per_hour,
+    )
 }
 
 /// The handler both hosts call.

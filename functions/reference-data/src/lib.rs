@@ -9,6 +9,7 @@ use feedback_core::page::Page;
 use feedback_core::region::{AuthorityLevel, RoutingRule};
 use feedback_core::service::Reference;
 use feedback_core::{Clock, ReferenceStore, ServiceError};
+use feedback_lambda::Deps;
 use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
@@ -86,6 +87,16 @@ pub fn parse_rules(body: Vec<RuleRequest>) -> Result<Vec<RoutingRule>, ServiceEr
     } else {
         Err(ServiceError::Validation(errs))
     }
+}
+
+/// The function's integrations service over a host's adapters; the handler also reads the
+/// adapters' reference-data cache.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Integrations<S, C>
+where
+    S: IntegrationStore + ReferenceStore + Clone,
+    C: Clock + Clone,
+{
+    Integrations::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone())
 }
 
 /// The handler both hosts call.

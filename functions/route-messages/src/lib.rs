@@ -6,6 +6,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use feedback_core::ports::Job;
 use feedback_core::service::{RouteOutcome, Routing};
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
+use feedback_lambda::Deps;
 use lambda_runtime::{Error, LambdaEvent};
 
 /// Why one record could not be processed.
@@ -37,6 +38,16 @@ where
         Job::Notify { .. } => return Err(RecordError::WrongJob),
     }
     Ok(())
+}
+
+/// The function's service over a host's adapters.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Routing<S, Q, C>
+where
+    S: MessageStore + ReferenceStore + Clone,
+    Q: WorkQueue + Clone,
+    C: Clock + Clone,
+{
+    Routing::new(deps.store.clone(), deps.queue.clone(), deps.clock.clone(), deps.reference.clone())
 }
 
 /// The handler both hosts call.

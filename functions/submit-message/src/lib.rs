@@ -2,8 +2,10 @@
 
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
 use feedback_core::notification::NotificationKind;
+use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
+use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
 use feedback_core::views::{local_time, MessageView};
@@ -13,8 +15,10 @@ use feedback_lambda::{
     actor, created, json_body, json_body_without, limit_and_cursor, ok, path_param, route_key, ApiError,
     MESSAGE_SERVER_OWNED,
 };
+use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The body of `POST /v1/messages`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -158,6 +162,23 @@ pub struct Services<S, Q, C> {
     pub workflow: Workflow<S, Q, C>,
     pub notifications: Notifications<S>,
     pub photos: Photos<S, C>,
+}
+
+/// The function's services over a host's adapters; `blobs` signs the photo URLs.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, blobs: Arc<dyn BlobUrls>, settings: &Settings) -> Services<S, Q, C>
+where
+    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone,
+    Q: WorkQueue + Clone,
+    C: Clock + Clone,
+{
+    let policy = SubmitPolicy { per_hour: settings.submissions_per_hour };
+    let d = deps;
+    Services {
+        messages: Messages::new(d.store.clone(), d.queue.clone(), d.clock.clone(), d.reference.clone(), policy),
+        workflow: Workflow::new(d.store.clone(), d.queue.clone(), d.clock.clone(), d.reference.clone()),
+        notifications: Notifications::new(d.store.clone()),
+        photos: Photos::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone()),
+    }
 }
 
 /// The handler both hosts call.

@@ -11,10 +11,12 @@ mod outbox;
 mod participation;
 mod s3;
 mod sqs;
+mod stack;
 
 pub use dynamo::{create_table, DynamoStore};
 pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
+pub use stack::Stack;
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment,
 /// with one HTTPS client (rustls on ring) shared by every SDK client of the process.

@@ -45,16 +45,19 @@ impl Config {
                 Some(v) => v.parse().map_err(|_| ConfigError::Invalid(key, v)),
             }
         };
+        let defaults = crate::Settings::default();
         Ok(Config {
             table_name,
             submitted_queue_url: get("SUBMITTED_QUEUE_URL").filter(|v| !v.is_empty()),
             notifications_queue_url: get("NOTIFICATIONS_QUEUE_URL").filter(|v| !v.is_empty()),
             photos_bucket: get("PHOTOS_BUCKET").filter(|v| !v.is_empty()),
             voter_secret_param: get("VOTER_SECRET_PARAM").filter(|v| !v.is_empty()),
-            comments_per_hour: num("COMMENTS_PER_HOUR", 30)? as u32,
-            submissions_per_hour: num("SUBMISSIONS_PER_HOUR", 20)? as u32,
-            reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", 30)?),
-            stuck_after: chrono::Duration::seconds(num("STUCK_AFTER_SECS", 120)? as i64),
+            comments_per_hour: num("COMMENTS_PER_HOUR", defaults.comments_per_hour.into())? as u32,
+            submissions_per_hour: num("SUBMISSIONS_PER_HOUR", defaults.submissions_per_hour.into())? as u32,
+            reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", defaults.reference_ttl.as_secs())?),
+            stuck_after: chrono::Duration::seconds(
+                num("STUCK_AFTER_SECS", defaults.stuck_after.num_seconds() as u64)? as i64
+            ),
         })
     }
 

@@ -7,10 +7,12 @@ pub mod problem;
 pub mod request;
 pub mod routes;
 pub mod sqs;
+pub mod wiring;
 
 pub use config::Config;
 pub use problem::ApiError;
 pub use request::{actor, json_body, json_body_without, limit_and_cursor, path_param, route_key, MESSAGE_SERVER_OWNED};
+pub use wiring::{Deps, Settings};
 
 use lambda_http::{Body, Response};
 use serde::Serialize;
