@@ -1,0 +1,41 @@
+//! A function's wiring from its environment, as its `main.rs` does it on Lambda: the variables
+//! name a table and queues (on moto), `Stack::from_env` builds the adapters, and a submission made
+//! through the services it wires is stored and its routing job reaches the queue.
+
+use feedback_core::ports::{QueueName, QueueReceiver};
+use feedback_core::testing::sample_region;
+use feedback_tests::fixtures::{citizen, new_message};
+use feedback_tests::moto;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_wired_from_its_environment_stores_and_enqueues() {
+    let _guard = moto::serial().lock().await;
+    let conf = moto::sdk().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let table = moto::unique("stack-env");
+    feedback_aws::create_table(&ddb, &table).await.unwrap();
+    let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
+    let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
+    // The only test of this binary: nothing else reads the process environment meanwhile.
+    std::env::set_var("TABLE_NAME", &table);
+    std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
+    std::env::set_var("NOTIFICATIONS_QUEUE_URL", &notifications);
+    std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
+    std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
+
+    let stack = feedback_aws::Stack::from_env().await.unwrap();
+    assert_eq!(stack.settings().submissions_per_hour, 7);
+    let queue = stack.queue().unwrap();
+    let deps = stack.deps().with_queue(queue.clone());
+    deps.reference.seed(&sample_region()).await.unwrap();
+    let services = submit_message::services(&deps, stack.photo_blobs().unwrap(), stack.settings());
+    let alice = citizen("alice");
+    let sent = services.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15 на Республики"), None);
+    let id = sent.await.unwrap().message.id;
+    let stored = services.messages.get(&alice, &id).await.unwrap();
+    assert_eq!(stored.message.id, id);
+    let got = queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(got.len(), 1, "the routing job reached the submitted queue");
+    assert!(got[0].body.contains(&id.to_string()));
+}
