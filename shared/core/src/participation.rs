@@ -7,7 +7,7 @@ use crate::ids::{CitizenId, CommentId, MunicipalityId, PollId};
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::Quota;
 use crate::ports::{Clock, ReferenceStore, StoreError};
-use crate::service::Reference;
+use crate::reference::Reference;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use hmac::{Hmac, Mac};

@@ -1,7 +1,7 @@
 //! A region's reference data: municipalities, authorities, categories, routing rules and the
 //! production calendar. Loaded from `infra/regions/<code>-<name>.toml` and validated as a whole.
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, CalendarError};
 use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -87,6 +87,12 @@ pub struct RegionError {
     pub problem: String,
 }
 
+impl From<CalendarError> for RegionError {
+    fn from(e: CalendarError) -> Self {
+        Self { entry: e.entry, problem: e.problem }
+    }
+}
+
 impl RegionError {
     fn new(entry: impl Into<String>, problem: impl Into<String>) -> Self {
         Self { entry: entry.into(), problem: problem.into() }
@@ -151,7 +157,7 @@ impl RegionData {
             }
         }
         errs.extend(self.check_rules(&self.routing_rules));
-        errs.extend(self.calendar.validate());
+        errs.extend(self.calendar.validate().into_iter().map(RegionError::from));
         if errs.is_empty() {
             Ok(())
         } else {
