@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn region() -> RegionData {
-    RegionData::from_toml(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
+    feedback_local::region_file::parse(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
 }
 
 fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<SqliteStore, SqliteQueue, SystemClock> {
