@@ -146,7 +146,7 @@ impl Platform {
 /// Reads and validates a region file; errors name the file and every bad entry.
 pub fn load_region_file(path: &std::path::Path) -> anyhow::Result<RegionData> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading region file {}", path.display()))?;
-    RegionData::from_toml(&text).map_err(|errs| {
+    crate::region_file::parse(&text).map_err(|errs| {
         let list: Vec<String> = errs.iter().map(|e| format!("  - {e}")).collect();
         anyhow::anyhow!("{}: invalid reference data:\n{}", path.display(), list.join("\n"))
     })

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod host;
 pub mod limits;
 pub mod reconcile;
+pub mod region_file;
 pub mod seed;
 pub mod web;
 

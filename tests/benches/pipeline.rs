@@ -13,7 +13,7 @@ use lambda_http::RequestExt;
 use std::time::Duration;
 
 fn region() -> RegionData {
-    RegionData::from_toml(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
+    feedback_local::region_file::parse(include_str!("../../infra/regions/72-tyumen.toml")).expect("region file")
 }
 
 /// What the benchmarks build the services with: reference data cached for an hour.

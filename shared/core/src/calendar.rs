@@ -1,9 +1,16 @@
 //! The production calendar and working-day deadlines.
 
-use crate::region::RegionError;
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+/// A problem in a calendar, naming the entry at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{entry}: {problem}")]
+pub struct CalendarError {
+    pub entry: String,
+    pub problem: String,
+}
 
 /// A region's production calendar: weekdays that are days off (holidays and days off moved by
 /// decree) and weekend days that are working days because of a transfer.
@@ -49,11 +56,11 @@ impl Calendar {
             .unwrap_or_else(|| Utc.from_utc_datetime(&end))
     }
 
-    pub fn validate(&self) -> Vec<RegionError> {
+    pub fn validate(&self) -> Vec<CalendarError> {
         let mut errs = Vec::new();
         for d in &self.holidays {
             if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-                errs.push(RegionError {
+                errs.push(CalendarError {
                     entry: format!("calendar.holidays[{d}]"),
                     problem: "is a weekend day; list only weekdays that are days off".into(),
                 });
@@ -61,7 +68,7 @@ impl Calendar {
         }
         for d in &self.working_weekends {
             if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-                errs.push(RegionError {
+                errs.push(CalendarError {
                     entry: format!("calendar.working_weekends[{d}]"),
                     problem: "is not a Saturday or Sunday".into(),
                 });

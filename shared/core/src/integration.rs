@@ -7,7 +7,7 @@ use crate::error::{FieldError, ServiceError};
 use crate::ids::CitizenId;
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::{Clock, ReferenceStore, StoreError};
-use crate::service::Reference;
+use crate::reference::Reference;
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,10 +1,10 @@
 //! The message entity, its state machine and its history.
 
 use crate::actor::{Actor, Role};
-use crate::analytics::{EventKind, Facts};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
 use crate::values::Location;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 /// A message's status. `overdue` is a flag and a redirect is a history entry, not statuses.
@@ -396,6 +396,103 @@ impl Message {
             facts: Some(Facts::of_transition(kind, self, &next, at, tz)),
         };
         Ok((next, entry))
+    }
+}
+
+/// What happened to a message, as the counters see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Submit,
+    Route,
+    Take,
+    Answer,
+    Redirect,
+    Reject,
+    Close,
+    Reopen,
+    Overdue,
+    LinkDuplicate,
+}
+
+/// The facts of one transition that the counters need, recorded in its history entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    pub kind: EventKind,
+    pub category_id: CategoryId,
+    pub municipality_id: MunicipalityId,
+    /// The local day of the transition, in the region's time zone.
+    pub day: NaiveDate,
+    /// The local day the message was submitted: the status counters are kept by it.
+    pub submitted_day: NaiveDate,
+    /// The responsible authority before and after the transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_before: Option<AuthorityId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_after: Option<AuthorityId>,
+    /// The authority the event is credited to: the one that answered for answers and ratings,
+    /// otherwise the responsible one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited: Option<AuthorityId>,
+    /// For answers: given by the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_time: Option<bool>,
+    /// For answers: seconds since submission, or since the reopening the answer closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_secs: Option<i64>,
+    /// For ratings (close and reopen): the score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u8>,
+}
+
+impl Facts {
+    pub fn of_submission(message: &Message, tz: Tz) -> Facts {
+        let day = message.created_at.with_timezone(&tz).date_naive();
+        Facts {
+            kind: EventKind::Submit,
+            category_id: message.category_id.clone(),
+            municipality_id: message.municipality_id.clone(),
+            day,
+            submitted_day: day,
+            authority_before: None,
+            authority_after: None,
+            credited: None,
+            on_time: None,
+            response_secs: None,
+            score: None,
+        }
+    }
+
+    /// The facts of a transition from `prev` to `next` at `at`.
+    pub fn of_transition(kind: EventKind, prev: &Message, next: &Message, at: DateTime<Utc>, tz: Tz) -> Facts {
+        let answering = next.answer.as_ref().map(|a| a.authority_id.clone());
+        let credited = match kind {
+            EventKind::Answer | EventKind::Close | EventKind::Reopen => answering.or(next.authority_id.clone()),
+            _ => next.authority_id.clone(),
+        };
+        let (on_time, response_secs) = if kind == EventKind::Answer {
+            let started = prev.reopened_at.unwrap_or(prev.created_at);
+            (Some(prev.deadline.is_none_or(|d| at <= d)), Some((at - started).num_seconds().max(0)))
+        } else {
+            (None, None)
+        };
+        let score = match kind {
+            EventKind::Close | EventKind::Reopen => next.rating.as_ref().map(|r| r.score),
+            _ => None,
+        };
+        Facts {
+            kind,
+            category_id: next.category_id.clone(),
+            municipality_id: next.municipality_id.clone(),
+            day: at.with_timezone(&tz).date_naive(),
+            submitted_day: next.created_at.with_timezone(&tz).date_naive(),
+            authority_before: prev.authority_id.clone(),
+            authority_after: next.authority_id.clone(),
+            credited,
+            on_time,
+            response_secs,
+            score,
+        }
     }
 }
 

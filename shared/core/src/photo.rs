@@ -6,7 +6,7 @@ use crate::error::{FieldError, ServiceError};
 use crate::ids::{CitizenId, MessageId, PhotoId};
 use crate::policy::can_read;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError};
-use crate::service::Reference;
+use crate::reference::Reference;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,6 @@
 //! The ports: what the domain needs from the outside world. Adapters implement them for
 //! DynamoDB/SQS and for SQLite; the contract suite in `tests/` runs the same cases on both.
 
-use crate::analytics::{CounterRow, Counters, SlotRange};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
 use crate::message::{DueState, HistoryEntry, Message};
 use crate::notification::Notification;
@@ -397,18 +396,5 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(50u64.saturating_mul(1u64 << attempt.min(6)))
 }
 
-/// The analytics counters. The message store adds each transition's increments
-/// (`analytics::deltas` of its history entry) in the transaction that writes the entry; this port
-/// reads them.
-#[async_trait]
-pub trait CounterStore: Send + Sync + 'static {
-    /// The counter items in the given slot ranges.
-    async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError>;
-
-    /// Every stored counter. For offline reconciliation only: it reads everything.
-    async fn all_counters(&self) -> Result<Counters, StoreError>;
-
-    /// Every counter recounted from the stored history entries. For offline reconciliation
-    /// only: it reads everything. `progress` hears the number of entries read so far.
-    async fn recount(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<Counters, StoreError>;
-}
+/// The analytics counters' port lives with the counters; it is listed here with the others.
+pub use crate::analytics::counters::CounterStore;

@@ -1,7 +1,8 @@
 //! A region's reference data: municipalities, authorities, categories, routing rules and the
-//! production calendar. Loaded from `infra/regions/<code>-<name>.toml` and validated as a whole.
+//! production calendar. Read from `infra/regions/<code>-<name>.toml` by the tooling
+//! (`feedback_local::region_file`) and validated here as a whole.
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, CalendarError};
 use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -87,6 +88,12 @@ pub struct RegionError {
     pub problem: String,
 }
 
+impl From<CalendarError> for RegionError {
+    fn from(e: CalendarError) -> Self {
+        Self { entry: e.entry, problem: e.problem }
+    }
+}
+
 impl RegionError {
     fn new(entry: impl Into<String>, problem: impl Into<String>) -> Self {
         Self { entry: entry.into(), problem: problem.into() }
@@ -94,14 +101,6 @@ impl RegionError {
 }
 
 impl RegionData {
-    /// Parses and validates a region file's text. Errors name the entry at fault.
-    pub fn from_toml(text: &str) -> Result<RegionData, Vec<RegionError>> {
-        let data: RegionData =
-            toml::from_str(text).map_err(|e| vec![RegionError::new("region file", e.message().to_owned())])?;
-        data.validate()?;
-        Ok(data)
-    }
-
     /// Checks every reference and invariant, collecting all problems at once.
     pub fn validate(&self) -> Result<(), Vec<RegionError>> {
         let mut errs = Vec::new();
@@ -151,7 +150,7 @@ impl RegionData {
             }
         }
         errs.extend(self.check_rules(&self.routing_rules));
-        errs.extend(self.calendar.validate());
+        errs.extend(self.calendar.validate().into_iter().map(RegionError::from));
         if errs.is_empty() {
             Ok(())
         } else {
@@ -265,11 +264,5 @@ mod tests {
         assert_eq!(r.deadline_days(&CategoryId::parse("dorogi-yamy").unwrap()), 8);
         assert!(r.is_leaf(&CategoryId::parse("dorogi-yamy").unwrap()));
         assert!(!r.is_leaf(&CategoryId::parse("dorogi").unwrap()));
-    }
-
-    #[test]
-    fn toml_errors_name_the_file_position() {
-        let errs = RegionData::from_toml("[region]\ncode = 72\n").unwrap_err();
-        assert_eq!(errs[0].entry, "region file");
     }
 }

@@ -7,13 +7,14 @@ use crate::ids::{AuthorityId, MessageId};
 use crate::message::By;
 use crate::message::{DueState, Message, Status, Transition, OPEN_BUCKET};
 use crate::notification::{Notification, OVERDUE_NOTE};
+use crate::outbox::{commit, relay_pending};
 use crate::page::{Cursor, Limit, Page};
 use crate::policy::{acts_for, can_read, is_center_official, is_region_moderator};
 use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError, WorkQueue,
 };
+use crate::reference::Reference;
 use crate::region::RegionData;
-use crate::service::{commit, relay_pending, Reference};
 
 /// How old an outbox item must be before the sweep relays it: younger ones are still being
 /// relayed by the use case that wrote them.

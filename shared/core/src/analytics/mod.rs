@@ -1,0 +1,24 @@
+//! Analytics: exact counters that change in the same transaction as the transition they count.
+//!
+//! Every history entry carries the `Facts` of its transition. `deltas` turns them into counter
+//! increments, keyed by series (scope and grouping) and slot (local day or month, then the group
+//! key). The store adds them to the counter items inside the transaction that writes the entry,
+//! so a counter is exactly the sum of the entries written. Queries read whole months where the
+//! range covers them and single days at the edges, so their cost follows the number of groups in
+//! the answer, not the number of messages. See `docs/analytics.md`.
+
+pub mod counters;
+pub mod plan;
+pub mod report;
+pub mod service;
+
+pub use crate::message::{EventKind, Facts};
+pub use counters::{
+    deltas, deltas_of_history, differences, shard_of, shards_of, CounterKey, CounterRow, CounterStore, Counters, Scope,
+    SlotRange, EVENT_FIELDS, MESSAGES_FIELD, REGION_SHARDS,
+};
+pub use plan::{plan, DateRange, GroupBy, MAX_RANGE_DAYS};
+pub use report::{
+    rank, status_name, summarize, to_csv, AuthorityRank, GroupStats, MessagesReport, PollReport, Turnout,
+};
+pub use service::{reconcile, scope_of, Analytics, Reconciliation};

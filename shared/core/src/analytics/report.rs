@@ -1,0 +1,293 @@
+//! Reports: the rows of a query added up into groups, the authorities' ranking, the CSV form,
+//! and the report types the API returns.
+
+use super::counters::{CounterRow, Scope, MESSAGES_FIELD};
+use super::plan::{DateRange, GroupBy};
+use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
+use crate::message::Status;
+use crate::region::RegionData;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The figures of one group, as the API returns them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct GroupStats {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub submitted: i64,
+    pub routed: i64,
+    pub answered: i64,
+    pub answered_on_time: i64,
+    pub overdue: i64,
+    pub rejected: i64,
+    pub closed: i64,
+    pub reopened: i64,
+    pub avg_response_hours: Option<f64>,
+    pub rating_avg: Option<f64>,
+    pub rating_count: i64,
+    pub rating_4_5_share: Option<f64>,
+    /// For `group_by=status`: messages submitted in the range that are in this status now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<i64>,
+}
+
+fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den > 0).then(|| ((num as f64 / den as f64) * 10_000.0).round() / 10_000.0)
+}
+
+impl GroupStats {
+    fn from_fields(key: String, f: &BTreeMap<String, i64>) -> GroupStats {
+        let g = |name: &str| f.get(name).copied().unwrap_or(0);
+        let answered = g("answered");
+        let rating_count = g("rating_count");
+        GroupStats {
+            key,
+            name: None,
+            submitted: g("submitted"),
+            routed: g("routed"),
+            answered,
+            answered_on_time: g("answered_on_time"),
+            overdue: g("overdue"),
+            rejected: g("rejected"),
+            closed: g("closed"),
+            reopened: g("reopened"),
+            avg_response_hours: ratio(g("response_secs"), answered * 3600),
+            rating_avg: ratio(g("rating_sum"), rating_count),
+            rating_count,
+            rating_4_5_share: ratio(g("rating_4_5"), rating_count),
+            messages: None,
+        }
+    }
+}
+
+/// The group key of a stored slot (`D2026-11-28|key`, `M2026-11|key`).
+fn slot_key(slot: &str) -> &str {
+    slot.split_once('|').map(|(_, k)| k).unwrap_or("")
+}
+
+fn slot_day(slot: &str) -> &str {
+    slot.get(1..11).unwrap_or("")
+}
+
+/// Adds up the rows of a query into its groups, in the API's order.
+pub fn summarize(
+    scope: &Scope,
+    group: GroupBy,
+    range: &DateRange,
+    rows: &[CounterRow],
+    region: &RegionData,
+) -> Vec<GroupStats> {
+    let mut sums: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    if group == GroupBy::Day {
+        for d in range.days() {
+            sums.insert(d.format("%Y-%m-%d").to_string(), BTreeMap::new());
+        }
+    }
+    for row in rows {
+        let key = match (group, scope) {
+            (GroupBy::Day, _) => slot_day(&row.key.slot).to_owned(),
+            (GroupBy::Authority, Scope::Authority(a)) => a.to_string(),
+            _ => slot_key(&row.key.slot).to_owned(),
+        };
+        let into = sums.entry(key).or_default();
+        for (f, v) in &row.fields {
+            *into.entry(f.clone()).or_default() += v;
+        }
+    }
+    let mut out: Vec<GroupStats> = sums
+        .into_iter()
+        .filter(|(_, f)| group == GroupBy::Day || f.values().any(|v| *v != 0))
+        .map(|(key, f)| {
+            let mut stats = GroupStats::from_fields(key, &f);
+            if group == GroupBy::Status {
+                let n = f.get(MESSAGES_FIELD).copied().unwrap_or(0);
+                stats.messages = Some(n);
+                stats.submitted = n;
+            }
+            stats.name = match group {
+                GroupBy::Category => {
+                    CategoryId::parse(&stats.key).ok().and_then(|c| region.category(&c)).map(|c| c.name.clone())
+                }
+                GroupBy::Municipality => {
+                    MunicipalityId::parse(&stats.key).ok().and_then(|m| region.municipality(&m)).map(|m| m.name.clone())
+                }
+                GroupBy::Authority => {
+                    AuthorityId::parse(&stats.key).ok().and_then(|a| region.authority(&a)).map(|a| a.name.clone())
+                }
+                GroupBy::Status => Status::parse(&stats.key).map(|s| status_name(s).to_owned()),
+                GroupBy::Day => None,
+            };
+            stats
+        })
+        .collect();
+    if group == GroupBy::Status {
+        out.sort_by_key(|g| Status::ALL.iter().position(|s| s.as_str() == g.key));
+    }
+    out
+}
+
+/// The Russian name of a status, for reports.
+pub fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Submitted => "На модерации",
+        Status::Routed => "Направлено исполнителю",
+        Status::InProgress => "В работе",
+        Status::Answered => "Дан ответ",
+        Status::Closed => "Закрыто",
+        Status::Rejected => "Отклонено",
+        Status::Reopened => "Возобновлено",
+    }
+}
+
+/// One line of the authorities' ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuthorityRank {
+    pub authority_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub answered: i64,
+    pub on_time_share: Option<f64>,
+    pub avg_response_hours: Option<f64>,
+    pub rating_avg: Option<f64>,
+    pub rating_4_5_share: Option<f64>,
+    pub rating_count: i64,
+    pub overdue: i64,
+}
+
+/// Ranks authorities best first: by on-time share, then satisfaction, then response time.
+/// Authorities with nothing answered in the range come last.
+pub fn rank(groups: &[GroupStats]) -> Vec<AuthorityRank> {
+    let mut out: Vec<AuthorityRank> = groups
+        .iter()
+        .map(|g| AuthorityRank {
+            authority_id: g.key.clone(),
+            name: g.name.clone(),
+            answered: g.answered,
+            on_time_share: ratio(g.answered_on_time, g.answered),
+            avg_response_hours: g.avg_response_hours,
+            rating_avg: g.rating_avg,
+            rating_4_5_share: g.rating_4_5_share,
+            rating_count: g.rating_count,
+            overdue: g.overdue,
+        })
+        .collect();
+    let score = |v: Option<f64>| v.unwrap_or(-1.0);
+    out.sort_by(|a, b| {
+        score(b.on_time_share)
+            .total_cmp(&score(a.on_time_share))
+            .then(score(b.rating_4_5_share).total_cmp(&score(a.rating_4_5_share)))
+            .then(a.avg_response_hours.unwrap_or(f64::MAX).total_cmp(&b.avg_response_hours.unwrap_or(f64::MAX)))
+            .then(b.answered.cmp(&a.answered))
+            .then(a.authority_id.cmp(&b.authority_id))
+    });
+    out
+}
+
+/// The CSV form of a messages report: a header row, then one row per group.
+pub fn to_csv(groups: &[GroupStats]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "key",
+        "name",
+        "submitted",
+        "routed",
+        "answered",
+        "answered_on_time",
+        "overdue",
+        "rejected",
+        "closed",
+        "reopened",
+        "avg_response_hours",
+        "rating_avg",
+        "rating_count",
+        "rating_4_5_share",
+    ];
+    let _ = w.write_record(header);
+    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+    for g in groups {
+        let _ = w.write_record([
+            g.key.clone(),
+            g.name.clone().unwrap_or_default(),
+            g.submitted.to_string(),
+            g.routed.to_string(),
+            g.answered.to_string(),
+            g.answered_on_time.to_string(),
+            g.overdue.to_string(),
+            g.rejected.to_string(),
+            g.closed.to_string(),
+            g.reopened.to_string(),
+            opt(g.avg_response_hours),
+            opt(g.rating_avg),
+            g.rating_count.to_string(),
+            opt(g.rating_4_5_share),
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+/// A messages report.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MessagesReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub group_by: &'static str,
+    pub groups: Vec<GroupStats>,
+}
+
+/// Turnout of one municipality.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Turnout {
+    pub municipality_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub ballots: u64,
+}
+
+/// A poll's turnout, and its results once published.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PollReport {
+    pub poll_id: crate::ids::PollId,
+    pub status: crate::participation::PollStatus,
+    pub total_ballots: u64,
+    pub turnout: Vec<Turnout>,
+    /// `None` until the results are published.
+    pub results: Option<crate::participation::Results>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ranking_puts_the_most_punctual_first_and_silent_authorities_last() {
+        let g = |key: &str, answered: i64, on_time: i64, r45: i64, rc: i64| {
+            let mut f = BTreeMap::new();
+            f.insert("answered".to_owned(), answered);
+            f.insert("answered_on_time".to_owned(), on_time);
+            f.insert("rating_4_5".to_owned(), r45);
+            f.insert("rating_count".to_owned(), rc);
+            f.insert("routed".to_owned(), 1);
+            GroupStats::from_fields(key.into(), &f)
+        };
+        let ranked = rank(&[g("a", 10, 5, 1, 2), g("b", 4, 4, 0, 1), g("c", 0, 0, 0, 0), g("d", 10, 5, 2, 2)]);
+        let order: Vec<&str> = ranked.iter().map(|r| r.authority_id.as_str()).collect();
+        assert_eq!(order, vec!["b", "d", "a", "c"]);
+        assert_eq!(ranked[0].on_time_share, Some(1.0));
+        assert_eq!(ranked[3].on_time_share, None);
+    }
+
+    #[test]
+    fn the_csv_has_a_header_and_one_row_per_group() {
+        let mut f = BTreeMap::new();
+        f.insert("submitted".to_owned(), 3);
+        let mut g = GroupStats::from_fields("dorogi-yamy".into(), &f);
+        g.name = Some("Ямы, \"дороги\"".into());
+        let text = String::from_utf8(to_csv(&[g])).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("key,name,submitted,routed"));
+        assert!(lines[1].starts_with("dorogi-yamy,\"Ямы, \"\"дороги\"\"\",3,0"), "{}", lines[1]);
+    }
+}

@@ -1,0 +1,157 @@
+//! The analytics use cases: who reads which scope, the messages and authorities reports, poll
+//! turnout, and reconciliation of the counters with the history.
+
+use super::counters::{differences, CounterKey, CounterStore, Scope};
+use super::plan::{plan, DateRange, GroupBy};
+use super::report::{rank, summarize, AuthorityRank, MessagesReport, PollReport, Turnout};
+use crate::actor::{Actor, Role};
+use crate::error::ServiceError;
+use crate::ids::MunicipalityId;
+use crate::region::RegionData;
+use chrono::NaiveDate;
+
+/// Who may read which scope: admins and analysts the region, officials their authority.
+pub fn scope_of(actor: &Actor) -> Result<Scope, ServiceError> {
+    if actor.has(Role::Admin) || actor.has(Role::Analyst) {
+        return Ok(Scope::Region);
+    }
+    match (&actor.authority, actor.has(Role::Official)) {
+        (Some(a), true) => Ok(Scope::Authority(a.clone())),
+        _ => Err(ServiceError::Forbidden("analytics are for admins, analysts and officials")),
+    }
+}
+
+/// What a reconciliation found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconciliation {
+    pub counter_items: usize,
+    pub recounted_items: usize,
+    pub differences: Vec<(CounterKey, String, i64, i64)>,
+}
+
+/// The analytics use cases. They read only counters: no query reads messages or ballots.
+pub struct Analytics<S, C> {
+    store: S,
+    clock: C,
+    reference: std::sync::Arc<crate::reference::Reference<S>>,
+}
+
+impl<S, C> Analytics<S, C>
+where
+    S: CounterStore + crate::participation::PollStore + crate::ports::ReferenceStore + Clone,
+    C: crate::ports::Clock,
+{
+    pub fn new(store: S, clock: C, reference: std::sync::Arc<crate::reference::Reference<S>>) -> Self {
+        Self { store, clock, reference }
+    }
+
+    async fn scope(
+        &self,
+        actor: &Actor,
+    ) -> Result<(Scope, std::sync::Arc<crate::ports::Versioned<RegionData>>), ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        let scope = scope_of(actor)?;
+        if !actor.in_region(&snap.value.region.code) {
+            return Err(ServiceError::WrongRegion);
+        }
+        if let Scope::Authority(a) = &scope {
+            if snap.value.authority(a).is_none() {
+                return Err(ServiceError::Forbidden("аналитика доступна сотрудникам органов власти региона"));
+            }
+        }
+        Ok((scope, snap))
+    }
+
+    fn today(&self, region: &RegionData) -> NaiveDate {
+        self.clock.now().with_timezone(&region.time_zone()).date_naive()
+    }
+
+    /// Volumes, timeliness and satisfaction in a date range, grouped.
+    pub async fn messages(
+        &self,
+        actor: &Actor,
+        from: Option<&str>,
+        to: Option<&str>,
+        group_by: Option<&str>,
+    ) -> Result<MessagesReport, ServiceError> {
+        let (scope, snap) = self.scope(actor).await?;
+        let group = match group_by {
+            None => GroupBy::Category,
+            Some(raw) => GroupBy::parse(raw).ok_or_else(|| {
+                ServiceError::field("group_by", "Допустимые значения: category, municipality, authority, status, day.")
+            })?,
+        };
+        let today = self.today(&snap.value);
+        let range = DateRange::parse(from, to, today)?;
+        let rows = self.store.read_counters(&plan(&scope, group, &range, today)).await?;
+        let groups = summarize(&scope, group, &range, &rows, &snap.value);
+        let group_by = match group {
+            GroupBy::Category => "category",
+            GroupBy::Municipality => "municipality",
+            GroupBy::Authority => "authority",
+            GroupBy::Status => "status",
+            GroupBy::Day => "day",
+        };
+        Ok(MessagesReport { from: range.from, to: range.to, group_by, groups })
+    }
+
+    /// Authorities ranked by on-time share, satisfaction and response time.
+    pub async fn authorities(
+        &self,
+        actor: &Actor,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Vec<AuthorityRank>, ServiceError> {
+        let (scope, snap) = self.scope(actor).await?;
+        let today = self.today(&snap.value);
+        let range = DateRange::parse(from, to, today)?;
+        let rows = self.store.read_counters(&plan(&scope, GroupBy::Authority, &range, today)).await?;
+        Ok(rank(&summarize(&scope, GroupBy::Authority, &range, &rows, &snap.value)))
+    }
+
+    /// A poll's turnout by municipality from its live counters, and its results once published.
+    pub async fn poll(&self, actor: &Actor, id: &crate::ids::PollId) -> Result<PollReport, ServiceError> {
+        let (scope, snap) = self.scope(actor).await?;
+        if scope != Scope::Region {
+            return Err(ServiceError::Forbidden("poll analytics are for admins and analysts"));
+        }
+        let poll = self.store.get_poll(id).await?.ok_or(ServiceError::NotFound)?;
+        if poll.kind == crate::participation::PollKind::Discussion {
+            return Err(ServiceError::NotFound);
+        }
+        let tally = self.store.tally(id).await?;
+        let frozen = self.store.get_results(id).await?;
+        let results = match frozen {
+            Some(r) => Some(r),
+            None if poll.results == crate::participation::ResultsVisibility::Live => {
+                Some(crate::participation::Results::from_tally(&poll, &tally, false))
+            }
+            None => None,
+        };
+        let turnout_of = results.as_ref().filter(|r| r.is_final).map(|r| &r.turnout).unwrap_or(&tally.turnout);
+        let turnout = turnout_of
+            .iter()
+            .map(|(m, n)| Turnout {
+                municipality_id: m.clone(),
+                name: MunicipalityId::parse(m).ok().and_then(|id| snap.value.municipality(&id)).map(|x| x.name.clone()),
+                ballots: *n,
+            })
+            .collect();
+        let total_ballots = results.as_ref().filter(|r| r.is_final).map(|r| r.total_ballots).unwrap_or(tally.total);
+        Ok(PollReport { poll_id: poll.id, status: poll.status.public(), total_ballots, turnout, results })
+    }
+}
+
+/// Recounts every counter from the history and compares it with the stored counters.
+pub async fn reconcile<S: CounterStore>(
+    store: &S,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Reconciliation, crate::ports::StoreError> {
+    let expected = store.recount(progress).await?;
+    let stored = store.all_counters().await?;
+    Ok(Reconciliation {
+        counter_items: stored.len(),
+        recounted_items: expected.len(),
+        differences: differences(&stored, &expected),
+    })
+}

@@ -1,0 +1,98 @@
+//! Comments on discussions, their moderation state, and the port that stores them.
+
+use crate::ids::{CitizenId, CommentId, PollId};
+use crate::ports::{Quota, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub const MAX_COMMENT: usize = 1000;
+
+/// Distinct flaggers after which a comment is hidden until a moderator restores it.
+pub const HIDE_AFTER_FLAGS: u32 = 3;
+
+/// A comment in a discussion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: CommentId,
+    pub discussion_id: PollId,
+    pub author: CitizenId,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<CommentId>,
+    pub created_at: DateTime<Utc>,
+    pub flags: u32,
+    pub hidden: bool,
+    /// Restored by a moderator: flags no longer hide it.
+    #[serde(default)]
+    pub restored: bool,
+    pub version: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModerationState {
+    Flagged,
+    Hidden,
+}
+
+impl ModerationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModerationState::Flagged => "flagged",
+            ModerationState::Hidden => "hidden",
+        }
+    }
+}
+
+impl Comment {
+    /// Its place in the moderators' queue.
+    pub fn moderation_state(&self) -> Option<ModerationState> {
+        if self.hidden {
+            Some(ModerationState::Hidden)
+        } else if self.flags > 0 && !self.restored {
+            Some(ModerationState::Flagged)
+        } else {
+            None
+        }
+    }
+}
+
+/// Discussion comments and their moderation.
+#[async_trait]
+pub trait CommentStore: crate::ports::Quotas + Send + Sync + 'static {
+    /// Stores a new comment, spending one unit of `quota` in the same transaction
+    /// (`StoreError::OverQuota` and nothing written when it is used up).
+    async fn add_comment(&self, comment: &Comment, quota: &Quota) -> Result<(), StoreError>;
+    async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError>;
+    /// A discussion's comments, oldest first, after the cursor id.
+    async fn list_comments(
+        &self,
+        discussion: &PollId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError>;
+    /// Replaces the comment (version condition). With `flagger`, also records that flagger,
+    /// which must be new: a repeated flagger is a `Conflict` and nothing changes; the flag spends
+    /// one unit of the flagger's quota in the same transaction (`StoreError::OverQuota`).
+    async fn update_comment(
+        &self,
+        expected_version: u32,
+        next: &Comment,
+        flagger: Option<(&CitizenId, &Quota)>,
+    ) -> Result<(), StoreError>;
+    async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError>;
+    /// Comments in one moderation state, by id, after the cursor id.
+    async fn moderation_queue(
+        &self,
+        state: ModerationState,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError>;
+    /// Creation times of the author's comments since `since`, at most `limit`.
+    async fn comments_since(
+        &self,
+        author: &CitizenId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+}

@@ -1,0 +1,514 @@
+//! The participation use cases: creating and scheduling polls, voting, results, comments and
+//! their moderation.
+
+use super::ballot::{
+    new_receipt, shard_of, validate_answers, voter_hash, BallotAnswer, BallotRefused, BallotWrite, PollStore, Results,
+    VoterSecret, RECEIPT_LEN,
+};
+use super::comments::{Comment, CommentStore, ModerationState, HIDE_AFTER_FLAGS, MAX_COMMENT};
+use super::poll::{validate_new_poll, NewPoll, Poll, PollKind, PollStatus, ResultsVisibility};
+use crate::actor::{Actor, Role};
+use crate::error::{FieldError, ServiceError};
+use crate::ids::{CommentId, PollId};
+use crate::page::{Cursor, Limit, Page};
+use crate::ports::{Clock, Quota, ReferenceStore, StoreError};
+use crate::reference::Reference;
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A poll as a caller sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollForActor {
+    pub poll: Poll,
+    pub has_voted: Option<bool>,
+}
+
+/// Participation use cases.
+pub struct Participation<S, C> {
+    store: S,
+    clock: C,
+    reference: Arc<Reference<S>>,
+    secret: VoterSecret,
+    comments_per_hour: u32,
+}
+
+fn refused(e: BallotRefused) -> ServiceError {
+    match e {
+        BallotRefused::NotOpen => ServiceError::Conflict {
+            code: "poll_not_open",
+            detail: "Голосование сейчас не принимает ответы.".into(),
+        },
+        BallotRefused::AlreadyVoted => ServiceError::Conflict {
+            code: "already_voted",
+            detail: "Вы уже проголосовали в этом опросе.".into(),
+        },
+        BallotRefused::Store(e) => e.into(),
+    }
+}
+
+impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C> {
+    pub fn new(store: S, clock: C, reference: Arc<Reference<S>>, secret: VoterSecret, comments_per_hour: u32) -> Self {
+        Self { store, clock, reference, secret, comments_per_hour }
+    }
+
+    pub fn reference(&self) -> &Arc<Reference<S>> {
+        &self.reference
+    }
+
+    async fn region_admin(&self, actor: &Actor) -> Result<String, ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        crate::policy::require_region_admin(actor, &snap.value)?;
+        Ok(snap.value.region.code.clone())
+    }
+
+    async fn today(&self) -> Result<NaiveDate, ServiceError> {
+        let tz = self.reference.snapshot().await?.value.time_zone();
+        Ok(self.clock.now().with_timezone(&tz).date_naive())
+    }
+
+    /// An admin of the region creates a poll, survey or discussion.
+    pub async fn create(&self, actor: &Actor, input: NewPoll) -> Result<Poll, ServiceError> {
+        let region = self.region_admin(actor).await?;
+        let now = self.clock.now();
+        let mut errs = validate_new_poll(&input, now);
+        let snap = self.reference.snapshot().await?;
+        for (i, m) in input.audience.municipalities.iter().enumerate() {
+            if snap.value.municipality(m).is_none() {
+                errs.push(FieldError::new(
+                    format!("audience.municipalities[{i}]"),
+                    "неизвестное муниципальное образование",
+                ));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(ServiceError::Validation(errs));
+        }
+        let status = if input.opens_at <= now { PollStatus::Open } else { PollStatus::Scheduled };
+        let poll = Poll {
+            id: PollId::new_at(now),
+            kind: input.kind,
+            title: input.title.trim().to_owned(),
+            description: input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+            questions: input.questions,
+            audience: input.audience,
+            opens_at: input.opens_at,
+            closes_at: input.closes_at,
+            results: input.results,
+            status,
+            region,
+            created_by: actor.id.clone(),
+            created_at: now,
+            version: 1,
+        };
+        self.store.create_poll(&poll).await?;
+        Ok(poll)
+    }
+
+    /// An admin cancels a poll before it closes.
+    pub async fn cancel(&self, actor: &Actor, id: &PollId) -> Result<Poll, ServiceError> {
+        self.region_admin(actor).await?;
+        for _ in 0..5 {
+            let poll = self.store.get_poll(id).await?.ok_or(ServiceError::NotFound)?;
+            if !matches!(poll.status, PollStatus::Scheduled | PollStatus::Open) {
+                return Err(ServiceError::Conflict {
+                    code: "invalid_transition",
+                    detail: format!("Нельзя отменить: статус {}.", poll.status.public().as_str()),
+                });
+            }
+            let mut next = poll.clone();
+            next.status = PollStatus::Cancelled;
+            next.version += 1;
+            match self.store.update_poll(poll.version, &next).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// One poll, for those who may see it: admins and analysts always, others if eligible.
+    pub async fn get(&self, actor: &Actor, id: &PollId) -> Result<PollForActor, ServiceError> {
+        let poll = self.store.get_poll(id).await?.ok_or(ServiceError::NotFound)?;
+        let today = self.today().await?;
+        if actor.has(Role::Admin) || actor.has(Role::Analyst) || actor.has(Role::Moderator) {
+            return Ok(PollForActor { poll, has_voted: None });
+        }
+        if !actor.has(Role::Citizen) || !poll.admits(actor, today) {
+            return Err(ServiceError::NotFound);
+        }
+        let has_voted = self.has_voted(&poll, actor).await?;
+        Ok(PollForActor { poll, has_voted: Some(has_voted) })
+    }
+
+    async fn has_voted(&self, poll: &Poll, actor: &Actor) -> Result<bool, ServiceError> {
+        if poll.kind == PollKind::Discussion {
+            return Ok(false);
+        }
+        Ok(self.store.has_voted(&poll.id, &voter_hash(&self.secret.0, &poll.id, &actor.id)).await?)
+    }
+
+    /// Polls (or discussions) of one status; citizens see only those they are eligible for.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        discussions: bool,
+        status: PollStatus,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<PollForActor>, ServiceError> {
+        let today = self.today().await?;
+        let staff = actor.has(Role::Admin) || actor.has(Role::Analyst) || actor.has(Role::Moderator);
+        if !staff && !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("опросы доступны жителям и администраторам"));
+        }
+        let mut after = cursor.map(|c| c.position().to_owned());
+        let mut items = Vec::new();
+        let want = limit.get();
+        loop {
+            let batch = self.store.list_polls(discussions, status, after.as_deref(), want + 1).await?;
+            let exhausted = batch.len() <= want;
+            for poll in batch {
+                after = Some(poll.list_key().1);
+                if staff || poll.admits(actor, today) {
+                    let has_voted = if staff { None } else { Some(self.has_voted(&poll, actor).await?) };
+                    items.push(PollForActor { poll, has_voted });
+                    if items.len() > want {
+                        break;
+                    }
+                }
+            }
+            if items.len() > want || exhausted {
+                break;
+            }
+        }
+        let next_cursor = if items.len() > want {
+            items.truncate(want);
+            items.last().map(|p| Cursor::new(&p.poll.list_key().1).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// An eligible citizen casts their one secret ballot; returns the receipt.
+    pub async fn vote(&self, actor: &Actor, id: &PollId, answers: Vec<BallotAnswer>) -> Result<String, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("голосуют жители"));
+        }
+        let poll = self.store.get_poll(id).await?.ok_or(ServiceError::NotFound)?;
+        if poll.kind == PollKind::Discussion {
+            return Err(ServiceError::NotFound);
+        }
+        if !poll.admits(actor, self.today().await?) {
+            return Err(ServiceError::NotEligible);
+        }
+        let errs = validate_answers(&poll, &answers);
+        if !errs.is_empty() {
+            return Err(ServiceError::Validation(errs));
+        }
+        let hash = voter_hash(&self.secret.0, &poll.id, &actor.id);
+        let ballot = BallotWrite {
+            poll_id: poll.id,
+            shard: shard_of(&hash),
+            voter_hash: hash,
+            receipt: new_receipt(),
+            answers,
+            municipality: actor.municipality.clone(),
+            now: self.clock.now(),
+        };
+        self.store.cast_ballot(&poll, &ballot).await.map_err(refused)?;
+        Ok(ballot.receipt)
+    }
+
+    /// Whether a receipt belongs to a counted ballot (any signed-in citizen; the receipt is the secret).
+    pub async fn check_receipt(&self, actor: &Actor, receipt: &str) -> Result<PollId, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("проверка квитанции доступна жителям"));
+        }
+        let valid = receipt.len() == RECEIPT_LEN && receipt.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !valid {
+            return Err(ServiceError::NotFound);
+        }
+        let b = self.store.get_ballot(receipt).await?.ok_or(ServiceError::NotFound)?;
+        Ok(b.poll_id)
+    }
+
+    /// Results: frozen after the close, live before it when the poll allows.
+    pub async fn results(&self, actor: &Actor, id: &PollId) -> Result<Results, ServiceError> {
+        let poll = self.get(actor, id).await?.poll;
+        if poll.kind == PollKind::Discussion {
+            return Err(ServiceError::NotFound);
+        }
+        if let Some(frozen) = self.store.get_results(id).await? {
+            return Ok(frozen);
+        }
+        let staff = actor.has(Role::Admin) || actor.has(Role::Analyst);
+        if poll.results == ResultsVisibility::AfterClose && !(staff && poll.status == PollStatus::Cancelled) {
+            return Err(ServiceError::Conflict {
+                code: "results_not_published",
+                detail: "Результаты будут опубликованы после завершения голосования.".into(),
+            });
+        }
+        let tally = self.store.tally(id).await?;
+        Ok(Results::from_tally(&poll, &tally, false))
+    }
+
+    /// The scheduled job: opens polls whose time came and closes due ones, freezing their
+    /// results. Safe to run twice or concurrently.
+    pub async fn run_schedule(&self) -> Result<ScheduleReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = ScheduleReport::default();
+        for poll in self.store.due_polls(PollStatus::Scheduled, now, 100).await? {
+            let mut next = poll.clone();
+            next.status = PollStatus::Open;
+            next.version += 1;
+            match self.store.update_poll(poll.version, &next).await {
+                Ok(()) => report.opened += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for poll in self.store.due_polls(PollStatus::Open, now, 100).await? {
+            if self.close(poll).await? {
+                report.closed += 1;
+            }
+        }
+        if report != ScheduleReport::default() {
+            tracing::info!(?report, "poll schedule run");
+        }
+        Ok(report)
+    }
+
+    /// Closes one due poll: first to `closing` (no ballot commits after that), then the
+    /// counters are read and the final results frozen together with `closed`.
+    async fn close(&self, mut poll: Poll) -> Result<bool, ServiceError> {
+        if poll.status == PollStatus::Open || poll.status == PollStatus::Scheduled {
+            let mut closing = poll.clone();
+            closing.status = PollStatus::Closing;
+            closing.version += 1;
+            match self.store.update_poll(poll.version, &closing).await {
+                Ok(()) => poll = closing,
+                Err(StoreError::Conflict) => match self.store.get_poll(&poll.id).await? {
+                    Some(p) if p.status == PollStatus::Closing => poll = p,
+                    _ => return Ok(false),
+                },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if poll.status != PollStatus::Closing {
+            return Ok(false);
+        }
+        let mut closed = poll.clone();
+        closed.status = PollStatus::Closed;
+        closed.version += 1;
+        let results = if poll.kind == PollKind::Discussion {
+            None
+        } else {
+            let tally = self.store.tally(&poll.id).await?;
+            Some(Results::from_tally(&closed, &tally, true))
+        };
+        let outcome = match &results {
+            Some(r) => self.store.freeze_results(poll.version, &closed, r).await,
+            None => self.store.update_poll(poll.version, &closed).await,
+        };
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Comments of a discussion; citizens do not see hidden ones.
+    pub async fn comments(
+        &self,
+        actor: &Actor,
+        discussion: &PollId,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Comment>, ServiceError> {
+        let d = self.get(actor, discussion).await?.poll;
+        if d.kind != PollKind::Discussion {
+            return Err(ServiceError::NotFound);
+        }
+        let staff = actor.has(Role::Moderator) || actor.has(Role::Admin);
+        let want = limit.get();
+        let mut after = cursor.map(|c| c.position().to_owned());
+        let mut items = Vec::new();
+        loop {
+            let batch = self.store.list_comments(discussion, after.as_deref(), want + 1).await?;
+            let exhausted = batch.len() <= want;
+            for c in batch {
+                after = Some(c.id.to_string());
+                if staff || !c.hidden {
+                    items.push(c);
+                    if items.len() > want {
+                        break;
+                    }
+                }
+            }
+            if items.len() > want || exhausted {
+                break;
+            }
+        }
+        let next_cursor = if items.len() > want {
+            items.truncate(want);
+            items.last().map(|c| Cursor::new(&c.id.to_string()).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// An eligible citizen comments while the discussion is open.
+    pub async fn comment(
+        &self,
+        actor: &Actor,
+        discussion: &PollId,
+        text: &str,
+        reply_to: Option<CommentId>,
+    ) -> Result<Comment, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("комментируют жители"));
+        }
+        let d = self.store.get_poll(discussion).await?.ok_or(ServiceError::NotFound)?;
+        if d.kind != PollKind::Discussion {
+            return Err(ServiceError::NotFound);
+        }
+        if !d.admits(actor, self.today().await?) {
+            return Err(ServiceError::NotEligible);
+        }
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > MAX_COMMENT {
+            return Err(ServiceError::field("text", format!("от 1 до {MAX_COMMENT} символов")));
+        }
+        let now = self.clock.now();
+        let quota = Quota::hourly(format!("comment#{}", actor.id), self.comments_per_hour, now);
+        if self.store.quota_used(&quota).await? >= quota.max {
+            return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
+        }
+        crate::moderation::moderate_comment(text).map_err(ServiceError::Moderation)?;
+        if let Some(parent) = &reply_to {
+            match self.store.get_comment(parent).await? {
+                Some(p) if p.discussion_id == *discussion => {}
+                _ => return Err(ServiceError::field("reply_to", "нет такого комментария в обсуждении")),
+            }
+        }
+        if !d.accepts_at(now) {
+            return Err(ServiceError::Conflict {
+                code: "discussion_not_open",
+                detail: "Обсуждение сейчас закрыто.".into(),
+            });
+        }
+        let comment = Comment {
+            id: CommentId::new_at(now),
+            discussion_id: *discussion,
+            author: actor.id.clone(),
+            text: text.to_owned(),
+            reply_to,
+            created_at: now,
+            flags: 0,
+            hidden: false,
+            restored: false,
+            version: 1,
+        };
+        match self.store.add_comment(&comment, &quota).await {
+            Ok(()) => Ok(comment),
+            Err(StoreError::OverQuota) => {
+                Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A citizen flags a comment; the third distinct flagger hides it. Flagging twice counts once.
+    pub async fn flag(&self, actor: &Actor, id: &CommentId) -> Result<Comment, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("жалобы подают жители"));
+        }
+        let now = self.clock.now();
+        let quota = Quota::hourly(format!("flag#{}", actor.id), self.comments_per_hour, now);
+        if self.store.quota_used(&quota).await? >= quota.max {
+            return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
+        }
+        for _ in 0..5 {
+            let c = self.store.get_comment(id).await?.ok_or(ServiceError::NotFound)?;
+            if c.hidden {
+                return Err(ServiceError::NotFound);
+            }
+            if self.store.has_flagged(id, &actor.id).await? {
+                return Ok(c);
+            }
+            let mut next = c.clone();
+            next.flags += 1;
+            next.version += 1;
+            if next.flags >= HIDE_AFTER_FLAGS && !next.restored {
+                next.hidden = true;
+            }
+            match self.store.update_comment(c.version, &next, Some((&actor.id, &quota))).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::OverQuota) => {
+                    return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// A moderator hides or restores a comment.
+    pub async fn moderate(&self, actor: &Actor, id: &CommentId, hide: bool) -> Result<Comment, ServiceError> {
+        self.require_moderator(actor).await?;
+        for _ in 0..5 {
+            let c = self.store.get_comment(id).await?.ok_or(ServiceError::NotFound)?;
+            let mut next = c.clone();
+            next.hidden = hide;
+            next.restored = !hide;
+            next.version += 1;
+            match self.store.update_comment(c.version, &next, None).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// The moderators' queue of flagged or hidden comments.
+    pub async fn moderation_queue(
+        &self,
+        actor: &Actor,
+        state: ModerationState,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Comment>, ServiceError> {
+        self.require_moderator(actor).await?;
+        let after = cursor.map(|c| c.position().to_owned());
+        let mut items = self.store.moderation_queue(state, after.as_deref(), limit.get() + 1).await?;
+        let next_cursor = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(|c| Cursor::new(&c.id.to_string()).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn require_moderator(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        if crate::policy::is_region_moderator(actor, &snap.value) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("нужна роль модератора"))
+        }
+    }
+}
+
+/// What one schedule run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScheduleReport {
+    pub opened: usize,
+    pub closed: usize,
+}
