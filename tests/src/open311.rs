@@ -209,9 +209,8 @@ pub async fn a_post_becomes_a_routed_public_message_of_the_integration<S: Open31
         assert!(!stored.contains(p), "personal data {p} was stored");
     }
     assert!(h.store.get_history(&id).await.unwrap()[0].note.contains("Городское приложение «Мой двор»"));
-    let before = s.get_json(&format!("/open311/v2/requests/{id}.json"), "").await;
-    assert_eq!(before[0]["status"], "open");
-    assert_eq!(before[0]["agency_responsible"], Value::Null);
+    // until it has passed routing it is not public
+    assert_eq!(s.get(&format!("/open311/v2/requests/{id}.json"), "").await.status(), 404);
 
     // When the routing job is delivered
     assert!(s.base.drain().await >= 1);
@@ -282,14 +281,13 @@ pub async fn searches_filter_by_id_service_status_and_dates<S: Open311Backend, Q
         v.as_array().unwrap().iter().map(|r| r["service_request_id"].as_str().unwrap().to_owned()).collect()
     };
     let all = s.get_json("/open311/v2/requests.json", "").await;
-    // Then the default search is the last 90 days of public requests, newest first
-    assert_eq!(ids(&all), vec![public.to_string(), new.to_string(), mid.to_string(), old.to_string()]);
+    // Then the default search is the last 90 days of public requests, newest first; the rejected
+    // one is gone from it
+    assert_eq!(ids(&all), vec![public.to_string(), new.to_string(), mid.to_string()]);
     let by_code = s.get_json("/open311/v2/requests.json", "service_code=dorogi-yamy&jurisdiction_id=72").await;
     assert_eq!(ids(&by_code), vec![public.to_string(), new.to_string(), mid.to_string()]);
     let closed = s.get_json("/open311/v2/requests.json", "status=closed").await;
-    assert_eq!(ids(&closed), vec![mid.to_string(), old.to_string()]);
-    let rejected = closed.as_array().unwrap().iter().find(|r| r["service_request_id"] == old.to_string()).unwrap();
-    assert_eq!(rejected["status_notes"], "Отклонено модератором: сообщение признано спамом.");
+    assert_eq!(ids(&closed), vec![mid.to_string()]);
     let open = s.get_json("/open311/v2/requests.json", "status=open&service_code=dorogi-yamy,zhkh-musor").await;
     assert_eq!(ids(&open), vec![public.to_string(), new.to_string()]);
     let start = (t0 - Duration::days(3)).with_timezone(&chrono_tz::Asia::Yekaterinburg).to_rfc3339();
@@ -300,14 +298,15 @@ pub async fn searches_filter_by_id_service_status_and_dates<S: Open311Backend, Q
     // A `+` left unencoded in an offset arrives as a space and is still read
     let plus = s.get_json("/open311/v2/requests.json", &format!("start_date={start}")).await;
     assert_eq!(ids(&plus), vec![public.to_string(), new.to_string(), mid.to_string()]);
-    // service_request_id overrides the other filters; non-public and unknown ids are left out
+    // service_request_id overrides the other filters; rejected, non-public and unknown ids are
+    // left out
     let listed = s
         .get_json(
             "/open311/v2/requests.json",
             &format!("service_request_id={old},{private},{new},01ARZ3NDEKTSV4RRFFQ69G5FAV&status=open"),
         )
         .await;
-    assert_eq!(ids(&listed), vec![new.to_string(), old.to_string()]);
+    assert_eq!(ids(&listed), vec![new.to_string()]);
     // A window longer than 90 days or a bad status is a 400 error list
     let far = (t0 - Duration::days(120)).to_rfc3339();
     let resp = s
@@ -519,6 +518,36 @@ pub async fn xml_and_json_carry_the_same_data<S: Open311Backend, Q: Queue>(h: &H
     );
 }
 
+pub async fn a_rejected_or_unrouted_public_message_is_not_public<S: Open311Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let s = open311_stack(h).await;
+    // Given a public message that names a neighbour, with a phone and a passport number
+    let about = "Сосед Петров из кв. 12, тел. +7 912 345-67-89, паспорт 7101 123456, сжигает мусор во дворе";
+    let mut input = new_message("zhkh-musor", about);
+    input.public = true;
+    let id = s.base.messages.submit(&citizen("alice"), input, None).await.unwrap().message.id;
+    // Then before routing it is nowhere public
+    assert_eq!(s.get(&format!("/open311/v2/requests/{id}.json"), "").await.status(), 404);
+    let listed = |v: Value| v.as_array().unwrap().iter().any(|r| r["service_request_id"] == id.to_string());
+    assert!(!listed(s.get_json("/open311/v2/requests.json", "").await));
+    // after routing it is
+    s.base.drain().await;
+    assert_eq!(s.get(&format!("/open311/v2/requests/{id}.json"), "").await.status(), 200);
+    // When a moderator rejects it for personal data
+    s.base
+        .workflow
+        .reject(&moderator("m-1"), &id, RejectReason::PersonalData, Some("Персональные данные соседа".into()))
+        .await
+        .unwrap();
+    // Then it vanishes, as if it had never been public: by id, in the search, in either format
+    for format in ["json", "xml"] {
+        assert_eq!(s.get(&format!("/open311/v2/requests/{id}.{format}"), "").await.status(), 404);
+    }
+    assert!(!listed(s.get_json("/open311/v2/requests.json", "").await));
+    assert!(!listed(s.get_json("/open311/v2/requests.json", &format!("service_request_id={id}")).await));
+    let raw = text(&s.get("/open311/v2/requests.json", "status=closed").await);
+    assert!(!raw.contains("кв. 12") && !raw.contains("345-67-89") && !raw.contains("персональные"), "{raw}");
+}
+
 pub async fn only_public_requests_are_shown<S: Open311Backend, Q: Queue>(h: &Harness<S, Q>) {
     let s = open311_stack(h).await;
     // Given a private message and a public one filed by residents
@@ -651,6 +680,7 @@ macro_rules! open311_suite {
             a_wrong_missing_or_revoked_key_is_refused_with_403,
             xml_and_json_carry_the_same_data,
             only_public_requests_are_shown,
+            a_rejected_or_unrouted_public_message_is_not_public,
             bad_posts_are_spec_errors_and_store_nothing,
             integrations_are_listed_with_a_cursor
         );

@@ -53,6 +53,8 @@ async fn the_open311_fixtures_answer_as_the_specification_shows() {
     let resp = open311::handle(&app.open311, post_with_key(created.api_key.as_str())).await.unwrap();
     assert_eq!(resp.status(), 201, "{}", text(&resp));
     let id = json(&resp)[0]["service_request_id"].as_str().unwrap().to_owned();
+    // it becomes public once routed
+    app.routing.route(&feedback_core::MessageId::parse(&id).unwrap()).await.unwrap();
 
     let listed = open311::handle(&app.open311, http_event("apigw-open311-get-requests.json")).await.unwrap();
     assert_eq!(listed.status(), 200);

@@ -268,6 +268,13 @@ pub const OPEN_BUCKET: &str = "open";
 
 impl Message {
     /// Waiting for an answer from an authority (routed, in progress or reopened).
+    /// Whether the public (Open311, open data) may see this message: its author made it public,
+    /// it passed moderation and routing, and it was never rejected (rejection is final). A
+    /// rejected message vanishes from every public surface, as if it had never been public.
+    pub fn is_publicly_visible(&self) -> bool {
+        self.public && !matches!(self.status, Status::Submitted | Status::Rejected)
+    }
+
     pub fn awaits_answer(&self) -> bool {
         matches!(self.status, Status::Routed | Status::InProgress | Status::Reopened)
     }

@@ -270,7 +270,8 @@ where
     /// One public request. Any other id, public or not, is `NotFound`.
     pub async fn request(&self, raw_id: &str) -> Result<Open311Request, ServiceError> {
         let id = MessageId::parse(raw_id.trim()).map_err(|_| ServiceError::NotFound)?;
-        let message = self.store.get_message(&id).await?.filter(|m| m.public).ok_or(ServiceError::NotFound)?;
+        let message =
+            self.store.get_message(&id).await?.filter(Message::is_publicly_visible).ok_or(ServiceError::NotFound)?;
         let snap = self.reference.snapshot().await?;
         self.view(&snap.value, &message).await
     }
@@ -289,7 +290,7 @@ where
                 if found.iter().any(|m| m.id == id) {
                     continue;
                 }
-                if let Some(m) = self.store.get_message(&id).await?.filter(|m| m.public) {
+                if let Some(m) = self.store.get_message(&id).await?.filter(Message::is_publicly_visible) {
                     found.push(m);
                 }
             }
@@ -307,7 +308,7 @@ where
                 let Some(last) = batch.last() else { break };
                 before = last.id;
                 let short = batch.len() < 500;
-                found.extend(batch.into_iter().filter(|m| matches(m, query)));
+                found.extend(batch.into_iter().filter(|m| m.is_publicly_visible() && matches(m, query)));
                 if short {
                     break;
                 }
@@ -327,13 +328,9 @@ where
         let time = |t: DateTime<Utc>| local_time(t, &tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
         let status_notes = match m.status {
             Status::Answered | Status::Closed => m.answer.as_ref().map(|a| a.text.clone()),
-            Status::Rejected => Some(self.rejection_note(m).await?),
             _ => None,
         };
         let service_notice = match (m.status, m.deadline) {
-            (Status::Submitted, _) => {
-                Some("Сообщение проходит проверку и будет направлено в ответственный орган.".into())
-            }
             (s, Some(d)) if s.is_open() => {
                 Some(format!("Ответ будет дан до {}.", local_time(d, &tz).format("%d.%m.%Y")))
             }
@@ -356,29 +353,6 @@ where
             long: m.location.map(|l| l.lon()),
             media_url: None,
         })
-    }
-
-    /// Why a rejected message was rejected, from its reason code only (a moderator's comment is
-    /// for the author, not the public).
-    async fn rejection_note(&self, m: &Message) -> Result<String, ServiceError> {
-        let history = self.store.get_history(&m.id).await?;
-        let code = history
-            .iter()
-            .rev()
-            .find(|e| e.to == Status::Rejected)
-            .and_then(|e| e.note.strip_prefix("Отклонено: "))
-            .map(|rest| rest.split(';').next().unwrap_or("").trim().to_owned())
-            .unwrap_or_default();
-        let why = match code.as_str() {
-            "obscene" => "текст содержит нецензурную лексику",
-            "spam" => "сообщение признано спамом",
-            "duplicate" => "повтор ранее поданного сообщения",
-            "no_content" => "в сообщении нет описания проблемы",
-            "personal_data" => "сообщение содержит персональные данные",
-            "not_a_request" => "сообщение не является обращением",
-            _ => "сообщение не прошло модерацию",
-        };
-        Ok(format!("Отклонено модератором: {why}."))
     }
 
     /// Checks an API key and the jurisdiction: the active integration, or `Forbidden`.
