@@ -205,8 +205,30 @@ async fn handle_http(p: Arc<Platform>, req: axum::extract::Request) -> AxumRespo
     let started = std::time::Instant::now();
     let (m, pa) = (method.clone(), path.clone());
     let resp = contain_panics(async move { dispatch(&p, req, &m, &pa).await }).await;
-    tracing::info!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    let route = logged_route(&method, &path);
+    tracing::info!(%route, status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     resp
+}
+
+/// What the request log says of a request: its route template (`GET /v1/ballots/{receipt}`),
+/// never the raw path, whose ids, receipts and file names are the caller's business.
+pub fn logged_route(method: &str, path: &str) -> String {
+    if let Ok((route, _)) = routes::find(method, path) {
+        return route.key();
+    }
+    if let Some(route) = routes::proxy(method, path) {
+        return route.key();
+    }
+    let area = if path.starts_with(blobs::PREFIX) {
+        "photo bytes"
+    } else if path == "/v1/dev/tokens" || path == "/healthz" || path == "/config.json" {
+        path
+    } else if path.starts_with("/v1/") || path.starts_with("/open311/") {
+        "no route"
+    } else {
+        "portal"
+    };
+    format!("{method} {area}")
 }
 
 /// Runs one request's work in its own task: a bug that panics in it answers that request 500
@@ -573,6 +595,22 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::{contain_panics, load_region_file, AxumResponse};
+
+    #[test]
+    fn the_request_log_names_route_templates_never_raw_paths() {
+        use super::logged_route;
+        let receipt = "7Q2M9XK4TR8B3N6P";
+        assert_eq!(logged_route("GET", &format!("/v1/ballots/{receipt}")), "GET /v1/ballots/{receipt}");
+        let id = "01JDQ3Z5V1K8Y2M4N6P8R0T2W4";
+        assert_eq!(logged_route("POST", &format!("/v1/messages/{id}/take")), "POST /v1/messages/{id}/take");
+        assert_eq!(
+            logged_route("GET", &format!("/open311/v2/requests/{id}.json")),
+            "GET /open311/v2/requests/{id}.{format}"
+        );
+        assert_eq!(logged_route("GET", &format!("/v1/nothing/{id}")), "GET no route");
+        assert_eq!(logged_route("GET", &format!("/messages/{id}")), "GET portal");
+        assert!(!logged_route("PUT", &format!("{}{id}", super::blobs::PREFIX)).contains(id));
+    }
 
     #[tokio::test]
     async fn a_panicking_request_answers_500_and_the_next_one_is_served() {
