@@ -241,10 +241,18 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if poll.kind == PollKind::Discussion {
             return Err(ServiceError::NotFound);
         }
-        if let Some(frozen) = self.store.get_results(id).await? {
-            return Ok(frozen);
-        }
         let staff = actor.has(Role::Admin) || actor.has(Role::Analyst);
+        // Residents see option counts only: turnout by municipality is for admins and analysts,
+        // since in a small municipality a count and a live result can reveal one person's choice.
+        let for_actor = |mut r: Results| {
+            if !staff {
+                r.turnout.clear();
+            }
+            r
+        };
+        if let Some(frozen) = self.store.get_results(id).await? {
+            return Ok(for_actor(frozen));
+        }
         if poll.results == ResultsVisibility::AfterClose && !(staff && poll.status == PollStatus::Cancelled) {
             return Err(ServiceError::Conflict {
                 code: "results_not_published",
@@ -252,7 +260,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             });
         }
         let tally = self.store.tally(id).await?;
-        Ok(Results::from_tally(&poll, &tally, false))
+        Ok(for_actor(Results::from_tally(&poll, &tally, false)))
     }
 
     /// The scheduled job: opens polls whose time came and closes due ones, freezing their
