@@ -14,7 +14,7 @@ use feedback_core::open311::{Open311, Open311Policy, PublicMessageStore};
 use feedback_core::ports::NotificationStore;
 use feedback_core::service::Reference;
 use feedback_core::testing::{sample_region, ManualClock};
-use feedback_core::values::MessageText;
+use feedback_core::values::{Address, Location, MessageText};
 use feedback_core::workflow::RejectReason;
 use feedback_core::{Clock, MessageId, Status};
 use lambda_http::{Body, Response};
@@ -228,7 +228,7 @@ pub async fn a_post_becomes_a_routed_public_message_of_the_integration<S: Open31
     assert_eq!(r["agency_responsible"], "Управа по дорожному хозяйству города Тюмени");
     assert_eq!(r["description"], HOLE);
     assert_eq!(r["address"], "Тюмень, ул. Республики, 15");
-    assert_eq!((r["lat"].as_f64(), r["long"].as_f64()), (Some(57.153), Some(65.5343)));
+    assert_eq!((r["lat"].as_f64(), r["long"].as_f64()), (Some(57.153), Some(65.534)));
     let deadline = routed.deadline.unwrap().with_timezone(&chrono_tz::Asia::Yekaterinburg);
     assert_eq!(r["expected_datetime"], deadline.format("%Y-%m-%dT%H:%M:%S+05:00").to_string());
     assert!(r["requested_datetime"].as_str().unwrap().ends_with("+05:00"));
@@ -548,6 +548,62 @@ pub async fn a_rejected_or_unrouted_public_message_is_not_public<S: Open311Backe
     assert!(!raw.contains("кв. 12") && !raw.contains("345-67-89") && !raw.contains("персональные"), "{raw}");
 }
 
+pub async fn public_text_is_scrubbed_and_the_stored_message_is_not<S: Open311Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let s = open311_stack(h).await;
+    // Given a public message that names a phone, an e-mail, a passport and a flat, with the flat
+    // and the entrance in its address and a precise point
+    let about = "Сосед из кв. 12 жжёт мусор во дворе. Мой телефон +7 912 345-67-89, почта petrov@mail.ru, \
+                 паспорт 7101 123456";
+    let address = "Тюмень, ул. Республики, 15, кв. 12, подъезд 3";
+    let mut input = new_message("zhkh-musor", about);
+    input.public = true;
+    input.address = Some(Address::parse(address).unwrap());
+    input.location = Some(Location::new(57.15349, 65.5351).unwrap());
+    let id = s.base.messages.submit(&citizen("alice"), input, None).await.unwrap().message.id;
+    s.base.drain().await;
+    let routed = h.store.get_message(&id).await.unwrap().unwrap();
+    s.base
+        .workflow
+        .answer(
+            &official("o-1", routed.authority_id.as_ref().unwrap().as_str()),
+            &id,
+            MessageText::parse("Мастер приедет завтра, его телефон 8 (3452) 12-34-56").unwrap(),
+        )
+        .await
+        .unwrap();
+    let personal =
+        ["345-67-89", "912", "petrov", "mail.ru", "7101", "123456", "кв. 12", "подъезд", "12-34-56", "57.15349"];
+    // When Open311 shows it, by id and in a search
+    let got = s.get_json(&format!("/open311/v2/requests/{id}.json"), "").await;
+    let r = &got[0];
+    // Then the text, the answer and the address carry none of it, and the point is on the grid
+    assert_eq!(
+        r["description"],
+        "Сосед из [квартира скрыта] жжёт мусор во дворе. Мой телефон [телефон скрыт], почта [e-mail скрыт], \
+         паспорт [паспорт скрыт]"
+    );
+    assert_eq!(r["status_notes"], "Мастер приедет завтра, его телефон [телефон скрыт]");
+    assert_eq!(r["address"], "Тюмень, ул. Республики, 15");
+    assert_eq!((r["lat"].as_f64(), r["long"].as_f64()), (Some(57.153), Some(65.536)));
+    let raw_json = text(&s.get(&format!("/open311/v2/requests/{id}.json"), "").await);
+    let raw_xml = text(&s.get(&format!("/open311/v2/requests/{id}.xml"), "").await);
+    let listed = text(&s.get("/open311/v2/requests.xml", &format!("service_request_id={id}")).await);
+    for raw in [&raw_json, &raw_xml, &listed] {
+        for p in personal.iter().chain(&["65.5351"]) {
+            assert!(!raw.contains(p), "{p} is shown: {raw}");
+        }
+        assert!(raw.contains("[телефон скрыт]") && raw.contains("Тюмень, ул. Республики, 15"), "{raw}");
+    }
+    assert!(raw_xml.contains("<lat>57.153</lat>") && raw_xml.contains("<long>65.536</long>"), "{raw_xml}");
+    // and the stored message, which the authority reads, is untouched
+    let stored = h.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(stored.text, about);
+    assert_eq!(stored.address.as_deref(), Some(address));
+    let point = stored.location.unwrap();
+    assert_eq!((point.lat(), point.lon()), (57.15349, 65.5351));
+    assert_eq!(stored.answer.unwrap().text, "Мастер приедет завтра, его телефон 8 (3452) 12-34-56");
+}
+
 pub async fn only_public_requests_are_shown<S: Open311Backend, Q: Queue>(h: &Harness<S, Q>) {
     let s = open311_stack(h).await;
     // Given a private message and a public one filed by residents
@@ -681,6 +737,7 @@ macro_rules! open311_suite {
             xml_and_json_carry_the_same_data,
             only_public_requests_are_shown,
             a_rejected_or_unrouted_public_message_is_not_public,
+            public_text_is_scrubbed_and_the_stored_message_is_not,
             bad_posts_are_spec_errors_and_store_nothing,
             integrations_are_listed_with_a_cursor
         );

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod region;
 pub mod routing;
 pub mod routing_service;
+pub mod scrub;
 pub mod service;
 pub mod submission;
 pub mod testing;

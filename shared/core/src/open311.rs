@@ -2,7 +2,9 @@
 //! messages as service requests, and submission by integrations through their API key.
 //!
 //! What the public sees is decided here: only public messages, never who filed them, and none of
-//! the personal data a client may send with a request (it is not stored at all).
+//! the personal data a client may send with a request (it is not stored at all). Personal data a
+//! resident writes into the text or the address is masked in the public view only
+//! ([`crate::scrub`]); the stored message keeps it for the authority.
 
 use crate::error::{FieldError, ServiceError};
 use crate::ids::{CategoryId, MessageId, MunicipalityId};
@@ -14,6 +16,7 @@ use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError, WorkQueue};
 use crate::ports::{CreateOutcome, Job, OutboxItem};
 use crate::reference::Reference;
 use crate::region::RegionData;
+use crate::scrub::{coarsen, scrub_address, scrub_text};
 use crate::submission::{check_quota, new_submission, submission_quota, NewMessage};
 use crate::values::{Address, Location, MessageText};
 use crate::views::local_time;
@@ -98,10 +101,11 @@ pub struct Open311Request {
     pub service_request_id: String,
     /// `open` or `closed`.
     pub status: String,
-    /// The authority's answer, or why the request was rejected.
+    /// The authority's answer, with personal data masked.
     pub status_notes: Option<String>,
     pub service_name: String,
     pub service_code: String,
+    /// The message's text, with personal data masked.
     pub description: String,
     /// The name of the authority the request is routed to.
     pub agency_responsible: Option<String>,
@@ -111,8 +115,11 @@ pub struct Open311Request {
     pub updated_datetime: String,
     /// The answer deadline, once the request is routed.
     pub expected_datetime: Option<String>,
+    /// Street and house only: a flat, office, entrance or floor is cut off.
     pub address: Option<String>,
+    /// Snapped to a grid of about 100 m: 0.001° of latitude, 0.002° of longitude.
     pub lat: Option<f64>,
+    /// Snapped to the same grid as `lat`.
     pub long: Option<f64>,
     /// Not offered: photos are served only to those who may read the message.
     pub media_url: Option<String>,
@@ -322,12 +329,12 @@ where
         Ok(out)
     }
 
-    /// The public view of a message.
+    /// The public view of a message: its text, address, place and answer scrubbed of personal data.
     async fn view(&self, region: &RegionData, m: &Message) -> Result<Open311Request, ServiceError> {
         let tz = region.time_zone();
         let time = |t: DateTime<Utc>| local_time(t, &tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string();
         let status_notes = match m.status {
-            Status::Answered | Status::Closed => m.answer.as_ref().map(|a| a.text.clone()),
+            Status::Answered | Status::Closed => m.answer.as_ref().map(|a| scrub_text(&a.text)),
             _ => None,
         };
         let service_notice = match (m.status, m.deadline) {
@@ -336,21 +343,22 @@ where
             }
             _ => None,
         };
+        let point = m.location.map(|l| coarsen(l.lat(), l.lon()));
         Ok(Open311Request {
             service_request_id: m.id.to_string(),
             status: OpenClosed::of(m.status).as_str().into(),
             status_notes,
             service_name: region.category(&m.category_id).map(|c| c.name.clone()).unwrap_or_default(),
             service_code: m.category_id.to_string(),
-            description: m.text.clone(),
+            description: scrub_text(&m.text),
             agency_responsible: m.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.clone()),
             service_notice,
             requested_datetime: time(m.created_at),
             updated_datetime: time(m.updated_at),
             expected_datetime: m.deadline.map(time),
-            address: m.address.clone(),
-            lat: m.location.map(|l| l.lat()),
-            long: m.location.map(|l| l.lon()),
+            address: m.address.as_deref().map(scrub_address).filter(|a| !a.is_empty()),
+            lat: point.map(|p| p.0),
+            long: point.map(|p| p.1),
             media_url: None,
         })
     }
