@@ -91,9 +91,15 @@ def main() -> None:
     if wrong.status_code != 403 or wrong.json()[0]["code"] != 403:
         fail(f"a wrong key answered {wrong.status_code} {wrong.text}")
 
+    # A request is public once routed: until then it is 404, as if it did not exist.
     deadline = time.monotonic() + 20
     while True:
-        one = as_json.get_service_request(request_id)
+        try:
+            one = as_json.get_service_request(request_id)
+        except requests.exceptions.HTTPError as e:
+            if e.response is None or e.response.status_code != 404:
+                raise
+            one = {}
         if one.get("agency_responsible"):
             break
         if time.monotonic() > deadline:
