@@ -17,7 +17,9 @@ pub fn scope_of(actor: &Actor) -> Result<Scope, ServiceError> {
     }
     match (&actor.authority, actor.has(Role::Official)) {
         (Some(a), true) => Ok(Scope::Authority(a.clone())),
-        _ => Err(ServiceError::Forbidden("analytics are for admins, analysts and officials")),
+        _ => {
+            Err(ServiceError::Forbidden("аналитика доступна администраторам, аналитикам и сотрудникам органов власти"))
+        }
     }
 }
 
@@ -113,7 +115,7 @@ where
     pub async fn poll(&self, actor: &Actor, id: &crate::ids::PollId) -> Result<PollReport, ServiceError> {
         let (scope, snap) = self.scope(actor).await?;
         if scope != Scope::Region {
-            return Err(ServiceError::Forbidden("poll analytics are for admins and analysts"));
+            return Err(ServiceError::Forbidden("аналитика голосований доступна администраторам и аналитикам"));
         }
         let poll = self.store.get_poll(id).await?.ok_or(ServiceError::NotFound)?;
         if poll.kind == crate::participation::PollKind::Discussion {
