@@ -15,13 +15,7 @@ where
     S: PollStore + CommentStore + ReferenceStore + Clone,
     C: Clock + Clone,
 {
-    Participation::new(
-        deps.store.clone(),
-        deps.clock.clone(),
-        deps.reference.clone(),
-        secret,
-        settings.comments_per_hour,
-    )
+    deps.participation(secret, settings)
 }
 
 /// The handler both hosts call.

@@ -420,6 +420,22 @@ pub(crate) fn docs<T: serde::de::DeserializeOwned>(
     rows.map(|d| from_json(&d.map_err(backend)?)).collect()
 }
 
+/// Every instant (epoch milliseconds in its first column) a query returns.
+pub(crate) fn instants(
+    tx: &rusqlite::Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<chrono::DateTime<chrono::Utc>>, StoreError> {
+    let mut stmt = tx.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt.query_map(params, |r| r.get::<_, i64>(0)).map_err(backend)?;
+    rows.map(|ms| {
+        let ms = ms.map_err(backend)?;
+        chrono::DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("stored time {ms} is out of range")))
+    })
+    .collect()
+}
+
 /// The document a query returns, if any.
 pub(crate) fn one<T: serde::de::DeserializeOwned>(
     tx: &rusqlite::Transaction<'_>,

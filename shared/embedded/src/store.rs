@@ -1,7 +1,7 @@
 use crate::counters::add_counters;
 use crate::queue::{enqueue_in, queued_jobs};
 use crate::quota::{quota_used, spend_quota};
-use crate::{backend, docs, from_json, is_constraint, json, one, Db};
+use crate::{backend, docs, from_json, instants, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{deltas, Counters};
@@ -329,19 +329,11 @@ impl MessageStore for SqliteStore {
         let from = MessageId::lower_bound(since).to_string();
         self.db
             .tx(move |tx| {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
-                    )
-                    .map_err(backend)?;
-                let rows =
-                    stmt.query_map(params![author, from, limit as i64], |r| r.get::<_, i64>(0)).map_err(backend)?;
-                rows.map(|ms| {
-                    let ms = ms.map_err(backend)?;
-                    DateTime::from_timestamp_millis(ms)
-                        .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
-                })
-                .collect()
+                instants(
+                    tx,
+                    "SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+                    params![author, from, limit as i64],
+                )
             })
             .await
     }
@@ -483,18 +475,11 @@ impl PhotoStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .tx(move |tx| {
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT created_ms FROM photos WHERE owner = ?1 AND created_ms >= ?2 ORDER BY created_ms LIMIT ?3",
-                    )
-                    .map_err(backend)?;
-                let rows = stmt.query_map(params![owner, since, limit], |r| r.get::<_, i64>(0)).map_err(backend)?;
-                rows.map(|ms| {
-                    let ms = ms.map_err(backend)?;
-                    DateTime::from_timestamp_millis(ms)
-                        .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("bad time {ms}")))
-                })
-                .collect()
+                instants(
+                    tx,
+                    "SELECT created_ms FROM photos WHERE owner = ?1 AND created_ms >= ?2 ORDER BY created_ms LIMIT ?3",
+                    params![owner, since, limit],
+                )
             })
             .await
     }

@@ -62,6 +62,28 @@ impl<S: ReferenceStore + Clone, Q, C> Deps<S, Q, C> {
     }
 }
 
+impl<S, Q, C> Deps<S, Q, C>
+where
+    S: feedback_core::participation::PollStore + feedback_core::participation::CommentStore + ReferenceStore + Clone,
+    C: feedback_core::Clock + Clone,
+{
+    /// Votes, surveys and discussions over these adapters, with the voter-roll secret: the
+    /// service of both `polls` and `close-polls`.
+    pub fn participation(
+        &self,
+        secret: feedback_core::participation::VoterSecret,
+        settings: &Settings,
+    ) -> feedback_core::participation::Participation<S, C> {
+        feedback_core::participation::Participation::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.reference.clone(),
+            secret,
+            settings.comments_per_hour,
+        )
+    }
+}
+
 impl<S, Q, C> Deps<S, Q, C> {
     /// The same adapters with another queue.
     pub fn with_queue<Q2>(self, queue: Q2) -> Deps<S, Q2, C> {
