@@ -2,6 +2,7 @@
 //! with the stored counters. An offline operator tool: it reads the whole store.
 
 use feedback_core::analytics::{reconcile, Reconciliation};
+use feedback_core::ports::HistoryScan;
 use feedback_core::CounterStore;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub async fn run(target: Target) -> anyhow::Result<Reconciliation> {
     Ok(outcome)
 }
 
-async fn check<S: CounterStore>(store: &S, progress: &(dyn Fn(u64) + Send + Sync)) -> anyhow::Result<Reconciliation> {
+async fn check<S: CounterStore + HistoryScan>(
+    store: &S,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> anyhow::Result<Reconciliation> {
     reconcile(store, progress).await.map_err(|e| anyhow::anyhow!("reconciling: {e}"))
 }

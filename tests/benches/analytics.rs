@@ -5,6 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use feedback_core::message::{By, Transition};
+use feedback_core::ports::NewRecord;
 use feedback_core::{HistoryEntry, Message, MessageStore};
 use feedback_embedded::{Db, SqliteStore};
 use feedback_tests::fixtures::{at, submitted};
@@ -17,7 +18,7 @@ const TZ: chrono_tz::Tz = chrono_tz::Asia::Yekaterinburg;
 async fn routed_with_answer(store: &SqliteStore, n: u64, counted: bool) -> (Message, Message, HistoryEntry) {
     let t0 = at("2026-11-27T10:00:00+05:00") + chrono::Duration::seconds(n as i64);
     let (m, e) = submitted(&format!("resident-{n}"), t0);
-    store.create_message(&m, &e, None, &[], None).await.expect("create");
+    store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.expect("create");
     let authority = feedback_core::AuthorityId::parse("adm-tyumen").expect("id");
     let route = Transition::Route {
         authority_id: authority.clone(),

@@ -8,7 +8,7 @@ use crate::workflow::{moderator, official, stack};
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::analytics::{reconcile, Analytics, GroupStats};
-use feedback_core::ports::{Job, NotificationStore};
+use feedback_core::ports::{HistoryScan, Job, NotificationStore};
 use feedback_core::service::Reference;
 use feedback_core::values::MessageText;
 use feedback_core::workflow::RejectReason;
@@ -16,7 +16,7 @@ use feedback_core::CounterStore;
 use std::sync::Arc;
 
 /// Asserts that every counter equals its recount from the stored history.
-pub async fn assert_reconciled<S: CounterStore>(store: &S) {
+pub async fn assert_reconciled<S: CounterStore + HistoryScan>(store: &S) {
     let outcome = reconcile(store, &|_| {}).await.expect("reconcile");
     assert!(outcome.differences.is_empty(), "counters differ from the history: {:?}", outcome.differences);
 }

@@ -6,8 +6,8 @@ use chrono::Duration;
 use feedback_core::participation::PollStore;
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
-    CreateOutcome, IdempotencyRecord, Job, MessageUpdate, NotificationStore, OutboxItem, QueueName, QueueReceiver,
-    Quota, StoreError,
+    CreateOutcome, HistoryScan, IdempotencyRecord, Job, MessageUpdate, NewRecord, NotificationStore, OutboxItem,
+    QueueName, QueueReceiver, Quota, StoreError,
 };
 use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
@@ -17,11 +17,12 @@ use std::sync::Arc;
 
 /// Everything a backend's store implements.
 pub trait Backend:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + PollStore + Clone
+    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + PollStore + Clone
 {
 }
-impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + PollStore + Clone> Backend
-    for T
+impl<
+        T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + PollStore + Clone,
+    > Backend for T
 {
 }
 pub trait Queue: WorkQueue + QueueReceiver + Clone {}
@@ -31,7 +32,10 @@ const T0: &str = "2026-11-27T10:00:00+05:00";
 
 pub async fn creates_and_reads_a_message<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    assert_eq!(h.store.create_message(&m, &e, None, &[], None).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(
+        h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap(),
+        CreateOutcome::Created
+    );
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(h.store.get_history(&m.id).await.unwrap(), vec![e]);
     let (other, _) = submitted("alice", at(T0));
@@ -40,10 +44,13 @@ pub async fn creates_and_reads_a_message<S: Backend, Q: Queue>(h: &Harness<S, Q>
 
 pub async fn a_duplicate_message_id_is_a_conflict<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
+    h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
     let mut changed = m.clone();
     changed.text = "Другой текст сообщения".into();
-    assert!(matches!(h.store.create_message(&changed, &e, None, &[], None).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        h.store.create_message(&NewRecord::new(changed.clone(), e.clone()), None, &[], None).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(h.store.get_message(&m.id).await.unwrap(), Some(m));
 }
 
@@ -56,11 +63,14 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
         response: m1.clone(),
         created_at: m1.created_at,
     };
-    assert_eq!(h.store.create_message(&m1, &e1, Some(&rec), &[], None).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(
+        h.store.create_message(&NewRecord::new(m1.clone(), e1.clone()), Some(&rec), &[], None).await.unwrap(),
+        CreateOutcome::Created
+    );
     let (m2, e2) = submitted("alice", at(T0) + Duration::seconds(1));
     let rec2 = IdempotencyRecord { response: m2.clone(), request_hash: "h2".into(), ..rec.clone() };
     assert_eq!(
-        h.store.create_message(&m2, &e2, Some(&rec2), &[], None).await.unwrap(),
+        h.store.create_message(&NewRecord::new(m2.clone(), e2.clone()), Some(&rec2), &[], None).await.unwrap(),
         CreateOutcome::KeyExists(Box::new(rec.clone()))
     );
     assert_eq!(h.store.get_message(&m2.id).await.unwrap(), None, "nothing of the second request is stored");
@@ -68,12 +78,15 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
     // The key is scoped per citizen.
     let (m3, e3) = submitted("bob", at(T0));
     let rec3 = IdempotencyRecord { citizen: m3.author.clone(), response: m3.clone(), ..rec };
-    assert_eq!(h.store.create_message(&m3, &e3, Some(&rec3), &[], None).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(
+        h.store.create_message(&NewRecord::new(m3.clone(), e3.clone()), Some(&rec3), &[], None).await.unwrap(),
+        CreateOutcome::Created
+    );
 }
 
 pub async fn an_update_needs_the_expected_version<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
+    h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
     let mut next = m.clone();
     next.status = Status::Routed;
     next.version = 2;
@@ -92,11 +105,11 @@ pub async fn an_authors_messages_list_newest_first_in_pages<S: Backend, Q: Queue
     let mut ids = Vec::new();
     for i in 0..5 {
         let (m, e) = submitted("alice", at(T0) + Duration::minutes(i));
-        h.store.create_message(&m, &e, None, &[], None).await.unwrap();
+        h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
         ids.push(m.id);
     }
     let (b, be) = submitted("bob", at(T0));
-    h.store.create_message(&b, &be, None, &[], None).await.unwrap();
+    h.store.create_message(&NewRecord::new(b.clone(), be.clone()), None, &[], None).await.unwrap();
     let alice = citizen("alice").id;
     let first = h.store.list_by_author(&alice, None, 3).await.unwrap();
     assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[4], ids[3], ids[2]]);
@@ -111,7 +124,7 @@ pub async fn only_submitted_messages_are_found_as_stuck<S: Backend, Q: Queue>(h:
     let (b, be) = submitted("alice", at(T0) + Duration::minutes(1));
     let (c, ce) = submitted("alice", at(T0) + Duration::minutes(2));
     for (m, e) in [(&a, &ae), (&b, &be), (&c, &ce)] {
-        h.store.create_message(m, e, None, &[], None).await.unwrap();
+        h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
     }
     let mut routed = b.clone();
     routed.status = Status::Routed;
@@ -323,7 +336,7 @@ pub async fn a_routed_notification_survives_a_queue_that_fails_after_the_commit<
 
 pub async fn a_failed_transition_owes_nothing<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let (m, e) = submitted("alice", at(T0));
-    h.store.create_message(&m, &e, None, &[], None).await.unwrap();
+    h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
     let mut next = m.clone();
     next.status = Status::Routed;
     next.version = 2;
@@ -333,13 +346,13 @@ pub async fn a_failed_transition_owes_nothing<S: Backend, Q: Queue>(h: &Harness<
     e2.to = Status::Routed;
     let notification = feedback_core::notification::Notification::for_transition(&next, &e2, None).unwrap();
     let owed = [OutboxItem::new(Job::Notify { notification }, e2.at)];
-    let stale = MessageUpdate { expected_version: 7, next: next.clone(), entry: e2.clone() };
+    let stale = MessageUpdate::new(7, next.clone(), e2.clone());
     assert!(matches!(h.store.update_messages(&[stale], &owed).await, Err(StoreError::Conflict)));
     let later = at(T0) + Duration::minutes(5);
     relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap();
     assert!(owed_notifications(&h.queue).await.is_empty(), "a refused transition queued nothing");
     // the same transition at the right version owes it, once, even if relayed twice
-    let fresh = MessageUpdate { expected_version: 1, next, entry: e2 };
+    let fresh = MessageUpdate::new(1, next, e2);
     h.store.update_messages(&[fresh], &owed).await.unwrap();
     relay(&h.store, &h.queue, &owed).await;
     relay_pending(&h.store, &h.queue, later, Duration::seconds(30)).await.unwrap();
@@ -352,7 +365,9 @@ pub async fn a_quota_stops_at_its_maximum<S: Backend, Q: Queue>(h: &Harness<S, Q
     let mut outcomes = Vec::new();
     for i in 0..5 {
         let (m, e) = submitted("alice", now + Duration::milliseconds(i));
-        outcomes.push(h.store.create_message(&m, &e, None, &[], Some(&quota)).await.unwrap());
+        outcomes.push(
+            h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], Some(&quota)).await.unwrap(),
+        );
     }
     let created = outcomes.iter().filter(|o| **o == CreateOutcome::Created).count();
     let over = outcomes.iter().filter(|o| **o == CreateOutcome::OverQuota).count();
@@ -364,7 +379,10 @@ pub async fn a_quota_stops_at_its_maximum<S: Backend, Q: Queue>(h: &Harness<S, Q
     let next = Quota::hourly("submit#alice".into(), 3, now + Duration::hours(1));
     assert_eq!(h.store.quota_used(&next).await.unwrap(), 0);
     let (m, e) = submitted("alice", now + Duration::hours(1));
-    assert_eq!(h.store.create_message(&m, &e, None, &[], Some(&next)).await.unwrap(), CreateOutcome::Created);
+    assert_eq!(
+        h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], Some(&next)).await.unwrap(),
+        CreateOutcome::Created
+    );
 }
 
 /// Sixty racing creations against a quota of twenty store exactly twenty. Run on the embedded
@@ -377,7 +395,7 @@ pub async fn a_quota_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S
         let (store, quota) = (h.store.clone(), quota.clone());
         tasks.push(tokio::spawn(async move {
             let (m, e) = submitted("alice", now + Duration::milliseconds(i));
-            store.create_message(&m, &e, None, &[], Some(&quota)).await.unwrap()
+            store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], Some(&quota)).await.unwrap()
         }));
     }
     let mut created = 0;

@@ -15,8 +15,9 @@ use feedback_core::participation::{
 };
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    CounterStore, CreateOutcome, Delivery, IdempotencyRecord, Job, MessageStore, MessageUpdate, NotificationStore,
-    Outbox, OutboxItem, QueueName, QueueReceiver, Quota, Quotas, ReferenceStore, StoreError, Versioned, WorkQueue,
+    CounterStore, CreateOutcome, Delivery, HistoryPage, HistoryScan, IdempotencyRecord, Job, MessageStore,
+    MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, QueueName, QueueReceiver, Quota, Quotas,
+    ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use feedback_core::region::RegionData;
 use feedback_core::values::IdempotencyKey;
@@ -247,13 +248,12 @@ impl<S: Quotas> Quotas for FaultyStore<S> {
 impl<S: MessageStore> MessageStore for FaultyStore<S> {
     async fn create_message(
         &self,
-        message: &Message,
-        entry: &HistoryEntry,
+        record: &NewRecord,
         idempotency: Option<&IdempotencyRecord>,
         outbox: &[OutboxItem],
         quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError> {
-        let f = self.inner.create_message(message, entry, idempotency, outbox, quota);
+        let f = self.inner.create_message(record, idempotency, outbox, quota);
         self.faults.write("create_message", f).await
     }
     async fn get_idempotency(
@@ -387,8 +387,12 @@ impl<S: CounterStore> CounterStore for FaultyStore<S> {
     async fn all_counters(&self) -> Result<Counters, StoreError> {
         self.faults.read("all_counters", self.inner.all_counters()).await
     }
-    async fn recount(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<Counters, StoreError> {
-        self.faults.read("recount", self.inner.recount(progress)).await
+}
+
+#[async_trait]
+impl<S: HistoryScan> HistoryScan for FaultyStore<S> {
+    async fn history_page(&self, after: Option<&str>, limit: usize) -> Result<HistoryPage, StoreError> {
+        self.faults.read("history_page", self.inner.history_page(after, limit)).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use feedback_aws::{DynamoStore, QueueUrls, SqsQueue};
 use feedback_core::ids::MessageId;
-use feedback_core::ports::{Job, StoreError};
+use feedback_core::ports::{Job, NewRecord, StoreError};
 use feedback_core::{MessageStore, ServiceError, WorkQueue};
 use feedback_tests::fixtures::{at, submitted};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -114,7 +114,7 @@ async fn a_throttled_transaction_is_unavailable() {
     let (m, e) = submitted("alice", at("2026-11-27T10:00:00+05:00"));
     for (status, body) in [(400, THROTTLED), (400, CANCELLED_BY_THROTTLING), (500, INTERNAL)] {
         let store = dynamo(&endpoint(status, body).await);
-        let got = store.create_message(&m, &e, None, &[], None).await;
+        let got = store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await;
         assert!(matches!(got, Err(StoreError::Unavailable(_))), "{body}: {got:?}");
     }
 }

@@ -7,9 +7,9 @@ use crate::dynamo::{read_doc, s, DynamoStore, Item};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
-use feedback_core::analytics::{deltas, shard_of, shards_of, CounterKey, CounterRow, Counters, SlotRange};
+use feedback_core::analytics::{shard_of, shards_of, CounterKey, CounterRow, Counters, SlotRange};
 use feedback_core::ids::MessageId;
-use feedback_core::ports::{CounterStore, StoreError};
+use feedback_core::ports::{CounterStore, HistoryPage, HistoryScan, StoreError};
 use feedback_core::HistoryEntry;
 use std::collections::BTreeMap;
 
@@ -49,53 +49,53 @@ impl DynamoStore {
             .collect()
     }
 
-    /// The increments of a set of history entries, on the shards of their messages, merged so
-    /// each counter item appears once in the transaction. The series of the result name the
-    /// stored partition: `<series>#<shard>`.
-    pub(crate) fn counters_of<'a>(entries: impl IntoIterator<Item = (&'a MessageId, &'a HistoryEntry)>) -> Counters {
+    /// The increments that transitions carry, on the shards of their messages, merged so each
+    /// counter item appears once in the transaction. The series of the result name the stored
+    /// partition: `<series>#<shard>`.
+    pub(crate) fn counters_of<'a>(increments: impl IntoIterator<Item = (&'a MessageId, &'a Counters)>) -> Counters {
         let mut out = Counters::default();
-        for (id, e) in entries {
-            for (key, fields) in deltas(e).0 {
+        for (id, counters) in increments {
+            for (key, fields) in &counters.0 {
                 let shard = if shards_of(&key.series) > 1 { shard_of(id) } else { 0 };
-                let stored = CounterKey { series: format!("{}#{shard}", key.series), slot: key.slot };
+                let stored = CounterKey { series: format!("{}#{shard}", key.series), slot: key.slot.clone() };
                 for (f, v) in fields {
-                    out.add(stored.clone(), &f, v);
+                    out.add(stored.clone(), f, *v);
                 }
             }
         }
         out
     }
 
-    /// Every item whose key attribute `key` starts with `prefix`. Offline tools only: a Scan.
-    async fn scan_prefix(
+    /// One page of the items whose key attribute `key` starts with `prefix`, from `start` on,
+    /// evaluating at most `limit` items. Offline tools only: a Scan.
+    async fn scan_page(
         &self,
         key: &str,
         prefix: &str,
-        mut visit: impl FnMut(&Item) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client()
-                .scan()
-                .table_name(self.table())
-                .filter_expression("begins_with(#k, :p)")
-                .expression_attribute_names("#k", key)
-                .expression_attribute_values(":p", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("Scan", e))?;
-            for item in page.items() {
-                visit(item)?;
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(()),
-            }
-        }
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<ScanPage, StoreError> {
+        let page = self
+            .client()
+            .scan()
+            .table_name(self.table())
+            .filter_expression("begins_with(#k, :p)")
+            .expression_attribute_names("#k", key)
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Scan", e))?;
+        let last_key = page.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok(ScanPage { items: page.items.unwrap_or_default(), last_key })
     }
+}
+
+struct ScanPage {
+    items: Vec<Item>,
+    last_key: Option<Item>,
 }
 
 /// A stored counter item as a row of its series, the shard left out.
@@ -165,32 +165,44 @@ impl CounterStore for DynamoStore {
 
     async fn all_counters(&self) -> Result<Counters, StoreError> {
         let mut out = Counters::default();
-        self.scan_prefix("PK", STAT, |item| {
-            if let Some(row) = row_of(item) {
+        let mut start = None;
+        loop {
+            let page = self.scan_page("PK", STAT, start, 1000).await?;
+            for row in page.items.iter().filter_map(row_of) {
                 for (f, v) in &row.fields {
                     out.add(row.key.clone(), f, *v);
                 }
             }
-            Ok(())
-        })
-        .await?;
-        Ok(out)
-    }
-
-    async fn recount(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<Counters, StoreError> {
-        let mut out = Counters::default();
-        let mut read = 0u64;
-        self.scan_prefix("SK", "HIST#", |item| {
-            let entry: HistoryEntry = read_doc(item)?;
-            out.merge(&deltas(&entry));
-            read += 1;
-            if read.is_multiple_of(1000) {
-                progress(read);
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
             }
-            Ok(())
-        })
-        .await?;
-        progress(read);
-        Ok(out)
+        }
     }
+}
+
+#[async_trait]
+impl HistoryScan for DynamoStore {
+    /// A `Scan` page of the history items (`SK` starting `HIST#`); the cursor is DynamoDB's
+    /// last evaluated key.
+    async fn history_page(&self, after: Option<&str>, limit: usize) -> Result<HistoryPage, StoreError> {
+        let start = after.map(decode_cursor).transpose()?;
+        let page = self.scan_page("SK", "HIST#", start, limit).await?;
+        let entries = page.items.iter().map(read_doc).collect::<Result<Vec<HistoryEntry>, _>>()?;
+        let next = page.last_key.as_ref().map(encode_cursor);
+        Ok(HistoryPage { entries, next })
+    }
+}
+
+/// A history cursor: the key attributes of DynamoDB's last evaluated key.
+fn encode_cursor(key: &Item) -> String {
+    let key: BTreeMap<&str, &str> =
+        key.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str()))).collect();
+    serde_json::to_string(&key).unwrap_or_default()
+}
+
+fn decode_cursor(cursor: &str) -> Result<Item, StoreError> {
+    let key: BTreeMap<String, String> =
+        serde_json::from_str(cursor).map_err(|e| backend("decoding a history cursor", e))?;
+    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
 }

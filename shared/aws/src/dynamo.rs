@@ -13,8 +13,8 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, OutboxItem,
-    Quota, ReferenceStore, StoreError, Versioned,
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord, NotificationStore,
+    OutboxItem, Quota, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
@@ -278,12 +278,12 @@ fn history_item(id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
 impl MessageStore for DynamoStore {
     async fn create_message(
         &self,
-        message: &Message,
-        entry: &HistoryEntry,
+        record: &NewRecord,
         idempotency: Option<&IdempotencyRecord>,
         outbox: &[OutboxItem],
         quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError> {
+        let (message, entry) = (&record.message, &record.entry);
         let not_exists = "attribute_not_exists(PK)";
         let mut items = vec![
             self.put(message_item(message)?, not_exists, None)?,
@@ -306,7 +306,7 @@ impl MessageStore for DynamoStore {
             items.push(self.quota_spend(q)?);
         }
         items.extend(self.outbox_puts(outbox)?);
-        items.extend(self.counter_updates(&Self::counters_of([(&message.id, entry)]))?);
+        items.extend(self.counter_updates(&Self::counters_of([(&message.id, &record.counters)]))?);
         match self.transact(items).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(reasons) => {
@@ -384,7 +384,7 @@ impl MessageStore for DynamoStore {
             items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
         }
         items.extend(self.outbox_puts(outbox)?);
-        items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.entry))))?);
+        items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.counters))))?);
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(backend("TransactWriteItems", format!("{} items exceed the limit", items.len())));
         }

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod analytics;
 pub mod calendar;
+pub mod counters;
 pub mod error;
 pub mod geo;
 pub mod ids;

@@ -13,7 +13,7 @@ use crate::message::{Message, Status};
 use crate::moderation;
 use crate::outbox::relay;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError, WorkQueue};
-use crate::ports::{CreateOutcome, Job, OutboxItem};
+use crate::ports::{CreateOutcome, Job, NewRecord, OutboxItem};
 use crate::reference::Reference;
 use crate::region::RegionData;
 use crate::scrub::{coarsen, scrub_address, scrub_text};
@@ -487,9 +487,9 @@ where
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
-        if let CreateOutcome::OverQuota =
-            self.store.create_message(&message, &entry, None, &outbox, Some(&quota)).await?
-        {
+        let created = NewRecord::new(message, entry);
+        let message = &created.message;
+        if let CreateOutcome::OverQuota = self.store.create_message(&created, None, &outbox, Some(&quota)).await? {
             return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
         }
         relay(&self.store, &self.queue, &outbox).await;

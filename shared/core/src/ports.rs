@@ -1,6 +1,7 @@
 //! The ports: what the domain needs from the outside world. Adapters implement them for
 //! DynamoDB/SQS and for SQLite; the contract suite in `tests/` runs the same cases on both.
 
+use crate::counters::{deltas, Counters};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
 use crate::message::{DueState, HistoryEntry, Message};
 use crate::notification::Notification;
@@ -100,20 +101,44 @@ impl Quota {
     }
 }
 
-/// One transition to write: the message as it becomes and its new history entry, on condition
-/// that the stored message still has `expected_version`.
+/// One transition to write: the message as it becomes, its new history entry and the analytics
+/// counter increments of that entry, on condition that the stored message still has
+/// `expected_version`. The increments are computed here, once; stores only add them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageUpdate {
     pub expected_version: u32,
     pub next: Message,
     pub entry: HistoryEntry,
+    pub counters: Counters,
+}
+
+impl MessageUpdate {
+    pub fn new(expected_version: u32, next: Message, entry: HistoryEntry) -> Self {
+        let counters = deltas(&entry);
+        MessageUpdate { expected_version, next, entry, counters }
+    }
+}
+
+/// A new message with its first history entry and that entry's analytics counter increments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    pub message: Message,
+    pub entry: HistoryEntry,
+    pub counters: Counters,
+}
+
+impl NewRecord {
+    pub fn new(message: Message, entry: HistoryEntry) -> Self {
+        let counters = deltas(&entry);
+        NewRecord { message, entry, counters }
+    }
 }
 
 /// Messages and their history.
 #[async_trait]
 pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// Atomically writes a new message, its first history entry, the entry's analytics counter
-    /// increments and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
+    /// increments (`record.counters`) and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
     /// An existing message id is a `Conflict`.
     ///
     /// `outbox` is what the submission owes (the routing job): it is written in the same
@@ -122,8 +147,7 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// quota writes nothing (`OverQuota`).
     async fn create_message(
         &self,
-        message: &Message,
-        entry: &HistoryEntry,
+        record: &NewRecord,
         idempotency: Option<&IdempotencyRecord>,
         outbox: &[OutboxItem],
         quota: Option<&Quota>,
@@ -150,12 +174,12 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
         next: &Message,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        let update = MessageUpdate { expected_version, next: next.clone(), entry: entry.clone() };
+        let update = MessageUpdate::new(expected_version, next.clone(), entry.clone());
         self.update_messages(std::slice::from_ref(&update), &[]).await
     }
 
-    /// Applies the updates in one transaction, with the analytics counter increments of their
-    /// history entries (`analytics::deltas`) and the `outbox` items the transitions owe (their
+    /// Applies the updates in one transaction, with the analytics counter increments they carry
+    /// and the `outbox` items the transitions owe (their
     /// notifications): all of it, or nothing (`Conflict` when any message changed meanwhile).
     /// On DynamoDB a transaction holds at most 100 items, and one update with its counters takes
     /// up to 24, so use cases pass one update, or two for a duplicate.
@@ -207,6 +231,22 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
 
     /// Messages still in `submitted` that were created before `before`, oldest first.
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
+}
+
+/// One page of stored history entries and where the next page starts (`None`: the last page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    pub next: Option<String>,
+}
+
+/// Reads every stored history entry, a page at a time, for offline reconciliation
+/// (`analytics::recount`). Pages follow the store's own order; every entry is read once.
+#[async_trait]
+pub trait HistoryScan: Send + Sync + 'static {
+    /// Up to `limit` entries after the cursor `after` (the `next` of the previous page); a page
+    /// may hold fewer even when more follow.
+    async fn history_page(&self, after: Option<&str>, limit: usize) -> Result<HistoryPage, StoreError>;
 }
 
 /// Residents' notifications.

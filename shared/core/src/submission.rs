@@ -11,8 +11,8 @@ use crate::page::{Cursor, Limit, Page};
 use crate::photo::{check_attachable, PhotoStore};
 use crate::policy::can_read;
 use crate::ports::{
-    Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, OutboxItem, Quota, ReferenceStore, StoreError,
-    WorkQueue,
+    Clock, CreateOutcome, IdempotencyRecord, Job, MessageStore, NewRecord, OutboxItem, Quota, ReferenceStore,
+    StoreError, WorkQueue,
 };
 use crate::reference::Reference;
 use crate::values::{Address, IdempotencyKey, Location, MessageText};
@@ -132,6 +132,8 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
         let municipality_id = municipality.ok_or_else(|| anyhow!("municipality checked above"))?;
 
         let (message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
+        let created = NewRecord::new(message, entry);
+        let message = &created.message;
         let record = key.map(|k| IdempotencyRecord {
             citizen: actor.id.clone(),
             key: k,
@@ -140,7 +142,7 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
             created_at: now,
         });
         let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
-        match self.store.create_message(&message, &entry, record.as_ref(), &outbox, Some(&quota)).await {
+        match self.store.create_message(&created, record.as_ref(), &outbox, Some(&quota)).await {
             Ok(CreateOutcome::Created) => {}
             Ok(CreateOutcome::KeyExists(rec)) => return replay(*rec, &fingerprint),
             Ok(CreateOutcome::OverQuota) => {
@@ -155,7 +157,7 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
             Err(e) => return Err(e.into()),
         }
         relay(&self.store, &self.queue, &outbox).await;
-        Ok(Submitted { message, replayed: false })
+        Ok(Submitted { message: created.message, replayed: false })
     }
 
     /// The caller's own messages, newest first.

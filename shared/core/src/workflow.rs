@@ -198,7 +198,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                     _ => return Err(invalid(e)),
                 },
             };
-            let update = MessageUpdate { expected_version: message.version, next: next.clone(), entry };
+            let update = MessageUpdate::new(message.version, next.clone(), entry);
             match commit(&self.store, &self.queue, &snap.value, &[update]).await {
                 Ok(()) => return Ok((next, snap)),
                 Err(StoreError::Conflict) => continue,
@@ -256,14 +256,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             let note = format!("Дан ответ на исходное сообщение {}", original.id);
             let (next, entry) =
                 dup.apply(t, By::Person(actor), self.clock.now(), region.time_zone(), note).map_err(invalid)?;
-            match commit(
-                &self.store,
-                &self.queue,
-                region,
-                &[MessageUpdate { expected_version: dup.version, next, entry }],
-            )
-            .await
-            {
+            match commit(&self.store, &self.queue, region, &[MessageUpdate::new(dup.version, next, entry)]).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -486,14 +479,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, 
                 ),
             };
             let (next, entry) = m.apply(t, By::System, now, region.time_zone(), note).map_err(invalid)?;
-            match commit(
-                &self.store,
-                &self.queue,
-                region,
-                &[MessageUpdate { expected_version: m.version, next, entry }],
-            )
-            .await
-            {
+            match commit(&self.store, &self.queue, region, &[MessageUpdate::new(m.version, next, entry)]).await {
                 Ok(()) => return Ok(outcome),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),

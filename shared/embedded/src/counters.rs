@@ -3,8 +3,8 @@
 
 use crate::{backend, from_json, SqliteStore};
 use async_trait::async_trait;
-use feedback_core::analytics::{deltas, CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD};
-use feedback_core::ports::{CounterStore, StoreError};
+use feedback_core::analytics::{CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD};
+use feedback_core::ports::{CounterStore, HistoryPage, HistoryScan, StoreError};
 use feedback_core::HistoryEntry;
 use rusqlite::params_from_iter;
 use std::collections::BTreeMap;
@@ -93,37 +93,43 @@ impl CounterStore for SqliteStore {
             })
             .await
     }
+}
 
-    async fn recount(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> Result<Counters, StoreError> {
-        // Read in pages so that progress can be reported and the lock is released in between.
-        let mut out = Counters::default();
-        let mut after: (String, i64) = (String::new(), -1);
-        let mut read = 0u64;
-        loop {
-            let from = after.clone();
-            let page: Vec<(String, i64, String)> = self
-                .db()
-                .tx(move |tx| {
-                    let mut stmt = tx
-                        .prepare_cached(
-                            "SELECT message_id, seq, doc FROM history WHERE (message_id, seq) > (?1, ?2)
-                             ORDER BY message_id, seq LIMIT 5000",
-                        )
-                        .map_err(backend)?;
-                    let rows = stmt
-                        .query_map(rusqlite::params![from.0, from.1], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .map_err(backend)?;
-                    rows.map(|r| r.map_err(backend)).collect()
-                })
-                .await?;
-            let Some(last) = page.last() else { return Ok(out) };
-            after = (last.0.clone(), last.1);
-            for (_, _, doc) in &page {
-                let entry: HistoryEntry = from_json(doc)?;
-                out.merge(&deltas(&entry));
+/// The cursor of a history page: the last `(message_id, seq)` read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct After(String, i64);
+
+#[async_trait]
+impl HistoryScan for SqliteStore {
+    /// In `(message_id, seq)` order, by the primary key.
+    async fn history_page(&self, after: Option<&str>, limit: usize) -> Result<HistoryPage, StoreError> {
+        let After(id, seq) = match after {
+            Some(cursor) => from_json(cursor)?,
+            None => After(String::new(), -1),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let page: Vec<(String, i64, String)> = self
+            .db()
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT message_id, seq, doc FROM history WHERE (message_id, seq) > (?1, ?2)
+                         ORDER BY message_id, seq LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![id, seq, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .map_err(backend)?;
+                rows.map(|r| r.map_err(backend)).collect()
+            })
+            .await?;
+        let next = match page.last() {
+            Some((id, seq, _)) if i64::try_from(page.len()).unwrap_or(i64::MAX) == limit => {
+                Some(crate::json(&After(id.clone(), *seq))?)
             }
-            read += page.len() as u64;
-            progress(read);
-        }
+            _ => None,
+        };
+        let entries = page.iter().map(|(_, _, doc)| from_json::<HistoryEntry>(doc)).collect::<Result<_, _>>()?;
+        Ok(HistoryPage { entries, next })
     }
 }

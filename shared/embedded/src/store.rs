@@ -4,14 +4,14 @@ use crate::quota::{quota_used, spend_quota};
 use crate::{backend, docs, from_json, instants, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::analytics::{deltas, Counters};
+use feedback_core::analytics::Counters;
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NotificationStore, Outbox,
-    OutboxItem, Quota, Quotas, ReferenceStore, StoreError, Versioned,
+    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord, NotificationStore,
+    Outbox, OutboxItem, Quota, Quotas, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -88,12 +88,12 @@ impl Quotas for SqliteStore {
 impl MessageStore for SqliteStore {
     async fn create_message(
         &self,
-        message: &Message,
-        entry: &HistoryEntry,
+        record: &NewRecord,
         idempotency: Option<&IdempotencyRecord>,
         outbox: &[OutboxItem],
         quota: Option<&Quota>,
     ) -> Result<CreateOutcome, StoreError> {
+        let (message, entry) = (&record.message, &record.entry);
         let jobs = queued_jobs(outbox);
         let quota = quota.cloned();
         let (id, author, status, version, created) = (
@@ -107,7 +107,7 @@ impl MessageStore for SqliteStore {
         let idx = IndexColumns::of(message);
         let hist = json(entry)?;
         let seq = entry.seq;
-        let counters = deltas(entry);
+        let counters = record.counters.clone();
         let idem =
             idempotency.map(|r| Ok::<_, StoreError>((r.citizen.to_string(), r.key.as_str().to_owned(), json(r)?)));
         let idem = idem.transpose()?;
@@ -207,7 +207,7 @@ impl MessageStore for SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut counters = Counters::default();
         for u in updates {
-            counters.merge(&deltas(&u.entry));
+            counters.merge(&u.counters);
         }
         self.db
             .tx(move |tx| {

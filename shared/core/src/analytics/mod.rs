@@ -14,8 +14,8 @@ pub mod service;
 
 pub use crate::message::{EventKind, Facts};
 pub use counters::{
-    deltas, deltas_of_history, differences, shard_of, shards_of, CounterKey, CounterRow, CounterStore, Counters, Scope,
-    SlotRange, EVENT_FIELDS, MESSAGES_FIELD, REGION_SHARDS,
+    deltas, deltas_of_history, differences, recount, shard_of, shards_of, CounterKey, CounterRow, CounterStore,
+    Counters, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, REGION_SHARDS,
 };
 pub use plan::{plan, DateRange, GroupBy, MAX_RANGE_DAYS};
 pub use report::{

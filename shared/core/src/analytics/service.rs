@@ -145,11 +145,11 @@ where
 }
 
 /// Recounts every counter from the history and compares it with the stored counters.
-pub async fn reconcile<S: CounterStore>(
+pub async fn reconcile<S: CounterStore + crate::ports::HistoryScan>(
     store: &S,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Reconciliation, crate::ports::StoreError> {
-    let expected = store.recount(progress).await?;
+    let expected = super::counters::recount(store, progress).await?;
     let stored = store.all_counters().await?;
     Ok(Reconciliation {
         counter_items: stored.len(),

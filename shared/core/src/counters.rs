@@ -1,0 +1,357 @@
+//! The analytics counters' keys (series and slot) and the increments each history entry adds to
+//! them (`deltas`). Core computes the increments once, when it builds a transition
+//! (`ports::MessageUpdate`, `ports::NewMessage`); the stores only add them up.
+
+use crate::ids::{AuthorityId, MessageId};
+use crate::message::{EventKind, HistoryEntry};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The event counters of a group, in the order of the API's fields.
+pub const EVENT_FIELDS: [&str; 12] = [
+    "submitted",
+    "routed",
+    "answered",
+    "answered_on_time",
+    "overdue",
+    "rejected",
+    "closed",
+    "reopened",
+    "response_secs",
+    "rating_count",
+    "rating_sum",
+    "rating_4_5",
+];
+
+/// The counter of the status series: messages currently in the slot's status.
+pub const MESSAGES_FIELD: &str = "messages";
+
+/// On DynamoDB, region-scope series are split over this many shards, picked by message id, so
+/// no single counter item takes every transition of the region. Sharding is the DynamoDB
+/// adapter's concern (`shards_of`, `shard_of`): the domain's keys and SQLite's rows have none.
+pub const REGION_SHARDS: u32 = 4;
+
+/// One counter item: a series (scope and grouping) and a slot (period and group key).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CounterKey {
+    pub series: String,
+    pub slot: String,
+}
+
+/// Increments per counter item and field. Zero increments are dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters(pub BTreeMap<CounterKey, BTreeMap<String, i64>>);
+
+impl Counters {
+    pub fn add(&mut self, key: CounterKey, field: &str, value: i64) {
+        if value == 0 {
+            return;
+        }
+        let fields = self.0.entry(key.clone()).or_default();
+        let v = fields.entry(field.to_owned()).or_default();
+        *v += value;
+        if *v == 0 {
+            fields.remove(field);
+            if fields.is_empty() {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &Counters) {
+        for (k, fields) in &other.0 {
+            for (f, v) in fields {
+                self.add(k.clone(), f, *v);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The grouping of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Series {
+    All,
+    Category,
+    Municipality,
+    Authority,
+    Status,
+}
+
+impl Series {
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Series::All => "all",
+            Series::Category => "cat",
+            Series::Municipality => "mun",
+            Series::Authority => "auth",
+            Series::Status => "status",
+        }
+    }
+}
+
+/// Whose figures a query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Region,
+    Authority(AuthorityId),
+}
+
+pub(crate) fn series_name(scope: &Scope, series: Series) -> String {
+    match scope {
+        Scope::Region => format!("R|{}", series.tag()),
+        Scope::Authority(a) => format!("A:{a}|{}", series.tag()),
+    }
+}
+
+pub(crate) fn day_slot(day: NaiveDate, key: &str) -> String {
+    format!("D{}|{key}", day.format("%Y-%m-%d"))
+}
+
+pub(crate) fn month_slot(day: NaiveDate, key: &str) -> String {
+    format!("M{:04}-{:02}|{key}", day.year(), day.month())
+}
+
+/// How many shards a series is split over where the store shards: the region's series take
+/// every transition of the region, an authority's only its own.
+pub fn shards_of(series: &str) -> u32 {
+    if series.starts_with("R|") {
+        REGION_SHARDS
+    } else {
+        1
+    }
+}
+
+/// The shard of a message's counters in a series split over `shards_of(series)` shards.
+pub fn shard_of(id: &MessageId) -> u32 {
+    let s = id.to_string();
+    s.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % REGION_SHARDS
+}
+
+/// The counter increments of one history entry. Entries without facts count nothing.
+pub fn deltas(entry: &HistoryEntry) -> Counters {
+    let mut out = Counters::default();
+    let Some(f) = &entry.facts else { return out };
+    let event_fields: Vec<(&str, i64)> = match f.kind {
+        EventKind::Submit => vec![("submitted", 1)],
+        EventKind::Route => vec![("routed", 1)],
+        EventKind::Answer => vec![
+            ("answered", 1),
+            ("answered_on_time", i64::from(f.on_time == Some(true))),
+            ("response_secs", f.response_secs.unwrap_or(0)),
+        ],
+        EventKind::Reject => vec![("rejected", 1)],
+        EventKind::Overdue => vec![("overdue", 1)],
+        EventKind::Close | EventKind::Reopen => {
+            let score = i64::from(f.score.unwrap_or(0));
+            let name = if f.kind == EventKind::Close { "closed" } else { "reopened" };
+            vec![(name, 1), ("rating_count", 1), ("rating_sum", score), ("rating_4_5", i64::from(score >= 4))]
+        }
+        EventKind::Take | EventKind::Redirect | EventKind::LinkDuplicate => vec![],
+    };
+    let day = f.day;
+    for slot_of in [day_slot as fn(NaiveDate, &str) -> String, month_slot] {
+        for (field, v) in &event_fields {
+            let region = |series| series_name(&Scope::Region, series);
+            out.add(CounterKey { series: region(Series::All), slot: slot_of(day, "") }, field, *v);
+            out.add(
+                CounterKey { series: region(Series::Category), slot: slot_of(day, f.category_id.as_str()) },
+                field,
+                *v,
+            );
+            out.add(
+                CounterKey { series: region(Series::Municipality), slot: slot_of(day, f.municipality_id.as_str()) },
+                field,
+                *v,
+            );
+            if let Some(a) = &f.credited {
+                out.add(CounterKey { series: region(Series::Authority), slot: slot_of(day, a.as_str()) }, field, *v);
+                let own = Scope::Authority(a.clone());
+                out.add(CounterKey { series: series_name(&own, Series::All), slot: slot_of(day, "") }, field, *v);
+                out.add(
+                    CounterKey {
+                        series: series_name(&own, Series::Category),
+                        slot: slot_of(day, f.category_id.as_str()),
+                    },
+                    field,
+                    *v,
+                );
+                out.add(
+                    CounterKey {
+                        series: series_name(&own, Series::Municipality),
+                        slot: slot_of(day, f.municipality_id.as_str()),
+                    },
+                    field,
+                    *v,
+                );
+            }
+        }
+    }
+    // Status: the message leaves its old (status, authority) and joins the new one, counted on
+    // its submission day.
+    let submitted = f.submitted_day;
+    let before = entry.from.map(|s| (s, f.authority_before.clone()));
+    let after = Some((entry.to, f.authority_after.clone()));
+    if before != after {
+        for (state, sign) in [(before, -1), (after, 1)] {
+            let Some((status, authority)) = state else { continue };
+            for slot in [day_slot(submitted, status.as_str()), month_slot(submitted, status.as_str())] {
+                out.add(
+                    CounterKey { series: series_name(&Scope::Region, Series::Status), slot: slot.clone() },
+                    MESSAGES_FIELD,
+                    sign,
+                );
+                if let Some(a) = &authority {
+                    let own = Scope::Authority(a.clone());
+                    out.add(CounterKey { series: series_name(&own, Series::Status), slot }, MESSAGES_FIELD, sign);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The counters a whole history adds up to.
+pub fn deltas_of_history(history: &[HistoryEntry]) -> Counters {
+    let mut out = Counters::default();
+    for e in history {
+        out.merge(&deltas(e));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{CategoryId, MunicipalityId};
+    use crate::message::{ActorRole, Facts, Message, Status};
+    use chrono::{DateTime, Duration, Utc};
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn message() -> Message {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T23:30:00+05:00").unwrap().with_timezone(&Utc);
+        crate::submission::new_submission(
+            &crate::ids::CitizenId::parse("alice").unwrap(),
+            &crate::submission::NewMessage {
+                category_id: CategoryId::parse("dorogi-yamy").unwrap(),
+                text: crate::values::MessageText::parse("Яма на дороге у дома").unwrap(),
+                municipality_id: None,
+                address: None,
+                location: None,
+                photo_ids: vec![],
+                public: false,
+            },
+            MunicipalityId::parse("tyumen").unwrap(),
+            at,
+            chrono_tz::Asia::Yekaterinburg,
+        )
+        .0
+    }
+
+    fn entry(from: Option<Status>, to: Status, facts: Facts) -> HistoryEntry {
+        HistoryEntry {
+            seq: 2,
+            at: Utc::now(),
+            actor_role: ActorRole::System,
+            actor_id: None,
+            actor_authority_id: None,
+            from,
+            to,
+            note: String::new(),
+            facts: Some(facts),
+        }
+    }
+
+    #[test]
+    fn a_submission_counts_on_its_local_day() {
+        let m = message();
+        // 23:30 in Tyumen is 18:30 UTC the same day; the local day is what counts
+        let f = Facts::of_submission(&m, chrono_tz::Asia::Yekaterinburg);
+        assert_eq!(f.day, d("2026-11-27"));
+        let late = m.created_at + Duration::hours(1);
+        assert_eq!(late.with_timezone(&chrono_tz::Asia::Yekaterinburg).date_naive(), d("2026-11-28"));
+        let c = deltas(&entry(None, Status::Submitted, f));
+        let key = |series: &str, slot: &str| CounterKey { series: format!("R|{series}"), slot: slot.into() };
+        assert_eq!(c.0[&key("all", "D2026-11-27|")]["submitted"], 1);
+        assert_eq!(c.0[&key("cat", "M2026-11|dorogi-yamy")]["submitted"], 1);
+        assert_eq!(c.0[&key("status", "D2026-11-27|submitted")][MESSAGES_FIELD], 1);
+        assert!(c.0.keys().all(|k| k.series.starts_with("R|")), "no authority yet");
+    }
+
+    #[test]
+    fn a_redirect_moves_the_message_between_authorities_and_counts_no_event() {
+        let m = message();
+        let mut f = Facts::of_submission(&m, chrono_tz::UTC);
+        f.kind = EventKind::Redirect;
+        f.authority_before = Some(AuthorityId::parse("adm-tyumen").unwrap());
+        f.authority_after = Some(AuthorityId::parse("tsur-72").unwrap());
+        f.credited = f.authority_after.clone();
+        let c = deltas(&entry(Some(Status::Routed), Status::Routed, f));
+        let fields: Vec<(&str, &str, i64)> =
+            c.0.iter()
+                .flat_map(|(k, fs)| fs.iter().map(move |(f, v)| (k.series.as_str(), f.as_str(), *v)))
+                .filter(|(s, _, _)| s.starts_with("A:"))
+                .collect();
+        assert!(fields.contains(&("A:adm-tyumen|status", MESSAGES_FIELD, -1)));
+        assert!(fields.contains(&("A:tsur-72|status", MESSAGES_FIELD, 1)));
+        assert!(c.0.keys().all(|k| k.series.contains("status")), "the region's status counts cancel out: {c:?}");
+    }
+
+    #[test]
+    fn answers_know_their_deadline_and_response_time() {
+        let mut prev = message();
+        prev.status = Status::InProgress;
+        prev.authority_id = Some(AuthorityId::parse("adm-tyumen").unwrap());
+        prev.deadline = Some(prev.created_at + Duration::days(2));
+        let mut next = prev.clone();
+        next.status = Status::Answered;
+        let at = prev.created_at + Duration::hours(30);
+        let f = Facts::of_transition(EventKind::Answer, &prev, &next, at, chrono_tz::UTC);
+        assert_eq!((f.on_time, f.response_secs), (Some(true), Some(30 * 3600)));
+        let late = Facts::of_transition(EventKind::Answer, &prev, &next, at + Duration::days(2), chrono_tz::UTC);
+        assert_eq!(late.on_time, Some(false));
+        // after a reopening the clock starts again
+        prev.reopened_at = Some(prev.created_at + Duration::days(10));
+        let again =
+            Facts::of_transition(EventKind::Answer, &prev, &next, prev.created_at + Duration::days(11), chrono_tz::UTC);
+        assert_eq!(again.response_secs, Some(24 * 3600));
+    }
+
+    #[test]
+    fn every_field_a_lifecycle_counts_is_a_known_field() {
+        let m = message();
+        let mut all = Counters::default();
+        for kind in [
+            EventKind::Submit,
+            EventKind::Route,
+            EventKind::Answer,
+            EventKind::Reject,
+            EventKind::Overdue,
+            EventKind::Close,
+            EventKind::Reopen,
+        ] {
+            let mut f = Facts::of_submission(&m, chrono_tz::UTC);
+            f.kind = kind;
+            f.credited = Some(AuthorityId::parse("adm-tyumen").unwrap());
+            f.score = Some(4);
+            f.on_time = Some(true);
+            f.response_secs = Some(3600);
+            all.merge(&deltas(&entry(Some(Status::Routed), Status::Answered, f)));
+        }
+        let fields: std::collections::BTreeSet<&str> =
+            all.0.values().flat_map(|f| f.keys().map(String::as_str)).collect();
+        let known: std::collections::BTreeSet<&str> = EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).collect();
+        assert_eq!(fields, known);
+    }
+}
