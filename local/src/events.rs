@@ -4,7 +4,6 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
 use base64::Engine;
 use feedback_core::ports::Delivery;
-use feedback_lambda::routes::Route;
 use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Map, Value};
@@ -14,7 +13,7 @@ use std::collections::HashMap;
 /// region variable included.
 pub fn api_gateway_request(
     region: &str,
-    route: &Route,
+    route_key: &str,
     path_params: Vec<(String, String)>,
     parts: &axum::http::request::Parts,
     body: &[u8],
@@ -57,7 +56,7 @@ pub fn api_gateway_request(
     let path: HashMap<String, String> = path_params.into_iter().collect();
     let event = json!({
         "version": "2.0",
-        "routeKey": route.key(),
+        "routeKey": route_key,
         "rawPath": parts.uri.path(),
         "rawQueryString": raw_query,
         "headers": headers,
@@ -78,7 +77,7 @@ pub fn api_gateway_request(
                 "userAgent": parts.headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
             },
             "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": route.key(),
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.format("%d/%b/%Y:%H:%M:%S %z").to_string(),
             "timeEpoch": now.timestamp_millis(),

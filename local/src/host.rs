@@ -265,8 +265,10 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     }
     // What API Gateway sends through a greedy route goes to its function, which answers paths
     // it does not know itself (in Open311's error format).
-    let found = routes::find(method, path).or_else(|e| routes::proxy(method, path).map(|r| (r, Vec::new())).ok_or(e));
-    let (route, params) = match found {
+    let found = routes::find(method, path)
+        .map(|(r, params)| (r.key(), r.function, r.access, params))
+        .or_else(|e| routes::proxy(method, path).map(|r| (r.key(), r.function, r.access, Vec::new())).ok_or(e));
+    let (route_key, function, access, params) = match found {
         Ok(found) => found,
         Err(NoRoute::NotFound) => return to_axum(ApiError::RouteNotFound.into_response()),
         Err(NoRoute::MethodNotAllowed) => return to_axum(problem_method_not_allowed()),
@@ -274,10 +276,10 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     let (parts, body) = req.into_parts();
     let bytes = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
-        Err(_) if route.function == routes::OPEN311 => return to_axum(open311::payload_too_large(path)),
+        Err(_) if function == routes::OPEN311 => return to_axum(open311::payload_too_large(path)),
         Err(_) => return to_axum(ApiError::PayloadTooLarge.into_response()),
     };
-    let claims = match route.access {
+    let claims = match access {
         Access::Public => None,
         Access::Jwt => {
             let token = parts
@@ -291,14 +293,14 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             }
         }
     };
-    let request = match events::api_gateway_request(&p.region_code, route, params, &parts, &bytes, claims) {
+    let request = match events::api_gateway_request(&p.region_code, &route_key, params, &parts, &bytes, claims) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "request could not be translated");
             return to_axum(ApiError::validation("request", "некорректный запрос").into_response());
         }
     };
-    let result = match route.function {
+    let result = match function {
         routes::SUBMIT_MESSAGE => submit_message::handle(&p.submit, request).await,
         routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
         routes::POLLS => polls::handle(&p.participation, request).await,

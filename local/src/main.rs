@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
                         feedback_lambda::routes::Access::Public => "public",
                         feedback_lambda::routes::Access::Jwt => "jwt",
                     };
-                    let gateway = r.gateway().key();
+                    let gateway = r.gateway_key();
                     serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "access": access,
                         "gateway": gateway})
                 })

@@ -7,7 +7,7 @@ use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
 use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
-use feedback_lambda::{actor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{actor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 
 /// The function's service over a host's adapters.
@@ -49,12 +49,12 @@ where
     C: Clock,
 {
     let actor = actor(req)?;
-    match route_key(req).as_deref() {
-        Some("GET /v1/analytics/messages") => {
+    match operation(req) {
+        Some(Operation::MessagesReport) => {
             let q = query(req, REPORT_PARAMS)?;
             Ok(ok(&analytics.messages(&actor, q("from"), q("to"), q("group_by")).await?))
         }
-        Some("GET /v1/analytics/messages.csv") => {
+        Some(Operation::MessagesReportCsv) => {
             let q = query(req, REPORT_PARAMS)?;
             let report = analytics.messages(&actor, q("from"), q("to"), q("group_by")).await?;
             let name = format!("messages-{}-{}-{}.csv", report.group_by, report.from, report.to);
@@ -65,12 +65,12 @@ where
                 .body(Body::Binary(to_csv(&report.groups)))
                 .map_err(|_| ApiError::internal())
         }
-        Some("GET /v1/analytics/authorities") => {
+        Some(Operation::AuthorityRanking) => {
             let q = query(req, &["from", "to"])?;
             let items = analytics.authorities(&actor, q("from"), q("to")).await?;
             Ok(ok(&Page { items, next_cursor: None }))
         }
-        Some("GET /v1/analytics/polls/{id}") => {
+        Some(Operation::PollReport) => {
             let _no_params = query(req, &[])?;
             let id = PollId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             Ok(ok(&analytics.poll(&actor, &id).await?))

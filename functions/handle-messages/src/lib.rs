@@ -7,7 +7,7 @@ use feedback_core::views::MessageView;
 use feedback_core::workflow::{QueueFilter, RejectReason, Workflow};
 use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use feedback_lambda::Deps;
-use feedback_lambda::{actor, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{actor, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
 
@@ -96,28 +96,28 @@ where
 {
     let actor = actor(req)?;
     let tz = workflow.reference().snapshot().await?.value.time_zone();
-    let key = route_key(req);
-    if key.as_deref() == Some("GET /v1/authority/messages") {
+    let op = operation(req);
+    if op == Some(Operation::AuthorityQueue) {
         let filter = queue_filter(req)?;
         let (limit, cursor) = limit_and_cursor(req)?;
         let page = workflow.queue(&actor, filter, cursor, limit).await?;
         return Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))));
     }
     let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
-    let message = match key.as_deref() {
-        Some("POST /v1/messages/{id}/take") => workflow.take(&actor, &id).await?,
-        Some("POST /v1/messages/{id}/answer") => {
+    let message = match op {
+        Some(Operation::TakeMessage) => workflow.take(&actor, &id).await?,
+        Some(Operation::AnswerMessage) => {
             let body = json_body::<AnswerRequest>(req)?;
             let text = MessageText::parse(&body.text).map_err(|m| ApiError::validation("text", m))?;
             workflow.answer(&actor, &id, text).await?
         }
-        Some("POST /v1/messages/{id}/redirect") => {
+        Some(Operation::RedirectMessage) => {
             let body = json_body::<RedirectRequest>(req)?;
             let to = AuthorityId::parse(&body.authority_id)
                 .map_err(|_| ApiError::validation("authority_id", "недопустимый идентификатор"))?;
             workflow.redirect(&actor, &id, to, bounded("reason", &body.reason)?).await?
         }
-        Some("POST /v1/messages/{id}/reject") => {
+        Some(Operation::RejectMessage) => {
             let body = json_body::<RejectRequest>(req)?;
             let reason = RejectReason::parse(&body.reason_code).ok_or_else(|| {
                 ApiError::validation(

@@ -14,7 +14,7 @@ use feedback_core::open311::{
 };
 use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::request::MAX_BODY_BYTES;
-use feedback_lambda::routes::{self, NoRoute};
+use feedback_lambda::routes::{self, NoRoute, Operation};
 use feedback_lambda::Deps;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -431,14 +431,12 @@ where
     let Some(format) = Format::parse(&param("format")) else {
         return Ok(Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback));
     };
-    let result = match (route.method, route.path) {
-        ("GET", "/open311/v2/services.{format}") => service_list(service, &req, format).await,
-        ("GET", "/open311/v2/services/{service_code}.{format}") => {
-            definition(service, &req, &param("service_code"), format).await
-        }
-        ("GET", "/open311/v2/requests.{format}") => search(service, &req, format).await,
-        ("GET", "/open311/v2/requests/{id}.{format}") => one(service, &req, &param("id"), format).await,
-        ("POST", "/open311/v2/requests.{format}") => create(service, &req, format).await,
+    let result = match route.op {
+        Operation::Open311Services => service_list(service, &req, format).await,
+        Operation::Open311Service => definition(service, &req, &param("service_code"), format).await,
+        Operation::Open311Search => search(service, &req, format).await,
+        Operation::Open311Request => one(service, &req, &param("id"), format).await,
+        Operation::Open311Submit => create(service, &req, format).await,
         _ => Err(Refusal::new(404, "Такого адреса нет.")),
     };
     Ok(result.unwrap_or_else(|refusal| refusal.into_response(format)))

@@ -13,7 +13,7 @@ use feedback_core::participation::{
 };
 use feedback_core::views::local_time;
 use feedback_core::{Clock, FieldError, ReferenceStore, ServiceError};
-use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
@@ -298,48 +298,48 @@ where
     let actor = actor(req)?;
     let tz = p.reference().snapshot().await?.value.time_zone();
     let view = |x: PollForActor| PollView::of(x, &tz);
-    match route_key(req).as_deref() {
-        Some("POST /v1/polls") => {
+    match operation(req) {
+        Some(Operation::CreatePoll) => {
             let poll = p.create(&actor, json_body::<PollRequest>(req)?.parse()?).await?;
             Ok(created(&view(PollForActor { poll, has_voted: None })))
         }
-        Some("POST /v1/discussions") => {
+        Some(Operation::CreateDiscussion) => {
             let poll = p.create(&actor, json_body::<DiscussionRequest>(req)?.parse()?).await?;
             Ok(created(&view(PollForActor { poll, has_voted: None })))
         }
-        Some(key @ ("GET /v1/polls" | "GET /v1/discussions")) => {
+        Some(op @ (Operation::ListPolls | Operation::ListDiscussions)) => {
             let status = status_param(req, PollStatus::Open)?;
             let (limit, cursor) = limit_and_cursor(req)?;
-            let page = p.list(&actor, key == "GET /v1/discussions", status, cursor, limit).await?;
+            let page = p.list(&actor, op == Operation::ListDiscussions, status, cursor, limit).await?;
             Ok(ok(&page.map(view)))
         }
-        Some(key @ ("GET /v1/polls/{id}" | "GET /v1/discussions/{id}")) => {
+        Some(op @ (Operation::GetPoll | Operation::GetDiscussion)) => {
             let found = p.get(&actor, &poll_id(req)?).await?;
-            if (found.poll.kind == PollKind::Discussion) != (key == "GET /v1/discussions/{id}") {
+            if (found.poll.kind == PollKind::Discussion) != (op == Operation::GetDiscussion) {
                 return Err(ServiceError::NotFound.into());
             }
             Ok(ok(&view(found)))
         }
-        Some("POST /v1/polls/{id}/cancel") => {
+        Some(Operation::CancelPoll) => {
             let poll = p.cancel(&actor, &poll_id(req)?).await?;
             Ok(ok(&view(PollForActor { poll, has_voted: None })))
         }
-        Some("POST /v1/polls/{id}/ballots") => {
+        Some(Operation::CastBallot) => {
             let body = json_body::<BallotRequest>(req)?;
             let receipt = p.vote(&actor, &poll_id(req)?, body.answers).await?;
             Ok(created(&ReceiptView { receipt }))
         }
-        Some("GET /v1/polls/{id}/results") => Ok(ok(&p.results(&actor, &poll_id(req)?).await?)),
-        Some("GET /v1/ballots/{receipt}") => {
+        Some(Operation::PollResults) => Ok(ok(&p.results(&actor, &poll_id(req)?).await?)),
+        Some(Operation::CheckReceipt) => {
             let poll = p.check_receipt(&actor, &path_param(req, "receipt")?).await?;
             Ok(ok(&ReceiptCheckView { poll_id: poll, counted: true }))
         }
-        Some("GET /v1/discussions/{id}/comments") => {
+        Some(Operation::ListComments) => {
             let (limit, cursor) = limit_and_cursor(req)?;
             let page = p.comments(&actor, &poll_id(req)?, cursor, limit).await?;
             Ok(ok(&page.map(|c| comment_view(c, &actor, &tz))))
         }
-        Some("POST /v1/discussions/{id}/comments") => {
+        Some(Operation::PostComment) => {
             let body = json_body::<CommentRequest>(req)?;
             let reply_to = body
                 .reply_to
@@ -350,7 +350,7 @@ where
             let c = p.comment(&actor, &poll_id(req)?, &body.text, reply_to).await?;
             Ok(created(&comment_view(c, &actor, &tz)))
         }
-        Some("POST /v1/comments/{id}/flags") => {
+        Some(Operation::FlagComment) => {
             let body = json_body::<FlagRequest>(req)?;
             if body.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
                 return Err(ApiError::validation("reason", "не длиннее 500 символов"));
@@ -358,11 +358,11 @@ where
             let c = p.flag(&actor, &comment_id(req)?).await?;
             Ok(ok(&comment_view(c, &actor, &tz)))
         }
-        Some(key @ ("POST /v1/comments/{id}/hide" | "POST /v1/comments/{id}/restore")) => {
-            let c = p.moderate(&actor, &comment_id(req)?, key.ends_with("/hide")).await?;
+        Some(op @ (Operation::HideComment | Operation::RestoreComment)) => {
+            let c = p.moderate(&actor, &comment_id(req)?, op == Operation::HideComment).await?;
             Ok(ok(&comment_view(c, &actor, &tz)))
         }
-        Some("GET /v1/moderation/comments") => {
+        Some(Operation::ModerationQueue) => {
             let state = match req.query_string_parameters_ref().and_then(|q| q.first("state")) {
                 None | Some("flagged") => ModerationState::Flagged,
                 Some("hidden") => ModerationState::Hidden,

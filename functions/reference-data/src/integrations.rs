@@ -5,7 +5,7 @@ use feedback_core::integration::{Integration, IntegrationStore, Integrations};
 use feedback_core::page::Page;
 use feedback_core::views::local_time;
 use feedback_core::{Clock, ReferenceStore};
-use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
+use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Request, Response};
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +55,10 @@ pub async fn dispatch<S: IntegrationStore + ReferenceStore, C: Clock>(
     integrations: &Integrations<S, C>,
     req: &Request,
 ) -> Option<Result<Response<Body>, ApiError>> {
-    let key = route_key(req)?;
-    Some(match key.as_str() {
-        "POST /v1/integrations" => create(integrations, req).await,
-        "GET /v1/integrations" => list(integrations, req).await,
-        "POST /v1/integrations/{id}/revoke" => revoke(integrations, req).await,
+    Some(match operation(req)? {
+        Operation::CreateIntegration => create(integrations, req).await,
+        Operation::ListIntegrations => list(integrations, req).await,
+        Operation::RevokeIntegration => revoke(integrations, req).await,
         _ => return None,
     })
 }

@@ -10,7 +10,7 @@ use feedback_core::region::{AuthorityLevel, RoutingRule};
 use feedback_core::service::Reference;
 use feedback_core::{Clock, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
-use feedback_lambda::{actor, json_body, ok, route_key, ApiError};
+use feedback_lambda::{actor, json_body, ok, operation, ApiError, Operation};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 
@@ -112,18 +112,18 @@ pub async fn handle<R: ReferenceStore + IntegrationStore, C: Clock>(
 }
 
 async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) -> Result<Response<Body>, ApiError> {
-    match route_key(req).as_deref() {
-        Some("GET /healthz") => {
+    match operation(req) {
+        Some(Operation::Health) => {
             reference.snapshot().await?;
             Ok(ok(&Health { status: "ok" }))
         }
-        Some("GET /v1/openapi.json") => Response::builder()
+        Some(Operation::OpenApiDocument) => Response::builder()
             .status(200)
             .header("content-type", "application/json")
             .header("cache-control", "public, max-age=300")
             .body(Body::Text(feedback_lambda::openapi::DOCUMENT.to_owned()))
             .map_err(|_| ApiError::internal()),
-        Some("GET /v1/categories") => {
+        Some(Operation::ListCategories) => {
             let snap = reference.snapshot().await?;
             let r = &snap.value;
             let items = r
@@ -139,13 +139,13 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                 .collect();
             Ok(ok(&Page { items, next_cursor: None }))
         }
-        Some("GET /v1/municipalities") => {
+        Some(Operation::ListMunicipalities) => {
             let snap = reference.snapshot().await?;
             let items =
                 snap.value.municipalities.iter().map(|m| MunicipalityView { id: &m.id, name: &m.name }).collect();
             Ok(ok(&Page { items, next_cursor: None }))
         }
-        Some("GET /v1/authorities") => {
+        Some(Operation::ListAuthorities) => {
             let snap = reference.snapshot().await?;
             let items = snap
                 .value
@@ -160,12 +160,12 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                 .collect();
             Ok(ok(&Page { items, next_cursor: None }))
         }
-        Some("GET /v1/routing-rules") => {
+        Some(Operation::GetRoutingRules) => {
             let actor = actor(req)?;
             let rules = reference.rules(&actor).await?;
             Ok(ok(&Page { items: rules, next_cursor: None }))
         }
-        Some("PUT /v1/routing-rules") => {
+        Some(Operation::ReplaceRoutingRules) => {
             let actor = actor(req)?;
             let rules = parse_rules(json_body::<Vec<RuleRequest>>(req)?)?;
             let stored = reference.replace_rules(&actor, rules).await?;

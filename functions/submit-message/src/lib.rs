@@ -12,7 +12,7 @@ use feedback_core::views::{local_time, MessageView};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{Clock, FieldError, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::{
-    actor, created, json_body, json_body_without, limit_and_cursor, ok, path_param, route_key, ApiError,
+    actor, created, json_body, json_body_without, limit_and_cursor, ok, operation, path_param, ApiError, Operation,
     MESSAGE_SERVER_OWNED,
 };
 use feedback_lambda::{Deps, Settings};
@@ -201,8 +201,8 @@ where
     let actor = actor(req)?;
     let region = messages.reference().snapshot().await?;
     let tz = region.value.time_zone();
-    match route_key(req).as_deref() {
-        Some("POST /v1/messages") => {
+    match operation(req) {
+        Some(Operation::SubmitMessage) => {
             let key = req
                 .headers()
                 .get("idempotency-key")
@@ -221,17 +221,17 @@ where
             let submitted = messages.submit(&actor, input, key).await?;
             Ok(created(&MessageView::summary(&submitted.message, &tz)))
         }
-        Some("GET /v1/messages") => {
+        Some(Operation::ListOwnMessages) => {
             let (limit, cursor) = limit_and_cursor(req)?;
             let page = messages.list_own(&actor, cursor, limit).await?;
             Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))))
         }
-        Some("GET /v1/messages/{id}") => {
+        Some(Operation::GetMessage) => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let detail = messages.get(&actor, &id).await?;
             Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &region.value)))
         }
-        Some("POST /v1/messages/{id}/rating") => {
+        Some(Operation::RateMessage) => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let body = json_body::<RatingRequest>(req)?;
             let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
@@ -241,7 +241,7 @@ where
             let m = services.workflow.rate(&actor, &id, body.score, comment, body.reopen.unwrap_or(false)).await?;
             Ok(ok(&MessageView::summary(&m, &tz)))
         }
-        Some("POST /v1/photos") => {
+        Some(Operation::AnnouncePhoto) => {
             let body = json_body::<PhotoRequest>(req)?;
             let (photo, signed) = services.photos.announce(&actor, &body.content_type, body.size_bytes).await?;
             Ok(created(&PhotoUploadView {
@@ -251,13 +251,13 @@ where
                 expires_at: local_time(signed.expires_at, &tz),
             }))
         }
-        Some("GET /v1/messages/{id}/photos/{photo_id}") => {
+        Some(Operation::DownloadPhoto) => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let photo = PhotoId::parse(&path_param(req, "photo_id")?).map_err(|_| ServiceError::NotFound)?;
             let signed = services.photos.download(&actor, &id, &photo).await?;
             Ok(ok(&PhotoDownloadView { url: signed.url, expires_at: local_time(signed.expires_at, &tz) }))
         }
-        Some("GET /v1/me/notifications") => {
+        Some(Operation::ListNotifications) => {
             let (limit, cursor) = limit_and_cursor(req)?;
             let page = services.notifications.list(&actor, cursor, limit).await?;
             Ok(ok(&page.map(|n| NotificationView {

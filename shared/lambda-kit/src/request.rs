@@ -1,6 +1,7 @@
 //! Reading requests: claims, bodies, path and query parameters.
 
 use crate::problem::ApiError;
+use crate::routes::Operation;
 use feedback_core::page::{Cursor, Limit};
 use feedback_core::{Actor, FieldError, ServiceError};
 use lambda_http::request::RequestContext;
@@ -35,6 +36,12 @@ pub fn route_key(req: &Request) -> Option<String> {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
         _ => None,
     }
+}
+
+/// The operation of the route API Gateway matched; `None` for a key outside the table (a proxy
+/// route's, for one).
+pub fn operation(req: &Request) -> Option<Operation> {
+    route_key(req).as_deref().and_then(Operation::from_route_key)
 }
 
 /// The stage variable that names the region a stack serves. The SAM template sets it on the HTTP

@@ -1,5 +1,6 @@
-//! The route table: every HTTP route, the function that serves it and whether it needs a token.
-//! The local host routes by it and the SAM template is checked against it.
+//! The route table: every HTTP route as an [`Operation`], the function that serves it and whether
+//! it needs a token. The functions dispatch by its operations, the local host routes by it and
+//! the SAM template is checked against it.
 
 /// Whether a route needs a verified token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,8 +9,11 @@ pub enum Access {
     Jwt,
 }
 
+/// One route of the table: the operation it serves, where API Gateway finds it, the function
+/// that serves it and whether it needs a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
+    pub op: Operation,
     pub method: &'static str,
     pub path: &'static str,
     pub function: &'static str,
@@ -22,15 +26,16 @@ impl Route {
         format!("{} {}", self.method, self.path)
     }
 
-    /// The API Gateway route that delivers this route: itself, or the greedy proxy route that
-    /// covers its path (see [`PROXIES`]).
-    pub fn gateway(&'static self) -> &'static Route {
-        proxy(self.method, self.path).unwrap_or(self)
+    /// The greedy proxy route API Gateway delivers this route through, if it cannot express the
+    /// route itself (see [`PROXIES`]).
+    pub fn proxy(&self) -> Option<&'static Proxy> {
+        proxy(self.method, self.path)
     }
-}
 
-const fn r(method: &'static str, path: &'static str, function: &'static str, access: Access) -> Route {
-    Route { method, path, function, access }
+    /// The key of the API Gateway route that delivers this route: its own, or its proxy's.
+    pub fn gateway_key(&self) -> String {
+        self.proxy().map_or_else(|| self.key(), Proxy::key)
+    }
 }
 
 pub const SUBMIT_MESSAGE: &str = "submit-message";
@@ -40,68 +45,121 @@ pub const POLLS: &str = "polls";
 pub const ANALYTICS: &str = "analytics";
 pub const OPEN311: &str = "open311";
 
-/// Every route of the HTTP API.
-pub const ROUTES: &[Route] = &[
-    r("POST", "/v1/messages", SUBMIT_MESSAGE, Access::Jwt),
-    r("GET", "/v1/messages", SUBMIT_MESSAGE, Access::Jwt),
-    r("GET", "/v1/messages/{id}", SUBMIT_MESSAGE, Access::Jwt),
-    r("POST", "/v1/messages/{id}/rating", SUBMIT_MESSAGE, Access::Jwt),
-    r("GET", "/v1/me/notifications", SUBMIT_MESSAGE, Access::Jwt),
-    r("POST", "/v1/photos", SUBMIT_MESSAGE, Access::Jwt),
-    r("GET", "/v1/messages/{id}/photos/{photo_id}", SUBMIT_MESSAGE, Access::Jwt),
-    r("GET", "/v1/authority/messages", HANDLE_MESSAGES, Access::Jwt),
-    r("POST", "/v1/messages/{id}/take", HANDLE_MESSAGES, Access::Jwt),
-    r("POST", "/v1/messages/{id}/answer", HANDLE_MESSAGES, Access::Jwt),
-    r("POST", "/v1/messages/{id}/redirect", HANDLE_MESSAGES, Access::Jwt),
-    r("POST", "/v1/messages/{id}/reject", HANDLE_MESSAGES, Access::Jwt),
-    r("GET", "/v1/categories", REFERENCE_DATA, Access::Public),
-    r("GET", "/v1/municipalities", REFERENCE_DATA, Access::Public),
-    r("GET", "/v1/authorities", REFERENCE_DATA, Access::Public),
-    r("GET", "/v1/routing-rules", REFERENCE_DATA, Access::Jwt),
-    r("PUT", "/v1/routing-rules", REFERENCE_DATA, Access::Jwt),
-    r("POST", "/v1/polls", POLLS, Access::Jwt),
-    r("GET", "/v1/polls", POLLS, Access::Jwt),
-    r("GET", "/v1/polls/{id}", POLLS, Access::Jwt),
-    r("POST", "/v1/polls/{id}/cancel", POLLS, Access::Jwt),
-    r("POST", "/v1/polls/{id}/ballots", POLLS, Access::Jwt),
-    r("GET", "/v1/polls/{id}/results", POLLS, Access::Jwt),
-    r("GET", "/v1/ballots/{receipt}", POLLS, Access::Jwt),
-    r("POST", "/v1/discussions", POLLS, Access::Jwt),
-    r("GET", "/v1/discussions", POLLS, Access::Jwt),
-    r("GET", "/v1/discussions/{id}", POLLS, Access::Jwt),
-    r("GET", "/v1/discussions/{id}/comments", POLLS, Access::Jwt),
-    r("POST", "/v1/discussions/{id}/comments", POLLS, Access::Jwt),
-    r("POST", "/v1/comments/{id}/flags", POLLS, Access::Jwt),
-    r("POST", "/v1/comments/{id}/hide", POLLS, Access::Jwt),
-    r("POST", "/v1/comments/{id}/restore", POLLS, Access::Jwt),
-    r("GET", "/v1/moderation/comments", POLLS, Access::Jwt),
-    r("GET", "/v1/analytics/messages", ANALYTICS, Access::Jwt),
-    r("GET", "/v1/analytics/messages.csv", ANALYTICS, Access::Jwt),
-    r("GET", "/v1/analytics/authorities", ANALYTICS, Access::Jwt),
-    r("GET", "/v1/analytics/polls/{id}", ANALYTICS, Access::Jwt),
-    r("GET", "/v1/openapi.json", REFERENCE_DATA, Access::Public),
-    r("POST", "/v1/integrations", REFERENCE_DATA, Access::Jwt),
-    r("GET", "/v1/integrations", REFERENCE_DATA, Access::Jwt),
-    r("POST", "/v1/integrations/{id}/revoke", REFERENCE_DATA, Access::Jwt),
-    r("GET", "/open311/v2/services.{format}", OPEN311, Access::Public),
-    r("GET", "/open311/v2/services/{service_code}.{format}", OPEN311, Access::Public),
-    r("GET", "/open311/v2/requests.{format}", OPEN311, Access::Public),
-    r("POST", "/open311/v2/requests.{format}", OPEN311, Access::Public),
-    r("GET", "/open311/v2/requests/{id}.{format}", OPEN311, Access::Public),
-    r("GET", "/healthz", REFERENCE_DATA, Access::Public),
-];
+/// Declares [`Operation`], one variant per row, and [`ROUTES`], the rows in order, from one table.
+macro_rules! route_table {
+    ($($op:ident: $method:ident $path:literal => $function:ident, $access:ident;)*) => {
+        /// An operation of the HTTP API: one route of [`ROUTES`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($op,)*
+        }
+
+        impl Operation {
+            /// The route of this operation.
+            pub const fn route(self) -> &'static Route {
+                match self {
+                    $(Self::$op => &Route {
+                        op: Self::$op,
+                        method: stringify!($method),
+                        path: $path,
+                        function: $function,
+                        access: Access::$access,
+                    },)*
+                }
+            }
+        }
+
+        /// Every route of the HTTP API, in the order a request is matched against them.
+        pub const ROUTES: &[Route] = &[$(*Operation::$op.route(),)*];
+    };
+}
+
+route_table! {
+    SubmitMessage: POST "/v1/messages" => SUBMIT_MESSAGE, Jwt;
+    ListOwnMessages: GET "/v1/messages" => SUBMIT_MESSAGE, Jwt;
+    GetMessage: GET "/v1/messages/{id}" => SUBMIT_MESSAGE, Jwt;
+    RateMessage: POST "/v1/messages/{id}/rating" => SUBMIT_MESSAGE, Jwt;
+    ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;
+    AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
+    DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
+    AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;
+    TakeMessage: POST "/v1/messages/{id}/take" => HANDLE_MESSAGES, Jwt;
+    AnswerMessage: POST "/v1/messages/{id}/answer" => HANDLE_MESSAGES, Jwt;
+    RedirectMessage: POST "/v1/messages/{id}/redirect" => HANDLE_MESSAGES, Jwt;
+    RejectMessage: POST "/v1/messages/{id}/reject" => HANDLE_MESSAGES, Jwt;
+    ListCategories: GET "/v1/categories" => REFERENCE_DATA, Public;
+    ListMunicipalities: GET "/v1/municipalities" => REFERENCE_DATA, Public;
+    ListAuthorities: GET "/v1/authorities" => REFERENCE_DATA, Public;
+    GetRoutingRules: GET "/v1/routing-rules" => REFERENCE_DATA, Jwt;
+    ReplaceRoutingRules: PUT "/v1/routing-rules" => REFERENCE_DATA, Jwt;
+    CreatePoll: POST "/v1/polls" => POLLS, Jwt;
+    ListPolls: GET "/v1/polls" => POLLS, Jwt;
+    GetPoll: GET "/v1/polls/{id}" => POLLS, Jwt;
+    CancelPoll: POST "/v1/polls/{id}/cancel" => POLLS, Jwt;
+    CastBallot: POST "/v1/polls/{id}/ballots" => POLLS, Jwt;
+    PollResults: GET "/v1/polls/{id}/results" => POLLS, Jwt;
+    CheckReceipt: GET "/v1/ballots/{receipt}" => POLLS, Jwt;
+    CreateDiscussion: POST "/v1/discussions" => POLLS, Jwt;
+    ListDiscussions: GET "/v1/discussions" => POLLS, Jwt;
+    GetDiscussion: GET "/v1/discussions/{id}" => POLLS, Jwt;
+    ListComments: GET "/v1/discussions/{id}/comments" => POLLS, Jwt;
+    PostComment: POST "/v1/discussions/{id}/comments" => POLLS, Jwt;
+    FlagComment: POST "/v1/comments/{id}/flags" => POLLS, Jwt;
+    HideComment: POST "/v1/comments/{id}/hide" => POLLS, Jwt;
+    RestoreComment: POST "/v1/comments/{id}/restore" => POLLS, Jwt;
+    ModerationQueue: GET "/v1/moderation/comments" => POLLS, Jwt;
+    MessagesReport: GET "/v1/analytics/messages" => ANALYTICS, Jwt;
+    MessagesReportCsv: GET "/v1/analytics/messages.csv" => ANALYTICS, Jwt;
+    AuthorityRanking: GET "/v1/analytics/authorities" => ANALYTICS, Jwt;
+    PollReport: GET "/v1/analytics/polls/{id}" => ANALYTICS, Jwt;
+    OpenApiDocument: GET "/v1/openapi.json" => REFERENCE_DATA, Public;
+    CreateIntegration: POST "/v1/integrations" => REFERENCE_DATA, Jwt;
+    ListIntegrations: GET "/v1/integrations" => REFERENCE_DATA, Jwt;
+    RevokeIntegration: POST "/v1/integrations/{id}/revoke" => REFERENCE_DATA, Jwt;
+    Open311Services: GET "/open311/v2/services.{format}" => OPEN311, Public;
+    Open311Service: GET "/open311/v2/services/{service_code}.{format}" => OPEN311, Public;
+    Open311Search: GET "/open311/v2/requests.{format}" => OPEN311, Public;
+    Open311Submit: POST "/open311/v2/requests.{format}" => OPEN311, Public;
+    Open311Request: GET "/open311/v2/requests/{id}.{format}" => OPEN311, Public;
+    Health: GET "/healthz" => REFERENCE_DATA, Public;
+}
+
+impl Operation {
+    /// The operation of an API Gateway route key (`POST /v1/messages/{id}/take`), as the Lambda
+    /// event's `routeKey` carries it; `None` for a key of no table route.
+    pub fn from_route_key(key: &str) -> Option<Operation> {
+        let (method, path) = key.split_once(' ')?;
+        ROUTES.iter().find(|r| r.method == method && r.path == path).map(|r| r.op)
+    }
+}
+
+/// A greedy API Gateway route that delivers the table routes under its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proxy {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub function: &'static str,
+    pub access: Access,
+}
+
+impl Proxy {
+    /// The API Gateway route key, e.g. `GET /open311/v2/{proxy+}`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
 
 /// Routes API Gateway delivers through one greedy path variable. An HTTP API path variable must
 /// be a whole segment, so `/open311/v2/services.{format}` cannot be a route there: every GET and
 /// POST under `/open311/v2/` goes to the function, which dispatches by [`ROUTES`] itself and
 /// answers unknown paths in the Open311 error format.
-pub const PROXIES: &[Route] = &[
-    r("GET", "/open311/v2/{proxy+}", OPEN311, Access::Public),
-    r("POST", "/open311/v2/{proxy+}", OPEN311, Access::Public),
+pub const PROXIES: &[Proxy] = &[
+    Proxy { method: "GET", path: "/open311/v2/{proxy+}", function: OPEN311, access: Access::Public },
+    Proxy { method: "POST", path: "/open311/v2/{proxy+}", function: OPEN311, access: Access::Public },
 ];
 
 /// The proxy route that covers a method and path, if any.
-pub fn proxy(method: &str, path: &str) -> Option<&'static Route> {
+pub fn proxy(method: &str, path: &str) -> Option<&'static Proxy> {
     PROXIES.iter().find(|p| {
         p.method.eq_ignore_ascii_case(method)
             && p.path
@@ -228,12 +286,14 @@ mod tests {
     #[test]
     fn open311_routes_reach_api_gateway_through_the_proxy() {
         for route in ROUTES {
-            let gateway = route.gateway();
             if route.path.starts_with("/open311/") {
-                assert_eq!(gateway.path, "/open311/v2/{proxy+}", "{}", route.key());
-                assert_eq!((gateway.method, gateway.function, gateway.access), (route.method, OPEN311, Access::Public));
+                let proxy = route.proxy().unwrap_or_else(|| panic!("{} has no proxy", route.key()));
+                assert_eq!(proxy.path, "/open311/v2/{proxy+}", "{}", route.key());
+                assert_eq!((proxy.method, proxy.function, proxy.access), (route.method, OPEN311, Access::Public));
+                assert_eq!(route.gateway_key(), proxy.key());
             } else {
-                assert_eq!(gateway, route);
+                assert_eq!(route.proxy(), None, "{}", route.key());
+                assert_eq!(route.gateway_key(), route.key());
                 assert!(route
                     .path
                     .split('/')
@@ -251,5 +311,18 @@ mod tests {
         keys.sort();
         keys.dedup();
         assert_eq!(keys.len(), ROUTES.len());
+    }
+
+    #[test]
+    fn every_operation_round_trips_through_its_route_key() {
+        for route in ROUTES {
+            assert_eq!(route.op.route(), route, "{}", route.key());
+            assert_eq!(Operation::from_route_key(&route.key()), Some(route.op), "{}", route.key());
+        }
+        assert_eq!(Operation::from_route_key("POST /v1/messages/{id}/take"), Some(Operation::TakeMessage));
+        assert_eq!(Operation::from_route_key("GET /open311/v2/requests.{format}"), Some(Operation::Open311Search));
+        for unknown in ["", "POST", "post /v1/messages", "GET /v1/messages/", "GET /open311/v2/{proxy+}"] {
+            assert_eq!(Operation::from_route_key(unknown), None, "{unknown}");
+        }
     }
 }

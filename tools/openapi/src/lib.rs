@@ -4,9 +4,9 @@
 //! route's request body, query parameters, success response and possible problems from
 //! [`operation`]. The document is written to `shared/lambda-kit/openapi.json`, which both hosts
 //! serve at `GET /v1/openapi.json`; a test fails when that file and this generator disagree, and
-//! another when a route has no operation.
+//! a route without an operation does not compile.
 
-use feedback_lambda::routes::{Access, Route, ROUTES};
+use feedback_lambda::routes::{Access, Operation as Op, Route, ROUTES};
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
@@ -251,12 +251,12 @@ fn poll_status() -> Value {
     )
 }
 
-/// The operation of a route, by its key; `None` for a route the generator does not know.
-pub fn operation(route: &Route) -> Option<Operation> {
+/// The OpenAPI operation of a route.
+pub fn operation(route: &Route) -> Operation {
     use Input::{Json, JsonArray, None as NoBody};
     use Output::{Csv, Document, Json as Out, Page};
-    let o = match route.key().as_str() {
-        "POST /v1/messages" => {
+    match route.op {
+        Op::SubmitMessage => {
             let mut o =
                 op("Подать сообщение", Json("NewMessageRequest"), Out("MessageView")).created().problems(&[409, 429]);
             o.headers.push(json!({
@@ -266,56 +266,52 @@ pub fn operation(route: &Route) -> Option<Operation> {
             }));
             o
         }
-        "GET /v1/messages" => op("Мои сообщения", NoBody, Page("MessageView")).paged(),
-        "GET /v1/messages/{id}" => op("Сообщение с историей", NoBody, Out("MessageView")),
-        "POST /v1/messages/{id}/rating" => {
+        Op::ListOwnMessages => op("Мои сообщения", NoBody, Page("MessageView")).paged(),
+        Op::GetMessage => op("Сообщение с историей", NoBody, Out("MessageView")),
+        Op::RateMessage => {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
-        "GET /v1/me/notifications" => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
-        "POST /v1/photos" => {
+        Op::ListNotifications => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
+        Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }
-        "GET /v1/messages/{id}/photos/{photo_id}" => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
-        "GET /v1/authority/messages" => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
+        Op::DownloadPhoto => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
+        Op::AuthorityQueue => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
             param("status", json!({"$ref": "#/components/schemas/Status"}), "Только в этом статусе."),
             param("overdue", json!({"type": "boolean"}), "Только просроченные (true) или нет (false)."),
         ]),
-        "POST /v1/messages/{id}/take" => op("Взять в работу", NoBody, Out("MessageView")).problems(&[409]),
-        "POST /v1/messages/{id}/answer" => op("Ответить", Json("AnswerRequest"), Out("MessageView")).problems(&[409]),
-        "POST /v1/messages/{id}/redirect" => {
-            op("Перенаправить", Json("RedirectRequest"), Out("MessageView")).problems(&[409])
-        }
-        "POST /v1/messages/{id}/reject" => op("Отклонить", Json("RejectRequest"), Out("MessageView")).problems(&[409]),
-        "GET /v1/categories" => op("Категории", NoBody, Page("CategoryView")),
-        "GET /v1/municipalities" => op("Муниципальные образования", NoBody, Page("MunicipalityView")),
-        "GET /v1/authorities" => op("Ведомства", NoBody, Page("AuthorityView")),
-        "GET /v1/routing-rules" => op("Правила маршрутизации", NoBody, Page("RoutingRule")),
-        "PUT /v1/routing-rules" => op("Заменить правила маршрутизации", JsonArray("RuleRequest"), Page("RoutingRule")),
-        "POST /v1/polls" => op("Создать голосование или опрос", Json("PollRequest"), Out("PollView")).created(),
-        "GET /v1/polls" => op("Голосования и опросы", NoBody, Page("PollView")).paged().query([poll_status()]),
-        "GET /v1/polls/{id}" => op("Голосование или опрос", NoBody, Out("PollView")),
-        "POST /v1/polls/{id}/cancel" => op("Отменить", NoBody, Out("PollView")).problems(&[409]),
-        "POST /v1/polls/{id}/ballots" => {
-            op("Проголосовать", Json("BallotRequest"), Out("ReceiptView")).created().problems(&[409])
-        }
-        "GET /v1/polls/{id}/results" => op("Результаты", NoBody, Out("Results")).problems(&[409]),
-        "GET /v1/ballots/{receipt}" => op("Проверить квитанцию", NoBody, Out("ReceiptCheckView")),
-        "POST /v1/discussions" => op("Создать обсуждение", Json("DiscussionRequest"), Out("PollView")).created(),
-        "GET /v1/discussions" => op("Обсуждения", NoBody, Page("PollView")).paged().query([poll_status()]),
-        "GET /v1/discussions/{id}" => op("Обсуждение", NoBody, Out("PollView")),
-        "GET /v1/discussions/{id}/comments" => op("Комментарии", NoBody, Page("CommentView")).paged(),
-        "POST /v1/discussions/{id}/comments" => {
+        Op::TakeMessage => op("Взять в работу", NoBody, Out("MessageView")).problems(&[409]),
+        Op::AnswerMessage => op("Ответить", Json("AnswerRequest"), Out("MessageView")).problems(&[409]),
+        Op::RedirectMessage => op("Перенаправить", Json("RedirectRequest"), Out("MessageView")).problems(&[409]),
+        Op::RejectMessage => op("Отклонить", Json("RejectRequest"), Out("MessageView")).problems(&[409]),
+        Op::ListCategories => op("Категории", NoBody, Page("CategoryView")),
+        Op::ListMunicipalities => op("Муниципальные образования", NoBody, Page("MunicipalityView")),
+        Op::ListAuthorities => op("Ведомства", NoBody, Page("AuthorityView")),
+        Op::GetRoutingRules => op("Правила маршрутизации", NoBody, Page("RoutingRule")),
+        Op::ReplaceRoutingRules => op("Заменить правила маршрутизации", JsonArray("RuleRequest"), Page("RoutingRule")),
+        Op::CreatePoll => op("Создать голосование или опрос", Json("PollRequest"), Out("PollView")).created(),
+        Op::ListPolls => op("Голосования и опросы", NoBody, Page("PollView")).paged().query([poll_status()]),
+        Op::GetPoll => op("Голосование или опрос", NoBody, Out("PollView")),
+        Op::CancelPoll => op("Отменить", NoBody, Out("PollView")).problems(&[409]),
+        Op::CastBallot => op("Проголосовать", Json("BallotRequest"), Out("ReceiptView")).created().problems(&[409]),
+        Op::PollResults => op("Результаты", NoBody, Out("Results")).problems(&[409]),
+        Op::CheckReceipt => op("Проверить квитанцию", NoBody, Out("ReceiptCheckView")),
+        Op::CreateDiscussion => op("Создать обсуждение", Json("DiscussionRequest"), Out("PollView")).created(),
+        Op::ListDiscussions => op("Обсуждения", NoBody, Page("PollView")).paged().query([poll_status()]),
+        Op::GetDiscussion => op("Обсуждение", NoBody, Out("PollView")),
+        Op::ListComments => op("Комментарии", NoBody, Page("CommentView")).paged(),
+        Op::PostComment => {
             op("Написать комментарий", Json("CommentRequest"), Out("CommentView")).created().problems(&[409, 429])
         }
-        "POST /v1/comments/{id}/flags" => op("Пожаловаться", Json("FlagRequest"), Out("CommentView")).problems(&[409]),
-        "POST /v1/comments/{id}/hide" => op("Скрыть", NoBody, Out("CommentView")).problems(&[409]),
-        "POST /v1/comments/{id}/restore" => op("Вернуть", NoBody, Out("CommentView")).problems(&[409]),
-        "GET /v1/moderation/comments" => op("Очередь модерации", NoBody, Page("CommentView")).paged().query([param(
+        Op::FlagComment => op("Пожаловаться", Json("FlagRequest"), Out("CommentView")).problems(&[409]),
+        Op::HideComment => op("Скрыть", NoBody, Out("CommentView")).problems(&[409]),
+        Op::RestoreComment => op("Вернуть", NoBody, Out("CommentView")).problems(&[409]),
+        Op::ModerationQueue => op("Очередь модерации", NoBody, Page("CommentView")).paged().query([param(
             "state",
             json!({"type": "string", "enum": ["flagged", "hidden"], "default": "flagged"}),
             "Отмеченные жалобами или скрытые.",
         )]),
-        "GET /v1/analytics/messages" | "GET /v1/analytics/messages.csv" => {
+        Op::MessagesReport | Op::MessagesReportCsv => {
             let output = if route.path.ends_with(".csv") { Csv } else { Out("MessagesReport") };
             op("Показатели сообщений", NoBody, output).query(date_range()).query([param(
                 "group_by",
@@ -323,86 +319,75 @@ pub fn operation(route: &Route) -> Option<Operation> {
                 "Группировка.",
             )])
         }
-        "GET /v1/analytics/authorities" => op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range()),
-        "GET /v1/analytics/polls/{id}" => op("Явка и результаты", NoBody, Out("PollReport")),
-        "POST /v1/integrations" => {
+        Op::AuthorityRanking => op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range()),
+        Op::PollReport => op("Явка и результаты", NoBody, Out("PollReport")),
+        Op::CreateIntegration => {
             op("Выпустить ключ интеграции", Json("NewIntegrationRequest"), Out("CreatedIntegrationView")).created()
         }
-        "GET /v1/integrations" => op("Интеграции", NoBody, Page("IntegrationView")).paged(),
-        "POST /v1/integrations/{id}/revoke" => op("Отозвать ключ", NoBody, Out("IntegrationView")).problems(&[409]),
-        "GET /open311/v2/services.{format}" => {
-            op("Open311: услуги", NoBody, Output::Open311("Open311Service", "services", "service"))
-                .query([jurisdiction()])
-                .problems(&[404])
-        }
-        "GET /open311/v2/services/{service_code}.{format}" => {
+        Op::ListIntegrations => op("Интеграции", NoBody, Page("IntegrationView")).paged(),
+        Op::RevokeIntegration => op("Отозвать ключ", NoBody, Out("IntegrationView")).problems(&[409]),
+        Op::Open311Services => op("Open311: услуги", NoBody, Output::Open311("Open311Service", "services", "service"))
+            .query([jurisdiction()])
+            .problems(&[404]),
+        Op::Open311Service => {
             op("Open311: описание услуги", NoBody, Output::Open311One("Open311ServiceDefinition", "service_definition"))
                 .query([jurisdiction()])
         }
-        "GET /open311/v2/requests.{format}" => {
+        Op::Open311Search => {
             op("Open311: поиск обращений", NoBody, Output::Open311("Open311Request", "service_requests", "request"))
                 .query([jurisdiction()])
                 .query(open311_search())
                 .problems(&[400, 404])
         }
-        "POST /open311/v2/requests.{format}" => op(
+        Op::Open311Submit => op(
             "Open311: новое обращение",
             Input::Form("Open311RequestForm"),
             Output::Open311("Open311Created", "service_requests", "request"),
         )
         .created()
         .problems(&[400, 403, 404, 413, 415, 429]),
-        "GET /open311/v2/requests/{id}.{format}" => {
+        Op::Open311Request => {
             op("Open311: обращение", NoBody, Output::Open311("Open311Request", "service_requests", "request"))
                 .query([jurisdiction()])
         }
-        "GET /v1/openapi.json" => op("Этот документ", NoBody, Document),
-        "GET /healthz" => op("Готовность", NoBody, Out("Health")),
-        _ => return None,
-    };
-    Some(o)
+        Op::OpenApiDocument => op("Этот документ", NoBody, Document),
+        Op::Health => op("Готовность", NoBody, Out("Health")),
+    }
 }
 
-/// Where the resource a route creates can be used next: `(target route key, parameter, value)`.
+/// Where the resource an operation creates can be used next: `(target, parameter, value)`.
 /// Clients and schemathesis's stateful phase follow these OpenAPI links.
-fn links(key: &str) -> &'static [(&'static str, &'static str, &'static str)] {
+fn links(op: Op) -> &'static [(Op, &'static str, &'static str)] {
     const ID: &str = "$response.body#/id";
-    match key {
-        "POST /v1/messages" => &[
-            ("GET /v1/messages/{id}", "id", ID),
-            ("POST /v1/messages/{id}/rating", "id", ID),
-            ("POST /v1/messages/{id}/take", "id", ID),
-            ("POST /v1/messages/{id}/answer", "id", ID),
-            ("POST /v1/messages/{id}/redirect", "id", ID),
-            ("POST /v1/messages/{id}/reject", "id", ID),
+    match op {
+        Op::SubmitMessage => &[
+            (Op::GetMessage, "id", ID),
+            (Op::RateMessage, "id", ID),
+            (Op::TakeMessage, "id", ID),
+            (Op::AnswerMessage, "id", ID),
+            (Op::RedirectMessage, "id", ID),
+            (Op::RejectMessage, "id", ID),
         ],
-        "POST /v1/polls" => &[
-            ("GET /v1/polls/{id}", "id", ID),
-            ("GET /v1/polls/{id}/results", "id", ID),
-            ("POST /v1/polls/{id}/ballots", "id", ID),
-            ("POST /v1/polls/{id}/cancel", "id", ID),
-            ("GET /v1/analytics/polls/{id}", "id", ID),
+        Op::CreatePoll => &[
+            (Op::GetPoll, "id", ID),
+            (Op::PollResults, "id", ID),
+            (Op::CastBallot, "id", ID),
+            (Op::CancelPoll, "id", ID),
+            (Op::PollReport, "id", ID),
         ],
-        "POST /v1/discussions" => &[
-            ("GET /v1/discussions/{id}", "id", ID),
-            ("GET /v1/discussions/{id}/comments", "id", ID),
-            ("POST /v1/discussions/{id}/comments", "id", ID),
-        ],
-        "POST /v1/discussions/{id}/comments" => &[
-            ("POST /v1/comments/{id}/flags", "id", ID),
-            ("POST /v1/comments/{id}/hide", "id", ID),
-            ("POST /v1/comments/{id}/restore", "id", ID),
-        ],
-        "POST /v1/polls/{id}/ballots" => &[("GET /v1/ballots/{receipt}", "receipt", "$response.body#/receipt")],
+        Op::CreateDiscussion => {
+            &[(Op::GetDiscussion, "id", ID), (Op::ListComments, "id", ID), (Op::PostComment, "id", ID)]
+        }
+        Op::PostComment => &[(Op::FlagComment, "id", ID), (Op::HideComment, "id", ID), (Op::RestoreComment, "id", ID)],
+        Op::CastBallot => &[(Op::CheckReceipt, "receipt", "$response.body#/receipt")],
         _ => &[],
     }
 }
 
 fn links_of(route: &Route) -> Option<Value> {
     let mut out = Map::new();
-    for (target, param, value) in links(&route.key()) {
-        let target = ROUTES.iter().find(|r| r.key() == *target)?;
-        let id = operation_id(target);
+    for (target, param, value) in links(route.op) {
+        let id = operation_id(target.route());
         let name = id[..1].to_ascii_uppercase() + &id[1..];
         out.insert(name, json!({"operationId": id, "parameters": {*param: value}}));
     }
@@ -594,11 +579,11 @@ fn path_item(route: &Route, o: &Operation) -> Value {
     item
 }
 
-/// The whole document. Panics if a route has no [`operation`]: the coverage test names it.
+/// The whole document.
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for route in ROUTES {
-        let o = operation(route).unwrap_or_else(|| panic!("no OpenAPI operation for {}", route.key()));
+        let o = operation(route);
         let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = path_item(route, &o);
     }
@@ -695,9 +680,9 @@ mod tests {
         let created = &doc["paths"]["/v1/messages"]["post"]["responses"]["201"]["links"];
         assert_eq!(created["GetMessagesId"]["parameters"]["id"], "$response.body#/id", "{created}");
         for route in ROUTES {
-            for (target, _, _) in links(&route.key()) {
-                let found = ROUTES.iter().find(|r| r.key() == *target).map(operation_id);
-                assert!(found.is_some_and(|id| ids.contains(&id)), "{} links to unknown {target}", route.key());
+            for (target, _, _) in links(route.op) {
+                let id = operation_id(target.route());
+                assert!(ids.contains(&id), "{} links to unknown {target:?}", route.key());
             }
         }
     }
