@@ -1,38 +1,14 @@
 // The analytics dashboard: headline figures, charts with their tables, CSV downloads, turnout.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type Page as ListPage } from "../api";
+import { api, ApiError, type Schemas } from "../api";
 import { Chart } from "../charts";
 import { fmtDate, fmtDay, isoDate, pct, STATUS } from "../format";
 import { loadConfig, loadReference, type Reference } from "../reference";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, focusError, Loading, Page, Select, TextInput, toApiError, useId, useLoad } from "../ui";
-import type { Poll } from "./polls";
 
-interface Group {
-  key: string;
-  submitted: number;
-  routed: number;
-  answered: number;
-  answered_on_time: number;
-  overdue: number;
-  rejected: number;
-  closed: number;
-  reopened: number;
-  avg_response_hours: number | null;
-  rating_avg: number | null;
-  rating_count: number;
-  rating_4_5_share: number | null;
-}
-
-interface AuthorityRow {
-  authority_id: string;
-  answered: number;
-  on_time_share: number | null;
-  avg_response_hours: number | null;
-  rating_avg: number | null;
-  rating_4_5_share: number | null;
-}
+type Group = Schemas["GroupStats"];
 
 /** The dashboard, once the region's time zone is known. */
 export function DashboardPage() {
@@ -51,11 +27,11 @@ export function Dashboard(props: { timeZone?: string }) {
   const [rangeError, setRangeError] = useState<ApiError | null>(null);
   const ref = useLoad(loadReference, []);
   const q = range;
-  const byCategory = useLoad(() => api.get<{ groups: Group[] }>("/v1/analytics/messages", { ...q, group_by: "category" }), [q]);
-  const byMunicipality = useLoad(() => api.get<{ groups: Group[] }>("/v1/analytics/messages", { ...q, group_by: "municipality" }), [q]);
-  const byDay = useLoad(() => api.get<{ groups: Group[] }>("/v1/analytics/messages", { ...q, group_by: "day" }), [q]);
-  const byStatus = useLoad(() => api.get<{ groups: Group[] }>("/v1/analytics/messages", { ...q, group_by: "status" }), [q]);
-  const ranking = useLoad(() => api.get<{ items: AuthorityRow[] }>("/v1/analytics/authorities", q), [q]);
+  const byCategory = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "category" } }), [q]);
+  const byMunicipality = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "municipality" } }), [q]);
+  const byDay = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "day" } }), [q]);
+  const byStatus = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "status" } }), [q]);
+  const ranking = useLoad(() => api.get("/v1/analytics/authorities", { query: q }), [q]);
   const [csvBusy, setCsvBusy] = useState(false);
   const [csvError, setCsvError] = useState<ApiError | null>(null);
   const errorId = useId("range-error");
@@ -81,11 +57,11 @@ export function Dashboard(props: { timeZone?: string }) {
     setRangeError(null);
     setRange(next);
   };
-  const downloadCsv = async (groupBy: string) => {
+  const downloadCsv = async (groupBy: "category" | "municipality" | "day") => {
     setCsvBusy(true);
     setCsvError(null);
     try {
-      const text = await api.text("/v1/analytics/messages.csv", { ...q, group_by: groupBy });
+      const text = await api.text("/v1/analytics/messages.csv", { query: { ...q, group_by: groupBy } });
       const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
       const a = document.createElement("a");
       a.href = url;
@@ -226,15 +202,15 @@ export function Dashboard(props: { timeZone?: string }) {
 function Turnout(props: { reference: Reference }) {
   const polls = useLoad(async () => {
     const [open, closed] = await Promise.all([
-      api.get<ListPage<Poll>>("/v1/polls", { status: "open", limit: 50 }),
-      api.get<ListPage<Poll>>("/v1/polls", { status: "closed", limit: 50 }),
+      api.get("/v1/polls", { query: { status: "open", limit: 50 } }),
+      api.get("/v1/polls", { query: { status: "closed", limit: 50 } }),
     ]);
     return [...open.items, ...closed.items];
   }, []);
   const [pollId, setPollId] = useState("");
   const selected = pollId || polls.data?.[0]?.id || "";
   const data = useLoad(
-    () => (selected ? api.get<{ turnout: { municipality_id: string; ballots: number }[] }>(`/v1/analytics/polls/${selected}`) : Promise.resolve(null)),
+    () => (selected ? api.get("/v1/analytics/polls/{id}", { path: { id: selected } }) : Promise.resolve(null)),
     [selected],
   );
   if (polls.error?.status === 403) return null;

@@ -1,16 +1,15 @@
 // The admin's form for a new vote, survey or discussion.
 
 import { useState } from "preact/hooks";
-import { api, ApiError } from "../api";
+import { api, ApiError, type Schemas } from "../api";
 import { toZonedInput, zoneOffset, zonedInputToRfc3339 } from "../format";
 import { loadedConfig, loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { Button, ErrorBox, Loading, Page, Select, TextArea, TextInput, useFormRequest, useLoad } from "../ui";
-import type { Poll } from "./polls";
 
 interface QuestionDraft {
   text: string;
-  kind: "single" | "multi" | "text";
+  kind: Schemas["QuestionKind"];
   options: string;
   max_choices: string;
   required: boolean;
@@ -50,8 +49,8 @@ function AudienceFields(props: { reference: Reference; municipalities: string[];
   );
 }
 
-function audienceOf(municipalities: string[], minAge: string) {
-  const a: Record<string, unknown> = {};
+function audienceOf(municipalities: string[], minAge: string): Schemas["AudienceRequest"] {
+  const a: Schemas["AudienceRequest"] = {};
   if (municipalities.length) a.municipalities = municipalities;
   if (minAge.trim()) a.min_age = Number(minAge);
   return a;
@@ -60,7 +59,7 @@ function audienceOf(municipalities: string[], minAge: string) {
 export function NewPoll(props: { discussion?: boolean }) {
   const ref = useLoad(loadReference, []);
   const discussion = !!props.discussion;
-  const [kind, setKind] = useState<"vote" | "survey">("vote");
+  const [kind, setKind] = useState<Schemas["PollKindRequest"]>("vote");
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [questions, setQuestions] = useState<QuestionDraft[]>([newQuestion()]);
@@ -69,7 +68,7 @@ export function NewPoll(props: { discussion?: boolean }) {
   const [openNow, setOpenNow] = useState(true);
   const [opensAt, setOpensAt] = useState(() => inputAt(3600 * 1000));
   const [closesAt, setClosesAt] = useState(() => inputAt(7 * 24 * 3600 * 1000));
-  const [results, setResults] = useState<"live" | "after_close">("after_close");
+  const [results, setResults] = useState<Schemas["ResultsVisibility"]>("after_close");
   const { busy, error, setError, errorId, run } = useFormRequest("poll-error");
   const setQ = (i: number, patch: Partial<QuestionDraft>) => setQuestions((qs) => qs.map((q, j) => (j === i ? { ...q, ...patch } : q)));
   const questionList = kind === "vote" ? questions.slice(0, 1) : questions;
@@ -77,29 +76,29 @@ export function NewPoll(props: { discussion?: boolean }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const body: Record<string, unknown> = {
+    const common = {
       title: title.trim(),
       audience: audienceOf(municipalities, minAge),
       opens_at: openNow ? new Date().toISOString() : zonedInputToRfc3339(opensAt, regionZone()),
       closes_at: zonedInputToRfc3339(closesAt, regionZone()),
     };
-    if (discussion) {
-      body.description = description.trim();
-    } else {
-      if (description.trim()) body.description = description.trim();
-      body.kind = kind;
-      body.results = results;
-      body.questions = questionList.map((q) => {
-        const out: Record<string, unknown> = { text: q.text.trim(), kind: kind === "vote" ? "single" : q.kind };
-        if (out.kind !== "text") out.options = q.options.split("\n").map((o) => o.trim()).filter(Boolean);
-        if (out.kind === "multi" && q.max_choices.trim()) out.max_choices = Number(q.max_choices);
-        if (!q.required) out.required = false;
-        return out;
-      });
-    }
+    const question = (q: QuestionDraft): Schemas["QuestionRequest"] => {
+      const out: Schemas["QuestionRequest"] = { text: q.text.trim(), kind: kind === "vote" ? "single" : q.kind };
+      if (out.kind !== "text") out.options = q.options.split("\n").map((o) => o.trim()).filter(Boolean);
+      if (out.kind === "multi" && q.max_choices.trim()) out.max_choices = Number(q.max_choices);
+      if (!q.required) out.required = false;
+      return out;
+    };
     await run(async () => {
-      const created = await api.post<Poll>(discussion ? "/v1/discussions" : "/v1/polls", body);
-      navigate(discussion ? `/discussions/${created.id}` : `/polls/${created.id}?created=1`);
+      if (discussion) {
+        const created = await api.post("/v1/discussions", { body: { ...common, description: description.trim() } });
+        navigate(`/discussions/${created.id}`);
+      } else {
+        const poll: Schemas["PollRequest"] = { ...common, kind, results, questions: questionList.map(question) };
+        if (description.trim()) poll.description = description.trim();
+        const created = await api.post("/v1/polls", { body: poll });
+        navigate(`/polls/${created.id}?created=1`);
+      }
     });
   };
   const shown = ["title", "description", "opens_at", "closes_at", "questions", "audience", "results", "kind"];

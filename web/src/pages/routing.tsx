@@ -1,7 +1,7 @@
 // The admin's routing-rules editor.
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, ApiError, type Page as ListPage } from "../api";
+import { api, ApiError, type Schemas } from "../api";
 import { loadReference } from "../reference";
 import { Button, ErrorBox, Field, focusError, Loading, Page, Success, TextInput, toApiError, useId, useLoad } from "../ui";
 
@@ -26,17 +26,13 @@ export function ruleProblem(field: string, message: string): string {
 
 const RULES_PER_PAGE = 20;
 
-interface Rule {
-  category_id: string;
-  municipality_id: string | null;
-  authority_id: string;
-}
+type Rule = Schemas["RoutingRule"];
 
 /** The routing rules editor: rows of (category, municipality or any, authority), checked here
  * against the reference data and by the API, whose messages are shown beside the row. */
 export function RoutingRules() {
   const ref = useLoad(loadReference, []);
-  const rules = useLoad(() => api.get<Rule[] | ListPage<Rule>>("/v1/routing-rules"), []);
+  const rules = useLoad(() => api.get("/v1/routing-rules"), []);
   const [rows, setRows] = useState<Rule[] | null>(null);
   const [filter, setFilter] = useState("");
   const [busy, setBusy] = useState(false);
@@ -46,7 +42,7 @@ export function RoutingRules() {
   const errorId = useId("rules-error");
   useEffect(() => {
     const d = rules.data;
-    if (d && rows === null) setRows(Array.isArray(d) ? d : d.items);
+    if (d && rows === null) setRows(d.items);
   }, [rules.data]);
   const r = ref.data;
   const rowErrors = useMemo(() => {
@@ -82,8 +78,8 @@ export function RoutingRules() {
     }
     setBusy(true);
     try {
-      const stored = await api.put<Rule[] | ListPage<Rule>>("/v1/routing-rules", rows);
-      setRows(Array.isArray(stored) ? stored : stored.items);
+      const stored = await api.put("/v1/routing-rules", { body: rows });
+      setRows(stored.items);
       setSaved(true);
     } catch (err) {
       const apiError = toApiError(err);
