@@ -1,11 +1,15 @@
-// The HTTP client: bearer token, JSON bodies and RFC 9457 problems turned into ApiError.
+// The HTTP client: bearer token, JSON bodies and RFC 9457 problems turned into ApiError. The
+// API's calls are typed by its OpenAPI document (`src/api-schema.d.ts`, written by
+// `npm run gen:api`): a call names a path as the document spells it, and its parameters, body
+// and answer are the document's.
 
+import type { components, paths } from "./api-schema";
 import { expired, session } from "./session";
 
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
+/** The API's types, generated from its OpenAPI document. */
+export type Schemas = components["schemas"];
+
+export type FieldProblem = Schemas["FieldError"];
 
 export class ApiError extends Error {
   constructor(
@@ -33,6 +37,33 @@ export interface Page<T> {
 }
 
 type Query = Record<string, string | number | boolean | undefined | null>;
+
+type Method = "get" | "post" | "put";
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+
+/** The API's paths that answer `M`, as the document spells them (`/v1/messages/{id}`). */
+export type PathOf<M extends Method> = { [P in keyof paths]: paths[P][M] extends undefined ? never : P }[keyof paths];
+
+type Success<O> = O extends { responses: infer R } ? R[Extract<keyof R, 200 | 201 | 204>] : never;
+type ContentOf<R> = R extends { content: infer C } ? C[keyof C] : undefined;
+/** What a call answers when it succeeds. */
+export type Answer<P extends keyof paths, M extends Method> = ContentOf<Success<Operation<P, M>>>;
+
+type PathParams<O> = O extends { parameters: { path: infer A } } ? A : never;
+type QueryParams<O> = O extends { parameters: { query?: infer Q } } ? ([Q] extends [never | undefined] ? never : { [K in keyof NonNullable<Q>]?: NonNullable<Q>[K] | null }) : never;
+type BodyOf<O> = O extends { requestBody: { content: { "application/json": infer B } } } ? B : never;
+
+/** A call's path parameters (encoded into the path), query, body and extra headers. */
+type Call<O> = ([PathParams<O>] extends [never] ? { path?: never } : { path: PathParams<O> }) &
+  ([QueryParams<O>] extends [never] ? { query?: never } : { query?: QueryParams<O> }) &
+  ([BodyOf<O>] extends [never] ? { body?: never } : { body: BodyOf<O> }) & { headers?: Record<string, string> };
+type Args<O> = {} extends Call<O> ? [call?: Call<O>] : [call: Call<O>];
+type AnyCall = { path?: Record<string, string>; query?: Query; body?: unknown; headers?: Record<string, string> };
+
+/** The path with its `{name}` parameters filled in, each encoded. */
+function fill(template: string, params: Record<string, string> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name] ?? ""));
+}
 
 function withQuery(path: string, query?: Query): string {
   if (!query) return path;
@@ -94,34 +125,33 @@ async function toError(resp: Response): Promise<ApiError> {
   }
 }
 
+/** The API's calls. A POST without a body sends `{}`. */
 export const api = {
-  get: <T>(path: string, query?: Query) => request<T>("GET", path, { query }),
-  post: <T>(path: string, body?: unknown, headers?: Record<string, string>) => request<T>("POST", path, { body: body ?? {}, headers }),
-  put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }),
-  text: (path: string, query?: Query) => request<string>("GET", path, { query, raw: true }),
+  get: <P extends PathOf<"get">>(path: P, ...[call]: Args<Operation<P, "get">>) => {
+    const c = call as AnyCall | undefined;
+    return request<Answer<P, "get">>("GET", fill(path, c?.path), { query: c?.query });
+  },
+  post: <P extends PathOf<"post">>(path: P, ...[call]: Args<Operation<P, "post">>) => {
+    const c = call as AnyCall | undefined;
+    return request<Answer<P, "post">>("POST", fill(path, c?.path), { body: c?.body ?? {}, query: c?.query, headers: c?.headers });
+  },
+  put: <P extends PathOf<"put">>(path: P, ...[call]: Args<Operation<P, "put">>) => {
+    const c = call as AnyCall | undefined;
+    return request<Answer<P, "put">>("PUT", fill(path, c?.path), { body: c?.body, query: c?.query, headers: c?.headers });
+  },
+  /** A GET whose answer is text (CSV), returned as it came. */
+  text: <P extends PathOf<"get">>(path: P, ...[call]: Args<Operation<P, "get">>) => {
+    const c = call as AnyCall | undefined;
+    return request<string>("GET", fill(path, c?.path), { query: c?.query, raw: true });
+  },
 };
-
-/** Every page of a reference list (they are complete in one page, but the contract allows more). */
-export async function all<T>(path: string): Promise<T[]> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: Page<T> = await api.get<Page<T>>(path, { limit: 100, cursor });
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}
 
 /** Uploads a photo: asks the API for an upload URL, then PUTs the bytes there. */
 export async function uploadPhoto(file: File): Promise<string> {
   const type = file.type === "image/png" ? "image/png" : "image/jpeg";
-  const slot = await api.post<{ photo_id: string; upload_url: string; upload_headers?: Record<string, string> }>("/v1/photos", {
-    content_type: type,
-    size_bytes: file.size,
-  });
+  const slot = await api.post("/v1/photos", { body: { content_type: type, size_bytes: file.size } });
   // The headers are signed into the URL (on S3 they also make it single-use): send exactly these.
-  const headers = slot.upload_headers ?? { "Content-Type": type };
+  const headers = slot.upload_headers;
   let resp: Response;
   try {
     resp = await fetch(slot.upload_url, { method: "PUT", headers, body: file });

@@ -1,24 +1,12 @@
 // The region's reference data and the portal configuration, loaded once.
 
-import { all, api } from "./api";
+import { api, request, type Schemas } from "./api";
 import { setDisplayZone } from "./format";
 
-export interface Category {
-  id: string;
-  name: string;
-  parent_id: string | null;
-  deadline_working_days: number;
-}
-export interface Municipality {
-  id: string;
-  name: string;
-}
-export interface Authority {
-  id: string;
-  name: string;
-  level: string;
-  municipality_id?: string | null;
-}
+export type Category = Schemas["CategoryView"];
+export type Municipality = Schemas["MunicipalityView"];
+export type Authority = Schemas["AuthorityView"];
+
 export interface DemoUser {
   sub: string;
   name: string;
@@ -29,6 +17,7 @@ export interface DemoUser {
   authority?: string;
   birthdate?: string;
 }
+/** The portal's own configuration: `GET /config.json`, served beside the API and not part of it. */
 export interface Config {
   auth: "dev" | "oidc";
   issuer?: string;
@@ -53,7 +42,7 @@ export let loadedConfig: Config | null = null;
 let refPromise: Promise<Reference> | null = null;
 
 export function loadConfig(): Promise<Config> {
-  configPromise ??= api.get<Config>("/config.json").then((c) => {
+  configPromise ??= request<Config>("GET", "/config.json").then((c) => {
     if (c.region?.time_zone) setDisplayZone(c.region.time_zone);
     loadedConfig = c;
     return c;
@@ -65,8 +54,9 @@ export function loadConfig(): Promise<Config> {
 }
 
 export function loadReference(): Promise<Reference> {
-  refPromise ??= Promise.all([all<Category>("/v1/categories"), all<Municipality>("/v1/municipalities"), all<Authority>("/v1/authorities")])
-    .then(([categories, municipalities, authorities]) => {
+  // The reference lists take no paging parameters: each comes whole in one page.
+  refPromise ??= Promise.all([api.get("/v1/categories"), api.get("/v1/municipalities"), api.get("/v1/authorities")])
+    .then(([{ items: categories }, { items: municipalities }, { items: authorities }]) => {
       const byId = <T extends { id: string; name: string }>(list: T[]) => {
         const m = new Map(list.map((x) => [x.id, x.name]));
         return (id?: string | null) => (id ? (m.get(id) ?? id) : "—");

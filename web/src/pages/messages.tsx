@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type Page as ListPage } from "../api";
+import { api, ApiError, type Schemas } from "../api";
 import { fmtDateTime, REJECT_REASONS, ROLE, STATUS } from "../format";
 import { loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
@@ -8,34 +8,8 @@ import { useSignal } from "../signal";
 import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
 import { SubmitForm } from "./submit";
 
-export interface History {
-  at: string;
-  actor_role: string;
-  actor_authority_id?: string | null;
-  from: string | null;
-  to: string;
-  note?: string | null;
-}
-
-export interface Message {
-  id: string;
-  status: string;
-  category_id: string;
-  municipality_id: string;
-  text: string;
-  address?: string;
-  location?: { lat: number; lon: number };
-  photo_ids?: string[];
-  authority_id?: string;
-  deadline?: string;
-  overdue: boolean;
-  created_at: string;
-  answer?: { text: string; answered_at: string; authority_id: string };
-  rating?: { score: number; comment?: string };
-  duplicate_of?: string;
-  duplicates_count?: number;
-  history?: History[];
-}
+export type History = Schemas["HistoryView"];
+export type Message = Schemas["MessageView"];
 
 export function NewMessage() {
   const ref = useLoad(loadReference, []);
@@ -51,7 +25,7 @@ export function NewMessage() {
 export function MyMessages() {
   const pager = usePager();
   const ref = useLoad(loadReference, []);
-  const list = useLoad(() => api.get<ListPage<Message>>("/v1/messages", { limit: 20, cursor: pager.cursor }), [pager.cursor]);
+  const list = useLoad(() => api.get("/v1/messages", { query: { limit: 20, cursor: pager.cursor } }), [pager.cursor]);
   return (
     <Page title="Мои сообщения">
       <p>
@@ -104,7 +78,7 @@ function Timeline(props: { history: History[]; reference: Reference }) {
 export function MessageDetail(props: { id: string }) {
   const s = useSignal(session);
   const ref = useLoad(loadReference, []);
-  const msg = useLoad(() => api.get<Message>(`/v1/messages/${encodeURIComponent(props.id)}`), [props.id]);
+  const msg = useLoad(() => api.get("/v1/messages/{id}", { path: { id: props.id } }), [props.id]);
   const [current, setCurrent] = useState<Message | null>(null);
   useEffect(() => setCurrent(msg.data ?? null), [msg.data]);
   // Routing is asynchronous: poll until the message leaves `submitted`.
@@ -209,7 +183,7 @@ function MessagePhotos(props: { messageId: string; photoIds: string[] }) {
     () =>
       Promise.all(
         props.photoIds.map((p) =>
-          api.get<{ url: string }>(`/v1/messages/${encodeURIComponent(props.messageId)}/photos/${encodeURIComponent(p)}`).then(
+          api.get("/v1/messages/{id}/photos/{photo_id}", { path: { id: props.messageId, photo_id: p } }).then(
             (r) => r.url,
             () => null,
           ),
@@ -242,10 +216,10 @@ function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
       return;
     }
     await run(async () => {
-      const body: Record<string, unknown> = { score };
+      const body: Schemas["RatingRequest"] = { score };
       if (comment.trim()) body.comment = comment.trim();
       if (reopen) body.reopen = true;
-      props.onDone(await api.post<Message>(`/v1/messages/${props.message.id}/rating`, body));
+      props.onDone(await api.post("/v1/messages/{id}/rating", { path: { id: props.message.id }, body }));
     });
   };
   const scoreError = error?.forField("score");
@@ -294,12 +268,12 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
   const errorId = useId("act-error");
   const open = ["routed", "in_progress", "reopened"].includes(m.status);
   const isOfficial = hasRole(s, "official");
-  const act = async (name: string, path: string, body: unknown, okText: string) => {
+  const act = async (name: string, call: () => Promise<Message>, okText: string) => {
     setBusy(name);
     setError(null);
     setDone(null);
     try {
-      props.onDone(await api.post<Message>(`/v1/messages/${m.id}/${path}`, body));
+      props.onDone(await call());
       setDone(okText);
       if (name === "answer") setAnswer("");
     } catch (err) {
@@ -323,7 +297,7 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
       <ErrorBox error={error} shown={["text", "authority_id", "reason", "reason_code", "comment"]} id={errorId} />
       {isOfficial && (m.status === "routed" || m.status === "reopened") && (
         <p>
-          <Button kind="secondary" busy={busy === "take"} onClick={() => act("take", "take", {}, "Сообщение взято в работу.")}>
+          <Button kind="secondary" busy={busy === "take"} onClick={() => act("take", () => api.post("/v1/messages/{id}/take", { path: { id: m.id } }), "Сообщение взято в работу.")}>
             Взять в работу
           </Button>
         </p>
@@ -334,7 +308,7 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            act("answer", "answer", { text: answer }, "Ответ отправлен жителю.");
+            act("answer", () => api.post("/v1/messages/{id}/answer", { path: { id: m.id }, body: { text: answer } }), "Ответ отправлен жителю.");
           }}
         >
           <h3>Ответ жителю</h3>
@@ -352,7 +326,8 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            act("redirect", "redirect", { authority_id: target, reason: reason.trim() || "not_in_competence" }, "Сообщение перенаправлено.");
+            const body = { authority_id: target, reason: reason.trim() || "not_in_competence" };
+            act("redirect", () => api.post("/v1/messages/{id}/redirect", { path: { id: m.id }, body }), "Сообщение перенаправлено.");
           }}
         >
           <h3>Перенаправить</h3>
@@ -374,9 +349,9 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            const body: Record<string, string> = { reason_code: rejectCode };
+            const body: Schemas["RejectRequest"] = { reason_code: rejectCode };
             if (rejectComment.trim()) body.comment = rejectComment.trim();
-            act("reject", "reject", body, "Сообщение отклонено.");
+            act("reject", () => api.post("/v1/messages/{id}/reject", { path: { id: m.id }, body }), "Сообщение отклонено.");
           }}
         >
           <h3>Отклонить</h3>
@@ -393,17 +368,9 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
   );
 }
 
-interface Notification {
-  id: string;
-  message_id: string;
-  kind: string;
-  at: string;
-  text: string;
-}
-
 export function Notifications() {
   const pager = usePager();
-  const list = useLoad(() => api.get<ListPage<Notification>>("/v1/me/notifications", { limit: 20, cursor: pager.cursor }), [pager.cursor]);
+  const list = useLoad(() => api.get("/v1/me/notifications", { query: { limit: 20, cursor: pager.cursor } }), [pager.cursor]);
   return (
     <Page title="Уведомления">
       {list.loading && <Loading />}
@@ -427,13 +394,13 @@ export function Notifications() {
 }
 
 export function Queue() {
-  const [status, setStatus] = useState("");
+  const [status, setStatus] = useState<Schemas["Status"] | "">("");
   const [overdue, setOverdue] = useState(false);
   const pager = usePager();
   const ref = useLoad(loadReference, []);
   const s = session.value;
   const list = useLoad(
-    () => api.get<ListPage<Message>>("/v1/authority/messages", { status, overdue: overdue ? "true" : undefined, limit: 20, cursor: pager.cursor }),
+    () => api.get("/v1/authority/messages", { query: { status: status || undefined, overdue: overdue ? true : undefined, limit: 20, cursor: pager.cursor } }),
     [status, overdue, pager.cursor],
   );
   const statuses: [string, string][] = ["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k) => [k, STATUS[k]]);
@@ -444,7 +411,7 @@ export function Queue() {
           label="Статус"
           value={status}
           onValue={(v) => {
-            setStatus(v);
+            setStatus(v as Schemas["Status"] | "");
             pager.reset();
           }}
           options={statuses}

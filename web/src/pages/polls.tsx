@@ -1,39 +1,15 @@
 import { useState } from "preact/hooks";
-import { api, ApiError, type Page as ListPage } from "../api";
+import { api, ApiError, type Page as ListPage, type Schemas } from "../api";
 import { Chart } from "../charts";
 import { fmtDateTime, pct, plural, POLL_STATUS } from "../format";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, Loading, Page, Success, TextArea, TextInput, toApiError, useFormRequest, useLoad } from "../ui";
 
-export interface Question {
-  text: string;
-  kind: "single" | "multi" | "text";
-  options?: string[];
-  max_choices?: number;
-  required?: boolean;
-}
-
-export interface Poll {
-  id: string;
-  kind: "vote" | "survey" | "discussion";
-  title: string;
-  description?: string;
-  questions?: Question[];
-  audience?: { municipalities?: string[]; min_age?: number };
-  opens_at: string;
-  closes_at: string;
-  results?: "live" | "after_close";
-  status: string;
-  has_voted?: boolean;
-}
-
-export interface Results {
-  status: string;
-  total_ballots: number;
-  final: boolean;
-  questions: { kind: string; options?: { index: number; option: string; count: number; share: number }[]; text_answers?: number }[];
-}
+export type Question = Schemas["Question"];
+export type Poll = Schemas["PollView"];
+export type Results = Schemas["Results"];
+type Comment = Schemas["CommentView"];
 
 const KIND: Record<string, string> = { vote: "Голосование", survey: "Опрос", discussion: "Обсуждение" };
 /** Receipts are kept per person on this device, so that the voter can find theirs again. */
@@ -56,9 +32,9 @@ function saveReceipt(pollId: string, receipt: string) {
 }
 
 export function PollList() {
-  const [status, setStatus] = useState("open");
-  const list = useLoad(() => api.get<ListPage<Poll>>("/v1/polls", { status, limit: 50 }), [status]);
-  const tabs: [string, string][] = [
+  const [status, setStatus] = useState<"open" | "scheduled" | "closed">("open");
+  const list = useLoad(() => api.get("/v1/polls", { query: { status, limit: 50 } }), [status]);
+  const tabs: [typeof status, string][] = [
     ["open", "Идут сейчас"],
     ["scheduled", "Запланированы"],
     ["closed", "Завершены"],
@@ -104,7 +80,7 @@ export function PollList() {
 }
 
 export function PollDetail(props: { id: string }) {
-  const poll = useLoad(() => api.get<Poll>(`/v1/polls/${encodeURIComponent(props.id)}`), [props.id]);
+  const poll = useLoad(() => api.get("/v1/polls/{id}", { path: { id: props.id } }), [props.id]);
   const [receipt, setReceipt] = useState<string | null>(() => savedReceipts()[props.id] ?? null);
   const p = poll.data;
   const citizen = hasRole(session.value, "citizen");
@@ -165,13 +141,13 @@ function Ballot(props: { poll: Poll; onDone: (receipt: string) => void }) {
       );
       return;
     }
-    const body = {
+    const body: Schemas["BallotRequest"] = {
       answers: qs
         .map((q, i) => (q.kind === "text" ? { question: i, text: answers[i].text.trim() } : { question: i, options: answers[i].options }))
         .filter((a, i) => ("text" in a ? !!a.text : answers[i].options.length > 0)),
     };
     await run(async () => {
-      const r = await api.post<{ receipt: string }>(`/v1/polls/${props.poll.id}/ballots`, body);
+      const r = await api.post("/v1/polls/{id}/ballots", { path: { id: props.poll.id }, body });
       props.onDone(r.receipt);
     });
   };
@@ -225,7 +201,7 @@ function Ballot(props: { poll: Poll; onDone: (receipt: string) => void }) {
 }
 
 export function PollResults(props: { poll: Poll; voted?: boolean }) {
-  const res = useLoad(() => api.get<Results>(`/v1/polls/${props.poll.id}/results`), [props.poll.id, props.poll.status, props.voted]);
+  const res = useLoad(() => api.get("/v1/polls/{id}/results", { path: { id: props.poll.id } }), [props.poll.id, props.poll.status, props.voted]);
   if (res.loading) return <Loading label="Загрузка итогов…" />;
   if (res.error?.code === "results_not_published") {
     return <p class="hint">Итоги будут опубликованы после завершения голосования ({fmtDateTime(props.poll.closes_at)}).</p>;
@@ -284,7 +260,7 @@ export function ReceiptCheck() {
     }
     await run(
       async () => {
-        const r = await api.get<{ poll_id: string; counted: boolean }>(`/v1/ballots/${encodeURIComponent(receipt.trim())}`);
+        const r = await api.get("/v1/ballots/{receipt}", { path: { receipt: receipt.trim() } });
         setResult(r.counted ? r.poll_id : null);
       },
       (e2) => (e2.status === 404 ? new ApiError(404, "not_found", "Не найдено", "Бюллетень с такой квитанцией не найден.", [{ field: "receipt", message: "такой квитанции нет" }]) : e2),
@@ -310,18 +286,8 @@ export function ReceiptCheck() {
   );
 }
 
-interface Comment {
-  id: string;
-  text: string;
-  reply_to?: string;
-  created_at: string;
-  mine: boolean;
-  hidden: boolean;
-  flags?: number;
-}
-
 export function DiscussionList() {
-  const list = useLoad(() => api.get<ListPage<Poll>>("/v1/discussions", { status: "open", limit: 50 }), []);
+  const list = useLoad(() => api.get("/v1/discussions", { query: { status: "open", limit: 50 } }), []);
   return (
     <Page title="Обсуждения">
       {list.loading && <Loading />}
@@ -344,12 +310,12 @@ export function DiscussionList() {
 }
 
 export function DiscussionDetail(props: { id: string }) {
-  const d = useLoad(() => api.get<Poll>(`/v1/discussions/${encodeURIComponent(props.id)}`), [props.id]);
+  const d = useLoad(() => api.get("/v1/discussions/{id}", { path: { id: props.id } }), [props.id]);
   const comments = useLoad(async () => {
     const all: Comment[] = [];
     let cursor: string | null = null;
     do {
-      const page: ListPage<Comment> = await api.get<ListPage<Comment>>(`/v1/discussions/${encodeURIComponent(props.id)}/comments`, { limit: 100, cursor });
+      const page: ListPage<Comment> = await api.get("/v1/discussions/{id}/comments", { path: { id: props.id }, query: { limit: 100, cursor } });
       all.push(...page.items);
       cursor = page.next_cursor;
     } while (cursor && all.length < 1000);
@@ -391,7 +357,7 @@ function CommentForm(props: { discussionId: string; replyTo?: string; onDone: ()
   const submit = async (e: Event) => {
     e.preventDefault();
     await run(async () => {
-      await api.post(`/v1/discussions/${props.discussionId}/comments`, props.replyTo ? { text, reply_to: props.replyTo } : { text });
+      await api.post("/v1/discussions/{id}/comments", { path: { id: props.discussionId }, body: props.replyTo ? { text, reply_to: props.replyTo } : { text } });
       setText("");
       props.onDone();
     });
@@ -421,7 +387,7 @@ function CommentItem(props: { comment: Comment; canReply: boolean; discussionId:
     e.preventDefault();
     setError(null);
     try {
-      await api.post(`/v1/comments/${c.id}/flags`, reason.trim() ? { reason: reason.trim() } : {});
+      await api.post("/v1/comments/{id}/flags", { path: { id: c.id }, body: reason.trim() ? { reason: reason.trim() } : {} });
       setState("Жалоба отправлена модератору.");
       setFlagging(false);
     } catch (err) {
@@ -431,7 +397,7 @@ function CommentItem(props: { comment: Comment; canReply: boolean; discussionId:
   const moderate = async (action: "hide" | "restore") => {
     setError(null);
     try {
-      await api.post(`/v1/comments/${c.id}/${action}`, {});
+      await api.post(`/v1/comments/{id}/${action}`, { path: { id: c.id } });
       props.onChange();
     } catch (err) {
       setError(toApiError(err));
@@ -510,18 +476,20 @@ function MessageLookup() {
 }
 
 export function ModerationQueue() {
-  const [state, setState] = useState("flagged");
-  const list = useLoad(() => api.get<ListPage<Comment & { discussion_id: string }>>("/v1/moderation/comments", { state, limit: 50 }), [state]);
+  const [state, setState] = useState<"flagged" | "hidden">("flagged");
+  const list = useLoad(() => api.get("/v1/moderation/comments", { query: { state, limit: 50 } }), [state]);
   return (
     <Page title="Модерация">
       <h2>Сообщение по номеру</h2>
       <MessageLookup />
       <h2>Комментарии</h2>
       <div class="tabs" role="group" aria-label="Показать">
-        {[
-          ["flagged", "С жалобами"],
-          ["hidden", "Скрытые"],
-        ].map(([k, l]) => (
+        {(
+          [
+            ["flagged", "С жалобами"],
+            ["hidden", "Скрытые"],
+          ] as const
+        ).map(([k, l]) => (
           <Button key={k} kind={state === k ? "primary" : "secondary"} aria-pressed={state === k} onClick={() => setState(k)}>
             {l}
           </Button>

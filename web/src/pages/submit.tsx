@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, ApiError, uploadPhoto } from "../api";
+import { api, ApiError, uploadPhoto, type Schemas } from "../api";
 import type { Category, Reference } from "../reference";
 import { session } from "../session";
 import { Button, ErrorBox, focusError, Select, TextArea, TextInput, toApiError, useId } from "../ui";
@@ -182,10 +182,7 @@ function PhotoPicker(props: {
   );
 }
 
-export interface Submitted {
-  id: string;
-  status: string;
-}
+export type Submitted = Schemas["MessageView"];
 
 /** The message form. `preset` fixes the category (from the widget's query string). */
 export function SubmitForm(props: {
@@ -275,7 +272,7 @@ export function SubmitForm(props: {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const body: Record<string, unknown> = { category_id: draft.category_id, text: draft.text };
+    const body: Schemas["NewMessageRequest"] = { category_id: draft.category_id, text: draft.text };
     if (draft.municipality_id) body.municipality_id = draft.municipality_id;
     if (draft.address.trim()) body.address = draft.address.trim();
     if (draft.lat.trim() || draft.lon.trim()) {
@@ -297,7 +294,7 @@ export function SubmitForm(props: {
     if (!attempt.current || attempt.current.body !== json) attempt.current = { key: crypto.randomUUID(), body: json };
     setBusy(true);
     try {
-      const created = await api.post<Submitted>("/v1/messages", body, { "Idempotency-Key": attempt.current.key });
+      const created = await api.post("/v1/messages", { body, headers: { "Idempotency-Key": attempt.current.key } });
       attempt.current = null;
       clearDraft();
       setPhotos([]);

@@ -1,0 +1,241 @@
+// The analytics dashboard: headline figures, charts with their tables, CSV downloads, turnout.
+
+import { useEffect, useState } from "preact/hooks";
+import { api, ApiError, type Schemas } from "../api";
+import { Chart } from "../charts";
+import { fmtDate, fmtDay, isoDate, pct, STATUS } from "../format";
+import { loadConfig, loadReference, type Reference } from "../reference";
+import { hasRole, session } from "../session";
+import { Button, ErrorBox, focusError, Loading, Page, Select, TextInput, toApiError, useId, useLoad } from "../ui";
+
+type Group = Schemas["GroupStats"];
+
+/** The dashboard, once the region's time zone is known. */
+export function DashboardPage() {
+  const cfg = useLoad(loadConfig, []);
+  if (cfg.loading) return <Loading />;
+  return <Dashboard timeZone={cfg.data?.region?.time_zone} />;
+}
+
+/** A local date of the region: analytics count events on the region's calendar days. */
+const daysAgo = (n: number, timeZone?: string) => isoDate(new Date(Date.now() - n * 86400000), timeZone);
+
+export function Dashboard(props: { timeZone?: string }) {
+  const tz = props.timeZone;
+  const [range, setRange] = useState(() => ({ from: daysAgo(29, tz), to: daysAgo(0, tz) }));
+  const [draft, setDraft] = useState(range);
+  const [rangeError, setRangeError] = useState<ApiError | null>(null);
+  const ref = useLoad(loadReference, []);
+  const q = range;
+  const byCategory = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "category" } }), [q]);
+  const byMunicipality = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "municipality" } }), [q]);
+  const byDay = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "day" } }), [q]);
+  const byStatus = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "status" } }), [q]);
+  const ranking = useLoad(() => api.get("/v1/analytics/authorities", { query: q }), [q]);
+  const [csvBusy, setCsvBusy] = useState(false);
+  const [csvError, setCsvError] = useState<ApiError | null>(null);
+  const errorId = useId("range-error");
+  const r = ref.data;
+  const firstError = byCategory.error ?? ranking.error;
+  useEffect(() => {
+    if (firstError?.status === 422) setRangeError(firstError);
+  }, [firstError]);
+
+  const apply = (e: Event) => {
+    e.preventDefault();
+    setRangeError(null);
+    if (!draft.from || !draft.to) {
+      setRangeError(new ApiError(422, "client", "Укажите период", "Заполните обе даты.", [{ field: draft.from ? "to" : "from", message: "укажите дату" }]));
+      focusError(errorId);
+      return;
+    }
+    setRange({ ...draft });
+  };
+  const preset = (days: number) => {
+    const next = { from: daysAgo(days - 1, tz), to: daysAgo(0, tz) };
+    setDraft(next);
+    setRangeError(null);
+    setRange(next);
+  };
+  const downloadCsv = async (groupBy: "category" | "municipality" | "day") => {
+    setCsvBusy(true);
+    setCsvError(null);
+    try {
+      const text = await api.text("/v1/analytics/messages.csv", { query: { ...q, group_by: groupBy } });
+      const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `messages-${groupBy}-${q.from}-${q.to}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (err) {
+      setCsvError(toApiError(err));
+    } finally {
+      setCsvBusy(false);
+    }
+  };
+
+  const total = (byStatus.data?.groups ?? []).reduce((n, g) => n + g.submitted, 0);
+  const answered = (byCategory.data?.groups ?? []).reduce((n, g) => n + g.answered, 0);
+  const onTime = (byCategory.data?.groups ?? []).reduce((n, g) => n + g.answered_on_time, 0);
+  const ratings = (byCategory.data?.groups ?? []).reduce((acc, g) => ({ n: acc.n + g.rating_count, sum: acc.sum + (g.rating_avg ?? 0) * g.rating_count }), { n: 0, sum: 0 });
+  const top = (groups: Group[] | undefined, n: number) => [...(groups ?? [])].sort((a, b) => b.submitted - a.submitted).slice(0, n);
+  const catGroups = top(byCategory.data?.groups, 12);
+  const munGroups = top(byMunicipality.data?.groups, 15);
+  const rank = (ranking.data?.items ?? []).slice(0, 15);
+  return (
+    <Page title="Аналитика региона" lead={hasRole(session.value, "official") && !hasRole(session.value, "admin", "analyst") ? "Показатели вашего органа власти." : undefined}>
+      <form class="filters range" onSubmit={apply} noValidate aria-label="Период">
+        <ErrorBox error={rangeError} shown={["from", "to"]} id={errorId} />
+        <TextInput label="С" type="date" value={draft.from} onValue={(v) => setDraft({ ...draft, from: v })} error={rangeError?.forField("from")} name="from" />
+        <TextInput label="По" type="date" value={draft.to} onValue={(v) => setDraft({ ...draft, to: v })} error={rangeError?.forField("to")} name="to" />
+        <div class="field field-button">
+          <Button type="submit">Показать</Button>
+        </div>
+        <div class="field field-button presets" role="group" aria-label="Быстрый выбор">
+          <Button type="button" kind="secondary" onClick={() => preset(7)}>
+            7 дней
+          </Button>
+          <Button type="button" kind="secondary" onClick={() => preset(30)}>
+            30 дней
+          </Button>
+          <Button type="button" kind="secondary" onClick={() => preset(365)}>
+            Год
+          </Button>
+        </div>
+      </form>
+      <p class="meta">
+        Период: {fmtDate(q.from)} — {fmtDate(q.to)}{" "}
+        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("category")}>
+          Скачать CSV по категориям
+        </Button>{" "}
+        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("municipality")}>
+          CSV по муниципалитетам
+        </Button>{" "}
+        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("day")}>
+          CSV по дням
+        </Button>
+      </p>
+      <ErrorBox error={csvError} />
+      {(byCategory.loading || ref.loading) && <Loading />}
+      {!rangeError && <ErrorBox error={firstError ?? ref.error} />}
+      {r && byCategory.data && (
+        <>
+          <dl class="kpis" aria-label="Главные показатели">
+            <div>
+              <dt>Подано сообщений</dt>
+              <dd data-testid="kpi-submitted">{total}</dd>
+            </div>
+            <div>
+              <dt>Дано ответов</dt>
+              <dd data-testid="kpi-answered">{answered}</dd>
+            </div>
+            <div>
+              <dt>Ответов в срок</dt>
+              <dd>{answered ? pct(onTime / answered) : "—"}</dd>
+            </div>
+            <div>
+              <dt>Средняя оценка</dt>
+              <dd data-testid="kpi-rating">{ratings.n ? (ratings.sum / ratings.n).toFixed(1) : "—"}</dd>
+            </div>
+          </dl>
+          <div class="charts">
+            <Chart
+              testId="chart-category"
+              title="Сообщения по категориям"
+              kind="hbar"
+              labels={catGroups.map((g) => r.category(g.key))}
+              series={[
+                { label: "Подано", data: catGroups.map((g) => g.submitted) },
+                { label: "Отвечено", data: catGroups.map((g) => g.answered) },
+              ]}
+            />
+            <Chart
+              testId="chart-municipality"
+              title="Сообщения по муниципалитетам"
+              kind="hbar"
+              labels={munGroups.map((g) => r.municipality(g.key))}
+              series={[
+                { label: "Подано", data: munGroups.map((g) => g.submitted) },
+                { label: "Просрочено", data: munGroups.map((g) => g.overdue), color: "#be123c" },
+              ]}
+            />
+            <Chart
+              testId="chart-day"
+              title="Динамика по дням"
+              kind="line"
+              labels={(byDay.data?.groups ?? []).map((g) => fmtDay(g.key))}
+              series={[
+                { label: "Подано", data: (byDay.data?.groups ?? []).map((g) => g.submitted) },
+                { label: "Отвечено", data: (byDay.data?.groups ?? []).map((g) => g.answered) },
+              ]}
+            />
+            <Chart
+              testId="chart-status"
+              title="Текущий статус сообщений периода"
+              kind="bar"
+              labels={(byStatus.data?.groups ?? []).map((g) => STATUS[g.key] ?? g.key)}
+              series={[{ label: "Сообщений", data: (byStatus.data?.groups ?? []).map((g) => g.submitted) }]}
+            />
+            <Chart
+              testId="chart-authorities"
+              title="Органы власти: доля ответов в срок и доля оценок 4–5"
+              kind="hbar"
+              max={100}
+              format={(v) => `${v}\u00a0%`}
+              labels={rank.map((a) => r.authority(a.authority_id))}
+              series={[
+                { label: "В срок, %", data: rank.map((a) => Math.round((a.on_time_share ?? 0) * 1000) / 10) },
+                { label: "Оценки 4–5, %", data: rank.map((a) => Math.round((a.rating_4_5_share ?? 0) * 1000) / 10), color: "#1b8a5a" },
+              ]}
+            />
+          </div>
+          <Turnout reference={r} />
+        </>
+      )}
+    </Page>
+  );
+}
+
+function Turnout(props: { reference: Reference }) {
+  const polls = useLoad(async () => {
+    const [open, closed] = await Promise.all([
+      api.get("/v1/polls", { query: { status: "open", limit: 50 } }),
+      api.get("/v1/polls", { query: { status: "closed", limit: 50 } }),
+    ]);
+    return [...open.items, ...closed.items];
+  }, []);
+  const [pollId, setPollId] = useState("");
+  const selected = pollId || polls.data?.[0]?.id || "";
+  const data = useLoad(
+    () => (selected ? api.get("/v1/analytics/polls/{id}", { path: { id: selected } }) : Promise.resolve(null)),
+    [selected],
+  );
+  if (polls.error?.status === 403) return null;
+  const rows = [...(data.data?.turnout ?? [])].sort((a, b) => b.ballots - a.ballots);
+  return (
+    <section aria-labelledby="turnout-h" class="panel">
+      <h2 id="turnout-h">Явка на голосованиях</h2>
+      <ErrorBox error={polls.error ?? data.error} />
+      {polls.data && polls.data.length === 0 && <p>Голосований пока нет.</p>}
+      {polls.data && polls.data.length > 0 && (
+        <>
+          <Select label="Голосование" value={selected} onValue={setPollId} options={polls.data.map((p) => [p.id, p.title])} />
+          {rows.length === 0 ? (
+            <p>Бюллетеней пока нет.</p>
+          ) : (
+            <Chart
+              testId="chart-turnout"
+              title="Бюллетени по муниципалитетам"
+              kind="hbar"
+              labels={rows.map((t) => props.reference.municipality(t.municipality_id))}
+              series={[{ label: "Бюллетеней", data: rows.map((t) => t.ballots) }]}
+            />
+          )}
+        </>
+      )}
+    </section>
+  );
+}
