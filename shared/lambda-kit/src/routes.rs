@@ -1,6 +1,8 @@
 //! The route table: every HTTP route, the function that serves it and whether it needs a token.
 //! The local host routes by it and the SAM template is checked against it.
 
+use crate::functions;
+
 /// Whether a route needs a verified token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -33,12 +35,12 @@ const fn r(method: &'static str, path: &'static str, function: &'static str, acc
     Route { method, path, function, access }
 }
 
-pub const SUBMIT_MESSAGE: &str = "submit-message";
-pub const REFERENCE_DATA: &str = "reference-data";
-pub const HANDLE_MESSAGES: &str = "handle-messages";
-pub const POLLS: &str = "polls";
-pub const ANALYTICS: &str = "analytics";
-pub const OPEN311: &str = "open311";
+pub const SUBMIT_MESSAGE: &str = functions::SUBMIT_MESSAGE.name;
+pub const REFERENCE_DATA: &str = functions::REFERENCE_DATA.name;
+pub const HANDLE_MESSAGES: &str = functions::HANDLE_MESSAGES.name;
+pub const POLLS: &str = functions::POLLS.name;
+pub const ANALYTICS: &str = functions::ANALYTICS.name;
+pub const OPEN311: &str = functions::OPEN311.name;
 
 /// Every route of the HTTP API.
 pub const ROUTES: &[Route] = &[
