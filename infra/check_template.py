@@ -97,7 +97,7 @@ CfnLoader.add_multi_constructor("!", _construct_cfn)
 
 def load_template(path: Path) -> dict:
     with path.open(encoding="utf-8") as f:
-        doc = yaml.load(f, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(f, Loader=CfnLoader)
     if not isinstance(doc, dict) or "Resources" not in doc:
         raise SystemExit(f"check_template: {path} is not a CloudFormation template")
     return doc

@@ -15,7 +15,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import check_template as ct  # noqa: E402
+import check_template as ct
 
 TEMPLATE = ct.load_template(ct.DEFAULT_TEMPLATE)
 MANIFEST = ct.load_manifest(os.environ.get("FEEDBACK_MANIFEST"))
