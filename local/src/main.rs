@@ -149,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Routes => {
-            println!("{}", serde_json::to_string_pretty(&feedback_local::manifest::manifest()["routes"])?);
+            println!("{}", serde_json::to_string_pretty(&feedback_local::manifest::routes())?);
             Ok(())
         }
         Command::Manifest { json } => {

@@ -11,13 +11,7 @@ use serde_json::{json, Value};
 /// The manifest as JSON: `routes`, `functions`, `table`, `queues` and `schedules`.
 pub fn manifest() -> Value {
     json!({
-        "routes": ROUTES.iter().map(|r| json!({
-            "method": r.method,
-            "path": r.path,
-            "function": r.function,
-            "access": match r.access { Access::Public => "public", Access::Jwt => "jwt" },
-            "gateway": r.gateway().key(),
-        })).collect::<Vec<_>>(),
+        "routes": routes(),
         "functions": FUNCTIONS.iter().map(function).collect::<Vec<_>>(),
         "table": table(),
         "queues": CONSUMERS.iter().map(|c| json!({
@@ -31,6 +25,22 @@ pub fn manifest() -> Value {
         "schedules": SCHEDULES.iter().map(|s| json!({"function": s.function, "expression": s.expression}))
             .collect::<Vec<_>>(),
     })
+}
+
+/// The route table: method, path, function, access, and the API Gateway route that delivers it.
+pub fn routes() -> Value {
+    ROUTES
+        .iter()
+        .map(|r| {
+            json!({
+                "method": r.method,
+                "path": r.path,
+                "function": r.function,
+                "access": match r.access { Access::Public => "public", Access::Jwt => "jwt" },
+                "gateway": r.gateway().key(),
+            })
+        })
+        .collect()
 }
 
 fn function(f: &Function) -> Value {
