@@ -8,9 +8,14 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import sys
+from pathlib import Path
 from typing import ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from check_template import as_list, ref_name
 
 MIN_VISIBILITY_FACTOR = 6
 MIN_MAX_RECEIVE_COUNT = 5
@@ -20,21 +25,6 @@ FUNCTION = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-
-
-def ref_name(v):
-    """Logical id or parameter behind `Ref` or `Fn::GetAtt`, else None."""
-    if isinstance(v, dict):
-        if "Ref" in v:
-            return v["Ref"]
-        if "Fn::GetAtt" in v:
-            ga = v["Fn::GetAtt"]
-            return ga[0] if isinstance(ga, list) else str(ga).split(".", 1)[0]
-    return None
-
-
-def as_list(v) -> list:
-    return [] if v is None else v if isinstance(v, list) else [v]
 
 
 def of_type(cfn, *types) -> dict:
