@@ -41,7 +41,7 @@ QUERIES = [
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True, **kw)
+    return subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True, check=False, **kw)
 
 
 def seed(size, folder):

@@ -8,9 +8,19 @@ the final tally must equal N.
 
     python3 scripts/load_ballots.py --voters 2000 --workers 8 [--binary target/release/feedback]
 """
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def call(base, method, path, token=None, body=None):
@@ -46,7 +56,7 @@ def main():
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
         token = lambda claims: call(base, "POST", "/v1/dev/tokens", body=claims)[1]["token"]
         admin = token({"sub": "admin-load", "roles": ["admin"], "region": "72"})
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         status, poll = call(base, "POST", "/v1/polls", admin, {
             "kind": "vote", "title": "Нагрузочное голосование",
             "questions": [{"text": "Выберите вариант", "kind": "single", "options": ["А", "Б", "В"]}],

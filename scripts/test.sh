@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: the infrastructure checks (template against the code, cfn-lint),
+# Runs the whole test suite: ruff on the Python, the infrastructure checks (template against the
+# code's manifest, cfn-lint with the stack's rules, checkov),
 # unit, contract (SQLite and DynamoDB/SQS on moto), handler and scenario tests, then the
 # deployment smoke test (the template deployed into moto), an Open311 client library and
 # schemathesis against the local host. Pinned tools live in local venvs created on first use;
@@ -7,13 +8,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Infrastructure: infra/template.yaml against the route table, the function crates and the table
-# schema in code, then cfn-lint. Pinned tools in their own venv, created on first use.
+# Infrastructure and the Python around it. Pinned tools in their own venv, created on first use.
 # shellcheck source=lib/venv.sh
 source scripts/lib/venv.sh
 INFRA_VENV=".venv-infra"
-ensure_venv test.sh "$INFRA_VENV" "cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8"
-AWS_DEFAULT_REGION=eu-central-1 "$INFRA_VENV/bin/python" infra/check_template.py
+ensure_venv test.sh "$INFRA_VENV" "cfn-lint==1.58.0 aws-sam-translator==1.115.0 PyYAML==6.0.4 boto3==1.44.8 ruff==0.17.6"
+"$INFRA_VENV/bin/ruff" check .  # every Python file of the repository, ignored ones aside (ruff.toml)
+# infra/template.yaml against what the code says a stack deploys (`feedback manifest --json`),
+# the checker's negative self-tests with those of the stack's cfn-lint rules, then cfn-lint with
+# those rules (.cfnlintrc) and checkov.
+cargo build -q -p feedback-local --bin feedback
+"$INFRA_VENV/bin/python" infra/check_template.py
+INFRA_OUT=$(mktemp -t infra-tests.XXXXXX.log)
+"$INFRA_VENV/bin/python" -m unittest discover -s infra -p 'test_*.py' 2>&1 | tee "$INFRA_OUT"
+INFRA_TESTS=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$INFRA_OUT")
+rm -f "$INFRA_OUT"
+"$INFRA_VENV/bin/cfn-lint"
 scripts/checkov.sh  # the template's security posture: 0 failed checks, every skip with its reason
 
 # shellcheck source=lib/moto.sh
@@ -35,6 +45,7 @@ set -e
 [ ! -f "$SOAK_FIGURES" ] || cat "$SOAK_FIGURES"
 read -r PASSED FAILED < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } } END { print p+0, f+0 }' "$OUT")
 rm -f "$OUT"
+PASSED=$((PASSED + ${INFRA_TESTS:-0}))
 [ ! -f "$FAULT_FIGURES" ] || cat "$FAULT_FIGURES"
 if [ "$STATUS" -eq 0 ]; then
   # The deployment smoke test: the template deployed into moto, seeded, a message routed.

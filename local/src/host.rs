@@ -519,11 +519,13 @@ async fn consume(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Receives one batch from each queue and runs its consumer function on it (`route-messages`
-/// for `submitted`, `notify` for `notifications`). Returns the number of records delivered.
+/// for `submitted`, `notify` for `notifications`: `feedback_lambda::functions::CONSUMERS`).
+/// Returns the number of records delivered.
 pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
     let mut delivered = 0;
-    for queue in [QueueName::Submitted, QueueName::Notifications] {
-        let deliveries = p.queue.receive(queue, 10, p.config.visibility).await?;
+    for consumer in feedback_lambda::functions::CONSUMERS {
+        let queue = consumer.queue;
+        let deliveries = p.queue.receive(queue, consumer.batch_size, p.config.visibility).await?;
         if deliveries.is_empty() {
             continue;
         }
@@ -547,7 +549,7 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
 
 /// Runs `close-polls` once with the event EventBridge Scheduler would send.
 pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::participation::ScheduleReport> {
-    let event = events::scheduler_event("close-polls")?;
+    let event = events::scheduler_event(feedback_lambda::functions::CLOSE_POLLS.name)?;
     close_polls::handle(&p.participation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -560,7 +562,7 @@ pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
 
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.
 pub async fn escalate_once(p: &Platform) -> anyhow::Result<escalate_overdue::Report> {
-    let event = events::scheduler_event("escalate-overdue")?;
+    let event = events::scheduler_event(feedback_lambda::functions::ESCALATE_OVERDUE.name)?;
     escalate_overdue::handle(&p.escalate.escalation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod generate;
 pub mod host;
 pub mod limits;
+pub mod manifest;
 pub mod reconcile;
 pub mod region_file;
 pub mod seed;

@@ -67,6 +67,13 @@ enum Command {
     },
     /// Print the HTTP route table (method, path, function, access) as JSON.
     Routes,
+    /// Print what the code says a stack deploys: routes, functions with their variables, ports and
+    /// IAM grants, the table schema, the queues' consumers and the schedules.
+    Manifest {
+        /// As JSON (what infra/check_template.py reads); otherwise a readable summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load a region file's reference data and routing rules into a stack's table (AWS) or a
     /// local data folder. Validates first; running it again changes nothing.
     SeedRegion {
@@ -142,19 +149,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Routes => {
-            let routes: Vec<serde_json::Value> = feedback_lambda::routes::ROUTES
-                .iter()
-                .map(|r| {
-                    let access = match r.access {
-                        feedback_lambda::routes::Access::Public => "public",
-                        feedback_lambda::routes::Access::Jwt => "jwt",
-                    };
-                    let gateway = r.gateway_key();
-                    serde_json::json!({"method": r.method, "path": r.path, "function": r.function, "access": access,
-                        "gateway": gateway})
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&routes)?);
+            println!("{}", serde_json::to_string_pretty(&feedback_local::manifest::routes())?);
+            Ok(())
+        }
+        Command::Manifest { json } => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&feedback_local::manifest::manifest())?);
+            } else {
+                print!("{}", feedback_local::manifest::summary());
+            }
             Ok(())
         }
         Command::SeedRegion { target, region_file, table, create_table, data } => {
@@ -230,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
                 comments_per_hour,
                 stuck_after,
                 visibility: Duration::from_secs(30),
-                max_receives: 5,
+                max_receives: feedback_lambda::functions::MAX_RECEIVE_COUNT,
                 max_connections,
                 request_timeout,
             };

@@ -33,7 +33,7 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let submitted = queue_with_dlq(&sqs, "submitted", max_receives).await;
     let notifications = queue_with_dlq(&sqs, "notifications", max_receives).await;
-    (store, SqsQueue::new(sqs, QueueUrls { submitted, notifications: Some(notifications) }))
+    (store, SqsQueue::new(sqs, QueueUrls { submitted: Some(submitted), notifications: Some(notifications) }))
 }
 
 /// A fresh queue whose messages move to a fresh DLQ after `max_receives` receptions.

@@ -28,7 +28,7 @@ async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
     create_table(&ddb, &table).await.expect("table");
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
-    let queue = SqsQueue::new(sqs, QueueUrls { submitted, notifications: Some(notifications) });
+    let queue = SqsQueue::new(sqs, QueueUrls { submitted: Some(submitted), notifications: Some(notifications) });
     (Harness { store: DynamoStore::new(ddb, table), queue, max_receives: 5 }, meter)
 }
 

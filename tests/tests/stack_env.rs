@@ -24,7 +24,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
     std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
 
-    let stack = feedback_aws::Stack::from_env().await.unwrap();
+    let stack = feedback_aws::Stack::from_env(&feedback_lambda::functions::SUBMIT_MESSAGE).await.unwrap();
     assert_eq!(stack.settings().submissions_per_hour, 7);
     let queue = stack.queue().unwrap();
     let deps = stack.deps().with_queue(queue.clone());

@@ -20,7 +20,7 @@ async fn a_message_is_submitted_and_routed_against_the_deployed_stack() {
     let conf = sdk_config().await;
     let store = DynamoStore::from_conf(&conf, env("STACK_TABLE"));
     let urls = QueueUrls {
-        submitted: env("STACK_SUBMITTED_QUEUE_URL"),
+        submitted: Some(env("STACK_SUBMITTED_QUEUE_URL")),
         notifications: Some(env("STACK_NOTIFICATIONS_QUEUE_URL")),
     };
     let queue = SqsQueue::from_conf(&conf, urls);

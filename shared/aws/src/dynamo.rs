@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -294,7 +294,7 @@ impl MessageStore for DynamoStore {
                 ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
                 ("SK".into(), s("IDEM")),
                 ("doc".into(), doc(r)?),
-                ("ttl".into(), n(r.created_at.timestamp() + IDEMPOTENCY_TTL_SECS)),
+                (crate::schema::TABLE.ttl_attribute.into(), n(r.created_at.timestamp() + IDEMPOTENCY_TTL_SECS)),
             ]);
             items.push(self.put(item, not_exists, None)?);
         }
@@ -718,46 +718,39 @@ impl PhotoStore for DynamoStore {
 /// The GSI2 partition of photos not yet found attached to a message.
 const PHOTO_PENDING: &str = "PHOTO_PENDING";
 
-/// Creates the table with its key schema and indexes (for tests and for operators' local
-/// endpoints; on AWS the stack template declares the same table).
+/// Creates the table of [`crate::schema::TABLE`] with its key schema, indexes and TTL (for tests
+/// and for operators' local endpoints; on AWS the stack template declares the same table).
 pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
-    let attr =
-        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
+    let schema = &crate::schema::TABLE;
     let key = |name: &str, kt: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kt).build();
-    let gsi = |name: &str| -> anyhow::Result<GlobalSecondaryIndex> {
-        Ok(GlobalSecondaryIndex::builder()
-            .index_name(name)
-            .key_schema(key(&format!("{name}PK"), KeyType::Hash)?)
-            .key_schema(key(&format!("{name}SK"), KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
-            .build()?)
-    };
-    client
+    let mut create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("PK")?)
-        .attribute_definitions(attr("SK")?)
-        .attribute_definitions(attr("GSI1PK")?)
-        .attribute_definitions(attr("GSI1SK")?)
-        .attribute_definitions(attr("GSI2PK")?)
-        .attribute_definitions(attr("GSI2SK")?)
-        .attribute_definitions(attr("GSI3PK")?)
-        .attribute_definitions(attr("GSI3SK")?)
-        .attribute_definitions(attr("GSI4PK")?)
-        .attribute_definitions(attr("GSI4SK")?)
-        .attribute_definitions(attr("GSI5PK")?)
-        .attribute_definitions(attr("GSI5SK")?)
-        .attribute_definitions(attr("GSI6PK")?)
-        .attribute_definitions(attr("GSI6SK")?)
-        .key_schema(key("PK", KeyType::Hash)?)
-        .key_schema(key("SK", KeyType::Range)?)
-        .global_secondary_indexes(gsi("GSI1")?)
-        .global_secondary_indexes(gsi("GSI2")?)
-        .global_secondary_indexes(gsi("GSI3")?)
-        .global_secondary_indexes(gsi("GSI4")?)
-        .global_secondary_indexes(gsi("GSI5")?)
-        .global_secondary_indexes(gsi("GSI6")?)
+        .key_schema(key(schema.partition_key, KeyType::Hash)?)
+        .key_schema(key(schema.sort_key, KeyType::Range)?);
+    for name in schema.key_attributes() {
+        create = create.attribute_definitions(
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build()?,
+        );
+    }
+    for index in schema.indexes {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.partition_key, KeyType::Hash)?)
+                .key_schema(key(index.sort_key, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()?,
+        );
+    }
+    create.send().await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().attribute_name(schema.ttl_attribute).enabled(true).build()?,
+        )
         .send()
         .await?;
     Ok(())

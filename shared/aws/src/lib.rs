@@ -6,10 +6,12 @@
 
 mod counters;
 mod dynamo;
+pub mod iam;
 mod open311;
 mod outbox;
 mod participation;
 mod s3;
+pub mod schema;
 mod sqs;
 mod stack;
 

@@ -53,7 +53,7 @@ impl DynamoStore {
             .update_expression("ADD #used :one SET #ttl = :ttl")
             .condition_expression("attribute_not_exists(#used) OR #used < :max")
             .expression_attribute_names("#used", "used")
-            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#ttl", crate::schema::TABLE.ttl_attribute)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(quota.max))
             .expression_attribute_values(":ttl", n(quota.window_end().timestamp() + 3600))

@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use feedback_core::photo::{BlobUrls, Photo};
 use std::time::{Duration, SystemTime};
 
+/// The key prefix of photo objects in the bucket.
+pub const PHOTO_KEY_PREFIX: &str = "photos";
+
 /// Presigned S3 URLs for photos in the stack's private bucket, keyed `photos/<id>`.
 ///
 /// The URLs are signed locally with SigV4 query parameters from the function's own credentials
@@ -38,8 +41,8 @@ impl S3Blobs {
 
     fn object_url(&self, photo: &Photo) -> String {
         match &self.endpoint {
-            Some(e) => format!("{e}/{}/photos/{}", self.bucket, photo.id),
-            None => format!("https://{}.s3.{}.amazonaws.com/photos/{}", self.bucket, self.region, photo.id),
+            Some(e) => format!("{e}/{}/{PHOTO_KEY_PREFIX}/{}", self.bucket, photo.id),
+            None => format!("https://{}.s3.{}.amazonaws.com/{PHOTO_KEY_PREFIX}/{}", self.bucket, self.region, photo.id),
         }
     }
 

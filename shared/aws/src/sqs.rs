@@ -6,21 +6,20 @@ use chrono::{DateTime, Utc};
 use feedback_core::ports::{Delivery, Job, QueueName, QueueReceiver, StoreError, WorkQueue};
 use std::time::Duration;
 
-/// The URLs of the stack's queues.
+/// The URLs of the stack's queues that a function sends to.
 #[derive(Debug, Clone)]
 pub struct QueueUrls {
-    pub submitted: String,
+    pub submitted: Option<String>,
     pub notifications: Option<String>,
 }
 
 impl QueueUrls {
     fn url(&self, q: QueueName) -> Result<&str, StoreError> {
-        match q {
-            QueueName::Submitted => Ok(&self.submitted),
-            QueueName::Notifications => {
-                self.notifications.as_deref().ok_or_else(|| backend("queue", "no notifications queue configured"))
-            }
-        }
+        let url = match q {
+            QueueName::Submitted => &self.submitted,
+            QueueName::Notifications => &self.notifications,
+        };
+        url.as_deref().ok_or_else(|| backend("queue", format!("no {} queue configured", q.as_str())))
     }
 }
 

@@ -1,27 +1,27 @@
-//! Function configuration from the environment. Fails fast and names the missing variable.
+//! Function configuration from the environment: the variables a function's ports need (see
+//! [`Function::variables`]) and the optional settings. Fails fast and names the missing variable.
 
+use crate::functions::{env, Function};
+use crate::Settings;
+use feedback_core::ports::QueueName;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The function whose ports this configures.
+    pub function: &'static Function,
     /// DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
-    /// The `submitted` queue (`SUBMITTED_QUEUE_URL`), for functions that enqueue routing.
+    /// The `submitted` queue (`SUBMITTED_QUEUE_URL`), for functions that send to it.
     pub submitted_queue_url: Option<String>,
-    /// The `notifications` queue (`NOTIFICATIONS_QUEUE_URL`).
+    /// The `notifications` queue (`NOTIFICATIONS_QUEUE_URL`), for functions that send to it.
     pub notifications_queue_url: Option<String>,
-    /// The private photos bucket (`PHOTOS_BUCKET`).
+    /// The private photos bucket (`PHOTOS_BUCKET`), for functions that use photo objects.
     pub photos_bucket: Option<String>,
     /// The SSM parameter holding the voter-roll secret (`VOTER_SECRET_PARAM`).
     pub voter_secret_param: Option<String>,
-    /// Comments a citizen may post per rolling hour (`COMMENTS_PER_HOUR`, default 30).
-    pub comments_per_hour: u32,
-    /// Per-citizen submissions per hour (`SUBMISSIONS_PER_HOUR`, default 20).
-    pub submissions_per_hour: u32,
-    /// How long reference data is cached (`REFERENCE_TTL_SECS`, default 30).
-    pub reference_ttl: Duration,
-    /// Messages in `submitted` longer than this are re-enqueued (`STUCK_AFTER_SECS`, default 120).
-    pub stuck_after: chrono::Duration,
+    /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
+    pub settings: Settings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,73 +30,116 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {0} is not valid: {1}")]
     Invalid(&'static str, String),
+    #[error("{0} does not declare {1} among its ports (feedback_lambda::functions)")]
+    Undeclared(&'static str, &'static str),
 }
 
 impl Config {
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+    /// Reads the function's variables from the process environment.
+    pub fn from_env(function: &'static Function) -> Result<Config, ConfigError> {
+        Self::from_lookup(function, |k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let table_name = get("TABLE_NAME").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("TABLE_NAME"))?;
+    /// Reads exactly the variables the function requires, and the optional settings.
+    pub fn from_lookup(
+        function: &'static Function,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let required = |key: &'static str| get(key).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(key));
+        let needed = |key: &'static str| -> Result<Option<String>, ConfigError> {
+            if function.variables().contains(&key) {
+                required(key).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
         let num = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(key) {
                 None => Ok(default),
                 Some(v) => v.parse().map_err(|_| ConfigError::Invalid(key, v)),
             }
         };
-        let defaults = crate::Settings::default();
+        let count = |key: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let n = num(key, default.into())?;
+            u32::try_from(n).map_err(|_| ConfigError::Invalid(key, n.to_string()))
+        };
+        let defaults = Settings::default();
+        let stuck_after = num(env::STUCK_AFTER_SECS, defaults.stuck_after.num_seconds().unsigned_abs())?;
         Ok(Config {
-            table_name,
-            submitted_queue_url: get("SUBMITTED_QUEUE_URL").filter(|v| !v.is_empty()),
-            notifications_queue_url: get("NOTIFICATIONS_QUEUE_URL").filter(|v| !v.is_empty()),
-            photos_bucket: get("PHOTOS_BUCKET").filter(|v| !v.is_empty()),
-            voter_secret_param: get("VOTER_SECRET_PARAM").filter(|v| !v.is_empty()),
-            comments_per_hour: num("COMMENTS_PER_HOUR", defaults.comments_per_hour.into())? as u32,
-            submissions_per_hour: num("SUBMISSIONS_PER_HOUR", defaults.submissions_per_hour.into())? as u32,
-            reference_ttl: Duration::from_secs(num("REFERENCE_TTL_SECS", defaults.reference_ttl.as_secs())?),
-            stuck_after: chrono::Duration::seconds(
-                num("STUCK_AFTER_SECS", defaults.stuck_after.num_seconds() as u64)? as i64
-            ),
+            function,
+            table_name: required(env::TABLE_NAME)?,
+            submitted_queue_url: needed(env::SUBMITTED_QUEUE_URL)?,
+            notifications_queue_url: needed(env::NOTIFICATIONS_QUEUE_URL)?,
+            photos_bucket: needed(env::PHOTOS_BUCKET)?,
+            voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
+            settings: Settings {
+                submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
+                comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
+                reference_ttl: Duration::from_secs(num(env::REFERENCE_TTL_SECS, defaults.reference_ttl.as_secs())?),
+                stuck_after: chrono::Duration::seconds(
+                    i64::try_from(stuck_after)
+                        .map_err(|_| ConfigError::Invalid(env::STUCK_AFTER_SECS, stuck_after.to_string()))?,
+                ),
+            },
         })
     }
 
-    /// The photos bucket, required by the function that signs photo URLs.
-    pub fn require_photos_bucket(&self) -> Result<String, ConfigError> {
-        self.photos_bucket.clone().ok_or(ConfigError::Missing("PHOTOS_BUCKET"))
+    /// A queue's URL, for a function that sends to it.
+    pub fn queue_url(&self, queue: QueueName) -> Result<String, ConfigError> {
+        let url = match queue {
+            QueueName::Submitted => &self.submitted_queue_url,
+            QueueName::Notifications => &self.notifications_queue_url,
+        };
+        url.clone().ok_or(ConfigError::Undeclared(self.function.name, env::queue_url(queue)))
     }
 
-    /// The voter-roll secret's parameter name, required by the participation functions.
-    pub fn require_voter_secret_param(&self) -> Result<String, ConfigError> {
-        self.voter_secret_param.clone().ok_or(ConfigError::Missing("VOTER_SECRET_PARAM"))
+    /// The photos bucket, for a function that uses photo objects.
+    pub fn photos_bucket(&self) -> Result<String, ConfigError> {
+        self.photos_bucket.clone().ok_or(ConfigError::Undeclared(self.function.name, env::PHOTOS_BUCKET))
     }
 
-    /// The `submitted` queue URL, required by functions that enqueue.
-    pub fn require_submitted_queue(&self) -> Result<String, ConfigError> {
-        self.submitted_queue_url.clone().ok_or(ConfigError::Missing("SUBMITTED_QUEUE_URL"))
+    /// The voter-roll secret's parameter name, for a function that reads the secret.
+    pub fn voter_secret_param(&self) -> Result<String, ConfigError> {
+        self.voter_secret_param.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VOTER_SECRET_PARAM))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::functions::{ANALYTICS, POLLS, SUBMIT_MESSAGE};
 
     #[test]
     fn a_missing_table_is_named() {
-        let err = Config::from_lookup(|_| None).unwrap_err();
+        let err = Config::from_lookup(&ANALYTICS, |_| None).unwrap_err();
         assert_eq!(err.to_string(), "environment variable TABLE_NAME is not set");
     }
 
     #[test]
     fn defaults_apply_and_bad_numbers_are_named() {
-        let c = Config::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".to_string())).unwrap();
-        assert_eq!(c.submissions_per_hour, 20);
-        let err = Config::from_lookup(|k| match k {
+        let c = Config::from_lookup(&ANALYTICS, |k| (k == "TABLE_NAME").then(|| "t".to_string())).unwrap();
+        assert_eq!(c.settings.submissions_per_hour, 20);
+        let err = Config::from_lookup(&ANALYTICS, |k| match k {
             "TABLE_NAME" => Some("t".into()),
             "SUBMISSIONS_PER_HOUR" => Some("many".into()),
             _ => None,
         })
         .unwrap_err();
         assert!(err.to_string().contains("SUBMISSIONS_PER_HOUR"));
+    }
+
+    #[test]
+    fn a_function_requires_the_variables_of_its_ports_and_reads_no_other() {
+        let all = |k: &str| (!Settings::VARIABLES.contains(&k)).then(|| format!("value of {k}"));
+        let err =
+            Config::from_lookup(&SUBMIT_MESSAGE, |k| (k != "PHOTOS_BUCKET").then(|| all(k)).flatten()).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable PHOTOS_BUCKET is not set");
+        let polls = Config::from_lookup(&POLLS, all).unwrap();
+        assert_eq!(polls.voter_secret_param().unwrap(), "value of VOTER_SECRET_PARAM");
+        assert!(polls.submitted_queue_url.is_none() && polls.photos_bucket.is_none());
+        assert_eq!(
+            polls.queue_url(QueueName::Submitted).unwrap_err().to_string(),
+            "polls does not declare SUBMITTED_QUEUE_URL among its ports (feedback_lambda::functions)"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! What every function shares at the edge: configuration, tracing, claims → `Actor`,
-//! problem+json errors, request parsing, the route table and the SQS batch helper.
+//! problem+json errors, request parsing, the route table, the functions and their ports, and the
+//! SQS batch helper.
 
 pub mod config;
+pub mod functions;
 pub mod openapi;
 pub mod problem;
 pub mod request;
@@ -23,7 +25,7 @@ use serde::Serialize;
 /// Initialises JSON logs (what CloudWatch indexes) at the level in `RUST_LOG` (`error`, `warn`,
 /// `info`, `debug` or `trace`; default `info`). A plain level keeps regex engines out of the zips.
 pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
+    let level = std::env::var(functions::env::RUST_LOG)
         .ok()
         .and_then(|v| v.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
         .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);

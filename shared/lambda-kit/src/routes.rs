@@ -2,6 +2,8 @@
 //! it needs a token. The functions dispatch by its operations, the local host routes by it and
 //! the SAM template is checked against it.
 
+use crate::functions;
+
 /// Whether a route needs a verified token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -38,12 +40,12 @@ impl Route {
     }
 }
 
-pub const SUBMIT_MESSAGE: &str = "submit-message";
-pub const REFERENCE_DATA: &str = "reference-data";
-pub const HANDLE_MESSAGES: &str = "handle-messages";
-pub const POLLS: &str = "polls";
-pub const ANALYTICS: &str = "analytics";
-pub const OPEN311: &str = "open311";
+pub const SUBMIT_MESSAGE: &str = functions::SUBMIT_MESSAGE.name;
+pub const REFERENCE_DATA: &str = functions::REFERENCE_DATA.name;
+pub const HANDLE_MESSAGES: &str = functions::HANDLE_MESSAGES.name;
+pub const POLLS: &str = functions::POLLS.name;
+pub const ANALYTICS: &str = functions::ANALYTICS.name;
+pub const OPEN311: &str = functions::OPEN311.name;
 
 /// Declares [`Operation`], one variant per row, and [`ROUTES`], the rows in order, from one table.
 macro_rules! route_table {

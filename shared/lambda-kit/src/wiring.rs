@@ -1,7 +1,7 @@
 //! What every host hands the functions' constructors: the adapters (`Deps`) and the
 //! host-independent part of the configuration (`Settings`).
 
-use crate::Config;
+use crate::functions::env;
 use feedback_core::service::Reference;
 use feedback_core::ReferenceStore;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// What a function runs with when its environment sets none of them (see `Config`).
+    /// What a function runs with when its environment sets none of [`Settings::VARIABLES`].
     fn default() -> Settings {
         Settings {
             submissions_per_hour: 20,
@@ -32,15 +32,10 @@ impl Default for Settings {
     }
 }
 
-impl From<&Config> for Settings {
-    fn from(config: &Config) -> Settings {
-        Settings {
-            submissions_per_hour: config.submissions_per_hour,
-            comments_per_hour: config.comments_per_hour,
-            reference_ttl: config.reference_ttl,
-            stuck_after: config.stuck_after,
-        }
-    }
+impl Settings {
+    /// The optional variables a function's environment may set them with (`Config::from_env`).
+    pub const VARIABLES: [&'static str; 4] =
+        [env::SUBMISSIONS_PER_HOUR, env::COMMENTS_PER_HOUR, env::REFERENCE_TTL_SECS, env::STUCK_AFTER_SECS];
 }
 
 /// The adapters a host built: the store, the queue, the clock, and the one reference-data cache

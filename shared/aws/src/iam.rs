@@ -1,0 +1,102 @@
+//! The IAM permissions a function's ports imply (`feedback_lambda::functions`): the data-plane
+//! actions of the SDK calls its adapters make, each on the resource that a variable of the stack's
+//! environment names. The stack template grants each function exactly these.
+
+use crate::s3::PHOTO_KEY_PREFIX;
+use feedback_lambda::functions::{env, Function, ItemOp, PhotoOp, Queries};
+use serde::Serialize;
+
+/// Actions on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub actions: Vec<&'static str>,
+    /// The variable whose value names the resource: the table, a queue's URL, the bucket, the
+    /// SSM parameter.
+    pub resource: &'static str,
+    /// Where under the resource: `/index/*` for the table's indexes, a key prefix in a bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// For a KMS grant: the one service through which the key that encrypts the resource is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub through: Option<&'static str>,
+}
+
+/// What the event source mapping of a consumer needs on its queue (Lambda polls with the
+/// function's role).
+pub const QUEUE_POLLER_ACTIONS: [&str; 4] =
+    ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"];
+
+fn on(resource: &'static str, actions: Vec<&'static str>) -> Grant {
+    Grant { actions, resource, path: None, through: None }
+}
+
+/// The function's grants; never a Scan, never a wildcard action.
+pub fn grants(f: &Function) -> Vec<Grant> {
+    let mut out = Vec::new();
+    let mut items: Vec<&str> = f
+        .table
+        .items
+        .iter()
+        .map(|op| match op {
+            ItemOp::Get => "dynamodb:GetItem",
+            ItemOp::Put => "dynamodb:PutItem",
+            ItemOp::Update => "dynamodb:UpdateItem",
+            ItemOp::Delete => "dynamodb:DeleteItem",
+            ItemOp::ConditionCheck => "dynamodb:ConditionCheckItem",
+        })
+        .collect();
+    if f.table.queries != Queries::None {
+        items.push("dynamodb:Query");
+    }
+    out.push(on(env::TABLE_NAME, items));
+    if f.table.queries == Queries::TableAndIndexes {
+        out.push(Grant { path: Some("/index/*".into()), ..on(env::TABLE_NAME, vec!["dynamodb:Query"]) });
+    }
+    for queue in f.sends {
+        out.push(on(env::queue_url(*queue), vec!["sqs:SendMessage"]));
+    }
+    if let Some(consumer) = f.consumer() {
+        out.push(on(env::queue_url(consumer.queue), QUEUE_POLLER_ACTIONS.to_vec()));
+    }
+    if !f.photos.is_empty() {
+        let actions = f
+            .photos
+            .iter()
+            .map(|op| match op {
+                PhotoOp::Upload => "s3:PutObject",
+                PhotoOp::Download => "s3:GetObject",
+                PhotoOp::Delete => "s3:DeleteObject",
+            })
+            .collect();
+        out.push(Grant { path: Some(format!("/{PHOTO_KEY_PREFIX}/*")), ..on(env::PHOTOS_BUCKET, actions) });
+    }
+    if f.voter_secret {
+        out.push(on(env::VOTER_SECRET_PARAM, vec!["ssm:GetParameter"]));
+        out.push(Grant { through: Some("ssm"), ..on(env::VOTER_SECRET_PARAM, vec!["kms:Decrypt"]) });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedback_lambda::functions::{ANALYTICS, FUNCTIONS, NOTIFY};
+
+    #[test]
+    fn no_function_scans_or_uses_wildcards() {
+        for f in FUNCTIONS {
+            for g in grants(f) {
+                assert!(g.actions.iter().all(|a| !a.contains('*') && *a != "dynamodb:Scan"), "{}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_consumer_polls_its_queue_and_a_reader_only_reads() {
+        let notify = grants(&NOTIFY);
+        assert_eq!(notify[0].actions, ["dynamodb:PutItem"]);
+        assert_eq!(notify[1].resource, "NOTIFICATIONS_QUEUE_URL");
+        assert_eq!(notify[1].actions, QUEUE_POLLER_ACTIONS);
+        assert_eq!(grants(&ANALYTICS), [on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"])]);
+    }
+}

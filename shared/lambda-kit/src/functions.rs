@@ -1,0 +1,327 @@
+//! The functions a stack deploys and what each uses beyond its code: the table operations, the
+//! queues it sends to, the photo objects and the voter-roll secret. `feedback_aws::Stack` reads
+//! exactly the variables a function's ports need and builds only those ports; the queue consumers
+//! and the schedules are declared here once, and the local host drives them by these tables.
+//! `feedback manifest` prints all of it for `infra/check_template.py`.
+
+use feedback_core::ports::QueueName;
+use serde::Serialize;
+
+/// The environment variables the functions read.
+pub mod env {
+    use feedback_core::ports::QueueName;
+
+    /// The DynamoDB table; every function requires it.
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// The `submitted` queue's URL.
+    pub const SUBMITTED_QUEUE_URL: &str = "SUBMITTED_QUEUE_URL";
+    /// The `notifications` queue's URL.
+    pub const NOTIFICATIONS_QUEUE_URL: &str = "NOTIFICATIONS_QUEUE_URL";
+    /// The private photos bucket.
+    pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
+    /// The SSM parameter holding the voter-roll secret.
+    pub const VOTER_SECRET_PARAM: &str = "VOTER_SECRET_PARAM";
+    /// Per-citizen submissions per hour (optional, `Settings::submissions_per_hour`).
+    pub const SUBMISSIONS_PER_HOUR: &str = "SUBMISSIONS_PER_HOUR";
+    /// Comments a citizen may post per hour (optional, `Settings::comments_per_hour`).
+    pub const COMMENTS_PER_HOUR: &str = "COMMENTS_PER_HOUR";
+    /// Seconds the reference data is cached (optional, `Settings::reference_ttl`).
+    pub const REFERENCE_TTL_SECS: &str = "REFERENCE_TTL_SECS";
+    /// Seconds after which a message still `submitted` is re-enqueued (optional, `Settings::stuck_after`).
+    pub const STUCK_AFTER_SECS: &str = "STUCK_AFTER_SECS";
+    /// The log level (optional, `init_tracing`).
+    pub const RUST_LOG: &str = "RUST_LOG";
+
+    /// The variable that holds a queue's URL.
+    pub const fn queue_url(queue: QueueName) -> &'static str {
+        match queue {
+            QueueName::Submitted => SUBMITTED_QUEUE_URL,
+            QueueName::Notifications => NOTIFICATIONS_QUEUE_URL,
+        }
+    }
+}
+
+/// An operation on one item of the table, alone or inside a transaction: DynamoDB authorises a
+/// transaction by the operations it contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemOp {
+    Get,
+    Put,
+    Update,
+    Delete,
+    ConditionCheck,
+}
+
+/// Where a function queries the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queries {
+    None,
+    /// The base table only.
+    Table,
+    /// The base table and its global secondary indexes.
+    TableAndIndexes,
+}
+
+/// What a function does with the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TableUse {
+    pub items: &'static [ItemOp],
+    pub queries: Queries,
+}
+
+/// What a function does with photo objects in the private bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoOp {
+    /// Signs upload URLs.
+    Upload,
+    /// Signs download URLs.
+    Download,
+    /// Deletes objects.
+    Delete,
+}
+
+/// A deployed function and the ports its `main.rs` wires. The table is every function's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Function {
+    pub name: &'static str,
+    pub table: TableUse,
+    /// The queues it sends jobs to.
+    pub sends: &'static [QueueName],
+    pub photos: &'static [PhotoOp],
+    /// Whether it reads the voter-roll secret.
+    pub voter_secret: bool,
+}
+
+impl Function {
+    /// The variables the function requires: it stops at its cold start without one of them.
+    pub fn variables(&self) -> Vec<&'static str> {
+        let mut vars = vec![env::TABLE_NAME];
+        vars.extend(self.sends.iter().map(|q| env::queue_url(*q)));
+        if !self.photos.is_empty() {
+            vars.push(env::PHOTOS_BUCKET);
+        }
+        if self.voter_secret {
+            vars.push(env::VOTER_SECRET_PARAM);
+        }
+        vars
+    }
+
+    /// The consumer whose queue invokes this function, if any.
+    pub fn consumer(&self) -> Option<&'static Consumer> {
+        CONSUMERS.iter().find(|c| c.function == self.name)
+    }
+
+    /// The schedule that invokes this function, if any.
+    pub fn schedule(&self) -> Option<&'static Schedule> {
+        SCHEDULES.iter().find(|s| s.function == self.name)
+    }
+}
+
+/// A queue and the function its event source mapping invokes with batches of its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consumer {
+    pub queue: QueueName,
+    pub function: &'static str,
+    /// Messages per invocation at most.
+    pub batch_size: usize,
+    /// Receives of a message before it moves to the dead-letter queue.
+    pub max_receive_count: u32,
+    /// The dead-letter queue's name (the stack prefixes it like every queue's).
+    pub dead_letter_queue: &'static str,
+}
+
+/// A function that a scheduler invokes on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub function: &'static str,
+    /// The schedule in EventBridge Scheduler's syntax.
+    pub expression: &'static str,
+}
+
+/// Messages a consumer is handed at once.
+pub const BATCH_SIZE: usize = 10;
+/// Receives of a message before it is dead.
+pub const MAX_RECEIVE_COUNT: u32 = 5;
+
+const MESSAGE_WRITER: TableUse = TableUse {
+    // UpdateItem: a transaction that writes a message also ADDs to its analytics counters.
+    // DeleteItem: the outbox items relayed after the commit.
+    items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::Delete],
+    queries: Queries::TableAndIndexes,
+};
+
+pub const SUBMIT_MESSAGE: Function = Function {
+    name: "submit-message",
+    table: MESSAGE_WRITER,
+    sends: &[QueueName::Submitted, QueueName::Notifications],
+    photos: &[PhotoOp::Upload, PhotoOp::Download],
+    voter_secret: false,
+};
+
+pub const ROUTE_MESSAGES: Function = Function {
+    name: "route-messages",
+    table: MESSAGE_WRITER,
+    sends: &[QueueName::Notifications],
+    photos: &[],
+    voter_secret: false,
+};
+
+pub const HANDLE_MESSAGES: Function = Function {
+    name: "handle-messages",
+    table: MESSAGE_WRITER,
+    sends: &[QueueName::Notifications],
+    photos: &[],
+    voter_secret: false,
+};
+
+/// Also sweeps photos never attached to a message (record and object) and relays what the outbox
+/// still holds to either queue.
+pub const ESCALATE_OVERDUE: Function = Function {
+    name: "escalate-overdue",
+    table: MESSAGE_WRITER,
+    sends: &[QueueName::Submitted, QueueName::Notifications],
+    photos: &[PhotoOp::Delete],
+    voter_secret: false,
+};
+
+/// Reference data and routing rules are written whole (PutItem); integrations' keys likewise.
+pub const REFERENCE_DATA: Function = Function {
+    name: "reference-data",
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::Table },
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+};
+
+/// Reads the public index and key look-ups, and writes a new message like submit-message.
+pub const OPEN311: Function = Function {
+    name: "open311",
+    table: MESSAGE_WRITER,
+    sends: &[QueueName::Submitted],
+    photos: &[],
+    voter_secret: false,
+};
+
+/// Read-only: reference data, polls and results; counter ranges and tally shards in the base table.
+pub const ANALYTICS: Function = Function {
+    name: "analytics",
+    table: TableUse { items: &[ItemOp::Get], queries: Queries::Table },
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+};
+
+/// Stores each notification once (a conditional PutItem).
+pub const NOTIFY: Function = Function {
+    name: "notify",
+    table: TableUse { items: &[ItemOp::Put], queries: Queries::None },
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+};
+
+/// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
+/// (UpdateItem).
+pub const POLLS: Function = Function {
+    name: "polls",
+    table: TableUse {
+        items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::ConditionCheck],
+        queries: Queries::TableAndIndexes,
+    },
+    sends: &[],
+    photos: &[],
+    voter_secret: true,
+};
+
+/// Closing writes the poll and freezes its results in a Put-only transaction.
+pub const CLOSE_POLLS: Function = Function {
+    name: "close-polls",
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes },
+    sends: &[],
+    photos: &[],
+    voter_secret: true,
+};
+
+/// Every function of the stack.
+pub const FUNCTIONS: &[Function] = &[
+    SUBMIT_MESSAGE,
+    ROUTE_MESSAGES,
+    HANDLE_MESSAGES,
+    NOTIFY,
+    ESCALATE_OVERDUE,
+    REFERENCE_DATA,
+    POLLS,
+    ANALYTICS,
+    OPEN311,
+    CLOSE_POLLS,
+];
+
+/// Every queue and its consumer.
+pub const CONSUMERS: &[Consumer] = &[
+    Consumer {
+        queue: QueueName::Submitted,
+        function: ROUTE_MESSAGES.name,
+        batch_size: BATCH_SIZE,
+        max_receive_count: MAX_RECEIVE_COUNT,
+        dead_letter_queue: "submitted-dlq",
+    },
+    Consumer {
+        queue: QueueName::Notifications,
+        function: NOTIFY.name,
+        batch_size: BATCH_SIZE,
+        max_receive_count: MAX_RECEIVE_COUNT,
+        dead_letter_queue: "notifications-dlq",
+    },
+];
+
+/// Every scheduled function.
+pub const SCHEDULES: &[Schedule] = &[
+    Schedule { function: CLOSE_POLLS.name, expression: "rate(1 minute)" },
+    Schedule { function: ESCALATE_OVERDUE.name, expression: "rate(5 minutes)" },
+];
+
+/// The function of this name.
+pub fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_route_consumer_and_schedule_names_a_function() {
+        let mut names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FUNCTIONS.len());
+        for r in crate::routes::ROUTES {
+            assert!(function(r.function).is_some(), "{}", r.key());
+        }
+        for p in crate::routes::PROXIES {
+            assert!(function(p.function).is_some(), "{}", p.key());
+        }
+        for c in CONSUMERS {
+            assert!(function(c.function).is_some(), "{}", c.function);
+        }
+        for s in SCHEDULES {
+            assert!(function(s.function).is_some(), "{}", s.function);
+        }
+    }
+
+    #[test]
+    fn each_queue_has_one_consumer_and_variables_follow_the_ports() {
+        for q in [QueueName::Submitted, QueueName::Notifications] {
+            assert_eq!(CONSUMERS.iter().filter(|c| c.queue == q).count(), 1, "{}", q.as_str());
+        }
+        assert_eq!(
+            SUBMIT_MESSAGE.variables(),
+            ["TABLE_NAME", "SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "PHOTOS_BUCKET"]
+        );
+        assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM"]);
+        assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);
+    }
+}
