@@ -5,6 +5,8 @@ use crate::contract::{Backend, Queue};
 use crate::fixtures::{actor, at, code};
 use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
+use feedback_core::analytics::{Analytics, PollReport};
+use feedback_core::disclosure::GroupCount;
 use feedback_core::page::Limit;
 use feedback_core::participation::{
     Audience, BallotAnswer, CommentStore, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
@@ -13,6 +15,7 @@ use feedback_core::participation::{
 use feedback_core::service::Reference;
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::{Actor, Clock, MunicipalityId};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const NOW: &str = "2026-11-28T12:00:00+05:00";
@@ -111,8 +114,59 @@ pub async fn one_ballot_per_citizen_with_a_receipt<S: PollBackend, Q: Queue>(h: 
     // a resident sees option counts only; turnout by municipality is for admins and analysts
     assert!(r.turnout.is_empty(), "a resident sees turnout: {:?}", r.turnout);
     let staff = p.participation.results(&admin(), &poll.id).await.unwrap();
-    assert_eq!(staff.turnout.get("tyumen"), Some(&1));
-    assert_eq!(staff.turnout.get("ishim"), Some(&2));
+    assert_eq!(staff.turnout.get("tyumen"), Some(&GroupCount::Suppressed));
+    assert_eq!(staff.turnout.get("ishim"), Some(&GroupCount::Suppressed));
+}
+
+/// The audit's small municipality: one resident of Ishim votes in a live poll beside larger
+/// groups. No resident sees turnout; admins and analysts see Ishim as "<10", and the smallest
+/// other group is hidden with it so the total cannot give it away.
+pub async fn small_turnout_groups_are_suppressed<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let poll = p
+        .participation
+        .create(&admin(), vote_input(now - Duration::minutes(1), now + Duration::days(1), ResultsVisibility::Live))
+        .await
+        .unwrap();
+    let mut voters = vec![("lone", "ishim")];
+    voters.extend((0..12).map(|_| ("t", "tyumen")));
+    voters.extend((0..11).map(|_| ("b", "tobolsk")));
+    for (i, (who, municipality)) in voters.iter().enumerate() {
+        let sub = format!("{who}-{i}");
+        p.participation.vote(&resident(&sub, municipality, "1990-01-01"), &poll.id, choose(i % 3)).await.unwrap();
+    }
+    let neighbour = p.participation.results(&resident("n", "ishim", "1990-01-01"), &poll.id).await.unwrap();
+    assert!(neighbour.turnout.is_empty(), "a resident sees turnout: {:?}", neighbour.turnout);
+    assert_eq!(neighbour.total_ballots, 24);
+    let expected: BTreeMap<String, GroupCount> = [
+        ("ishim".to_owned(), GroupCount::Suppressed),
+        ("tobolsk".to_owned(), GroupCount::Suppressed),
+        ("tyumen".to_owned(), GroupCount::Exact(12)),
+    ]
+    .into();
+    let analyst = actor("analyst-1", "[analyst]", &[]);
+    for staff in [admin(), analyst.clone()] {
+        assert_eq!(p.participation.results(&staff, &poll.id).await.unwrap().turnout, expected);
+    }
+    // the analytics report of the poll, live and after the close
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    let analytics = Analytics::new(h.store.clone(), p.clock.clone(), reference);
+    let report_turnout = |r: &PollReport| -> BTreeMap<String, GroupCount> {
+        r.turnout.iter().map(|t| (t.municipality_id.clone(), t.ballots)).collect()
+    };
+    let live = analytics.poll(&analyst, &poll.id).await.unwrap();
+    assert_eq!(report_turnout(&live), expected);
+    assert_eq!(live.results.as_ref().unwrap().turnout, expected);
+    p.clock.advance(Duration::days(2));
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 1);
+    let closed = analytics.poll(&analyst, &poll.id).await.unwrap();
+    assert_eq!(report_turnout(&closed), expected);
+    assert_eq!(closed.results.as_ref().unwrap().turnout, expected);
+    assert_eq!(p.participation.results(&admin(), &poll.id).await.unwrap().turnout, expected);
+    // the stored results keep the exact figures
+    let stored = p.store.get_results(&poll.id).await.unwrap().unwrap();
+    assert_eq!(stored.turnout.get("ishim"), Some(&GroupCount::Exact(1)));
 }
 
 pub async fn a_late_ballot_is_refused_by_the_transaction<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
@@ -308,6 +362,7 @@ macro_rules! polls_suite {
     ($harness:expr) => {
         $crate::polls_suite!(@cases $harness;
             one_ballot_per_citizen_with_a_receipt,
+            small_turnout_groups_are_suppressed,
             a_late_ballot_is_refused_by_the_transaction,
             the_schedule_opens_closes_and_freezes_once,
             only_the_audience_may_vote,

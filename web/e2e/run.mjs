@@ -351,7 +351,8 @@ async function tableRow(chart, label) {
 
 test("the dashboard shows the counts as charts, with a range picker and CSV", async (env) => {
   // Its own figures: a message in a category and to an authority that no other test uses,
-  // answered and rated 5, and a vote with two ballots from Tobolsk.
+  // answered and rated 5, and a vote with twelve ballots from Tyumen, ten from Ishim and two
+  // from Tobolsk: Tobolsk is under ten, and Ishim, the smallest other group, is hidden with it.
   const birthdate = "1990-05-20";
   const resident = await as({ sub: "e2e-dashboard-resident", roles: ["citizen"], municipality: "tobolsk", birthdate });
   const message = await fileRoutedMessage(resident, { category_id: "zdravookhranenie-zapis", text: "В поликлинике № 3 Тобольска две недели нет записи к терапевту через портал." });
@@ -361,7 +362,10 @@ test("the dashboard shows the counts as charts, with a range picker and CSV", as
   const admin = await as("admin-dmitry");
   const title = "Где открыть площадку для выгула собак?";
   const poll = await createVote(admin, { title, question: "Выберите место", options: ["Парк Победы", "Набережная Иртыша"], closesInMs: 3_600_000 });
-  for (const sub of ["e2e-dashboard-voter-1", "e2e-dashboard-voter-2"]) await castVote(await as({ sub, roles: ["citizen"], municipality: "tobolsk", birthdate }), poll.id, 0);
+  const voters = [...Array(12).fill("tyumen"), ...Array(10).fill("ishim"), "tobolsk", "tobolsk"];
+  for (const [i, municipality] of voters.entries()) {
+    await castVote(await as({ sub: `e2e-dashboard-voter-${i}`, roles: ["citizen"], municipality, birthdate }), poll.id, 0);
+  }
   // The counters behind the charts are kept up in the background.
   await until("the rating in the analytics", async () => {
     const { groups } = await admin.get("/v1/analytics/messages?group_by=category");
@@ -387,7 +391,9 @@ test("the dashboard shows the counts as charts, with a range picker and CSV", as
   const turnout = page.getByTestId("chart-turnout");
   await turnout.locator("canvas").waitFor();
   await turnout.locator("summary").click();
-  assert.deepEqual(await tableRow(turnout, "город Тобольск"), ["2"], "ballots from Tobolsk");
+  assert.deepEqual(await tableRow(turnout, "город Тюмень"), ["12"], "ballots from Tyumen");
+  assert.equal(await turnout.locator("th", { hasText: "город Тобольск" }).count(), 0, "Tobolsk has no bar");
+  await page.getByTestId("turnout-hidden").filter({ hasText: "город Ишим, город Тобольск" }).waitFor();
   await axe(page, "dashboard");
   await shot(page, "10-dashboard");
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать CSV по категориям" }).click()]);

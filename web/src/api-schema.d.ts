@@ -840,6 +840,7 @@ export interface components {
         FlagRequest: {
             reason?: string | null;
         };
+        GroupCount: number | "<10";
         /** @description The figures of one group, as the API returns them. */
         GroupStats: {
             /** Format: int64 */
@@ -1319,8 +1320,13 @@ export interface components {
             status: components["schemas"]["PollStatus"];
             /** Format: int64 */
             total_ballots: number;
+            /**
+             * @description Ballots by municipality, for admins and analysts only (empty for residents). A group of
+             *     fewer than ten ballots reads "<10", and so do the groups hidden with it so that the total
+             *     cannot reveal it. Stored exact; suppressed when shown (`Results::disclosed`).
+             */
             turnout: {
-                [key: string]: number;
+                [key: string]: components["schemas"]["GroupCount"];
             };
         };
         /** @enum {string} */
@@ -1347,8 +1353,8 @@ export interface components {
         Status: "submitted" | "routed" | "in_progress" | "answered" | "closed" | "rejected" | "reopened";
         /** @description Turnout of one municipality. */
         Turnout: {
-            /** Format: int64 */
-            ballots: number;
+            /** @description Exact from ten ballots on; "<10" below, and for the groups hidden with them. */
+            ballots: components["schemas"]["GroupCount"];
             municipality_id: string;
             name?: string | null;
         };

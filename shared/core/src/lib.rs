@@ -5,6 +5,7 @@ pub mod actor;
 pub mod analytics;
 pub mod calendar;
 pub mod counters;
+pub mod disclosure;
 pub mod error;
 pub mod geo;
 pub mod ids;

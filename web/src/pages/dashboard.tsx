@@ -214,7 +214,12 @@ function Turnout(props: { reference: Reference }) {
     [selected],
   );
   if (polls.error?.status === 403) return null;
-  const rows = [...(data.data?.turnout ?? [])].sort((a, b) => b.ballots - a.ballots);
+  // Groups under ten ballots, and those hidden with them, come as "<10": they get no bar.
+  const turnout = data.data?.turnout ?? [];
+  const rows = turnout
+    .flatMap((t) => (typeof t.ballots === "number" ? [{ ...t, ballots: t.ballots }] : []))
+    .sort((a, b) => b.ballots - a.ballots);
+  const hidden = turnout.filter((t) => typeof t.ballots !== "number");
   return (
     <section aria-labelledby="turnout-h" class="panel">
       <h2 id="turnout-h">Явка на голосованиях</h2>
@@ -223,9 +228,8 @@ function Turnout(props: { reference: Reference }) {
       {polls.data && polls.data.length > 0 && (
         <>
           <Select label="Голосование" value={selected} onValue={setPollId} options={polls.data.map((p) => [p.id, p.title])} />
-          {rows.length === 0 ? (
-            <p>Бюллетеней пока нет.</p>
-          ) : (
+          {turnout.length === 0 && <p>Бюллетеней пока нет.</p>}
+          {rows.length > 0 && (
             <Chart
               testId="chart-turnout"
               title="Бюллетени по муниципалитетам"
@@ -233,6 +237,12 @@ function Turnout(props: { reference: Reference }) {
               labels={rows.map((t) => props.reference.municipality(t.municipality_id))}
               series={[{ label: "Бюллетеней", data: rows.map((t) => t.ballots) }]}
             />
+          )}
+          {hidden.length > 0 && (
+            <p data-testid="turnout-hidden">
+              Число бюллетеней скрыто, чтобы сохранить тайну голосования (меньше 10 бюллетеней или по ним можно
+              вычислить такую группу): {hidden.map((t) => props.reference.municipality(t.municipality_id)).join(", ")}.
+            </p>
           )}
         </>
       )}

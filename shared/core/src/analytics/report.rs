@@ -242,7 +242,8 @@ pub struct Turnout {
     pub municipality_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub ballots: u64,
+    /// Exact from ten ballots on; "<10" below, and for the groups hidden with them.
+    pub ballots: crate::disclosure::GroupCount,
 }
 
 /// A poll's turnout, and its results once published.

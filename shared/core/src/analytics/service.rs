@@ -9,6 +9,7 @@ use crate::error::ServiceError;
 use crate::ids::MunicipalityId;
 use crate::region::RegionData;
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 /// Who may read which scope: admins and analysts the region, officials their authority.
 pub fn scope_of(actor: &Actor) -> Result<Scope, ServiceError> {
@@ -130,15 +131,22 @@ where
             }
             None => None,
         };
-        let turnout_of = results.as_ref().filter(|r| r.is_final).map(|r| &r.turnout).unwrap_or(&tally.turnout);
-        let turnout = turnout_of
-            .iter()
-            .map(|(m, n)| Turnout {
-                municipality_id: m.clone(),
-                name: MunicipalityId::parse(m).ok().and_then(|id| snap.value.municipality(&id)).map(|x| x.name.clone()),
-                ballots: *n,
+        let exact: BTreeMap<String, u64> = match results.as_ref().filter(|r| r.is_final) {
+            Some(r) => r.turnout.iter().filter_map(|(m, c)| Some((m.clone(), c.exact()?))).collect(),
+            None => tally.turnout.clone(),
+        };
+        let turnout = crate::disclosure::suppress(&exact)
+            .into_iter()
+            .map(|(m, ballots)| Turnout {
+                name: MunicipalityId::parse(&m)
+                    .ok()
+                    .and_then(|id| snap.value.municipality(&id))
+                    .map(|x| x.name.clone()),
+                municipality_id: m,
+                ballots,
             })
             .collect();
+        let results = results.map(crate::participation::Results::disclosed);
         let total_ballots = results.as_ref().filter(|r| r.is_final).map(|r| r.total_ballots).unwrap_or(tally.total);
         Ok(PollReport { poll_id: poll.id, status: poll.status.public(), total_ballots, turnout, results })
     }

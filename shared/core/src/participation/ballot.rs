@@ -2,6 +2,7 @@
 //! and the port that stores polls with their ballots (`PollStore`).
 
 use super::poll::{Poll, PollStatus, QuestionKind};
+use crate::disclosure::{suppress, GroupCount};
 use crate::error::FieldError;
 use crate::ids::{CitizenId, MunicipalityId, PollId};
 use crate::ports::StoreError;
@@ -114,7 +115,10 @@ pub struct Results {
     #[serde(rename = "final")]
     pub is_final: bool,
     pub questions: Vec<QuestionResult>,
-    pub turnout: BTreeMap<String, u64>,
+    /// Ballots by municipality, for admins and analysts only (empty for residents). A group of
+    /// fewer than ten ballots reads "<10", and so do the groups hidden with it so that the total
+    /// cannot reveal it. Stored exact; suppressed when shown (`Results::disclosed`).
+    pub turnout: BTreeMap<String, GroupCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -175,8 +179,20 @@ impl Results {
             total_ballots: tally.total,
             is_final,
             questions,
-            turnout: tally.turnout.clone(),
+            turnout: tally.turnout.iter().map(|(m, n)| (m.clone(), GroupCount::Exact(*n))).collect(),
         }
+    }
+
+    /// The results as they may be shown to staff: turnout groups under ten ballots suppressed,
+    /// with their complements (`disclosure::suppress`).
+    pub fn disclosed(mut self) -> Results {
+        let hidden = self.turnout.values().any(|c| *c == GroupCount::Suppressed);
+        if !hidden {
+            let exact: BTreeMap<String, u64> =
+                self.turnout.iter().filter_map(|(m, c)| Some((m.clone(), c.exact()?))).collect();
+            self.turnout = suppress(&exact);
+        }
+        self
     }
 }
 

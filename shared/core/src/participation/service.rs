@@ -243,12 +243,15 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         }
         let staff = actor.has(Role::Admin) || actor.has(Role::Analyst);
         // Residents see option counts only: turnout by municipality is for admins and analysts,
-        // since in a small municipality a count and a live result can reveal one person's choice.
+        // since in a small municipality a count and a live result can reveal one person's choice;
+        // and even they see groups under ten ballots suppressed.
         let for_actor = |mut r: Results| {
-            if !staff {
+            if staff {
+                r.disclosed()
+            } else {
                 r.turnout.clear();
+                r
             }
-            r
         };
         if let Some(frozen) = self.store.get_results(id).await? {
             return Ok(for_actor(frozen));
