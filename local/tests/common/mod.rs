@@ -9,6 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// Lines a host wrote, shared with the task that reads them.
+pub type Lines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 pub struct Host {
     pub child: Child,
     pub base: String,
@@ -29,6 +32,15 @@ fn region_file() -> PathBuf {
 impl Host {
     /// Starts `feedback serve` with the given data directory and extra arguments/env.
     pub async fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Host {
+        Self::spawn(data, args, env, None).await
+    }
+
+    /// Like `start`, with every line the host writes to stdout and stderr kept in `lines`.
+    pub async fn start_capturing(data: &Path, args: &[&str], env: &[(&str, &str)], lines: Lines) -> Host {
+        Self::spawn(data, args, env, Some(lines)).await
+    }
+
+    async fn spawn(data: &Path, args: &[&str], env: &[(&str, &str)], capture: Option<Lines>) -> Host {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
         cmd.arg("serve")
             .arg("--addr")
@@ -40,16 +52,30 @@ impl Host {
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture.is_some() { Stdio::piped() } else { Stdio::inherit() })
             .kill_on_drop(true);
         for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start feedback");
+        if let (Some(lines), Some(stderr)) = (capture.clone(), child.stderr.take()) {
+            let mut stderr = BufReader::new(stderr).lines();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = stderr.next_line().await {
+                    lines.lock().expect("log lines").push(line);
+                }
+            });
+        }
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let keep = |line: &str| {
+            if let Some(c) = &capture {
+                c.lock().expect("log lines").push(line.to_owned());
+            }
+        };
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("read stdout") {
+                keep(&line);
                 if let Some(url) = line.strip_prefix("feedback: listening on ") {
                     return url.trim().to_owned();
                 }
@@ -58,7 +84,13 @@ impl Host {
         })
         .await
         .expect("feedback did not start within 30 s");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(c) = &capture {
+                    c.lock().expect("log lines").push(line);
+                }
+            }
+        });
         Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }
     }
 
