@@ -593,6 +593,9 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         if let Err(e) = escalate_overdue::sweep_photos(&p.escalate.photos).await {
             tracing::error!(error = %e, "the photo sweep failed");
         }
+        if let Err(e) = escalate_overdue::prune(&p.escalate.pruning).await {
+            tracing::error!(error = %e, "the retention pruning failed");
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use chrono::Duration;
 use feedback_core::participation::PollStore;
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
-    CreateOutcome, HistoryScan, IdempotencyRecord, Job, MessageUpdate, NewRecord, NotificationStore, OutboxItem,
-    QueueName, QueueReceiver, Quota, StoreError,
+    CreateOutcome, Expiry, HistoryScan, IdempotencyRecord, Job, MessageUpdate, NewRecord, NotificationStore,
+    OutboxItem, QueueName, QueueReceiver, Quota, StoreError,
 };
 use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
@@ -17,11 +17,19 @@ use std::sync::Arc;
 
 /// Everything a backend's store implements.
 pub trait Backend:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + PollStore + Clone
+    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + Expiry + PollStore + Clone
 {
 }
 impl<
-        T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + PollStore + Clone,
+        T: MessageStore
+            + ReferenceStore
+            + NotificationStore
+            + PhotoStore
+            + CounterStore
+            + HistoryScan
+            + Expiry
+            + PollStore
+            + Clone,
     > Backend for T
 {
 }
@@ -62,6 +70,7 @@ pub async fn an_idempotency_key_is_taken_atomically<S: Backend, Q: Queue>(h: &Ha
         request_hash: "h1".into(),
         response: m1.clone(),
         created_at: m1.created_at,
+        expires_at: Some(m1.created_at + Duration::hours(24)),
     };
     assert_eq!(
         h.store.create_message(&NewRecord::new(m1.clone(), e1.clone()), Some(&rec), &[], None).await.unwrap(),
@@ -477,6 +486,7 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
         kind: NotificationKind::Routed,
         at: at(T0) + Duration::minutes(minutes),
         text: "Ваше сообщение направлено".into(),
+        expires_at: None,
     };
     let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
     for x in [&a, &b, &c] {
@@ -488,6 +498,62 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
     let key = feedback_core::ports::notification_key(&b);
     assert_eq!(h.store.list_notifications(&m.author, Some(&key), 10).await.unwrap(), vec![a]);
     assert!(h.store.list_notifications(&citizen("bob").id, None, 10).await.unwrap().is_empty());
+}
+
+/// The region's retention: the embedded store prunes by age what is older than the retention
+/// keeps, and nothing younger; DynamoDB prunes nothing, its items expire by their TTL
+/// (checked on the raw items in `contract_dynamo.rs`).
+pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    use feedback_core::notification::{Notification, NotificationKind};
+    use feedback_core::ports::Pruned;
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let now = at(T0) + Duration::days(400);
+    let clock = Arc::new(ManualClock::at("2026-11-27T12:00:00+05:00"));
+    clock.set(now);
+    // an idempotency record two days old and one an hour old
+    let record = |m: &feedback_core::Message, key: &str| IdempotencyRecord {
+        citizen: m.author.clone(),
+        key: IdempotencyKey::parse(key).unwrap(),
+        request_hash: "h".into(),
+        response: m.clone(),
+        created_at: m.created_at,
+        expires_at: Some(m.created_at + Duration::hours(24)),
+    };
+    let (old, old_e) = submitted("alice", now - Duration::days(2));
+    let (fresh, fresh_e) = submitted("alice", now - Duration::hours(1));
+    for (m, e, key) in [(&old, &old_e, "old-key"), (&fresh, &fresh_e, "fresh-key")] {
+        let outcome =
+            h.store.create_message(&NewRecord::new(m.clone(), e.clone()), Some(&record(m, key)), &[], None).await;
+        assert_eq!(outcome.unwrap(), CreateOutcome::Created);
+    }
+    // a notification 366 days old and one a day old
+    let n = |seq: u32, age: Duration| Notification {
+        id: format!("{}:{seq:06}", old.id),
+        citizen: old.author.clone(),
+        message_id: old.id,
+        kind: NotificationKind::Routed,
+        at: now - age,
+        text: "Ваше сообщение направлено".into(),
+        expires_at: Some(now - age + Duration::days(365)),
+    };
+    let (stale, recent) = (n(2, Duration::days(366)), n(3, Duration::days(1)));
+    for x in [&stale, &recent] {
+        assert!(h.store.put_notification(x).await.unwrap());
+    }
+    let pruned = feedback_core::retention::Pruning::new(h.store.clone(), clock, reference).run().await.unwrap();
+    let alice = &old.author;
+    let key = |k: &str| IdempotencyKey::parse(k).unwrap();
+    if h.store.expires_by_itself() {
+        assert_eq!(pruned, Pruned::default());
+        return;
+    }
+    assert_eq!(pruned, Pruned { idempotency: 1, notifications: 1 });
+    assert_eq!(h.store.get_idempotency(alice, &key("old-key")).await.unwrap(), None);
+    assert!(h.store.get_idempotency(alice, &key("fresh-key")).await.unwrap().is_some());
+    assert_eq!(h.store.list_notifications(alice, None, 10).await.unwrap(), vec![recent]);
+    // the messages themselves are untouched
+    assert!(h.store.get_message(&old.id).await.unwrap().is_some());
 }
 
 /// Every case, for the per-backend test files.
@@ -513,7 +579,8 @@ macro_rules! contract_suite {
             photo_records_are_stored_once,
             photo_announcements_are_counted_per_owner,
             unattached_photos_are_listed_kept_and_deleted,
-            notifications_are_stored_once_and_listed_newest_first
+            notifications_are_stored_once_and_listed_newest_first,
+            retention_prunes_what_it_no_longer_keeps
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

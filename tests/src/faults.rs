@@ -15,8 +15,8 @@ use feedback_core::participation::{
 };
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    CounterStore, CreateOutcome, Delivery, HistoryPage, HistoryScan, IdempotencyRecord, Job, MessageStore,
-    MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, QueueName, QueueReceiver, Quota, Quotas,
+    CounterStore, CreateOutcome, Delivery, Expiry, HistoryPage, HistoryScan, IdempotencyRecord, Job, MessageStore,
+    MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, QueueName, QueueReceiver, Quota, Quotas,
     ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use feedback_core::region::RegionData;
@@ -386,6 +386,22 @@ impl<S: CounterStore> CounterStore for FaultyStore<S> {
     }
     async fn all_counters(&self) -> Result<Counters, StoreError> {
         self.faults.read("all_counters", self.inner.all_counters()).await
+    }
+}
+
+#[async_trait]
+impl<S: Expiry> Expiry for FaultyStore<S> {
+    fn expires_by_itself(&self) -> bool {
+        self.inner.expires_by_itself()
+    }
+    async fn prune_expired(
+        &self,
+        idempotency_before: DateTime<Utc>,
+        notifications_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Pruned, StoreError> {
+        let f = self.inner.prune_expired(idempotency_before, notifications_before, limit);
+        self.faults.write("prune_expired", f).await
     }
 }
 

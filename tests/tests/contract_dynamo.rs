@@ -52,3 +52,52 @@ mod open311 {
     use super::*;
     feedback_tests::open311_suite!(harness!());
 }
+
+/// DynamoDB expires idempotency records and notifications by their TTL attribute, written from
+/// the `expires_at` the region's retention gave them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_is_written_as_the_items_ttl() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use chrono::Duration;
+    use feedback_core::notification::{Notification, NotificationKind};
+    use feedback_core::ports::{IdempotencyRecord, NewRecord, NotificationStore};
+    use feedback_core::values::IdempotencyKey;
+    use feedback_core::MessageStore;
+    let (_guard, h) = harness!();
+    let (m, e) =
+        feedback_tests::fixtures::submitted("alice", feedback_tests::fixtures::at("2026-11-27T12:00:00+05:00"));
+    let expires = m.created_at + Duration::hours(36);
+    let record = IdempotencyRecord {
+        citizen: m.author.clone(),
+        key: IdempotencyKey::parse("ttl-key").unwrap(),
+        request_hash: "h".into(),
+        response: m.clone(),
+        created_at: m.created_at,
+        expires_at: Some(expires),
+    };
+    h.store.create_message(&NewRecord::new(m.clone(), e), Some(&record), &[], None).await.unwrap();
+    let notification = Notification {
+        id: format!("{}:000002", m.id),
+        citizen: m.author.clone(),
+        message_id: m.id,
+        kind: NotificationKind::Routed,
+        at: m.created_at,
+        text: "Ваше сообщение направлено".into(),
+        expires_at: Some(m.created_at + Duration::days(365)),
+    };
+    assert!(h.store.put_notification(&notification).await.unwrap());
+    let items = h.store.client().scan().table_name(h.store.table()).send().await.unwrap();
+    let ttl_of = |sk_prefix: &str| -> i64 {
+        let item = items
+            .items()
+            .iter()
+            .find(|i| i.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|s| s.starts_with(sk_prefix)))
+            .unwrap_or_else(|| panic!("no item with SK {sk_prefix}…"));
+        match item.get("ttl") {
+            Some(AttributeValue::N(n)) => n.parse().unwrap(),
+            other => panic!("{sk_prefix}: ttl is {other:?}"),
+        }
+    };
+    assert_eq!(ttl_of("IDEM"), expires.timestamp());
+    assert_eq!(ttl_of("NOTIF#"), (m.created_at + Duration::days(365)).timestamp());
+}

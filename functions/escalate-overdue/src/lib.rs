@@ -1,11 +1,14 @@
 //! `escalate-overdue`: run by EventBridge Scheduler every 5 minutes (and by the local host's
 //! scheduler). Flags overdue messages and escalates them to the ЦУР, completes answers missed
 //! by duplicates, and re-enqueues messages stuck in `submitted`. On the same schedule it deletes
-//! photos never attached to a message within a day of their announcement (`sweep_photos`).
+//! photos never attached to a message within the region's retention of their announcement
+//! (`sweep_photos`), and prunes what the retention lets go from a store without TTL (`prune`).
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos, SweepReport};
+use feedback_core::ports::{Expiry, Pruned};
+use feedback_core::retention::Pruning;
 use feedback_core::workflow::Escalation;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
 use feedback_lambda::{Deps, Settings};
@@ -20,16 +23,17 @@ pub struct Report {
     pub requeued: usize,
 }
 
-/// What the function needs: the escalation and the photo sweep.
+/// What the function needs: the escalation, the photo sweep and the pruning.
 pub struct Services<S, Q, C> {
     pub escalation: Escalation<S, Q, C>,
     pub photos: Photos<S, C>,
+    pub pruning: Pruning<S, C>,
 }
 
 /// The function's services over a host's adapters; `blobs` deletes the swept photos' bytes.
 pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, blobs: Arc<dyn BlobUrls>, settings: &Settings) -> Services<S, Q, C>
 where
-    S: MessageStore + ReferenceStore + PhotoStore + Clone,
+    S: MessageStore + ReferenceStore + PhotoStore + Expiry + Clone,
     Q: WorkQueue + Clone,
     C: Clock + Clone,
 {
@@ -43,22 +47,39 @@ where
             settings.stuck_after,
         ),
         photos: Photos::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone()),
+        pruning: Pruning::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
     }
 }
 
-/// One scheduled run on Lambda: the escalation, then the photo sweep.
+/// One scheduled run on Lambda: the escalation, the photo sweep, then the pruning (nothing to
+/// do on DynamoDB, whose TTL expires the items).
 pub async fn handle_schedule<S, Q, C>(
     services: &Services<S, Q, C>,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Report, Error>
 where
-    S: MessageStore + ReferenceStore + PhotoStore,
+    S: MessageStore + ReferenceStore + PhotoStore + Expiry,
     Q: WorkQueue,
     C: Clock,
 {
     let report = handle(&services.escalation, event).await?;
     sweep_photos(&services.photos).await?;
+    prune(&services.pruning).await?;
     Ok(report)
+}
+
+/// Deletes the idempotency records and notifications older than the region's retention, on a
+/// store that does not expire them itself.
+pub async fn prune<S, C>(pruning: &Pruning<S, C>) -> Result<Pruned, Error>
+where
+    S: Expiry + ReferenceStore,
+    C: Clock,
+{
+    let pruned = pruning.run().await?;
+    if pruned != Pruned::default() {
+        tracing::info!(idempotency = pruned.idempotency, notifications = pruned.notifications, "retention pruned");
+    }
+    Ok(pruned)
 }
 
 /// The handler both hosts call.

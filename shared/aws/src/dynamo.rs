@@ -31,6 +31,29 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 /// How long an idempotency record is kept (DynamoDB TTL).
 const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
+/// When DynamoDB may delete an idempotency record: its `expires_at` (the region's retention),
+/// or a day after its creation for records written without one.
+fn idempotency_expiry(r: &IdempotencyRecord) -> i64 {
+    r.expires_at.map_or(r.created_at.timestamp() + IDEMPOTENCY_TTL_SECS, |at| at.timestamp())
+}
+
+#[async_trait]
+impl feedback_core::ports::Expiry for DynamoStore {
+    /// Idempotency records and notifications carry a TTL attribute from their `expires_at`.
+    fn expires_by_itself(&self) -> bool {
+        true
+    }
+
+    async fn prune_expired(
+        &self,
+        _idempotency_before: DateTime<Utc>,
+        _notifications_before: DateTime<Utc>,
+        _limit: usize,
+    ) -> Result<feedback_core::ports::Pruned, StoreError> {
+        Ok(feedback_core::ports::Pruned::default())
+    }
+}
+
 /// The DynamoDB store: one table, keys `PK`/`SK`, indexes `GSI1` (author's messages by id) and
 /// `GSI2` (sparse: messages still in `submitted`, by creation time). See `docs/data-model.md`.
 #[derive(Clone)]
@@ -294,7 +317,7 @@ impl MessageStore for DynamoStore {
                 ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
                 ("SK".into(), s("IDEM")),
                 ("doc".into(), doc(r)?),
-                (crate::schema::TABLE.ttl_attribute.into(), n(r.created_at.timestamp() + IDEMPOTENCY_TTL_SECS)),
+                (crate::schema::TABLE.ttl_attribute.into(), n(idempotency_expiry(r))),
             ]);
             items.push(self.put(item, not_exists, None)?);
         }
@@ -550,11 +573,14 @@ impl ReferenceStore for DynamoStore {
 #[async_trait]
 impl NotificationStore for DynamoStore {
     async fn put_notification(&self, notification: &Notification) -> Result<bool, StoreError> {
-        let item = Item::from([
+        let mut item = Item::from([
             ("PK".into(), s(citizen_pk(&notification.citizen))),
             ("SK".into(), s(format!("NOTIF#{}", notification_key(notification)))),
             ("doc".into(), doc(notification)?),
         ]);
+        if let Some(expires) = notification.expires_at {
+            item.insert(crate::schema::TABLE.ttl_attribute.into(), n(expires.timestamp()));
+        }
         let res = self
             .client
             .put_item()

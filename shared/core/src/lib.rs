@@ -22,6 +22,7 @@ pub mod policy;
 pub mod ports;
 pub mod reference;
 pub mod region;
+pub mod retention;
 pub mod routing;
 pub mod routing_service;
 pub mod scrub;

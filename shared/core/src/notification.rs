@@ -26,6 +26,10 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub at: DateTime<Utc>,
     pub text: String,
+    /// When the region's retention lets it go (`Retention::notification_days`); DynamoDB
+    /// expires the item by it, the embedded store prunes by age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Notification {
@@ -61,6 +65,7 @@ impl Notification {
             kind,
             at: entry.at,
             text,
+            expires_at: None,
         })
     }
 }

@@ -59,8 +59,10 @@ pub fn owed_notifications(region: &RegionData, updates: &[MessageUpdate]) -> Vec
         .iter()
         .filter_map(|u| {
             let authority = u.next.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.as_str());
-            Notification::for_transition(&u.next, &u.entry, authority)
-                .map(|notification| OutboxItem::new(Job::Notify { notification }, u.entry.at))
+            Notification::for_transition(&u.next, &u.entry, authority).map(|mut notification| {
+                notification.expires_at = u.entry.at.checked_add_signed(region.retention.notifications());
+                OutboxItem::new(Job::Notify { notification }, u.entry.at)
+            })
         })
         .collect()
 }

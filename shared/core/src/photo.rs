@@ -17,8 +17,6 @@ use std::sync::Arc;
 pub const MAX_PHOTO_BYTES: u64 = 5 * 1024 * 1024;
 /// How long an upload or download URL stays valid.
 pub const URL_TTL_MINUTES: i64 = 15;
-/// A photo not attached to a message this long after its announcement is deleted.
-pub const UNATTACHED_TTL_HOURS: i64 = 24;
 
 /// How many photos a resident may announce: a rate per hour and a quota per day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,13 +198,15 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         Ok(errs)
     }
 
-    /// Deletes the photos announced more than `UNATTACHED_TTL_HOURS` ago that no message of
+    /// Deletes the photos announced longer ago than the region's retention keeps unattached
+    /// photos (`Retention::unattached_photo_hours`, 24 h by default) that no message of
     /// their owner names, record and bytes; keeps (and stops examining) the attached ones. Run
     /// by the schedule; at most `limit` photos a run.
     pub async fn sweep_unattached(&self, limit: usize) -> Result<SweepReport, ServiceError> {
         let now = self.clock.now();
+        let keep = self.reference.snapshot().await?.value.retention.unattached_photos();
         let mut report = SweepReport::default();
-        for photo in self.store.pending_photos_before(now - Duration::hours(UNATTACHED_TTL_HOURS), limit).await? {
+        for photo in self.store.pending_photos_before(now.checked_sub_signed(keep).unwrap_or(now), limit).await? {
             if self.is_attached(&photo).await? {
                 self.store.keep_photo(&photo.id).await?;
                 report.kept += 1;

@@ -43,6 +43,10 @@ pub struct IdempotencyRecord {
     /// The message as the first response showed it.
     pub response: Message,
     pub created_at: DateTime<Utc>,
+    /// When the region's retention lets it go (`Retention::idempotency_hours`): DynamoDB expires
+    /// the item by it; the embedded store prunes by age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Reading quotas. Spending them is part of the write that does the counted thing.
@@ -231,6 +235,30 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
 
     /// Messages still in `submitted` that were created before `before`, oldest first.
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
+}
+
+/// What one prune removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub idempotency: usize,
+    pub notifications: usize,
+}
+
+/// Letting go of what the region's retention no longer keeps (`region::Retention`).
+#[async_trait]
+pub trait Expiry: Send + Sync + 'static {
+    /// True when the store expires items by the `expires_at` they were written with (DynamoDB's
+    /// TTL), so that pruning has nothing to do.
+    fn expires_by_itself(&self) -> bool;
+
+    /// Deletes at most `limit` idempotency records created before `idempotency_before` and at
+    /// most `limit` notifications made before `notifications_before`.
+    async fn prune_expired(
+        &self,
+        idempotency_before: DateTime<Utc>,
+        notifications_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Pruned, StoreError>;
 }
 
 /// One page of stored history entries and where the next page starts (`None`: the last page).

@@ -67,6 +67,56 @@ pub struct RoutingRule {
     pub authority_id: AuthorityId,
 }
 
+/// How long the region keeps what it no longer needs (`[retention]` in the region file). The
+/// scheduled run prunes the embedded store; DynamoDB expires the items itself by their TTL,
+/// which is set when they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Retention {
+    /// Idempotency records: a retried submission within this time gets the first answer.
+    pub idempotency_hours: u32,
+    /// Residents' notifications.
+    pub notification_days: u32,
+    /// Photos announced but never attached to a message.
+    pub unattached_photo_hours: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 }
+    }
+}
+
+impl Retention {
+    pub fn idempotency(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.idempotency_hours))
+    }
+
+    pub fn notifications(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.notification_days))
+    }
+
+    pub fn unattached_photos(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.unattached_photo_hours))
+    }
+
+    fn problems(&self) -> Vec<RegionError> {
+        let mut errs = Vec::new();
+        let mut within = |entry: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
+            if !range.contains(&value) {
+                errs.push(RegionError::new(
+                    format!("retention.{entry}"),
+                    format!("must be between {} and {}", range.start(), range.end()),
+                ));
+            }
+        };
+        within("idempotency_hours", self.idempotency_hours, 1..=24 * 30);
+        within("notification_days", self.notification_days, 30..=3653);
+        within("unattached_photo_hours", self.unattached_photo_hours, 1..=24 * 30);
+        errs
+    }
+}
+
 /// The whole reference data of one region, as stored and as read from the region file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +128,8 @@ pub struct RegionData {
     #[serde(default)]
     pub routing_rules: Vec<RoutingRule>,
     pub calendar: Calendar,
+    #[serde(default)]
+    pub retention: Retention,
 }
 
 /// A problem in reference data, naming the entry at fault.
@@ -110,6 +162,7 @@ impl RegionData {
         if self.region.default_deadline_working_days == 0 {
             errs.push(RegionError::new("region.default_deadline_working_days", "must be at least 1"));
         }
+        errs.extend(self.retention.problems());
         let munis = unique_ids(&mut errs, "municipalities", self.municipalities.iter().map(|m| m.id.as_str()));
         unique_ids(&mut errs, "authorities", self.authorities.iter().map(|a| a.id.as_str()));
         let cats = unique_ids(&mut errs, "categories", self.categories.iter().map(|c| c.id.as_str()));
@@ -241,6 +294,21 @@ mod tests {
     #[test]
     fn the_sample_region_is_valid() {
         sample_region().validate().unwrap();
+    }
+
+    #[test]
+    fn retention_defaults_when_absent_and_is_bounded() {
+        let mut doc = serde_json::to_value(sample_region()).unwrap();
+        doc.as_object_mut().unwrap().remove("retention");
+        let r: RegionData = serde_json::from_value(doc).unwrap();
+        assert_eq!(r.retention, Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 });
+        let mut bad = sample_region();
+        bad.retention = Retention { idempotency_hours: 0, notification_days: 7, unattached_photo_hours: 24 * 31 };
+        let entries: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.entry).collect();
+        assert_eq!(
+            entries,
+            ["retention.idempotency_hours", "retention.notification_days", "retention.unattached_photo_hours"]
+        );
     }
 
     #[test]

@@ -140,6 +140,7 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
             request_hash: fingerprint.clone(),
             response: message.clone(),
             created_at: now,
+            expires_at: now.checked_add_signed(region.retention.idempotency()),
         });
         let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
         match self.store.create_message(&created, record.as_ref(), &outbox, Some(&quota)).await {

@@ -123,5 +123,6 @@ pub fn sample_region() -> RegionData {
             .collect(),
             working_weekends: Default::default(),
         },
+        retention: Default::default(),
     }
 }

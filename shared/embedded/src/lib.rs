@@ -104,6 +104,7 @@ CREATE TABLE IF NOT EXISTS notifications (
     doc         TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS notifications_by_citizen ON notifications(citizen, sort_key);
+CREATE INDEX IF NOT EXISTS notifications_by_age ON notifications(sort_key);
 
 CREATE TABLE IF NOT EXISTS history (
     message_id  TEXT NOT NULL,
@@ -138,6 +139,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     doc         TEXT NOT NULL,
     PRIMARY KEY (citizen, key)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency(created_ms);
 
 CREATE TABLE IF NOT EXISTS quotas (
     key         TEXT NOT NULL,

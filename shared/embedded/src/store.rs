@@ -10,8 +10,8 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord, NotificationStore,
-    Outbox, OutboxItem, Quota, Quotas, ReferenceStore, StoreError, Versioned,
+    notification_key, CreateOutcome, Expiry, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord,
+    NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -353,6 +353,45 @@ impl MessageStore for SqliteStore {
                     MessageId::parse(&id).map_err(|e| StoreError::Backend(anyhow::anyhow!("bad stored id {id}: {e}")))
                 })
                 .collect()
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Expiry for SqliteStore {
+    /// SQLite has no TTL: the scheduled run prunes by age (`retention::Pruning`).
+    fn expires_by_itself(&self) -> bool {
+        false
+    }
+
+    async fn prune_expired(
+        &self,
+        idempotency_before: DateTime<Utc>,
+        notifications_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Pruned, StoreError> {
+        let idem_ms = idempotency_before.timestamp_millis();
+        // Notification sort keys start with the zero-padded creation time.
+        let notif_key = format!("{:013}", notifications_before.timestamp_millis().max(0));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .tx(move |tx| {
+                let idempotency = tx
+                    .execute(
+                        "DELETE FROM idempotency WHERE (citizen, key) IN
+                           (SELECT citizen, key FROM idempotency WHERE created_ms < ?1 LIMIT ?2)",
+                        params![idem_ms, limit],
+                    )
+                    .map_err(backend)?;
+                let notifications = tx
+                    .execute(
+                        "DELETE FROM notifications WHERE id IN
+                           (SELECT id FROM notifications WHERE sort_key < ?1 LIMIT ?2)",
+                        params![notif_key, limit],
+                    )
+                    .map_err(backend)?;
+                Ok(Pruned { idempotency, notifications })
             })
             .await
     }
