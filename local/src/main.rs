@@ -174,8 +174,8 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Seed { messages, polls, days, rng_seed, data, region_file } => {
-            let opts = feedback_local::generate::SeedOptions { data, region_file, messages, polls, days, rng_seed };
-            feedback_local::generate::seed_activity(opts).await?;
+            let opts = feedback_local::seed::SeedOptions { data, region_file, messages, polls, days, rng_seed };
+            feedback_local::seed::seed_activity(opts).await?;
             Ok(())
         }
         Command::Reconcile { target, table, data } => {

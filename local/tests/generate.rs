@@ -11,7 +11,7 @@ use feedback_core::participation::{Participation, Poll, PollStatus, PollStore};
 use feedback_core::service::Reference;
 use feedback_core::{Actor, HistoryEntry, Message, MessageStore, StoreError, SystemClock};
 use feedback_embedded::{Db, SqliteStore};
-use feedback_local::generate::{generate_until, seed_activity, SeedOptions};
+use feedback_local::seed::{generate_until, seed_activity, SeedOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
