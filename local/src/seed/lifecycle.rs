@@ -161,7 +161,7 @@ async fn submit(world: &World, lane: &Lane, index: u64, at: DateTime<Utc>) -> an
     };
     let with_address = if location.is_some() { rng.random_bool(0.85) } else { rng.random_bool(0.2) };
     let address = with_address.then(|| format!("{}, ул. {}, {}", m.settlement, place.street, place.house));
-    let text = texts::message(&mut rng, cat, m, &place);
+    let text = texts::message(&mut rng, &world.demo, cat, m, &place);
     let input = NewMessage {
         category_id: cat.id.clone(),
         text: MessageText::parse(&text).map_err(|e| anyhow!("generated text {text:?}: {e}"))?,
@@ -204,7 +204,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         Step::Reject => {
             let moderator =
                 world.moderators.get(m.rng.random_range(0..world.moderators.len())).context("a moderator")?;
-            let (reason, comment) = texts::rejection(&mut m.rng);
+            let (reason, comment) = texts::rejection(&mut m.rng, &world.demo);
             lane.workflow.reject(moderator, &m.id, reason, comment).await.map(|_| Done::default())
         }
         Step::Take => {
@@ -219,7 +219,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         }
         Step::ReturnToCenter => {
             let official = world.official(m.authority.as_ref(), m.official)?;
-            let reason = "Вопрос не относится к компетенции органа (not_in_competence)".to_owned();
+            let reason = world.demo.redirects.to_center.clone();
             match lane.workflow.redirect(official, &m.id, world.center.clone(), reason).await {
                 Ok(_) => {
                     m.returned_by = m.authority.replace(world.center.clone());
@@ -241,8 +241,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let Some(to) = world.alternative(&mut m.rng, usize::from(m.category), muni, &not_to) else {
                 return Ok(plan_work(world, m, at, Counts::default()));
             };
-            match lane.workflow.redirect(official, &m.id, to.clone(), "Направлено по компетенции".to_owned()).await
-            {
+            match lane.workflow.redirect(official, &m.id, to.clone(), world.demo.redirects.onward.clone()).await {
                 Ok(_) => {
                     m.official = m.rng.random_range(0..world.officials_of(&to));
                     m.authority = Some(to);
@@ -256,7 +255,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let official = world.official(Some(&authority), m.official)?;
             let cat = world.cats.get(usize::from(m.category));
             let local = at.with_timezone(&world.tz);
-            let text = texts::answer(&mut m.rng, cat, authority == world.center, m.reopened, local);
+            let text = texts::answer(&mut m.rng, &world.demo, cat, authority == world.center, m.reopened, local);
             let text = MessageText::parse(&text).map_err(|e| anyhow!("generated answer {text:?}: {e}"))?;
             match lane.workflow.answer(official, &m.id, text).await {
                 Ok(_) => return Ok(after_answer(world, m, at, at)),
@@ -361,7 +360,7 @@ async fn rate(world: &World, lane: &Lane, mut m: Box<Msg>, at: DateTime<Utc>) ->
             3 => m.rng.random_bool(0.08),
             _ => false,
         };
-    let comment = texts::rating_comment(&mut m.rng, score, reopen);
+    let comment = texts::rating_comment(&mut m.rng, &world.demo, score, reopen);
     let author = world.citizen(m.author)?;
     let rated = lane
         .workflow

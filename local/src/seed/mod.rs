@@ -53,6 +53,7 @@
 //! The database is opened for a bulk load (`Db::open_for_bulk_load`): every transition is still
 //! its own transaction, but commits are flushed to disk once, at the end, instead of one by one.
 
+mod demo;
 mod lifecycle;
 mod model;
 mod queue;

@@ -92,35 +92,15 @@ pub(super) struct Cat {
     pub(super) group: Option<CategoryId>,
     pub(super) name: String,
     pub(super) weight: f64,
-    pub(super) season: Season,
+    /// Seasonal factors, January to December.
+    pub(super) season: [f64; 12],
     /// The share of messages with a location.
     pub(super) located: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Season {
-    Flat,
-    Heating,
-    Snow,
-    Thaw,
-    Green,
-    Flood,
-    HotWater,
-    Yards,
-}
-
-impl Season {
-    pub(super) fn factor(self, month0: usize) -> f64 {
-        let table: [f64; 12] = match self {
-            Season::Flat => [1.0; 12],
-            Season::Heating => [2.0, 1.8, 1.3, 0.8, 0.3, 0.1, 0.1, 0.1, 0.6, 2.0, 2.2, 2.2],
-            Season::Snow => [2.5, 2.3, 1.8, 0.6, 0.05, 0.02, 0.02, 0.02, 0.05, 0.4, 1.8, 2.5],
-            Season::Thaw => [0.6, 0.6, 1.0, 2.2, 2.0, 1.3, 1.0, 0.9, 0.9, 0.9, 0.7, 0.6],
-            Season::Green => [0.2, 0.2, 0.3, 0.7, 1.6, 2.2, 2.2, 1.8, 1.2, 0.6, 0.3, 0.2],
-            Season::Flood => [0.1, 0.1, 0.8, 4.0, 3.0, 0.8, 0.5, 0.5, 0.3, 0.2, 0.1, 0.1],
-            Season::HotWater => [0.8, 0.8, 0.8, 0.9, 1.6, 1.8, 1.6, 1.2, 0.9, 0.8, 0.8, 0.8],
-            Season::Yards => [0.7, 0.7, 0.8, 1.1, 1.3, 1.3, 1.3, 1.2, 1.1, 1.0, 0.8, 0.7],
-        };
-        table.get(month0.min(11)).copied().unwrap_or(1.0)
+impl Cat {
+    /// The category's weight in a month (0 to 11).
+    pub(super) fn weight_in(&self, month0: usize) -> f64 {
+        self.weight * self.season.get(month0.min(11)).copied().unwrap_or(1.0)
     }
 }

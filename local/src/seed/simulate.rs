@@ -1,6 +1,7 @@
 //! The simulation's event loop: events in time order on concurrent lanes, the hourly schedule,
 //! and the report of what a run wrote.
 
+use super::demo::Demo;
 use super::lifecycle::{perform, Clock, Counts, Lane, Work};
 use super::queue::{kind_slot, SeedQueue};
 use super::world::World;
@@ -108,10 +109,11 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
         reference.seed(&region).await.map_err(|e| anyhow!("seeding the region: {e}"))?;
     }
     let region = reference.snapshot().await.map_err(|e| anyhow!("reading the region: {e}"))?.value.clone();
+    let demo = Demo::for_region(&opts.region_file, &region.region.code)?;
     let secret = voter_secret(&opts.data)?;
 
     let start = end - Duration::days(i64::from(opts.days.max(1)));
-    let world = Arc::new(World::new(region, opts.rng_seed, opts.messages, start, end)?);
+    let world = Arc::new(World::new(region, demo, opts.rng_seed, opts.messages, start, end)?);
     let submissions = world.submission_times(opts.messages);
     let polls = world.plan_polls(opts.polls);
 

@@ -1,605 +1,31 @@
 //! The residents' and officials' words: messages, answers, moderators' reasons, rating comments
-//! and ballots, built from Russian templates.
+//! and ballots, built from the demo model's Russian templates.
 
+use super::demo::{Demo, PollTemplate};
 use super::model::{Cat, Muni, Weighted};
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
-use feedback_core::participation::{BallotAnswer, PollKind, QuestionKind};
+use feedback_core::participation::{BallotAnswer, QuestionKind};
 use feedback_core::workflow::RejectReason;
 use rand::rngs::StdRng;
 use rand::Rng;
 
 /// Where a message is about.
-pub(super) struct Place {
-    pub(super) street: &'static str,
-    pub(super) street2: &'static str,
+pub(super) struct Place<'a> {
+    pub(super) street: &'a str,
+    pub(super) street2: &'a str,
     pub(super) house: u32,
     /// A small count (2 to 4) for "дня", "недели", "раза".
     pub(super) n: u32,
     pub(super) route: u32,
 }
 
-pub(super) const CITY_STREETS: &[&str] = &[
-    "Республики",
-    "Мельникайте",
-    "Широтная",
-    "Пермякова",
-    "Малыгина",
-    "50 лет Октября",
-    "Холодильная",
-    "Федюнинского",
-    "Ленина",
-    "Орджоникидзе",
-    "Харьковская",
-    "Монтажников",
-    "Газовиков",
-    "Минская",
-    "Ямская",
-    "Щербакова",
-    "Олимпийская",
-    "Ставропольская",
-    "Николая Семёнова",
-    "Тимофея Чаркова",
-    "Энергетиков",
-    "Котовского",
-    "Дружбы",
-    "Волгоградская",
-    "Народная",
-    "Судостроителей",
-];
-
-pub(super) const TOWN_STREETS: &[&str] = &[
-    "Ленина",
-    "Советская",
-    "Мира",
-    "Гагарина",
-    "Молодёжная",
-    "Школьная",
-    "Набережная",
-    "Строителей",
-    "Комсомольская",
-    "Победы",
-    "Садовая",
-    "Лесная",
-    "Зелёная",
-    "Октябрьская",
-    "Первомайская",
-    "Северная",
-    "Пионерская",
-    "Береговая",
-    "Механизаторов",
-    "Колхозная",
-];
-
-pub(super) const ROUTES: &[u32] = &[2, 10, 14, 25, 30, 33, 51, 61, 77, 88, 96, 125, 141];
-
-const OPENERS: &[&str] = &["Здравствуйте!", "Добрый день!", "Добрый вечер.", "Уважаемые специалисты!"];
-
-const REQUESTS: &[&str] = &[
-    "Прошу принять меры.",
-    "Просим разобраться и устранить проблему.",
-    "Прошу сообщить сроки решения.",
-    "Прошу провести проверку и принять меры.",
-    "Надеемся на вашу помощь.",
-    "Просим взять ситуацию на контроль.",
-];
-
-/// Problem statements by leaf category. Placeholders: `{place}` ("№ 12 на улице Ленина"),
-/// `{street}` and `{street2}` in the form that follows "улице", "улицы" ("Советской"),
-/// `{street_nom}` ("Советская"), `{in_town}` ("в Тюмени"), `{n}` (2 to 4), `{route}`.
-const MESSAGES: &[(&str, &[&str])] = &[
-    (
-        "zhkh-otoplenie",
-        &[
-            "В доме {place} уже {n} дня холодные батареи, в квартирах не выше 17 градусов.",
-            "Плохо прогреваются радиаторы в подъезде и квартирах дома {place}, дети болеют.",
-            "После начала отопительного сезона в доме {place} так и не дали тепло.",
-        ],
-    ),
-    (
-        "zhkh-hvs",
-        &[
-            "В доме {place} нет холодной воды с утра, аварийная служба не отвечает.",
-            "Из крана в доме {place} идёт ржавая вода с запахом, пить её невозможно.",
-            "Очень слабый напор холодной воды на верхних этажах дома {place}.",
-        ],
-    ),
-    (
-        "zhkh-gvs",
-        &[
-            "В доме {place} отключили горячую воду {n} дня назад без предупреждения.",
-            "Горячая вода в доме {place} еле тёплая, температура явно ниже нормы.",
-        ],
-    ),
-    (
-        "zhkh-elektrosnabzhenie",
-        &[
-            "В доме {place} постоянно пропадает электричество, за неделю отключали {n} раза.",
-            "Скачки напряжения в доме {place}, у жителей сгорела бытовая техника.",
-        ],
-    ),
-    (
-        "zhkh-gazosnabzhenie",
-        &[
-            "Во дворе дома {place} чувствуется запах газа возле газовой трубы.",
-            "Не подключают газ к частному дому на улице {street}, заявка подана полгода назад.",
-        ],
-    ),
-    (
-        "zhkh-kanalizatsiya",
-        &[
-            "В подвале дома {place} прорвало канализацию, стоит вода и сильный запах.",
-            "Канализационный колодец у дома {place} переполнен, стоки текут по двору.",
-        ],
-    ),
-    (
-        "zhkh-musor",
-        &[
-            "Контейнерную площадку у дома {place} не вывозят уже {n} дня, мусор лежит вокруг баков.",
-            "Мусор с площадки на улице {street} вывозят нерегулярно, баки переполнены.",
-            "Во дворе дома {place} не хватает контейнеров, мусор складывают прямо на землю.",
-        ],
-    ),
-    (
-        "zhkh-upravlyayushchie",
-        &[
-            "Управляющая компания не убирает подъезды дома {place}, лестницы грязные уже месяц.",
-            "В доме {place} давно не работает лифт, управляющая компания заявки игнорирует.",
-            "Протекает крыша дома {place}, после дождя заливает квартиры верхнего этажа.",
-        ],
-    ),
-    (
-        "zhkh-kapremont",
-        &[
-            "Капитальный ремонт крыши дома {place} перенесли уже второй раз, хотя взносы платим исправно.",
-            "Подрядчик по капремонту оставил дом {place} без фасадных работ и ушёл с объекта.",
-        ],
-    ),
-    (
-        "zhkh-platezhi",
-        &[
-            "В квитанции за отопление выставлена сумма почти вдвое больше прошлого месяца, перерасчёт не делают.",
-            "Начисляют плату за вывоз мусора на человека, который давно выписан из квартиры.",
-            "Управляющая компания включила в квитанцию непонятную услугу, разъяснений не дают.",
-        ],
-    ),
-    (
-        "dorogi-yamy",
-        &[
-            "На проезжей части улицы {street} возле дома {house} глубокая яма, машины объезжают по встречной.",
-            "На дороге у дома {place} после зимы образовались ямы, повредил колесо.",
-            "Разбит асфальт на перекрёстке улиц {street} и {street2}, ямы заполнены водой.",
-        ],
-    ),
-    (
-        "dorogi-sneg",
-        &[
-            "Тротуар на улице {street} не чистят от снега, пешеходы идут по проезжей части.",
-            "Во дворе дома {place} не вывозят снег, машины не могут выехать.",
-            "На остановке у дома {place} сплошная наледь, люди падают.",
-        ],
-    ),
-    (
-        "dorogi-svetofory",
-        &[
-            "Не работает светофор на пересечении улиц {street} и {street2}.",
-            "Упал дорожный знак у дома {place}, водители не видят пешеходный переход.",
-        ],
-    ),
-    (
-        "dorogi-razmetka",
-        &[
-            "Стёрлась разметка пешеходного перехода у дома {place}, рядом школа и это опасно.",
-            "Повреждено дорожное ограждение на улице {street} после аварии, его не восстановили.",
-        ],
-    ),
-    (
-        "dorogi-remont",
-        &[
-            "Улица {street_nom} {in_town} много лет без ремонта, покрытие разрушено полностью.",
-            "Ремонт дороги на улице {street} затянулся, подрядчик не работает уже {n} недели.",
-        ],
-    ),
-    (
-        "dorogi-regionalnye",
-        &[
-            "На региональной дороге рядом с населённым пунктом {in_town} большие ямы и нет освещения.",
-            "Межмуниципальная дорога {in_town} в ужасном состоянии, нужен капитальный ремонт.",
-        ],
-    ),
-    (
-        "transport-raspisanie",
-        &[
-            "Автобус маршрута № {route} ходит с интервалом больше часа вместо двадцати минут по расписанию.",
-            "Утром автобусы маршрута № {route} переполнены, на остановке на улице {street} люди не могут сесть.",
-        ],
-    ),
-    (
-        "transport-ostanovki",
-        &[
-            "Остановка на улице {street} без навеса и скамейки, зимой ждать невозможно.",
-            "На остановочном павильоне у дома {place} разбито стекло.",
-        ],
-    ),
-    (
-        "transport-marshruty",
-        &[
-            "Просим продлить маршрут № {route} до нового микрорайона, жителям приходится идти пешком.",
-            "После изменения схемы движения {in_town} нет прямого маршрута до центра.",
-        ],
-    ),
-    (
-        "transport-podvizhnoy-sostav",
-        &[
-            "Водитель автобуса маршрута № {route} курил в салоне и грубил пассажирам.",
-            "В автобусах маршрута № {route} зимой не работает отопление.",
-        ],
-    ),
-    (
-        "transport-oplata",
-        &[
-            "Валидатор в автобусе маршрута № {route} не принимает транспортную карту, кондуктор требует наличные.",
-            "Не применяется льготный тариф по карте пенсионера при оплате проезда.",
-        ],
-    ),
-    (
-        "blagoustroystvo-ploshchadki",
-        &[
-            "На детской площадке у дома {place} сломаны качели, торчат металлические детали.",
-            "Во дворе дома {place} нет детской площадки, просим включить двор в программу благоустройства.",
-        ],
-    ),
-    (
-        "blagoustroystvo-dvory",
-        &[
-            "Во дворе дома {place} разбит тротуар, после дождя стоят огромные лужи.",
-            "Двор дома {place} нуждается в ремонте: нет освещения, парковки и нормальных пешеходных дорожек.",
-            "Тротуар вдоль улицы {street} разрушен, с коляской пройти невозможно.",
-        ],
-    ),
-    (
-        "blagoustroystvo-osveshchenie",
-        &[
-            "На улице {street} не горят фонари от дома {house} до перекрёстка, вечером очень темно.",
-            "Во дворе дома {place} уже месяц не работает уличное освещение.",
-        ],
-    ),
-    (
-        "blagoustroystvo-zhivotnye",
-        &[
-            "Возле дома {place} собирается стая бездомных собак, они бросаются на прохожих и детей.",
-            "У школы на улице {street} бегают агрессивные собаки без ошейников.",
-        ],
-    ),
-    (
-        "blagoustroystvo-ozelenenie",
-        &[
-            "Во дворе дома {place} сухое дерево наклонилось над детской площадкой и может упасть.",
-            "Газоны вдоль улицы {street} не косят, трава выше колена.",
-        ],
-    ),
-    (
-        "blagoustroystvo-kladbishcha",
-        &[
-            "На кладбище {in_town} не вывозят мусор, дорожки не расчищены.",
-            "Подъездная дорога к кладбищу {in_town} разбита, нет освещения и контейнеров.",
-        ],
-    ),
-    (
-        "blagoustroystvo-prostranstva",
-        &[
-            "Просим благоустроить сквер на улице {street}: нет скамеек, урн и освещения.",
-            "На набережной {in_town} разрушена плитка и сломаны скамейки.",
-        ],
-    ),
-    (
-        "zdravookhranenie-zapis",
-        &[
-            "Невозможно записаться к терапевту в поликлинике на улице {street}: свободных номерков нет на две недели.",
-            "Запись к узким специалистам через портал Госуслуг не работает уже месяц.",
-        ],
-    ),
-    (
-        "zdravookhranenie-lekarstva",
-        &[
-            "Льготникам в аптеке не выдают выписанные лекарства, говорят, что поставки нет.",
-            "Ребёнку с диабетом не выдают тест-полоски по льготному рецепту.",
-        ],
-    ),
-    (
-        "zdravookhranenie-skoraya",
-        &[
-            "Скорая помощь ехала к пожилому человеку в дом {place} больше часа.",
-            "Диспетчер скорой помощи отказал в выезде к больному с высокой температурой.",
-        ],
-    ),
-    (
-        "zdravookhranenie-polikliniki",
-        &[
-            "В поликлинике на улице {street} огромные очереди в регистратуру, работает одно окно.",
-            "В больнице {in_town} не работает лифт, пациентов носят на руках.",
-        ],
-    ),
-    (
-        "zdravookhranenie-fap",
-        &[
-            "Фельдшерско-акушерский пункт {in_town} закрыт уже {n} месяца, фельдшера нет.",
-            "Здание фельдшерского пункта {in_town} в аварийном состоянии, течёт крыша.",
-        ],
-    ),
-    (
-        "obrazovanie-sady",
-        &[
-            "Ребёнку три года, а места в детском саду рядом с домом {place} так и не дали.",
-            "В детском саду на улице {street} в группах холодно, дети болеют.",
-        ],
-    ),
-    (
-        "obrazovanie-shkoly",
-        &[
-            "В школе на улице {street} занятия идут в три смены, классы переполнены.",
-            "В спортивном зале школы {in_town} протекает крыша, уроки физкультуры отменяют.",
-        ],
-    ),
-    (
-        "obrazovanie-pitanie",
-        &[
-            "В школьной столовой на улице {street} детям дают холодную и невкусную еду.",
-            "Родители жалуются на качество питания в детском саду {in_town}.",
-        ],
-    ),
-    (
-        "obrazovanie-podvoz",
-        &[
-            "Школьный автобус {in_town} часто не приходит, дети опаздывают на уроки.",
-            "Детей из соседнего посёлка перестали возить в школу, автобус сломался месяц назад.",
-        ],
-    ),
-    (
-        "obrazovanie-dopobrazovanie",
-        &[
-            "В доме детского творчества {in_town} закрыли бесплатные кружки для школьников.",
-            "Не хватает мест в спортивной секции для детей {in_town}, очередь на год.",
-        ],
-    ),
-    (
-        "ekologiya-svalki",
-        &[
-            "В лесополосе у дороги {in_town} образовалась стихийная свалка строительного мусора.",
-            "За гаражами на улице {street} много лет лежит свалка, её никто не убирает.",
-        ],
-    ),
-    (
-        "ekologiya-zagryaznenie",
-        &[
-            "По вечерам в районе улицы {street} стоит сильный запах гари, дышать тяжело.",
-            "В реку {in_town} сливают неочищенные стоки, вода мутная и пахнет.",
-        ],
-    ),
-    (
-        "ekologiya-vyrubka",
-        &[
-            "В лесу рядом с населённым пунктом {in_town} вырубают деревья без разрешительных документов.",
-            "В зелёной зоне у улицы {street} идёт вырубка сосен, просим проверить законность.",
-        ],
-    ),
-    (
-        "sotszashchita-lgoty",
-        &[
-            "Второй месяц не приходит ежемесячная выплата ветерану труда, в соцзащите ответить не могут.",
-            "Отказали в компенсации за оплату коммунальных услуг, хотя документы поданы полностью.",
-        ],
-    ),
-    (
-        "sotszashchita-dostupnaya-sreda",
-        &[
-            "Вход в поликлинику на улице {street} без пандуса, человек на коляске не может попасть внутрь.",
-            "На пешеходном переходе у дома {place} нет съезда с бордюра для колясок.",
-        ],
-    ),
-    (
-        "sotszashchita-semi-s-detmi",
-        &[
-            "Многодетной семье не выдают земельный участок, очередь не двигается несколько лет.",
-            "Задерживают выплату пособия на ребёнка, заявление подано два месяца назад.",
-        ],
-    ),
-    (
-        "sotszashchita-zanyatost",
-        &[
-            "В центре занятости {in_town} не предлагают подходящих вакансий уже полгода.",
-            "Работодатель задерживает зарплату третий месяц, куда обратиться за помощью?",
-        ],
-    ),
-    (
-        "svyaz-mobilnaya",
-        &[
-            "В деревне рядом с населённым пунктом {in_town} совсем нет мобильной связи, невозможно вызвать скорую.",
-            "Очень плохой сигнал сотовой связи в районе улицы {street}.",
-        ],
-    ),
-    (
-        "svyaz-internet",
-        &[
-            "Проводного интернета {in_town} нет, мобильный работает только на улице.",
-            "Программа подключения к интернету до нашей улицы {street} так и не дошла.",
-        ],
-    ),
-    (
-        "svyaz-pochta",
-        &[
-            "Почтовое отделение {in_town} работает два дня в неделю, пенсию и посылки получить сложно.",
-            "Посылки и письма на улицу {street} не доставляют, почтальона нет уже месяц.",
-        ],
-    ),
-    (
-        "bezopasnost-pozharnaya",
-        &[
-            "В подвале дома {place} хранят горючий мусор, жильцы боятся пожара.",
-            "Пожарный гидрант у дома {place} засыпан и не обозначен.",
-        ],
-    ),
-    (
-        "bezopasnost-pavodok",
-        &[
-            "Талой водой подтапливает дома на улице {street}, водоотводные канавы не прочищены.",
-            "Уровень воды в реке {in_town} быстро растёт, жители просят сообщить о мерах защиты.",
-        ],
-    ),
-    (
-        "bezopasnost-grazhdanskaya-oborona",
-        &[
-            "Сирена оповещения {in_town} не работает, при проверке её не было слышно.",
-            "Защитное сооружение во дворе дома {place} закрыто и захламлено.",
-        ],
-    ),
-    (
-        "kultura-sport-uchrezhdeniya",
-        &[
-            "В доме культуры {in_town} протекает крыша, занятия кружков отменяют.",
-            "Библиотека на улице {street} закрыта на ремонт уже год без объяснений.",
-        ],
-    ),
-    (
-        "kultura-sport-nasledie",
-        &[
-            "Старинный дом на улице {street}, объект культурного наследия, разрушается без консервации.",
-            "На историческом здании {in_town} обрушился балкон, ограждения нет.",
-        ],
-    ),
-    (
-        "kultura-sport-sportobekty",
-        &[
-            "Хоккейную коробку во дворе дома {place} не заливают этой зимой.",
-            "На стадионе {in_town} разбиты беговые дорожки, тренироваться негде.",
-        ],
-    ),
-    (
-        "stroitelstvo-sotsobekty",
-        &[
-            "Строительство новой школы {in_town} идёт с отставанием, работ на площадке не видно.",
-            "Детский сад в микрорайоне у улицы {street} обещали открыть год назад, стройка стоит.",
-        ],
-    ),
-    (
-        "stroitelstvo-samovol",
-        &[
-            "Во дворе дома {place} без разрешения строят гаражи на месте газона.",
-            "На улице {street} возводят пристройку к магазину прямо на тротуаре.",
-        ],
-    ),
-    (
-        "stroitelstvo-dolshchiki",
-        &[
-            "Дом {place}, где мы купили квартиру по договору долевого участия, не достроен уже {n} года.",
-            "Застройщик на улице {street} остановил работы, дольщики не знают, когда получат квартиры.",
-        ],
-    ),
-    (
-        "torgovlya-nezakonnaya",
-        &[
-            "У остановки на улице {street} продают продукты с рук без разрешений и холодильников.",
-            "Возле рынка {in_town} работают нестационарные киоски без документов.",
-        ],
-    ),
-    (
-        "torgovlya-tseny",
-        &[
-            "В магазинах {in_town} резко выросли цены на хлеб и молоко, просим проверить обоснованность.",
-            "На заправках {in_town} цены на топливо заметно выше, чем в соседних районах.",
-        ],
-    ),
-];
-
-/// Details a resident may add, by category group.
-const DETAILS: &[(&str, &[&str])] = &[
-    (
-        "zhkh",
-        &[
-            "Управляющая компания на звонки не отвечает.",
-            "Жители уже обращались в диспетчерскую, заявку приняли, но ничего не сделали.",
-            "В доме живут пожилые люди и маленькие дети.",
-        ],
-    ),
-    (
-        "dorogi",
-        &[
-            "Особенно опасно в тёмное время суток.",
-            "Здесь каждый день ходят дети в школу.",
-            "Ситуация повторяется каждый год.",
-        ],
-    ),
-    ("transport", &["Так продолжается уже несколько недель.", "Люди опаздывают на работу и учёбу."]),
-    (
-        "blagoustroystvo",
-        &[
-            "Жители готовы участвовать в субботнике, но нужна помощь.",
-            "Раньше уже обращались, но ничего не изменилось.",
-        ],
-    ),
-];
-
-const GENERIC_DETAILS: &[&str] = &[
-    "Ситуация не меняется уже несколько недель.",
-    "Фотографии могу предоставить по запросу.",
-    "Это касается всех жителей района.",
-];
-
-/// Answers by category group. Placeholder: `{date}`, a date some days after the answer.
-const ANSWERS: &[(&str, &[&str])] = &[
-    ("zhkh", &[
-        "Ваше обращение рассмотрено. Управляющей организации выдано предписание устранить нарушение до {date}. Исполнение взято на контроль.",
-        "По вашему обращению проведена проверка. Неисправность устранена аварийной службой, параметры услуги восстановлены.",
-        "Специалисты выезжали на место. Работы по устранению проблемы включены в план и будут выполнены до {date}.",
-    ]),
-    ("dorogi", &[
-        "Обращение рассмотрено. Ямочный ремонт на указанном участке выполнен подрядной организацией.",
-        "Участок включён в план ремонта дорог. Работы будут выполнены до {date}, при неблагоприятной погоде сроки могут быть скорректированы.",
-        "Подрядчику выдано предписание. Работы по содержанию участка выполнены, его состояние взято на контроль.",
-    ]),
-    ("transport", &[
-        "Обращение рассмотрено. Перевозчику указано на нарушение расписания, с водителями проведена беседа, за работой маршрута установлен контроль.",
-        "Ваше предложение рассмотрено и будет учтено при корректировке маршрутной сети.",
-    ]),
-    ("blagoustroystvo", &[
-        "Обращение рассмотрено. Работы выполнены подрядной организацией, территория приведена в порядок.",
-        "Адрес включён в план работ на текущий сезон. Выполнение запланировано до {date}.",
-    ]),
-    ("zdravookhranenie", &[
-        "Обращение рассмотрено. Руководству медицинской организации поручено организовать дополнительный приём, ситуация взята на контроль.",
-        "Проведена проверка. Недостатки в работе медицинской организации устранены, с персоналом проведена беседа.",
-    ]),
-    ("obrazovanie", &[
-        "Обращение рассмотрено. Руководителю образовательной организации даны поручения, устранение замечаний взято на контроль.",
-        "Ваш вопрос рассмотрен. Необходимые работы запланированы и будут выполнены до {date}.",
-    ]),
-    ("ekologiya", &[
-        "Проведено обследование территории. Нарушение подтвердилось, материалы направлены для привлечения виновных к ответственности, территория будет очищена до {date}.",
-    ]),
-    ("sotszashchita", &[
-        "Обращение рассмотрено. Выплата назначена и будет перечислена до {date}.",
-        "Специалисты центра социального обслуживания свяжутся с вами для консультации и оформления документов.",
-    ]),
-    ("svyaz", &[
-        "Обращение рассмотрено. Информация направлена операторам связи, населённый пункт включён в программу устранения цифрового неравенства.",
-    ]),
-    ("bezopasnost", &["Проведена проверка, нарушения требований безопасности устранены. Ситуация находится на контроле."]),
-    ("kultura-sport", &["Обращение рассмотрено. Учреждению поручено устранить недостатки до {date}."]),
-    ("stroitelstvo", &["Проведена проверка. Застройщику выдано предписание, ход работ находится на контроле, срок — до {date}."]),
-    ("torgovlya", &["Проведена проверка, нарушители привлечены к ответственности. Рейды будут продолжены."]),
-];
-
-const GENERIC_ANSWER: &str =
-    "Ваше обращение рассмотрено. Приняты меры по устранению проблемы, ситуация взята на контроль.";
-
-const POST_ANSWER: &str = "Почтовая связь относится к ведению АО «Почта России». Обращение направлено в УФПС Тюменской области, ответ будет дан в установленный срок.";
-
-pub(super) fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
-    items.get(rng.random_range(0..items.len())).copied().unwrap_or_default()
-}
-
-fn lookup<'a>(table: &[(&str, &'a [&'a str])], key: &str) -> Option<&'a [&'a str]> {
-    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+/// One of `items`, uniformly; empty when there are none.
+pub(super) fn pick<'a>(rng: &mut StdRng, items: &'a [String]) -> &'a str {
+    if items.is_empty() {
+        return "";
+    }
+    items.get(rng.random_range(0..items.len())).map_or("", String::as_str)
 }
 
 /// A street name as it follows "на улице", "вдоль улицы": adjectives agree ("Советской"),
@@ -612,10 +38,11 @@ fn oblique(street: &str) -> String {
 }
 
 /// A resident's message about a problem of the category.
-pub(super) fn message(rng: &mut StdRng, cat: &Cat, muni: &Muni, place: &Place) -> String {
-    let core = match lookup(MESSAGES, cat.id.as_str()) {
+pub(super) fn message(rng: &mut StdRng, demo: &Demo, cat: &Cat, muni: &Muni, place: &Place) -> String {
+    let words = &demo.messages;
+    let core = match words.templates.get(cat.id.as_str()) {
         Some(t) => pick(rng, t).to_owned(),
-        None => format!("Проблема по теме «{}» {{in_town}}: ситуация не решается уже {{n}} недели.", cat.name),
+        None => words.fallback.replace("{category}", &cat.name),
     };
     let (street, street2) = (oblique(place.street), oblique(place.street2));
     let core = core
@@ -629,223 +56,92 @@ pub(super) fn message(rng: &mut StdRng, cat: &Cat, muni: &Muni, place: &Place) -
         .replace("{route}", &place.route.to_string());
     let mut parts: Vec<&str> = Vec::with_capacity(4);
     if rng.random_bool(0.3) {
-        parts.push(pick(rng, OPENERS));
+        parts.push(pick(rng, &words.openers));
     }
     parts.push(&core);
     if rng.random_bool(0.5) {
-        let details = cat.group.as_ref().and_then(|g| lookup(DETAILS, g.as_str())).unwrap_or(GENERIC_DETAILS);
+        let details = cat.group.as_ref().and_then(|g| words.details.get(g.as_str())).unwrap_or(&words.generic_details);
         parts.push(pick(rng, details));
     }
     if rng.random_bool(0.8) {
-        parts.push(pick(rng, REQUESTS));
+        parts.push(pick(rng, &words.requests));
     }
     parts.join(" ")
 }
 
 /// An official's answer at the local moment `at`; `by_center` when the ЦУР answers itself.
-pub(super) fn answer(rng: &mut StdRng, cat: Option<&Cat>, by_center: bool, again: bool, at: DateTime<Tz>) -> String {
-    let Some(cat) = cat else { return GENERIC_ANSWER.to_owned() };
-    let body = if cat.id.as_str() == "svyaz-pochta" {
-        POST_ANSWER
-    } else {
-        match cat.group.as_ref().and_then(|g| lookup(ANSWERS, g.as_str())) {
+pub(super) fn answer(
+    rng: &mut StdRng,
+    demo: &Demo,
+    cat: Option<&Cat>,
+    by_center: bool,
+    again: bool,
+    at: DateTime<Tz>,
+) -> String {
+    let words = &demo.answers;
+    let Some(cat) = cat else { return words.generic.clone() };
+    let fixed = words.fixed.get(cat.id.as_str());
+    let body = match fixed {
+        Some(text) => text.as_str(),
+        None => match cat.group.as_ref().and_then(|g| words.groups.get(g.as_str())) {
             Some(t) => pick(rng, t),
-            None => GENERIC_ANSWER,
-        }
+            None => &words.generic,
+        },
     };
     let date = (at + Duration::days(rng.random_range(3..30))).format("%d.%m.%Y");
     let body = body.replace("{date}", &date.to_string());
-    let mut out = String::new();
+    let mut parts: Vec<&str> = Vec::with_capacity(3);
     if again {
-        out.push_str("Повторно рассмотрели ваше обращение. ");
-    } else if by_center && cat.id.as_str() != "svyaz-pochta" {
-        out.push_str("Обращение рассмотрено Центром управления регионом. ");
+        parts.push(&words.again);
+    } else if by_center && fixed.is_none() {
+        parts.push(&words.by_center);
     }
-    out.push_str(&body);
+    parts.push(&body);
     if rng.random_bool(0.3) {
-        out.push_str(pick(rng, &[" Спасибо за обращение!", " Благодарим за неравнодушие."]));
+        parts.push(pick(rng, &words.closers));
     }
-    out
+    parts.join(" ")
 }
 
 /// A moderator's reason and comment.
-pub(super) fn rejection(rng: &mut StdRng) -> (RejectReason, Option<String>) {
+pub(super) fn rejection(rng: &mut StdRng, demo: &Demo) -> (RejectReason, Option<String>) {
     let roll = rng.random::<f64>();
-    let (reason, comment) = if roll < 0.3 {
-        (RejectReason::NotARequest, Some("Сообщение не содержит описания проблемы"))
+    let reason = if roll < 0.3 {
+        RejectReason::NotARequest
     } else if roll < 0.55 {
-        (RejectReason::Duplicate, Some("Аналогичное сообщение уже рассматривается"))
+        RejectReason::Duplicate
     } else if roll < 0.75 {
-        (RejectReason::Spam, Some("Сообщение содержит рекламу"))
+        RejectReason::Spam
     } else if roll < 0.9 {
-        (RejectReason::PersonalData, Some("В сообщении указаны персональные данные третьих лиц"))
+        RejectReason::PersonalData
     } else {
-        (RejectReason::NoContent, None)
+        RejectReason::NoContent
     };
-    (reason, comment.map(str::to_owned))
+    (reason, demo.rejections.get(reason.as_str()).cloned())
 }
 
 /// What the author writes with a score, if anything.
-pub(super) fn rating_comment(rng: &mut StdRng, score: u8, reopen: bool) -> Option<String> {
+pub(super) fn rating_comment(rng: &mut StdRng, demo: &Demo, score: u8, reopen: bool) -> Option<String> {
     if !reopen && !rng.random_bool(0.35) {
         return None;
     }
-    let options: &[&str] = match score {
-        1 | 2 if reopen => &[
-            "Проблема не решена, ответ формальный.",
-            "Работы так и не выполнены, прошу проверить ещё раз.",
-            "Ответ не по существу, ситуация прежняя.",
-        ],
-        1 | 2 => &["Проблема не решена.", "Ответ формальный."],
-        3 => &["Сделали частично.", "Долго, но решили."],
-        _ => &["Спасибо, проблему решили быстро!", "Спасибо за оперативность.", "Всё сделали, спасибо."],
+    let words = &demo.ratings;
+    let options = match score {
+        1 | 2 if reopen => &words.reopening,
+        1 | 2 => &words.low,
+        3 => &words.middling,
+        _ => &words.high,
     };
     Some(pick(rng, options).to_owned())
 }
 
-pub(super) struct QuestionTemplate {
-    pub(super) text: &'static str,
-    pub(super) kind: QuestionKind,
-    pub(super) options: &'static [&'static str],
-    pub(super) max_choices: Option<u8>,
-    pub(super) required: bool,
-}
-
-pub(super) struct PollTemplate {
-    pub(super) kind: PollKind,
-    pub(super) title: &'static str,
-    pub(super) description: &'static str,
-    pub(super) questions: &'static [QuestionTemplate],
-}
-
-const fn single(text: &'static str, options: &'static [&'static str]) -> QuestionTemplate {
-    QuestionTemplate { text, kind: QuestionKind::Single, options, max_choices: None, required: true }
-}
-
-const fn multi(text: &'static str, options: &'static [&'static str], max: u8) -> QuestionTemplate {
-    QuestionTemplate { text, kind: QuestionKind::Multi, options, max_choices: Some(max), required: true }
-}
-
-const fn free(text: &'static str) -> QuestionTemplate {
-    QuestionTemplate { text, kind: QuestionKind::Text, options: &[], max_choices: None, required: false }
-}
-
-const VOTE: &str = "Голосование проводится на платформе обратной связи. Итоги будут опубликованы после его завершения.";
-const SURVEY: &str = "Опрос поможет органам власти учесть мнение жителей. Результаты видны сразу после ответа.";
-
-pub(super) const POLLS: &[PollTemplate] = &[
-    PollTemplate {
-        kind: PollKind::Vote,
-        title: "Выбор общественной территории для благоустройства в {year} году",
-        description: VOTE,
-        questions: &[single(
-            "Какую территорию благоустроить в первую очередь?",
-            &["Центральный парк", "Набережная", "Сквер у Дома культуры", "Площадь у администрации", "Детский парк"],
-        )],
-    },
-    PollTemplate {
-        kind: PollKind::Vote,
-        title: "Название нового сквера",
-        description: VOTE,
-        questions: &[single(
-            "Выберите название для нового сквера",
-            &["Сквер Победы", "Семейный сквер", "Сквер Строителей", "Сквер Нефтяников"],
-        )],
-    },
-    PollTemplate {
-        kind: PollKind::Vote,
-        title: "Какой спортивный объект построить в {year} году",
-        description: VOTE,
-        questions: &[single(
-            "Какой объект нужнее всего?",
-            &["Крытый каток", "Бассейн", "Футбольное поле", "Площадка для воркаута"],
-        )],
-    },
-    PollTemplate {
-        kind: PollKind::Vote,
-        title: "Дизайн новой детской площадки",
-        description: VOTE,
-        questions: &[single(
-            "Какой вариант оформления вам нравится?",
-            &["Морская тема", "Космос", "Сказочный городок", "Спортивная тема"],
-        )],
-    },
-    PollTemplate {
-        kind: PollKind::Survey,
-        title: "Качество уборки снега",
-        description: SURVEY,
-        questions: &[
-            single(
-                "Как вы оцениваете уборку снега в этом сезоне?",
-                &["Отлично", "Хорошо", "Удовлетворительно", "Плохо"],
-            ),
-            multi(
-                "Где уборка хуже всего?",
-                &["Дворы", "Тротуары", "Остановки", "Пешеходные переходы", "Проезжая часть"],
-                3,
-            ),
-            free("Ваши предложения"),
-        ],
-    },
-    PollTemplate {
-        kind: PollKind::Survey,
-        title: "Работа общественного транспорта",
-        description: SURVEY,
-        questions: &[
-            single(
-                "Как часто вы пользуетесь общественным транспортом?",
-                &["Каждый день", "Несколько раз в неделю", "Редко", "Не пользуюсь"],
-            ),
-            multi(
-                "Что улучшить в первую очередь?",
-                &["Интервалы движения", "Состояние автобусов", "Остановки", "Вежливость водителей", "Оплата проезда"],
-                2,
-            ),
-            free("Ваши предложения"),
-        ],
-    },
-    PollTemplate {
-        kind: PollKind::Survey,
-        title: "Доступность медицинской помощи",
-        description: SURVEY,
-        questions: &[
-            single("Удаётся ли записаться к врачу в течение недели?", &["Всегда", "Иногда", "Почти никогда"]),
-            multi(
-                "Каких специалистов не хватает?",
-                &["Терапевт", "Педиатр", "Невролог", "Офтальмолог", "Стоматолог"],
-                3,
-            ),
-            free("Что бы вы изменили?"),
-        ],
-    },
-    PollTemplate {
-        kind: PollKind::Survey,
-        title: "Качество мобильной связи и интернета",
-        description: SURVEY,
-        questions: &[
-            single(
-                "Как вы оцениваете мобильный интернет в вашем населённом пункте?",
-                &["Хорошо", "Удовлетворительно", "Плохо", "Связи нет"],
-            ),
-            multi("Где связь хуже всего?", &["Дома", "На работе", "На трассе", "В общественных местах"], 2),
-            free("Ваши предложения"),
-        ],
-    },
-];
-
-const TEXT_ANSWERS: &[&str] = &[
-    "Чаще убирать дворы рано утром",
-    "Добавить рейсы в часы пик",
-    "Открыть дополнительный приём по субботам",
-    "Поставить вышку связи у школы",
-    "Больше скамеек и освещения",
-    "Вывозить снег, а не сгребать его в кучи",
-    "Установить табло прибытия автобусов",
-    "Сообщать жителям сроки работ заранее",
-];
-
 /// One resident's answers, by the poll's preferences.
-pub(super) fn ballot(rng: &mut StdRng, poll: &PollTemplate, preference: &[Vec<f64>]) -> Vec<BallotAnswer> {
+pub(super) fn ballot(
+    rng: &mut StdRng,
+    poll: &PollTemplate,
+    preference: &[Vec<f64>],
+    text_answers: &[String],
+) -> Vec<BallotAnswer> {
     let mut out = Vec::new();
     for (qi, q) in poll.questions.iter().enumerate() {
         let weights = Weighted::new(preference.get(qi).into_iter().flatten().copied());
@@ -854,7 +150,7 @@ pub(super) fn ballot(rng: &mut StdRng, poll: &PollTemplate, preference: &[Vec<f6
                 out.push(BallotAnswer { question: qi, options: vec![weights.sample(rng)], text: None });
             }
             QuestionKind::Multi => {
-                let max = usize::from(q.max_choices.unwrap_or(1)).clamp(1, q.options.len());
+                let max = usize::from(q.max_choices.unwrap_or(1)).clamp(1, q.options.len().max(1));
                 let want = rng.random_range(1..=max);
                 let mut options: Vec<usize> = Vec::new();
                 for _ in 0..want * 4 {
@@ -874,7 +170,7 @@ pub(super) fn ballot(rng: &mut StdRng, poll: &PollTemplate, preference: &[Vec<f6
                     out.push(BallotAnswer {
                         question: qi,
                         options: vec![],
-                        text: Some(pick(rng, TEXT_ANSWERS).to_owned()),
+                        text: Some(pick(rng, text_answers).to_owned()),
                     });
                 }
             }

@@ -1,14 +1,15 @@
 //! The region as the simulation sees it: its reference data with the demo model's weights,
 //! places and staff, and the planning of when things happen (submissions, office hours, polls).
 
-use super::model::{exponential, hash_str, mix, Area, Cat, Citizen, Muni, Season, Weighted};
+use super::demo::Demo;
+use super::model::{exponential, hash_str, mix, Area, Cat, Citizen, Muni, Weighted};
 use super::texts;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use feedback_core::actor::Actor;
 use feedback_core::ids::{AuthorityId, MunicipalityId};
-use feedback_core::participation::{Audience, BallotAnswer, NewPoll, PollKind, Question, ResultsVisibility};
+use feedback_core::participation::{Audience, BallotAnswer, NewPoll, PollKind, ResultsVisibility};
 use feedback_core::region::{AuthorityLevel, RegionData};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -26,100 +27,6 @@ pub(super) struct PollPlan {
     pub(super) ballots: Vec<(DateTime<Utc>, Citizen, Vec<BallotAnswer>)>,
 }
 
-/// Relative frequency and season of the demo region's categories; others weigh 1.
-const CATEGORY_WEIGHTS: &[(&str, f64, Season)] = &[
-    ("zhkh-otoplenie", 4.0, Season::Heating),
-    ("zhkh-hvs", 3.0, Season::Flat),
-    ("zhkh-gvs", 3.0, Season::HotWater),
-    ("zhkh-elektrosnabzhenie", 2.5, Season::Flat),
-    ("zhkh-gazosnabzhenie", 0.8, Season::Flat),
-    ("zhkh-kanalizatsiya", 2.0, Season::Flat),
-    ("zhkh-musor", 9.0, Season::Yards),
-    ("zhkh-upravlyayushchie", 6.0, Season::Flat),
-    ("zhkh-kapremont", 2.0, Season::Flat),
-    ("zhkh-platezhi", 3.0, Season::Flat),
-    ("dorogi-yamy", 12.0, Season::Thaw),
-    ("dorogi-sneg", 8.0, Season::Snow),
-    ("dorogi-svetofory", 2.0, Season::Flat),
-    ("dorogi-razmetka", 1.5, Season::Green),
-    ("dorogi-remont", 3.0, Season::Thaw),
-    ("dorogi-regionalnye", 2.0, Season::Thaw),
-    ("transport-raspisanie", 3.0, Season::Flat),
-    ("transport-ostanovki", 1.5, Season::Flat),
-    ("transport-marshruty", 1.5, Season::Flat),
-    ("transport-podvizhnoy-sostav", 2.0, Season::Flat),
-    ("transport-oplata", 1.0, Season::Flat),
-    ("blagoustroystvo-ploshchadki", 3.0, Season::Yards),
-    ("blagoustroystvo-dvory", 10.0, Season::Yards),
-    ("blagoustroystvo-osveshchenie", 4.0, Season::Flat),
-    ("blagoustroystvo-zhivotnye", 3.0, Season::Flat),
-    ("blagoustroystvo-ozelenenie", 3.0, Season::Green),
-    ("blagoustroystvo-kladbishcha", 0.7, Season::Green),
-    ("blagoustroystvo-prostranstva", 1.5, Season::Yards),
-    ("zdravookhranenie-zapis", 3.0, Season::Flat),
-    ("zdravookhranenie-lekarstva", 1.5, Season::Flat),
-    ("zdravookhranenie-skoraya", 0.8, Season::Flat),
-    ("zdravookhranenie-polikliniki", 2.5, Season::Flat),
-    ("zdravookhranenie-fap", 0.7, Season::Flat),
-    ("obrazovanie-sady", 1.5, Season::Flat),
-    ("obrazovanie-shkoly", 1.5, Season::Flat),
-    ("obrazovanie-pitanie", 0.8, Season::Flat),
-    ("obrazovanie-podvoz", 0.6, Season::Flat),
-    ("obrazovanie-dopobrazovanie", 0.5, Season::Flat),
-    ("ekologiya-svalki", 2.0, Season::Green),
-    ("ekologiya-zagryaznenie", 1.0, Season::Flat),
-    ("ekologiya-vyrubka", 0.4, Season::Green),
-    ("sotszashchita-lgoty", 1.5, Season::Flat),
-    ("sotszashchita-dostupnaya-sreda", 0.6, Season::Flat),
-    ("sotszashchita-semi-s-detmi", 1.0, Season::Flat),
-    ("sotszashchita-zanyatost", 0.4, Season::Flat),
-    ("svyaz-mobilnaya", 1.0, Season::Flat),
-    ("svyaz-internet", 1.2, Season::Flat),
-    ("svyaz-pochta", 0.6, Season::Flat),
-    ("bezopasnost-pozharnaya", 0.5, Season::Flat),
-    ("bezopasnost-pavodok", 0.5, Season::Flood),
-    ("bezopasnost-grazhdanskaya-oborona", 0.2, Season::Flat),
-    ("kultura-sport-uchrezhdeniya", 0.6, Season::Flat),
-    ("kultura-sport-nasledie", 0.3, Season::Flat),
-    ("kultura-sport-sportobekty", 0.8, Season::Flat),
-    ("stroitelstvo-sotsobekty", 0.6, Season::Flat),
-    ("stroitelstvo-samovol", 0.5, Season::Flat),
-    ("stroitelstvo-dolshchiki", 0.4, Season::Flat),
-    ("torgovlya-nezakonnaya", 0.6, Season::Flat),
-    ("torgovlya-tseny", 0.8, Season::Flat),
-];
-
-/// Population (thousands), centre, radius (km), settlement and locative of the demo region's
-/// municipalities.
-const MUNICIPALITIES: &[(&str, f64, f64, f64, f64, &str, &str)] = &[
-    ("tyumen", 850.0, 57.153, 65.534, 8.0, "Тюмень", "в Тюмени"),
-    ("tobolsk", 100.0, 58.198, 68.254, 4.0, "Тобольск", "в Тобольске"),
-    ("ishim", 63.0, 56.113, 69.490, 3.5, "Ишим", "в Ишиме"),
-    ("yalutorovsk", 40.0, 56.654, 66.312, 3.0, "Ялуторовск", "в Ялуторовске"),
-    ("zavodoukovskiy", 45.0, 56.504, 66.551, 6.0, "Заводоуковск", "в Заводоуковске"),
-    ("abatskiy", 17.0, 56.287, 70.456, 10.0, "с. Абатское", "в селе Абатском"),
-    ("armizonskiy", 8.0, 55.953, 67.672, 8.0, "с. Армизонское", "в селе Армизонском"),
-    ("aromashevskiy", 11.0, 56.860, 68.636, 8.0, "с. Аромашево", "в селе Аромашево"),
-    ("berdyuzhskiy", 10.0, 55.808, 68.328, 8.0, "с. Бердюжье", "в селе Бердюжье"),
-    ("vagayskiy", 19.0, 57.937, 69.021, 12.0, "с. Вагай", "в селе Вагай"),
-    ("vikulovskiy", 14.0, 56.817, 70.611, 10.0, "с. Викулово", "в селе Викулово"),
-    ("golyshmanovskiy", 27.0, 56.396, 68.372, 8.0, "р. п. Голышманово", "в посёлке Голышманово"),
-    ("isetskiy", 22.0, 56.485, 65.322, 8.0, "с. Исетское", "в селе Исетском"),
-    ("ishimskiy", 27.0, 56.050, 69.350, 15.0, "с. Стрехнино", "в селе Стрехнино"),
-    ("kazanskiy", 19.0, 55.641, 69.232, 10.0, "с. Казанское", "в селе Казанском"),
-    ("nizhnetavdinskiy", 24.0, 57.673, 66.170, 12.0, "с. Нижняя Тавда", "в селе Нижняя Тавда"),
-    ("omutinskiy", 18.0, 56.476, 67.668, 8.0, "с. Омутинское", "в селе Омутинском"),
-    ("sladkovskiy", 10.0, 55.528, 70.341, 8.0, "с. Сладково", "в селе Сладково"),
-    ("sorokinskiy", 9.0, 56.660, 69.800, 8.0, "с. Большое Сорокино", "в селе Большое Сорокино"),
-    ("tobolskiy", 21.0, 58.120, 68.590, 15.0, "с. Абалак", "в селе Абалак"),
-    ("tyumenskiy", 170.0, 57.120, 65.520, 18.0, "р. п. Боровский", "в посёлке Боровском"),
-    ("uporovskiy", 19.0, 56.313, 66.270, 8.0, "с. Упорово", "в селе Упорово"),
-    ("uvatskiy", 18.0, 59.147, 68.895, 15.0, "с. Уват", "в селе Уват"),
-    ("yurginskiy", 12.0, 56.822, 67.393, 8.0, "с. Юргинское", "в селе Юргинском"),
-    ("yalutorovskiy", 25.0, 56.700, 66.300, 12.0, "с. Памятное", "в селе Памятном"),
-    ("yarkovskiy", 22.0, 57.405, 67.080, 10.0, "с. Ярково", "в селе Ярково"),
-];
-
 /// Messages by local hour of the day.
 const HOUR_WEIGHTS: [f64; 24] = [
     0.15, 0.08, 0.05, 0.04, 0.05, 0.12, 0.35, 0.75, 1.2, 1.5, 1.6, 1.55, 1.4, 1.35, 1.4, 1.45, 1.4, 1.3, 1.25, 1.35,
@@ -129,6 +36,7 @@ const HOUR_WEIGHTS: [f64; 24] = [
 /// The region as the simulation sees it: reference data, weights, places and the staff.
 pub(super) struct World {
     pub(super) region: RegionData,
+    pub(super) demo: Demo,
     pub(super) tz: Tz,
     pub(super) seed: u64,
     pub(super) start: DateTime<Utc>,
@@ -151,10 +59,11 @@ fn actor(claims: &[(&str, &str)]) -> anyhow::Result<Actor> {
 }
 
 impl World {
-    /// The model of `region` for a run of `messages` messages between `start` and `end`, drawing
-    /// from the random streams of `seed`.
+    /// The model of `region` by its `demo` model for a run of `messages` messages between
+    /// `start` and `end`, drawing from the random streams of `seed`.
     pub(super) fn new(
         region: RegionData,
+        demo: Demo,
         seed: u64,
         messages: u64,
         start: DateTime<Utc>,
@@ -168,40 +77,41 @@ impl World {
             .iter()
             .filter(|c| region.is_leaf(&c.id))
             .map(|c| {
-                let known = CATEGORY_WEIGHTS.iter().find(|(id, _, _)| *id == c.id.as_str());
+                let known = demo.categories.get(c.id.as_str());
                 Cat {
                     id: c.id.clone(),
                     group: c.parent_id.clone(),
                     name: c.name.clone(),
-                    weight: known.map(|k| k.1).unwrap_or(1.0),
-                    season: known.map(|k| k.2).unwrap_or(Season::Flat),
+                    weight: known.map(|k| k.weight).unwrap_or(1.0),
+                    season: demo.season(known.and_then(|k| k.season.as_deref())),
                     located: if c.duplicate_radius_m.is_some() { 0.75 } else { 0.0 },
                 }
             })
             .collect();
         anyhow::ensure!(!cats.is_empty(), "the region has no categories to file messages in");
-        let cats_by_month =
-            (0..12).map(|m| Weighted::new(cats.iter().map(|c| c.weight * c.season.factor(m)))).collect();
+        let cats_by_month = (0..12).map(|m| Weighted::new(cats.iter().map(|c| c.weight_in(m)))).collect();
         let total_pool = (messages as f64 * 0.6).max(5000.0);
         let weight_sum: f64 = region
             .municipalities
             .iter()
-            .map(|m| MUNICIPALITIES.iter().find(|k| k.0 == m.id.as_str()).map(|k| k.1).unwrap_or(20.0))
+            .map(|m| demo.municipalities.get(m.id.as_str()).map(|k| k.population).unwrap_or(20.0))
             .sum();
         let munis: Vec<Muni> = region
             .municipalities
             .iter()
             .map(|m| {
-                let known = MUNICIPALITIES.iter().find(|k| k.0 == m.id.as_str());
-                let weight = known.map(|k| k.1).unwrap_or(20.0);
+                let known = demo.municipalities.get(m.id.as_str());
+                let weight = known.map(|k| k.population).unwrap_or(20.0);
                 let pool = ((total_pool * weight / weight_sum.max(1.0)) as u32).max(200);
                 Muni {
                     id: m.id.clone(),
                     name: m.name.clone(),
                     weight,
-                    center: known.map(|k| Area { lat: k.2, lon: k.3, radius_km: k.4 }),
-                    settlement: known.map(|k| k.5.to_owned()).unwrap_or_else(|| m.name.clone()),
-                    locative: known.map(|k| k.6.to_owned()).unwrap_or_else(|| format!("на территории: {}", m.name)),
+                    center: known.map(|k| Area { lat: k.lat, lon: k.lon, radius_km: k.radius_km }),
+                    settlement: known.map(|k| k.settlement.clone()).unwrap_or_else(|| m.name.clone()),
+                    locative: known
+                        .map(|k| k.locative.clone())
+                        .unwrap_or_else(|| demo.places.unknown_locative.replace("{name}", &m.name)),
                     administration: region
                         .authorities
                         .iter()
@@ -259,6 +169,7 @@ impl World {
         let admin = actor(&[("sub", &format!("admin-{code}-1")), ("roles", "[admin]"), ("region", &code)])?;
         Ok(World {
             region,
+            demo,
             tz,
             seed,
             start,
@@ -436,14 +347,15 @@ impl World {
         out
     }
 
-    pub(super) fn place(&self, rng: &mut StdRng, muni: usize) -> texts::Place {
+    pub(super) fn place(&self, rng: &mut StdRng, muni: usize) -> texts::Place<'_> {
         let big_city = self.munis.get(muni).is_some_and(|m| m.big_city);
-        let streets = if big_city { texts::CITY_STREETS } else { texts::TOWN_STREETS };
+        let places = &self.demo.places;
+        let streets = if big_city { &places.city_streets } else { &places.town_streets };
         let street = texts::pick(rng, streets);
         let mut street2 = texts::pick(rng, streets);
         if street2 == street {
-            let next = (streets.iter().position(|s| *s == street).unwrap_or(0) + 1) % streets.len();
-            street2 = streets.get(next).copied().unwrap_or(street);
+            let next = (streets.iter().position(|s| s == street).unwrap_or(0) + 1) % streets.len();
+            street2 = streets.get(next).map_or(street, String::as_str);
         }
         let house = rng.random_range(1..if big_city { 150 } else { 60 });
         texts::Place {
@@ -451,7 +363,7 @@ impl World {
             street2,
             house,
             n: rng.random_range(2..5),
-            route: texts::ROUTES.get(rng.random_range(0..texts::ROUTES.len())).copied().unwrap_or_default(),
+            route: places.routes.get(rng.random_range(0..places.routes.len())).copied().unwrap_or_default(),
         }
     }
 
@@ -461,7 +373,8 @@ impl World {
         (0..count)
             .filter_map(|j| {
                 let mut rng = self.rng(STREAM_POLL, u64::from(j));
-                let template = texts::POLLS.get(rng.random_range(0..texts::POLLS.len()))?;
+                let templates = &self.demo.polls.templates;
+                let template = templates.get(rng.random_range(0..templates.len()))?;
                 let at = (0.05 + 0.85 * (f64::from(j) + rng.random::<f64>()) / f64::from(count)) * window;
                 let open_day = (self.start + Duration::seconds(at as i64)).with_timezone(&self.tz).date_naive();
                 let opens_at = self.local(open_day, 8, 0).max(self.start + Duration::hours(2));
@@ -474,17 +387,6 @@ impl World {
                     (opens_at - Duration::hours(rng.random_range(12..120))).max(self.start + Duration::minutes(30));
                 let (audience, label) = self.audience(&mut rng);
                 let year = opens_at.with_timezone(&self.tz).year();
-                let questions: Vec<Question> = template
-                    .questions
-                    .iter()
-                    .map(|q| Question {
-                        text: q.text.to_owned(),
-                        kind: q.kind,
-                        options: q.options.iter().map(|o| (*o).to_owned()).collect(),
-                        max_choices: q.max_choices,
-                        required: q.required,
-                    })
-                    .collect();
                 let preference: Vec<Vec<f64>> = template
                     .questions
                     .iter()
@@ -513,7 +415,7 @@ impl World {
                         continue;
                     }
                     let offset = (rng.random::<f64>().powf(1.7) * (span - 60) as f64) as i64 + 30;
-                    let answers = texts::ballot(&mut rng, template, &preference);
+                    let answers = texts::ballot(&mut rng, template, &preference, &self.demo.polls.text_answers);
                     ballots.push((opens_at + Duration::seconds(offset), voter, answers));
                 }
                 let kind_title = template.title.replace("{year}", &year.to_string());
@@ -522,8 +424,8 @@ impl World {
                     input: NewPoll {
                         kind: template.kind,
                         title: format!("{kind_title} — {label}"),
-                        description: Some(template.description.to_owned()),
-                        questions,
+                        description: Some(template.description.clone()),
+                        questions: template.questions.clone(),
                         audience: Audience {
                             municipalities: audience,
                             min_age: (template.kind == PollKind::Vote).then_some(18),
@@ -561,14 +463,11 @@ impl World {
                 }
             }
             chosen.sort_unstable();
-            let noun = if (2..=4).contains(&k) {
-                "муниципальных образования"
-            } else {
-                "муниципальных образований"
-            };
+            let polls = &self.demo.polls;
+            let label = if (2..=4).contains(&k) { &polls.few_municipalities } else { &polls.many_municipalities };
             return (
                 chosen.iter().filter_map(|i| self.munis.get(*i)).map(|m| m.id.clone()).collect(),
-                format!("{k} {noun}"),
+                label.replace("{count}", &k.to_string()),
             );
         }
         (vec![], self.region.region.name.clone())
@@ -584,8 +483,9 @@ mod tests {
     fn world(messages: u64, days: u32) -> World {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
         let region = load_region_file(&path).unwrap();
+        let demo = Demo::for_region(&path, &region.region.code).unwrap();
         let end = DateTime::parse_from_rfc3339("2026-11-28T12:00:00+05:00").unwrap().with_timezone(&Utc);
-        World::new(region, 7, messages, end - Duration::days(i64::from(days)), end).unwrap()
+        World::new(region, demo, 7, messages, end - Duration::days(i64::from(days)), end).unwrap()
     }
 
     #[test]
@@ -596,10 +496,10 @@ mod tests {
             for i in 0..60 {
                 let muni = i % w.munis.len();
                 let place = w.place(&mut rng, muni);
-                let text = texts::message(&mut rng, cat, &w.munis[muni], &place);
+                let text = texts::message(&mut rng, &w.demo, cat, &w.munis[muni], &place);
                 let parsed = MessageText::parse(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
                 assert_eq!(feedback_core::moderation::moderate(parsed.as_str()), Ok(()), "{text}");
-                let answer = texts::answer(&mut rng, Some(cat), true, i % 2 == 0, w.end.with_timezone(&w.tz));
+                let answer = texts::answer(&mut rng, &w.demo, Some(cat), true, i % 2 == 0, w.end.with_timezone(&w.tz));
                 assert!(MessageText::parse(&answer).is_ok(), "{answer}");
             }
         }
@@ -610,7 +510,13 @@ mod tests {
         let w = world(1000, 30);
         assert_eq!(w.cats.len(), 59);
         for c in &w.cats {
-            assert!(CATEGORY_WEIGHTS.iter().any(|k| k.0 == c.id.as_str()), "no weight for {}", c.id);
+            assert!(w.demo.categories.contains_key(c.id.as_str()), "no weight for {}", c.id);
+        }
+        for id in w.demo.categories.keys() {
+            assert!(w.cats.iter().any(|c| c.id.as_str() == id), "the region has no category {id}");
+        }
+        for id in w.demo.municipalities.keys() {
+            assert!(w.munis.iter().any(|m| m.id.as_str() == id), "the region has no municipality {id}");
         }
         for m in &w.munis {
             assert!(m.center.is_some() && m.administration.is_some(), "{} is not modelled", m.id);
