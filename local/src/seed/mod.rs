@@ -7,15 +7,16 @@
 //! work done in process; `world` the region as the simulation sees it, `model` its random
 //! building blocks, and `texts` the residents' and officials' words.
 //!
-//! The generator is a discrete-event simulation over the last `days` days up to now. Every
-//! message goes through the same use cases real traffic does, each call made with a
-//! `ManualClock` set to the simulated moment: `Messages::submit` by a resident, `Routing::route`
-//! (what the `route-messages` consumer does with the queued job), then moderators, officials and
-//! the author through `Workflow` (reject, take, redirect, answer, rate with or without reopening).
-//! `Escalation::run` and `Participation::run_schedule` run on an hourly simulated tick, as the
-//! `escalate-overdue` and `close-polls` schedules do, so overdue flags, escalations to the ЦУР and
-//! poll openings and closings happen at the right simulated times. Polls are created by a
-//! regional admin and answered by eligible residents through `Participation::vote`.
+//! The generator is a discrete-event simulation over the last `days` days up to now. Every message
+//! goes through the same use cases real traffic does, each call made with a
+//! [`ManualClock`](feedback_core::ManualClock) set to the simulated moment: `Messages::submit` by a
+//! resident, `Routing::route` (what the `route-messages` consumer does with the queued job), then
+//! moderators, officials and the author through `Workflow` (reject, take, redirect, answer, rate
+//! with or without reopening). `Escalation::run` and `Participation::run_schedule` run on an hourly
+//! simulated tick, as the `escalate-overdue` and `close-polls` schedules do, so overdue flags,
+//! escalations to the ЦУР and poll openings and closings happen at the right simulated times. Polls
+//! are created by a regional admin and answered by eligible residents through
+//! `Participation::vote`.
 //!
 //! The activity model:
 //! * submission times follow the week (more on weekdays, fewer on weekends and holidays of the
