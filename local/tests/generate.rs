@@ -27,7 +27,7 @@ fn actor(sub: &str, roles: &str) -> Actor {
 fn options(dir: &Path, messages: u64, polls: u32, days: u32, rng_seed: u64) -> SeedOptions {
     SeedOptions {
         data: dir.to_path_buf(),
-        region_file: Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml"),
+        region_file: Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml").into(),
         messages,
         polls,
         days,

@@ -3,6 +3,7 @@
 //! write about, and every text the simulated people write. Read from TOML and checked before a run
 //! starts; the binary carries the default region's model.
 
+use crate::region_file::RegionSource;
 use anyhow::{anyhow, Context};
 use feedback_core::participation::{PollKind, Question, QuestionKind};
 use feedback_core::workflow::RejectReason;
@@ -140,19 +141,28 @@ impl Demo {
         Ok(demo)
     }
 
-    /// The model for the region `code` read from `region_file`: the file beside it, or else the
-    /// built-in one when the region is the default region.
-    pub(super) fn for_region(region_file: &Path, code: &str) -> anyhow::Result<Demo> {
-        let path = demo_file(region_file);
-        if !path.exists() {
+    /// The model for the region `code` read from `region`: the file beside the region file, or
+    /// else the built-in model when the region is the default one.
+    pub(super) fn for_region(region: &RegionSource, code: &str) -> anyhow::Result<Demo> {
+        let beside = match region {
+            RegionSource::File(file) => Some(demo_file(file)).filter(|path| path.exists()),
+            RegionSource::Embedded => None,
+        };
+        let Some(path) = beside else {
             let demo = Demo::embedded()?;
-            anyhow::ensure!(
-                demo.region == code,
-                "region {code} has no demo model for `feedback seed`: {} does not exist",
-                path.display()
-            );
+            if demo.region != code {
+                return Err(match region {
+                    RegionSource::File(file) => anyhow!(
+                        "region {code} has no demo model for `feedback seed`: {} does not exist",
+                        demo_file(file).display()
+                    ),
+                    RegionSource::Embedded => {
+                        anyhow!("the built-in demo model is of region {}, not of region {code}", demo.region)
+                    }
+                });
+            }
             return Ok(demo);
-        }
+        };
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading demo model {}", path.display()))?;
         let demo = Demo::parse(&text, &path.display().to_string())?;
         anyhow::ensure!(
@@ -265,7 +275,7 @@ mod tests {
     fn the_built_in_model_is_the_file_beside_the_default_region() {
         assert_eq!(demo_file(&tyumen()).file_name().unwrap(), "72-tyumen.demo.toml");
         assert_eq!(std::fs::read_to_string(demo_file(&tyumen())).unwrap(), EMBEDDED);
-        let demo = Demo::for_region(&tyumen(), "72").unwrap();
+        let demo = Demo::for_region(&tyumen().into(), "72").unwrap();
         assert_eq!(demo.region, "72");
         assert_eq!(demo.polls.templates.len(), 8);
     }
@@ -275,8 +285,8 @@ mod tests {
         let dir = temp("fallback");
         let file = dir.join("72-copy.toml");
         std::fs::copy(tyumen(), &file).unwrap();
-        assert_eq!(Demo::for_region(&file, "72").unwrap().region, "72");
-        let err = Demo::for_region(&dir.join("99-elsewhere.toml"), "99").unwrap_err().to_string();
+        assert_eq!(Demo::for_region(&file.clone().into(), "72").unwrap().region, "72");
+        let err = Demo::for_region(&dir.join("99-elsewhere.toml").into(), "99").unwrap_err().to_string();
         assert!(err.contains("region 99 has no demo model") && err.contains("99-elsewhere.demo.toml"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -288,9 +298,9 @@ mod tests {
         let text =
             EMBEDDED.replacen("region = \"72\"", "region = \"99\"", 1).replacen("\"Республики\"", "\"Садовая\"", 1);
         std::fs::write(demo_file(&file), &text).unwrap();
-        let demo = Demo::for_region(&file, "99").unwrap();
+        let demo = Demo::for_region(&file.clone().into(), "99").unwrap();
         assert_eq!(demo.places.city_streets[0], "Садовая");
-        let err = Demo::for_region(&file, "98").unwrap_err().to_string();
+        let err = Demo::for_region(&file.clone().into(), "98").unwrap_err().to_string();
         assert!(err.contains("99-elsewhere.demo.toml is the demo model of region 99, not of region 98"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -300,7 +310,7 @@ mod tests {
         let dir = temp("broken");
         let file = dir.join("72-tyumen.toml");
         std::fs::write(demo_file(&file), EMBEDDED.replacen("[places]", "[places\n", 1)).unwrap();
-        let err = format!("{:#}", Demo::for_region(&file, "72").unwrap_err());
+        let err = format!("{:#}", Demo::for_region(&file.clone().into(), "72").unwrap_err());
         assert!(err.contains("72-tyumen.demo.toml") && err.contains("line"), "{err}");
 
         let typo = EMBEDDED.replacen("weight = 4.0, season = \"heating\"", "weight = 4.0, season = \"heat\"", 1);

@@ -5,7 +5,8 @@ use super::demo::Demo;
 use super::lifecycle::{perform, Clock, Counts, Lane, Work};
 use super::queue::{kind_slot, SeedQueue};
 use super::world::World;
-use crate::host::{load_region_file, voter_secret};
+use crate::host::voter_secret;
+use crate::region_file::RegionSource;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Duration, Utc};
 use feedback_core::notification::NotificationKind;
@@ -26,7 +27,8 @@ use tracing::instrument::WithSubscriber;
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
     pub data: PathBuf,
-    pub region_file: PathBuf,
+    /// The region, when the data folder holds none yet; its demo model in any case.
+    pub region_file: RegionSource,
     pub messages: u64,
     pub polls: u32,
     pub days: u32,
@@ -105,7 +107,7 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
     let store = SqliteStore::new(db.clone());
     let reference = Arc::new(Reference::new(store.clone(), std::time::Duration::from_secs(3600)));
     if reference.snapshot().await.is_err() {
-        let region = load_region_file(&opts.region_file)?;
+        let region = opts.region_file.load()?;
         reference.seed(&region).await.map_err(|e| anyhow!("seeding the region: {e}"))?;
     }
     let region = reference.snapshot().await.map_err(|e| anyhow!("reading the region: {e}"))?.value.clone();

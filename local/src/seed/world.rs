@@ -477,13 +477,12 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::load_region_file;
+    use crate::region_file::RegionSource;
     use feedback_core::values::MessageText;
 
     fn world(messages: u64, days: u32) -> World {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
-        let region = load_region_file(&path).unwrap();
-        let demo = Demo::for_region(&path, &region.region.code).unwrap();
+        let region = RegionSource::Embedded.load().unwrap();
+        let demo = Demo::for_region(&RegionSource::Embedded, &region.region.code).unwrap();
         let end = DateTime::parse_from_rfc3339("2026-11-28T12:00:00+05:00").unwrap().with_timezone(&Utc);
         World::new(region, demo, 7, messages, end - Duration::days(i64::from(days)), end).unwrap()
     }

@@ -26,40 +26,51 @@ fn region_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml")
 }
 
+/// `feedback serve` on a free port with the data directory and extra arguments.
+fn serve(data: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
+    cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").arg("--data").arg(data).args(args);
+    cmd
+}
+
 impl Host {
     /// Starts `feedback serve` with the given data directory and extra arguments/env.
     pub async fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Host {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
-        cmd.arg("serve")
-            .arg("--addr")
-            .arg("127.0.0.1:0")
-            .arg("--data")
-            .arg(data)
-            .arg("--region-file")
-            .arg(region_file())
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
+        let mut cmd = serve(data, args);
+        cmd.arg("--region-file").arg(region_file()).env("RUST_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Host::launch(cmd, data).await.0
+    }
+
+    /// Starts `feedback serve` in the folder `cwd` with no region file given, and returns the
+    /// lines it printed before it listened.
+    pub async fn start_in(cwd: &Path, data: &Path) -> (Host, Vec<String>) {
+        let mut cmd = serve(data, &[]);
+        cmd.current_dir(cwd).env_remove("FEEDBACK_REGION_FILE").env("RUST_LOG", "info").env("NO_COLOR", "1");
+        Host::launch(cmd, data).await
+    }
+
+    async fn launch(mut cmd: Command, data: &Path) -> (Host, Vec<String>) {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).kill_on_drop(true);
         let mut child = cmd.spawn().expect("start feedback");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut before = Vec::new();
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("read stdout") {
                 if let Some(url) = line.strip_prefix("feedback: listening on ") {
                     return url.trim().to_owned();
                 }
+                before.push(line);
             }
-            panic!("feedback exited before listening");
+            panic!("feedback exited before listening: {before:?}");
         })
         .await
         .expect("feedback did not start within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }
+        (Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }, before)
     }
 
     pub fn url(&self, path: &str) -> String {
