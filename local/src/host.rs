@@ -5,6 +5,7 @@
 use crate::auth::{issue_dev_token, DevTokenRequest, Verifier};
 use crate::blobs::{self, LocalBlobs};
 use crate::events;
+use crate::region_file::RegionSource;
 use anyhow::Context;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
@@ -16,7 +17,7 @@ use feedback_core::participation::{Participation, VoterSecret};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Reference, Routing, SeedOutcome};
 use feedback_core::workflow::{Notifications, Workflow};
-use feedback_core::{RegionData, SystemClock};
+use feedback_core::SystemClock;
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_lambda::routes::{self, Access, NoRoute};
 use feedback_lambda::{request::MAX_BODY_BYTES, ApiError, Deps, Settings};
@@ -31,7 +32,8 @@ use tokio::sync::watch;
 pub struct HostConfig {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
-    pub region_file: PathBuf,
+    /// Where the region comes from on first start, when the store holds none yet.
+    pub region_file: RegionSource,
     pub schedule_every: Duration,
     pub submissions_per_hour: u32,
     pub comments_per_hour: u32,
@@ -101,10 +103,10 @@ impl Platform {
         let deps = Deps::new(SqliteStore::new(db.clone()), queue.clone(), SystemClock, &settings);
         let reference = deps.reference.clone();
         if reference.snapshot().await.is_err() {
-            let region = load_region_file(&config.region_file)?;
+            let region = config.region_file.load()?;
             let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
             debug_assert_eq!(outcome, SeedOutcome::Created);
-            tracing::info!(region = %region.region.code, file = %config.region_file.display(), "region seeded");
+            tracing::info!(region = %region.region.code, file = %config.region_file, "region seeded");
         }
         let region_code = reference
             .snapshot()
@@ -141,15 +143,6 @@ impl Platform {
             config,
         })
     }
-}
-
-/// Reads and validates a region file; errors name the file and every bad entry.
-pub fn load_region_file(path: &std::path::Path) -> anyhow::Result<RegionData> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading region file {}", path.display()))?;
-    crate::region_file::parse(&text).map_err(|errs| {
-        let list: Vec<String> = errs.iter().map(|e| format!("  - {e}")).collect();
-        anyhow::anyhow!("{}: invalid reference data:\n{}", path.display(), list.join("\n"))
-    })
 }
 
 /// Serves until `shutdown` flips to true. Calls `on_ready` with the bound address.
@@ -601,7 +594,7 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{contain_panics, load_region_file, AxumResponse};
+    use super::{contain_panics, AxumResponse};
 
     #[test]
     fn the_request_log_names_route_templates_never_raw_paths() {
@@ -641,29 +634,5 @@ mod tests {
         let profile = |name: &str| manifest["profile"][name].as_table().unwrap().clone();
         assert_eq!(profile("release").get("panic").and_then(|v| v.as_str()), Some("unwind"));
         assert_eq!(profile("lambda-release").get("panic").and_then(|v| v.as_str()), Some("abort"));
-    }
-
-    #[test]
-    fn the_demo_region_file_loads() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
-        let region = load_region_file(&path).unwrap();
-        assert!(region.municipalities.len() >= 20);
-        assert!(region.authorities.len() >= 15 + region.municipalities.len());
-        let groups = region.categories.iter().filter(|c| c.parent_id.is_none()).count();
-        assert!(groups >= 6 && region.categories.len() - groups >= 25);
-        assert!(region.calendar.holidays.iter().any(|d| d.to_string() == "2026-12-31"));
-    }
-
-    #[test]
-    fn an_unknown_id_in_a_rule_names_the_file_and_the_entry() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let broken = text.replacen("authority_id = \"adm-tyumen\"", "authority_id = \"adm-nowhere\"", 1);
-        let file = std::env::temp_dir().join(format!("broken-region-{}.toml", std::process::id()));
-        std::fs::write(&file, broken).unwrap();
-        let err = load_region_file(&file).unwrap_err().to_string();
-        let _ = std::fs::remove_file(&file);
-        assert!(err.contains(&file.display().to_string()), "{err}");
-        assert!(err.contains("routing_rules[") && err.contains("unknown authority_id \"adm-nowhere\""), "{err}");
     }
 }

@@ -4,7 +4,6 @@ pub mod auth;
 pub mod blobs;
 pub mod datadir;
 pub mod events;
-pub mod generate;
 pub mod host;
 pub mod limits;
 pub mod manifest;

@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use feedback_local::auth::{dev_key, issue_dev_token, DevTokenRequest, Verifier};
 use feedback_local::host::{serve, HostConfig, Platform};
 use feedback_local::parse_duration;
+use feedback_local::region_file::RegionSource;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,8 +40,10 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
         data: PathBuf,
-        #[arg(long, env = "FEEDBACK_REGION_FILE", default_value = "infra/regions/72-tyumen.toml")]
-        region_file: PathBuf,
+        /// The region file, read when the data folder holds no region yet [default:
+        /// infra/regions/72-tyumen.toml under the current folder, else its copy built into the binary]
+        #[arg(long, env = "FEEDBACK_REGION_FILE")]
+        region_file: Option<PathBuf>,
         #[arg(long, env = "FEEDBACK_SCHEDULE_EVERY", default_value = "5s", value_parser = parse_duration)]
         schedule_every: Duration,
         #[arg(long, env = "FEEDBACK_SUBMISSIONS_PER_HOUR", default_value_t = 20)]
@@ -79,8 +82,10 @@ enum Command {
     SeedRegion {
         #[arg(long, value_enum, default_value = "local")]
         target: SeedTarget,
-        #[arg(long, default_value = "infra/regions/72-tyumen.toml")]
-        region_file: PathBuf,
+        /// The region file [default: infra/regions/72-tyumen.toml under the current folder, else
+        /// its copy built into the binary]
+        #[arg(long)]
+        region_file: Option<PathBuf>,
         /// The stack's table (AWS target).
         #[arg(long, env = "TABLE_NAME")]
         table: Option<String>,
@@ -105,8 +110,11 @@ enum Command {
         rng_seed: u64,
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
         data: PathBuf,
-        #[arg(long, env = "FEEDBACK_REGION_FILE", default_value = "infra/regions/72-tyumen.toml")]
-        region_file: PathBuf,
+        /// The region file, read when the data folder holds no region yet, with the demo model
+        /// beside it (`X.demo.toml` for `X.toml`) [default: infra/regions/72-tyumen.toml under the
+        /// current folder, else its copy built into the binary]
+        #[arg(long, env = "FEEDBACK_REGION_FILE")]
+        region_file: Option<PathBuf>,
     },
     /// Recount every analytics counter from the stored history and report any difference
     /// (exit status 1 when there is one). Reads the whole store: an offline tool.
@@ -169,13 +177,14 @@ async fn main() -> anyhow::Result<()> {
                         create_table,
                     },
                 },
-                &region_file,
+                &region_source(region_file),
             )
             .await
         }
         Command::Seed { messages, polls, days, rng_seed, data, region_file } => {
-            let opts = feedback_local::generate::SeedOptions { data, region_file, messages, polls, days, rng_seed };
-            feedback_local::generate::seed_activity(opts).await?;
+            let region_file = region_source(region_file);
+            let opts = feedback_local::seed::SeedOptions { data, region_file, messages, polls, days, rng_seed };
+            feedback_local::seed::seed_activity(opts).await?;
             Ok(())
         }
         Command::Reconcile { target, table, data } => {
@@ -227,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
             let config = HostConfig {
                 addr,
                 data_dir: data,
-                region_file,
+                region_file: region_source(region_file),
                 schedule_every,
                 submissions_per_hour,
                 comments_per_hour,
@@ -248,6 +257,13 @@ async fn main() -> anyhow::Result<()> {
             serve(platform, rx, move |bound| print_banner(&announce, bound)).await
         }
     }
+}
+
+/// The region file given, or the default one; says which.
+fn region_source(given: Option<PathBuf>) -> RegionSource {
+    let source = RegionSource::resolve(given);
+    tracing::info!(region_file = %source, "region file");
+    source
 }
 
 /// Standard output for the log that ignores write failures: a full disk or a closed pipe loses

@@ -174,7 +174,7 @@ mod tests {
 
     fn region() -> RegionData {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml");
-        crate::host::load_region_file(&path).unwrap()
+        crate::region_file::load(&path).unwrap()
     }
 
     #[test]

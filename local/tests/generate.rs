@@ -11,7 +11,7 @@ use feedback_core::participation::{Participation, Poll, PollStatus, PollStore};
 use feedback_core::service::Reference;
 use feedback_core::{Actor, HistoryEntry, Message, MessageStore, StoreError, SystemClock};
 use feedback_embedded::{Db, SqliteStore};
-use feedback_local::generate::{generate_until, seed_activity, SeedOptions};
+use feedback_local::seed::{generate_until, seed_activity, SeedOptions};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ fn actor(sub: &str, roles: &str) -> Actor {
 fn options(dir: &Path, messages: u64, polls: u32, days: u32, rng_seed: u64) -> SeedOptions {
     SeedOptions {
         data: dir.to_path_buf(),
-        region_file: Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml"),
+        region_file: Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml").into(),
         messages,
         polls,
         days,

@@ -16,7 +16,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
     let config = HostConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: data,
-        region_file: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml"),
+        region_file: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml").into(),
         schedule_every: Duration::from_millis(200),
         submissions_per_hour: 100,
         comments_per_hour: 30,

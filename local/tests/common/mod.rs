@@ -29,34 +29,44 @@ fn region_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml")
 }
 
+/// `feedback serve` on a free port with the data directory and extra arguments.
+fn serve(data: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
+    cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").arg("--data").arg(data).args(args);
+    cmd
+}
+
 impl Host {
     /// Starts `feedback serve` with the given data directory and extra arguments/env.
     pub async fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Host {
-        Self::spawn(data, args, env, None).await
+        Self::start_with(data, args, env, None).await
     }
 
     /// Like `start`, with every line the host writes to stdout and stderr kept in `lines`.
     pub async fn start_capturing(data: &Path, args: &[&str], env: &[(&str, &str)], lines: Lines) -> Host {
-        Self::spawn(data, args, env, Some(lines)).await
+        Self::start_with(data, args, env, Some(lines)).await
     }
 
-    async fn spawn(data: &Path, args: &[&str], env: &[(&str, &str)], capture: Option<Lines>) -> Host {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedback"));
-        cmd.arg("serve")
-            .arg("--addr")
-            .arg("127.0.0.1:0")
-            .arg("--data")
-            .arg(data)
-            .arg("--region-file")
-            .arg(region_file())
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(if capture.is_some() { Stdio::piped() } else { Stdio::inherit() })
-            .kill_on_drop(true);
+    async fn start_with(data: &Path, args: &[&str], env: &[(&str, &str)], capture: Option<Lines>) -> Host {
+        let mut cmd = serve(data, args);
+        cmd.arg("--region-file").arg(region_file()).env("RUST_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Host::launch(cmd, data, capture).await.0
+    }
+
+    /// Starts `feedback serve` in the folder `cwd` with no region file given, and returns the
+    /// lines it printed before it listened.
+    pub async fn start_in(cwd: &Path, data: &Path) -> (Host, Vec<String>) {
+        let mut cmd = serve(data, &[]);
+        cmd.current_dir(cwd).env_remove("FEEDBACK_REGION_FILE").env("RUST_LOG", "info").env("NO_COLOR", "1");
+        Host::launch(cmd, data, None).await
+    }
+
+    async fn launch(mut cmd: Command, data: &Path, capture: Option<Lines>) -> (Host, Vec<String>) {
+        let stderr = if capture.is_some() { Stdio::piped() } else { Stdio::inherit() };
+        cmd.stdout(Stdio::piped()).stderr(stderr).kill_on_drop(true);
         let mut child = cmd.spawn().expect("start feedback");
         if let (Some(lines), Some(stderr)) = (capture.clone(), child.stderr.take()) {
             let mut stderr = BufReader::new(stderr).lines();
@@ -66,32 +76,32 @@ impl Host {
                 }
             });
         }
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let keep = |line: &str| {
+        let keep = move |line: &str| {
             if let Some(c) = &capture {
                 c.lock().expect("log lines").push(line.to_owned());
             }
         };
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut before = Vec::new();
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.expect("read stdout") {
                 keep(&line);
                 if let Some(url) = line.strip_prefix("feedback: listening on ") {
                     return url.trim().to_owned();
                 }
+                before.push(line);
             }
-            panic!("feedback exited before listening");
+            panic!("feedback exited before listening: {before:?}");
         })
         .await
         .expect("feedback did not start within 30 s");
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(c) = &capture {
-                    c.lock().expect("log lines").push(line);
-                }
+                keep(&line);
             }
         });
-        Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }
+        (Host { child, base, data: data.to_owned(), http: reqwest::Client::new() }, before)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod analytics;
 pub mod calendar;
+pub mod clock;
 pub mod counters;
 pub mod disclosure;
 pub mod error;
@@ -28,12 +29,14 @@ pub mod routing_service;
 pub mod scrub;
 pub mod service;
 pub mod submission;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod values;
 pub mod views;
 pub mod workflow;
 
 pub use actor::{Actor, Role};
+pub use clock::ManualClock;
 pub use error::{FieldError, ServiceError};
 pub use ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId};
 pub use message::{HistoryEntry, Message, Status};

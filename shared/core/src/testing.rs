@@ -1,34 +1,11 @@
-//! Test support shared by every crate's tests and benchmarks: a small region and a settable clock.
+//! Test support shared by every crate's tests and benchmarks: a small region, and the settable
+//! clock under the path tests import it by. Compiled only for this crate's tests and with the
+//! `testing` feature, so the functions' binaries do not carry it.
 
 use crate::calendar::Calendar;
-use crate::ports::Clock;
 use crate::region::{Authority, AuthorityLevel, Category, Municipality, RegionData, RegionInfo, RoutingRule};
-use chrono::{DateTime, Utc};
-use std::sync::Mutex;
 
-/// A clock that tests set and advance.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn at(rfc3339: &str) -> Self {
-        let t = DateTime::parse_from_rfc3339(rfc3339).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
-        Self(Mutex::new(t))
-    }
-    pub fn set(&self, t: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
-    }
-    pub fn advance(&self, d: chrono::Duration) {
-        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *g += d;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub use crate::clock::ManualClock;
 
 fn muni(id: &str, name: &str) -> Municipality {
     Municipality { id: id.parse_slug(), name: name.into() }

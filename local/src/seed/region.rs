@@ -1,10 +1,10 @@
 //! `feedback seed-region`: loads a region file into a store, validated and idempotent.
 
-use crate::host::load_region_file;
+use crate::region_file::RegionSource;
 use feedback_core::service::{Reference, SeedOutcome};
 use feedback_core::ReferenceStore;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where to seed.
@@ -14,12 +14,12 @@ pub enum Target {
 }
 
 /// Validates the region file, then stores it unless the stored data is already equal.
-pub async fn seed_region(target: Target, region_file: &Path) -> anyhow::Result<()> {
+pub async fn seed_region(target: Target, region_file: &RegionSource) -> anyhow::Result<()> {
     let bar = ProgressBar::new(3);
     bar.set_style(ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg}")?.progress_chars("=> "));
     bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!("validating {}", region_file.display()));
-    let region = load_region_file(region_file)?;
+    bar.set_message(format!("validating {region_file}"));
+    let region = region_file.load()?;
     bar.inc(1);
     bar.set_message("connecting");
     let outcome = match target {
