@@ -63,7 +63,7 @@ use feedback_core::ports::{Job, QueueName, QueueReceiver, StoreError, WorkQueue}
 use feedback_core::region::{AuthorityLevel, RegionData};
 use feedback_core::service::{Messages, NewMessage, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::ManualClock;
-use feedback_core::values::{Address, Location, MessageText};
+use feedback_core::values::{Address, CommentText, Location, MessageText, Reason};
 use feedback_core::workflow::{Escalation, Notifications, RejectReason, Workflow};
 use feedback_core::ServiceError;
 use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
@@ -624,7 +624,7 @@ async fn submit(world: &World, lane: &Lane, index: u64, at: DateTime<Utc>) -> an
         municipality_id: rng.random_bool(0.5).then(|| m.id.clone()),
         address: address.map(|a| Address::parse(&a)).transpose().map_err(|e| anyhow!("generated address: {e}"))?,
         location: location.map(|(lat, lon)| Location::new(lat, lon)).transpose().map_err(|e| anyhow!("{e}"))?,
-        photo_ids: vec![],
+        photo_ids: Default::default(),
         public: rng.random_bool(0.6),
     };
     let actor = world.citizen(author)?;
@@ -661,6 +661,7 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let moderator =
                 world.moderators.get(m.rng.random_range(0..world.moderators.len())).context("a moderator")?;
             let (reason, comment) = texts::rejection(&mut m.rng);
+            let comment = comment.map(Reason::parse).transpose().map_err(|e| anyhow!("generated comment: {e}"))?;
             lane.workflow.reject(moderator, &m.id, reason, comment).await.map(|_| Done::default())
         }
         Step::Take => {
@@ -675,7 +676,8 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         }
         Step::ReturnToCenter => {
             let official = world.official(m.authority.as_ref(), m.official)?;
-            let reason = "Вопрос не относится к компетенции органа (not_in_competence)".to_owned();
+            let reason = Reason::parse("Вопрос не относится к компетенции органа (not_in_competence)")
+                .map_err(|e| anyhow!("generated reason: {e}"))?;
             match lane.workflow.redirect(official, &m.id, world.center.clone(), reason).await {
                 Ok(_) => {
                     m.returned_by = m.authority.replace(world.center.clone());
@@ -697,8 +699,8 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let Some(to) = world.alternative(&mut m.rng, usize::from(m.category), muni, &not_to) else {
                 return Ok(plan_work(world, m, at, Counts::default()));
             };
-            match lane.workflow.redirect(official, &m.id, to.clone(), "Направлено по компетенции".to_owned()).await
-            {
+            let reason = Reason::parse("Направлено по компетенции").map_err(|e| anyhow!("generated reason: {e}"))?;
+            match lane.workflow.redirect(official, &m.id, to.clone(), reason).await {
                 Ok(_) => {
                     m.official = m.rng.random_range(0..world.officials_of(&to));
                     m.authority = Some(to);
@@ -815,7 +817,10 @@ async fn rate(world: &World, lane: &Lane, mut m: Box<Msg>, at: DateTime<Utc>) ->
             3 => m.rng.random_bool(0.08),
             _ => false,
         };
-    let comment = texts::rating_comment(&mut m.rng, score, reopen);
+    let comment = texts::rating_comment(&mut m.rng, score, reopen)
+        .map(CommentText::parse)
+        .transpose()
+        .map_err(|e| anyhow!("generated comment: {e}"))?;
     let author = world.citizen(m.author)?;
     let rated = lane
         .workflow
@@ -2022,7 +2027,7 @@ mod texts {
     }
 
     /// A moderator's reason and comment.
-    pub fn rejection(rng: &mut StdRng) -> (RejectReason, Option<String>) {
+    pub fn rejection(rng: &mut StdRng) -> (RejectReason, Option<&'static str>) {
         let roll = rng.random::<f64>();
         let (reason, comment) = if roll < 0.3 {
             (RejectReason::NotARequest, Some("Сообщение не содержит описания проблемы"))
@@ -2035,11 +2040,11 @@ mod texts {
         } else {
             (RejectReason::NoContent, None)
         };
-        (reason, comment.map(str::to_owned))
+        (reason, comment)
     }
 
     /// What the author writes with a score, if anything.
-    pub fn rating_comment(rng: &mut StdRng, score: u8, reopen: bool) -> Option<String> {
+    pub fn rating_comment(rng: &mut StdRng, score: u8, reopen: bool) -> Option<&'static str> {
         if !reopen && !rng.random_bool(0.35) {
             return None;
         }
@@ -2053,7 +2058,7 @@ mod texts {
             3 => &["Сделали частично.", "Долго, но решили."],
             _ => &["Спасибо, проблему решили быстро!", "Спасибо за оперативность.", "Всё сделали, спасибо."],
         };
-        Some(pick(rng, options).to_owned())
+        Some(pick(rng, options))
     }
 
     pub struct QuestionTemplate {

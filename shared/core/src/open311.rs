@@ -18,7 +18,7 @@ use crate::reference::Reference;
 use crate::region::RegionData;
 use crate::scrub::{coarsen, scrub_address, scrub_text};
 use crate::submission::{check_quota, new_submission, submission_quota, NewMessage};
-use crate::values::{Address, Location, MessageText};
+use crate::values::{Address, Location, MessageText, PhotoIds};
 use crate::views::local_time;
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -482,8 +482,15 @@ where
             None => default_municipality(region).ok_or_else(|| anyhow!("the region has no municipalities"))?,
         };
 
-        let input =
-            NewMessage { category_id, text, municipality_id: None, address, location, photo_ids: vec![], public: true };
+        let input = NewMessage {
+            category_id,
+            text,
+            municipality_id: None,
+            address,
+            location,
+            photo_ids: PhotoIds::default(),
+            public: true,
+        };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];

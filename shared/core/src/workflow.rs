@@ -19,7 +19,7 @@ use crate::region::RegionData;
 /// How old an outbox item must be before the sweep relays it: younger ones are still being
 /// relayed by the use case that wrote them.
 pub const OUTBOX_GRACE_SECS: i64 = 30;
-use crate::values::MessageText;
+use crate::values::{CommentText, MessageText, Reason};
 use anyhow::anyhow;
 use chrono::Duration;
 use std::sync::Arc;
@@ -280,7 +280,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         to: AuthorityId,
-        reason: String,
+        reason: Reason,
     ) -> Result<Message, ServiceError> {
         let (m, _) = self
             .act(actor, id, |m, region| {
@@ -300,7 +300,8 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                         "сотрудник органа может вернуть сообщение только в ЦУР (reason: not_in_competence)",
                     ));
                 }
-                let t = Transition::Redirect { authority_id: to.clone(), reason: reason.clone() };
+                let reason = reason.as_str();
+                let t = Transition::Redirect { authority_id: to.clone(), reason: reason.to_owned() };
                 Ok((t, format!("Перенаправлено: {}; причина: {reason}", target.name)))
             })
             .await?;
@@ -313,7 +314,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         reason: RejectReason,
-        comment: Option<String>,
+        comment: Option<Reason>,
     ) -> Result<Message, ServiceError> {
         let (m, _) = self
             .act(actor, id, |_, region| {
@@ -321,7 +322,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                     return Err(ServiceError::Forbidden("отклонить сообщение может только модератор"));
                 }
                 let note = match &comment {
-                    Some(c) => format!("Отклонено: {}; {c}", reason.as_str()),
+                    Some(c) => format!("Отклонено: {}; {}", reason.as_str(), c.as_str()),
                     None => format!("Отклонено: {}", reason.as_str()),
                 };
                 Ok((Transition::Reject { reason_code: reason.as_str().to_owned() }, note))
@@ -337,13 +338,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         score: u8,
-        comment: Option<String>,
+        comment: Option<CommentText>,
         reopen: bool,
     ) -> Result<Message, ServiceError> {
         if !(1..=5).contains(&score) {
             return Err(ServiceError::field("score", "оценка от 1 до 5"));
         }
         let now = self.clock.now();
+        let comment = comment.map(|c| c.as_str().to_owned());
         let (m, _) = self
             .act(actor, id, |m, region| {
                 if m.author != actor.id || !actor.has(Role::Citizen) {

@@ -300,7 +300,7 @@ mod tests {
                 municipality_id: None,
                 address: None,
                 location: None,
-                photo_ids: vec![],
+                photo_ids: Default::default(),
                 public: false,
             },
             MunicipalityId::parse("tyumen").unwrap(),
