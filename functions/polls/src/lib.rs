@@ -13,7 +13,7 @@ use feedback_core::participation::{
 };
 use feedback_core::values::{CommentText, FlagReason};
 use feedback_core::views::local_time;
-use feedback_core::{Clock, FieldError, FieldErrors, ReferenceStore, ServiceError};
+use feedback_core::{Clock, FieldErrors, ReferenceStore, ServiceError};
 use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, path_param, route_key, ApiError};
 use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -126,7 +126,7 @@ fn audience(req: Option<AudienceRequest>) -> Result<Audience, ServiceError> {
 
 impl PollRequest {
     pub fn parse(self) -> Result<NewPoll, ServiceError> {
-        let mut errs = Vec::new();
+        let mut errs = FieldErrors::new();
         let questions = self
             .questions
             .into_iter()
@@ -138,12 +138,14 @@ impl PollRequest {
                 required: q.required.unwrap_or(true),
             })
             .collect();
-        let audience = audience(self.audience).map_err(|e| match e {
-            ServiceError::Validation(v) => errs.extend(v),
-            _ => errs.push(FieldError::new("audience", "недопустимая аудитория")),
-        });
-        match audience {
-            Ok(audience) if errs.is_empty() => Ok(NewPoll {
+        let audience = audience(self.audience)
+            .map_err(|e| match e {
+                ServiceError::Validation(v) => errs.extend(v),
+                _ => errs.push("audience", "недопустимая аудитория"),
+            })
+            .ok();
+        errs.finish_with(|| {
+            Some(NewPoll {
                 kind: match self.kind {
                     PollKindRequest::Vote => PollKind::Vote,
                     PollKindRequest::Survey => PollKind::Survey,
@@ -151,13 +153,12 @@ impl PollRequest {
                 title: self.title,
                 description: self.description,
                 questions,
-                audience,
+                audience: audience?,
                 opens_at: self.opens_at.with_timezone(&Utc),
                 closes_at: self.closes_at.with_timezone(&Utc),
                 results: self.results,
-            }),
-            _ => Err(ServiceError::Validation(errs)),
-        }
+            })
+        })
     }
 }
 
