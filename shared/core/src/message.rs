@@ -47,6 +47,19 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
+    /// The status as residents and officials read it.
+    pub fn name_ru(self) -> &'static str {
+        match self {
+            Status::Submitted => "На модерации",
+            Status::Routed => "Направлено исполнителю",
+            Status::InProgress => "В работе",
+            Status::Answered => "Дан ответ",
+            Status::Closed => "Закрыто",
+            Status::Rejected => "Отклонено",
+            Status::Reopened => "Возобновлено",
+        }
+    }
+
     /// Open messages still wait for an answer.
     pub fn is_open(self) -> bool {
         matches!(self, Status::Submitted | Status::Routed | Status::InProgress | Status::Reopened)
@@ -322,10 +335,10 @@ pub fn deadline_key(deadline_ms: i64, id: &MessageId) -> String {
 
 /// A transition the state machine does not allow from the current status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition} a message that is {from}")]
+#[error("cannot {transition} a message that is {}", from.as_str())]
 pub struct InvalidTransition {
     pub transition: &'static str,
-    pub from: &'static str,
+    pub from: Status,
 }
 
 impl Message {
@@ -339,7 +352,7 @@ impl Message {
         tz: chrono_tz::Tz,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
-        let refused = InvalidTransition { transition: transition.name(), from: self.status.as_str() };
+        let refused = InvalidTransition { transition: transition.name(), from: self.status };
         let to = transition.target(self.status).ok_or(refused.clone())?;
         match &transition {
             Transition::MarkOverdue if self.overdue || self.deadline.is_none() => return Err(refused),
@@ -607,7 +620,7 @@ mod tests {
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
         let err = m.apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, String::new()).unwrap_err();
-        assert_eq!(err, InvalidTransition { transition: "take", from: "closed" });
+        assert_eq!(err, InvalidTransition { transition: "take", from: Status::Closed });
         assert_eq!(m.status, Status::Closed);
     }
 }

@@ -68,7 +68,8 @@ pub struct QueueFilter {
 
 fn invalid(e: crate::message::InvalidTransition) -> ServiceError {
     ServiceError::Conflict {
-        code: "invalid_transition", detail: format!("Действие недоступно: {e}.")
+        code: "invalid_transition",
+        detail: format!("Действие недоступно: сообщение в статусе «{}».", e.from.name_ru()),
     }
 }
 

@@ -11,7 +11,9 @@ pub mod wiring;
 
 pub use config::Config;
 pub use problem::ApiError;
-pub use request::{actor, json_body, json_body_without, limit_and_cursor, path_param, route_key, MESSAGE_SERVER_OWNED};
+pub use request::{
+    actor, from_json_value, json_body, json_body_without, limit_and_cursor, path_param, route_key, MESSAGE_SERVER_OWNED,
+};
 pub use wiring::{Deps, Settings};
 
 use lambda_http::{Body, Response};

@@ -122,7 +122,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             if !matches!(poll.status, PollStatus::Scheduled | PollStatus::Open) {
                 return Err(ServiceError::Conflict {
                     code: "invalid_transition",
-                    detail: format!("Нельзя отменить: статус {}.", poll.status.public().as_str()),
+                    detail: match poll.status {
+                        PollStatus::Cancelled => "Нельзя отменить: голосование уже отменено.",
+                        _ => "Нельзя отменить: голосование уже завершено.",
+                    }
+                    .into(),
                 });
             }
             let mut next = poll.clone();
