@@ -256,36 +256,22 @@ pub enum FormError {
 }
 
 /// Splits an `application/x-www-form-urlencoded` body into decoded name/value pairs, in order.
+/// Unlike a lenient decoder, it refuses a `%` without two hex digits and bytes that are not
+/// UTF-8 once decoded.
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
-    body.split(|b| *b == b'&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut halves = part.splitn(2, |b| *b == b'=');
-            let (name, value) = (halves.next().unwrap_or_default(), halves.next().unwrap_or_default());
-            Ok((decode(name)?, decode(value)?))
-        })
-        .collect()
-}
-
-fn decode(raw: &[u8]) -> Result<String, FormError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&byte) = raw.get(i) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = raw.get(i + 1..i + 3).ok_or(FormError::BadEscape)?;
-                let &[hi, lo] = hex else { return Err(FormError::BadEscape) };
-                let hi = (hi as char).to_digit(16).ok_or(FormError::BadEscape)?;
-                let lo = (lo as char).to_digit(16).ok_or(FormError::BadEscape)?;
-                out.push((hi * 16 + lo) as u8);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
+    let escapes_complete = body
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| body.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)));
+    if !escapes_complete {
+        return Err(FormError::BadEscape);
     }
-    String::from_utf8(out).map_err(|_| FormError::NotUtf8)
+    // Separators are ASCII, so the whole body decodes to UTF-8 exactly when every name and value does.
+    if percent_encoding::percent_decode(body).decode_utf8().is_err() {
+        return Err(FormError::NotUtf8);
+    }
+    Ok(form_urlencoded::parse(body).into_owned().collect())
 }
 
 /// A POST body, split: the key, the jurisdiction and the request itself. Personal data fields
