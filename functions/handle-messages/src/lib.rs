@@ -44,7 +44,7 @@ fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
     let q = req.query_string_parameters_ref();
     let status = q
         .and_then(|q| q.first("status"))
-        .map(|s| Status::parse(s).ok_or_else(|| ApiError::validation("status", "неизвестный статус")))
+        .map(|s| s.parse::<Status>().map_err(|_| ApiError::validation("status", "неизвестный статус")))
         .transpose()?;
     let overdue = q
         .and_then(|q| q.first("overdue"))
@@ -113,8 +113,9 @@ where
             let mut errs = FieldErrors::new();
             let reason = errs.check(
                 "reason_code",
-                RejectReason::parse(&body.reason_code)
-                    .ok_or("одно из: obscene, spam, duplicate, no_content, personal_data, not_a_request"),
+                body.reason_code
+                    .parse::<RejectReason>()
+                    .map_err(|_| "одно из: obscene, spam, duplicate, no_content, personal_data, not_a_request"),
             );
             let comment = errs.check("comment", body.comment.as_deref().map(Reason::parse).transpose());
             let (reason, comment) = errs.finish_with(|| Some((reason?, comment?)))?;

@@ -31,23 +31,16 @@ pub struct Open311Error {
     pub description: String,
 }
 
-/// The format a response is written in, from the path's suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The format a response is written in, from the path's suffix (`json` or `xml`; anything
+/// else is refused, answered in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     Json,
     Xml,
 }
 
 impl Format {
-    /// The format of a suffix; anything else is refused (answered in JSON).
-    pub fn parse(raw: &str) -> Option<Format> {
-        match raw {
-            "json" => Some(Format::Json),
-            "xml" => Some(Format::Xml),
-            _ => None,
-        }
-    }
-
     /// The format a refusal is written in when the request's own format is unknown: XML for a
     /// path ending in `.xml`, JSON otherwise.
     fn of_path(path: &str) -> Format {
@@ -414,7 +407,7 @@ where
         _ => return Ok(Refusal::new(404, "Такого адреса нет.").into_response(fallback)),
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let Some(format) = Format::parse(&param("format")) else {
+    let Ok(format) = param("format").parse::<Format>() else {
         return Ok(Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback));
     };
     let result = match (route.method, route.path) {

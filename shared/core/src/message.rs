@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 /// A message's status. `overdue` is a flag and a redirect is a history entry, not statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Submitted,
     Routed,
@@ -31,20 +33,9 @@ impl Status {
         Status::Reopened,
     ];
 
+    /// The wire word, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Submitted => "submitted",
-            Status::Routed => "routed",
-            Status::InProgress => "in_progress",
-            Status::Answered => "answered",
-            Status::Closed => "closed",
-            Status::Rejected => "rejected",
-            Status::Reopened => "reopened",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
+        self.into()
     }
 
     /// The status as residents and officials read it.
@@ -259,7 +250,8 @@ pub struct Message {
 }
 
 /// Where a message sits in its region's due-date index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum DueState {
     /// Open, with a deadline not yet flagged as passed.
     Due,
@@ -268,11 +260,9 @@ pub enum DueState {
 }
 
 impl DueState {
+    /// The index partition's word: `DUE` or `OVERDUE`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DueState::Due => "DUE",
-            DueState::Overdue => "OVERDUE",
-        }
+        self.into()
     }
 }
 

@@ -135,19 +135,17 @@ pub struct Open311Created {
 }
 
 /// `open` or `closed`, as GeoReport v2 knows a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum OpenClosed {
     Open,
     Closed,
 }
 
 impl OpenClosed {
+    /// The word in any case, around spaces.
     pub fn parse(raw: &str) -> Option<OpenClosed> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "open" => Some(OpenClosed::Open),
-            "closed" => Some(OpenClosed::Closed),
-            _ => None,
-        }
+        raw.trim().parse().ok()
     }
     /// Open while it waits for routing or an answer; closed once answered, closed or rejected.
     pub fn of(status: Status) -> OpenClosed {
@@ -158,10 +156,7 @@ impl OpenClosed {
         }
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            OpenClosed::Open => "open",
-            OpenClosed::Closed => "closed",
-        }
+        self.into()
     }
 }
 

@@ -25,7 +25,8 @@ use chrono::Duration;
 use std::sync::Arc;
 
 /// Why a moderator refuses a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum RejectReason {
     Obscene,
     Spam,
@@ -36,26 +37,9 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub fn parse(raw: &str) -> Option<RejectReason> {
-        Some(match raw {
-            "obscene" => RejectReason::Obscene,
-            "spam" => RejectReason::Spam,
-            "duplicate" => RejectReason::Duplicate,
-            "no_content" => RejectReason::NoContent,
-            "personal_data" => RejectReason::PersonalData,
-            "not_a_request" => RejectReason::NotARequest,
-            _ => return None,
-        })
-    }
+    /// The reason's code, as the history stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::Obscene => "obscene",
-            RejectReason::Spam => "spam",
-            RejectReason::Duplicate => "duplicate",
-            RejectReason::NoContent => "no_content",
-            RejectReason::PersonalData => "personal_data",
-            RejectReason::NotARequest => "not_a_request",
-        }
+        self.into()
     }
 }
 

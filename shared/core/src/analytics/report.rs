@@ -116,7 +116,7 @@ pub fn summarize(
                 GroupBy::Authority => {
                     AuthorityId::parse(&stats.key).ok().and_then(|a| region.authority(&a)).map(|a| a.name.clone())
                 }
-                GroupBy::Status => Status::parse(&stats.key).map(|s| s.name_ru().to_owned()),
+                GroupBy::Status => stats.key.parse::<Status>().ok().map(|s| s.name_ru().to_owned()),
                 GroupBy::Day => None,
             };
             stats

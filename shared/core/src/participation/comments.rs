@@ -38,7 +38,8 @@ pub struct Flag {
     pub reason: Option<FlagReason>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum ModerationState {
     Flagged,
     Hidden,
@@ -46,10 +47,7 @@ pub enum ModerationState {
 
 impl ModerationState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ModerationState::Flagged => "flagged",
-            ModerationState::Hidden => "hidden",
-        }
+        self.into()
     }
 }
 
