@@ -6,20 +6,11 @@
 //! `FieldError::new(…)`, `ServiceError::field(…)` and `RegionError::new(…)` (directly or inside
 //! `format!`). Each must contain Cyrillic.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod sources;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
+use sources::rust_files;
+use std::fs;
+use std::path::Path;
 
 /// The literal that `code` starts with, optionally inside `format!(`: `Some(text)`, or `None`
 /// when `code` starts with something else (a variable, a call).
