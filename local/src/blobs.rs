@@ -95,7 +95,7 @@ impl LocalBlobs {
     ) -> Result<PutPermit, BlobError> {
         let id = PhotoId::parse(id).map_err(|_| BlobError::NotFound)?;
         self.check(&["PUT", &id.to_string(), &query.ct, &query.size, &query.expires], &query.sig, &query.expires)?;
-        let kind = ImageType::parse(&query.ct).ok_or(BlobError::WrongContent)?;
+        let kind = query.ct.parse::<ImageType>().map_err(|_| BlobError::WrongContent)?;
         let size: u64 = query.size.parse().map_err(|_| BlobError::WrongContent)?;
         if content_type != query.ct || size > MAX_PHOTO_BYTES || content_length.is_some_and(|n| n != size) {
             return Err(BlobError::WrongContent);
@@ -151,7 +151,7 @@ impl LocalBlobs {
     pub fn get(&self, id: &str, query: &Query) -> Result<(Vec<u8>, String), BlobError> {
         let id = PhotoId::parse(id).map_err(|_| BlobError::NotFound)?;
         self.check(&["GET", &id.to_string(), &query.ct, &query.expires], &query.sig, &query.expires)?;
-        ImageType::parse(&query.ct).ok_or(BlobError::BadSignature)?;
+        query.ct.parse::<ImageType>().map_err(|_| BlobError::BadSignature)?;
         let bytes = std::fs::read(self.path(&id)).map_err(|_| BlobError::NotFound)?;
         Ok((bytes, query.ct.clone()))
     }

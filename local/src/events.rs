@@ -89,40 +89,10 @@ pub fn api_gateway_request(
     Ok(LambdaRequest::ApiGatewayV2(event).into())
 }
 
+/// A query string's decoded pairs: `+` is a space, a `%` without two hex digits stays as it is,
+/// and bytes that are not UTF-8 become U+FFFD.
 fn url_pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(bytes.get(i + 1..i + 3).unwrap_or_default()).unwrap_or("zz"),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
 /// A batch of queue deliveries as the SQS event source mapping delivers it.
@@ -173,13 +143,19 @@ pub fn scheduler_event(
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::url_pairs;
+
+    fn value(raw: &str) -> String {
+        url_pairs(&format!("q={raw}")).remove(0).1
+    }
 
     #[test]
     fn query_values_are_percent_decoded() {
-        assert_eq!(percent_decode("a%20b+c"), "a b c");
-        assert_eq!(percent_decode("%D0%AF"), "Я");
-        assert_eq!(percent_decode("bad%zz"), "bad%zz");
-        assert_eq!(percent_decode("end%"), "end%");
+        assert_eq!(value("a%20b+c"), "a b c");
+        assert_eq!(value("%D0%AF"), "Я");
+        assert_eq!(value("bad%zz"), "bad%zz");
+        assert_eq!(value("end%"), "end%");
+        assert_eq!(value("%FF"), "\u{FFFD}");
+        assert_eq!(url_pairs("a=1&&b&c=%3D"), [("a", "1"), ("b", ""), ("c", "=")].map(|(k, v)| (k.into(), v.into())));
     }
 }

@@ -460,11 +460,11 @@ async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
     };
     let value: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(e) => return to_axum(ApiError::MalformedJson(e.to_string()).into_response()),
+        Err(e) => return to_axum(ApiError::malformed_json(&e).into_response()),
     };
-    let request: DevTokenRequest = match serde_json::from_value(value) {
+    let request: DevTokenRequest = match feedback_lambda::from_json_value(value) {
         Ok(r) => r,
-        Err(e) => return to_axum(ApiError::validation("body", e.to_string()).into_response()),
+        Err(e) => return to_axum(e.into_response()),
     };
     if feedback_core::CitizenId::parse(&request.sub).is_err() {
         return to_axum(ApiError::validation("sub", "недопустимый идентификатор").into_response());

@@ -114,6 +114,6 @@ mod tests {
         let err = load(&file).unwrap_err().to_string();
         let _ = std::fs::remove_file(&file);
         assert!(err.contains(&file.display().to_string()), "{err}");
-        assert!(err.contains("routing_rules[") && err.contains("unknown authority_id \"adm-nowhere\""), "{err}");
+        assert!(err.contains("routing_rules[") && err.contains("неизвестный орган власти «adm-nowhere»"), "{err}");
     }
 }

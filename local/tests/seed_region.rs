@@ -40,7 +40,7 @@ fn a_broken_region_file_is_refused_before_anything_is_written() {
     let (ok, out) =
         feedback(&["seed-region", "--region-file", file.to_str().unwrap(), "--data", data.to_str().unwrap()]);
     assert!(!ok);
-    assert!(out.contains("broken.toml") && out.contains("unknown category_id \"zhkh-nope\""), "{out}");
+    assert!(out.contains("broken.toml") && out.contains("неизвестная категория «zhkh-nope»"), "{out}");
     assert!(!data.join("feedback.db").exists(), "nothing was written");
     let (ok, out) = feedback(&["seed-region", "--data", data.to_str().unwrap()]);
     assert!(ok && out.contains("— seeded"), "{out}");

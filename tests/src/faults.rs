@@ -10,7 +10,7 @@ use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageI
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
-    BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore, Results,
+    BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll, PollStatus, PollStore, Results,
     StoredBallot, Tally,
 };
 use feedback_core::photo::{Photo, PhotoStore};
@@ -488,12 +488,15 @@ impl<S: CommentStore> CommentStore for FaultyStore<S> {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<(&CitizenId, &Quota)>,
+        flag: Option<(&Flag, &Quota)>,
     ) -> Result<(), StoreError> {
-        self.faults.write("update_comment", self.inner.update_comment(expected_version, next, flagger)).await
+        self.faults.write("update_comment", self.inner.update_comment(expected_version, next, flag)).await
     }
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {
         self.faults.read("has_flagged", self.inner.has_flagged(comment, flagger)).await
+    }
+    async fn flags(&self, comment: &CommentId, limit: usize) -> Result<Vec<Flag>, StoreError> {
+        self.faults.read("flags", self.inner.flags(comment, limit)).await
     }
     async fn moderation_queue(
         &self,

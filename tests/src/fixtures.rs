@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CategoryId, CitizenId, MunicipalityId};
 use feedback_core::service::{new_submission, NewMessage};
-use feedback_core::values::{Address, MessageText};
+use feedback_core::values::{Address, CommentText, MessageText, PhotoIds, Reason};
 use feedback_core::{Actor, HistoryEntry, Message};
 use std::collections::HashMap;
 
@@ -27,6 +27,16 @@ pub fn citizen(sub: &str) -> Actor {
     actor(sub, "[citizen]", &[("municipality", "tyumen")])
 }
 
+/// A reason for a redirect or a rejection.
+pub fn reason(text: &str) -> Reason {
+    Reason::parse(text).expect("reason")
+}
+
+/// A discussion or rating comment.
+pub fn comment(text: &str) -> CommentText {
+    CommentText::parse(text).expect("comment")
+}
+
 pub fn new_message(category: &str, text: &str) -> NewMessage {
     NewMessage {
         category_id: CategoryId::parse(category).expect("category"),
@@ -34,7 +44,7 @@ pub fn new_message(category: &str, text: &str) -> NewMessage {
         municipality_id: None,
         address: None,
         location: None,
-        photo_ids: vec![],
+        photo_ids: PhotoIds::default(),
         public: false,
     }
 }

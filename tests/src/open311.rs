@@ -3,7 +3,7 @@
 //! base64-encoded form body). The cases follow the specification's examples.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{citizen, new_message};
+use crate::fixtures::{citizen, new_message, reason};
 use crate::polls::admin;
 use crate::workflow::{moderator, official, stack, Stack};
 use crate::Harness;
@@ -268,7 +268,7 @@ pub async fn searches_filter_by_id_service_status_and_dates<S: Open311Backend, Q
         .unwrap();
     s.base
         .workflow
-        .reject(&moderator("m-1"), &old, RejectReason::Spam, Some("Иванов И. И., кв. 5".into()))
+        .reject(&moderator("m-1"), &old, RejectReason::Spam, Some(reason("Иванов И. И., кв. 5")))
         .await
         .unwrap();
     let private = s.base.submit(&citizen("alice"), "dorogi-yamy", "Яма у моего подъезда на Республики", None).await;
@@ -535,7 +535,7 @@ pub async fn a_rejected_or_unrouted_public_message_is_not_public<S: Open311Backe
     // When a moderator rejects it for personal data
     s.base
         .workflow
-        .reject(&moderator("m-1"), &id, RejectReason::PersonalData, Some("Персональные данные соседа".into()))
+        .reject(&moderator("m-1"), &id, RejectReason::PersonalData, Some(reason("Персональные данные соседа")))
         .await
         .unwrap();
     // Then it vanishes, as if it had never been public: by id, in the search, in either format

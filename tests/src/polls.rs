@@ -2,19 +2,21 @@
 //! ballot transaction, sharded tallies, the scheduled close, eligibility and discussions.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{actor, at, code};
+use crate::fixtures::{actor, at, code, comment};
 use crate::Harness;
 use chrono::{DateTime, Duration, Utc};
 use feedback_core::analytics::{Analytics, PollReport};
 use feedback_core::disclosure::GroupCount;
 use feedback_core::page::Limit;
 use feedback_core::participation::{
-    Audience, BallotAnswer, CommentStore, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
+    Audience, BallotAnswer, CommentStore, Flag, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
     PollStore, Question, QuestionKind, ResultsVisibility, VoterSecret,
 };
+use feedback_core::ports::{Quota, StoreError};
 use feedback_core::service::Reference;
 use feedback_core::testing::{sample_region, ManualClock};
-use feedback_core::{Actor, Clock, MunicipalityId};
+use feedback_core::values::FlagReason;
+use feedback_core::{Actor, CitizenId, Clock, MunicipalityId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -39,6 +41,10 @@ pub async fn polls<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> Polls<S> {
         clock,
         store: h.store.clone(),
     }
+}
+
+fn flag_reason(text: &str) -> FlagReason {
+    FlagReason::parse(text).unwrap()
 }
 
 pub fn admin() -> Actor {
@@ -313,47 +319,97 @@ pub async fn survey_answers_are_validated<S: PollBackend, Q: Queue>(h: &Harness<
     assert_eq!(r.questions[1].options.as_ref().unwrap().iter().map(|o| o.count).collect::<Vec<_>>(), vec![1, 1, 0]);
 }
 
+/// A discussion open from a minute before `now` for a week.
+pub fn discussion_input(title: &str, now: DateTime<Utc>) -> NewPoll {
+    NewPoll {
+        kind: PollKind::Discussion,
+        title: title.into(),
+        questions: vec![],
+        ..vote_input(now - Duration::minutes(1), now + Duration::days(7), ResultsVisibility::Live)
+    }
+}
+
 pub async fn three_distinct_flaggers_hide_a_comment<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
     let p = polls(h).await;
     let now = p.clock.now();
-    let input = NewPoll {
-        kind: PollKind::Discussion,
-        title: "Правила выгула собак в парках".into(),
-        questions: vec![],
-        ..vote_input(now - Duration::minutes(1), now + Duration::days(7), ResultsVisibility::Live)
-    };
-    let d = p.participation.create(&admin(), input).await.unwrap();
+    let d = p.participation.create(&admin(), discussion_input("Правила выгула собак в парках", now)).await.unwrap();
     let alice = resident("alice", "tyumen", "1990-01-01");
-    let c = p.participation.comment(&alice, &d.id, "Нужны огороженные площадки", None).await.unwrap();
-    let reply = p.participation.comment(&resident("bob", "tyumen", "1990-01-01"), &d.id, "Согласен!", Some(c.id)).await;
-    reply.unwrap();
-    // the same flagger twice counts once; the third distinct flagger hides it
+    let c = p.participation.comment(&alice, &d.id, comment("Нужны огороженные площадки"), None).await.unwrap();
+    let bob = resident("bob", "tyumen", "1990-01-01");
+    p.participation.comment(&bob, &d.id, comment("Согласен!"), Some(c.id)).await.unwrap();
+    // the same flagger twice counts once, with the first reason; the third distinct flagger hides it
     let f1 = resident("f1", "tyumen", "1990-01-01");
-    p.participation.flag(&f1, &c.id).await.unwrap();
-    assert_eq!(p.participation.flag(&f1, &c.id).await.unwrap().flags, 1);
-    p.participation.flag(&resident("f2", "tyumen", "1990-01-01"), &c.id).await.unwrap();
+    p.participation.flag(&f1, &c.id, Some(flag_reason("оскорбление"))).await.unwrap();
+    assert_eq!(p.participation.flag(&f1, &c.id, Some(flag_reason("другая причина"))).await.unwrap().flags, 1);
+    p.participation.flag(&resident("f2", "tyumen", "1990-01-01"), &c.id, None).await.unwrap();
     let moderator = actor("m-1", "[moderator]", &[]);
     let queue =
         p.participation.moderation_queue(&moderator, ModerationState::Flagged, None, Limit::DEFAULT).await.unwrap();
-    assert_eq!(queue.items.iter().map(|x| x.id).collect::<Vec<_>>(), vec![c.id]);
-    let hidden = p.participation.flag(&resident("f3", "tyumen", "1990-01-01"), &c.id).await.unwrap();
+    assert_eq!(queue.items.iter().map(|x| x.comment.id).collect::<Vec<_>>(), vec![c.id]);
+    // moderators read the reasons flaggers gave; a flag without one adds none
+    let reasons: Vec<&str> = queue.items[0].flag_reasons.iter().map(|r| r.as_str()).collect();
+    assert_eq!(reasons, ["оскорбление"]);
+    let f3 = resident("f3", "tyumen", "1990-01-01");
+    let hidden = p.participation.flag(&f3, &c.id, Some(flag_reason("спам"))).await.unwrap();
     assert!(hidden.hidden);
     // hidden comments are not listed for citizens, but are for moderators
     let seen = p.participation.comments(&alice, &d.id, None, Limit::DEFAULT).await.unwrap().items;
     assert_eq!(seen.len(), 1);
     let hidden_queue = p.participation.moderation_queue(&moderator, ModerationState::Hidden, None, Limit::DEFAULT);
-    assert_eq!(hidden_queue.await.unwrap().items.len(), 1);
+    let hidden_queue = hidden_queue.await.unwrap().items;
+    assert_eq!(hidden_queue.len(), 1);
+    let reasons: Vec<&str> = hidden_queue[0].flag_reasons.iter().map(|r| r.as_str()).collect();
+    assert_eq!(reasons, ["оскорбление", "спам"]);
     // a moderator restores it; it is listed again and further flags do not hide it
     let restored = p.participation.moderate(&moderator, &c.id, false).await.unwrap();
     assert!(!restored.hidden);
     assert_eq!(p.participation.comments(&alice, &d.id, None, Limit::DEFAULT).await.unwrap().items.len(), 2);
-    assert!(!p.participation.flag(&resident("f4", "tyumen", "1990-01-01"), &c.id).await.unwrap().hidden);
+    assert!(!p.participation.flag(&resident("f4", "tyumen", "1990-01-01"), &c.id, None).await.unwrap().hidden);
     assert_eq!(code(p.participation.moderate(&alice, &c.id, true).await.unwrap_err()), "forbidden");
     // comments are rate limited per citizen (5 per hour here)
     for i in 0..4 {
-        p.participation.comment(&alice, &d.id, &format!("Комментарий {i}"), None).await.unwrap();
+        p.participation.comment(&alice, &d.id, comment(&format!("Комментарий {i}")), None).await.unwrap();
     }
-    assert_eq!(code(p.participation.comment(&alice, &d.id, "Ещё один", None).await.unwrap_err()), "rate_limited");
+    let over = p.participation.comment(&alice, &d.id, comment("Ещё один"), None).await;
+    assert_eq!(code(over.unwrap_err()), "rate_limited");
+}
+
+/// The store keeps each flag's reason with its flagger and lists a comment's flags by flagger.
+pub async fn flags_keep_their_reasons<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let input = discussion_input("Остановки общественного транспорта", now);
+    let d = p.participation.create(&admin(), input).await.unwrap();
+    let alice = resident("alice", "tyumen", "1990-01-01");
+    let mut c = p.participation.comment(&alice, &d.id, comment("Нужен павильон на остановке"), None).await.unwrap();
+    let quota = Quota::hourly("flag#test".to_owned(), 100, now);
+    let flags = [
+        Flag {
+            flagger: CitizenId::parse("zoe").unwrap(), reason: Some(flag_reason("реклама «Окна» & \"скидки\""))
+        },
+        Flag { flagger: CitizenId::parse("bob").unwrap(), reason: None },
+        Flag { flagger: CitizenId::parse("ann").unwrap(), reason: Some(flag_reason(&"я".repeat(500))) },
+    ];
+    for flag in &flags {
+        let mut next = c.clone();
+        next.flags += 1;
+        next.version += 1;
+        p.store.update_comment(c.version, &next, Some((flag, &quota))).await.unwrap();
+        c = next;
+    }
+    // a repeated flagger is refused and changes nothing
+    let mut next = c.clone();
+    next.version += 1;
+    let again = Flag { flagger: CitizenId::parse("bob").unwrap(), reason: Some(flag_reason("ещё раз")) };
+    assert!(matches!(
+        p.store.update_comment(c.version, &next, Some((&again, &quota))).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = p.store.flags(&c.id, 10).await.unwrap();
+    assert_eq!(stored, vec![flags[2].clone(), flags[1].clone(), flags[0].clone()]);
+    assert_eq!(p.store.flags(&c.id, 2).await.unwrap(), vec![flags[2].clone(), flags[1].clone()]);
+    let other = p.participation.comment(&alice, &d.id, comment("Без жалоб"), None).await.unwrap();
+    assert!(p.store.flags(&other.id, 10).await.unwrap().is_empty());
 }
 
 /// Every participation case that runs on both backends.
@@ -367,7 +423,8 @@ macro_rules! polls_suite {
             the_schedule_opens_closes_and_freezes_once,
             only_the_audience_may_vote,
             survey_answers_are_validated,
-            three_distinct_flaggers_hide_a_comment
+            three_distinct_flaggers_hide_a_comment,
+            flags_keep_their_reasons
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

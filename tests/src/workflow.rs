@@ -2,7 +2,7 @@
 //! duplicates and notifications, redelivery and poison messages.
 
 use crate::contract::{Backend, Queue};
-use crate::fixtures::{actor, at, citizen, code, new_message};
+use crate::fixtures::{actor, at, citizen, code, comment, new_message, reason};
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::ids::{AuthorityId, MessageId};
@@ -116,7 +116,7 @@ pub async fn the_full_lifecycle_with_one_reopen<S: Backend + NotificationStore, 
     assert_eq!(answered.answer.as_ref().unwrap().authority_id.as_str(), "tyumen-upravdor");
     // rating 2 with reopen: a new deadline from now, the same authority
     s.clock.advance(Duration::days(3));
-    let reopened = s.workflow.rate(&alice, &id, 2, Some("Через день снова провал".into()), true).await.unwrap();
+    let reopened = s.workflow.rate(&alice, &id, 2, Some(comment("Через день снова провал")), true).await.unwrap();
     assert_eq!(reopened.status, Status::Reopened);
     assert_eq!(reopened.authority_id.as_ref().unwrap().as_str(), "tyumen-upravdor");
     // Monday 2026-11-30 10:00 + 8 working days = Thursday 2026-12-10
@@ -125,7 +125,7 @@ pub async fn the_full_lifecycle_with_one_reopen<S: Backend + NotificationStore, 
     s.workflow.answer(&upravdor, &id, text("Выполнен полноценный ремонт покрытия")).await.unwrap();
     let again = s.workflow.rate(&alice, &id, 1, None, true).await.unwrap_err();
     assert_eq!(code(again), "reopen_limit");
-    let closed = s.workflow.rate(&alice, &id, 5, Some("Спасибо!".into()), false).await.unwrap();
+    let closed = s.workflow.rate(&alice, &id, 5, Some(comment("Спасибо!")), false).await.unwrap();
     assert_eq!(closed.status, Status::Closed);
     assert_eq!(closed.rating.as_ref().map(|r| r.score), Some(5));
     // answering a closed message is an invalid transition
@@ -154,15 +154,18 @@ pub async fn only_the_right_people_act<S: Backend + NotificationStore, Q: Queue>
     assert_eq!(code(s.workflow.answer(&m, &id, text("Ответ модератора на сообщение")).await.unwrap_err()), "forbidden");
     // an official may only send it back to the ЦУР
     let own = official("o-1", "tyumen-upravdor");
-    let elsewhere = s.workflow.redirect(&own, &id, AuthorityId::parse("ddit").unwrap(), "x".into()).await;
+    let elsewhere = s.workflow.redirect(&own, &id, AuthorityId::parse("ddit").unwrap(), reason("x")).await;
     assert_eq!(code(elsewhere.unwrap_err()), "validation_failed");
-    let back = s.workflow.redirect(&own, &id, AuthorityId::parse("tsur-72").unwrap(), "not_in_competence".into());
+    let back = s.workflow.redirect(&own, &id, AuthorityId::parse("tsur-72").unwrap(), reason("not_in_competence"));
     let back = back.await.unwrap();
     assert_eq!((back.status, back.authority_id.unwrap().as_str()), (Status::Routed, "tsur-72"));
     // now the former authority no longer sees it, the ЦУР re-routes it and a moderator rejects it
     assert_eq!(code(s.workflow.take(&own, &id).await.unwrap_err()), "not_found");
     let center = official("c-1", "tsur-72");
-    s.workflow.redirect(&center, &id, AuthorityId::parse("ddit").unwrap(), "региональная дорога".into()).await.unwrap();
+    s.workflow
+        .redirect(&center, &id, AuthorityId::parse("ddit").unwrap(), reason("региональная дорога"))
+        .await
+        .unwrap();
     let rejected = s.workflow.reject(&m, &id, feedback_core::workflow::RejectReason::Spam, None).await.unwrap();
     assert_eq!(rejected.status, Status::Rejected);
     // the same moderator repeating the request gets the same answer; another one cannot reject it again

@@ -6,7 +6,7 @@
 use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
 use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
-use feedback_core::values::MessageText;
+use feedback_core::values::{MessageText, PhotoIds};
 use feedback_core::Clock;
 use feedback_core::MessageId;
 use feedback_tests::embedded::{app, App};
@@ -174,7 +174,7 @@ async fn message_in(app: &App, state: State) -> (MessageId, PhotoId) {
     let alice = citizen("alice");
     let (photo, _) = app.submit.photos.announce(&alice, "image/jpeg", 2048).await.unwrap();
     let mut input = new_message("dorogi-yamy", "Яма у дома 15 на Республики");
-    input.photo_ids = vec![photo.id];
+    input.photo_ids = PhotoIds::parse(&[photo.id.to_string()]).unwrap();
     let id = app.submit.messages.submit(&alice, input, None).await.unwrap().message.id;
     app.routing.route(&id).await.unwrap();
     if let State::Answered = state {

@@ -1,5 +1,6 @@
 //! Property tests on the request parsers: arbitrary bodies, wrong types, huge strings, invalid
-//! UTF-8, unknown and server-owned fields. Only 4xx problem+json comes back, and nothing is stored.
+//! UTF-8, unknown and server-owned fields. Only 4xx problem+json comes back, in Russian, and
+//! nothing is stored.
 
 use feedback_core::ports::QueueName;
 use feedback_tests::embedded::{app, App};
@@ -115,8 +116,18 @@ fn run(app: &App, rt: &tokio::runtime::Runtime, input: Input) -> Result<(), Test
     };
     let code = body["code"].as_str().unwrap_or_default();
     prop_assert!(CODES.contains(&code), "code {code} for {input:?}");
+    let texts = [&body["title"], &body["detail"]]
+        .into_iter()
+        .chain(body["errors"].as_array().into_iter().flatten().map(|e| &e["message"]));
+    for text in texts {
+        prop_assert!(text.as_str().is_some_and(has_cyrillic), "a text in Russian: {} for {:?}", body, input);
+    }
     prop_assert_eq!(rt.block_on(count(app)), before, "nothing stored for a refused request");
     Ok(())
+}
+
+fn has_cyrillic(text: &str) -> bool {
+    text.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
 }
 
 fn http_header_fallback() -> lambda_http::http::HeaderValue {

@@ -24,6 +24,33 @@ async fn a_quota_holds_under_concurrency() {
     feedback_tests::analytics::assert_reconciled(&h.store).await;
 }
 
+#[tokio::test]
+async fn a_database_from_before_flag_reasons_opens_with_its_flags_reasonless() {
+    use feedback_core::ids::{CitizenId, CommentId};
+    use feedback_core::participation::CommentStore;
+    let dir = std::env::temp_dir().join(format!("feedback-flag-reasons-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("feedback.db");
+    let comment = CommentId::new_at(chrono::Utc::now());
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE comment_flags (
+                comment_id  TEXT NOT NULL,
+                flagger     TEXT NOT NULL,
+                PRIMARY KEY (comment_id, flagger)
+            ) STRICT, WITHOUT ROWID;",
+        )
+        .unwrap();
+        old.execute("INSERT INTO comment_flags VALUES (?1, 'alice')", [comment.to_string()]).unwrap();
+    }
+    let store = SqliteStore::new(Db::open(&path).unwrap());
+    let flags = store.flags(&comment, 10).await.unwrap();
+    assert_eq!(flags.len(), 1);
+    assert_eq!((&flags[0].flagger, &flags[0].reason), (&CitizenId::parse("alice").unwrap(), &None));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 mod workflow {
     use super::*;
     feedback_tests::workflow_suite!(harness());

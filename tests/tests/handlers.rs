@@ -137,3 +137,34 @@ async fn reference_data_serves_lists_rules_and_health() {
     let operations: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(operations, ROUTES.len());
 }
+
+#[tokio::test]
+async fn a_flag_reason_reaches_the_moderators_queue() {
+    use feedback_core::Clock;
+    let app = app(20).await;
+    let secret = feedback_core::participation::VoterSecret::new(b"handlers-test-secret-0123456789".to_vec()).unwrap();
+    let p = feedback_core::participation::Participation::new(
+        app.store.clone(),
+        app.clock.clone(),
+        app.reference.clone(),
+        secret,
+        5,
+    );
+    let discussion = feedback_tests::polls::discussion_input("Благоустройство сквера", app.clock.now());
+    let d = p.create(&feedback_tests::polls::admin(), discussion).await.unwrap();
+    let alice = feedback_tests::polls::resident("alice", "tyumen", "1990-01-01");
+    let comment = feedback_core::values::CommentText::parse("Сквер нужен всем").unwrap();
+    let c = p.comment(&alice, &d.id, comment, None).await.unwrap();
+    let id = HashMap::from([("id".to_string(), c.id.to_string())]);
+    // Given the fixture's flag, with its reason, on that comment
+    let flag = http_event("apigw-post-comment-flags.json").with_path_parameters(id);
+    let resp = polls::handle(&p, flag).await.unwrap();
+    assert_eq!(resp.status(), 200, "{:?}", resp.body());
+    // Then the moderators' queue shows the comment with the reason the resident gave
+    let queue = polls::handle(&p, http_event("apigw-get-moderation-comments.json")).await.unwrap();
+    assert_eq!(queue.status(), 200);
+    let items = body_json(&queue)["items"].clone();
+    assert_eq!(items[0]["id"], c.id.to_string());
+    assert_eq!(items[0]["flags"], 1);
+    assert_eq!(items[0]["flag_reasons"], serde_json::json!(["оскорбления"]), "{items}");
+}

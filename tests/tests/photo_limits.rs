@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use feedback_core::ids::PhotoId;
 use feedback_core::photo::{BlobUrls, Photo, PhotoPolicy, PhotoStore, Photos, SweepReport};
+use feedback_core::values::PhotoIds;
 use feedback_core::ServiceError;
 use feedback_tests::embedded::app;
 use feedback_tests::fixtures::{citizen, new_message};
@@ -87,7 +88,7 @@ async fn photos_not_attached_within_a_day_are_deleted_and_attached_ones_kept() {
     let (attached, _) = photos.announce(&alice, "image/jpeg", 1000).await.unwrap();
     let (loose, _) = photos.announce(&alice, "image/png", 1000).await.unwrap();
     let mut input = new_message("dorogi-yamy", "Яма на дороге у дома 5 по улице Мельникайте");
-    input.photo_ids = vec![attached.id];
+    input.photo_ids = PhotoIds::parse(&[attached.id.to_string()]).unwrap();
     a.submit.messages.submit(&alice, input, None).await.unwrap();
 
     a.clock.advance(Duration::hours(23));

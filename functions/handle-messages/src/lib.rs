@@ -2,10 +2,10 @@
 //! answer, redirect and reject.
 
 use feedback_core::ids::{AuthorityId, MessageId};
-use feedback_core::values::MessageText;
+use feedback_core::values::{MessageText, Reason};
 use feedback_core::views::MessageView;
 use feedback_core::workflow::{QueueFilter, RejectReason, Workflow};
-use feedback_core::{Clock, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
+use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -40,22 +40,11 @@ pub struct RejectRequest {
     pub comment: Option<String>,
 }
 
-/// Free-text reasons and comments are at most this long.
-pub const MAX_REASON_CHARS: usize = 1000;
-
-fn bounded(field: &str, raw: &str) -> Result<String, ApiError> {
-    let t = raw.trim();
-    if t.is_empty() || t.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::validation(field, format!("от 1 до {MAX_REASON_CHARS} символов")));
-    }
-    Ok(t.to_owned())
-}
-
 fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
     let q = req.query_string_parameters_ref();
     let status = q
         .and_then(|q| q.first("status"))
-        .map(|s| Status::parse(s).ok_or_else(|| ApiError::validation("status", "неизвестный статус")))
+        .map(|s| s.parse::<Status>().map_err(|_| ApiError::validation("status", "неизвестный статус")))
         .transpose()?;
     let overdue = q
         .and_then(|q| q.first("overdue"))
@@ -113,19 +102,23 @@ where
         }
         Some(Operation::RedirectMessage) => {
             let body = json_body::<RedirectRequest>(req)?;
-            let to = AuthorityId::parse(&body.authority_id)
-                .map_err(|_| ApiError::validation("authority_id", "недопустимый идентификатор"))?;
-            workflow.redirect(&actor, &id, to, bounded("reason", &body.reason)?).await?
+            let mut errs = FieldErrors::new();
+            let to = errs.check("authority_id", AuthorityId::parse(&body.authority_id));
+            let reason = errs.check("reason", Reason::parse(&body.reason));
+            let (to, reason) = errs.finish_with(|| Some((to?, reason?)))?;
+            workflow.redirect(&actor, &id, to, reason).await?
         }
         Some(Operation::RejectMessage) => {
             let body = json_body::<RejectRequest>(req)?;
-            let reason = RejectReason::parse(&body.reason_code).ok_or_else(|| {
-                ApiError::validation(
-                    "reason_code",
-                    "одно из: obscene, spam, duplicate, no_content, personal_data, not_a_request",
-                )
-            })?;
-            let comment = body.comment.as_deref().map(|c| bounded("comment", c)).transpose()?;
+            let mut errs = FieldErrors::new();
+            let reason = errs.check(
+                "reason_code",
+                body.reason_code
+                    .parse::<RejectReason>()
+                    .map_err(|_| "одно из: obscene, spam, duplicate, no_content, personal_data, not_a_request"),
+            );
+            let comment = errs.check("comment", body.comment.as_deref().map(Reason::parse).transpose());
+            let (reason, comment) = errs.finish_with(|| Some((reason?, comment?)))?;
             workflow.reject(&actor, &id, reason, comment).await?
         }
         _ => return Err(ApiError::RouteNotFound),

@@ -31,23 +31,16 @@ pub struct Open311Error {
     pub description: String,
 }
 
-/// The format a response is written in, from the path's suffix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The format a response is written in, from the path's suffix (`json` or `xml`; anything
+/// else is refused, answered in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     Json,
     Xml,
 }
 
 impl Format {
-    /// The format of a suffix; anything else is refused (answered in JSON).
-    pub fn parse(raw: &str) -> Option<Format> {
-        match raw {
-            "json" => Some(Format::Json),
-            "xml" => Some(Format::Xml),
-            _ => None,
-        }
-    }
-
     /// The format a refusal is written in when the request's own format is unknown: XML for a
     /// path ending in `.xml`, JSON otherwise.
     fn of_path(path: &str) -> Format {
@@ -256,36 +249,22 @@ pub enum FormError {
 }
 
 /// Splits an `application/x-www-form-urlencoded` body into decoded name/value pairs, in order.
+/// Unlike a lenient decoder, it refuses a `%` without two hex digits and bytes that are not
+/// UTF-8 once decoded.
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
-    body.split(|b| *b == b'&')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut halves = part.splitn(2, |b| *b == b'=');
-            let (name, value) = (halves.next().unwrap_or_default(), halves.next().unwrap_or_default());
-            Ok((decode(name)?, decode(value)?))
-        })
-        .collect()
-}
-
-fn decode(raw: &[u8]) -> Result<String, FormError> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&byte) = raw.get(i) {
-        match byte {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = raw.get(i + 1..i + 3).ok_or(FormError::BadEscape)?;
-                let &[hi, lo] = hex else { return Err(FormError::BadEscape) };
-                let hi = (hi as char).to_digit(16).ok_or(FormError::BadEscape)?;
-                let lo = (lo as char).to_digit(16).ok_or(FormError::BadEscape)?;
-                out.push((hi * 16 + lo) as u8);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
+    let escapes_complete = body
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'%')
+        .all(|(i, _)| body.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)));
+    if !escapes_complete {
+        return Err(FormError::BadEscape);
     }
-    String::from_utf8(out).map_err(|_| FormError::NotUtf8)
+    // Separators are ASCII, so the whole body decodes to UTF-8 exactly when every name and value does.
+    if percent_encoding::percent_decode(body).decode_utf8().is_err() {
+        return Err(FormError::NotUtf8);
+    }
+    Ok(form_urlencoded::parse(body).into_owned().collect())
 }
 
 /// A POST body, split: the key, the jurisdiction and the request itself. Personal data fields
@@ -428,7 +407,7 @@ where
         _ => return Ok(Refusal::new(404, "Такого адреса нет.").into_response(fallback)),
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
-    let Some(format) = Format::parse(&param("format")) else {
+    let Ok(format) = param("format").parse::<Format>() else {
         return Ok(Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback));
     };
     let result = match route.op {

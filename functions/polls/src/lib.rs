@@ -8,11 +8,12 @@ use feedback_core::ids::{CommentId, MunicipalityId, PollId};
 use feedback_core::page::Page;
 use feedback_core::participation::VoterSecret;
 use feedback_core::participation::{
-    Audience, BallotAnswer, Comment, CommentStore, ModerationState, NewPoll, Participation, PollForActor, PollKind,
-    PollStatus, PollStore, Question, QuestionKind, ResultsVisibility,
+    Audience, BallotAnswer, Comment, CommentStore, ModerationItem, ModerationState, NewPoll, Participation,
+    PollForActor, PollKind, PollStatus, PollStore, Question, QuestionKind, ResultsVisibility,
 };
+use feedback_core::values::{CommentText, FlagReason};
 use feedback_core::views::local_time;
-use feedback_core::{Clock, FieldError, ReferenceStore, ServiceError};
+use feedback_core::{Clock, FieldErrors, ReferenceStore, ServiceError};
 use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -125,7 +126,7 @@ fn audience(req: Option<AudienceRequest>) -> Result<Audience, ServiceError> {
 
 impl PollRequest {
     pub fn parse(self) -> Result<NewPoll, ServiceError> {
-        let mut errs = Vec::new();
+        let mut errs = FieldErrors::new();
         let questions = self
             .questions
             .into_iter()
@@ -137,12 +138,14 @@ impl PollRequest {
                 required: q.required.unwrap_or(true),
             })
             .collect();
-        let audience = audience(self.audience).map_err(|e| match e {
-            ServiceError::Validation(v) => errs.extend(v),
-            _ => errs.push(FieldError::new("audience", "недопустимая аудитория")),
-        });
-        match audience {
-            Ok(audience) if errs.is_empty() => Ok(NewPoll {
+        let audience = audience(self.audience)
+            .map_err(|e| match e {
+                ServiceError::Validation(v) => errs.extend(v),
+                _ => errs.push("audience", "недопустимая аудитория"),
+            })
+            .ok();
+        errs.finish_with(|| {
+            Some(NewPoll {
                 kind: match self.kind {
                     PollKindRequest::Vote => PollKind::Vote,
                     PollKindRequest::Survey => PollKind::Survey,
@@ -150,13 +153,12 @@ impl PollRequest {
                 title: self.title,
                 description: self.description,
                 questions,
-                audience,
+                audience: audience?,
                 opens_at: self.opens_at.with_timezone(&Utc),
                 closes_at: self.closes_at.with_timezone(&Utc),
                 results: self.results,
-            }),
-            _ => Err(ServiceError::Validation(errs)),
-        }
+            })
+        })
     }
 }
 
@@ -227,6 +229,9 @@ pub struct CommentView {
     /// Flags and state are shown to moderators.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<u32>,
+    /// The reasons flaggers gave, in the moderators' queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag_reasons: Option<Vec<String>>,
 }
 
 /// The receipt of a cast ballot: the code that later proves it was counted.
@@ -253,7 +258,13 @@ fn comment_view(c: Comment, viewer: &feedback_core::Actor, tz: &Tz) -> CommentVi
         created_at: local_time(c.created_at, tz),
         hidden: c.hidden,
         flags: staff.then_some(c.flags),
+        flag_reasons: None,
     }
+}
+
+fn moderation_view(item: ModerationItem, viewer: &feedback_core::Actor, tz: &Tz) -> CommentView {
+    let reasons = item.flag_reasons.iter().map(|r| r.as_str().to_owned()).collect();
+    CommentView { flag_reasons: Some(reasons), ..comment_view(item.comment, viewer, tz) }
 }
 
 fn status_param(req: &Request, default: PollStatus) -> Result<PollStatus, ApiError> {
@@ -341,21 +352,18 @@ where
         }
         Some(Operation::PostComment) => {
             let body = json_body::<CommentRequest>(req)?;
-            let reply_to = body
-                .reply_to
-                .as_deref()
-                .map(CommentId::parse)
-                .transpose()
-                .map_err(|_| ApiError::validation("reply_to", "недопустимый идентификатор"))?;
-            let c = p.comment(&actor, &poll_id(req)?, &body.text, reply_to).await?;
+            let mut errs = FieldErrors::new();
+            let text = errs.check("text", CommentText::parse(&body.text));
+            let reply_to = errs.check("reply_to", body.reply_to.as_deref().map(CommentId::parse).transpose());
+            let (text, reply_to) = errs.finish_with(|| Some((text?, reply_to?)))?;
+            let c = p.comment(&actor, &poll_id(req)?, text, reply_to).await?;
             Ok(created(&comment_view(c, &actor, &tz)))
         }
         Some(Operation::FlagComment) => {
             let body = json_body::<FlagRequest>(req)?;
-            if body.reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-                return Err(ApiError::validation("reason", "не длиннее 500 символов"));
-            }
-            let c = p.flag(&actor, &comment_id(req)?).await?;
+            let reason =
+                FlagReason::parse_optional(body.reason.as_deref()).map_err(|m| ApiError::validation("reason", m))?;
+            let c = p.flag(&actor, &comment_id(req)?, reason).await?;
             Ok(ok(&comment_view(c, &actor, &tz)))
         }
         Some(op @ (Operation::HideComment | Operation::RestoreComment)) => {
@@ -369,8 +377,8 @@ where
                 Some(_) => return Err(ApiError::validation("state", "flagged или hidden")),
             };
             let (limit, cursor) = limit_and_cursor(req)?;
-            let page: Page<Comment> = p.moderation_queue(&actor, state, cursor, limit).await?;
-            Ok(ok(&page.map(|c| comment_view(c, &actor, &tz))))
+            let page: Page<ModerationItem> = p.moderation_queue(&actor, state, cursor, limit).await?;
+            Ok(ok(&page.map(|item| moderation_view(item, &actor, &tz))))
         }
         _ => Err(ApiError::RouteNotFound),
     }

@@ -7,10 +7,10 @@ use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
 use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
-use feedback_core::values::{Address, IdempotencyKey, Location, MessageText};
+use feedback_core::values::{Address, CommentText, IdempotencyKey, Location, MessageText, PhotoIds};
 use feedback_core::views::{local_time, MessageView};
 use feedback_core::workflow::{Notifications, Workflow};
-use feedback_core::{Clock, FieldError, MessageStore, ReferenceStore, ServiceError, WorkQueue};
+use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::{
     actor, created, json_body, json_body_without, limit_and_cursor, ok, operation, path_param, ApiError, Operation,
     MESSAGE_SERVER_OWNED,
@@ -53,52 +53,29 @@ pub struct LocationRequest {
     pub lon: f64,
 }
 
-/// A message takes at most this many photos.
-pub const MAX_PHOTOS: usize = 3;
-
 impl NewMessageRequest {
     /// Parses every field, reporting all problems at once.
     pub fn parse(self) -> Result<NewMessage, ServiceError> {
-        let mut errs = Vec::new();
-        let mut check = |field: &str, r: Result<(), String>| {
-            if let Err(m) = r {
-                errs.push(FieldError::new(field, m));
-            }
-        };
-        let category = CategoryId::parse(&self.category_id).map_err(|e| e.to_string());
-        check("category_id", category.as_ref().map(|_| ()).map_err(Clone::clone));
-        let text = MessageText::parse(&self.text);
-        check("text", text.as_ref().map(|_| ()).map_err(Clone::clone));
-        let municipality =
-            self.municipality_id.as_deref().map(MunicipalityId::parse).transpose().map_err(|e| e.to_string());
-        check("municipality_id", municipality.as_ref().map(|_| ()).map_err(Clone::clone));
-        let address = self.address.as_deref().map(Address::parse).transpose();
-        check("address", address.as_ref().map(|_| ()).map_err(Clone::clone));
-        let location = self.location.map(|l| Location::new(l.lat, l.lon)).transpose();
-        check("location", location.as_ref().map(|_| ()).map_err(Clone::clone));
-        let raw_photos = self.photo_ids.unwrap_or_default();
-        let photos: Result<Vec<PhotoId>, String> = if raw_photos.len() > MAX_PHOTOS {
-            Err(format!("не больше {MAX_PHOTOS} фотографий"))
-        } else {
-            raw_photos.iter().map(|p| PhotoId::parse(p).map_err(|e| e.to_string())).collect()
-        };
-        check("photo_ids", photos.as_ref().map(|_| ()).map_err(Clone::clone));
-        match (category, text, municipality, address, location, photos) {
-            (Ok(category_id), Ok(text), Ok(municipality_id), Ok(address), Ok(location), Ok(photo_ids))
-                if errs.is_empty() =>
-            {
-                Ok(NewMessage {
-                    category_id,
-                    text,
-                    municipality_id,
-                    address,
-                    location,
-                    photo_ids,
-                    public: self.public.unwrap_or(false),
-                })
-            }
-            _ => Err(ServiceError::Validation(errs)),
-        }
+        let mut errs = FieldErrors::new();
+        let category_id = errs.check("category_id", CategoryId::parse(&self.category_id));
+        let text = errs.check("text", MessageText::parse(&self.text));
+        let municipality_id =
+            errs.check("municipality_id", self.municipality_id.as_deref().map(MunicipalityId::parse).transpose());
+        let address = errs.check("address", self.address.as_deref().map(Address::parse).transpose());
+        let location = errs.check("location", self.location.map(|l| Location::new(l.lat, l.lon)).transpose());
+        let photo_ids = errs.check("photo_ids", PhotoIds::parse(&self.photo_ids.unwrap_or_default()));
+        let public = self.public.unwrap_or(false);
+        errs.finish_with(|| {
+            Some(NewMessage {
+                category_id: category_id?,
+                text: text?,
+                municipality_id: municipality_id?,
+                address: address?,
+                location: location?,
+                photo_ids: photo_ids?,
+                public,
+            })
+        })
     }
 }
 
@@ -115,9 +92,6 @@ pub struct RatingRequest {
     #[serde(default)]
     pub reopen: Option<bool>,
 }
-
-/// A rating comment is at most this long.
-pub const MAX_COMMENT_CHARS: usize = 1000;
 
 /// A notification as residents read it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -214,7 +188,7 @@ where
                 .transpose()
                 .map_err(|m| ApiError::validation("Idempotency-Key", m))?;
             let input = json_body_without::<NewMessageRequest>(req, MESSAGE_SERVER_OWNED)?.parse()?;
-            let not_uploaded = services.photos.check_uploaded(&actor.id, &input.photo_ids).await?;
+            let not_uploaded = services.photos.check_uploaded(&actor.id, input.photo_ids.as_slice()).await?;
             if !not_uploaded.is_empty() {
                 return Err(ServiceError::Validation(not_uploaded).into());
             }
@@ -234,10 +208,8 @@ where
         Some(Operation::RateMessage) => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let body = json_body::<RatingRequest>(req)?;
-            let comment = body.comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
-            if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
-                return Err(ApiError::validation("comment", format!("не длиннее {MAX_COMMENT_CHARS} символов")));
-            }
+            let comment =
+                CommentText::parse_optional(body.comment.as_deref()).map_err(|m| ApiError::validation("comment", m))?;
             let m = services.workflow.rate(&actor, &id, body.score, comment, body.reopen.unwrap_or(false)).await?;
             Ok(ok(&MessageView::summary(&m, &tz)))
         }

@@ -248,7 +248,7 @@ impl Demo {
             }
         }
         for reason in self.rejections.keys() {
-            if RejectReason::parse(reason).is_none() {
+            if reason.parse::<RejectReason>().is_err() {
                 out.push(format!("rejections.{reason}: not a rejection reason"));
             }
         }

@@ -11,7 +11,7 @@ use feedback_core::ids::{AuthorityId, MessageId, PollId};
 use feedback_core::message::Status;
 use feedback_core::participation::{BallotAnswer, Participation};
 use feedback_core::service::{Messages, NewMessage, RouteOutcome, Routing};
-use feedback_core::values::{Address, Location, MessageText};
+use feedback_core::values::{Address, CommentText, Location, MessageText, Reason};
 use feedback_core::workflow::Workflow;
 use feedback_core::ManualClock;
 use feedback_core::ServiceError;
@@ -168,7 +168,7 @@ async fn submit(world: &World, lane: &Lane, index: u64, at: DateTime<Utc>) -> an
         municipality_id: rng.random_bool(0.5).then(|| m.id.clone()),
         address: address.map(|a| Address::parse(&a)).transpose().map_err(|e| anyhow!("generated address: {e}"))?,
         location: location.map(|(lat, lon)| Location::new(lat, lon)).transpose().map_err(|e| anyhow!("{e}"))?,
-        photo_ids: vec![],
+        photo_ids: Default::default(),
         public: rng.random_bool(0.6),
     };
     let actor = world.citizen(author)?;
@@ -205,6 +205,8 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let moderator =
                 world.moderators.get(m.rng.random_range(0..world.moderators.len())).context("a moderator")?;
             let (reason, comment) = texts::rejection(&mut m.rng, &world.demo);
+            let comment =
+                comment.as_deref().map(Reason::parse).transpose().map_err(|e| anyhow!("generated comment: {e}"))?;
             lane.workflow.reject(moderator, &m.id, reason, comment).await.map(|_| Done::default())
         }
         Step::Take => {
@@ -219,7 +221,8 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
         }
         Step::ReturnToCenter => {
             let official = world.official(m.authority.as_ref(), m.official)?;
-            let reason = world.demo.redirects.to_center.clone();
+            let reason =
+                Reason::parse(&world.demo.redirects.to_center).map_err(|e| anyhow!("generated reason: {e}"))?;
             match lane.workflow.redirect(official, &m.id, world.center.clone(), reason).await {
                 Ok(_) => {
                     m.returned_by = m.authority.replace(world.center.clone());
@@ -241,7 +244,8 @@ async fn advance(world: &World, lane: &Lane, mut m: Box<Msg>, step: Step, at: Da
             let Some(to) = world.alternative(&mut m.rng, usize::from(m.category), muni, &not_to) else {
                 return Ok(plan_work(world, m, at, Counts::default()));
             };
-            match lane.workflow.redirect(official, &m.id, to.clone(), world.demo.redirects.onward.clone()).await {
+            let reason = Reason::parse(&world.demo.redirects.onward).map_err(|e| anyhow!("generated reason: {e}"))?;
+            match lane.workflow.redirect(official, &m.id, to.clone(), reason).await {
                 Ok(_) => {
                     m.official = m.rng.random_range(0..world.officials_of(&to));
                     m.authority = Some(to);
@@ -360,7 +364,11 @@ async fn rate(world: &World, lane: &Lane, mut m: Box<Msg>, at: DateTime<Utc>) ->
             3 => m.rng.random_bool(0.08),
             _ => false,
         };
-    let comment = texts::rating_comment(&mut m.rng, &world.demo, score, reopen);
+    let comment = texts::rating_comment(&mut m.rng, &world.demo, score, reopen)
+        .as_deref()
+        .map(CommentText::parse)
+        .transpose()
+        .map_err(|e| anyhow!("generated comment: {e}"))?;
     let author = world.citizen(m.author)?;
     let rated = lane
         .workflow

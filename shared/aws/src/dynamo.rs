@@ -203,6 +203,44 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// The items of partition `pk` whose sort keys start with `prefix`, ascending, read
+    /// consistently; at most `limit` when given.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out: Vec<Item> = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let remaining = limit.map(|l| l.saturating_sub(out.len()).clamp(1, i32::MAX as usize) as i32);
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_limit(remaining)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            out.extend(page.items().iter().cloned());
+            let full = limit.is_some_and(|l| out.len() >= l);
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && !full => start = Some(k),
+                _ => break,
+            }
+        }
+        if let Some(l) = limit {
+            out.truncate(l);
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn get_doc(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -371,29 +409,7 @@ impl MessageStore for DynamoStore {
     }
 
     async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
-                .expression_attribute_values(":pk", s(msg_pk(id)))
-                .expression_attribute_values(":h", s("HIST#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query history", e))?;
-            for item in page.items() {
-                out.push(read_doc(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        self.query_prefix(msg_pk(id), "HIST#", None).await?.iter().map(read_doc).collect()
     }
 
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError> {

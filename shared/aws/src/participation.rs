@@ -5,10 +5,11 @@ use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    list_partition, shard_of, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus,
-    PollStore, Results, StoredBallot, Tally, TALLY_SHARDS,
+    list_partition, shard_of, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll,
+    PollStatus, PollStore, Results, StoredBallot, Tally, TALLY_SHARDS,
 };
 use feedback_core::ports::{backoff, Quota, StoreError};
+use feedback_core::values::FlagReason;
 
 fn poll_pk(id: &PollId) -> String {
     format!("POLL#{id}")
@@ -319,25 +320,30 @@ impl CommentStore for DynamoStore {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<(&CitizenId, &Quota)>,
+        flag: Option<(&Flag, &Quota)>,
     ) -> Result<(), StoreError> {
         let mut items = vec![self.put(
             comment_item(next)?,
             "version = :v",
             Some(Item::from([(":v".into(), n(expected_version))])),
         )?];
-        if let Some((f, quota)) = flagger {
+        if let Some((f, quota)) = flag {
             if quota.max == 0 {
                 return Err(StoreError::OverQuota);
             }
-            let flag =
-                Item::from([("PK".into(), s(format!("COMMENT#{}", next.id))), ("SK".into(), s(format!("FLAG#{f}")))]);
-            items.push(self.put(flag, "attribute_not_exists(PK)", None)?);
+            let mut item = Item::from([
+                ("PK".into(), s(format!("COMMENT#{}", next.id))),
+                ("SK".into(), s(format!("FLAG#{}", f.flagger))),
+            ]);
+            if let Some(reason) = &f.reason {
+                item.insert("reason".into(), s(reason.as_str()));
+            }
+            items.push(self.put(item, "attribute_not_exists(PK)", None)?);
             items.push(self.quota_spend(quota)?);
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(r) if flagger.is_some() && r.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => {
+            Err(r) if flag.is_some() && r.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => {
                 Err(StoreError::OverQuota)
             }
             Err(r) => Err(conflict_or(r, "updating a comment")),
@@ -346,6 +352,23 @@ impl CommentStore for DynamoStore {
 
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {
         Ok(self.get_doc(format!("COMMENT#{comment}"), &format!("FLAG#{flagger}")).await?.is_some())
+    }
+
+    async fn flags(&self, comment: &CommentId, limit: usize) -> Result<Vec<Flag>, StoreError> {
+        let items = self.query_prefix(format!("COMMENT#{comment}"), "FLAG#", Some(limit)).await?;
+        items
+            .iter()
+            .map(|item| {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+                let flagger = text("SK")
+                    .and_then(|sk| sk.strip_prefix("FLAG#"))
+                    .and_then(|f| CitizenId::parse(f).ok())
+                    .ok_or_else(|| backend("Query flags", "a flag without a valid flagger"))?;
+                let reason =
+                    text("reason").map(|r| FlagReason::parse(r)).transpose().map_err(|e| backend("Query flags", e))?;
+                Ok(Flag { flagger, reason })
+            })
+            .collect()
     }
 
     async fn moderation_queue(

@@ -8,6 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 /// A role granted by the identity provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Citizen,
     Official,
@@ -17,24 +19,9 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn parse(raw: &str) -> Option<Role> {
-        Some(match raw {
-            "citizen" => Role::Citizen,
-            "official" => Role::Official,
-            "moderator" => Role::Moderator,
-            "admin" => Role::Admin,
-            "analyst" => Role::Analyst,
-            _ => return None,
-        })
-    }
+    /// The claim's word, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Citizen => "citizen",
-            Role::Official => "official",
-            Role::Moderator => "moderator",
-            Role::Admin => "admin",
-            Role::Analyst => "analyst",
-        }
+        self.into()
     }
 }
 
@@ -69,7 +56,7 @@ impl Actor {
         let id = CitizenId::parse(sub).map_err(|_| ClaimsError::MissingSubject)?;
         let roles = claims
             .get("roles")
-            .map(|raw| parse_list_claim(raw).iter().filter_map(|r| Role::parse(r)).collect())
+            .map(|raw| parse_list_claim(raw).iter().filter_map(|r| r.parse::<Role>().ok()).collect())
             .unwrap_or_default();
         let municipality = optional(claims, "municipality")
             .map(|v| MunicipalityId::parse(v).map_err(|_| ClaimsError::Malformed("municipality")))

@@ -62,7 +62,7 @@ impl Calendar {
             if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
                 errs.push(CalendarError {
                     entry: format!("calendar.holidays[{d}]"),
-                    problem: "is a weekend day; list only weekdays that are days off".into(),
+                    problem: "это выходной день; перечисляйте только будние дни, которые стали нерабочими".into(),
                 });
             }
         }
@@ -70,7 +70,7 @@ impl Calendar {
             if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
                 errs.push(CalendarError {
                     entry: format!("calendar.working_weekends[{d}]"),
-                    problem: "is not a Saturday or Sunday".into(),
+                    problem: "это не суббота и не воскресенье".into(),
                 });
             }
         }

@@ -77,24 +77,23 @@ impl Counters {
 }
 
 /// The grouping of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub(crate) enum Series {
     All,
+    #[strum(serialize = "cat")]
     Category,
+    #[strum(serialize = "mun")]
     Municipality,
+    #[strum(serialize = "auth")]
     Authority,
     Status,
 }
 
 impl Series {
+    /// The series' word in stored counter keys.
     pub(crate) fn tag(self) -> &'static str {
-        match self {
-            Series::All => "all",
-            Series::Category => "cat",
-            Series::Municipality => "mun",
-            Series::Authority => "auth",
-            Series::Status => "status",
-        }
+        self.into()
     }
 }
 
@@ -249,7 +248,7 @@ mod tests {
                 municipality_id: None,
                 address: None,
                 location: None,
-                photo_ids: vec![],
+                photo_ids: Default::default(),
                 public: false,
             },
             MunicipalityId::parse("tyumen").unwrap(),

@@ -20,6 +20,55 @@ impl FieldError {
     }
 }
 
+/// The invalid fields of one request, collected so that all are reported at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The parsed value; on an error, `None`, and the error is recorded under `field`.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: impl Into<String>, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError::new(field, e.to_string()));
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+
+    pub fn extend(&mut self, errors: impl IntoIterator<Item = FieldError>) {
+        self.0.extend(errors);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok` when no field failed, else every failure as one `Validation` error.
+    pub fn finish(self) -> Result<(), ServiceError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::Validation(self.0))
+        }
+    }
+
+    /// What `build` makes of the checked fields (`?` on each) when no field failed; else every
+    /// failure as one `Validation` error.
+    pub fn finish_with<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ServiceError> {
+        self.finish()?;
+        build().ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("a field failed without an error")))
+    }
+}
+
 /// Why a use case refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -79,5 +128,26 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Unavailable { retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_report_every_failed_field_and_the_values_that_parsed() {
+        let mut errs = FieldErrors::new();
+        let a = errs.check("a", Ok::<_, String>(1));
+        let b = errs.check("b", Err::<u8, _>("плохо"));
+        let c = errs.check("c", "x".parse::<u8>());
+        assert_eq!((a, b, c), (Some(1), None, None));
+        let Err(ServiceError::Validation(v)) = errs.finish_with(|| Some((a?, b?))) else {
+            panic!("a validation error")
+        };
+        assert_eq!(v.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        let mut ok = FieldErrors::new();
+        let a = ok.check("a", Ok::<_, String>(1));
+        assert_eq!(ok.finish_with(|| a).unwrap(), 1);
     }
 }

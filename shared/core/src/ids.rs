@@ -10,11 +10,11 @@ use utoipa::openapi::RefOr;
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("must be a ULID (26 characters, Crockford base32)")]
+    #[error("нужен ULID: 26 символов Crockford base32")]
     NotUlid,
-    #[error("must be 1..64 characters of a-z, 0-9 and '-'")]
+    #[error("от 1 до 64 символов: латинские строчные буквы, цифры и «-»")]
     BadSlug,
-    #[error("must be 1..256 printable characters")]
+    #[error("от 1 до 256 печатных символов")]
     BadSubject,
 }
 

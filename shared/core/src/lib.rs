@@ -37,7 +37,7 @@ pub mod workflow;
 
 pub use actor::{Actor, Role};
 pub use clock::ManualClock;
-pub use error::{FieldError, ServiceError};
+pub use error::{FieldError, FieldErrors, ServiceError};
 pub use ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId};
 pub use message::{HistoryEntry, Message, Status};
 pub use ports::{Clock, CounterStore, Job, MessageStore, ReferenceStore, StoreError, SystemClock, WorkQueue};

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 /// A message's status. `overdue` is a flag and a redirect is a history entry, not statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Status {
     Submitted,
     Routed,
@@ -31,20 +33,22 @@ impl Status {
         Status::Reopened,
     ];
 
+    /// The wire word, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Submitted => "submitted",
-            Status::Routed => "routed",
-            Status::InProgress => "in_progress",
-            Status::Answered => "answered",
-            Status::Closed => "closed",
-            Status::Rejected => "rejected",
-            Status::Reopened => "reopened",
-        }
+        self.into()
     }
 
-    pub fn parse(raw: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == raw)
+    /// The status as residents and officials read it.
+    pub fn name_ru(self) -> &'static str {
+        match self {
+            Status::Submitted => "На модерации",
+            Status::Routed => "Направлено исполнителю",
+            Status::InProgress => "В работе",
+            Status::Answered => "Дан ответ",
+            Status::Closed => "Закрыто",
+            Status::Rejected => "Отклонено",
+            Status::Reopened => "Возобновлено",
+        }
     }
 
     /// Open messages still wait for an answer.
@@ -246,7 +250,8 @@ pub struct Message {
 }
 
 /// Where a message sits in its region's due-date index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum DueState {
     /// Open, with a deadline not yet flagged as passed.
     Due,
@@ -255,11 +260,9 @@ pub enum DueState {
 }
 
 impl DueState {
+    /// The index partition's word: `DUE` or `OVERDUE`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DueState::Due => "DUE",
-            DueState::Overdue => "OVERDUE",
-        }
+        self.into()
     }
 }
 
@@ -322,10 +325,10 @@ pub fn deadline_key(deadline_ms: i64, id: &MessageId) -> String {
 
 /// A transition the state machine does not allow from the current status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot {transition} a message that is {from}")]
+#[error("cannot {transition} a message that is {}", from.as_str())]
 pub struct InvalidTransition {
     pub transition: &'static str,
-    pub from: &'static str,
+    pub from: Status,
 }
 
 impl Message {
@@ -339,7 +342,7 @@ impl Message {
         tz: chrono_tz::Tz,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
-        let refused = InvalidTransition { transition: transition.name(), from: self.status.as_str() };
+        let refused = InvalidTransition { transition: transition.name(), from: self.status };
         let to = transition.target(self.status).ok_or(refused.clone())?;
         match &transition {
             Transition::MarkOverdue if self.overdue || self.deadline.is_none() => return Err(refused),
@@ -607,7 +610,7 @@ mod tests {
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
         let err = m.apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, String::new()).unwrap_err();
-        assert_eq!(err, InvalidTransition { transition: "take", from: "closed" });
+        assert_eq!(err, InvalidTransition { transition: "take", from: Status::Closed });
         assert_eq!(m.status, Status::Closed);
     }
 }

@@ -20,8 +20,10 @@
 
 use std::collections::HashMap;
 
-/// Why automatic moderation refused a text. `code()` is the stable machine word in API responses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why automatic moderation refused a text. `code()` is its stable machine word (logs, Open311
+/// refusals); `message_ru()` is what a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ModerationReason {
     /// The text contains obscene vocabulary.
     Obscene,
@@ -34,11 +36,7 @@ pub enum ModerationReason {
 impl ModerationReason {
     /// The stable machine word used in API responses.
     pub fn code(self) -> &'static str {
-        match self {
-            ModerationReason::Obscene => "obscene",
-            ModerationReason::NoContent => "no_content",
-            ModerationReason::Junk => "junk",
-        }
+        self.into()
     }
 
     /// A short explanation for the resident, in Russian.

@@ -6,7 +6,7 @@
 //! resident writes into the text or the address is masked in the public view only
 //! ([`crate::scrub`]); the stored message keeps it for the authority.
 
-use crate::error::{FieldError, ServiceError};
+use crate::error::{FieldErrors, ServiceError};
 use crate::ids::{CategoryId, MessageId, MunicipalityId};
 use crate::integration::{authenticate, Integration, IntegrationStore, KeyRefusal};
 use crate::message::{Message, Status};
@@ -18,7 +18,7 @@ use crate::reference::Reference;
 use crate::region::RegionData;
 use crate::scrub::{coarsen, scrub_address, scrub_text};
 use crate::submission::{check_quota, new_submission, submission_quota, NewMessage};
-use crate::values::{Address, Location, MessageText};
+use crate::values::{Address, Location, MessageText, PhotoIds};
 use crate::views::local_time;
 use anyhow::anyhow;
 use async_trait::async_trait;
@@ -135,19 +135,17 @@ pub struct Open311Created {
 }
 
 /// `open` or `closed`, as GeoReport v2 knows a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum OpenClosed {
     Open,
     Closed,
 }
 
 impl OpenClosed {
+    /// The word in any case, around spaces.
     pub fn parse(raw: &str) -> Option<OpenClosed> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "open" => Some(OpenClosed::Open),
-            "closed" => Some(OpenClosed::Closed),
-            _ => None,
-        }
+        raw.trim().parse().ok()
     }
     /// Open while it waits for routing or an answer; closed once answered, closed or rejected.
     pub fn of(status: Status) -> OpenClosed {
@@ -158,10 +156,7 @@ impl OpenClosed {
         }
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            OpenClosed::Open => "open",
-            OpenClosed::Closed => "closed",
-        }
+        self.into()
     }
 }
 
@@ -382,56 +377,34 @@ where
     ) -> Result<Open311Created, ServiceError> {
         let snap = self.reference.snapshot().await?;
         let region = &snap.value;
-        let mut errors = Vec::new();
-        let category = match input.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => {
-                errors.push(FieldError::new("service_code", "обязательный параметр"));
-                None
-            }
-            Some(code) => match CategoryId::parse(code) {
-                Ok(id) if region.category(&id).is_some() && region.is_leaf(&id) => Some(id),
-                _ => {
-                    errors.push(FieldError::new("service_code", "неизвестная услуга"));
-                    None
-                }
+        let mut errors = FieldErrors::new();
+        let category = errors.check(
+            "service_code",
+            match input.service_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                None => Err("обязательный параметр"),
+                Some(code) => match CategoryId::parse(code) {
+                    Ok(id) if region.category(&id).is_some() && region.is_leaf(&id) => Ok(id),
+                    _ => Err("неизвестная услуга"),
+                },
             },
-        };
+        );
         let location = match (input.lat, input.long) {
-            (Some(lat), Some(lon)) => match Location::new(lat, lon) {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    errors.push(FieldError::new("lat", e));
-                    None
-                }
-            },
+            (Some(lat), Some(lon)) => errors.check("lat", Location::new(lat, lon)),
             (None, None) => None,
-            _ => {
-                errors.push(FieldError::new("long", "lat и long указываются вместе"));
-                None
-            }
+            _ => errors.check("long", Err::<Location, _>("lat и long указываются вместе")),
         };
-        let address = match input.address_string.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            None => None,
-            Some(a) => match Address::parse(a) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    errors.push(FieldError::new("address_string", e));
-                    None
-                }
-            },
-        };
+        let address = input
+            .address_string
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .and_then(|a| errors.check("address_string", Address::parse(a)));
         let address = match (address, input.address_id.as_deref().map(str::trim).filter(|a| !a.is_empty())) {
-            (None, Some(id)) => match Address::parse(&format!("Код адреса: {id}")) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    errors.push(FieldError::new("address_id", e));
-                    None
-                }
-            },
+            (None, Some(id)) => errors.check("address_id", Address::parse(&format!("Код адреса: {id}"))),
             (a, _) => a,
         };
         if location.is_none() && address.is_none() && errors.is_empty() {
-            errors.push(FieldError::new("lat", "укажите место: lat и long или address_string"));
+            errors.push("lat", "укажите место: lat и long или address_string");
         }
         let mut text = input.description.as_deref().map(str::trim).unwrap_or("").to_owned();
         if let Some(url) = input.media_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
@@ -442,36 +415,23 @@ where
                 text.push_str("\n\nФото: ");
                 text.push_str(url);
             } else {
-                errors.push(FieldError::new("media_url", "нужен адрес http(s) без пробелов, до 2000 символов"));
+                errors.push("media_url", "нужен адрес http(s) без пробелов, до 2000 символов");
             }
         }
-        let text = match MessageText::parse(&text) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                errors.push(FieldError::new("description", e));
-                None
-            }
-        };
+        let text = errors.check("description", MessageText::parse(&text));
         let mut municipality = None;
         for (code, value) in &input.attributes {
             if code == MUNICIPALITY_ATTRIBUTE {
                 match MunicipalityId::parse(value.trim()) {
                     Ok(m) if region.municipality(&m).is_some() => municipality = Some(m),
-                    _ => errors.push(FieldError::new(
-                        format!("attribute[{MUNICIPALITY_ATTRIBUTE}]"),
-                        "неизвестное муниципальное образование",
-                    )),
+                    _ => errors
+                        .push(format!("attribute[{MUNICIPALITY_ATTRIBUTE}]"), "неизвестное муниципальное образование"),
                 }
             } else {
-                errors.push(FieldError::new(format!("attribute[{code}]"), "у услуги нет такого атрибута"));
+                errors.push(format!("attribute[{code}]"), "у услуги нет такого атрибута");
             }
         }
-        let (Some(category_id), Some(text)) = (category, text) else {
-            return Err(ServiceError::Validation(errors));
-        };
-        if !errors.is_empty() {
-            return Err(ServiceError::Validation(errors));
-        }
+        let (category_id, text) = errors.finish_with(|| Some((category?, text?)))?;
         let author = integration.author_id();
         let now = self.clock.now();
         let quota = submission_quota(&author, self.policy.per_hour, now);
@@ -482,8 +442,15 @@ where
             None => default_municipality(region).ok_or_else(|| anyhow!("the region has no municipalities"))?,
         };
 
-        let input =
-            NewMessage { category_id, text, municipality_id: None, address, location, photo_ids: vec![], public: true };
+        let input = NewMessage {
+            category_id,
+            text,
+            municipality_id: None,
+            address,
+            location,
+            photo_ids: PhotoIds::default(),
+            public: true,
+        };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];

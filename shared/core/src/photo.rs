@@ -33,27 +33,20 @@ impl Default for PhotoPolicy {
 }
 
 /// An accepted image type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 pub enum ImageType {
     #[serde(rename = "image/jpeg")]
+    #[strum(serialize = "image/jpeg")]
     Jpeg,
     #[serde(rename = "image/png")]
+    #[strum(serialize = "image/png")]
     Png,
 }
 
 impl ImageType {
-    pub fn parse(raw: &str) -> Option<ImageType> {
-        match raw {
-            "image/jpeg" => Some(ImageType::Jpeg),
-            "image/png" => Some(ImageType::Png),
-            _ => None,
-        }
-    }
+    /// The media type, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ImageType::Jpeg => "image/jpeg",
-            ImageType::Png => "image/png",
-        }
+        self.into()
     }
     /// Whether the bytes begin as a file of this type does (its magic number).
     pub fn matches(self, bytes: &[u8]) -> bool {
@@ -249,7 +242,7 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
             return Err(ServiceError::Forbidden("фотографии прикладывают жители"));
         }
         let mut errs = Vec::new();
-        let kind = ImageType::parse(content_type);
+        let kind = content_type.parse::<ImageType>().ok();
         if kind.is_none() {
             errs.push(FieldError::new("content_type", "image/jpeg или image/png"));
         }

@@ -316,7 +316,8 @@ pub trait ReferenceStore: Send + Sync + 'static {
 }
 
 /// A named work queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum QueueName {
     /// New messages waiting for routing.
     Submitted,
@@ -326,10 +327,7 @@ pub enum QueueName {
 
 impl QueueName {
     pub fn as_str(self) -> &'static str {
-        match self {
-            QueueName::Submitted => "submitted",
-            QueueName::Notifications => "notifications",
-        }
+        self.into()
     }
 }
 

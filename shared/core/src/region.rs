@@ -106,7 +106,7 @@ impl Retention {
             if !range.contains(&value) {
                 errs.push(RegionError::new(
                     format!("retention.{entry}"),
-                    format!("must be between {} and {}", range.start(), range.end()),
+                    format!("должно быть от {} до {}", range.start(), range.end()),
                 ));
             }
         };
@@ -157,10 +157,13 @@ impl RegionData {
     pub fn validate(&self) -> Result<(), Vec<RegionError>> {
         let mut errs = Vec::new();
         if self.region.time_zone.parse::<chrono_tz::Tz>().is_err() {
-            errs.push(RegionError::new("region.time_zone", format!("unknown time zone {:?}", self.region.time_zone)));
+            errs.push(RegionError::new(
+                "region.time_zone",
+                format!("неизвестный часовой пояс «{}»", self.region.time_zone),
+            ));
         }
         if self.region.default_deadline_working_days == 0 {
-            errs.push(RegionError::new("region.default_deadline_working_days", "must be at least 1"));
+            errs.push(RegionError::new("region.default_deadline_working_days", "не меньше 1"));
         }
         errs.extend(self.retention.problems());
         let munis = unique_ids(&mut errs, "municipalities", self.municipalities.iter().map(|m| m.id.as_str()));
@@ -169,22 +172,20 @@ impl RegionData {
 
         match self.authority(&self.region.center_authority_id) {
             Some(a) if a.level == AuthorityLevel::Center => {}
-            Some(_) => {
-                errs.push(RegionError::new("region.center_authority_id", "must name an authority of level center"))
-            }
+            Some(_) => errs.push(RegionError::new("region.center_authority_id", "нужен орган уровня center (ЦУР)")),
             None => errs.push(RegionError::new(
                 "region.center_authority_id",
-                format!("unknown authority {:?}", self.region.center_authority_id.as_str()),
+                format!("неизвестный орган власти «{}»", self.region.center_authority_id),
             )),
         }
         for a in &self.authorities {
             let entry = format!("authorities[id={}]", a.id);
             match (&a.level, &a.municipality_id) {
                 (AuthorityLevel::Municipal, None) => {
-                    errs.push(RegionError::new(entry, "a municipal authority needs municipality_id"))
+                    errs.push(RegionError::new(entry, "у муниципального органа нужен municipality_id"))
                 }
                 (_, Some(m)) if !munis.contains(m.as_str()) => {
-                    errs.push(RegionError::new(entry, format!("unknown municipality_id {:?}", m.as_str())))
+                    errs.push(RegionError::new(entry, format!("неизвестный муниципалитет «{m}»")))
                 }
                 _ => {}
             }
@@ -193,13 +194,13 @@ impl RegionData {
             let entry = format!("categories[id={}]", c.id);
             if let Some(p) = &c.parent_id {
                 if !cats.contains(p.as_str()) {
-                    errs.push(RegionError::new(&entry, format!("unknown parent_id {:?}", p.as_str())));
+                    errs.push(RegionError::new(&entry, format!("неизвестная родительская категория «{p}»")));
                 } else if self.category(p).and_then(|pc| pc.parent_id.as_ref()).is_some() {
-                    errs.push(RegionError::new(&entry, "categories nest at most two levels"));
+                    errs.push(RegionError::new(&entry, "категории вкладываются не глубже двух уровней"));
                 }
             }
             if c.deadline_working_days == Some(0) {
-                errs.push(RegionError::new(&entry, "deadline_working_days must be at least 1"));
+                errs.push(RegionError::new(&entry, "deadline_working_days — не меньше 1"));
             }
         }
         errs.extend(self.check_rules(&self.routing_rules));
@@ -211,7 +212,8 @@ impl RegionData {
         }
     }
 
-    /// Checks routing rules against this region's reference data.
+    /// Checks routing rules against this region's reference data. Admins edit the rules over the
+    /// API, so the problems are in Russian.
     pub fn check_rules(&self, rules: &[RoutingRule]) -> Vec<RegionError> {
         let mut errs = Vec::new();
         let mut seen = HashSet::new();
@@ -222,20 +224,20 @@ impl RegionData {
                 r.municipality_id.as_ref().map(|m| m.as_str()).unwrap_or("*")
             );
             if self.category(&r.category_id).is_none() {
-                errs.push(RegionError::new(&entry, format!("unknown category_id {:?}", r.category_id.as_str())));
+                errs.push(RegionError::new(&entry, format!("неизвестная категория «{}»", r.category_id)));
             }
             if let Some(m) = &r.municipality_id {
                 if self.municipality(m).is_none() {
-                    errs.push(RegionError::new(&entry, format!("unknown municipality_id {:?}", m.as_str())));
+                    errs.push(RegionError::new(&entry, format!("неизвестный муниципалитет «{m}»")));
                 }
             }
             if self.authority(&r.authority_id).is_none() {
-                errs.push(RegionError::new(&entry, format!("unknown authority_id {:?}", r.authority_id.as_str())));
+                errs.push(RegionError::new(&entry, format!("неизвестный орган власти «{}»", r.authority_id)));
             }
             if !seen.insert((&r.category_id, &r.municipality_id)) {
                 errs.push(RegionError::new(
                     &entry,
-                    "duplicates an earlier rule for the same category and municipality",
+                    "повторяет более раннее правило для той же категории и муниципалитета",
                 ));
             }
         }
@@ -280,7 +282,7 @@ fn unique_ids<'a>(errs: &mut Vec<RegionError>, kind: &str, ids: impl Iterator<It
     let mut set = HashSet::new();
     for id in ids {
         if !set.insert(id) {
-            errs.push(RegionError::new(format!("{kind}[id={id}]"), "duplicate id"));
+            errs.push(RegionError::new(format!("{kind}[id={id}]"), "идентификатор повторяется"));
         }
     }
     set
@@ -301,7 +303,10 @@ mod tests {
         let mut doc = serde_json::to_value(sample_region()).unwrap();
         doc.as_object_mut().unwrap().remove("retention");
         let r: RegionData = serde_json::from_value(doc).unwrap();
-        assert_eq!(r.retention, Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 });
+        assert_eq!(
+            r.retention,
+            Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 }
+        );
         let mut bad = sample_region();
         bad.retention = Retention { idempotency_hours: 0, notification_days: 7, unattached_photo_hours: 24 * 31 };
         let entries: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.entry).collect();
@@ -322,7 +327,7 @@ mod tests {
         let errs = r.validate().unwrap_err();
         assert!(errs
             .iter()
-            .any(|e| e.entry.contains("category_id=no-such") && e.problem.contains("unknown category_id")));
+            .any(|e| e.entry.contains("category_id=no-such") && e.problem.contains("неизвестная категория «no-such»")));
     }
 
     #[test]

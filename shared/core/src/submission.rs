@@ -3,7 +3,7 @@
 
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
-use crate::ids::{CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
+use crate::ids::{CategoryId, CitizenId, MessageId, MunicipalityId};
 use crate::message::{ActorRole, Facts, HistoryEntry, Message, Status};
 use crate::moderation;
 use crate::outbox::relay;
@@ -15,7 +15,7 @@ use crate::ports::{
     StoreError, WorkQueue,
 };
 use crate::reference::Reference;
-use crate::values::{Address, IdempotencyKey, Location, MessageText};
+use crate::values::{Address, IdempotencyKey, Location, MessageText, PhotoIds};
 use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -30,7 +30,7 @@ pub struct NewMessage {
     pub municipality_id: Option<MunicipalityId>,
     pub address: Option<Address>,
     pub location: Option<Location>,
-    pub photo_ids: Vec<PhotoId>,
+    pub photo_ids: PhotoIds,
     pub public: bool,
 }
 
@@ -125,7 +125,7 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
             }
             Some(_) => {}
         }
-        errors.extend(check_attachable(&self.store, &actor.id, &input.photo_ids).await?);
+        errors.extend(check_attachable(&self.store, &actor.id, input.photo_ids.as_slice()).await?);
         if !errors.is_empty() {
             return Err(ServiceError::Validation(errors));
         }
@@ -214,7 +214,7 @@ pub fn new_submission(
         text: input.text.as_str().to_owned(),
         address: input.address.as_ref().map(|a| a.as_str().to_owned()),
         location: input.location,
-        photo_ids: input.photo_ids.clone(),
+        photo_ids: input.photo_ids.to_vec(),
         public: input.public,
         status: Status::Submitted,
         authority_id: None,

@@ -1,6 +1,8 @@
 //! Parsed values: once constructed they are valid, so the domain never re-checks them.
 
+use crate::ids::PhotoId;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The text of a message or an answer: 10..4000 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +57,96 @@ impl Address {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Free text of 1..=`max` characters after trimming.
+fn bounded_text(raw: &str, max: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("не может быть пустым".into());
+    }
+    if trimmed.chars().count() > max {
+        return Err(format!("не длиннее {max} символов"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A free text of 1..=`$max` characters after trimming.
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                bounded_text(raw, Self::MAX_CHARS).map(Self)
+            }
+
+            /// An optional text: absent or blank is none.
+            pub fn parse_optional(raw: Option<&str>) -> Result<Option<Self>, String> {
+                raw.filter(|r| !r.trim().is_empty()).map(Self::parse).transpose()
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// Why an official redirects a message, or a moderator's comment on a rejection.
+    Reason,
+    1000
+);
+
+bounded_text!(
+    /// Why a resident flags a comment.
+    FlagReason,
+    500
+);
+
+bounded_text!(
+    /// A comment in a discussion, or on a rating.
+    CommentText,
+    1000
+);
+
+/// The photos a message names: at most three distinct photo ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PhotoIds(Vec<PhotoId>);
+
+impl PhotoIds {
+    pub const MAX: usize = 3;
+
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
+        if raw.len() > Self::MAX {
+            return Err(format!("не больше {} фотографий", Self::MAX));
+        }
+        let mut seen = HashSet::new();
+        let mut ids = Vec::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            let id = PhotoId::parse(r.as_ref()).map_err(|e| format!("фотография {}: {e}", i + 1))?;
+            if !seen.insert(id) {
+                return Err(format!("фотография {} указана дважды", i + 1));
+            }
+            ids.push(id);
+        }
+        Ok(Self(ids))
+    }
+
+    pub fn as_slice(&self) -> &[PhotoId] {
+        &self.0
+    }
+
+    pub fn to_vec(&self) -> Vec<PhotoId> {
+        self.0.clone()
     }
 }
 
@@ -124,6 +216,38 @@ mod tests {
         assert!(MessageText::parse(&"я".repeat(4001)).is_err());
         assert!(MessageText::parse("          x          ").is_err());
         assert!(MessageText::parse("Текст с \u{0} нулём внутри").is_err());
+    }
+
+    #[test]
+    fn reasons_and_comments_are_trimmed_and_bounded_by_their_own_limits() {
+        assert_eq!(Reason::parse("  не наш участок ").unwrap().as_str(), "не наш участок");
+        assert!(Reason::parse("   ").is_err());
+        assert!(Reason::parse(&"я".repeat(Reason::MAX_CHARS)).is_ok());
+        assert!(Reason::parse(&"я".repeat(Reason::MAX_CHARS + 1)).is_err());
+        assert!(FlagReason::parse(&"я".repeat(500)).is_ok());
+        assert!(FlagReason::parse(&"я".repeat(501)).is_err());
+        assert!(CommentText::parse(&"я".repeat(1000)).is_ok());
+        assert!(CommentText::parse(&"я".repeat(1001)).is_err());
+        assert!(CommentText::parse("").is_err());
+    }
+
+    #[test]
+    fn an_optional_text_that_is_absent_or_blank_is_none() {
+        assert_eq!(FlagReason::parse_optional(None), Ok(None));
+        assert_eq!(FlagReason::parse_optional(Some("  ")), Ok(None));
+        assert_eq!(FlagReason::parse_optional(Some(" спам ")).unwrap().unwrap().as_str(), "спам");
+        assert!(CommentText::parse_optional(Some(&"я".repeat(1001))).is_err());
+    }
+
+    #[test]
+    fn photo_ids_are_at_most_three_distinct_valid_ids() {
+        let a = "01J00000000000000000000001";
+        let b = "01J00000000000000000000002";
+        assert_eq!(PhotoIds::parse(&[a, b]).unwrap().as_slice().len(), 2);
+        assert!(PhotoIds::parse::<&str>(&[]).unwrap().as_slice().is_empty());
+        assert!(PhotoIds::parse(&[a, b, "01J00000000000000000000003", "01J00000000000000000000004"]).is_err());
+        assert!(PhotoIds::parse(&[a, a]).unwrap_err().contains("дважды"));
+        assert!(PhotoIds::parse(&[a, "not-a-ulid"]).is_err());
     }
 
     #[test]

@@ -19,13 +19,14 @@ use crate::region::RegionData;
 /// How old an outbox item must be before the sweep relays it: younger ones are still being
 /// relayed by the use case that wrote them.
 pub const OUTBOX_GRACE_SECS: i64 = 30;
-use crate::values::MessageText;
+use crate::values::{CommentText, MessageText, Reason};
 use anyhow::anyhow;
 use chrono::Duration;
 use std::sync::Arc;
 
 /// Why a moderator refuses a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum RejectReason {
     Obscene,
     Spam,
@@ -36,26 +37,9 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
-    pub fn parse(raw: &str) -> Option<RejectReason> {
-        Some(match raw {
-            "obscene" => RejectReason::Obscene,
-            "spam" => RejectReason::Spam,
-            "duplicate" => RejectReason::Duplicate,
-            "no_content" => RejectReason::NoContent,
-            "personal_data" => RejectReason::PersonalData,
-            "not_a_request" => RejectReason::NotARequest,
-            _ => return None,
-        })
-    }
+    /// The reason's code, as the history stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RejectReason::Obscene => "obscene",
-            RejectReason::Spam => "spam",
-            RejectReason::Duplicate => "duplicate",
-            RejectReason::NoContent => "no_content",
-            RejectReason::PersonalData => "personal_data",
-            RejectReason::NotARequest => "not_a_request",
-        }
+        self.into()
     }
 }
 
@@ -68,7 +52,8 @@ pub struct QueueFilter {
 
 fn invalid(e: crate::message::InvalidTransition) -> ServiceError {
     ServiceError::Conflict {
-        code: "invalid_transition", detail: format!("Действие недоступно: {e}.")
+        code: "invalid_transition",
+        detail: format!("Действие недоступно: сообщение в статусе «{}».", e.from.name_ru()),
     }
 }
 
@@ -273,7 +258,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         to: AuthorityId,
-        reason: String,
+        reason: Reason,
     ) -> Result<Message, ServiceError> {
         let (m, _) = self
             .act(actor, id, |m, region| {
@@ -293,7 +278,8 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                         "сотрудник органа может вернуть сообщение только в ЦУР (reason: not_in_competence)",
                     ));
                 }
-                let t = Transition::Redirect { authority_id: to.clone(), reason: reason.clone() };
+                let reason = reason.as_str();
+                let t = Transition::Redirect { authority_id: to.clone(), reason: reason.to_owned() };
                 Ok((t, format!("Перенаправлено: {}; причина: {reason}", target.name)))
             })
             .await?;
@@ -306,7 +292,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         reason: RejectReason,
-        comment: Option<String>,
+        comment: Option<Reason>,
     ) -> Result<Message, ServiceError> {
         let (m, _) = self
             .act(actor, id, |_, region| {
@@ -314,7 +300,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                     return Err(ServiceError::Forbidden("отклонить сообщение может только модератор"));
                 }
                 let note = match &comment {
-                    Some(c) => format!("Отклонено: {}; {c}", reason.as_str()),
+                    Some(c) => format!("Отклонено: {}; {}", reason.as_str(), c.as_str()),
                     None => format!("Отклонено: {}", reason.as_str()),
                 };
                 Ok((Transition::Reject { reason_code: reason.as_str().to_owned() }, note))
@@ -330,13 +316,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         actor: &Actor,
         id: &MessageId,
         score: u8,
-        comment: Option<String>,
+        comment: Option<CommentText>,
         reopen: bool,
     ) -> Result<Message, ServiceError> {
         if !(1..=5).contains(&score) {
             return Err(ServiceError::field("score", "оценка от 1 до 5"));
         }
         let now = self.clock.now();
+        let comment = comment.map(|c| c.as_str().to_owned());
         let (m, _) = self
             .act(actor, id, |m, region| {
                 if m.author != actor.id || !actor.has(Role::Citizen) {

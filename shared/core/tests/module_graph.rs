@@ -12,9 +12,12 @@
 //! inside each module tree, its direct children (edges between a tree's facade and its own
 //! children do not count).
 
+mod sources;
+
+use sources::rust_files;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 type ModPath = Vec<String>;
 
@@ -22,18 +25,6 @@ struct File {
     module: ModPath,
     /// Code without comments, literals and test items, as tokens.
     tokens: Vec<String>,
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// `lib.rs` is the root; `a.rs` and `a/mod.rs` are `a`; `a/b.rs` is `a::b`.

@@ -339,27 +339,28 @@ const MESSAGE_INDEX_COLUMNS: &[(&str, &str)] =
 /// before them have none: they count toward no rate and are never swept.
 const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms", "INTEGER"), ("pending", "INTEGER")];
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+/// The reason a resident gave with a flag. Flags stored before it have none.
+const COMMENT_FLAG_COLUMNS: &[(&str, &str)] = &[("reason", "TEXT")];
+
+/// Adds to `table` those of `columns` it does not have yet.
+fn add_missing_columns(conn: &Connection, table: &str, columns: &[(&str, &str)]) -> rusqlite::Result<()> {
     let existing: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('messages')")?;
+        let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
-    for (name, kind) in MESSAGE_INDEX_COLUMNS {
+    for (name, kind) in columns {
         if !existing.iter().any(|c| c == name) {
-            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {name} {kind}"))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {kind}"))?;
         }
     }
-    let photo_columns: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('photos')")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for (name, kind) in PHOTO_INDEX_COLUMNS {
-        if !photo_columns.iter().any(|c| c == name) {
-            conn.execute_batch(&format!("ALTER TABLE photos ADD COLUMN {name} {kind}"))?;
-        }
-    }
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    add_missing_columns(conn, "messages", MESSAGE_INDEX_COLUMNS)?;
+    add_missing_columns(conn, "photos", PHOTO_INDEX_COLUMNS)?;
+    add_missing_columns(conn, "comment_flags", COMMENT_FLAG_COLUMNS)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
          CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;",

@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    list_partition, BallotRefused, BallotWrite, Comment, CommentStore, ModerationState, Poll, PollStatus, PollStore,
-    Results, StoredBallot, Tally,
+    list_partition, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll, PollStatus,
+    PollStore, Results, StoredBallot, Tally,
 };
 use feedback_core::ports::{Quota, StoreError};
+use feedback_core::values::FlagReason;
 use rusqlite::{params, OptionalExtension};
 
 /// The columns a poll is stored under: its listing and schedule keys, as the GSIs hold them on DynamoDB.
@@ -323,15 +324,19 @@ impl CommentStore for SqliteStore {
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<(&CitizenId, &Quota)>,
+        flag: Option<(&Flag, &Quota)>,
     ) -> Result<(), StoreError> {
         let CommentRow { id, version, state, doc, .. } = comment_row(next)?;
-        let flagger = flagger.map(|(f, q)| (f.to_string(), q.clone()));
+        let flag =
+            flag.map(|(f, q)| (f.flagger.to_string(), f.reason.as_ref().map(|r| r.as_str().to_owned()), q.clone()));
         self.db()
             .tx(move |tx| {
-                if let Some((f, quota)) = &flagger {
-                    tx.execute("INSERT INTO comment_flags (comment_id, flagger) VALUES (?1, ?2)", params![id, f])
-                        .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                if let Some((flagger, reason, quota)) = &flag {
+                    tx.execute(
+                        "INSERT INTO comment_flags (comment_id, flagger, reason) VALUES (?1, ?2, ?3)",
+                        params![id, flagger, reason],
+                    )
+                    .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                     if !spend_quota(tx, quota)? {
                         return Err(StoreError::OverQuota);
                     }
@@ -365,6 +370,32 @@ impl CommentStore for SqliteStore {
                 .map_err(backend)
             })
             .await
+    }
+
+    async fn flags(&self, comment: &CommentId, limit: usize) -> Result<Vec<Flag>, StoreError> {
+        let c = comment.to_string();
+        let rows: Vec<(String, Option<String>)> = self
+            .db()
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT flagger, reason FROM comment_flags WHERE comment_id = ?1 ORDER BY flagger LIMIT ?2",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt.query_map(params![c, limit as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(backend)?;
+                rows.collect::<Result<_, _>>().map_err(backend)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(flagger, reason)| {
+                let flagger = CitizenId::parse(&flagger).map_err(|e| StoreError::Backend(e.into()))?;
+                let reason = reason
+                    .map(|r| FlagReason::parse(&r))
+                    .transpose()
+                    .map_err(|e| StoreError::Backend(anyhow::anyhow!(e)))?;
+                Ok(Flag { flagger, reason })
+            })
+            .collect()
     }
 
     async fn moderation_queue(

@@ -14,7 +14,8 @@ pub mod wiring;
 pub use config::Config;
 pub use problem::ApiError;
 pub use request::{
-    actor, json_body, json_body_without, limit_and_cursor, operation, path_param, route_key, MESSAGE_SERVER_OWNED,
+    actor, from_json_value, json_body, json_body_without, limit_and_cursor, operation, path_param, route_key,
+    MESSAGE_SERVER_OWNED,
 };
 pub use routes::Operation;
 pub use wiring::{Deps, Settings};

@@ -48,6 +48,15 @@ impl ApiError {
         ApiError::Service(ServiceError::field(field, message))
     }
 
+    /// A body that is not JSON, told by where reading it stopped.
+    pub fn malformed_json(e: &serde_json::Error) -> ApiError {
+        let place = format!("строка {}, столбец {}", e.line(), e.column());
+        ApiError::MalformedJson(match e.classify() {
+            serde_json::error::Category::Eof => format!("тело пустое или оборвано ({place})"),
+            _ => format!("синтаксическая ошибка ({place})"),
+        })
+    }
+
     /// The HTTP status and stable code of this error.
     pub fn status_and_code(&self) -> (u16, &'static str) {
         match self {
@@ -78,7 +87,7 @@ impl ApiError {
         let (title, detail, errors): (&str, String, Option<&[FieldError]>) = match &self {
             ApiError::Unauthorized => ("Требуется вход", "Нужен действительный токен доступа.".into(), None),
             ApiError::MalformedJson(e) => {
-                ("Некорректный JSON", format!("Тело запроса не разбирается как JSON: {e}"), None)
+                ("Некорректный JSON", format!("Тело запроса не разбирается как JSON: {e}."), None)
             }
             ApiError::UnsupportedMediaType => {
                 ("Неподдерживаемый тип содержимого", "Ожидается Content-Type: application/json.".into(), None)
@@ -101,7 +110,7 @@ impl ApiError {
                     ("Ошибка в данных", "Исправьте отмеченные поля.".into(), Some(&errs[..]))
                 }
                 ServiceError::Moderation(reason) => {
-                    moderation_errors = [FieldError::new("text", reason.code())];
+                    moderation_errors = [FieldError::new("text", reason.message_ru())];
                     ("Текст не прошёл модерацию", reason.message_ru().to_owned(), Some(&moderation_errors[..]))
                 }
                 ServiceError::IdempotencyKeyReused => (
@@ -152,6 +161,70 @@ mod tests {
         assert_eq!(v["code"], "unavailable");
         assert_eq!(v["status"], 503);
         assert!(v["title"].as_str().is_some_and(|t| t.contains("недоступен")), "{v}");
+    }
+
+    fn has_cyrillic(text: &str) -> bool {
+        text.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+    }
+
+    #[test]
+    fn every_problem_speaks_russian() {
+        use feedback_core::moderation::ModerationReason;
+        let eof = serde_json::from_slice::<serde_json::Value>(b"{").unwrap_err();
+        let syntax = serde_json::from_slice::<serde_json::Value>(b"{not json}").unwrap_err();
+        let kinds = vec![
+            ApiError::Unauthorized,
+            ApiError::malformed_json(&eof),
+            ApiError::malformed_json(&syntax),
+            ApiError::UnsupportedMediaType,
+            ApiError::PayloadTooLarge,
+            ApiError::RouteNotFound,
+            ApiError::Service(ServiceError::Forbidden("нужна роль модератора")),
+            ApiError::Service(ServiceError::WrongRegion),
+            ApiError::Service(ServiceError::NotEligible),
+            ApiError::Service(ServiceError::NotFound),
+            ApiError::validation("text", "не короче 10 символов"),
+            ApiError::Service(ServiceError::Moderation(ModerationReason::Obscene)),
+            ApiError::Service(ServiceError::Moderation(ModerationReason::NoContent)),
+            ApiError::Service(ServiceError::Moderation(ModerationReason::Junk)),
+            ApiError::Service(ServiceError::IdempotencyKeyReused),
+            ApiError::Service(feedback_core::StoreError::Conflict.into()),
+            ApiError::Service(ServiceError::RateLimited { retry_after_secs: 60 }),
+            ApiError::Service(ServiceError::Unavailable { retry_after_secs: 5 }),
+            ApiError::internal(),
+        ];
+        for kind in kinds {
+            // Every kind is listed above: a new one fails to compile here until it is.
+            match &kind {
+                ApiError::Unauthorized
+                | ApiError::MalformedJson(_)
+                | ApiError::UnsupportedMediaType
+                | ApiError::PayloadTooLarge
+                | ApiError::RouteNotFound
+                | ApiError::Service(
+                    ServiceError::Forbidden(_)
+                    | ServiceError::WrongRegion
+                    | ServiceError::NotEligible
+                    | ServiceError::NotFound
+                    | ServiceError::Validation(_)
+                    | ServiceError::Moderation(_)
+                    | ServiceError::IdempotencyKeyReused
+                    | ServiceError::Conflict { .. }
+                    | ServiceError::RateLimited { .. }
+                    | ServiceError::Unavailable { .. }
+                    | ServiceError::Unexpected(_),
+                ) => {}
+            }
+            let name = format!("{kind:?}");
+            let resp = kind.into_response();
+            let Body::Text(body) = resp.body() else { panic!("a text body") };
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(has_cyrillic(v["title"].as_str().unwrap()), "{name}: {v}");
+            assert!(has_cyrillic(v["detail"].as_str().unwrap()), "{name}: {v}");
+            for e in v["errors"].as_array().into_iter().flatten() {
+                assert!(has_cyrillic(e["message"].as_str().unwrap()), "{name}: {v}");
+            }
+        }
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn json_body_without<T: DeserializeOwned>(req: &Request, server_owned: &[&st
         return Err(ApiError::UnsupportedMediaType);
     }
     let bytes = body_bytes(req)?;
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_json(&e))?;
     if let serde_json::Value::Object(map) = &value {
         let owned: Vec<FieldError> = map
             .keys()
@@ -123,9 +123,127 @@ pub fn json_body_without<T: DeserializeOwned>(req: &Request, server_owned: &[&st
             return Err(ApiError::Service(ServiceError::Validation(owned)));
         }
     }
+    from_json_value(value)
+}
+
+/// Reads a parsed JSON body into `T`: 422 naming the field for wrong types, missing or unknown
+/// fields and values out of range.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        ApiError::validation(&field, e.into_inner().to_string())
+        ApiError::Service(ServiceError::Validation(vec![field_problem(&path, &e.into_inner().to_string())]))
     })
+}
+
+/// A deserialisation failure at `path` (`.` for the body itself) as a field error in Russian.
+/// serde words its failures in a few fixed English forms; each becomes a Russian message, and a
+/// missing or unknown field is reported under its own name.
+fn field_problem(path: &str, message: &str) -> FieldError {
+    let under = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    let here = if path == "." { "body".to_owned() } else { path.to_owned() };
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next());
+    if let Some(name) = quoted("missing field `") {
+        return FieldError::new(under(name), "обязательное поле");
+    }
+    if let Some(name) = quoted("unknown field `") {
+        let field = if path.ends_with(name) { here } else { under(name) };
+        return FieldError::new(field, "неизвестное поле");
+    }
+    if let Some(name) = quoted("duplicate field `") {
+        return FieldError::new(under(name), "поле указано дважды");
+    }
+    if message.starts_with("unknown variant `") {
+        let allowed: Vec<&str> = message
+            .split_once("expected ")
+            .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        return FieldError::new(here, format!("допустимые значения: {}", allowed.join(", ")));
+    }
+    let expected = message.rsplit_once(", expected ").map(|(_, e)| expected_ru(e)).unwrap_or_default();
+    let what = if message.starts_with("invalid type: ") || expected == "объект" {
+        "неверный тип значения"
+    } else if message.starts_with("invalid length ") {
+        "неверное число элементов"
+    } else {
+        "недопустимое значение"
+    };
+    FieldError::new(here, if expected.is_empty() { what.to_owned() } else { format!("{what}: ожидается {expected}") })
+}
+
+/// serde's name of an expected value, in Russian; empty when it is not one of the common kinds.
+fn expected_ru(expected: &str) -> &'static str {
+    let e = expected.trim_start_matches("a ").trim_start_matches("an ");
+    match e {
+        "string" | "borrowed string" | "char" => "строка",
+        "boolean" => "true или false",
+        "f32" | "f64" | "number" => "число",
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "integer" => "целое число",
+        "sequence" | "array" | "tuple" => "массив",
+        _ if e.starts_with("struct ") || e.starts_with("map") || e.starts_with("internally tagged") => "объект",
+        _ if e.starts_with("sequence") || e.starts_with("array") || e.starts_with("tuple") => "массив",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        text: String,
+        n: Option<u8>,
+        kind: Option<Kind>,
+        inner: Option<Inner>,
+        list: Option<Vec<String>>,
+        at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Vote,
+        Survey,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        lat: f64,
+    }
+
+    fn problem(body: serde_json::Value) -> (String, String) {
+        match from_json_value::<Body>(body) {
+            Err(ApiError::Service(ServiceError::Validation(v))) if v.len() == 1 => {
+                (v[0].field.clone(), v[0].message.clone())
+            }
+            other => panic!("one field error expected, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_bodies_name_the_field_in_russian() {
+        let cases = [
+            (json!({}), "text", "обязательное поле"),
+            (json!({"text": "a", "x": 1}), "x", "неизвестное поле"),
+            (json!({"text": 5}), "text", "неверный тип значения: ожидается строка"),
+            (json!({"text": "a", "n": 300}), "n", "недопустимое значение: ожидается целое число"),
+            (json!({"text": "a", "n": "5"}), "n", "неверный тип значения: ожидается целое число"),
+            (json!({"text": "a", "kind": "poll"}), "kind", "допустимые значения: vote, survey"),
+            (json!({"text": "a", "inner": {}}), "inner.lat", "обязательное поле"),
+            (json!({"text": "a", "inner": {"lat": 1, "y": 2}}), "inner.y", "неизвестное поле"),
+            (json!({"text": "a", "inner": []}), "inner", "неверный тип значения: ожидается объект"),
+            (json!({"text": "a", "list": "x"}), "list", "неверный тип значения: ожидается массив"),
+            (json!({"text": "a", "at": "вчера"}), "at", "недопустимое значение"),
+            (json!([]), "body", "неверный тип значения: ожидается объект"),
+        ];
+        for (body, field, message) in cases {
+            assert_eq!(problem(body.clone()), (field.to_owned(), message.to_owned()), "{body}");
+        }
+    }
 }

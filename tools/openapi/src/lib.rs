@@ -674,6 +674,28 @@ mod tests {
     }
 
     #[test]
+    fn request_schemas_state_the_limits_the_domain_parses_with() {
+        use feedback_core::values::{Address, CommentText, FlagReason, MessageText, PhotoIds, Reason};
+        let doc = document();
+        let field = |schema: &str, name: &str| doc["components"]["schemas"][schema]["properties"][name].clone();
+        let checks = [
+            (field("NewMessageRequest", "text")["minLength"].clone(), MessageText::MIN_CHARS),
+            (field("NewMessageRequest", "text")["maxLength"].clone(), MessageText::MAX_CHARS),
+            (field("NewMessageRequest", "address")["maxLength"].clone(), Address::MAX_CHARS),
+            (field("NewMessageRequest", "photo_ids")["maxItems"].clone(), PhotoIds::MAX),
+            (field("AnswerRequest", "text")["maxLength"].clone(), MessageText::MAX_CHARS),
+            (field("RatingRequest", "comment")["maxLength"].clone(), CommentText::MAX_CHARS),
+            (field("RedirectRequest", "reason")["maxLength"].clone(), Reason::MAX_CHARS),
+            (field("RejectRequest", "comment")["maxLength"].clone(), Reason::MAX_CHARS),
+            (field("CommentRequest", "text")["maxLength"].clone(), CommentText::MAX_CHARS),
+            (field("FlagRequest", "reason")["maxLength"].clone(), FlagReason::MAX_CHARS),
+        ];
+        for (i, (stated, parsed)) in checks.into_iter().enumerate() {
+            assert_eq!(stated, json!(parsed), "check {i}");
+        }
+    }
+
+    #[test]
     fn links_point_at_operations_that_exist() {
         let doc = document();
         let ids: Vec<String> = ROUTES.iter().map(operation_id).collect();

@@ -123,7 +123,7 @@ mod tests {
                     municipality_id: None,
                     address: None,
                     location: None,
-                    photo_ids: vec![],
+                    photo_ids: Default::default(),
                     public: false,
                 };
                 let author = crate::ids::CitizenId::parse("alice").unwrap();

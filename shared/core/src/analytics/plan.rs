@@ -6,26 +6,14 @@ use crate::error::{FieldError, ServiceError};
 use chrono::{Datelike, Duration, NaiveDate};
 
 /// How a messages query groups its figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum GroupBy {
     Category,
     Municipality,
     Authority,
     Status,
     Day,
-}
-
-impl GroupBy {
-    pub fn parse(raw: &str) -> Option<GroupBy> {
-        Some(match raw {
-            "category" => GroupBy::Category,
-            "municipality" => GroupBy::Municipality,
-            "authority" => GroupBy::Authority,
-            "status" => GroupBy::Status,
-            "day" => GroupBy::Day,
-            _ => return None,
-        })
-    }
 }
 
 /// The longest range a query may span, in days between `from` and `to`.

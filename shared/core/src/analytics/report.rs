@@ -116,7 +116,7 @@ pub fn summarize(
                 GroupBy::Authority => {
                     AuthorityId::parse(&stats.key).ok().and_then(|a| region.authority(&a)).map(|a| a.name.clone())
                 }
-                GroupBy::Status => Status::parse(&stats.key).map(|s| status_name(s).to_owned()),
+                GroupBy::Status => stats.key.parse::<Status>().ok().map(|s| s.name_ru().to_owned()),
                 GroupBy::Day => None,
             };
             stats
@@ -126,19 +126,6 @@ pub fn summarize(
         out.sort_by_key(|g| Status::ALL.iter().position(|s| s.as_str() == g.key));
     }
     out
-}
-
-/// The Russian name of a status, for reports.
-pub fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Submitted => "На модерации",
-        Status::Routed => "Направлено исполнителю",
-        Status::InProgress => "В работе",
-        Status::Answered => "Дан ответ",
-        Status::Closed => "Закрыто",
-        Status::Rejected => "Отклонено",
-        Status::Reopened => "Возобновлено",
-    }
 }
 
 /// One line of the authorities' ranking.

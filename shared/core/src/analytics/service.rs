@@ -80,7 +80,7 @@ where
         let (scope, snap) = self.scope(actor).await?;
         let group = match group_by {
             None => GroupBy::Category,
-            Some(raw) => GroupBy::parse(raw).ok_or_else(|| {
+            Some(raw) => raw.parse::<GroupBy>().map_err(|_| {
                 ServiceError::field("group_by", "Допустимые значения: category, municipality, authority, status, day.")
             })?,
         };

@@ -2,14 +2,16 @@
 
 use crate::ids::{CitizenId, CommentId, PollId};
 use crate::ports::{Quota, StoreError};
+use crate::values::FlagReason;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub const MAX_COMMENT: usize = 1000;
-
 /// Distinct flaggers after which a comment is hidden until a moderator restores it.
 pub const HIDE_AFTER_FLAGS: u32 = 3;
+
+/// Flags whose reasons a moderator sees with a comment in the queue.
+pub const FLAGS_SHOWN: usize = 20;
 
 /// A comment in a discussion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +31,15 @@ pub struct Comment {
     pub version: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One resident's flag on a comment, with the reason they gave, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub flagger: CitizenId,
+    pub reason: Option<FlagReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum ModerationState {
     Flagged,
     Hidden,
@@ -37,10 +47,7 @@ pub enum ModerationState {
 
 impl ModerationState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ModerationState::Flagged => "flagged",
-            ModerationState::Hidden => "hidden",
-        }
+        self.into()
     }
 }
 
@@ -71,16 +78,18 @@ pub trait CommentStore: crate::ports::Quotas + Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Comment>, StoreError>;
-    /// Replaces the comment (version condition). With `flagger`, also records that flagger,
-    /// which must be new: a repeated flagger is a `Conflict` and nothing changes; the flag spends
+    /// Replaces the comment (version condition). With `flag`, also records that flag, whose
+    /// flagger must be new: a repeated flagger is a `Conflict` and nothing changes; the flag spends
     /// one unit of the flagger's quota in the same transaction (`StoreError::OverQuota`).
     async fn update_comment(
         &self,
         expected_version: u32,
         next: &Comment,
-        flagger: Option<(&CitizenId, &Quota)>,
+        flag: Option<(&Flag, &Quota)>,
     ) -> Result<(), StoreError>;
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError>;
+    /// The comment's flags with their reasons, ordered by flagger, at most `limit`.
+    async fn flags(&self, comment: &CommentId, limit: usize) -> Result<Vec<Flag>, StoreError>;
     /// Comments in one moderation state, by id, after the cursor id.
     async fn moderation_queue(
         &self,

@@ -10,12 +10,12 @@ pub use ballot::{
     new_receipt, shard_of, validate_answers, voter_hash, BallotAnswer, BallotRefused, BallotWrite, OptionResult,
     PollStore, QuestionResult, Results, StoredBallot, Tally, VoterSecret, MAX_TEXT_ANSWER, RECEIPT_LEN, TALLY_SHARDS,
 };
-pub use comments::{Comment, CommentStore, ModerationState, HIDE_AFTER_FLAGS, MAX_COMMENT};
+pub use comments::{Comment, CommentStore, Flag, ModerationState, FLAGS_SHOWN, HIDE_AFTER_FLAGS};
 pub use poll::{
     age_on, list_partition, validate_new_poll, Audience, NewPoll, Poll, PollKind, PollStatus, Question, QuestionKind,
     ResultsVisibility, MAX_OPTIONS, MAX_QUESTIONS, MAX_YEARS_AHEAD, MIN_OPTIONS,
 };
-pub use service::{Participation, PollForActor, ScheduleReport};
+pub use service::{ModerationItem, Participation, PollForActor, ScheduleReport};
 
 #[cfg(test)]
 mod tests {

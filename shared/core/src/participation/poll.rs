@@ -56,6 +56,8 @@ pub enum ResultsVisibility {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum PollStatus {
     Scheduled,
     Open,
@@ -66,14 +68,9 @@ pub enum PollStatus {
 }
 
 impl PollStatus {
+    /// The wire word, as serde writes it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PollStatus::Scheduled => "scheduled",
-            PollStatus::Open => "open",
-            PollStatus::Closing => "closing",
-            PollStatus::Closed => "closed",
-            PollStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
     /// The status callers see: `closing` is shown as `closed`.
     pub fn public(self) -> PollStatus {
@@ -83,14 +80,9 @@ impl PollStatus {
             self
         }
     }
+    /// A status callers may name: any but `closing`, which they never see.
     pub fn parse_public(raw: &str) -> Option<PollStatus> {
-        Some(match raw {
-            "scheduled" => PollStatus::Scheduled,
-            "open" => PollStatus::Open,
-            "closed" => PollStatus::Closed,
-            "cancelled" => PollStatus::Cancelled,
-            _ => return None,
-        })
+        raw.parse().ok().filter(|s| *s != PollStatus::Closing)
     }
 }
 

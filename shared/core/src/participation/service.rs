@@ -5,7 +5,7 @@ use super::ballot::{
     new_receipt, shard_of, validate_answers, voter_hash, BallotAnswer, BallotRefused, BallotWrite, PollStore, Results,
     VoterSecret, RECEIPT_LEN,
 };
-use super::comments::{Comment, CommentStore, ModerationState, HIDE_AFTER_FLAGS, MAX_COMMENT};
+use super::comments::{Comment, CommentStore, Flag, ModerationState, FLAGS_SHOWN, HIDE_AFTER_FLAGS};
 use super::poll::{validate_new_poll, NewPoll, Poll, PollKind, PollStatus, ResultsVisibility};
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
@@ -13,6 +13,7 @@ use crate::ids::{CommentId, PollId};
 use crate::page::{Cursor, Limit, Page};
 use crate::ports::{Clock, Quota, ReferenceStore, StoreError};
 use crate::reference::Reference;
+use crate::values::{CommentText, FlagReason};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::sync::Arc;
@@ -22,6 +23,14 @@ use std::sync::Arc;
 pub struct PollForActor {
     pub poll: Poll,
     pub has_voted: Option<bool>,
+}
+
+/// A comment in the moderators' queue, with the reasons its flaggers gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModerationItem {
+    pub comment: Comment,
+    /// The reasons of its first `FLAGS_SHOWN` flags, by flagger; flags without one are left out.
+    pub flag_reasons: Vec<FlagReason>,
 }
 
 /// Participation use cases.
@@ -113,7 +122,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             if !matches!(poll.status, PollStatus::Scheduled | PollStatus::Open) {
                 return Err(ServiceError::Conflict {
                     code: "invalid_transition",
-                    detail: format!("Нельзя отменить: статус {}.", poll.status.public().as_str()),
+                    detail: match poll.status {
+                        PollStatus::Cancelled => "Нельзя отменить: голосование уже отменено.",
+                        _ => "Нельзя отменить: голосование уже завершено.",
+                    }
+                    .into(),
                 });
             }
             let mut next = poll.clone();
@@ -377,7 +390,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         &self,
         actor: &Actor,
         discussion: &PollId,
-        text: &str,
+        text: CommentText,
         reply_to: Option<CommentId>,
     ) -> Result<Comment, ServiceError> {
         if !actor.has(Role::Citizen) {
@@ -390,16 +403,12 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if !d.admits(actor, self.today().await?) {
             return Err(ServiceError::NotEligible);
         }
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > MAX_COMMENT {
-            return Err(ServiceError::field("text", format!("от 1 до {MAX_COMMENT} символов")));
-        }
         let now = self.clock.now();
         let quota = Quota::hourly(format!("comment#{}", actor.id), self.comments_per_hour, now);
         if self.store.quota_used(&quota).await? >= quota.max {
             return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
         }
-        crate::moderation::moderate_comment(text).map_err(ServiceError::Moderation)?;
+        crate::moderation::moderate_comment(text.as_str()).map_err(ServiceError::Moderation)?;
         if let Some(parent) = &reply_to {
             match self.store.get_comment(parent).await? {
                 Some(p) if p.discussion_id == *discussion => {}
@@ -416,7 +425,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             id: CommentId::new_at(now),
             discussion_id: *discussion,
             author: actor.id.clone(),
-            text: text.to_owned(),
+            text: text.as_str().to_owned(),
             reply_to,
             created_at: now,
             flags: 0,
@@ -433,8 +442,14 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         }
     }
 
-    /// A citizen flags a comment; the third distinct flagger hides it. Flagging twice counts once.
-    pub async fn flag(&self, actor: &Actor, id: &CommentId) -> Result<Comment, ServiceError> {
+    /// A citizen flags a comment, giving a reason or not; the third distinct flagger hides it.
+    /// Flagging twice counts once, with the first reason.
+    pub async fn flag(
+        &self,
+        actor: &Actor,
+        id: &CommentId,
+        reason: Option<FlagReason>,
+    ) -> Result<Comment, ServiceError> {
         if !actor.has(Role::Citizen) {
             return Err(ServiceError::Forbidden("жалобы подают жители"));
         }
@@ -443,6 +458,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if self.store.quota_used(&quota).await? >= quota.max {
             return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
         }
+        let flag = Flag { flagger: actor.id.clone(), reason };
         for _ in 0..5 {
             let c = self.store.get_comment(id).await?.ok_or(ServiceError::NotFound)?;
             if c.hidden {
@@ -457,7 +473,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             if next.flags >= HIDE_AFTER_FLAGS && !next.restored {
                 next.hidden = true;
             }
-            match self.store.update_comment(c.version, &next, Some((&actor.id, &quota))).await {
+            match self.store.update_comment(c.version, &next, Some((&flag, &quota))).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::OverQuota) => {
                     return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) })
@@ -487,23 +503,29 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         Err(StoreError::Conflict.into())
     }
 
-    /// The moderators' queue of flagged or hidden comments.
+    /// The moderators' queue of flagged or hidden comments, each with its flaggers' reasons.
     pub async fn moderation_queue(
         &self,
         actor: &Actor,
         state: ModerationState,
         cursor: Option<Cursor>,
         limit: Limit,
-    ) -> Result<Page<Comment>, ServiceError> {
+    ) -> Result<Page<ModerationItem>, ServiceError> {
         self.require_moderator(actor).await?;
         let after = cursor.map(|c| c.position().to_owned());
-        let mut items = self.store.moderation_queue(state, after.as_deref(), limit.get() + 1).await?;
-        let next_cursor = if items.len() > limit.get() {
-            items.truncate(limit.get());
-            items.last().map(|c| Cursor::new(&c.id.to_string()).encode())
+        let mut comments = self.store.moderation_queue(state, after.as_deref(), limit.get() + 1).await?;
+        let next_cursor = if comments.len() > limit.get() {
+            comments.truncate(limit.get());
+            comments.last().map(|c| Cursor::new(&c.id.to_string()).encode())
         } else {
             None
         };
+        let mut items = Vec::with_capacity(comments.len());
+        for comment in comments {
+            let flags = self.store.flags(&comment.id, FLAGS_SHOWN).await?;
+            let flag_reasons = flags.into_iter().filter_map(|f| f.reason).collect();
+            items.push(ModerationItem { comment, flag_reasons });
+        }
         Ok(Page { items, next_cursor })
     }
 
