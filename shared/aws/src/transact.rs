@@ -73,7 +73,7 @@ impl Cancellation {
 #[derive(Debug)]
 pub(crate) struct Cancelled {
     reasons: Vec<Cancellation>,
-    source: SdkError<TransactWriteItemsError, HttpResponse>,
+    source: Box<SdkError<TransactWriteItemsError, HttpResponse>>,
 }
 
 impl fmt::Display for Cancelled {
@@ -88,7 +88,7 @@ impl fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        Some(self.source.as_ref())
     }
 }
 
@@ -165,7 +165,7 @@ impl DynamoStore {
                 Err(e) => match e.as_service_error() {
                     Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                         let reasons = c.cancellation_reasons().iter().map(|r| Cancellation::parse(r.code())).collect();
-                        Cancelled { reasons, source: e }
+                        Cancelled { reasons, source: Box::new(e) }
                     }
                     _ => return Err(TransactError::Failed(sdk_error("TransactWriteItems", e))),
                 },

@@ -29,7 +29,7 @@ pub mod env {
     pub const REFERENCE_TTL_SECS: &str = "REFERENCE_TTL_SECS";
     /// Seconds after which a message still `submitted` is re-enqueued (optional, `Settings::stuck_after`).
     pub const STUCK_AFTER_SECS: &str = "STUCK_AFTER_SECS";
-    /// The log level (optional, `init_tracing`).
+    /// The log level (optional, `crate::init`).
     pub const RUST_LOG: &str = "RUST_LOG";
 
     /// The variable that holds a queue's URL.

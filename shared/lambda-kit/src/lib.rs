@@ -1,9 +1,11 @@
-//! What every function shares at the edge: configuration, tracing, claims → `Actor`,
-//! problem+json errors, request parsing, the route table, the functions and their ports, and the
-//! SQS batch helper.
+//! What every function shares at the edge: configuration, tracing, spans and metrics, claims →
+//! `Actor`, problem+json errors, request parsing, the route table, the functions and their ports,
+//! and the SQS batch helper.
 
 pub mod config;
 pub mod functions;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod problem;
 pub mod request;
@@ -12,6 +14,7 @@ pub mod sqs;
 pub mod wiring;
 
 pub use config::Config;
+pub use observe::respond;
 pub use problem::ApiError;
 pub use request::{
     actor, json_body, json_body_without, limit_and_cursor, operation, path_param, route_key, MESSAGE_SERVER_OWNED,
@@ -22,9 +25,12 @@ pub use wiring::{Deps, Settings};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// Initialises JSON logs (what CloudWatch indexes) at the level in `RUST_LOG` (`error`, `warn`,
-/// `info`, `debug` or `trace`; default `info`). A plain level keeps regex engines out of the zips.
-pub fn init_tracing() {
+/// What every Lambda `main` calls first: JSON logs (what CloudWatch indexes), each event with the
+/// spans it happened in (the runtime's `requestId`, then the request's, record's or run's own), at
+/// the level in `RUST_LOG` (`error`, `warn`, `info`, `debug` or `trace`; default `info`); and the
+/// function's metrics as EMF lines on standard output (`metrics`). A plain level keeps regex
+/// engines out of the zips.
+pub fn init(function: &'static functions::Function) {
     let level = std::env::var(functions::env::RUST_LOG)
         .ok()
         .and_then(|v| v.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
@@ -33,9 +39,11 @@ pub fn init_tracing() {
         .json()
         .with_max_level(level)
         .with_current_span(false)
+        .with_span_list(true)
         .without_time()
         .with_target(false)
         .try_init();
+    metrics::to_stdout(function.name);
 }
 
 /// A JSON response with the given status.
