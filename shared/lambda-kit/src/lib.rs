@@ -28,8 +28,9 @@ use serde::Serialize;
 /// What every Lambda `main` calls first: JSON logs (what CloudWatch indexes), each event with the
 /// spans it happened in (the runtime's `requestId`, then the request's, record's or run's own), at
 /// the level in `RUST_LOG` (`error`, `warn`, `info`, `debug` or `trace`; default `info`); and the
-/// function's metrics as EMF lines on standard output (`metrics`). A plain level keeps regex
-/// engines out of the zips.
+/// function's metrics as EMF lines on standard output (`metrics`), under the deployed function's
+/// name (`feedback-72-prod-submit-message`; `function`'s own outside Lambda). A plain level keeps
+/// regex engines out of the zips.
 pub fn init(function: &'static functions::Function) {
     let level = std::env::var(functions::env::RUST_LOG)
         .ok()
@@ -43,7 +44,8 @@ pub fn init(function: &'static functions::Function) {
         .without_time()
         .with_target(false)
         .try_init();
-    metrics::to_stdout(function.name);
+    let deployed = std::env::var(functions::env::AWS_LAMBDA_FUNCTION_NAME).ok().filter(|n| !n.is_empty());
+    metrics::to_stdout(deployed.unwrap_or_else(|| function.name.to_owned()));
 }
 
 /// A JSON response with the given status.

@@ -1,7 +1,8 @@
 //! Business counters in CloudWatch's Embedded Metric Format: one JSON line per value on standard
 //! output, which CloudWatch Logs turns into a metric of [`NAMESPACE`] as it ingests the Lambda
-//! log. Dimensions are the region's code and the function's name, nothing else: no ids, no
-//! personal data. Outside Lambda (the local host, tests) a value is a debug log line.
+//! log. Dimensions are the region's code and the deployed function's name (which names the stack,
+//! so stages in one account do not mix), nothing else: no ids, no personal data. Outside Lambda
+//! (the local host, tests) a value is a debug log line.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -11,7 +12,7 @@ use std::sync::OnceLock;
 /// The CloudWatch namespace of every metric here.
 pub const NAMESPACE: &str = "Feedback";
 
-/// The dimensions of every value, in this order; each value is also aggregated by region alone.
+/// The dimensions of every value, in this order.
 pub const DIMENSIONS: [&str; 2] = ["Region", "Function"];
 
 /// One business counter.
@@ -51,10 +52,10 @@ impl Metric {
 }
 
 /// The function whose values this process prints, set once by [`crate::init`] on Lambda.
-static FUNCTION: OnceLock<&'static str> = OnceLock::new();
+static FUNCTION: OnceLock<String> = OnceLock::new();
 
 /// Prints the values of this process as EMF lines on standard output, for `function`.
-pub(crate) fn to_stdout(function: &'static str) {
+pub(crate) fn to_stdout(function: String) {
     let _ = FUNCTION.set(function);
 }
 
@@ -81,7 +82,7 @@ pub fn document(at: DateTime<Utc>, region: &str, function: &str, metric: Metric,
             "Timestamp": at.timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [DIMENSIONS, [region_key]],
+                "Dimensions": [DIMENSIONS],
                 "Metrics": [{ "Name": metric.name(), "Unit": metric.unit() }],
             }],
         },
@@ -136,16 +137,16 @@ mod tests {
     #[test]
     fn every_metric_is_a_valid_emf_document() {
         for metric in Metric::ALL {
-            let doc = document(at(), "72", "submit-message", metric, 3.0);
+            let doc = document(at(), "72", "feedback-72-prod-submit-message", metric, 3.0);
             assert_valid(&doc);
             assert_eq!(doc["_aws"]["Timestamp"], at().timestamp_millis());
             assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Feedback");
-            assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Region", "Function"], ["Region"]]));
+            assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Region", "Function"]]));
             assert_eq!(doc["Region"], "72");
-            assert_eq!(doc["Function"], "submit-message");
+            assert_eq!(doc["Function"], "feedback-72-prod-submit-message");
             assert_eq!(doc[metric.name()], 3.0);
         }
-        let lag = document(at(), "72", "route-messages", Metric::RoutingLag, 1.5);
+        let lag = document(at(), "72", "feedback-72-prod-route-messages", Metric::RoutingLag, 1.5);
         assert_eq!(
             lag["_aws"]["CloudWatchMetrics"][0]["Metrics"],
             json!([{ "Name": "RoutingLag", "Unit": "Seconds" }])
@@ -154,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_document_holds_only_the_metadata_the_dimensions_and_the_value() {
-        let doc = document(at(), "72", "polls", Metric::BallotsCast, 1.0);
+        let doc = document(at(), "72", "feedback-72-prod-polls", Metric::BallotsCast, 1.0);
         let mut keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["BallotsCast", "Function", "Region", "_aws"]);
