@@ -11,6 +11,7 @@ use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
 use feedback_core::analytics::Analytics;
+use feedback_core::error::ErrorChain;
 use feedback_core::integration::Integrations;
 use feedback_core::open311::Open311;
 use feedback_core::participation::{Participation, VoterSecret};
@@ -104,18 +105,12 @@ impl Platform {
         let reference = deps.reference.clone();
         if reference.snapshot().await.is_err() {
             let region = config.region_file.load()?;
-            let outcome = reference.seed(&region).await.map_err(|e| anyhow::anyhow!("seeding the region: {e}"))?;
+            let outcome = reference.seed(&region).await.context("seeding the region")?;
             debug_assert_eq!(outcome, SeedOutcome::Created);
             tracing::info!(region = %region.region.code, file = %config.region_file, "region seeded");
         }
-        let region_code = reference
-            .snapshot()
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the region's reference data: {e}"))?
-            .value
-            .region
-            .code
-            .clone();
+        let region_code =
+            reference.snapshot().await.context("reading the region's reference data")?.value.region.code.clone();
         let submit = submit_message::services(&deps, blobs.clone(), &settings);
         let escalate = escalate_overdue::services(&deps, blobs.clone(), &settings);
         let dev_key = match &verifier {
@@ -289,7 +284,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     let request = match events::api_gateway_request(&p.region_code, &route_key, params, &parts, &bytes, claims) {
         Ok(r) => r,
         Err(e) => {
-            tracing::warn!(error = %e, "request could not be translated");
+            tracing::warn!(error = %ErrorChain(e.as_ref()), "request could not be translated");
             return to_axum(ApiError::validation("request", "некорректный запрос").into_response());
         }
     };
@@ -305,7 +300,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     match result {
         Ok(resp) => to_axum(resp),
         Err(e) => {
-            tracing::error!(error = %e, "handler failed");
+            tracing::error!(error = %ErrorChain(e.as_ref()), "handler failed");
             to_axum(ApiError::internal().into_response())
         }
     }
@@ -432,7 +427,7 @@ async fn health(p: &Platform) -> AxumResponse {
     let write_ok = match p.db.probe_write().await {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "health probe: the store does not take writes");
+            tracing::warn!(error = %ErrorChain(&e), "health probe: the store does not take writes");
             false
         }
     };
@@ -501,7 +496,7 @@ async fn consume(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         match tokio::spawn(async move { drain_once(&batch).await }).await {
             Ok(Ok(n)) if n > 0 => continue,
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "queue consumer failed"),
+            Ok(Err(e)) => tracing::error!(error = %ErrorChain(e.as_ref()), "queue consumer failed"),
             Err(e) => tracing::error!(panicked = e.is_panic(), "queue consumer batch failed"),
         }
         tokio::select! {
@@ -528,7 +523,7 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
             QueueName::Submitted => route_messages::handle(&p.routing, event).await,
             QueueName::Notifications => notify::handle(&p.notifications, event).await,
         }
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(anyhow::Error::from_boxed)?;
         let failed: std::collections::HashSet<&str> =
             response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for d in &deliveries {
@@ -543,7 +538,7 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
 /// Runs `close-polls` once with the event EventBridge Scheduler would send.
 pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::participation::ScheduleReport> {
     let event = events::scheduler_event(feedback_lambda::functions::CLOSE_POLLS.name)?;
-    close_polls::handle(&p.participation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
+    close_polls::handle(&p.participation, event).await.map_err(anyhow::Error::from_boxed)
 }
 
 /// The voter-roll secret kept under the data directory, created on first use; a file that exists
@@ -556,7 +551,7 @@ pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.
 pub async fn escalate_once(p: &Platform) -> anyhow::Result<escalate_overdue::Report> {
     let event = events::scheduler_event(feedback_lambda::functions::ESCALATE_OVERDUE.name)?;
-    escalate_overdue::handle(&p.escalate.escalation, event).await.map_err(|e| anyhow::anyhow!("{e}"))
+    escalate_overdue::handle(&p.escalate.escalation, event).await.map_err(anyhow::Error::from_boxed)
 }
 
 /// The in-process scheduler: on each tick, the jobs EventBridge Scheduler runs on AWS.
@@ -572,23 +567,17 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
             return;
         }
         let run = p.clone();
+        // A run that fails is logged with its error's chain, in its span, by the handler
+        // (`feedback_lambda::observe::scheduled`), as on Lambda.
         let ticked = tokio::spawn(async move {
-            if let Err(e) = escalate_once(&run).await {
-                tracing::error!(error = %e, "escalate-overdue failed");
-            }
-            if let Err(e) = close_polls_once(&run).await {
-                tracing::error!(error = %e, "close-polls failed");
-            }
+            let _ = escalate_once(&run).await;
+            let _ = close_polls_once(&run).await;
         });
         if let Err(e) = ticked.await {
             tracing::error!(panicked = e.is_panic(), "a scheduled run failed");
         }
-        if let Err(e) = escalate_overdue::sweep_photos(&p.escalate.photos).await {
-            tracing::error!(error = %e, "the photo sweep failed");
-        }
-        if let Err(e) = escalate_overdue::prune(&p.escalate.pruning).await {
-            tracing::error!(error = %e, "the retention pruning failed");
-        }
+        let _ = escalate_overdue::sweep_photos(&p.escalate.photos).await;
+        let _ = escalate_overdue::prune(&p.escalate.pruning).await;
     }
 }
 

@@ -12,8 +12,18 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "feedback", version, about = "Citizen feedback platform: the local host")]
 struct Cli {
+    /// How log lines are written: for people, or one JSON object per line (with the spans each
+    /// event happened in) for a log collector.
+    #[arg(long, global = true, value_enum, env = "FEEDBACK_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -147,15 +157,19 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(|| LossyStdout)
-        .log_internal_errors(false)
-        .init();
-    match Cli::parse().command {
+        .log_internal_errors(false);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(false).with_span_list(true).init(),
+    }
+    match cli.command {
         Command::Routes => {
             println!("{}", serde_json::to_string_pretty(&feedback_local::manifest::routes())?);
             Ok(())

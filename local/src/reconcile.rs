@@ -1,6 +1,7 @@
 //! `feedback reconcile`: recounts every analytics counter from the stored history and compares it
 //! with the stored counters. An offline operator tool: it reads the whole store.
 
+use anyhow::Context;
 use feedback_core::analytics::{reconcile, Reconciliation};
 use feedback_core::ports::HistoryScan;
 use feedback_core::CounterStore;
@@ -58,5 +59,5 @@ async fn check<S: CounterStore + HistoryScan>(
     store: &S,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> anyhow::Result<Reconciliation> {
-    reconcile(store, progress).await.map_err(|e| anyhow::anyhow!("reconciling: {e}"))
+    reconcile(store, progress).await.context("reconciling")
 }

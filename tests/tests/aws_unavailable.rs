@@ -3,6 +3,7 @@
 //! `Backend`. The endpoint is a tiny local HTTP server answering every request the same way.
 
 use feedback_aws::{DynamoStore, QueueUrls, SqsQueue};
+use feedback_core::error::ErrorChain;
 use feedback_core::ids::MessageId;
 use feedback_core::ports::{Job, NewRecord, StoreError};
 use feedback_core::{MessageStore, ServiceError, WorkQueue};
@@ -133,6 +134,36 @@ async fn a_throttled_or_failing_queue_is_unavailable() {
 async fn other_failures_stay_backend_errors() {
     let store = dynamo(&endpoint(400, VALIDATION).await);
     assert!(matches!(store.get_message(&id()).await, Err(StoreError::Backend(_))));
+}
+
+/// The error and the errors that caused it, outermost first.
+fn chain(e: &StoreError) -> Vec<&(dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |e| e.source()).collect()
+}
+
+#[tokio::test]
+async fn a_backend_error_keeps_the_sdk_error_as_its_source() {
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    let store = dynamo(&endpoint(400, VALIDATION).await);
+    let e = store.get_message(&id()).await.unwrap_err();
+    assert_eq!(e.to_string(), "backend failure");
+    let sdk = chain(&e).into_iter().find_map(|c| c.downcast_ref::<SdkError<GetItemError, HttpResponse>>());
+    assert_eq!(sdk.and_then(|s| s.code()), Some("ValidationException"), "{e:?}");
+    let shown = ErrorChain(&e).to_string();
+    assert!(shown.starts_with("backend failure: GetItem: "), "{shown}");
+    assert!(shown.contains("One or more parameter values were invalid"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_cancelled_transaction_names_each_item_s_reason_in_its_chain() {
+    let (m, e) = submitted("alice", at("2026-11-27T10:00:00+05:00"));
+    let store = dynamo(&endpoint(400, CANCELLED_BY_THROTTLING).await);
+    let got = store.create_message(&NewRecord::new(m, e), None, &[], None).await.unwrap_err();
+    let shown = ErrorChain(&got).to_string();
+    assert!(shown.contains("transaction cancelled: None ThrottlingError None"), "{shown}");
+    assert!(shown.contains("TransactionCanceledException"), "{shown}");
 }
 
 #[tokio::test]

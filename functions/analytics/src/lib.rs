@@ -25,7 +25,7 @@ where
     S: CounterStore + PollStore + ReferenceStore + Clone,
     C: Clock,
 {
-    Ok(dispatch(analytics, &req).await.unwrap_or_else(ApiError::into_response))
+    Ok(feedback_lambda::respond(&req, dispatch(analytics, &req)).await)
 }
 
 /// The query parameters a report takes; any other is refused, so a typo is not silently ignored.

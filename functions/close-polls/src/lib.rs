@@ -27,6 +27,9 @@ where
     S: PollStore + CommentStore + ReferenceStore,
     C: Clock,
 {
-    tracing::debug!(schedule = ?event.payload.resources, "poll schedule tick");
-    participation.run_schedule().await.map_err(|e| Error::from(e.to_string()))
+    let run = async {
+        tracing::debug!(schedule = ?event.payload.resources, "poll schedule tick");
+        participation.run_schedule().await
+    };
+    feedback_lambda::observe::scheduled(feedback_lambda::functions::CLOSE_POLLS.name, run).await
 }

@@ -11,7 +11,7 @@ use feedback_core::ports::{Expiry, Pruned};
 use feedback_core::retention::Pruning;
 use feedback_core::workflow::Escalation;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
-use feedback_lambda::{Deps, Settings};
+use feedback_lambda::{observe, Deps, Settings};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use std::sync::Arc;
@@ -92,10 +92,16 @@ where
     Q: WorkQueue,
     C: Clock,
 {
-    tracing::debug!(schedule = ?event.payload.resources, "escalation tick");
-    let r = escalation.run().await.map_err(|e| Error::from(e.to_string()))?;
+    let run = async {
+        tracing::debug!(schedule = ?event.payload.resources, "escalation tick");
+        escalation.run().await
+    };
+    let r = observe::scheduled(feedback_lambda::functions::ESCALATE_OVERDUE.name, run).await?;
     Ok(Report { overdue: r.overdue, answered_from_original: r.answered_from_original, requeued: r.requeued })
 }
+
+/// The name of the photo sweep's span: it runs on the escalation's schedule.
+pub const SWEEP_JOB: &str = "sweep-photos";
 
 /// How many photos one run examines at most; the rest wait for the next run.
 pub const SWEEP_LIMIT: usize = 200;
@@ -107,9 +113,12 @@ where
     S: PhotoStore + MessageStore + ReferenceStore,
     C: Clock,
 {
-    let report = photos.sweep_unattached(SWEEP_LIMIT).await.map_err(|e| Error::from(e.to_string()))?;
-    if report.deleted > 0 || report.kept > 0 {
-        tracing::info!(deleted = report.deleted, kept = report.kept, "unattached photos swept");
-    }
-    Ok(report)
+    let sweep = async {
+        let report = photos.sweep_unattached(SWEEP_LIMIT).await?;
+        if report.deleted > 0 || report.kept > 0 {
+            tracing::info!(deleted = report.deleted, kept = report.kept, "unattached photos swept");
+        }
+        Ok::<_, feedback_core::ServiceError>(report)
+    };
+    observe::scheduled(SWEEP_JOB, sweep).await
 }

@@ -74,7 +74,7 @@ where
     Q: WorkQueue,
     C: Clock,
 {
-    Ok(dispatch(workflow, &req).await.unwrap_or_else(ApiError::into_response))
+    Ok(feedback_lambda::respond(&req, dispatch(workflow, &req)).await)
 }
 
 async fn dispatch<S, Q, C>(workflow: &Workflow<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>

@@ -22,7 +22,9 @@ pub async fn deliver_one<N: NotificationStore>(
     notifications: &Notifications<N>,
     body: &str,
 ) -> Result<(), RecordError> {
-    match Job::from_body(body)? {
+    let job = Job::from_body(body)?;
+    feedback_lambda::observe::record_job(&job);
+    match job {
         Job::Notify { notification } => {
             let new = notifications.deliver(&notification).await?;
             tracing::info!(id = %notification.id, new, "notification delivered");

@@ -396,29 +396,40 @@ where
     Q: WorkQueue,
     C: Clock,
 {
+    Ok(feedback_lambda::respond(&req, answer(service, &req)).await)
+}
+
+/// Matches the path against the Open311 routes (API Gateway delivers them through a proxy) and
+/// answers, refusals in the Open311 error format.
+async fn answer<S, Q, C>(service: &Open311<S, Q, C>, req: &Request) -> Response<Body>
+where
+    S: MessageStore + ReferenceStore + IntegrationStore + PublicMessageStore,
+    Q: WorkQueue,
+    C: Clock,
+{
     let path = req.raw_http_path();
     let path = if path.is_empty() { req.uri().path().to_owned() } else { path.to_owned() };
     let fallback = Format::of_path(&path);
     let (route, params) = match routes::find(req.method().as_str(), &path) {
         Ok((route, params)) if route.function == routes::OPEN311 => (route, params),
         Err(NoRoute::MethodNotAllowed) => {
-            return Ok(Refusal::new(405, "Этот адрес не поддерживает такой метод.").into_response(fallback))
+            return Refusal::new(405, "Этот адрес не поддерживает такой метод.").into_response(fallback)
         }
-        _ => return Ok(Refusal::new(404, "Такого адреса нет.").into_response(fallback)),
+        _ => return Refusal::new(404, "Такого адреса нет.").into_response(fallback),
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let Ok(format) = param("format").parse::<Format>() else {
-        return Ok(Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback));
+        return Refusal::new(400, "Формат ответа — json или xml (суффикс .json или .xml).").into_response(fallback);
     };
     let result = match route.op {
-        Operation::Open311Services => service_list(service, &req, format).await,
-        Operation::Open311Service => definition(service, &req, &param("service_code"), format).await,
-        Operation::Open311Search => search(service, &req, format).await,
-        Operation::Open311Request => one(service, &req, &param("id"), format).await,
-        Operation::Open311Submit => create(service, &req, format).await,
+        Operation::Open311Services => service_list(service, req, format).await,
+        Operation::Open311Service => definition(service, req, &param("service_code"), format).await,
+        Operation::Open311Search => search(service, req, format).await,
+        Operation::Open311Request => one(service, req, &param("id"), format).await,
+        Operation::Open311Submit => create(service, req, format).await,
         _ => Err(Refusal::new(404, "Такого адреса нет.")),
     };
-    Ok(result.unwrap_or_else(|refusal| refusal.into_response(format)))
+    result.unwrap_or_else(|refusal| refusal.into_response(format))
 }
 
 fn query_param(req: &Request, name: &str) -> Option<String> {

@@ -14,6 +14,7 @@ use feedback_core::participation::{
 use feedback_core::values::{CommentText, FlagReason};
 use feedback_core::views::local_time;
 use feedback_core::{Clock, FieldErrors, ReferenceStore, ServiceError};
+use feedback_lambda::metrics::Metric;
 use feedback_lambda::{actor, created, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use feedback_lambda::{Deps, Settings};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -298,7 +299,7 @@ where
     S: PollStore + CommentStore + ReferenceStore,
     C: Clock,
 {
-    Ok(dispatch(participation, &req).await.unwrap_or_else(ApiError::into_response))
+    Ok(feedback_lambda::respond(&req, dispatch(participation, &req)).await)
 }
 
 async fn dispatch<S, C>(p: &Participation<S, C>, req: &Request) -> Result<Response<Body>, ApiError>
@@ -338,6 +339,7 @@ where
         Some(Operation::CastBallot) => {
             let body = json_body::<BallotRequest>(req)?;
             let receipt = p.vote(&actor, &poll_id(req)?, body.answers).await?;
+            feedback_lambda::observe::count(req, Metric::BallotsCast);
             Ok(created(&ReceiptView { receipt }))
         }
         Some(Operation::PollResults) => Ok(ok(&p.results(&actor, &poll_id(req)?).await?)),

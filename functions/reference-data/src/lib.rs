@@ -105,10 +105,13 @@ pub async fn handle<R: ReferenceStore + IntegrationStore, C: Clock>(
     integrations: &Integrations<R, C>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
-    if let Some(result) = integrations::dispatch(integrations, &req).await {
-        return Ok(result.unwrap_or_else(ApiError::into_response));
-    }
-    Ok(dispatch(reference, &req).await.unwrap_or_else(ApiError::into_response))
+    let work = async {
+        match integrations::dispatch(integrations, &req).await {
+            Some(result) => result,
+            None => dispatch(reference, &req).await,
+        }
+    };
+    Ok(feedback_lambda::respond(&req, work).await)
 }
 
 async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) -> Result<Response<Body>, ApiError> {

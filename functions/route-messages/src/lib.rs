@@ -3,10 +3,13 @@
 //! job finds the message already routed and changes nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use feedback_core::error::ErrorChain;
 use feedback_core::ports::Job;
 use feedback_core::service::{RouteOutcome, Routing};
+use feedback_core::MessageId;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
-use feedback_lambda::Deps;
+use feedback_lambda::metrics::{self, Metric};
+use feedback_lambda::{observe, Deps};
 use lambda_runtime::{Error, LambdaEvent};
 
 /// Why one record could not be processed.
@@ -27,10 +30,13 @@ where
     Q: WorkQueue,
     C: Clock,
 {
-    match Job::from_body(body)? {
+    let job = Job::from_body(body)?;
+    observe::record_job(&job);
+    match job {
         Job::RouteMessage { message_id } => match routing.route(&message_id).await? {
             RouteOutcome::Routed { authority_id, deadline, duplicate_of } => {
                 tracing::info!(%message_id, %authority_id, %deadline, ?duplicate_of, "routed");
+                count_lag(routing, &message_id).await;
             }
             RouteOutcome::AlreadyRouted => tracing::info!(%message_id, "already routed; redelivery ignored"),
             RouteOutcome::Missing => tracing::warn!(%message_id, "no such message; job dropped"),
@@ -38,6 +44,21 @@ where
         Job::Notify { .. } => return Err(RecordError::WrongJob),
     }
     Ok(())
+}
+
+/// Counts the seconds from the message's submission to its routing now: a message's id is made
+/// at its `created_at` (`MessageId::minted_at`).
+async fn count_lag<S, Q, C>(routing: &Routing<S, Q, C>, message_id: &MessageId)
+where
+    S: MessageStore + ReferenceStore,
+    Q: WorkQueue,
+    C: Clock,
+{
+    let lag = (routing.clock().now() - message_id.minted_at()).num_milliseconds().max(0) as f64 / 1000.0;
+    match routing.reference().snapshot().await {
+        Ok(region) => metrics::emit(&region.value.region.code, Metric::RoutingLag, lag),
+        Err(e) => tracing::debug!(error = %ErrorChain(&e), "routing lag not counted: no reference data"),
+    }
 }
 
 /// The function's service over a host's adapters.

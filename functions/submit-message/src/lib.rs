@@ -11,11 +11,12 @@ use feedback_core::values::{Address, CommentText, IdempotencyKey, Location, Mess
 use feedback_core::views::{local_time, MessageView};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
+use feedback_lambda::metrics::Metric;
 use feedback_lambda::{
     actor, created, json_body, json_body_without, limit_and_cursor, ok, operation, path_param, ApiError, Operation,
     MESSAGE_SERVER_OWNED,
 };
-use feedback_lambda::{Deps, Settings};
+use feedback_lambda::{observe, Deps, Settings};
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -162,7 +163,7 @@ where
     Q: WorkQueue,
     C: Clock,
 {
-    Ok(dispatch(services, &req).await.unwrap_or_else(ApiError::into_response))
+    Ok(feedback_lambda::respond(&req, dispatch(services, &req)).await)
 }
 
 async fn dispatch<S, Q, C>(services: &Services<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
@@ -193,6 +194,10 @@ where
                 return Err(ServiceError::Validation(not_uploaded).into());
             }
             let submitted = messages.submit(&actor, input, key).await?;
+            observe::record_message(&submitted.message.id);
+            if !submitted.replayed {
+                observe::count(req, Metric::SubmissionsAccepted);
+            }
             Ok(created(&MessageView::summary(&submitted.message, &tz)))
         }
         Some(Operation::ListOwnMessages) => {

@@ -1,6 +1,7 @@
 //! `feedback seed-region`: loads a region file into a store, validated and idempotent.
 
 use crate::region_file::RegionSource;
+use anyhow::Context;
 use feedback_core::service::{Reference, SeedOutcome};
 use feedback_core::ReferenceStore;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -69,5 +70,5 @@ pub async fn seed_region(target: Target, region_file: &RegionSource) -> anyhow::
 }
 
 async fn seed<R: ReferenceStore>(store: R, region: &feedback_core::RegionData) -> anyhow::Result<SeedOutcome> {
-    Reference::new(store, Duration::from_secs(1)).seed(region).await.map_err(|e| anyhow::anyhow!("seeding: {e}"))
+    Reference::new(store, Duration::from_secs(1)).seed(region).await.context("seeding")
 }

@@ -1,7 +1,6 @@
+use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
@@ -21,9 +20,6 @@ use feedback_core::{HistoryEntry, Message, RegionData, Status};
 use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// How often a transaction cancelled only by contention is retried.
-const CONFLICT_RETRIES: u32 = 3;
 
 /// DynamoDB's limit on the items of one transaction.
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -93,35 +89,6 @@ impl DynamoStore {
             .build()
             .map_err(|e| backend("building Put", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
-    }
-
-    /// Runs a transaction. A cancellation caused only by another transaction touching the same
-    /// items (a counter shared with a concurrent transition) is retried: nothing was written.
-    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Vec<String>> {
-        let mut attempt = 0;
-        loop {
-            let reasons = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await
-            {
-                Ok(_) => return Ok(()),
-                // Throttled or failing: the reason names the code, which `backend` reads as transient.
-                Err(e) if crate::is_transient(&e) => {
-                    vec![e.code().filter(|c| crate::is_transient_code(c)).unwrap_or("ServiceUnavailable").to_owned()]
-                }
-                Err(e) => match e.into_service_error() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
-                    }
-                    other => vec![format!("error: {}: {}", other.code().unwrap_or("unknown"), other)],
-                },
-            };
-            let only_contention = reasons.iter().any(|r| r == "TransactionConflict")
-                && reasons.iter().all(|r| r == "TransactionConflict" || r == "None");
-            if !only_contention || attempt >= CONFLICT_RETRIES {
-                return Err(reasons);
-            }
-            tokio::time::sleep(feedback_core::ports::backoff(attempt)).await;
-            attempt += 1;
-        }
     }
 
     /// Messages of one partition of a GSI, ascending by sort key, with keys strictly between
@@ -350,6 +317,8 @@ impl MessageStore for DynamoStore {
             self.put(message_item(message)?, not_exists, None)?,
             self.put(history_item(&message.id, entry)?, not_exists, None)?,
         ];
+        // Where the items whose cancellation reasons decide the outcome sit in the transaction.
+        let mut idempotency_at = None;
         if let Some(r) = idempotency {
             let item = Item::from([
                 ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
@@ -357,43 +326,37 @@ impl MessageStore for DynamoStore {
                 ("doc".into(), doc(r)?),
                 (crate::schema::TABLE.ttl_attribute.into(), n(idempotency_expiry(r))),
             ]);
+            idempotency_at = Some(items.len());
             items.push(self.put(item, not_exists, None)?);
         }
-        let quota_at = items.len();
+        let mut quota_at = None;
         if let Some(q) = quota {
             if q.max == 0 {
                 return Ok(CreateOutcome::OverQuota);
             }
+            quota_at = Some(items.len());
             items.push(self.quota_spend(q)?);
         }
         items.extend(self.outbox_puts(outbox)?);
         items.extend(self.counter_updates(&Self::counters_of([(&message.id, &record.counters)]))?);
-        match self.transact(items).await {
-            Ok(()) => Ok(CreateOutcome::Created),
-            Err(reasons) => {
-                let idempotency_taken = idempotency.is_some() && reasons.get(2).is_some_and(|c| c != "None");
-                if quota.is_some()
-                    && !idempotency_taken
-                    && reasons.get(quota_at).is_some_and(|c| c == "ConditionalCheckFailed")
-                {
-                    return Ok(CreateOutcome::OverQuota);
-                }
-                if let Some(r) = idempotency {
-                    // The key was taken (or is being taken by a concurrent request): answer with its record.
-                    if reasons.get(2).is_some_and(|c| c != "None") {
-                        return match self.get_idempotency(&r.citizen, &r.key).await? {
-                            Some(existing) => Ok(CreateOutcome::KeyExists(Box::new(existing))),
-                            None => Err(StoreError::Conflict),
-                        };
-                    }
-                }
-                if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
-                    Err(StoreError::Conflict)
-                } else {
-                    Err(backend("TransactWriteItems", reasons.join(", ")))
-                }
+        let cancelled = match self.transact(items).await {
+            Ok(()) => return Ok(CreateOutcome::Created),
+            Err(TransactError::Cancelled(c)) => c,
+            Err(failed) => return Err(failed.into_error("TransactWriteItems create message")),
+        };
+        // The key was taken (or is being taken by a concurrent request): answer with its record.
+        if let (Some(r), Some(at)) = (idempotency, idempotency_at) {
+            if *cancelled.at(at) != Cancellation::None {
+                return match self.get_idempotency(&r.citizen, &r.key).await? {
+                    Some(existing) => Ok(CreateOutcome::KeyExists(Box::new(existing))),
+                    None => Err(StoreError::Conflict),
+                };
             }
         }
+        if quota_at.is_some_and(|at| *cancelled.at(at) == Cancellation::ConditionalCheckFailed) {
+            return Ok(CreateOutcome::OverQuota);
+        }
+        Err(TransactError::Cancelled(cancelled).conflict_or("TransactWriteItems create message"))
     }
 
     async fn get_idempotency(
@@ -427,13 +390,7 @@ impl MessageStore for DynamoStore {
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(backend("TransactWriteItems", format!("{} items exceed the limit", items.len())));
         }
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
-                Err(StoreError::Conflict)
-            }
-            Err(reasons) => Err(backend("TransactWriteItems", reasons.join(", "))),
-        }
+        self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems update messages"))
     }
 
     async fn authority_queue(

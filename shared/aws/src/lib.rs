@@ -14,6 +14,7 @@ mod s3;
 pub mod schema;
 mod sqs;
 mod stack;
+mod transact;
 
 pub use dynamo::{create_table, DynamoStore};
 pub use s3::S3Blobs;
@@ -34,16 +35,15 @@ pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use feedback_core::ports::BoxError;
 use feedback_core::StoreError;
 
 /// Error codes with which AWS services say the caller is throttled or the service is briefly
-/// unable to serve; transaction cancellation reasons included. Nothing was written.
+/// unable to serve. Nothing was written.
 const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",
     "Throttling",
-    "ThrottlingError",
     "ProvisionedThroughputExceededException",
-    "ProvisionedThroughputExceeded",
     "RequestLimitExceeded",
     "RequestThrottled",
     "AWS.SimpleQueueService.RequestThrottled",
@@ -53,38 +53,28 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
 ];
 
-/// Whether an error code is one of `TRANSIENT_CODES`.
-pub(crate) fn is_transient_code(code: &str) -> bool {
-    TRANSIENT_CODES.contains(&code)
-}
-
 /// Whether a failed SDK call was throttled or hit a server-side (5xx) failure of the service.
 pub(crate) fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
-    e.raw_response().is_some_and(|r| r.status().is_server_error()) || e.code().is_some_and(is_transient_code)
+    e.raw_response().is_some_and(|r| r.status().is_server_error())
+        || e.code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
 }
 
-/// A failure the adapter detected (`context` says where): `Unavailable` when the text names a
-/// throttling or service-failure code (a cancelled transaction's reasons), `Backend` otherwise.
-pub(crate) fn backend(context: &str, e: impl std::fmt::Display) -> StoreError {
-    let text = e.to_string();
-    let transient = text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).any(is_transient_code);
-    if transient {
-        StoreError::Unavailable(anyhow::anyhow!("{context}: {text}"))
-    } else {
-        StoreError::Backend(anyhow::anyhow!("{context}: {text}"))
-    }
+/// A failure the adapter detected itself in the operation `context`: `e` says what was wrong
+/// (an error, kept as the source, or a text).
+pub(crate) fn backend(context: &'static str, e: impl Into<BoxError>) -> StoreError {
+    StoreError::backend(context, e)
 }
 
-/// A failed SDK call as a port error: throttling and service 5xx errors are `Unavailable`.
-pub(crate) fn sdk_error<E>(context: &str, e: SdkError<E, HttpResponse>) -> StoreError
+/// A failed SDK call as a port error, the SDK's error kept as its source: throttling and service
+/// 5xx errors are `Unavailable`, the rest `Backend`.
+pub(crate) fn sdk_error<E>(context: &'static str, e: SdkError<E, HttpResponse>) -> StoreError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let text = format!("{context}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e));
     if is_transient(&e) {
-        StoreError::Unavailable(anyhow::anyhow!(text))
+        StoreError::unavailable(context, e)
     } else {
-        StoreError::Backend(anyhow::anyhow!(text))
+        StoreError::backend(context, e)
     }
 }
 
@@ -100,7 +90,7 @@ pub async fn voter_secret(
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("reading the voter-roll secret {parameter}: {}", e.into_service_error()))?;
+        .map_err(|e| anyhow::Error::new(e).context(format!("reading the voter-roll secret {parameter}")))?;
     let value =
         out.parameter.and_then(|p| p.value).ok_or_else(|| anyhow::anyhow!("parameter {parameter} has no value"))?;
     feedback_core::participation::VoterSecret::new(value.into_bytes()).map_err(|e| anyhow::anyhow!(e))

@@ -40,13 +40,7 @@ impl IntegrationStore for DynamoStore {
             ("integration_id".into(), s(integration.id.to_string())),
         ]);
         let items = vec![self.put(integration_item(integration)?, not_exists, None)?, self.put(key, not_exists, None)?];
-        match self.transact(items).await {
-            Ok(()) => Ok(()),
-            Err(reasons) if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") => {
-                Err(StoreError::Conflict)
-            }
-            Err(reasons) => Err(backend("TransactWriteItems", reasons.join(", "))),
-        }
+        self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems create integration"))
     }
 
     async fn get_integration(&self, id: &IntegrationId) -> Result<Option<Integration>, StoreError> {

@@ -8,8 +8,8 @@
 //! in the transaction that spends it on condition that it is still under the maximum. Items of
 //! past windows expire by TTL.
 
-use crate::backend;
 use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -100,7 +100,7 @@ impl Outbox for DynamoStore {
             .limit(limit.clamp(1, 1000) as i32)
             .send()
             .await
-            .map_err(|e| backend("Query outbox", e.into_service_error()))?;
+            .map_err(|e| sdk_error("Query outbox", e))?;
         out.items()
             .iter()
             .map(|item| {
@@ -124,7 +124,7 @@ impl Outbox for DynamoStore {
             .key("SK", s(outbox_sk(item)))
             .send()
             .await
-            .map_err(|e| backend("DeleteItem outbox", e.into_service_error()))?;
+            .map_err(|e| sdk_error("DeleteItem outbox", e))?;
         Ok(())
     }
 }

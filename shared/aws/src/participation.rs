@@ -1,4 +1,5 @@
 use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
+use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
@@ -62,14 +63,6 @@ fn comment_item(c: &Comment) -> Result<Item, StoreError> {
         item.insert("GSI4SK".into(), s(c.id.to_string()));
     }
     Ok(item)
-}
-
-fn conflict_or(reasons: Vec<String>, what: &str) -> StoreError {
-    if reasons.iter().any(|c| c == "ConditionalCheckFailed" || c == "TransactionConflict") {
-        StoreError::Conflict
-    } else {
-        backend(what, reasons.join(", "))
-    }
 }
 
 impl DynamoStore {
@@ -177,6 +170,9 @@ impl PollStore for DynamoStore {
             ("SK".into(), s(format!("VOTER#{}", ballot.voter_hash))),
         ]);
         let tally = tally_pk(&ballot.poll_id, ballot.shard);
+        // The items whose cancellation reasons say why a ballot is refused, by their index.
+        const POLL_OPEN_AT: usize = 0;
+        const VOTER_ROLL_AT: usize = 1;
         let mut items = vec![
             TransactWriteItem::builder().condition_check(check).build(),
             self.put(roll, "attribute_not_exists(PK)", None)?,
@@ -191,22 +187,22 @@ impl PollStore for DynamoStore {
             items.push(self.add_update(tally.clone(), "TURNOUT".into(), vec![format!("m:{m}")])?);
         }
         for attempt in 0..6 {
-            match self.transact(items.clone()).await {
+            let cancelled = match self.transact(items.clone()).await {
                 Ok(()) => return Ok(()),
-                Err(reasons) => {
-                    if reasons.first().is_some_and(|c| c == "ConditionalCheckFailed") {
-                        return Err(BallotRefused::NotOpen);
-                    }
-                    if reasons.get(1).is_some_and(|c| c == "ConditionalCheckFailed") {
-                        return Err(BallotRefused::AlreadyVoted);
-                    }
-                    if reasons.iter().any(|c| c == "TransactionConflict") {
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
-                    }
-                    return Err(BallotRefused::Store(backend("ballot transaction", reasons.join(", "))));
-                }
+                Err(TransactError::Cancelled(c)) => c,
+                Err(failed) => return Err(BallotRefused::Store(failed.into_error("TransactWriteItems ballot"))),
+            };
+            if *cancelled.at(POLL_OPEN_AT) == Cancellation::ConditionalCheckFailed {
+                return Err(BallotRefused::NotOpen);
             }
+            if *cancelled.at(VOTER_ROLL_AT) == Cancellation::ConditionalCheckFailed {
+                return Err(BallotRefused::AlreadyVoted);
+            }
+            if cancelled.contains(&Cancellation::TransactionConflict) {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            return Err(BallotRefused::Store(cancelled.into_error("TransactWriteItems ballot")));
         }
         Err(BallotRefused::Store(StoreError::Conflict))
     }
@@ -277,7 +273,7 @@ impl PollStore for DynamoStore {
             self.put(poll_item(closed)?, "version = :v", Some(Item::from([(":v".into(), n(expected_version))])))?,
             self.put(results_item, "attribute_not_exists(PK)", None)?,
         ];
-        self.transact(items).await.map_err(|r| conflict_or(r, "freezing results"))
+        self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems freeze results"))
     }
 
     async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError> {
@@ -291,11 +287,14 @@ impl CommentStore for DynamoStore {
         if quota.max == 0 {
             return Err(StoreError::OverQuota);
         }
+        const QUOTA_AT: usize = 1;
         let items = vec![self.put(comment_item(comment)?, "attribute_not_exists(PK)", None)?, self.quota_spend(quota)?];
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(r) if r.get(1).is_some_and(|c| c == "ConditionalCheckFailed") => Err(StoreError::OverQuota),
-            Err(r) => Err(conflict_or(r, "adding a comment")),
+            Err(TransactError::Cancelled(c)) if *c.at(QUOTA_AT) == Cancellation::ConditionalCheckFailed => {
+                Err(StoreError::OverQuota)
+            }
+            Err(e) => Err(e.conflict_or("TransactWriteItems add comment")),
         }
     }
 
@@ -327,6 +326,7 @@ impl CommentStore for DynamoStore {
             "version = :v",
             Some(Item::from([(":v".into(), n(expected_version))])),
         )?];
+        let mut quota_at = None;
         if let Some((f, quota)) = flag {
             if quota.max == 0 {
                 return Err(StoreError::OverQuota);
@@ -339,14 +339,17 @@ impl CommentStore for DynamoStore {
                 item.insert("reason".into(), s(reason.as_str()));
             }
             items.push(self.put(item, "attribute_not_exists(PK)", None)?);
+            quota_at = Some(items.len());
             items.push(self.quota_spend(quota)?);
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(r) if flag.is_some() && r.get(2).is_some_and(|c| c == "ConditionalCheckFailed") => {
+            Err(TransactError::Cancelled(c))
+                if quota_at.is_some_and(|at| *c.at(at) == Cancellation::ConditionalCheckFailed) =>
+            {
                 Err(StoreError::OverQuota)
             }
-            Err(r) => Err(conflict_or(r, "updating a comment")),
+            Err(e) => Err(e.conflict_or("TransactWriteItems update comment")),
         }
     }
 

@@ -116,7 +116,7 @@ impl BlobUrls for S3Blobs {
             .http
             .call(aws_smithy_runtime_api::client::orchestrator::HttpRequest::try_from(request)?)
             .await
-            .map_err(|e| anyhow::anyhow!("GET photo: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context("GET photo"))?;
         match response.status().as_u16() {
             200 | 206 => {}
             404 => return Ok(None),
@@ -125,7 +125,7 @@ impl BlobUrls for S3Blobs {
             other => anyhow::bail!("GET photo: S3 answered {other}"),
         }
         let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body());
-        let mut bytes = body.collect().await.map_err(|e| anyhow::anyhow!("GET photo: {e}"))?.to_vec();
+        let mut bytes = body.collect().await.map_err(|e| anyhow::Error::new(e).context("GET photo"))?.to_vec();
         bytes.truncate(n);
         Ok(Some(bytes))
     }
@@ -141,7 +141,7 @@ impl BlobUrls for S3Blobs {
             .http
             .call(aws_smithy_runtime_api::client::orchestrator::HttpRequest::try_from(request)?)
             .await
-            .map_err(|e| anyhow::anyhow!("DELETE photo: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context("DELETE photo"))?;
         let status = response.status().as_u16();
         if matches!(status, 200 | 204 | 404) {
             Ok(())

@@ -3,6 +3,7 @@
 use crate::moderation::ModerationReason;
 use crate::ports::StoreError;
 use serde::Serialize;
+use std::fmt;
 
 /// How long a caller is told to wait when the backend is temporarily unavailable.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
@@ -124,10 +125,32 @@ impl From<StoreError> for ServiceError {
             StoreError::OverQuota => ServiceError::RateLimited { retry_after_secs: 60 },
             StoreError::Backend(e) => ServiceError::Unexpected(e),
             StoreError::Unavailable(e) => {
-                tracing::warn!(error = %e, "backend temporarily unavailable");
+                tracing::warn!(error = %ErrorChain(e.as_ref()), "backend temporarily unavailable");
                 ServiceError::Unavailable { retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS }
             }
         }
+    }
+}
+
+/// An error and the errors that caused it, joined with `: ` for a log line:
+/// `tracing::error!(error = %ErrorChain(&e), "…")`. A cause whose text its error already ends with
+/// (`#[error("…: {0}")]` over its source) is not repeated.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            let text = e.to_string();
+            if !text.is_empty() && !shown.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 
@@ -149,5 +172,28 @@ mod tests {
         let mut ok = FieldErrors::new();
         let a = ok.check("a", Ok::<_, String>(1));
         assert_eq!(ok.finish_with(|| a).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_store_error_keeps_its_cause_and_the_chain_prints_each_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let e = StoreError::unavailable("writing a message", io);
+        assert_eq!(e.to_string(), "backend temporarily unavailable");
+        let cause = std::error::Error::source(&e).and_then(std::error::Error::source);
+        assert!(cause.and_then(|c| c.downcast_ref::<std::io::Error>()).is_some(), "{e:?}");
+        assert_eq!(ErrorChain(&e).to_string(), "backend temporarily unavailable: writing a message: disk full");
+
+        #[derive(Debug, thiserror::Error)]
+        #[error("unreadable job: {0}")]
+        struct Unreadable(#[source] std::io::Error);
+        let wrapped = Unreadable(std::io::Error::other("eof"));
+        assert_eq!(ErrorChain(&wrapped).to_string(), "unreadable job: eof");
+    }
+
+    #[test]
+    fn a_backend_failure_becomes_unexpected_with_its_chain() {
+        let e: ServiceError = StoreError::backend("reading a message", "no doc").into();
+        assert!(matches!(e, ServiceError::Unexpected(_)));
+        assert_eq!(ErrorChain(&e).to_string(), "reading a message: no doc");
     }
 }

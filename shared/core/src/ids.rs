@@ -38,6 +38,11 @@ macro_rules! ulid_id {
             pub fn lower_bound(at: chrono::DateTime<chrono::Utc>) -> Self {
                 Self(Ulid::from_parts(u64::try_from(at.timestamp_millis()).unwrap_or_default(), 0))
             }
+            /// When the id was made: the `at` of [`Self::new_at`], to the millisecond.
+            pub fn minted_at(&self) -> chrono::DateTime<chrono::Utc> {
+                let ms = i64::try_from(self.0.timestamp_ms()).unwrap_or(i64::MAX);
+                chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+            }
             pub fn ulid(&self) -> Ulid {
                 self.0
             }
@@ -220,6 +225,7 @@ mod tests {
         let t1 = t0 + chrono::Duration::milliseconds(1);
         assert!(MessageId::new_at(t0) < MessageId::new_at(t1));
         let id = MessageId::new_at(t0);
+        assert_eq!(id.minted_at(), t0);
         assert_eq!(MessageId::parse(&id.to_string()), Ok(id));
         assert_eq!(MessageId::parse("not-a-ulid"), Err(IdError::NotUlid));
     }

@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How a port call failed.
+/// An adapter's own error, boxed whole so that its sources can still be followed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// How a port call failed. `Backend` and `Unavailable` keep the adapter's error as their source:
+/// their text is the operation that failed, with no data, and `std::error::Error::source` walks
+/// down to the SDK's or SQLite's own error (`error::ErrorChain` prints the whole chain).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A condition did not hold: the item exists already, or changed since it was read.
@@ -24,13 +29,36 @@ pub enum StoreError {
     #[error("the quota is used up; nothing was written")]
     OverQuota,
     /// The backend failed or is unreachable. The write may or may not have happened only where
-    /// the method says so; every method here is atomic.
-    #[error(transparent)]
-    Backend(#[from] anyhow::Error),
+    /// the method says so; every method here is atomic. Built with [`StoreError::backend`].
+    #[error("backend failure")]
+    Backend(#[source] anyhow::Error),
     /// The backend is temporarily unable to serve (storage full, I/O error, busy or locked,
-    /// throttled); retry later. Nothing was written.
-    #[error("the backend is temporarily unavailable: {0}")]
-    Unavailable(anyhow::Error),
+    /// throttled); retry later. Nothing was written. Built with [`StoreError::unavailable`].
+    #[error("backend temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl StoreError {
+    /// A backend failure in the operation `context` (a fixed name, never data), caused by
+    /// `source`: an adapter's error, kept with its own sources, or a text saying what was wrong.
+    pub fn backend(context: &'static str, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Backend(anyhow::Error::new(Failure { context, source: source.into() }))
+    }
+
+    /// The backend cannot serve the operation `context` now; `source` as for [`StoreError::backend`].
+    pub fn unavailable(context: &'static str, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Unavailable(anyhow::Error::new(Failure { context, source: source.into() }))
+    }
+}
+
+/// The operation that failed and the error that made it fail, which stays itself in the chain
+/// (`downcast_ref` finds the adapter's error type).
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+struct Failure {
+    context: &'static str,
+    #[source]
+    source: BoxError,
 }
 
 /// The stored answer to an idempotent submission.
@@ -346,6 +374,20 @@ impl Job {
         match self {
             Job::RouteMessage { .. } => QueueName::Submitted,
             Job::Notify { .. } => QueueName::Notifications,
+        }
+    }
+    /// The job's kind as its body names it (`route_message`, `notify`), for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::RouteMessage { .. } => "route_message",
+            Job::Notify { .. } => "notify",
+        }
+    }
+    /// The message the job is about.
+    pub fn message_id(&self) -> MessageId {
+        match self {
+            Job::RouteMessage { message_id } => *message_id,
+            Job::Notify { notification } => notification.message_id,
         }
     }
     pub fn to_body(&self) -> String {

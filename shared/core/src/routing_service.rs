@@ -38,6 +38,14 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
         Self { store, queue, clock, reference }
     }
 
+    pub fn reference(&self) -> &Arc<Reference<S>> {
+        &self.reference
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// Routes one message by the rules and sets its deadline. A message in the same category
     /// within the category's radius of an open message is linked to it as a duplicate and goes
     /// to the same authority. Safe to run any number of times.

@@ -33,7 +33,7 @@ pub(crate) fn add_counters(tx: &rusqlite::Transaction<'_>, counters: &Counters) 
     let mut stmt = tx.prepare_cached(&UPSERT).map_err(backend)?;
     for (key, values) in &counters.0 {
         if let Some(unknown) = values.keys().find(|f| !fields().any(|k| k == f.as_str())) {
-            return Err(StoreError::Backend(anyhow::anyhow!("no counter column for field {unknown}")));
+            return Err(StoreError::backend("adding counters", format!("no counter column for field {unknown}")));
         }
         let row: Vec<rusqlite::types::Value> = [key.series.clone().into(), key.slot.clone().into()]
             .into_iter()

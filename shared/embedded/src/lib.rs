@@ -257,7 +257,7 @@ impl Db {
             Ok(out)
         })
         .await
-        .map_err(|e| StoreError::Backend(anyhow::anyhow!("database task failed: {e}")))?
+        .map_err(|e| StoreError::backend("SQLite task", e))?
     }
 
     /// Checks that the database answers.
@@ -378,9 +378,9 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 /// else is `Backend`.
 pub(crate) fn backend(e: rusqlite::Error) -> StoreError {
     if is_unavailable(&e) {
-        StoreError::Unavailable(anyhow::Error::new(e))
+        StoreError::unavailable("SQLite", e)
     } else {
-        StoreError::Backend(anyhow::Error::new(e))
+        StoreError::backend("SQLite", e)
     }
 }
 
@@ -405,11 +405,11 @@ pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
 }
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(e.into()))
+    serde_json::to_string(v).map_err(|e| StoreError::backend("serialising a document", e))
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Backend(anyhow::anyhow!("corrupt stored document: {e}")))
+    serde_json::from_str(s).map_err(|e| StoreError::backend("corrupt stored document", e))
 }
 
 /// Every document a query returns.
@@ -434,7 +434,7 @@ pub(crate) fn instants(
     rows.map(|ms| {
         let ms = ms.map_err(backend)?;
         chrono::DateTime::from_timestamp_millis(ms)
-            .ok_or_else(|| StoreError::Backend(anyhow::anyhow!("stored time {ms} is out of range")))
+            .ok_or_else(|| StoreError::backend("reading a stored time", format!("{ms} is out of range")))
     })
     .collect()
 }
@@ -448,4 +448,22 @@ pub(crate) fn one<T: serde::de::DeserializeOwned>(
     use rusqlite::OptionalExtension;
     let doc: Option<String> = tx.query_row(sql, params, |r| r.get(0)).optional().map_err(backend)?;
     doc.map(|d| from_json(&d)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sqlite_failure_keeps_the_sqlite_error_in_its_source_chain() {
+        let db = Db::in_memory().unwrap();
+        let got = db.tx(|tx| tx.execute("INSERT INTO nowhere VALUES (1)", []).map_err(backend)).await;
+        let Err(e @ StoreError::Backend(_)) = got else { panic!("a backend failure: {got:?}") };
+        let chain: Vec<&(dyn std::error::Error + 'static)> =
+            std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| e.source()).collect();
+        let sqlite = chain.iter().find_map(|e| e.downcast_ref::<rusqlite::Error>());
+        assert!(sqlite.is_some_and(|s| s.to_string().contains("no such table")), "{chain:?}");
+        let shown = feedback_core::error::ErrorChain(&e).to_string();
+        assert!(shown.starts_with("backend failure: SQLite: ") && shown.contains("no such table: nowhere"), "{shown}");
+    }
 }

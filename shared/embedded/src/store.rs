@@ -350,7 +350,7 @@ impl MessageStore for SqliteStore {
                 let rows = stmt.query_map(params![before, limit as i64], |r| r.get::<_, String>(0)).map_err(backend)?;
                 rows.map(|id| {
                     let id = id.map_err(backend)?;
-                    MessageId::parse(&id).map_err(|e| StoreError::Backend(anyhow::anyhow!("bad stored id {id}: {e}")))
+                    MessageId::parse(&id).map_err(|e| StoreError::backend("reading a stored message id", e))
                 })
                 .collect()
             })

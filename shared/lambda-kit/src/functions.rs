@@ -29,8 +29,10 @@ pub mod env {
     pub const REFERENCE_TTL_SECS: &str = "REFERENCE_TTL_SECS";
     /// Seconds after which a message still `submitted` is re-enqueued (optional, `Settings::stuck_after`).
     pub const STUCK_AFTER_SECS: &str = "STUCK_AFTER_SECS";
-    /// The log level (optional, `init_tracing`).
+    /// The log level (optional, `crate::init`).
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// The deployed function's name, which Lambda sets (`crate::init`, the metrics' dimension).
+    pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
     /// The variable that holds a queue's URL.
     pub const fn queue_url(queue: QueueName) -> &'static str {

@@ -1,9 +1,11 @@
-//! What every function shares at the edge: configuration, tracing, claims → `Actor`,
-//! problem+json errors, request parsing, the route table, the functions and their ports, and the
-//! SQS batch helper.
+//! What every function shares at the edge: configuration, tracing, spans and metrics, claims →
+//! `Actor`, problem+json errors, request parsing, the route table, the functions and their ports,
+//! and the SQS batch helper.
 
 pub mod config;
 pub mod functions;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod problem;
 pub mod request;
@@ -12,6 +14,7 @@ pub mod sqs;
 pub mod wiring;
 
 pub use config::Config;
+pub use observe::respond;
 pub use problem::ApiError;
 pub use request::{
     actor, from_json_value, json_body, json_body_without, limit_and_cursor, operation, path_param, route_key,
@@ -23,9 +26,13 @@ pub use wiring::{Deps, Settings};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-/// Initialises JSON logs (what CloudWatch indexes) at the level in `RUST_LOG` (`error`, `warn`,
-/// `info`, `debug` or `trace`; default `info`). A plain level keeps regex engines out of the zips.
-pub fn init_tracing() {
+/// What every Lambda `main` calls first: JSON logs (what CloudWatch indexes), each event with the
+/// spans it happened in (the runtime's `requestId`, then the request's, record's or run's own), at
+/// the level in `RUST_LOG` (`error`, `warn`, `info`, `debug` or `trace`; default `info`); and the
+/// function's metrics as EMF lines on standard output (`metrics`), under the deployed function's
+/// name (`feedback-72-prod-submit-message`; `function`'s own outside Lambda). A plain level keeps
+/// regex engines out of the zips.
+pub fn init(function: &'static functions::Function) {
     let level = std::env::var(functions::env::RUST_LOG)
         .ok()
         .and_then(|v| v.trim().parse::<tracing_subscriber::filter::LevelFilter>().ok())
@@ -34,9 +41,12 @@ pub fn init_tracing() {
         .json()
         .with_max_level(level)
         .with_current_span(false)
+        .with_span_list(true)
         .without_time()
         .with_target(false)
         .try_init();
+    let deployed = std::env::var(functions::env::AWS_LAMBDA_FUNCTION_NAME).ok().filter(|n| !n.is_empty());
+    metrics::to_stdout(deployed.unwrap_or_else(|| function.name.to_owned()));
 }
 
 /// A JSON response with the given status.

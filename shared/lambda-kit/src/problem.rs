@@ -128,7 +128,7 @@ impl ApiError {
                     None,
                 ),
                 ServiceError::Unexpected(err) => {
-                    tracing::error!(error = ?err, "request failed");
+                    tracing::error!(error = %feedback_core::error::ErrorChain(err.as_ref()), "request failed");
                     ("Внутренняя ошибка", "Не удалось выполнить запрос; повторите позже.".into(), None)
                 }
             },

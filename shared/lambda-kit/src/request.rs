@@ -48,6 +48,11 @@ pub fn operation(req: &Request) -> Option<Operation> {
 /// API's stage and the local host on every request it hands to a function.
 pub const REGION_STAGE_VARIABLE: &str = "region";
 
+/// The code of the region the stack serves, from the request's stage variable.
+pub fn region(req: &Request) -> Option<&str> {
+    req.stage_variables_ref().and_then(|v| v.first(REGION_STAGE_VARIABLE))
+}
+
 /// The caller, from the JWT authorizer's verified claims, admitted to the deployment's region
 /// (`feedback_core::policy::admit`). 401 when there are no claims; 403 `wrong_region` when the
 /// token is for another region or for none.
@@ -59,7 +64,8 @@ pub fn actor(req: &Request) -> Result<Actor, ApiError> {
         .map(|j| &j.claims)
         .ok_or(ApiError::Unauthorized)?;
     let actor = Actor::from_claims(claims).map_err(|_| ApiError::Unauthorized)?;
-    let Some(region) = req.stage_variables_ref().and_then(|v| v.first(REGION_STAGE_VARIABLE)) else {
+    crate::observe::record_role(&actor);
+    let Some(region) = region(req) else {
         tracing::error!(variable = REGION_STAGE_VARIABLE, "the API stage does not name its region; refusing");
         return Err(ApiError::internal());
     };
