@@ -75,12 +75,18 @@ where
     S: Expiry + ReferenceStore,
     C: Clock,
 {
-    let pruned = pruning.run().await?;
-    if pruned != Pruned::default() {
-        tracing::info!(idempotency = pruned.idempotency, notifications = pruned.notifications, "retention pruned");
-    }
-    Ok(pruned)
+    let prune = async {
+        let pruned = pruning.run().await?;
+        if pruned != Pruned::default() {
+            tracing::info!(idempotency = pruned.idempotency, notifications = pruned.notifications, "retention pruned");
+        }
+        Ok::<_, feedback_core::ServiceError>(pruned)
+    };
+    observe::scheduled(PRUNE_JOB, prune).await
 }
+
+/// The job name of the pruning in logs and spans.
+pub const PRUNE_JOB: &str = "retention-prune";
 
 /// The handler both hosts call.
 pub async fn handle<S, Q, C>(
