@@ -498,6 +498,13 @@ test("discussions: threaded comments and flagging", async (env) => {
   await ivan.getByText("Жалоба отправлена модератору.").waitFor();
   await axe(ivan, "discussion");
   await shot(ivan, "12-discussion");
+  // The moderator sees the comment in the queue with the reason the flagger gave.
+  const moderator = await signInAs(env, "moderator-elena");
+  await moderator.goto("/moderation");
+  const flagged = moderator.locator(".thread > li", { hasText: "ночной автобус" });
+  await flagged.locator(".flag-reasons li", { hasText: "Не по теме" }).waitFor();
+  await axe(moderator, "moderation queue with flag reasons");
+  await moderator.close();
 });
 
 test("keyboard only: sign in and submit a message without the mouse", async (env) => {

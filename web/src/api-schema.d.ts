@@ -789,6 +789,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             discussion_id: components["schemas"]["PollId"];
+            /** @description The reasons flaggers gave, in the moderators' queue. */
+            flag_reasons?: string[] | null;
             /**
              * Format: int32
              * @description Flags and state are shown to moderators.

@@ -503,6 +503,16 @@ export function ModerationQueue() {
           {list.data.items.map((c) => (
             <li key={c.id}>
               <CommentItem comment={c} canReply={false} discussionId={c.discussion_id} onChange={list.reload} />
+              {c.flag_reasons && c.flag_reasons.length > 0 && (
+                <div class="flag-reasons">
+                  <p>Причины жалоб:</p>
+                  <ul>
+                    {c.flag_reasons.map((r, i) => (
+                      <li key={i}>{r}</li>
+                    ))}
+                  </ul>
+                </div>
+              )}
               <a href={`/discussions/${c.discussion_id}`}>К обсуждению</a>
             </li>
           ))}
