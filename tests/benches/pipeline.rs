@@ -21,7 +21,10 @@ fn settings() -> Settings {
     Settings { reference_ttl: Duration::from_secs(3600), ..Settings::default() }
 }
 
-fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<SqliteStore, SqliteQueue, SystemClock> {
+fn services(
+    db: Db,
+    rt: &tokio::runtime::Runtime,
+) -> (submit_message::Services<SqliteStore, SqliteQueue, SystemClock>, feedback_tests::embedded::BlobDir) {
     let deps = Deps::new(
         SqliteStore::new(db.clone()),
         SqliteQueue::new(db, QueueSettings::default()),
@@ -29,7 +32,8 @@ fn services(db: Db, rt: &tokio::runtime::Runtime) -> submit_message::Services<Sq
         &settings(),
     );
     rt.block_on(deps.reference.seed(&region())).expect("seed");
-    submit_message::services(&deps, feedback_tests::embedded::local_blobs(), &settings())
+    let blob_dir = feedback_tests::embedded::local_blobs();
+    (submit_message::services(&deps, blob_dir.blobs.clone(), &settings()), blob_dir)
 }
 
 /// The POST fixture from a given citizen (each citizen stays under the hourly limit).
@@ -55,7 +59,7 @@ fn submit(c: &mut Criterion) {
         ("sqlite_wal_full_sync", Db::open(&dir.join("bench.db")).expect("db")),
     ];
     for (name, db) in backends {
-        let svc = services(db, &rt);
+        let (svc, _blob_dir) = services(db, &rt);
         let mut n = 0u64;
         group.bench_function(name, |b| {
             b.to_async(&rt).iter_batched(

@@ -26,14 +26,28 @@ pub struct App {
     pub notifications: Notifications<SqliteStore>,
     pub integrations: Integrations<SqliteStore, Clock>,
     pub open311: Open311<SqliteStore, SqliteQueue, Clock>,
+    pub blob_dir: BlobDir,
 }
 
-/// Blob URLs signed like the local host's, over a fresh temporary folder.
-pub fn local_blobs() -> Arc<dyn BlobUrls> {
-    let dir = std::env::temp_dir().join(format!("feedback-blobs-{}", ulid::Ulid::new()));
+/// Blob URLs signed like the local host's, over a fresh temporary folder that is removed when
+/// this is dropped.
+pub struct BlobDir {
+    pub blobs: Arc<dyn BlobUrls>,
+    path: std::path::PathBuf,
+}
+
+impl Drop for BlobDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+pub fn local_blobs() -> BlobDir {
+    let path = std::env::temp_dir().join(format!("feedback-blobs-{}", ulid::Ulid::new()));
     let base = Arc::new(std::sync::OnceLock::new());
     let _ = base.set("http://127.0.0.1:3000".to_owned());
-    Arc::new(feedback_local::blobs::LocalBlobs::open(&dir, base).expect("blob folder"))
+    let blobs = Arc::new(feedback_local::blobs::LocalBlobs::open(&path, base).expect("blob folder"));
+    BlobDir { blobs, path }
 }
 
 /// The services on a fresh database, the clock at the current time.
@@ -53,7 +67,8 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
     };
     let deps = Deps::new(store, queue, clock, &settings);
     deps.reference.seed(&sample_region()).await.expect("seed");
-    let blobs = local_blobs();
+    let blob_dir = local_blobs();
+    let blobs = blob_dir.blobs.clone();
     let mut submit = submit_message::services(&deps, blobs.clone(), &settings);
     // Up to three photos a message: the announcement limits follow the submission limit.
     submit.photos = submit
@@ -71,5 +86,6 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
         queue: deps.queue,
         clock: deps.clock,
         reference: deps.reference,
+        blob_dir,
     }
 }
