@@ -8,8 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const web = join(dirname(fileURLToPath(import.meta.url)), "..");
-const target = "src/api-schema.d.ts";
-const committed = join(web, target);
+// The command runs from the repository's root (`cd ..`), where the document lives.
+const target = "web/src/api-schema.d.ts";
+const committed = join(web, "..", target);
 const command = JSON.parse(readFileSync(join(web, "package.json"), "utf8")).scripts["gen:api"];
 if (!command?.endsWith(` -o ${target}`)) {
   console.error(`check:api: the gen:api script no longer writes ${target}`);
