@@ -322,7 +322,12 @@ pub trait NotificationStore: Send + Sync + 'static {
 
 /// The ordering key of a notification: time in milliseconds, zero-padded, then its id.
 pub fn notification_key(n: &Notification) -> String {
-    format!("{:013}#{}", n.at.timestamp_millis().max(0), n.id)
+    format!("{}#{}", notification_time_key(n.at), n.id)
+}
+
+/// The time part of `notification_key`: every notification made before `at` has a smaller key.
+pub fn notification_time_key(at: DateTime<Utc>) -> String {
+    format!("{:013}", at.timestamp_millis().max(0))
 }
 
 /// A value with the version it was stored under.

@@ -10,8 +10,8 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, Expiry, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord,
-    NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, Versioned,
+    notification_key, notification_time_key, CreateOutcome, Expiry, IdempotencyRecord, MessageStore, MessageUpdate,
+    NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -372,8 +372,7 @@ impl Expiry for SqliteStore {
         limit: usize,
     ) -> Result<Pruned, StoreError> {
         let idem_ms = idempotency_before.timestamp_millis();
-        // Notification sort keys start with the zero-padded creation time.
-        let notif_key = format!("{:013}", notifications_before.timestamp_millis().max(0));
+        let notif_key = notification_time_key(notifications_before);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .tx(move |tx| {
