@@ -14,12 +14,12 @@ use feedback_core::analytics::Analytics;
 use feedback_core::error::ErrorChain;
 use feedback_core::integration::Integrations;
 use feedback_core::open311::Open311;
-use feedback_core::participation::{Participation, VoterSecret};
+use feedback_core::participation::{Participation, PollSecrets, VoterSecret};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Reference, Routing, SeedOutcome};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::SystemClock;
-use feedback_embedded::{Db, QueueSettings, SqliteQueue, SqliteStore};
+use feedback_embedded::{Db, FolderKeys, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_lambda::routes::{self, Access, NoRoute};
 use feedback_lambda::{request::MAX_BODY_BYTES, ApiError, Deps, Settings};
 use std::net::SocketAddr;
@@ -33,6 +33,8 @@ use tokio::sync::watch;
 pub struct HostConfig {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The secrets folder, apart from the data folder: the voter-roll key and the ballot keys.
+    pub secrets_dir: PathBuf,
     /// Where the region comes from on first start, when the store holds none yet.
     pub region_file: RegionSource,
     pub schedule_every: Duration,
@@ -95,7 +97,7 @@ impl Platform {
         crate::datadir::prepare(&config.data_dir)
             .with_context(|| format!("preparing data directory {}", config.data_dir.display()))?;
         // The keys first: a damaged key file stops the host before anything is written.
-        let secret = voter_secret(&config.data_dir)?;
+        let secret = poll_secrets(&config.data_dir, &config.secrets_dir)?;
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
@@ -541,11 +543,31 @@ pub async fn close_polls_once(p: &Platform) -> anyhow::Result<feedback_core::par
     close_polls::handle(&p.participation, event).await.map_err(anyhow::Error::from_boxed)
 }
 
-/// The voter-roll secret kept under the data directory, created on first use; a file that exists
-/// but is unreadable or damaged stops the host (a new key would empty the voter roll). Never logged.
-pub fn voter_secret(data_dir: &std::path::Path) -> anyhow::Result<VoterSecret> {
-    let key = crate::datadir::key(data_dir, "voter-roll.key", "voter-roll key")?;
-    VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))
+/// The secrets folder that goes with a data folder when none is given: beside it, named after it
+/// with `-secrets` (`./data` → `./data-secrets`).
+pub fn default_secrets_dir(data_dir: &std::path::Path) -> PathBuf {
+    let name = data_dir.file_name().map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned());
+    data_dir.with_file_name(format!("{name}-secrets"))
+}
+
+/// What participation keeps in the secrets folder, apart from the data folder (0700, files 0600):
+/// the voter-roll secret, created on first use, and the polls' private ballot keys. A key file that
+/// exists but is unreadable or damaged stops the host (a new voter-roll key would empty the voter
+/// roll). A voter-roll key that an earlier version kept in the data folder moves to the secrets
+/// folder. Never logged.
+pub fn poll_secrets(data_dir: &std::path::Path, secrets_dir: &std::path::Path) -> anyhow::Result<PollSecrets> {
+    const VOTER_KEY: &str = "voter-roll.key";
+    crate::datadir::prepare(secrets_dir)
+        .with_context(|| format!("preparing secrets folder {}", secrets_dir.display()))?;
+    let (old, new) = (data_dir.join(VOTER_KEY), secrets_dir.join(VOTER_KEY));
+    if old.exists() && !new.exists() {
+        std::fs::rename(&old, &new).with_context(|| format!("moving {} to {}", old.display(), new.display()))?;
+        tracing::info!(from = %old.display(), to = %new.display(), "moved the voter-roll key to the secrets folder");
+    }
+    let key = crate::datadir::key(secrets_dir, VOTER_KEY, "voter-roll key")?;
+    let voter = VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))?;
+    let keys = FolderKeys::open(secrets_dir).with_context(|| format!("opening {}", secrets_dir.display()))?;
+    Ok(PollSecrets { voter, keys: Arc::new(keys) })
 }
 
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.

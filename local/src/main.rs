@@ -50,6 +50,10 @@ enum Command {
         addr: SocketAddr,
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
         data: PathBuf,
+        /// The secrets folder, kept apart from the data folder: the voter-roll key and the polls'
+        /// private ballot keys [default: beside the data folder, `<data>-secrets`]
+        #[arg(long, env = "FEEDBACK_SECRETS")]
+        secrets: Option<PathBuf>,
         /// The region file, read when the data folder holds no region yet [default:
         /// infra/regions/72-tyumen.toml under the current folder, else its copy built into the binary]
         #[arg(long, env = "FEEDBACK_REGION_FILE")]
@@ -224,6 +228,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             addr,
             data,
+            secrets,
             region_file,
             schedule_every,
             submissions_per_hour,
@@ -249,6 +254,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let config = HostConfig {
                 addr,
+                secrets_dir: secrets.unwrap_or_else(|| feedback_local::host::default_secrets_dir(&data)),
                 data_dir: data,
                 region_file: region_source(region_file),
                 schedule_every,

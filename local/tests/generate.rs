@@ -106,7 +106,7 @@ async fn seeded_activity_reconciles_and_looks_like_real_use() {
     assert!(now_in("closed") + now_in("answered") > 150);
 
     // Polls: two, with ballots and turnout by municipality inside their audience.
-    let secret = feedback_local::host::voter_secret(&dir).unwrap();
+    let secret = feedback_local::host::poll_secrets(&dir, &feedback_local::host::default_secrets_dir(&dir)).unwrap();
     let participation = Participation::new(store.clone(), SystemClock, reference, secret, 30);
     let admin = actor("admin-1", "[admin]");
     let mut polls = Vec::new();

@@ -112,7 +112,6 @@ fn moderation(c: &mut Criterion) {
 /// Ballots through the participation service on a durable SQLite file, side by side with a raw
 /// SQLite transaction writing the same rows (poll read, voter roll, ballot, two counters, turnout).
 fn ballots(c: &mut Criterion) {
-    use feedback_core::participation::VoterSecret;
     use feedback_tests::polls::{admin, choose, resident, vote_input};
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = std::env::temp_dir().join(format!("feedback-ballots-{}", std::process::id()));
@@ -120,7 +119,7 @@ fn ballots(c: &mut Criterion) {
     let db = Db::open(&dir.join("service.db")).expect("db");
     let deps = Deps::new(SqliteStore::new(db), (), SystemClock, &settings());
     rt.block_on(deps.reference.seed(&region())).expect("seed");
-    let secret = VoterSecret::new(b"benchmark-secret-0123456789".to_vec()).expect("secret");
+    let secret = feedback_core::testing::poll_secrets(b"benchmark-secret-0123456789");
     let participation = polls::services(&deps, secret, &settings());
     let now = chrono::Utc::now();
     let input = vote_input(

@@ -11,7 +11,7 @@ use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
     BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll, PollStatus, PollStore, Results,
-    StoredBallot, Tally,
+    SealedPage, Tally, TextAnswer,
 };
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
@@ -440,22 +440,31 @@ impl<S: PollStore> PollStore for FaultyStore<S> {
     ) -> Result<Vec<Poll>, StoreError> {
         self.faults.read("due_polls", self.inner.due_polls(bucket, before, limit)).await
     }
-    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
-        self.faults.write("cast_ballot", self.inner.cast_ballot(poll, ballot)).await
+    async fn cast_ballot(&self, ballot: &BallotWrite) -> Result<(), BallotRefused> {
+        self.faults.write("cast_ballot", self.inner.cast_ballot(ballot)).await
     }
     async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError> {
         self.faults.read("has_voted", self.inner.has_voted(poll, voter_hash)).await
     }
-    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
-        self.faults.read("get_ballot", self.inner.get_ballot(receipt)).await
+    async fn receipt_poll(&self, receipt: &str) -> Result<Option<PollId>, StoreError> {
+        self.faults.read("receipt_poll", self.inner.receipt_poll(receipt)).await
     }
-    async fn list_ballots(
+    async fn sealed_page(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<SealedPage, StoreError> {
+        self.faults.read("sealed_page", self.inner.sealed_page(poll, after, limit)).await
+    }
+    async fn purge_sealed(&self, poll: &PollId, limit: usize) -> Result<usize, StoreError> {
+        self.faults.write("purge_sealed", self.inner.purge_sealed(poll, limit)).await
+    }
+    async fn put_text_answers(&self, poll: &PollId, answers: &[TextAnswer]) -> Result<(), StoreError> {
+        self.faults.write("put_text_answers", self.inner.put_text_answers(poll, answers)).await
+    }
+    async fn text_answers(
         &self,
         poll: &PollId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<StoredBallot>, StoreError> {
-        self.faults.read("list_ballots", self.inner.list_ballots(poll, after, limit)).await
+    ) -> Result<Vec<TextAnswer>, StoreError> {
+        self.faults.read("text_answers", self.inner.text_answers(poll, after, limit)).await
     }
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
         self.faults.read("tally", self.inner.tally(poll)).await

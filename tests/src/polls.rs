@@ -10,11 +10,11 @@ use feedback_core::disclosure::GroupCount;
 use feedback_core::page::Limit;
 use feedback_core::participation::{
     Audience, BallotAnswer, CommentStore, Flag, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
-    PollStore, Question, QuestionKind, ResultsVisibility, VoterSecret,
+    PollStore, Question, QuestionKind, ResultsVisibility,
 };
 use feedback_core::ports::{Quota, StoreError};
 use feedback_core::service::Reference;
-use feedback_core::testing::{sample_region, ManualClock};
+use feedback_core::testing::{poll_secrets_with, sample_region, ManualClock, MemoryKeys};
 use feedback_core::values::FlagReason;
 use feedback_core::{Actor, CitizenId, Clock, MunicipalityId};
 use std::collections::BTreeMap;
@@ -29,17 +29,21 @@ pub struct Polls<S: PollBackend> {
     pub participation: Participation<S, Arc<ManualClock>>,
     pub clock: Arc<ManualClock>,
     pub store: S,
+    /// The polls' private ballot keys, kept in memory.
+    pub keys: Arc<MemoryKeys>,
 }
 
 pub async fn polls<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> Polls<S> {
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     reference.seed(&sample_region()).await.unwrap();
     let clock = Arc::new(ManualClock::at(NOW));
-    let secret = VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
+    let keys = Arc::new(MemoryKeys::default());
+    let secrets = poll_secrets_with(b"test-stack-secret-0123456789", keys.clone());
     Polls {
-        participation: Participation::new(h.store.clone(), clock.clone(), reference, secret, 5),
+        participation: Participation::new(h.store.clone(), clock.clone(), reference, secrets, 5),
         clock,
         store: h.store.clone(),
+        keys,
     }
 }
 

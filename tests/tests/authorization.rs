@@ -5,7 +5,7 @@
 
 use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
-use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
+use feedback_core::participation::{Participation, ResultsVisibility};
 use feedback_core::values::{MessageText, PhotoIds};
 use feedback_core::Clock;
 use feedback_core::MessageId;
@@ -225,7 +225,7 @@ fn render_analytics() -> String {
 
 /// An open vote with live results, created by an admin.
 async fn open_vote(app: &App) -> PollId {
-    let secret = VoterSecret::new(b"authorization-test-secret-0123".to_vec()).unwrap();
+    let secret = feedback_core::testing::poll_secrets(b"authorization-test-secret-0123");
     let participation = Participation::new(app.store.clone(), app.clock.clone(), app.reference.clone(), secret, 5);
     let now = app.clock.now();
     let input =

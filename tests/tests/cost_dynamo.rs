@@ -3,7 +3,7 @@
 //! Run with `--nocapture` to see the table.
 
 use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
-use feedback_core::participation::{Participation, ResultsVisibility, VoterSecret};
+use feedback_core::participation::{Participation, ResultsVisibility};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::Reference;
 use feedback_core::testing::sample_region;
@@ -120,7 +120,7 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
 
     // One ballot in an open vote.
-    let secret = VoterSecret::new(b"cost-test-secret-0123456789".to_vec()).unwrap();
+    let secret = feedback_core::testing::poll_secrets(b"cost-test-secret-0123456789");
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     reference.seed(&sample_region()).await.unwrap();
     let participation = Participation::new(h.store.clone(), s.clock.clone(), reference, secret, 5);

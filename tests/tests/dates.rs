@@ -1,7 +1,7 @@
 //! Every date the API takes, fed arbitrary RFC 3339 strings and years far outside the calendar:
 //! only 2xx or 4xx problems come back, nothing panics, and what was stored can still be listed.
 
-use feedback_core::participation::{Participation, VoterSecret};
+use feedback_core::participation::Participation;
 use feedback_tests::embedded::{app, App};
 use feedback_tests::http_event;
 use lambda_http::{Body, RequestExt};
@@ -44,7 +44,7 @@ fn is_problem(resp: &lambda_http::Response<Body>) -> bool {
 }
 
 fn participation(app: &App) -> Participation<feedback_embedded::SqliteStore, feedback_tests::embedded::Clock> {
-    let secret = VoterSecret::new(b"dates-test-secret-0123456789abcd".to_vec()).unwrap();
+    let secret = feedback_core::testing::poll_secrets(b"dates-test-secret-0123456789abcd");
     Participation::new(app.store.clone(), app.clock.clone(), app.reference.clone(), secret, 5)
 }
 

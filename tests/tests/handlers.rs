@@ -142,7 +142,7 @@ async fn reference_data_serves_lists_rules_and_health() {
 async fn a_flag_reason_reaches_the_moderators_queue() {
     use feedback_core::Clock;
     let app = app(20).await;
-    let secret = feedback_core::participation::VoterSecret::new(b"handlers-test-secret-0123456789".to_vec()).unwrap();
+    let secret = feedback_core::testing::poll_secrets(b"handlers-test-secret-0123456789");
     let p = feedback_core::participation::Participation::new(
         app.store.clone(),
         app.clock.clone(),

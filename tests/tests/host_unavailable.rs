@@ -15,6 +15,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
     let key = dev_key(&data).unwrap();
     let config = HostConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
+        secrets_dir: feedback_local::host::default_secrets_dir(&data),
         data_dir: data,
         region_file: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/regions/72-tyumen.toml").into(),
         schedule_every: Duration::from_millis(200),

@@ -3,19 +3,19 @@
 //! results. Found through the sparse schedule index, never by scanning; safe to run twice.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use feedback_core::participation::VoterSecret;
+use feedback_core::participation::PollSecrets;
 use feedback_core::participation::{CommentStore, Participation, PollStore, ScheduleReport};
 use feedback_core::{Clock, ReferenceStore};
 use feedback_lambda::{Deps, Settings};
 use lambda_runtime::{Error, LambdaEvent};
 
-/// The function's service over a host's adapters and the voter-roll secret: the same as `polls`.
-pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, secret: VoterSecret, settings: &Settings) -> Participation<S, C>
+/// The function's service over a host's adapters and the poll secrets: the same as `polls`.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, secrets: PollSecrets, settings: &Settings) -> Participation<S, C>
 where
     S: PollStore + CommentStore + ReferenceStore + Clone,
     C: Clock + Clone,
 {
-    deps.participation(secret, settings)
+    deps.participation(secrets, settings)
 }
 
 /// The handler both hosts call.

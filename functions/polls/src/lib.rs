@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use chrono_tz::Tz;
 use feedback_core::ids::{CommentId, MunicipalityId, PollId};
 use feedback_core::page::Page;
-use feedback_core::participation::VoterSecret;
+use feedback_core::participation::PollSecrets;
 use feedback_core::participation::{
     Audience, BallotAnswer, Comment, CommentStore, ModerationItem, ModerationState, NewPoll, Participation,
     PollForActor, PollKind, PollStatus, PollStore, Question, QuestionKind, ResultsVisibility,
@@ -284,13 +284,13 @@ fn comment_id(req: &Request) -> Result<CommentId, ApiError> {
     CommentId::parse(&path_param(req, "id")?).map_err(|_| ApiError::Service(ServiceError::NotFound))
 }
 
-/// The function's service over a host's adapters and the voter-roll secret.
-pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, secret: VoterSecret, settings: &Settings) -> Participation<S, C>
+/// The function's service over a host's adapters and the poll secrets.
+pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, secrets: PollSecrets, settings: &Settings) -> Participation<S, C>
 where
     S: PollStore + CommentStore + ReferenceStore + Clone,
     C: Clock + Clone,
 {
-    deps.participation(secret, settings)
+    deps.participation(secrets, settings)
 }
 
 /// The handler both hosts call.

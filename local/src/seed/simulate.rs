@@ -5,7 +5,7 @@ use super::demo::Demo;
 use super::lifecycle::{perform, Clock, Counts, Lane, Work};
 use super::queue::{kind_slot, SeedQueue};
 use super::world::World;
-use crate::host::voter_secret;
+use crate::host::{default_secrets_dir, poll_secrets};
 use crate::region_file::RegionSource;
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, Duration, Utc};
@@ -112,7 +112,7 @@ pub async fn generate_until(opts: &SeedOptions, end: DateTime<Utc>) -> anyhow::R
     }
     let region = reference.snapshot().await.map_err(|e| anyhow!("reading the region: {e}"))?.value.clone();
     let demo = Demo::for_region(&opts.region_file, &region.region.code)?;
-    let secret = voter_secret(&opts.data)?;
+    let secret = poll_secrets(&opts.data, &default_secrets_dir(&opts.data))?;
 
     let start = end - Duration::days(i64::from(opts.days.max(1)));
     let world = Arc::new(World::new(region, demo, opts.rng_seed, opts.messages, start, end)?);

@@ -3,7 +3,7 @@
 //! environment names. The stack template grants each function exactly these.
 
 use crate::s3::PHOTO_KEY_PREFIX;
-use feedback_lambda::functions::{env, Function, ItemOp, PhotoOp, Queries};
+use feedback_lambda::functions::{env, Function, ItemOp, KeyOp, PhotoOp, Queries};
 use serde::Serialize;
 
 /// Actions on one resource.
@@ -43,6 +43,7 @@ pub fn grants(f: &Function) -> Vec<Grant> {
             ItemOp::Update => "dynamodb:UpdateItem",
             ItemOp::Delete => "dynamodb:DeleteItem",
             ItemOp::ConditionCheck => "dynamodb:ConditionCheckItem",
+            ItemOp::BatchWrite => "dynamodb:BatchWriteItem",
         })
         .collect();
     if f.table.queries != Queries::None {
@@ -74,6 +75,20 @@ pub fn grants(f: &Function) -> Vec<Grant> {
         out.push(on(env::VOTER_SECRET_PARAM, vec!["ssm:GetParameter"]));
         out.push(Grant { through: Some("ssm"), ..on(env::VOTER_SECRET_PARAM, vec!["kms:Decrypt"]) });
     }
+    if !f.ballot_keys.is_empty() {
+        // The parameters are SecureStrings under the account's AWS managed key for SSM, whose key
+        // policy admits calls through SSM: no KMS grant is needed.
+        let actions = f
+            .ballot_keys
+            .iter()
+            .map(|op| match op {
+                KeyOp::Keep => "ssm:PutParameter",
+                KeyOp::Read => "ssm:GetParameter",
+                KeyOp::Destroy => "ssm:DeleteParameter",
+            })
+            .collect();
+        out.push(Grant { path: Some("/*".into()), ..on(env::BALLOT_KEYS_PATH, actions) });
+    }
     out
 }
 
@@ -98,5 +113,14 @@ mod tests {
         assert_eq!(notify[1].resource, "NOTIFICATIONS_QUEUE_URL");
         assert_eq!(notify[1].actions, QUEUE_POLLER_ACTIONS);
         assert_eq!(grants(&ANALYTICS), [on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"])]);
+    }
+
+    #[test]
+    fn only_the_close_reads_ballot_keys() {
+        let reads = |f: &Function| {
+            grants(f).iter().any(|g| g.resource == env::BALLOT_KEYS_PATH && g.actions.contains(&"ssm:GetParameter"))
+        };
+        let readers: Vec<&str> = FUNCTIONS.iter().filter(|f| reads(f)).map(|f| f.name).collect();
+        assert_eq!(readers, ["close-polls"]);
     }
 }

@@ -7,6 +7,7 @@
 mod counters;
 mod dynamo;
 pub mod iam;
+mod keys;
 mod open311;
 mod outbox;
 mod participation;
@@ -17,6 +18,7 @@ mod stack;
 mod transact;
 
 pub use dynamo::{create_table, DynamoStore};
+pub use keys::SsmKeys;
 pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;

@@ -2,12 +2,14 @@ use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
 use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ConditionCheck, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, DeleteRequest, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    list_partition, shard_of, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll,
-    PollStatus, PollStore, Results, StoredBallot, Tally, TALLY_SHARDS,
+    list_partition, BallotContent, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll,
+    PollStatus, PollStore, Results, SealedBallot, SealedPage, Tally, TextAnswer, TALLY_SHARDS,
 };
 use feedback_core::ports::{backoff, Quota, StoreError};
 use feedback_core::values::FlagReason;
@@ -22,9 +24,36 @@ fn tally_pk(id: &PollId, shard: u8) -> String {
     format!("POLL#{id}#T{shard}")
 }
 
-/// The partition of one voter-roll shard, chosen by the voter hash like the tally shard.
+/// The partition of one voter-roll shard, chosen by the voter hash: the roll is looked up by
+/// voter, and its entry says no more than the hash does. Nothing else is sharded by voter.
 fn roll_pk(id: &PollId, voter_hash: &str) -> String {
-    format!("POLL#{id}#V{}", shard_of(voter_hash))
+    let shard = u8::from_str_radix(voter_hash.get(..2).unwrap_or("00"), 16).unwrap_or(0) % TALLY_SHARDS;
+    format!("POLL#{id}#V{shard}")
+}
+
+/// The partition of one shard of a poll's sealed ballots, chosen by the ballot's random receipt.
+fn sealed_pk(id: &PollId, shard: u8) -> String {
+    format!("POLL#{id}#S{shard}")
+}
+
+/// The partition of a poll's free-text answers, sorted by their ids.
+fn texts_pk(id: &PollId) -> String {
+    format!("POLL#{id}#A")
+}
+
+fn text_item(poll: &PollId, t: &TextAnswer) -> Item {
+    Item::from([
+        ("PK".into(), s(texts_pk(poll))),
+        ("SK".into(), s(format!("A#{}", t.id))),
+        ("question".into(), n(t.question)),
+        ("text".into(), s(t.text.clone())),
+    ])
+}
+
+/// Reads a position of `sealed_page`: the shard, and the last sort key read in it.
+fn sealed_position(after: Option<&str>) -> (u8, Option<String>) {
+    let Some((shard, sk)) = after.and_then(|a| a.split_once(':')) else { return (0, None) };
+    (shard.parse().unwrap_or(TALLY_SHARDS), Some(sk.to_owned()).filter(|k| !k.is_empty()))
 }
 
 fn poll_item(p: &Poll) -> Result<Item, StoreError> {
@@ -79,6 +108,55 @@ impl DynamoStore {
             .build()
             .map_err(|e| backend("building Update", e))?;
         Ok(TransactWriteItem::builder().update(upd).build())
+    }
+
+    /// Up to `limit` items of partition `pk` with sort keys after `after`, read consistently
+    /// (only the `projection` attributes when given), and the last key read when more may follow.
+    async fn query_after(
+        &self,
+        pk: String,
+        after: Option<&str>,
+        limit: usize,
+        projection: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+        let mut req = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(pk))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_projection_expression(projection.map(str::to_owned));
+        req = match after {
+            Some(a) => req.key_condition_expression("PK = :pk AND SK > :a").expression_attribute_values(":a", s(a)),
+            None => req.key_condition_expression("PK = :pk"),
+        };
+        let page = req.send().await.map_err(|e| sdk_error("Query", e))?;
+        let last = page.last_evaluated_key.as_ref().and_then(|k| k.get("SK")).and_then(|v| v.as_s().ok()).cloned();
+        Ok((page.items.unwrap_or_default(), last))
+    }
+
+    /// Writes requests in batches of 25, sending back what DynamoDB left unprocessed until none is.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let out = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.table(), pending)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchWriteItem", e))?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(self.table())).unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn put_item_versioned(&self, item: Item, expected: Option<u32>) -> Result<(), StoreError> {
@@ -143,7 +221,7 @@ impl PollStore for DynamoStore {
         self.query_gsi("GSI2", pk, None, Some(&before), limit, true).await?.iter().map(read_doc).collect()
     }
 
-    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
+    async fn cast_ballot(&self, ballot: &BallotWrite) -> Result<(), BallotRefused> {
         let pk = poll_pk(&ballot.poll_id);
         let check = ConditionCheck::builder()
             .table_name(self.table())
@@ -156,14 +234,10 @@ impl PollStore for DynamoStore {
             .expression_attribute_values(":now", n(ballot.now.timestamp_millis()))
             .build()
             .map_err(|e| backend("building ConditionCheck", e))?;
-        let stored =
-            StoredBallot { poll_id: ballot.poll_id, receipt: ballot.receipt.clone(), answers: ballot.answers.clone() };
-        let ballot_item = Item::from([
-            ("PK".into(), s(format!("BALLOT#{}", ballot.receipt))),
-            ("SK".into(), s("BALLOT")),
-            ("GSI1PK".into(), s(format!("POLLBALLOTS#{}", ballot.poll_id))),
-            ("GSI1SK".into(), s(ballot.receipt.clone())),
-            ("doc".into(), doc(&stored)?),
+        let receipt = Item::from([
+            ("PK".into(), s(format!("RECEIPT#{}", ballot.receipt))),
+            ("SK".into(), s("RECEIPT")),
+            ("poll".into(), s(ballot.poll_id.to_string())),
         ]);
         let roll = Item::from([
             ("PK".into(), s(roll_pk(&ballot.poll_id, &ballot.voter_hash))),
@@ -176,12 +250,27 @@ impl PollStore for DynamoStore {
         let mut items = vec![
             TransactWriteItem::builder().condition_check(check).build(),
             self.put(roll, "attribute_not_exists(PK)", None)?,
-            self.put(ballot_item, "attribute_not_exists(PK)", None)?,
+            self.put(receipt, "attribute_not_exists(PK)", None)?,
             self.add_update(tally.clone(), "TALLY#total".into(), vec!["n".into()])?,
         ];
-        for (q, options) in Tally::increments(poll, &ballot.answers) {
-            let names = options.iter().map(|o| format!("o{o}")).collect();
-            items.push(self.add_update(tally.clone(), format!("TALLY#{q:02}"), names)?);
+        match &ballot.content {
+            BallotContent::Counted { increments, texts } => {
+                for (q, options) in increments {
+                    let names = options.iter().map(|o| format!("o{o}")).collect();
+                    items.push(self.add_update(tally.clone(), format!("TALLY#{q:02}"), names)?);
+                }
+                for t in texts {
+                    items.push(self.put(text_item(&ballot.poll_id, t), "attribute_not_exists(PK)", None)?);
+                }
+            }
+            BallotContent::Sealed(sealed) => {
+                let item = Item::from([
+                    ("PK".into(), s(sealed_pk(&ballot.poll_id, ballot.shard))),
+                    ("SK".into(), s(format!("SEALED#{}", sealed.id))),
+                    ("b".into(), AttributeValue::B(sealed.sealed.clone().into())),
+                ]);
+                items.push(self.put(item, "attribute_not_exists(PK)", None)?);
+            }
         }
         if let Some(m) = &ballot.municipality {
             items.push(self.add_update(tally.clone(), "TURNOUT".into(), vec![format!("m:{m}")])?);
@@ -211,20 +300,104 @@ impl PollStore for DynamoStore {
         Ok(self.get_doc(roll_pk(poll, voter_hash), &format!("VOTER#{voter_hash}")).await?.is_some())
     }
 
-    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
-        self.get_doc(format!("BALLOT#{receipt}"), "BALLOT").await?.map(|i| read_doc(&i)).transpose()
+    async fn receipt_poll(&self, receipt: &str) -> Result<Option<PollId>, StoreError> {
+        if let Some(item) = self.get_doc(format!("RECEIPT#{receipt}"), "RECEIPT").await? {
+            let poll =
+                item.get("poll").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading a receipt", "no poll"))?;
+            return PollId::parse(poll).map(Some).map_err(|e| backend("reading a receipt", e));
+        }
+        // A ballot cast before receipts were kept apart: its item holds the receipt's poll.
+        #[derive(serde::Deserialize)]
+        struct Legacy {
+            poll_id: PollId,
+        }
+        let legacy = self.get_doc(format!("BALLOT#{receipt}"), "BALLOT").await?;
+        Ok(legacy.map(|i| read_doc::<Legacy>(&i)).transpose()?.map(|l| l.poll_id))
     }
 
-    async fn list_ballots(
+    async fn sealed_page(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<SealedPage, StoreError> {
+        let (shard, after_sk) = sealed_position(after);
+        if shard >= TALLY_SHARDS {
+            return Ok(SealedPage::default());
+        }
+        let (items, last) = self.query_after(sealed_pk(poll, shard), after_sk.as_deref(), limit, None).await?;
+        let ballots = items
+            .iter()
+            .map(|i| {
+                let id = i.get("SK").and_then(|v| v.as_s().ok()).and_then(|k| k.strip_prefix("SEALED#"));
+                let sealed = i.get("b").and_then(|v| v.as_b().ok());
+                match (id, sealed) {
+                    (Some(id), Some(b)) => Ok(SealedBallot { id: id.to_owned(), sealed: b.as_ref().to_vec() }),
+                    _ => Err(backend("reading a sealed ballot", "an item without its id or contents")),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match last {
+            Some(sk) => Some(format!("{shard}:{sk}")),
+            None if shard + 1 < TALLY_SHARDS => Some(format!("{}:", shard + 1)),
+            None => None,
+        };
+        Ok(SealedPage { ballots, next })
+    }
+
+    async fn purge_sealed(&self, poll: &PollId, limit: usize) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for shard in 0..TALLY_SHARDS {
+            if deleted >= limit {
+                break;
+            }
+            let (items, _) = self.query_after(sealed_pk(poll, shard), None, limit - deleted, Some("PK, SK")).await?;
+            let requests = items
+                .into_iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                        .map_err(|e| backend("building DeleteRequest", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            deleted += requests.len();
+            self.batch_write(requests).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn put_text_answers(&self, poll: &PollId, answers: &[TextAnswer]) -> Result<(), StoreError> {
+        let requests = answers
+            .iter()
+            .map(|t| {
+                PutRequest::builder()
+                    .set_item(Some(text_item(poll, t)))
+                    .build()
+                    .map(|p| WriteRequest::builder().put_request(p).build())
+                    .map_err(|e| backend("building PutRequest", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.batch_write(requests).await
+    }
+
+    async fn text_answers(
         &self,
         poll: &PollId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<StoredBallot>, StoreError> {
-        self.query_gsi("GSI1", format!("POLLBALLOTS#{poll}"), after, None, limit, true)
-            .await?
+    ) -> Result<Vec<TextAnswer>, StoreError> {
+        let after = after.map(|a| format!("A#{a}"));
+        let (items, _) = self.query_after(texts_pk(poll), after.as_deref().or(Some("A#")), limit, None).await?;
+        items
             .iter()
-            .map(read_doc)
+            .map(|i| {
+                let id = i.get("SK").and_then(|v| v.as_s().ok()).and_then(|k| k.strip_prefix("A#"));
+                let question = i.get("question").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok());
+                let text = i.get("text").and_then(|v| v.as_s().ok());
+                match (id, question, text) {
+                    (Some(id), Some(question), Some(text)) => {
+                        Ok(TextAnswer { id: id.to_owned(), question, text: text.clone() })
+                    }
+                    _ => Err(backend("reading a text answer", "an item without its fields")),
+                }
+            })
             .collect()
     }
 

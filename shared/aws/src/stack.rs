@@ -1,9 +1,9 @@
 //! The stack a function runs in, read from its environment once per cold start: the table, and
-//! the queues, the photos bucket and the voter-roll secret where the function declares them
+//! the queues, the photos bucket, the voter-roll secret and the ballot keys where the function declares them
 //! (`feedback_lambda::functions`), and the adapters over them.
 
 use crate::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
-use feedback_core::participation::VoterSecret;
+use feedback_core::participation::PollSecrets;
 use feedback_core::photo::BlobUrls;
 use feedback_core::ports::QueueName;
 use feedback_core::service::Reference;
@@ -64,8 +64,12 @@ impl Stack {
         Ok(Arc::new(S3Blobs::from_conf(&self.sdk, self.config.photos_bucket()?)?))
     }
 
-    /// The voter-roll secret, read from the SSM parameter `VOTER_SECRET_PARAM` names.
-    pub async fn voter_secret(&self) -> anyhow::Result<VoterSecret> {
-        crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await
+    /// The voter-roll secret, read from the SSM parameter `VOTER_SECRET_PARAM` names, and the
+    /// ballot keys under the SSM path `BALLOT_KEYS_PATH` names.
+    pub async fn poll_secrets(&self) -> anyhow::Result<PollSecrets> {
+        Ok(PollSecrets {
+            voter: crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await?,
+            keys: Arc::new(crate::SsmKeys::from_conf(&self.sdk, self.config.ballot_keys_path()?)),
+        })
     }
 }

@@ -103,3 +103,64 @@ pub fn sample_region() -> RegionData {
         retention: Default::default(),
     }
 }
+
+/// Ballot keys kept in memory, with the count of keys ever destroyed.
+#[derive(Default)]
+pub struct MemoryKeys {
+    keys: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl MemoryKeys {
+    /// How many keys are kept now.
+    pub fn kept(&self) -> usize {
+        self.keys.lock().map(|k| k.len()).unwrap_or(0)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::participation::BallotKeys for MemoryKeys {
+    async fn put_key(
+        &self,
+        poll: &crate::ids::PollId,
+        key: &crate::participation::BallotKey,
+    ) -> Result<(), crate::ports::StoreError> {
+        let mut keys = self.keys.lock().map_err(|_| crate::ports::StoreError::Conflict)?;
+        if keys.contains_key(&poll.to_string()) {
+            return Err(crate::ports::StoreError::Conflict);
+        }
+        keys.insert(poll.to_string(), key.as_bytes().to_vec());
+        Ok(())
+    }
+
+    async fn get_key(
+        &self,
+        poll: &crate::ids::PollId,
+    ) -> Result<Option<crate::participation::BallotKey>, crate::ports::StoreError> {
+        let keys = self.keys.lock().map_err(|_| crate::ports::StoreError::Conflict)?;
+        keys.get(&poll.to_string())
+            .map(|k| crate::participation::BallotKey::from_bytes(k.clone()))
+            .transpose()
+            .map_err(|e| crate::ports::StoreError::backend("reading a ballot key", e))
+    }
+
+    async fn destroy_key(&self, poll: &crate::ids::PollId) -> Result<(), crate::ports::StoreError> {
+        self.keys.lock().map_err(|_| crate::ports::StoreError::Conflict)?.remove(&poll.to_string());
+        Ok(())
+    }
+}
+
+/// Participation's secrets for a test: the voter-roll secret from `voter` (16 bytes or more) and
+/// ballot keys kept in memory.
+pub fn poll_secrets(voter: &[u8]) -> crate::participation::PollSecrets {
+    poll_secrets_with(voter, std::sync::Arc::new(MemoryKeys::default()))
+}
+
+/// The same, over the given key custody.
+pub fn poll_secrets_with(
+    voter: &[u8],
+    keys: std::sync::Arc<dyn crate::participation::BallotKeys>,
+) -> crate::participation::PollSecrets {
+    let voter = crate::participation::VoterSecret::new(voter.to_vec())
+        .unwrap_or_else(|e| panic!("a test's voter-roll secret: {e}"));
+    crate::participation::PollSecrets { voter, keys }
+}

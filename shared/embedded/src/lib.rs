@@ -2,12 +2,14 @@
 //! FULL), so a single binary runs the platform with nothing else installed.
 
 mod counters;
+mod keys;
 mod open311;
 mod participation;
 mod queue;
 mod quota;
 mod store;
 
+pub use keys::FolderKeys;
 pub use queue::{QueueSettings, SqliteQueue};
 pub use store::SqliteStore;
 
@@ -52,12 +54,27 @@ CREATE TABLE IF NOT EXISTS voter_roll (
     PRIMARY KEY (poll_id, voter_hash)
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE IF NOT EXISTS ballots (
+-- Tables without rowids keep no order of insertion: the roll is ordered by voter hash, and
+-- receipts, sealed ballots and free-text answers by random ids.
+CREATE TABLE IF NOT EXISTS receipts (
     receipt     TEXT PRIMARY KEY,
+    poll_id     TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS sealed_ballots (
     poll_id     TEXT NOT NULL,
-    doc         TEXT NOT NULL
-) STRICT;
-CREATE INDEX IF NOT EXISTS ballots_by_poll ON ballots(poll_id, receipt);
+    id          TEXT NOT NULL,
+    sealed      BLOB NOT NULL,
+    PRIMARY KEY (poll_id, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS text_answers (
+    poll_id     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    question    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    PRIMARY KEY (poll_id, id)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS tallies (
     poll_id     TEXT NOT NULL,
@@ -234,6 +251,9 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content is overwritten with zeros, in the database file and in the write-ahead
+        // log: destroyed sealed ballots and erased data leave no readable trace in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("applying the schema")?;
         migrate(&conn).context("migrating the schema")?;
@@ -255,6 +275,18 @@ impl Db {
             let out = f(&tx)?;
             tx.commit().map_err(backend)?;
             Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::backend("SQLite task", e))?
+    }
+
+    /// Moves the write-ahead log into the database file and truncates it, so that the log keeps
+    /// no page image of what was just deleted. Best effort: readers in flight can keep frames.
+    pub async fn truncate_log(&self) -> Result<(), StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            guard.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend)
         })
         .await
         .map_err(|e| StoreError::backend("SQLite task", e))?
@@ -370,6 +402,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;",
     )?;
+    participation::migrate(conn)?;
     open311::migrate(conn)
 }
 

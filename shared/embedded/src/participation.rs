@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{CitizenId, CommentId, PollId};
 use feedback_core::participation::{
-    list_partition, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll, PollStatus,
-    PollStore, Results, StoredBallot, Tally,
+    list_partition, random_id, BallotAnswer, BallotContent, BallotRefused, BallotWrite, Comment, CommentStore, Flag,
+    ModerationState, Poll, PollStatus, PollStore, Results, SealedBallot, SealedPage, Tally, TextAnswer,
 };
 use feedback_core::ports::{Quota, StoreError};
 use feedback_core::values::FlagReason;
@@ -112,14 +112,8 @@ impl PollStore for SqliteStore {
             .await
     }
 
-    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused> {
-        let increments = Tally::increments(poll, &ballot.answers);
+    async fn cast_ballot(&self, ballot: &BallotWrite) -> Result<(), BallotRefused> {
         let ballot = ballot.clone();
-        let doc = json(&StoredBallot {
-            poll_id: ballot.poll_id,
-            receipt: ballot.receipt.clone(),
-            answers: ballot.answers.clone(),
-        })?;
         let outcome = self
             .db()
             .tx(move |tx| {
@@ -136,11 +130,8 @@ impl PollStore for SqliteStore {
                     Err(e) if is_constraint(&e) => return Ok(Err(BallotRefused::AlreadyVoted)),
                     Err(e) => return Err(backend(e)),
                 }
-                tx.execute(
-                    "INSERT INTO ballots (receipt, poll_id, doc) VALUES (?1, ?2, ?3)",
-                    params![ballot.receipt, pid, doc],
-                )
-                .map_err(backend)?;
+                tx.execute("INSERT INTO receipts (receipt, poll_id) VALUES (?1, ?2)", params![ballot.receipt, pid])
+                    .map_err(backend)?;
                 let mut bump = tx
                     .prepare_cached(
                         "INSERT INTO tallies (poll_id, question, option, count) VALUES (?1, ?2, ?3, 1)
@@ -148,9 +139,21 @@ impl PollStore for SqliteStore {
                     )
                     .map_err(backend)?;
                 bump.execute(params![pid, -1i64, 0i64]).map_err(backend)?;
-                for (q, options) in &increments {
-                    for o in options {
-                        bump.execute(params![pid, *q as i64, *o as i64]).map_err(backend)?;
+                match &ballot.content {
+                    BallotContent::Counted { increments, texts } => {
+                        for (q, options) in increments {
+                            for o in options {
+                                bump.execute(params![pid, *q as i64, *o as i64]).map_err(backend)?;
+                            }
+                        }
+                        insert_texts(tx, &pid, texts)?;
+                    }
+                    BallotContent::Sealed(sealed) => {
+                        tx.execute(
+                            "INSERT INTO sealed_ballots (poll_id, id, sealed) VALUES (?1, ?2, ?3)",
+                            params![pid, sealed.id, sealed.sealed],
+                        )
+                        .map_err(backend)?;
                     }
                 }
                 if let Some(m) = &ballot.municipality {
@@ -183,25 +186,85 @@ impl PollStore for SqliteStore {
             .await
     }
 
-    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError> {
+    async fn receipt_poll(&self, receipt: &str) -> Result<Option<PollId>, StoreError> {
         let receipt = receipt.to_owned();
-        self.db().tx(move |tx| one(tx, "SELECT doc FROM ballots WHERE receipt = ?1", params![receipt])).await
+        let poll: Option<String> = self
+            .db()
+            .tx(move |tx| {
+                tx.query_row("SELECT poll_id FROM receipts WHERE receipt = ?1", params![receipt], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)
+            })
+            .await?;
+        poll.map(|p| PollId::parse(&p).map_err(|e| StoreError::backend("reading a receipt", e))).transpose()
     }
 
-    async fn list_ballots(
+    async fn sealed_page(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<SealedPage, StoreError> {
+        let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
+        self.db()
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id, sealed FROM sealed_ballots WHERE poll_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let ballots = stmt
+                    .query_map(params![pid, after, limit as i64], |r| {
+                        Ok(SealedBallot { id: r.get(0)?, sealed: r.get(1)? })
+                    })
+                    .map_err(backend)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(backend)?;
+                let next = if ballots.len() < limit { None } else { ballots.last().map(|b| b.id.clone()) };
+                Ok(SealedPage { ballots, next })
+            })
+            .await
+    }
+
+    async fn purge_sealed(&self, poll: &PollId, limit: usize) -> Result<usize, StoreError> {
+        let pid = poll.to_string();
+        let deleted = self
+            .db()
+            .tx(move |tx| {
+                tx.execute(
+                    "DELETE FROM sealed_ballots WHERE poll_id = ?1 AND id IN
+                       (SELECT id FROM sealed_ballots WHERE poll_id = ?1 LIMIT ?2)",
+                    params![pid, limit as i64],
+                )
+                .map_err(backend)
+            })
+            .await?;
+        if deleted < limit {
+            self.db().truncate_log().await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn put_text_answers(&self, poll: &PollId, answers: &[TextAnswer]) -> Result<(), StoreError> {
+        let (pid, answers) = (poll.to_string(), answers.to_vec());
+        self.db().tx(move |tx| insert_texts(tx, &pid, &answers)).await
+    }
+
+    async fn text_answers(
         &self,
         poll: &PollId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<StoredBallot>, StoreError> {
+    ) -> Result<Vec<TextAnswer>, StoreError> {
         let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
         self.db()
             .tx(move |tx| {
-                docs(
-                    tx,
-                    "SELECT doc FROM ballots WHERE poll_id = ?1 AND receipt > ?2 ORDER BY receipt LIMIT ?3",
-                    params![pid, after, limit as i64],
-                )
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id, question, text FROM text_answers WHERE poll_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![pid, after, limit as i64], |r| {
+                        Ok(TextAnswer { id: r.get(0)?, question: r.get::<_, i64>(1)? as usize, text: r.get(2)? })
+                    })
+                    .map_err(backend)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(backend)
             })
             .await
     }
@@ -255,6 +318,56 @@ impl PollStore for SqliteStore {
         let pid = poll.to_string();
         self.db().tx(move |tx| one(tx, "SELECT doc FROM results WHERE poll_id = ?1", params![pid])).await
     }
+}
+
+/// Keeps free-text answers; one whose id is kept already stays as it is.
+fn insert_texts(tx: &rusqlite::Transaction<'_>, pid: &str, texts: &[TextAnswer]) -> Result<(), StoreError> {
+    let mut insert = tx
+        .prepare_cached("INSERT OR IGNORE INTO text_answers (poll_id, id, question, text) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(backend)?;
+    for t in texts {
+        insert.execute(params![pid, t.id, t.question as i64, t.text]).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Databases written before receipts and ballot contents were kept apart had one `ballots` table,
+/// each row a receipt with its answers in casting order: its receipts move to `receipts`, its
+/// free-text answers to `text_answers` under random ids, and the table is dropped (its options are
+/// counted in `tallies` already).
+pub(crate) fn migrate(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ballots')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("INSERT OR IGNORE INTO receipts (receipt, poll_id) SELECT receipt, poll_id FROM ballots", [])?;
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT poll_id, doc FROM ballots")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    #[derive(serde::Deserialize)]
+    struct Legacy {
+        answers: Vec<BallotAnswer>,
+    }
+    for (pid, doc) in rows {
+        let Ok(legacy) = serde_json::from_str::<Legacy>(&doc) else { continue };
+        for a in legacy.answers {
+            if let Some(text) = a.text {
+                tx.execute(
+                    "INSERT INTO text_answers (poll_id, id, question, text) VALUES (?1, ?2, ?3, ?4)",
+                    params![pid, random_id(), a.question as i64, text],
+                )?;
+            }
+        }
+    }
+    tx.execute_batch("DROP INDEX IF EXISTS ballots_by_poll; DROP TABLE ballots;")?;
+    tx.commit()
 }
 
 struct CommentRow {

@@ -20,6 +20,8 @@ pub struct Config {
     pub photos_bucket: Option<String>,
     /// The SSM parameter holding the voter-roll secret (`VOTER_SECRET_PARAM`).
     pub voter_secret_param: Option<String>,
+    /// The SSM path of the polls' private ballot keys (`BALLOT_KEYS_PATH`).
+    pub ballot_keys_path: Option<String>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
 }
@@ -72,6 +74,7 @@ impl Config {
             notifications_queue_url: needed(env::NOTIFICATIONS_QUEUE_URL)?,
             photos_bucket: needed(env::PHOTOS_BUCKET)?,
             voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
+            ballot_keys_path: needed(env::BALLOT_KEYS_PATH)?,
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
@@ -101,6 +104,11 @@ impl Config {
     /// The voter-roll secret's parameter name, for a function that reads the secret.
     pub fn voter_secret_param(&self) -> Result<String, ConfigError> {
         self.voter_secret_param.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VOTER_SECRET_PARAM))
+    }
+
+    /// The SSM path of the ballot keys, for a function that keeps, reads or destroys them.
+    pub fn ballot_keys_path(&self) -> Result<String, ConfigError> {
+        self.ballot_keys_path.clone().ok_or(ConfigError::Undeclared(self.function.name, env::BALLOT_KEYS_PATH))
     }
 }
 

@@ -21,6 +21,8 @@ pub mod env {
     pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
     /// The SSM parameter holding the voter-roll secret.
     pub const VOTER_SECRET_PARAM: &str = "VOTER_SECRET_PARAM";
+    /// The SSM path under which each poll's private ballot key is a SecureString parameter.
+    pub const BALLOT_KEYS_PATH: &str = "BALLOT_KEYS_PATH";
     /// Per-citizen submissions per hour (optional, `Settings::submissions_per_hour`).
     pub const SUBMISSIONS_PER_HOUR: &str = "SUBMISSIONS_PER_HOUR";
     /// Comments a citizen may post per hour (optional, `Settings::comments_per_hour`).
@@ -53,6 +55,8 @@ pub enum ItemOp {
     Update,
     Delete,
     ConditionCheck,
+    /// Puts and deletes in batches (`BatchWriteItem`), outside any transaction.
+    BatchWrite,
 }
 
 /// Where a function queries the table.
@@ -85,6 +89,18 @@ pub enum PhotoOp {
     Delete,
 }
 
+/// What a function does with the polls' private ballot keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyOp {
+    /// Keeps a new poll's key.
+    Keep,
+    /// Reads a poll's key, to open its sealed ballots.
+    Read,
+    /// Destroys a poll's key.
+    Destroy,
+}
+
 /// A deployed function and the ports its `main.rs` wires. The table is every function's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Function {
@@ -95,6 +111,8 @@ pub struct Function {
     pub photos: &'static [PhotoOp],
     /// Whether it reads the voter-roll secret.
     pub voter_secret: bool,
+    /// What it does with the polls' private ballot keys.
+    pub ballot_keys: &'static [KeyOp],
 }
 
 impl Function {
@@ -107,6 +125,9 @@ impl Function {
         }
         if self.voter_secret {
             vars.push(env::VOTER_SECRET_PARAM);
+        }
+        if !self.ballot_keys.is_empty() {
+            vars.push(env::BALLOT_KEYS_PATH);
         }
         vars
     }
@@ -161,6 +182,7 @@ pub const SUBMIT_MESSAGE: Function = Function {
     sends: &[QueueName::Submitted, QueueName::Notifications],
     photos: &[PhotoOp::Upload, PhotoOp::Download],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 pub const ROUTE_MESSAGES: Function = Function {
@@ -169,6 +191,7 @@ pub const ROUTE_MESSAGES: Function = Function {
     sends: &[QueueName::Notifications],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 pub const HANDLE_MESSAGES: Function = Function {
@@ -177,6 +200,7 @@ pub const HANDLE_MESSAGES: Function = Function {
     sends: &[QueueName::Notifications],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// Also sweeps photos never attached to a message (record and object) and relays what the outbox
@@ -187,6 +211,7 @@ pub const ESCALATE_OVERDUE: Function = Function {
     sends: &[QueueName::Submitted, QueueName::Notifications],
     photos: &[PhotoOp::Delete],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// Reference data and routing rules are written whole (PutItem); integrations' keys likewise.
@@ -196,6 +221,7 @@ pub const REFERENCE_DATA: Function = Function {
     sends: &[],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// Reads the public index and key look-ups, and writes a new message like submit-message.
@@ -205,6 +231,7 @@ pub const OPEN311: Function = Function {
     sends: &[QueueName::Submitted],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// Read-only: reference data, polls and results; counter ranges and tally shards in the base table.
@@ -214,6 +241,7 @@ pub const ANALYTICS: Function = Function {
     sends: &[],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// Stores each notification once (a conditional PutItem).
@@ -223,10 +251,13 @@ pub const NOTIFY: Function = Function {
     sends: &[],
     photos: &[],
     voter_secret: false,
+    ballot_keys: &[],
 };
 
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
-/// (UpdateItem).
+/// (UpdateItem). A poll with results after the close gets its key pair here: the private key is
+/// kept (and destroyed again if the poll cannot be stored), never read; ballots are sealed to the
+/// public key in the poll's record.
 pub const POLLS: Function = Function {
     name: "polls",
     table: TableUse {
@@ -236,15 +267,19 @@ pub const POLLS: Function = Function {
     sends: &[],
     photos: &[],
     voter_secret: true,
+    ballot_keys: &[KeyOp::Keep, KeyOp::Destroy],
 };
 
-/// Closing writes the poll and freezes its results in a Put-only transaction.
+/// Closing writes the poll and freezes its results in a Put-only transaction. For sealed ballots
+/// it reads the poll's key, keeps the free-text answers and destroys the sealed ballots
+/// (BatchWriteItem) and then the key.
 pub const CLOSE_POLLS: Function = Function {
     name: "close-polls",
-    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes },
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put, ItemOp::BatchWrite], queries: Queries::TableAndIndexes },
     sends: &[],
     photos: &[],
     voter_secret: true,
+    ballot_keys: &[KeyOp::Read, KeyOp::Destroy],
 };
 
 /// Every function of the stack.
@@ -323,7 +358,7 @@ mod tests {
             SUBMIT_MESSAGE.variables(),
             ["TABLE_NAME", "SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "PHOTOS_BUCKET"]
         );
-        assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM"]);
+        assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
         assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);
     }
 }

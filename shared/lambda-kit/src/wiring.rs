@@ -62,18 +62,18 @@ where
     S: feedback_core::participation::PollStore + feedback_core::participation::CommentStore + ReferenceStore + Clone,
     C: feedback_core::Clock + Clone,
 {
-    /// Votes, surveys and discussions over these adapters, with the voter-roll secret: the
-    /// service of both `polls` and `close-polls`.
+    /// Votes, surveys and discussions over these adapters, with the voter-roll secret and the
+    /// ballot keys: the service of both `polls` and `close-polls`.
     pub fn participation(
         &self,
-        secret: feedback_core::participation::VoterSecret,
+        secrets: feedback_core::participation::PollSecrets,
         settings: &Settings,
     ) -> feedback_core::participation::Participation<S, C> {
         feedback_core::participation::Participation::new(
             self.store.clone(),
             self.clock.clone(),
             self.reference.clone(),
-            secret,
+            secrets,
             settings.comments_per_hour,
         )
     }

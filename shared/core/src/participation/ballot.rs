@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,15 +30,15 @@ pub struct BallotAnswer {
 }
 
 /// What a ballot transaction writes. It carries no citizen id: the voter roll holds only a
-/// keyed hash, and the ballot only the answers and its receipt.
+/// keyed hash, the receipt only the poll it counts in, and the content no trace of either.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BallotWrite {
     pub poll_id: PollId,
     /// HMAC-SHA256(stack secret, poll id ‖ citizen id), hex.
     pub voter_hash: String,
     pub receipt: String,
-    pub answers: Vec<BallotAnswer>,
-    /// The tally shard, from the voter hash.
+    pub content: BallotContent,
+    /// The counter shard, from the random receipt (`shard_of`), never from the voter.
     pub shard: u8,
     /// The voter's municipality, for turnout.
     pub municipality: Option<MunicipalityId>,
@@ -46,12 +46,36 @@ pub struct BallotWrite {
     pub now: DateTime<Utc>,
 }
 
-/// A stored ballot as its receipt finds it.
+/// What a ballot adds besides its voter-roll entry, its receipt and the turnout counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BallotContent {
+    /// Live results: the option counters grow at once (question → options), and free-text
+    /// answers are kept without order or link to the ballot.
+    Counted { increments: BTreeMap<usize, Vec<usize>>, texts: Vec<TextAnswer> },
+    /// Results after the close: the answers sealed to the poll's public key, under a random id.
+    Sealed(SealedBallot),
+}
+
+/// A ballot's answers sealed to its poll's key (`seal::seal`), under a random id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBallot {
+    pub id: String,
+    pub sealed: Vec<u8>,
+}
+
+/// One page of a poll's sealed ballots and the position after it, if there may be more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedPage {
+    pub ballots: Vec<SealedBallot>,
+    pub next: Option<String>,
+}
+
+/// One free-text answer, kept with its question only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredBallot {
-    pub poll_id: PollId,
-    pub receipt: String,
-    pub answers: Vec<BallotAnswer>,
+pub struct TextAnswer {
+    pub id: String,
+    pub question: usize,
+    pub text: String,
 }
 
 /// Why a ballot was not counted.
@@ -85,6 +109,17 @@ impl Tally {
         }
         for (m, n) in &other.turnout {
             *self.turnout.entry(m.clone()).or_default() += n;
+        }
+    }
+
+    /// Counts one opened ballot: the total and its increments.
+    pub fn count(&mut self, poll: &Poll, answers: &[BallotAnswer]) {
+        self.total += 1;
+        for (q, options) in Tally::increments(poll, answers) {
+            let e = self.counts.entry(q).or_default();
+            for o in options {
+                *e.entry(o).or_default() += 1;
+            }
         }
     }
 
@@ -216,17 +251,25 @@ pub trait PollStore: Send + Sync + 'static {
     async fn due_polls(&self, bucket: PollStatus, before: DateTime<Utc>, limit: usize)
         -> Result<Vec<Poll>, StoreError>;
     /// One transaction: the poll accepts ballots at `ballot.now`, the voter-roll entry is new,
-    /// the ballot is stored and the counters grow. All or nothing.
-    async fn cast_ballot(&self, poll: &Poll, ballot: &BallotWrite) -> Result<(), BallotRefused>;
+    /// the receipt is kept, the turnout counters grow and the content is stored (counted or
+    /// sealed). All or nothing.
+    async fn cast_ballot(&self, ballot: &BallotWrite) -> Result<(), BallotRefused>;
     async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError>;
-    async fn get_ballot(&self, receipt: &str) -> Result<Option<StoredBallot>, StoreError>;
-    /// Every ballot of a poll, for the admins' export of free-text answers.
-    async fn list_ballots(
+    /// The poll a receipt's ballot counts in.
+    async fn receipt_poll(&self, receipt: &str) -> Result<Option<PollId>, StoreError>;
+    /// A page of the poll's sealed ballots, from the position `after` (opaque, from the page before).
+    async fn sealed_page(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<SealedPage, StoreError>;
+    /// Deletes up to `limit` of the poll's sealed ballots, beyond recovery; returns how many.
+    async fn purge_sealed(&self, poll: &PollId, limit: usize) -> Result<usize, StoreError>;
+    /// Keeps free-text answers; an answer whose id is already kept is written again unchanged.
+    async fn put_text_answers(&self, poll: &PollId, answers: &[TextAnswer]) -> Result<(), StoreError>;
+    /// The poll's free-text answers, by id (which carries no order of casting).
+    async fn text_answers(
         &self,
         poll: &PollId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<StoredBallot>, StoreError>;
+    ) -> Result<Vec<TextAnswer>, StoreError>;
     /// The live counters, summed over their shards (read consistently).
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError>;
     /// One transaction: the poll moves from `closing` to `closed` (version condition) and the
@@ -295,9 +338,15 @@ pub fn voter_hash(secret: &[u8], poll: &PollId, citizen: &CitizenId) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// The tally shard of a voter hash.
-pub fn shard_of(voter_hash: &str) -> u8 {
-    u8::from_str_radix(voter_hash.get(..2).unwrap_or("00"), 16).unwrap_or(0) % TALLY_SHARDS
+/// The counter shard of a ballot, from its random receipt: a shard says nothing of the voter.
+pub fn shard_of(receipt: &str) -> u8 {
+    Sha256::digest(receipt.as_bytes()).first().copied().unwrap_or(0) % TALLY_SHARDS
+}
+
+/// A random id for a sealed ballot or a free-text answer: 128 random bits, unrelated to time or
+/// to the voter.
+pub fn random_id() -> String {
+    ulid::Ulid(rand::random::<u128>()).to_string()
 }
 
 /// The length of a receipt.

@@ -4,18 +4,21 @@
 pub mod ballot;
 pub mod comments;
 pub mod poll;
+pub mod seal;
 pub mod service;
 
 pub use ballot::{
-    new_receipt, shard_of, validate_answers, voter_hash, BallotAnswer, BallotRefused, BallotWrite, OptionResult,
-    PollStore, QuestionResult, Results, StoredBallot, Tally, VoterSecret, MAX_TEXT_ANSWER, RECEIPT_LEN, TALLY_SHARDS,
+    new_receipt, random_id, shard_of, validate_answers, voter_hash, BallotAnswer, BallotContent, BallotRefused,
+    BallotWrite, OptionResult, PollStore, QuestionResult, Results, SealedBallot, SealedPage, Tally, TextAnswer,
+    VoterSecret, MAX_TEXT_ANSWER, RECEIPT_LEN, TALLY_SHARDS,
 };
 pub use comments::{Comment, CommentStore, Flag, ModerationState, FLAGS_SHOWN, HIDE_AFTER_FLAGS};
 pub use poll::{
     age_on, list_partition, validate_new_poll, Audience, NewPoll, Poll, PollKind, PollStatus, Question, QuestionKind,
     ResultsVisibility, MAX_OPTIONS, MAX_QUESTIONS, MAX_YEARS_AHEAD, MIN_OPTIONS,
 };
-pub use service::{ModerationItem, Participation, PollForActor, ScheduleReport};
+pub use seal::{BallotKey, BallotKeys, SealError};
+pub use service::{ModerationItem, Participation, PollForActor, PollSecrets, ScheduleReport};
 
 #[cfg(test)]
 mod tests {
@@ -101,6 +104,7 @@ mod tests {
             created_by: CitizenId::parse("admin").unwrap(),
             created_at: now(),
             version: 1,
+            ballot_key: None,
         };
         let a = |question: usize, options: &[usize], text: Option<&str>| BallotAnswer {
             question,
@@ -125,15 +129,13 @@ mod tests {
     }
 
     #[test]
-    fn voter_hashes_are_keyed_and_shards_spread() {
+    fn voter_hashes_are_keyed_and_receipt_shards_spread() {
         let poll = PollId::new_at(now());
         let alice = CitizenId::parse("alice").unwrap();
         let h1 = voter_hash(b"0123456789abcdef", &poll, &alice);
         assert_eq!(h1, voter_hash(b"0123456789abcdef", &poll, &alice));
         assert_ne!(h1, voter_hash(b"another-secret-key", &poll, &alice));
-        let shards: std::collections::HashSet<u8> = (0..200)
-            .map(|i| shard_of(&voter_hash(b"0123456789abcdef", &poll, &CitizenId::parse(&format!("c{i}")).unwrap())))
-            .collect();
+        let shards: std::collections::HashSet<u8> = (0..200).map(|_| shard_of(&new_receipt())).collect();
         assert_eq!(shards.len(), TALLY_SHARDS as usize);
         assert_eq!(new_receipt().len(), RECEIPT_LEN);
         // all 128 bits are random: no fixed prefix

@@ -105,6 +105,11 @@ pub struct Poll {
     pub created_by: CitizenId,
     pub created_at: DateTime<Utc>,
     pub version: u32,
+    /// The public key its ballots are sealed to (hex), while its private key is kept: set for a
+    /// poll whose results are published after the close, cleared once the sealed ballots and the
+    /// private key are destroyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballot_key: Option<String>,
 }
 
 impl Poll {
@@ -113,6 +118,11 @@ impl Poll {
         let at = match self.status {
             PollStatus::Scheduled => self.opens_at,
             PollStatus::Open | PollStatus::Closing => self.closes_at,
+            // Closed or cancelled with its ballot key still kept: its sealed ballots and key are
+            // due for destruction at once.
+            PollStatus::Closed | PollStatus::Cancelled if self.ballot_key.is_some() => {
+                return Some((PollStatus::Closed, format!("{:013}#{}", 0, self.id)));
+            }
             _ => return None,
         };
         let bucket = if self.status == PollStatus::Scheduled { PollStatus::Scheduled } else { PollStatus::Open };

@@ -2,11 +2,12 @@
 //! their moderation.
 
 use super::ballot::{
-    new_receipt, shard_of, validate_answers, voter_hash, BallotAnswer, BallotRefused, BallotWrite, PollStore, Results,
-    VoterSecret, RECEIPT_LEN,
+    new_receipt, random_id, shard_of, validate_answers, voter_hash, BallotAnswer, BallotContent, BallotRefused,
+    BallotWrite, PollStore, Results, SealedBallot, Tally, TextAnswer, VoterSecret, RECEIPT_LEN,
 };
 use super::comments::{Comment, CommentStore, Flag, ModerationState, FLAGS_SHOWN, HIDE_AFTER_FLAGS};
 use super::poll::{validate_new_poll, NewPoll, Poll, PollKind, PollStatus, ResultsVisibility};
+use super::seal::{self, BallotKeys};
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
 use crate::ids::{CommentId, PollId};
@@ -33,14 +34,26 @@ pub struct ModerationItem {
     pub flag_reasons: Vec<FlagReason>,
 }
 
+/// What participation holds apart from the store: the voter-roll secret and the custody of the
+/// polls' private ballot keys.
+#[derive(Clone)]
+pub struct PollSecrets {
+    pub voter: VoterSecret,
+    pub keys: Arc<dyn BallotKeys>,
+}
+
 /// Participation use cases.
 pub struct Participation<S, C> {
     store: S,
     clock: C,
     reference: Arc<Reference<S>>,
     secret: VoterSecret,
+    keys: Arc<dyn BallotKeys>,
     comments_per_hour: u32,
 }
+
+/// Sealed ballots read, text answers written and sealed ballots destroyed per store call.
+const SEALED_BATCH: usize = 500;
 
 fn refused(e: BallotRefused) -> ServiceError {
     match e {
@@ -57,8 +70,8 @@ fn refused(e: BallotRefused) -> ServiceError {
 }
 
 impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C> {
-    pub fn new(store: S, clock: C, reference: Arc<Reference<S>>, secret: VoterSecret, comments_per_hour: u32) -> Self {
-        Self { store, clock, reference, secret, comments_per_hour }
+    pub fn new(store: S, clock: C, reference: Arc<Reference<S>>, secrets: PollSecrets, comments_per_hour: u32) -> Self {
+        Self { store, clock, reference, secret: secrets.voter, keys: secrets.keys, comments_per_hour }
     }
 
     pub fn reference(&self) -> &Arc<Reference<S>> {
@@ -109,8 +122,23 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             created_by: actor.id.clone(),
             created_at: now,
             version: 1,
+            ballot_key: None,
         };
-        self.store.create_poll(&poll).await?;
+        if poll.kind == PollKind::Discussion || poll.results == ResultsVisibility::Live {
+            self.store.create_poll(&poll).await?;
+            return Ok(poll);
+        }
+        // Results after the close: ballots are sealed to the poll's own key, whose private half
+        // is kept apart from the store until the close destroys it.
+        let (key, public) = seal::new_key_pair();
+        self.keys.put_key(&poll.id, &key).await?;
+        let poll = Poll { ballot_key: Some(public), ..poll };
+        if let Err(e) = self.store.create_poll(&poll).await {
+            if let Err(cleanup) = self.keys.destroy_key(&poll.id).await {
+                tracing::warn!(poll = %poll.id, error = %cleanup, "the ballot key of a poll not created stays kept");
+            }
+            return Err(e.into());
+        }
         Ok(poll)
     }
 
@@ -221,17 +249,31 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if !errs.is_empty() {
             return Err(ServiceError::Validation(errs));
         }
-        let hash = voter_hash(&self.secret.0, &poll.id, &actor.id);
+        let content = match &poll.ballot_key {
+            Some(public) => BallotContent::Sealed(SealedBallot {
+                id: random_id(),
+                sealed: seal::seal(public, &poll.id, &answers)
+                    .map_err(|e| StoreError::backend("sealing a ballot", e))?,
+            }),
+            None => BallotContent::Counted {
+                increments: Tally::increments(&poll, &answers),
+                texts: answers
+                    .into_iter()
+                    .filter_map(|a| Some(TextAnswer { id: random_id(), question: a.question, text: a.text? }))
+                    .collect(),
+            },
+        };
+        let receipt = new_receipt();
         let ballot = BallotWrite {
             poll_id: poll.id,
-            shard: shard_of(&hash),
-            voter_hash: hash,
-            receipt: new_receipt(),
-            answers,
+            voter_hash: voter_hash(&self.secret.0, &poll.id, &actor.id),
+            shard: shard_of(&receipt),
+            receipt,
+            content,
             municipality: actor.municipality.clone(),
             now: self.clock.now(),
         };
-        self.store.cast_ballot(&poll, &ballot).await.map_err(refused)?;
+        self.store.cast_ballot(&ballot).await.map_err(refused)?;
         Ok(ballot.receipt)
     }
 
@@ -244,8 +286,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         if !valid {
             return Err(ServiceError::NotFound);
         }
-        let b = self.store.get_ballot(receipt).await?.ok_or(ServiceError::NotFound)?;
-        Ok(b.poll_id)
+        self.store.receipt_poll(receipt).await?.ok_or(ServiceError::NotFound)
     }
 
     /// Results: frozen after the close, live before it when the poll allows.
@@ -299,6 +340,11 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
                 report.closed += 1;
             }
         }
+        for poll in self.store.due_polls(PollStatus::Closed, now, 100).await? {
+            if self.destroy_sealed(poll).await? {
+                report.keys_destroyed += 1;
+            }
+        }
         if report != ScheduleReport::default() {
             tracing::info!(?report, "poll schedule run");
         }
@@ -330,7 +376,10 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         let results = if poll.kind == PollKind::Discussion {
             None
         } else {
-            let tally = self.store.tally(&poll.id).await?;
+            let tally = match poll.ballot_key {
+                Some(_) => self.open_sealed(&poll).await?,
+                None => self.store.tally(&poll.id).await?,
+            };
             Some(Results::from_tally(&closed, &tally, true))
         };
         let outcome = match &results {
@@ -338,6 +387,76 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             None => self.store.update_poll(poll.version, &closed).await,
         };
         match outcome {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        if closed.ballot_key.is_some() {
+            // Failing here leaves the poll in the schedule's queue of keys to destroy.
+            if let Err(e) = self.destroy_sealed(closed).await {
+                tracing::warn!(error = %e, "the sealed ballots of a closed poll wait for the next run to be destroyed");
+            }
+        }
+        Ok(true)
+    }
+
+    /// Opens every sealed ballot of a closing poll with its key, in no order that follows the
+    /// casting, and counts them. Free-text answers are kept shuffled, under ids that the key
+    /// derives (the same on a rerun, unlinkable once the key is gone). Turnout comes from the
+    /// counters the ballots grew.
+    async fn open_sealed(&self, poll: &Poll) -> Result<Tally, ServiceError> {
+        use rand::seq::SliceRandom;
+        let key = self
+            .keys
+            .get_key(&poll.id)
+            .await?
+            .ok_or_else(|| StoreError::backend("reading a ballot key", "the poll's ballot key is not kept"))?;
+        let mut tally = Tally::default();
+        let mut texts = Vec::new();
+        let mut unreadable = 0usize;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.sealed_page(&poll.id, after.as_deref(), SEALED_BATCH).await?;
+            for ballot in &page.ballots {
+                let Ok(answers) = seal::open(&key, &poll.id, &ballot.sealed) else {
+                    unreadable += 1;
+                    continue;
+                };
+                tally.count(poll, &answers);
+                texts.extend(answers.into_iter().filter_map(|a| {
+                    Some(TextAnswer {
+                        id: seal::text_answer_id(&key, &ballot.id, a.question),
+                        question: a.question,
+                        text: a.text?,
+                    })
+                }));
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        if unreadable > 0 {
+            tracing::error!(poll = %poll.id, unreadable, "sealed ballots that do not open with the poll's key are not counted");
+        }
+        texts.shuffle(&mut rand::rng());
+        for chunk in texts.chunks(SEALED_BATCH) {
+            self.store.put_text_answers(&poll.id, chunk).await?;
+        }
+        tally.turnout = self.store.tally(&poll.id).await?.turnout;
+        Ok(tally)
+    }
+
+    /// Destroys the sealed ballots and then the private key of a poll that no longer takes
+    /// ballots (closed with its results frozen, or cancelled), and clears its public key.
+    async fn destroy_sealed(&self, poll: Poll) -> Result<bool, ServiceError> {
+        if poll.ballot_key.is_none() || !matches!(poll.status, PollStatus::Closed | PollStatus::Cancelled) {
+            return Ok(false);
+        }
+        while self.store.purge_sealed(&poll.id, SEALED_BATCH).await? > 0 {}
+        self.keys.destroy_key(&poll.id).await?;
+        let next = Poll { ballot_key: None, version: poll.version + 1, ..poll.clone() };
+        match self.store.update_poll(poll.version, &next).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(e) => Err(e.into()),
@@ -544,4 +663,6 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
 pub struct ScheduleReport {
     pub opened: usize,
     pub closed: usize,
+    /// Polls whose sealed ballots and private key were destroyed.
+    pub keys_destroyed: usize,
 }
