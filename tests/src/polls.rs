@@ -323,6 +323,122 @@ pub async fn survey_answers_are_validated<S: PollBackend, Q: Queue>(h: &Harness<
     assert_eq!(r.questions[1].options.as_ref().unwrap().iter().map(|o| o.count).collect::<Vec<_>>(), vec![1, 1, 0]);
 }
 
+/// A survey with results after the close: ballots are sealed to the poll's key, so the store holds
+/// no option counts and no readable answer while it is open. The close opens them, freezes exact
+/// totals, keeps the free-text answers (once, however often it runs) and destroys the sealed
+/// ballots and the key; receipts still prove "counted". A cancelled sealed poll loses its sealed
+/// ballots and key too.
+pub async fn sealed_ballots_are_opened_at_the_close_then_destroyed<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let now = p.clock.now();
+    let question = |kind, options: &[&str]| Question {
+        text: "Вопрос анкеты".into(),
+        kind,
+        options: options.iter().map(|s| s.to_string()).collect(),
+        max_choices: None,
+        required: true,
+    };
+    let input = NewPoll {
+        kind: PollKind::Survey,
+        questions: vec![question(QuestionKind::Single, &["Да", "Нет", "Не знаю"]), question(QuestionKind::Text, &[])],
+        ..vote_input(now - Duration::minutes(1), now + Duration::hours(2), ResultsVisibility::AfterClose)
+    };
+    let poll = p.participation.create(&admin(), input).await.unwrap();
+    assert!(poll.ballot_key.is_some());
+    assert_eq!(p.keys.kept(), 1);
+    let mut receipts = Vec::new();
+    let mut texts = Vec::new();
+    for i in 0..12usize {
+        let text = format!("Пожелание номер {i}: осветить двор");
+        let answers = vec![
+            BallotAnswer { question: 0, options: vec![i % 3], text: None },
+            BallotAnswer { question: 1, options: vec![], text: Some(text.clone()) },
+        ];
+        let voter = resident(&format!("sealed-{i}"), if i % 2 == 0 { "tyumen" } else { "ishim" }, "1990-01-01");
+        receipts.push(p.participation.vote(&voter, &poll.id, answers).await.unwrap());
+        texts.push(text);
+    }
+    // While open: sealed ballots only, in pages; no option counts, no readable text.
+    let mut sealed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = p.store.sealed_page(&poll.id, after.as_deref(), 5).await.unwrap();
+        sealed.extend(page.ballots);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(sealed.len(), 12);
+    assert!(sealed.iter().all(|b| b.sealed.len() == sealed[0].sealed.len()), "sealed sizes differ");
+    for b in &sealed {
+        assert!(!b.sealed.windows(8).any(|w| w == &"Пожелание".as_bytes()[..8]), "a sealed ballot holds its text");
+    }
+    let live = p.store.tally(&poll.id).await.unwrap();
+    assert_eq!(live.total, 12);
+    assert!(live.counts.is_empty(), "option counts while sealed: {:?}", live.counts);
+    assert!(p.store.text_answers(&poll.id, None, 100).await.unwrap().is_empty());
+
+    p.clock.set(now + Duration::hours(3));
+    let report = p.participation.run_schedule().await.unwrap();
+    assert_eq!((report.closed, report.keys_destroyed), (1, 0), "{report:?}");
+    let closed = p.store.get_poll(&poll.id).await.unwrap().unwrap();
+    assert_eq!((closed.status, closed.ballot_key.is_none()), (PollStatus::Closed, true));
+    assert_eq!(p.keys.kept(), 0);
+    assert!(p.store.sealed_page(&poll.id, None, 100).await.unwrap().ballots.is_empty());
+    let r = p.participation.results(&resident("reader", "tyumen", "1990-01-01"), &poll.id).await.unwrap();
+    assert_eq!((r.total_ballots, r.is_final), (12, true));
+    let counts: Vec<u64> = r.questions[0].options.as_ref().unwrap().iter().map(|o| o.count).collect();
+    assert_eq!(counts, vec![4, 4, 4]);
+    assert_eq!(r.questions[1].text_answers, Some(12));
+    let kept = |answers: Vec<feedback_core::participation::TextAnswer>| {
+        let mut t: Vec<String> = answers.into_iter().map(|a| a.text).collect();
+        t.sort();
+        t
+    };
+    texts.sort();
+    assert_eq!(kept(p.store.text_answers(&poll.id, None, 100).await.unwrap()), texts);
+    // paging through the text answers by id
+    let first = p.store.text_answers(&poll.id, None, 5).await.unwrap();
+    let rest = p.store.text_answers(&poll.id, first.last().map(|a| a.id.as_str()), 100).await.unwrap();
+    assert_eq!((first.len(), rest.len()), (5, 7));
+    for receipt in &receipts {
+        assert_eq!(
+            p.participation.check_receipt(&resident("zed", "tyumen", "1990-01-01"), receipt).await.unwrap(),
+            poll.id
+        );
+    }
+    assert_eq!(p.participation.run_schedule().await.unwrap(), Default::default());
+    assert_eq!(p.store.text_answers(&poll.id, None, 100).await.unwrap().len(), 12);
+
+    // Cancelled while open: its sealed ballots and key go at the next run.
+    let input = vote_input(
+        p.clock.now() - Duration::minutes(1),
+        p.clock.now() + Duration::days(1),
+        ResultsVisibility::AfterClose,
+    );
+    let cancelled = p.participation.create(&admin(), input).await.unwrap();
+    p.participation.vote(&resident("late-1", "tyumen", "1990-01-01"), &cancelled.id, choose(0)).await.unwrap();
+    p.participation.cancel(&admin(), &cancelled.id).await.unwrap();
+    assert_eq!(p.keys.kept(), 1);
+    assert_eq!(p.participation.run_schedule().await.unwrap().keys_destroyed, 1);
+    assert_eq!(p.keys.kept(), 0);
+    assert!(p.store.sealed_page(&cancelled.id, None, 100).await.unwrap().ballots.is_empty());
+    assert!(p.store.get_poll(&cancelled.id).await.unwrap().unwrap().ballot_key.is_none());
+    // A live survey keeps its free-text answers at once, with no link to the ballot.
+    let input = NewPoll {
+        kind: PollKind::Survey,
+        questions: vec![question(QuestionKind::Text, &[])],
+        ..vote_input(p.clock.now() - Duration::minutes(1), p.clock.now() + Duration::days(1), ResultsVisibility::Live)
+    };
+    let live = p.participation.create(&admin(), input).await.unwrap();
+    assert!(live.ballot_key.is_none());
+    let answer =
+        vec![BallotAnswer { question: 0, options: vec![], text: Some("Скамейки у пруда".into()) }];
+    p.participation.vote(&resident("live-1", "tyumen", "1990-01-01"), &live.id, answer).await.unwrap();
+    assert_eq!(kept(p.store.text_answers(&live.id, None, 10).await.unwrap()), vec!["Скамейки у пруда".to_owned()]);
+}
+
 /// A discussion open from a minute before `now` for a week.
 pub fn discussion_input(title: &str, now: DateTime<Utc>) -> NewPoll {
     NewPoll {
@@ -427,6 +543,7 @@ macro_rules! polls_suite {
             the_schedule_opens_closes_and_freezes_once,
             only_the_audience_may_vote,
             survey_answers_are_validated,
+            sealed_ballots_are_opened_at_the_close_then_destroyed,
             three_distinct_flaggers_hide_a_comment,
             flags_keep_their_reasons
         );
