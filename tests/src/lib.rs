@@ -7,6 +7,7 @@ pub mod cost;
 pub mod embedded;
 pub mod faults;
 pub mod fixtures;
+pub mod linking;
 pub mod moto;
 pub mod open311;
 pub mod polls;
