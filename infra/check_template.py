@@ -71,6 +71,7 @@ DUMMY_PARAMETERS = {
     "OidcIssuer": "https://idp.example/realms/region-72",
     "OidcAudience": "feedback",
     "VoterSecretParameterName": "/feedback/72/prod/voter-secret",
+    "BallotKeysPath": "/feedback/72/prod/ballot-keys",
 }
 
 
@@ -364,9 +365,9 @@ def canonical_resource(v, statement: dict) -> str:
     if text is None:
         return json.dumps(v, sort_keys=True)
     text = re.sub(r"\$\{([A-Za-z0-9]+)\.Arn\}", r"\1", text)
-    parameter = re.fullmatch(re.escape(arn_prefix("ssm")) + r"parameter\$\{([A-Za-z0-9]+)\}", text)
+    parameter = re.fullmatch(re.escape(arn_prefix("ssm")) + r"parameter\$\{([A-Za-z0-9]+)\}(/\*)?", text)
     if parameter:
-        return parameter.group(1)
+        return parameter.group(1) + (parameter.group(2) or "")
     if text == arn_prefix("kms") + "key/*":
         cond = (statement.get("Condition") or {}).get("StringEquals") or {}
         via = re.fullmatch(r"([a-z0-9]+)\.\$\{AWS::Region\}\.amazonaws\.com", sub_text(cond.get("kms:ViaService")) or "")

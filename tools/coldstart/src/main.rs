@@ -208,6 +208,7 @@ fn run(args: &Args) -> Result<(), String> {
         ("NOTIFICATIONS_QUEUE_URL", resources.notifications_queue_url.clone()),
         ("PHOTOS_BUCKET", resources.photos_bucket.clone()),
         ("VOTER_SECRET_PARAM", resources.voter_secret_param.clone()),
+        ("BALLOT_KEYS_PATH", crate::moto::BALLOT_KEYS_PATH.to_owned()),
         ("AWS_ENDPOINT_URL", endpoint_url.clone()),
     ];
     let rounds = args.warmup + args.runs;

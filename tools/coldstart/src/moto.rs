@@ -21,6 +21,8 @@ pub const SUBMITTED_QUEUE: &str = "feedback-coldstart-submitted";
 pub const NOTIFICATIONS_QUEUE: &str = "feedback-coldstart-notifications";
 pub const PHOTOS_BUCKET: &str = "feedback-coldstart-photos";
 pub const VOTER_SECRET_PARAM: &str = "/feedback/coldstart/voter-secret";
+/// The SSM path of the polls' ballot keys (no poll is created in a cold-start run).
+pub const BALLOT_KEYS_PATH: &str = "/feedback/coldstart/ballot-keys";
 const VOTER_SECRET: &str = "coldstart-voter-secret-0123456789abcdef";
 
 impl Resources {
