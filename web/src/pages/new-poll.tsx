@@ -188,7 +188,7 @@ export function NewPoll(props: { discussion?: boolean }) {
             </div>
           </fieldset>
           {!discussion && (
-            <fieldset class="field">
+            <fieldset class="field" aria-describedby="results-secrecy">
               <legend>Итоги</legend>
               <label class="radio">
                 <input type="radio" name="results" checked={results === "after_close"} onChange={() => setResults("after_close")} />
@@ -198,6 +198,11 @@ export function NewPoll(props: { discussion?: boolean }) {
                 <input type="radio" name="results" checked={results === "live"} onChange={() => setResults("live")} />
                 Показывать во время голосования
               </label>
+              <p class="hint" id="results-secrecy">
+                {results === "after_close"
+                  ? "Ответы запечатываются ключом опроса и вскрываются только при подведении итогов; затем ключ и запечатанные ответы уничтожаются. Связать ответ с жителем не сможет никто, включая администраторов платформы."
+                  : "Тайна голосования слабее: голос учитывается сразу, в той же записи базы данных, что и отметка о голосовании, поэтому администратор с доступом к журналу базы данных может связать недавние ответы с жителями. Для тайного голосования выберите публикацию после завершения."}
+              </p>
             </fieldset>
           )}
           <div class="actions">

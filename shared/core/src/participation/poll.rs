@@ -47,6 +47,18 @@ pub struct Audience {
     pub min_age: Option<u8>,
 }
 
+/// When a poll's results are published, and how its ballots are kept.
+///
+/// `after_close`: each ballot's answers are sealed (HPKE) to the poll's own public key; the
+/// private key is kept apart from the database and read only by the close, which counts the
+/// ballots in no order that follows the casting, publishes the totals and destroys the sealed
+/// ballots and the key. Once the results are published, nobody, the operator included, can tell
+/// how any resident voted.
+///
+/// `live`: counts grow as ballots arrive and are readable while the poll is open. Its secrecy is
+/// weaker: the vote is counted in the same database commit that enters the voter in the roll, so
+/// an operator who copies the database's write-ahead log (or the table's change stream) before it
+/// is overwritten can link recent ballots to their voters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultsVisibility {
