@@ -411,6 +411,25 @@ pub async fn sealed_ballots_are_opened_at_the_close_then_destroyed<S: PollBacken
     assert_eq!(p.participation.run_schedule().await.unwrap(), Default::default());
     assert_eq!(p.store.text_answers(&poll.id, None, 100).await.unwrap().len(), 12);
 
+    // A poll whose key was lost cannot be counted; it stays closing and holds up no other poll.
+    let window = |hours| {
+        vote_input(
+            p.clock.now() - Duration::minutes(1),
+            p.clock.now() + Duration::hours(hours),
+            ResultsVisibility::AfterClose,
+        )
+    };
+    let lost = p.participation.create(&admin(), window(1)).await.unwrap();
+    let counted = p.participation.create(&admin(), window(1)).await.unwrap();
+    p.participation.vote(&resident("lost-1", "tyumen", "1990-01-01"), &lost.id, choose(0)).await.unwrap();
+    p.participation.vote(&resident("lost-1", "tyumen", "1990-01-01"), &counted.id, choose(1)).await.unwrap();
+    feedback_core::participation::BallotKeys::destroy_key(p.keys.as_ref(), &lost.id).await.unwrap();
+    p.clock.set(p.clock.now() + Duration::hours(2));
+    let report = p.participation.run_schedule().await.unwrap();
+    assert_eq!((report.closed, report.failed), (1, 1), "{report:?}");
+    assert_eq!(p.store.get_poll(&lost.id).await.unwrap().unwrap().status, PollStatus::Closing);
+    assert_eq!(p.store.get_results(&counted.id).await.unwrap().unwrap().total_ballots, 1);
+
     // Cancelled while open: its sealed ballots and key go at the next run.
     let input = vote_input(
         p.clock.now() - Duration::minutes(1),
@@ -421,7 +440,8 @@ pub async fn sealed_ballots_are_opened_at_the_close_then_destroyed<S: PollBacken
     p.participation.vote(&resident("late-1", "tyumen", "1990-01-01"), &cancelled.id, choose(0)).await.unwrap();
     p.participation.cancel(&admin(), &cancelled.id).await.unwrap();
     assert_eq!(p.keys.kept(), 1);
-    assert_eq!(p.participation.run_schedule().await.unwrap().keys_destroyed, 1);
+    let report = p.participation.run_schedule().await.unwrap();
+    assert_eq!((report.keys_destroyed, report.failed), (1, 1), "{report:?}");
     assert_eq!(p.keys.kept(), 0);
     assert!(p.store.sealed_page(&cancelled.id, None, 100).await.unwrap().ballots.is_empty());
     assert!(p.store.get_poll(&cancelled.id).await.unwrap().unwrap().ballot_key.is_none());

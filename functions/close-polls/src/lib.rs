@@ -29,7 +29,14 @@ where
 {
     let run = async {
         tracing::debug!(schedule = ?event.payload.resources, "poll schedule tick");
-        participation.run_schedule().await
+        let report = participation.run_schedule().await?;
+        if report.failed > 0 {
+            // The run did what it could; failing the invocation raises the schedule's alarms.
+            let failed =
+                format!("{} of the due polls could not be closed or have their ballots destroyed", report.failed);
+            return Err(feedback_core::ServiceError::from(feedback_core::StoreError::backend("closing polls", failed)));
+        }
+        Ok(report)
     };
     feedback_lambda::observe::scheduled(feedback_lambda::functions::CLOSE_POLLS.name, run).await
 }

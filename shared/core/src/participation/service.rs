@@ -335,14 +335,28 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
                 Err(e) => return Err(e.into()),
             }
         }
+        // One poll that cannot be closed (its store call fails, its ballot key is lost) must not
+        // hold up the others: it is logged, counted and tried again by the next run.
         for poll in self.store.due_polls(PollStatus::Open, now, 100).await? {
-            if self.close(poll).await? {
-                report.closed += 1;
+            let id = poll.id;
+            match self.close(poll).await {
+                Ok(true) => report.closed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(poll = %id, error = %e, "a due poll was not closed; the next run tries again");
+                    report.failed += 1;
+                }
             }
         }
         for poll in self.store.due_polls(PollStatus::Closed, now, 100).await? {
-            if self.destroy_sealed(poll).await? {
-                report.keys_destroyed += 1;
+            let id = poll.id;
+            match self.destroy_sealed(poll).await {
+                Ok(true) => report.keys_destroyed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(poll = %id, error = %e, "sealed ballots were not destroyed; the next run tries again");
+                    report.failed += 1;
+                }
             }
         }
         if report != ScheduleReport::default() {
@@ -665,4 +679,6 @@ pub struct ScheduleReport {
     pub closed: usize,
     /// Polls whose sealed ballots and private key were destroyed.
     pub keys_destroyed: usize,
+    /// Polls that could not be closed or whose sealed ballots could not be destroyed in this run.
+    pub failed: usize,
 }
