@@ -1,5 +1,5 @@
-//! The data folder of `feedback serve`: its key files are never replaced, and it is private to
-//! its owner.
+//! The data and secrets folders of `feedback serve`: their key files are never replaced, and they
+//! are private to their owner.
 
 // Test code: helpers outside `#[test]` functions fail loudly, as asserts do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -7,6 +7,7 @@
 mod common;
 
 use common::{temp_data_dir, Host};
+use feedback_local::host::default_secrets_dir;
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,11 +34,11 @@ async fn refused_start(data: &Path) -> String {
 
 #[tokio::test]
 async fn a_damaged_key_file_stops_the_host_and_is_never_replaced() {
-    for file in ["voter-roll.key", "dev-signing.key", "blob-signing.key"] {
+    for (secret, file) in [(true, "voter-roll.key"), (false, "dev-signing.key"), (false, "blob-signing.key")] {
         let data = temp_data_dir(&format!("damaged-{file}"));
         let host = Host::start(&data, &[], &[]).await;
         host.kill9().await;
-        let path = data.join(file);
+        let path = if secret { default_secrets_dir(&data) } else { data.clone() }.join(file);
         let damaged = [0xffu8, 0xfe, 0x00, 0x80, b'\n'];
         std::fs::write(&path, damaged).unwrap();
 
@@ -50,11 +51,29 @@ async fn a_damaged_key_file_stops_the_host_and_is_never_replaced() {
 #[tokio::test]
 async fn the_voter_roll_survives_a_restart() {
     let data = temp_data_dir("voter-roll-restart");
+    let key_file = default_secrets_dir(&data).join("voter-roll.key");
     let host = Host::start(&data, &[], &[]).await;
-    let key = std::fs::read(data.join("voter-roll.key")).unwrap();
+    let key = std::fs::read(&key_file).unwrap();
+    assert!(!data.join("voter-roll.key").exists(), "the voter-roll key is in the data folder");
     host.kill9().await;
     let host = Host::start(&data, &[], &[]).await;
-    assert_eq!(std::fs::read(data.join("voter-roll.key")).unwrap(), key);
+    assert_eq!(std::fs::read(&key_file).unwrap(), key);
+    host.kill9().await;
+}
+
+/// A data folder from a version that kept the voter-roll key in it: the key moves to the secrets
+/// folder, unchanged, so the voter roll still knows who voted.
+#[tokio::test]
+async fn a_voter_roll_key_in_the_data_folder_moves_to_the_secrets_folder() {
+    let data = temp_data_dir("voter-roll-moves");
+    let key_file = default_secrets_dir(&data).join("voter-roll.key");
+    let host = Host::start(&data, &[], &[]).await;
+    host.kill9().await;
+    let key = std::fs::read(&key_file).unwrap();
+    std::fs::rename(&key_file, data.join("voter-roll.key")).unwrap();
+    let host = Host::start(&data, &[], &[]).await;
+    assert_eq!(std::fs::read(&key_file).unwrap(), key);
+    assert!(!data.join("voter-roll.key").exists());
     host.kill9().await;
 }
 
@@ -69,23 +88,33 @@ async fn the_data_folder_is_private_and_looser_files_are_tightened_at_start() {
     let token = host.citizen("private-1").await;
     assert_eq!(host.post_message(&token, None, &common::pothole()).await.status(), 201);
 
+    let secrets = default_secrets_dir(&data);
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("photos")), 0o700);
-    let files =
-        ["feedback.db", "feedback.db-wal", "feedback.db-shm", "voter-roll.key", "dev-signing.key", "blob-signing.key"];
-    for file in files {
-        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    assert_eq!(mode(&secrets), 0o700);
+    let files = [
+        data.join("feedback.db"),
+        data.join("feedback.db-wal"),
+        data.join("feedback.db-shm"),
+        data.join("dev-signing.key"),
+        data.join("blob-signing.key"),
+        secrets.join("voter-roll.key"),
+    ];
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
     }
     host.kill9().await;
 
-    for file in files {
-        std::fs::set_permissions(data.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    for file in &files {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in [&data, &secrets] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let host = Host::start(&data, &[], &[]).await;
-    assert_eq!(mode(&data), 0o700);
-    for file in files {
-        assert_eq!(mode(&data.join(file)), 0o600, "{file} after restart");
+    assert_eq!((mode(&data), mode(&secrets)), (0o700, 0o700));
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{} after restart", file.display());
     }
     host.kill9().await;
 }

@@ -22,6 +22,7 @@ pub struct Host {
 pub fn temp_data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("feedback-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(feedback_local::host::default_secrets_dir(&dir));
     dir
 }
 
