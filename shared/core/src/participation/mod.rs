@@ -17,6 +17,14 @@ pub use poll::{
 };
 pub use service::{ModerationItem, Participation, PollForActor, ScheduleReport};
 
+impl VoterSecret {
+    /// The resident's voter hash in a poll under this secret (`voter_hash`): what the voter
+    /// roll holds, and what `PollStore::has_voted` looks up.
+    pub fn voter_hash(&self, poll: &crate::ids::PollId, citizen: &crate::ids::CitizenId) -> String {
+        voter_hash(&self.0, poll, citizen)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
