@@ -10,6 +10,7 @@ pub mod iam;
 mod open311;
 mod outbox;
 mod participation;
+mod rights;
 mod s3;
 pub mod schema;
 mod sqs;
