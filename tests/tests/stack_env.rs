@@ -29,7 +29,12 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let queue = stack.queue().unwrap();
     let deps = stack.deps().with_queue(queue.clone());
     deps.reference.seed(&sample_region()).await.unwrap();
-    let services = submit_message::services(&deps, stack.photo_blobs().unwrap(), stack.settings());
+    let services = submit_message::services(
+        &deps,
+        stack.photo_blobs().unwrap(),
+        stack.voter_secret().await.unwrap(),
+        stack.settings(),
+    );
     let alice = citizen("alice");
     let sent = services.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15 на Республики"), None);
     let id = sent.await.unwrap().message.id;
