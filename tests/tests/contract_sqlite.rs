@@ -86,3 +86,8 @@ mod open311 {
     use super::*;
     feedback_tests::open311_suite!(harness());
 }
+
+mod rights {
+    use super::*;
+    feedback_tests::rights_suite!(harness());
+}
