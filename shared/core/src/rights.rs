@@ -304,6 +304,24 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Walks a listing a page of [`BATCH`] at a time: `$fetch` reads the page after the cursor
+/// `$after` (none for the first), `$cursor` names the position of the page's `$last` item, and
+/// `$each` handles the `$page`. A short page is the last. (A macro rather than a function over
+/// async closures: the futures it makes must stay `Send` for the Lambda runtime.)
+macro_rules! pages {
+    (|$after:ident: $k:ty| $fetch:expr, |$last:ident| $cursor:expr, |$page:ident| $each:block) => {{
+        let mut $after: Option<$k> = None;
+        loop {
+            let $page = &$fetch.await?;
+            $each
+            match $page.last() {
+                Some($last) if $page.len() == BATCH => $after = Some($cursor),
+                _ => break,
+            }
+        }
+    }};
+}
+
 impl<S, C> Rights<S, C>
 where
     S: MessageStore + NotificationStore + PhotoStore + CommentStore + PollStore + ReferenceStore + RightsStore,
@@ -342,40 +360,29 @@ where
             polls: Vec::new(),
             preferences: Preferences::default(),
         };
-        let mut before: Option<MessageId> = None;
-        loop {
-            let page = self.store.list_by_author(me, before.as_ref(), BATCH).await?;
-            for m in &page {
-                let history = self.store.get_history(&m.id).await?;
+        let store = &self.store;
+        pages!(|before: MessageId| store.list_by_author(me, before.as_ref(), BATCH), |m| m.id, |page| {
+            for m in page {
+                let history = store.get_history(&m.id).await?;
                 let photo_links = m.photo_ids.iter().map(|p| format!("/v1/messages/{}/photos/{p}", m.id)).collect();
-                out.messages.push(ExportedMessage {
-                    message: MessageView::detail(m, &history, actor, &region.value),
-                    photo_links,
-                });
+                let message = MessageView::detail(m, &history, actor, &region.value);
+                out.messages.push(ExportedMessage { message, photo_links });
             }
-            match page.last() {
-                Some(last) if page.len() == BATCH => before = Some(last.id),
-                _ => break,
+        });
+        pages!(
+            |before: String| store.list_notifications(me, before.as_deref(), BATCH),
+            |last| notification_key(last),
+            |page| {
+                out.notifications.extend(page.iter().map(|n| ExportedNotification {
+                    id: n.id.clone(),
+                    message_id: n.message_id,
+                    kind: n.kind,
+                    at: local_time(n.at, &tz),
+                    text: n.text.clone(),
+                }));
             }
-        }
-        let mut before: Option<String> = None;
-        loop {
-            let page = self.store.list_notifications(me, before.as_deref(), BATCH).await?;
-            out.notifications.extend(page.iter().map(|n| ExportedNotification {
-                id: n.id.clone(),
-                message_id: n.message_id,
-                kind: n.kind,
-                at: local_time(n.at, &tz),
-                text: n.text.clone(),
-            }));
-            match page.last() {
-                Some(last) if page.len() == BATCH => before = Some(notification_key(last)),
-                _ => break,
-            }
-        }
-        let mut after: Option<CommentId> = None;
-        loop {
-            let page = self.store.comments_by(me, after.as_ref(), BATCH).await?;
+        );
+        pages!(|after: CommentId| store.comments_by(me, after.as_ref(), BATCH), |c| c.id, |page| {
             out.comments.extend(page.iter().map(|c| ExportedComment {
                 id: c.id,
                 discussion_id: c.discussion_id,
@@ -384,37 +391,25 @@ where
                 created_at: local_time(c.created_at, &tz),
                 hidden: c.hidden,
             }));
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.id),
-                _ => break,
-            }
-        }
-        let mut after: Option<CommentId> = None;
-        loop {
-            let page = self.store.flags_by(me, after.as_ref(), BATCH).await?;
+        });
+        pages!(|after: CommentId| store.flags_by(me, after.as_ref(), BATCH), |f| f.comment_id, |page| {
             out.flags.extend(page.iter().map(|f| ExportedFlag {
                 comment_id: f.comment_id,
                 reason: f.reason.as_ref().map(|r| r.as_str().to_owned()),
             }));
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.comment_id),
-                _ => break,
-            }
-        }
+        });
         for status in VOTED_STATUSES {
-            let mut after: Option<String> = None;
-            loop {
-                let page = self.store.list_polls(false, status, after.as_deref(), BATCH).await?;
-                for poll in &page {
-                    if self.store.has_voted(&poll.id, &self.secret.voter_hash(&poll.id, me)).await? {
-                        out.polls.push(VotedPoll { id: poll.id, title: poll.title.clone(), kind: poll.kind });
+            pages!(
+                |after: String| store.list_polls(false, status, after.as_deref(), BATCH),
+                |p| p.list_key().1,
+                |page| {
+                    for poll in page {
+                        if store.has_voted(&poll.id, &self.secret.voter_hash(&poll.id, me)).await? {
+                            out.polls.push(VotedPoll { id: poll.id, title: poll.title.clone(), kind: poll.kind });
+                        }
                     }
                 }
-                match page.last() {
-                    Some(last) if page.len() == BATCH => after = Some(last.list_key().1),
-                    _ => break,
-                }
-            }
+            );
         }
         Ok(out)
     }
@@ -426,85 +421,52 @@ where
         let pseudonym = CitizenId::pseudonym();
         let now = self.clock.now();
         let mut done = Erasure::default();
-
-        let mut before: Option<MessageId> = None;
-        loop {
-            let page = self.store.list_by_author(me, before.as_ref(), BATCH).await?;
-            for m in &page {
-                if pseudonymise_one(&self.store, &m.id, me, &pseudonym, now, true).await? {
+        let store = &self.store;
+        pages!(|before: MessageId| store.list_by_author(me, before.as_ref(), BATCH), |m| m.id, |page| {
+            for m in page {
+                if pseudonymise_one(store, &m.id, me, &pseudonym, now, true).await? {
                     done.messages_pseudonymised += 1;
                 }
             }
-            match page.last() {
-                Some(last) if page.len() == BATCH => before = Some(last.id),
-                _ => break,
-            }
-        }
-
-        let mut after: Option<PhotoId> = None;
-        loop {
-            let page = self.store.photos_of(me, after.as_ref(), BATCH).await?;
-            for photo in &page {
+        });
+        pages!(|after: PhotoId| store.photos_of(me, after.as_ref(), BATCH), |p| p.id, |page| {
+            for photo in page {
                 // The bytes first: a record left after a failed delete is found again next time.
                 self.blobs.delete(photo).await?;
-                self.store.delete_photo(&photo.id).await?;
+                store.delete_photo(&photo.id).await?;
                 done.photos_deleted += 1;
             }
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.id),
-                _ => break,
-            }
-        }
-
-        let mut after: Option<CommentId> = None;
-        loop {
-            let page = self.store.comments_by(me, after.as_ref(), BATCH).await?;
-            for c in &page {
+        });
+        pages!(|after: CommentId| store.comments_by(me, after.as_ref(), BATCH), |c| c.id, |page| {
+            for c in page {
                 if self.erase_comment(&c.id, me, &pseudonym).await? {
                     done.comments_pseudonymised += 1;
                 }
             }
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.id),
-                _ => break,
-            }
-        }
-
-        let mut after: Option<CommentId> = None;
-        loop {
-            let page = self.store.flags_by(me, after.as_ref(), BATCH).await?;
-            for f in &page {
-                if self.store.reassign_flag(&f.comment_id, me, &pseudonym).await? {
+        });
+        pages!(|after: CommentId| store.flags_by(me, after.as_ref(), BATCH), |f| f.comment_id, |page| {
+            for f in page {
+                if store.reassign_flag(&f.comment_id, me, &pseudonym).await? {
                     done.flags_pseudonymised += 1;
                 }
             }
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.comment_id),
-                _ => break,
+        });
+        pages!(
+            |before: String| store.list_notifications(me, before.as_deref(), BATCH),
+            |last| notification_key(last),
+            |page| {
+                store.delete_notifications(page).await?;
+                done.notifications_deleted += count(page.len());
             }
-        }
-
-        let mut before: Option<String> = None;
-        loop {
-            let page = self.store.list_notifications(me, before.as_deref(), BATCH).await?;
-            self.store.delete_notifications(&page).await?;
-            done.notifications_deleted += count(page.len());
-            match page.last() {
-                Some(last) if page.len() == BATCH => before = Some(notification_key(last)),
-                _ => break,
+        );
+        pages!(
+            |after: IdempotencyKey| store.idempotency_keys(me, after.as_ref(), BATCH),
+            |last| last.clone(),
+            |page| {
+                store.delete_idempotency(me, page).await?;
+                done.idempotency_records_deleted += count(page.len());
             }
-        }
-
-        let mut after: Option<IdempotencyKey> = None;
-        loop {
-            let page = self.store.idempotency_keys(me, after.as_ref(), BATCH).await?;
-            self.store.delete_idempotency(me, &page).await?;
-            done.idempotency_records_deleted += count(page.len());
-            match page.last() {
-                Some(last) if page.len() == BATCH => after = Some(last.clone()),
-                _ => break,
-            }
-        }
+        );
         Ok(done)
     }
 
