@@ -501,51 +501,33 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
+    use crate::ids::{CategoryId, MunicipalityId};
     use crate::message::Status;
 
     fn closed(author: &str) -> (Message, Vec<HistoryEntry>) {
         let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00").unwrap().to_utc();
-        let author = CitizenId::parse(author).unwrap();
-        let m = Message {
-            id: MessageId::new_at(at),
-            author: author.clone(),
+        let input = crate::submission::NewMessage {
             category_id: CategoryId::parse("dorogi-yamy").unwrap(),
-            municipality_id: MunicipalityId::parse("tyumen").unwrap(),
-            text: "Глубокая яма во дворе".into(),
-            address: Some("Тюмень, ул. Республики, 15, кв. 12".into()),
+            text: crate::values::MessageText::parse("Глубокая яма во дворе").unwrap(),
+            municipality_id: None,
+            address: Some(crate::values::Address::parse("Тюмень, ул. Республики, 15, кв. 12").unwrap()),
             location: None,
-            photo_ids: vec![PhotoId::new_at(at)],
+            photo_ids: Default::default(),
             public: false,
-            status: Status::Closed,
-            authority_id: Some(AuthorityId::parse("adm-tyumen").unwrap()),
-            deadline: None,
-            overdue: false,
-            created_at: at,
-            updated_at: at,
-            version: 2,
-            reopen_count: 0,
-            routed_at: None,
-            answer: None,
-            rating: None,
-            duplicate_of: None,
-            duplicates_count: 0,
-            duplicate_ids: vec![],
-            reopened_at: None,
         };
-        let entry = |seq, actor_role, actor_id: Option<CitizenId>| HistoryEntry {
-            seq,
-            at,
-            actor_role,
-            actor_id,
-            actor_authority_id: None,
-            from: None,
-            to: Status::Closed,
-            note: String::new(),
-            facts: None,
+        let author = CitizenId::parse(author).unwrap();
+        let tyumen = MunicipalityId::parse("tyumen").unwrap();
+        let (mut m, first) = crate::submission::new_submission(&author, &input, tyumen, at, chrono_tz::UTC);
+        m.photo_ids = vec![PhotoId::new_at(at)];
+        m.status = Status::Closed;
+        m.version = 2;
+        let official = HistoryEntry {
+            seq: 2,
+            actor_role: ActorRole::Official,
+            actor_id: Some(CitizenId::parse("off-1").unwrap()),
+            ..first.clone()
         };
-        let official = CitizenId::parse("off-1").unwrap();
-        (m, vec![entry(1, ActorRole::Citizen, Some(author)), entry(2, ActorRole::Official, Some(official))])
+        (m, vec![first, official])
     }
 
     #[test]
