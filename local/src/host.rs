@@ -113,7 +113,7 @@ impl Platform {
         }
         let region_code =
             reference.snapshot().await.context("reading the region's reference data")?.value.region.code.clone();
-        let submit = submit_message::services(&deps, blobs.clone(), &settings);
+        let submit = submit_message::services(&deps, blobs.clone(), secret.voter.clone(), &settings);
         let escalate = escalate_overdue::services(&deps, blobs.clone(), &settings);
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),

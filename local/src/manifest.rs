@@ -154,7 +154,7 @@ mod tests {
             assert_eq!(triggers, 1, "{name} is invoked by exactly one kind of trigger");
         }
         let submit = &m["functions"].as_array().unwrap().iter().find(|f| f["name"] == "submit-message").unwrap();
-        assert_eq!(submit["ports"]["photos"], json!(["upload", "download"]));
+        assert_eq!(submit["ports"]["photos"], json!(["upload", "download", "delete"]));
         assert!(summary().contains("close-polls       runs rate(1 minute)"));
     }
 }

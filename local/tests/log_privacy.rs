@@ -1,8 +1,9 @@
 //! No log line carries personal data or a secret: a full scenario over HTTP (submission with
 //! personal data in the text, routing, answer, rating, a ballot and its receipt check, Open311
-//! reads and an Open311 submission, refused requests) runs against a host logging at `debug`,
-//! and every line it writes is scanned for the tokens, the API key, the receipt, the resident's
-//! id, phone numbers, e-mails, the passport number and the texts.
+//! reads and an Open311 submission, the resident's data export and erasure, refused requests)
+//! runs against a host logging at `debug`, and every line it writes is scanned for the tokens,
+//! the API key, the receipt, the resident's id, phone numbers, e-mails, the passport number and
+//! the texts.
 
 // Test code: helpers outside #[test] functions fail loudly, as asserts do.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -103,6 +104,15 @@ async fn no_log_line_of_a_full_scenario_carries_personal_data_or_a_secret() {
         assert_eq!(host.http.get(host.url(&path)).send().await.unwrap().status(), 200, "{path}");
     }
 
+    // the resident downloads their data, then has it erased
+    let export = host.get(&resident, "/v1/me/data").await;
+    assert_eq!(export.status(), 200);
+    let export: Value = export.json().await.unwrap();
+    assert_eq!(export["messages"][0]["message"]["id"], id.as_str());
+    let erased = host.http.delete(host.url("/v1/me")).bearer_auth(&resident).send().await.unwrap();
+    assert_eq!(erased.status(), 200);
+    assert_eq!(erased.json::<Value>().await.unwrap()["messages_pseudonymised"], 1);
+
     // refused requests: a forged token, a bad body, someone else's message
     let forged = format!("{resident}x");
     assert_eq!(host.get(&forged, "/v1/messages").await.status(), 401);
@@ -115,6 +125,7 @@ async fn no_log_line_of_a_full_scenario_carries_personal_data_or_a_secret() {
     let logs = lines.lock().unwrap().clone();
     assert!(logs.iter().any(|l| l.contains("POST /v1/messages")), "the capture holds request lines: {logs:?}");
     assert!(logs.iter().any(|l| l.contains("GET /v1/ballots/{receipt}")), "{logs:?}");
+    assert!(logs.iter().any(|l| l.contains("DELETE /v1/me")), "the erasure is logged: {logs:?}");
     let signature = |t: &str| t.rsplit('.').next().unwrap().to_owned();
     let mut secrets = vec![
         ("the resident's token", resident.clone()),

@@ -33,7 +33,10 @@ fn services(
     );
     rt.block_on(deps.reference.seed(&region())).expect("seed");
     let blob_dir = feedback_tests::embedded::local_blobs();
-    (submit_message::services(&deps, blob_dir.blobs.clone(), &settings()), blob_dir)
+    (
+        submit_message::services(&deps, blob_dir.blobs.clone(), feedback_tests::embedded::voter_secret(), &settings()),
+        blob_dir,
+    )
 }
 
 /// The POST fixture from a given citizen (each citizen stays under the hourly limit).

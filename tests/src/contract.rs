@@ -3,12 +3,13 @@
 use crate::fixtures::{at, citizen, new_message, submitted};
 use crate::Harness;
 use chrono::Duration;
-use feedback_core::participation::PollStore;
+use feedback_core::participation::{CommentStore, PollStore};
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
     CreateOutcome, Expiry, HistoryScan, IdempotencyRecord, Job, MessageUpdate, NewRecord, NotificationStore,
     OutboxItem, QueueName, QueueReceiver, Quota, StoreError,
 };
+use feedback_core::rights::RightsStore;
 use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::IdempotencyKey;
@@ -17,7 +18,17 @@ use std::sync::Arc;
 
 /// Everything a backend's store implements.
 pub trait Backend:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CounterStore + HistoryScan + Expiry + PollStore + Clone
+    MessageStore
+    + ReferenceStore
+    + NotificationStore
+    + PhotoStore
+    + CounterStore
+    + HistoryScan
+    + Expiry
+    + PollStore
+    + CommentStore
+    + RightsStore
+    + Clone
 {
 }
 impl<
@@ -29,6 +40,8 @@ impl<
             + HistoryScan
             + Expiry
             + PollStore
+            + CommentStore
+            + RightsStore
             + Clone,
     > Backend for T
 {
@@ -548,7 +561,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         assert_eq!(pruned, Pruned::default());
         return;
     }
-    assert_eq!(pruned, Pruned { idempotency: 1, notifications: 1 });
+    assert_eq!(pruned, Pruned { idempotency: 1, notifications: 1, pseudonymised: 0 });
     assert_eq!(h.store.get_idempotency(alice, &key("old-key")).await.unwrap(), None);
     assert!(h.store.get_idempotency(alice, &key("fresh-key")).await.unwrap().is_some());
     assert_eq!(h.store.list_notifications(alice, None, 10).await.unwrap(), vec![recent]);

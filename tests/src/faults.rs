@@ -20,6 +20,7 @@ use feedback_core::ports::{
     ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use feedback_core::region::RegionData;
+use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
 use feedback_core::ServiceError;
 use std::future::Future;
@@ -402,6 +403,67 @@ impl<S: Expiry> Expiry for FaultyStore<S> {
     ) -> Result<Pruned, StoreError> {
         let f = self.inner.prune_expired(idempotency_before, notifications_before, limit);
         self.faults.write("prune_expired", f).await
+    }
+}
+
+#[async_trait]
+impl<S: RightsStore> RightsStore for FaultyStore<S> {
+    async fn photos_of(
+        &self,
+        owner: &CitizenId,
+        after: Option<&feedback_core::ids::PhotoId>,
+        limit: usize,
+    ) -> Result<Vec<Photo>, StoreError> {
+        self.faults.read("photos_of", self.inner.photos_of(owner, after, limit)).await
+    }
+    async fn comments_by(
+        &self,
+        author: &CitizenId,
+        after: Option<&CommentId>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
+        self.faults.read("comments_by", self.inner.comments_by(author, after, limit)).await
+    }
+    async fn flags_by(
+        &self,
+        flagger: &CitizenId,
+        after: Option<&CommentId>,
+        limit: usize,
+    ) -> Result<Vec<GivenFlag>, StoreError> {
+        self.faults.read("flags_by", self.inner.flags_by(flagger, after, limit)).await
+    }
+    async fn reassign_flag(&self, comment: &CommentId, from: &CitizenId, to: &CitizenId) -> Result<bool, StoreError> {
+        self.faults.write("reassign_flag", self.inner.reassign_flag(comment, from, to)).await
+    }
+    async fn idempotency_keys(
+        &self,
+        citizen: &CitizenId,
+        after: Option<&IdempotencyKey>,
+        limit: usize,
+    ) -> Result<Vec<IdempotencyKey>, StoreError> {
+        self.faults.read("idempotency_keys", self.inner.idempotency_keys(citizen, after, limit)).await
+    }
+    async fn delete_idempotency(&self, citizen: &CitizenId, keys: &[IdempotencyKey]) -> Result<(), StoreError> {
+        self.faults.write("delete_idempotency", self.inner.delete_idempotency(citizen, keys)).await
+    }
+    async fn delete_notifications(&self, notifications: &[Notification]) -> Result<(), StoreError> {
+        self.faults.write("delete_notifications", self.inner.delete_notifications(notifications)).await
+    }
+    async fn pseudonymise_message(
+        &self,
+        update: &MessageUpdate,
+        history: &[HistoryEntry],
+        photos: &[Photo],
+    ) -> Result<(), StoreError> {
+        self.faults.write("pseudonymise_message", self.inner.pseudonymise_message(update, history, photos)).await
+    }
+    async fn closed_before(
+        &self,
+        before: DateTime<Utc>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.faults.read("closed_before", self.inner.closed_before(before, after, limit)).await
     }
 }
 

@@ -11,6 +11,7 @@ pub mod linking;
 pub mod moto;
 pub mod open311;
 pub mod polls;
+pub mod rights;
 pub mod workflow;
 
 /// What a contract case needs: a store and a queue of one backend.

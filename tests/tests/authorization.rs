@@ -76,6 +76,8 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         State::Routed,
         [200, 200, 403, 403, 403, 403, 401, 403],
     ),
+    ("GET /v1/me/data", "apigw-get-me-data.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
+    ("DELETE /v1/me", "apigw-delete-me.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
     ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
     (
         "GET /v1/messages/{id}/photos/{photo_id}",

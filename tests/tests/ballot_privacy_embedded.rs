@@ -53,7 +53,7 @@ async fn no_stored_row_and_no_log_line_ties_a_citizen_to_a_choice() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let mut ballot_rows = 0;
+    let mut receipt_rows = 0;
     for table in &tables {
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
         let columns = stmt.column_count();
@@ -71,8 +71,8 @@ async fn no_stored_row_and_no_log_line_ties_a_citizen_to_a_choice() {
             .map(Result::unwrap)
             .collect();
         for row in rows {
-            if table == "ballots" {
-                ballot_rows += 1;
+            if table == "receipts" {
+                receipt_rows += 1;
             }
             // Then no stored row names a voter
             for c in &citizens {
@@ -80,7 +80,7 @@ async fn no_stored_row_and_no_log_line_ties_a_citizen_to_a_choice() {
             }
         }
     }
-    assert_eq!(ballot_rows, citizens.len());
+    assert_eq!(receipt_rows, citizens.len());
     // And no log line names a voter either
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("poll schedule run"), "the log capture works");

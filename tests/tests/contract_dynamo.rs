@@ -53,6 +53,11 @@ mod open311 {
     feedback_tests::open311_suite!(harness!());
 }
 
+mod rights {
+    use super::*;
+    feedback_tests::rights_suite!(harness!());
+}
+
 /// DynamoDB expires idempotency records and notifications by their TTL attribute, written from
 /// the `expires_at` the region's retention gave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,6 +51,39 @@ async fn a_database_from_before_flag_reasons_opens_with_its_flags_reasonless() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[tokio::test]
+async fn a_database_from_before_the_retention_index_files_its_closed_messages_once() {
+    use feedback_core::rights::RightsStore;
+    let dir = std::env::temp_dir().join(format!("feedback-retention-index-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("feedback.db");
+    let closed_at = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:00:00.123456Z").unwrap().to_utc();
+    let (mut m, _) = feedback_tests::fixtures::submitted("alice", closed_at - chrono::Duration::days(3));
+    m.status = feedback_core::Status::Closed;
+    m.rating = Some(feedback_core::message::Rating { score: 4, comment: None, rated_at: closed_at });
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE messages (id TEXT PRIMARY KEY, author TEXT NOT NULL, status TEXT NOT NULL,
+                version INTEGER NOT NULL, created_ms INTEGER NOT NULL, doc TEXT NOT NULL) STRICT;",
+        )
+        .unwrap();
+        old.execute(
+            "INSERT INTO messages VALUES (?1, 'alice', 'closed', 1, 0, ?2)",
+            [m.id.to_string(), serde_json::to_string(&m).unwrap()],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::new(Db::open(&path).unwrap());
+    let after = closed_at + chrono::Duration::milliseconds(1);
+    let found = store.closed_before(after, None, 10).await.unwrap();
+    assert_eq!(found.iter().map(|f| f.id).collect::<Vec<_>>(), vec![m.id]);
+    assert!(store.closed_before(closed_at, None, 10).await.unwrap().is_empty(), "keyed by the rating's millisecond");
+    assert_eq!(store.closed_before(after, m.retention_key().as_deref(), 10).await.unwrap(), vec![], "the same key");
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 mod workflow {
     use super::*;
     feedback_tests::workflow_suite!(harness());
@@ -85,4 +118,9 @@ mod polls {
 mod open311 {
     use super::*;
     feedback_tests::open311_suite!(harness());
+}
+
+mod rights {
+    use super::*;
+    feedback_tests::rights_suite!(harness());
 }

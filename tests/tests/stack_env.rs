@@ -1,6 +1,7 @@
 //! A function's wiring from its environment, as its `main.rs` does it on Lambda: the variables
 //! name a table and queues (on moto), `Stack::from_env` builds the adapters, and a submission made
-//! through the services it wires is stored and its routing job reaches the queue.
+//! through the services it wires is stored and its routing job reaches the queue. The voter-roll
+//! secret (for the residents' data export) comes from an SSM parameter on moto.
 
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::testing::sample_region;
@@ -17,11 +18,21 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     feedback_aws::create_table(&ddb, &table).await.unwrap();
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
+    let secret = format!("/{table}/voter-secret");
+    aws_sdk_ssm::Client::new(&conf)
+        .put_parameter()
+        .name(&secret)
+        .value("stack-env-voter-secret-0123456789")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
     // The only test of this binary: nothing else reads the process environment meanwhile.
     std::env::set_var("TABLE_NAME", &table);
     std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
     std::env::set_var("NOTIFICATIONS_QUEUE_URL", &notifications);
     std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
+    std::env::set_var("VOTER_SECRET_PARAM", &secret);
     std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
 
     let stack = feedback_aws::Stack::from_env(&feedback_lambda::functions::SUBMIT_MESSAGE).await.unwrap();
@@ -29,7 +40,12 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let queue = stack.queue().unwrap();
     let deps = stack.deps().with_queue(queue.clone());
     deps.reference.seed(&sample_region()).await.unwrap();
-    let services = submit_message::services(&deps, stack.photo_blobs().unwrap(), stack.settings());
+    let services = submit_message::services(
+        &deps,
+        stack.photo_blobs().unwrap(),
+        stack.voter_secret().await.unwrap(),
+        stack.settings(),
+    );
     let alice = citizen("alice");
     let sent = services.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15 на Республики"), None);
     let id = sent.await.unwrap().message.id;

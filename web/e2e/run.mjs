@@ -661,6 +661,44 @@ test("production sign-in: OIDC authorization code with PKCE against the region's
   }
 });
 
+test("a resident downloads their data and erases it; their message list is then empty", async (env) => {
+  // Last in the suite: it erases resident-olga, whom no later test needs.
+  const olga = await as("resident-olga");
+  const message = await routedPothole(olga, "Открытый люк во дворе дома 15 по улице Республики, рядом детская площадка.");
+  const page = await signInAs(env, "resident-olga");
+  await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Мои данные" }).click();
+  await page.getByRole("heading", { name: "Мои данные", level: 1 }).waitFor();
+  await axe(page, "my data");
+  await shot(page, "17-my-data");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать мои данные" }).click()]);
+  assert.match(download.suggestedFilename(), /\.json$/);
+  const saved = JSON.parse(Buffer.concat(await (await download.createReadStream()).toArray()).toString("utf8"));
+  assert.equal(saved.subject, "resident-olga");
+  assert.ok(saved.messages.some((m) => m.message.id === message.id), "the export holds the message");
+  assert.deepEqual(saved.preferences, {});
+
+  await page.getByRole("button", { name: "Удалить мои данные" }).click();
+  const word = page.getByLabel("Слово для подтверждения");
+  await word.waitFor();
+  assert.ok(await word.evaluate((el) => el === document.activeElement), "the confirmation takes the focus");
+  const confirm = page.getByRole("button", { name: "Удалить безвозвратно" });
+  assert.ok(await confirm.isDisabled(), "the erasure waits for the typed word");
+  await axe(page, "my data (confirmation)");
+  await word.fill("УДАЛИТЬ");
+  await confirm.click();
+  const report = page.getByTestId("erasure");
+  await report.waitFor();
+  assert.match(await report.innerText(), /сообщений обезличено: [1-9]/);
+  await axe(page, "my data (erased)");
+  await shot(page, "18-my-data-erased");
+
+  await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Мои сообщения" }).click();
+  await page.getByText("Сообщений пока нет.").waitFor();
+  const official = await as("official-sergey");
+  const kept = await official.get(`/v1/messages/${message.id}`);
+  assert.equal(kept.history.at(-1).note, "Сведения об авторе обезличены");
+});
+
 run(async () => {
   const env = await launch();
   return env;

@@ -365,6 +365,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Удалить мои данные */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Все мои данные одним документом */
+        get: operations["getMeData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/notifications": {
         parameters: {
             query?: never;
@@ -829,6 +863,62 @@ export interface components {
             opens_at: string;
             title: string;
         };
+        /** @description What an erasure did (`DELETE /v1/me`); all zero when nothing was left to erase. */
+        Erasure: {
+            /**
+             * Format: int32
+             * @description Comments kept under a pseudonym, their texts replaced.
+             */
+            comments_pseudonymised: number;
+            /**
+             * Format: int32
+             * @description Flags moved to the pseudonym; the comments' flag counts stay.
+             */
+            flags_pseudonymised: number;
+            /** Format: int32 */
+            idempotency_records_deleted: number;
+            /**
+             * Format: int32
+             * @description Messages kept for the authority under a pseudonym, without flat numbers and photos.
+             */
+            messages_pseudonymised: number;
+            /** Format: int32 */
+            notifications_deleted: number;
+            /** Format: int32 */
+            photos_deleted: number;
+        };
+        /** @description A comment in the export. */
+        ExportedComment: {
+            /** Format: date-time */
+            created_at: string;
+            discussion_id: components["schemas"]["PollId"];
+            hidden: boolean;
+            id: components["schemas"]["CommentId"];
+            reply_to?: null | components["schemas"]["CommentId"];
+            text: string;
+        };
+        /** @description A flag the resident gave, with the reason they wrote. */
+        ExportedFlag: {
+            comment_id: components["schemas"]["CommentId"];
+            reason?: string | null;
+        };
+        /**
+         * @description A message in the export: the message with its history as the resident sees it, and the
+         *     links its photos are read through (`GET /v1/messages/{id}/photos/{photo_id}`).
+         */
+        ExportedMessage: {
+            message: components["schemas"]["MessageView"];
+            photo_links: string[];
+        };
+        /** @description A notification in the export. */
+        ExportedNotification: {
+            /** Format: date-time */
+            at: string;
+            id: string;
+            kind: components["schemas"]["NotificationKind"];
+            message_id: components["schemas"]["MessageId"];
+            text: string;
+        };
         /** @description One invalid field of a request. */
         FieldError: {
             field: string;
@@ -1229,6 +1319,8 @@ export interface components {
             status: components["schemas"]["PollStatus"];
             title: string;
         };
+        /** @description The resident's preferences; none are stored yet, so the object is empty. */
+        Preferences: Record<string, never>;
         /** @description The body of every error response: `application/problem+json` (RFC 9457). */
         Problem: {
             /** @description A stable machine word, e.g. `validation_failed`. */
@@ -1314,6 +1406,19 @@ export interface components {
             comment?: string | null;
             reason_code: string;
         };
+        /** @description Everything held about a resident (`GET /v1/me/data`). */
+        ResidentData: {
+            comments: components["schemas"]["ExportedComment"][];
+            /** Format: date-time */
+            exported_at: string;
+            flags: components["schemas"]["ExportedFlag"][];
+            messages: components["schemas"]["ExportedMessage"][];
+            notifications: components["schemas"]["ExportedNotification"][];
+            polls: components["schemas"]["VotedPoll"][];
+            preferences: components["schemas"]["Preferences"];
+            /** @description The resident's subject, as the identity provider names them. */
+            subject: string;
+        };
         /** @description The results item frozen at close, or the live view of the tally. */
         Results: {
             final: boolean;
@@ -1373,6 +1478,15 @@ export interface components {
             ballots: components["schemas"]["GroupCount"];
             municipality_id: string;
             name?: string | null;
+        };
+        /**
+         * @description A poll the resident voted in: which, never how (the ballot holds no resident, and its
+         *     receipt is only the voter's).
+         */
+        VotedPoll: {
+            id: components["schemas"]["PollId"];
+            kind: components["schemas"]["PollKind"];
+            title: string;
         };
     };
     responses: never;
@@ -3078,6 +3192,113 @@ export interface operations {
             };
             /** @description Конфликт с текущим состоянием */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Удалить мои данные */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Erasure"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Конфликт с текущим состоянием */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Все мои данные одним документом */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResidentData"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -38,7 +38,7 @@ export interface Page<T> {
 
 type Query = Record<string, string | number | boolean | undefined | null>;
 
-type Method = "get" | "post" | "put";
+type Method = "get" | "post" | "put" | "delete";
 type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
 
 /** The API's paths that answer `M`, as the document spells them (`/v1/messages/{id}`). */
@@ -138,6 +138,10 @@ export const api = {
   put: <P extends PathOf<"put">>(path: P, ...[call]: Args<Operation<P, "put">>) => {
     const c = call as AnyCall | undefined;
     return request<Answer<P, "put">>("PUT", fill(path, c?.path), { body: c?.body, query: c?.query, headers: c?.headers });
+  },
+  delete: <P extends PathOf<"delete">>(path: P, ...[call]: Args<Operation<P, "delete">>) => {
+    const c = call as AnyCall | undefined;
+    return request<Answer<P, "delete">>("DELETE", fill(path, c?.path), { query: c?.query, headers: c?.headers });
   },
   /** A GET whose answer is text (CSV), returned as it came. */
   text: <P extends PathOf<"get">>(path: P, ...[call]: Args<Operation<P, "get">>) => {

@@ -8,6 +8,7 @@ import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
 import { DashboardPage } from "./pages/dashboard";
 import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
+import { MyData } from "./pages/my-data";
 import { NewPoll } from "./pages/new-poll";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
 import { RoutingRules } from "./pages/routing";
@@ -25,6 +26,7 @@ const ROUTES: Route[] = [
   { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
   { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
   { path: "/notifications", view: () => <Notifications />, roles: ["citizen"] },
+  { path: "/me/data", view: () => <MyData />, roles: ["citizen"] },
   { path: "/polls", view: () => <PollList />, roles: ["citizen", "admin", "analyst"] },
   { path: "/polls/:id", view: (p) => <PollDetail id={p.id} />, roles: ["citizen", "admin", "analyst"] },
   { path: "/receipt", view: () => <ReceiptCheck />, roles: ["citizen"] },

@@ -9,6 +9,7 @@ use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos, SweepReport};
 use feedback_core::ports::{Expiry, Pruned};
 use feedback_core::retention::Pruning;
+use feedback_core::rights::RightsStore;
 use feedback_core::workflow::Escalation;
 use feedback_core::{Clock, MessageStore, ReferenceStore, WorkQueue};
 use feedback_lambda::{observe, Deps, Settings};
@@ -33,7 +34,7 @@ pub struct Services<S, Q, C> {
 /// The function's services over a host's adapters; `blobs` deletes the swept photos' bytes.
 pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, blobs: Arc<dyn BlobUrls>, settings: &Settings) -> Services<S, Q, C>
 where
-    S: MessageStore + ReferenceStore + PhotoStore + Expiry + Clone,
+    S: MessageStore + ReferenceStore + PhotoStore + Expiry + RightsStore + Clone,
     Q: WorkQueue + Clone,
     C: Clock + Clone,
 {
@@ -51,14 +52,14 @@ where
     }
 }
 
-/// One scheduled run on Lambda: the escalation, the photo sweep, then the pruning (nothing to
-/// do on DynamoDB, whose TTL expires the items).
+/// One scheduled run on Lambda: the escalation, the photo sweep, then the retention (on
+/// DynamoDB only the pseudonymisation of old closed messages: its TTL expires the rest).
 pub async fn handle_schedule<S, Q, C>(
     services: &Services<S, Q, C>,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
 ) -> Result<Report, Error>
 where
-    S: MessageStore + ReferenceStore + PhotoStore + Expiry,
+    S: MessageStore + ReferenceStore + PhotoStore + Expiry + RightsStore,
     Q: WorkQueue,
     C: Clock,
 {
@@ -68,17 +69,23 @@ where
     Ok(report)
 }
 
-/// Deletes the idempotency records and notifications older than the region's retention, on a
-/// store that does not expire them itself.
+/// Pseudonymises the closed messages whose author link the region's retention no longer keeps,
+/// and deletes the idempotency records and notifications older than the retention on a store
+/// that does not expire them itself.
 pub async fn prune<S, C>(pruning: &Pruning<S, C>) -> Result<Pruned, Error>
 where
-    S: Expiry + ReferenceStore,
+    S: Expiry + ReferenceStore + MessageStore + PhotoStore + RightsStore,
     C: Clock,
 {
     let prune = async {
         let pruned = pruning.run().await?;
         if pruned != Pruned::default() {
-            tracing::info!(idempotency = pruned.idempotency, notifications = pruned.notifications, "retention pruned");
+            tracing::info!(
+                idempotency = pruned.idempotency,
+                notifications = pruned.notifications,
+                pseudonymised = pruned.pseudonymised,
+                "retention pruned"
+            );
         }
         Ok::<_, feedback_core::ServiceError>(pruned)
     };

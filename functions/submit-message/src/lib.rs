@@ -1,10 +1,13 @@
-//! `submit-message`: residents file messages, list their own and read one with its history.
+//! `submit-message`: residents file messages, list their own and read one with its history;
+//! they take all their data (`GET /v1/me/data`) and have it erased (`DELETE /v1/me`).
 
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
 use feedback_core::notification::NotificationKind;
+use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
+use feedback_core::rights::{Rights, RightsStore};
 use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, CommentText, IdempotencyKey, Location, MessageText, PhotoIds};
@@ -137,12 +140,29 @@ pub struct Services<S, Q, C> {
     pub workflow: Workflow<S, Q, C>,
     pub notifications: Notifications<S>,
     pub photos: Photos<S, C>,
+    pub rights: Rights<S, C>,
 }
 
-/// The function's services over a host's adapters; `blobs` signs the photo URLs.
-pub fn services<S, Q, C>(deps: &Deps<S, Q, C>, blobs: Arc<dyn BlobUrls>, settings: &Settings) -> Services<S, Q, C>
+/// Everything the function's store implements.
+pub trait Store:
+    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore
+{
+}
+impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore> Store
+    for T
+{
+}
+
+/// The function's services over a host's adapters; `blobs` signs the photo URLs and deletes an
+/// erased resident's photos, `secret` finds the polls a resident voted in for the export.
+pub fn services<S, Q, C>(
+    deps: &Deps<S, Q, C>,
+    blobs: Arc<dyn BlobUrls>,
+    secret: VoterSecret,
+    settings: &Settings,
+) -> Services<S, Q, C>
 where
-    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore + Clone,
+    S: Store + Clone,
     Q: WorkQueue + Clone,
     C: Clock + Clone,
 {
@@ -152,14 +172,15 @@ where
         messages: Messages::new(d.store.clone(), d.queue.clone(), d.clock.clone(), d.reference.clone(), policy),
         workflow: Workflow::new(d.store.clone(), d.queue.clone(), d.clock.clone(), d.reference.clone()),
         notifications: Notifications::new(d.store.clone()),
-        photos: Photos::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone()),
+        photos: Photos::new(d.store.clone(), d.clock.clone(), blobs.clone(), d.reference.clone()),
+        rights: Rights::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone(), secret),
     }
 }
 
 /// The handler both hosts call.
 pub async fn handle<S, Q, C>(services: &Services<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
 where
-    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore,
+    S: Store,
     Q: WorkQueue,
     C: Clock,
 {
@@ -168,7 +189,7 @@ where
 
 async fn dispatch<S, Q, C>(services: &Services<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
 where
-    S: MessageStore + ReferenceStore + NotificationStore + PhotoStore,
+    S: Store,
     Q: WorkQueue,
     C: Clock,
 {
@@ -245,6 +266,16 @@ where
                 text: n.text,
             })))
         }
+        Some(Operation::ExportMyData) => {
+            let data = services.rights.export(&actor).await?;
+            let mut response = ok(&data);
+            response.headers_mut().insert(
+                lambda_http::http::header::CONTENT_DISPOSITION,
+                lambda_http::http::HeaderValue::from_static("attachment; filename=\"my-data.json\""),
+            );
+            Ok(response)
+        }
+        Some(Operation::EraseMe) => Ok(ok(&services.rights.erase(&actor).await?)),
         _ => Err(ApiError::RouteNotFound),
     }
 }

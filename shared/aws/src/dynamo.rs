@@ -243,7 +243,7 @@ fn msg_pk(id: &MessageId) -> String {
 fn author_pk(author: &CitizenId) -> String {
     format!("AUTHOR#{author}")
 }
-fn idem_pk(citizen: &CitizenId, key: &IdempotencyKey) -> String {
+pub(crate) fn idem_pk(citizen: &CitizenId, key: &IdempotencyKey) -> String {
     format!("IDEM#{citizen}#{}", key.as_str())
 }
 fn submitted_sk(created_ms: i64, id: &MessageId) -> String {
@@ -256,11 +256,11 @@ fn queue_pk(authority: &AuthorityId, bucket: &str) -> String {
 fn geo_pk(category: &CategoryId, cell: &str) -> String {
     format!("GEO#{category}#{cell}")
 }
-fn citizen_pk(citizen: &CitizenId) -> String {
+pub(crate) fn citizen_pk(citizen: &CitizenId) -> String {
     format!("CITIZEN#{citizen}")
 }
 
-fn message_item(m: &Message) -> Result<Item, StoreError> {
+pub(crate) fn message_item(m: &Message) -> Result<Item, StoreError> {
     let mut item = Item::from([
         ("PK".into(), s(msg_pk(&m.id))),
         ("SK".into(), s("MSG")),
@@ -274,6 +274,10 @@ fn message_item(m: &Message) -> Result<Item, StoreError> {
     if m.status == Status::Submitted {
         item.insert("GSI2PK".into(), s("SUBMITTED"));
         item.insert("GSI2SK".into(), s(submitted_sk(m.created_at.timestamp_millis(), &m.id)));
+    }
+    if let Some(key) = m.retention_key() {
+        item.insert("GSI2PK".into(), s(CLOSED_PK));
+        item.insert("GSI2SK".into(), s(key));
     }
     if let (Some(authority), Some(bucket)) = (&m.authority_id, m.queue_bucket()) {
         item.insert("GSI3PK".into(), s(queue_pk(authority, bucket)));
@@ -294,7 +298,15 @@ fn message_item(m: &Message) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn history_item(id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
+/// The GSI2 partition of closed messages still linked to their author, by closing time.
+pub(crate) const CLOSED_PK: &str = "CLOSED";
+
+/// The GSI1 partition of a citizen's idempotency records, by key.
+pub(crate) fn idempotency_index_pk(citizen: &CitizenId) -> String {
+    format!("IDEMS#{citizen}")
+}
+
+pub(crate) fn history_item(id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
     Ok(Item::from([
         ("PK".into(), s(msg_pk(id))),
         ("SK".into(), s(format!("HIST#{:06}", e.seq))),
@@ -323,6 +335,8 @@ impl MessageStore for DynamoStore {
             let item = Item::from([
                 ("PK".into(), s(idem_pk(&r.citizen, &r.key))),
                 ("SK".into(), s("IDEM")),
+                ("GSI1PK".into(), s(idempotency_index_pk(&r.citizen))),
+                ("GSI1SK".into(), s(r.key.as_str())),
                 ("doc".into(), doc(r)?),
                 (crate::schema::TABLE.ttl_attribute.into(), n(idempotency_expiry(r))),
             ]);
@@ -609,17 +623,9 @@ impl NotificationStore for DynamoStore {
 #[async_trait]
 impl PhotoStore for DynamoStore {
     async fn put_photo(&self, photo: &Photo) -> Result<(), StoreError> {
-        // GSI1: the owner's photos by id (the announcement rate); GSI2: photos not yet found
-        // attached, by id (the sweep), removed by `keep_photo`.
-        let item = Item::from([
-            ("PK".into(), s(format!("PHOTO#{}", photo.id))),
-            ("SK".into(), s("PHOTO")),
-            ("GSI1PK".into(), s(format!("PHOTOS#{}", photo.owner))),
-            ("GSI1SK".into(), s(photo.id.to_string())),
-            ("GSI2PK".into(), s(PHOTO_PENDING)),
-            ("GSI2SK".into(), s(photo.id.to_string())),
-            ("doc".into(), doc(photo)?),
-        ]);
+        let mut item = photo_item(photo)?;
+        item.insert("GSI2PK".into(), s(PHOTO_PENDING));
+        item.insert("GSI2SK".into(), s(photo.id.to_string()));
         match self
             .client
             .put_item()
@@ -712,6 +718,26 @@ impl PhotoStore for DynamoStore {
             .map(|_| ())
             .map_err(|e| sdk_error("DeleteItem photo", e))
     }
+}
+
+/// A photo record: GSI1 holds the owner's photos by id (the announcement rate, erasure); a new
+/// record is also in GSI2 (`PHOTO_PENDING`, by id: the sweep) until `keep_photo`.
+pub(crate) fn photo_item(photo: &Photo) -> Result<Item, StoreError> {
+    Ok(Item::from([
+        ("PK".into(), s(photo_pk(&photo.id))),
+        ("SK".into(), s("PHOTO")),
+        ("GSI1PK".into(), s(photos_index_pk(&photo.owner))),
+        ("GSI1SK".into(), s(photo.id.to_string())),
+        ("doc".into(), doc(photo)?),
+    ]))
+}
+
+pub(crate) fn photo_pk(id: &PhotoId) -> String {
+    format!("PHOTO#{id}")
+}
+
+pub(crate) fn photos_index_pk(owner: &CitizenId) -> String {
+    format!("PHOTOS#{owner}")
 }
 
 /// The GSI2 partition of photos not yet found attached to a message.

@@ -76,7 +76,22 @@ fn poll_item(p: &Poll) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn comment_item(c: &Comment) -> Result<Item, StoreError> {
+/// A flag: one item per distinct flagger in the comment's partition, and in GSI1 under the
+/// flagger (`FLAGGER#<sub>`, by comment id) so that a resident's flags are found by a Query.
+pub(crate) fn flag_item(comment: &CommentId, f: &Flag) -> Item {
+    let mut item = Item::from([
+        ("PK".into(), s(format!("COMMENT#{comment}"))),
+        ("SK".into(), s(format!("FLAG#{}", f.flagger))),
+        ("GSI1PK".into(), s(format!("FLAGGER#{}", f.flagger))),
+        ("GSI1SK".into(), s(comment.to_string())),
+    ]);
+    if let Some(reason) = &f.reason {
+        item.insert("reason".into(), s(reason.as_str()));
+    }
+    item
+}
+
+pub(crate) fn comment_item(c: &Comment) -> Result<Item, StoreError> {
     let mut item = Item::from([
         ("PK".into(), s(format!("COMMENT#{}", c.id))),
         ("SK".into(), s("COMMENT")),
@@ -504,14 +519,7 @@ impl CommentStore for DynamoStore {
             if quota.max == 0 {
                 return Err(StoreError::OverQuota);
             }
-            let mut item = Item::from([
-                ("PK".into(), s(format!("COMMENT#{}", next.id))),
-                ("SK".into(), s(format!("FLAG#{}", f.flagger))),
-            ]);
-            if let Some(reason) = &f.reason {
-                item.insert("reason".into(), s(reason.as_str()));
-            }
-            items.push(self.put(item, "attribute_not_exists(PK)", None)?);
+            items.push(self.put(flag_item(&next.id, f), "attribute_not_exists(PK)", None)?);
             quota_at = Some(items.len());
             items.push(self.quota_spend(quota)?);
         }

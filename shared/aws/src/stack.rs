@@ -3,7 +3,7 @@
 //! (`feedback_lambda::functions`), and the adapters over them.
 
 use crate::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
-use feedback_core::participation::PollSecrets;
+use feedback_core::participation::{PollSecrets, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::ports::QueueName;
 use feedback_core::service::Reference;
@@ -64,11 +64,15 @@ impl Stack {
         Ok(Arc::new(S3Blobs::from_conf(&self.sdk, self.config.photos_bucket()?)?))
     }
 
-    /// The voter-roll secret, read from the SSM parameter `VOTER_SECRET_PARAM` names, and the
-    /// ballot keys under the SSM path `BALLOT_KEYS_PATH` names.
+    /// The voter-roll secret, read from the SSM parameter `VOTER_SECRET_PARAM` names.
+    pub async fn voter_secret(&self) -> anyhow::Result<VoterSecret> {
+        crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await
+    }
+
+    /// The voter-roll secret and the ballot keys under the SSM path `BALLOT_KEYS_PATH` names.
     pub async fn poll_secrets(&self) -> anyhow::Result<PollSecrets> {
         Ok(PollSecrets {
-            voter: crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await?,
+            voter: self.voter_secret().await?,
             keys: Arc::new(crate::SsmKeys::from_conf(&self.sdk, self.config.ballot_keys_path()?)),
         })
     }

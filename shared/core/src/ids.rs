@@ -185,7 +185,20 @@ impl CitizenId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// A fresh pseudonym that names no one: `erased-` and a new random ULID, never derived from
+    /// a person's id. It replaces a resident's id where their records stay after erasure or
+    /// after the retention of their link (`rights`).
+    pub fn pseudonym() -> Self {
+        Self(format!("{PSEUDONYM_PREFIX}{}", Ulid::new()))
+    }
+    /// Whether this is a pseudonym rather than a person's subject.
+    pub fn is_pseudonym(&self) -> bool {
+        self.0.starts_with(PSEUDONYM_PREFIX)
+    }
 }
+
+/// What every pseudonym starts with.
+pub const PSEUDONYM_PREFIX: &str = "erased-";
 
 impl TryFrom<String> for CitizenId {
     type Error = IdError;
@@ -228,6 +241,14 @@ mod tests {
         assert_eq!(id.minted_at(), t0);
         assert_eq!(MessageId::parse(&id.to_string()), Ok(id));
         assert_eq!(MessageId::parse("not-a-ulid"), Err(IdError::NotUlid));
+    }
+
+    #[test]
+    fn pseudonyms_are_fresh_valid_subjects() {
+        let (a, b) = (CitizenId::pseudonym(), CitizenId::pseudonym());
+        assert_ne!(a, b);
+        assert!(a.is_pseudonym() && !CitizenId::parse("alice").unwrap().is_pseudonym());
+        assert_eq!(CitizenId::parse(a.as_str()), Ok(a));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod ports;
 pub mod reference;
 pub mod region;
 pub mod retention;
+pub mod rights;
 pub mod routing;
 pub mod routing_service;
 pub mod scrub;

@@ -307,6 +307,17 @@ impl Message {
         Some(if self.overdue { DueState::Overdue } else { DueState::Due })
     }
 
+    /// Its key in the retention index: closed messages still linked to their author, by the
+    /// time they were closed (`<closed ms:013>#<id>`), so that the scheduled run finds those
+    /// older than the region keeps the link (`rights::pseudonymise_closed`).
+    pub fn retention_key(&self) -> Option<String> {
+        if self.status != Status::Closed || self.author.is_pseudonym() {
+            return None;
+        }
+        let closed = self.rating.as_ref().map_or(self.updated_at, |r| r.rated_at);
+        Some(retention_key(closed, &self.id))
+    }
+
     /// The geo cell it is indexed under as a possible original for duplicates: only open,
     /// located messages that are not duplicates themselves.
     pub fn geo_cell(&self) -> Option<String> {
@@ -316,6 +327,12 @@ impl Message {
         }
         Some(crate::geo::encode(loc.lat(), loc.lon(), crate::geo::PRECISION))
     }
+}
+
+/// The retention-index key of a message closed at `closed`; every message closed before `at`
+/// sorts before `retention_key(at, _)`'s time part.
+pub fn retention_key(closed: DateTime<Utc>, id: &MessageId) -> String {
+    format!("{:013}#{id}", closed.timestamp_millis().max(0))
 }
 
 /// The queue-index sort key for a deadline (ms) and an id.

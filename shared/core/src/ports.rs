@@ -270,6 +270,8 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
 pub struct Pruned {
     pub idempotency: usize,
     pub notifications: usize,
+    /// Closed messages whose personal link the retention no longer keeps, pseudonymised.
+    pub pseudonymised: usize,
 }
 
 /// Letting go of what the region's retention no longer keeps (`region::Retention`).

@@ -79,11 +79,14 @@ pub struct Retention {
     pub notification_days: u32,
     /// Photos announced but never attached to a message.
     pub unattached_photo_hours: u32,
+    /// Closed messages keep their author, flat number and contacts this many years after
+    /// closing; then the scheduled run pseudonymises them (`rights::pseudonymise_closed`).
+    pub closed_message_years: u32,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 }
+        Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24, closed_message_years: 5 }
     }
 }
 
@@ -100,6 +103,12 @@ impl Retention {
         chrono::Duration::hours(i64::from(self.unattached_photo_hours))
     }
 
+    /// Messages closed before this instant no longer keep their personal link: `now` less
+    /// `closed_message_years` calendar years.
+    pub fn closed_messages_before(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        now.checked_sub_months(chrono::Months::new(self.closed_message_years.saturating_mul(12))).unwrap_or(now)
+    }
+
     fn problems(&self) -> Vec<RegionError> {
         let mut errs = Vec::new();
         let mut within = |entry: &str, value: u32, range: std::ops::RangeInclusive<u32>| {
@@ -113,6 +122,7 @@ impl Retention {
         within("idempotency_hours", self.idempotency_hours, 1..=24 * 30);
         within("notification_days", self.notification_days, 30..=3653);
         within("unattached_photo_hours", self.unattached_photo_hours, 1..=24 * 30);
+        within("closed_message_years", self.closed_message_years, 1..=75);
         errs
     }
 }
@@ -305,15 +315,33 @@ mod tests {
         let r: RegionData = serde_json::from_value(doc).unwrap();
         assert_eq!(
             r.retention,
-            Retention { idempotency_hours: 24, notification_days: 365, unattached_photo_hours: 24 }
+            Retention {
+                idempotency_hours: 24,
+                notification_days: 365,
+                unattached_photo_hours: 24,
+                closed_message_years: 5
+            }
         );
         let mut bad = sample_region();
-        bad.retention = Retention { idempotency_hours: 0, notification_days: 7, unattached_photo_hours: 24 * 31 };
+        bad.retention = Retention {
+            idempotency_hours: 0,
+            notification_days: 7,
+            unattached_photo_hours: 24 * 31,
+            closed_message_years: 0,
+        };
         let entries: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.entry).collect();
         assert_eq!(
             entries,
-            ["retention.idempotency_hours", "retention.notification_days", "retention.unattached_photo_hours"]
+            [
+                "retention.idempotency_hours",
+                "retention.notification_days",
+                "retention.unattached_photo_hours",
+                "retention.closed_message_years"
+            ]
         );
+        let now = chrono::DateTime::parse_from_rfc3339("2031-03-01T00:00:00Z").unwrap().to_utc();
+        let before = Retention::default().closed_messages_before(now);
+        assert_eq!(before, chrono::DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z").unwrap().to_utc());
     }
 
     #[test]

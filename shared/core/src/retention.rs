@@ -2,11 +2,15 @@
 //! region file). Idempotency records and notifications carry their `expires_at` from the moment
 //! they are written, so DynamoDB's TTL removes them; the embedded store has no TTL, and the
 //! scheduled run prunes it by age with [`Pruning`]. Unattached photos are swept by
-//! `photo::Photos::sweep_unattached` after the region's `unattached_photo_hours`.
+//! `photo::Photos::sweep_unattached` after the region's `unattached_photo_hours`. Closed
+//! messages keep their author link for `closed_message_years`; then [`Pruning`] pseudonymises
+//! them on every store (`rights::pseudonymise_closed`), found through the retention index.
 
 use crate::error::ServiceError;
-use crate::ports::{Clock, Expiry, Pruned, ReferenceStore};
+use crate::photo::PhotoStore;
+use crate::ports::{Clock, Expiry, MessageStore, Pruned, ReferenceStore};
 use crate::reference::Reference;
+use crate::rights::{pseudonymise_closed, RightsStore};
 use std::sync::Arc;
 
 /// At most this many records of each kind are deleted per statement; a run repeats until done.
@@ -19,20 +23,22 @@ pub struct Pruning<S, C> {
     reference: Arc<Reference<S>>,
 }
 
-impl<S: Expiry + ReferenceStore, C: Clock> Pruning<S, C> {
+impl<S: Expiry + ReferenceStore + MessageStore + PhotoStore + RightsStore, C: Clock> Pruning<S, C> {
     pub fn new(store: S, clock: C, reference: Arc<Reference<S>>) -> Self {
         Self { store, clock, reference }
     }
 
-    /// Deletes everything older than the region's retention allows; nothing on a store that
-    /// expires items by itself.
+    /// Pseudonymises the closed messages older than the region keeps their author link, then
+    /// deletes everything older than the retention allows (nothing on a store that expires items
+    /// by itself).
     pub async fn run(&self) -> Result<Pruned, ServiceError> {
         let mut total = Pruned::default();
+        let retention = self.reference.snapshot().await?.value.retention;
+        let now = self.clock.now();
+        total.pseudonymised = pseudonymise_closed(&self.store, retention.closed_messages_before(now), now).await?;
         if self.store.expires_by_itself() {
             return Ok(total);
         }
-        let retention = self.reference.snapshot().await?.value.retention;
-        let now = self.clock.now();
         let (idempotency_before, notifications_before) = (
             now.checked_sub_signed(retention.idempotency()).unwrap_or(now),
             now.checked_sub_signed(retention.notifications()).unwrap_or(now),

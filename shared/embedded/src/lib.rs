@@ -7,6 +7,7 @@ mod open311;
 mod participation;
 mod queue;
 mod quota;
+mod rights;
 mod store;
 
 pub use keys::FolderKeys;
@@ -374,23 +375,40 @@ const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms",
 /// The reason a resident gave with a flag. Flags stored before it have none.
 const COMMENT_FLAG_COLUMNS: &[(&str, &str)] = &[("reason", "TEXT")];
 
-/// Adds to `table` those of `columns` it does not have yet.
-fn add_missing_columns(conn: &Connection, table: &str, columns: &[(&str, &str)]) -> rusqlite::Result<()> {
+/// The retention index's column: closed messages still linked to their author
+/// (`Message::retention_key`).
+const MESSAGE_RETENTION_COLUMNS: &[(&str, &str)] = &[("closed_key", "TEXT")];
+
+/// Adds to `table` those of `columns` it does not have yet; returns how many it added.
+fn add_missing_columns(conn: &Connection, table: &str, columns: &[(&str, &str)]) -> rusqlite::Result<usize> {
     let existing: Vec<String> = {
         let mut stmt = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
+    let mut added = 0;
     for (name, kind) in columns {
         if !existing.iter().any(|c| c == name) {
             conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {kind}"))?;
+            added += 1;
         }
     }
-    Ok(())
+    Ok(added)
 }
+
+/// Files the closed messages of a database from before the retention index under it, once,
+/// when the column is added: the key is `Message::retention_key`'s, from the rating's time.
+const BACKFILL_RETENTION_INDEX: &str = "
+UPDATE messages SET closed_key = printf('%013d#%s',
+    CAST(round((julianday(COALESCE(json_extract(doc, '$.rating.rated_at'), json_extract(doc, '$.updated_at')))
+                - 2440587.5) * 86400000) AS INTEGER), id)
+WHERE status = 'closed' AND closed_key IS NULL AND author NOT LIKE 'erased-%'";
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     add_missing_columns(conn, "messages", MESSAGE_INDEX_COLUMNS)?;
+    if add_missing_columns(conn, "messages", MESSAGE_RETENTION_COLUMNS)? > 0 {
+        conn.execute_batch(BACKFILL_RETENTION_INDEX)?;
+    }
     add_missing_columns(conn, "photos", PHOTO_INDEX_COLUMNS)?;
     add_missing_columns(conn, "comment_flags", COMMENT_FLAG_COLUMNS)?;
     conn.execute_batch(
@@ -400,7 +418,9 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
-         CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;",
+         CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS messages_closed ON messages(closed_key) WHERE closed_key IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS comment_flags_by_flagger ON comment_flags(flagger, comment_id);",
     )?;
     participation::migrate(conn)?;
     open311::migrate(conn)

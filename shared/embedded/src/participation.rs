@@ -439,7 +439,7 @@ impl CommentStore for SqliteStore {
         next: &Comment,
         flag: Option<(&Flag, &Quota)>,
     ) -> Result<(), StoreError> {
-        let CommentRow { id, version, state, doc, .. } = comment_row(next)?;
+        let CommentRow { id, author, version, state, doc, .. } = comment_row(next)?;
         let flag =
             flag.map(|(f, q)| (f.flagger.to_string(), f.reason.as_ref().map(|r| r.as_str().to_owned()), q.clone()));
         self.db()
@@ -456,8 +456,8 @@ impl CommentStore for SqliteStore {
                 }
                 let n = tx
                     .execute(
-                        "UPDATE comments SET version = ?2, mod_state = ?3, doc = ?4 WHERE id = ?1 AND version = ?5",
-                        params![id, version, state, doc, expected_version],
+                        "UPDATE comments SET author = ?6, version = ?2, mod_state = ?3, doc = ?4 WHERE id = ?1 AND version = ?5",
+                        params![id, version, state, doc, expected_version, author],
                     )
                     .map_err(backend)?;
                 if n == 1 {

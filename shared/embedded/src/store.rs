@@ -38,16 +38,48 @@ struct IndexColumns {
     deadline: String,
     due: Option<&'static str>,
     geo: Option<String>,
+    closed: Option<String>,
 }
 
 impl IndexColumns {
-    fn of(m: &Message) -> Self {
+    pub(crate) fn of(m: &Message) -> Self {
         IndexColumns {
             queue: m.authority_id.as_ref().zip(m.queue_bucket()).map(|(a, b)| queue_key(a, b)),
             deadline: m.deadline_key(),
             due: m.due_state().map(DueState::as_str),
             geo: m.geo_cell().map(|c| geo_key(&m.category_id, &c)),
+            closed: m.retention_key(),
         }
+    }
+}
+
+/// Replaces a message on its expected version, with its index columns and author; `Conflict`
+/// when the stored version differs.
+pub(crate) fn update_message_row(tx: &rusqlite::Transaction<'_>, m: &Message, expected: u32) -> Result<(), StoreError> {
+    let idx = IndexColumns::of(m);
+    let changed = tx
+        .execute(
+            "UPDATE messages SET author = ?1, status = ?2, version = ?3, doc = ?4, queue_key = ?5, deadline_key = ?6,
+             due_state = ?7, geo_key = ?8, closed_key = ?9 WHERE id = ?10 AND version = ?11",
+            params![
+                m.author.to_string(),
+                m.status.as_str(),
+                m.version,
+                json(m)?,
+                idx.queue,
+                idx.deadline,
+                idx.due,
+                idx.geo,
+                idx.closed,
+                m.id.to_string(),
+                expected
+            ],
+        )
+        .map_err(backend)?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
     }
 }
 
@@ -132,9 +164,9 @@ impl MessageStore for SqliteStore {
                 }
                 enqueue_in(tx, &jobs)?;
                 tx.execute(
-                    "INSERT INTO messages (id, author, status, version, created_ms, doc, queue_key, deadline_key, due_state, geo_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![id, author, status, version, created, doc, idx.queue, idx.deadline, idx.due, idx.geo],
+                    "INSERT INTO messages (id, author, status, version, created_ms, doc, queue_key, deadline_key, due_state, geo_key, closed_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![id, author, status, version, created, doc, idx.queue, idx.deadline, idx.due, idx.geo, idx.closed],
                 )
                 .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
@@ -192,18 +224,7 @@ impl MessageStore for SqliteStore {
         let jobs = queued_jobs(outbox);
         let rows = updates
             .iter()
-            .map(|u| {
-                Ok((
-                    u.next.id.to_string(),
-                    u.next.status.as_str(),
-                    u.next.version,
-                    json(&u.next)?,
-                    IndexColumns::of(&u.next),
-                    u.expected_version,
-                    u.entry.seq,
-                    json(&u.entry)?,
-                ))
-            })
+            .map(|u| Ok((u.next.clone(), u.expected_version, u.next.id.to_string(), u.entry.seq, json(&u.entry)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let mut counters = Counters::default();
         for u in updates {
@@ -212,17 +233,8 @@ impl MessageStore for SqliteStore {
         self.db
             .tx(move |tx| {
                 add_counters(tx, &counters)?;
-                for (id, status, version, doc, idx, expected, seq, hist) in rows {
-                    let changed = tx
-                        .execute(
-                            "UPDATE messages SET status = ?1, version = ?2, doc = ?3, queue_key = ?4, deadline_key = ?5,
-                             due_state = ?6, geo_key = ?7 WHERE id = ?8 AND version = ?9",
-                            params![status, version, doc, idx.queue, idx.deadline, idx.due, idx.geo, id, expected],
-                        )
-                        .map_err(backend)?;
-                    if changed != 1 {
-                        return Err(StoreError::Conflict);
-                    }
+                for (next, expected, id, seq, hist) in rows {
+                    update_message_row(tx, &next, expected)?;
                     tx.execute(
                         "INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)",
                         params![id, seq, hist],
@@ -390,7 +402,7 @@ impl Expiry for SqliteStore {
                         params![notif_key, limit],
                     )
                     .map_err(backend)?;
-                Ok(Pruned { idempotency, notifications })
+                Ok(Pruned { idempotency, notifications, pseudonymised: 0 })
             })
             .await
     }

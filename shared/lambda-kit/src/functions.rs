@@ -176,12 +176,14 @@ const MESSAGE_WRITER: TableUse = TableUse {
     queries: Queries::TableAndIndexes,
 };
 
+/// Also serves residents' data rights: the export looks up the voter roll by the resident's
+/// voter hashes (the secret), and the erasure deletes the resident's photo objects.
 pub const SUBMIT_MESSAGE: Function = Function {
     name: "submit-message",
     table: MESSAGE_WRITER,
     sends: &[QueueName::Submitted, QueueName::Notifications],
-    photos: &[PhotoOp::Upload, PhotoOp::Download],
-    voter_secret: false,
+    photos: &[PhotoOp::Upload, PhotoOp::Download, PhotoOp::Delete],
+    voter_secret: true,
     ballot_keys: &[],
 };
 
@@ -356,7 +358,7 @@ mod tests {
         }
         assert_eq!(
             SUBMIT_MESSAGE.variables(),
-            ["TABLE_NAME", "SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "PHOTOS_BUCKET"]
+            ["TABLE_NAME", "SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "PHOTOS_BUCKET", "VOTER_SECRET_PARAM"]
         );
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
         assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);

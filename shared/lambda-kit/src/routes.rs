@@ -82,6 +82,8 @@ route_table! {
     GetMessage: GET "/v1/messages/{id}" => SUBMIT_MESSAGE, Jwt;
     RateMessage: POST "/v1/messages/{id}/rating" => SUBMIT_MESSAGE, Jwt;
     ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;
+    ExportMyData: GET "/v1/me/data" => SUBMIT_MESSAGE, Jwt;
+    EraseMe: DELETE "/v1/me" => SUBMIT_MESSAGE, Jwt;
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;

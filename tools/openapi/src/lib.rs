@@ -15,6 +15,7 @@ use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use feedback_core::participation::{PollStatus, Results};
 use feedback_core::region::RoutingRule;
+use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
 use feedback_lambda::problem::Problem;
 use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest};
@@ -38,6 +39,8 @@ use submit_message::{
     PhotoRequest,
     MessageView,
     NotificationView,
+    ResidentData,
+    Erasure,
     PhotoUploadView,
     PhotoDownloadView,
     AnswerRequest,
@@ -272,6 +275,8 @@ pub fn operation(route: &Route) -> Operation {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
         Op::ListNotifications => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
+        Op::ExportMyData => op("Все мои данные одним документом", NoBody, Out("ResidentData")),
+        Op::EraseMe => op("Удалить мои данные", NoBody, Out("Erasure")).problems(&[409]),
         Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }

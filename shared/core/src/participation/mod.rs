@@ -20,6 +20,14 @@ pub use poll::{
 pub use seal::{BallotKey, BallotKeys, SealError};
 pub use service::{ModerationItem, Participation, PollForActor, PollSecrets, ScheduleReport};
 
+impl VoterSecret {
+    /// The resident's voter hash in a poll under this secret (`voter_hash`): what the voter
+    /// roll holds, and what `PollStore::has_voted` looks up.
+    pub fn voter_hash(&self, poll: &crate::ids::PollId, citizen: &crate::ids::CitizenId) -> String {
+        voter_hash(&self.0, poll, citizen)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
