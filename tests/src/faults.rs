@@ -408,6 +408,9 @@ impl<S: Expiry> Expiry for FaultyStore<S> {
 
 #[async_trait]
 impl<S: RightsStore> RightsStore for FaultyStore<S> {
+    async fn forget_voter(&self, poll: &PollId, voter_hash: &str) -> Result<(), StoreError> {
+        self.faults.write("forget_voter", self.inner.forget_voter(poll, voter_hash)).await
+    }
     async fn photos_of(
         &self,
         owner: &CitizenId,

@@ -52,6 +52,8 @@ pub struct World<S: PollBackend> {
     pub others: Message,
     pub photo: PhotoId,
     pub poll: feedback_core::ids::PollId,
+    /// A poll Alice voted in that has closed.
+    pub closed_poll: feedback_core::ids::PollId,
     pub alices_comment: feedback_core::ids::CommentId,
     pub bobs_comment: feedback_core::ids::CommentId,
 }
@@ -116,6 +118,12 @@ pub async fn world<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> World<S> {
     let vote = vote_input(now - Duration::minutes(1), now + Duration::days(7), ResultsVisibility::Live);
     let poll = p.participation.create(&admin(), vote).await.unwrap();
     p.participation.vote(&alice, &poll.id, choose(1)).await.unwrap();
+    // A sealed poll Alice voted in, closed: its voter roll has nothing left to refuse.
+    let sealed = vote_input(now - Duration::minutes(2), now + Duration::seconds(30), ResultsVisibility::AfterClose);
+    let closed = p.participation.create(&admin(), sealed).await.unwrap();
+    p.participation.vote(&alice, &closed.id, choose(0)).await.unwrap();
+    p.clock.set(now + Duration::seconds(31));
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 1);
     World {
         p,
         rights,
@@ -124,6 +132,7 @@ pub async fn world<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> World<S> {
         others,
         photo: photo.id,
         poll: poll.id,
+        closed_poll: closed.id,
         alices_comment: alices.id,
         bobs_comment: bobs.id,
     }
@@ -146,8 +155,9 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert_eq!((data.comments[0].id, data.comments[0].text.as_str()), (w.alices_comment, "Нужны огороженные площадки"));
     assert_eq!(data.flags.len(), 1);
     assert_eq!((data.flags[0].comment_id, data.flags[0].reason.as_deref()), (w.bobs_comment, Some("оскорбление")));
-    assert_eq!(data.polls.len(), 1);
-    assert_eq!(data.polls[0].id, w.poll);
+    let voted: Vec<_> = data.polls.iter().map(|p| p.id).collect();
+    assert_eq!(voted.len(), 2);
+    assert!(voted.contains(&w.poll) && voted.contains(&w.closed_poll), "{voted:?}");
     let json = serde_json::to_value(&data).unwrap();
     assert_eq!(json["preferences"], serde_json::json!({}));
     assert_eq!(json["polls"][0].as_object().unwrap().len(), 3, "id, title and kind only: {json}");
@@ -176,6 +186,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
             photos_deleted: 1,
             notifications_deleted: 1,
             idempotency_records_deleted: 1,
+            votes_forgotten: 1,
         }
     );
     assert_eq!(w.rights.erase(&alice).await.unwrap(), Erasure::default(), "a second erasure is a no-op");
@@ -221,10 +232,13 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
     assert_eq!(bobs.text, "Площадки уже есть у реки");
     assert_eq!(bobs.author, bob);
 
-    // the voter roll still refuses a second ballot
+    // the voter roll still refuses a second ballot in the open poll, and forgot the closed one's
     let secret = feedback_core::participation::VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
     assert!(h.store.has_voted(&w.poll, &secret.voter_hash(&w.poll, me)).await.unwrap());
     assert_eq!(code(w.p.participation.vote(&alice, &w.poll, choose(0)).await.unwrap_err()), "already_voted");
+    assert!(!h.store.has_voted(&w.closed_poll, &secret.voter_hash(&w.closed_poll, me)).await.unwrap());
+    let after: Vec<_> = w.rights.export(&alice).await.unwrap().polls.iter().map(|p| p.id).collect();
+    assert_eq!(after, vec![w.poll], "only the open poll's entry is still held");
 }
 
 /// A closed message of `author`, rated and closed at `closed`, with a flat number in its address.

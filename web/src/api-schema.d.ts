@@ -886,6 +886,12 @@ export interface components {
             notifications_deleted: number;
             /** Format: int32 */
             photos_deleted: number;
+            /**
+             * Format: int32
+             * @description Voter-roll entries of polls that no longer take ballots. Those of open polls stay, so that
+             *     nobody votes twice.
+             */
+            votes_forgotten: number;
         };
         /** @description A comment in the export. */
         ExportedComment: {

@@ -26,7 +26,7 @@ fn tally_pk(id: &PollId, shard: u8) -> String {
 
 /// The partition of one voter-roll shard, chosen by the voter hash: the roll is looked up by
 /// voter, and its entry says no more than the hash does. Nothing else is sharded by voter.
-fn roll_pk(id: &PollId, voter_hash: &str) -> String {
+pub(crate) fn roll_pk(id: &PollId, voter_hash: &str) -> String {
     let shard = u8::from_str_radix(voter_hash.get(..2).unwrap_or("00"), 16).unwrap_or(0) % TALLY_SHARDS;
     format!("POLL#{id}#V{shard}")
 }

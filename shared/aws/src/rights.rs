@@ -3,16 +3,16 @@
 //! (`GSI1` `IDEMS#<sub>`), notifications (the `CITIZEN#<sub>` partition) and closed messages
 //! still linked to their author (`GSI2` `CLOSED`, by closing time).
 
-use crate::backend;
 use crate::dynamo::{
     citizen_pk, history_item, idem_pk, idempotency_index_pk, message_item, photo_item, photos_index_pk, read_doc, s,
     DynamoStore, Item, CLOSED_PK,
 };
 use crate::participation::flag_item;
+use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, CommentId, PhotoId};
+use feedback_core::ids::{CitizenId, CommentId, PhotoId, PollId};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{Comment, Flag};
 use feedback_core::photo::Photo;
@@ -54,6 +54,18 @@ fn sort_key(item: &Item, name: &str) -> Result<String, StoreError> {
 
 #[async_trait]
 impl RightsStore for DynamoStore {
+    async fn forget_voter(&self, poll: &PollId, voter_hash: &str) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .key("PK", s(crate::participation::roll_pk(poll, voter_hash)))
+            .key("SK", s(format!("VOTER#{voter_hash}")))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| sdk_error("DeleteItem voter-roll entry", e))
+    }
+
     async fn photos_of(
         &self,
         owner: &CitizenId,

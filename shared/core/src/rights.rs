@@ -104,6 +104,10 @@ pub trait RightsStore: Send + Sync + 'static {
         photos: &[Photo],
     ) -> Result<(), StoreError>;
 
+    /// Removes one voter-roll entry. Only for a poll that no longer takes ballots: the roll has
+    /// nothing left to refuse there.
+    async fn forget_voter(&self, poll: &PollId, voter_hash: &str) -> Result<(), StoreError>;
+
     /// Closed messages still linked to their author, closed before `before`, oldest first, after
     /// the retention key `after` (`Message::retention_key`), at most `limit`.
     async fn closed_before(
@@ -286,6 +290,9 @@ pub struct Erasure {
     pub photos_deleted: u32,
     pub notifications_deleted: u32,
     pub idempotency_records_deleted: u32,
+    /// Voter-roll entries of polls that no longer take ballots. Those of open polls stay, so that
+    /// nobody votes twice.
+    pub votes_forgotten: u32,
 }
 
 /// Export and erasure of a resident's data.
@@ -467,6 +474,21 @@ where
                 done.idempotency_records_deleted += count(page.len());
             }
         );
+        for status in [PollStatus::Closed, PollStatus::Cancelled] {
+            pages!(
+                |after: String| store.list_polls(false, status, after.as_deref(), BATCH),
+                |p| p.list_key().1,
+                |page| {
+                    for poll in page.iter().filter(|p| !p.accepts_at(now)) {
+                        let hash = self.secret.voter_hash(&poll.id, me);
+                        if store.has_voted(&poll.id, &hash).await? {
+                            store.forget_voter(&poll.id, &hash).await?;
+                            done.votes_forgotten += 1;
+                        }
+                    }
+                }
+            );
+        }
         Ok(done)
     }
 

@@ -6,7 +6,7 @@ use crate::store::update_message_row;
 use crate::{backend, docs, is_constraint, json, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, CommentId, PhotoId};
+use feedback_core::ids::{CitizenId, CommentId, PhotoId, PollId};
 use feedback_core::notification::Notification;
 use feedback_core::participation::Comment;
 use feedback_core::photo::Photo;
@@ -22,6 +22,17 @@ fn limit(n: usize) -> i64 {
 
 #[async_trait]
 impl RightsStore for SqliteStore {
+    async fn forget_voter(&self, poll: &PollId, voter_hash: &str) -> Result<(), StoreError> {
+        let (pid, hash) = (poll.to_string(), voter_hash.to_owned());
+        self.db()
+            .tx(move |tx| {
+                tx.execute("DELETE FROM voter_roll WHERE poll_id = ?1 AND voter_hash = ?2", params![pid, hash])
+                    .map(drop)
+                    .map_err(backend)
+            })
+            .await
+    }
+
     async fn photos_of(&self, owner: &CitizenId, after: Option<&PhotoId>, n: usize) -> Result<Vec<Photo>, StoreError> {
         let (owner, after) = (owner.to_string(), after.map(|a| a.to_string()).unwrap_or_default());
         self.db()

@@ -15,6 +15,7 @@ const DONE: [keyof Schemas["Erasure"], string][] = [
   ["photos_deleted", "фотографий удалено"],
   ["notifications_deleted", "уведомлений удалено"],
   ["idempotency_records_deleted", "служебных записей удалено"],
+  ["votes_forgotten", "отметок о голосовании в завершённых опросах удалено"],
 ];
 
 export function MyData() {
