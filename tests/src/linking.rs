@@ -7,11 +7,10 @@
 //! the choice (as a resident's comment often does), so that once the free-text answers are
 //! published, linking a voter to their text answer is linking them to their choice.
 
-use crate::polls::{admin, resident, vote_input, PollBackend, NOW};
+use crate::polls::{admin, question, resident, vote_input, PollBackend, NOW};
 use chrono::Duration;
 use feedback_core::participation::{
-    voter_hash, BallotAnswer, BallotKeys, NewPoll, Participation, Poll, PollKind, Question, QuestionKind,
-    ResultsVisibility,
+    voter_hash, BallotAnswer, BallotKeys, NewPoll, Participation, Poll, PollKind, QuestionKind, ResultsVisibility,
 };
 use feedback_core::service::Reference;
 use feedback_core::testing::{poll_secrets_with, sample_region, ManualClock};
@@ -59,13 +58,6 @@ pub async fn survey<S: PollBackend>(
     hours: i64,
 ) -> Poll {
     let now = clock.now();
-    let question = |kind, options: &[&str]| Question {
-        text: "Что благоустроить?".into(),
-        kind,
-        options: options.iter().map(|s| s.to_string()).collect(),
-        max_choices: None,
-        required: true,
-    };
     let input = NewPoll {
         kind: PollKind::Survey,
         questions: vec![question(QuestionKind::Single, &OPTIONS), question(QuestionKind::Text, &[])],

@@ -79,6 +79,17 @@ pub fn vote_input(opens: DateTime<Utc>, closes: DateTime<Utc>, results: ResultsV
     }
 }
 
+/// A required survey question of `kind` with `options`, as many of them as a voter likes.
+pub fn question(kind: QuestionKind, options: &[&str]) -> Question {
+    Question {
+        text: "Вопрос анкеты".into(),
+        kind,
+        options: options.iter().map(|s| s.to_string()).collect(),
+        max_choices: None,
+        required: true,
+    }
+}
+
 pub fn choose(option: usize) -> Vec<BallotAnswer> {
     vec![BallotAnswer { question: 0, options: vec![option], text: None }]
 }
@@ -331,13 +342,6 @@ pub async fn survey_answers_are_validated<S: PollBackend, Q: Queue>(h: &Harness<
 pub async fn sealed_ballots_are_opened_at_the_close_then_destroyed<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
     let p = polls(h).await;
     let now = p.clock.now();
-    let question = |kind, options: &[&str]| Question {
-        text: "Вопрос анкеты".into(),
-        kind,
-        options: options.iter().map(|s| s.to_string()).collect(),
-        max_choices: None,
-        required: true,
-    };
     let input = NewPoll {
         kind: PollKind::Survey,
         questions: vec![question(QuestionKind::Single, &["Да", "Нет", "Не знаю"]), question(QuestionKind::Text, &[])],
