@@ -131,6 +131,12 @@ fn ballots(c: &mut Criterion) {
         feedback_core::participation::ResultsVisibility::Live,
     );
     let poll = rt.block_on(participation.create(&admin(), input)).expect("poll");
+    let sealed_input = vote_input(
+        now - chrono::Duration::minutes(1),
+        now + chrono::Duration::days(1),
+        feedback_core::participation::ResultsVisibility::AfterClose,
+    );
+    let sealed = rt.block_on(participation.create(&admin(), sealed_input)).expect("sealed poll");
 
     let raw = rusqlite::Connection::open(dir.join("raw.db")).expect("raw db");
     raw.pragma_update(None, "journal_mode", "WAL").expect("wal");
@@ -155,6 +161,15 @@ fn ballots(c: &mut Criterion) {
             let who = resident(&format!("voter-{n}"), "tyumen", "1990-01-01");
             let (participation, id) = (&participation, poll.id);
             async move { participation.vote(&who, &id, choose((n % 3) as usize)).await.expect("counted") }
+        })
+    });
+    let mut k = 0u64;
+    group.bench_function("participation_vote_sealed_sqlite_wal_full", |b| {
+        b.to_async(&rt).iter(|| {
+            k += 1;
+            let who = resident(&format!("sealed-voter-{k}"), "tyumen", "1990-01-01");
+            let (participation, id) = (&participation, sealed.id);
+            async move { participation.vote(&who, &id, choose((k % 3) as usize)).await.expect("counted") }
         })
     });
     let mut m = 0u64;
@@ -186,5 +201,18 @@ fn ballots(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-criterion_group!(benches, submit, decide, moderation, ballots);
+/// Sealing one ballot to a poll's key at cast time, and opening it at the close.
+fn sealing(c: &mut Criterion) {
+    use feedback_core::participation::seal;
+    let poll = feedback_core::ids::PollId::new_at(chrono::Utc::now());
+    let (key, public) = seal::new_key_pair();
+    let answers = feedback_tests::polls::choose(1);
+    let sealed = seal::seal(&public, &poll, &answers).expect("sealed");
+    let mut group = c.benchmark_group("seal");
+    group.bench_function("seal_one_ballot", |b| b.iter(|| seal::seal(&public, &poll, std::hint::black_box(&answers))));
+    group.bench_function("open_one_ballot", |b| b.iter(|| seal::open(&key, &poll, std::hint::black_box(&sealed))));
+    group.finish();
+}
+
+criterion_group!(benches, submit, decide, moderation, ballots, sealing);
 criterion_main!(benches);
