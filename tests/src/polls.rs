@@ -444,6 +444,9 @@ pub async fn sealed_ballots_are_opened_at_the_close_then_destroyed<S: PollBacken
     p.participation.vote(&resident("late-1", "tyumen", "1990-01-01"), &cancelled.id, choose(0)).await.unwrap();
     p.participation.cancel(&admin(), &cancelled.id).await.unwrap();
     assert_eq!(p.keys.kept(), 1);
+    // staff see how many ballots a cancelled secret poll had, never a count per option
+    let seen = p.participation.results(&admin(), &cancelled.id).await.unwrap();
+    assert_eq!((seen.total_ballots, seen.is_final, seen.questions.len()), (1, false, 0));
     let report = p.participation.run_schedule().await.unwrap();
     assert_eq!((report.keys_destroyed, report.failed), (1, 1), "{report:?}");
     assert_eq!(p.keys.kept(), 0);

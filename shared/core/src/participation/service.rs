@@ -317,7 +317,13 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             });
         }
         let tally = self.store.tally(id).await?;
-        Ok(for_actor(Results::from_tally(&poll, &tally, false)))
+        let mut live = Results::from_tally(&poll, &tally, false);
+        if poll.results == ResultsVisibility::AfterClose {
+            // A cancelled poll with results after the close: its ballots are never opened, so
+            // staff see how many were cast and where, and no count per option.
+            live.questions.clear();
+        }
+        Ok(for_actor(live))
     }
 
     /// The scheduled job: opens polls whose time came and closes due ones, freezing their
