@@ -274,6 +274,13 @@ impl SubscriptionView {
     }
 }
 
+/// What [`ReachStore::erase_reach`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReachErased {
+    pub preferences: bool,
+    pub subscriptions: u32,
+}
+
 /// Where preferences and subscriptions are kept, by resident.
 #[async_trait]
 pub trait ReachStore: Send + Sync + 'static {
@@ -282,8 +289,9 @@ pub trait ReachStore: Send + Sync + 'static {
     /// Replaces the resident's preferences.
     async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError>;
 
-    /// Deletes the resident's preferences; false when none were stored.
-    async fn delete_preferences(&self, citizen: &CitizenId) -> Result<bool, StoreError>;
+    /// Deletes the resident's preferences and every subscription of theirs, in one transaction;
+    /// what was there.
+    async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError>;
 
     /// The resident's subscriptions, oldest first (there are at most [`MAX_SUBSCRIPTIONS`]).
     async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError>;
