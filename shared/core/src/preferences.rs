@@ -151,27 +151,46 @@ pub struct Place {
     pub category_id: Option<CategoryId>,
 }
 
+/// The id `raw` names when it parses and `exists`; otherwise `None`, and the reason recorded
+/// under `field`.
+fn known<T, E: std::fmt::Display>(
+    errs: &mut FieldErrors,
+    field: &str,
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, E>,
+    exists: impl Fn(&T) -> bool,
+    unknown: &str,
+) -> Option<T> {
+    let id = errs.check(field, parse(raw?))?;
+    if exists(&id) {
+        Some(id)
+    } else {
+        errs.push(field, unknown);
+        None
+    }
+}
+
 impl SubscriptionRequest {
     /// Parses every field against `region`, reporting all problems at once. A place is
     /// required; a center needs its radius and a radius its center.
     pub fn parse(self, region: &RegionData) -> Result<Place, ServiceError> {
         let mut errs = FieldErrors::new();
-        let municipality_id = self.municipality_id.as_deref().and_then(|raw| {
-            let id = errs.check("municipality_id", MunicipalityId::parse(raw))?;
-            if region.municipality(&id).is_none() {
-                errs.push("municipality_id", "такого муниципального образования нет в регионе");
-                return None;
-            }
-            Some(id)
-        });
-        let category_id = self.category_id.as_deref().and_then(|raw| {
-            let id = errs.check("category_id", CategoryId::parse(raw))?;
-            if region.category(&id).is_none() {
-                errs.push("category_id", "такой категории нет в справочнике");
-                return None;
-            }
-            Some(id)
-        });
+        let municipality_id = known(
+            &mut errs,
+            "municipality_id",
+            self.municipality_id.as_deref(),
+            MunicipalityId::parse,
+            |id| region.municipality(id).is_some(),
+            "такого муниципального образования нет в регионе",
+        );
+        let category_id = known(
+            &mut errs,
+            "category_id",
+            self.category_id.as_deref(),
+            CategoryId::parse,
+            |id| region.category(id).is_some(),
+            "такой категории нет в справочнике",
+        );
         let center = self.center.and_then(|c| errs.check("center", Location::new(c.lat, c.lon)));
         match (self.center.is_some(), self.radius_m) {
             (true, None) => errs.push("radius_m", "укажите радиус вокруг точки, от 100 до 5000 м"),
