@@ -221,7 +221,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { data, sub, roles, region, municipality, authority, birthdate } => {
             feedback_local::datadir::prepare(&data)?;
             let key = dev_key(&data)?;
-            let req = DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate };
+            let req =
+                DevTokenRequest { sub, roles, region: Some(region), municipality, authority, birthdate, email: None };
             println!("{}", issue_dev_token(&key, &req)?);
             Ok(())
         }
@@ -327,6 +328,7 @@ fn print_banner(p: &Platform, addr: SocketAddr) {
             municipality: municipality.map(str::to_owned),
             authority: authority.map(str::to_owned),
             birthdate: Some("1990-01-01".into()),
+            email: None,
         };
         issue_dev_token(key, &req).unwrap_or_default()
     };

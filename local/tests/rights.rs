@@ -36,8 +36,8 @@ async fn a_resident_downloads_their_data_and_has_it_erased() {
     assert_eq!(export["messages"][0]["message"]["id"], id.as_str());
     assert_eq!(export["messages"][0]["message"]["address"], "Тюмень, ул. Республики, д. 15, кв. 12");
     assert!(export["messages"][0]["message"]["history"].as_array().unwrap().len() >= 2);
-    assert_eq!(export["preferences"], json!({}));
-    for field in ["notifications", "comments", "flags", "polls"] {
+    assert_eq!(export["preferences"]["digest"], "instant", "the defaults: {export}");
+    for field in ["notifications", "comments", "flags", "polls", "subscriptions"] {
         assert!(export[field].is_array(), "{field}: {export}");
     }
 

@@ -9,6 +9,7 @@ use feedback_core::ports::{
     CreateOutcome, Expiry, HistoryScan, IdempotencyRecord, Job, MessageUpdate, NewRecord, NotificationStore,
     OutboxItem, QueueName, QueueReceiver, Quota, StoreError,
 };
+use feedback_core::preferences::ReachStore;
 use feedback_core::rights::RightsStore;
 use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
@@ -28,6 +29,7 @@ pub trait Backend:
     + PollStore
     + CommentStore
     + RightsStore
+    + ReachStore
     + Clone
 {
 }
@@ -42,6 +44,7 @@ impl<
             + PollStore
             + CommentStore
             + RightsStore
+            + ReachStore
             + Clone,
     > Backend for T
 {

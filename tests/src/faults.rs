@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
+use feedback_core::ids::SubscriptionId;
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, PollId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
@@ -19,6 +20,7 @@ use feedback_core::ports::{
     MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, QueueName, QueueReceiver, Quota, Quotas,
     ReferenceStore, StoreError, Versioned, WorkQueue,
 };
+use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscription};
 use feedback_core::region::RegionData;
 use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
@@ -403,6 +405,28 @@ impl<S: Expiry> Expiry for FaultyStore<S> {
     ) -> Result<Pruned, StoreError> {
         let f = self.inner.prune_expired(idempotency_before, notifications_before, limit);
         self.faults.write("prune_expired", f).await
+    }
+}
+
+#[async_trait]
+impl<S: ReachStore> ReachStore for FaultyStore<S> {
+    async fn get_preferences(&self, citizen: &CitizenId) -> Result<Option<Preferences>, StoreError> {
+        self.faults.read("get_preferences", self.inner.get_preferences(citizen)).await
+    }
+    async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError> {
+        self.faults.write("put_preferences", self.inner.put_preferences(citizen, preferences)).await
+    }
+    async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError> {
+        self.faults.write("erase_reach", self.inner.erase_reach(citizen)).await
+    }
+    async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError> {
+        self.faults.read("subscriptions", self.inner.subscriptions(citizen)).await
+    }
+    async fn add_subscription(&self, subscription: &Subscription, max: u32) -> Result<bool, StoreError> {
+        self.faults.write("add_subscription", self.inner.add_subscription(subscription, max)).await
+    }
+    async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError> {
+        self.faults.write("delete_subscription", self.inner.delete_subscription(citizen, id)).await
     }
 }
 

@@ -11,6 +11,7 @@ pub mod linking;
 pub mod moto;
 pub mod open311;
 pub mod polls;
+pub mod reach;
 pub mod rights;
 pub mod workflow;
 

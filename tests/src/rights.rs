@@ -73,15 +73,16 @@ fn notification(m: &Message, seq: u32, at: DateTime<Utc>) -> Notification {
 }
 
 /// Alice's and Bob's data: a message each (Alice's with a flat number, a photo and an
-/// idempotency record), a notification each, a comment each, Alice's flag on Bob's comment and
-/// Alice's ballot.
+/// idempotency record), a notification each, a comment each, a subscription each, Alice's
+/// preferences, Alice's flag on Bob's comment and Alice's ballot.
 pub async fn world<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> World<S> {
     let p = polls(h).await;
     let now = p.clock.now();
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     let blobs = Arc::new(RecordingBlobs::default());
     let secret = feedback_core::participation::VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
-    let rights = Rights::new(h.store.clone(), p.clock.clone(), blobs.clone(), reference, secret);
+    let rights = Rights::new(h.store.clone(), p.clock.clone(), blobs.clone(), reference.clone(), secret);
+    let reach = feedback_core::preferences::Reach::new(h.store.clone(), p.clock.clone(), reference);
 
     let photo = Photo {
         id: PhotoId::new_at(now),
@@ -110,6 +111,9 @@ pub async fn world<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> World<S> {
     }
 
     let (alice, bob) = (resident("alice", "tyumen", "1990-01-01"), resident("bob", "tyumen", "1990-01-01"));
+    reach.set_preferences(&alice, crate::reach::daily()).await.unwrap();
+    reach.subscribe(&alice, crate::reach::around(500)).await.unwrap();
+    reach.subscribe(&bob, crate::reach::around(700)).await.unwrap();
     let d = p.participation.create(&admin(), discussion_input("Правила выгула собак в парках", now)).await.unwrap();
     let alices = p.participation.comment(&alice, &d.id, comment("Нужны огороженные площадки"), None).await.unwrap();
     let bobs = p.participation.comment(&bob, &d.id, comment("Площадки уже есть у реки"), None).await.unwrap();
@@ -159,16 +163,20 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert_eq!(voted.len(), 2);
     assert!(voted.contains(&w.poll) && voted.contains(&w.closed_poll), "{voted:?}");
     let json = serde_json::to_value(&data).unwrap();
-    assert_eq!(json["preferences"], serde_json::json!({}));
+    assert_eq!(data.preferences, crate::reach::daily());
+    assert_eq!(data.subscriptions.len(), 1);
+    assert_eq!(json["subscriptions"][0]["radius_m"], 500);
+    assert_eq!(json["preferences"]["digest"], "daily");
     assert_eq!(json["polls"][0].as_object().unwrap().len(), 3, "id, title and kind only: {json}");
     let text = json.to_string();
     assert!(!text.contains("bob") && !text.contains("Площадки уже есть"), "nothing of Bob's: {text}");
     assert!(!text.contains("receipt") && !text.contains("options"), "never the ballot: {text}");
     let nobody = w.rights.export(&resident("carol", "tyumen", "1990-01-01")).await.unwrap();
     let empty = serde_json::to_value(&nobody).unwrap();
-    for field in ["messages", "notifications", "comments", "flags", "polls"] {
+    for field in ["messages", "notifications", "comments", "flags", "polls", "subscriptions"] {
         assert_eq!(empty[field], serde_json::json!([]), "{field}");
     }
+    assert_eq!(empty["preferences"]["digest"], "instant", "the defaults of someone who set nothing");
     let official = crate::fixtures::actor("off-1", "[official]", &[("authority", "adm-tyumen")]);
     assert_eq!(code(w.rights.export(&official).await.unwrap_err()), "forbidden");
 }
@@ -187,6 +195,8 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
             notifications_deleted: 1,
             idempotency_records_deleted: 1,
             votes_forgotten: 1,
+            preferences_deleted: 1,
+            subscriptions_deleted: 1,
         }
     );
     assert_eq!(w.rights.erase(&alice).await.unwrap(), Erasure::default(), "a second erasure is a no-op");
@@ -201,7 +211,8 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
     assert_eq!(*w.blobs.deleted.lock().unwrap(), vec![w.photo]);
     let data = w.rights.export(&alice).await.unwrap();
     assert!(data.messages.is_empty() && data.notifications.is_empty() && data.comments.is_empty());
-    assert!(data.flags.is_empty());
+    assert!(data.flags.is_empty() && data.subscriptions.is_empty());
+    assert_eq!(h.store.get_preferences(me).await.unwrap(), None);
 
     // the authority keeps the case, under a pseudonym, without the flat number and the photo
     let kept = h.store.get_message(&w.message.id).await.unwrap().unwrap();
@@ -229,6 +240,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
     let bob = CitizenId::parse("bob").unwrap();
     assert_eq!(h.store.get_message(&w.others.id).await.unwrap(), Some(w.others.clone()));
     assert_eq!(h.store.list_notifications(&bob, None, 10).await.unwrap().len(), 1);
+    assert_eq!(h.store.subscriptions(&bob).await.unwrap().len(), 1);
     assert_eq!(bobs.text, "Площадки уже есть у реки");
     assert_eq!(bobs.author, bob);
 

@@ -6,6 +6,7 @@
 use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
 use feedback_core::participation::{Participation, ResultsVisibility};
+use feedback_core::preferences::SubscriptionRequest;
 use feedback_core::values::{MessageText, PhotoIds};
 use feedback_core::Clock;
 use feedback_core::MessageId;
@@ -78,6 +79,36 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
     ),
     ("GET /v1/me/data", "apigw-get-me-data.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
     ("DELETE /v1/me", "apigw-delete-me.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
+    (
+        "GET /v1/me/preferences",
+        "apigw-get-me-preferences.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "PUT /v1/me/preferences",
+        "apigw-put-me-preferences.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/me/subscriptions",
+        "apigw-get-me-subscriptions.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/me/subscriptions",
+        "apigw-post-me-subscriptions.json",
+        State::Routed,
+        [201, 201, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "DELETE /v1/me/subscriptions/{id}",
+        "apigw-delete-me-subscription.json",
+        State::Routed,
+        [204, 404, 403, 403, 403, 403, 401, 403],
+    ),
     ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
     (
         "GET /v1/messages/{id}/photos/{photo_id}",
@@ -242,7 +273,14 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
     for (route, fixture, state, expected) in MATRIX {
         for (who, want) in ACTORS.iter().zip(expected) {
             let id = message_in(&app, *state).await;
-            let got = call(&app, route, request(fixture, who, &id)).await;
+            let mut req = request(fixture, who, &id);
+            if *route == "DELETE /v1/me/subscriptions/{id}" {
+                // The owner's own subscription: others find none of this id.
+                let town = SubscriptionRequest { municipality_id: Some("tyumen".into()), ..Default::default() };
+                let sub = app.submit.reach.subscribe(&citizen("alice"), town).await.unwrap();
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), sub.id.to_string())]));
+            }
+            let got = call(&app, route, req).await;
             if got != *want {
                 failures.push(format!("{route} as {who}: expected {want}, got {got}"));
             }

@@ -58,6 +58,11 @@ mod rights {
     feedback_tests::rights_suite!(harness!());
 }
 
+mod reach {
+    use super::*;
+    feedback_tests::reach_suite!(harness!());
+}
+
 /// DynamoDB expires idempotency records and notifications by their TTL attribute, written from
 /// the `expires_at` the region's retention gave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -124,3 +124,8 @@ mod rights {
     use super::*;
     feedback_tests::rights_suite!(harness());
 }
+
+mod reach {
+    use super::*;
+    feedback_tests::reach_suite!(harness());
+}

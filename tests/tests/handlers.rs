@@ -51,6 +51,35 @@ fn every_fixture_deserialises_and_every_route_has_one() {
 }
 
 #[tokio::test]
+async fn preferences_and_subscriptions_fixtures_set_read_and_remove() {
+    let app = app(20).await;
+    let call = |name: &str| submit_message::handle(&app.submit, http_event(name));
+    // Given the token with an e-mail claim and nothing set: the defaults
+    let defaults = call("apigw-get-me-preferences.json").await.unwrap();
+    assert_eq!(body_json(&defaults)["channels"]["email"], true);
+    assert_eq!(body_json(&defaults)["digest"], "instant");
+    // When the PUT fixture replaces them, they are read back
+    let put = call("apigw-put-me-preferences.json").await.unwrap();
+    assert_eq!((put.status().as_u16(), body_json(&put)["digest"].as_str()), (200, Some("daily")));
+    let read = call("apigw-get-me-preferences.json").await.unwrap();
+    assert_eq!(body_json(&read), body_json(&put));
+    // And the POST fixture subscribes, the list shows it and the DELETE removes it
+    let created = call("apigw-post-me-subscriptions.json").await.unwrap();
+    assert_eq!(created.status(), 201);
+    let id = body_json(&created)["id"].as_str().unwrap().to_owned();
+    assert!(body_json(&created)["created_at"].as_str().unwrap().ends_with("+05:00"));
+    let list = call("apigw-get-me-subscriptions.json").await.unwrap();
+    assert_eq!(body_json(&list)["items"][0]["id"], id.as_str());
+    let missing = call("apigw-delete-me-subscription.json").await.unwrap();
+    assert_eq!(missing.status(), 404, "the fixture's own id is nobody's");
+    let req =
+        http_event("apigw-delete-me-subscription.json").with_path_parameters(HashMap::from([("id".to_string(), id)]));
+    assert_eq!(submit_message::handle(&app.submit, req).await.unwrap().status(), 204);
+    let list = call("apigw-get-me-subscriptions.json").await.unwrap();
+    assert_eq!(body_json(&list)["items"], serde_json::json!([]));
+}
+
+#[tokio::test]
 async fn submit_message_creates_replays_lists_and_reads() {
     let app = app(20).await;
     // Given the POST fixture with its Idempotency-Key

@@ -661,6 +661,46 @@ test("production sign-in: OIDC authorization code with PKCE against the region's
   }
 });
 
+test("a resident sets notification preferences, finds them after a reload, and adds and deletes a subscription", async (env) => {
+  const page = await signInAs(env, "resident-anna");
+  await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Уведомления и подписки" }).click();
+  await page.getByRole("heading", { name: "Уведомления и подписки", level: 1 }).waitFor();
+  const prefs = page.getByTestId("preferences");
+  await prefs.getByLabel("Push-уведомления").waitFor();
+  await axe(page, "notifications and subscriptions");
+  await allControlsFocusable(page, "notifications and subscriptions");
+  await prefs.getByLabel("Push-уведомления").check();
+  await prefs.getByLabel("Сводкой раз в неделю").check();
+  await prefs.getByLabel("Не беспокоить в это время").check();
+  await prefs.getByLabel("С (ЧЧ:ММ)").fill("23:00");
+  await prefs.getByLabel("До (ЧЧ:ММ)").fill("07:30");
+  await prefs.getByRole("button", { name: "Сохранить настройки" }).click();
+  await page.getByText("Настройки сохранены.").waitFor();
+
+  await page.reload();
+  await prefs.getByLabel("Push-уведомления").waitFor();
+  assert.ok(await prefs.getByLabel("Push-уведомления").isChecked(), "push is kept");
+  assert.ok(await prefs.getByLabel("Сводкой раз в неделю").isChecked(), "the weekly digest is kept");
+  assert.equal(await prefs.getByLabel("С (ЧЧ:ММ)").inputValue(), "23:00");
+  assert.equal(await prefs.getByLabel("До (ЧЧ:ММ)").inputValue(), "07:30");
+  const stored = await (await as("resident-anna")).get("/v1/me/preferences");
+  assert.deepEqual(stored, { channels: { email: false, push: true, sms: false }, digest: "weekly", quiet_hours: { from: "23:00", to: "07:30" } });
+
+  const form = page.getByTestId("subscribe");
+  await form.getByRole("combobox", { name: "Муниципальное образование" }).selectOption("tyumen");
+  await form.getByRole("combobox", { name: "Тема" }).selectOption("dorogi-yamy");
+  await form.getByRole("button", { name: "Подписаться" }).click();
+  await page.getByText("Подписка добавлена.").waitFor();
+  const list = page.getByTestId("subscriptions");
+  await list.waitFor();
+  assert.equal(await list.getByRole("listitem").count(), 1);
+  await axe(page, "notifications and subscriptions (one subscription)");
+  await shot(page, "19-notifications-and-subscriptions");
+  await list.getByRole("button", { name: /^Удалить подписку/ }).click();
+  await page.getByText("Подписок пока нет.").waitFor();
+  assert.deepEqual((await (await as("resident-anna")).get("/v1/me/subscriptions")).items, []);
+});
+
 test("a resident downloads their data and erases it; their message list is then empty", async (env) => {
   // Last in the suite: it erases resident-olga, whom no later test needs.
   const olga = await as("resident-olga");
@@ -675,7 +715,8 @@ test("a resident downloads their data and erases it; their message list is then 
   const saved = JSON.parse(Buffer.concat(await (await download.createReadStream()).toArray()).toString("utf8"));
   assert.equal(saved.subject, "resident-olga");
   assert.ok(saved.messages.some((m) => m.message.id === message.id), "the export holds the message");
-  assert.deepEqual(saved.preferences, {});
+  assert.equal(saved.preferences.digest, "instant", "the defaults of someone who set nothing");
+  assert.deepEqual(saved.subscriptions, []);
 
   await page.getByRole("button", { name: "Удалить мои данные" }).click();
   const word = page.getByLabel("Слово для подтверждения");

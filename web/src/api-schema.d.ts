@@ -416,6 +416,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Мои настройки уведомлений */
+        get: operations["getMePreferences"];
+        /** Заменить настройки уведомлений */
+        put: operations["putMePreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Мои подписки */
+        get: operations["getMeSubscriptions"];
+        put?: never;
+        /** Подписаться на место или тему */
+        post: operations["postMeSubscriptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Отписаться */
+        delete: operations["deleteMeSubscriptionsId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages": {
         parameters: {
             query?: never;
@@ -808,6 +861,19 @@ export interface components {
             name: string;
             parent_id?: null | components["schemas"]["CategoryId"];
         };
+        /** @description A point and a radius around it, as the body of `POST /v1/me/subscriptions` gives it. */
+        CenterRequest: {
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
+        /** @description The channels besides the portal a resident is told through. */
+        Channels: {
+            email: boolean;
+            push: boolean;
+            sms: boolean;
+        };
         /** @description ULID */
         CommentId: string;
         /**
@@ -846,6 +912,11 @@ export interface components {
             id: string;
             name: string;
         };
+        /**
+         * @description How often news is sent: each at once, or gathered once a day or a week.
+         * @enum {string}
+         */
+        Digest: "instant" | "daily" | "weekly";
         /**
          * @description The body of `POST /v1/discussions`.
          * @example {
@@ -886,6 +957,13 @@ export interface components {
             notifications_deleted: number;
             /** Format: int32 */
             photos_deleted: number;
+            /**
+             * Format: int32
+             * @description 1 when the resident had set notification preferences.
+             */
+            preferences_deleted: number;
+            /** Format: int32 */
+            subscriptions_deleted: number;
             /**
              * Format: int32
              * @description Voter-roll entries of polls that no longer take ballots. Those of open polls stay, so that
@@ -1325,8 +1403,27 @@ export interface components {
             status: components["schemas"]["PollStatus"];
             title: string;
         };
-        /** @description The resident's preferences; none are stored yet, so the object is empty. */
-        Preferences: Record<string, never>;
+        /**
+         * @description A resident's notification preferences (`GET`/`PUT /v1/me/preferences`); a `PUT` replaces
+         *     them whole.
+         * @example {
+         *       "channels": {
+         *         "email": true,
+         *         "push": false,
+         *         "sms": false
+         *       },
+         *       "digest": "daily",
+         *       "quiet_hours": {
+         *         "from": "22:00",
+         *         "to": "08:00"
+         *       }
+         *     }
+         */
+        Preferences: {
+            channels: components["schemas"]["Channels"];
+            digest: components["schemas"]["Digest"];
+            quiet_hours?: null | components["schemas"]["QuietHours"];
+        };
         /** @description The body of every error response: `application/problem+json` (RFC 9457). */
         Problem: {
             /** @description A stable machine word, e.g. `validation_failed`. */
@@ -1365,6 +1462,17 @@ export interface components {
             options?: components["schemas"]["OptionResult"][] | null;
             /** Format: int64 */
             text_answers?: number | null;
+        };
+        /**
+         * @description Hours nothing is sent in, local time `HH:MM`; `from` after `to` spans midnight.
+         * @example {
+         *       "from": "22:00",
+         *       "to": "08:00"
+         *     }
+         */
+        QuietHours: {
+            from: string;
+            to: string;
         };
         /**
          * @description The body of `POST /v1/messages/{id}/rating`.
@@ -1421,9 +1529,11 @@ export interface components {
             messages: components["schemas"]["ExportedMessage"][];
             notifications: components["schemas"]["ExportedNotification"][];
             polls: components["schemas"]["VotedPoll"][];
+            /** @description The notification preferences: as the resident set them, or the defaults they get. */
             preferences: components["schemas"]["Preferences"];
             /** @description The resident's subject, as the identity provider names them. */
             subject: string;
+            subscriptions: components["schemas"]["SubscriptionView"][];
         };
         /** @description The results item frozen at close, or the live view of the tally. */
         Results: {
@@ -1478,6 +1588,38 @@ export interface components {
          * @enum {string}
          */
         Status: "submitted" | "routed" | "in_progress" | "answered" | "closed" | "rejected" | "reopened";
+        /** @description ULID */
+        SubscriptionId: string;
+        /**
+         * @description The body of `POST /v1/me/subscriptions`: a municipality, a circle (`center` with
+         *     `radius_m`) or both, optionally narrowed to a category and its subcategories.
+         * @example {
+         *       "category_id": "dorogi-yamy",
+         *       "center": {
+         *         "lat": 57.153,
+         *         "lon": 65.541
+         *       },
+         *       "radius_m": 500
+         *     }
+         */
+        SubscriptionRequest: {
+            category_id?: string | null;
+            center?: null | components["schemas"]["CenterRequest"];
+            municipality_id?: string | null;
+            /** Format: int32 */
+            radius_m?: number | null;
+        };
+        /** @description A subscription as its resident reads it. */
+        SubscriptionView: {
+            category_id?: null | components["schemas"]["CategoryId"];
+            center?: null | components["schemas"]["Location"];
+            /** Format: date-time */
+            created_at: string;
+            id: components["schemas"]["SubscriptionId"];
+            municipality_id?: null | components["schemas"]["MunicipalityId"];
+            /** Format: int32 */
+            radius_m?: number | null;
+        };
         /** @description Turnout of one municipality. */
         Turnout: {
             /** @description Exact from ten ballots on; "<10" below, and for the groups hidden with them. */
@@ -3371,6 +3513,352 @@ export interface operations {
             };
             /** @description Ошибка в данных */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMePreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Мои настройки уведомлений */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putMePreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Preferences"];
+            };
+        };
+        responses: {
+            /** @description Заменить настройки уведомлений */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preferences"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Мои подписки */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["SubscriptionView"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMeSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Подписаться на место или тему */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionView"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Конфликт с текущим состоянием */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMeSubscriptionsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Отписаться */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

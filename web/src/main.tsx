@@ -9,6 +9,7 @@ import { AdminNav } from "./nav";
 import { DashboardPage } from "./pages/dashboard";
 import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
 import { MyData } from "./pages/my-data";
+import { ReachPage } from "./pages/reach";
 import { NewPoll } from "./pages/new-poll";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
 import { RoutingRules } from "./pages/routing";
@@ -27,6 +28,7 @@ const ROUTES: Route[] = [
   { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
   { path: "/notifications", view: () => <Notifications />, roles: ["citizen"] },
   { path: "/me/data", view: () => <MyData />, roles: ["citizen"] },
+  { path: "/me/preferences", view: () => <ReachPage />, roles: ["citizen"] },
   { path: "/polls", view: () => <PollList />, roles: ["citizen", "admin", "analyst"] },
   { path: "/polls/:id", view: (p) => <PollDetail id={p.id} />, roles: ["citizen", "admin", "analyst"] },
   { path: "/receipt", view: () => <ReceiptCheck />, roles: ["citizen"] },

@@ -5,7 +5,7 @@ type Item = [string, string];
 function items(s: Session): Item[] {
   const list: Item[] = [];
   if (hasRole(s, "citizen")) {
-    list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/data", "Мои данные"]);
+    list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/preferences", "Уведомления и подписки"], ["/me/data", "Мои данные"]);
   }
   if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"]);
   if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"]);

@@ -1,12 +1,15 @@
 //! `submit-message`: residents file messages, list their own and read one with its history;
-//! they take all their data (`GET /v1/me/data`) and have it erased (`DELETE /v1/me`).
+//! they take all their data (`GET /v1/me/data`) and have it erased (`DELETE /v1/me`); they set
+//! how they are notified (`/v1/me/preferences`) and which places and topics they follow
+//! (`/v1/me/subscriptions`).
 
-use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId};
+use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
+use feedback_core::preferences::{Preferences, Reach, ReachStore, SubscriptionRequest};
 use feedback_core::rights::{Rights, RightsStore};
 use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
@@ -16,8 +19,8 @@ use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::metrics::Metric;
 use feedback_lambda::{
-    actor, created, json_body, json_body_without, limit_and_cursor, ok, operation, path_param, ApiError, Operation,
-    MESSAGE_SERVER_OWNED,
+    actor, created, json_body, json_body_without, limit_and_cursor, no_content, ok, operation, path_param, ApiError,
+    Operation, MESSAGE_SERVER_OWNED,
 };
 use feedback_lambda::{observe, Deps, Settings};
 use lambda_http::{Body, Error, Request, Response};
@@ -141,15 +144,23 @@ pub struct Services<S, Q, C> {
     pub notifications: Notifications<S>,
     pub photos: Photos<S, C>,
     pub rights: Rights<S, C>,
+    pub reach: Reach<S, C>,
 }
 
 /// Everything the function's store implements.
 pub trait Store:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore
+    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore + ReachStore
 {
 }
-impl<T: MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore> Store
-    for T
+impl<T> Store for T where
+    T: MessageStore
+        + ReferenceStore
+        + NotificationStore
+        + PhotoStore
+        + CommentStore
+        + PollStore
+        + RightsStore
+        + ReachStore
 {
 }
 
@@ -174,6 +185,7 @@ where
         notifications: Notifications::new(d.store.clone()),
         photos: Photos::new(d.store.clone(), d.clock.clone(), blobs.clone(), d.reference.clone()),
         rights: Rights::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone(), secret),
+        reach: Reach::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
     }
 }
 
@@ -276,6 +288,24 @@ where
             Ok(response)
         }
         Some(Operation::EraseMe) => Ok(ok(&services.rights.erase(&actor).await?)),
+        Some(Operation::GetPreferences) => Ok(ok(&services.reach.preferences(&actor).await?)),
+        Some(Operation::ReplacePreferences) => {
+            let body = json_body::<Preferences>(req)?;
+            Ok(ok(&services.reach.set_preferences(&actor, body).await?))
+        }
+        Some(Operation::ListSubscriptions) => {
+            let items = services.reach.subscriptions(&actor).await?;
+            Ok(ok(&feedback_core::page::Page { items, next_cursor: None }))
+        }
+        Some(Operation::Subscribe) => {
+            let body = json_body::<SubscriptionRequest>(req)?;
+            Ok(created(&services.reach.subscribe(&actor, body).await?))
+        }
+        Some(Operation::Unsubscribe) => {
+            let id = SubscriptionId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+            services.reach.unsubscribe(&actor, &id).await?;
+            Ok(no_content())
+        }
         _ => Err(ApiError::RouteNotFound),
     }
 }

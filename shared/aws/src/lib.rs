@@ -11,6 +11,7 @@ mod keys;
 mod open311;
 mod outbox;
 mod participation;
+mod reach;
 mod rights;
 mod s3;
 pub mod schema;

@@ -43,6 +43,29 @@ pub struct Actor {
     pub municipality: Option<MunicipalityId>,
     pub authority: Option<AuthorityId>,
     pub birthdate: Option<NaiveDate>,
+    /// The address the token names, if any; never serialised, and `Debug` hides it.
+    #[serde(skip)]
+    pub email: Option<Email>,
+}
+
+/// An e-mail address from the token's `email` claim. Its `Debug` form hides it, so an actor in
+/// a log line names no address.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn new(raw: impl Into<String>) -> Email {
+        Email(raw.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Email(…)")
+    }
 }
 
 impl Actor {
@@ -74,6 +97,7 @@ impl Actor {
             municipality,
             authority,
             birthdate,
+            email: optional(claims, "email").filter(|e| e.contains('@')).map(Email::new),
         })
     }
 
@@ -164,5 +188,14 @@ mod tests {
         assert_eq!(a.birthdate, NaiveDate::from_ymd_opt(1990, 5, 1));
         assert!(a.in_region("72") && !a.in_region("66"));
         assert!(Actor::from_claims(&claims(&[("sub", "u1"), ("birthdate", "01.05.1990")])).is_err());
+    }
+
+    #[test]
+    fn the_email_claim_is_kept_but_never_shown() {
+        let a = Actor::from_claims(&claims(&[("sub", "u1"), ("email", "alice@example.ru")])).unwrap();
+        assert_eq!(a.email.as_ref().map(Email::as_str), Some("alice@example.ru"));
+        assert!(!format!("{a:?}").contains("alice@"));
+        assert!(!serde_json::to_string(&a).unwrap().contains("alice@"));
+        assert_eq!(Actor::from_claims(&claims(&[("sub", "u1"), ("email", " ")])).unwrap().email, None);
     }
 }

@@ -97,6 +97,10 @@ ulid_id!(
     /// A comment in a discussion.
     CommentId
 );
+ulid_id!(
+    /// A resident's subscription to a place or topic.
+    SubscriptionId
+);
 
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident) => {

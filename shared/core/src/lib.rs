@@ -21,6 +21,7 @@ pub mod participation;
 pub mod photo;
 pub mod policy;
 pub mod ports;
+pub mod preferences;
 pub mod reference;
 pub mod region;
 pub mod retention;

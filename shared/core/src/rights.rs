@@ -19,6 +19,7 @@ use crate::photo::{BlobUrls, Photo, PhotoStore};
 use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError,
 };
+use crate::preferences::{Preferences, ReachErased, ReachStore, SubscriptionView};
 use crate::reference::Reference;
 use crate::values::{FlagReason, IdempotencyKey};
 use crate::views::{local_time, MessageView};
@@ -260,10 +261,6 @@ pub struct VotedPoll {
     pub kind: PollKind,
 }
 
-/// The resident's preferences; none are stored yet, so the object is empty.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Preferences {}
-
 /// Everything held about a resident (`GET /v1/me/data`).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResidentData {
@@ -275,7 +272,9 @@ pub struct ResidentData {
     pub comments: Vec<ExportedComment>,
     pub flags: Vec<ExportedFlag>,
     pub polls: Vec<VotedPoll>,
+    /// The notification preferences: as the resident set them, or the defaults they get.
     pub preferences: Preferences,
+    pub subscriptions: Vec<SubscriptionView>,
 }
 
 /// What an erasure did (`DELETE /v1/me`); all zero when nothing was left to erase.
@@ -293,6 +292,9 @@ pub struct Erasure {
     /// Voter-roll entries of polls that no longer take ballots. Those of open polls stay, so that
     /// nobody votes twice.
     pub votes_forgotten: u32,
+    /// 1 when the resident had set notification preferences.
+    pub preferences_deleted: u32,
+    pub subscriptions_deleted: u32,
 }
 
 /// Export and erasure of a resident's data.
@@ -331,7 +333,14 @@ macro_rules! pages {
 
 impl<S, C> Rights<S, C>
 where
-    S: MessageStore + NotificationStore + PhotoStore + CommentStore + PollStore + ReferenceStore + RightsStore,
+    S: MessageStore
+        + NotificationStore
+        + PhotoStore
+        + CommentStore
+        + PollStore
+        + ReferenceStore
+        + RightsStore
+        + ReachStore,
     C: Clock,
 {
     pub fn new(
@@ -357,6 +366,7 @@ where
         let me = Self::resident(actor)?;
         let region = self.reference.snapshot().await?;
         let tz = region.value.time_zone();
+        let store = &self.store;
         let mut out = ResidentData {
             subject: me.to_string(),
             exported_at: local_time(self.clock.now(), &tz),
@@ -365,9 +375,9 @@ where
             comments: Vec::new(),
             flags: Vec::new(),
             polls: Vec::new(),
-            preferences: Preferences::default(),
+            preferences: store.get_preferences(me).await?.unwrap_or_else(|| Preferences::defaults(actor)),
+            subscriptions: store.subscriptions(me).await?.iter().map(|s| SubscriptionView::of(s, &tz)).collect(),
         };
-        let store = &self.store;
         pages!(|before: MessageId| store.list_by_author(me, before.as_ref(), BATCH), |m| m.id, |page| {
             for m in page {
                 let history = store.get_history(&m.id).await?;
@@ -489,7 +499,22 @@ where
                 }
             );
         }
+        let reach = self.erase_reach(me).await?;
+        done.preferences_deleted = u32::from(reach.preferences);
+        done.subscriptions_deleted = reach.subscriptions;
         Ok(done)
+    }
+
+    /// Deletes the resident's preferences and subscriptions, reading them again when a
+    /// subscription was added meanwhile.
+    async fn erase_reach(&self, me: &CitizenId) -> Result<ReachErased, ServiceError> {
+        for _ in 0..ATTEMPTS {
+            match self.store.erase_reach(me).await {
+                Err(StoreError::Conflict) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(StoreError::Conflict.into())
     }
 
     /// Moves one comment of `author` to the pseudonym and replaces its text; false when it is

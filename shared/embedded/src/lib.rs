@@ -7,6 +7,7 @@ mod open311;
 mod participation;
 mod queue;
 mod quota;
+mod reach;
 mod rights;
 mod store;
 
@@ -165,6 +166,18 @@ CREATE TABLE IF NOT EXISTS quotas (
     count       INTEGER NOT NULL,
     expires_ms  INTEGER NOT NULL,
     PRIMARY KEY (key, window)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS preferences (
+    citizen     TEXT PRIMARY KEY,
+    doc         TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS subscriptions (
+    citizen     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (citizen, id)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS reference (

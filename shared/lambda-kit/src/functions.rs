@@ -178,6 +178,7 @@ const MESSAGE_WRITER: TableUse = TableUse {
 
 /// Also serves residents' data rights: the export looks up the voter roll by the resident's
 /// voter hashes (the secret), and the erasure deletes the resident's photo objects.
+/// It keeps residents' notification preferences and subscriptions in their own partition.
 pub const SUBMIT_MESSAGE: Function = Function {
     name: "submit-message",
     table: MESSAGE_WRITER,

@@ -70,3 +70,8 @@ pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
 pub fn created<T: Serialize>(value: &T) -> Response<Body> {
     json_response(201, value)
 }
+
+/// 204 with no body: the resource is gone.
+pub fn no_content() -> Response<Body> {
+    Response::builder().status(204).body(Body::Empty).unwrap_or_else(|_| ApiError::internal().into_response())
+}

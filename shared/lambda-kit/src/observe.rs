@@ -180,6 +180,7 @@ mod tests {
                 municipality: None,
                 authority: None,
                 birthdate: None,
+                email: None,
             };
             record_role(&actor);
             tracing::info!("inside");

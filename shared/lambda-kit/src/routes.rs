@@ -84,6 +84,11 @@ route_table! {
     ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;
     ExportMyData: GET "/v1/me/data" => SUBMIT_MESSAGE, Jwt;
     EraseMe: DELETE "/v1/me" => SUBMIT_MESSAGE, Jwt;
+    GetPreferences: GET "/v1/me/preferences" => SUBMIT_MESSAGE, Jwt;
+    ReplacePreferences: PUT "/v1/me/preferences" => SUBMIT_MESSAGE, Jwt;
+    ListSubscriptions: GET "/v1/me/subscriptions" => SUBMIT_MESSAGE, Jwt;
+    Subscribe: POST "/v1/me/subscriptions" => SUBMIT_MESSAGE, Jwt;
+    Unsubscribe: DELETE "/v1/me/subscriptions/{id}" => SUBMIT_MESSAGE, Jwt;
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;

@@ -14,6 +14,7 @@ use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use feedback_core::participation::{PollStatus, Results};
+use feedback_core::preferences::{Preferences, SubscriptionRequest, SubscriptionView};
 use feedback_core::region::RoutingRule;
 use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
@@ -41,6 +42,9 @@ use submit_message::{
     NotificationView,
     ResidentData,
     Erasure,
+    Preferences,
+    SubscriptionRequest,
+    SubscriptionView,
     PhotoUploadView,
     PhotoDownloadView,
     AnswerRequest,
@@ -152,6 +156,8 @@ pub enum Output {
     Open311(&'static str, &'static str, &'static str),
     /// One GeoReport v2 object (a service definition), as JSON or XML.
     Open311One(&'static str, &'static str),
+    /// No body (204).
+    Empty,
 }
 
 /// One operation: everything about a route that the route table does not say.
@@ -174,6 +180,10 @@ fn op(summary: &'static str, input: Input, output: Output) -> Operation {
 impl Operation {
     fn created(mut self) -> Self {
         self.status = 201;
+        self
+    }
+    fn no_content(mut self) -> Self {
+        self.status = 204;
         self
     }
     fn paged(mut self) -> Self {
@@ -277,6 +287,13 @@ pub fn operation(route: &Route) -> Operation {
         Op::ListNotifications => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
         Op::ExportMyData => op("Все мои данные одним документом", NoBody, Out("ResidentData")),
         Op::EraseMe => op("Удалить мои данные", NoBody, Out("Erasure")).problems(&[409]),
+        Op::GetPreferences => op("Мои настройки уведомлений", NoBody, Out("Preferences")),
+        Op::ReplacePreferences => op("Заменить настройки уведомлений", Json("Preferences"), Out("Preferences")),
+        Op::ListSubscriptions => op("Мои подписки", NoBody, Page("SubscriptionView")),
+        Op::Subscribe => op("Подписаться на место или тему", Json("SubscriptionRequest"), Out("SubscriptionView"))
+            .created()
+            .problems(&[409]),
+        Op::Unsubscribe => op("Отписаться", NoBody, Output::Empty).no_content(),
         Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }
@@ -523,9 +540,13 @@ fn path_item(route: &Route, o: &Operation) -> Value {
             "application/json": {"schema": schema_ref(item)},
             "text/xml": {"schema": {"allOf": [schema_ref(item)], "xml": {"name": element}}}
         }),
+        Output::Empty => Value::Null,
     };
     let mut responses = Map::new();
-    let mut ok = json!({"description": o.summary, "content": success});
+    let mut ok = json!({"description": o.summary});
+    if !success.is_null() {
+        set(&mut ok, "content", success);
+    }
     if let Some(links) = links_of(route) {
         set(&mut ok, "links", links);
     }

@@ -1,0 +1,141 @@
+//! Residents' preferences and subscriptions on DynamoDB, in the resident's partition
+//! `CITIZEN#<sub>`: `SK = PREFS` holds the preferences, `SK = SUB#<id>` each subscription, and
+//! `SK = SUBS` the number of subscriptions, added to in the transaction that writes one on
+//! condition that it stays under the limit (and taken from in the one that deletes one).
+
+use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
+use crate::transact::{Cancellation, TransactError};
+use crate::{backend, sdk_error};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use feedback_core::ids::{CitizenId, SubscriptionId};
+use feedback_core::ports::StoreError;
+use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscription};
+
+const PREFS_SK: &str = "PREFS";
+const COUNT_SK: &str = "SUBS";
+
+fn sub_sk(id: &SubscriptionId) -> String {
+    format!("SUB#{id}")
+}
+
+impl DynamoStore {
+    /// The Update that adds `by` to the resident's number of subscriptions, on condition that
+    /// it is under `max` when given.
+    fn count_subscriptions(
+        &self,
+        citizen: &CitizenId,
+        by: i32,
+        max: Option<u32>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .key("PK", s(citizen_pk(citizen)))
+            .key("SK", s(COUNT_SK))
+            .update_expression("ADD #count :by")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":by", n(by));
+        if let Some(max) = max {
+            update = update
+                .condition_expression("attribute_not_exists(#count) OR #count < :max")
+                .expression_attribute_values(":max", n(max));
+        }
+        let update = update.build().map_err(|e| backend("building Update", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn delete_item(
+        &self,
+        citizen: &CitizenId,
+        sk: String,
+        condition: Option<(&str, Option<(&str, u32)>)>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut delete = Delete::builder().table_name(self.table()).key("PK", s(citizen_pk(citizen))).key("SK", s(sk));
+        if let Some((expression, value)) = condition {
+            delete = delete.condition_expression(expression);
+            if let Some((name, v)) = value {
+                delete = delete.expression_attribute_names("#count", "count").expression_attribute_values(name, n(v));
+            }
+        }
+        let delete = delete.build().map_err(|e| backend("building Delete", e))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+#[async_trait]
+impl ReachStore for DynamoStore {
+    async fn get_preferences(&self, citizen: &CitizenId) -> Result<Option<Preferences>, StoreError> {
+        self.get_doc(citizen_pk(citizen), PREFS_SK).await?.map(|i| read_doc(&i)).transpose()
+    }
+
+    async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError> {
+        let item = Item::from([
+            ("PK".into(), s(citizen_pk(citizen))),
+            ("SK".into(), s(PREFS_SK)),
+            ("doc".into(), doc(preferences)?),
+        ]);
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| sdk_error("PutItem preferences", e))
+    }
+
+    async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError> {
+        let had_prefs = self.get_doc(citizen_pk(citizen), PREFS_SK).await?.is_some();
+        let subs = self.query_prefix(citizen_pk(citizen), "SUB#", None).await?;
+        let mut items = Vec::with_capacity(subs.len() + 2);
+        for item in &subs {
+            let sk =
+                item.get("SK").and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| backend("reading a key", "no SK"))?;
+            items.push(self.delete_item(citizen, sk, Some(("attribute_exists(PK)", None)))?);
+        }
+        let held = u32::try_from(subs.len()).unwrap_or(u32::MAX);
+        // The count must still be what was read: a subscription added meanwhile fails the
+        // transaction rather than outliving the erasure uncounted.
+        items.push(self.delete_item(
+            citizen,
+            COUNT_SK.to_owned(),
+            Some(("attribute_not_exists(#count) OR #count = :held", Some((":held", held)))),
+        )?);
+        items.push(self.delete_item(citizen, PREFS_SK.to_owned(), None)?);
+        self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems erase subscriptions"))?;
+        Ok(ReachErased { preferences: had_prefs, subscriptions: held })
+    }
+
+    async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError> {
+        self.query_prefix(citizen_pk(citizen), "SUB#", None).await?.iter().map(read_doc).collect()
+    }
+
+    async fn add_subscription(&self, subscription: &Subscription, max: u32) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("PK".into(), s(citizen_pk(&subscription.owner))),
+            ("SK".into(), s(sub_sk(&subscription.id))),
+            ("doc".into(), doc(subscription)?),
+        ]);
+        let items = vec![
+            self.put(item, "attribute_not_exists(PK)", None)?,
+            self.count_subscriptions(&subscription.owner, 1, Some(max))?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::Cancelled(c)) if *c.at(1) == Cancellation::ConditionalCheckFailed => Ok(false),
+            Err(e) => Err(e.conflict_or("TransactWriteItems add subscription")),
+        }
+    }
+
+    async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError> {
+        let items = vec![
+            self.delete_item(citizen, sub_sk(id), Some(("attribute_exists(PK)", None)))?,
+            self.count_subscriptions(citizen, -1, None)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::Cancelled(c)) if *c.at(0) == Cancellation::ConditionalCheckFailed => Ok(false),
+            Err(e) => Err(e.conflict_or("TransactWriteItems delete subscription")),
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Residents' preferences and subscriptions on SQLite: one row per resident in `preferences`,
+//! one per subscription in `subscriptions` (keyed by resident, then id). The limit of
+//! subscriptions is counted in the transaction that adds one; the store's transactions run one
+//! at a time, so concurrent adds cannot overshoot it.
+
+use crate::{backend, docs, json, one, SqliteStore};
+use async_trait::async_trait;
+use feedback_core::ids::{CitizenId, SubscriptionId};
+use feedback_core::ports::StoreError;
+use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscription};
+use rusqlite::params;
+
+#[async_trait]
+impl ReachStore for SqliteStore {
+    async fn get_preferences(&self, citizen: &CitizenId) -> Result<Option<Preferences>, StoreError> {
+        let citizen = citizen.to_string();
+        self.db().tx(move |tx| one(tx, "SELECT doc FROM preferences WHERE citizen = ?1", params![citizen])).await
+    }
+
+    async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError> {
+        let (citizen, doc) = (citizen.to_string(), json(preferences)?);
+        self.db()
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT INTO preferences (citizen, doc) VALUES (?1, ?2)
+                     ON CONFLICT(citizen) DO UPDATE SET doc = excluded.doc",
+                    params![citizen, doc],
+                )
+                .map(drop)
+                .map_err(backend)
+            })
+            .await
+    }
+
+    async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError> {
+        let citizen = citizen.to_string();
+        self.db()
+            .tx(move |tx| {
+                let prefs =
+                    tx.execute("DELETE FROM preferences WHERE citizen = ?1", params![citizen]).map_err(backend)?;
+                let subs =
+                    tx.execute("DELETE FROM subscriptions WHERE citizen = ?1", params![citizen]).map_err(backend)?;
+                Ok(ReachErased { preferences: prefs == 1, subscriptions: u32::try_from(subs).unwrap_or(u32::MAX) })
+            })
+            .await
+    }
+
+    async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError> {
+        let citizen = citizen.to_string();
+        self.db()
+            .tx(move |tx| docs(tx, "SELECT doc FROM subscriptions WHERE citizen = ?1 ORDER BY id", params![citizen]))
+            .await
+    }
+
+    async fn add_subscription(&self, subscription: &Subscription, max: u32) -> Result<bool, StoreError> {
+        let (citizen, id, doc) = (subscription.owner.to_string(), subscription.id.to_string(), json(subscription)?);
+        self.db()
+            .tx(move |tx| {
+                let held: u32 = tx
+                    .query_row("SELECT COUNT(*) FROM subscriptions WHERE citizen = ?1", params![citizen], |r| r.get(0))
+                    .map_err(backend)?;
+                if held >= max {
+                    return Ok(false);
+                }
+                tx.execute(
+                    "INSERT INTO subscriptions (citizen, id, doc) VALUES (?1, ?2, ?3)",
+                    params![citizen, id, doc],
+                )
+                .map_err(backend)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError> {
+        let (citizen, id) = (citizen.to_string(), id.to_string());
+        self.db()
+            .tx(move |tx| {
+                let n = tx
+                    .execute("DELETE FROM subscriptions WHERE citizen = ?1 AND id = ?2", params![citizen, id])
+                    .map_err(backend)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+}
