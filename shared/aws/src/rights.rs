@@ -193,7 +193,7 @@ impl RightsStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let before = format!("{:013}", before.timestamp_millis().max(0));
+        let before = feedback_core::message::retention_bound(before);
         let items = self.query_gsi("GSI2", CLOSED_PK.to_owned(), after, Some(&before), limit, true).await?;
         items.iter().map(read_doc).collect()
     }

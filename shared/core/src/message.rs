@@ -330,9 +330,14 @@ impl Message {
 }
 
 /// The retention-index key of a message closed at `closed`; every message closed before `at`
-/// sorts before `retention_key(at, _)`'s time part.
+/// sorts before `retention_bound(at)`.
 pub fn retention_key(closed: DateTime<Utc>, id: &MessageId) -> String {
-    format!("{:013}#{id}", closed.timestamp_millis().max(0))
+    format!("{}#{id}", retention_bound(closed))
+}
+
+/// The upper bound of the retention keys of messages closed before `before` (exclusive).
+pub fn retention_bound(before: DateTime<Utc>) -> String {
+    format!("{:013}", before.timestamp_millis().max(0))
 }
 
 /// The queue-index sort key for a deadline (ms) and an id.

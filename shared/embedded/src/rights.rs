@@ -205,7 +205,7 @@ impl RightsStore for SqliteStore {
         after: Option<&str>,
         n: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        let before = format!("{:013}", before.timestamp_millis().max(0));
+        let before = feedback_core::message::retention_bound(before);
         let after = after.unwrap_or("").to_owned();
         self.db()
             .tx(move |tx| {

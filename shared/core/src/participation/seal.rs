@@ -187,6 +187,8 @@ mod tests {
         let short = seal(&public, &poll, &answers("да")).unwrap();
         let longer = seal(&public, &poll, &answers(&"длинный ответ ".repeat(5))).unwrap();
         assert_eq!(short.len(), longer.len());
+        // the encapsulated key, the padded contents and the AEAD tag
+        assert_eq!(short.len(), ENC_LEN + MIN_PADDED + 16);
         let padded = pad(b"abc");
         assert_eq!(padded.len(), MIN_PADDED);
         assert_eq!(unpad(&padded).unwrap(), b"abc");
