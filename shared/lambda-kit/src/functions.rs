@@ -101,6 +101,12 @@ pub enum KeyOp {
     Destroy,
 }
 
+/// What a function sends out of the stack: to residents (e-mail, push, SMS) or to integrators'
+/// endpoints (webhooks). Each kind brings the variables and the permissions it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outbound {}
+
 /// A deployed function and the ports its `main.rs` wires. The table is every function's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Function {
@@ -113,6 +119,8 @@ pub struct Function {
     pub voter_secret: bool,
     /// What it does with the polls' private ballot keys.
     pub ballot_keys: &'static [KeyOp],
+    /// What it sends out of the stack.
+    pub outbound: &'static [Outbound],
 }
 
 impl Function {
@@ -186,6 +194,7 @@ pub const SUBMIT_MESSAGE: Function = Function {
     photos: &[PhotoOp::Upload, PhotoOp::Download, PhotoOp::Delete],
     voter_secret: true,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 pub const ROUTE_MESSAGES: Function = Function {
@@ -195,6 +204,7 @@ pub const ROUTE_MESSAGES: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 pub const HANDLE_MESSAGES: Function = Function {
@@ -204,6 +214,7 @@ pub const HANDLE_MESSAGES: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Also sweeps photos never attached to a message (record and object) and relays what the outbox
@@ -215,6 +226,7 @@ pub const ESCALATE_OVERDUE: Function = Function {
     photos: &[PhotoOp::Delete],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Reference data and routing rules are written whole (PutItem); integrations' keys likewise.
@@ -225,6 +237,7 @@ pub const REFERENCE_DATA: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Reads the public index and key look-ups, and writes a new message like submit-message.
@@ -235,6 +248,7 @@ pub const OPEN311: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Read-only: reference data, polls and results; counter ranges and tally shards in the base table.
@@ -245,6 +259,7 @@ pub const ANALYTICS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Stores each notification once (a conditional PutItem).
@@ -255,6 +270,7 @@ pub const NOTIFY: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    outbound: &[],
 };
 
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
@@ -271,6 +287,7 @@ pub const POLLS: Function = Function {
     photos: &[],
     voter_secret: true,
     ballot_keys: &[KeyOp::Keep, KeyOp::Destroy],
+    outbound: &[],
 };
 
 /// Closing writes the poll and freezes its results in a Put-only transaction. For sealed ballots
@@ -283,6 +300,7 @@ pub const CLOSE_POLLS: Function = Function {
     photos: &[],
     voter_secret: true,
     ballot_keys: &[KeyOp::Read, KeyOp::Destroy],
+    outbound: &[],
 };
 
 /// Every function of the stack.
