@@ -26,6 +26,13 @@ rm -f "$INFRA_OUT"
 "$INFRA_VENV/bin/cfn-lint"
 scripts/checkov.sh  # the template's security posture: 0 failed checks, every skip with its reason
 
+# The real receivers the reach suites talk to: an SMTP server (aiosmtpd), a Standard Webhooks
+# verifier (standardwebhooks) and a Web Push receiver that decrypts (http-ece, cryptography).
+# The suites start them with this interpreter and fail loudly without it.
+REACH_VENV=".venv-reach"
+ensure_venv test.sh "$REACH_VENV" "aiosmtpd==1.4.6 standardwebhooks==1.1.0 http-ece==1.2.1 cryptography==46.0.3 pyjwt==2.10.1"
+export FEEDBACK_TEST_PYTHON="$PWD/$REACH_VENV/bin/python"
+
 # shellcheck source=lib/moto.sh
 source scripts/lib/moto.sh
 start_moto test.sh
