@@ -109,6 +109,47 @@ test("sign-in lists the demo users of the region", async (env) => {
   await page.close();
 });
 
+test("on a phone the sections are a tab bar at the bottom, and no page is wider than the screen", async (env) => {
+  const resident = await as("resident-anna");
+  const message = await routedPothole(resident, "Не горит фонарь у подъезда, во дворе темно, просим заменить лампу.");
+  const page = await signInAs(env, "resident-anna");
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const path of ["/new", "/messages", `/messages/${message.id}`, "/notifications", "/polls", "/discussions", "/me/preferences", "/me/data"]) {
+    await page.goto(path);
+    await page.locator("main h1").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    const { scroll, width, header } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      header: document.querySelector(".topbar-inner").getBoundingClientRect().height,
+    }));
+    assert.ok(scroll <= width, `${path} is ${scroll} px wide on a ${width} px screen`);
+    assert.ok(header <= 64, `${path}: the header is ${header} px high`);
+    const bar = await page.locator(".mainnav ul.container").boundingBox();
+    assert.ok(bar.y + bar.height >= 843 && bar.y >= 700, `${path}: the tab bar is at ${bar.y}..${bar.y + bar.height}`);
+  }
+  // The first sections are tabs; «Ещё» opens the others, and choosing one closes it again.
+  await page.goto("/messages");
+  const tabs = page.getByRole("navigation", { name: "Разделы" });
+  assert.equal(await tabs.getByRole("link", { name: "Мои данные" }).isVisible(), false);
+  const more = tabs.getByRole("button", { name: "Ещё" });
+  const target = await more.boundingBox();
+  assert.ok(target.height >= 48, `«Ещё» is ${target.height} px high`);
+  await more.click();
+  assert.equal(await more.getAttribute("aria-expanded"), "true");
+  await axe(page, "phone: navigation sheet open");
+  await shot(page, "20-phone-navigation");
+  await tabs.getByRole("link", { name: "Мои данные" }).click();
+  await page.waitForURL(/\/me\/data$/);
+  assert.equal(await more.getAttribute("aria-expanded"), "false");
+  // A list that fits on one page has no pager.
+  await page.goto("/messages");
+  await page.locator(".cards li, table tbody tr").first().waitFor();
+  assert.equal(await page.getByRole("navigation", { name: "Страницы" }).count(), 0);
+  await axe(page, "phone: my messages");
+  await page.close();
+});
+
 test("a resident's bad input gets the API's message beside the field and keeps what was typed", async (env) => {
   const page = await signInAs(env, "resident-anna");
   await page.goto("/new");
@@ -218,7 +259,13 @@ test("the resident reads the answer and rates it 5", async (env) => {
   await page.getByTestId("answer").getByText(ANSWER_TEXT).waitFor();
   await page.getByRole("heading", { name: "Оцените ответ" }).waitFor();
   await axe(page, "message (answered)");
-  await page.getByRole("radio", { name: "5" }).check();
+  // Five stars with words under them, each a 48 px target; the radios behind them keep the keyboard.
+  const star = page.locator("label.star", { hasText: "отлично" });
+  const box = await star.boundingBox();
+  assert.ok(box.width >= 48 && box.height >= 48, `a star is ${box.width}×${box.height} px`);
+  await star.click();
+  assert.ok(await page.getByRole("radio", { name: "5 из 5 — отлично" }).isChecked());
+  assert.equal(await page.locator("label.star.star-on").count(), 5);
   await page.getByLabel("Комментарий (необязательно)").fill("Спасибо, быстро.");
   await shot(page, "04-message-answered");
   await page.getByRole("button", { name: "Отправить оценку" }).click();

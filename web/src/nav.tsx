@@ -1,3 +1,4 @@
+import { useEffect, useState } from "preact/hooks";
 import { hasRole, type Session } from "./session";
 
 type Item = [string, string];
@@ -15,21 +16,52 @@ function items(s: Session): Item[] {
   return list.filter(([href]) => !seen.has(href) && !!seen.add(href));
 }
 
+/** How many sections the phone's bottom tab bar shows; the rest are behind «Ещё». */
+const TABS = 4;
+
+function Link(props: { item: Item; path: string; class?: string }) {
+  const [href, label] = props.item;
+  const current = props.path === href || props.path.startsWith(href + "/");
+  return (
+    <li class={props.class}>
+      <a href={href} aria-current={current ? "page" : undefined}>
+        {label}
+      </a>
+    </li>
+  );
+}
+
+/**
+ * The sections of the signed-in person's roles: a row under the header on a wide screen; on a
+ * phone a tab bar at the bottom, within the thumb's reach, with the first sections as tabs and
+ * the others in a sheet that «Ещё» opens.
+ */
 export function AdminNav(props: { session: Session; path: string }) {
+  const list = items(props.session);
+  const [more, setMore] = useState(false);
+  useEffect(() => setMore(false), [props.path]);
+  const rest = list.slice(TABS);
   return (
     <nav class="mainnav" aria-label="Разделы">
       <ul class="container">
-        {items(props.session).map(([href, label]) => {
-          const current = props.path === href || props.path.startsWith(href + "/");
-          return (
-            <li key={href}>
-              <a href={href} aria-current={current ? "page" : undefined}>
-                {label}
-              </a>
-            </li>
-          );
-        })}
+        {list.map((item, i) => (
+          <Link key={item[0]} item={item} path={props.path} class={i >= TABS ? "nav-extra" : undefined} />
+        ))}
+        {rest.length > 0 && (
+          <li class="nav-more">
+            <button type="button" aria-expanded={more} aria-controls="nav-sheet" onClick={() => setMore(!more)}>
+              Ещё
+            </button>
+          </li>
+        )}
       </ul>
+      {rest.length > 0 && (
+        <ul id="nav-sheet" class="nav-sheet" hidden={!more}>
+          {rest.map((item) => (
+            <Link key={item[0]} item={item} path={props.path} />
+          ))}
+        </ul>
+      )}
     </nav>
   );
 }

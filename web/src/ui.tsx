@@ -260,7 +260,9 @@ export function usePager() {
   };
 }
 
+/** Back and next through a cursor-paged list; nothing when everything fits on one page. */
 export function Pager(props: { page: number; next: string | null | undefined; onNext: () => void; onPrev: () => void }) {
+  if (props.page <= 1 && !props.next) return null;
   return (
     <nav class="pager" aria-label="Страницы">
       <Button kind="secondary" onClick={props.onPrev} disabled={props.page <= 1}>

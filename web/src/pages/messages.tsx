@@ -197,12 +197,23 @@ function MessagePhotos(props: { messageId: string; photoIds: string[] }) {
       {urls.loading && <Loading />}
       <ul class="photos">
         {(urls.data ?? []).map((url, i) => (
-          <li key={i}>{url ? <img src={url} alt={`Фотография ${i + 1} к сообщению`} /> : <span>Фотография {i + 1} недоступна</span>}</li>
+          <li key={i}>
+            {url ? (
+              <a href={url} target="_blank" rel="noopener noreferrer" title="Открыть фотографию полностью">
+                <img src={url} alt={`Фотография ${i + 1} к сообщению, открыть полностью`} />
+              </a>
+            ) : (
+              <span>Фотография {i + 1} недоступна</span>
+            )}
+          </li>
         ))}
       </ul>
     </section>
   );
 }
+
+/** What each score means, from 1 to 5, under its star. */
+const SCORE_WORDS = ["плохо", "так себе", "нормально", "хорошо", "отлично"];
 
 function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
   const [score, setScore] = useState(0);
@@ -231,10 +242,15 @@ function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
         <fieldset class={`field stars ${scoreError ? "field-invalid" : ""}`}>
           <legend>Оценка</legend>
           {scoreError && <div class="field-error">{scoreError}</div>}
-          {[1, 2, 3, 4, 5].map((n) => (
-            <label class="radio star" key={n}>
-              <input type="radio" name="score" value={n} checked={score === n} onChange={() => setScore(n)} aria-invalid={!!scoreError || undefined} />
-              {n}
+          {SCORE_WORDS.map((word, i) => (
+            <label class={`star ${i < score ? "star-on" : ""}`} key={word}>
+              <input type="radio" name="score" value={i + 1} checked={score === i + 1} onChange={() => setScore(i + 1)} aria-invalid={!!scoreError || undefined} aria-label={`${i + 1} из 5 — ${word}`} />
+              <span class="star-icon" aria-hidden="true">
+                ★
+              </span>
+              <span class="star-word" aria-hidden="true">
+                {word}
+              </span>
             </label>
           ))}
         </fieldset>
