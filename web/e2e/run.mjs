@@ -281,7 +281,18 @@ test("the resident reads the answer and rates it 5", async (env) => {
 test("an admin creates a poll; a past close gets the API's message beside the field", async (env) => {
   const page = await signInAs(env, "admin-dmitry");
   await page.goto("/admin/polls/new");
+  // Admins reach the discussions from the navigation.
+  await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Обсуждения" }).waitFor();
+  // By default a poll closes at the end of the day a week from now, region time.
+  assert.match(await page.getByLabel("Окончание").inputValue(), /T23:59$/);
   await page.getByLabel("Название").fill("Где благоустроить общественное пространство в 2027 году?");
+  // A question without text: its error is shown once, beside the field it names.
+  await page.getByLabel(/Варианты ответа/).fill("Да\nНет");
+  await page.getByRole("button", { name: "Создать", exact: true }).click();
+  const questionError = page.locator(".question .field-error");
+  await questionError.first().waitFor();
+  assert.equal(await questionError.count(), 1, "the question's error is shown once");
+  assert.equal(await page.locator(".field-invalid", { has: page.getByLabel("Текст вопроса") }).locator(".field-error").count(), 1);
   await page.getByLabel("Текст вопроса").fill("Выберите место");
   await page.getByLabel(/Варианты ответа/).fill("Парк у набережной\nСквер на улице Ленина\nДвор школы № 5");
   // The form takes times in the region's zone.

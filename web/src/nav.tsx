@@ -9,8 +9,9 @@ function items(s: Session): Item[] {
     list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/preferences", "Уведомления и подписки"], ["/me/data", "Мои данные"]);
   }
   if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"]);
-  if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"]);
+  if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
   if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/polls", "Голосования"]);
+  if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"]);
   if (hasRole(s, "admin")) list.push(["/admin/polls/new", "Новое голосование"], ["/admin/discussions/new", "Новое обсуждение"], ["/admin/routing", "Маршрутизация"]);
   const seen = new Set<string>();
   return list.filter(([href]) => !seen.has(href) && !!seen.add(href));

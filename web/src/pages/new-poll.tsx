@@ -15,11 +15,18 @@ interface QuestionDraft {
   required: boolean;
 }
 
+/** The error about question `i` as a whole; those about its fields are shown beside each field. */
+const questionError = (error: ApiError | null, i: number) => error?.errors.find((e) => e.field === `questions[${i}]`)?.message;
+
 const newQuestion = (): QuestionDraft => ({ text: "", kind: "single", options: "", max_choices: "", required: true });
 
 /** Poll times are entered in the region's time zone, as every time is shown. */
 const regionZone = () => loadedConfig?.region?.time_zone;
 const inputAt = (msFromNow: number) => toZonedInput(new Date(Date.now() + msFromNow), regionZone()).slice(0, 16);
+/** The start of the next full hour, region time. */
+const nextHour = () => inputAt(3600 * 1000).slice(0, 14) + "00";
+/** The end of the day `days` from today, region time: a poll closes at 23:59, not at the minute it was made. */
+const dayEndIn = (days: number) => inputAt(days * 24 * 3600 * 1000).slice(0, 11) + "23:59";
 
 /** The audience: municipalities (none = the whole region) and a minimum age. */
 function AudienceFields(props: { reference: Reference; municipalities: string[]; setMunicipalities: (m: string[]) => void; minAge: string; setMinAge: (v: string) => void; error?: ApiError | null }) {
@@ -66,8 +73,8 @@ export function NewPoll(props: { discussion?: boolean }) {
   const [municipalities, setMunicipalities] = useState<string[]>([]);
   const [minAge, setMinAge] = useState("");
   const [openNow, setOpenNow] = useState(true);
-  const [opensAt, setOpensAt] = useState(() => inputAt(3600 * 1000));
-  const [closesAt, setClosesAt] = useState(() => inputAt(7 * 24 * 3600 * 1000));
+  const [opensAt, setOpensAt] = useState(nextHour);
+  const [closesAt, setClosesAt] = useState(() => dayEndIn(7));
   const [results, setResults] = useState<Schemas["ResultsVisibility"]>("after_close");
   const { busy, error, setError, errorId, run } = useFormRequest("poll-error");
   const setQ = (i: number, patch: Partial<QuestionDraft>) => setQuestions((qs) => qs.map((q, j) => (j === i ? { ...q, ...patch } : q)));
@@ -128,7 +135,7 @@ export function NewPoll(props: { discussion?: boolean }) {
             questionList.map((q, i) => (
               <fieldset class="field question" key={i}>
                 <legend>Вопрос {i + 1}</legend>
-                {error?.forField(`questions[${i}]`) && <div class="field-error">{error.forField(`questions[${i}]`)}</div>}
+                {questionError(error, i) && <div class="field-error">{questionError(error, i)}</div>}
                 <TextInput label="Текст вопроса" value={q.text} onValue={(v) => setQ(i, { text: v })} error={error?.forField(`questions[${i}].text`)} name={`q${i}-text`} />
                 {kind === "survey" && (
                   <Select
