@@ -244,6 +244,55 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await page.close();
 });
 
+test("the official's queue keeps its filter and page in the address, and on a phone its rows are cards", async (env) => {
+  // 22 routed messages: more than the 20 of one page, filed by two residents within their hourly limit.
+  const filers = [await as({ sub: "queue-filer-1", roles: ["citizen"], municipality: "tyumen" }), await as({ sub: "queue-filer-2", roles: ["citizen"], municipality: "tyumen" })];
+  const filed = await Promise.all(
+    Array.from({ length: 22 }, (_, i) => routedPothole(filers[i % 2], `Выбоина на дороге у дома ${i + 1} по улице Мельникайте, нужен ремонт покрытия.`)),
+  );
+  const page = await signInAs(env, "official-sergey");
+  await page.getByLabel("Статус").selectOption("routed");
+  await page.waitForURL(/\/queue\?status=routed$/);
+  await page.locator("table.queue tbody tr").first().waitFor();
+  await page.getByRole("button", { name: "Далее →" }).click();
+  await page.waitForURL(/[?&]page=2(&|$)/);
+  await page.getByText("Страница 2").waitFor();
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get("status"), "routed");
+  assert.ok(url.searchParams.get("cursor"), "the page's cursor is in the address");
+  const onPage2 = await page.locator("table.queue tbody tr a").first().getAttribute("href");
+  // Open a message from page 2, then Back: the same filter, page and rows.
+  await page.locator("table.queue tbody tr a").first().click();
+  await page.waitForURL(/\/messages\//);
+  await page.goBack();
+  await page.getByText("Страница 2").waitFor();
+  assert.equal(await page.getByLabel("Статус").inputValue(), "routed");
+  assert.equal(await page.locator("table.queue tbody tr a").first().getAttribute("href"), onPage2);
+  // A reload keeps it too, and «← Назад» returns to the first page.
+  await page.reload();
+  await page.getByText("Страница 2").waitFor();
+  await page.getByRole("button", { name: "← Назад" }).click();
+  await page.waitForURL((u) => !u.searchParams.has("page"));
+  assert.equal(new URL(page.url()).searchParams.get("status"), "routed");
+  // On a phone each row is a card with its labels, and the page is no wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const row = page.locator("table.queue tbody tr").first();
+  await row.waitFor();
+  const { scroll, width, rowWidth } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: window.innerWidth,
+    rowWidth: document.querySelector("table.queue tbody tr").getBoundingClientRect().width,
+  }));
+  assert.ok(scroll <= width, `the queue is ${scroll} px wide on a ${width} px screen`);
+  assert.ok(rowWidth <= width, `a card is ${rowWidth} px wide`);
+  const label = await row.locator("td").first().evaluate((td) => getComputedStyle(td, "::before").content);
+  assert.match(label, /Срок ответа/);
+  await axe(page, "phone: official queue");
+  await shot(page, "21-phone-official-queue");
+  assert.equal(filed.length, 22);
+  await page.close();
+});
+
 test("the resident reads the answer and rates it 5", async (env) => {
   const anna = await as("resident-anna");
   const message = await routedPothole(anna, "Яма у остановки «Республики» снова открылась после дождя, глубина около 15 см.");

@@ -10,15 +10,29 @@ function currentLocation() {
 
 window.addEventListener("popstate", () => location$.set(currentLocation()));
 
-export function navigate(to: string, replace = false) {
-  if (replace) history.replaceState(null, "", to);
-  else history.pushState(null, "", to);
+/** Goes to `to` as a new history entry (or in place of this one), with an optional `state` the
+ * entry keeps (`history.state`). */
+export function navigate(to: string, replace = false, state: unknown = null) {
+  if (replace) history.replaceState(state, "", to);
+  else history.pushState(state, "", to);
   location$.set(currentLocation());
   window.scrollTo(0, 0);
 }
 
 export function useLocation() {
   return useSignal(location$);
+}
+
+/** This page's address with the query changed by `patch` (a `null` value removes the key). */
+export function withQuery(patch: Record<string, string | null>): string {
+  const { path, query } = location$.value;
+  const q = new URLSearchParams(query);
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) q.delete(k);
+    else q.set(k, v);
+  }
+  const s = q.toString();
+  return path + (s ? `?${s}` : "");
 }
 
 /** Matches `/polls/:id` against `/polls/01J…`; returns the parameters or null. */

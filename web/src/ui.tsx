@@ -4,6 +4,7 @@ import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useRef, useState, useCallback } from "preact/hooks";
 import { ApiError } from "./api";
 import { STATUS } from "./format";
+import { navigate, useLocation, withQuery } from "./router";
 
 let idSeq = 0;
 export function useId(prefix = "f"): string {
@@ -247,17 +248,32 @@ export function StatusBadge(props: { status: string; overdue?: boolean }) {
   );
 }
 
-/** Cursor paging: keeps the cursors of the pages seen so far. */
+/**
+ * Cursor paging kept in the address (`?page=3&cursor=…`): each page is a history entry, so the
+ * browser's Back returns to the page and filters it came from, and a link or a reload reopens
+ * the same page. «Назад» goes back through those entries; on a page opened directly, it goes to
+ * the first page. `reset` is for a change of filters: the first page of the new list.
+ */
 export function usePager() {
-  const [stack, setStack] = useState<(string | null)[]>([null]);
-  const cursor = stack[stack.length - 1];
+  const loc = useLocation();
+  const cursor = loc.query.get("cursor");
+  const page = Math.max(1, Math.floor(Number(loc.query.get("page") ?? "1")) || 1);
   return {
-    cursor,
-    page: stack.length,
-    next: (c: string) => setStack((s) => [...s, c]),
-    prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
-    reset: () => setStack([null]),
+    cursor: cursor && page > 1 ? cursor : null,
+    page: cursor ? page : 1,
+    next: (c: string) => navigate(withQuery({ cursor: c, page: String(page + 1) }), false, { pagedFrom: page }),
+    prev: () => {
+      if ((history.state as { pagedFrom?: number } | null)?.pagedFrom === page - 1) history.back();
+      else navigate(withQuery({ cursor: null, page: null }));
+    },
+    reset: () => navigate(withQuery({ cursor: null, page: null }), true),
   };
+}
+
+/** A list filter kept in the address: changing it is a history entry and starts at the first page. */
+export function useQueryFilter(name: string): [string, (value: string) => void] {
+  const loc = useLocation();
+  return [loc.query.get(name) ?? "", (value) => navigate(withQuery({ [name]: value || null, cursor: null, page: null }))];
 }
 
 /** Back and next through a cursor-paged list; nothing when everything fits on one page. */

@@ -5,7 +5,7 @@ import { loadReference, type Reference } from "../reference";
 import { navigate } from "../router";
 import { hasRole, session } from "../session";
 import { useSignal } from "../signal";
-import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
+import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, useQueryFilter, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
 import { SubmitForm } from "./submit";
 
 export type History = Schemas["HistoryView"];
@@ -410,13 +410,14 @@ export function Notifications() {
 }
 
 export function Queue() {
-  const [status, setStatus] = useState<Schemas["Status"] | "">("");
-  const [overdue, setOverdue] = useState(false);
+  const [status, setStatus] = useQueryFilter("status");
+  const [overdueFlag, setOverdue] = useQueryFilter("overdue");
+  const overdue = overdueFlag === "1";
   const pager = usePager();
   const ref = useLoad(loadReference, []);
   const s = session.value;
   const list = useLoad(
-    () => api.get("/v1/authority/messages", { query: { status: status || undefined, overdue: overdue ? true : undefined, limit: 20, cursor: pager.cursor } }),
+    () => api.get("/v1/authority/messages", { query: { status: (status as Schemas["Status"]) || undefined, overdue: overdue ? true : undefined, limit: 20, cursor: pager.cursor } }),
     [status, overdue, pager.cursor],
   );
   const statuses: [string, string][] = ["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k) => [k, STATUS[k]]);
@@ -426,21 +427,15 @@ export function Queue() {
         <Select
           label="Статус"
           value={status}
-          onValue={(v) => {
-            setStatus(v as Schemas["Status"] | "");
-            pager.reset();
-          }}
+          onValue={setStatus}
           options={statuses}
-          placeholder="Все"
+          placeholder="Все открытые"
         />
         <label class="checkbox">
           <input
             type="checkbox"
             checked={overdue}
-            onChange={(e) => {
-              setOverdue((e.target as HTMLInputElement).checked);
-              pager.reset();
-            }}
+            onChange={(e) => setOverdue((e.target as HTMLInputElement).checked ? "1" : "")}
           />
           Только просроченные
         </label>
@@ -463,15 +458,15 @@ export function Queue() {
           <tbody>
             {list.data.items.map((m) => (
               <tr key={m.id} class={m.overdue ? "row-overdue" : ""}>
-                <td>{m.deadline ? fmtDateTime(m.deadline) : "—"}</td>
-                <td>
+                <td data-label="Срок ответа">{m.deadline ? fmtDateTime(m.deadline) : "—"}</td>
+                <td data-label="Категория">
                   <a href={`/messages/${m.id}`}>{ref.data?.category(m.category_id) ?? m.category_id}</a>
                 </td>
-                <td>{ref.data?.municipality(m.municipality_id) ?? m.municipality_id}</td>
-                <td>
+                <td data-label="Муниципалитет">{ref.data?.municipality(m.municipality_id) ?? m.municipality_id}</td>
+                <td data-label="Статус">
                   <StatusBadge status={m.status} overdue={m.overdue} />
                 </td>
-                <td class="text-cell">
+                <td class="text-cell" data-label="Текст">
                   <div class="clip">{m.text}</div>
                 </td>
               </tr>
