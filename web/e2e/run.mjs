@@ -485,15 +485,29 @@ test("the dashboard shows the counts as charts, with a range picker and CSV", as
   await page.getByTestId("kpi-submitted").filter({ hasText: /^[1-9]\d*$/ }).waitFor();
   await page.getByTestId("kpi-answered").filter({ hasText: /^[1-9]\d*$/ }).waitFor();
   await page.getByTestId("kpi-rating").filter({ hasText: /^[1-5]\.\d$/ }).waitFor();
-  for (const id of ["chart-category", "chart-municipality", "chart-day", "chart-status", "chart-authorities"]) {
+  for (const id of ["chart-category", "chart-municipality", "chart-day", "chart-status"]) {
     await page.getByTestId(id).locator("canvas").waitFor();
   }
   const category = page.getByTestId("chart-category");
   await category.locator("summary").click();
   assert.deepEqual(await tableRow(category, "Запись к врачу"), ["1", "1"], "submitted and answered");
-  const authorities = page.getByTestId("chart-authorities");
-  await authorities.locator("summary").click();
-  assert.deepEqual(await tableRow(authorities, "Департамент здравоохранения Тюменской области"), ["100\u00a0%", "100\u00a0%"], "on time, and rated 4–5");
+  // No authority has 20 answers here: none is ranked, and every one is in the table, marked.
+  const ranking = page.getByTestId("ranking");
+  await ranking.getByTestId("ranking-few").waitFor();
+  assert.equal(await ranking.getByTestId("chart-authorities").count(), 0, "one quick answer ranks no one");
+  const health = await tableRow(ranking, "Департамент здравоохранения Тюменской области");
+  assert.deepEqual(health.slice(0, 4), ["1", "100\u00a0%", "0", "100\u00a0%"], "answered, on time, overdue, rated 4–5");
+  await ranking.locator("tbody tr", { hasText: "Департамент здравоохранения" }).getByText("мало данных").waitFor();
+  // Every column sorts, both ways.
+  const answeredHeader = ranking.locator("th", { hasText: "Ответов" });
+  await answeredHeader.getByRole("button").click();
+  assert.equal(await answeredHeader.getAttribute("aria-sort"), "ascending");
+  await answeredHeader.getByRole("button").click();
+  assert.equal(await answeredHeader.getAttribute("aria-sort"), "descending");
+  const answeredColumn = (await ranking.locator("tbody tr td:nth-of-type(1)").allTextContents()).map(Number);
+  assert.deepEqual(answeredColumn, [...answeredColumn].sort((a, b) => b - a), "most answers first");
+  await page.getByTestId("kpi-in-progress").waitFor();
+  await page.getByTestId("kpi-overdue").waitFor();
   await page.getByLabel("Голосование", { exact: true }).selectOption({ label: title });
   const turnout = page.getByTestId("chart-turnout");
   await turnout.locator("canvas").waitFor();
@@ -508,12 +522,32 @@ test("the dashboard shows the counts as charts, with a range picker and CSV", as
   const text = Buffer.concat(csv).toString("utf8");
   assert.match(text.split("\n")[0], /submitted/);
   assert.match(text, /zdravookhranenie-zapis/);
+  // A year is drawn a point a month, not 365 points.
+  await page.getByRole("button", { name: "Год" }).click();
+  await page.getByTestId("chart-day").getByText("Динамика по месяцам").waitFor();
+  // On a phone nothing is wider than the screen: the table scrolls inside its box.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `the dashboard is ${scroll} px wide on a ${width} px screen`);
+  await page.setViewportSize({ width: 1280, height: 900 });
   // A range the API refuses: its message is shown and the typed dates stay.
   await page.getByLabel("С", { exact: true }).fill("2020-01-01");
   await page.getByRole("button", { name: "Показать" }).click();
   await page.locator(".field-error", { hasText: "366" }).waitFor();
   assert.equal(await page.getByLabel("С", { exact: true }).inputValue(), "2020-01-01");
   await allControlsFocusable(page, "dashboard");
+  // An official's dashboard is their authority's: titled for it, counting what it received.
+  await routedPothole(resident, "Яма у остановки «Площадь Центральная», вода стоит после дождя.");
+  const official = await signInAs(env, "official-sergey");
+  await official.goto("/dashboard");
+  await official.getByRole("heading", { level: 1, name: `Показатели: ${TYUMEN_ADMIN}` }).waitFor();
+  await official.getByTestId("kpi-submitted").filter({ hasText: /^[1-9]\d*$/ }).waitFor();
+  const received = official.getByTestId("chart-category");
+  await received.locator("summary").click();
+  const potholes = await tableRow(received, "Ямы на дорогах");
+  assert.ok(Number(potholes[0]) >= 1, `received potholes: ${potholes}`);
+  assert.equal(await received.locator("thead th", { hasText: "Поступило" }).count(), 1);
 });
 
 test("the routing rules editor checks rows against the reference data and saves", async (env) => {

@@ -7,6 +7,7 @@ import { fmtDate, fmtDay, isoDate, pct, STATUS } from "../format";
 import { loadConfig, loadReference, type Reference } from "../reference";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, focusError, Loading, Page, Select, TextInput, toApiError, useId, useLoad } from "../ui";
+import { Ranking } from "./ranking";
 
 type Group = Schemas["GroupStats"];
 
@@ -31,7 +32,8 @@ export function Dashboard(props: { timeZone?: string }) {
   const byMunicipality = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "municipality" } }), [q]);
   const byDay = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "day" } }), [q]);
   const byStatus = useLoad(() => api.get("/v1/analytics/messages", { query: { ...q, group_by: "status" } }), [q]);
-  const ranking = useLoad(() => api.get("/v1/analytics/authorities", { query: q }), [q]);
+  // Every authority with figures in the range, in one response (`next_cursor` is always null).
+  const ranking = useLoad(() => api.get("/v1/analytics/authorities", { query: q }).then((p) => p.items), [q]);
   const [csvBusy, setCsvBusy] = useState(false);
   const [csvError, setCsvError] = useState<ApiError | null>(null);
   const errorId = useId("range-error");
@@ -77,16 +79,24 @@ export function Dashboard(props: { timeZone?: string }) {
     }
   };
 
-  const total = (byStatus.data?.groups ?? []).reduce((n, g) => n + g.submitted, 0);
+  // An official sees what their authority received (`routed`); the region counts what residents submitted.
+  const official = hasRole(session.value, "official") && !hasRole(session.value, "admin", "analyst");
+  const inflow = (g: Group) => (official ? g.routed : g.submitted);
+  const inflowLabel = official ? "Поступило" : "Подано";
+  const total = (byCategory.data?.groups ?? []).reduce((n, g) => n + inflow(g), 0);
   const answered = (byCategory.data?.groups ?? []).reduce((n, g) => n + g.answered, 0);
+  const overdue = (byCategory.data?.groups ?? []).reduce((n, g) => n + g.overdue, 0);
+  const hours = (byCategory.data?.groups ?? []).reduce((acc, g) => (g.avg_response_hours == null ? acc : { n: acc.n + g.answered, sum: acc.sum + g.avg_response_hours * g.answered }), { n: 0, sum: 0 });
+  const inProgressNow = (byStatus.data?.groups ?? []).filter((g) => g.key === "in_progress" || g.key === "reopened").reduce((n, g) => n + (g.messages ?? 0), 0);
+  const trend = trendOf(byDay.data?.groups ?? [], q);
   const onTime = (byCategory.data?.groups ?? []).reduce((n, g) => n + g.answered_on_time, 0);
   const ratings = (byCategory.data?.groups ?? []).reduce((acc, g) => ({ n: acc.n + g.rating_count, sum: acc.sum + (g.rating_avg ?? 0) * g.rating_count }), { n: 0, sum: 0 });
-  const top = (groups: Group[] | undefined, n: number) => [...(groups ?? [])].sort((a, b) => b.submitted - a.submitted).slice(0, n);
+  const top = (groups: Group[] | undefined, n: number) => [...(groups ?? [])].sort((a, b) => inflow(b) - inflow(a)).slice(0, n);
   const catGroups = top(byCategory.data?.groups, 12);
   const munGroups = top(byMunicipality.data?.groups, 15);
-  const rank = (ranking.data?.items ?? []).slice(0, 15);
+  const authority = official && session.value?.authority && r ? r.authority(session.value.authority) : null;
   return (
-    <Page title="Аналитика региона" lead={hasRole(session.value, "official") && !hasRole(session.value, "admin", "analyst") ? "Показатели вашего органа власти." : undefined}>
+    <Page title={official ? `Показатели: ${authority ?? "ваш орган власти"}` : "Аналитика региона"} lead={official ? "Что поступило в ваш орган власти и как на это ответили." : undefined}>
       <form class="filters range" onSubmit={apply} noValidate aria-label="Период">
         <ErrorBox error={rangeError} shown={["from", "to"]} id={errorId} />
         <TextInput label="С" type="date" value={draft.from} onValue={(v) => setDraft({ ...draft, from: v })} error={rangeError?.forField("from")} name="from" />
@@ -125,12 +135,24 @@ export function Dashboard(props: { timeZone?: string }) {
         <>
           <dl class="kpis" aria-label="Главные показатели">
             <div>
-              <dt>Подано сообщений</dt>
+              <dt>{official ? "Поступило сообщений" : "Подано сообщений"}</dt>
               <dd data-testid="kpi-submitted">{total}</dd>
             </div>
             <div>
-              <dt>Дано ответов</dt>
+              <dt>Ответов, включая повторные после переоткрытия</dt>
               <dd data-testid="kpi-answered">{answered}</dd>
+            </div>
+            <div>
+              <dt>В работе сейчас</dt>
+              <dd data-testid="kpi-in-progress">{inProgressNow}</dd>
+            </div>
+            <div>
+              <dt>Просрочено за период</dt>
+              <dd data-testid="kpi-overdue">{overdue}</dd>
+            </div>
+            <div>
+              <dt>Среднее время ответа</dt>
+              <dd data-testid="kpi-hours">{hours.n ? fmtHours(hours.sum / hours.n) : "—"}</dd>
             </div>
             <div>
               <dt>Ответов в срок</dt>
@@ -148,7 +170,7 @@ export function Dashboard(props: { timeZone?: string }) {
               kind="hbar"
               labels={catGroups.map((g) => r.category(g.key))}
               series={[
-                { label: "Подано", data: catGroups.map((g) => g.submitted) },
+                { label: inflowLabel, data: catGroups.map(inflow) },
                 { label: "Отвечено", data: catGroups.map((g) => g.answered) },
               ]}
             />
@@ -158,18 +180,18 @@ export function Dashboard(props: { timeZone?: string }) {
               kind="hbar"
               labels={munGroups.map((g) => r.municipality(g.key))}
               series={[
-                { label: "Подано", data: munGroups.map((g) => g.submitted) },
+                { label: inflowLabel, data: munGroups.map(inflow) },
                 { label: "Просрочено", data: munGroups.map((g) => g.overdue), color: "#be123c" },
               ]}
             />
             <Chart
               testId="chart-day"
-              title="Динамика по дням"
+              title={trend.title}
               kind="line"
-              labels={(byDay.data?.groups ?? []).map((g) => fmtDay(g.key))}
+              labels={trend.points.map((p) => p.label)}
               series={[
-                { label: "Подано", data: (byDay.data?.groups ?? []).map((g) => g.submitted) },
-                { label: "Отвечено", data: (byDay.data?.groups ?? []).map((g) => g.answered) },
+                { label: inflowLabel, data: trend.points.map((p) => (official ? p.routed : p.submitted)) },
+                { label: "Отвечено", data: trend.points.map((p) => p.answered) },
               ]}
             />
             <Chart
@@ -179,25 +201,50 @@ export function Dashboard(props: { timeZone?: string }) {
               labels={(byStatus.data?.groups ?? []).map((g) => STATUS[g.key] ?? g.key)}
               series={[{ label: "Сообщений", data: (byStatus.data?.groups ?? []).map((g) => g.submitted) }]}
             />
-            <Chart
-              testId="chart-authorities"
-              title="Органы власти: доля ответов в срок и доля оценок 4–5"
-              kind="hbar"
-              max={100}
-              format={(v) => `${v}\u00a0%`}
-              labels={rank.map((a) => r.authority(a.authority_id))}
-              series={[
-                { label: "В срок, %", data: rank.map((a) => Math.round((a.on_time_share ?? 0) * 1000) / 10) },
-                { label: "Оценки 4–5, %", data: rank.map((a) => Math.round((a.rating_4_5_share ?? 0) * 1000) / 10), color: "#1b8a5a" },
-              ]}
-            />
           </div>
+          {ranking.data && <Ranking rows={ranking.data} reference={r} />}
           <Turnout reference={r} />
         </>
       )}
     </Page>
   );
 }
+
+const fmtHours = (h: number) => (h < 48 ? `${Math.round(h)} ч` : `${Math.round(h / 24)} дн.`);
+
+type Point = { label: string; submitted: number; routed: number; answered: number };
+
+/** Up to 60 days a point a day; up to half a year a point a week (from Monday); beyond, a point a month. */
+function trendOf(days: Group[], q: { from: string; to: string }): { title: string; points: Point[] } {
+  const span = (Date.parse(`${q.to}T00:00:00Z`) - Date.parse(`${q.from}T00:00:00Z`)) / 86400000 + 1;
+  const point = (label: string, g: Group): Point => ({ label, submitted: g.submitted, routed: g.routed, answered: g.answered });
+  if (!(span > 60)) return { title: "Динамика по дням", points: days.map((g) => point(fmtDay(g.key), g)) };
+  const weekly = span <= 183;
+  const buckets = new Map<string, Point>();
+  for (const g of days) {
+    const d = new Date(`${g.key}T00:00:00Z`);
+    if (isNaN(d.getTime())) continue;
+    let key: string;
+    let label: string;
+    if (weekly) {
+      d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+      key = d.toISOString().slice(0, 10);
+      label = `с ${fmtDay(key)}`;
+    } else {
+      key = g.key.slice(0, 7);
+      label = MONTH.format(d);
+    }
+    const b = buckets.get(key) ?? { label, submitted: 0, routed: 0, answered: 0 };
+    b.submitted += g.submitted;
+    b.routed += g.routed;
+    b.answered += g.answered;
+    buckets.set(key, b);
+  }
+  const points = [...buckets.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, p]) => p);
+  return { title: weekly ? "Динамика по неделям" : "Динамика по месяцам", points };
+}
+
+const MONTH = new Intl.DateTimeFormat("ru-RU", { month: "short", year: "numeric", timeZone: "UTC" });
 
 function Turnout(props: { reference: Reference }) {
   const polls = useLoad(async () => {
