@@ -150,6 +150,29 @@ test("on a phone the sections are a tab bar at the bottom, and no page is wider 
   await page.close();
 });
 
+test("a new tab is signed in from the open ones, and signing out there signs out every tab", async (env) => {
+  const first = await signInAs(env, "resident-ivan");
+  await first.goto("/messages");
+  await first.getByRole("heading", { level: 1, name: "Мои сообщения" }).waitFor();
+  // A link opened in a new tab: the portal's open tab hands over its session.
+  const second = await env.context.newPage();
+  await second.goto("/me/preferences");
+  await second.getByRole("heading", { level: 1, name: "Уведомления и подписки" }).waitFor();
+  assert.equal(new URL(second.url()).pathname, "/me/preferences");
+  await second.getByRole("button", { name: "Выйти" }).click();
+  await second.waitForURL(/\/login/);
+  // The first tab is signed out too, and says why.
+  await first.waitForURL(/\/login/);
+  await first.getByText("Вы вышли из системы в другой вкладке.").waitFor();
+  // With no tab signed in, a new tab lands on sign-in and returns to its page after it.
+  const third = await env.context.newPage();
+  await third.goto("/messages");
+  await third.waitForURL(/\/login\?return=%2Fmessages/);
+  await first.close();
+  await second.close();
+  await third.close();
+});
+
 test("a resident's bad input gets the API's message beside the field and keeps what was typed", async (env) => {
   const page = await signInAs(env, "resident-anna");
   await page.goto("/new");

@@ -3,7 +3,7 @@ import type { ComponentChildren } from "preact";
 import "./styles.css";
 import { loadConfig } from "./reference";
 import { match, navigate, onLinkClick, useLocation } from "./router";
-import { acceptSessionsFromWindows, expired, hasRole, notice, session, signInInWindow, signOut, type Session } from "./session";
+import { acceptSessionsFromWindows, askOtherTabs, expired, hasRole, notice, session, signInInWindow, signOut, type Session } from "./session";
 import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
 import { DashboardPage } from "./pages/dashboard";
@@ -15,7 +15,7 @@ import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList
 import { RoutingRules } from "./pages/routing";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
 import { Widget } from "./pages/widget";
-import { Page } from "./ui";
+import { Loading, Page } from "./ui";
 import { useEffect, useState } from "preact/hooks";
 
 type Route = { path: string; view: (p: Record<string, string>) => ComponentChildren; roles?: Session["roles"] };
@@ -53,6 +53,11 @@ function Shell() {
   const msg = useSignal(notice);
   const isExpired = useSignal(expired);
   useEffect(acceptSessionsFromWindows, []);
+  // A tab opened on a signed-in page first asks the portal's open tabs for their session.
+  const [asking, setAsking] = useState(() => !s && ROUTES.some((r) => r.roles && match(r.path, loc.path)));
+  useEffect(() => {
+    if (asking) askOtherTabs().finally(() => setAsking(false));
+  }, []);
   const [region, setRegion] = useState("Платформа обратной связи");
   useEffect(() => {
     loadConfig().then(
@@ -75,6 +80,8 @@ function Shell() {
           </p>
         </Page>
       );
+    } else if (found.r.roles && !s && asking) {
+      content = <Loading />;
     } else if (found.r.roles && !s) {
       content = <Redirect to={`/login?return=${encodeURIComponent(loc.path + window.location.search)}`} />;
     } else if (found.r.roles && !hasRole(s, ...found.r.roles)) {

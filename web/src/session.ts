@@ -1,5 +1,10 @@
 // Who is signed in: the bearer token and the claims read from it. Kept in sessionStorage, so
-// closing the tab signs out; the widget, framed on another site, receives it by postMessage.
+// closing the last tab signs out; the widget, framed on another site, receives it by postMessage.
+// Tabs of the portal share the sign-in over a same-origin BroadcastChannel: a new tab (a link
+// opened in a new tab, a message opened from a notification) asks the open ones for their
+// session, and signing out in one tab signs that person out in every tab. Nothing leaves the
+// origin: a channel is only ever heard by pages of the same origin, and a framed widget's
+// channel is partitioned under the framing site.
 
 import { signal } from "./signal";
 
@@ -72,6 +77,12 @@ export function signIn(s: Session) {
 }
 
 export function signOut(message?: string) {
+  const who = session.value?.sub;
+  if (who) tabs?.postMessage({ type: "signout", sub: who } satisfies TabMessage);
+  dropSession(message);
+}
+
+function dropSession(message?: string) {
   try {
     sessionStorage.removeItem(KEY);
   } catch {
@@ -100,4 +111,39 @@ export function acceptSessionsFromWindows(): () => void {
   };
   window.addEventListener("message", onMessage);
   return () => window.removeEventListener("message", onMessage);
+}
+
+type TabMessage = { type: "ask" } | { type: "session"; session: Session } | { type: "signout"; sub: string };
+
+const tabs: BroadcastChannel | null = typeof BroadcastChannel === "function" && window.top === window ? new BroadcastChannel("feedback.session") : null;
+let asking: ((s: Session) => void) | null = null;
+
+tabs?.addEventListener("message", (e: MessageEvent<TabMessage>) => {
+  const m = e.data;
+  if (m?.type === "ask" && session.value && !expired.value) {
+    tabs.postMessage({ type: "session", session: session.value } satisfies TabMessage);
+  } else if (m?.type === "session" && asking && typeof m.session?.token === "string" && !(m.session.exp && m.session.exp * 1000 < Date.now())) {
+    asking(m.session);
+  } else if (m?.type === "signout" && session.value?.sub === m.sub) {
+    dropSession("Вы вышли из системы в другой вкладке.");
+  }
+});
+
+/**
+ * Asks the portal's other open tabs for their session and signs this tab in with the first
+ * answer. Resolves whether one came within `ms`.
+ */
+export function askOtherTabs(ms = 300): Promise<boolean> {
+  if (!tabs || session.value) return Promise.resolve(!!session.value);
+  return new Promise((resolve) => {
+    const done = (s: Session | null) => {
+      asking = null;
+      clearTimeout(timer);
+      if (s) signIn(s);
+      resolve(!!s);
+    };
+    const timer = setTimeout(() => done(null), ms);
+    asking = done;
+    tabs.postMessage({ type: "ask" } satisfies TabMessage);
+  });
 }
