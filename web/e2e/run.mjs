@@ -230,6 +230,10 @@ test("a resident submits a message with a photo and coordinates and sees it rout
   await photo.waitFor();
   assert.ok(await photo.evaluate((img) => img.complete && img.naturalWidth === 2), "the uploaded photo is shown");
   await page.locator(".timeline").getByText("Направлено в орган власти").waitFor();
+  // A thank-you with the number and, once routed, the date the answer is due.
+  const thanks = page.getByTestId("thanks");
+  await thanks.getByText(/Ответ придёт до \d{1,2} [а-я]+ \d{4}/).waitFor();
+  assert.match(await thanks.textContent(), /Спасибо! Сообщение принято\. Его номер — [0-9A-Z]{26}/);
   await axe(page, "message (routed)");
 });
 
@@ -246,6 +250,8 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await row.getByRole("link").click();
   await page.getByRole("button", { name: "Взять в работу" }).click();
   await page.getByText("Сообщение взято в работу.").waitFor();
+  // The history stays on the page after the action, with the new step.
+  await page.locator(".timeline").getByText("В работе").waitFor();
   await page.locator(".badge", { hasText: "В работе" }).first().waitFor();
   await page.getByLabel("Текст ответа").fill(ANSWER_TEXT);
   // The session runs out while the answer is being typed: the API refuses the token, the page
@@ -276,21 +282,25 @@ test("the official's queue keeps its filter and page in the address, and on a ph
   const page = await signInAs(env, "official-sergey");
   await page.getByLabel("Статус").selectOption("routed");
   await page.waitForURL(/\/queue\?status=routed$/);
+  const firstHref = () => page.locator("table.queue tbody tr a").first().getAttribute("href");
   await page.locator("table.queue tbody tr").first().waitFor();
+  const onPage1 = await firstHref();
   await page.getByRole("button", { name: "Далее →" }).click();
   await page.waitForURL(/[?&]page=2(&|$)/);
   await page.getByText("Страница 2").waitFor();
+  await page.waitForFunction((h) => document.querySelector("table.queue tbody tr a")?.getAttribute("href") !== h, onPage1);
   const url = new URL(page.url());
   assert.equal(url.searchParams.get("status"), "routed");
   assert.ok(url.searchParams.get("cursor"), "the page's cursor is in the address");
-  const onPage2 = await page.locator("table.queue tbody tr a").first().getAttribute("href");
+  const onPage2 = await firstHref();
   // Open a message from page 2, then Back: the same filter, page and rows.
   await page.locator("table.queue tbody tr a").first().click();
   await page.waitForURL(/\/messages\//);
   await page.goBack();
   await page.getByText("Страница 2").waitFor();
+  await page.locator(`table.queue tbody tr a[href="${onPage2}"]`).waitFor();
   assert.equal(await page.getByLabel("Статус").inputValue(), "routed");
-  assert.equal(await page.locator("table.queue tbody tr a").first().getAttribute("href"), onPage2);
+  assert.equal(await firstHref(), onPage2);
   // A reload keeps it too, and «← Назад» returns to the first page.
   await page.reload();
   await page.getByText("Страница 2").waitFor();
@@ -342,6 +352,9 @@ test("the resident reads the answer and rates it 5", async (env) => {
   await shot(page, "04-message-answered");
   await page.getByRole("button", { name: "Отправить оценку" }).click();
   await page.getByTestId("rating").getByText("5 из 5").waitFor();
+  await page.getByTestId("done").getByText("Спасибо за оценку!").waitFor();
+  await page.getByRole("heading", { name: "Ход рассмотрения" }).waitFor();
+  await page.locator(".timeline").getByText("Закрыто", { exact: true }).waitFor();
   await page.locator(".badge", { hasText: "Закрыто" }).first().waitFor();
   await page.goto("/notifications");
   await page.locator(".cards li").first().waitFor();

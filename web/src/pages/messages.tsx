@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Schemas } from "../api";
-import { fmtDateTime, REJECT_REASONS, ROLE, STATUS } from "../format";
+import { fmtDate, fmtDateTime, REJECT_REASONS, ROLE, STATUS } from "../format";
 import { loadReference, type Reference } from "../reference";
-import { navigate } from "../router";
+import { navigate, useLocation } from "../router";
 import { hasRole, session } from "../session";
 import { useSignal } from "../signal";
 import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, useQueryFilter, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
@@ -81,6 +81,15 @@ export function MessageDetail(props: { id: string }) {
   const msg = useLoad(() => api.get("/v1/messages/{id}", { path: { id: props.id } }), [props.id]);
   const [current, setCurrent] = useState<Message | null>(null);
   useEffect(() => setCurrent(msg.data ?? null), [msg.data]);
+  const fresh = useLocation().query.get("new") === "1";
+  const [done, setDone] = useState<string | null>(null);
+  // After an action: the answer at once, then the whole message again, history included. A
+  // message the action took out of reach (redirected to another authority) stays as answered.
+  const acted = (what: string) => (next: Message) => {
+    setCurrent((prev) => ({ ...next, history: next.history ?? prev?.history }));
+    setDone(what);
+    api.get("/v1/messages/{id}", { path: { id: next.id } }).then(setCurrent, () => undefined);
+  };
   // Routing is asynchronous: poll until the message leaves `submitted`.
   useEffect(() => {
     if (current?.status !== "submitted") return;
@@ -99,6 +108,12 @@ export function MessageDetail(props: { id: string }) {
             <h2 id="msg-summary" class="visually-hidden">
               Сведения о сообщении
             </h2>
+            {fresh && (
+              <div class="alert alert-ok" role="status" data-testid="thanks">
+                <strong>Спасибо! Сообщение принято.</strong> Его номер — <code>{m.id}</code>.{" "}
+                {m.deadline ? `Ответ придёт до ${fmtDate(m.deadline)}; о ходе рассмотрения мы сообщим в уведомлениях.` : "Сейчас его направляют в ответственный орган, и здесь появится срок ответа."}
+              </div>
+            )}
             <StatusBadge status={m.status} overdue={m.overdue} />
             {m.status === "submitted" && (
               <p role="status" class="hint">
@@ -163,8 +178,15 @@ export function MessageDetail(props: { id: string }) {
               {m.rating.comment ? ` — «${m.rating.comment}»` : ""}
             </p>
           )}
-          {hasRole(s, "citizen") && m.status === "answered" && <RatingForm message={m} onDone={setCurrent} />}
-          {hasRole(s, "official", "moderator") && <OfficialActions message={m} reference={r} onDone={setCurrent} />}
+          {done && (
+            <div class="alert alert-ok" role="status" data-testid="done">
+              {done}
+            </div>
+          )}
+          {hasRole(s, "citizen") && m.status === "answered" && (
+            <RatingForm message={m} onDone={(next) => acted(next.status === "reopened" ? "Сообщение возвращено на повторное рассмотрение. Ответ придёт в новый срок." : "Спасибо за оценку! Она учитывается в показателях органа власти.")(next)} />
+          )}
+          {hasRole(s, "official", "moderator") && <OfficialActions message={m} reference={r} onDone={acted("")} />}
           {m.history && m.history.length > 0 && (
             <section aria-labelledby="history-h">
               <h2 id="history-h">Ход рассмотрения</h2>
