@@ -393,6 +393,12 @@ test("an admin creates a poll; a past close gets the API's message beside the fi
   assert.match(await closesError.textContent(), /прошлом|позже/);
   assert.doesNotMatch(await closesError.textContent(), /_at/, "field names are said in Russian");
   assert.equal(await page.getByLabel("Название").inputValue(), "Где благоустроить общественное пространство в 2027 году?");
+  // The preview shows the ballot as residents will see it, before anything is published.
+  await page.getByRole("button", { name: "Предпросмотр" }).click();
+  const preview = page.getByTestId("poll-preview");
+  await preview.getByRole("heading", { name: "Где благоустроить общественное пространство в 2027 году?" }).waitFor();
+  assert.equal(await preview.locator("legend").first().textContent(), "Выберите место");
+  assert.deepEqual(await preview.locator("label").allTextContents(), ["Парк у набережной", "Сквер на улице Ленина", "Двор школы № 5"]);
   await allControlsFocusable(page, "poll form");
   await axe(page, "poll form");
   await shot(page, "09-admin-new-poll");
@@ -400,6 +406,13 @@ test("an admin creates a poll; a past close gets the API's message beside the fi
   await page.getByRole("button", { name: "Создать", exact: true }).click();
   await page.waitForURL(/\/polls\/[0-9A-Z]{26}/);
   await page.getByText("Итоги будут опубликованы после завершения голосования").waitFor();
+  // Until it closes, the admin can cancel it, after saying so twice.
+  await page.getByRole("button", { name: "Отменить голосование" }).click();
+  await page.getByRole("alert").getByText(/бюллетени будут уничтожены без подсчёта/).waitFor();
+  await axe(page, "poll cancel");
+  await page.getByRole("button", { name: "Да, отменить" }).click();
+  await page.locator(".badge", { hasText: "Отменено" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Отменить голосование" }).count(), 0);
 });
 
 async function vote(page, title, option) {

@@ -56,6 +56,48 @@ function AudienceFields(props: { reference: Reference; municipalities: string[];
   );
 }
 
+/** A `datetime-local` value as people read it: «9 декабря 2026 г., 23:59». */
+const fmtInput = (v: string) => {
+  const m = v.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/);
+  if (!m) return v || "—";
+  const day = new Intl.DateTimeFormat("ru-RU", { dateStyle: "long", timeZone: "UTC" }).format(new Date(Date.UTC(+m[1], +m[2] - 1, +m[3])));
+  return `${day}, ${m[4]}:${m[5]}`;
+};
+
+/** The ballot as residents will see it, from what the form holds now; nothing is sent. */
+function PollPreview(props: { title: string; description: string; kind: string; questions: QuestionDraft[]; opens: string; closes: string; audience: string }) {
+  return (
+    <section id="poll-preview" class="panel preview" aria-labelledby="preview-h" data-testid="poll-preview">
+      <h2 id="preview-h">Так жители увидят {props.kind === "discussion" ? "обсуждение" : "бюллетень"}</h2>
+      <h3>{props.title.trim() || "Без названия"}</h3>
+      {props.description.trim() && <p>{props.description.trim()}</p>}
+      <p class="meta">
+        Начало: {props.opens}. Окончание: {props.closes} (время региона). Участвуют: {props.audience}.
+      </p>
+      {props.questions.map((q, i) => {
+        const kind = props.kind === "vote" ? "single" : q.kind;
+        const options = q.options.split("\n").map((o) => o.trim()).filter(Boolean);
+        return (
+          <fieldset class="field" key={i} disabled>
+            <legend>{q.text.trim() || `Вопрос ${i + 1} без текста`}</legend>
+            {kind === "text" ? (
+              <textarea rows={2} aria-label="Свободный ответ" />
+            ) : (
+              options.map((o) => (
+                <label class={kind === "multi" ? "checkbox" : "radio"} key={o}>
+                  <input type={kind === "multi" ? "checkbox" : "radio"} name={`preview-${i}`} />
+                  {o}
+                </label>
+              ))
+            )}
+            {kind !== "text" && options.length < 2 && <p class="hint">Нужно от 2 до 10 вариантов ответа.</p>}
+          </fieldset>
+        );
+      })}
+    </section>
+  );
+}
+
 function audienceOf(municipalities: string[], minAge: string): Schemas["AudienceRequest"] {
   const a: Schemas["AudienceRequest"] = {};
   if (municipalities.length) a.municipalities = municipalities;
@@ -76,6 +118,7 @@ export function NewPoll(props: { discussion?: boolean }) {
   const [opensAt, setOpensAt] = useState(nextHour);
   const [closesAt, setClosesAt] = useState(() => dayEndIn(7));
   const [results, setResults] = useState<Schemas["ResultsVisibility"]>("after_close");
+  const [preview, setPreview] = useState(false);
   const { busy, error, setError, errorId, run } = useFormRequest("poll-error");
   const setQ = (i: number, patch: Partial<QuestionDraft>) => setQuestions((qs) => qs.map((q, j) => (j === i ? { ...q, ...patch } : q)));
   const questionList = kind === "vote" ? questions.slice(0, 1) : questions;
@@ -212,7 +255,21 @@ export function NewPoll(props: { discussion?: boolean }) {
               </p>
             </fieldset>
           )}
+          {preview && (
+            <PollPreview
+              title={title}
+              description={description}
+              kind={discussion ? "discussion" : kind}
+              questions={discussion ? [] : questionList}
+              opens={openNow ? "сразу после создания" : fmtInput(opensAt)}
+              closes={fmtInput(closesAt)}
+              audience={[municipalities.length ? municipalities.map((m) => ref.data!.municipality(m)).join(", ") : "весь регион", minAge.trim() ? `с ${minAge.trim()} лет` : ""].filter(Boolean).join(", ")}
+            />
+          )}
           <div class="actions">
+            <Button type="button" kind="secondary" onClick={() => setPreview(!preview)} aria-expanded={preview} aria-controls="poll-preview">
+              {preview ? "Скрыть предпросмотр" : "Предпросмотр"}
+            </Button>
             <Button type="submit" busy={busy}>
               {discussion ? "Создать обсуждение" : "Создать"}
             </Button>

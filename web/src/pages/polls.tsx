@@ -117,10 +117,43 @@ export function PollDetail(props: { id: string }) {
             />
           )}
           {citizen && p.has_voted && !receipt && <Success>Вы уже проголосовали.</Success>}
+          {hasRole(session.value, "admin") && (p.status === "scheduled" || p.status === "open") && <CancelPoll poll={p} onDone={poll.reload} />}
           <PollResults poll={p} voted={!!receipt} />
         </>
       )}
     </Page>
+  );
+}
+
+/** The admin cancels a poll that has not closed, after saying so a second time. */
+function CancelPoll(props: { poll: Poll; onDone: () => void }) {
+  const [asked, setAsked] = useState(false);
+  const { busy, error, errorId, run } = useFormRequest("cancel-error");
+  const what = props.poll.kind === "discussion" ? "обсуждение" : props.poll.status === "scheduled" ? "голосование до его начала" : "идущее голосование";
+  return (
+    <section class="panel" aria-labelledby="cancel-h">
+      <h2 id="cancel-h">Отмена</h2>
+      <ErrorBox error={error} id={errorId} />
+      {!asked ? (
+        <Button kind="secondary" onClick={() => setAsked(true)}>
+          Отменить {props.poll.kind === "discussion" ? "обсуждение" : "голосование"}
+        </Button>
+      ) : (
+        <div role="alert" class="alert alert-warn">
+          <p>
+            Отменить {what}? Жители больше не смогут участвовать{props.poll.results === "after_close" ? ", а поданные бюллетени будут уничтожены без подсчёта" : ""}. Это нельзя вернуть.
+          </p>
+          <div class="actions">
+            <Button busy={busy} onClick={() => run(async () => { await api.post("/v1/polls/{id}/cancel", { path: { id: props.poll.id } }); props.onDone(); })}>
+              Да, отменить
+            </Button>
+            <Button kind="secondary" onClick={() => setAsked(false)}>
+              Нет
+            </Button>
+          </div>
+        </div>
+      )}
+    </section>
   );
 }
 
