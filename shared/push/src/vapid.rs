@@ -39,6 +39,15 @@ impl VapidKey {
         Self::from_secret(secret)
     }
 
+    /// The key a secret seed of exactly 32 bytes stands for (the seed reduced modulo the group
+    /// order): how a host that keeps random 32-byte key files derives its VAPID key.
+    pub fn from_seed(seed: &[u8]) -> Result<Self, InvalidVapidKey> {
+        let bytes: [u8; 32] = seed.try_into().map_err(|_| InvalidVapidKey)?;
+        let scalar = <p256::Scalar as p256::elliptic_curve::ops::Reduce<p256::U256>>::reduce_bytes(&bytes.into());
+        let nonzero = Option::<p256::NonZeroScalar>::from(p256::NonZeroScalar::new(scalar)).ok_or(InvalidVapidKey)?;
+        Self::from_secret(p256::SecretKey::from(nonzero))
+    }
+
     /// The stored form: base64url of the 32-byte private scalar.
     pub fn to_stored(&self) -> Zeroizing<String> {
         Zeroizing::new(BASE64URL.encode(self.secret.to_bytes()))
@@ -88,6 +97,16 @@ mod tests {
         assert_eq!(again.public_key(), key.public_key());
         assert_eq!(BASE64URL.decode(key.public_key()).unwrap().len(), 65);
         assert!(!format!("{key:?}").contains(key.to_stored().as_str()));
+    }
+
+    #[test]
+    fn a_seed_gives_one_key() {
+        let seed = [7u8; 32];
+        let key = VapidKey::from_seed(&seed).unwrap();
+        assert_eq!(key.public_key(), VapidKey::from_seed(&seed).unwrap().public_key());
+        assert_eq!(VapidKey::from_seed(&[0xff; 32]).unwrap().public_key().len(), 87);
+        assert_eq!(VapidKey::from_seed(&[0u8; 32]).unwrap_err(), InvalidVapidKey);
+        assert_eq!(VapidKey::from_seed(&[7u8; 33]).unwrap_err(), InvalidVapidKey);
     }
 
     #[test]
