@@ -34,7 +34,9 @@ async fn refused_start(data: &Path) -> String {
 
 #[tokio::test]
 async fn a_damaged_key_file_stops_the_host_and_is_never_replaced() {
-    for (secret, file) in [(true, "voter-roll.key"), (false, "dev-signing.key"), (false, "blob-signing.key")] {
+    for (secret, file) in
+        [(true, "voter-roll.key"), (true, "vapid.key"), (false, "dev-signing.key"), (false, "blob-signing.key")]
+    {
         let data = temp_data_dir(&format!("damaged-{file}"));
         let host = Host::start(&data, &[], &[]).await;
         host.kill9().await;
@@ -99,6 +101,7 @@ async fn the_data_folder_is_private_and_looser_files_are_tightened_at_start() {
         data.join("dev-signing.key"),
         data.join("blob-signing.key"),
         secrets.join("voter-roll.key"),
+        secrets.join("vapid.key"),
     ];
     for file in &files {
         assert_eq!(mode(file), 0o600, "{}", file.display());
