@@ -101,6 +101,7 @@ pub fn sample_region() -> RegionData {
             working_weekends: Default::default(),
         },
         retention: Default::default(),
+        reach: Default::default(),
     }
 }
 
