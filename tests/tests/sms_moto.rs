@@ -2,7 +2,8 @@
 //! a transactional SMS, and moto's record of sent texts (`/moto-api/data.json`, `sns.SMS`) holds
 //! exactly that number and text.
 
-use feedback_aws::{PhoneNumber, SmsError, SnsSms, MAX_SMS_CHARS};
+use feedback_aws::{SmsError, SnsSms, MAX_SMS_CHARS};
+use feedback_core::PhoneNumber;
 use feedback_tests::moto;
 use serde_json::Value;
 

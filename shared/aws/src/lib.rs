@@ -23,7 +23,7 @@ mod transact;
 pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;
 pub use s3::S3Blobs;
-pub use sms::{PhoneNumber, SmsError, SnsSms, MAX_SMS_CHARS};
+pub use sms::{SmsError, SnsSms, MAX_SMS_CHARS};
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;
 

@@ -4,33 +4,10 @@
 
 use crate::is_transient;
 use aws_sdk_sns::types::MessageAttributeValue;
+use feedback_core::PhoneNumber;
 
 /// The longest text sent: two concatenated Cyrillic (UCS-2) segments of 67 characters.
 pub const MAX_SMS_CHARS: usize = 134;
-
-/// A phone number in E.164 form (`+` and 8 to 15 digits), as the identity provider's
-/// `phone_number` claim carries it. Never logged or shown in `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
-
-impl std::fmt::Debug for PhoneNumber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PhoneNumber(…)")
-    }
-}
-
-impl PhoneNumber {
-    pub fn parse(text: &str) -> Option<PhoneNumber> {
-        let digits = text.strip_prefix('+')?;
-        let valid =
-            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
-        valid.then(|| PhoneNumber(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// How a text ended, in the terms of the delivery pipeline's transport port.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,20 +61,6 @@ impl SnsSms {
                 Err(SmsError::Transient(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))
             }
             Err(e) => Err(SmsError::Permanent(aws_sdk_sns::error::DisplayErrorContext(&e).to_string())),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_numbers_are_e164_and_hidden_from_debug() {
-        let phone = PhoneNumber::parse("+79991234567").unwrap();
-        assert_eq!(format!("{phone:?}"), "PhoneNumber(…)");
-        for bad in ["79991234567", "+7999", "+7 999 123 45 67", "+0991234567", "+7999123456789012", ""] {
-            assert!(PhoneNumber::parse(bad).is_none(), "{bad}");
         }
     }
 }
