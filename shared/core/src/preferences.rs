@@ -474,8 +474,8 @@ mod tests {
             digest: Digest::Instant,
             quiet_hours: None,
         };
-        let off = region().reach;
-        assert!(!off.sms_enabled);
+        let off = ReachSettings::default();
+        assert!(!off.sms_enabled, "off unless the region file turns it on");
         assert_eq!(
             errors(sms.check_channels(&off).unwrap_err()),
             [("channels.sms".to_owned(), SMS_NOT_IN_REGION.to_owned())]
