@@ -361,6 +361,8 @@ def canonical_resource(v, statement: dict) -> str:
     name = ref_name(v)
     if name:
         return name
+    if v == "*":
+        return "*"
     text = sub_text(v)
     if text is None:
         return json.dumps(v, sort_keys=True)
@@ -403,7 +405,7 @@ def check_iam(t: dict, translated: dict | None, m: dict, lids: dict[str, str], t
             continue
         want = set()
         for g in f["grants"]:
-            target = targets.get(g["resource"])
+            target = "*" if g["resource"] == "*" else targets.get(g["resource"])
             if not rep.check(target is not None, "iam", f"{f['name']}: no function's environment names {g['resource']}"):
                 continue
             resource = f"{target}{g.get('path', '')}" + (f" through {g['through']}" if g.get("through") else "")

@@ -22,6 +22,7 @@ use feedback_core::SystemClock;
 use feedback_embedded::{Db, FolderKeys, QueueSettings, SqliteQueue, SqliteStore};
 use feedback_lambda::routes::{self, Access, NoRoute};
 use feedback_lambda::{request::MAX_BODY_BYTES, ApiError, Deps, Settings};
+use feedback_push::{EndpointPolicy, PushSender, VapidKey};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,12 @@ pub struct HostConfig {
     /// A request not answered within this time gets 503; a connection idle for twice as long is
     /// closed.
     pub request_timeout: Duration,
+    /// The operator's contact that push services are given in every VAPID JWT (`mailto:` or
+    /// `https:`).
+    pub push_subject: String,
+    /// Whether Web Push may reach `http://127.0.0.1` endpoints: a development host with a local
+    /// receiver. Otherwise only public `https` push services.
+    pub allow_local_push: bool,
 }
 
 impl HostConfig {
@@ -82,6 +89,8 @@ pub struct Platform {
     pub integrations: Integrations<Store, SystemClock>,
     pub open311: Open311<Store, Queue, SystemClock>,
     pub verifier: Verifier,
+    /// The Web Push sender, signing with the VAPID key of the secrets folder.
+    pub push: PushSender,
     /// The code of the region this host serves, from its reference data.
     pub region_code: String,
     pub dev_key: Option<Vec<u8>>,
@@ -98,6 +107,7 @@ impl Platform {
             .with_context(|| format!("preparing data directory {}", config.data_dir.display()))?;
         // The keys first: a damaged key file stops the host before anything is written.
         let secret = poll_secrets(&config.data_dir, &config.secrets_dir)?;
+        let push = push_sender(&config)?;
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
@@ -133,6 +143,7 @@ impl Platform {
             submit,
             escalate,
             verifier,
+            push,
             region_code,
             dev_key,
             blobs,
@@ -568,6 +579,23 @@ pub fn poll_secrets(data_dir: &std::path::Path, secrets_dir: &std::path::Path) -
     let voter = VoterSecret::new(key).map_err(|e| anyhow::anyhow!(e))?;
     let keys = FolderKeys::open(secrets_dir).with_context(|| format!("opening {}", secrets_dir.display()))?;
     Ok(PollSecrets { voter, keys: Arc::new(keys) })
+}
+
+/// The Web Push sender over the stack's VAPID key: a secret of the secrets folder (`vapid.key`,
+/// 0600), created on first start. A damaged key file stops the host (a new key would silently
+/// invalidate every browser's subscription). Never logged.
+pub fn push_sender(config: &HostConfig) -> anyhow::Result<PushSender> {
+    const VAPID_KEY: &str = "vapid.key";
+    let seed = crate::datadir::key(&config.secrets_dir, VAPID_KEY, "VAPID key")?;
+    let key = VapidKey::from_seed(&seed).map_err(|e| {
+        anyhow::anyhow!(
+            "the VAPID key file {} is damaged ({e}); restore it from a backup, or move it away and start \
+             again to create a new one (browsers then subscribe anew)",
+            config.secrets_dir.join(VAPID_KEY).display()
+        )
+    })?;
+    let policy = if config.allow_local_push { EndpointPolicy::AllowLoopbackHttp } else { EndpointPolicy::PublicHttps };
+    PushSender::new(key, &config.push_subject, policy).context("building the Web Push sender")
 }
 
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.

@@ -72,6 +72,12 @@ enum Command {
         /// A request not answered within this time gets 503; a connection idle twice as long is closed.
         #[arg(long, env = "FEEDBACK_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
         request_timeout: Duration,
+        /// The contact push services are given with every Web Push (VAPID `sub`): `mailto:` or `https:`.
+        #[arg(long, env = "FEEDBACK_PUSH_SUBJECT", default_value = "mailto:feedback@localhost")]
+        push_subject: String,
+        /// Let Web Push reach `http://127.0.0.1` endpoints (development with a local receiver).
+        #[arg(long)]
+        allow_local_push: bool,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -237,6 +243,8 @@ async fn main() -> anyhow::Result<()> {
             stuck_after,
             max_connections,
             request_timeout,
+            push_subject,
+            allow_local_push,
             auth,
             issuer,
             audience,
@@ -266,6 +274,8 @@ async fn main() -> anyhow::Result<()> {
                 max_receives: feedback_lambda::functions::MAX_RECEIVE_COUNT,
                 max_connections,
                 request_timeout,
+                push_subject,
+                allow_local_push,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

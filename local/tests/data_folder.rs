@@ -34,7 +34,9 @@ async fn refused_start(data: &Path) -> String {
 
 #[tokio::test]
 async fn a_damaged_key_file_stops_the_host_and_is_never_replaced() {
-    for (secret, file) in [(true, "voter-roll.key"), (false, "dev-signing.key"), (false, "blob-signing.key")] {
+    for (secret, file) in
+        [(true, "voter-roll.key"), (true, "vapid.key"), (false, "dev-signing.key"), (false, "blob-signing.key")]
+    {
         let data = temp_data_dir(&format!("damaged-{file}"));
         let host = Host::start(&data, &[], &[]).await;
         host.kill9().await;
@@ -49,15 +51,18 @@ async fn a_damaged_key_file_stops_the_host_and_is_never_replaced() {
 }
 
 #[tokio::test]
-async fn the_voter_roll_survives_a_restart() {
+async fn the_voter_roll_and_the_vapid_key_survive_a_restart() {
     let data = temp_data_dir("voter-roll-restart");
-    let key_file = default_secrets_dir(&data).join("voter-roll.key");
+    let key_files = [default_secrets_dir(&data).join("voter-roll.key"), default_secrets_dir(&data).join("vapid.key")];
     let host = Host::start(&data, &[], &[]).await;
-    let key = std::fs::read(&key_file).unwrap();
+    let keys: Vec<Vec<u8>> = key_files.iter().map(|f| std::fs::read(f).unwrap()).collect();
     assert!(!data.join("voter-roll.key").exists(), "the voter-roll key is in the data folder");
+    assert!(!data.join("vapid.key").exists(), "the VAPID key is in the data folder");
     host.kill9().await;
     let host = Host::start(&data, &[], &[]).await;
-    assert_eq!(std::fs::read(&key_file).unwrap(), key);
+    for (file, key) in key_files.iter().zip(&keys) {
+        assert_eq!(&std::fs::read(file).unwrap(), key, "{}", file.display());
+    }
     host.kill9().await;
 }
 
@@ -99,6 +104,7 @@ async fn the_data_folder_is_private_and_looser_files_are_tightened_at_start() {
         data.join("dev-signing.key"),
         data.join("blob-signing.key"),
         secrets.join("voter-roll.key"),
+        secrets.join("vapid.key"),
     ];
     for file in &files {
         assert_eq!(mode(file), 0o600, "{}", file.display());

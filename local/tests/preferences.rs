@@ -73,6 +73,11 @@ async fn a_resident_sets_preferences_and_follows_places() {
         problem(send(&host, Method::PUT, &resident, "/v1/me/preferences", Some(late)).await).await;
     assert_eq!((status, fields[0].0.as_str()), (422, "quiet_hours.from"));
     assert!(fields[0].1.contains("ЧЧ:ММ"), "{fields:?}");
+    let mut sms = prefs.clone();
+    sms["channels"]["sms"] = json!(true);
+    let (status, _, fields) = problem(send(&host, Method::PUT, &resident, "/v1/me/preferences", Some(sms)).await).await;
+    assert_eq!(status, 422, "the region file leaves SMS off");
+    assert_eq!(fields, vec![("channels.sms".to_owned(), "SMS-уведомления в регионе не подключены".to_owned())]);
     let kept: Value = host.get(&resident, "/v1/me/preferences").await.json().await.unwrap();
     assert_eq!(kept, prefs, "a refused replacement changes nothing");
 

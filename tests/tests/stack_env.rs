@@ -1,7 +1,8 @@
 //! A function's wiring from its environment, as its `main.rs` does it on Lambda: the variables
 //! name a table and queues (on moto), `Stack::from_env` builds the adapters, and a submission made
 //! through the services it wires is stored and its routing job reaches the queue. The voter-roll
-//! secret (for the residents' data export) comes from an SSM parameter on moto.
+//! secret (for the residents' data export) comes from an SSM parameter on moto, and so does the
+//! VAPID key of the Web Push sender.
 
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::testing::sample_region;
@@ -27,7 +28,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
         .send()
         .await
         .unwrap();
-    // The only test of this binary: nothing else reads the process environment meanwhile.
+    // The only test of this binary that reads the process environment.
     std::env::set_var("TABLE_NAME", &table);
     std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
     std::env::set_var("NOTIFICATIONS_QUEUE_URL", &notifications);
@@ -54,4 +55,23 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let got = queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!(got.len(), 1, "the routing job reached the submitted queue");
     assert!(got[0].body.contains(&id.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vapid_key_comes_from_a_secure_string_and_a_damaged_one_is_refused() {
+    let _guard = moto::serial().lock().await;
+    let conf = moto::sdk().await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let key = feedback_push::VapidKey::generate().unwrap();
+    let put = |name: String, value: String| {
+        ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString).send()
+    };
+    let good = format!("/{}/vapid-key", moto::unique("vapid"));
+    put(good.clone(), key.to_stored().to_string()).await.unwrap();
+    let read = feedback_aws::vapid_key(&conf, &good).await.unwrap();
+    assert_eq!(read.public_key(), key.public_key());
+    let damaged = format!("/{}/vapid-key", moto::unique("vapid"));
+    put(damaged.clone(), "not-a-key".into()).await.unwrap();
+    let err = feedback_aws::vapid_key(&conf, &damaged).await.unwrap_err().to_string();
+    assert!(err.contains(&damaged) && !err.contains("not-a-key"), "{err}");
 }

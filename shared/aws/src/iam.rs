@@ -3,7 +3,7 @@
 //! environment names. The stack template grants each function exactly these.
 
 use crate::s3::PHOTO_KEY_PREFIX;
-use feedback_lambda::functions::{env, Function, ItemOp, KeyOp, PhotoOp, Queries};
+use feedback_lambda::functions::{env, Function, ItemOp, KeyOp, Outbound, PhotoOp, Queries};
 use serde::Serialize;
 
 /// Actions on one resource.
@@ -11,7 +11,7 @@ use serde::Serialize;
 pub struct Grant {
     pub actions: Vec<&'static str>,
     /// The variable whose value names the resource: the table, a queue's URL, the bucket, the
-    /// SSM parameter.
+    /// SSM parameter; or [`ANY_RESOURCE`] for an action IAM knows by no resource.
     pub resource: &'static str,
     /// Where under the resource: `/index/*` for the table's indexes, a key prefix in a bucket.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,6 +25,9 @@ pub struct Grant {
 /// function's role).
 pub const QUEUE_POLLER_ACTIONS: [&str; 4] =
     ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"];
+
+/// The resource of an action that has none of its own: SNS `Publish` to a phone number.
+pub const ANY_RESOURCE: &str = "*";
 
 fn on(resource: &'static str, actions: Vec<&'static str>) -> Grant {
     Grant { actions, resource, path: None, through: None }
@@ -89,6 +92,15 @@ pub fn grants(f: &Function) -> Vec<Grant> {
             .collect();
         out.push(Grant { path: Some("/*".into()), ..on(env::BALLOT_KEYS_PATH, actions) });
     }
+    for kind in f.outbound {
+        match kind {
+            Outbound::Push => {
+                out.push(on(env::VAPID_KEY_PARAM, vec!["ssm:GetParameter"]));
+                out.push(Grant { through: Some("ssm"), ..on(env::VAPID_KEY_PARAM, vec!["kms:Decrypt"]) });
+            }
+            Outbound::Sms => out.push(on(ANY_RESOURCE, vec!["sns:Publish"])),
+        }
+    }
     out
 }
 
@@ -113,6 +125,25 @@ mod tests {
         assert_eq!(notify[1].resource, "NOTIFICATIONS_QUEUE_URL");
         assert_eq!(notify[1].actions, QUEUE_POLLER_ACTIONS);
         assert_eq!(grants(&ANALYTICS), [on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"])]);
+    }
+
+    #[test]
+    fn push_reads_the_vapid_key_and_sms_publishes_to_phone_numbers() {
+        let sender = Function { outbound: &[Outbound::Push, Outbound::Sms], ..NOTIFY };
+        let all = grants(&sender);
+        let tail = all.get(all.len() - 3..).unwrap();
+        assert_eq!(
+            tail,
+            [
+                on("VAPID_KEY_PARAM", vec!["ssm:GetParameter"]),
+                Grant { through: Some("ssm"), ..on("VAPID_KEY_PARAM", vec!["kms:Decrypt"]) },
+                on("*", vec!["sns:Publish"]),
+            ]
+        );
+        for f in FUNCTIONS {
+            let any = grants(f).iter().any(|g| g.resource == ANY_RESOURCE);
+            assert_eq!(any, f.outbound.contains(&Outbound::Sms), "{}", f.name);
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod reach;
 mod rights;
 mod s3;
 pub mod schema;
+mod sms;
 mod sqs;
 mod stack;
 mod transact;
@@ -22,6 +23,7 @@ mod transact;
 pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;
 pub use s3::S3Blobs;
+pub use sms::{SmsError, SnsSms, MAX_SMS_CHARS};
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;
 
@@ -82,20 +84,38 @@ where
     }
 }
 
-/// Reads the voter-roll secret from an SSM SecureString parameter, once per cold start. The value
+/// Reads an SSM SecureString parameter, once per cold start; `what` names it in errors. The value
 /// is never logged.
-pub async fn voter_secret(
+async fn secure_parameter(
     conf: &aws_config::SdkConfig,
     parameter: &str,
-) -> anyhow::Result<feedback_core::participation::VoterSecret> {
+    what: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
     let out = aws_sdk_ssm::Client::new(conf)
         .get_parameter()
         .name(parameter)
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| anyhow::Error::new(e).context(format!("reading the voter-roll secret {parameter}")))?;
+        .map_err(|e| anyhow::Error::new(e).context(format!("reading the {what} {parameter}")))?;
     let value =
         out.parameter.and_then(|p| p.value).ok_or_else(|| anyhow::anyhow!("parameter {parameter} has no value"))?;
-    feedback_core::participation::VoterSecret::new(value.into_bytes()).map_err(|e| anyhow::anyhow!(e))
+    Ok(zeroize::Zeroizing::new(value))
+}
+
+/// Reads the voter-roll secret from an SSM SecureString parameter, once per cold start. The value
+/// is never logged.
+pub async fn voter_secret(
+    conf: &aws_config::SdkConfig,
+    parameter: &str,
+) -> anyhow::Result<feedback_core::participation::VoterSecret> {
+    let value = secure_parameter(conf, parameter, "voter-roll secret").await?;
+    feedback_core::participation::VoterSecret::new(value.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Reads the stack's VAPID key (Web Push) from an SSM SecureString parameter, once per cold start:
+/// base64url of the P-256 private scalar. The value is never logged.
+pub async fn vapid_key(conf: &aws_config::SdkConfig, parameter: &str) -> anyhow::Result<feedback_push::VapidKey> {
+    let value = secure_parameter(conf, parameter, "VAPID key").await?;
+    feedback_push::VapidKey::from_stored(&value).map_err(|e| anyhow::anyhow!("parameter {parameter}: {e}"))
 }

@@ -69,6 +69,14 @@ impl Stack {
         crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await
     }
 
+    /// The Web Push sender: the VAPID key read from the SSM parameter `VAPID_KEY_PARAM` names,
+    /// signing with the contact `VAPID_SUBJECT`, reaching public `https` push services only.
+    pub async fn push_sender(&self) -> anyhow::Result<feedback_push::PushSender> {
+        let (parameter, subject) = self.config.vapid()?;
+        let key = crate::vapid_key(&self.sdk, &parameter).await?;
+        Ok(feedback_push::PushSender::new(key, &subject, feedback_push::EndpointPolicy::PublicHttps)?)
+    }
+
     /// The voter-roll secret and the ballot keys under the SSM path `BALLOT_KEYS_PATH` names.
     pub async fn poll_secrets(&self) -> anyhow::Result<PollSecrets> {
         Ok(PollSecrets {

@@ -46,6 +46,35 @@ pub struct Actor {
     /// The address the token names, if any; never serialised, and `Debug` hides it.
     #[serde(skip)]
     pub email: Option<Email>,
+    /// The phone number the token names (`phone_number`, E.164), if any; never serialised, and
+    /// `Debug` hides it.
+    #[serde(skip)]
+    pub phone_number: Option<PhoneNumber>,
+}
+
+/// A phone number in E.164 form (`+` and 8 to 15 digits, no leading zero), from the token's
+/// `phone_number` claim. Its `Debug` form hides it, so an actor in a log line names no number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// The number, or `None` when the text is not E.164.
+    pub fn parse(text: &str) -> Option<PhoneNumber> {
+        let digits = text.strip_prefix('+')?;
+        let valid =
+            (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+        valid.then(|| PhoneNumber(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhoneNumber(…)")
+    }
 }
 
 /// An e-mail address from the token's `email` claim. Its `Debug` form hides it, so an actor in
@@ -98,6 +127,7 @@ impl Actor {
             authority,
             birthdate,
             email: optional(claims, "email").filter(|e| e.contains('@')).map(Email::new),
+            phone_number: optional(claims, "phone_number").and_then(PhoneNumber::parse),
         })
     }
 
@@ -197,5 +227,17 @@ mod tests {
         assert!(!format!("{a:?}").contains("alice@"));
         assert!(!serde_json::to_string(&a).unwrap().contains("alice@"));
         assert_eq!(Actor::from_claims(&claims(&[("sub", "u1"), ("email", " ")])).unwrap().email, None);
+    }
+
+    #[test]
+    fn the_phone_number_claim_is_kept_when_e164_but_never_shown() {
+        let a = Actor::from_claims(&claims(&[("sub", "u1"), ("phone_number", "+79991234567")])).unwrap();
+        assert_eq!(a.phone_number.as_ref().map(PhoneNumber::as_str), Some("+79991234567"));
+        assert!(!format!("{a:?}").contains("9991234567"));
+        assert!(!serde_json::to_string(&a).unwrap().contains("9991234567"));
+        for bad in ["79991234567", "+7999", "+7 999 123 45 67", "+0991234567", "+7999123456789012", " "] {
+            let a = Actor::from_claims(&claims(&[("sub", "u1"), ("phone_number", bad)])).unwrap();
+            assert_eq!(a.phone_number, None, "{bad}");
+        }
     }
 }

@@ -37,7 +37,7 @@ pub mod values;
 pub mod views;
 pub mod workflow;
 
-pub use actor::{Actor, Role};
+pub use actor::{Actor, PhoneNumber, Role};
 pub use clock::ManualClock;
 pub use error::{FieldError, FieldErrors, ServiceError};
 pub use ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId};

@@ -12,7 +12,7 @@ use crate::ids::{CategoryId, CitizenId, MunicipalityId, SubscriptionId};
 use crate::message::Message;
 use crate::ports::{Clock, ReferenceStore, StoreError};
 use crate::reference::Reference;
-use crate::region::RegionData;
+use crate::region::{ReachSettings, RegionData};
 use crate::values::Location;
 use crate::views::local_time;
 use async_trait::async_trait;
@@ -107,7 +107,19 @@ impl Preferences {
         errs.finish()?;
         Ok(self)
     }
+
+    /// Refuses a channel the region has not turned on (SMS, `reach.sms_enabled`).
+    pub fn check_channels(&self, reach: &ReachSettings) -> Result<(), ServiceError> {
+        let mut errs = FieldErrors::new();
+        if self.channels.sms && !reach.sms_enabled {
+            errs.push("channels.sms", SMS_NOT_IN_REGION);
+        }
+        errs.finish()
+    }
 }
+
+/// What a resident who asks for SMS in a region without it is told.
+pub const SMS_NOT_IN_REGION: &str = "SMS-уведомления в регионе не подключены";
 
 /// A point and a radius around it, as the body of `POST /v1/me/subscriptions` gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -357,6 +369,7 @@ where
     pub async fn set_preferences(&self, actor: &Actor, preferences: Preferences) -> Result<Preferences, ServiceError> {
         let me = resident(actor)?;
         let preferences = preferences.validated()?;
+        preferences.check_channels(&self.reference.snapshot().await?.value.reach)?;
         self.store.put_preferences(me, &preferences).await?;
         Ok(preferences)
     }
@@ -452,6 +465,23 @@ mod tests {
         for bad in ["24:00", "7:00", "07:60", "0700", "07:00:00", "ab:cd", "", "07-00", "２３:00"] {
             assert!(!is_clock_time(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn sms_is_refused_unless_the_region_turns_it_on() {
+        let sms = Preferences {
+            channels: Channels { email: false, push: false, sms: true },
+            digest: Digest::Instant,
+            quiet_hours: None,
+        };
+        let off = ReachSettings::default();
+        assert!(!off.sms_enabled, "off unless the region file turns it on");
+        assert_eq!(
+            errors(sms.check_channels(&off).unwrap_err()),
+            [("channels.sms".to_owned(), SMS_NOT_IN_REGION.to_owned())]
+        );
+        assert!(sms.check_channels(&ReachSettings { sms_enabled: true }).is_ok());
+        assert!(Preferences::defaults(&actor(true)).check_channels(&off).is_ok());
     }
 
     #[test]

@@ -127,6 +127,16 @@ impl Retention {
     }
 }
 
+/// How the region reaches residents beyond the portal and e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReachSettings {
+    /// Whether residents may choose SMS (sent through SNS, AWS only). Off unless the region turns
+    /// it on: every text costs money, within the account's SNS spending limit.
+    #[serde(default)]
+    pub sms_enabled: bool,
+}
+
 /// The whole reference data of one region, as stored and as read from the region file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +150,8 @@ pub struct RegionData {
     pub calendar: Calendar,
     #[serde(default)]
     pub retention: Retention,
+    #[serde(default)]
+    pub reach: ReachSettings,
 }
 
 /// A problem in reference data, naming the entry at fault.

@@ -3,7 +3,9 @@
 //! `testing` feature, so the functions' binaries do not carry it.
 
 use crate::calendar::Calendar;
-use crate::region::{Authority, AuthorityLevel, Category, Municipality, RegionData, RegionInfo, RoutingRule};
+use crate::region::{
+    Authority, AuthorityLevel, Category, Municipality, ReachSettings, RegionData, RegionInfo, RoutingRule,
+};
 
 pub use crate::clock::ManualClock;
 
@@ -101,6 +103,8 @@ pub fn sample_region() -> RegionData {
             working_weekends: Default::default(),
         },
         retention: Default::default(),
+        // Every channel, so that the preferences' round trips may include SMS.
+        reach: ReachSettings { sms_enabled: true },
     }
 }
 

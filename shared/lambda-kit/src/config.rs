@@ -22,6 +22,9 @@ pub struct Config {
     pub voter_secret_param: Option<String>,
     /// The SSM path of the polls' private ballot keys (`BALLOT_KEYS_PATH`).
     pub ballot_keys_path: Option<String>,
+    /// The SSM parameter of the VAPID key and the contact push services are given
+    /// (`VAPID_KEY_PARAM`, `VAPID_SUBJECT`), for a function that sends Web Push.
+    pub vapid: Option<(String, String)>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
 }
@@ -75,6 +78,7 @@ impl Config {
             photos_bucket: needed(env::PHOTOS_BUCKET)?,
             voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
             ballot_keys_path: needed(env::BALLOT_KEYS_PATH)?,
+            vapid: needed(env::VAPID_KEY_PARAM)?.zip(needed(env::VAPID_SUBJECT)?),
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
@@ -104,6 +108,11 @@ impl Config {
     /// The voter-roll secret's parameter name, for a function that reads the secret.
     pub fn voter_secret_param(&self) -> Result<String, ConfigError> {
         self.voter_secret_param.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VOTER_SECRET_PARAM))
+    }
+
+    /// The VAPID key's parameter name and the subject, for a function that sends Web Push.
+    pub fn vapid(&self) -> Result<(String, String), ConfigError> {
+        self.vapid.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VAPID_KEY_PARAM))
     }
 
     /// The SSM path of the ballot keys, for a function that keeps, reads or destroys them.
@@ -144,7 +153,7 @@ mod tests {
         assert_eq!(err.to_string(), "environment variable PHOTOS_BUCKET is not set");
         let polls = Config::from_lookup(&POLLS, all).unwrap();
         assert_eq!(polls.voter_secret_param().unwrap(), "value of VOTER_SECRET_PARAM");
-        assert!(polls.submitted_queue_url.is_none() && polls.photos_bucket.is_none());
+        assert!(polls.submitted_queue_url.is_none() && polls.photos_bucket.is_none() && polls.vapid.is_none());
         assert_eq!(
             polls.queue_url(QueueName::Submitted).unwrap_err().to_string(),
             "polls does not declare SUBMITTED_QUEUE_URL among its ports (feedback_lambda::functions)"

@@ -21,6 +21,12 @@ pub mod env {
     pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
     /// The SSM parameter holding the voter-roll secret.
     pub const VOTER_SECRET_PARAM: &str = "VOTER_SECRET_PARAM";
+    /// The SSM SecureString parameter holding the stack's VAPID key pair (Web Push, RFC 8292):
+    /// base64url of the P-256 private scalar (`feedback_push::VapidKey::from_stored`).
+    pub const VAPID_KEY_PARAM: &str = "VAPID_KEY_PARAM";
+    /// The operator's contact that push services are given in every VAPID JWT (`sub`): a
+    /// `mailto:` or `https:` URL.
+    pub const VAPID_SUBJECT: &str = "VAPID_SUBJECT";
     /// The SSM path under which each poll's private ballot key is a SecureString parameter.
     pub const BALLOT_KEYS_PATH: &str = "BALLOT_KEYS_PATH";
     /// Per-citizen submissions per hour (optional, `Settings::submissions_per_hour`).
@@ -105,7 +111,14 @@ pub enum KeyOp {
 /// endpoints (webhooks). Each kind brings the variables and the permissions it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outbound {}
+pub enum Outbound {
+    /// Web Push to residents' browsers: signs with the stack's VAPID key and posts to the push
+    /// services the subscriptions name, over the Internet (no AWS permission beyond the key).
+    Push,
+    /// SMS to residents' phones through SNS (`Publish` with a phone number, which IAM knows by
+    /// no resource but `*`).
+    Sms,
+}
 
 /// A deployed function and the ports its `main.rs` wires. The table is every function's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +149,9 @@ impl Function {
         }
         if !self.ballot_keys.is_empty() {
             vars.push(env::BALLOT_KEYS_PATH);
+        }
+        if self.outbound.contains(&Outbound::Push) {
+            vars.extend([env::VAPID_KEY_PARAM, env::VAPID_SUBJECT]);
         }
         vars
     }
@@ -381,5 +397,7 @@ mod tests {
         );
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
         assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);
+        let pusher = Function { outbound: &[Outbound::Push, Outbound::Sms], ..NOTIFY };
+        assert_eq!(pusher.variables(), ["TABLE_NAME", "VAPID_KEY_PARAM", "VAPID_SUBJECT"]);
     }
 }

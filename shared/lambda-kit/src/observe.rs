@@ -181,6 +181,7 @@ mod tests {
                 authority: None,
                 birthdate: None,
                 email: None,
+                phone_number: None,
             };
             record_role(&actor);
             tracing::info!("inside");
