@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod calendar;
 pub mod clock;
 pub mod counters;
+pub mod delivery;
 pub mod disclosure;
 pub mod error;
 pub mod geo;
