@@ -6,9 +6,10 @@
 //! each attempt so concurrent consumers never send it twice, and marked sent only after the
 //! transport accepted it: at least once, never twice for the same (notification, channel).
 
-use crate::ids::{CitizenId, MessageId};
+use crate::ids::{CitizenId, MessageId, MunicipalityId};
 use crate::notification::{Notification, NotificationKind};
-use crate::preferences::{Digest, QuietHours};
+use crate::ports::StoreError;
+use crate::preferences::{Digest, QuietHours, Subscription};
 use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -151,7 +152,7 @@ pub enum Payload {
     /// One transition of a message.
     Transition { notification: Notification, audience: Audience },
     /// The notifications of one digest period.
-    Digest { period: String },
+    Digest { digest: Digest, period: String, start: DateTime<Utc>, end: DateTime<Utc> },
 }
 
 /// One send owed to one resident on one channel.
@@ -174,6 +175,9 @@ pub struct Delivery {
     pub last_attempt_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_class: Option<ErrorClass>,
+    /// Until when a consumer holds the delivery for an attempt ([`DeliveryStore::claim_delivery`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// What happens to a delivery after an attempt.
@@ -223,6 +227,7 @@ impl Delivery {
             next_attempt_at: Some(now),
             last_attempt_at: None,
             error_class: None,
+            claimed_until: None,
         }
     }
 
@@ -250,6 +255,7 @@ impl Delivery {
     /// The delivery after an attempt at `now` with `result`.
     pub fn after_attempt(mut self, result: &Result<(), SendError>, now: DateTime<Utc>) -> Delivery {
         let outcome = self.outcome(result, now);
+        self.claimed_until = None;
         self.attempts += 1;
         self.last_attempt_at = Some(now);
         self.error_class = result.as_ref().err().map(SendError::class);
@@ -270,6 +276,7 @@ impl Delivery {
 
     /// The delivery waiting, without an attempt, until `at`.
     pub fn deferred(mut self, at: DateTime<Utc>) -> Delivery {
+        self.claimed_until = None;
         self.next_attempt_at = Some(at);
         self
     }
@@ -277,6 +284,7 @@ impl Delivery {
     /// The delivery given up without an attempt, for `reason`.
     pub fn suppressed(mut self, reason: ErrorClass, now: DateTime<Utc>) -> Delivery {
         self.status = DeliveryStatus::Suppressed;
+        self.claimed_until = None;
         self.next_attempt_at = None;
         self.last_attempt_at = Some(now);
         self.error_class = Some(reason);
@@ -584,6 +592,56 @@ impl Contact {
     pub fn usable(&self) -> Option<&Address> {
         (!self.disabled).then_some(&self.address)
     }
+}
+
+/// Where deliveries and residents' contact addresses are kept, with the lookups the pipeline
+/// plans by. No lookup scans: subscriptions are found by municipality and among those that
+/// follow a point, digest residents by their digest, due deliveries by their due time.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Writes the delivery unless one with its id exists; true when it was written.
+    async fn plan_delivery(&self, delivery: &Delivery) -> Result<bool, StoreError>;
+
+    async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError>;
+
+    /// Takes the delivery for an attempt until `until`, if it is pending and no other consumer
+    /// holds it at `now`; the delivery as claimed, or `None`. Of concurrent claims one wins.
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Replaces the stored delivery (its status, attempts and schedule; the claim it carries).
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+
+    /// Pending deliveries due at or before `now`, soonest first, at most `limit`.
+    async fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Every delivery of a subject (a notification id or a digest key).
+    async fn deliveries_of(&self, subject: &str) -> Result<Vec<Delivery>, StoreError>;
+
+    async fn get_contact(&self, citizen: &CitizenId, channel: Channel) -> Result<Option<Contact>, StoreError>;
+
+    async fn put_contact(&self, citizen: &CitizenId, contact: &Contact) -> Result<(), StoreError>;
+
+    /// Deletes every contact of the resident; how many there were.
+    async fn erase_contacts(&self, citizen: &CitizenId) -> Result<u32, StoreError>;
+
+    /// Subscriptions naming this municipality.
+    async fn subscriptions_in(&self, municipality: &MunicipalityId) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Subscriptions that follow a point and name no municipality.
+    async fn point_subscriptions(&self) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Residents whose preferences ask for `digest`, by id after `after`, at most `limit`.
+    async fn digest_residents(
+        &self,
+        digest: Digest,
+        after: Option<&CitizenId>,
+        limit: usize,
+    ) -> Result<Vec<CitizenId>, StoreError>;
 }
 
 #[cfg(test)]

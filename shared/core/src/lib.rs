@@ -8,6 +8,7 @@ pub mod clock;
 pub mod counters;
 pub mod delivery;
 pub mod disclosure;
+pub mod dispatch;
 pub mod error;
 pub mod geo;
 pub mod ids;
