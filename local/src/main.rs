@@ -72,6 +72,13 @@ enum Command {
         /// A request not answered within this time gets 503; a connection idle twice as long is closed.
         #[arg(long, env = "FEEDBACK_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
         request_timeout: Duration,
+        /// The SMTP server residents' e-mail goes through (`smtp://HOST:PORT`); without it
+        /// no e-mail is sent (in-portal notifications are unaffected)
+        #[arg(long, env = "FEEDBACK_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// The sender of residents' e-mail
+        #[arg(long, env = "FEEDBACK_MAIL_FROM", default_value = "noreply@localhost")]
+        mail_from: String,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -237,6 +244,8 @@ async fn main() -> anyhow::Result<()> {
             stuck_after,
             max_connections,
             request_timeout,
+            smtp_url,
+            mail_from,
             auth,
             issuer,
             audience,
@@ -266,6 +275,7 @@ async fn main() -> anyhow::Result<()> {
                 max_receives: feedback_lambda::functions::MAX_RECEIVE_COUNT,
                 max_connections,
                 request_timeout,
+                mail: feedback_local::mail::MailConfig { smtp_url, from: mail_from },
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

@@ -80,6 +80,10 @@ where
         Self { store, clock, reference, settings }
     }
 
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
     pub fn settings(&self) -> &DeliverySettings {
         &self.settings
     }
@@ -361,4 +365,33 @@ pub fn may_read_log(actor: &Actor, region: &RegionData) -> Result<(), ServiceErr
         return Ok(());
     }
     crate::policy::require_region_admin(actor, region)
+}
+
+/// What plans a stored notification's deliveries: the pipeline, or nothing where no channel
+/// besides the portal is wired.
+#[async_trait::async_trait]
+pub trait Planner: Send + Sync {
+    /// Plans the notification's deliveries; the ids of those pending.
+    async fn plan(&self, notification: &Notification) -> Result<Vec<String>, ServiceError>;
+}
+
+/// No channel besides the portal: nothing is planned.
+pub struct NoChannels;
+
+#[async_trait::async_trait]
+impl Planner for NoChannels {
+    async fn plan(&self, _: &Notification) -> Result<Vec<String>, ServiceError> {
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait::async_trait]
+impl<S, C> Planner for Deliveries<S, C>
+where
+    S: DeliveryStore + ReachStore + MessageStore + NotificationStore + ReferenceStore,
+    C: Clock,
+{
+    async fn plan(&self, notification: &Notification) -> Result<Vec<String>, ServiceError> {
+        Deliveries::plan(self, notification).await
+    }
 }
