@@ -168,6 +168,9 @@ pub async fn contacts_are_kept_per_channel_and_erased<S: DeliveryBackend, Q: Que
     assert_eq!(h.store.erase_contacts(&who("alice")).await.unwrap(), 1);
     assert!(h.store.get_contact(&who("alice"), Channel::Email).await.unwrap().is_none());
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
+    let erased = h.store.erase_reach(&who("bob")).await.unwrap();
+    assert_eq!(erased.contacts, 1, "erasing a resident's reach takes their contact");
+    assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_none());
 }
 
 /// A transport that records what it was asked to send.
