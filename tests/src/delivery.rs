@@ -276,6 +276,69 @@ pub async fn transient_failures_wait_and_a_permanent_one_turns_the_address_off<S
     assert!(!serde_json::to_string(&log).unwrap().contains("alice"));
 }
 
+pub async fn quiet_hours_defer_a_delivery_until_they_end<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    let quiet = Preferences {
+        quiet_hours: Some(feedback_core::preferences::QuietHours { from: "22:00".into(), to: "08:00".into() }),
+        ..prefs(Digest::Instant)
+    };
+    h.store.put_preferences(&who("alice"), &quiet).await.unwrap();
+    clock.set(at("2026-12-02T23:30:00+05:00"));
+    let id = p.plan(&note("alice", "tr-night", NotificationKind::Routed)).await.unwrap().remove(0);
+    let t = Recorder::default();
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Deferred);
+    let d = h.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.attempts, d.next_attempt_at),
+        (DeliveryStatus::Pending, 0, Some(at("2026-12-03T08:00:00+05:00")))
+    );
+    clock.set(at("2026-12-03T07:59:00+05:00"));
+    assert!(p.due(1).await.unwrap().is_empty());
+    clock.set(at("2026-12-03T08:00:00+05:00"));
+    assert_eq!(p.due(1).await.unwrap(), vec![id.clone()]);
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Sent);
+    assert_eq!(t.sent.lock().unwrap().len(), 1);
+}
+
+pub async fn a_digest_resident_gets_one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    p.remember_contact(&resident("bob")).await.unwrap();
+    h.store.put_preferences(&who("alice"), &prefs(Digest::Daily)).await.unwrap();
+    h.store.put_preferences(&who("bob"), &prefs(Digest::Daily)).await.unwrap();
+    let first = note("alice", "tr-d1", NotificationKind::Routed);
+    let mut second = note("alice", "tr-d2", NotificationKind::Answered);
+    second.at = at("2026-12-02T18:00:00+05:00");
+    for n in [&first, &second] {
+        h.store.put_notification(n).await.unwrap();
+        assert!(p.plan(n).await.unwrap().is_empty(), "a digest resident gets no instant mail");
+    }
+    clock.set(at("2026-12-03T09:00:00+05:00"));
+    let planned = p.plan_digests().await.unwrap();
+    assert_eq!(planned.len(), 1, "alice had news; bob had none");
+    let p = Arc::new(p);
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let p = p.clone();
+            tokio::spawn(async move { p.plan_digests().await.unwrap() })
+        })
+        .collect();
+    for run in runs {
+        assert_eq!(run.await.unwrap(), planned, "repeated and concurrent runs plan the same digest");
+    }
+    let t = Recorder::default();
+    for _ in 0..2 {
+        p.attempt(&planned[0], &t).await.unwrap();
+    }
+    let sent = t.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0], ("alice@example.ru".to_owned(), "Сводка уведомлений за 2026-12-02".to_owned()));
+    assert!(p.plan_digests().await.unwrap().is_empty(), "a sent digest is not planned again");
+    let d = h.store.get_delivery(&planned[0]).await.unwrap().unwrap();
+    assert_eq!(d.subject, "digest:2026-12-02");
+}
+
 #[macro_export]
 macro_rules! delivery_suite {
     ($harness:expr) => {
@@ -287,7 +350,9 @@ macro_rules! delivery_suite {
             digest_residents_are_found_by_their_digest,
             contacts_are_kept_per_channel_and_erased,
             the_pipeline_sends_once_to_the_author_and_matching_subscribers,
-            transient_failures_wait_and_a_permanent_one_turns_the_address_off
+            transient_failures_wait_and_a_permanent_one_turns_the_address_off,
+            quiet_hours_defer_a_delivery_until_they_end,
+            a_digest_resident_gets_one_digest_per_period
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
