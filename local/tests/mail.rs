@@ -26,10 +26,13 @@ fn free_port() -> u16 {
 
 impl Sink {
     async fn start(out: &Path) -> Sink {
+        Self::start_on(out, free_port()).await
+    }
+
+    async fn start_on(out: &Path, port: u16) -> Sink {
         let python = std::env::var("FEEDBACK_TEST_PYTHON")
             .expect("FEEDBACK_TEST_PYTHON must name a Python with aiosmtpd (scripts/test.sh sets it)");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/receivers/smtp_sink.py");
-        let port = free_port();
         let mut child = Command::new(python)
             .arg(script)
             .arg("--port")
@@ -217,5 +220,38 @@ async fn subscribers_hear_of_public_news_in_their_municipality_only() {
     submit(&host, &alice, &pothole()).await;
     let mails = sink.expect(3).await;
     assert_eq!(mails[2]["to"], "alice@example.ru", "a non-public message tells its author only");
+    drop(sink.child);
+}
+
+/// A mail server that is down delays e-mail only: the in-portal notification arrives at once, the
+/// delivery stays pending, and the mail goes out on the retry after the server is back (the
+/// first retry waits a minute).
+#[tokio::test]
+async fn a_dead_mail_server_delays_email_only() {
+    let data = temp_data_dir("mail-dead-server");
+    let port = free_port();
+    let host =
+        Host::start(&data, &["--schedule-every", "1s", "--smtp-url", &format!("smtp://127.0.0.1:{port}")], &[]).await;
+    let alice = resident(&host, "alice").await;
+    submit(&host, &alice, &pothole()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: Value = host.get(&alice, "/v1/me/notifications").await.json().await.unwrap();
+        if n["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the in-portal notification did not arrive: {n}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sink = Sink::start_on(&data.with_extension("mails"), port).await;
+    assert!(sink.mails().is_empty(), "nothing was sent while the server was down");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while sink.mails().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the mail did not go out after the server came back");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mails = sink.expect(1).await;
+    assert_eq!(mails[0]["to"], "alice@example.ru");
     drop(sink.child);
 }
