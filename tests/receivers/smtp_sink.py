@@ -3,6 +3,7 @@ OUT/mails.jsonl: the envelope, the raw message, and its headers and parts decode
 "ready" once it listens."""
 
 import argparse
+import asyncio
 import email
 import email.policy
 import json
@@ -39,9 +40,12 @@ class Sink:
             },
             ensure_ascii=False,
         )
+        await asyncio.to_thread(self.append, line)
+        return "250 OK"
+
+    def append(self, line):
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
-        return "250 OK"
 
 
 def main():
