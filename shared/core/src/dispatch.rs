@@ -131,14 +131,14 @@ where
     }
 
     /// Plans the deliveries a stored notification owes and returns the ids of those still
-    /// pending: planning again (a redelivered job) writes nothing new and returns the same
+    /// pending (none for a resident with a daily or weekly digest: the digest tells them): planning again (a redelivered job) writes nothing new and returns the same
     /// pending ids, so a crash between planning and enqueueing loses nothing.
     pub async fn plan(&self, n: &Notification) -> Result<Vec<String>, ServiceError> {
         let now = self.clock.now();
         let mut pending = Vec::new();
         for (citizen, audience) in self.audience(n).await? {
             let prefs = self.preferences_of(&citizen).await?;
-            if prefs.digest != Digest::Instant && audience == Audience::Author {
+            if prefs.digest != Digest::Instant {
                 continue;
             }
             for channel in [Channel::Email, Channel::Push, Channel::Sms] {
