@@ -57,6 +57,8 @@ pub struct HostConfig {
     /// Whether Web Push may reach `http://127.0.0.1` endpoints: a development host with a local
     /// receiver. Otherwise only public `https` push services.
     pub allow_local_push: bool,
+    /// Residents' e-mail: the SMTP server and the sender; no server, no e-mail.
+    pub mail: crate::mail::MailConfig,
 }
 
 impl HostConfig {
@@ -97,6 +99,10 @@ pub struct Platform {
     pub blobs: Arc<LocalBlobs>,
     /// The URL the host serves on, known once it is bound.
     pub base_url: Arc<std::sync::OnceLock<String>>,
+    /// The delivery pipeline, built once the host's URL (its links' base) is known.
+    pub mail: std::sync::OnceLock<Arc<crate::mail::Mail>>,
+    /// The key unsubscribe links are signed with, in the secrets folder.
+    unsubscribe_key: Vec<u8>,
     pub config: HostConfig,
 }
 
@@ -108,6 +114,7 @@ impl Platform {
         // The keys first: a damaged key file stops the host before anything is written.
         let secret = poll_secrets(&config.data_dir, &config.secrets_dir)?;
         let push = push_sender(&config)?;
+        let unsubscribe_key = crate::datadir::key(&config.secrets_dir, "unsubscribe.key", "unsubscribe key")?;
         let base_url = Arc::new(std::sync::OnceLock::new());
         let blobs = Arc::new(LocalBlobs::open(&config.data_dir, base_url.clone())?);
         let db = Db::open(&config.data_dir.join("feedback.db"))?;
@@ -148,8 +155,27 @@ impl Platform {
             dev_key,
             blobs,
             base_url,
+            mail: std::sync::OnceLock::new(),
+            unsubscribe_key,
             config,
         })
+    }
+}
+
+impl Platform {
+    /// Builds the delivery pipeline with links to `base_url`; once.
+    pub fn start_mail(&self, base_url: &str) -> anyhow::Result<()> {
+        if self.mail.get().is_none() {
+            let mail = crate::mail::Mail::open(
+                SqliteStore::new(self.db.clone()),
+                self.reference.clone(),
+                &self.config.mail,
+                self.unsubscribe_key.clone(),
+                base_url,
+            )?;
+            let _ = self.mail.set(Arc::new(mail));
+        }
+        Ok(())
     }
 }
 
@@ -169,6 +195,7 @@ pub async fn serve(
         platform.config.request_timeout.saturating_mul(2),
     );
     let _ = platform.base_url.set(format!("http://{addr}"));
+    platform.start_mail(&format!("http://{addr}"))?;
     let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
     let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
     let app_platform = platform.clone();
@@ -222,7 +249,7 @@ pub fn logged_route(method: &str, path: &str) -> String {
     }
     let area = if path.starts_with(blobs::PREFIX) {
         "photo bytes"
-    } else if path == "/v1/dev/tokens" || path == "/healthz" || path == "/config.json" {
+    } else if path == "/v1/dev/tokens" || path == "/v1/unsubscribe" || path == "/healthz" || path == "/config.json" {
         path
     } else if path.starts_with("/v1/") || path.starts_with("/open311/") {
         "no route"
@@ -256,6 +283,12 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     }
     if crate::web::handles(method, path) {
         return crate::web::respond(p, method, path, req.headers()).await;
+    }
+    if path == "/v1/unsubscribe" {
+        return match p.mail.get() {
+            Some(mail) => mail.unsubscribe(method, req.uri().query()).await,
+            None => to_axum(ApiError::RouteNotFound.into_response()),
+        };
     }
     if path == "/v1/dev/tokens" {
         return match (&p.dev_key, method) {
@@ -294,6 +327,13 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             }
         }
     };
+    if let (Some(claims), Some(mail)) = (&claims, p.mail.get()) {
+        if route_key == "POST /v1/messages" || route_key == "PUT /v1/me/preferences" {
+            if let Ok(actor) = feedback_core::Actor::from_claims(claims) {
+                mail.remember(&actor).await;
+            }
+        }
+    }
     let request = match events::api_gateway_request(&p.region_code, &route_key, params, &parts, &bytes, claims) {
         Ok(r) => r,
         Err(e) => {
@@ -483,6 +523,16 @@ async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
     }
 }
 
+/// A use case's refusal as the API's problem response.
+pub fn problem(e: feedback_core::ServiceError) -> AxumResponse {
+    to_axum(ApiError::Service(e).into_response())
+}
+
+/// A function's response as the host's.
+pub fn to_axum_response(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
+    to_axum(resp)
+}
+
 fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
     let (parts, body) = resp.into_parts();
     let bytes: Vec<u8> = match body {
@@ -534,7 +584,10 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
         let event = events::sqs_event(queue.as_str(), &deliveries)?;
         let response = match queue {
             QueueName::Submitted => route_messages::handle(&p.routing, event).await,
-            QueueName::Notifications => notify::handle(&p.notifications, event).await,
+            QueueName::Notifications => match p.mail.get() {
+                Some(mail) => notify::handle_planned(&p.notifications, &mail.deliveries, event).await,
+                None => notify::handle(&p.notifications, event).await,
+            },
         }
         .map_err(anyhow::Error::from_boxed)?;
         let failed: std::collections::HashSet<&str> =
@@ -544,6 +597,9 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
                 p.queue.ack(queue, &d.receipt).await?;
             }
         }
+    }
+    if let Some(mail) = p.mail.get() {
+        delivered += mail.deliver_due(&p.region_code).await?;
     }
     Ok(delivered)
 }
@@ -622,6 +678,9 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
         let ticked = tokio::spawn(async move {
             let _ = escalate_once(&run).await;
             let _ = close_polls_once(&run).await;
+            if let Err(e) = crate::mail::digests_once(&run).await {
+                tracing::error!(error = %ErrorChain(e.as_ref()), "the digest run failed");
+            }
         });
         if let Err(e) = ticked.await {
             tracing::error!(panicked = e.is_panic(), "a scheduled run failed");

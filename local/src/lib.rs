@@ -6,6 +6,7 @@ pub mod datadir;
 pub mod events;
 pub mod host;
 pub mod limits;
+pub mod mail;
 pub mod manifest;
 pub mod reconcile;
 pub mod region_file;

@@ -78,6 +78,13 @@ enum Command {
         /// Let Web Push reach `http://127.0.0.1` endpoints (development with a local receiver).
         #[arg(long)]
         allow_local_push: bool,
+        /// The SMTP server residents' e-mail goes through (`smtp://HOST:PORT`); without it
+        /// no e-mail is sent (in-portal notifications are unaffected)
+        #[arg(long, env = "FEEDBACK_SMTP_URL")]
+        smtp_url: Option<String>,
+        /// The sender of residents' e-mail
+        #[arg(long, env = "FEEDBACK_MAIL_FROM", default_value = "noreply@localhost")]
+        mail_from: String,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -245,6 +252,8 @@ async fn main() -> anyhow::Result<()> {
             request_timeout,
             push_subject,
             allow_local_push,
+            smtp_url,
+            mail_from,
             auth,
             issuer,
             audience,
@@ -276,6 +285,7 @@ async fn main() -> anyhow::Result<()> {
                 request_timeout,
                 push_subject,
                 allow_local_push,
+                mail: feedback_local::mail::MailConfig { smtp_url, from: mail_from },
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

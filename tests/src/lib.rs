@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod contract;
 pub mod cost;
+pub mod delivery;
 pub mod embedded;
 pub mod faults;
 pub mod fixtures;

@@ -135,3 +135,8 @@ mod reach {
     use super::*;
     feedback_tests::reach_suite!(harness());
 }
+
+mod delivery {
+    use super::*;
+    feedback_tests::delivery_suite!(harness());
+}

@@ -28,6 +28,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
         request_timeout: Duration::from_secs(30),
         push_subject: "mailto:ops@feedback.example".into(),
         allow_local_push: false,
+        mail: Default::default(),
     };
     let platform = Arc::new(Platform::open(config, Verifier::Dev { key: key.clone() }).await.unwrap());
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -103,7 +103,7 @@ impl ReachStore for DynamoStore {
         )?);
         items.push(self.delete_item(citizen, PREFS_SK.to_owned(), None)?);
         self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems erase subscriptions"))?;
-        Ok(ReachErased { preferences: had_prefs, subscriptions: held })
+        Ok(ReachErased { preferences: had_prefs, subscriptions: held, contacts: 0 })
     }
 
     async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError> {

@@ -310,6 +310,9 @@ impl SubscriptionView {
 pub struct ReachErased {
     pub preferences: bool,
     pub subscriptions: u32,
+    /// The resident's contact addresses (`feedback_core::delivery::Contact`), kept beside the
+    /// preferences.
+    pub contacts: u32,
 }
 
 /// Where preferences and subscriptions are kept, by resident.
@@ -320,8 +323,8 @@ pub trait ReachStore: Send + Sync + 'static {
     /// Replaces the resident's preferences.
     async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError>;
 
-    /// Deletes the resident's preferences and every subscription of theirs, in one transaction;
-    /// what was there.
+    /// Deletes the resident's preferences, every subscription and every contact address of
+    /// theirs, in one transaction; what was there.
     async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError>;
 
     /// The resident's subscriptions, oldest first (there are at most [`MAX_SUBSCRIPTIONS`]).

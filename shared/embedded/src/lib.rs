@@ -2,6 +2,7 @@
 //! FULL), so a single binary runs the platform with nothing else installed.
 
 mod counters;
+mod delivery;
 mod keys;
 mod open311;
 mod participation;
@@ -270,6 +271,7 @@ impl Db {
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA).context("applying the schema")?;
+        conn.execute_batch(delivery::SCHEMA).context("applying the delivery schema")?;
         migrate(&conn).context("migrating the schema")?;
         Ok(Db { conn: Arc::new(Mutex::new(conn)) })
     }

@@ -40,7 +40,10 @@ impl ReachStore for SqliteStore {
                     tx.execute("DELETE FROM preferences WHERE citizen = ?1", params![citizen]).map_err(backend)?;
                 let subs =
                     tx.execute("DELETE FROM subscriptions WHERE citizen = ?1", params![citizen]).map_err(backend)?;
-                Ok(ReachErased { preferences: prefs == 1, subscriptions: u32::try_from(subs).unwrap_or(u32::MAX) })
+                let contacts =
+                    tx.execute("DELETE FROM contacts WHERE citizen = ?1", params![citizen]).map_err(backend)?;
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                Ok(ReachErased { preferences: prefs == 1, subscriptions: count(subs), contacts: count(contacts) })
             })
             .await
     }

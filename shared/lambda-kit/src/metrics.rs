@@ -26,11 +26,18 @@ pub enum Metric {
     BallotsCast,
     /// An HTTP request was answered with a 5xx status (every HTTP function).
     ServerErrors,
+    /// A delivery to a resident was given up (dead): an alarm watches it.
+    DeliveriesDead,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] =
-        [Metric::SubmissionsAccepted, Metric::RoutingLag, Metric::BallotsCast, Metric::ServerErrors];
+    pub const ALL: [Metric; 5] = [
+        Metric::SubmissionsAccepted,
+        Metric::RoutingLag,
+        Metric::BallotsCast,
+        Metric::ServerErrors,
+        Metric::DeliveriesDead,
+    ];
 
     /// The metric's name in CloudWatch.
     pub fn name(self) -> &'static str {
@@ -39,6 +46,7 @@ impl Metric {
             Metric::RoutingLag => "RoutingLag",
             Metric::BallotsCast => "BallotsCast",
             Metric::ServerErrors => "Http5xx",
+            Metric::DeliveriesDead => "DeliveriesDead",
         }
     }
 
@@ -46,7 +54,9 @@ impl Metric {
     pub fn unit(self) -> &'static str {
         match self {
             Metric::RoutingLag => "Seconds",
-            Metric::SubmissionsAccepted | Metric::BallotsCast | Metric::ServerErrors => "Count",
+            Metric::SubmissionsAccepted | Metric::BallotsCast | Metric::ServerErrors | Metric::DeliveriesDead => {
+                "Count"
+            }
         }
     }
 }

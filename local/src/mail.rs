@@ -1,0 +1,175 @@
+//! Residents' e-mail from the local host: the SMTP transport (`--smtp-url`), the delivery
+//! pipeline over the embedded store, the loop that attempts due deliveries, the digest run and
+//! one-click unsubscribe (`/v1/unsubscribe`). Without `--smtp-url` no e-mail channel exists and
+//! no e-mail delivery is planned; in-portal notifications are unaffected.
+//!
+//! Deliveries are kept in the store, which is their outbox: the consumer loop attempts those
+//! due, so a crash between planning and sending loses nothing.
+
+use crate::host::{problem, to_axum_response, Platform};
+use async_trait::async_trait;
+use axum::response::Response as AxumResponse;
+use feedback_core::delivery::{Address, Channel, Outgoing, SendError, Transport};
+use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
+use feedback_core::error::ErrorChain;
+use feedback_core::{Actor, SystemClock};
+use feedback_embedded::SqliteStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one send may take before it counts as a transient failure.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+/// Due deliveries read per pass, in pages of `feedback_core::dispatch::PAGE`.
+const PAGES: usize = 5;
+
+/// The e-mail settings of `feedback serve`.
+#[derive(Debug, Clone, Default)]
+pub struct MailConfig {
+    /// `smtp://host:port`; none turns e-mail off.
+    pub smtp_url: Option<String>,
+    pub from: String,
+}
+
+/// The pipeline and the transports the host has.
+pub struct Mail {
+    pub deliveries: Deliveries<SqliteStore, SystemClock>,
+    pub transports: Vec<Arc<dyn Transport>>,
+}
+
+/// A transport whose sends give up after a time: one slow channel cannot hold a pass.
+struct Timed {
+    inner: Arc<dyn Transport>,
+    limit: Duration,
+}
+
+#[async_trait]
+impl Transport for Timed {
+    fn channel(&self) -> Channel {
+        self.inner.channel()
+    }
+    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
+        match tokio::time::timeout(self.limit, self.inner.send(to, content)).await {
+            Ok(r) => r,
+            Err(_) => Err(SendError::Transient("send timed out".to_owned())),
+        }
+    }
+}
+
+impl Mail {
+    /// The pipeline with the transports `config` names, its links pointing at `base_url`.
+    pub fn open(
+        store: SqliteStore,
+        reference: Arc<feedback_core::service::Reference<SqliteStore>>,
+        config: &MailConfig,
+        secret: Vec<u8>,
+        base_url: &str,
+    ) -> anyhow::Result<Mail> {
+        let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
+        if let Some(url) = &config.smtp_url {
+            let from = feedback_mail::Sender::parse(&config.from).map_err(anyhow::Error::msg)?;
+            let smtp = feedback_mail::SmtpMail::new(url, from, SEND_TIMEOUT).map_err(anyhow::Error::msg)?;
+            transports.push(Arc::new(Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
+        }
+        let settings = DeliverySettings {
+            channels: transports.iter().map(|t| t.channel()).collect(),
+            portal_url: base_url.to_owned(),
+            api_url: base_url.to_owned(),
+            unsubscribe_secret: Arc::from(secret),
+        };
+        Ok(Mail { deliveries: Deliveries::new(store, SystemClock, reference, settings), transports })
+    }
+
+    fn transport(&self, channel: Channel) -> Option<&Arc<dyn Transport>> {
+        self.transports.iter().find(|t| t.channel() == channel)
+    }
+
+    /// Attempts every due delivery, all at once, each through its channel's transport (whose
+    /// sends time out): a dead mail server delays e-mail only.
+    pub async fn deliver_due(self: &Arc<Self>, region: &str) -> anyhow::Result<usize> {
+        let due = self.deliveries.due(PAGES).await?;
+        let mut attempts = tokio::task::JoinSet::new();
+        for id in due {
+            let mail = self.clone();
+            attempts.spawn(async move { mail.attempt(&id).await });
+        }
+        let mut done = 0;
+        while let Some(r) = attempts.join_next().await {
+            match r {
+                Ok(Attempted::Skipped) => {}
+                Ok(Attempted::Dead(_)) => {
+                    feedback_lambda::metrics::emit(region, feedback_lambda::metrics::Metric::DeliveriesDead, 1.0);
+                    done += 1;
+                }
+                Ok(_) => done += 1,
+                Err(e) => tracing::error!(panicked = e.is_panic(), "a delivery attempt failed"),
+            }
+        }
+        Ok(done)
+    }
+
+    async fn attempt(&self, id: &str) -> Attempted {
+        let Some(channel) = self.deliveries_channel(id).await else { return Attempted::Skipped };
+        let Some(t) = self.transport(channel) else { return Attempted::Skipped };
+        match self.deliveries.attempt(id, t.as_ref()).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %ErrorChain(&e), "delivery attempt failed");
+                Attempted::Skipped
+            }
+        }
+    }
+
+    async fn deliveries_channel(&self, id: &str) -> Option<Channel> {
+        use feedback_core::delivery::DeliveryStore;
+        self.deliveries.store().get_delivery(id).await.ok().flatten().map(|d| d.channel)
+    }
+
+    /// Keeps the e-mail address of a resident's token as their contact.
+    pub async fn remember(&self, actor: &Actor) {
+        if let Err(e) = self.deliveries.remember_contact(actor).await {
+            tracing::warn!(error = %ErrorChain(&e), "contact not kept");
+        }
+    }
+
+    /// `GET` and `POST /v1/unsubscribe?token=…`: a `GET` shows a page whose button posts; a
+    /// `POST` (what mail clients send for RFC 8058) turns the channel off.
+    pub async fn unsubscribe(&self, method: &str, query: Option<&str>) -> AxumResponse {
+        let token = query
+            .map(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()))
+            .unwrap_or_default()
+            .unwrap_or_default();
+        let checked = self.deliveries.verify(&token);
+        match (method, checked) {
+            (_, Err(e)) => problem(e),
+            ("GET", Ok(_)) => page(&token),
+            ("POST", Ok(_)) => match self.deliveries.unsubscribe(&token).await {
+                Ok(channel) => to_axum_response(feedback_lambda::json_response(
+                    200,
+                    &serde_json::json!({ "unsubscribed": channel.as_str() }),
+                )),
+                Err(e) => problem(e),
+            },
+            _ => problem(feedback_core::ServiceError::NotFound),
+        }
+    }
+}
+
+fn page(token: &str) -> AxumResponse {
+    let token = feedback_core::delivery::escape_html(token);
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Отписка от писем</title></head><body>\
+         <h1>Отписаться от писем портала?</h1><p>Письма о ваших сообщениях и подписках больше не будут приходить. \
+         Уведомления на портале останутся.</p>\
+         <form method=\"post\" action=\"/v1/unsubscribe?token={token}\"><button type=\"submit\">Отписаться</button></form>\
+         </body></html>"
+    );
+    let mut resp = AxumResponse::new(axum::body::Body::from(html));
+    resp.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
+    resp
+}
+
+/// Plans and sends the digests of the periods that ended.
+pub async fn digests_once(p: &Platform) -> anyhow::Result<usize> {
+    let Some(mail) = p.mail.get() else { return Ok(0) };
+    Ok(mail.deliveries.plan_digests().await?.len())
+}

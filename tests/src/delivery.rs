@@ -1,0 +1,367 @@
+//! The delivery store and pipeline on every backend: deliveries are created once, of
+//! concurrent claims one wins and a sent delivery is never claimed again, due deliveries are
+//! found by their due time, subscribers by municipality and point, digest residents by their
+//! digest, contacts are erased; the pipeline sends each (notification, channel) once, tells
+//! matching subscribers of public news only, and the author once even when subscribed.
+
+use crate::contract::{Backend, Queue};
+use crate::fixtures::{actor, at, submitted};
+use crate::Harness;
+use async_trait::async_trait;
+use chrono::Duration;
+use feedback_core::delivery::{
+    Address, Audience, Channel, Contact, Delivery, DeliveryStatus, DeliveryStore, Outgoing, Payload, SendError,
+    Transport,
+};
+use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
+use feedback_core::ids::{CitizenId, MunicipalityId};
+use feedback_core::message::Status;
+use feedback_core::notification::{Notification, NotificationKind};
+use feedback_core::ports::NewRecord;
+use feedback_core::preferences::{CenterRequest, Channels, Digest, Preferences, Reach, SubscriptionRequest};
+use feedback_core::service::Reference;
+use feedback_core::testing::{sample_region, ManualClock};
+use std::sync::{Arc, Mutex};
+
+/// A backend that also keeps deliveries.
+pub trait DeliveryBackend: Backend + DeliveryStore {}
+impl<T: Backend + DeliveryStore> DeliveryBackend for T {}
+
+const T0: &str = "2026-12-02T10:00:00+05:00";
+
+fn who(sub: &str) -> CitizenId {
+    CitizenId::parse(sub).unwrap()
+}
+
+fn note(author: &str, id: &str, kind: NotificationKind) -> Notification {
+    let (m, _) = submitted(author, at(T0));
+    Notification {
+        id: id.into(),
+        citizen: who(author),
+        message_id: m.id,
+        kind,
+        at: at(T0),
+        text: "Ваше сообщение направлено".into(),
+        expires_at: None,
+    }
+}
+
+fn pending(subject: &str, to: &str, due: &str) -> Delivery {
+    let payload =
+        Payload::Transition { notification: note(to, subject, NotificationKind::Routed), audience: Audience::Author };
+    Delivery::planned(subject, Channel::Email, &who(to), payload, at(T0)).deferred(at(due))
+}
+
+pub async fn a_delivery_is_created_once<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let d = pending("t1", "alice", T0);
+    assert!(h.store.plan_delivery(&d).await.unwrap());
+    let mut again = d.clone();
+    again.attempts = 7;
+    assert!(!h.store.plan_delivery(&again).await.unwrap(), "planning again writes nothing");
+    assert_eq!(h.store.get_delivery(&d.id).await.unwrap(), Some(d.clone()));
+    assert_eq!(h.store.deliveries_of("t1").await.unwrap(), vec![d]);
+    assert!(h.store.get_delivery("missing").await.unwrap().is_none());
+}
+
+pub async fn of_concurrent_claims_one_wins_and_a_sent_delivery_stays_sent<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let d = pending("t2", "alice", T0);
+    h.store.plan_delivery(&d).await.unwrap();
+    let now = at(T0);
+    let claims = (0..6).map(|_| {
+        let (store, id) = (h.store.clone(), d.id.clone());
+        tokio::spawn(async move { store.claim_delivery(&id, now, now + Duration::minutes(2)).await.unwrap() })
+    });
+    let mut won = Vec::new();
+    for c in claims {
+        won.extend(c.await.unwrap());
+    }
+    assert_eq!(won.len(), 1, "exactly one claim wins");
+    let sent = won.remove(0).after_attempt(&Ok(()), now);
+    h.store.save_delivery(&sent).await.unwrap();
+    let later = now + Duration::hours(1);
+    assert!(h.store.claim_delivery(&d.id, later, later + Duration::minutes(2)).await.unwrap().is_none());
+    assert_eq!(h.store.get_delivery(&d.id).await.unwrap().map(|d| d.status), Some(DeliveryStatus::Sent));
+}
+
+pub async fn due_deliveries_are_found_by_their_due_time<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let soon = pending("t3", "alice", "2026-12-02T10:01:00+05:00");
+    let now_due = pending("t4", "bob", "2026-12-02T09:59:00+05:00");
+    let later = pending("t5", "carol", "2026-12-02T11:00:00+05:00");
+    let sent = pending("t6", "dave", "2026-12-02T09:00:00+05:00").after_attempt(&Ok(()), at(T0));
+    for d in [&soon, &now_due, &later, &sent] {
+        h.store.plan_delivery(d).await.unwrap();
+    }
+    let ids = |v: Vec<Delivery>| v.into_iter().map(|d| d.subject).collect::<Vec<_>>();
+    let due = h.store.due_deliveries(at("2026-12-02T10:05:00+05:00"), 10).await.unwrap();
+    assert_eq!(ids(due), ["t4", "t3"]);
+    assert_eq!(ids(h.store.due_deliveries(at("2026-12-02T10:05:00+05:00"), 1).await.unwrap()), ["t4"]);
+    h.store.save_delivery(&now_due.clone().after_attempt(&Ok(()), at(T0))).await.unwrap();
+    assert_eq!(ids(h.store.due_deliveries(at("2026-12-02T10:05:00+05:00"), 10).await.unwrap()), ["t3"]);
+}
+
+async fn reach<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) -> Reach<S, Arc<ManualClock>> {
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    Reach::new(h.store.clone(), Arc::new(ManualClock::at(T0)), reference)
+}
+
+fn resident(sub: &str) -> feedback_core::Actor {
+    actor(sub, "[citizen]", &[("email", &format!("{sub}@example.ru"))])
+}
+
+fn in_tyumen() -> SubscriptionRequest {
+    SubscriptionRequest { municipality_id: Some("tyumen".into()), ..Default::default() }
+}
+
+fn around_the_pit() -> SubscriptionRequest {
+    SubscriptionRequest {
+        center: Some(CenterRequest { lat: 57.153, lon: 65.541 }),
+        radius_m: Some(500),
+        ..Default::default()
+    }
+}
+
+pub async fn subscribers_are_found_by_municipality_and_point<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let r = reach(h).await;
+    r.subscribe(&resident("alice"), in_tyumen()).await.unwrap();
+    r.subscribe(&resident("bob"), around_the_pit()).await.unwrap();
+    let owners = |v: Vec<feedback_core::preferences::Subscription>| {
+        v.into_iter().map(|s| s.owner.to_string()).collect::<Vec<_>>()
+    };
+    let tyumen = MunicipalityId::parse("tyumen").unwrap();
+    assert_eq!(owners(h.store.subscriptions_in(&tyumen).await.unwrap()), ["alice"]);
+    assert_eq!(owners(h.store.point_subscriptions().await.unwrap()), ["bob"]);
+    let elsewhere = MunicipalityId::parse("tobolsk").unwrap();
+    assert!(h.store.subscriptions_in(&elsewhere).await.unwrap().is_empty());
+}
+
+fn prefs(digest: Digest) -> Preferences {
+    Preferences { channels: Channels { email: true, push: false, sms: false }, digest, quiet_hours: None }
+}
+
+pub async fn digest_residents_are_found_by_their_digest<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    for (sub, digest) in [
+        ("ann", Digest::Daily),
+        ("ben", Digest::Weekly),
+        ("cat", Digest::Daily),
+        ("dan", Digest::Instant),
+        ("eve", Digest::Daily),
+    ] {
+        h.store.put_preferences(&who(sub), &prefs(digest)).await.unwrap();
+    }
+    h.store.put_preferences(&who("dan"), &prefs(Digest::Daily)).await.unwrap();
+    h.store.put_preferences(&who("eve"), &prefs(Digest::Instant)).await.unwrap();
+    let first = h.store.digest_residents(Digest::Daily, None, 2).await.unwrap();
+    assert_eq!(first, [who("ann"), who("cat")]);
+    assert_eq!(h.store.digest_residents(Digest::Daily, Some(&who("cat")), 2).await.unwrap(), [who("dan")]);
+    assert_eq!(h.store.digest_residents(Digest::Weekly, None, 10).await.unwrap(), [who("ben")]);
+}
+
+pub async fn contacts_are_kept_per_channel_and_erased<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let c = Contact::refreshed(None, Channel::Email, &Address::new("a@example.ru"), at(T0));
+    h.store.put_contact(&who("alice"), &c).await.unwrap();
+    h.store.put_contact(&who("bob"), &c).await.unwrap();
+    assert_eq!(h.store.get_contact(&who("alice"), Channel::Email).await.unwrap(), Some(c.clone()));
+    assert!(h.store.get_contact(&who("alice"), Channel::Sms).await.unwrap().is_none());
+    assert_eq!(h.store.erase_contacts(&who("alice")).await.unwrap(), 1);
+    assert!(h.store.get_contact(&who("alice"), Channel::Email).await.unwrap().is_none());
+    assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
+    let erased = h.store.erase_reach(&who("bob")).await.unwrap();
+    assert_eq!(erased.contacts, 1, "erasing a resident's reach takes their contact");
+    assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_none());
+}
+
+/// A transport that records what it was asked to send.
+#[derive(Default)]
+pub struct Recorder {
+    pub sent: Mutex<Vec<(String, String)>>,
+    pub fail: Mutex<Option<SendError>>,
+}
+
+#[async_trait]
+impl Transport for Recorder {
+    fn channel(&self) -> Channel {
+        Channel::Email
+    }
+    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.sent.lock().unwrap().push((to.as_str().to_owned(), content.subject.clone()));
+        Ok(())
+    }
+}
+
+async fn pipeline<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) -> (Deliveries<S, Arc<ManualClock>>, Arc<ManualClock>) {
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    let settings = DeliverySettings {
+        channels: vec![Channel::Email],
+        portal_url: "https://portal.example".into(),
+        api_url: "https://api.example".into(),
+        unsubscribe_secret: Arc::from(&b"secret"[..]),
+    };
+    (Deliveries::new(h.store.clone(), clock.clone(), reference, settings), clock)
+}
+
+pub async fn the_pipeline_sends_once_to_the_author_and_matching_subscribers<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let (p, _) = pipeline(h).await;
+    let r = reach(h).await;
+    for sub in ["alice", "sub1", "sub2"] {
+        p.remember_contact(&resident(sub)).await.unwrap();
+    }
+    r.subscribe(&resident("sub1"), in_tyumen()).await.unwrap();
+    r.subscribe(&resident("alice"), in_tyumen()).await.unwrap();
+    let mut elsewhere = in_tyumen();
+    elsewhere.municipality_id = Some("tobolsk".into());
+    r.subscribe(&resident("sub2"), elsewhere).await.unwrap();
+
+    let (mut m, entry) = submitted("alice", at(T0));
+    m.public = true;
+    m.status = Status::Routed;
+    h.store.create_message(&NewRecord::new(m.clone(), entry), None, &[], None).await.unwrap();
+    let mut n = note("alice", "tr-public", NotificationKind::Routed);
+    n.message_id = m.id;
+    h.store.put_notification(&n).await.unwrap();
+
+    let planned = p.plan(&n).await.unwrap();
+    assert_eq!(planned.len(), 2, "the author once, the matching subscriber once");
+    assert_eq!(p.plan(&n).await.unwrap(), planned, "planning again yields the same pending deliveries");
+    let t = Recorder::default();
+    for id in planned.iter().chain(planned.iter()) {
+        p.attempt(id, &t).await.unwrap();
+    }
+    let mut to: Vec<String> = t.sent.lock().unwrap().iter().map(|(a, _)| a.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["alice@example.ru", "sub1@example.ru"]);
+    assert!(p.plan(&n).await.unwrap().is_empty(), "sent deliveries are not planned again");
+
+    let mut hidden = m.clone();
+    hidden.id = feedback_core::ids::MessageId::new_at(at(T0) + Duration::seconds(1));
+    hidden.public = false;
+    let (_, entry) = submitted("alice", at(T0));
+    h.store.create_message(&NewRecord::new(hidden.clone(), entry), None, &[], None).await.unwrap();
+    let mut private = note("alice", "tr-private", NotificationKind::Answered);
+    private.message_id = hidden.id;
+    assert_eq!(p.plan(&private).await.unwrap().len(), 1, "a non-public message tells its author only");
+}
+
+pub async fn transient_failures_wait_and_a_permanent_one_turns_the_address_off<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    let n = note("alice", "tr-fail", NotificationKind::InProgress);
+    let id = p.plan(&n).await.unwrap().remove(0);
+    let t = Recorder::default();
+    *t.fail.lock().unwrap() = Some(SendError::Transient("421".into()));
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Retry);
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Skipped, "not due before its backoff");
+    assert!(p.due(1).await.unwrap().is_empty());
+    clock.advance(Duration::minutes(1));
+    assert_eq!(p.due(1).await.unwrap(), vec![id.clone()]);
+    *t.fail.lock().unwrap() = Some(SendError::Permanent("550".into()));
+    assert!(matches!(p.attempt(&id, &t).await.unwrap(), Attempted::Dead(_)));
+    let contact = h.store.get_contact(&who("alice"), Channel::Email).await.unwrap().unwrap();
+    assert!(contact.disabled);
+    let log = p.log(&actor("admin", "[admin]", &[]), "tr-fail").await.unwrap();
+    assert_eq!((log.len(), log[0].attempts, log[0].status), (1, 2, DeliveryStatus::Dead));
+    assert!(!serde_json::to_string(&log).unwrap().contains("alice"));
+}
+
+pub async fn quiet_hours_defer_a_delivery_until_they_end<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    let quiet = Preferences {
+        quiet_hours: Some(feedback_core::preferences::QuietHours { from: "22:00".into(), to: "08:00".into() }),
+        ..prefs(Digest::Instant)
+    };
+    h.store.put_preferences(&who("alice"), &quiet).await.unwrap();
+    clock.set(at("2026-12-02T23:30:00+05:00"));
+    let id = p.plan(&note("alice", "tr-night", NotificationKind::Routed)).await.unwrap().remove(0);
+    let t = Recorder::default();
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Deferred);
+    let d = h.store.get_delivery(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.status, d.attempts, d.next_attempt_at),
+        (DeliveryStatus::Pending, 0, Some(at("2026-12-03T08:00:00+05:00")))
+    );
+    clock.set(at("2026-12-03T07:59:00+05:00"));
+    assert!(p.due(1).await.unwrap().is_empty());
+    clock.set(at("2026-12-03T08:00:00+05:00"));
+    assert_eq!(p.due(1).await.unwrap(), vec![id.clone()]);
+    assert_eq!(p.attempt(&id, &t).await.unwrap(), Attempted::Sent);
+    assert_eq!(t.sent.lock().unwrap().len(), 1);
+}
+
+pub async fn a_digest_resident_gets_one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    p.remember_contact(&resident("bob")).await.unwrap();
+    h.store.put_preferences(&who("alice"), &prefs(Digest::Daily)).await.unwrap();
+    h.store.put_preferences(&who("bob"), &prefs(Digest::Daily)).await.unwrap();
+    let first = note("alice", "tr-d1", NotificationKind::Routed);
+    let mut second = note("alice", "tr-d2", NotificationKind::Answered);
+    second.at = at("2026-12-02T18:00:00+05:00");
+    for n in [&first, &second] {
+        h.store.put_notification(n).await.unwrap();
+        assert!(p.plan(n).await.unwrap().is_empty(), "a digest resident gets no instant mail");
+    }
+    clock.set(at("2026-12-03T09:00:00+05:00"));
+    let planned = p.plan_digests().await.unwrap();
+    assert_eq!(planned.len(), 1, "alice had news; bob had none");
+    let p = Arc::new(p);
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let p = p.clone();
+            tokio::spawn(async move { p.plan_digests().await.unwrap() })
+        })
+        .collect();
+    for run in runs {
+        assert_eq!(run.await.unwrap(), planned, "repeated and concurrent runs plan the same digest");
+    }
+    let t = Recorder::default();
+    for _ in 0..2 {
+        p.attempt(&planned[0], &t).await.unwrap();
+    }
+    let sent = t.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0], ("alice@example.ru".to_owned(), "Сводка уведомлений за 2026-12-02".to_owned()));
+    assert!(p.plan_digests().await.unwrap().is_empty(), "a sent digest is not planned again");
+    let d = h.store.get_delivery(&planned[0]).await.unwrap().unwrap();
+    assert_eq!(d.subject, "digest:2026-12-02");
+}
+
+#[macro_export]
+macro_rules! delivery_suite {
+    ($harness:expr) => {
+        $crate::delivery_suite!(@cases $harness;
+            a_delivery_is_created_once,
+            of_concurrent_claims_one_wins_and_a_sent_delivery_stays_sent,
+            due_deliveries_are_found_by_their_due_time,
+            subscribers_are_found_by_municipality_and_point,
+            digest_residents_are_found_by_their_digest,
+            contacts_are_kept_per_channel_and_erased,
+            the_pipeline_sends_once_to_the_author_and_matching_subscribers,
+            transient_failures_wait_and_a_permanent_one_turns_the_address_off,
+            quiet_hours_defer_a_delivery_until_they_end,
+            a_digest_resident_gets_one_digest_per_period
+        );
+    };
+    (@cases $harness:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (_guard, h) = $harness;
+                $crate::delivery::$case(&h).await;
+            }
+        )*
+    };
+}
