@@ -35,6 +35,7 @@ pub mod submission;
 pub mod testing;
 pub mod values;
 pub mod views;
+pub mod webhook;
 pub mod workflow;
 
 pub use actor::{Actor, Role};
