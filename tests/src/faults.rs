@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
-use feedback_core::ids::SubscriptionId;
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, PollId};
+use feedback_core::ids::{SubscriptionId, WebhookId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
@@ -24,6 +24,7 @@ use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscript
 use feedback_core::region::RegionData;
 use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
+use feedback_core::webhook::{Endpoint, WebhookDelivery, WebhookStore};
 use feedback_core::ServiceError;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -427,6 +428,41 @@ impl<S: ReachStore> ReachStore for FaultyStore<S> {
     }
     async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError> {
         self.faults.write("delete_subscription", self.inner.delete_subscription(citizen, id)).await
+    }
+}
+
+#[async_trait]
+impl<S: WebhookStore> WebhookStore for FaultyStore<S> {
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        self.faults.write("create_endpoint", self.inner.create_endpoint(endpoint)).await
+    }
+    async fn get_endpoint(&self, id: &WebhookId) -> Result<Option<Endpoint>, StoreError> {
+        self.faults.read("get_endpoint", self.inner.get_endpoint(id)).await
+    }
+    async fn list_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        self.faults.read("list_endpoints", self.inner.list_endpoints()).await
+    }
+    async fn put_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        self.faults.write("put_endpoint", self.inner.put_endpoint(endpoint)).await
+    }
+    async fn create_delivery(&self, delivery: &WebhookDelivery) -> Result<bool, StoreError> {
+        self.faults.write("create_delivery", self.inner.create_delivery(delivery)).await
+    }
+    async fn get_delivery(&self, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
+        self.faults.read("get_delivery", self.inner.get_delivery(id)).await
+    }
+    async fn put_delivery(&self, delivery: &WebhookDelivery) -> Result<(), StoreError> {
+        self.faults.write("put_delivery", self.inner.put_delivery(delivery)).await
+    }
+    async fn list_deliveries(&self, endpoint: &WebhookId, limit: usize) -> Result<Vec<WebhookDelivery>, StoreError> {
+        self.faults.read("list_deliveries", self.inner.list_deliveries(endpoint, limit)).await
+    }
+    async fn due_deliveries(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        self.faults.read("due_deliveries", self.inner.due_deliveries(at, limit)).await
     }
 }
 

@@ -129,3 +129,8 @@ mod reach {
     use super::*;
     feedback_tests::reach_suite!(harness());
 }
+
+mod webhooks {
+    use super::*;
+    feedback_tests::webhooks_suite!(harness());
+}

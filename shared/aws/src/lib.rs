@@ -18,6 +18,7 @@ pub mod schema;
 mod sqs;
 mod stack;
 mod transact;
+mod webhooks;
 
 pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;

@@ -1,0 +1,131 @@
+//! Webhook endpoints and deliveries on every backend: endpoints in the region's one partition,
+//! a delivery created once per (event, endpoint), the due-time query of the retry sweep, an
+//! endpoint's delivery log newest first, and disabling an endpoint.
+
+use crate::contract::{Backend, Queue};
+use crate::fixtures::at;
+use crate::Harness;
+use chrono::Duration;
+use feedback_core::ids::{PollId, WebhookId};
+use feedback_core::ports::StoreError;
+use feedback_core::webhook::{
+    AttemptResult, DeliveryStatus, Destinations, Endpoint, Event, EventType, NewEndpoint, PollData, WebhookDelivery,
+};
+
+const T0: &str = "2026-11-27T10:00:00+05:00";
+
+fn endpoint(url: &str, at_offset_s: i64) -> Endpoint {
+    NewEndpoint { url: url.into(), events: vec!["poll.opened".into(), "message.routed".into()], authority_id: None }
+        .validate(Destinations::Public, |_| true, at(T0) + Duration::seconds(at_offset_s))
+        .unwrap()
+}
+
+fn poll_event(offset_s: i64) -> Event {
+    let when = at(T0) + Duration::seconds(offset_s);
+    let data = PollData { poll_id: PollId::new_at(when), opens_at: when, closes_at: when + Duration::days(3) };
+    Event::about_poll(EventType::PollOpened, data, when)
+}
+
+pub async fn endpoints_are_listed_read_and_disabled<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    assert!(h.store.list_endpoints().await.unwrap().is_empty());
+    let a = endpoint("https://a.example.org/hook", 0);
+    let b = endpoint("https://b.example.org/hook", 1);
+    h.store.create_endpoint(&a).await.unwrap();
+    h.store.create_endpoint(&b).await.unwrap();
+    assert!(matches!(h.store.create_endpoint(&a).await, Err(StoreError::Conflict)));
+    let listed = h.store.list_endpoints().await.unwrap();
+    assert_eq!(listed, vec![a.clone(), b.clone()]);
+    assert_eq!(h.store.get_endpoint(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(h.store.get_endpoint(&WebhookId::new_at(at(T0))).await.unwrap(), None);
+
+    let disabled = Endpoint { enabled: false, disabled_at: Some(at(T0)), ..a.clone() };
+    h.store.put_endpoint(&disabled).await.unwrap();
+    assert_eq!(h.store.get_endpoint(&a.id).await.unwrap(), Some(disabled));
+    let unknown = endpoint("https://c.example.org/hook", 2);
+    assert!(matches!(h.store.put_endpoint(&unknown).await, Err(StoreError::Conflict)));
+    assert_eq!(h.store.list_endpoints().await.unwrap().len(), 2);
+}
+
+pub async fn a_delivery_is_created_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let e = endpoint("https://a.example.org/hook", 0);
+    h.store.create_endpoint(&e).await.unwrap();
+    let event = poll_event(0);
+    let first = WebhookDelivery::new(event.clone(), &e.id, at(T0));
+    assert!(h.store.create_delivery(&first).await.unwrap());
+    let again = WebhookDelivery::new(event, &e.id, at(T0) + Duration::seconds(5));
+    assert_eq!(again.id, first.id, "the id derives from the event and the endpoint");
+    assert!(!h.store.create_delivery(&again).await.unwrap());
+    assert_eq!(h.store.get_delivery(&first.id).await.unwrap(), Some(first));
+    assert_eq!(h.store.get_delivery("msg_unknown").await.unwrap(), None);
+}
+
+pub async fn due_deliveries_are_found_by_their_due_time<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let e = endpoint("https://a.example.org/hook", 0);
+    h.store.create_endpoint(&e).await.unwrap();
+    let early = WebhookDelivery::new(poll_event(0), &e.id, at(T0));
+    let late = WebhookDelivery::new(poll_event(1), &e.id, at(T0) + Duration::minutes(10));
+    h.store.create_delivery(&late).await.unwrap();
+    h.store.create_delivery(&early).await.unwrap();
+    let ids = |v: Vec<WebhookDelivery>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+
+    assert_eq!(ids(h.store.due_deliveries(at(T0) - Duration::seconds(1), 10).await.unwrap()), Vec::<String>::new());
+    assert_eq!(ids(h.store.due_deliveries(at(T0), 10).await.unwrap()), vec![early.id.clone()]);
+    let both = ids(h.store.due_deliveries(at(T0) + Duration::hours(1), 10).await.unwrap());
+    assert_eq!(both, vec![early.id.clone(), late.id.clone()]);
+    assert_eq!(h.store.due_deliveries(at(T0) + Duration::hours(1), 1).await.unwrap().len(), 1);
+
+    let failed = early.attempted(AttemptResult::Status { status: 503 }, at(T0));
+    h.store.put_delivery(&failed).await.unwrap();
+    let due_again = failed.next_attempt_at.unwrap();
+    assert!(ids(h.store.due_deliveries(due_again - Duration::seconds(1), 10).await.unwrap()).is_empty());
+    assert_eq!(ids(h.store.due_deliveries(due_again, 10).await.unwrap()), vec![early.id.clone()]);
+
+    let delivered = failed.attempted(AttemptResult::Status { status: 200 }, due_again);
+    h.store.put_delivery(&delivered).await.unwrap();
+    let later = ids(h.store.due_deliveries(at(T0) + Duration::days(2), 10).await.unwrap());
+    assert_eq!(later, vec![late.id.clone()], "a delivered one is no longer due");
+    let stored = h.store.get_delivery(&early.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.attempts), (DeliveryStatus::Delivered, 2));
+    assert_eq!(stored.last_result, Some(AttemptResult::Status { status: 200 }));
+}
+
+pub async fn the_log_lists_an_endpoints_deliveries_newest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let a = endpoint("https://a.example.org/hook", 0);
+    let b = endpoint("https://b.example.org/hook", 1);
+    h.store.create_endpoint(&a).await.unwrap();
+    h.store.create_endpoint(&b).await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..3 {
+        let d = WebhookDelivery::new(poll_event(i * 60), &a.id, at(T0) + Duration::minutes(i));
+        h.store.create_delivery(&d).await.unwrap();
+        made.push(d.id);
+    }
+    h.store.create_delivery(&WebhookDelivery::new(poll_event(0), &b.id, at(T0))).await.unwrap();
+    made.reverse();
+    let log: Vec<_> = h.store.list_deliveries(&a.id, 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(log, made);
+    assert_eq!(h.store.list_deliveries(&a.id, 2).await.unwrap().len(), 2);
+    assert_eq!(h.store.list_deliveries(&b.id, 10).await.unwrap().len(), 1);
+}
+
+/// Every case, for the per-backend test files.
+#[macro_export]
+macro_rules! webhooks_suite {
+    ($harness:expr) => {
+        $crate::webhooks_suite!(@cases $harness;
+            endpoints_are_listed_read_and_disabled,
+            a_delivery_is_created_once,
+            due_deliveries_are_found_by_their_due_time,
+            the_log_lists_an_endpoints_deliveries_newest_first
+        );
+    };
+    (@cases $harness:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (_guard, h) = $harness;
+                $crate::webhooks::$case(&h).await;
+            }
+        )*
+    };
+}
