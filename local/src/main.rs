@@ -72,6 +72,10 @@ enum Command {
         /// A request not answered within this time gets 503; a connection idle twice as long is closed.
         #[arg(long, env = "FEEDBACK_REQUEST_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
         request_timeout: Duration,
+        /// Lets webhook endpoints be http://127.0.0.1 or http://localhost, for a receiver on this
+        /// machine; without it only https URLs to public addresses are accepted.
+        #[arg(long)]
+        allow_local_webhooks: bool,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -237,6 +241,7 @@ async fn main() -> anyhow::Result<()> {
             stuck_after,
             max_connections,
             request_timeout,
+            allow_local_webhooks,
             auth,
             issuer,
             audience,
@@ -266,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
                 max_receives: feedback_lambda::functions::MAX_RECEIVE_COUNT,
                 max_connections,
                 request_timeout,
+                allow_local_webhooks,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

@@ -776,6 +776,7 @@ pub mod suites {
                         QueueName::Notifications => {
                             notify::deliver_one(&s.notifications, &d.body).await.map_err(|e| e.to_string())
                         }
+                        QueueName::WebhookEvents | QueueName::WebhookDeliveries => Ok(()),
                     };
                     match handled {
                         Ok(()) => {

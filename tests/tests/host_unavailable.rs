@@ -26,6 +26,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
         max_receives: 5,
         max_connections: 64,
         request_timeout: Duration::from_secs(30),
+        allow_local_webhooks: false,
     };
     let platform = Arc::new(Platform::open(config, Verifier::Dev { key: key.clone() }).await.unwrap());
     let (tx, rx) = tokio::sync::watch::channel(false);

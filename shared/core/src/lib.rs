@@ -8,6 +8,7 @@ pub mod clock;
 pub mod counters;
 pub mod disclosure;
 pub mod error;
+pub mod event;
 pub mod geo;
 pub mod ids;
 pub mod integration;
