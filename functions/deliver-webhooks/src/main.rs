@@ -6,8 +6,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = stack.deps().with_queue(stack.queue()?);
     let webhooks = webhooks::services(&deps, webhooks::Destinations::Public);
     let transport = webhooks::HttpTransport::new(webhooks::Destinations::Public);
-    lambda_runtime::run(lambda_runtime::service_fn(|event| {
-        webhooks::handle_deliveries_or_sweep(&webhooks, &transport, event)
-    }))
-    .await
+    lambda_runtime::run(lambda_runtime::service_fn(|event| webhooks::handle_deliveries(&webhooks, &transport, event)))
+        .await
 }

@@ -1,7 +1,8 @@
-//! Webhooks for integrators. One crate, three functions: `webhooks` serves the region admins'
+//! Webhooks for integrators. One crate, four functions: `webhooks` serves the region admins'
 //! `/v1/webhooks` routes; `publish-webhooks` consumes `webhook_events` and fans each event out to
 //! one delivery per endpoint; `deliver-webhooks` consumes `webhook_deliveries`, making one signed
-//! attempt per job over [`HttpTransport`], and on its schedule re-enqueues the retries due.
+//! attempt per job over [`HttpTransport`], and `sweep-webhooks`, on its
+//! schedule, re-enqueues the retries due.
 
 mod http;
 mod transport;
@@ -88,26 +89,9 @@ pub async fn handle_deliveries<S: WebhookStore + ReferenceStore, Q: WorkQueue, C
 /// The name of the retry sweep's span.
 pub const SWEEP_JOB: &str = "sweep-webhooks";
 
-/// `deliver-webhooks`' scheduled run: re-enqueues the deliveries due.
+/// `sweep-webhooks`' scheduled run: re-enqueues the deliveries due.
 pub async fn sweep<S: WebhookStore + ReferenceStore, Q: WorkQueue, C: Clock>(
     webhooks: &Webhooks<S, Q, C>,
 ) -> Result<usize, Error> {
     observe::scheduled(SWEEP_JOB, webhooks.sweep()).await
-}
-
-/// `deliver-webhooks`' Lambda handler: an SQS batch from its queue, or its schedule's event.
-pub async fn handle_deliveries_or_sweep<S: WebhookStore + ReferenceStore, Q: WorkQueue, C: Clock, T: Transport>(
-    webhooks: &Webhooks<S, Q, C>,
-    transport: &T,
-    event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error> {
-    let (payload, context) = (event.payload, event.context);
-    if payload.get("Records").is_some() {
-        let batch: SqsEvent = serde_json::from_value(payload)?;
-        let response = handle_deliveries(webhooks, transport, LambdaEvent::new(batch, context)).await?;
-        Ok(serde_json::to_value(response)?)
-    } else {
-        let requeued = sweep(webhooks).await?;
-        Ok(serde_json::json!({ "requeued": requeued }))
-    }
 }

@@ -27,16 +27,25 @@ impl HttpTransport {
         HttpTransport { destinations }
     }
 
-    /// The address an attempt at `url` connects to, checked after resolution.
+    /// The address an attempt at `url` connects to, checked after resolution by the system's
+    /// resolver.
     pub async fn pinned_address(&self, url: &str) -> Result<(String, SocketAddr), AttemptResult> {
+        self.pinned_address_via(url, |host, port| async move {
+            tokio::net::lookup_host((host.as_str(), port)).await.map(|addrs| addrs.map(|a| a.ip()).collect())
+        })
+        .await
+    }
+
+    /// The address an attempt at `url` connects to, checked after resolution by `resolve`.
+    pub async fn pinned_address_via<F, Fut>(&self, url: &str, resolve: F) -> Result<(String, SocketAddr), AttemptResult>
+    where
+        F: FnOnce(String, u16) -> Fut,
+        Fut: std::future::Future<Output = std::io::Result<Vec<IpAddr>>>,
+    {
         let target = check_url(url, self.destinations).map_err(|_| error("refused_address"))?;
         let resolved: Vec<IpAddr> = match target.literal {
             Some(ip) => vec![ip],
-            None => tokio::net::lookup_host((target.host.as_str(), target.port))
-                .await
-                .map_err(|_| error("dns"))?
-                .map(|a| a.ip())
-                .collect(),
+            None => resolve(target.host.clone(), target.port).await.map_err(|_| error("dns"))?,
         };
         match check_resolved(&target, &resolved) {
             Ok(ip) => Ok((target.host, SocketAddr::new(ip, target.port))),
@@ -79,14 +88,32 @@ impl Transport for HttpTransport {
 mod tests {
     use super::*;
 
+    async fn resolving_to(addrs: &'static [&'static str]) -> std::io::Result<Vec<IpAddr>> {
+        Ok(addrs.iter().map(|a| a.parse().unwrap()).collect())
+    }
+
     #[tokio::test]
-    async fn a_name_resolving_to_the_loopback_is_refused_in_production() {
+    async fn a_name_resolving_to_an_internal_address_is_refused_in_production() {
         let t = HttpTransport::new(Destinations::Public);
-        assert_eq!(t.pinned_address("https://localhost.:8443/").await, Err(error("refused_address")));
-        let refused = t.post("https://127.0.0.1.nip.io.invalid/", &[], "{}").await;
-        assert!(matches!(refused, AttemptResult::Error { .. }));
+        let url = "https://rebinding.example.org/hook";
+        for internal in [&["127.0.0.1"][..], &["169.254.169.254"], &["93.184.216.34", "10.1.2.3"], &["::1"]] {
+            let got = t.pinned_address_via(url, |_, _| resolving_to(internal)).await;
+            assert_eq!(got, Err(error("refused_address")), "{internal:?}");
+        }
+        let (host, addr) = t.pinned_address_via(url, |_, _| resolving_to(&["93.184.216.34"])).await.unwrap();
+        assert_eq!((host.as_str(), addr), ("rebinding.example.org", "93.184.216.34:443".parse().unwrap()));
+        let refused = t.post("https://127.0.0.1/hook", &[], "{}").await;
+        assert_eq!(refused, error("refused_address"));
+    }
+
+    #[tokio::test]
+    async fn a_developers_receiver_on_the_loopback_is_allowed_only_in_dev_mode() {
         let dev = HttpTransport::new(Destinations::PublicAndLocal);
         let (_, addr) = dev.pinned_address("http://localhost:9/hook").await.unwrap();
         assert!(addr.ip().is_loopback());
+        let got = dev.pinned_address_via("http://localhost:9/", |_, _| resolving_to(&["10.0.0.1"])).await;
+        assert_eq!(got, Err(error("refused_address")));
+        let prod = HttpTransport::new(Destinations::Public);
+        assert_eq!(prod.pinned_address("http://localhost:9/hook").await, Err(error("refused_address")));
     }
 }

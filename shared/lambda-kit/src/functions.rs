@@ -336,16 +336,26 @@ pub const PUBLISH_WEBHOOKS: Function = Function {
     outbound: &[],
 };
 
-/// One signed attempt per job, to the internet; the retry sweep queries the due-time index and
-/// queues the deliveries due.
+/// One signed attempt per job, to the internet.
 pub const DELIVER_WEBHOOKS: Function = Function {
     name: "deliver-webhooks",
-    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes },
-    sends: &[QueueName::WebhookDeliveries],
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::None },
+    sends: &[],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
     outbound: &[Outbound::Webhooks],
+};
+
+/// The retry sweep: queries the due-time index and queues the deliveries due.
+pub const SWEEP_WEBHOOKS: Function = Function {
+    name: "sweep-webhooks",
+    table: TableUse { items: &[], queries: Queries::TableAndIndexes },
+    sends: &[QueueName::WebhookDeliveries],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[],
 };
 
 /// Every function of the stack.
@@ -363,6 +373,7 @@ pub const FUNCTIONS: &[Function] = &[
     WEBHOOKS,
     PUBLISH_WEBHOOKS,
     DELIVER_WEBHOOKS,
+    SWEEP_WEBHOOKS,
 ];
 
 /// Every queue and its consumer.
@@ -401,7 +412,7 @@ pub const CONSUMERS: &[Consumer] = &[
 pub const SCHEDULES: &[Schedule] = &[
     Schedule { function: CLOSE_POLLS.name, expression: "rate(1 minute)" },
     Schedule { function: ESCALATE_OVERDUE.name, expression: "rate(5 minutes)" },
-    Schedule { function: DELIVER_WEBHOOKS.name, expression: "rate(1 minute)" },
+    Schedule { function: SWEEP_WEBHOOKS.name, expression: "rate(1 minute)" },
 ];
 
 /// The function of this name.
