@@ -109,6 +109,41 @@ pub async fn the_log_lists_an_endpoints_deliveries_newest_first<S: Backend, Q: Q
     assert_eq!(h.store.list_deliveries(&b.id, 10).await.unwrap().len(), 1);
 }
 
+pub async fn the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliveries_queue<S: Backend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::ports::{Job, QueueName, QueueReceiver};
+    use feedback_core::service::Reference;
+    use feedback_core::testing::{sample_region, ManualClock};
+    use feedback_core::webhook::Webhooks;
+    use std::sync::Arc;
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    let webhooks = Webhooks::new(h.store.clone(), h.queue.clone(), clock, reference, Destinations::Public);
+    let wants = endpoint("https://a.example.org/hook", 0);
+    let other =
+        NewEndpoint { url: "https://b.example.org/".into(), events: vec!["poll.closed".into()], authority_id: None }
+            .validate(Destinations::Public, |_| true, at(T0))
+            .unwrap();
+    let disabled = Endpoint { enabled: false, ..endpoint("https://c.example.org/hook", 2) };
+    for e in [&wants, &other, &disabled] {
+        h.store.create_endpoint(e).await.unwrap();
+    }
+    let event = poll_event(0);
+    assert_eq!(webhooks.fan_out(&event).await.unwrap(), 1);
+    assert_eq!(webhooks.fan_out(&event).await.unwrap(), 1, "a repeat re-queues the pending delivery");
+    let id = WebhookDelivery::id_for(&event.id, &wants.id);
+    assert_eq!(h.store.list_deliveries(&wants.id, 10).await.unwrap().len(), 1);
+    assert!(h.store.list_deliveries(&other.id, 10).await.unwrap().is_empty());
+    let got = h.queue.receive(QueueName::WebhookDeliveries, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(got.len(), 2);
+    for d in &got {
+        assert_eq!(Job::from_body(&d.body).unwrap(), Job::SendWebhook { delivery_id: id.clone() });
+        h.queue.ack(QueueName::WebhookDeliveries, &d.receipt).await.unwrap();
+    }
+}
+
 /// Every case, for the per-backend test files.
 #[macro_export]
 macro_rules! webhooks_suite {
@@ -117,7 +152,8 @@ macro_rules! webhooks_suite {
             endpoints_are_listed_read_and_disabled,
             a_delivery_is_created_once,
             due_deliveries_are_found_by_their_due_time,
-            the_log_lists_an_endpoints_deliveries_newest_first
+            the_log_lists_an_endpoints_deliveries_newest_first,
+            the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliveries_queue
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
