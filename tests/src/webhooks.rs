@@ -112,7 +112,7 @@ pub async fn the_log_lists_an_endpoints_deliveries_newest_first<S: Backend, Q: Q
 pub async fn the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliveries_queue<S: Backend, Q: Queue>(
     h: &Harness<S, Q>,
 ) {
-    use feedback_core::ports::{Job, QueueName, QueueReceiver};
+    use feedback_core::ports::{Job, QueueName};
     use feedback_core::service::Reference;
     use feedback_core::testing::{sample_region, ManualClock};
     use feedback_core::webhook::Webhooks;
