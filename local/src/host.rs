@@ -17,6 +17,7 @@ use feedback_core::open311::Open311;
 use feedback_core::participation::{Participation, PollSecrets, VoterSecret};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::{Reference, Routing, SeedOutcome};
+use feedback_core::webhook::{Destinations, Webhooks};
 use feedback_core::workflow::{Notifications, Workflow};
 use feedback_core::SystemClock;
 use feedback_embedded::{Db, FolderKeys, QueueSettings, SqliteQueue, SqliteStore};
@@ -59,6 +60,9 @@ pub struct HostConfig {
     pub allow_local_push: bool,
     /// Residents' e-mail: the SMTP server and the sender; no server, no e-mail.
     pub mail: crate::mail::MailConfig,
+    /// Whether webhook endpoints may be `http://127.0.0.1` or `http://localhost`, for a
+    /// developer's receiver (`--allow-local-webhooks`); otherwise only public `https` URLs.
+    pub allow_local_webhooks: bool,
 }
 
 impl HostConfig {
@@ -90,6 +94,8 @@ pub struct Platform {
     pub analytics: Analytics<Store, SystemClock>,
     pub integrations: Integrations<Store, SystemClock>,
     pub open311: Open311<Store, Queue, SystemClock>,
+    pub webhooks: Webhooks<Store, Queue, SystemClock>,
+    pub webhook_transport: webhooks::HttpTransport,
     pub verifier: Verifier,
     /// The Web Push sender, signing with the VAPID key of the secrets folder.
     pub push: PushSender,
@@ -136,7 +142,11 @@ impl Platform {
             Verifier::Dev { key } => Some(key.clone()),
             Verifier::Oidc { .. } => None,
         };
+        let destinations =
+            if config.allow_local_webhooks { Destinations::PublicAndLocal } else { Destinations::Public };
         Ok(Platform {
+            webhooks: webhooks::services(&deps, destinations),
+            webhook_transport: webhooks::HttpTransport::new(destinations),
             db,
             queue,
             reference,
@@ -348,6 +358,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
         routes::REFERENCE_DATA => reference_data::handle(&p.reference, &p.integrations, request).await,
         routes::OPEN311 => open311::handle(&p.open311, request).await,
         routes::ANALYTICS => analytics::handle(&p.analytics, request).await,
+        routes::WEBHOOKS => webhooks::handle(&p.webhooks, request).await,
         other => Err(format!("function {other} is not hosted here").into()),
     };
     match result {
@@ -588,6 +599,8 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
                 Some(mail) => notify::handle_planned(&p.notifications, &mail.deliveries, event).await,
                 None => notify::handle(&p.notifications, event).await,
             },
+            QueueName::WebhookEvents => webhooks::handle_events(&p.webhooks, event).await,
+            QueueName::WebhookDeliveries => webhooks::handle_deliveries(&p.webhooks, &p.webhook_transport, event).await,
         }
         .map_err(anyhow::Error::from_boxed)?;
         let failed: std::collections::HashSet<&str> =
@@ -681,6 +694,7 @@ async fn schedule(p: Arc<Platform>, mut shutdown: watch::Receiver<bool>) {
             if let Err(e) = crate::mail::digests_once(&run).await {
                 tracing::error!(error = %ErrorChain(e.as_ref()), "the digest run failed");
             }
+            let _ = webhooks::sweep(&run.webhooks).await;
         });
         if let Err(e) = ticked.await {
             tracing::error!(panicked = e.is_panic(), "a scheduled run failed");

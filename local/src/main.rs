@@ -85,6 +85,10 @@ enum Command {
         /// The sender of residents' e-mail
         #[arg(long, env = "FEEDBACK_MAIL_FROM", default_value = "noreply@localhost")]
         mail_from: String,
+        /// Lets webhook endpoints be http://127.0.0.1 or http://localhost, for a receiver on this
+        /// machine; without it only https URLs to public addresses are accepted.
+        #[arg(long)]
+        allow_local_webhooks: bool,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -254,6 +258,7 @@ async fn main() -> anyhow::Result<()> {
             allow_local_push,
             smtp_url,
             mail_from,
+            allow_local_webhooks,
             auth,
             issuer,
             audience,
@@ -286,6 +291,7 @@ async fn main() -> anyhow::Result<()> {
                 push_subject,
                 allow_local_push,
                 mail: feedback_local::mail::MailConfig { smtp_url, from: mail_from },
+                allow_local_webhooks,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);

@@ -14,6 +14,7 @@ use feedback_core::rights::RightsStore;
 use feedback_core::service::{relay, relay_pending, Messages, Reference, RouteOutcome, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::IdempotencyKey;
+use feedback_core::webhook::WebhookStore;
 use feedback_core::{Clock, CounterStore, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub trait Backend:
     + CommentStore
     + RightsStore
     + ReachStore
+    + WebhookStore
     + Clone
 {
 }
@@ -45,6 +47,7 @@ impl<
             + CommentStore
             + RightsStore
             + ReachStore
+            + WebhookStore
             + Clone,
     > Backend for T
 {

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
-use feedback_core::ids::SubscriptionId;
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, PollId};
+use feedback_core::ids::{SubscriptionId, WebhookId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
@@ -24,6 +24,7 @@ use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscript
 use feedback_core::region::RegionData;
 use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
+use feedback_core::webhook::{Endpoint, WebhookDelivery, WebhookStore};
 use feedback_core::ServiceError;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -431,6 +432,45 @@ impl<S: ReachStore> ReachStore for FaultyStore<S> {
 }
 
 #[async_trait]
+impl<S: WebhookStore> WebhookStore for FaultyStore<S> {
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        self.faults.write("create_endpoint", self.inner.create_endpoint(endpoint)).await
+    }
+    async fn get_endpoint(&self, id: &WebhookId) -> Result<Option<Endpoint>, StoreError> {
+        self.faults.read("get_endpoint", self.inner.get_endpoint(id)).await
+    }
+    async fn list_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        self.faults.read("list_endpoints", self.inner.list_endpoints()).await
+    }
+    async fn put_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
+        self.faults.write("put_endpoint", self.inner.put_endpoint(endpoint)).await
+    }
+    async fn create_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<bool, StoreError> {
+        self.faults.write("create_webhook_delivery", self.inner.create_webhook_delivery(delivery)).await
+    }
+    async fn get_webhook_delivery(&self, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
+        self.faults.read("get_webhook_delivery", self.inner.get_webhook_delivery(id)).await
+    }
+    async fn put_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<(), StoreError> {
+        self.faults.write("put_webhook_delivery", self.inner.put_webhook_delivery(delivery)).await
+    }
+    async fn list_webhook_deliveries(
+        &self,
+        endpoint: &WebhookId,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        self.faults.read("list_webhook_deliveries", self.inner.list_webhook_deliveries(endpoint, limit)).await
+    }
+    async fn due_webhook_deliveries(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        self.faults.read("due_webhook_deliveries", self.inner.due_webhook_deliveries(at, limit)).await
+    }
+}
+
+#[async_trait]
 impl<S: RightsStore> RightsStore for FaultyStore<S> {
     async fn forget_voter(&self, poll: &PollId, voter_hash: &str) -> Result<(), StoreError> {
         self.faults.write("forget_voter", self.inner.forget_voter(poll, voter_hash)).await
@@ -740,6 +780,7 @@ pub mod suites {
                         QueueName::Notifications => {
                             notify::deliver_one(&s.notifications, &d.body).await.map_err(|e| e.to_string())
                         }
+                        QueueName::WebhookEvents | QueueName::WebhookDeliveries => Ok(()),
                     };
                     match handled {
                         Ok(()) => {

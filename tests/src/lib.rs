@@ -14,6 +14,7 @@ pub mod open311;
 pub mod polls;
 pub mod reach;
 pub mod rights;
+pub mod webhooks;
 pub mod workflow;
 
 /// What a contract case needs: a store and a queue of one backend.

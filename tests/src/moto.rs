@@ -33,7 +33,15 @@ pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let submitted = queue_with_dlq(&sqs, "submitted", max_receives).await;
     let notifications = queue_with_dlq(&sqs, "notifications", max_receives).await;
-    (store, SqsQueue::new(sqs, QueueUrls { submitted: Some(submitted), notifications: Some(notifications) }))
+    let webhook_events = queue_with_dlq(&sqs, "webhook-events", max_receives).await;
+    let webhook_deliveries = queue_with_dlq(&sqs, "webhook-deliveries", max_receives).await;
+    let urls = QueueUrls {
+        submitted: Some(submitted),
+        notifications: Some(notifications),
+        webhook_events: Some(webhook_events),
+        webhook_deliveries: Some(webhook_deliveries),
+    };
+    (store, SqsQueue::new(sqs, urls))
 }
 
 /// A fresh queue whose messages move to a fresh DLQ after `max_receives` receptions.

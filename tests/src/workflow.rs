@@ -66,6 +66,7 @@ impl<S: Backend + NotificationStore, Q: Queue> Stack<S, Q> {
                     match q {
                         QueueName::Submitted => route_messages::route_one(&self.routing, &d.body).await.unwrap(),
                         QueueName::Notifications => notify::deliver_one(&self.notifications, &d.body).await.unwrap(),
+                        QueueName::WebhookEvents | QueueName::WebhookDeliveries => {}
                     }
                     self.queue.ack(q, &d.receipt).await.unwrap();
                 }

@@ -140,6 +140,20 @@ const INTEGRATIONS_MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("POST /v1/integrations/{id}/revoke", "apigw-post-integration-revoke.json", [403, 403, 403, 403, 200, 401, 403]),
 ];
 
+/// Route, fixture and the expected status per actor, for the webhooks of the `webhooks` function.
+const WEBHOOKS_MATRIX: &[(&str, &str, [u16; 7])] = &[
+    ("POST /v1/webhooks", "apigw-post-webhooks.json", [403, 403, 403, 403, 201, 401, 403]),
+    ("GET /v1/webhooks", "apigw-get-webhooks.json", [403, 403, 403, 403, 200, 401, 403]),
+    ("GET /v1/webhooks/{id}", "apigw-get-webhook.json", [403, 403, 403, 403, 200, 401, 403]),
+    ("POST /v1/webhooks/{id}/disable", "apigw-post-webhook-disable.json", [403, 403, 403, 403, 200, 401, 403]),
+    ("GET /v1/webhooks/{id}/deliveries", "apigw-get-webhook-deliveries.json", [403, 403, 403, 403, 200, 401, 403]),
+    (
+        "POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "apigw-post-webhook-redeliver.json",
+        [403, 403, 403, 403, 200, 401, 403],
+    ),
+];
+
 #[derive(Clone, Copy)]
 enum State {
     Routed,
@@ -339,10 +353,59 @@ async fn every_integrations_route_answers_every_actor_with_the_documented_status
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+fn render_webhooks() -> String {
+    table(
+        &INTEGRATIONS_ACTORS,
+        WEBHOOKS_MATRIX.iter().map(|(route, _, expected)| (format!("`{route}`"), &expected[..])),
+    )
+}
+
+#[tokio::test]
+async fn every_webhooks_route_answers_every_actor_with_the_documented_status() {
+    use feedback_core::webhook::{
+        Destinations, Event, EventType, NewEndpoint, PollData, WebhookDelivery, WebhookStore, Webhooks,
+    };
+    let app = app(1000).await;
+    let webhooks = Webhooks::new(
+        app.store.clone(),
+        app.queue.clone(),
+        app.clock.clone(),
+        app.reference.clone(),
+        Destinations::Public,
+    );
+    let mut failures = Vec::new();
+    for (route, fixture, expected) in WEBHOOKS_MATRIX {
+        for (who, want) in INTEGRATIONS_ACTORS.iter().zip(expected) {
+            let request = NewEndpoint {
+                url: "https://dispatch.example.ru/hooks".into(),
+                events: vec!["poll.opened".into()],
+                authority_id: None,
+            };
+            let made = webhooks.create(&admin(), &request).await.unwrap();
+            let now = app.clock.now();
+            let data = PollData { poll_id: PollId::new_at(now), opens_at: now, closes_at: now };
+            let delivery = WebhookDelivery::new(Event::about_poll(EventType::PollOpened, data, now), &made.id, now);
+            app.store.create_webhook_delivery(&delivery).await.unwrap();
+            let mut req = as_actor(fixture, who);
+            if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
+                req = req.with_path_parameters(HashMap::from([
+                    ("id".to_string(), made.id.to_string()),
+                    ("delivery_id".to_string(), delivery.id.clone()),
+                ]));
+            }
+            let got = webhooks::handle(&webhooks, req).await.unwrap().status().as_u16();
+            if got != *want {
+                failures.push(format!("{route} as {who}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn the_documented_matrices_are_the_tested_ones() {
     let doc = std::fs::read_to_string(feedback_tests::events_dir().join("../docs/authorization.md")).unwrap();
-    for table in [render(), render_analytics(), render_integrations()] {
+    for table in [render(), render_analytics(), render_integrations(), render_webhooks()] {
         assert!(doc.contains(&table), "docs/authorization.md must contain exactly:\n{table}");
     }
 }

@@ -78,7 +78,7 @@ fn sqs(url: &str) -> SqsQueue {
         .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
         .build();
     let queue = format!("{url}/000000000000/submitted");
-    SqsQueue::new(aws_sdk_sqs::Client::from_conf(conf), QueueUrls { submitted: Some(queue), notifications: None })
+    SqsQueue::new(aws_sdk_sqs::Client::from_conf(conf), QueueUrls { submitted: Some(queue), ..Default::default() })
 }
 
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;

@@ -63,6 +63,11 @@ mod reach {
     feedback_tests::reach_suite!(harness!());
 }
 
+mod webhooks {
+    use super::*;
+    feedback_tests::webhooks_suite!(harness!());
+}
+
 /// DynamoDB expires idempotency records and notifications by their TTL attribute, written from
 /// the `expires_at` the region's retention gave them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -140,3 +140,8 @@ mod delivery {
     use super::*;
     feedback_tests::delivery_suite!(harness());
 }
+
+mod webhooks {
+    use super::*;
+    feedback_tests::webhooks_suite!(harness());
+}

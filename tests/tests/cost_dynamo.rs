@@ -28,7 +28,14 @@ async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
     create_table(&ddb, &table).await.expect("table");
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
-    let queue = SqsQueue::new(sqs, QueueUrls { submitted: Some(submitted), notifications: Some(notifications) });
+    let webhook_events = moto::queue_with_dlq(&sqs, "webhook-events", 5).await;
+    let urls = QueueUrls {
+        submitted: Some(submitted),
+        notifications: Some(notifications),
+        webhook_events: Some(webhook_events),
+        ..Default::default()
+    };
+    let queue = SqsQueue::new(sqs, urls);
     (Harness { store: DynamoStore::new(ddb, table), queue, max_receives: 5 }, meter)
 }
 
@@ -39,6 +46,7 @@ async fn consume(s: &Stack<DynamoStore, SqsQueue>, q: QueueName) -> usize {
         match q {
             QueueName::Submitted => route_messages::route_one(&s.routing, &d.body).await.unwrap(),
             QueueName::Notifications => notify::deliver_one(&s.notifications, &d.body).await.unwrap(),
+            QueueName::WebhookEvents | QueueName::WebhookDeliveries => {}
         }
         s.queue.ack(q, &d.receipt).await.unwrap();
     }
@@ -76,22 +84,30 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     let submit = meter.take();
     row("submit (citizen)", &submit);
     assert_eq!(submit.count("dynamodb:TransactWriteItems"), 1, "{submit:?}");
-    assert_eq!(submit.count("sqs:SendMessage"), 1);
-    assert_eq!(submit.transaction_items.get("Put"), Some(&4), "message, history, idempotency record, outbox item");
+    assert_eq!(submit.count("sqs:SendMessage"), 2, "the routing job and the published event");
+    assert_eq!(
+        submit.transaction_items.get("Put"),
+        Some(&5),
+        "message, history, idempotency record, outbox items: routing and the published event"
+    );
     assert_eq!(
         submit.transaction_items.get("Update"),
         Some(&9),
         "counters: 3 groups + status, by day and month; the hourly quota"
     );
-    assert_eq!(submit.count("dynamodb:DeleteItem"), 1, "the outbox item, once its job is on SQS");
+    assert_eq!(submit.count("dynamodb:DeleteItem"), 2, "the outbox items, once their jobs are on SQS");
 
     assert_eq!(consume(&s, QueueName::Submitted).await, 1);
     let route = meter.take();
     row("route (system)", &route);
     assert_eq!(route.count("dynamodb:TransactWriteItems"), 1);
     assert_eq!(route.transaction_items.get("Update"), Some(&20));
-    assert_eq!(route.transaction_items.get("Put"), Some(&3), "message, history, the notification's outbox item");
-    assert_eq!((route.count("sqs:SendMessage"), route.count("dynamodb:DeleteItem")), (1, 1));
+    assert_eq!(
+        route.transaction_items.get("Put"),
+        Some(&4),
+        "message, history, the notification's and the published event's outbox items"
+    );
+    assert_eq!((route.count("sqs:SendMessage"), route.count("dynamodb:DeleteItem")), (2, 2));
     assert_eq!(consume(&s, QueueName::Notifications).await, 1);
     let notify = meter.take();
     row("notify (system)", &notify);
@@ -114,8 +130,8 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     let last_notify = meter.take();
     for u in [&take, &answer, &rate] {
         assert_eq!(u.count("dynamodb:TransactWriteItems"), 1, "one transaction per transition: {u:?}");
-        assert_eq!(u.count("sqs:SendMessage"), 1, "one notification per transition");
-        assert_eq!(u.count("dynamodb:DeleteItem"), 1, "its outbox item, once relayed");
+        assert_eq!(u.count("sqs:SendMessage"), 2, "one notification and one published event per transition");
+        assert_eq!(u.count("dynamodb:DeleteItem"), 2, "their outbox items, once relayed");
     }
     assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
 

@@ -29,6 +29,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
         push_subject: "mailto:ops@feedback.example".into(),
         allow_local_push: false,
         mail: Default::default(),
+        allow_local_webhooks: false,
     };
     let platform = Arc::new(Platform::open(config, Verifier::Dev { key: key.clone() }).await.unwrap());
     let (tx, rx) = tokio::sync::watch::channel(false);

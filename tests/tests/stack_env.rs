@@ -19,6 +19,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     feedback_aws::create_table(&ddb, &table).await.unwrap();
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
+    let webhook_events = moto::queue_with_dlq(&sqs, "webhook-events", 5).await;
     let secret = format!("/{table}/voter-secret");
     aws_sdk_ssm::Client::new(&conf)
         .put_parameter()
@@ -32,6 +33,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     std::env::set_var("TABLE_NAME", &table);
     std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
     std::env::set_var("NOTIFICATIONS_QUEUE_URL", &notifications);
+    std::env::set_var("WEBHOOK_EVENTS_QUEUE_URL", &webhook_events);
     std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
     std::env::set_var("VOTER_SECRET_PARAM", &secret);
     std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
@@ -55,6 +57,9 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let got = queue.receive(QueueName::Submitted, 10, std::time::Duration::from_secs(30)).await.unwrap();
     assert_eq!(got.len(), 1, "the routing job reached the submitted queue");
     assert!(got[0].body.contains(&id.to_string()));
+    let published = queue.receive(QueueName::WebhookEvents, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(published.len(), 1, "the message.submitted event reached the webhook_events queue");
+    assert!(published[0].body.contains("message.submitted"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

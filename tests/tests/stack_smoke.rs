@@ -22,6 +22,7 @@ async fn a_message_is_submitted_and_routed_against_the_deployed_stack() {
     let urls = QueueUrls {
         submitted: Some(env("STACK_SUBMITTED_QUEUE_URL")),
         notifications: Some(env("STACK_NOTIFICATIONS_QUEUE_URL")),
+        ..Default::default()
     };
     let queue = SqsQueue::from_conf(&conf, urls);
     let reference = Arc::new(Reference::new(store.clone(), std::time::Duration::from_secs(60)));

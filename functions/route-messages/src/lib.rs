@@ -41,7 +41,7 @@ where
             RouteOutcome::AlreadyRouted => tracing::info!(%message_id, "already routed; redelivery ignored"),
             RouteOutcome::Missing => tracing::warn!(%message_id, "no such message; job dropped"),
         },
-        Job::Notify { .. } => return Err(RecordError::WrongJob),
+        _ => return Err(RecordError::WrongJob),
     }
     Ok(())
 }

@@ -33,12 +33,13 @@ pub(super) fn kind_slot(kind: NotificationKind) -> usize {
 impl SeedQueue {
     /// Consumes what the transitions wrote into the store's queue table in their own
     /// transactions (the transactional outbox): notifications are delivered, routing jobs are
-    /// dropped because the simulation routed every message itself. Leaves the table empty, as if
+    /// dropped because the simulation routed every message itself, and published events are
+    /// dropped because a seeded store has no webhook endpoints. Leaves the table empty, as if
     /// the host had consumed every job.
     pub(super) async fn consume_table(&self, db: &Db) -> anyhow::Result<()> {
         let table = SqliteQueue::new(db.clone(), QueueSettings { max_receives: u32::MAX });
         let hidden = std::time::Duration::from_secs(3600);
-        for name in [QueueName::Submitted, QueueName::Notifications] {
+        for name in [QueueName::Submitted, QueueName::Notifications, QueueName::WebhookEvents] {
             loop {
                 let batch = table.receive(name, 500, hidden).await?;
                 if batch.is_empty() {
@@ -59,7 +60,7 @@ impl SeedQueue {
 impl WorkQueue for SeedQueue {
     async fn send(&self, job: &Job) -> Result<(), StoreError> {
         match job {
-            Job::RouteMessage { .. } => Ok(()),
+            Job::RouteMessage { .. } | Job::Publish { .. } | Job::SendWebhook { .. } => Ok(()),
             Job::Notify { notification } => {
                 self.notifications
                     .deliver(notification)

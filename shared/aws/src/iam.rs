@@ -99,6 +99,8 @@ pub fn grants(f: &Function) -> Vec<Grant> {
                 out.push(Grant { through: Some("ssm"), ..on(env::VAPID_KEY_PARAM, vec!["kms:Decrypt"]) });
             }
             Outbound::Sms => out.push(on(ANY_RESOURCE, vec!["sns:Publish"])),
+            // Requests to integrators' endpoints on the internet: no AWS permission.
+            Outbound::Webhooks => {}
         }
     }
     out

@@ -19,6 +19,7 @@ mod sms;
 mod sqs;
 mod stack;
 mod transact;
+mod webhooks;
 
 pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;

@@ -7,10 +7,12 @@ use feedback_core::ports::{Delivery, Job, QueueName, QueueReceiver, StoreError, 
 use std::time::Duration;
 
 /// The URLs of the stack's queues that a function sends to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct QueueUrls {
     pub submitted: Option<String>,
     pub notifications: Option<String>,
+    pub webhook_events: Option<String>,
+    pub webhook_deliveries: Option<String>,
 }
 
 impl QueueUrls {
@@ -18,6 +20,8 @@ impl QueueUrls {
         let url = match q {
             QueueName::Submitted => &self.submitted,
             QueueName::Notifications => &self.notifications,
+            QueueName::WebhookEvents => &self.webhook_events,
+            QueueName::WebhookDeliveries => &self.webhook_deliveries,
         };
         url.as_deref().ok_or_else(|| backend("queue", format!("no {} queue configured", q.as_str())))
     }

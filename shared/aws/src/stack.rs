@@ -55,7 +55,12 @@ impl Stack {
             return Err(ConfigError::Undeclared(self.config.function.name, "a queue"));
         }
         let url = |q: QueueName| sends.contains(&q).then(|| self.config.queue_url(q)).transpose();
-        let urls = QueueUrls { submitted: url(QueueName::Submitted)?, notifications: url(QueueName::Notifications)? };
+        let urls = QueueUrls {
+            submitted: url(QueueName::Submitted)?,
+            notifications: url(QueueName::Notifications)?,
+            webhook_events: url(QueueName::WebhookEvents)?,
+            webhook_deliveries: url(QueueName::WebhookDeliveries)?,
+        };
         Ok(SqsQueue::from_conf(&self.sdk, urls))
     }
 

@@ -101,6 +101,14 @@ ulid_id!(
     /// A resident's subscription to a place or topic.
     SubscriptionId
 );
+ulid_id!(
+    /// An integrator's webhook endpoint.
+    WebhookId
+);
+ulid_id!(
+    /// One event the platform publishes to webhook endpoints.
+    EventId
+);
 
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident) => {

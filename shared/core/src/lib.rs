@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod disclosure;
 pub mod dispatch;
 pub mod error;
+pub mod event;
 pub mod geo;
 pub mod ids;
 pub mod integration;
@@ -37,6 +38,7 @@ pub mod submission;
 pub mod testing;
 pub mod values;
 pub mod views;
+pub mod webhook;
 pub mod workflow;
 
 pub use actor::{Actor, PhoneNumber, Role};

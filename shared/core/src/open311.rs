@@ -453,7 +453,10 @@ where
         };
         let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
-        let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        let mut outbox = vec![OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        outbox.extend(
+            crate::event::Event::for_message(&message, now).map(|event| OutboxItem::new(Job::Publish { event }, now)),
+        );
         let created = NewRecord::new(message, entry);
         let message = &created.message;
         if let CreateOutcome::OverQuota = self.store.create_message(&created, None, &outbox, Some(&quota)).await? {

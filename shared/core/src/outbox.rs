@@ -1,6 +1,9 @@
 //! What committed transitions owe the queues: relaying outbox items after the commit, the relay
-//! sweep, and the notifications transitions owe their authors.
+//! sweep, the notifications transitions owe their authors and the events they publish to webhook
+//! endpoints.
 
+use crate::event::{Event, EventType};
+use crate::message::EventKind;
 use crate::notification::Notification;
 use crate::ports::{Job, MessageStore, MessageUpdate, Outbox, OutboxItem, StoreError, WorkQueue};
 use crate::region::RegionData;
@@ -67,14 +70,38 @@ pub fn owed_notifications(region: &RegionData, updates: &[MessageUpdate]) -> Vec
         .collect()
 }
 
-/// Writes transitions atomically together with the notifications they owe, then relays those.
+/// The events the transitions publish to webhook endpoints: the new status's, or
+/// `message.overdue` for the mark, written in the transitions' transaction so that a committed
+/// transition never loses its event.
+pub fn published_events(updates: &[MessageUpdate]) -> Vec<OutboxItem> {
+    updates
+        .iter()
+        .filter_map(|u| {
+            let overdue = u.entry.facts.as_ref().is_some_and(|f| f.kind == EventKind::Overdue);
+            let event_type = if overdue {
+                Some(EventType::MessageOverdue)
+            } else if u.entry.from != Some(u.entry.to) {
+                EventType::for_status(u.next.status)
+            } else {
+                None
+            };
+            event_type.map(|t| {
+                OutboxItem::new(Job::Publish { event: Event::about_message(t, &u.next, u.entry.at) }, u.entry.at)
+            })
+        })
+        .collect()
+}
+
+/// Writes transitions atomically together with the notifications they owe and the events they
+/// publish, then relays those.
 pub async fn commit<S: MessageStore, Q: WorkQueue>(
     store: &S,
     queue: &Q,
     region: &RegionData,
     updates: &[MessageUpdate],
 ) -> Result<(), StoreError> {
-    let outbox = owed_notifications(region, updates);
+    let mut outbox = owed_notifications(region, updates);
+    outbox.extend(published_events(updates));
     store.update_messages(updates, &outbox).await?;
     relay(store, queue, &outbox).await;
     Ok(())

@@ -2,6 +2,7 @@
 //! DynamoDB/SQS and for SQLite; the contract suite in `tests/` runs the same cases on both.
 
 use crate::counters::{deltas, Counters};
+use crate::event::{Event, EventData};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
 use crate::message::{DueState, HistoryEntry, Message};
 use crate::notification::Notification;
@@ -358,6 +359,10 @@ pub enum QueueName {
     Submitted,
     /// Status changes residents should hear about.
     Notifications,
+    /// Events published to webhook endpoints, fanned out to one delivery per endpoint.
+    WebhookEvents,
+    /// Webhook deliveries to attempt.
+    WebhookDeliveries,
 }
 
 impl QueueName {
@@ -374,6 +379,10 @@ pub enum Job {
     RouteMessage { message_id: MessageId },
     /// Deliver a notification to a resident.
     Notify { notification: Notification },
+    /// Publish an event to the webhook endpoints that want it.
+    Publish { event: Event },
+    /// Attempt one webhook delivery.
+    SendWebhook { delivery_id: String },
 }
 
 impl Job {
@@ -381,20 +390,29 @@ impl Job {
         match self {
             Job::RouteMessage { .. } => QueueName::Submitted,
             Job::Notify { .. } => QueueName::Notifications,
+            Job::Publish { .. } => QueueName::WebhookEvents,
+            Job::SendWebhook { .. } => QueueName::WebhookDeliveries,
         }
     }
-    /// The job's kind as its body names it (`route_message`, `notify`), for logs.
+    /// The job's kind as its body names it (`route_message`, `notify`, …), for logs.
     pub fn kind(&self) -> &'static str {
         match self {
             Job::RouteMessage { .. } => "route_message",
             Job::Notify { .. } => "notify",
+            Job::Publish { .. } => "publish",
+            Job::SendWebhook { .. } => "send_webhook",
         }
     }
-    /// The message the job is about.
-    pub fn message_id(&self) -> MessageId {
+    /// The message the job is about, if it is about one.
+    pub fn message_id(&self) -> Option<MessageId> {
         match self {
-            Job::RouteMessage { message_id } => *message_id,
-            Job::Notify { notification } => notification.message_id,
+            Job::RouteMessage { message_id } => Some(*message_id),
+            Job::Notify { notification } => Some(notification.message_id),
+            Job::Publish { event } => match &event.data {
+                EventData::Message(m) => Some(m.message_id),
+                EventData::Poll(_) => None,
+            },
+            Job::SendWebhook { .. } => None,
         }
     }
     pub fn to_body(&self) -> String {
@@ -412,6 +430,8 @@ impl Job {
         match self {
             Job::RouteMessage { message_id } => format!("route#{message_id}"),
             Job::Notify { notification } => format!("notify#{}", notification.id),
+            Job::Publish { event } => format!("publish#{}", event.id),
+            Job::SendWebhook { delivery_id } => format!("send_webhook#{delivery_id}"),
         }
     }
 }

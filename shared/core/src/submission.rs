@@ -142,7 +142,10 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
             created_at: now,
             expires_at: now.checked_add_signed(region.retention.idempotency()),
         });
-        let outbox = [OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        let mut outbox = vec![OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
+        outbox.extend(
+            crate::event::Event::for_message(message, now).map(|event| OutboxItem::new(Job::Publish { event }, now)),
+        );
         match self.store.create_message(&created, record.as_ref(), &outbox, Some(&quota)).await {
             Ok(CreateOutcome::Created) => {}
             Ok(CreateOutcome::KeyExists(rec)) => return replay(*rec, &fingerprint),

@@ -11,6 +11,7 @@ mod quota;
 mod reach;
 mod rights;
 mod store;
+mod webhooks;
 
 pub use keys::FolderKeys;
 pub use queue::{QueueSettings, SqliteQueue};
@@ -180,6 +181,20 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     doc         TEXT NOT NULL,
     PRIMARY KEY (citizen, id)
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS webhooks (
+    id          TEXT PRIMARY KEY,
+    doc         TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id          TEXT PRIMARY KEY,
+    endpoint    TEXT NOT NULL,
+    due_key     TEXT,
+    doc         TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(due_key) WHERE due_key IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS reference (
     id          INTEGER PRIMARY KEY CHECK (id = 1),

@@ -16,6 +16,10 @@ pub struct Config {
     pub submitted_queue_url: Option<String>,
     /// The `notifications` queue (`NOTIFICATIONS_QUEUE_URL`), for functions that send to it.
     pub notifications_queue_url: Option<String>,
+    /// The `webhook_events` queue (`WEBHOOK_EVENTS_QUEUE_URL`), for functions that publish events.
+    pub webhook_events_queue_url: Option<String>,
+    /// The `webhook_deliveries` queue (`WEBHOOK_DELIVERIES_QUEUE_URL`).
+    pub webhook_deliveries_queue_url: Option<String>,
     /// The private photos bucket (`PHOTOS_BUCKET`), for functions that use photo objects.
     pub photos_bucket: Option<String>,
     /// The SSM parameter holding the voter-roll secret (`VOTER_SECRET_PARAM`).
@@ -75,6 +79,8 @@ impl Config {
             table_name: required(env::TABLE_NAME)?,
             submitted_queue_url: needed(env::SUBMITTED_QUEUE_URL)?,
             notifications_queue_url: needed(env::NOTIFICATIONS_QUEUE_URL)?,
+            webhook_events_queue_url: needed(env::WEBHOOK_EVENTS_QUEUE_URL)?,
+            webhook_deliveries_queue_url: needed(env::WEBHOOK_DELIVERIES_QUEUE_URL)?,
             photos_bucket: needed(env::PHOTOS_BUCKET)?,
             voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
             ballot_keys_path: needed(env::BALLOT_KEYS_PATH)?,
@@ -96,6 +102,8 @@ impl Config {
         let url = match queue {
             QueueName::Submitted => &self.submitted_queue_url,
             QueueName::Notifications => &self.notifications_queue_url,
+            QueueName::WebhookEvents => &self.webhook_events_queue_url,
+            QueueName::WebhookDeliveries => &self.webhook_deliveries_queue_url,
         };
         url.clone().ok_or(ConfigError::Undeclared(self.function.name, env::queue_url(queue)))
     }

@@ -17,6 +17,10 @@ pub mod env {
     pub const SUBMITTED_QUEUE_URL: &str = "SUBMITTED_QUEUE_URL";
     /// The `notifications` queue's URL.
     pub const NOTIFICATIONS_QUEUE_URL: &str = "NOTIFICATIONS_QUEUE_URL";
+    /// The `webhook_events` queue's URL.
+    pub const WEBHOOK_EVENTS_QUEUE_URL: &str = "WEBHOOK_EVENTS_QUEUE_URL";
+    /// The `webhook_deliveries` queue's URL.
+    pub const WEBHOOK_DELIVERIES_QUEUE_URL: &str = "WEBHOOK_DELIVERIES_QUEUE_URL";
     /// The private photos bucket.
     pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
     /// The SSM parameter holding the voter-roll secret.
@@ -47,6 +51,8 @@ pub mod env {
         match queue {
             QueueName::Submitted => SUBMITTED_QUEUE_URL,
             QueueName::Notifications => NOTIFICATIONS_QUEUE_URL,
+            QueueName::WebhookEvents => WEBHOOK_EVENTS_QUEUE_URL,
+            QueueName::WebhookDeliveries => WEBHOOK_DELIVERIES_QUEUE_URL,
         }
     }
 }
@@ -118,6 +124,8 @@ pub enum Outbound {
     /// SMS to residents' phones through SNS (`Publish` with a phone number, which IAM knows by
     /// no resource but `*`).
     Sms,
+    /// HTTPS requests to integrators' webhook endpoints on the internet.
+    Webhooks,
 }
 
 /// A deployed function and the ports its `main.rs` wires. The table is every function's.
@@ -206,7 +214,7 @@ const MESSAGE_WRITER: TableUse = TableUse {
 pub const SUBMIT_MESSAGE: Function = Function {
     name: "submit-message",
     table: MESSAGE_WRITER,
-    sends: &[QueueName::Submitted, QueueName::Notifications],
+    sends: &[QueueName::Submitted, QueueName::Notifications, QueueName::WebhookEvents],
     photos: &[PhotoOp::Upload, PhotoOp::Download, PhotoOp::Delete],
     voter_secret: true,
     ballot_keys: &[],
@@ -216,7 +224,7 @@ pub const SUBMIT_MESSAGE: Function = Function {
 pub const ROUTE_MESSAGES: Function = Function {
     name: "route-messages",
     table: MESSAGE_WRITER,
-    sends: &[QueueName::Notifications],
+    sends: &[QueueName::Notifications, QueueName::WebhookEvents],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
@@ -226,7 +234,7 @@ pub const ROUTE_MESSAGES: Function = Function {
 pub const HANDLE_MESSAGES: Function = Function {
     name: "handle-messages",
     table: MESSAGE_WRITER,
-    sends: &[QueueName::Notifications],
+    sends: &[QueueName::Notifications, QueueName::WebhookEvents],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
@@ -238,7 +246,7 @@ pub const HANDLE_MESSAGES: Function = Function {
 pub const ESCALATE_OVERDUE: Function = Function {
     name: "escalate-overdue",
     table: MESSAGE_WRITER,
-    sends: &[QueueName::Submitted, QueueName::Notifications],
+    sends: &[QueueName::Submitted, QueueName::Notifications, QueueName::WebhookEvents],
     photos: &[PhotoOp::Delete],
     voter_secret: false,
     ballot_keys: &[],
@@ -260,7 +268,7 @@ pub const REFERENCE_DATA: Function = Function {
 pub const OPEN311: Function = Function {
     name: "open311",
     table: MESSAGE_WRITER,
-    sends: &[QueueName::Submitted],
+    sends: &[QueueName::Submitted, QueueName::WebhookEvents],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
@@ -319,6 +327,52 @@ pub const CLOSE_POLLS: Function = Function {
     outbound: &[],
 };
 
+/// The region admins' webhook endpoints (one partition, queried) and their delivery log (an
+/// index); a redelivery is written whole and queued.
+pub const WEBHOOKS: Function = Function {
+    name: "webhooks",
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes },
+    sends: &[QueueName::WebhookDeliveries],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[],
+};
+
+/// The fan-out: lists the endpoints (one Query) and creates each delivery once (a conditional
+/// PutItem), then queues it.
+pub const PUBLISH_WEBHOOKS: Function = Function {
+    name: "publish-webhooks",
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::Table },
+    sends: &[QueueName::WebhookDeliveries],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[],
+};
+
+/// One signed attempt per job, to the internet.
+pub const DELIVER_WEBHOOKS: Function = Function {
+    name: "deliver-webhooks",
+    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::None },
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[Outbound::Webhooks],
+};
+
+/// The retry sweep: queries the due-time index and queues the deliveries due.
+pub const SWEEP_WEBHOOKS: Function = Function {
+    name: "sweep-webhooks",
+    table: TableUse { items: &[], queries: Queries::TableAndIndexes },
+    sends: &[QueueName::WebhookDeliveries],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[],
+};
+
 /// Every function of the stack.
 pub const FUNCTIONS: &[Function] = &[
     SUBMIT_MESSAGE,
@@ -331,6 +385,10 @@ pub const FUNCTIONS: &[Function] = &[
     ANALYTICS,
     OPEN311,
     CLOSE_POLLS,
+    WEBHOOKS,
+    PUBLISH_WEBHOOKS,
+    DELIVER_WEBHOOKS,
+    SWEEP_WEBHOOKS,
 ];
 
 /// Every queue and its consumer.
@@ -349,12 +407,27 @@ pub const CONSUMERS: &[Consumer] = &[
         max_receive_count: MAX_RECEIVE_COUNT,
         dead_letter_queue: "notifications-dlq",
     },
+    Consumer {
+        queue: QueueName::WebhookEvents,
+        function: PUBLISH_WEBHOOKS.name,
+        batch_size: BATCH_SIZE,
+        max_receive_count: MAX_RECEIVE_COUNT,
+        dead_letter_queue: "webhook-events-dlq",
+    },
+    Consumer {
+        queue: QueueName::WebhookDeliveries,
+        function: DELIVER_WEBHOOKS.name,
+        batch_size: BATCH_SIZE,
+        max_receive_count: MAX_RECEIVE_COUNT,
+        dead_letter_queue: "webhook-deliveries-dlq",
+    },
 ];
 
 /// Every scheduled function.
 pub const SCHEDULES: &[Schedule] = &[
     Schedule { function: CLOSE_POLLS.name, expression: "rate(1 minute)" },
     Schedule { function: ESCALATE_OVERDUE.name, expression: "rate(5 minutes)" },
+    Schedule { function: SWEEP_WEBHOOKS.name, expression: "rate(1 minute)" },
 ];
 
 /// The function of this name.
@@ -388,12 +461,21 @@ mod tests {
 
     #[test]
     fn each_queue_has_one_consumer_and_variables_follow_the_ports() {
-        for q in [QueueName::Submitted, QueueName::Notifications] {
+        for q in
+            [QueueName::Submitted, QueueName::Notifications, QueueName::WebhookEvents, QueueName::WebhookDeliveries]
+        {
             assert_eq!(CONSUMERS.iter().filter(|c| c.queue == q).count(), 1, "{}", q.as_str());
         }
         assert_eq!(
             SUBMIT_MESSAGE.variables(),
-            ["TABLE_NAME", "SUBMITTED_QUEUE_URL", "NOTIFICATIONS_QUEUE_URL", "PHOTOS_BUCKET", "VOTER_SECRET_PARAM"]
+            [
+                "TABLE_NAME",
+                "SUBMITTED_QUEUE_URL",
+                "NOTIFICATIONS_QUEUE_URL",
+                "WEBHOOK_EVENTS_QUEUE_URL",
+                "PHOTOS_BUCKET",
+                "VOTER_SECRET_PARAM"
+            ]
         );
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
         assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);

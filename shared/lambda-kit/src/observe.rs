@@ -101,7 +101,9 @@ pub(crate) fn record_span(queue_arn: Option<&str>, sqs_message_id: &str) -> trac
 pub fn record_job(job: &Job) {
     let span = tracing::Span::current();
     span.record("job", job.kind());
-    span.record("message_id", display(job.message_id()));
+    if let Some(id) = job.message_id() {
+        span.record("message_id", display(id));
+    }
 }
 
 /// Runs one scheduled job inside its span (`job`, the schedule's name). A failure is logged with

@@ -46,6 +46,7 @@ pub const HANDLE_MESSAGES: &str = functions::HANDLE_MESSAGES.name;
 pub const POLLS: &str = functions::POLLS.name;
 pub const ANALYTICS: &str = functions::ANALYTICS.name;
 pub const OPEN311: &str = functions::OPEN311.name;
+pub const WEBHOOKS: &str = functions::WEBHOOKS.name;
 
 /// Declares [`Operation`], one variant per row, and [`ROUTES`], the rows in order, from one table.
 macro_rules! route_table {
@@ -125,6 +126,12 @@ route_table! {
     CreateIntegration: POST "/v1/integrations" => REFERENCE_DATA, Jwt;
     ListIntegrations: GET "/v1/integrations" => REFERENCE_DATA, Jwt;
     RevokeIntegration: POST "/v1/integrations/{id}/revoke" => REFERENCE_DATA, Jwt;
+    CreateWebhook: POST "/v1/webhooks" => WEBHOOKS, Jwt;
+    ListWebhooks: GET "/v1/webhooks" => WEBHOOKS, Jwt;
+    GetWebhook: GET "/v1/webhooks/{id}" => WEBHOOKS, Jwt;
+    DisableWebhook: POST "/v1/webhooks/{id}/disable" => WEBHOOKS, Jwt;
+    ListWebhookDeliveries: GET "/v1/webhooks/{id}/deliveries" => WEBHOOKS, Jwt;
+    RedeliverWebhook: POST "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver" => WEBHOOKS, Jwt;
     Open311Services: GET "/open311/v2/services.{format}" => OPEN311, Public;
     Open311Service: GET "/open311/v2/services/{service_code}.{format}" => OPEN311, Public;
     Open311Search: GET "/open311/v2/requests.{format}" => OPEN311, Public;

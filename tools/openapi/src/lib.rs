@@ -30,6 +30,7 @@ use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, Rule
 use submit_message::{
     NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, RatingRequest,
 };
+use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest, WebhookList, WebhookView};
 
 /// Every named schema; utoipa adds the types they refer to.
 #[derive(OpenApi)]
@@ -74,6 +75,12 @@ use submit_message::{
     NewIntegrationRequest,
     CreatedIntegrationView,
     IntegrationView,
+    NewWebhookRequest,
+    CreatedWebhookView,
+    WebhookView,
+    WebhookList,
+    DeliveryView,
+    DeliveryLog,
     Open311Service,
     Open311ServiceDefinition,
     Open311Request,
@@ -348,6 +355,14 @@ pub fn operation(route: &Route) -> Operation {
         }
         Op::ListIntegrations => op("Интеграции", NoBody, Page("IntegrationView")).paged(),
         Op::RevokeIntegration => op("Отозвать ключ", NoBody, Out("IntegrationView")).problems(&[409]),
+        Op::CreateWebhook => {
+            op("Зарегистрировать вебхук", Json("NewWebhookRequest"), Out("CreatedWebhookView")).created()
+        }
+        Op::ListWebhooks => op("Вебхуки региона", NoBody, Out("WebhookList")),
+        Op::GetWebhook => op("Вебхук", NoBody, Out("WebhookView")),
+        Op::DisableWebhook => op("Отключить вебхук", NoBody, Out("WebhookView")),
+        Op::ListWebhookDeliveries => op("Журнал доставок вебхука", NoBody, Out("DeliveryLog")),
+        Op::RedeliverWebhook => op("Доставить повторно", NoBody, Out("DeliveryView")).problems(&[409]),
         Op::Open311Services => op("Open311: услуги", NoBody, Output::Open311("Open311Service", "services", "service"))
             .query([jurisdiction()])
             .problems(&[404]),

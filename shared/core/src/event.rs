@@ -1,0 +1,179 @@
+//! The events the platform publishes to webhook endpoints: their types and their public data,
+//! ids, reference data, status and deadline, never personal data or text.
+
+use crate::ids::{AuthorityId, CategoryId, EventId, MessageId, MunicipalityId, PollId};
+use crate::message::{Message, Status};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the platform publishes.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::IntoStaticStr,
+)]
+pub enum EventType {
+    #[serde(rename = "message.submitted")]
+    #[strum(serialize = "message.submitted")]
+    MessageSubmitted,
+    #[serde(rename = "message.routed")]
+    #[strum(serialize = "message.routed")]
+    MessageRouted,
+    #[serde(rename = "message.in_progress")]
+    #[strum(serialize = "message.in_progress")]
+    MessageInProgress,
+    #[serde(rename = "message.answered")]
+    #[strum(serialize = "message.answered")]
+    MessageAnswered,
+    #[serde(rename = "message.closed")]
+    #[strum(serialize = "message.closed")]
+    MessageClosed,
+    #[serde(rename = "message.rejected")]
+    #[strum(serialize = "message.rejected")]
+    MessageRejected,
+    #[serde(rename = "message.overdue")]
+    #[strum(serialize = "message.overdue")]
+    MessageOverdue,
+    #[serde(rename = "poll.opened")]
+    #[strum(serialize = "poll.opened")]
+    PollOpened,
+    #[serde(rename = "poll.closed")]
+    #[strum(serialize = "poll.closed")]
+    PollClosed,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 9] = [
+        EventType::MessageSubmitted,
+        EventType::MessageRouted,
+        EventType::MessageInProgress,
+        EventType::MessageAnswered,
+        EventType::MessageClosed,
+        EventType::MessageRejected,
+        EventType::MessageOverdue,
+        EventType::PollOpened,
+        EventType::PollClosed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(raw: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
+    /// The event a message's new status publishes (`reopened` publishes none).
+    pub fn for_status(status: Status) -> Option<EventType> {
+        match status {
+            Status::Submitted => Some(EventType::MessageSubmitted),
+            Status::Routed => Some(EventType::MessageRouted),
+            Status::InProgress => Some(EventType::MessageInProgress),
+            Status::Answered => Some(EventType::MessageAnswered),
+            Status::Closed => Some(EventType::MessageClosed),
+            Status::Rejected => Some(EventType::MessageRejected),
+            Status::Reopened => None,
+        }
+    }
+
+    pub fn is_message_event(self) -> bool {
+        !matches!(self, EventType::PollOpened | EventType::PollClosed)
+    }
+}
+
+/// What an event is about: ids, reference data, status and deadline. Never the author, the text,
+/// the address, the location or the photos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum EventData {
+    Message(MessageData),
+    Poll(PollData),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageData {
+    pub message_id: MessageId,
+    pub category_id: CategoryId,
+    pub municipality_id: MunicipalityId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_id: Option<AuthorityId>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PollData {
+    pub poll_id: PollId,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+/// One published event, as every endpoint receives it (`{type, timestamp, data}`) with its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub timestamp: DateTime<Utc>,
+    pub data: EventData,
+}
+
+/// The body an endpoint receives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Payload<'a> {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub timestamp: DateTime<Utc>,
+    pub data: &'a EventData,
+}
+
+impl Event {
+    /// The event a message's transition to its current status publishes, if any.
+    pub fn for_message(message: &Message, at: DateTime<Utc>) -> Option<Event> {
+        EventType::for_status(message.status).map(|t| Event::about_message(t, message, at))
+    }
+
+    pub fn about_message(event_type: EventType, message: &Message, at: DateTime<Utc>) -> Event {
+        let data = MessageData {
+            message_id: message.id,
+            category_id: message.category_id.clone(),
+            municipality_id: message.municipality_id.clone(),
+            authority_id: message.authority_id.clone(),
+            status: message.status,
+            deadline: message.deadline,
+            overdue: message.overdue,
+            public: message.public,
+        };
+        Event { id: EventId::new_at(at), event_type, timestamp: at, data: EventData::Message(data) }
+    }
+
+    pub fn about_poll(event_type: EventType, poll: PollData, at: DateTime<Utc>) -> Event {
+        Event { id: EventId::new_at(at), event_type, timestamp: at, data: EventData::Poll(poll) }
+    }
+
+    /// The authority a message event is about.
+    pub fn authority(&self) -> Option<&AuthorityId> {
+        match &self.data {
+            EventData::Message(m) => m.authority_id.as_ref(),
+            EventData::Poll(_) => None,
+        }
+    }
+
+    /// The JSON body every endpoint receives.
+    pub fn body(&self) -> String {
+        let payload = Payload { event_type: self.event_type, timestamp: self.timestamp, data: &self.data };
+        serde_json::to_string(&payload).unwrap_or_default()
+    }
+}
