@@ -180,6 +180,14 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     PRIMARY KEY (citizen, id)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+    citizen     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (citizen, id)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS reference (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     version     INTEGER NOT NULL,
