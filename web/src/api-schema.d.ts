@@ -434,6 +434,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/push-subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Браузеры с уведомлениями */
+        get: operations["getMePushSubscriptions"];
+        put?: never;
+        /** Включить уведомления в браузере */
+        post: operations["postMePushSubscriptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/push-subscriptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Выключить уведомления в браузере */
+        delete: operations["deleteMePushSubscriptionsId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/subscriptions": {
         parameters: {
             query?: never;
@@ -760,6 +795,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/push/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Открытый ключ для подписки на уведомления */
+        get: operations["getPushPublicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/routing-rules": {
         parameters: {
             query?: never;
@@ -963,6 +1015,8 @@ export interface components {
              */
             preferences_deleted: number;
             /** Format: int32 */
+            push_subscriptions_deleted: number;
+            /** Format: int32 */
             subscriptions_deleted: number;
             /**
              * Format: int32
@@ -1002,6 +1056,12 @@ export interface components {
             kind: components["schemas"]["NotificationKind"];
             message_id: components["schemas"]["MessageId"];
             text: string;
+        };
+        /** @description A push subscription in the resident's export: where it points and since when. */
+        ExportedPushSubscription: {
+            /** Format: date-time */
+            created_at: string;
+            endpoint_origin: string;
         };
         /** @description One invalid field of a request. */
         FieldError: {
@@ -1439,6 +1499,59 @@ export interface components {
             /** @description `urn:feedback:problem:<code>`. */
             type: string;
         };
+        /** @description The browser's keys a push payload is encrypted to (RFC 8291), base64url. */
+        PushKeysRequest: {
+            /** @description The authentication secret (16 bytes). */
+            auth: string;
+            /** @description The browser's P-256 public key, the uncompressed point (65 bytes). */
+            p256dh: string;
+        };
+        /**
+         * @description The stack's VAPID public key (`GET /v1/push/public-key`), for
+         *     `PushManager.subscribe({applicationServerKey})`.
+         */
+        PushPublicKeyView: {
+            /**
+             * @description base64url of the uncompressed P-256 point (65 bytes).
+             * @example BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM
+             */
+            public_key: string;
+        };
+        /** @description 32 hex digits */
+        PushSubscriptionId: string;
+        /**
+         * @description The body of `POST /v1/me/push-subscriptions`: what the browser's
+         *     `PushSubscription.toJSON()` gives.
+         * @example {
+         *       "endpoint": "https://fcm.googleapis.com/fcm/send/dXk0...",
+         *       "expirationTime": null,
+         *       "keys": {
+         *         "auth": "tBHItJI5svbpez7KI4CCXg",
+         *         "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+         *       }
+         *     }
+         */
+        PushSubscriptionRequest: {
+            /** @description The push service's URL for this browser: `https`, a public host. */
+            endpoint: string;
+            /**
+             * Format: double
+             * @description When the push service lets the subscription lapse, milliseconds since the epoch.
+             */
+            expirationTime?: number | null;
+            keys: components["schemas"]["PushKeysRequest"];
+        };
+        /** @description A push subscription as its resident reads it: never the keys nor the whole endpoint. */
+        PushSubscriptionView: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @description `scheme://host[:port]` of the push service.
+             * @example https://fcm.googleapis.com
+             */
+            endpoint_origin: string;
+            id: components["schemas"]["PushSubscriptionId"];
+        };
         Question: {
             kind: components["schemas"]["QuestionKind"];
             /** Format: int32 */
@@ -1531,6 +1644,8 @@ export interface components {
             polls: components["schemas"]["VotedPoll"][];
             /** @description The notification preferences: as the resident set them, or the defaults they get. */
             preferences: components["schemas"]["Preferences"];
+            /** @description The browsers push notifications go to: the push service and since when, never the keys. */
+            push_subscriptions: components["schemas"]["ExportedPushSubscription"][];
             /** @description The resident's subject, as the identity provider names them. */
             subject: string;
             subscriptions: components["schemas"]["SubscriptionView"][];
@@ -3671,6 +3786,214 @@ export interface operations {
             };
         };
     };
+    getMePushSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Браузеры с уведомлениями */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["PushSubscriptionView"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMePushSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushSubscriptionRequest"];
+            };
+        };
+        responses: {
+            /** @description Включить уведомления в браузере */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushSubscriptionView"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Конфликт с текущим состоянием */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteMePushSubscriptionsId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Выключить уведомления в браузере */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getMeSubscriptions: {
         parameters: {
             query?: never;
@@ -5354,6 +5677,37 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPushPublicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Открытый ключ для подписки на уведомления */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPublicKeyView"];
                 };
             };
             /** @description Хранилище временно недоступно; ничего не сохранено */
