@@ -102,28 +102,39 @@ pub async fn subscriptions_are_the_owners_only<S: Backend, Q: Queue>(h: &Harness
     assert_eq!(code(r.subscribe(&alice, unknown).await.unwrap_err()), "validation_failed");
 }
 
-/// Twenty-six racing adds store at most twenty, and every accepted add is stored. Run on the
-/// embedded backend only: moto's transactions are not atomic under concurrency (it once stored 25).
-pub async fn the_subscription_limit_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
-    let r = reach(h).await;
-    let alice = resident("alice");
-    let tasks: Vec<_> = (0..MAX_SUBSCRIPTIONS + 6)
-        .map(|i| {
-            let (r, alice) = (r.clone(), alice.clone());
-            tokio::spawn(async move { r.subscribe(&alice, around(100 + i * 10)).await })
-        })
-        .collect();
+/// Runs `n` adds at once, the `i`th made by `add(i)`; how many were stored and how many refused,
+/// each refusal being the limit (`limit_code`) or a lost race.
+async fn race<T, F, Fut>(n: u32, limit_code: &str, add: F) -> (usize, usize)
+where
+    T: Send + 'static,
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<T, feedback_core::ServiceError>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(add(i))).collect();
     let (mut stored, mut refused) = (0, 0);
     for t in tasks {
         match t.await.unwrap() {
             Ok(_) => stored += 1,
             Err(e) => {
                 let c = code(e);
-                assert!(c == "subscription_limit" || c == "concurrent_update", "{c}");
+                assert!(c == limit_code || c == "concurrent_update", "{c}");
                 refused += 1;
             }
         }
     }
+    (stored, refused)
+}
+
+/// Twenty-six racing adds store at most twenty, and every accepted add is stored. Run on the
+/// embedded backend only: moto's transactions are not atomic under concurrency (it once stored 25).
+pub async fn the_subscription_limit_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let r = reach(h).await;
+    let alice = resident("alice");
+    let (stored, refused) = race(MAX_SUBSCRIPTIONS + 6, "subscription_limit", |i| {
+        let (r, alice) = (r.clone(), alice.clone());
+        async move { r.subscribe(&alice, around(100 + i * 10)).await }
+    })
+    .await;
     let held = r.subscriptions(&alice).await.unwrap();
     assert_eq!(held.len(), stored, "every accepted add is stored");
     assert!(stored <= MAX_SUBSCRIPTIONS as usize && refused >= 6, "{stored} stored, {refused} refused");
@@ -233,23 +244,11 @@ pub async fn the_push_subscription_limit_holds<S: Backend, Q: Queue>(h: &Harness
 pub async fn the_push_subscription_limit_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let r = reach(h).await;
     let alice = resident("alice");
-    let tasks: Vec<_> = (0..MAX_PUSH_SUBSCRIPTIONS + 6)
-        .map(|i| {
-            let (r, alice) = (r.clone(), alice.clone());
-            tokio::spawn(async move { r.add_push_subscription(&alice, browser(i)).await })
-        })
-        .collect();
-    let (mut stored, mut refused) = (0, 0);
-    for t in tasks {
-        match t.await.unwrap() {
-            Ok(_) => stored += 1,
-            Err(e) => {
-                let c = code(e);
-                assert!(c == "push_subscription_limit" || c == "concurrent_update", "{c}");
-                refused += 1;
-            }
-        }
-    }
+    let (stored, refused) = race(MAX_PUSH_SUBSCRIPTIONS + 6, "push_subscription_limit", |i| {
+        let (r, alice) = (r.clone(), alice.clone());
+        async move { r.add_push_subscription(&alice, browser(i)).await }
+    })
+    .await;
     assert_eq!(r.push_subscriptions(&alice).await.unwrap().len(), stored, "every accepted add is stored");
     assert!(stored <= MAX_PUSH_SUBSCRIPTIONS as usize && refused >= 6, "{stored} stored, {refused} refused");
 }
