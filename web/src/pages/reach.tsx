@@ -187,9 +187,11 @@ function BrowserPush() {
         return;
       }
       await navigator.serviceWorker.ready;
-      const sub =
-        (await reg.pushManager.getSubscription()) ??
-        (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlBytes(public_key) }));
+      // A subscription this browser already holds may be another resident's (a shared
+      // computer): it is dropped, so that a new endpoint carries only this resident's news and
+      // the old one's push service answers «gone» to the other's.
+      await (await reg.pushManager.getSubscription())?.unsubscribe();
+      const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlBytes(public_key) });
       const body = sub.toJSON() as Schemas["PushSubscriptionRequest"];
       const created = await api.post("/v1/me/push-subscriptions", { body });
       setState({ kind: "on", id: created.id });
