@@ -33,7 +33,8 @@ cargo build --quiet -p feedback-local
 
 # shellcheck source=lib/host.sh
 source scripts/lib/host.sh
-start_host e2e.sh
+# --allow-local-push: the suite's stubbed browser subscribes with a loopback endpoint.
+start_host e2e.sh --allow-local-push
 BASE_URL=$HOST_URL
 LOG="$HOST_DIR/serve.log"
 

@@ -136,7 +136,9 @@ impl Platform {
         }
         let region_code =
             reference.snapshot().await.context("reading the region's reference data")?.value.region.code.clone();
-        let submit = submit_message::services(&deps, blobs.clone(), secret.voter.clone(), &settings);
+        let mut submit = submit_message::services(&deps, blobs.clone(), secret.voter.clone(), &settings);
+        submit.push_policy = push_policy(&config);
+        submit.push_public_key = Some(push.public_key());
         let escalate = escalate_overdue::services(&deps, blobs.clone(), &settings);
         let dev_key = match &verifier {
             Verifier::Dev { key } => Some(key.clone()),
@@ -663,8 +665,17 @@ pub fn push_sender(config: &HostConfig) -> anyhow::Result<PushSender> {
             config.secrets_dir.join(VAPID_KEY).display()
         )
     })?;
-    let policy = if config.allow_local_push { EndpointPolicy::AllowLoopbackHttp } else { EndpointPolicy::PublicHttps };
-    PushSender::new(key, &config.push_subject, policy).context("building the Web Push sender")
+    PushSender::new(key, &config.push_subject, push_policy(config)).context("building the Web Push sender")
+}
+
+/// Which push endpoints the host accepts and reaches: `http://127.0.0.1` too with
+/// `--allow-local-push`, otherwise public `https` push services only.
+fn push_policy(config: &HostConfig) -> EndpointPolicy {
+    if config.allow_local_push {
+        EndpointPolicy::AllowLoopbackHttp
+    } else {
+        EndpointPolicy::PublicHttps
+    }
 }
 
 /// Runs `escalate-overdue` once with the event EventBridge Scheduler would send.

@@ -5,7 +5,6 @@
 use feedback_aws::schema::TABLE;
 use feedback_lambda::functions::{env, Function, CONSUMERS, FUNCTIONS, SCHEDULES};
 use feedback_lambda::routes::{Access, ROUTES};
-use feedback_lambda::Settings;
 use serde_json::{json, Value};
 
 /// The manifest as JSON: `routes`, `functions`, `table`, `queues` and `schedules`.
@@ -44,8 +43,7 @@ pub fn routes() -> Value {
 }
 
 fn function(f: &Function) -> Value {
-    let mut optional = Settings::VARIABLES.to_vec();
-    optional.push(env::RUST_LOG);
+    let optional = f.optional_variables();
     json!({
         "name": f.name,
         "variables": f.variables(),

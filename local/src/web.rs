@@ -82,7 +82,8 @@ fn add_shell_headers(h: &mut HeaderMap, verifier: &Verifier, path: &str) {
         Verifier::Dev { .. } => String::new(),
     };
     let csp = format!(
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
+        "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; \
          connect-src 'self'{idp}; form-action 'self'{idp}; frame-ancestors {ancestors}; base-uri 'self'; \
          object-src 'none'"
     );
@@ -226,6 +227,7 @@ mod tests {
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("connect-src 'self' https://id.example.ru;"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(csp.contains("worker-src 'self';"), "the portal's service worker: {csp}");
         let mut w = HeaderMap::new();
         add_shell_headers(&mut w, &verifier, "/widget");
         assert!(w["content-security-policy"].to_str().unwrap().contains("frame-ancestors *"));

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, PollId};
-use feedback_core::ids::{SubscriptionId, WebhookId};
+use feedback_core::ids::{PushSubscriptionId, SubscriptionId, WebhookId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
@@ -20,7 +20,7 @@ use feedback_core::ports::{
     MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, QueueName, QueueReceiver, Quota, Quotas,
     ReferenceStore, StoreError, Versioned, WorkQueue,
 };
-use feedback_core::preferences::{Preferences, ReachErased, ReachStore, Subscription};
+use feedback_core::preferences::{Preferences, PushStored, PushSubscription, ReachErased, ReachStore, Subscription};
 use feedback_core::region::RegionData;
 use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
@@ -428,6 +428,15 @@ impl<S: ReachStore> ReachStore for FaultyStore<S> {
     }
     async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError> {
         self.faults.write("delete_subscription", self.inner.delete_subscription(citizen, id)).await
+    }
+    async fn push_subscriptions(&self, citizen: &CitizenId) -> Result<Vec<PushSubscription>, StoreError> {
+        self.faults.read("push_subscriptions", self.inner.push_subscriptions(citizen)).await
+    }
+    async fn put_push_subscription(&self, subscription: &PushSubscription, max: u32) -> Result<PushStored, StoreError> {
+        self.faults.write("put_push_subscription", self.inner.put_push_subscription(subscription, max)).await
+    }
+    async fn delete_push_subscription(&self, citizen: &CitizenId, id: &PushSubscriptionId) -> Result<bool, StoreError> {
+        self.faults.write("delete_push_subscription", self.inner.delete_push_subscription(citizen, id)).await
     }
 }
 

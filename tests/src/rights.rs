@@ -114,6 +114,8 @@ pub async fn world<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) -> World<S> {
     reach.set_preferences(&alice, crate::reach::daily()).await.unwrap();
     reach.subscribe(&alice, crate::reach::around(500)).await.unwrap();
     reach.subscribe(&bob, crate::reach::around(700)).await.unwrap();
+    reach.add_push_subscription(&alice, crate::reach::browser(1)).await.unwrap();
+    reach.add_push_subscription(&bob, crate::reach::browser(2)).await.unwrap();
     let d = p.participation.create(&admin(), discussion_input("Правила выгула собак в парках", now)).await.unwrap();
     let alices = p.participation.comment(&alice, &d.id, comment("Нужны огороженные площадки"), None).await.unwrap();
     let bobs = p.participation.comment(&bob, &d.id, comment("Площадки уже есть у реки"), None).await.unwrap();
@@ -166,6 +168,15 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert_eq!(data.preferences, crate::reach::daily());
     assert_eq!(data.subscriptions.len(), 1);
     assert_eq!(json["subscriptions"][0]["radius_m"], 500);
+    assert_eq!(
+        json["push_subscriptions"],
+        serde_json::json!([{"endpoint_origin": "https://fcm.googleapis.com", "created_at": json["push_subscriptions"][0]["created_at"]}]),
+        "the push service and since when only"
+    );
+    assert!(
+        !json.to_string().contains("browser-1") && !json.to_string().contains("BKey1"),
+        "never the endpoint or keys"
+    );
     assert_eq!(json["preferences"]["digest"], "daily");
     assert_eq!(json["polls"][0].as_object().unwrap().len(), 3, "id, title and kind only: {json}");
     let text = json.to_string();
@@ -173,7 +184,7 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert!(!text.contains("receipt") && !text.contains("options"), "never the ballot: {text}");
     let nobody = w.rights.export(&resident("carol", "tyumen", "1990-01-01")).await.unwrap();
     let empty = serde_json::to_value(&nobody).unwrap();
-    for field in ["messages", "notifications", "comments", "flags", "polls", "subscriptions"] {
+    for field in ["messages", "notifications", "comments", "flags", "polls", "subscriptions", "push_subscriptions"] {
         assert_eq!(empty[field], serde_json::json!([]), "{field}");
     }
     assert_eq!(empty["preferences"]["digest"], "instant", "the defaults of someone who set nothing");
@@ -197,6 +208,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
             votes_forgotten: 1,
             preferences_deleted: 1,
             subscriptions_deleted: 1,
+            push_subscriptions_deleted: 1,
         }
     );
     assert_eq!(w.rights.erase(&alice).await.unwrap(), Erasure::default(), "a second erasure is a no-op");
@@ -211,7 +223,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
     assert_eq!(*w.blobs.deleted.lock().unwrap(), vec![w.photo]);
     let data = w.rights.export(&alice).await.unwrap();
     assert!(data.messages.is_empty() && data.notifications.is_empty() && data.comments.is_empty());
-    assert!(data.flags.is_empty() && data.subscriptions.is_empty());
+    assert!(data.flags.is_empty() && data.subscriptions.is_empty() && data.push_subscriptions.is_empty());
     assert_eq!(h.store.get_preferences(me).await.unwrap(), None);
 
     // the authority keeps the case, under a pseudonym, without the flat number and the photo

@@ -109,6 +109,24 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         State::Routed,
         [204, 404, 403, 403, 403, 403, 401, 403],
     ),
+    (
+        "GET /v1/me/push-subscriptions",
+        "apigw-get-me-push-subscriptions.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/me/push-subscriptions",
+        "apigw-post-me-push-subscriptions.json",
+        State::Routed,
+        [201, 201, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "DELETE /v1/me/push-subscriptions/{id}",
+        "apigw-delete-me-push-subscription.json",
+        State::Routed,
+        [204, 404, 403, 403, 403, 403, 401, 403],
+    ),
     ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
     (
         "GET /v1/messages/{id}/photos/{photo_id}",
@@ -292,6 +310,12 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
                 // The owner's own subscription: others find none of this id.
                 let town = SubscriptionRequest { municipality_id: Some("tyumen".into()), ..Default::default() };
                 let sub = app.submit.reach.subscribe(&citizen("alice"), town).await.unwrap();
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), sub.id.to_string())]));
+            }
+            if *route == "DELETE /v1/me/push-subscriptions/{id}" {
+                // A browser of the owner's alone: others find none of this id.
+                let browser = feedback_tests::reach::browser(1000);
+                let sub = app.submit.reach.add_push_subscription(&citizen("alice"), browser).await.unwrap();
                 req = req.with_path_parameters(HashMap::from([("id".to_string(), sub.id.to_string())]));
             }
             let got = call(&app, route, req).await;

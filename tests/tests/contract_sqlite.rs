@@ -30,6 +30,12 @@ async fn the_subscription_limit_holds_under_concurrency() {
     feedback_tests::reach::the_subscription_limit_holds_under_concurrency(&h).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_push_subscription_limit_holds_under_concurrency() {
+    let (_, h) = harness();
+    feedback_tests::reach::the_push_subscription_limit_holds_under_concurrency(&h).await;
+}
+
 #[tokio::test]
 async fn a_database_from_before_flag_reasons_opens_with_its_flags_reasonless() {
     use feedback_core::ids::{CitizenId, CommentId};

@@ -79,6 +79,43 @@ async fn preferences_and_subscriptions_fixtures_set_read_and_remove() {
     assert_eq!(body_json(&list)["items"], serde_json::json!([]));
 }
 
+async fn call_submit(app: &feedback_tests::embedded::App, fixture: &str) -> lambda_http::Response<Body> {
+    submit_message::handle(&app.submit, http_event(fixture)).await.unwrap()
+}
+
+#[tokio::test]
+async fn push_subscription_fixtures_add_replace_list_and_remove() {
+    let mut app = app(20).await;
+    // Given a stack without Web Push: the public key is 503 in Russian
+    let none = call_submit(&app, "apigw-get-push-public-key.json").await;
+    assert_eq!((none.status().as_u16(), body_json(&none)["code"].as_str()), (503, Some("not_configured")));
+    assert!(body_json(&none)["detail"].as_str().unwrap().contains("не настроены"));
+    // And with a public key, anyone reads it, cacheable for an hour
+    let key = feedback_push::VapidKey::generate().unwrap().public_key();
+    app.submit.push_public_key = Some(key.clone());
+    let got = call_submit(&app, "apigw-get-push-public-key.json").await;
+    assert_eq!((got.status().as_u16(), body_json(&got)["public_key"].as_str()), (200, Some(key.as_str())));
+    assert_eq!(got.headers()["cache-control"], "public, max-age=3600");
+    // When the POST fixture subscribes twice, one browser is kept
+    let created = call_submit(&app, "apigw-post-me-push-subscriptions.json").await;
+    assert_eq!(created.status(), 201);
+    let body = body_json(&created);
+    assert_eq!(body["endpoint_origin"], "https://142.250.74.74");
+    assert_eq!(call_submit(&app, "apigw-post-me-push-subscriptions.json").await.status(), 201);
+    let list = body_json(&call_submit(&app, "apigw-get-me-push-subscriptions.json").await);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], body["id"]);
+    assert!(!list.to_string().contains("fcm/send") && !list.to_string().contains("p256dh"), "{list}");
+    // Then the DELETE fixture's own id is nobody's, and the created one's is removed
+    assert_eq!(call_submit(&app, "apigw-delete-me-push-subscription.json").await.status(), 404);
+    let id = body["id"].as_str().unwrap().to_owned();
+    let req = http_event("apigw-delete-me-push-subscription.json")
+        .with_path_parameters(HashMap::from([("id".to_string(), id)]));
+    assert_eq!(submit_message::handle(&app.submit, req).await.unwrap().status(), 204);
+    let list = body_json(&call_submit(&app, "apigw-get-me-push-subscriptions.json").await);
+    assert_eq!(list["items"], serde_json::json!([]));
+}
+
 #[tokio::test]
 async fn submit_message_creates_replays_lists_and_reads() {
     let app = app(20).await;

@@ -13,6 +13,7 @@ import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
 import { startProvider } from "./oidc-provider.mjs";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createECDH } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -889,6 +890,73 @@ test("a resident sets notification preferences, finds them after a reload, and a
   await list.getByRole("button", { name: /^Удалить подписку/ }).click();
   await page.getByText("Подписок пока нет.").waitFor();
   assert.deepEqual((await (await as("resident-anna")).get("/v1/me/subscriptions")).items, []);
+});
+
+test("a resident turns browser notifications on and off; the service worker and the public key are served", async (env) => {
+  const sw = await fetch(`${BASE_URL}/sw.js`);
+  assert.equal(sw.status, 200);
+  assert.match(sw.headers.get("content-type"), /^text\/javascript/);
+  assert.equal(sw.headers.get("cache-control"), "no-cache");
+  const key = await fetch(`${BASE_URL}/v1/push/public-key`);
+  assert.equal(key.headers.get("cache-control"), "public, max-age=3600");
+  const { public_key } = await key.json();
+  assert.equal(Buffer.from(public_key, "base64url").length, 65, "an uncompressed P-256 point");
+
+  // Headless Chromium reaches no push service: the page's PushManager hands out a subscription
+  // whose endpoint is a loopback receiver, which the host accepts with --allow-local-push.
+  await env.context.grantPermissions(["notifications"], { origin: BASE_URL });
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  const stub = { endpoint: `http://127.0.0.1:9/push/e2e-${Date.now()}`, p256dh: ecdh.getPublicKey().toString("base64url") };
+  const page = await signInAs(env, "resident-ivan");
+  await page.addInitScript(({ endpoint, p256dh }) => {
+    const STORED = "e2e-push-subscription";
+    const subscription = () => ({
+      endpoint,
+      expirationTime: null,
+      toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh, auth: "tBHItJI5svbpez7KI4CCXg" } }),
+      unsubscribe: async () => {
+        localStorage.removeItem(STORED);
+        return true;
+      },
+    });
+    PushManager.prototype.subscribe = async function (options) {
+      if (!options?.applicationServerKey || options.applicationServerKey.byteLength !== 65) throw new Error("no application server key");
+      localStorage.setItem(STORED, "1");
+      return subscription();
+    };
+    PushManager.prototype.getSubscription = async function () {
+      return localStorage.getItem(STORED) ? subscription() : null;
+    };
+  }, stub);
+  await page.reload();
+  await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Уведомления и подписки" }).click();
+  const section = page.getByTestId("browser-push");
+  await section.getByRole("heading", { name: "Уведомления в браузере" }).waitFor();
+  const enable = section.getByRole("button", { name: "Включить уведомления в браузере" });
+  await enable.waitFor();
+  await axe(page, "browser notifications (off)");
+  await enable.focus();
+  await page.keyboard.press("Enter");
+  await section.getByText("Включены в этом браузере").waitFor();
+  await section.getByText("Уведомления в этом браузере включены.").waitFor();
+  const ivan = await as("resident-ivan");
+  const listed = (await ivan.get("/v1/me/push-subscriptions")).items;
+  assert.equal(listed.length, 1, "the subscription was posted");
+  assert.equal(listed[0].endpoint_origin, "http://127.0.0.1:9");
+  assert.ok(await page.evaluate(async () => !!(await navigator.serviceWorker.getRegistration("/"))), "the worker is registered at the root");
+  await axe(page, "browser notifications (on)");
+
+  await page.reload();
+  await section.getByText("Включены в этом браузере").waitFor();
+  const off = section.getByRole("button", { name: "Выключить" });
+  await off.focus();
+  await page.keyboard.press("Enter");
+  await section.getByText("Уведомления в этом браузере выключены.").waitFor();
+  await enable.waitFor();
+  assert.deepEqual((await ivan.get("/v1/me/push-subscriptions")).items, [], "the subscription was deleted");
+  assert.equal(await page.evaluate(() => localStorage.getItem("e2e-push-subscription")), null, "and unsubscribed in the browser");
+  await axe(page, "browser notifications (turned off)");
 });
 
 test("a resident downloads their data and erases it; their message list is then empty", async (env) => {

@@ -1,15 +1,16 @@
 //! `submit-message`: residents file messages, list their own and read one with its history;
 //! they take all their data (`GET /v1/me/data`) and have it erased (`DELETE /v1/me`); they set
-//! how they are notified (`/v1/me/preferences`) and which places and topics they follow
-//! (`/v1/me/subscriptions`).
+//! how they are notified (`/v1/me/preferences`), which places and topics they follow
+//! (`/v1/me/subscriptions`) and which browsers get push notifications
+//! (`/v1/me/push-subscriptions`, with the stack's public key at `/v1/push/public-key`).
 
-use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, SubscriptionId};
+use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
-use feedback_core::preferences::{Preferences, Reach, ReachStore, SubscriptionRequest};
+use feedback_core::preferences::{resident, NewPushSubscription, Preferences, Reach, ReachStore, SubscriptionRequest};
 use feedback_core::rights::{Rights, RightsStore};
 use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
@@ -23,6 +24,7 @@ use feedback_lambda::{
     Operation, MESSAGE_SERVER_OWNED,
 };
 use feedback_lambda::{observe, Deps, Settings};
+use feedback_push::EndpointPolicy;
 use lambda_http::{Body, Error, Request, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -137,6 +139,59 @@ pub struct PhotoDownloadView {
     pub expires_at: chrono::DateTime<chrono::FixedOffset>,
 }
 
+/// The body of `POST /v1/me/push-subscriptions`: what the browser's
+/// `PushSubscription.toJSON()` gives.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/dXk0...", "expirationTime": null, "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}}))]
+pub struct PushSubscriptionRequest {
+    /// The push service's URL for this browser: `https`, a public host.
+    #[schema(max_length = 2048)]
+    pub endpoint: String,
+    /// When the push service lets the subscription lapse, milliseconds since the epoch.
+    #[serde(default, rename = "expirationTime")]
+    pub expiration_time: Option<f64>,
+    pub keys: PushKeysRequest,
+}
+
+/// The browser's keys a push payload is encrypted to (RFC 8291), base64url.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushKeysRequest {
+    /// The browser's P-256 public key, the uncompressed point (65 bytes).
+    pub p256dh: String,
+    /// The authentication secret (16 bytes).
+    pub auth: String,
+}
+
+impl PushSubscriptionRequest {
+    /// Checks the subscription under `policy`: the endpoint's scheme and host, the addresses its
+    /// host resolves to, and the keys; 422 naming the field.
+    pub async fn check(self, policy: EndpointPolicy) -> Result<NewPushSubscription, ServiceError> {
+        let invalid = |e: feedback_push::InvalidSubscription| ServiceError::field(e.field(), e.detail());
+        let sub = feedback_push::Subscription::parse(&self.endpoint, &self.keys.p256dh, &self.keys.auth, policy)
+            .map_err(invalid)?;
+        sub.check_resolves(policy).await.map_err(invalid)?;
+        Ok(NewPushSubscription {
+            endpoint: sub.endpoint().to_owned(),
+            endpoint_origin: sub.endpoint_origin(),
+            p256dh: sub.p256dh(),
+            auth: sub.auth(),
+        })
+    }
+}
+
+/// The stack's VAPID public key (`GET /v1/push/public-key`), for
+/// `PushManager.subscribe({applicationServerKey})`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PushPublicKeyView {
+    /// base64url of the uncompressed P-256 point (65 bytes).
+    #[schema(example = "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM")]
+    pub public_key: String,
+}
+
+const PUSH_NOT_CONFIGURED: &str = "Уведомления в браузере на этой платформе не настроены.";
+
 /// What the function needs: the residents' use cases.
 pub struct Services<S, Q, C> {
     pub messages: Messages<S, Q, C>,
@@ -145,6 +200,10 @@ pub struct Services<S, Q, C> {
     pub photos: Photos<S, C>,
     pub rights: Rights<S, C>,
     pub reach: Reach<S, C>,
+    /// Which push endpoints residents may subscribe with.
+    pub push_policy: EndpointPolicy,
+    /// The stack's VAPID public key, when Web Push is configured; never the private key.
+    pub push_public_key: Option<String>,
 }
 
 /// Everything the function's store implements.
@@ -186,6 +245,8 @@ where
         photos: Photos::new(d.store.clone(), d.clock.clone(), blobs.clone(), d.reference.clone()),
         rights: Rights::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone(), secret),
         reach: Reach::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
+        push_policy: EndpointPolicy::PublicHttps,
+        push_public_key: None,
     }
 }
 
@@ -205,6 +266,9 @@ where
     Q: WorkQueue,
     C: Clock,
 {
+    if operation(req) == Some(Operation::PushPublicKey) {
+        return push_public_key(services.push_public_key.as_deref());
+    }
     let messages = &services.messages;
     let actor = actor(req)?;
     let region = messages.reference().snapshot().await?;
@@ -306,6 +370,33 @@ where
             services.reach.unsubscribe(&actor, &id).await?;
             Ok(no_content())
         }
+        Some(Operation::ListPushSubscriptions) => {
+            let items = services.reach.push_subscriptions(&actor).await?;
+            Ok(ok(&feedback_core::page::Page { items, next_cursor: None }))
+        }
+        Some(Operation::AddPushSubscription) => {
+            let body = json_body::<PushSubscriptionRequest>(req)?;
+            resident(&actor)?;
+            let new = body.check(services.push_policy).await?;
+            Ok(created(&services.reach.add_push_subscription(&actor, new).await?))
+        }
+        Some(Operation::RemovePushSubscription) => {
+            let id = PushSubscriptionId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
+            services.reach.remove_push_subscription(&actor, &id).await?;
+            Ok(no_content())
+        }
         _ => Err(ApiError::RouteNotFound),
     }
+}
+
+/// The stack's public key, cached by browsers and proxies for an hour; 503 `not_configured`
+/// when the stack does not send Web Push.
+fn push_public_key(key: Option<&str>) -> Result<Response<Body>, ApiError> {
+    let key = key.ok_or(ApiError::NotConfigured(PUSH_NOT_CONFIGURED))?;
+    let mut response = ok(&PushPublicKeyView { public_key: key.to_owned() });
+    response.headers_mut().insert(
+        lambda_http::http::header::CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    Ok(response)
 }

@@ -82,6 +82,23 @@ impl Stack {
         Ok(feedback_push::PushSender::new(key, &subject, feedback_push::EndpointPolicy::PublicHttps)?)
     }
 
+    /// The VAPID public key `VAPID_PUBLIC_KEY` gives, checked; `None` when it is not set (the
+    /// stack sends no Web Push). The private key is not read.
+    pub fn push_public_key(&self) -> anyhow::Result<Option<String>> {
+        self.config
+            .vapid_public_key
+            .as_deref()
+            .map(|k| {
+                feedback_push::VapidKey::check_public_key(k).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: {e}; give the public half of the key",
+                        feedback_lambda::functions::env::VAPID_PUBLIC_KEY
+                    )
+                })
+            })
+            .transpose()
+    }
+
     /// The voter-roll secret and the ballot keys under the SSM path `BALLOT_KEYS_PATH` names.
     pub async fn poll_secrets(&self) -> anyhow::Result<PollSecrets> {
         Ok(PollSecrets {

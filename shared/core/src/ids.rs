@@ -16,6 +16,8 @@ pub enum IdError {
     BadSlug,
     #[error("от 1 до 256 печатных символов")]
     BadSubject,
+    #[error("32 шестнадцатеричные цифры")]
+    NotPushId,
 }
 
 macro_rules! ulid_id {
@@ -175,6 +177,61 @@ slug_id!(
     AuthorityId
 );
 
+/// A resident's browser push subscription: the first 16 bytes of the SHA-256 of its endpoint,
+/// in lowercase hex, so that the same browser subscribing again names the same record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PushSubscriptionId(String);
+
+/// What a push subscription id looks like on the wire.
+pub const PUSH_SUBSCRIPTION_ID_PATTERN: &str = "^[0-9a-f]{32}$";
+
+impl PushSubscriptionId {
+    /// The id of the subscription whose endpoint is `endpoint`.
+    pub fn of_endpoint(endpoint: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(endpoint.as_bytes());
+        Self(hex::encode(digest.get(..16).unwrap_or_default()))
+    }
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        if raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(IdError::NotPushId)
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PushSubscriptionId {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<PushSubscriptionId> for String {
+    fn from(id: PushSubscriptionId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for PushSubscriptionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl utoipa::PartialSchema for PushSubscriptionId {
+    fn schema() -> RefOr<Schema> {
+        string_schema(PUSH_SUBSCRIPTION_ID_PATTERN, "32 hex digits")
+    }
+}
+
+impl utoipa::ToSchema for PushSubscriptionId {}
+
 /// The identity-provider subject of a person (`sub` claim).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -253,6 +310,17 @@ mod tests {
         assert_eq!(id.minted_at(), t0);
         assert_eq!(MessageId::parse(&id.to_string()), Ok(id));
         assert_eq!(MessageId::parse("not-a-ulid"), Err(IdError::NotUlid));
+    }
+
+    #[test]
+    fn push_ids_are_the_endpoints_hash() {
+        let a = PushSubscriptionId::of_endpoint("https://push.example.com/a");
+        assert_eq!(a, PushSubscriptionId::of_endpoint("https://push.example.com/a"));
+        assert_ne!(a, PushSubscriptionId::of_endpoint("https://push.example.com/b"));
+        assert_eq!(PushSubscriptionId::parse(a.as_str()), Ok(a.clone()));
+        assert_eq!(a.as_str().len(), 32);
+        assert!(PushSubscriptionId::parse("ABCDEF0123456789abcdef0123456789").is_err());
+        assert!(PushSubscriptionId::parse("abc").is_err());
     }
 
     #[test]

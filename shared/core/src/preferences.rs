@@ -4,11 +4,12 @@
 //!
 //! In-portal notifications are always on and are not a preference. A resident keeps at most
 //! [`MAX_SUBSCRIPTIONS`]; the store enforces it inside the write, so concurrent requests cannot
-//! overshoot it.
+//! overshoot it. The browsers a resident turned push notifications on in are their
+//! [`PushSubscription`]s, at most [`MAX_PUSH_SUBSCRIPTIONS`], one per endpoint.
 
 use crate::actor::{Actor, Role};
 use crate::error::{FieldErrors, ServiceError};
-use crate::ids::{CategoryId, CitizenId, MunicipalityId, SubscriptionId};
+use crate::ids::{CategoryId, CitizenId, MunicipalityId, PushSubscriptionId, SubscriptionId};
 use crate::message::Message;
 use crate::ports::{Clock, ReferenceStore, StoreError};
 use crate::reference::Reference;
@@ -22,6 +23,8 @@ use std::sync::Arc;
 
 /// How many subscriptions one resident keeps at most.
 pub const MAX_SUBSCRIPTIONS: u32 = 20;
+/// How many browsers one resident receives push notifications in at most.
+pub const MAX_PUSH_SUBSCRIPTIONS: u32 = 10;
 /// The smallest radius around a point, metres.
 pub const MIN_RADIUS_M: u32 = 100;
 /// The largest radius around a point, metres.
@@ -305,11 +308,93 @@ impl SubscriptionView {
     }
 }
 
+/// A browser's push subscription as stored: the push service's endpoint and the keys a payload
+/// is encrypted to. The endpoint is a capability: only its origin is ever shown or exported.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscription {
+    pub id: PushSubscriptionId,
+    pub owner: CitizenId,
+    pub endpoint: String,
+    pub endpoint_origin: String,
+    /// The browser's P-256 public key, base64url of the uncompressed point.
+    pub p256dh: String,
+    /// The browser's 16-byte authentication secret, base64url.
+    pub auth: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for PushSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushSubscription")
+            .field("id", &self.id)
+            .field("endpoint_origin", &self.endpoint_origin)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A subscription a browser handed over, already checked (`feedback_push::Subscription`).
+#[derive(Clone)]
+pub struct NewPushSubscription {
+    pub endpoint: String,
+    pub endpoint_origin: String,
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// A push subscription as its resident reads it: never the keys nor the whole endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PushSubscriptionView {
+    pub id: PushSubscriptionId,
+    /// `scheme://host[:port]` of the push service.
+    #[schema(example = "https://fcm.googleapis.com")]
+    pub endpoint_origin: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl PushSubscriptionView {
+    pub fn of(s: &PushSubscription, tz: &chrono_tz::Tz) -> PushSubscriptionView {
+        PushSubscriptionView {
+            id: s.id.clone(),
+            endpoint_origin: s.endpoint_origin.clone(),
+            created_at: local_time(s.created_at, tz),
+        }
+    }
+}
+
+/// A push subscription in the resident's export: where it points and since when.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExportedPushSubscription {
+    pub endpoint_origin: String,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+impl ExportedPushSubscription {
+    pub fn of(s: &PushSubscription, tz: &chrono_tz::Tz) -> ExportedPushSubscription {
+        ExportedPushSubscription {
+            endpoint_origin: s.endpoint_origin.clone(),
+            created_at: local_time(s.created_at, tz),
+        }
+    }
+}
+
+/// What [`ReachStore::put_push_subscription`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushStored {
+    /// A new endpoint of the resident's.
+    Added,
+    /// The resident's subscription of the same endpoint, replaced.
+    Replaced,
+    /// Nothing written: the resident has the most there may be.
+    Full,
+}
+
 /// What [`ReachStore::erase_reach`] deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReachErased {
     pub preferences: bool,
     pub subscriptions: u32,
+    pub push_subscriptions: u32,
     /// The resident's contact addresses (`feedback_core::delivery::Contact`), kept beside the
     /// preferences.
     pub contacts: u32,
@@ -323,8 +408,8 @@ pub trait ReachStore: Send + Sync + 'static {
     /// Replaces the resident's preferences.
     async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError>;
 
-    /// Deletes the resident's preferences, every subscription and every contact address of
-    /// theirs, in one transaction; what was there.
+    /// Deletes the resident's preferences, every subscription, push subscription and contact
+    /// address of theirs, in one transaction; what was there.
     async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError>;
 
     /// The resident's subscriptions, oldest first (there are at most [`MAX_SUBSCRIPTIONS`]).
@@ -336,6 +421,18 @@ pub trait ReachStore: Send + Sync + 'static {
 
     /// Deletes the resident's subscription; false when they have none of this id.
     async fn delete_subscription(&self, citizen: &CitizenId, id: &SubscriptionId) -> Result<bool, StoreError>;
+
+    /// The resident's push subscriptions with their keys, oldest first (there are at most
+    /// [`MAX_PUSH_SUBSCRIPTIONS`]): the browsers a notification is pushed to.
+    async fn push_subscriptions(&self, citizen: &CitizenId) -> Result<Vec<PushSubscription>, StoreError>;
+
+    /// Replaces the owner's push subscription of the same id (the same endpoint), or adds it
+    /// unless they have `max` already; the count is checked in the same transaction as the write.
+    async fn put_push_subscription(&self, subscription: &PushSubscription, max: u32) -> Result<PushStored, StoreError>;
+
+    /// Deletes the resident's push subscription (as when its push service says it is gone);
+    /// false when they have none of this id.
+    async fn delete_push_subscription(&self, citizen: &CitizenId, id: &PushSubscriptionId) -> Result<bool, StoreError>;
 }
 
 /// The residents' preferences and subscriptions.
@@ -345,7 +442,8 @@ pub struct Reach<S, C> {
     reference: Arc<Reference<S>>,
 }
 
-fn resident(actor: &Actor) -> Result<&CitizenId, ServiceError> {
+/// The caller when they are a resident; 403 otherwise.
+pub fn resident(actor: &Actor) -> Result<&CitizenId, ServiceError> {
     if actor.has(Role::Citizen) {
         Ok(&actor.id)
     } else {
@@ -411,6 +509,53 @@ where
     pub async fn unsubscribe(&self, actor: &Actor, id: &SubscriptionId) -> Result<(), ServiceError> {
         let me = resident(actor)?;
         if self.store.delete_subscription(me, id).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound)
+        }
+    }
+
+    /// The browsers the caller receives push notifications in, oldest first.
+    pub async fn push_subscriptions(&self, actor: &Actor) -> Result<Vec<PushSubscriptionView>, ServiceError> {
+        let me = resident(actor)?;
+        let tz = self.reference.snapshot().await?.value.time_zone();
+        Ok(self.store.push_subscriptions(me).await?.iter().map(|s| PushSubscriptionView::of(s, &tz)).collect())
+    }
+
+    /// Keeps a browser's push subscription of the caller; the same endpoint again replaces the
+    /// one kept. 409 `push_subscription_limit` when they have [`MAX_PUSH_SUBSCRIPTIONS`] others.
+    pub async fn add_push_subscription(
+        &self,
+        actor: &Actor,
+        new: NewPushSubscription,
+    ) -> Result<PushSubscriptionView, ServiceError> {
+        let me = resident(actor)?;
+        let tz = self.reference.snapshot().await?.value.time_zone();
+        let subscription = PushSubscription {
+            id: PushSubscriptionId::of_endpoint(&new.endpoint),
+            owner: me.clone(),
+            endpoint: new.endpoint,
+            endpoint_origin: new.endpoint_origin,
+            p256dh: new.p256dh,
+            auth: new.auth,
+            created_at: self.clock.now(),
+        };
+        match self.store.put_push_subscription(&subscription, MAX_PUSH_SUBSCRIPTIONS).await? {
+            PushStored::Added | PushStored::Replaced => Ok(PushSubscriptionView::of(&subscription, &tz)),
+            PushStored::Full => Err(ServiceError::Conflict {
+                code: "push_subscription_limit",
+                detail: format!(
+                    "Уведомления можно включить не больше чем в {MAX_PUSH_SUBSCRIPTIONS} браузерах: выключите их в \
+                     ненужном, чтобы включить здесь."
+                ),
+            }),
+        }
+    }
+
+    /// Forgets a browser's push subscription of the caller; 404 when they have none of this id.
+    pub async fn remove_push_subscription(&self, actor: &Actor, id: &PushSubscriptionId) -> Result<(), ServiceError> {
+        let me = resident(actor)?;
+        if self.store.delete_push_subscription(me, id).await? {
             Ok(())
         } else {
             Err(ServiceError::NotFound)

@@ -19,7 +19,7 @@ use crate::photo::{BlobUrls, Photo, PhotoStore};
 use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError,
 };
-use crate::preferences::{Preferences, ReachErased, ReachStore, SubscriptionView};
+use crate::preferences::{ExportedPushSubscription, Preferences, ReachErased, ReachStore, SubscriptionView};
 use crate::reference::Reference;
 use crate::values::{FlagReason, IdempotencyKey};
 use crate::views::{local_time, MessageView};
@@ -275,6 +275,8 @@ pub struct ResidentData {
     /// The notification preferences: as the resident set them, or the defaults they get.
     pub preferences: Preferences,
     pub subscriptions: Vec<SubscriptionView>,
+    /// The browsers push notifications go to: the push service and since when, never the keys.
+    pub push_subscriptions: Vec<ExportedPushSubscription>,
 }
 
 /// What an erasure did (`DELETE /v1/me`); all zero when nothing was left to erase.
@@ -295,6 +297,7 @@ pub struct Erasure {
     /// 1 when the resident had set notification preferences.
     pub preferences_deleted: u32,
     pub subscriptions_deleted: u32,
+    pub push_subscriptions_deleted: u32,
 }
 
 /// Export and erasure of a resident's data.
@@ -377,6 +380,12 @@ where
             polls: Vec::new(),
             preferences: store.get_preferences(me).await?.unwrap_or_else(|| Preferences::defaults(actor)),
             subscriptions: store.subscriptions(me).await?.iter().map(|s| SubscriptionView::of(s, &tz)).collect(),
+            push_subscriptions: store
+                .push_subscriptions(me)
+                .await?
+                .iter()
+                .map(|s| ExportedPushSubscription::of(s, &tz))
+                .collect(),
         };
         pages!(|before: MessageId| store.list_by_author(me, before.as_ref(), BATCH), |m| m.id, |page| {
             for m in page {
@@ -502,6 +511,7 @@ where
         let reach = self.erase_reach(me).await?;
         done.preferences_deleted = u32::from(reach.preferences);
         done.subscriptions_deleted = reach.subscriptions;
+        done.push_subscriptions_deleted = reach.push_subscriptions;
         Ok(done)
     }
 

@@ -196,6 +196,14 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(due_key) WHERE due_key IS NOT NULL;
 
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+    citizen     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (citizen, id)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS reference (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     version     INTEGER NOT NULL,

@@ -29,6 +29,8 @@ pub struct Config {
     /// The SSM parameter of the VAPID key and the contact push services are given
     /// (`VAPID_KEY_PARAM`, `VAPID_SUBJECT`), for a function that sends Web Push.
     pub vapid: Option<(String, String)>,
+    /// The VAPID public key (`VAPID_PUBLIC_KEY`), for the function that serves it, when set.
+    pub vapid_public_key: Option<String>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
 }
@@ -85,6 +87,8 @@ impl Config {
             voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
             ballot_keys_path: needed(env::BALLOT_KEYS_PATH)?,
             vapid: needed(env::VAPID_KEY_PARAM)?.zip(needed(env::VAPID_SUBJECT)?),
+            vapid_public_key: get(env::VAPID_PUBLIC_KEY)
+                .filter(|v| !v.trim().is_empty() && function.optional_variables().contains(&env::VAPID_PUBLIC_KEY)),
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,

@@ -31,6 +31,10 @@ pub mod env {
     /// The operator's contact that push services are given in every VAPID JWT (`sub`): a
     /// `mailto:` or `https:` URL.
     pub const VAPID_SUBJECT: &str = "VAPID_SUBJECT";
+    /// The stack's VAPID public key, base64url of the uncompressed P-256 point: what the function
+    /// serving `GET /v1/push/public-key` hands browsers (optional; without it the route answers
+    /// 503). Not a secret, and never the private key.
+    pub const VAPID_PUBLIC_KEY: &str = "VAPID_PUBLIC_KEY";
     /// The SSM path under which each poll's private ballot key is a SecureString parameter.
     pub const BALLOT_KEYS_PATH: &str = "BALLOT_KEYS_PATH";
     /// Per-citizen submissions per hour (optional, `Settings::submissions_per_hour`).
@@ -160,6 +164,17 @@ impl Function {
         }
         if self.outbound.contains(&Outbound::Push) {
             vars.extend([env::VAPID_KEY_PARAM, env::VAPID_SUBJECT]);
+        }
+        vars
+    }
+
+    /// The variables the function reads when they are set: the settings, the log level and, for
+    /// the function serving the push public key, that key.
+    pub fn optional_variables(&self) -> Vec<&'static str> {
+        let mut vars = crate::Settings::VARIABLES.to_vec();
+        vars.push(env::RUST_LOG);
+        if crate::routes::Operation::PushPublicKey.route().function == self.name {
+            vars.push(env::VAPID_PUBLIC_KEY);
         }
         vars
     }

@@ -17,6 +17,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("no such route")]
     RouteNotFound,
+    /// The deployment has not turned on what the route serves (503 `not_configured`): the
+    /// Russian explanation.
+    #[error("not configured")]
+    NotConfigured(&'static str),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -65,6 +69,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => (415, "unsupported_media_type"),
             ApiError::PayloadTooLarge => (413, "payload_too_large"),
             ApiError::RouteNotFound => (404, "not_found"),
+            ApiError::NotConfigured(_) => (503, "not_configured"),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(_) => (403, "forbidden"),
                 ServiceError::WrongRegion => (403, "wrong_region"),
@@ -94,6 +99,7 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge => ("Слишком большой запрос", "Тело запроса больше 64 КиБ.".into(), None),
             ApiError::RouteNotFound => ("Не найдено", "Такого адреса нет.".into(), None),
+            ApiError::NotConfigured(why) => ("Не настроено", (*why).to_owned(), None),
             ApiError::Service(e) => match e {
                 ServiceError::Forbidden(why) => ("Доступ запрещён", (*why).to_owned(), None),
                 ServiceError::WrongRegion => (
@@ -179,6 +185,7 @@ mod tests {
             ApiError::UnsupportedMediaType,
             ApiError::PayloadTooLarge,
             ApiError::RouteNotFound,
+            ApiError::NotConfigured("Уведомления в браузере на этой платформе не настроены."),
             ApiError::Service(ServiceError::Forbidden("нужна роль модератора")),
             ApiError::Service(ServiceError::WrongRegion),
             ApiError::Service(ServiceError::NotEligible),
@@ -201,6 +208,7 @@ mod tests {
                 | ApiError::UnsupportedMediaType
                 | ApiError::PayloadTooLarge
                 | ApiError::RouteNotFound
+                | ApiError::NotConfigured(_)
                 | ApiError::Service(
                     ServiceError::Forbidden(_)
                     | ServiceError::WrongRegion

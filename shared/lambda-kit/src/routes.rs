@@ -90,6 +90,10 @@ route_table! {
     ListSubscriptions: GET "/v1/me/subscriptions" => SUBMIT_MESSAGE, Jwt;
     Subscribe: POST "/v1/me/subscriptions" => SUBMIT_MESSAGE, Jwt;
     Unsubscribe: DELETE "/v1/me/subscriptions/{id}" => SUBMIT_MESSAGE, Jwt;
+    ListPushSubscriptions: GET "/v1/me/push-subscriptions" => SUBMIT_MESSAGE, Jwt;
+    AddPushSubscription: POST "/v1/me/push-subscriptions" => SUBMIT_MESSAGE, Jwt;
+    RemovePushSubscription: DELETE "/v1/me/push-subscriptions/{id}" => SUBMIT_MESSAGE, Jwt;
+    PushPublicKey: GET "/v1/push/public-key" => SUBMIT_MESSAGE, Public;
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;

@@ -59,6 +59,19 @@ impl VapidKey {
         BASE64URL.encode(self.secret.public_key().to_sec1_bytes())
     }
 
+    /// `text` when it is a public key as [`VapidKey::public_key`] writes it: base64url of an
+    /// uncompressed P-256 point, surrounding whitespace ignored. What a function that only hands
+    /// the public key to browsers is configured with.
+    pub fn check_public_key(text: &str) -> Result<String, InvalidVapidKey> {
+        let text = text.trim();
+        let point = BASE64URL.decode(text).map_err(|_| InvalidVapidKey)?;
+        if point.len() != 65 || point.first() != Some(&0x04) {
+            return Err(InvalidVapidKey);
+        }
+        p256::PublicKey::from_sec1_bytes(&point).map_err(|_| InvalidVapidKey)?;
+        Ok(BASE64URL.encode(point))
+    }
+
     fn from_secret(secret: p256::SecretKey) -> Result<Self, InvalidVapidKey> {
         let der = secret.to_pkcs8_der().map_err(|_| InvalidVapidKey)?;
         let signing = jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes());
@@ -88,6 +101,15 @@ impl VapidKey {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_public_key_is_checked_as_a_point() {
+        let key = VapidKey::generate().unwrap();
+        assert_eq!(VapidKey::check_public_key(&format!(" {}\n", key.public_key())), Ok(key.public_key()));
+        assert!(VapidKey::check_public_key(&key.to_stored()).is_err(), "a private key is refused");
+        assert!(VapidKey::check_public_key(&BASE64URL.encode([4u8; 65])).is_err());
+        assert!(VapidKey::check_public_key("").is_err());
+    }
+
     use super::*;
 
     #[test]

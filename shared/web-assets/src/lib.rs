@@ -104,13 +104,16 @@ mod tests {
         assert_eq!(shell.cache_control, REVALIDATE);
         let html = std::str::from_utf8(shell.body).unwrap();
         assert!(html.contains("lang=\"ru\""), "the shell declares Russian");
-        let scripts: Vec<Asset> = all().filter(|a| a.path.ends_with(".js")).collect();
+        // The service worker keeps its name at the root: its URL is its identity and its scope.
+        let scripts: Vec<Asset> = all().filter(|a| a.path.ends_with(".js") && a.path != "sw.js").collect();
         assert!(!scripts.is_empty());
         for script in scripts {
             assert!(script.path.starts_with("assets/"), "{}", script.path);
             assert_eq!(script.cache_control, IMMUTABLE);
             assert_eq!(script.content_type, "text/javascript; charset=utf-8");
         }
+        let worker = get("/sw.js").expect("the service worker is built at the root");
+        assert_eq!((worker.content_type, worker.cache_control), ("text/javascript; charset=utf-8", REVALIDATE));
         for asset in all() {
             assert!(asset.etag.starts_with('"') && asset.etag.ends_with('"') && asset.etag.len() == 18);
         }

@@ -14,7 +14,7 @@ use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use feedback_core::participation::{PollStatus, Results};
-use feedback_core::preferences::{Preferences, SubscriptionRequest, SubscriptionView};
+use feedback_core::preferences::{Preferences, PushSubscriptionView, SubscriptionRequest, SubscriptionView};
 use feedback_core::region::RoutingRule;
 use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
@@ -28,7 +28,8 @@ use polls::{
 use reference_data::integrations::{CreatedIntegrationView, IntegrationView, NewIntegrationRequest};
 use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, RuleRequest};
 use submit_message::{
-    NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, RatingRequest,
+    NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, PushPublicKeyView,
+    PushSubscriptionRequest, RatingRequest,
 };
 use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest, WebhookList, WebhookView};
 
@@ -46,6 +47,9 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     Preferences,
     SubscriptionRequest,
     SubscriptionView,
+    PushSubscriptionRequest,
+    PushSubscriptionView,
+    PushPublicKeyView,
     PhotoUploadView,
     PhotoDownloadView,
     AnswerRequest,
@@ -301,6 +305,16 @@ pub fn operation(route: &Route) -> Operation {
             .created()
             .problems(&[409]),
         Op::Unsubscribe => op("Отписаться", NoBody, Output::Empty).no_content(),
+        Op::ListPushSubscriptions => op("Браузеры с уведомлениями", NoBody, Page("PushSubscriptionView")),
+        Op::AddPushSubscription => {
+            op("Включить уведомления в браузере", Json("PushSubscriptionRequest"), Out("PushSubscriptionView"))
+                .created()
+                .problems(&[409])
+        }
+        Op::RemovePushSubscription => op("Выключить уведомления в браузере", NoBody, Output::Empty).no_content(),
+        Op::PushPublicKey => {
+            op("Открытый ключ для подписки на уведомления", NoBody, Out("PushPublicKeyView")).problems(&[503])
+        }
         Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }

@@ -18,6 +18,7 @@ const DONE: [keyof Schemas["Erasure"], string][] = [
   ["votes_forgotten", "отметок о голосовании в завершённых опросах удалено"],
   ["preferences_deleted", "настроек уведомлений удалено"],
   ["subscriptions_deleted", "подписок удалено"],
+  ["push_subscriptions_deleted", "браузеров с уведомлениями отключено"],
 ];
 
 export function MyData() {

@@ -1,8 +1,9 @@
 // «Уведомления и подписки»: a resident chooses how they hear from the platform (channels,
-// digest, quiet hours) and which places and topics they follow.
+// digest, quiet hours), turns push notifications on in this browser, and chooses which places
+// and topics they follow.
 
 import { useEffect, useState } from "preact/hooks";
-import { api, type Schemas } from "../api";
+import { api, ApiError, type Schemas } from "../api";
 import { fmtDateTime } from "../format";
 import { loadReference, type Reference } from "../reference";
 import { Button, ErrorBox, Loading, Page, Select, Success, TextInput, useFormRequest, useLoad } from "../ui";
@@ -31,6 +32,7 @@ export function ReachPage() {
   return (
     <Page title="Уведомления и подписки" lead="Как сообщать вам о новостях и за какими местами и темами вы следите. Уведомления на портале приходят всегда.">
       <PreferencesForm />
+      <BrowserPush />
       {ref.loading && !ref.data && <Loading />}
       <ErrorBox error={ref.error} />
       {ref.data && <Subscriptions reference={ref.data} />}
@@ -123,6 +125,132 @@ function PreferencesForm() {
           </Button>
         </div>
       </form>
+    </section>
+  );
+}
+
+/** The push subscription's id as the API makes it: the first 16 bytes of SHA-256 of the endpoint, hex. */
+async function pushId(endpoint: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(endpoint)));
+  return Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function base64UrlBytes(text: string): Uint8Array<ArrayBuffer> {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+  const raw = atob(b64);
+  const out = new Uint8Array(new ArrayBuffer(raw.length));
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
+const PUSH_SUPPORTED = typeof window !== "undefined" && "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+const DENIED_TEXT =
+  "Уведомления для этого сайта запрещены в браузере. Разрешите их в настройках сайта (значок слева от адреса), затем нажмите «Включить уведомления в браузере» ещё раз.";
+
+type PushState = { kind: "checking" } | { kind: "off" } | { kind: "on"; id: string };
+
+/** «Уведомления в браузере»: this browser's push subscription, turned on and off. */
+function BrowserPush() {
+  const [state, setState] = useState<PushState>({ kind: "checking" });
+  const [notice, setNotice] = useState<string | null>(null);
+  const [denied, setDenied] = useState(false);
+  const action = useFormRequest("push");
+
+  useEffect(() => {
+    if (!PUSH_SUPPORTED) return;
+    let live = true;
+    (async () => {
+      const reg = await navigator.serviceWorker.getRegistration("/");
+      const sub = await reg?.pushManager.getSubscription();
+      if (!sub) return { kind: "off" } as const;
+      const id = await pushId(sub.endpoint);
+      const listed = await api.get("/v1/me/push-subscriptions");
+      return listed.items.some((s) => s.id === id) ? ({ kind: "on", id } as const) : ({ kind: "off" } as const);
+    })().then(
+      (s) => live && setState(s),
+      () => live && setState({ kind: "off" }),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const enable = () => {
+    setNotice(null);
+    setDenied(false);
+    action.run(async () => {
+      const { public_key } = await api.get("/v1/push/public-key");
+      const reg = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+      const permission = Notification.permission === "granted" ? "granted" : await Notification.requestPermission();
+      if (permission !== "granted") {
+        setDenied(true);
+        return;
+      }
+      await navigator.serviceWorker.ready;
+      // A subscription this browser already holds may be another resident's (a shared
+      // computer): it is dropped, so that a new endpoint carries only this resident's news and
+      // the old one's push service answers «gone» to the other's.
+      await (await reg.pushManager.getSubscription())?.unsubscribe();
+      const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlBytes(public_key) });
+      const body = sub.toJSON() as Schemas["PushSubscriptionRequest"];
+      const created = await api.post("/v1/me/push-subscriptions", { body });
+      setState({ kind: "on", id: created.id });
+      setNotice("Уведомления в этом браузере включены.");
+    });
+  };
+
+  const disable = (id: string) => {
+    setNotice(null);
+    action.run(async () => {
+      await api.delete("/v1/me/push-subscriptions/{id}", { path: { id } }).catch((e: unknown) => {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+      });
+      const reg = await navigator.serviceWorker.getRegistration("/");
+      await (await reg?.pushManager.getSubscription())?.unsubscribe();
+      setState({ kind: "off" });
+      setNotice("Уведомления в этом браузере выключены.");
+    });
+  };
+
+  return (
+    <section aria-labelledby="push-title" data-testid="browser-push">
+      <h2 id="push-title">Уведомления в браузере</h2>
+      {!PUSH_SUPPORTED ? (
+        <p>Этот браузер не поддерживает push-уведомления: нет Service Worker или Push API. Откройте портал в другом браузере, чтобы включить их.</p>
+      ) : (
+        <>
+          <p>Браузер покажет уведомление, даже когда портал закрыт. Включается отдельно в каждом браузере и на каждом устройстве.</p>
+          {notice && (
+            <Success>
+              <p>{notice}</p>
+            </Success>
+          )}
+          {denied && (
+            <div class="alert alert-error" role="alert">
+              <p>{DENIED_TEXT}</p>
+            </div>
+          )}
+          <ErrorBox error={action.error} id={action.errorId} />
+          {state.kind === "checking" && <Loading />}
+          {state.kind === "off" && (
+            <div class="actions">
+              <Button busy={action.busy} onClick={enable}>
+                Включить уведомления в браузере
+              </Button>
+            </div>
+          )}
+          {state.kind === "on" && (
+            <div class="actions">
+              <p data-testid="push-on">
+                <strong>Включены в этом браузере</strong>
+              </p>
+              <Button kind="secondary" busy={action.busy} onClick={() => disable(state.id)}>
+                Выключить
+              </Button>
+            </div>
+          )}
+        </>
+      )}
     </section>
   );
 }
