@@ -184,6 +184,11 @@ impl Platform {
                 &self.config.mail,
                 self.unsubscribe_key.clone(),
                 base_url,
+                vec![Arc::new(feedback_push::PushTransport::new(
+                    self.push.clone(),
+                    SqliteStore::new(self.db.clone()),
+                    push_policy(&self.config),
+                ))],
             )?;
             let _ = self.mail.set(Arc::new(mail));
         }

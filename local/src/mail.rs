@@ -63,6 +63,7 @@ impl Mail {
         config: &MailConfig,
         secret: Vec<u8>,
         base_url: &str,
+        others: Vec<Arc<dyn Transport>>,
     ) -> anyhow::Result<Mail> {
         let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
         if let Some(url) = &config.smtp_url {
@@ -70,6 +71,9 @@ impl Mail {
             let smtp = feedback_mail::SmtpMail::new(url, from, SEND_TIMEOUT).map_err(anyhow::Error::msg)?;
             transports.push(Arc::new(Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
         }
+        transports.extend(
+            others.into_iter().map(|t| Arc::new(Timed { inner: t, limit: SEND_TIMEOUT }) as Arc<dyn Transport>),
+        );
         let settings = DeliverySettings {
             channels: transports.iter().map(|t| t.channel()).collect(),
             portal_url: base_url.to_owned(),

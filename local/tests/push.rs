@@ -125,3 +125,97 @@ async fn a_development_host_accepts_a_local_receiver() {
     let done: Value = send(&host, Method::DELETE, &resident, "/v1/me", None).await.json().await.unwrap();
     assert_eq!(done["push_subscriptions_deleted"], 1);
 }
+
+/// A browser on a loopback port (`tests/receivers/push_receiver.py`, run with
+/// `$FEEDBACK_TEST_PYTHON`): it checks each push's VAPID JWT, decrypts it as a browser does and
+/// reports one JSON line per push; `status` is what it answers (410: the subscription is gone).
+struct Browser {
+    child: std::process::Child,
+    pushes: std::sync::mpsc::Receiver<Value>,
+    subscription: Value,
+}
+
+impl Browser {
+    fn start(status: u16) -> Browser {
+        use std::io::BufRead;
+        let python = std::env::var("FEEDBACK_TEST_PYTHON").expect(
+            "FEEDBACK_TEST_PYTHON must name a Python with http-ece, cryptography and pyjwt (scripts/test.sh makes one)",
+        );
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/receivers/push_receiver.py");
+        let mut child = std::process::Command::new(python)
+            .arg(script)
+            .args(["--status", &status.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the push receiver starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let (tx, pushes) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if tx.send(serde_json::from_str::<Value>(&line).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        Browser { child, pushes, subscription: first["subscription"].clone() }
+    }
+
+    /// The next push this browser received, decrypted and checked.
+    fn next_push(&self) -> Value {
+        let push = self.pushes.recv_timeout(std::time::Duration::from_secs(30)).expect("a push within 30 s");
+        assert_eq!(push["accepted"], true, "the receiver refused a push: {push}");
+        serde_json::from_str(push["plaintext"].as_str().unwrap()).unwrap()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_transition_reaches_every_browser_and_a_gone_subscription_is_removed() {
+    let data = temp_data_dir("push-delivery");
+    let host = Host::start(&data, &["--allow-local-push"], &[]).await;
+    let resident = host.citizen("push-deliveries").await;
+    let prefs = json!({"channels": {"email": false, "push": true, "sms": false}, "digest": "instant"});
+    assert_eq!(send(&host, Method::PUT, &resident, "/v1/me/preferences", Some(prefs)).await.status(), 200);
+    let (laptop, old_phone) = (Browser::start(201), Browser::start(410));
+    for b in [&laptop, &old_phone] {
+        assert_eq!(send(&host, Method::POST, &resident, PUSH, Some(b.subscription.clone())).await.status(), 201);
+    }
+
+    let r = host.post_message(&resident, None, &common::pothole()).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    host.wait_routed(&resident, &id, std::time::Duration::from_secs(20)).await;
+
+    // The laptop shows the routing, in Russian, linking to the message; the phone's push service
+    // answered 410, so that subscription is gone and only the laptop's is listed.
+    let shown = laptop.next_push();
+    assert!(shown["title"].as_str().unwrap().contains(&id), "{shown}");
+    assert!(shown["url"].as_str().unwrap().ends_with(&format!("/messages/{id}")), "{shown}");
+    assert!(!shown["body"].as_str().unwrap().is_empty(), "{shown}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list: Value = host.get(&resident, PUSH).await.json().await.unwrap();
+        if list["items"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the gone subscription is still listed: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // The next transition reaches the laptop once, and the phone no more.
+    let official = host.official("push-official", "adm-tyumen").await;
+    let take =
+        host.http.post(host.url(&format!("/v1/messages/{id}/take"))).bearer_auth(&official).send().await.unwrap();
+    assert_eq!(take.status(), 200);
+    let taken = laptop.next_push();
+    assert!(taken["title"].as_str().unwrap().contains(&id), "{taken}");
+    assert!(laptop.pushes.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "one push per transition");
+}

@@ -189,7 +189,9 @@ pub fn browser(n: u32) -> NewPushSubscription {
 pub async fn push_subscriptions_are_kept_per_endpoint<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     let r = reach(h).await;
     let (alice, bob) = (resident("alice"), resident("bob"));
+    assert!(!r.preferences(&alice).await.unwrap().channels.push, "push is off until a browser asks");
     let first = r.add_push_subscription(&alice, browser(1)).await.unwrap();
+    assert!(r.preferences(&alice).await.unwrap().channels.push, "turning push on in a browser turns the channel on");
     assert_eq!(first.id, PushSubscriptionId::of_endpoint(&browser(1).endpoint));
     assert_eq!(first.endpoint_origin, "https://fcm.googleapis.com");
     assert_eq!(first.created_at.to_rfc3339(), "2026-11-27T10:00:00+05:00", "in the region's time");
@@ -261,7 +263,11 @@ pub async fn erasing_takes_push_subscriptions<S: Backend, Q: Queue>(h: &Harness<
     r.subscribe(&alice, around(500)).await.unwrap();
     r.add_push_subscription(&bob, browser(3)).await.unwrap();
     let erased = h.store.erase_reach(&alice.id).await.unwrap();
-    assert_eq!(erased, ReachErased { preferences: false, subscriptions: 1, push_subscriptions: 2, contacts: 0 });
+    assert_eq!(
+        erased,
+        ReachErased { preferences: true, subscriptions: 1, push_subscriptions: 2, contacts: 0 },
+        "push turned on kept preferences"
+    );
     assert!(h.store.push_subscriptions(&alice.id).await.unwrap().is_empty());
     assert_eq!(h.store.push_subscriptions(&bob.id).await.unwrap().len(), 1, "Bob's stays");
     for i in 0..MAX_PUSH_SUBSCRIPTIONS {

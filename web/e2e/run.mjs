@@ -939,8 +939,11 @@ test("a resident turns browser notifications on and off; the service worker and 
   await enable.focus();
   await page.keyboard.press("Enter");
   await section.getByText("Включены в этом браузере").waitFor();
-  await section.getByText("Уведомления в этом браузере включены.").waitFor();
+  await section.getByText(/Уведомления в этом браузере включены/).waitFor();
   const ivan = await as("resident-ivan");
+  // Asking for push in a browser turns the push channel on, and the form above shows it.
+  assert.equal((await ivan.get("/v1/me/preferences")).channels.push, true);
+  assert.ok(await page.getByTestId("preferences").getByLabel("Push-уведомления").isChecked());
   const listed = (await ivan.get("/v1/me/push-subscriptions")).items;
   assert.equal(listed.length, 1, "the subscription was posted");
   assert.equal(listed[0].endpoint_origin, "http://127.0.0.1:9");

@@ -161,7 +161,13 @@ where
         Ok(self.store.get_delivery(&planned.id).await?.filter(Delivery::is_open).map(|d| d.id))
     }
 
+    /// Where a delivery goes: the resident's contact on its channel; for Web Push the resident
+    /// themself, while they keep a browser subscription (the transport reaches each browser).
     async fn address(&self, d: &Delivery) -> Result<Option<Address>, ServiceError> {
+        if d.channel == Channel::Push {
+            let any = !self.store.push_subscriptions(&d.recipient).await?.is_empty();
+            return Ok(any.then(|| Address::new(d.recipient.as_str())));
+        }
         Ok(self.store.get_contact(&d.recipient, d.channel).await?.and_then(|c| c.usable().cloned()))
     }
 
@@ -299,16 +305,30 @@ where
         Ok(all.iter().map(|d| DeliveryLogEntry::of(d, &tz)).collect())
     }
 
-    /// Keeps the address the caller's token brings as their e-mail contact.
+    /// Keeps the addresses the caller's token brings as their contacts: the e-mail address, and
+    /// the phone number where the region sends SMS (elsewhere it is not kept).
     pub async fn remember_contact(&self, actor: &Actor) -> Result<(), ServiceError> {
-        let Some(email) = actor.email.as_ref().filter(|_| actor.has(Role::Citizen)) else { return Ok(()) };
-        let address = Address::new(email.as_str());
-        let previous = self.store.get_contact(&actor.id, Channel::Email).await?;
+        if !actor.has(Role::Citizen) {
+            return Ok(());
+        }
+        if let Some(email) = &actor.email {
+            self.keep_contact(&actor.id, Channel::Email, Address::new(email.as_str())).await?;
+        }
+        if let Some(phone) = &actor.phone_number {
+            if self.reference.snapshot().await?.value.reach.sms_enabled {
+                self.keep_contact(&actor.id, Channel::Sms, Address::new(phone.as_str())).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn keep_contact(&self, citizen: &CitizenId, channel: Channel, address: Address) -> Result<(), ServiceError> {
+        let previous = self.store.get_contact(citizen, channel).await?;
         if previous.as_ref().is_some_and(|c| c.address == address) {
             return Ok(());
         }
-        let contact = Contact::refreshed(previous, Channel::Email, &address, self.clock.now());
-        self.store.put_contact(&actor.id, &contact).await?;
+        let contact = Contact::refreshed(previous, channel, &address, self.clock.now());
+        self.store.put_contact(citizen, &contact).await?;
         Ok(())
     }
 

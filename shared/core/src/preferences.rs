@@ -524,6 +524,8 @@ where
 
     /// Keeps a browser's push subscription of the caller; the same endpoint again replaces the
     /// one kept. 409 `push_subscription_limit` when they have [`MAX_PUSH_SUBSCRIPTIONS`] others.
+    /// Turning push on in a browser is asking for push: the preferences' push channel is turned
+    /// on with it.
     pub async fn add_push_subscription(
         &self,
         actor: &Actor,
@@ -541,7 +543,14 @@ where
             created_at: self.clock.now(),
         };
         match self.store.put_push_subscription(&subscription, MAX_PUSH_SUBSCRIPTIONS).await? {
-            PushStored::Added | PushStored::Replaced => Ok(PushSubscriptionView::of(&subscription, &tz)),
+            PushStored::Added | PushStored::Replaced => {
+                let mut prefs = self.store.get_preferences(me).await?.unwrap_or_else(|| Preferences::defaults(actor));
+                if !prefs.channels.push {
+                    prefs.channels.push = true;
+                    self.store.put_preferences(me, &prefs).await?;
+                }
+                Ok(PushSubscriptionView::of(&subscription, &tz))
+            }
             PushStored::Full => Err(ServiceError::Conflict {
                 code: "push_subscription_limit",
                 detail: format!(

@@ -11,9 +11,11 @@
 mod endpoint;
 mod sender;
 mod subscription;
+mod transport;
 mod vapid;
 
 pub use endpoint::{address_allowed, EndpointPolicy, ForbiddenAddress};
 pub use sender::{BuildError, Notification, PushSender, SendError, Urgency};
 pub use subscription::{InvalidSubscription, Subscription};
+pub use transport::{notification_of, PushTransport};
 pub use vapid::{InvalidVapidKey, VapidKey};

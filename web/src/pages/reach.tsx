@@ -29,10 +29,12 @@ export const MAX_SUBSCRIPTIONS = 20;
 
 export function ReachPage() {
   const ref = useLoad(loadReference, []);
+  // Turning push on in a browser turns the push channel on: the form then reads it again.
+  const [generation, setGeneration] = useState(0);
   return (
     <Page title="Уведомления и подписки" lead="Как сообщать вам о новостях и за какими местами и темами вы следите. Уведомления на портале приходят всегда.">
-      <PreferencesForm />
-      <BrowserPush />
+      <PreferencesForm key={generation} />
+      <BrowserPush onEnabled={() => setGeneration((g) => g + 1)} />
       {ref.loading && !ref.data && <Loading />}
       <ErrorBox error={ref.error} />
       {ref.data && <Subscriptions reference={ref.data} />}
@@ -150,7 +152,7 @@ const DENIED_TEXT =
 type PushState = { kind: "checking" } | { kind: "off" } | { kind: "on"; id: string };
 
 /** «Уведомления в браузере»: this browser's push subscription, turned on and off. */
-function BrowserPush() {
+function BrowserPush(props: { onEnabled: () => void }) {
   const [state, setState] = useState<PushState>({ kind: "checking" });
   const [notice, setNotice] = useState<string | null>(null);
   const [denied, setDenied] = useState(false);
@@ -195,7 +197,8 @@ function BrowserPush() {
       const body = sub.toJSON() as Schemas["PushSubscriptionRequest"];
       const created = await api.post("/v1/me/push-subscriptions", { body });
       setState({ kind: "on", id: created.id });
-      setNotice("Уведомления в этом браузере включены.");
+      setNotice("Уведомления в этом браузере включены, и канал «Push-уведомления» в настройках выше отмечен.");
+      props.onEnabled();
     });
   };
 
