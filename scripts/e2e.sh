@@ -33,7 +33,7 @@ cargo build --quiet -p feedback-local
 
 # shellcheck source=lib/host.sh
 source scripts/lib/host.sh
-start_host e2e.sh
+start_host e2e.sh --allow-local-webhooks
 BASE_URL=$HOST_URL
 LOG="$HOST_DIR/serve.log"
 
