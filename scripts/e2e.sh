@@ -33,8 +33,9 @@ cargo build --quiet -p feedback-local
 
 # shellcheck source=lib/host.sh
 source scripts/lib/host.sh
-# --allow-local-push: the suite's stubbed browser subscribes with a loopback endpoint.
-start_host e2e.sh --allow-local-push
+# --allow-local-push: the suite's stubbed browser subscribes with a loopback endpoint;
+# --allow-local-webhooks: the webhook admin test's receiver listens on 127.0.0.1.
+start_host e2e.sh --allow-local-push --allow-local-webhooks
 BASE_URL=$HOST_URL
 LOG="$HOST_DIR/serve.log"
 

@@ -246,3 +246,69 @@ async fn message_events_arrive_signed_retried_and_free_of_personal_data() {
     let r = post(&admin, &format!("/v1/webhooks/{hook}/deliveries/{wid}/redeliver"), json!({})).await.unwrap();
     assert_eq!(r.status(), 409);
 }
+
+#[tokio::test]
+async fn poll_opened_and_closed_arrive_signed_once_without_ballots_or_voters() {
+    let data = temp_data_dir("webhooks-polls");
+    let receiver = Receiver::start(&data.with_extension("receiver"), 0).await;
+    let host = Host::start(&data, &["--schedule-every", "1s", "--allow-local-webhooks"], &[]).await;
+    let admin = host.admin("hooks-poll-admin").await;
+    let voter = host.citizen("voter-hooks").await;
+    let post = |token: &str, path: &str, body: Value| {
+        host.http.post(host.url(path)).bearer_auth(token.to_owned()).json(&body).send()
+    };
+    let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+    let r = post(&admin, "/v1/webhooks", json!({"url": url, "events": ["poll.opened", "poll.closed"]})).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    std::fs::write(&receiver.secret_file, created["secret"].as_str().unwrap()).unwrap();
+    let hook = created["id"].as_str().unwrap().to_owned();
+
+    // a sealed vote that the schedule opens in 2 s and closes in 8 s, with one ballot between
+    let now = chrono::Utc::now();
+    let vote = json!({"kind": "vote", "title": "Какой двор благоустроить в 2027 году?",
+        "questions": [{"text": "Выберите двор", "kind": "single", "options": ["Первый", "Второй"]}],
+        "audience": {"municipalities": ["tyumen"]},
+        "opens_at": (now + chrono::Duration::seconds(2)).to_rfc3339(),
+        "closes_at": (now + chrono::Duration::seconds(8)).to_rfc3339(), "results": "after_close"});
+    let r = post(&admin, "/v1/polls", vote).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let poll: Value = r.json().await.unwrap();
+    let poll_id = poll["id"].as_str().unwrap().to_owned();
+    receiver
+        .wait_for(Duration::from_secs(10), "poll.opened", |got| !verified_of_type(got, "poll.opened").is_empty())
+        .await;
+    let r =
+        post(&voter, &format!("/v1/polls/{poll_id}/ballots"), json!({"answers": [{"question": 0, "options": [1]}]}))
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 201);
+    let receipt = r.json::<Value>().await.unwrap()["receipt"].as_str().unwrap().to_owned();
+    receiver
+        .wait_for(Duration::from_secs(20), "poll.closed", |got| !verified_of_type(got, "poll.closed").is_empty())
+        .await;
+    // several more schedule runs: nothing is published twice
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one delivery per event, each verified: {got:#?}");
+    for (t, r) in
+        [("poll.opened", verified_of_type(&got, "poll.opened")), ("poll.closed", verified_of_type(&got, "poll.closed"))]
+    {
+        assert_eq!(r.len(), 1, "{t} once");
+        assert_eq!(r[0]["status"], 204);
+        let text = r[0]["body"].as_str().unwrap();
+        let body: Value = serde_json::from_str(text).unwrap();
+        let expected = json!({"poll_id": poll_id, "kind": "vote", "title": "Какой двор благоустроить в 2027 году?",
+            "municipalities": ["tyumen"], "opens_at": body["data"]["opens_at"], "closes_at": body["data"]["closes_at"]});
+        assert_eq!(body["data"], expected, "{t}");
+        assert!(body["data"]["opens_at"].is_string() && body["data"]["closes_at"].is_string());
+        for private in [receipt.as_str(), "voter-hooks", "Первый", "Второй", "ballot", "turnout"] {
+            assert!(!text.contains(private), "{private} in {t}: {text}");
+        }
+    }
+    let log: Value = host.get(&admin, &format!("/v1/webhooks/{hook}/deliveries")).await.json().await.unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1));
+    assert_ne!(items[0]["event_id"], items[1]["event_id"]);
+}

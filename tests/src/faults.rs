@@ -552,14 +552,14 @@ impl<S: HistoryScan> HistoryScan for FaultyStore<S> {
 
 #[async_trait]
 impl<S: PollStore> PollStore for FaultyStore<S> {
-    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError> {
-        self.faults.write("create_poll", self.inner.create_poll(poll)).await
+    async fn create_poll(&self, poll: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        self.faults.write("create_poll", self.inner.create_poll(poll, outbox)).await
     }
     async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
         self.faults.read("get_poll", self.inner.get_poll(id)).await
     }
-    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError> {
-        self.faults.write("update_poll", self.inner.update_poll(expected_version, next)).await
+    async fn update_poll(&self, expected_version: u32, next: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        self.faults.write("update_poll", self.inner.update_poll(expected_version, next, outbox)).await
     }
     async fn list_polls(
         &self,
@@ -607,8 +607,14 @@ impl<S: PollStore> PollStore for FaultyStore<S> {
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
         self.faults.read("tally", self.inner.tally(poll)).await
     }
-    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {
-        self.faults.write("freeze_results", self.inner.freeze_results(expected_version, closed, results)).await
+    async fn freeze_results(
+        &self,
+        expected_version: u32,
+        closed: &Poll,
+        results: &Results,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        self.faults.write("freeze_results", self.inner.freeze_results(expected_version, closed, results, outbox)).await
     }
     async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError> {
         self.faults.read("get_results", self.inner.get_results(poll)).await

@@ -12,10 +12,12 @@ use feedback_core::participation::{
     Audience, BallotAnswer, CommentStore, Flag, ModerationState, NewPoll, Participation, Poll, PollKind, PollStatus,
     PollStore, Question, QuestionKind, ResultsVisibility,
 };
-use feedback_core::ports::{Quota, StoreError};
+use feedback_core::ports::{Job, QueueName, Quota, StoreError};
+use feedback_core::service::relay_pending;
 use feedback_core::service::Reference;
 use feedback_core::testing::{poll_secrets_with, sample_region, ManualClock, MemoryKeys};
 use feedback_core::values::FlagReason;
+use feedback_core::webhook::{Event, EventData, EventType, PollData};
 use feedback_core::{Actor, CitizenId, Clock, MunicipalityId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -261,6 +263,70 @@ pub async fn the_schedule_opens_closes_and_freezes_once<S: PollBackend, Q: Queue
     let late = p.participation.vote(&resident("carol", "tyumen", "1990-01-01"), &poll.id, choose(0)).await;
     assert_eq!(code(late.unwrap_err()), "poll_not_open");
     assert_eq!(p.store.get_results(&poll.id).await.unwrap().unwrap().total_ballots, 2);
+}
+
+/// The events published to webhook endpoints since the last call, relayed and taken off their queue.
+async fn published_poll_events<S: PollBackend, Q: Queue>(h: &Harness<S, Q>, now: DateTime<Utc>) -> Vec<Event> {
+    relay_pending(&h.store, &h.queue, now + Duration::hours(1), Duration::seconds(0)).await.unwrap();
+    let mut events = Vec::new();
+    loop {
+        let batch = h.queue.receive(QueueName::WebhookEvents, 10, std::time::Duration::from_secs(30)).await.unwrap();
+        if batch.is_empty() {
+            return events;
+        }
+        for d in batch {
+            match Job::from_body(&d.body).unwrap() {
+                Job::Publish { event } => events.push(event),
+                other => panic!("not a publish job: {other:?}"),
+            }
+            h.queue.ack(QueueName::WebhookEvents, &d.receipt).await.unwrap();
+        }
+    }
+}
+
+pub async fn the_schedule_publishes_opened_and_closed_once<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let p = polls(h).await;
+    let (opens, closes) = (at("2026-12-01T09:00:00+05:00"), at("2026-12-01T21:00:00+05:00"));
+    let mut input = vote_input(opens, closes, ResultsVisibility::AfterClose);
+    input.audience.municipalities = vec![MunicipalityId::parse("tyumen").unwrap()];
+    let poll = p.participation.create(&admin(), input).await.unwrap();
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 0);
+    assert!(published_poll_events(h, p.clock.now()).await.is_empty(), "a scheduled poll publishes nothing yet");
+
+    p.clock.set(at("2026-12-01T09:00:30+05:00"));
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 1);
+    assert_eq!(p.participation.run_schedule().await.unwrap().opened, 0);
+    p.participation.vote(&resident("alice", "tyumen", "1990-01-01"), &poll.id, choose(1)).await.unwrap();
+    let opened = published_poll_events(h, p.clock.now()).await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].event_type, EventType::PollOpened);
+    let expected = PollData {
+        poll_id: poll.id,
+        kind: poll.kind,
+        title: poll.title.clone(),
+        municipalities: vec![MunicipalityId::parse("tyumen").unwrap()],
+        opens_at: opens,
+        closes_at: closes,
+    };
+    assert_eq!(opened[0].data, EventData::Poll(expected.clone()));
+
+    p.clock.set(at("2026-12-01T21:00:05+05:00"));
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 1);
+    assert_eq!(p.participation.run_schedule().await.unwrap().closed, 0);
+    let closed = published_poll_events(h, p.clock.now()).await;
+    assert_eq!(closed.len(), 1, "{closed:?}");
+    assert_eq!(closed[0].event_type, EventType::PollClosed);
+    assert_eq!(closed[0].data, EventData::Poll(expected.clone()));
+    assert_ne!(closed[0].id, opened[0].id);
+    assert_eq!(
+        closed[0].id,
+        Event::about_poll(EventType::PollClosed, expected, p.clock.now()).id,
+        "derived from the poll"
+    );
+    let body = closed[0].body();
+    for private in ["alice", "ballot", "receipt", "voter", "turnout", "Набережная"] {
+        assert!(!body.contains(private), "{private} in {body}");
+    }
 }
 
 pub async fn only_the_audience_may_vote<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
@@ -568,6 +634,7 @@ macro_rules! polls_suite {
             small_turnout_groups_are_suppressed,
             a_late_ballot_is_refused_by_the_transaction,
             the_schedule_opens_closes_and_freezes_once,
+            the_schedule_publishes_opened_and_closed_once,
             only_the_audience_may_vote,
             survey_answers_are_validated,
             sealed_ballots_are_opened_at_the_close_then_destroyed,

@@ -7,6 +7,7 @@ use crate::fixtures::at;
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::ids::{PollId, WebhookId};
+use feedback_core::participation::PollKind;
 use feedback_core::ports::StoreError;
 use feedback_core::webhook::{
     AttemptResult, DeliveryStatus, Destinations, Endpoint, Event, EventType, NewEndpoint, PollData, WebhookDelivery,
@@ -22,7 +23,14 @@ fn endpoint(url: &str, at_offset_s: i64) -> Endpoint {
 
 fn poll_event(offset_s: i64) -> Event {
     let when = at(T0) + Duration::seconds(offset_s);
-    let data = PollData { poll_id: PollId::new_at(when), opens_at: when, closes_at: when + Duration::days(3) };
+    let data = PollData {
+        poll_id: PollId::new_at(when),
+        kind: PollKind::Vote,
+        title: "Благоустройство сквера".into(),
+        municipalities: vec![],
+        opens_at: when,
+        closes_at: when + Duration::days(3),
+    };
     Event::about_poll(EventType::PollOpened, data, when)
 }
 

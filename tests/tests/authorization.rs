@@ -5,7 +5,7 @@
 
 use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
-use feedback_core::participation::{Participation, ResultsVisibility};
+use feedback_core::participation::{Participation, PollKind, ResultsVisibility};
 use feedback_core::preferences::SubscriptionRequest;
 use feedback_core::values::{MessageText, PhotoIds};
 use feedback_core::Clock;
@@ -407,7 +407,14 @@ async fn every_webhooks_route_answers_every_actor_with_the_documented_status() {
             };
             let made = webhooks.create(&admin(), &request).await.unwrap();
             let now = app.clock.now();
-            let data = PollData { poll_id: PollId::new_at(now), opens_at: now, closes_at: now };
+            let data = PollData {
+                poll_id: PollId::new_at(now),
+                kind: PollKind::Vote,
+                title: "Благоустройство сквера".into(),
+                municipalities: vec![],
+                opens_at: now,
+                closes_at: now,
+            };
             let delivery = WebhookDelivery::new(Event::about_poll(EventType::PollOpened, data, now), &made.id, now);
             app.store.create_webhook_delivery(&delivery).await.unwrap();
             let mut req = as_actor(fixture, who);

@@ -1,5 +1,5 @@
-//! What one message's whole lifecycle and one ballot ask of DynamoDB and SQS, counted by an SDK
-//! interceptor against moto. The counts are exact and pinned here; docs/cost.md prices them.
+//! What one message's whole lifecycle, one ballot and one webhook delivery ask of DynamoDB and
+//! SQS, counted by an SDK interceptor against moto. The counts are exact and pinned here; docs/cost.md prices them.
 //! Run with `--nocapture` to see the table.
 
 use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
@@ -8,6 +8,7 @@ use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::Reference;
 use feedback_core::testing::sample_region;
 use feedback_core::values::{IdempotencyKey, MessageText};
+use feedback_core::webhook::{AttemptResult, Destinations, NewEndpoint, Transport, WebhookStore, Webhooks};
 use feedback_core::Clock;
 use feedback_tests::cost::{Meter, Usage};
 use feedback_tests::fixtures::{citizen, new_message};
@@ -29,11 +30,12 @@ async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
     let webhook_events = moto::queue_with_dlq(&sqs, "webhook-events", 5).await;
+    let webhook_deliveries = moto::queue_with_dlq(&sqs, "webhook-deliveries", 5).await;
     let urls = QueueUrls {
         submitted: Some(submitted),
         notifications: Some(notifications),
         webhook_events: Some(webhook_events),
-        ..Default::default()
+        webhook_deliveries: Some(webhook_deliveries),
     };
     let queue = SqsQueue::new(sqs, urls);
     (Harness { store: DynamoStore::new(ddb, table), queue, max_receives: 5 }, meter)
@@ -151,4 +153,78 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     row("ballot (citizen)", &ballot);
     assert_eq!(ballot.count("dynamodb:TransactWriteItems"), 1, "{ballot:?}");
     assert_eq!(ballot.sqs_requests(), 0);
+}
+
+/// A receiver that takes every attempt: the cost counted is the platform's own.
+struct Accepting;
+
+#[async_trait::async_trait]
+impl Transport for Accepting {
+    async fn post(&self, _url: &str, _headers: &[(&'static str, String)], _body: &str) -> AttemptResult {
+        AttemptResult::Status { status: 204 }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_webhook_delivery_costs_what_the_model_says() {
+    let _guard = moto::serial().lock().await;
+    let (h, meter) = metered().await;
+    let s = stack(&h).await;
+    let webhooks = Webhooks::new(
+        h.store.clone(),
+        h.queue.clone(),
+        s.clock.clone(),
+        s.messages.reference().clone(),
+        Destinations::Public,
+    );
+    let endpoint = NewEndpoint {
+        url: "https://hooks.example.org/feedback".into(),
+        events: vec!["message.routed".into()],
+        authority_id: None,
+    }
+    .validate(Destinations::Public, |_| true, s.clock.now())
+    .unwrap();
+    h.store.create_endpoint(&endpoint).await.unwrap();
+    let id = s
+        .messages
+        .submit(&citizen("alice"), new_message("dorogi-yamy", "Яма у дома 15"), None)
+        .await
+        .unwrap()
+        .message
+        .id;
+    assert_eq!(consume(&s, QueueName::Submitted).await, 1);
+    // the submitted event, which the endpoint does not want, is consumed unmetered
+    let first = h.queue.receive(QueueName::WebhookEvents, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(first.len(), 2, "message.submitted and message.routed of {id}");
+    let (wanted, other): (Vec<_>, Vec<_>) = first.iter().partition(|d| d.body.contains("message.routed"));
+    for d in other {
+        h.queue.ack(QueueName::WebhookEvents, &d.receipt).await.unwrap();
+    }
+    meter.take();
+    println!("| step | DynamoDB requests | table WRU | index WRU | RRU | SQS requests | transaction items |");
+    println!("|---|---|---|---|---|---|---|");
+
+    // publish-webhooks: the event fanned out to the one endpoint that wants it
+    for d in &wanted {
+        webhooks::publish_one(&webhooks, &d.body).await.unwrap();
+        h.queue.ack(QueueName::WebhookEvents, &d.receipt).await.unwrap();
+    }
+    let fan_out = meter.take();
+    row("fan-out of one event to one endpoint", &fan_out);
+    assert_eq!(fan_out.count("dynamodb:Query"), 1, "the region's endpoints: {fan_out:?}");
+    assert_eq!(fan_out.count("dynamodb:PutItem"), 1, "the delivery, created once");
+    assert_eq!((fan_out.count("sqs:SendMessage"), fan_out.count("sqs:DeleteMessage")), (1, 1));
+
+    // deliver-webhooks: one attempt, answered 2xx
+    let batch = h.queue.receive(QueueName::WebhookDeliveries, 10, std::time::Duration::from_secs(30)).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    for d in &batch {
+        webhooks::deliver_one(&webhooks, &Accepting, &d.body).await.unwrap();
+        h.queue.ack(QueueName::WebhookDeliveries, &d.receipt).await.unwrap();
+    }
+    let deliver = meter.take();
+    row("one delivered attempt", &deliver);
+    assert_eq!(deliver.count("dynamodb:GetItem"), 2, "the delivery and its endpoint: {deliver:?}");
+    assert_eq!(deliver.count("dynamodb:PutItem"), 1, "the delivery, delivered");
+    assert_eq!((deliver.count("sqs:ReceiveMessage"), deliver.count("sqs:DeleteMessage")), (1, 1));
 }

@@ -1001,6 +1001,94 @@ test("a resident downloads their data and erases it; their message list is then 
   assert.equal(kept.history.at(-1).note, "Сведения об авторе обезличены");
 });
 
+test("an admin adds a webhook endpoint, sees its secret once, reads the delivery log, redelivers and disables", async (env) => {
+  const received = [];
+  const receiver = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ id: req.headers["webhook-id"], signature: req.headers["webhook-signature"], body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${receiver.address().port}/hooks`;
+  try {
+    const page = await signInAs(env, "admin-dmitry");
+    await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Вебхуки" }).click();
+    await page.getByRole("heading", { name: "Вебхуки", level: 1 }).waitFor();
+    const form = page.getByTestId("new-webhook");
+    // Without events the form says so beside the checkboxes and sends nothing.
+    await form.getByLabel("Адрес получателя (URL)").fill(url);
+    await form.getByRole("button", { name: "Создать получателя" }).click();
+    await form.getByText("Выберите хотя бы одно событие.").waitFor();
+    await form.getByLabel("На сообщение дан ответ").check();
+    await form.getByRole("combobox", { name: "Орган власти" }).selectOption("adm-tyumen");
+    await form.getByRole("button", { name: "Создать получателя" }).click();
+    const secretBox = page.getByTestId("webhook-secret");
+    await secretBox.waitFor();
+    await secretBox.getByText("Сохраните секрет сейчас: он больше не будет показан.").waitFor();
+    const secret = await secretBox.locator("code").innerText();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    await secretBox.getByRole("button", { name: "Скопировать секрет" }).waitFor();
+    const list = page.getByTestId("webhooks");
+    await list.getByText(url).waitFor();
+    await list.getByText(/Включена с/).waitFor();
+    await axe(page, "webhooks (secret shown)");
+    await shot(page, "22-webhooks");
+    await page.setViewportSize({ width: 390, height: 844 });
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `/admin/webhooks is ${scroll} px wide on a ${width} px screen`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.reload();
+    await page.getByTestId("webhooks").getByText(url).waitFor();
+    assert.equal(await page.getByTestId("webhook-secret").count(), 0, "the secret is gone after a reload");
+    assert.equal(await page.getByText(secret).count(), 0);
+
+    // An official answers a message of the endpoint's authority: one signed delivery arrives.
+    const message = await routedPothole(await as("resident-anna"), "Разбит тротуар у остановки на улице Республики, пешеходы идут по дороге.");
+    await answerMessage(await as("official-sergey"), message.id, ANSWER_TEXT);
+    await until("the webhook delivered", () => received.length >= 1);
+    assert.equal(received[0].body.type, "message.answered");
+    assert.equal(received[0].body.data.message_id, message.id);
+    assert.match(received[0].signature, /^v1,/);
+
+    await page.getByTestId("webhooks").getByRole("link", { name: url }).click();
+    await page.getByRole("heading", { name: "Получатель вебхуков" }).waitFor();
+    const log = page.getByTestId("deliveries");
+    await until("the log shows the delivery", async () => {
+      await page.getByRole("button", { name: "Обновить журнал" }).click();
+      return (await log.locator('[data-status="delivered"]').count()) === 1;
+    });
+    const entry = log.locator('[data-status="delivered"]');
+    await entry.getByText("На сообщение дан ответ — Доставлено").waitFor();
+    await entry.getByText("HTTP 204").waitFor();
+    await axe(page, "webhook delivery log");
+    await shot(page, "23-webhook-deliveries");
+    await page.setViewportSize({ width: 390, height: 844 });
+    const phone = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(phone.scroll <= phone.width, `the delivery log is ${phone.scroll} px wide on a ${phone.width} px screen`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Redelivery: the same webhook-id arrives a second time.
+    await tabTo(page, 'button[aria-label^="Отправить повторно"]');
+    await page.keyboard.press("Enter");
+    await page.getByText(/поставлено в очередь на повторную отправку/).waitFor();
+    await until("the redelivery arrived", () => received.length >= 2);
+    assert.equal(received[1].id, received[0].id);
+
+    // Disabling asks first; then the endpoint says since when it is disabled.
+    await page.getByRole("button", { name: "Отключить" }).click();
+    await page.getByText("Отключить получателя?").waitFor();
+    await axe(page, "webhook disable confirmation");
+    await page.getByRole("button", { name: "Да, отключить" }).click();
+    await page.getByTestId("endpoint-state").getByText(/^Отключена с/).waitFor();
+    assert.equal(await page.getByRole("button", { name: /Отправить повторно/ }).count(), 0);
+  } finally {
+    receiver.close();
+  }
+});
+
 run(async () => {
   const env = await launch();
   return env;

@@ -1538,7 +1538,10 @@ export interface components {
         };
         /** @description ULID */
         PollId: string;
-        /** @enum {string} */
+        /**
+         * @description What a poll is: a vote, a survey or a discussion.
+         * @enum {string}
+         */
         PollKind: "vote" | "survey" | "discussion";
         /** @enum {string} */
         PollKindRequest: "vote" | "survey";

@@ -14,6 +14,7 @@ import { NewPoll } from "./pages/new-poll";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
 import { RoutingRules } from "./pages/routing";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
+import { WebhookDetail, WebhooksPage } from "./pages/webhooks";
 import { Widget } from "./pages/widget";
 import { Loading, Page } from "./ui";
 import { useEffect, useState } from "preact/hooks";
@@ -40,6 +41,8 @@ const ROUTES: Route[] = [
   { path: "/admin/polls/new", view: () => <NewPoll />, roles: ["admin"] },
   { path: "/admin/discussions/new", view: () => <NewPoll discussion />, roles: ["admin"] },
   { path: "/admin/routing", view: () => <RoutingRules />, roles: ["admin"] },
+  { path: "/admin/webhooks", view: () => <WebhooksPage />, roles: ["admin"] },
+  { path: "/admin/webhooks/:id", view: (p) => <WebhookDetail id={p.id} />, roles: ["admin"] },
 ];
 
 function Redirect(props: { to: string }) {

@@ -11,7 +11,7 @@ use feedback_core::participation::{
     list_partition, BallotContent, BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll,
     PollStatus, PollStore, Results, SealedBallot, SealedPage, Tally, TextAnswer, TALLY_SHARDS,
 };
-use feedback_core::ports::{backoff, Quota, StoreError};
+use feedback_core::ports::{backoff, OutboxItem, Quota, StoreError};
 use feedback_core::values::FlagReason;
 
 fn poll_pk(id: &PollId) -> String {
@@ -174,6 +174,21 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Writes a poll (new, or replacing `expected`), with the outbox items its change owes in
+    /// the same transaction when there are any.
+    async fn write_poll(&self, poll: &Poll, expected: Option<u32>, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        if outbox.is_empty() {
+            return self.put_item_versioned(poll_item(poll)?, expected).await;
+        }
+        let put = match expected {
+            None => self.put(poll_item(poll)?, "attribute_not_exists(PK)", None)?,
+            Some(v) => self.put(poll_item(poll)?, "version = :v", Some(Item::from([(":v".into(), n(v))])))?,
+        };
+        let mut items = vec![put];
+        items.extend(self.outbox_puts(outbox)?);
+        self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems poll and outbox"))
+    }
+
     async fn put_item_versioned(&self, item: Item, expected: Option<u32>) -> Result<(), StoreError> {
         let mut req = self.client().put_item().table_name(self.table()).set_item(Some(item));
         req = match expected {
@@ -199,16 +214,16 @@ impl DynamoStore {
 
 #[async_trait]
 impl PollStore for DynamoStore {
-    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError> {
-        self.put_item_versioned(poll_item(poll)?, None).await
+    async fn create_poll(&self, poll: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        self.write_poll(poll, None, outbox).await
     }
 
     async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
         self.get_doc(poll_pk(id), "POLL").await?.map(|i| read_doc(&i)).transpose()
     }
 
-    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError> {
-        self.put_item_versioned(poll_item(next)?, Some(expected_version)).await
+    async fn update_poll(&self, expected_version: u32, next: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        self.write_poll(next, Some(expected_version), outbox).await
     }
 
     async fn list_polls(
@@ -451,16 +466,23 @@ impl PollStore for DynamoStore {
         Ok(tally)
     }
 
-    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {
+    async fn freeze_results(
+        &self,
+        expected_version: u32,
+        closed: &Poll,
+        results: &Results,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
         let results_item = Item::from([
             ("PK".into(), s(poll_pk(&closed.id))),
             ("SK".into(), s("RESULTS")),
             ("doc".into(), doc(results)?),
         ]);
-        let items = vec![
+        let mut items = vec![
             self.put(poll_item(closed)?, "version = :v", Some(Item::from([(":v".into(), n(expected_version))])))?,
             self.put(results_item, "attribute_not_exists(PK)", None)?,
         ];
+        items.extend(self.outbox_puts(outbox)?);
         self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems freeze results"))
     }
 

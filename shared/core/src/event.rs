@@ -3,8 +3,11 @@
 
 use crate::ids::{AuthorityId, CategoryId, EventId, MessageId, MunicipalityId, PollId};
 use crate::message::{Message, Status};
+use crate::values::PollKind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ulid::Ulid;
 
 /// What the platform publishes.
 #[derive(
@@ -113,9 +116,14 @@ pub struct MessageData {
     pub public: bool,
 }
 
+/// What a poll event says: the poll, its kind, title, audience's municipalities (empty: the
+/// whole region) and schedule. Never ballots, voters or turnout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PollData {
     pub poll_id: PollId,
+    pub kind: PollKind,
+    pub title: String,
+    pub municipalities: Vec<MunicipalityId>,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
 }
@@ -159,8 +167,19 @@ impl Event {
         Event { id: EventId::new_at(at), event_type, timestamp: at, data: EventData::Message(data) }
     }
 
+    /// A poll's transition. Its id follows from the poll and the transition alone, so writing it
+    /// again (a rerun of the schedule) is the same event.
     pub fn about_poll(event_type: EventType, poll: PollData, at: DateTime<Utc>) -> Event {
-        Event { id: EventId::new_at(at), event_type, timestamp: at, data: EventData::Poll(poll) }
+        let id = Event::poll_event_id(&poll.poll_id, event_type);
+        Event { id, event_type, timestamp: at, data: EventData::Poll(poll) }
+    }
+
+    /// The poll's time and 80 bits of SHA-256 over the transition and the poll's id.
+    fn poll_event_id(poll: &PollId, event_type: EventType) -> EventId {
+        let digest = Sha256::digest(format!("{}#{poll}", event_type.as_str()).as_bytes());
+        let random = digest.iter().take(10).fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let millis = u64::try_from(poll.minted_at().timestamp_millis()).unwrap_or_default();
+        EventId::from_ulid(Ulid::from_parts(millis, random))
     }
 
     /// The authority a message event is about.

@@ -275,3 +275,12 @@ mod tests {
         assert!(IdempotencyKey::parse("ключ").is_err());
     }
 }
+
+/// What a poll is: a vote, a survey or a discussion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PollKind {
+    Vote,
+    Survey,
+    Discussion,
+}

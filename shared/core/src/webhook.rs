@@ -461,6 +461,7 @@ pub trait WebhookStore: Send + Sync + 'static {
 mod tests {
     use super::*;
     use crate::ids::PollId;
+    use crate::values::PollKind;
     use chrono::TimeZone;
 
     #[test]
@@ -547,8 +548,28 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 1, h, 0, 0).unwrap()
     }
 
+    #[test]
+    fn a_poll_event_id_follows_from_the_poll_and_the_transition() {
+        let opened = event();
+        let EventData::Poll(data) = opened.data.clone() else { panic!("a poll event") };
+        let again = Event::about_poll(EventType::PollOpened, data.clone(), at(3));
+        assert_eq!(again.id, opened.id, "a rerun publishes the same event");
+        let closed = Event::about_poll(EventType::PollClosed, data.clone(), at(5));
+        assert_ne!(closed.id, opened.id);
+        let other = PollData { poll_id: PollId::new_at(at(0)), ..data };
+        assert_ne!(Event::about_poll(EventType::PollOpened, other, at(0)).id, opened.id);
+        assert_eq!(opened.id.minted_at(), at(0));
+    }
+
     fn event() -> Event {
-        let data = PollData { poll_id: PollId::new_at(at(0)), opens_at: at(0), closes_at: at(5) };
+        let data = PollData {
+            poll_id: PollId::new_at(at(0)),
+            kind: PollKind::Vote,
+            title: "Благоустройство сквера".into(),
+            municipalities: vec![],
+            opens_at: at(0),
+            closes_at: at(5),
+        };
         Event::about_poll(EventType::PollOpened, data, at(0))
     }
 

@@ -1,3 +1,4 @@
+use crate::queue::{enqueue_in, queued_jobs};
 use crate::quota::spend_quota;
 use crate::{backend, docs, is_constraint, json, one, SqliteStore};
 use async_trait::async_trait;
@@ -7,7 +8,7 @@ use feedback_core::participation::{
     list_partition, random_id, BallotAnswer, BallotContent, BallotRefused, BallotWrite, Comment, CommentStore, Flag,
     ModerationState, Poll, PollStatus, PollStore, Results, SealedBallot, SealedPage, Tally, TextAnswer,
 };
-use feedback_core::ports::{Quota, StoreError};
+use feedback_core::ports::{OutboxItem, Quota, StoreError};
 use feedback_core::values::FlagReason;
 use rusqlite::{params, OptionalExtension};
 
@@ -59,9 +60,14 @@ fn write_poll(tx: &rusqlite::Transaction<'_>, expected: Option<u32>, p: &Poll) -
 
 #[async_trait]
 impl PollStore for SqliteStore {
-    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError> {
-        let poll = poll.clone();
-        self.db().tx(move |tx| write_poll(tx, None, &poll)).await
+    async fn create_poll(&self, poll: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        let (poll, jobs) = (poll.clone(), queued_jobs(outbox));
+        self.db()
+            .tx(move |tx| {
+                write_poll(tx, None, &poll)?;
+                enqueue_in(tx, &jobs)
+            })
+            .await
     }
 
     async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
@@ -69,9 +75,14 @@ impl PollStore for SqliteStore {
         self.db().tx(move |tx| one(tx, "SELECT doc FROM polls WHERE id = ?1", params![id])).await
     }
 
-    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError> {
-        let next = next.clone();
-        self.db().tx(move |tx| write_poll(tx, Some(expected_version), &next)).await
+    async fn update_poll(&self, expected_version: u32, next: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
+        let (next, jobs) = (next.clone(), queued_jobs(outbox));
+        self.db()
+            .tx(move |tx| {
+                write_poll(tx, Some(expected_version), &next)?;
+                enqueue_in(tx, &jobs)
+            })
+            .await
     }
 
     async fn list_polls(
@@ -302,14 +313,20 @@ impl PollStore for SqliteStore {
             .await
     }
 
-    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError> {
-        let (closed, doc) = (closed.clone(), json(results)?);
+    async fn freeze_results(
+        &self,
+        expected_version: u32,
+        closed: &Poll,
+        results: &Results,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError> {
+        let (closed, doc, jobs) = (closed.clone(), json(results)?, queued_jobs(outbox));
         self.db()
             .tx(move |tx| {
                 write_poll(tx, Some(expected_version), &closed)?;
                 tx.execute("INSERT INTO results (poll_id, doc) VALUES (?1, ?2)", params![closed.id.to_string(), doc])
                     .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
-                Ok(())
+                enqueue_in(tx, &jobs)
             })
             .await
     }

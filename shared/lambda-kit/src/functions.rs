@@ -315,7 +315,8 @@ pub const NOTIFY: Function = Function {
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
 /// (UpdateItem). A poll with results after the close gets its key pair here: the private key is
 /// kept (and destroyed again if the poll cannot be stored), never read; ballots are sealed to the
-/// public key in the poll's record.
+/// public key in the poll's record. A poll open at once is stored with its `poll.opened` outbox
+/// item in one Put-only transaction.
 pub const POLLS: Function = Function {
     name: "polls",
     table: TableUse {
@@ -329,7 +330,8 @@ pub const POLLS: Function = Function {
     outbound: &[],
 };
 
-/// Closing writes the poll and freezes its results in a Put-only transaction. For sealed ballots
+/// Opening and closing write the poll (closing: with its frozen results) and the `poll.opened` or
+/// `poll.closed` outbox item in one Put-only transaction; the relay sweep queues the event. For sealed ballots
 /// it reads the poll's key, keeps the free-text answers and destroys the sealed ballots
 /// (BatchWriteItem) and then the key.
 pub const CLOSE_POLLS: Function = Function {

@@ -5,7 +5,7 @@ use super::poll::{Poll, PollStatus, QuestionKind};
 use crate::disclosure::{suppress, GroupCount};
 use crate::error::FieldError;
 use crate::ids::{CitizenId, MunicipalityId, PollId};
-use crate::ports::StoreError;
+use crate::ports::{OutboxItem, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -234,11 +234,13 @@ impl Results {
 /// Polls, ballots and results.
 #[async_trait]
 pub trait PollStore: Send + Sync + 'static {
-    /// Stores a new poll; an existing id is a `Conflict`.
-    async fn create_poll(&self, poll: &Poll) -> Result<(), StoreError>;
+    /// Stores a new poll with the jobs it owes (an open poll's `poll.opened`), in one
+    /// transaction; an existing id is a `Conflict`.
+    async fn create_poll(&self, poll: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError>;
     async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError>;
-    /// Replaces the poll if its stored version is still `expected_version`.
-    async fn update_poll(&self, expected_version: u32, next: &Poll) -> Result<(), StoreError>;
+    /// Replaces the poll if its stored version is still `expected_version`, recording the jobs
+    /// the change owes (its `poll.opened` or `poll.closed`) in the same transaction.
+    async fn update_poll(&self, expected_version: u32, next: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError>;
     /// Polls (or discussions) of one public status, by opening time, after the cursor key.
     async fn list_polls(
         &self,
@@ -273,8 +275,15 @@ pub trait PollStore: Send + Sync + 'static {
     /// The live counters, summed over their shards (read consistently).
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError>;
     /// One transaction: the poll moves from `closing` to `closed` (version condition) and the
-    /// final results item is created (must not exist).
-    async fn freeze_results(&self, expected_version: u32, closed: &Poll, results: &Results) -> Result<(), StoreError>;
+    /// final results item is created (must not exist), with the jobs the close owes
+    /// (`poll.closed`).
+    async fn freeze_results(
+        &self,
+        expected_version: u32,
+        closed: &Poll,
+        results: &Results,
+        outbox: &[OutboxItem],
+    ) -> Result<(), StoreError>;
     async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError>;
 }
 

@@ -10,12 +10,13 @@ use super::poll::{validate_new_poll, NewPoll, Poll, PollKind, PollStatus, Result
 use super::seal::{self, BallotKeys};
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
+use crate::event::{Event, EventType, PollData};
 use crate::ids::{CommentId, PollId};
 use crate::page::{Cursor, Limit, Page};
-use crate::ports::{Clock, Quota, ReferenceStore, StoreError};
+use crate::ports::{Clock, Job, OutboxItem, Quota, ReferenceStore, StoreError};
 use crate::reference::Reference;
 use crate::values::{CommentText, FlagReason};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -54,6 +55,21 @@ pub struct Participation<S, C> {
 
 /// Sealed ballots read, text answers written and sealed ballots destroyed per store call.
 const SEALED_BATCH: usize = 500;
+
+/// The event a poll's opening or closing publishes to webhook endpoints, as the outbox item
+/// written in that transition's own transaction: the poll's id, kind, title, municipalities and
+/// schedule, never its ballots or voters.
+fn published(event_type: EventType, poll: &Poll, at: DateTime<Utc>) -> Vec<OutboxItem> {
+    let data = PollData {
+        poll_id: poll.id,
+        kind: poll.kind,
+        title: poll.title.clone(),
+        municipalities: poll.audience.municipalities.clone(),
+        opens_at: poll.opens_at,
+        closes_at: poll.closes_at,
+    };
+    vec![OutboxItem::new(Job::Publish { event: Event::about_poll(event_type, data, at) }, at)]
+}
 
 fn refused(e: BallotRefused) -> ServiceError {
     match e {
@@ -124,8 +140,10 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             version: 1,
             ballot_key: None,
         };
+        let outbox =
+            if poll.status == PollStatus::Open { published(EventType::PollOpened, &poll, now) } else { vec![] };
         if poll.kind == PollKind::Discussion || poll.results == ResultsVisibility::Live {
-            self.store.create_poll(&poll).await?;
+            self.store.create_poll(&poll, &outbox).await?;
             return Ok(poll);
         }
         // Results after the close: ballots are sealed to the poll's own key, whose private half
@@ -133,7 +151,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         let (key, public) = seal::new_key_pair();
         self.keys.put_key(&poll.id, &key).await?;
         let poll = Poll { ballot_key: Some(public), ..poll };
-        if let Err(e) = self.store.create_poll(&poll).await {
+        if let Err(e) = self.store.create_poll(&poll, &outbox).await {
             if let Err(cleanup) = self.keys.destroy_key(&poll.id).await {
                 tracing::warn!(poll = %poll.id, error = %cleanup, "the ballot key of a poll not created stays kept");
             }
@@ -160,7 +178,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             let mut next = poll.clone();
             next.status = PollStatus::Cancelled;
             next.version += 1;
-            match self.store.update_poll(poll.version, &next).await {
+            match self.store.update_poll(poll.version, &next, &[]).await {
                 Ok(()) => return Ok(next),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -335,7 +353,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             let mut next = poll.clone();
             next.status = PollStatus::Open;
             next.version += 1;
-            match self.store.update_poll(poll.version, &next).await {
+            match self.store.update_poll(poll.version, &next, &published(EventType::PollOpened, &next, now)).await {
                 Ok(()) => report.opened += 1,
                 Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
@@ -378,7 +396,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             let mut closing = poll.clone();
             closing.status = PollStatus::Closing;
             closing.version += 1;
-            match self.store.update_poll(poll.version, &closing).await {
+            match self.store.update_poll(poll.version, &closing, &[]).await {
                 Ok(()) => poll = closing,
                 Err(StoreError::Conflict) => match self.store.get_poll(&poll.id).await? {
                     Some(p) if p.status == PollStatus::Closing => poll = p,
@@ -402,9 +420,10 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
             };
             Some(Results::from_tally(&closed, &tally, true))
         };
+        let outbox = published(EventType::PollClosed, &closed, self.clock.now());
         let outcome = match &results {
-            Some(r) => self.store.freeze_results(poll.version, &closed, r).await,
-            None => self.store.update_poll(poll.version, &closed).await,
+            Some(r) => self.store.freeze_results(poll.version, &closed, r, &outbox).await,
+            None => self.store.update_poll(poll.version, &closed, &outbox).await,
         };
         match outcome {
             Ok(()) => {}
@@ -476,7 +495,7 @@ impl<S: PollStore + CommentStore + ReferenceStore, C: Clock> Participation<S, C>
         while self.store.purge_sealed(&poll.id, SEALED_BATCH).await? > 0 {}
         self.keys.destroy_key(&poll.id).await?;
         let next = Poll { ballot_key: None, version: poll.version + 1, ..poll.clone() };
-        match self.store.update_poll(poll.version, &next).await {
+        match self.store.update_poll(poll.version, &next, &[]).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(e) => Err(e.into()),
