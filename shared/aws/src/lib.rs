@@ -5,6 +5,7 @@
 //! points them at any compatible endpoint without code changes.
 
 mod counters;
+mod delivery;
 mod dynamo;
 pub mod iam;
 mod keys;
