@@ -7,9 +7,8 @@
 //! due, so a crash between planning and sending loses nothing.
 
 use crate::host::{problem, to_axum_response, Platform};
-use async_trait::async_trait;
 use axum::response::Response as AxumResponse;
-use feedback_core::delivery::{Address, Channel, Outgoing, SendError, Transport};
+use feedback_core::delivery::{Channel, Transport};
 use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
 use feedback_core::error::ErrorChain;
 use feedback_core::{Actor, SystemClock};
@@ -36,25 +35,6 @@ pub struct Mail {
     pub transports: Vec<Arc<dyn Transport>>,
 }
 
-/// A transport whose sends give up after a time: one slow channel cannot hold a pass.
-struct Timed {
-    inner: Arc<dyn Transport>,
-    limit: Duration,
-}
-
-#[async_trait]
-impl Transport for Timed {
-    fn channel(&self) -> Channel {
-        self.inner.channel()
-    }
-    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
-        match tokio::time::timeout(self.limit, self.inner.send(to, content)).await {
-            Ok(r) => r,
-            Err(_) => Err(SendError::Transient("send timed out".to_owned())),
-        }
-    }
-}
-
 impl Mail {
     /// The pipeline with the transports `config` names, its links pointing at `base_url`.
     pub fn open(
@@ -68,7 +48,7 @@ impl Mail {
         if let Some(url) = &config.smtp_url {
             let from = feedback_mail::Sender::parse(&config.from).map_err(anyhow::Error::msg)?;
             let smtp = feedback_mail::SmtpMail::new(url, from, SEND_TIMEOUT).map_err(anyhow::Error::msg)?;
-            transports.push(Arc::new(Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
+            transports.push(Arc::new(notify::Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
         }
         let settings = DeliverySettings {
             channels: transports.iter().map(|t| t.channel()).collect(),

@@ -378,6 +378,32 @@ async fn one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>, 
     assert_eq!(d.subject, "digest:2026-12-02");
 }
 
+/// The AWS functions' sender: `notify` sends what it plans in the same invocation; a transient
+/// failure waits for `deliver-mail`'s tick, which sends it once due.
+pub async fn notify_sends_what_it_plans_and_the_tick_retries_what_failed<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::dispatch::Planner;
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    let t = Arc::new(Recorder::default());
+    let sender = notify::Sender::new(p, t.clone());
+    let planned = sender.plan(&note("alice", "tr-now", NotificationKind::Routed)).await.unwrap();
+    assert_eq!(planned.len(), 1);
+    assert_eq!(t.sent.lock().unwrap().len(), 1, "sent in the invocation that planned it");
+    *t.fail.lock().unwrap() = Some(SendError::Transient("throttled".into()));
+    let failed = sender.plan(&note("alice", "tr-later", NotificationKind::Answered)).await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 1);
+    *t.fail.lock().unwrap() = None;
+    sender.tick().await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 1, "not due before its backoff");
+    clock.advance(Duration::minutes(1));
+    sender.tick().await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 2, "the tick sends it once due");
+    let d = h.store.get_delivery(&failed[0]).await.unwrap().unwrap();
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 2));
+}
+
 #[macro_export]
 macro_rules! delivery_suite {
     ($harness:expr) => {
@@ -402,7 +428,8 @@ macro_rules! delivery_suite {
             contacts_are_kept_per_channel_and_erased,
             the_pipeline_sends_once_to_the_author_and_matching_subscribers,
             transient_failures_wait_and_a_permanent_one_turns_the_address_off,
-            quiet_hours_defer_a_delivery_until_they_end
+            quiet_hours_defer_a_delivery_until_they_end,
+            notify_sends_what_it_plans_and_the_tick_retries_what_failed
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -90,7 +90,7 @@ where
 
 /// Reads an SSM SecureString parameter, once per cold start; `what` names it in errors. The value
 /// is never logged.
-async fn secure_parameter(
+pub(crate) async fn secure_parameter(
     conf: &aws_config::SdkConfig,
     parameter: &str,
     what: &str,

@@ -88,6 +88,11 @@ where
         &self.settings
     }
 
+    /// The reference-data cache (the region's code and time zone).
+    pub fn reference(&self) -> &Reference<S> {
+        &self.reference
+    }
+
     async fn preferences_of(&self, citizen: &CitizenId) -> Result<Preferences, ServiceError> {
         if let Some(p) = self.store.get_preferences(citizen).await? {
             return Ok(p);

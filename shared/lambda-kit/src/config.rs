@@ -29,8 +29,25 @@ pub struct Config {
     /// The SSM parameter of the VAPID key and the contact push services are given
     /// (`VAPID_KEY_PARAM`, `VAPID_SUBJECT`), for a function that sends Web Push.
     pub vapid: Option<(String, String)>,
+    /// Residents' e-mail, for a function that sends it.
+    pub mail: Option<MailEnv>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
+}
+
+/// What a function that sends residents' e-mail reads (`Outbound::Mail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailEnv {
+    /// `MAIL_FROM`.
+    pub from: String,
+    /// `SES_IDENTITY`.
+    pub identity: String,
+    /// `SES_CONFIGURATION_SET`.
+    pub configuration_set: String,
+    /// `PORTAL_URL`.
+    pub portal_url: String,
+    /// `UNSUBSCRIBE_KEY_PARAM`.
+    pub unsubscribe_key_param: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +102,16 @@ impl Config {
             voter_secret_param: needed(env::VOTER_SECRET_PARAM)?,
             ballot_keys_path: needed(env::BALLOT_KEYS_PATH)?,
             vapid: needed(env::VAPID_KEY_PARAM)?.zip(needed(env::VAPID_SUBJECT)?),
+            mail: match needed(env::MAIL_FROM)? {
+                None => None,
+                Some(from) => Some(MailEnv {
+                    from,
+                    identity: required(env::SES_IDENTITY)?,
+                    configuration_set: required(env::SES_CONFIGURATION_SET)?,
+                    portal_url: required(env::PORTAL_URL)?,
+                    unsubscribe_key_param: required(env::UNSUBSCRIBE_KEY_PARAM)?,
+                }),
+            },
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
@@ -121,6 +148,11 @@ impl Config {
     /// The VAPID key's parameter name and the subject, for a function that sends Web Push.
     pub fn vapid(&self) -> Result<(String, String), ConfigError> {
         self.vapid.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VAPID_KEY_PARAM))
+    }
+
+    /// The e-mail settings, for a function that sends residents' e-mail.
+    pub fn mail(&self) -> Result<MailEnv, ConfigError> {
+        self.mail.clone().ok_or(ConfigError::Undeclared(self.function.name, env::MAIL_FROM))
     }
 
     /// The SSM path of the ballot keys, for a function that keeps, reads or destroys them.
