@@ -11,7 +11,7 @@ use axum::response::Response as AxumResponse;
 use feedback_core::delivery::{Channel, Transport};
 use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
 use feedback_core::error::ErrorChain;
-use feedback_core::{Actor, SystemClock};
+use feedback_core::SystemClock;
 use feedback_embedded::SqliteStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,13 +102,6 @@ impl Mail {
     async fn deliveries_channel(&self, id: &str) -> Option<Channel> {
         use feedback_core::delivery::DeliveryStore;
         self.deliveries.store().get_delivery(id).await.ok().flatten().map(|d| d.channel)
-    }
-
-    /// Keeps the e-mail address of a resident's token as their contact.
-    pub async fn remember(&self, actor: &Actor) {
-        if let Err(e) = self.deliveries.remember_contact(actor).await {
-            tracing::warn!(error = %ErrorChain(&e), "contact not kept");
-        }
     }
 
     /// `GET` and `POST /v1/unsubscribe?token=…`: a `GET` shows a page whose button posts; a

@@ -3,6 +3,8 @@
 //! how they are notified (`/v1/me/preferences`) and which places and topics they follow
 //! (`/v1/me/subscriptions`).
 
+use feedback_core::delivery::DeliveryStore;
+use feedback_core::dispatch::Contacts;
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
@@ -145,11 +147,22 @@ pub struct Services<S, Q, C> {
     pub photos: Photos<S, C>,
     pub rights: Rights<S, C>,
     pub reach: Reach<S, C>,
+    /// The e-mail address a resident's token brings, kept when they submit or set preferences:
+    /// the delivery pipeline sends to it.
+    pub contacts: Contacts<S, C>,
 }
 
 /// Everything the function's store implements.
 pub trait Store:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore + ReachStore
+    MessageStore
+    + ReferenceStore
+    + NotificationStore
+    + PhotoStore
+    + CommentStore
+    + PollStore
+    + RightsStore
+    + ReachStore
+    + DeliveryStore
 {
 }
 impl<T> Store for T where
@@ -161,6 +174,7 @@ impl<T> Store for T where
         + PollStore
         + RightsStore
         + ReachStore
+        + DeliveryStore
 {
 }
 
@@ -186,6 +200,7 @@ where
         photos: Photos::new(d.store.clone(), d.clock.clone(), blobs.clone(), d.reference.clone()),
         rights: Rights::new(d.store.clone(), d.clock.clone(), blobs, d.reference.clone(), secret),
         reach: Reach::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
+        contacts: Contacts::new(d.store.clone(), d.clock.clone()),
     }
 }
 
@@ -209,7 +224,13 @@ where
     let actor = actor(req)?;
     let region = messages.reference().snapshot().await?;
     let tz = region.value.time_zone();
-    match operation(req) {
+    let op = operation(req);
+    if matches!(op, Some(Operation::SubmitMessage | Operation::ReplacePreferences)) {
+        if let Err(e) = services.contacts.remember(&actor).await {
+            tracing::warn!(error = %feedback_core::error::ErrorChain(&e), "contact not kept");
+        }
+    }
+    match op {
         Some(Operation::SubmitMessage) => {
             let key = req
                 .headers()

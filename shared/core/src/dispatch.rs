@@ -16,6 +16,7 @@ use crate::ports::{notification_time_key, Clock, MessageStore, NotificationStore
 use crate::preferences::{Channels, Digest, Preferences, PublicEvent, ReachStore};
 use crate::reference::Reference;
 use crate::region::RegionData;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -306,15 +307,7 @@ where
 
     /// Keeps the address the caller's token brings as their e-mail contact.
     pub async fn remember_contact(&self, actor: &Actor) -> Result<(), ServiceError> {
-        let Some(email) = actor.email.as_ref().filter(|_| actor.has(Role::Citizen)) else { return Ok(()) };
-        let address = Address::new(email.as_str());
-        let previous = self.store.get_contact(&actor.id, Channel::Email).await?;
-        if previous.as_ref().is_some_and(|c| c.address == address) {
-            return Ok(());
-        }
-        let contact = Contact::refreshed(previous, Channel::Email, &address, self.clock.now());
-        self.store.put_contact(&actor.id, &contact).await?;
-        Ok(())
+        remember_contact(&self.store, self.clock.now(), actor).await
     }
 
     /// Turns the resident's address on `channel` off: a bounce, a complaint, a permanent
@@ -362,6 +355,40 @@ where
             )
         })
     }
+}
+
+/// Residents' contact addresses, kept from their tokens by the HTTP functions.
+pub struct Contacts<S, C> {
+    store: S,
+    clock: C,
+}
+
+impl<S: DeliveryStore, C: Clock> Contacts<S, C> {
+    pub fn new(store: S, clock: C) -> Self {
+        Contacts { store, clock }
+    }
+
+    /// Keeps the address the caller's token brings as their e-mail contact.
+    pub async fn remember(&self, actor: &Actor) -> Result<(), ServiceError> {
+        remember_contact(&self.store, self.clock.now(), actor).await
+    }
+}
+
+/// Keeps the address a resident's token brings as their e-mail contact, at `now`; the same
+/// address is not written again (and stays off if it was turned off).
+pub async fn remember_contact<S: DeliveryStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let Some(email) = actor.email.as_ref().filter(|_| actor.has(Role::Citizen)) else { return Ok(()) };
+    let address = Address::new(email.as_str());
+    let previous = store.get_contact(&actor.id, Channel::Email).await?;
+    if previous.as_ref().is_some_and(|c| c.address == address) {
+        return Ok(());
+    }
+    store.put_contact(&actor.id, &Contact::refreshed(previous, Channel::Email, &address, now)).await?;
+    Ok(())
 }
 
 /// Who reads delivery logs: the region's admins and the ЦУР's officials.
