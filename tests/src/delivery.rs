@@ -190,9 +190,19 @@ pub async fn contacts_are_kept_per_channel_and_erased<S: DeliveryBackend, Q: Que
     assert_eq!(h.store.erase_contacts(&who("alice")).await.unwrap(), 1);
     assert!(h.store.get_contact(&who("alice"), Channel::Email).await.unwrap().is_none());
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
+    let to_bob = pending("t7", "bob", T0);
+    let to_carol = pending("t7", "carol", T0);
+    for d in [&to_bob, &to_carol] {
+        h.store.plan_delivery(d).await.unwrap();
+    }
     let erased = h.store.erase_reach(&who("bob")).await.unwrap();
     assert_eq!(erased.contacts, 1, "erasing a resident's reach takes their contact");
+    assert_eq!(erased.deliveries, 1, "and the deliveries to them");
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_none());
+    assert!(h.store.get_delivery(&to_bob.id).await.unwrap().is_none());
+    assert_eq!(h.store.deliveries_of("t7").await.unwrap(), vec![to_carol]);
+    let due: Vec<String> = h.store.due_deliveries(at(T0), 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert!(!due.contains(&to_bob.id), "an erased delivery is not due either");
 }
 
 /// A transport that records what it was asked to send.

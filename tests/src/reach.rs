@@ -153,7 +153,7 @@ pub async fn erasing_takes_preferences_and_subscriptions<S: Backend, Q: Queue>(h
     r.subscribe(&alice, around(900)).await.unwrap();
     r.subscribe(&bob, around(500)).await.unwrap();
     let erased = h.store.erase_reach(&alice.id).await.unwrap();
-    assert_eq!(erased, ReachErased { preferences: true, subscriptions: 2, contacts: 0 });
+    assert_eq!(erased, ReachErased { preferences: true, subscriptions: 2, contacts: 0, deliveries: 0 });
     assert_eq!(h.store.erase_reach(&alice.id).await.unwrap(), ReachErased::default());
     assert_eq!(h.store.get_preferences(&alice.id).await.unwrap(), None);
     assert!(r.subscriptions(&alice).await.unwrap().is_empty());

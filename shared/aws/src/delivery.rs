@@ -33,7 +33,7 @@ fn subject_pk(subject: &str) -> String {
     format!("DLVS#{subject}")
 }
 
-pub(crate) fn recipient_pk(citizen: &CitizenId) -> String {
+fn recipient_pk(citizen: &CitizenId) -> String {
     format!("DLVTO#{citizen}")
 }
 
@@ -109,6 +109,16 @@ impl DynamoStore {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(sdk_error("PutItem delivery", e)),
         }
+    }
+
+    /// Deletes every delivery to the resident, found on `GSI3`; how many there were.
+    pub(crate) async fn erase_deliveries_to(&self, citizen: &CitizenId) -> Result<u32, StoreError> {
+        let items = self.query_gsi("GSI3", recipient_pk(citizen), None, None, ALL, true).await?;
+        for item in &items {
+            let pk = item.get("PK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading a key", "no PK"))?;
+            self.delete_key(pk.clone(), DELIVERY_SK).await?;
+        }
+        Ok(u32::try_from(items.len()).unwrap_or(u32::MAX))
     }
 
     async fn delete_key(&self, pk: String, sk: &str) -> Result<(), StoreError> {

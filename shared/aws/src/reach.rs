@@ -4,7 +4,8 @@
 //! condition that it stays under the limit (and taken from in the one that deletes one).
 //! Subscriptions and digest preferences carry the index keys the delivery pipeline finds them
 //! by (`delivery.rs`); items written before those keys existed need them backfilled
-//! (`docs/deploy.md`). Erasing a resident's reach takes their contacts (`CONTACT#…`) too.
+//! (`docs/data-model.md`). Erasing a resident's reach takes their contacts (`CONTACT#…`) and
+//! their deliveries (`DLV#…`, found on `GSI3`) too.
 
 use crate::delivery::{preferences_keys, subscription_keys, CONTACT_PREFIX};
 use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
@@ -109,10 +110,12 @@ impl ReachStore for DynamoStore {
         )?);
         items.push(self.delete_item(citizen, PREFS_SK.to_owned(), None)?);
         self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems erase subscriptions"))?;
+        let deliveries = self.erase_deliveries_to(citizen).await?;
         Ok(ReachErased {
             preferences: had_prefs,
             subscriptions: held,
             contacts: u32::try_from(contacts.len()).unwrap_or(u32::MAX),
+            deliveries,
         })
     }
 
