@@ -86,31 +86,6 @@ fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
 }
 
 impl DynamoStore {
-    /// Puts `item` on `condition` (with `:old` bound to `old` when given); false when the
-    /// condition failed.
-    async fn put_delivery_item(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-        old: Option<String>,
-    ) -> Result<bool, StoreError> {
-        let res = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(old.as_ref().map(|_| [("#doc".to_owned(), "doc".to_owned())].into()))
-            .set_expression_attribute_values(old.map(|o| Item::from([(":old".to_owned(), s(o))])))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error("PutItem delivery", e)),
-        }
-    }
-
     /// Deletes every delivery to the resident, found on `GSI3`; how many there were.
     pub(crate) async fn erase_deliveries_to(&self, citizen: &CitizenId) -> Result<u32, StoreError> {
         let items = self.query_gsi("GSI3", recipient_pk(citizen), None, None, ALL, true).await?;
@@ -142,7 +117,7 @@ impl DynamoStore {
 #[async_trait]
 impl DeliveryStore for DynamoStore {
     async fn plan_delivery(&self, delivery: &Delivery) -> Result<bool, StoreError> {
-        self.put_delivery_item(delivery_item(delivery)?, Some("attribute_not_exists(PK)"), None).await
+        self.put_if(delivery_item(delivery)?, Some("attribute_not_exists(PK)"), None, "PutItem delivery").await
     }
 
     async fn get_delivery(&self, id: &str) -> Result<Option<Delivery>, StoreError> {
@@ -166,7 +141,7 @@ impl DeliveryStore for DynamoStore {
             item.get("doc").and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| backend("reading item", "no doc"))?;
         d.claimed_until = Some(until);
         // The document read is the condition: of claims racing on it one write succeeds.
-        let won = self.put_delivery_item(delivery_item(&d)?, Some("#doc = :old"), Some(old)).await;
+        let won = self.put_if(delivery_item(&d)?, Some("doc = :old"), Some((":old", old)), "PutItem delivery").await;
         match won {
             Ok(true) => Ok(Some(d)),
             Ok(false) => Ok(None),
@@ -175,7 +150,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        self.put_delivery_item(delivery_item(delivery)?, None, None).await.map(drop)
+        self.put_if(delivery_item(delivery)?, None, None, "PutItem delivery").await.map(drop)
     }
 
     async fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
