@@ -72,6 +72,9 @@ DUMMY_PARAMETERS = {
     "OidcAudience": "feedback",
     "VoterSecretParameterName": "/feedback/72/prod/voter-secret",
     "BallotKeysPath": "/feedback/72/prod/ballot-keys",
+    "MailDomain": "feedback.region72.example",
+    "MailFrom": "noreply@feedback.region72.example",
+    "UnsubscribeKeyParameterName": "/feedback/72/prod/unsubscribe-key",
 }
 
 
@@ -370,6 +373,9 @@ def canonical_resource(v, statement: dict) -> str:
     parameter = re.fullmatch(re.escape(arn_prefix("ssm")) + r"parameter\$\{([A-Za-z0-9]+)\}(/\*)?", text)
     if parameter:
         return parameter.group(1) + (parameter.group(2) or "")
+    ses = re.fullmatch(re.escape(arn_prefix("ses")) + r"(?:identity|configuration-set)/\$\{([A-Za-z0-9]+)\}", text)
+    if ses:
+        return ses.group(1)
     if text == arn_prefix("kms") + "key/*":
         cond = (statement.get("Condition") or {}).get("StringEquals") or {}
         via = re.fullmatch(r"([a-z0-9]+)\.\$\{AWS::Region\}\.amazonaws\.com", sub_text(cond.get("kms:ViaService")) or "")

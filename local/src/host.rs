@@ -344,13 +344,6 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
             }
         }
     };
-    if let (Some(claims), Some(mail)) = (&claims, p.mail.get()) {
-        if route_key == "POST /v1/messages" || route_key == "PUT /v1/me/preferences" {
-            if let Ok(actor) = feedback_core::Actor::from_claims(claims) {
-                mail.remember(&actor).await;
-            }
-        }
-    }
     let request = match events::api_gateway_request(&p.region_code, &route_key, params, &parts, &bytes, claims) {
         Ok(r) => r,
         Err(e) => {

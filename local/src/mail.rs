@@ -7,12 +7,11 @@
 //! due, so a crash between planning and sending loses nothing.
 
 use crate::host::{problem, to_axum_response, Platform};
-use async_trait::async_trait;
 use axum::response::Response as AxumResponse;
-use feedback_core::delivery::{Address, Channel, Outgoing, SendError, Transport};
+use feedback_core::delivery::{Channel, Transport};
 use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
 use feedback_core::error::ErrorChain;
-use feedback_core::{Actor, SystemClock};
+use feedback_core::SystemClock;
 use feedback_embedded::SqliteStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,25 +35,6 @@ pub struct Mail {
     pub transports: Vec<Arc<dyn Transport>>,
 }
 
-/// A transport whose sends give up after a time: one slow channel cannot hold a pass.
-struct Timed {
-    inner: Arc<dyn Transport>,
-    limit: Duration,
-}
-
-#[async_trait]
-impl Transport for Timed {
-    fn channel(&self) -> Channel {
-        self.inner.channel()
-    }
-    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
-        match tokio::time::timeout(self.limit, self.inner.send(to, content)).await {
-            Ok(r) => r,
-            Err(_) => Err(SendError::Transient("send timed out".to_owned())),
-        }
-    }
-}
-
 impl Mail {
     /// The pipeline with the transports `config` names, its links pointing at `base_url`.
     pub fn open(
@@ -69,10 +49,10 @@ impl Mail {
         if let Some(url) = &config.smtp_url {
             let from = feedback_mail::Sender::parse(&config.from).map_err(anyhow::Error::msg)?;
             let smtp = feedback_mail::SmtpMail::new(url, from, SEND_TIMEOUT).map_err(anyhow::Error::msg)?;
-            transports.push(Arc::new(Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
+            transports.push(Arc::new(notify::Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
         }
         transports.extend(
-            others.into_iter().map(|t| Arc::new(Timed { inner: t, limit: SEND_TIMEOUT }) as Arc<dyn Transport>),
+            others.into_iter().map(|t| Arc::new(notify::Timed { inner: t, limit: SEND_TIMEOUT }) as Arc<dyn Transport>),
         );
         let settings = DeliverySettings {
             channels: transports.iter().map(|t| t.channel()).collect(),
@@ -126,13 +106,6 @@ impl Mail {
     async fn deliveries_channel(&self, id: &str) -> Option<Channel> {
         use feedback_core::delivery::DeliveryStore;
         self.deliveries.store().get_delivery(id).await.ok().flatten().map(|d| d.channel)
-    }
-
-    /// Keeps the e-mail address of a resident's token as their contact.
-    pub async fn remember(&self, actor: &Actor) {
-        if let Err(e) = self.deliveries.remember_contact(actor).await {
-            tracing::warn!(error = %ErrorChain(&e), "contact not kept");
-        }
     }
 
     /// `GET` and `POST /v1/unsubscribe?token=…`: a `GET` shows a page whose button posts; a

@@ -78,7 +78,29 @@ pub async fn of_concurrent_claims_one_wins_and_a_sent_delivery_stays_sent<S: Del
         won.extend(c.await.unwrap());
     }
     assert_eq!(won.len(), 1, "exactly one claim wins");
-    let sent = won.remove(0).after_attempt(&Ok(()), now);
+    a_sent_delivery_stays_sent(h, won.remove(0)).await;
+}
+
+/// The same without the race, for backends whose emulator does not make conditional writes
+/// atomic (moto): a held claim stops the next one until it expires.
+pub async fn a_held_claim_stops_another_and_a_sent_delivery_stays_sent<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let d = pending("t2", "alice", T0);
+    h.store.plan_delivery(&d).await.unwrap();
+    let now = at(T0);
+    let first = h.store.claim_delivery(&d.id, now, now + Duration::minutes(2)).await.unwrap();
+    assert!(first.is_some());
+    let second = now + Duration::minutes(1);
+    assert!(h.store.claim_delivery(&d.id, second, second + Duration::minutes(2)).await.unwrap().is_none());
+    let expired = now + Duration::minutes(3);
+    let again = h.store.claim_delivery(&d.id, expired, expired + Duration::minutes(2)).await.unwrap();
+    a_sent_delivery_stays_sent(h, again.unwrap()).await;
+}
+
+async fn a_sent_delivery_stays_sent<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>, claimed: Delivery) {
+    let (d, now) = (claimed.clone(), at(T0));
+    let sent = claimed.after_attempt(&Ok(()), now);
     h.store.save_delivery(&sent).await.unwrap();
     let later = now + Duration::hours(1);
     assert!(h.store.claim_delivery(&d.id, later, later + Duration::minutes(2)).await.unwrap().is_none());
@@ -168,9 +190,19 @@ pub async fn contacts_are_kept_per_channel_and_erased<S: DeliveryBackend, Q: Que
     assert_eq!(h.store.erase_contacts(&who("alice")).await.unwrap(), 1);
     assert!(h.store.get_contact(&who("alice"), Channel::Email).await.unwrap().is_none());
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
+    let to_bob = pending("t7", "bob", T0);
+    let to_carol = pending("t7", "carol", T0);
+    for d in [&to_bob, &to_carol] {
+        h.store.plan_delivery(d).await.unwrap();
+    }
     let erased = h.store.erase_reach(&who("bob")).await.unwrap();
     assert_eq!(erased.contacts, 1, "erasing a resident's reach takes their contact");
+    assert_eq!(erased.deliveries, 1, "and the deliveries to them");
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_none());
+    assert!(h.store.get_delivery(&to_bob.id).await.unwrap().is_none());
+    assert_eq!(h.store.deliveries_of("t7").await.unwrap(), vec![to_carol]);
+    let due: Vec<String> = h.store.due_deliveries(at(T0), 10).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert!(!due.contains(&to_bob.id), "an erased delivery is not due either");
 }
 
 /// A transport that records what it was asked to send.
@@ -302,6 +334,17 @@ pub async fn quiet_hours_defer_a_delivery_until_they_end<S: DeliveryBackend, Q: 
 }
 
 pub async fn a_digest_resident_gets_one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    one_digest_per_period(h, true).await;
+}
+
+/// The same with the repeated runs one after another (moto).
+pub async fn a_digest_resident_gets_one_digest_per_period_run_after_run<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    one_digest_per_period(h, false).await;
+}
+
+async fn one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>, concurrent: bool) {
     let (p, clock) = pipeline(h).await;
     p.remember_contact(&resident("alice")).await.unwrap();
     p.remember_contact(&resident("bob")).await.unwrap();
@@ -318,14 +361,20 @@ pub async fn a_digest_resident_gets_one_digest_per_period<S: DeliveryBackend, Q:
     let planned = p.plan_digests().await.unwrap();
     assert_eq!(planned.len(), 1, "alice had news; bob had none");
     let p = Arc::new(p);
-    let runs: Vec<_> = (0..4)
-        .map(|_| {
-            let p = p.clone();
-            tokio::spawn(async move { p.plan_digests().await.unwrap() })
-        })
-        .collect();
-    for run in runs {
-        assert_eq!(run.await.unwrap(), planned, "repeated and concurrent runs plan the same digest");
+    if concurrent {
+        let runs: Vec<_> = (0..4)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { p.plan_digests().await.unwrap() })
+            })
+            .collect();
+        for run in runs {
+            assert_eq!(run.await.unwrap(), planned, "repeated and concurrent runs plan the same digest");
+        }
+    } else {
+        for _ in 0..2 {
+            assert_eq!(p.plan_digests().await.unwrap(), planned, "repeated runs plan the same digest");
+        }
     }
     let t = Recorder::default();
     for _ in 0..2 {
@@ -339,12 +388,50 @@ pub async fn a_digest_resident_gets_one_digest_per_period<S: DeliveryBackend, Q:
     assert_eq!(d.subject, "digest:2026-12-02");
 }
 
+/// The AWS functions' sender: `notify` sends what it plans in the same invocation; a transient
+/// failure waits for `deliver-mail`'s tick, which sends it once due.
+pub async fn notify_sends_what_it_plans_and_the_tick_retries_what_failed<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::dispatch::Planner;
+    let (p, clock) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    let t = Arc::new(Recorder::default());
+    let sender = notify::Sender::new(p, t.clone());
+    let planned = sender.plan(&note("alice", "tr-now", NotificationKind::Routed)).await.unwrap();
+    assert_eq!(planned.len(), 1);
+    assert_eq!(t.sent.lock().unwrap().len(), 1, "sent in the invocation that planned it");
+    *t.fail.lock().unwrap() = Some(SendError::Transient("throttled".into()));
+    let failed = sender.plan(&note("alice", "tr-later", NotificationKind::Answered)).await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 1);
+    *t.fail.lock().unwrap() = None;
+    sender.tick().await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 1, "not due before its backoff");
+    clock.advance(Duration::minutes(1));
+    sender.tick().await.unwrap();
+    assert_eq!(t.sent.lock().unwrap().len(), 2, "the tick sends it once due");
+    let d = h.store.get_delivery(&failed[0]).await.unwrap().unwrap();
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 2));
+}
+
 #[macro_export]
 macro_rules! delivery_suite {
     ($harness:expr) => {
-        $crate::delivery_suite!(@cases $harness;
-            a_delivery_is_created_once,
+        $crate::delivery_suite!(@common $harness;
             of_concurrent_claims_one_wins_and_a_sent_delivery_stays_sent,
+            a_digest_resident_gets_one_digest_per_period
+        );
+    };
+    (sequential $harness:expr) => {
+        $crate::delivery_suite!(@common $harness;
+            a_held_claim_stops_another_and_a_sent_delivery_stays_sent,
+            a_digest_resident_gets_one_digest_per_period_run_after_run
+        );
+    };
+    (@common $harness:expr; $($extra:ident),*) => {
+        $crate::delivery_suite!(@cases $harness;
+            $($extra,)*
+            a_delivery_is_created_once,
             due_deliveries_are_found_by_their_due_time,
             subscribers_are_found_by_municipality_and_point,
             digest_residents_are_found_by_their_digest,
@@ -352,7 +439,7 @@ macro_rules! delivery_suite {
             the_pipeline_sends_once_to_the_author_and_matching_subscribers,
             transient_failures_wait_and_a_permanent_one_turns_the_address_off,
             quiet_hours_defer_a_delivery_until_they_end,
-            a_digest_resident_gets_one_digest_per_period
+            notify_sends_what_it_plans_and_the_tick_retries_what_failed
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -165,7 +165,10 @@ pub async fn erasing_takes_preferences_and_subscriptions<S: Backend, Q: Queue>(h
     r.subscribe(&alice, around(900)).await.unwrap();
     r.subscribe(&bob, around(500)).await.unwrap();
     let erased = h.store.erase_reach(&alice.id).await.unwrap();
-    assert_eq!(erased, ReachErased { preferences: true, subscriptions: 2, push_subscriptions: 0, contacts: 0 });
+    assert_eq!(
+        erased,
+        ReachErased { preferences: true, subscriptions: 2, push_subscriptions: 0, contacts: 0, deliveries: 0 }
+    );
     assert_eq!(h.store.erase_reach(&alice.id).await.unwrap(), ReachErased::default());
     assert_eq!(h.store.get_preferences(&alice.id).await.unwrap(), None);
     assert!(r.subscriptions(&alice).await.unwrap().is_empty());
@@ -265,7 +268,7 @@ pub async fn erasing_takes_push_subscriptions<S: Backend, Q: Queue>(h: &Harness<
     let erased = h.store.erase_reach(&alice.id).await.unwrap();
     assert_eq!(
         erased,
-        ReachErased { preferences: true, subscriptions: 1, push_subscriptions: 2, contacts: 0 },
+        ReachErased { preferences: true, subscriptions: 1, push_subscriptions: 2, contacts: 0, deliveries: 0 },
         "push turned on kept preferences"
     );
     assert!(h.store.push_subscriptions(&alice.id).await.unwrap().is_empty());

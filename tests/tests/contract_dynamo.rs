@@ -63,6 +63,11 @@ mod reach {
     feedback_tests::reach_suite!(harness!());
 }
 
+mod delivery {
+    use super::*;
+    feedback_tests::delivery_suite!(sequential harness!());
+}
+
 mod webhooks {
     use super::*;
     feedback_tests::webhooks_suite!(harness!());
@@ -115,4 +120,52 @@ async fn retention_is_written_as_the_items_ttl() {
     };
     assert_eq!(ttl_of("IDEM"), expires.timestamp());
     assert_eq!(ttl_of("NOTIF#"), (m.created_at + Duration::days(365)).timestamp());
+}
+
+/// The SES transport sends the MIME message of `feedback-mail` raw, with the configuration set:
+/// moto keeps what it was given, unsubscribe headers included; a sender SES does not know is
+/// refused without turning the address off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_sends_the_mime_message_raw_with_the_unsubscribe_headers() {
+    use feedback_core::delivery::{Address, Outgoing, SendError, Transport};
+    let _guard = feedback_tests::moto::serial().lock().await;
+    let conf = feedback_tests::moto::sdk().await;
+    let ses = aws_sdk_sesv2::Client::new(&conf);
+    let domain = format!("{}.example.ru", feedback_tests::moto::unique("portal"));
+    ses.create_email_identity().email_identity(&domain).send().await.unwrap();
+    let set = feedback_tests::moto::unique("mail");
+    ses.create_configuration_set().configuration_set_name(&set).send().await.unwrap();
+    let from = feedback_mail::Sender::parse(&format!("Портал <noreply@{domain}>")).unwrap();
+    let mail = feedback_aws::SesMail::from_conf(&conf, from, Some(set));
+    let token = feedback_tests::moto::unique("token");
+    let content = Outgoing {
+        subject: "Сообщение № 01J: Дан ответ".into(),
+        text: "Новый статус: Дан ответ".into(),
+        html: "<p>Новый статус: <b>Дан ответ</b></p>".into(),
+        link: "https://portal.example/messages/01J".into(),
+        unsubscribe_url: Some(format!("https://api.example/v1/unsubscribe?token={token}")),
+    };
+    mail.send(&Address::new("alice@example.ru"), &content).await.unwrap();
+
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
+    let data: serde_json::Value =
+        reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let raws = data["ses"]["RawMessage"].to_string();
+    let raw = data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+        .find(|raw| raw.contains(&token))
+        .unwrap_or_else(|| panic!("no raw message with the token in {raws}"));
+    assert!(raw.contains(&format!("List-Unsubscribe: <https://api.example/v1/unsubscribe?token={token}>")), "{raw}");
+    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"), "{raw}");
+    assert!(raw.contains("multipart/alternative"), "{raw}");
+
+    let stranger = feedback_mail::Sender::parse("noreply@unverified.example.org").unwrap();
+    let refused = feedback_aws::SesMail::from_conf(&conf, stranger, None)
+        .send(&Address::new("bob@example.ru"), &content)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, SendError::Permanent(_)), "{refused:?}");
 }

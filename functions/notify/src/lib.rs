@@ -4,11 +4,19 @@
 //! nothing new and plans the same deliveries again, so a crash between the two loses nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use feedback_core::dispatch::{NoChannels, Planner};
-use feedback_core::ports::{Job, NotificationStore};
+use feedback_core::delivery::{Address, Channel, DeliveryStore, Outgoing, SendError, Transport};
+use feedback_core::dispatch::{Attempted, Deliveries, NoChannels, Planner};
+use feedback_core::error::ErrorChain;
+use feedback_core::notification::Notification;
+use feedback_core::ports::{Job, MessageStore, NotificationStore, ReferenceStore};
+use feedback_core::preferences::ReachStore;
 use feedback_core::workflow::Notifications;
+use feedback_core::Clock;
+use feedback_lambda::metrics::{self, Metric};
 use feedback_lambda::Deps;
 use lambda_runtime::{Error, LambdaEvent};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -74,4 +82,103 @@ pub async fn handle_planned<N: NotificationStore>(
         deliver_and_plan(notifications, planner, &body).await
     })
     .await)
+}
+
+/// A transport whose sends give up after a time: one slow channel cannot hold a batch.
+pub struct Timed {
+    pub inner: Arc<dyn Transport>,
+    pub limit: Duration,
+}
+
+#[async_trait::async_trait]
+impl Transport for Timed {
+    fn channel(&self) -> Channel {
+        self.inner.channel()
+    }
+    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
+        match tokio::time::timeout(self.limit, self.inner.send(to, content)).await {
+            Ok(r) => r,
+            Err(_) => Err(SendError::Transient("send timed out".to_owned())),
+        }
+    }
+}
+
+/// How long one send may take before it counts as a transient failure.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Due deliveries read per sweep, in pages of `feedback_core::dispatch::PAGE`.
+pub const DUE_PAGES: usize = 3;
+
+/// The pipeline on AWS with its one transport (e-mail): `notify` plans a notification's
+/// deliveries and attempts them in the same invocation; `deliver-mail` attempts those due and
+/// plans the digests.
+pub struct Sender<S, C> {
+    pub deliveries: Arc<Deliveries<S, C>>,
+    pub transport: Arc<dyn Transport>,
+}
+
+impl<S, C> Sender<S, C>
+where
+    S: DeliveryStore + ReachStore + MessageStore + NotificationStore + ReferenceStore,
+    C: Clock,
+{
+    /// `transport` with each send bounded by [`SEND_TIMEOUT`].
+    pub fn new(deliveries: Deliveries<S, C>, transport: Arc<dyn Transport>) -> Self {
+        let transport = Arc::new(Timed { inner: transport, limit: SEND_TIMEOUT });
+        Sender { deliveries: Arc::new(deliveries), transport }
+    }
+
+    /// Attempts the deliveries `ids` at once; how many were sent, retried or died. A dead one
+    /// counts in the `DeliveriesDead` metric.
+    pub async fn attempt_all(&self, ids: Vec<String>) -> usize {
+        let mut attempts = tokio::task::JoinSet::new();
+        for id in ids {
+            let (deliveries, transport) = (self.deliveries.clone(), self.transport.clone());
+            attempts.spawn(async move { deliveries.attempt(&id, transport.as_ref()).await });
+        }
+        let (mut done, mut dead) = (0, 0);
+        while let Some(r) = attempts.join_next().await {
+            match r {
+                Ok(Ok(Attempted::Skipped)) => {}
+                Ok(Ok(Attempted::Dead(_))) => {
+                    dead += 1;
+                    done += 1;
+                }
+                Ok(Ok(_)) => done += 1,
+                Ok(Err(e)) => tracing::warn!(error = %ErrorChain(&e), "delivery attempt failed"),
+                Err(e) => tracing::error!(panicked = e.is_panic(), "a delivery attempt failed"),
+            }
+        }
+        if dead > 0 {
+            match self.deliveries.reference().snapshot().await {
+                Ok(region) => metrics::emit(&region.value.region.code, Metric::DeliveriesDead, f64::from(dead)),
+                Err(e) => tracing::warn!(error = %ErrorChain(&e), dead, "dead deliveries not counted"),
+            }
+        }
+        done
+    }
+
+    /// The schedule's tick: attempts the deliveries due, then plans the digests of the periods
+    /// that ended and attempts them. Planning is idempotent per (resident, period).
+    pub async fn tick(&self) -> Result<serde_json::Value, Error> {
+        let due = self.deliveries.due(DUE_PAGES).await?;
+        let attempted = self.attempt_all(due).await;
+        let digests = self.deliveries.plan_digests().await?;
+        let planned = digests.len();
+        let sent = self.attempt_all(digests).await;
+        tracing::info!(attempted, digests = planned, "deliveries swept");
+        Ok(serde_json::json!({ "attempted": attempted + sent, "digests": planned }))
+    }
+}
+
+#[async_trait::async_trait]
+impl<S, C> Planner for Sender<S, C>
+where
+    S: DeliveryStore + ReachStore + MessageStore + NotificationStore + ReferenceStore,
+    C: Clock,
+{
+    async fn plan(&self, notification: &Notification) -> Result<Vec<String>, feedback_core::ServiceError> {
+        let planned = self.deliveries.plan(notification).await?;
+        self.attempt_all(planned.clone()).await;
+        Ok(planned)
+    }
 }

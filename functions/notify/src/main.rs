@@ -3,6 +3,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let function = &feedback_lambda::functions::NOTIFY;
     feedback_lambda::init(function);
     let stack = feedback_aws::Stack::from_env(function).await?;
-    let notifications = notify::services(&stack.deps());
-    lambda_runtime::run(lambda_runtime::service_fn(|event| notify::handle(&notifications, event))).await
+    let deps = stack.deps();
+    let notifications = notify::services(&deps);
+    let (ses, settings) = stack.mail().await?;
+    let deliveries = feedback_core::dispatch::Deliveries::new(deps.store, deps.clock, deps.reference, settings);
+    let sender = notify::Sender::new(deliveries, std::sync::Arc::new(ses));
+    lambda_runtime::run(lambda_runtime::service_fn(|event| notify::handle_planned(&notifications, &sender, event)))
+        .await
 }

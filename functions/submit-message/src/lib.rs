@@ -4,6 +4,8 @@
 //! (`/v1/me/subscriptions`) and which browsers get push notifications
 //! (`/v1/me/push-subscriptions`, with the stack's public key at `/v1/push/public-key`).
 
+use feedback_core::delivery::DeliveryStore;
+use feedback_core::dispatch::Contacts;
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
@@ -204,11 +206,22 @@ pub struct Services<S, Q, C> {
     pub push_policy: EndpointPolicy,
     /// The stack's VAPID public key, when Web Push is configured; never the private key.
     pub push_public_key: Option<String>,
+    /// The e-mail address a resident's token brings, kept when they submit or set preferences:
+    /// the delivery pipeline sends to it.
+    pub contacts: Contacts<S, C>,
 }
 
 /// Everything the function's store implements.
 pub trait Store:
-    MessageStore + ReferenceStore + NotificationStore + PhotoStore + CommentStore + PollStore + RightsStore + ReachStore
+    MessageStore
+    + ReferenceStore
+    + NotificationStore
+    + PhotoStore
+    + CommentStore
+    + PollStore
+    + RightsStore
+    + ReachStore
+    + DeliveryStore
 {
 }
 impl<T> Store for T where
@@ -220,6 +233,7 @@ impl<T> Store for T where
         + PollStore
         + RightsStore
         + ReachStore
+        + DeliveryStore
 {
 }
 
@@ -247,6 +261,7 @@ where
         reach: Reach::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
         push_policy: EndpointPolicy::PublicHttps,
         push_public_key: None,
+        contacts: Contacts::new(d.store.clone(), d.clock.clone()),
     }
 }
 
@@ -273,7 +288,13 @@ where
     let actor = actor(req)?;
     let region = messages.reference().snapshot().await?;
     let tz = region.value.time_zone();
-    match operation(req) {
+    let op = operation(req);
+    if matches!(op, Some(Operation::SubmitMessage | Operation::ReplacePreferences)) {
+        if let Err(e) = services.contacts.remember(&actor).await {
+            tracing::warn!(error = %feedback_core::error::ErrorChain(&e), "contact not kept");
+        }
+    }
+    match op {
         Some(Operation::SubmitMessage) => {
             let key = req
                 .headers()

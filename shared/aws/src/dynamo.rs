@@ -91,6 +91,31 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// Puts `item` on `condition`, with one value bound when given; false when the condition
+    /// failed.
+    pub(crate) async fn put_if(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        value: Option<(&str, String)>,
+        op: &'static str,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(value.map(|(name, v)| Item::from([(name.to_owned(), s(v))])))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error(op, e)),
+        }
+    }
+
     /// Messages of one partition of a GSI, ascending by sort key, with keys strictly between
     /// `after` and `before` when given.
     async fn query_index(

@@ -101,6 +101,14 @@ pub fn grants(f: &Function) -> Vec<Grant> {
             Outbound::Sms => out.push(on(ANY_RESOURCE, vec!["sns:Publish"])),
             // Requests to integrators' endpoints on the internet: no AWS permission.
             Outbound::Webhooks => {}
+            Outbound::Mail => {
+                // SES authorises a send on the identity and on the configuration set it names.
+                for resource in [env::SES_IDENTITY, env::SES_CONFIGURATION_SET] {
+                    out.push(on(resource, vec!["ses:SendEmail", "ses:SendRawEmail"]));
+                }
+                out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec!["ssm:GetParameter"]));
+                out.push(Grant { through: Some("ssm"), ..on(env::UNSUBSCRIBE_KEY_PARAM, vec!["kms:Decrypt"]) });
+            }
         }
     }
     out
@@ -123,9 +131,9 @@ mod tests {
     #[test]
     fn a_consumer_polls_its_queue_and_a_reader_only_reads() {
         let notify = grants(&NOTIFY);
-        assert_eq!(notify[0].actions, ["dynamodb:PutItem"]);
-        assert_eq!(notify[1].resource, "NOTIFICATIONS_QUEUE_URL");
-        assert_eq!(notify[1].actions, QUEUE_POLLER_ACTIONS);
+        assert_eq!(notify[0].actions, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+        assert_eq!(notify[2].resource, "NOTIFICATIONS_QUEUE_URL");
+        assert_eq!(notify[2].actions, QUEUE_POLLER_ACTIONS);
         assert_eq!(grants(&ANALYTICS), [on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"])]);
     }
 
@@ -146,6 +154,19 @@ mod tests {
             let any = grants(f).iter().any(|g| g.resource == ANY_RESOURCE);
             assert_eq!(any, f.outbound.contains(&Outbound::Sms), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn mail_sends_on_the_identity_and_configuration_set_only() {
+        let all = grants(&NOTIFY);
+        let ses: Vec<&Grant> = all.iter().filter(|g| g.actions.iter().any(|a| a.starts_with("ses:"))).collect();
+        assert_eq!(
+            ses,
+            [
+                &on("SES_IDENTITY", vec!["ses:SendEmail", "ses:SendRawEmail"]),
+                &on("SES_CONFIGURATION_SET", vec!["ses:SendEmail", "ses:SendRawEmail"]),
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! points them at any compatible endpoint without code changes.
 
 mod counters;
+mod delivery;
 mod dynamo;
 pub mod iam;
 mod keys;
@@ -15,6 +16,7 @@ mod reach;
 mod rights;
 mod s3;
 pub mod schema;
+mod ses;
 mod sms;
 mod sqs;
 mod stack;
@@ -24,6 +26,7 @@ mod webhooks;
 pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;
 pub use s3::S3Blobs;
+pub use ses::SesMail;
 pub use sms::{SmsError, SnsSms, MAX_SMS_CHARS};
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;
@@ -87,7 +90,7 @@ where
 
 /// Reads an SSM SecureString parameter, once per cold start; `what` names it in errors. The value
 /// is never logged.
-async fn secure_parameter(
+pub(crate) async fn secure_parameter(
     conf: &aws_config::SdkConfig,
     parameter: &str,
     what: &str,

@@ -4,7 +4,12 @@
 //! condition that it stays under the limit (and taken from in the one that deletes one).
 //! `SK = PUSH#<id>` is a browser's push subscription, its id the hash of its endpoint, and
 //! `SK = PUSHES` their number, kept the same way.
+//! Subscriptions and digest preferences carry the index keys the delivery pipeline finds them
+//! by (`delivery.rs`); items written before those keys existed need them backfilled
+//! (`docs/data-model.md`). Erasing a resident's reach takes their contacts (`CONTACT#…`) and
+//! their deliveries (`DLV#…`, found on `GSI3`) too.
 
+use crate::delivery::{preferences_keys, subscription_keys, CONTACT_PREFIX};
 use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
 use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
@@ -80,11 +85,12 @@ impl ReachStore for DynamoStore {
     }
 
     async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError> {
-        let item = Item::from([
+        let mut item = Item::from([
             ("PK".into(), s(citizen_pk(citizen))),
             ("SK".into(), s(PREFS_SK)),
             ("doc".into(), doc(preferences)?),
         ]);
+        preferences_keys(&mut item, citizen, preferences);
         self.client()
             .put_item()
             .table_name(self.table())
@@ -99,8 +105,9 @@ impl ReachStore for DynamoStore {
         let had_prefs = self.get_doc(citizen_pk(citizen), PREFS_SK).await?.is_some();
         let subs = self.query_prefix(citizen_pk(citizen), "SUB#", None).await?;
         let pushes = self.query_prefix(citizen_pk(citizen), PUSH_PREFIX, None).await?;
-        let mut items = Vec::with_capacity(subs.len() + pushes.len() + 3);
-        for item in subs.iter().chain(&pushes) {
+        let contacts = self.query_prefix(citizen_pk(citizen), CONTACT_PREFIX, None).await?;
+        let mut items = Vec::with_capacity(subs.len() + pushes.len() + contacts.len() + 3);
+        for item in subs.iter().chain(&pushes).chain(&contacts) {
             let sk =
                 item.get("SK").and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| backend("reading a key", "no SK"))?;
             items.push(self.delete_item(citizen, sk, Some(("attribute_exists(PK)", None)))?);
@@ -118,7 +125,14 @@ impl ReachStore for DynamoStore {
         }
         items.push(self.delete_item(citizen, PREFS_SK.to_owned(), None)?);
         self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems erase subscriptions"))?;
-        Ok(ReachErased { preferences: had_prefs, subscriptions: held, push_subscriptions: held_pushes, contacts: 0 })
+        let deliveries = self.erase_deliveries_to(citizen).await?;
+        Ok(ReachErased {
+            preferences: had_prefs,
+            subscriptions: held,
+            push_subscriptions: held_pushes,
+            contacts: u32::try_from(contacts.len()).unwrap_or(u32::MAX),
+            deliveries,
+        })
     }
 
     async fn subscriptions(&self, citizen: &CitizenId) -> Result<Vec<Subscription>, StoreError> {
@@ -126,11 +140,12 @@ impl ReachStore for DynamoStore {
     }
 
     async fn add_subscription(&self, subscription: &Subscription, max: u32) -> Result<bool, StoreError> {
-        let item = Item::from([
+        let mut item = Item::from([
             ("PK".into(), s(citizen_pk(&subscription.owner))),
             ("SK".into(), s(sub_sk(&subscription.id))),
             ("doc".into(), doc(subscription)?),
         ]);
+        subscription_keys(&mut item, subscription);
         let items = vec![
             self.put(item, "attribute_not_exists(PK)", None)?,
             self.count_items(&subscription.owner, COUNT_SK, 1, Some(max))?,

@@ -3,6 +3,8 @@
 //! (`feedback_lambda::functions`), and the adapters over them.
 
 use crate::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
+use feedback_core::delivery::Channel;
+use feedback_core::dispatch::DeliverySettings;
 use feedback_core::participation::{PollSecrets, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::ports::QueueName;
@@ -97,6 +99,22 @@ impl Stack {
                 })
             })
             .transpose()
+    }
+
+    /// Residents' e-mail: the SES transport from `MAIL_FROM` with `SES_CONFIGURATION_SET`, and
+    /// the pipeline's settings, its links to `PORTAL_URL` (which also serves the API) and its
+    /// unsubscribe tokens signed with the key read from `UNSUBSCRIBE_KEY_PARAM`.
+    pub async fn mail(&self) -> anyhow::Result<(crate::SesMail, DeliverySettings)> {
+        let env = self.config.mail()?;
+        let from = feedback_mail::Sender::parse(&env.from).map_err(anyhow::Error::msg)?;
+        let key = crate::secure_parameter(&self.sdk, &env.unsubscribe_key_param, "unsubscribe key").await?;
+        let settings = DeliverySettings {
+            channels: vec![Channel::Email],
+            portal_url: env.portal_url.clone(),
+            api_url: env.portal_url,
+            unsubscribe_secret: Arc::from(key.as_bytes()),
+        };
+        Ok((crate::SesMail::from_conf(&self.sdk, from, Some(env.configuration_set)), settings))
     }
 
     /// The voter-roll secret and the ballot keys under the SSM path `BALLOT_KEYS_PATH` names.

@@ -5,7 +5,6 @@
 //! pending the retry sweep finds it at `GSI2PK = WH_DUE`, `GSI2SK = <due ms:013>#<id>`.
 
 use crate::dynamo::{doc, read_doc, s, DynamoStore, Item};
-use crate::sdk_error;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::WebhookId;
@@ -51,34 +50,11 @@ fn delivery_item(d: &WebhookDelivery) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-impl DynamoStore {
-    async fn put_webhook_item(
-        &self,
-        item: Item,
-        condition: Option<&str>,
-        op: &'static str,
-    ) -> Result<bool, StoreError> {
-        let res = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(sdk_error(op, e)),
-        }
-    }
-}
-
 #[async_trait]
 impl WebhookStore for DynamoStore {
     async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
         let item = endpoint_item(endpoint)?;
-        match self.put_webhook_item(item, Some("attribute_not_exists(PK)"), "PutItem webhook").await? {
+        match self.put_if(item, Some("attribute_not_exists(PK)"), None, "PutItem webhook").await? {
             true => Ok(()),
             false => Err(StoreError::Conflict),
         }
@@ -94,7 +70,7 @@ impl WebhookStore for DynamoStore {
 
     async fn put_endpoint(&self, endpoint: &Endpoint) -> Result<(), StoreError> {
         let item = endpoint_item(endpoint)?;
-        match self.put_webhook_item(item, Some("attribute_exists(PK)"), "PutItem webhook").await? {
+        match self.put_if(item, Some("attribute_exists(PK)"), None, "PutItem webhook").await? {
             true => Ok(()),
             false => Err(StoreError::Conflict),
         }
@@ -102,7 +78,7 @@ impl WebhookStore for DynamoStore {
 
     async fn create_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<bool, StoreError> {
         let item = delivery_item(delivery)?;
-        self.put_webhook_item(item, Some("attribute_not_exists(PK)"), "PutItem webhook delivery").await
+        self.put_if(item, Some("attribute_not_exists(PK)"), None, "PutItem webhook delivery").await
     }
 
     async fn get_webhook_delivery(&self, id: &str) -> Result<Option<WebhookDelivery>, StoreError> {
@@ -111,7 +87,7 @@ impl WebhookStore for DynamoStore {
 
     async fn put_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<(), StoreError> {
         let item = delivery_item(delivery)?;
-        self.put_webhook_item(item, None, "PutItem webhook delivery").await.map(drop)
+        self.put_if(item, None, None, "PutItem webhook delivery").await.map(drop)
     }
 
     async fn list_webhook_deliveries(

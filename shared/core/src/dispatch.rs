@@ -16,6 +16,7 @@ use crate::ports::{notification_time_key, Clock, MessageStore, NotificationStore
 use crate::preferences::{Channels, Digest, Preferences, PublicEvent, ReachStore};
 use crate::reference::Reference;
 use crate::region::RegionData;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -86,6 +87,11 @@ where
 
     pub fn settings(&self) -> &DeliverySettings {
         &self.settings
+    }
+
+    /// The reference-data cache (the region's code and time zone).
+    pub fn reference(&self) -> &Reference<S> {
+        &self.reference
     }
 
     async fn preferences_of(&self, citizen: &CitizenId) -> Result<Preferences, ServiceError> {
@@ -308,28 +314,7 @@ where
     /// Keeps the addresses the caller's token brings as their contacts: the e-mail address, and
     /// the phone number where the region sends SMS (elsewhere it is not kept).
     pub async fn remember_contact(&self, actor: &Actor) -> Result<(), ServiceError> {
-        if !actor.has(Role::Citizen) {
-            return Ok(());
-        }
-        if let Some(email) = &actor.email {
-            self.keep_contact(&actor.id, Channel::Email, Address::new(email.as_str())).await?;
-        }
-        if let Some(phone) = &actor.phone_number {
-            if self.reference.snapshot().await?.value.reach.sms_enabled {
-                self.keep_contact(&actor.id, Channel::Sms, Address::new(phone.as_str())).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn keep_contact(&self, citizen: &CitizenId, channel: Channel, address: Address) -> Result<(), ServiceError> {
-        let previous = self.store.get_contact(citizen, channel).await?;
-        if previous.as_ref().is_some_and(|c| c.address == address) {
-            return Ok(());
-        }
-        let contact = Contact::refreshed(previous, channel, &address, self.clock.now());
-        self.store.put_contact(citizen, &contact).await?;
-        Ok(())
+        remember_contact(&self.store, self.clock.now(), actor).await
     }
 
     /// Turns the resident's address on `channel` off: a bounce, a complaint, a permanent
@@ -377,6 +362,40 @@ where
             )
         })
     }
+}
+
+/// Residents' contact addresses, kept from their tokens by the HTTP functions.
+pub struct Contacts<S, C> {
+    store: S,
+    clock: C,
+}
+
+impl<S: DeliveryStore, C: Clock> Contacts<S, C> {
+    pub fn new(store: S, clock: C) -> Self {
+        Contacts { store, clock }
+    }
+
+    /// Keeps the address the caller's token brings as their e-mail contact.
+    pub async fn remember(&self, actor: &Actor) -> Result<(), ServiceError> {
+        remember_contact(&self.store, self.clock.now(), actor).await
+    }
+}
+
+/// Keeps the address a resident's token brings as their e-mail contact, at `now`; the same
+/// address is not written again (and stays off if it was turned off).
+pub async fn remember_contact<S: DeliveryStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    actor: &Actor,
+) -> Result<(), ServiceError> {
+    let Some(email) = actor.email.as_ref().filter(|_| actor.has(Role::Citizen)) else { return Ok(()) };
+    let address = Address::new(email.as_str());
+    let previous = store.get_contact(&actor.id, Channel::Email).await?;
+    if previous.as_ref().is_some_and(|c| c.address == address) {
+        return Ok(());
+    }
+    store.put_contact(&actor.id, &Contact::refreshed(previous, Channel::Email, &address, now)).await?;
+    Ok(())
 }
 
 /// Who reads delivery logs: the region's admins and the ЦУР's officials.

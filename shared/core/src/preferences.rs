@@ -398,6 +398,8 @@ pub struct ReachErased {
     /// The resident's contact addresses (`feedback_core::delivery::Contact`), kept beside the
     /// preferences.
     pub contacts: u32,
+    /// The deliveries to the resident (`feedback_core::delivery::Delivery`), sent or not.
+    pub deliveries: u32,
 }
 
 /// Where preferences and subscriptions are kept, by resident.
@@ -409,7 +411,7 @@ pub trait ReachStore: Send + Sync + 'static {
     async fn put_preferences(&self, citizen: &CitizenId, preferences: &Preferences) -> Result<(), StoreError>;
 
     /// Deletes the resident's preferences, every subscription, push subscription and contact
-    /// address of theirs, in one transaction; what was there.
+    /// address of theirs, in one transaction, and every delivery to them; what was there.
     async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError>;
 
     /// The resident's subscriptions, oldest first (there are at most [`MAX_SUBSCRIPTIONS`]).

@@ -1,6 +1,6 @@
 //! Deliveries and contact addresses on SQLite: one row per delivery in `deliveries`, with its
 //! subject and, while pending, its due time indexed; one row per (resident, channel) in
-//! `contacts`. Subscriptions by municipality and residents by digest are found through
+//! `contacts`. A resident's deliveries (for erasure), subscriptions by municipality and residents by digest are found through
 //! expression indexes on the stored documents. The store's transactions run one at a time, so
 //! a claim reads and writes the delivery atomically.
 
@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_by_subject ON deliveries(subject);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(due_ms) WHERE due_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_by_recipient ON deliveries(json_extract(doc, '$.recipient'));
 
 CREATE TABLE IF NOT EXISTS contacts (
     citizen     TEXT NOT NULL,

@@ -45,12 +45,16 @@ impl ReachStore for SqliteStore {
                     .map_err(backend)?;
                 let contacts =
                     tx.execute("DELETE FROM contacts WHERE citizen = ?1", params![citizen]).map_err(backend)?;
+                let deliveries = tx
+                    .execute("DELETE FROM deliveries WHERE json_extract(doc, '$.recipient') = ?1", params![citizen])
+                    .map_err(backend)?;
                 let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
                 Ok(ReachErased {
                     preferences: prefs == 1,
                     subscriptions: count(subs),
                     push_subscriptions: count(pushes),
                     contacts: count(contacts),
+                    deliveries: count(deliveries),
                 })
             })
             .await

@@ -31,8 +31,25 @@ pub struct Config {
     pub vapid: Option<(String, String)>,
     /// The VAPID public key (`VAPID_PUBLIC_KEY`), for the function that serves it, when set.
     pub vapid_public_key: Option<String>,
+    /// Residents' e-mail, for a function that sends it.
+    pub mail: Option<MailEnv>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
+}
+
+/// What a function that sends residents' e-mail reads (`Outbound::Mail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailEnv {
+    /// `MAIL_FROM`.
+    pub from: String,
+    /// `SES_IDENTITY`.
+    pub identity: String,
+    /// `SES_CONFIGURATION_SET`.
+    pub configuration_set: String,
+    /// `PORTAL_URL`.
+    pub portal_url: String,
+    /// `UNSUBSCRIBE_KEY_PARAM`.
+    pub unsubscribe_key_param: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +106,16 @@ impl Config {
             vapid: needed(env::VAPID_KEY_PARAM)?.zip(needed(env::VAPID_SUBJECT)?),
             vapid_public_key: get(env::VAPID_PUBLIC_KEY)
                 .filter(|v| !v.trim().is_empty() && function.optional_variables().contains(&env::VAPID_PUBLIC_KEY)),
+            mail: match needed(env::MAIL_FROM)? {
+                None => None,
+                Some(from) => Some(MailEnv {
+                    from,
+                    identity: required(env::SES_IDENTITY)?,
+                    configuration_set: required(env::SES_CONFIGURATION_SET)?,
+                    portal_url: required(env::PORTAL_URL)?,
+                    unsubscribe_key_param: required(env::UNSUBSCRIBE_KEY_PARAM)?,
+                }),
+            },
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
@@ -125,6 +152,11 @@ impl Config {
     /// The VAPID key's parameter name and the subject, for a function that sends Web Push.
     pub fn vapid(&self) -> Result<(String, String), ConfigError> {
         self.vapid.clone().ok_or(ConfigError::Undeclared(self.function.name, env::VAPID_KEY_PARAM))
+    }
+
+    /// The e-mail settings, for a function that sends residents' e-mail.
+    pub fn mail(&self) -> Result<MailEnv, ConfigError> {
+        self.mail.clone().ok_or(ConfigError::Undeclared(self.function.name, env::MAIL_FROM))
     }
 
     /// The SSM path of the ballot keys, for a function that keeps, reads or destroys them.

@@ -35,6 +35,16 @@ pub mod env {
     /// serving `GET /v1/push/public-key` hands browsers (optional; without it the route answers
     /// 503). Not a secret, and never the private key.
     pub const VAPID_PUBLIC_KEY: &str = "VAPID_PUBLIC_KEY";
+    /// The sender of residents' e-mail, a mailbox of the SES identity (`Портал <noreply@…>`).
+    pub const MAIL_FROM: &str = "MAIL_FROM";
+    /// The SES identity (the verified domain) residents' e-mail is sent from.
+    pub const SES_IDENTITY: &str = "SES_IDENTITY";
+    /// The SES configuration set whose event destination reports bounces and complaints.
+    pub const SES_CONFIGURATION_SET: &str = "SES_CONFIGURATION_SET";
+    /// The portal's base URL, which also serves the API (`/v1/*`): the links in e-mail.
+    pub const PORTAL_URL: &str = "PORTAL_URL";
+    /// The SSM SecureString parameter holding the HMAC key of the unsubscribe tokens.
+    pub const UNSUBSCRIBE_KEY_PARAM: &str = "UNSUBSCRIBE_KEY_PARAM";
     /// The SSM path under which each poll's private ballot key is a SecureString parameter.
     pub const BALLOT_KEYS_PATH: &str = "BALLOT_KEYS_PATH";
     /// Per-citizen submissions per hour (optional, `Settings::submissions_per_hour`).
@@ -130,6 +140,9 @@ pub enum Outbound {
     Sms,
     /// HTTPS requests to integrators' webhook endpoints on the internet.
     Webhooks,
+    /// E-mail to residents through SES (`SendEmail` with raw content, on the identity and the
+    /// configuration set), with links to the portal and unsubscribe tokens signed with the key.
+    Mail,
 }
 
 /// A deployed function and the ports its `main.rs` wires. The table is every function's.
@@ -164,6 +177,15 @@ impl Function {
         }
         if self.outbound.contains(&Outbound::Push) {
             vars.extend([env::VAPID_KEY_PARAM, env::VAPID_SUBJECT]);
+        }
+        if self.outbound.contains(&Outbound::Mail) {
+            vars.extend([
+                env::MAIL_FROM,
+                env::SES_IDENTITY,
+                env::SES_CONFIGURATION_SET,
+                env::PORTAL_URL,
+                env::UNSUBSCRIBE_KEY_PARAM,
+            ]);
         }
         vars
     }
@@ -301,15 +323,34 @@ pub const ANALYTICS: Function = Function {
     outbound: &[],
 };
 
-/// Stores each notification once (a conditional PutItem).
+/// The delivery pipeline's table use: the notification, its message, the resident's preferences
+/// and contact (GetItem), deliveries created, claimed and saved (conditional PutItem), matching
+/// subscribers, digest residents and due deliveries on the indexes, a resident's news in their
+/// partition.
+const DELIVERIES: TableUse = TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes };
+
+/// Stores each notification once (a conditional PutItem), plans its deliveries and attempts
+/// them at once; what fails is left to `deliver-mail`.
 pub const NOTIFY: Function = Function {
     name: "notify",
-    table: TableUse { items: &[ItemOp::Put], queries: Queries::None },
+    table: DELIVERIES,
     sends: &[],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
-    outbound: &[],
+    outbound: &[Outbound::Mail],
+};
+
+/// Every minute: attempts the deliveries due (retries, the end of quiet hours), and plans the
+/// digests of the periods that ended (once per resident and period).
+pub const DELIVER_MAIL: Function = Function {
+    name: "deliver-mail",
+    table: DELIVERIES,
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    outbound: &[Outbound::Mail],
 };
 
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
@@ -406,6 +447,7 @@ pub const FUNCTIONS: &[Function] = &[
     PUBLISH_WEBHOOKS,
     DELIVER_WEBHOOKS,
     SWEEP_WEBHOOKS,
+    DELIVER_MAIL,
 ];
 
 /// Every queue and its consumer.
@@ -445,6 +487,7 @@ pub const SCHEDULES: &[Schedule] = &[
     Schedule { function: CLOSE_POLLS.name, expression: "rate(1 minute)" },
     Schedule { function: ESCALATE_OVERDUE.name, expression: "rate(5 minutes)" },
     Schedule { function: SWEEP_WEBHOOKS.name, expression: "rate(1 minute)" },
+    Schedule { function: DELIVER_MAIL.name, expression: "rate(1 minute)" },
 ];
 
 /// The function of this name.
@@ -495,8 +538,12 @@ mod tests {
             ]
         );
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
-        assert_eq!(NOTIFY.variables(), ["TABLE_NAME"]);
+        assert_eq!(
+            NOTIFY.variables(),
+            ["TABLE_NAME", "MAIL_FROM", "SES_IDENTITY", "SES_CONFIGURATION_SET", "PORTAL_URL", "UNSUBSCRIBE_KEY_PARAM"]
+        );
         let pusher = Function { outbound: &[Outbound::Push, Outbound::Sms], ..NOTIFY };
         assert_eq!(pusher.variables(), ["TABLE_NAME", "VAPID_KEY_PARAM", "VAPID_SUBJECT"]);
+        assert_eq!(DELIVER_MAIL.variables(), NOTIFY.variables());
     }
 }
