@@ -5,8 +5,13 @@
 //! at least nine times out of ten.
 
 use feedback_core::category_search::CategoryIndex;
+use feedback_core::region::RegionData;
 use feedback_local::region_file;
 use std::path::Path;
+
+fn region() -> RegionData {
+    region_file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(region_file::DEFAULT_PATH)).unwrap()
+}
 
 fn corpus() -> Vec<(String, String)> {
     let text = include_str!("data/category_corpus.tsv");
@@ -21,8 +26,7 @@ fn corpus() -> Vec<(String, String)> {
 
 #[test]
 fn everyday_phrasings_find_their_category_in_the_top_three() {
-    let region =
-        region_file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(region_file::DEFAULT_PATH)).unwrap();
+    let region = region();
     let index = CategoryIndex::new(&region);
     let corpus = corpus();
     assert!(corpus.len() >= 60, "{} phrasings", corpus.len());
@@ -45,8 +49,7 @@ fn everyday_phrasings_find_their_category_in_the_top_three() {
 
 #[test]
 fn the_search_box_example_and_the_audited_words_find_something() {
-    let region =
-        region_file::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(region_file::DEFAULT_PATH)).unwrap();
+    let region = region();
     let index = CategoryIndex::new(&region);
     for word in [
         "яма",
