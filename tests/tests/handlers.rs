@@ -175,6 +175,7 @@ async fn reference_data_serves_lists_rules_and_health() {
     let app = app(20).await;
     for (fixture, count) in [
         ("apigw-get-categories.json", 7),
+        ("apigw-get-categories-search.json", 1),
         ("apigw-get-municipalities.json", 3),
         ("apigw-get-authorities.json", 7),
         ("apigw-get-routing-rules.json", 7),
@@ -233,4 +234,33 @@ async fn a_flag_reason_reaches_the_moderators_queue() {
     assert_eq!(items[0]["id"], c.id.to_string());
     assert_eq!(items[0]["flags"], 1);
     assert_eq!(items[0]["flag_reasons"], serde_json::json!(["оскорбления"]), "{items}");
+}
+
+#[tokio::test]
+async fn category_search_answers_cacheably_and_refuses_bad_queries_in_russian() {
+    let app = app(20).await;
+    let resp =
+        reference_data::handle(&app.reference, &app.integrations, http_event("apigw-get-categories-search.json"))
+            .await
+            .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+    let body = body_json(&resp);
+    assert_eq!(body["items"][0]["id"], "dorogi-yamy");
+    assert_eq!(body["items"][0]["parent_id"], "dorogi");
+    assert!(body["items"][0]["score"].as_u64().unwrap() > 0);
+    for (params, field) in [
+        (vec![("q", "  ")], "q"),
+        (vec![], "q"),
+        (vec![("q", "яма"), ("limit", "0")], "limit"),
+        (vec![("q", "яма"), ("limit", "много")], "limit"),
+    ] {
+        let map: HashMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let req = http_event("apigw-get-categories-search.json").with_query_string_parameters(map);
+        let resp = reference_data::handle(&app.reference, &app.integrations, req).await.unwrap();
+        assert_eq!(resp.status(), 422, "{params:?}");
+        let body = body_json(&resp);
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.chars().any(|c| c.is_ascii_alphabetic()), "{message}");
+    }
 }

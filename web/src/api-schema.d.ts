@@ -226,6 +226,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/categories/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Поиск категории по словам или тексту сообщения */
+        get: operations["getCategoriesSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/comments/{id}/flags": {
         parameters: {
             query?: never;
@@ -999,16 +1016,34 @@ export interface components {
         BallotRequest: {
             answers: components["schemas"]["BallotAnswer"][];
         };
+        CategoryHit: {
+            id: components["schemas"]["CategoryId"];
+            name: string;
+            parent_id?: null | components["schemas"]["CategoryId"];
+            /**
+             * Format: int32
+             * @description Higher is a better match; comparable only within one answer.
+             */
+            score: number;
+        };
         /** @description reference-data slug */
         CategoryId: string;
+        /** @description `GET /v1/categories/search`: the categories a query or a message text most likely means. */
+        CategorySearchResults: {
+            items: components["schemas"]["CategoryHit"][];
+        };
         CategoryView: {
             /** Format: int32 */
             deadline_working_days: number;
             /** Format: int32 */
             duplicate_radius_m: number;
             id: components["schemas"]["CategoryId"];
+            /** @description Words residents use for the category's problems; absent when the region file has none. */
+            keywords?: string[];
             name: string;
             parent_id?: null | components["schemas"]["CategoryId"];
+            /** @description Offered as a tile on the portal; absent when false. */
+            popular?: boolean;
         };
         /** @description A point and a radius around it, as the body of `POST /v1/me/subscriptions` gives it. */
         CenterRequest: {
@@ -2741,6 +2776,51 @@ export interface operations {
                         items: components["schemas"]["CategoryView"][];
                         next_cursor: string | null;
                     };
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCategoriesSearch: {
+        parameters: {
+            query: {
+                /** @description Слова или текст сообщения. */
+                q: string;
+                /** @description Сколько категорий вернуть. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Поиск категории по словам или тексту сообщения */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategorySearchResults"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Хранилище временно недоступно; ничего не сохранено */

@@ -3,6 +3,7 @@
 
 pub mod integrations;
 
+use feedback_core::category_search::CategoryIndex;
 use feedback_core::ids::{AuthorityId, CategoryId, MunicipalityId};
 use feedback_core::integration::{IntegrationStore, Integrations};
 use feedback_core::page::Page;
@@ -11,7 +12,7 @@ use feedback_core::service::Reference;
 use feedback_core::{Clock, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, json_body, ok, operation, ApiError, Operation};
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -21,6 +22,55 @@ pub struct CategoryView<'a> {
     pub parent_id: Option<&'a CategoryId>,
     pub deadline_working_days: u16,
     pub duplicate_radius_m: u32,
+    /// Words residents use for the category's problems; absent when the region file has none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub keywords: &'a [String],
+    /// Offered as a tile on the portal; absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub popular: bool,
+}
+
+/// `GET /v1/categories/search`: the categories a query or a message text most likely means.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CategorySearchResults<'a> {
+    pub items: Vec<CategoryHit<'a>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CategoryHit<'a> {
+    pub id: &'a CategoryId,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<&'a CategoryId>,
+    /// Higher is a better match; comparable only within one answer.
+    pub score: u32,
+}
+
+/// The longest query text: a whole message.
+pub const MAX_QUERY_CHARS: usize = 2000;
+/// How many categories a search returns, unless `limit` says otherwise.
+pub const DEFAULT_SEARCH_LIMIT: usize = 8;
+pub const MAX_SEARCH_LIMIT: usize = 20;
+
+/// `?q=` and `?limit=` of a category search, validated.
+pub fn search_params(req: &Request) -> Result<(String, usize), ApiError> {
+    let params = req.query_string_parameters_ref();
+    let q = params.and_then(|p| p.first("q")).unwrap_or("").trim().to_owned();
+    if q.is_empty() {
+        return Err(ApiError::validation("q", "Напишите, что случилось, — хотя бы одно слово"));
+    }
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::validation("q", format!("Сократите запрос до {MAX_QUERY_CHARS} символов")));
+    }
+    let limit = match params.and_then(|p| p.first("limit")) {
+        None => DEFAULT_SEARCH_LIMIT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_SEARCH_LIMIT).contains(n))
+            .ok_or_else(|| ApiError::validation("limit", format!("Укажите число от 1 до {MAX_SEARCH_LIMIT}")))?,
+    };
+    Ok((q, limit))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -138,9 +188,30 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     parent_id: c.parent_id.as_ref(),
                     deadline_working_days: r.deadline_days(&c.id),
                     duplicate_radius_m: r.duplicate_radius_m(&c.id),
+                    keywords: &c.keywords,
+                    popular: c.popular,
                 })
                 .collect();
             Ok(ok(&Page { items, next_cursor: None }))
+        }
+        Some(Operation::SearchCategories) => {
+            let (q, limit) = search_params(req)?;
+            let snap = reference.snapshot().await?;
+            let index = CategoryIndex::new(&snap.value);
+            let items = index
+                .search(&q, limit)
+                .into_iter()
+                .map(|h| CategoryHit {
+                    id: &h.category.id,
+                    name: &h.category.name,
+                    parent_id: h.category.parent_id.as_ref(),
+                    score: h.score,
+                })
+                .collect();
+            let mut resp = ok(&CategorySearchResults { items });
+            resp.headers_mut()
+                .insert("cache-control", lambda_http::http::HeaderValue::from_static("public, max-age=300"));
+            Ok(resp)
         }
         Some(Operation::ListMunicipalities) => {
             let snap = reference.snapshot().await?;

@@ -4,6 +4,7 @@
 pub mod actor;
 pub mod analytics;
 pub mod calendar;
+pub mod category_search;
 pub mod clock;
 pub mod counters;
 pub mod delivery;

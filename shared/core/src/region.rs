@@ -54,6 +54,51 @@ pub struct Category {
     pub deadline_working_days: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_radius_m: Option<u32>,
+    /// Words and short phrases residents use for the category's problems (synonyms, everyday
+    /// words, objects); the category search matches them beside the name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    /// One of the region's most frequent everyday categories, offered as a tile on the portal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub popular: bool,
+}
+
+/// At most this many keywords per category.
+pub const MAX_KEYWORDS: usize = 40;
+/// A keyword's length bound, in characters.
+pub const MAX_KEYWORD_CHARS: usize = 60;
+
+impl Category {
+    fn keyword_problems(&self, entry: &str) -> Vec<RegionError> {
+        let mut errs = Vec::new();
+        if self.keywords.len() > MAX_KEYWORDS {
+            errs.push(RegionError::new(entry, format!("keywords — не больше {MAX_KEYWORDS} слов и фраз")));
+        }
+        let mut seen = HashSet::new();
+        for k in &self.keywords {
+            let chars = k.chars().count();
+            let russian = k.chars().any(is_cyrillic)
+                && k.chars().all(|c| is_cyrillic(c) || c.is_ascii_digit() || c == ' ' || c == '-');
+            if chars == 0 || chars > MAX_KEYWORD_CHARS || k.trim() != k {
+                errs.push(RegionError::new(
+                    entry,
+                    format!("ключевое слово «{k}» — от 1 до {MAX_KEYWORD_CHARS} символов без пробелов по краям"),
+                ));
+            } else if !russian {
+                errs.push(RegionError::new(
+                    entry,
+                    format!("ключевое слово «{k}» — русские буквы, цифры, пробелы и дефисы"),
+                ));
+            } else if !seen.insert(k.to_lowercase()) {
+                errs.push(RegionError::new(entry, format!("ключевое слово «{k}» повторяется")));
+            }
+        }
+        errs
+    }
+}
+
+fn is_cyrillic(c: char) -> bool {
+    matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё')
 }
 
 /// One routing rule: messages of `category_id` (a leaf or a group) from `municipality_id`
@@ -224,6 +269,7 @@ impl RegionData {
             if c.deadline_working_days == Some(0) {
                 errs.push(RegionError::new(&entry, "deadline_working_days — не меньше 1"));
             }
+            errs.extend(c.keyword_problems(&entry));
         }
         errs.extend(self.check_rules(&self.routing_rules));
         errs.extend(self.calendar.validate().into_iter().map(RegionError::from));
@@ -377,5 +423,27 @@ mod tests {
         assert_eq!(r.deadline_days(&CategoryId::parse("dorogi-yamy").unwrap()), 8);
         assert!(r.is_leaf(&CategoryId::parse("dorogi-yamy").unwrap()));
         assert!(!r.is_leaf(&CategoryId::parse("dorogi").unwrap()));
+    }
+
+    #[test]
+    fn keywords_are_optional_bounded_and_russian() {
+        let mut doc = serde_json::to_value(sample_region()).unwrap();
+        for c in doc["categories"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("keywords");
+        }
+        let r: RegionData = serde_json::from_value(doc).unwrap();
+        r.validate().unwrap();
+        assert!(r.categories.iter().all(|c| c.keywords.is_empty()));
+
+        let mut bad = sample_region();
+        let long = "я".repeat(MAX_KEYWORD_CHARS + 1);
+        bad.categories[1].keywords =
+            vec!["".into(), long, "pothole".into(), "яма".into(), "Яма".into(), " лужа".into()];
+        bad.categories[2].keywords = (0..=MAX_KEYWORDS).map(|i| format!("слово {i}")).collect();
+        let problems: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.problem).collect();
+        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("keywords — не больше 40")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("«pothole» — русские буквы")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("«Яма» повторяется")), "{problems:?}");
     }
 }

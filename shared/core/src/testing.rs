@@ -22,6 +22,8 @@ fn cat(id: &str, name: &str, parent: Option<&str>, days: Option<u16>) -> Categor
         parent_id: parent.map(|p| p.parse_slug()),
         deadline_working_days: days,
         duplicate_radius_m: None,
+        keywords: Vec::new(),
+        popular: false,
     }
 }
 fn rule(c: &str, m: Option<&str>, a: &str) -> RoutingRule {
@@ -70,10 +72,17 @@ pub fn sample_region() -> RegionData {
         ],
         categories: vec![
             cat("zhkh", "ЖКХ", None, Some(5)),
-            cat("zhkh-otoplenie", "Отопление", Some("zhkh"), Some(3)),
+            Category {
+                keywords: vec!["батарея".into(), "радиатор".into()],
+                ..cat("zhkh-otoplenie", "Отопление", Some("zhkh"), Some(3))
+            },
             cat("zhkh-musor", "Вывоз мусора", Some("zhkh"), None),
             cat("dorogi", "Дороги", None, None),
-            cat("dorogi-yamy", "Ямы на дорогах", Some("dorogi"), None),
+            Category {
+                keywords: vec!["яма".into(), "выбоина".into(), "асфальт".into()],
+                popular: true,
+                ..cat("dorogi-yamy", "Ямы на дорогах", Some("dorogi"), None)
+            },
             cat("dorogi-regionalnye", "Региональные трассы", Some("dorogi"), Some(10)),
             cat("prochee", "Прочее", None, None),
         ],

@@ -102,6 +102,7 @@ route_table! {
     RedirectMessage: POST "/v1/messages/{id}/redirect" => HANDLE_MESSAGES, Jwt;
     RejectMessage: POST "/v1/messages/{id}/reject" => HANDLE_MESSAGES, Jwt;
     ListCategories: GET "/v1/categories" => REFERENCE_DATA, Public;
+    SearchCategories: GET "/v1/categories/search" => REFERENCE_DATA, Public;
     ListMunicipalities: GET "/v1/municipalities" => REFERENCE_DATA, Public;
     ListAuthorities: GET "/v1/authorities" => REFERENCE_DATA, Public;
     GetRoutingRules: GET "/v1/routing-rules" => REFERENCE_DATA, Jwt;

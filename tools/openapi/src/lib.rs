@@ -26,7 +26,9 @@ use polls::{
     ReceiptCheckView, ReceiptView,
 };
 use reference_data::integrations::{CreatedIntegrationView, IntegrationView, NewIntegrationRequest};
-use reference_data::{AuthorityView, CategoryView, Health, MunicipalityView, RuleRequest};
+use reference_data::{
+    AuthorityView, CategoryHit, CategorySearchResults, CategoryView, Health, MunicipalityView, RuleRequest,
+};
 use submit_message::{
     NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, PushPublicKeyView,
     PushSubscriptionRequest, RatingRequest,
@@ -56,6 +58,8 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     RedirectRequest,
     RejectRequest,
     CategoryView,
+    CategoryHit,
+    CategorySearchResults,
     MunicipalityView,
     AuthorityView,
     RoutingRule,
@@ -328,6 +332,18 @@ pub fn operation(route: &Route) -> Operation {
         Op::RedirectMessage => op("Перенаправить", Json("RedirectRequest"), Out("MessageView")).problems(&[409]),
         Op::RejectMessage => op("Отклонить", Json("RejectRequest"), Out("MessageView")).problems(&[409]),
         Op::ListCategories => op("Категории", NoBody, Page("CategoryView")),
+        Op::SearchCategories => {
+            op("Поиск категории по словам или тексту сообщения", NoBody, Out("CategorySearchResults")).query([
+                json!({"name": "q", "in": "query", "required": true,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 2000},
+                    "description": "Слова или текст сообщения."}),
+                param(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 8}),
+                    "Сколько категорий вернуть.",
+                ),
+            ])
+        }
         Op::ListMunicipalities => op("Муниципальные образования", NoBody, Page("MunicipalityView")),
         Op::ListAuthorities => op("Ведомства", NoBody, Page("AuthorityView")),
         Op::GetRoutingRules => op("Правила маршрутизации", NoBody, Page("RoutingRule")),
