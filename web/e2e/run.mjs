@@ -174,6 +174,45 @@ test("a new tab is signed in from the open ones, and signing out there signs out
   await third.close();
 });
 
+test("a resident finds a category by an everyday word, by a tile or from the text, on a desktop and on a phone", async (env) => {
+  const page = await signInAs(env, "resident-olga");
+  for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(size);
+    await page.goto("/new");
+    await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("feedback.draft.")).forEach((k) => sessionStorage.removeItem(k)));
+    await page.reload();
+    // The search box's own example finds the category, ranked by the API's stemmed search.
+    await page.getByLabel("Поиск категории").fill("яма");
+    const results = page.getByRole("radiogroup", { name: "Найденные категории" });
+    await results.getByText("Ямы на дорогах").waitFor();
+    const hit = await results.locator("label.result").first().boundingBox();
+    assert.ok(hit.height >= 48, `a result is ${hit.height} px high`);
+    // An everyday word that is in no category's name.
+    await page.getByLabel("Поиск категории").fill("фонарь");
+    await results.getByText("Освещение улиц").waitFor();
+    await results.getByText("Освещение улиц").click();
+    await page.getByText("Выбрано: Освещение улиц").waitFor();
+    // A frequent category is one tap away.
+    const tile = page.getByRole("group", { name: "Частые категории" }).getByRole("button").first();
+    const name = (await tile.textContent()).trim();
+    await tile.click();
+    assert.equal(await tile.getAttribute("aria-pressed"), "true");
+    await page.getByText(`Выбрано: ${name}`).waitFor();
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `/new is ${scroll} px wide on a ${width} px screen`);
+    await axe(page, `category search (${size.width} px)`);
+  }
+  // With no category picked, the text suggests one, and one click picks it.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith("feedback.draft.")).forEach((k) => sessionStorage.removeItem(k)));
+  await page.reload();
+  await page.getByLabel("Текст сообщения").fill("Во дворе дома не горит фонарь, вечером очень темно.");
+  const suggestion = page.getByTestId("category-suggestion");
+  await suggestion.getByRole("button", { name: "Освещение улиц" }).click();
+  await page.getByText("Выбрано: Освещение улиц").waitFor();
+  await page.close();
+});
+
 test("a resident's bad input gets the API's message beside the field and keeps what was typed", async (env) => {
   const page = await signInAs(env, "resident-anna");
   await page.goto("/new");

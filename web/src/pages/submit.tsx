@@ -66,73 +66,140 @@ function useDraft(key: string, initial: Draft): [Draft, (patch: Partial<Draft>) 
   return [draft, update, clear];
 }
 
-/** Picks a category from the tree; a search box filters groups and their subcategories. */
-export function CategoryPicker(props: { categories: Category[]; value: string; onValue: (id: string) => void; error?: string }) {
+const fold = (t: string) => t.toLowerCase().replace(/ё/g, "е");
+
+/** Asks the API which categories `q` (a few words or a message text) most likely means, after
+ * `delay` ms without change; `null` while there is nothing to ask or no answer yet. */
+function useCategorySearch(q: string, limit: number, delay: number): Schemas["CategoryHit"][] | null {
+  const [hits, setHits] = useState<{ q: string; items: Schemas["CategoryHit"][] } | null>(null);
+  useEffect(() => {
+    if (!q) return;
+    let live = true;
+    const t = setTimeout(() => {
+      api.get("/v1/categories/search", { query: { q, limit } }).then(
+        (r) => live && setHits({ q, items: r.items }),
+        () => undefined,
+      );
+    }, delay);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [q, limit, delay]);
+  return q && hits?.q === q ? hits.items : null;
+}
+
+/**
+ * Picks a category: the most frequent ones as tiles, a search that understands everyday words
+ * (the API stems Russian and knows each category's keywords; until it answers, names and
+ * keywords are matched here), a suggestion from the message text, and the whole tree behind
+ * «Все категории».
+ */
+export function CategoryPicker(props: { categories: Category[]; value: string; onValue: (id: string) => void; error?: string; text?: string }) {
   const [query, setQuery] = useState("");
   const groupName = useId("cat");
-  const { groups, children } = useMemo(() => {
+  const { groups, children, byId } = useMemo(() => {
     const children = new Map<string, Category[]>();
     for (const c of props.categories) {
       if (c.parent_id) children.set(c.parent_id, [...(children.get(c.parent_id) ?? []), c]);
     }
-    return { groups: props.categories.filter((c) => !c.parent_id), children };
+    return { groups: props.categories.filter((c) => !c.parent_id), children, byId: new Map(props.categories.map((c) => [c.id, c])) };
   }, [props.categories]);
-  const q = query.trim().toLowerCase();
-  const visible = groups
-    .map((g) => {
-      const kids = children.get(g.id) ?? [];
-      const groupHit = g.name.toLowerCase().includes(q);
-      const leaves = kids.length ? kids.filter((k) => !q || groupHit || k.name.toLowerCase().includes(q)) : [];
-      const selectable = kids.length === 0 && (!q || groupHit);
-      return { g, leaves, selectable };
-    })
-    .filter((x) => x.leaves.length > 0 || x.selectable);
-  const selected = props.categories.find((c) => c.id === props.value);
+  const leaf = (c: Category) => !children.has(c.id);
+  const q = query.trim();
+  const found = useCategorySearch(q, 8, 200);
+  const local = q
+    ? props.categories.filter((c) => leaf(c) && [c.name, ...(c.keywords ?? [])].some((w) => fold(w).includes(fold(q)))).slice(0, 8)
+    : [];
+  const results = (found ? found.map((h) => byId.get(h.id)).filter((c): c is Category => !!c) : local).filter(leaf);
+  const text = (props.text ?? "").trim();
+  const suggested = useCategorySearch(!props.value && text.length >= 20 ? text : "", 2, 600);
+  const popular = props.categories.filter((c) => c.popular && leaf(c));
+  const selected = byId.get(props.value);
   const errId = `${groupName}-err`;
+  const parentName = (c: Category) => (c.parent_id ? byId.get(c.parent_id)?.name : undefined);
   return (
-    <fieldset class={`field category-picker ${props.error ? "field-invalid" : ""}`} aria-describedby={props.error ? errId : undefined}>
+    <fieldset class={`field category-picker ${props.error ? "field-invalid" : ""}`} aria-describedby={props.error ? errId : undefined} aria-invalid={props.error ? true : undefined}>
       <legend>Категория</legend>
       {props.error && (
         <div class="field-error" id={errId}>
           {props.error}
         </div>
       )}
+      {popular.length > 0 && (
+        <div class="tiles" role="group" aria-label="Частые категории">
+          {popular.map((c) => (
+            <button type="button" class="tile" key={c.id} aria-pressed={props.value === c.id} onClick={() => props.onValue(c.id)} data-tile={c.id}>
+              {c.name}
+            </button>
+          ))}
+        </div>
+      )}
       <TextInput label="Поиск категории" type="search" value={query} onValue={setQuery} placeholder="Например, яма или мусор" autoComplete="off" />
       <p class="hint" aria-live="polite">
         {selected ? `Выбрано: ${selected.name}` : "Категория не выбрана"}
-        {q ? ` · найдено групп: ${visible.length}` : ""}
+        {q ? ` · найдено: ${results.length}` : ""}
       </p>
-      <div class="category-tree">
-        {visible.length === 0 && <p>Ничего не найдено. Измените запрос.</p>}
-        {visible.map(({ g, leaves, selectable }) => (
-          <div class="category-group" key={g.id}>
-            {selectable ? (
-              <label class="radio">
-                <input type="radio" name={groupName} value={g.id} checked={props.value === g.id} onChange={() => props.onValue(g.id)} />
-                <strong>{g.name}</strong>
-              </label>
-            ) : (
-              <div class="category-group-name" aria-hidden="true">
-                {g.name}
-              </div>
-            )}
-            {leaves.map((c) => (
-              <label class="radio" key={c.id}>
-                <input
-                  type="radio"
-                  name={groupName}
-                  value={c.id}
-                  checked={props.value === c.id}
-                  onChange={() => props.onValue(c.id)}
-                  aria-label={`${g.name}: ${c.name}`}
-                  data-category={c.id}
-                />
+      {suggested && suggested.length > 0 && !props.value && (
+        <p class="suggest" data-testid="category-suggestion">
+          Похоже на:{" "}
+          {suggested.map((h) => (
+            <button type="button" class="btn btn-secondary" key={h.id} onClick={() => props.onValue(h.id)}>
+              {h.name}
+            </button>
+          ))}
+        </p>
+      )}
+      {q && (
+        <div class="results" role="radiogroup" aria-label="Найденные категории">
+          {results.length === 0 && <p>Ничего не найдено. Скажите иначе или откройте все категории.</p>}
+          {results.map((c) => (
+            <label class="radio result" key={c.id}>
+              <input type="radio" name={groupName} value={c.id} checked={props.value === c.id} onChange={() => props.onValue(c.id)} data-category={c.id} />
+              <span>
                 {c.name}
-              </label>
-            ))}
-          </div>
-        ))}
-      </div>
+                {parentName(c) && <span class="result-group"> · {parentName(c)}</span>}
+              </span>
+            </label>
+          ))}
+        </div>
+      )}
+      <details class="all-categories">
+        <summary>Все категории</summary>
+        <div class="category-tree">
+          {groups.map((g) => {
+            const kids = children.get(g.id) ?? [];
+            return (
+              <div class="category-group" key={g.id}>
+                {kids.length === 0 ? (
+                  <label class="radio">
+                    <input type="radio" name={`${groupName}-all`} value={g.id} checked={props.value === g.id} onChange={() => props.onValue(g.id)} data-tree-category={g.id} />
+                    <strong>{g.name}</strong>
+                  </label>
+                ) : (
+                  <div class="category-group-name" aria-hidden="true">
+                    {g.name}
+                  </div>
+                )}
+                {kids.map((c) => (
+                  <label class="radio" key={c.id}>
+                    <input
+                      type="radio"
+                      name={`${groupName}-all`}
+                      value={c.id}
+                      checked={props.value === c.id}
+                      onChange={() => props.onValue(c.id)}
+                      aria-label={`${g.name}: ${c.name}`}
+                      data-tree-category={c.id}
+                    />
+                    {c.name}
+                  </label>
+                ))}
+              </div>
+            );
+          })}
+        </div>
+      </details>
     </fieldset>
   );
 }
@@ -317,7 +384,7 @@ export function SubmitForm(props: {
           Категория: <strong>{ref.category(props.presetCategory)}</strong>
         </p>
       ) : (
-        <CategoryPicker categories={ref.categories} value={draft.category_id} onValue={(v) => update({ category_id: v })} error={fieldError("category_id")} />
+        <CategoryPicker categories={ref.categories} value={draft.category_id} onValue={(v) => update({ category_id: v })} error={fieldError("category_id")} text={draft.text} />
       )}
       <TextArea
         label="Текст сообщения"
