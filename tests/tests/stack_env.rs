@@ -20,15 +20,14 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
     let webhook_events = moto::queue_with_dlq(&sqs, "webhook-events", 5).await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let secure = |name: &str, value: &str| {
+        ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString).send()
+    };
     let secret = format!("/{table}/voter-secret");
-    aws_sdk_ssm::Client::new(&conf)
-        .put_parameter()
-        .name(&secret)
-        .value("stack-env-voter-secret-0123456789")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
+    secure(&secret, "stack-env-voter-secret-0123456789").await.unwrap();
+    let unsubscribe = format!("/{table}/unsubscribe-key");
+    secure(&unsubscribe, "stack-env-unsubscribe-key-0123456789").await.unwrap();
     // The only test of this binary that reads the process environment.
     std::env::set_var("TABLE_NAME", &table);
     std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
@@ -36,15 +35,6 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     std::env::set_var("WEBHOOK_EVENTS_QUEUE_URL", &webhook_events);
     std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
     std::env::set_var("VOTER_SECRET_PARAM", &secret);
-    let unsubscribe = format!("/{table}/unsubscribe-key");
-    aws_sdk_ssm::Client::new(&conf)
-        .put_parameter()
-        .name(&unsubscribe)
-        .value("stack-env-unsubscribe-key-0123456789")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
     std::env::set_var("UNSUBSCRIBE_KEY_PARAM", &unsubscribe);
     std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
 
