@@ -136,7 +136,13 @@ impl Platform {
         }
         let region_code =
             reference.snapshot().await.context("reading the region's reference data")?.value.region.code.clone();
-        let mut submit = submit_message::services(&deps, blobs.clone(), secret.voter.clone(), &settings);
+        let mut submit = submit_message::services(
+            &deps,
+            blobs.clone(),
+            secret.voter.clone(),
+            Arc::from(unsubscribe_key.as_slice()),
+            &settings,
+        );
         submit.push_policy = push_policy(&config);
         submit.push_public_key = Some(push.public_key());
         let escalate = escalate_overdue::services(&deps, blobs.clone(), &settings);
@@ -266,7 +272,7 @@ pub fn logged_route(method: &str, path: &str) -> String {
     }
     let area = if path.starts_with(blobs::PREFIX) {
         "photo bytes"
-    } else if path == "/v1/dev/tokens" || path == "/v1/unsubscribe" || path == "/healthz" || path == "/config.json" {
+    } else if path == "/v1/dev/tokens" || path == "/healthz" || path == "/config.json" {
         path
     } else if path.starts_with("/v1/") || path.starts_with("/open311/") {
         "no route"
@@ -300,12 +306,6 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     }
     if crate::web::handles(method, path) {
         return crate::web::respond(p, method, path, req.headers()).await;
-    }
-    if path == "/v1/unsubscribe" {
-        return match p.mail.get() {
-            Some(mail) => mail.unsubscribe(method, req.uri().query()).await,
-            None => to_axum(ApiError::RouteNotFound.into_response()),
-        };
     }
     if path == "/v1/dev/tokens" {
         return match (&p.dev_key, method) {
@@ -532,16 +532,6 @@ async fn dev_token(key: &[u8], req: axum::extract::Request) -> AxumResponse {
         Ok(token) => to_axum(feedback_lambda::json_response(201, &serde_json::json!({ "token": token }))),
         Err(_) => to_axum(ApiError::internal().into_response()),
     }
-}
-
-/// A use case's refusal as the API's problem response.
-pub fn problem(e: feedback_core::ServiceError) -> AxumResponse {
-    to_axum(ApiError::Service(e).into_response())
-}
-
-/// A function's response as the host's.
-pub fn to_axum_response(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {
-    to_axum(resp)
 }
 
 fn to_axum(resp: lambda_http::Response<lambda_http::Body>) -> AxumResponse {

@@ -1,13 +1,12 @@
 //! Residents' e-mail from the local host: the SMTP transport (`--smtp-url`), the delivery
-//! pipeline over the embedded store, the loop that attempts due deliveries, the digest run and
-//! one-click unsubscribe (`/v1/unsubscribe`). Without `--smtp-url` no e-mail channel exists and
+//! pipeline over the embedded store, the loop that attempts due deliveries and the digest run
+//! (one-click unsubscribe is `submit-message`'s route). Without `--smtp-url` no e-mail channel exists and
 //! no e-mail delivery is planned; in-portal notifications are unaffected.
 //!
 //! Deliveries are kept in the store, which is their outbox: the consumer loop attempts those
 //! due, so a crash between planning and sending loses nothing.
 
-use crate::host::{problem, to_axum_response, Platform};
-use axum::response::Response as AxumResponse;
+use crate::host::Platform;
 use feedback_core::delivery::{Channel, Transport};
 use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
 use feedback_core::error::ErrorChain;
@@ -107,42 +106,6 @@ impl Mail {
         use feedback_core::delivery::DeliveryStore;
         self.deliveries.store().get_delivery(id).await.ok().flatten().map(|d| d.channel)
     }
-
-    /// `GET` and `POST /v1/unsubscribe?token=…`: a `GET` shows a page whose button posts; a
-    /// `POST` (what mail clients send for RFC 8058) turns the channel off.
-    pub async fn unsubscribe(&self, method: &str, query: Option<&str>) -> AxumResponse {
-        let token = query
-            .map(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()))
-            .unwrap_or_default()
-            .unwrap_or_default();
-        let checked = self.deliveries.verify(&token);
-        match (method, checked) {
-            (_, Err(e)) => problem(e),
-            ("GET", Ok(_)) => page(&token),
-            ("POST", Ok(_)) => match self.deliveries.unsubscribe(&token).await {
-                Ok(channel) => to_axum_response(feedback_lambda::json_response(
-                    200,
-                    &serde_json::json!({ "unsubscribed": channel.as_str() }),
-                )),
-                Err(e) => problem(e),
-            },
-            _ => problem(feedback_core::ServiceError::NotFound),
-        }
-    }
-}
-
-fn page(token: &str) -> AxumResponse {
-    let token = feedback_core::delivery::escape_html(token);
-    let html = format!(
-        "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\"><title>Отписка от писем</title></head><body>\
-         <h1>Отписаться от писем портала?</h1><p>Письма о ваших сообщениях и подписках больше не будут приходить. \
-         Уведомления на портале останутся.</p>\
-         <form method=\"post\" action=\"/v1/unsubscribe?token={token}\"><button type=\"submit\">Отписаться</button></form>\
-         </body></html>"
-    );
-    let mut resp = AxumResponse::new(axum::body::Body::from(html));
-    resp.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("text/html; charset=utf-8"));
-    resp
 }
 
 /// Plans and sends the digests of the periods that ended.

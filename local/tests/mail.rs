@@ -180,8 +180,11 @@ async fn one_mail_per_transition_with_one_click_unsubscribe() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!({"unsubscribed": "email"}));
     let prefs: Value = host.get(&alice, "/v1/me/preferences").await.json().await.unwrap();
     assert_eq!(prefs["channels"]["email"], false);
+    let again = host.http.post(&url).send().await.unwrap();
+    assert_eq!(again.status(), 200, "an empty body is a one-click unsubscribe too");
     submit(&host, &alice, &pothole()).await;
     sink.expect(3).await;
     drop(sink.child);

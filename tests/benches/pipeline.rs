@@ -34,7 +34,13 @@ fn services(
     rt.block_on(deps.reference.seed(&region())).expect("seed");
     let blob_dir = feedback_tests::embedded::local_blobs();
     (
-        submit_message::services(&deps, blob_dir.blobs.clone(), feedback_tests::embedded::voter_secret(), &settings()),
+        submit_message::services(
+            &deps,
+            blob_dir.blobs.clone(),
+            feedback_tests::embedded::voter_secret(),
+            feedback_tests::embedded::unsubscribe_key(),
+            &settings(),
+        ),
         blob_dir,
     )
 }

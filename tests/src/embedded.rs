@@ -55,6 +55,11 @@ pub fn voter_secret() -> feedback_core::participation::VoterSecret {
     feedback_core::participation::VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).expect("a long secret")
 }
 
+/// The key the test hosts sign and verify unsubscribe links with.
+pub fn unsubscribe_key() -> std::sync::Arc<[u8]> {
+    std::sync::Arc::from(&b"test-unsubscribe-key-0123456789"[..])
+}
+
 /// The services on a fresh database, the clock at the current time.
 pub async fn app(per_hour: u32) -> App {
     app_on(Db::in_memory().expect("database"), per_hour).await
@@ -74,7 +79,7 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
     deps.reference.seed(&sample_region()).await.expect("seed");
     let blob_dir = local_blobs();
     let blobs = blob_dir.blobs.clone();
-    let mut submit = submit_message::services(&deps, blobs.clone(), voter_secret(), &settings);
+    let mut submit = submit_message::services(&deps, blobs.clone(), voter_secret(), unsubscribe_key(), &settings);
     // Up to three photos a message: the announcement limits follow the submission limit.
     submit.photos = submit
         .photos

@@ -172,6 +172,22 @@ const WEBHOOKS_MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
 ];
 
+const DELIVERIES_ACTORS: [&str; 8] =
+    ["citizen", "official", "ЦУР official", "moderator", "analyst", "admin", "no token", "foreign region"];
+
+/// Route, fixture and the expected status per actor, for the delivery log and one-click
+/// unsubscribe of `submit-message`. The unsubscribe link carries a valid token of the owner's:
+/// it is all the route asks for, whoever follows it.
+const DELIVERIES_MATRIX: &[(&str, &str, [u16; 8])] = &[
+    (
+        "GET /v1/admin/notifications/{id}/deliveries",
+        "apigw-get-admin-notification-deliveries.json",
+        [403, 403, 200, 403, 403, 200, 401, 403],
+    ),
+    ("GET /v1/unsubscribe", "apigw-get-unsubscribe.json", [200, 200, 200, 200, 200, 200, 200, 200]),
+    ("POST /v1/unsubscribe", "apigw-post-unsubscribe.json", [200, 200, 200, 200, 200, 200, 200, 200]),
+];
+
 #[derive(Clone, Copy)]
 enum State {
     Routed,
@@ -186,6 +202,7 @@ fn claims(who: &str) -> Option<HashMap<String, String>> {
             &[("sub", "o-1"), ("roles", "[official]"), ("authority", "tyumen-upravdor")]
         }
         "official (other)" => &[("sub", "o-2"), ("roles", "[official]"), ("authority", "adm-ishim")],
+        "ЦУР official" => &[("sub", "o-3"), ("roles", "[official]"), ("authority", "tsur-72")],
         "moderator" => &[("sub", "m-1"), ("roles", "[moderator]")],
         "analyst" => &[("sub", "an-1"), ("roles", "[analyst]")],
         "admin" => &[("sub", "a-1"), ("roles", "[admin]")],
@@ -214,7 +231,15 @@ fn as_actor(fixture: &str, who: &str) -> lambda_http::Request {
     let mut ctx = req.request_context();
     if let RequestContext::ApiGatewayV2(c) = &mut ctx {
         match claims(who) {
-            Some(cl) => c.authorizer.as_mut().and_then(|a| a.jwt.as_mut()).expect("fixture has claims").claims = cl,
+            Some(cl) if c.authorizer.is_some() => {
+                c.authorizer.as_mut().and_then(|a| a.jwt.as_mut()).expect("fixture has claims").claims = cl
+            }
+            // An anonymous route's fixture carries no authorizer: the claims are added as if
+            // the caller's token had reached the function after all.
+            Some(cl) => {
+                let authorizer = serde_json::json!({"jwt": {"claims": cl, "scopes": null}});
+                c.authorizer = Some(serde_json::from_value(authorizer).expect("an authorizer"));
+            }
             None => c.authorizer = None,
         }
     }
@@ -433,10 +458,132 @@ async fn every_webhooks_route_answers_every_actor_with_the_documented_status() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The resident's e-mail turned on, so that an unsubscribe has something to turn off.
+async fn email_on(app: &App, resident: &feedback_core::actor::Actor) {
+    let mut prefs = app.submit.reach.preferences(resident).await.unwrap();
+    prefs.channels.email = true;
+    app.submit.reach.set_preferences(resident, prefs).await.unwrap();
+}
+
+fn render_deliveries() -> String {
+    table(
+        &DELIVERIES_ACTORS,
+        DELIVERIES_MATRIX.iter().map(|(route, _, expected)| (format!("`{route}`"), &expected[..])),
+    )
+}
+
+#[tokio::test]
+async fn the_delivery_log_and_unsubscribe_answer_every_actor_with_the_documented_status() {
+    use feedback_core::delivery::{unsubscribe_token, Audience, Channel, Delivery, DeliveryStore, Payload};
+    use feedback_core::notification::{Notification, NotificationKind};
+    let app = app(1000).await;
+    let (id, _) = message_in(&app, State::Routed).await;
+    let alice = citizen("alice");
+    email_on(&app, &alice).await;
+    let now = app.clock.now();
+    let notification = Notification {
+        id: format!("{id}:000002"),
+        citizen: alice.id.clone(),
+        message_id: id,
+        kind: NotificationKind::Routed,
+        at: now,
+        text: "Ваше сообщение направлено.".into(),
+        expires_at: None,
+    };
+    let payload = Payload::Transition { notification: notification.clone(), audience: Audience::Author };
+    let delivery = Delivery::planned(&notification.id, Channel::Email, &alice.id, payload, now);
+    app.store.plan_delivery(&delivery).await.unwrap();
+    let key = feedback_tests::embedded::unsubscribe_key();
+    let token = unsubscribe_token(&key, &alice.id, Channel::Email, now + chrono::Duration::days(30));
+    let mut failures = Vec::new();
+    for (route, fixture, expected) in DELIVERIES_MATRIX {
+        for (who, want) in DELIVERIES_ACTORS.iter().zip(expected) {
+            let mut req = as_actor(fixture, who);
+            if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), notification.id.clone())]));
+            } else {
+                req = req.with_query_string_parameters(HashMap::from([("token".to_string(), token.clone())]));
+            }
+            let resp = submit_message::handle(&app.submit, req).await.unwrap();
+            let got = resp.status().as_u16();
+            if got != *want {
+                failures.push(format!("{route} as {who}: expected {want}, got {got}"));
+            }
+            if route.starts_with("GET /v1/admin/") && got == 200 {
+                let body = String::from_utf8(resp.body().to_vec()).unwrap();
+                let log: serde_json::Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(log["items"][0]["channel"], "email", "{body}");
+                assert_eq!(log["items"][0]["status"], "pending", "{body}");
+                assert!(!body.contains("alice") && !body.contains('@'), "no resident, no address: {body}");
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let prefs = app.submit.reach.preferences(&alice).await.unwrap();
+    assert!(!prefs.channels.email, "the link turned the owner's e-mail off");
+}
+
+#[tokio::test]
+async fn a_forged_or_expired_unsubscribe_link_changes_nothing() {
+    use feedback_core::delivery::{unsubscribe_token, Channel};
+    let app = app(1000).await;
+    let alice = citizen("alice");
+    let key = feedback_tests::embedded::unsubscribe_key();
+    let now = app.clock.now();
+    email_on(&app, &alice).await;
+    let valid = unsubscribe_token(&key, &alice.id, Channel::Email, now + chrono::Duration::days(30));
+    let expired = unsubscribe_token(&key, &alice.id, Channel::Email, now - chrono::Duration::minutes(1));
+    let forged =
+        unsubscribe_token(b"another-key-0123456789", &alice.id, Channel::Email, now + chrono::Duration::days(1));
+    for (fixture, token) in [
+        ("apigw-post-unsubscribe.json", format!("{valid}x")),
+        ("apigw-post-unsubscribe.json", expired.clone()),
+        ("apigw-post-unsubscribe.json", forged.clone()),
+        ("apigw-post-unsubscribe.json", String::new()),
+        ("apigw-get-unsubscribe.json", expired),
+        ("apigw-get-unsubscribe.json", forged),
+    ] {
+        let req = as_actor(fixture, "no token")
+            .with_query_string_parameters(HashMap::from([("token".to_string(), token.clone())]));
+        let resp = submit_message::handle(&app.submit, req).await.unwrap();
+        assert_eq!(resp.status(), 422, "{fixture} {token}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json");
+        let body = String::from_utf8(resp.body().to_vec()).unwrap();
+        assert!(body.contains("ссылк"), "a Russian detail: {body}");
+    }
+    assert!(app.submit.reach.preferences(&alice).await.unwrap().channels.email, "nothing changed");
+}
+
+#[tokio::test]
+async fn the_unsubscribe_page_changes_nothing_and_its_button_posts() {
+    use feedback_core::delivery::{unsubscribe_token, Channel};
+    let app = app(1000).await;
+    let alice = citizen("alice");
+    let key = feedback_tests::embedded::unsubscribe_key();
+    email_on(&app, &alice).await;
+    let token = unsubscribe_token(&key, &alice.id, Channel::Email, app.clock.now() + chrono::Duration::days(30));
+    let req = as_actor("apigw-get-unsubscribe.json", "no token")
+        .with_query_string_parameters(HashMap::from([("token".to_string(), token.clone())]));
+    let resp = submit_message::handle(&app.submit, req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    let page = String::from_utf8(resp.body().to_vec()).unwrap();
+    assert!(page.contains("lang=\"ru\"") && page.contains("Отписаться"), "{page}");
+    assert!(page.contains(&format!("action=\"/v1/unsubscribe?token={token}\"")), "{page}");
+    assert!(app.submit.reach.preferences(&alice).await.unwrap().channels.email, "a GET changes nothing");
+    let other = as_actor("apigw-post-unsubscribe.json", "no token")
+        .with_query_string_parameters(HashMap::from([("token".to_string(), token)]));
+    let (parts, _) = other.into_parts();
+    let json = lambda_http::Request::from_parts(parts, lambda_http::Body::Text("{\"unsubscribe\": true}".into()));
+    let resp = submit_message::handle(&app.submit, json).await.unwrap();
+    assert_eq!(resp.status(), 422, "another body is refused");
+    assert!(app.submit.reach.preferences(&alice).await.unwrap().channels.email);
+}
+
 #[test]
 fn the_documented_matrices_are_the_tested_ones() {
     let doc = std::fs::read_to_string(feedback_tests::events_dir().join("../docs/authorization.md")).unwrap();
-    for table in [render(), render_analytics(), render_integrations(), render_webhooks()] {
+    for table in [render(), render_analytics(), render_integrations(), render_webhooks(), render_deliveries()] {
         assert!(doc.contains(&table), "docs/authorization.md must contain exactly:\n{table}");
     }
 }

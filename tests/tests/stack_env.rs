@@ -1,8 +1,8 @@
 //! A function's wiring from its environment, as its `main.rs` does it on Lambda: the variables
 //! name a table and queues (on moto), `Stack::from_env` builds the adapters, and a submission made
 //! through the services it wires is stored and its routing job reaches the queue. The voter-roll
-//! secret (for the residents' data export) comes from an SSM parameter on moto, and so does the
-//! VAPID key of the Web Push sender.
+//! secret (for the residents' data export) comes from an SSM parameter on moto, and so do the
+//! unsubscribe key and the VAPID key of the Web Push sender.
 
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::testing::sample_region;
@@ -20,15 +20,14 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let submitted = moto::queue_with_dlq(&sqs, "submitted", 5).await;
     let notifications = moto::queue_with_dlq(&sqs, "notifications", 5).await;
     let webhook_events = moto::queue_with_dlq(&sqs, "webhook-events", 5).await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let secure = |name: &str, value: &str| {
+        ssm.put_parameter().name(name).value(value).r#type(aws_sdk_ssm::types::ParameterType::SecureString).send()
+    };
     let secret = format!("/{table}/voter-secret");
-    aws_sdk_ssm::Client::new(&conf)
-        .put_parameter()
-        .name(&secret)
-        .value("stack-env-voter-secret-0123456789")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .send()
-        .await
-        .unwrap();
+    secure(&secret, "stack-env-voter-secret-0123456789").await.unwrap();
+    let unsubscribe = format!("/{table}/unsubscribe-key");
+    secure(&unsubscribe, "stack-env-unsubscribe-key-0123456789").await.unwrap();
     // The only test of this binary that reads the process environment.
     std::env::set_var("TABLE_NAME", &table);
     std::env::set_var("SUBMITTED_QUEUE_URL", &submitted);
@@ -36,6 +35,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     std::env::set_var("WEBHOOK_EVENTS_QUEUE_URL", &webhook_events);
     std::env::set_var("PHOTOS_BUCKET", "feedback-photos-stack-env");
     std::env::set_var("VOTER_SECRET_PARAM", &secret);
+    std::env::set_var("UNSUBSCRIBE_KEY_PARAM", &unsubscribe);
     std::env::set_var("SUBMISSIONS_PER_HOUR", "7");
 
     let stack = feedback_aws::Stack::from_env(&feedback_lambda::functions::SUBMIT_MESSAGE).await.unwrap();
@@ -47,6 +47,7 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
         &deps,
         stack.photo_blobs().unwrap(),
         stack.voter_secret().await.unwrap(),
+        stack.unsubscribe_key().await.unwrap(),
         stack.settings(),
     );
     let alice = citizen("alice");

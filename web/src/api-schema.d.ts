@@ -90,6 +90,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/notifications/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Журнал доставок уведомления */
+        get: operations["getAdminNotificationsIdDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/analytics/authorities": {
         parameters: {
             query?: never;
@@ -847,6 +864,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Страница отписки от писем по ссылке; ничего не меняет */
+        get: operations["getUnsubscribe"];
+        put?: never;
+        /** Отписаться от писем одним нажатием (RFC 8058) */
+        post: operations["postUnsubscribe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -1052,6 +1087,11 @@ export interface components {
             /** Format: double */
             lon: number;
         };
+        /**
+         * @description A channel besides the portal.
+         * @enum {string}
+         */
+        Channel: "email" | "push" | "sms";
         /** @description The channels besides the portal a resident is told through. */
         Channels: {
             email: boolean;
@@ -1104,6 +1144,16 @@ export interface components {
         /** @description The endpoint's deliveries, newest first. */
         DeliveryLog: {
             items: components["schemas"]["DeliveryView"][];
+        };
+        /** @description A delivery as the delivery log shows it to the region's staff: no address, no resident. */
+        DeliveryLogEntry: {
+            /** Format: int32 */
+            attempts: number;
+            channel: components["schemas"]["Channel"];
+            error_class?: null | components["schemas"]["ErrorClass"];
+            /** Format: date-time */
+            last_attempt_at?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
         };
         /**
          * @description Where a delivery stands.
@@ -1188,6 +1238,11 @@ export interface components {
              */
             votes_forgotten: number;
         };
+        /**
+         * @description The kind of the last failure, or why a delivery was suppressed; never an address.
+         * @enum {string}
+         */
+        ErrorClass: "transient" | "permanent" | "gone" | "timeout" | "expired" | "no_address" | "channel_off";
         /**
          * @description What the platform publishes.
          * @enum {string}
@@ -1397,6 +1452,10 @@ export interface components {
             events: string[];
             /** @description `https://` and a public host. */
             url: string;
+        };
+        /** @description A notification's deliveries, one per channel and recipient: no address, no resident. */
+        NotificationDeliveryLog: {
+            items: components["schemas"]["DeliveryLogEntry"][];
         };
         /** @enum {string} */
         NotificationKind: "routed" | "in_progress" | "answered" | "rejected" | "overdue" | "closed";
@@ -1923,6 +1982,15 @@ export interface components {
             name?: string | null;
         };
         /**
+         * @description The answer to a one-click unsubscribe: the channel turned off.
+         * @example {
+         *       "unsubscribed": "email"
+         *     }
+         */
+        UnsubscribedView: {
+            unsubscribed: components["schemas"]["Channel"];
+        };
+        /**
          * @description A poll the resident voted in: which, never how (the ballot holds no resident, and its
          *     receipt is only the voter's).
          */
@@ -2333,6 +2401,66 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Open311Error"][];
                     "text/xml": components["schemas"]["Open311Error"][];
+                };
+            };
+        };
+    };
+    getAdminNotificationsIdDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Журнал доставок уведомления */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDeliveryLog"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6084,6 +6212,108 @@ export interface operations {
             };
             /** @description Неподдерживаемый тип содержимого */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUnsubscribe: {
+        parameters: {
+            query: {
+                /** @description Подписанный токен из ссылки в письме; поддельный или просроченный — 422. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Страница отписки от писем по ссылке; ничего не меняет */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postUnsubscribe: {
+        parameters: {
+            query: {
+                /** @description Подписанный токен из ссылки в письме; поддельный или просроченный — 422. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    /** @constant */
+                    "List-Unsubscribe"?: "One-Click";
+                };
+            };
+        };
+        responses: {
+            /** @description Отписаться от писем одним нажатием (RFC 8058) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribedView"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

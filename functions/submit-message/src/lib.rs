@@ -3,9 +3,14 @@
 //! how they are notified (`/v1/me/preferences`), which places and topics they follow
 //! (`/v1/me/subscriptions`) and which browsers get push notifications
 //! (`/v1/me/push-subscriptions`, with the stack's public key at `/v1/push/public-key`).
+//! Anyone holding a link from residents' e-mail unsubscribes with one click (`/v1/unsubscribe`,
+//! RFC 8058), and the region's admins and the ЦУР's officials read a notification's delivery
+//! log (`/v1/admin/notifications/{id}/deliveries`): this function keeps residents' preferences
+//! and contacts, and its store already holds the deliveries.
 
+use feedback_core::delivery::DeliveryLogEntry;
 use feedback_core::delivery::DeliveryStore;
-use feedback_core::dispatch::Contacts;
+use feedback_core::dispatch::{Contacts, Deliveries, DeliverySettings};
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
@@ -192,6 +197,19 @@ pub struct PushPublicKeyView {
     pub public_key: String,
 }
 
+/// The answer to a one-click unsubscribe: the channel turned off.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"unsubscribed": "email"}))]
+pub struct UnsubscribedView {
+    pub unsubscribed: feedback_core::delivery::Channel,
+}
+
+/// A notification's deliveries, one per channel and recipient: no address, no resident.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NotificationDeliveryLog {
+    pub items: Vec<DeliveryLogEntry>,
+}
+
 const PUSH_NOT_CONFIGURED: &str = "Уведомления в браузере на этой платформе не настроены.";
 
 /// What the function needs: the residents' use cases.
@@ -209,6 +227,9 @@ pub struct Services<S, Q, C> {
     /// The e-mail address a resident's token brings, kept when they submit or set preferences:
     /// the delivery pipeline sends to it.
     pub contacts: Contacts<S, C>,
+    /// One-click unsubscribe (verifying the links with the unsubscribe key) and the delivery
+    /// log; it sends nothing.
+    pub deliveries: Deliveries<S, C>,
 }
 
 /// Everything the function's store implements.
@@ -238,11 +259,13 @@ impl<T> Store for T where
 }
 
 /// The function's services over a host's adapters; `blobs` signs the photo URLs and deletes an
-/// erased resident's photos, `secret` finds the polls a resident voted in for the export.
+/// erased resident's photos, `secret` finds the polls a resident voted in for the export,
+/// `unsubscribe_key` verifies the unsubscribe links of residents' e-mail.
 pub fn services<S, Q, C>(
     deps: &Deps<S, Q, C>,
     blobs: Arc<dyn BlobUrls>,
     secret: VoterSecret,
+    unsubscribe_key: Arc<[u8]>,
     settings: &Settings,
 ) -> Services<S, Q, C>
 where
@@ -262,6 +285,12 @@ where
         push_policy: EndpointPolicy::PublicHttps,
         push_public_key: None,
         contacts: Contacts::new(d.store.clone(), d.clock.clone()),
+        deliveries: Deliveries::new(
+            d.store.clone(),
+            d.clock.clone(),
+            d.reference.clone(),
+            DeliverySettings::verifying(unsubscribe_key),
+        ),
     }
 }
 
@@ -281,8 +310,19 @@ where
     Q: WorkQueue,
     C: Clock,
 {
-    if operation(req) == Some(Operation::PushPublicKey) {
-        return push_public_key(services.push_public_key.as_deref());
+    match operation(req) {
+        Some(Operation::PushPublicKey) => return push_public_key(services.push_public_key.as_deref()),
+        Some(Operation::UnsubscribePage) => {
+            let token = token(req);
+            services.deliveries.verify(&token)?;
+            return Ok(unsubscribe_page(&token));
+        }
+        Some(Operation::UnsubscribeByLink) => {
+            one_click_body(req)?;
+            let channel = services.deliveries.unsubscribe(&token(req)).await?;
+            return Ok(ok(&UnsubscribedView { unsubscribed: channel }));
+        }
+        _ => {}
     }
     let messages = &services.messages;
     let actor = actor(req)?;
@@ -391,6 +431,13 @@ where
             services.reach.unsubscribe(&actor, &id).await?;
             Ok(no_content())
         }
+        Some(Operation::NotificationDeliveries) => {
+            let id = path_param(req, "id")?;
+            if !is_notification_id(&id) {
+                return Err(ServiceError::NotFound.into());
+            }
+            Ok(ok(&NotificationDeliveryLog { items: services.deliveries.log(&actor, &id).await? }))
+        }
         Some(Operation::ListPushSubscriptions) => {
             let items = services.reach.push_subscriptions(&actor).await?;
             Ok(ok(&feedback_core::page::Page { items, next_cursor: None }))
@@ -408,6 +455,59 @@ where
         }
         _ => Err(ApiError::RouteNotFound),
     }
+}
+
+/// Whether `id` has the shape of a notification's id: its message's id and the transition's
+/// six-digit number (`01J…:000002`).
+fn is_notification_id(id: &str) -> bool {
+    id.split_once(':').is_some_and(|(message, seq)| {
+        MessageId::parse(message).is_ok() && seq.len() == 6 && seq.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The `token` of an unsubscribe link; empty when it has none (and fails verification).
+fn token(req: &Request) -> String {
+    use lambda_http::RequestExt;
+    req.query_string_parameters_ref().and_then(|q| q.first("token")).unwrap_or_default().to_owned()
+}
+
+const ONE_CLICK: &str = "Тело запроса: ожидается пустое или List-Unsubscribe=One-Click (RFC 8058).";
+
+/// The body of a one-click unsubscribe: empty, or the form field `List-Unsubscribe=One-Click`
+/// mail clients post (RFC 8058); 422 otherwise.
+fn one_click_body(req: &Request) -> Result<(), ApiError> {
+    let body = feedback_lambda::body_bytes(req)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let mut fields = form_urlencoded::parse(body);
+    match (fields.next(), fields.next()) {
+        (Some((k, v)), None) if k == "List-Unsubscribe" && v == "One-Click" => Ok(()),
+        _ => Err(ApiError::validation("List-Unsubscribe", ONE_CLICK)),
+    }
+}
+
+/// The page an unsubscribe link opens: it changes nothing, its button posts the one-click form.
+fn unsubscribe_page(token: &str) -> Response<Body> {
+    let query: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    let action = feedback_core::delivery::escape_html(&format!("/v1/unsubscribe?token={query}"));
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Отписка от писем</title></head><body>\
+         <h1>Отписаться от писем портала?</h1><p>Письма о ваших сообщениях и подписках больше не будут приходить. \
+         Уведомления на портале останутся.</p>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Отписаться</button></form></body></html>"
+    );
+    let mut response = Response::new(Body::Text(html));
+    let headers = response.headers_mut();
+    use lambda_http::http::{header, HeaderValue};
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
 }
 
 /// The stack's public key, cached by browsers and proxies for an hour; 503 `not_configured`

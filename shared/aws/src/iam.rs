@@ -106,10 +106,12 @@ pub fn grants(f: &Function) -> Vec<Grant> {
                 for resource in [env::SES_IDENTITY, env::SES_CONFIGURATION_SET] {
                     out.push(on(resource, vec!["ses:SendEmail", "ses:SendRawEmail"]));
                 }
-                out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec!["ssm:GetParameter"]));
-                out.push(Grant { through: Some("ssm"), ..on(env::UNSUBSCRIBE_KEY_PARAM, vec!["kms:Decrypt"]) });
             }
         }
+    }
+    if f.unsubscribe_key {
+        out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec!["ssm:GetParameter"]));
+        out.push(Grant { through: Some("ssm"), ..on(env::UNSUBSCRIBE_KEY_PARAM, vec!["kms:Decrypt"]) });
     }
     out
 }
@@ -139,7 +141,7 @@ mod tests {
 
     #[test]
     fn push_reads_the_vapid_key_and_sms_publishes_to_phone_numbers() {
-        let sender = Function { outbound: &[Outbound::Push, Outbound::Sms], ..NOTIFY };
+        let sender = Function { outbound: &[Outbound::Push, Outbound::Sms], unsubscribe_key: false, ..NOTIFY };
         let all = grants(&sender);
         let tail = all.get(all.len() - 3..).unwrap();
         assert_eq!(
@@ -167,6 +169,17 @@ mod tests {
                 &on("SES_CONFIGURATION_SET", vec!["ses:SendEmail", "ses:SendRawEmail"]),
             ]
         );
+    }
+
+    #[test]
+    fn the_unsubscribe_key_is_read_where_links_are_signed_or_verified() {
+        let reads = |f: &Function| {
+            grants(f)
+                .iter()
+                .any(|g| g.resource == env::UNSUBSCRIBE_KEY_PARAM && g.actions.contains(&"ssm:GetParameter"))
+        };
+        let readers: Vec<&str> = FUNCTIONS.iter().filter(|f| reads(f)).map(|f| f.name).collect();
+        assert_eq!(readers, ["submit-message", "notify", "deliver-mail"]);
     }
 
     #[test]

@@ -101,18 +101,24 @@ impl Stack {
             .transpose()
     }
 
+    /// The key unsubscribe tokens are signed with, read from the SSM parameter
+    /// `UNSUBSCRIBE_KEY_PARAM` names.
+    pub async fn unsubscribe_key(&self) -> anyhow::Result<Arc<[u8]>> {
+        let key = crate::secure_parameter(&self.sdk, &self.config.unsubscribe_key_param()?, "unsubscribe key").await?;
+        Ok(Arc::from(key.as_bytes()))
+    }
+
     /// Residents' e-mail: the SES transport from `MAIL_FROM` with `SES_CONFIGURATION_SET`, and
     /// the pipeline's settings, its links to `PORTAL_URL` (which also serves the API) and its
     /// unsubscribe tokens signed with the key read from `UNSUBSCRIBE_KEY_PARAM`.
     pub async fn mail(&self) -> anyhow::Result<(crate::SesMail, DeliverySettings)> {
         let env = self.config.mail()?;
         let from = feedback_mail::Sender::parse(&env.from).map_err(anyhow::Error::msg)?;
-        let key = crate::secure_parameter(&self.sdk, &env.unsubscribe_key_param, "unsubscribe key").await?;
         let settings = DeliverySettings {
             channels: vec![Channel::Email],
             portal_url: env.portal_url.clone(),
             api_url: env.portal_url,
-            unsubscribe_secret: Arc::from(key.as_bytes()),
+            unsubscribe_secret: self.unsubscribe_key().await?,
         };
         Ok((crate::SesMail::from_conf(&self.sdk, from, Some(env.configuration_set)), settings))
     }

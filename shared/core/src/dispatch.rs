@@ -36,6 +36,14 @@ pub struct DeliverySettings {
     pub unsubscribe_secret: Arc<[u8]>,
 }
 
+impl DeliverySettings {
+    /// The settings of a pipeline that sends nothing: it verifies unsubscribe tokens (signed
+    /// with `unsubscribe_secret`), turns channels off and reads delivery logs.
+    pub fn verifying(unsubscribe_secret: Arc<[u8]>) -> Self {
+        DeliverySettings { channels: Vec::new(), portal_url: String::new(), api_url: String::new(), unsubscribe_secret }
+    }
+}
+
 impl std::fmt::Debug for DeliverySettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliverySettings")

@@ -33,6 +33,9 @@ pub struct Config {
     pub vapid_public_key: Option<String>,
     /// Residents' e-mail, for a function that sends it.
     pub mail: Option<MailEnv>,
+    /// The SSM parameter of the unsubscribe tokens' key (`UNSUBSCRIBE_KEY_PARAM`), for a
+    /// function that signs or verifies them.
+    pub unsubscribe_key_param: Option<String>,
     /// The settings, from the variables of [`Settings::VARIABLES`] or their defaults.
     pub settings: Settings,
 }
@@ -48,8 +51,6 @@ pub struct MailEnv {
     pub configuration_set: String,
     /// `PORTAL_URL`.
     pub portal_url: String,
-    /// `UNSUBSCRIBE_KEY_PARAM`.
-    pub unsubscribe_key_param: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +114,9 @@ impl Config {
                     identity: required(env::SES_IDENTITY)?,
                     configuration_set: required(env::SES_CONFIGURATION_SET)?,
                     portal_url: required(env::PORTAL_URL)?,
-                    unsubscribe_key_param: required(env::UNSUBSCRIBE_KEY_PARAM)?,
                 }),
             },
+            unsubscribe_key_param: needed(env::UNSUBSCRIBE_KEY_PARAM)?,
             settings: Settings {
                 submissions_per_hour: count(env::SUBMISSIONS_PER_HOUR, defaults.submissions_per_hour)?,
                 comments_per_hour: count(env::COMMENTS_PER_HOUR, defaults.comments_per_hour)?,
@@ -157,6 +158,13 @@ impl Config {
     /// The e-mail settings, for a function that sends residents' e-mail.
     pub fn mail(&self) -> Result<MailEnv, ConfigError> {
         self.mail.clone().ok_or(ConfigError::Undeclared(self.function.name, env::MAIL_FROM))
+    }
+
+    /// The unsubscribe key's parameter name, for a function that signs or verifies the tokens.
+    pub fn unsubscribe_key_param(&self) -> Result<String, ConfigError> {
+        self.unsubscribe_key_param
+            .clone()
+            .ok_or(ConfigError::Undeclared(self.function.name, env::UNSUBSCRIBE_KEY_PARAM))
     }
 
     /// The SSM path of the ballot keys, for a function that keeps, reads or destroys them.

@@ -157,6 +157,9 @@ pub struct Function {
     pub voter_secret: bool,
     /// What it does with the polls' private ballot keys.
     pub ballot_keys: &'static [KeyOp],
+    /// Whether it reads the key unsubscribe tokens are signed with: to sign the links in
+    /// residents' e-mail, or to verify them at one-click unsubscribe.
+    pub unsubscribe_key: bool,
     /// What it sends out of the stack.
     pub outbound: &'static [Outbound],
 }
@@ -179,13 +182,10 @@ impl Function {
             vars.extend([env::VAPID_KEY_PARAM, env::VAPID_SUBJECT]);
         }
         if self.outbound.contains(&Outbound::Mail) {
-            vars.extend([
-                env::MAIL_FROM,
-                env::SES_IDENTITY,
-                env::SES_CONFIGURATION_SET,
-                env::PORTAL_URL,
-                env::UNSUBSCRIBE_KEY_PARAM,
-            ]);
+            vars.extend([env::MAIL_FROM, env::SES_IDENTITY, env::SES_CONFIGURATION_SET, env::PORTAL_URL]);
+        }
+        if self.unsubscribe_key {
+            vars.push(env::UNSUBSCRIBE_KEY_PARAM);
         }
         vars
     }
@@ -247,7 +247,9 @@ const MESSAGE_WRITER: TableUse = TableUse {
 
 /// Also serves residents' data rights: the export looks up the voter roll by the resident's
 /// voter hashes (the secret), and the erasure deletes the resident's photo objects.
-/// It keeps residents' notification preferences and subscriptions in their own partition.
+/// It keeps residents' notification preferences and subscriptions in their own partition, turns
+/// a channel off at one-click unsubscribe (verifying the link with the unsubscribe key) and
+/// shows admins a notification's delivery log.
 pub const SUBMIT_MESSAGE: Function = Function {
     name: "submit-message",
     table: MESSAGE_WRITER,
@@ -255,6 +257,7 @@ pub const SUBMIT_MESSAGE: Function = Function {
     photos: &[PhotoOp::Upload, PhotoOp::Download, PhotoOp::Delete],
     voter_secret: true,
     ballot_keys: &[],
+    unsubscribe_key: true,
     outbound: &[],
 };
 
@@ -265,6 +268,7 @@ pub const ROUTE_MESSAGES: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -275,6 +279,7 @@ pub const HANDLE_MESSAGES: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -287,6 +292,7 @@ pub const ESCALATE_OVERDUE: Function = Function {
     photos: &[PhotoOp::Delete],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -298,6 +304,7 @@ pub const REFERENCE_DATA: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -309,6 +316,7 @@ pub const OPEN311: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -320,6 +328,7 @@ pub const ANALYTICS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -338,6 +347,7 @@ pub const NOTIFY: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: true,
     outbound: &[Outbound::Mail],
 };
 
@@ -350,6 +360,7 @@ pub const DELIVER_MAIL: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: true,
     outbound: &[Outbound::Mail],
 };
 
@@ -368,6 +379,7 @@ pub const POLLS: Function = Function {
     photos: &[],
     voter_secret: true,
     ballot_keys: &[KeyOp::Keep, KeyOp::Destroy],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -382,6 +394,7 @@ pub const CLOSE_POLLS: Function = Function {
     photos: &[],
     voter_secret: true,
     ballot_keys: &[KeyOp::Read, KeyOp::Destroy],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -394,6 +407,7 @@ pub const WEBHOOKS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -406,6 +420,7 @@ pub const PUBLISH_WEBHOOKS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -417,6 +432,7 @@ pub const DELIVER_WEBHOOKS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[Outbound::Webhooks],
 };
 
@@ -428,6 +444,7 @@ pub const SWEEP_WEBHOOKS: Function = Function {
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
+    unsubscribe_key: false,
     outbound: &[],
 };
 
@@ -534,7 +551,8 @@ mod tests {
                 "NOTIFICATIONS_QUEUE_URL",
                 "WEBHOOK_EVENTS_QUEUE_URL",
                 "PHOTOS_BUCKET",
-                "VOTER_SECRET_PARAM"
+                "VOTER_SECRET_PARAM",
+                "UNSUBSCRIBE_KEY_PARAM"
             ]
         );
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
@@ -542,8 +560,21 @@ mod tests {
             NOTIFY.variables(),
             ["TABLE_NAME", "MAIL_FROM", "SES_IDENTITY", "SES_CONFIGURATION_SET", "PORTAL_URL", "UNSUBSCRIBE_KEY_PARAM"]
         );
-        let pusher = Function { outbound: &[Outbound::Push, Outbound::Sms], ..NOTIFY };
+        let pusher = Function { outbound: &[Outbound::Push, Outbound::Sms], unsubscribe_key: false, ..NOTIFY };
         assert_eq!(pusher.variables(), ["TABLE_NAME", "VAPID_KEY_PARAM", "VAPID_SUBJECT"]);
         assert_eq!(DELIVER_MAIL.variables(), NOTIFY.variables());
+    }
+
+    #[test]
+    fn what_sends_or_verifies_unsubscribe_links_reads_their_key() {
+        for f in FUNCTIONS {
+            if f.outbound.contains(&Outbound::Mail) {
+                assert!(f.unsubscribe_key, "{}", f.name);
+            }
+        }
+        for op in [crate::routes::Operation::UnsubscribePage, crate::routes::Operation::UnsubscribeByLink] {
+            let f = function(op.route().function).unwrap();
+            assert!(f.unsubscribe_key, "{}", f.name);
+        }
     }
 }

@@ -17,8 +17,8 @@ pub use config::Config;
 pub use observe::respond;
 pub use problem::ApiError;
 pub use request::{
-    actor, from_json_value, json_body, json_body_without, limit_and_cursor, operation, path_param, route_key,
-    MESSAGE_SERVER_OWNED,
+    actor, body_bytes, from_json_value, json_body, json_body_without, limit_and_cursor, operation, path_param,
+    route_key, MESSAGE_SERVER_OWNED,
 };
 pub use routes::Operation;
 pub use wiring::{Deps, Settings};

@@ -94,6 +94,9 @@ route_table! {
     AddPushSubscription: POST "/v1/me/push-subscriptions" => SUBMIT_MESSAGE, Jwt;
     RemovePushSubscription: DELETE "/v1/me/push-subscriptions/{id}" => SUBMIT_MESSAGE, Jwt;
     PushPublicKey: GET "/v1/push/public-key" => SUBMIT_MESSAGE, Public;
+    UnsubscribePage: GET "/v1/unsubscribe" => SUBMIT_MESSAGE, Public;
+    UnsubscribeByLink: POST "/v1/unsubscribe" => SUBMIT_MESSAGE, Public;
+    NotificationDeliveries: GET "/v1/admin/notifications/{id}/deliveries" => SUBMIT_MESSAGE, Jwt;
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;

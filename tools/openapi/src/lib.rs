@@ -30,8 +30,8 @@ use reference_data::{
     AuthorityView, CategoryHit, CategorySearchResults, CategoryView, Health, MunicipalityView, RuleRequest,
 };
 use submit_message::{
-    NewMessageRequest, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView, PushPublicKeyView,
-    PushSubscriptionRequest, RatingRequest,
+    NewMessageRequest, NotificationDeliveryLog, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView,
+    PushPublicKeyView, PushSubscriptionRequest, RatingRequest, UnsubscribedView,
 };
 use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest, WebhookList, WebhookView};
 
@@ -52,6 +52,8 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     PushSubscriptionRequest,
     PushSubscriptionView,
     PushPublicKeyView,
+    UnsubscribedView,
+    NotificationDeliveryLog,
     PhotoUploadView,
     PhotoDownloadView,
     AnswerRequest,
@@ -156,6 +158,8 @@ pub enum Input {
     Json(&'static str),
     JsonArray(&'static str),
     Form(&'static str),
+    /// An optional form body `List-Unsubscribe=One-Click` (RFC 8058), or none.
+    OneClick,
 }
 
 /// What a successful response carries.
@@ -173,6 +177,8 @@ pub enum Output {
     Open311One(&'static str, &'static str),
     /// No body (204).
     Empty,
+    /// An HTML page.
+    Html,
 }
 
 /// One operation: everything about a route that the route table does not say.
@@ -271,6 +277,14 @@ fn open311_search() -> [Value; 5] {
     ]
 }
 
+/// The signed token of an unsubscribe link.
+fn unsubscribe_token() -> Value {
+    json!({
+        "name": "token", "in": "query", "required": true, "schema": {"type": "string"},
+        "description": "Подписанный токен из ссылки в письме; поддельный или просроченный — 422."
+    })
+}
+
 fn poll_status() -> Value {
     param(
         "status",
@@ -319,6 +333,13 @@ pub fn operation(route: &Route) -> Operation {
         Op::PushPublicKey => {
             op("Открытый ключ для подписки на уведомления", NoBody, Out("PushPublicKeyView")).problems(&[503])
         }
+        Op::UnsubscribePage => op("Страница отписки от писем по ссылке; ничего не меняет", NoBody, Output::Html)
+            .query([unsubscribe_token()]),
+        Op::UnsubscribeByLink => {
+            op("Отписаться от писем одним нажатием (RFC 8058)", Input::OneClick, Out("UnsubscribedView"))
+                .query([unsubscribe_token()])
+        }
+        Op::NotificationDeliveries => op("Журнал доставок уведомления", NoBody, Out("NotificationDeliveryLog")),
         Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }
@@ -540,8 +561,10 @@ fn problem_statuses(route: &Route, o: &Operation) -> Vec<u16> {
     if route.path.contains('{') {
         codes.push(404);
     }
-    if !matches!(o.input, Input::None) {
-        codes.extend([400, 413, 415, 422]);
+    match o.input {
+        Input::None => {}
+        Input::OneClick => codes.extend([413, 422]),
+        Input::Json(_) | Input::JsonArray(_) | Input::Form(_) => codes.extend([400, 413, 415, 422]),
     }
     if !o.query.is_empty() || !o.headers.is_empty() {
         codes.push(422);
@@ -586,6 +609,7 @@ fn path_item(route: &Route, o: &Operation) -> Value {
             "text/xml": {"schema": {"allOf": [schema_ref(item)], "xml": {"name": element}}}
         }),
         Output::Empty => Value::Null,
+        Output::Html => json!({"text/html": {"schema": {"type": "string"}}}),
     };
     let mut responses = Map::new();
     let mut ok = json!({"description": o.summary});
@@ -612,6 +636,12 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         responses.insert(code.to_string(), r);
     }
     let mut parameters = path_params(route.path);
+    if route.op == Op::NotificationDeliveries {
+        // A notification's id is its message's id and the transition's number.
+        parameters = vec![json!({"name": "id", "in": "path", "required": true, "schema": {
+            "type": "string", "pattern": format!("{}:[0-9]{{6}}$", feedback_core::ids::ULID_PATTERN.trim_end_matches('$'))
+        }})];
+    }
     parameters.extend(o.headers.iter().cloned());
     parameters.extend(o.query.iter().cloned());
     let mut item = json!({
@@ -632,10 +662,23 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         Input::None => None,
         Input::Json(name) => Some(schema_ref(name)),
         Input::JsonArray(name) => Some(json!({"type": "array", "items": schema_ref(name)})),
-        Input::Form(_) => None,
+        Input::Form(_) | Input::OneClick => None,
     };
     if let Some(schema) = body {
         set(&mut item, "requestBody", json!({"required": true, "content": {"application/json": {"schema": schema}}}));
+    }
+    if let Input::OneClick = o.input {
+        set(
+            &mut item,
+            "requestBody",
+            json!({
+                "required": false,
+                "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object",
+                    "properties": {"List-Unsubscribe": {"const": "One-Click"}}
+                }}}
+            }),
+        );
     }
     if let Input::Form(name) = o.input {
         set(
