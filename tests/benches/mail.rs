@@ -5,7 +5,9 @@
 //! SQLite file in WAL mode with synchronous=FULL. Results: docs/benchmarks.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use feedback_core::delivery::{Address, Audience, Channel, Contact, Delivery, DeliveryStore, Outgoing, Payload, Transport};
+use feedback_core::delivery::{
+    Address, Audience, Channel, Contact, Delivery, DeliveryStore, Outgoing, Payload, Transport,
+};
 use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
 use feedback_core::ids::{CitizenId, MessageId};
 use feedback_core::notification::{Notification, NotificationKind};

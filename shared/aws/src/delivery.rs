@@ -172,14 +172,7 @@ impl DeliveryStore for DynamoStore {
             ("SK".into(), s(contact_sk(contact.channel))),
             ("doc".into(), doc(contact)?),
         ]);
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| sdk_error("PutItem contact", e))
+        self.put_if(item, None, None, "PutItem contact").await.map(drop)
     }
 
     async fn erase_contacts(&self, citizen: &CitizenId) -> Result<u32, StoreError> {

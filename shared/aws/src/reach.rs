@@ -9,10 +9,10 @@
 //! (`docs/data-model.md`). Erasing a resident's reach takes their contacts (`CONTACT#…`) and
 //! their deliveries (`DLV#…`, found on `GSI3`) too.
 
+use crate::backend;
 use crate::delivery::{preferences_keys, subscription_keys, CONTACT_PREFIX};
 use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
 use crate::transact::{Cancellation, TransactError};
-use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use feedback_core::ids::{CitizenId, PushSubscriptionId, SubscriptionId};
@@ -91,14 +91,7 @@ impl ReachStore for DynamoStore {
             ("doc".into(), doc(preferences)?),
         ]);
         preferences_keys(&mut item, citizen, preferences);
-        self.client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| sdk_error("PutItem preferences", e))
+        self.put_if(item, None, None, "PutItem preferences").await.map(drop)
     }
 
     async fn erase_reach(&self, citizen: &CitizenId) -> Result<ReachErased, StoreError> {
