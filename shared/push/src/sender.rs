@@ -140,6 +140,8 @@ fn outcome(status: StatusCode) -> Result<(), SendError> {
 }
 
 fn request_error(error: reqwest::Error) -> SendError {
+    // The endpoint is a capability URL: no error text carries it.
+    let error = error.without_url();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(cause) = source {
         if cause.downcast_ref::<ForbiddenAddress>().is_some() {
