@@ -1,4 +1,4 @@
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use url::{Host, Url};
 
@@ -55,40 +55,7 @@ fn name_allowed(name: &str) -> bool {
 /// Whether `ip` is a public unicast address: not loopback, private, shared (CGNAT), link-local
 /// (which holds the cloud metadata service), unique-local, multicast, documentation or reserved.
 pub fn address_allowed(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => v4_allowed(ip),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => v4_allowed(v4),
-            None => v6_allowed(ip),
-        },
-    }
-}
-
-fn v4_allowed(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || a == 0
-        || a >= 240
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (18..20).contains(&b)))
-}
-
-fn v6_allowed(ip: Ipv6Addr) -> bool {
-    let first = ip.segments().first().copied().unwrap_or(0);
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || first == 0x2001 && ip.segments().get(1).copied() == Some(0x0db8)
-        || first == 0x0064)
+    !feedback_core::webhook::forbidden(ip)
 }
 
 #[cfg(test)]
