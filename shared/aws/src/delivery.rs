@@ -133,13 +133,10 @@ impl DeliveryStore for DynamoStore {
         let Some(item) = self.get_doc(delivery_pk(id), DELIVERY_SK).await? else {
             return Ok(None);
         };
-        let mut d: Delivery = read_doc(&item)?;
-        if !d.is_open() || d.claimed_until.is_some_and(|t| t > now) {
-            return Ok(None);
-        }
+        let read: Delivery = read_doc(&item)?;
+        let Some(d) = read.claimed(now, until) else { return Ok(None) };
         let old =
             item.get("doc").and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| backend("reading item", "no doc"))?;
-        d.claimed_until = Some(until);
         // The document read is the condition: of claims racing on it one write succeeds.
         let won = self.put_if(delivery_item(&d)?, Some("doc = :old"), Some((":old", old)), "PutItem delivery").await;
         match won {

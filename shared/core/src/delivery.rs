@@ -236,6 +236,16 @@ impl Delivery {
         self.status == DeliveryStatus::Pending
     }
 
+    /// The delivery held by a consumer until `until`, unless it is closed or another consumer
+    /// holds it at `now`. Stores write it on condition that what they read is unchanged.
+    pub fn claimed(mut self, now: DateTime<Utc>, until: DateTime<Utc>) -> Option<Delivery> {
+        if !self.is_open() || self.claimed_until.is_some_and(|t| t > now) {
+            return None;
+        }
+        self.claimed_until = Some(until);
+        Some(self)
+    }
+
     /// What an attempt's result makes of the delivery at `now`.
     pub fn outcome(&self, result: &Result<(), SendError>, now: DateTime<Utc>) -> Outcome {
         match result {

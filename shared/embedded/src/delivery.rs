@@ -91,13 +91,10 @@ impl DeliveryStore for SqliteStore {
         let id = id.to_owned();
         self.db()
             .tx(move |tx| {
-                let Some(mut d) = one::<Delivery>(tx, "SELECT doc FROM deliveries WHERE id = ?1", params![id])? else {
+                let Some(read) = one::<Delivery>(tx, "SELECT doc FROM deliveries WHERE id = ?1", params![id])? else {
                     return Ok(None);
                 };
-                if !d.is_open() || d.claimed_until.is_some_and(|t| t > now) {
-                    return Ok(None);
-                }
-                d.claimed_until = Some(until);
+                let Some(d) = read.claimed(now, until) else { return Ok(None) };
                 write(tx, &d, &json(&d)?)?;
                 Ok(Some(d))
             })
