@@ -57,13 +57,22 @@ def stack_facts(cfn, stack: str) -> tuple[dict, dict]:
 
 
 def portal_config(params: dict, region_file: Path) -> dict:
-    region = tomllib.loads(region_file.read_text(encoding="utf-8"))["region"]
+    data = tomllib.loads(region_file.read_text(encoding="utf-8"))
+    region = data["region"]
+    portal_region = {"code": region["code"], "name": region["name"], "time_zone": region["time_zone"]}
+    if "map" in data:
+        # The same defaults as the region file's reader (feedback_core::region::MapSettings).
+        portal_region["map"] = {
+            "tiles_url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "attribution": "© участники OpenStreetMap",
+            **data["map"],
+        }
     return {
         "auth": "oidc",
         "issuer": params["OidcIssuer"],
         "client_id": params["OidcAudience"],
         "scope": "openid profile",
-        "region": {"code": region["code"], "name": region["name"], "time_zone": region["time_zone"]},
+        "region": portal_region,
     }
 
 

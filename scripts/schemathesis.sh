@@ -2,7 +2,8 @@
 # Fuzzes the HTTP API with schemathesis against a fresh `feedback serve`, from the OpenAPI document
 # the host serves. It runs every operation once per role (anonymous, resident, official, moderator,
 # admin, analyst) with a real token, and fails on any server error, any response that breaks its
-# declared schema or content type, and any status code the document does not declare.
+# declared schema or content type, any status code the document does not declare, and any problem
+# whose title, detail or field message is not Russian (scripts/lib/russian_problems.py).
 # Usage: scripts/schemathesis.sh [--max-examples N]   (default 20 cases per operation and role)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,9 @@ declare -A TOKENS=(
   [analyst]=$(token --sub fuzz-analyst --role analyst)
 )
 
+# The check that every problem speaks Russian, with the document's own words as its allowed Latin.
+export PYTHONPATH="$PWD/scripts/lib" SCHEMATHESIS_HOOKS=russian_problems RUSSIAN_PROBLEMS_OPENAPI="$WORK/openapi.json"
+
 TOTAL=0
 OPERATIONS=0
 STATUS=0
@@ -45,7 +49,7 @@ for role in anonymous citizen official moderator admin analyst; do
   echo "schemathesis.sh: $role"
   set +e
   "$VENV/bin/schemathesis" run "$URL/v1/openapi.json" --url "$URL" "${args[@]}" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,problems_speak_russian \
     --max-examples "$MAX_EXAMPLES" --seed 72 --workers 1 --no-shrink \
     --report json --report-json-path "$WORK/$role.json" >"$WORK/$role.log" 2>&1
   rc=$?

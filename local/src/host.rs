@@ -233,7 +233,8 @@ pub async fn serve(
                 }
             }
         }
-    });
+    })
+    .layer(compression());
     on_ready(addr);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -248,6 +249,15 @@ pub async fn serve(
     let _ = scheduler.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Text responses (the portal, JSON, CSV, problems) compressed with brotli or gzip, whichever the
+/// client prefers; images, photos and bodies under 1 KiB go as they are.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(SizeAbove::new(1024).and(NotForContentType::IMAGES).and(NotForContentType::GRPC))
 }
 
 async fn handle_http(p: Arc<Platform>, req: axum::extract::Request) -> AxumResponse {

@@ -110,8 +110,14 @@ fn origin_of(url: &str) -> Option<String> {
 /// OIDC mode names the identity provider; the portal uses the audience as its client id, since
 /// the tokens it sends must carry that audience.
 pub fn config(verifier: &Verifier, region: Option<&RegionData>) -> Value {
-    let region_json =
-        region.map(|r| json!({"code": r.region.code, "name": r.region.name, "time_zone": r.region.time_zone}));
+    let region_json = region.map(|r| {
+        json!({
+            "code": r.region.code,
+            "name": r.region.name,
+            "time_zone": r.region.time_zone,
+            "map": r.map,
+        })
+    });
     match verifier {
         Verifier::Oidc { issuer, audience, .. } => json!({
             "auth": "oidc",

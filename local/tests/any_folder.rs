@@ -22,6 +22,22 @@ async fn serve_starts_from_a_folder_without_the_region_file() {
     let token = host.citizen("citizen-any-folder").await;
     let categories = host.get(&token, "/v1/categories").await;
     assert_eq!(categories.status(), 200);
+    let plain = categories.bytes().await.unwrap().len();
+
+    // Text goes compressed to a client that takes it: the category list and the portal's script.
+    for (encoding, path) in [("gzip", "/v1/categories"), ("br", "/v1/categories"), ("br, gzip", "/")] {
+        let resp = host.http.get(host.url(path)).header("accept-encoding", encoding).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let used = resp.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(used.as_deref(), Some(encoding.split(',').next().unwrap()), "{path} with {encoding}");
+        let sent = resp.bytes().await.unwrap().len();
+        if path == "/v1/categories" {
+            assert!(sent * 3 < plain, "{encoding}: {sent} bytes compressed against {plain} plain");
+        }
+    }
+    // Without Accept-Encoding, as before.
+    let resp = host.http.get(host.url("/v1/categories")).send().await.unwrap();
+    assert!(resp.headers().get("content-encoding").is_none());
     host.kill9().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

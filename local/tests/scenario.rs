@@ -468,10 +468,17 @@ async fn the_full_lifecycle_over_http_ends_closed_with_its_history_and_notificat
     let csv = host.get(&admin, "/v1/analytics/messages.csv?group_by=category").await;
     assert_eq!(csv.status(), 200);
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
-    let text = csv.text().await.unwrap();
+    let bytes = csv.bytes().await.unwrap();
+    let text = std::str::from_utf8(&bytes).unwrap().strip_prefix('\u{feff}').expect("a byte order mark first");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("key,name,submitted,routed,answered"), "{text}");
     assert!(lines[1].starts_with("dorogi-yamy,Ямы на дорогах,1,1,2,"), "{text}");
+    // and as a spreadsheet for people: a zip of Office Open XML with the Russian headers
+    let xlsx = host.get(&admin, "/v1/analytics/messages.xlsx?group_by=category").await;
+    assert_eq!(xlsx.status(), 200);
+    assert_eq!(xlsx.headers()["content-type"], feedback_lambda::XLSX);
+    let book = xlsx.bytes().await.unwrap();
+    assert!(book.starts_with(b"PK\x03\x04"), "a zip container");
     // the official sees their authority; the resident is refused; a backwards range is invalid
     let ranking: Value = host.get(&official, "/v1/analytics/authorities").await.json().await.unwrap();
     assert_eq!(ranking["items"][0]["authority_id"], "adm-tyumen");

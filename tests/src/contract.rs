@@ -372,7 +372,7 @@ pub async fn a_failed_transition_owes_nothing<S: Backend, Q: Queue>(h: &Harness<
     e2.seq = 2;
     e2.from = Some(Status::Submitted);
     e2.to = Status::Routed;
-    let notification = feedback_core::notification::Notification::for_transition(&next, &e2, None).unwrap();
+    let notification = feedback_core::notification::Notification::for_transition(&next, &e2, None, None).unwrap();
     let owed = [OutboxItem::new(Job::Notify { notification }, e2.at)];
     let stale = MessageUpdate::new(7, next.clone(), e2.clone());
     assert!(matches!(h.store.update_messages(&[stale], &owed).await, Err(StoreError::Conflict)));

@@ -180,6 +180,13 @@ pub async fn small_turnout_groups_are_suppressed<S: PollBackend, Q: Queue>(h: &H
     };
     let live = analytics.poll(&analyst, &poll.id).await.unwrap();
     assert_eq!(report_turnout(&live), expected);
+    // turnout as a share of the adults the region file knows: 24 of 2400, Tyumen 12 of 1200, and
+    // no share for a suppressed group
+    assert_eq!((live.eligible, live.turnout_share), (Some(2400), Some(0.01)));
+    let shares: BTreeMap<&str, (Option<u64>, Option<f64>)> =
+        live.turnout.iter().map(|t| (t.municipality_id.as_str(), (t.eligible, t.share))).collect();
+    assert_eq!(shares["tyumen"], (Some(1200), Some(0.01)));
+    assert_eq!(shares["ishim"], (Some(400), None));
     assert_eq!(live.results.as_ref().unwrap().turnout, expected);
     p.clock.advance(Duration::days(2));
     assert_eq!(p.participation.run_schedule().await.unwrap().closed, 1);

@@ -144,6 +144,7 @@ const ANALYTICS_ACTORS: [&str; 7] =
 const ANALYTICS_MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET /v1/analytics/messages", "apigw-get-analytics-messages.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/messages.csv", "apigw-get-analytics-messages-csv.json", [403, 200, 403, 200, 200, 401, 403]),
+    ("GET /v1/analytics/messages.xlsx", "apigw-get-analytics-messages-xlsx.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401, 403]),
 ];

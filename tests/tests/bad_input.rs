@@ -195,7 +195,11 @@ proptest! {
         for (k, v) in &params {
             map.entry(k.clone()).or_default().push(v.clone());
         }
-        for fixture in ["apigw-get-analytics-messages.json", "apigw-get-analytics-messages-csv.json"] {
+        for fixture in [
+            "apigw-get-analytics-messages.json",
+            "apigw-get-analytics-messages-csv.json",
+            "apigw-get-analytics-messages-xlsx.json",
+        ] {
             let req = http_event(fixture).with_query_string_parameters(map.clone());
             let resp = rt.block_on(analytics::handle(&analytics, req)).unwrap();
             let status = resp.status().as_u16();

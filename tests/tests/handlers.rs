@@ -237,6 +237,33 @@ async fn a_flag_reason_reaches_the_moderators_queue() {
 }
 
 #[tokio::test]
+async fn reference_data_is_cacheable_and_revalidates_by_its_etag() {
+    let app = app(20).await;
+    for fixture in ["apigw-get-categories.json", "apigw-get-municipalities.json", "apigw-get-authorities.json"] {
+        let resp = reference_data::handle(&app.reference, &app.integrations, http_event(fixture)).await.unwrap();
+        assert_eq!(resp.status(), 200, "{fixture}");
+        assert_eq!(resp.headers()["cache-control"], "public, max-age=300", "{fixture}");
+        let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() == 18, "{fixture}: {etag}");
+        assert!(!body_json(&resp)["items"].as_array().unwrap().is_empty(), "{fixture}");
+
+        // The same data again: the same tag, and a client that holds it gets 304 without a body.
+        let mut req = http_event(fixture);
+        req.headers_mut().insert("if-none-match", format!("W/\"0\", {etag}").parse().unwrap());
+        let resp = reference_data::handle(&app.reference, &app.integrations, req).await.unwrap();
+        assert_eq!(resp.status(), 304, "{fixture}");
+        assert_eq!(resp.headers()["etag"].to_str().unwrap(), etag, "{fixture}");
+        assert!(matches!(resp.body(), Body::Empty), "{fixture}");
+
+        // A stale tag gets the whole list.
+        let mut req = http_event(fixture);
+        req.headers_mut().insert("if-none-match", "\"0000000000000000\"".parse().unwrap());
+        let resp = reference_data::handle(&app.reference, &app.integrations, req).await.unwrap();
+        assert_eq!(resp.status(), 200, "{fixture}");
+    }
+}
+
+#[tokio::test]
 async fn category_search_answers_cacheably_and_refuses_bad_queries_in_russian() {
     let app = app(20).await;
     let resp =

@@ -606,11 +606,16 @@ test("the dashboard shows the counts as charts, with a range picker and CSV", as
   await page.getByTestId("turnout-hidden").filter({ hasText: "город Ишим, город Тобольск" }).waitFor();
   await axe(page, "dashboard");
   await shot(page, "10-dashboard");
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать CSV по категориям" }).click()]);
-  const csv = await (await download.createReadStream()).toArray();
-  const text = Buffer.concat(csv).toString("utf8");
-  assert.match(text.split("\n")[0], /submitted/);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "CSV для обработки" }).click()]);
+  const csv = Buffer.concat(await (await download.createReadStream()).toArray());
+  assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], "the CSV starts with a byte order mark");
+  const text = csv.toString("utf8");
+  assert.match(text.split("\r\n")[0], /submitted/);
   assert.match(text, /zdravookhranenie-zapis/);
+  const [sheet] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Скачать Excel по категориям" }).click()]);
+  assert.match(sheet.suggestedFilename(), /^messages-category-.*\.xlsx$/);
+  const book = Buffer.concat(await (await sheet.createReadStream()).toArray());
+  assert.equal(book.subarray(0, 4).toString("binary"), "PK\x03\x04", "the spreadsheet is a zip container");
   // A year is drawn a point a month, not 365 points.
   await page.getByRole("button", { name: "Год" }).click();
   await page.getByTestId("chart-day").getByText("Динамика по месяцам").waitFor();

@@ -99,7 +99,7 @@ export async function request<T>(
     throw new ApiError(401, "unauthorized", "Сеанс истёк", "Войдите снова: введённые данные останутся на странице, затем повторите действие.");
   }
   if (!resp.ok) throw await toError(resp);
-  if (opts.raw) return (await resp.text()) as T;
+  if (opts.raw) return (await resp.blob()) as T;
   if (resp.status === 204) return undefined as T;
   return (await resp.json()) as T;
 }
@@ -143,10 +143,10 @@ export const api = {
     const c = call as AnyCall | undefined;
     return request<Answer<P, "delete">>("DELETE", fill(path, c?.path), { query: c?.query, headers: c?.headers });
   },
-  /** A GET whose answer is text (CSV), returned as it came. */
-  text: <P extends PathOf<"get">>(path: P, ...[call]: Args<Operation<P, "get">>) => {
+  /** A GET whose answer is a file (CSV, XLSX), returned byte for byte. */
+  file: <P extends PathOf<"get">>(path: P, ...[call]: Args<Operation<P, "get">>) => {
     const c = call as AnyCall | undefined;
-    return request<string>("GET", fill(path, c?.path), { query: c?.query, raw: true });
+    return request<Blob>("GET", fill(path, c?.path), { query: c?.query, raw: true });
   },
 };
 

@@ -10,6 +10,8 @@ use feedback_lambda::Deps;
 use feedback_lambda::{actor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 
+mod xlsx;
+
 /// The function's service over a host's adapters.
 pub fn services<S, Q, C>(deps: &Deps<S, Q, C>) -> Analytics<S, C>
 where
@@ -63,6 +65,18 @@ where
                 .header("content-type", "text/csv; charset=utf-8")
                 .header("content-disposition", format!("attachment; filename=\"{name}\""))
                 .body(Body::Binary(to_csv(&report.groups)))
+                .map_err(|_| ApiError::internal())
+        }
+        Some(Operation::MessagesReportXlsx) => {
+            let q = query(req, REPORT_PARAMS)?;
+            let report = analytics.messages(&actor, q("from"), q("to"), q("group_by")).await?;
+            let name = format!("messages-{}-{}-{}.xlsx", report.group_by, report.from, report.to);
+            let bytes = xlsx::workbook(&report).map_err(|e| ServiceError::Unexpected(e.into()))?;
+            Response::builder()
+                .status(200)
+                .header("content-type", feedback_lambda::XLSX)
+                .header("content-disposition", format!("attachment; filename=\"{name}\""))
+                .body(Body::Binary(bytes))
                 .map_err(|_| ApiError::internal())
         }
         Some(Operation::AuthorityRanking) => {

@@ -11,7 +11,7 @@ use feedback_core::region::{AuthorityLevel, RoutingRule};
 use feedback_core::service::Reference;
 use feedback_core::{Clock, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
-use feedback_lambda::{actor, json_body, ok, operation, ApiError, Operation};
+use feedback_lambda::{actor, cacheable, json_body, ok, operation, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,10 @@ where
     Integrations::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone())
 }
 
+/// How long browsers and shared caches may keep reference data (categories, municipalities,
+/// authorities, category search) before they revalidate it by its `ETag`.
+pub const REFERENCE_MAX_AGE: u32 = 300;
+
 /// The handler both hosts call.
 pub async fn handle<R: ReferenceStore + IntegrationStore, C: Clock>(
     reference: &Reference<R>,
@@ -192,7 +196,7 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     popular: c.popular,
                 })
                 .collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            Ok(cacheable(req, &Page { items, next_cursor: None }, REFERENCE_MAX_AGE))
         }
         Some(Operation::SearchCategories) => {
             let (q, limit) = search_params(req)?;
@@ -208,16 +212,13 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     score: h.score,
                 })
                 .collect();
-            let mut resp = ok(&CategorySearchResults { items });
-            resp.headers_mut()
-                .insert("cache-control", lambda_http::http::HeaderValue::from_static("public, max-age=300"));
-            Ok(resp)
+            Ok(cacheable(req, &CategorySearchResults { items }, REFERENCE_MAX_AGE))
         }
         Some(Operation::ListMunicipalities) => {
             let snap = reference.snapshot().await?;
             let items =
                 snap.value.municipalities.iter().map(|m| MunicipalityView { id: &m.id, name: &m.name }).collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            Ok(cacheable(req, &Page { items, next_cursor: None }, REFERENCE_MAX_AGE))
         }
         Some(Operation::ListAuthorities) => {
             let snap = reference.snapshot().await?;
@@ -232,7 +233,7 @@ async fn dispatch<R: ReferenceStore>(reference: &Reference<R>, req: &Request) ->
                     municipality_id: a.municipality_id.as_ref(),
                 })
                 .collect();
-            Ok(ok(&Page { items, next_cursor: None }))
+            Ok(cacheable(req, &Page { items, next_cursor: None }, REFERENCE_MAX_AGE))
         }
         Some(Operation::GetRoutingRules) => {
             let actor = actor(req)?;

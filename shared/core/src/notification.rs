@@ -33,28 +33,43 @@ pub struct Notification {
 }
 
 impl Notification {
-    /// The notification a transition owes the message's author, if any.
+    /// The notification a transition owes the message's author, if any. It names the message
+    /// by its category and address, so that a resident with several messages knows which one,
+    /// and it is written so that no verb has to agree with an authority's name.
     pub fn for_transition(
         message: &Message,
         entry: &HistoryEntry,
         authority_name: Option<&str>,
+        category_name: Option<&str>,
     ) -> Option<Notification> {
         let who = authority_name.unwrap_or("ответственный орган");
+        let which = subject(message, category_name);
         let (kind, text) = match (entry.from, entry.to) {
             (Some(Status::Submitted), Status::Routed) => {
-                (NotificationKind::Routed, format!("Ваше сообщение направлено: {who}."))
+                (NotificationKind::Routed, format!("Сообщение {which} направлено исполнителю: {who}."))
             }
             (_, Status::InProgress) if entry.from != Some(Status::InProgress) => {
-                (NotificationKind::InProgress, format!("{who} взял(а) ваше сообщение в работу."))
+                (NotificationKind::InProgress, format!("Сообщение {which} взято в работу. Исполнитель: {who}."))
             }
-            (_, Status::Answered) => {
-                (NotificationKind::Answered, format!("{who} ответил(а) на ваше сообщение. Оцените ответ."))
+            (_, Status::Answered) => (
+                NotificationKind::Answered,
+                format!("На сообщение {which} дан ответ. Исполнитель: {who}. Прочитайте ответ и оцените его."),
+            ),
+            (_, Status::Rejected) => {
+                let reason = entry.note.trim();
+                let text = if reason.is_empty() {
+                    format!("Сообщение {which} отклонено модератором.")
+                } else {
+                    format!("Сообщение {which} отклонено модератором. Причина: {}.", reason.trim_end_matches('.'))
+                };
+                (NotificationKind::Rejected, text)
             }
-            (_, Status::Rejected) => (NotificationKind::Rejected, "Ваше сообщение отклонено модератором.".to_owned()),
-            (_, Status::Closed) => (NotificationKind::Closed, "Сообщение закрыто. Спасибо за оценку!".to_owned()),
+            (_, Status::Closed) => {
+                (NotificationKind::Closed, format!("Рассмотрение сообщения {which} завершено. Спасибо за участие!"))
+            }
             (Some(from), to) if from == to && message.overdue && entry.note.starts_with(OVERDUE_NOTE) => (
                 NotificationKind::Overdue,
-                "Срок ответа на ваше сообщение истёк; сообщение передано на контроль в ЦУР.".to_owned(),
+                format!("Срок ответа на сообщение {which} истёк; сообщение передано на контроль в ЦУР."),
             ),
             _ => return None,
         };
@@ -70,5 +85,105 @@ impl Notification {
     }
 }
 
+/// How a notification names a message: «Ямы на дорогах» (ул. Ленина, 5), the address cut to
+/// 80 characters at a word.
+fn subject(message: &Message, category_name: Option<&str>) -> String {
+    let category = category_name.unwrap_or("без категории");
+    match message.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        Some(address) => format!("«{category}» ({})", shorten(address, 80)),
+        None => format!("«{category}»"),
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let at_word = cut.rfind(' ').filter(|&i| i > max / 2).map_or(cut.as_str(), |i| &cut[..i]);
+    format!("{}…", at_word.trim_end_matches([',', ' ']))
+}
+
 /// The history note of an escalation.
 pub const OVERDUE_NOTE: &str = "Срок ответа истёк";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ids::{CategoryId, MunicipalityId};
+    use crate::message::ActorRole;
+
+    fn message(address: Option<&str>) -> Message {
+        let at = DateTime::parse_from_rfc3339("2026-11-27T10:00:00+05:00").unwrap().to_utc();
+        let input = crate::submission::NewMessage {
+            category_id: CategoryId::parse("dorogi-yamy").unwrap(),
+            text: crate::values::MessageText::parse("Глубокая яма во дворе").unwrap(),
+            municipality_id: None,
+            address: address.map(|a| crate::values::Address::parse(a).unwrap()),
+            location: None,
+            photo_ids: Default::default(),
+            public: false,
+        };
+        let author = CitizenId::parse("bob").unwrap();
+        let muni = MunicipalityId::parse("tyumen").unwrap();
+        crate::submission::new_submission(&author, &input, muni, at, chrono_tz::UTC).0
+    }
+
+    fn entry(from: Status, to: Status, note: &str) -> HistoryEntry {
+        HistoryEntry {
+            seq: 2,
+            at: Utc::now(),
+            actor_role: ActorRole::Official,
+            actor_id: None,
+            actor_authority_id: None,
+            from: Some(from),
+            to,
+            note: note.into(),
+            facts: None,
+        }
+    }
+
+    fn text(m: &Message, from: Status, to: Status, note: &str) -> String {
+        let e = entry(from, to, note);
+        Notification::for_transition(m, &e, Some("Администрация города Тюмени"), Some("Ямы на дорогах")).unwrap().text
+    }
+
+    #[test]
+    fn a_notification_names_the_message_and_agrees_with_any_authority() {
+        let m = message(Some("ул. Ленина, 5"));
+        assert_eq!(
+            text(&m, Status::Submitted, Status::Routed, ""),
+            "Сообщение «Ямы на дорогах» (ул. Ленина, 5) направлено исполнителю: Администрация города Тюмени."
+        );
+        assert_eq!(
+            text(&m, Status::InProgress, Status::Answered, "Яму заделали"),
+            "На сообщение «Ямы на дорогах» (ул. Ленина, 5) дан ответ. Исполнитель: Администрация города Тюмени. \
+             Прочитайте ответ и оцените его."
+        );
+        assert_eq!(
+            text(&m, Status::Routed, Status::Rejected, "Содержит персональные данные."),
+            "Сообщение «Ямы на дорогах» (ул. Ленина, 5) отклонено модератором. Причина: Содержит персональные данные."
+        );
+        for (from, to) in [
+            (Status::Submitted, Status::Routed),
+            (Status::Routed, Status::InProgress),
+            (Status::InProgress, Status::Answered),
+            (Status::Routed, Status::Rejected),
+            (Status::Answered, Status::Closed),
+        ] {
+            let t = text(&m, from, to, "");
+            assert!(!t.contains("(а)") && !t.contains("ответил"), "{t}");
+            assert!(t.contains("«Ямы на дорогах»"), "{t}");
+        }
+        let bare = message(None);
+        assert!(text(&bare, Status::Routed, Status::InProgress, "").starts_with("Сообщение «Ямы на дорогах» взято"));
+    }
+
+    #[test]
+    fn a_long_address_is_cut_at_a_word() {
+        let long = "Тюменская область, город Тюмень, улица Николая Федорова, дом 15, корпус 2, подъезд 3, у детской площадки";
+        let t = text(&message(Some(long)), Status::Submitted, Status::Routed, "");
+        assert!(t.contains("(Тюменская область, город Тюмень, улица Николая Федорова, дом 15, корпус 2…) направлено"), "{t}");
+    }
+}

@@ -62,7 +62,8 @@ pub fn owed_notifications(region: &RegionData, updates: &[MessageUpdate]) -> Vec
         .iter()
         .filter_map(|u| {
             let authority = u.next.authority_id.as_ref().and_then(|a| region.authority(a)).map(|a| a.name.as_str());
-            Notification::for_transition(&u.next, &u.entry, authority).map(|mut notification| {
+            let category = region.category(&u.next.category_id).map(|c| c.name.as_str());
+            Notification::for_transition(&u.next, &u.entry, authority, category).map(|mut notification| {
                 notification.expires_at = u.entry.at.checked_add_signed(region.retention.notifications());
                 OutboxItem::new(Job::Notify { notification }, u.entry.at)
             })

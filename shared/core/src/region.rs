@@ -23,6 +23,10 @@ pub struct RegionInfo {
 pub struct Municipality {
     pub id: MunicipalityId,
     pub name: String,
+    /// Residents aged 18 and over, where the region file knows them: the denominator of a poll's
+    /// turnout share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adults: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -172,6 +176,58 @@ impl Retention {
     }
 }
 
+/// The portal's maps: where the raster tiles come from, whose they are, and where a map opens.
+/// No tile provider is built into the portal; the default is OpenStreetMap's public tiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapSettings {
+    /// A tile URL template with `{z}`, `{x}` and `{y}`, `https` (plain `http` only on a loopback
+    /// host, for tests).
+    #[serde(default = "MapSettings::default_tiles_url")]
+    pub tiles_url: String,
+    /// The attribution the provider's licence asks for, shown on every map.
+    #[serde(default = "MapSettings::default_attribution")]
+    pub attribution: String,
+    /// Where the portal's maps open: `[lat, lon]` and a zoom of 0..=18.
+    pub center: [f64; 2],
+    pub zoom: u8,
+}
+
+impl MapSettings {
+    fn default_tiles_url() -> String {
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png".to_owned()
+    }
+
+    fn default_attribution() -> String {
+        "© участники OpenStreetMap".to_owned()
+    }
+
+    fn problems(&self) -> Vec<RegionError> {
+        let mut errs = Vec::new();
+        let url = self.tiles_url.as_str();
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p));
+        if !(url.starts_with("https://") || loopback) {
+            errs.push(RegionError::new("map.tiles_url", "нужен адрес https://"));
+        }
+        for part in ["{z}", "{x}", "{y}"] {
+            if !url.contains(part) {
+                errs.push(RegionError::new("map.tiles_url", format!("в шаблоне нет {part}")));
+            }
+        }
+        if self.attribution.trim().is_empty() {
+            errs.push(RegionError::new("map.attribution", "укажите правообладателя карты"));
+        }
+        let [lat, lon] = self.center;
+        if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+            errs.push(RegionError::new("map.center", "широта −90…90, долгота −180…180"));
+        }
+        if self.zoom > 18 {
+            errs.push(RegionError::new("map.zoom", "от 0 до 18"));
+        }
+        errs
+    }
+}
+
 /// How the region reaches residents beyond the portal and e-mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,6 +253,9 @@ pub struct RegionData {
     pub retention: Retention,
     #[serde(default)]
     pub reach: ReachSettings,
+    /// The portal's maps; without it the portal offers no map and places are chosen without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<MapSettings>,
 }
 
 /// A problem in reference data, naming the entry at fault.
@@ -233,6 +292,7 @@ impl RegionData {
             errs.push(RegionError::new("region.default_deadline_working_days", "не меньше 1"));
         }
         errs.extend(self.retention.problems());
+        errs.extend(self.map.iter().flat_map(MapSettings::problems));
         let munis = unique_ids(&mut errs, "municipalities", self.municipalities.iter().map(|m| m.id.as_str()));
         unique_ids(&mut errs, "authorities", self.authorities.iter().map(|a| a.id.as_str()));
         let cats = unique_ids(&mut errs, "categories", self.categories.iter().map(|c| c.id.as_str()));

@@ -9,8 +9,8 @@ use crate::region::{
 
 pub use crate::clock::ManualClock;
 
-fn muni(id: &str, name: &str) -> Municipality {
-    Municipality { id: id.parse_slug(), name: name.into() }
+fn muni(id: &str, name: &str, adults: u64) -> Municipality {
+    Municipality { id: id.parse_slug(), name: name.into(), adults: Some(adults) }
 }
 fn auth(id: &str, name: &str, level: AuthorityLevel, m: Option<&str>) -> Authority {
     Authority { id: id.parse_slug(), name: name.into(), level, municipality_id: m.map(|m| m.parse_slug()) }
@@ -57,9 +57,9 @@ pub fn sample_region() -> RegionData {
             default_duplicate_radius_m: 50,
         },
         municipalities: vec![
-            muni("tyumen", "город Тюмень"),
-            muni("ishim", "город Ишим"),
-            muni("tobolsk", "город Тобольск"),
+            muni("tyumen", "город Тюмень", 1200),
+            muni("ishim", "город Ишим", 400),
+            muni("tobolsk", "город Тобольск", 800),
         ],
         authorities: vec![
             auth("tsur-72", "Центр управления регионом Тюменской области", Center, None),
@@ -114,6 +114,7 @@ pub fn sample_region() -> RegionData {
         retention: Default::default(),
         // Every channel, so that the preferences' round trips may include SMS.
         reach: ReachSettings { sms_enabled: true },
+        map: None,
     }
 }
 

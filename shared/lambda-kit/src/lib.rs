@@ -49,6 +49,9 @@ pub fn init(function: &'static functions::Function) {
     metrics::to_stdout(deployed.unwrap_or_else(|| function.name.to_owned()));
 }
 
+/// The media type of an Office Open XML spreadsheet (the analytics export for people).
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
 /// A JSON response with the given status.
 pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
@@ -59,6 +62,40 @@ pub fn json_response<T: Serialize>(status: u16, value: &T) -> Response<Body> {
             .unwrap_or_else(|_| ApiError::internal().into_response()),
         Err(e) => ApiError::Service(feedback_core::ServiceError::Unexpected(e.into())).into_response(),
     }
+}
+
+/// 200 with a value every caller sees alike (reference data, public documents), shared caches
+/// may keep for `max_age` seconds. Its `ETag` is a digest of the body: a request whose
+/// `If-None-Match` names it gets 304 with no body, so a portal that reloads pays only the headers.
+pub fn cacheable<T: Serialize>(req: &lambda_http::Request, value: &T, max_age: u32) -> Response<Body> {
+    let body = match serde_json::to_string(value) {
+        Ok(body) => body,
+        Err(e) => return ApiError::Service(feedback_core::ServiceError::Unexpected(e.into())).into_response(),
+    };
+    let etag = etag_of(body.as_bytes());
+    let control = format!("public, max-age={max_age}");
+    let builder = Response::builder().header("etag", &etag).header("cache-control", control);
+    let fresh = req
+        .headers()
+        .get_all("if-none-match")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    let resp = if fresh {
+        builder.status(304).body(Body::Empty)
+    } else {
+        builder.status(200).header("content-type", "application/json").body(Body::Text(body))
+    };
+    resp.unwrap_or_else(|_| ApiError::internal().into_response())
+}
+
+/// A strong validator of a body: the first 16 hex digits of its SHA-256, quoted.
+pub fn etag_of(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..8]))
 }
 
 /// 200 with the value.

@@ -128,6 +128,7 @@ route_table! {
     ModerationQueue: GET "/v1/moderation/comments" => POLLS, Jwt;
     MessagesReport: GET "/v1/analytics/messages" => ANALYTICS, Jwt;
     MessagesReportCsv: GET "/v1/analytics/messages.csv" => ANALYTICS, Jwt;
+    MessagesReportXlsx: GET "/v1/analytics/messages.xlsx" => ANALYTICS, Jwt;
     AuthorityRanking: GET "/v1/analytics/authorities" => ANALYTICS, Jwt;
     PollReport: GET "/v1/analytics/polls/{id}" => ANALYTICS, Jwt;
     OpenApiDocument: GET "/v1/openapi.json" => REFERENCE_DATA, Public;

@@ -7,6 +7,7 @@
 //! a route without an operation does not compile.
 
 use feedback_lambda::routes::{Access, Operation as Op, Route, ROUTES};
+use feedback_lambda::XLSX;
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
@@ -169,6 +170,8 @@ pub enum Output {
     /// `{items: [...], next_cursor}` of the named schema.
     Page(&'static str),
     Csv,
+    /// An Office Open XML spreadsheet.
+    Xlsx,
     /// The OpenAPI document itself.
     Document,
     /// A GeoReport v2 list of the named schema, as JSON or XML by the path's `{format}`.
@@ -296,7 +299,7 @@ fn poll_status() -> Value {
 /// The OpenAPI operation of a route.
 pub fn operation(route: &Route) -> Operation {
     use Input::{Json, JsonArray, None as NoBody};
-    use Output::{Csv, Document, Json as Out, Page};
+    use Output::{Csv, Document, Json as Out, Page, Xlsx};
     match route.op {
         Op::SubmitMessage => {
             let mut o =
@@ -391,8 +394,12 @@ pub fn operation(route: &Route) -> Operation {
             json!({"type": "string", "enum": ["flagged", "hidden"], "default": "flagged"}),
             "Отмеченные жалобами или скрытые.",
         )]),
-        Op::MessagesReport | Op::MessagesReportCsv => {
-            let output = if route.path.ends_with(".csv") { Csv } else { Out("MessagesReport") };
+        Op::MessagesReport | Op::MessagesReportCsv | Op::MessagesReportXlsx => {
+            let output = match route.path.rsplit('.').next() {
+                Some("csv") => Csv,
+                Some("xlsx") => Xlsx,
+                _ => Out("MessagesReport"),
+            };
             op("Показатели сообщений", NoBody, output).query(date_range()).query([param(
                 "group_by",
                 json!({"type": "string", "enum": ["category", "municipality", "authority", "status", "day"], "default": "category"}),
@@ -602,6 +609,11 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         Output::Json(name) => json!({"application/json": {"schema": schema_ref(name)}}),
         Output::Page(name) => json!({"application/json": {"schema": page_schema(name)}}),
         Output::Csv => json!({"text/csv": {"schema": {"type": "string"}}}),
+        Output::Xlsx => {
+            let mut content = Map::new();
+            content.insert(XLSX.to_owned(), json!({"schema": {"type": "string", "format": "binary"}}));
+            Value::Object(content)
+        }
         Output::Document => json!({"application/json": {"schema": {"type": "object"}}}),
         Output::Open311(item, list, element) => open311_content(item, list, element),
         Output::Open311One(item, element) => json!({

@@ -1,9 +1,9 @@
-// The analytics dashboard: headline figures, charts with their tables, CSV downloads, turnout.
+// The analytics dashboard: headline figures, charts with their tables, Excel and CSV downloads, turnout.
 
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Schemas } from "../api";
 import { Chart } from "../charts";
-import { fmtDate, fmtDay, isoDate, pct, STATUS } from "../format";
+import { fmtDate, fmtDay, isoDate, pct, plural, STATUS } from "../format";
 import { loadConfig, loadReference, type Reference } from "../reference";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, focusError, Loading, Page, Select, TextInput, toApiError, useId, useLoad } from "../ui";
@@ -59,15 +59,16 @@ export function Dashboard(props: { timeZone?: string }) {
     setRangeError(null);
     setRange(next);
   };
-  const downloadCsv = async (groupBy: "category" | "municipality" | "day") => {
+  const download = async (format: "csv" | "xlsx", groupBy: "category" | "municipality" | "day") => {
     setCsvBusy(true);
     setCsvError(null);
     try {
-      const text = await api.text("/v1/analytics/messages.csv", { query: { ...q, group_by: groupBy } });
-      const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+      const query = { query: { ...q, group_by: groupBy } };
+      const file = format === "xlsx" ? await api.file("/v1/analytics/messages.xlsx", query) : await api.file("/v1/analytics/messages.csv", query);
+      const url = URL.createObjectURL(file);
       const a = document.createElement("a");
       a.href = url;
-      a.download = `messages-${groupBy}-${q.from}-${q.to}.csv`;
+      a.download = `messages-${groupBy}-${q.from}-${q.to}.${format}`;
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -118,14 +119,14 @@ export function Dashboard(props: { timeZone?: string }) {
       </form>
       <p class="meta">
         Период: {fmtDate(q.from)} — {fmtDate(q.to)}{" "}
-        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("category")}>
-          Скачать CSV по категориям
+        <Button kind="link" busy={csvBusy} onClick={() => download("xlsx", "category")}>
+          Скачать Excel по категориям
         </Button>{" "}
-        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("municipality")}>
-          CSV по муниципалитетам
+        <Button kind="link" busy={csvBusy} onClick={() => download("xlsx", "municipality")}>
+          Excel по муниципалитетам
         </Button>{" "}
-        <Button kind="link" busy={csvBusy} onClick={() => downloadCsv("day")}>
-          CSV по дням
+        <Button kind="link" busy={csvBusy} onClick={() => download("csv", "category")}>
+          CSV для обработки
         </Button>
       </p>
       <ErrorBox error={csvError} />
@@ -246,6 +247,13 @@ function trendOf(days: Group[], q: { from: string; to: string }): { title: strin
 
 const MONTH = new Intl.DateTimeFormat("ru-RU", { month: "short", year: "numeric", timeZone: "UTC" });
 
+/** A turnout share as a percentage, with two significant digits when it is under one per cent. */
+function turnoutPct(share: number): string {
+  const v = share * 100;
+  const text = v >= 1 ? v.toLocaleString("ru-RU", { maximumFractionDigits: 1 }) : v.toLocaleString("ru-RU", { maximumSignificantDigits: 2 });
+  return `${text}\u00a0%`;
+}
+
 function Turnout(props: { reference: Reference }) {
   const polls = useLoad(async () => {
     const [open, closed] = await Promise.all([
@@ -276,6 +284,12 @@ function Turnout(props: { reference: Reference }) {
         <>
           <Select label="Голосование" value={selected} onValue={setPollId} options={polls.data.map((p) => [p.id, p.title])} />
           {turnout.length === 0 && <p>Бюллетеней пока нет.</p>}
+          {data.data?.turnout_share != null && data.data.eligible != null && (
+            <p class="headline-share" data-testid="turnout-share">
+              Явка: <strong>{turnoutPct(data.data.turnout_share)}</strong> — {data.data.total_ballots.toLocaleString("ru-RU")} {plural(data.data.total_ballots, "бюллетень", "бюллетеня", "бюллетеней")} на{" "}
+              {data.data.eligible.toLocaleString("ru-RU")} взрослых жителей, которые могли голосовать.
+            </p>
+          )}
           {rows.length > 0 && (
             <Chart
               testId="chart-turnout"
@@ -283,7 +297,14 @@ function Turnout(props: { reference: Reference }) {
               kind="hbar"
               labels={rows.map((t) => props.reference.municipality(t.municipality_id))}
               series={[{ label: "Бюллетеней", data: rows.map((t) => t.ballots) }]}
-            />
+            >
+              {rows.some((t) => t.share != null) && (
+                <p class="meta">
+                  Доля взрослых жителей, которые проголосовали:{" "}
+                  {rows.map((t) => `${props.reference.municipality(t.municipality_id)} — ${t.share != null ? turnoutPct(t.share) : "нет данных"}`).join("; ")}.
+                </p>
+              )}
+            </Chart>
           )}
           {hidden.length > 0 && (
             <p data-testid="turnout-hidden">

@@ -18,5 +18,8 @@ pub use counters::{
     Counters, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, REGION_SHARDS,
 };
 pub use plan::{plan, DateRange, GroupBy, MAX_RANGE_DAYS};
-pub use report::{rank, summarize, to_csv, AuthorityRank, GroupStats, MessagesReport, PollReport, Turnout};
+pub use report::{
+    rank, report_rows, summarize, to_csv, AuthorityRank, Cell, GroupStats, MessagesReport, PollReport, Turnout,
+    REPORT_COLUMNS,
+};
 pub use service::{reconcile, scope_of, Analytics, Reconciliation};

@@ -172,46 +172,79 @@ pub fn rank(groups: &[GroupStats]) -> Vec<AuthorityRank> {
     out
 }
 
-/// The CSV form of a messages report: a header row, then one row per group.
+/// One cell of an exported report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Count(i64),
+    /// A figure with a fraction (hours, an average rating, a share of 0..1).
+    Figure(f64),
+    /// A figure the data does not have (no answers, no ratings).
+    Empty,
+}
+
+/// The columns of an exported messages report, in order: the documented machine header of the
+/// CSV, and the Russian header people read in the spreadsheet.
+pub const REPORT_COLUMNS: [(&str, &str); 14] = [
+    ("key", "Код"),
+    ("name", "Название"),
+    ("submitted", "Подано"),
+    ("routed", "Направлено исполнителю"),
+    ("answered", "Дано ответов (с повторными)"),
+    ("answered_on_time", "Ответов в срок"),
+    ("overdue", "Просрочено"),
+    ("rejected", "Отклонено"),
+    ("closed", "Закрыто"),
+    ("reopened", "Возвращено на доработку"),
+    ("avg_response_hours", "Среднее время ответа, ч"),
+    ("rating_avg", "Средняя оценка"),
+    ("rating_count", "Оценок"),
+    ("rating_4_5_share", "Доля оценок 4–5"),
+];
+
+/// The rows of an exported messages report, one per group, in the order of [`REPORT_COLUMNS`].
+pub fn report_rows(groups: &[GroupStats]) -> Vec<[Cell; 14]> {
+    let opt = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Figure);
+    groups
+        .iter()
+        .map(|g| {
+            [
+                Cell::Text(g.key.clone()),
+                g.name.clone().map_or(Cell::Empty, Cell::Text),
+                Cell::Count(g.submitted),
+                Cell::Count(g.routed),
+                Cell::Count(g.answered),
+                Cell::Count(g.answered_on_time),
+                Cell::Count(g.overdue),
+                Cell::Count(g.rejected),
+                Cell::Count(g.closed),
+                Cell::Count(g.reopened),
+                opt(g.avg_response_hours),
+                opt(g.rating_avg),
+                Cell::Count(g.rating_count),
+                opt(g.rating_4_5_share),
+            ]
+        })
+        .collect()
+}
+
+/// The CSV form of a messages report for machines and for spreadsheets alike: RFC 4180 (commas,
+/// CRLF, quotes doubled), UTF-8 with a byte order mark so that a spreadsheet opened in Russian
+/// reads the names right, the machine header of [`REPORT_COLUMNS`], then one row per group.
 pub fn to_csv(groups: &[GroupStats]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "key",
-        "name",
-        "submitted",
-        "routed",
-        "answered",
-        "answered_on_time",
-        "overdue",
-        "rejected",
-        "closed",
-        "reopened",
-        "avg_response_hours",
-        "rating_avg",
-        "rating_count",
-        "rating_4_5_share",
-    ];
-    let _ = w.write_record(header);
-    let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-    for g in groups {
-        let _ = w.write_record([
-            g.key.clone(),
-            g.name.clone().unwrap_or_default(),
-            g.submitted.to_string(),
-            g.routed.to_string(),
-            g.answered.to_string(),
-            g.answered_on_time.to_string(),
-            g.overdue.to_string(),
-            g.rejected.to_string(),
-            g.closed.to_string(),
-            g.reopened.to_string(),
-            opt(g.avg_response_hours),
-            opt(g.rating_avg),
-            g.rating_count.to_string(),
-            opt(g.rating_4_5_share),
-        ]);
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
+    let _ = w.write_record(REPORT_COLUMNS.iter().map(|(machine, _)| *machine));
+    for row in report_rows(groups) {
+        let _ = w.write_record(row.iter().map(|c| match c {
+            Cell::Text(t) => t.clone(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Figure(x) => x.to_string(),
+            Cell::Empty => String::new(),
+        }));
     }
-    w.into_inner().unwrap_or_default()
+    drop(w);
+    out
 }
 
 /// A messages report.
@@ -224,13 +257,21 @@ pub struct MessagesReport {
 }
 
 /// Turnout of one municipality.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Turnout {
     pub municipality_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Exact from ten ballots on; "<10" below, and for the groups hidden with them.
     pub ballots: crate::disclosure::GroupCount,
+    /// The residents who could vote there: the municipality's adults from the region file, for a
+    /// poll open to every adult (no minimum age, or 18).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<u64>,
+    /// `ballots / eligible`, 0..1, rounded to four places; absent when either is unknown or the
+    /// count is suppressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
 }
 
 /// A poll's turnout, and its results once published.
@@ -239,6 +280,13 @@ pub struct PollReport {
     pub poll_id: crate::ids::PollId,
     pub status: crate::participation::PollStatus,
     pub total_ballots: u64,
+    /// The residents of the poll's audience who could vote, where the region file knows every
+    /// municipality's adults and the poll is open to every adult.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<u64>,
+    /// `total_ballots / eligible`, 0..1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turnout_share: Option<f64>,
     pub turnout: Vec<Turnout>,
     /// `None` until the results are published.
     pub results: Option<crate::participation::Results>,
@@ -273,6 +321,8 @@ mod tests {
         let mut g = GroupStats::from_fields("dorogi-yamy".into(), &f);
         g.name = Some("Ямы, \"дороги\"".into());
         let text = String::from_utf8(to_csv(&[g])).unwrap();
+        let text = text.strip_prefix('\u{feff}').expect("a byte order mark first");
+        assert!(text.ends_with("\r\n") && text.matches("\r\n").count() == 2, "{text:?}");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
         assert!(lines[0].starts_with("key,name,submitted,routed"));

@@ -135,21 +135,47 @@ where
             Some(r) => r.turnout.iter().filter_map(|(m, c)| Some((m.clone(), c.exact()?))).collect(),
             None => tally.turnout.clone(),
         };
+        // Adults are the denominator only where every adult may vote.
+        let adults_poll = matches!(poll.audience.min_age, None | Some(18));
+        let adults = |id: &MunicipalityId| snap.value.municipality(id).and_then(|m| m.adults).filter(|_| adults_poll);
         let turnout = crate::disclosure::suppress(&exact)
             .into_iter()
-            .map(|(m, ballots)| Turnout {
-                name: MunicipalityId::parse(&m)
-                    .ok()
-                    .and_then(|id| snap.value.municipality(&id))
-                    .map(|x| x.name.clone()),
-                municipality_id: m,
-                ballots,
+            .map(|(m, ballots)| {
+                let muni = MunicipalityId::parse(&m).ok();
+                let eligible = muni.as_ref().and_then(adults);
+                Turnout {
+                    name: muni.as_ref().and_then(|id| snap.value.municipality(id)).map(|x| x.name.clone()),
+                    share: share(ballots.exact(), eligible),
+                    eligible,
+                    municipality_id: m,
+                    ballots,
+                }
             })
             .collect();
         let results = results.map(crate::participation::Results::disclosed);
         let total_ballots = results.as_ref().filter(|r| r.is_final).map(|r| r.total_ballots).unwrap_or(tally.total);
-        Ok(PollReport { poll_id: poll.id, status: poll.status.public(), total_ballots, turnout, results })
+        let audience: Vec<&MunicipalityId> = if poll.audience.municipalities.is_empty() {
+            snap.value.municipalities.iter().map(|m| &m.id).collect()
+        } else {
+            poll.audience.municipalities.iter().collect()
+        };
+        let eligible = audience.into_iter().map(adults).sum::<Option<u64>>();
+        Ok(PollReport {
+            poll_id: poll.id,
+            status: poll.status.public(),
+            total_ballots,
+            eligible,
+            turnout_share: share(Some(total_ballots), eligible),
+            turnout,
+            results,
+        })
     }
+}
+
+/// `ballots / eligible`, rounded to four places, when both are known and the share is a share.
+fn share(ballots: Option<u64>, eligible: Option<u64>) -> Option<f64> {
+    let (b, e) = (ballots?, eligible.filter(|&e| e > 0)?);
+    (b <= e).then(|| ((b as f64 / e as f64) * 10_000.0).round() / 10_000.0)
 }
 
 /// Recounts every counter from the history and compares it with the stored counters.
