@@ -34,8 +34,10 @@ cargo build --quiet -p feedback-local
 # shellcheck source=lib/host.sh
 source scripts/lib/host.sh
 # --allow-local-push: the suite's stubbed browser subscribes with a loopback endpoint;
-# --allow-local-webhooks: the webhook admin test's receiver listens on 127.0.0.1.
-start_host e2e.sh --allow-local-push --allow-local-webhooks
+# --allow-local-webhooks: the webhook admin test's receiver listens on 127.0.0.1;
+# --tiles-url: the maps' tiles come from the suite's fixture (web/e2e/run.mjs answers them), never
+# from a tile provider on the internet.
+start_host e2e.sh --allow-local-push --allow-local-webhooks --tiles-url 'http://127.0.0.1:9/tiles/{z}/{x}/{y}.png'
 BASE_URL=$HOST_URL
 LOG="$HOST_DIR/serve.log"
 

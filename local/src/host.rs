@@ -63,6 +63,8 @@ pub struct HostConfig {
     /// Whether webhook endpoints may be `http://127.0.0.1` or `http://localhost`, for a
     /// developer's receiver (`--allow-local-webhooks`); otherwise only public `https` URLs.
     pub allow_local_webhooks: bool,
+    /// The portal's tile URL template in place of the region file's (`--tiles-url`).
+    pub tiles_url: Option<String>,
 }
 
 impl HostConfig {

@@ -89,6 +89,10 @@ enum Command {
         /// machine; without it only https URLs to public addresses are accepted.
         #[arg(long)]
         allow_local_webhooks: bool,
+        /// Serves the portal's maps from this tile URL template (`{z}`, `{x}`, `{y}`) instead of
+        /// the region file's: a tile server of one's own, or a test fixture on this machine
+        #[arg(long, env = "FEEDBACK_TILES_URL", value_parser = parse_tiles_url)]
+        tiles_url: Option<String>,
         #[arg(long, value_enum, default_value = "dev")]
         auth: AuthMode,
         #[arg(long, required_if_eq("auth", "oidc"))]
@@ -259,6 +263,7 @@ async fn main() -> anyhow::Result<()> {
             smtp_url,
             mail_from,
             allow_local_webhooks,
+            tiles_url,
             auth,
             issuer,
             audience,
@@ -292,6 +297,7 @@ async fn main() -> anyhow::Result<()> {
                 allow_local_push,
                 mail: feedback_local::mail::MailConfig { smtp_url, from: mail_from },
                 allow_local_webhooks,
+                tiles_url,
             };
             let platform = Arc::new(Platform::open(config, verifier).await?);
             let (tx, rx) = tokio::sync::watch::channel(false);
@@ -307,6 +313,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The region file given, or the default one; says which.
+/// A tile URL template the portal's maps may load: `https`, or `http` on this machine.
+fn parse_tiles_url(raw: &str) -> Result<String, String> {
+    feedback_core::region::MapSettings::check_tiles_url(raw).map(|()| raw.to_owned())
+}
+
 fn region_source(given: Option<PathBuf>) -> RegionSource {
     let source = RegionSource::resolve(given);
     tracing::info!(region_file = %source, "region file");

@@ -29,7 +29,10 @@ pub fn handles(method: &str, path: &str) -> bool {
 pub async fn respond(p: &Platform, method: &str, path: &str, headers: &HeaderMap) -> Response {
     let head = method == "HEAD";
     if path == "/config.json" {
-        let region = p.reference.snapshot().await.ok().map(|v| v.value.clone());
+        let mut region = p.reference.snapshot().await.ok().map(|v| v.value.clone());
+        if let (Some(url), Some(map)) = (&p.config.tiles_url, region.as_mut().and_then(|r| r.map.as_mut())) {
+            map.tiles_url.clone_from(url);
+        }
         let body = config(&p.verifier, region.as_ref()).to_string();
         let mut resp = response(StatusCode::OK, "application/json", body.into_bytes(), head);
         resp.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));

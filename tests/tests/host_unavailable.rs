@@ -30,6 +30,7 @@ async fn start() -> (Arc<Platform>, String, tokio::sync::watch::Sender<bool>, St
         allow_local_push: false,
         mail: Default::default(),
         allow_local_webhooks: false,
+        tiles_url: None,
     };
     let platform = Arc::new(Platform::open(config, Verifier::Dev { key: key.clone() }).await.unwrap());
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -1133,6 +1133,112 @@ test("an admin adds a webhook endpoint, sees its secret once, reads the delivery
   }
 });
 
+/** Serves the map tiles from the suite's fixture: scripts/e2e.sh points the host's maps at
+ * 127.0.0.1:9, where nothing listens, and every tile request is answered here. */
+async function serveTiles(context) {
+  const tiles = [];
+  await context.route("http://127.0.0.1:9/tiles/**", (route) => {
+    tiles.push(route.request().url());
+    return route.fulfill({ status: 200, contentType: "image/png", body: PNG });
+  });
+  return tiles;
+}
+
+/** A public message with a place, filed and routed through the API. */
+async function publicMessage(resident, text, location) {
+  return fileRoutedMessage(resident, { category_id: "dorogi-yamy", municipality_id: "tyumen", text, location, public: true });
+}
+
+test("the public map: clusters from the tile fixture, the list beside it and a card, without signing in", async (env) => {
+  const tiles = await serveTiles(env.context);
+  const filer = await as({ sub: "e2e-map-filer", roles: ["citizen"], municipality: "tyumen" });
+  const near = { lat: 57.1523, lon: 65.5412 };
+  const first = await publicMessage(filer, "Глубокая яма у пешеходного перехода на улице Республики, 20, колёса проваливаются.", near);
+  await publicMessage(filer, "Вторая яма рядом с переходом на улице Республики, напротив аптеки, большая лужа.", { lat: near.lat + 0.0004, lon: near.lon + 0.0004 });
+  await answerMessage(await as("official-sergey"), first.id, ANSWER_TEXT);
+  const page = await env.context.newPage();
+  await page.goto("/map");
+  await page.getByRole("heading", { name: "Проблемы региона" }).waitFor();
+  const map = page.getByTestId("region-map");
+  await map.locator(".leaflet-tile-loaded").first().waitFor();
+  assert.ok(tiles.length > 0, "tiles come from the fixture");
+  await map.getByText("© участники OpenStreetMap").waitFor();
+  // The clusters: a focusable marker that says how many messages it holds.
+  const cluster = map.locator(".map-cluster").first();
+  await cluster.waitFor();
+  assert.match(await cluster.getAttribute("aria-label"), /\d+ сообщени/);
+  // The list twin holds the same messages, with text scrubbed and no author.
+  const list = page.getByTestId("public-list");
+  await list.getByText(/Глубокая яма у пешеходного перехода/).waitFor();
+  await axe(page, "public map");
+  await shot(page, "19-public-map");
+  await list.locator("li", { hasText: "Глубокая яма у пешеходного перехода" }).getByRole("button", { name: /Подробнее/ }).click();
+  const card = page.getByTestId("public-card");
+  await card.getByText(ANSWER_TEXT).waitFor();
+  await card.getByText("Администрация города Тюмени", { exact: false }).waitFor();
+  // The keyboard reaches the map and its clusters; Enter on a cluster zooms in.
+  await cluster.focus();
+  const before = await page.evaluate(() => document.querySelector(".leaflet-proxy")?.style.transform ?? "");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((b) => (document.querySelector(".leaflet-proxy")?.style.transform ?? "") !== b, before);
+  // Filters live in the address: a status with nothing in it empties the list.
+  await page.getByLabel("Статус").selectOption({ label: "Закрыто" });
+  await page.waitForURL(/status=closed/);
+  await page.getByText(/Здесь публичных сообщений нет|Сообщения в видимой части карты/).first().waitFor();
+  // On a phone the map and the list fit the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto("/map");
+  await page.getByTestId("region-map").locator(".leaflet-tile-loaded").first().waitFor();
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `the map page is ${scroll} px wide on a ${width} px screen`);
+  await axe(page, "public map (phone)");
+  await shot(page, "20-public-map-phone");
+  await page.close();
+});
+
+test("a resident places the pin on the form's map, sees «Уже сообщили рядом», follows with «Я тоже» and hears the answer", async (env) => {
+  await serveTiles(env.context);
+  const filer = await as({ sub: "e2e-metoo-filer", roles: ["citizen"], municipality: "tyumen" });
+  const spot = { lat: 57.1601, lon: 65.5302 };
+  const original = await publicMessage(filer, "Провал асфальта на выезде со двора дома 8 по улице Мельникайте, опасно для машин.", spot);
+  const page = await signInAs(env, "resident-ivan");
+  await page.goto("/new");
+  await page.getByLabel("Поиск категории").fill("яма");
+  await page.getByRole("radiogroup", { name: "Найденные категории" }).getByText("Ямы на дорогах").click();
+  await page.getByText("Выбрано: Ямы на дорогах").waitFor();
+  // The pin: the map opens on demand; Enter on «Поставить метку в центр карты» fills the fields.
+  await page.getByRole("button", { name: "Указать место на карте" }).click();
+  const map = page.getByTestId("pin-map");
+  await map.locator(".leaflet-tile-loaded").first().waitFor();
+  await page.getByRole("button", { name: "Поставить метку в центр карты" }).focus();
+  await page.keyboard.press("Enter");
+  assert.match(await page.getByLabel("Широта").inputValue(), /^\d+\.\d{6}$/);
+  // A click on the map moves the pin there.
+  const lat0 = await page.getByLabel("Широта").inputValue();
+  const box = await map.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.25, box.y + box.height * 0.25);
+  assert.notEqual(await page.getByLabel("Широта").inputValue(), lat0);
+  await axe(page, "submission form with its map");
+  // The place typed in: the original is within the category's radius.
+  await page.getByLabel("Широта").fill(String(spot.lat));
+  await page.getByLabel("Долгота").fill(String(spot.lon));
+  const nearby = page.getByTestId("nearby");
+  await nearby.getByText(/Провал асфальта на выезде со двора/).waitFor();
+  await shot(page, "21-already-reported");
+  await nearby.getByRole("button", { name: "Я тоже" }).click();
+  await nearby.getByText("Вы поддержали это сообщение. Мы сообщим вам об ответе.").waitFor();
+  // The answer reaches the supporter among their notifications.
+  await answerMessage(await as("official-sergey"), original.id, ANSWER_TEXT);
+  const ivan = await as("resident-ivan");
+  await until("the supporter hears the answer", async () => {
+    const { items } = await ivan.get("/v1/me/notifications?limit=100");
+    return items.some((n) => n.message_id === original.id && n.kind === "answered");
+  });
+  await page.goto("/notifications");
+  await page.locator(".cards li", { hasText: /дан ответ/ }).first().waitFor();
+  await page.close();
+});
+
 run(async () => {
   const env = await launch();
   return env;

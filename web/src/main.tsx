@@ -6,24 +6,25 @@ import { match, navigate, onLinkClick, useLocation } from "./router";
 import { acceptSessionsFromWindows, askOtherTabs, expired, hasRole, notice, session, signInInWindow, signOut, type Session } from "./session";
 import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
-import { DashboardPage } from "./pages/dashboard";
 import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
 import { MyData } from "./pages/my-data";
 import { ReachPage } from "./pages/reach";
-import { NewPoll } from "./pages/new-poll";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
-import { RoutingRules } from "./pages/routing";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
-import { WebhookDetail, WebhooksPage } from "./pages/webhooks";
 import { Widget } from "./pages/widget";
 import { Loading, Page } from "./ui";
+import { lazyModule } from "./lazy";
 import { useEffect, useState } from "preact/hooks";
+
+const Staff = lazyModule(() => import("./pages/staff"));
+const MapPages = lazyModule(() => import("./pages/region-map"));
 
 type Route = { path: string; view: (p: Record<string, string>) => ComponentChildren; roles?: Session["roles"] };
 
 const ROUTES: Route[] = [
   { path: "/login", view: () => <SignIn /> },
   { path: "/auth/callback", view: () => <AuthCallback /> },
+  { path: "/map", view: () => <MapPages render={(m) => <m.RegionMap />} /> },
   { path: "/new", view: () => <NewMessage />, roles: ["citizen"] },
   { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
   { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
@@ -37,12 +38,12 @@ const ROUTES: Route[] = [
   { path: "/discussions/:id", view: (p) => <DiscussionDetail id={p.id} />, roles: ["citizen", "admin", "moderator"] },
   { path: "/queue", view: () => <Queue />, roles: ["official"] },
   { path: "/moderation", view: () => <ModerationQueue />, roles: ["moderator"] },
-  { path: "/dashboard", view: () => <DashboardPage />, roles: ["admin", "analyst", "official"] },
-  { path: "/admin/polls/new", view: () => <NewPoll />, roles: ["admin"] },
-  { path: "/admin/discussions/new", view: () => <NewPoll discussion />, roles: ["admin"] },
-  { path: "/admin/routing", view: () => <RoutingRules />, roles: ["admin"] },
-  { path: "/admin/webhooks", view: () => <WebhooksPage />, roles: ["admin"] },
-  { path: "/admin/webhooks/:id", view: (p) => <WebhookDetail id={p.id} />, roles: ["admin"] },
+  { path: "/dashboard", view: () => <Staff render={(m) => <m.DashboardPage />} />, roles: ["admin", "analyst", "official"] },
+  { path: "/admin/polls/new", view: () => <Staff render={(m) => <m.NewPoll />} />, roles: ["admin"] },
+  { path: "/admin/discussions/new", view: () => <Staff render={(m) => <m.NewPoll discussion />} />, roles: ["admin"] },
+  { path: "/admin/routing", view: () => <Staff render={(m) => <m.RoutingRules />} />, roles: ["admin"] },
+  { path: "/admin/webhooks", view: () => <Staff render={(m) => <m.WebhooksPage />} />, roles: ["admin"] },
+  { path: "/admin/webhooks/:id", view: (p) => <Staff render={(m) => <m.WebhookDetail id={p.id} />} />, roles: ["admin"] },
 ];
 
 function Redirect(props: { to: string }) {

@@ -5,6 +5,7 @@ type Item = [string, string];
 
 function items(s: Session): Item[] {
   const list: Item[] = [];
+  const map: Item = ["/map", "Проблемы на карте"];
   if (hasRole(s, "citizen")) {
     list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/preferences", "Уведомления и подписки"], ["/me/data", "Мои данные"]);
   }
@@ -12,6 +13,7 @@ function items(s: Session): Item[] {
   if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
   if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/polls", "Голосования"]);
   if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"]);
+  list.push(map);
   if (hasRole(s, "admin")) list.push(["/admin/polls/new", "Новое голосование"], ["/admin/discussions/new", "Новое обсуждение"], ["/admin/routing", "Маршрутизация"], ["/admin/webhooks", "Вебхуки"]);
   const seen = new Set<string>();
   return list.filter(([href]) => !seen.has(href) && !!seen.add(href));

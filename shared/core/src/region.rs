@@ -202,17 +202,23 @@ impl MapSettings {
         "© участники OpenStreetMap".to_owned()
     }
 
-    fn problems(&self) -> Vec<RegionError> {
-        let mut errs = Vec::new();
-        let url = self.tiles_url.as_str();
+    /// Whether `url` is a tile URL template the portal may load: `https` (plain `http` only on a
+    /// loopback host) with `{z}`, `{x}` and `{y}`.
+    pub fn check_tiles_url(url: &str) -> Result<(), String> {
         let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p));
         if !(url.starts_with("https://") || loopback) {
-            errs.push(RegionError::new("map.tiles_url", "нужен адрес https://"));
+            return Err("нужен адрес https://".into());
         }
-        for part in ["{z}", "{x}", "{y}"] {
-            if !url.contains(part) {
-                errs.push(RegionError::new("map.tiles_url", format!("в шаблоне нет {part}")));
-            }
+        match ["{z}", "{x}", "{y}"].into_iter().find(|part| !url.contains(part)) {
+            Some(part) => Err(format!("в шаблоне нет {part}")),
+            None => Ok(()),
+        }
+    }
+
+    fn problems(&self) -> Vec<RegionError> {
+        let mut errs = Vec::new();
+        if let Err(problem) = Self::check_tiles_url(&self.tiles_url) {
+            errs.push(RegionError::new("map.tiles_url", problem));
         }
         if self.attribution.trim().is_empty() {
             errs.push(RegionError::new("map.attribution", "укажите правообладателя карты"));

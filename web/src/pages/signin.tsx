@@ -46,6 +46,9 @@ export function SignIn() {
       <ErrorBox error={cfg.error} />
       {cfg.data?.auth === "dev" && <DevSignIn cfg={cfg.data} returnTo={returnTo} />}
       {cfg.data?.auth === "oidc" && <OidcSignIn cfg={cfg.data} returnTo={returnTo} />}
+      <p class="meta">
+        Без входа можно посмотреть <a href="/map">проблемы региона на карте</a> и что с ними стало.
+      </p>
     </Page>
   );
 }

@@ -3,6 +3,8 @@ import { api, ApiError, uploadPhoto, type Schemas } from "../api";
 import type { Category, Reference } from "../reference";
 import { session } from "../session";
 import { Button, ErrorBox, focusError, Select, TextArea, TextInput, toApiError, useId } from "../ui";
+import { PinPicker, useMapSettings } from "../map";
+import { fmtDate, plural } from "../format";
 
 export const TEXT_MIN = 10;
 export const TEXT_MAX = 4000;
@@ -272,6 +274,8 @@ export function SubmitForm(props: {
   const [error, setError] = useState<ApiError | null>(null);
   const [photoError, setPhotoError] = useState<string | undefined>();
   const [geoState, setGeoState] = useState<string>("");
+  const [showMap, setShowMap] = useState(false);
+  const mapSettings = useMapSettings();
   const attempt = useRef<{ key: string; body: string } | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const errorId = useId("submit-error");
@@ -422,10 +426,17 @@ export function SubmitForm(props: {
             </Button>
           </div>
         </div>
+        {mapSettings && !props.compact && (
+          <Button type="button" kind="link" aria-expanded={showMap} onClick={() => setShowMap(!showMap)}>
+            {showMap ? "Скрыть карту" : "Указать место на карте"}
+          </Button>
+        )}
+        {mapSettings && showMap && <PinPicker settings={mapSettings} lat={draft.lat} lon={draft.lon} onPick={(lat, lon) => update({ lat, lon })} />}
         <p class="hint" role="status">
           {geoState}
         </p>
       </fieldset>
+      {s?.roles.includes("citizen") && <AlreadyReported reference={ref} category={draft.category_id} lat={draft.lat} lon={draft.lon} />}
       <PhotoPicker
         count={photos.length}
         disabled={photos.length >= MAX_PHOTOS || uploading}
@@ -456,5 +467,83 @@ export function SubmitForm(props: {
         </Button>
       </div>
     </form>
+  );
+}
+
+type Nearby = Schemas["Nearby"];
+
+/**
+ * «Уже сообщили рядом»: once the category and the place are chosen, the open public messages of
+ * that category within its duplicate radius, each with «Я тоже», so that a resident can join a
+ * report instead of filing a duplicate. Joining makes them hear the message's answer.
+ */
+function AlreadyReported(props: { reference: Reference; category: string; lat: string; lon: string }) {
+  const [nearby, setNearby] = useState<Nearby | null>(null);
+  const [joined, setJoined] = useState<Record<string, number>>({});
+  const [error, setError] = useState<ApiError | null>(null);
+  const lat = Number(props.lat.replace(",", "."));
+  const lon = Number(props.lon.replace(",", "."));
+  const ready = !!props.category && props.lat.trim() !== "" && props.lon.trim() !== "" && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
+  useEffect(() => {
+    if (!ready) {
+      setNearby(null);
+      return;
+    }
+    let live = true;
+    const timer = setTimeout(() => {
+      api.get("/v1/messages/nearby", { query: { category_id: props.category, lat, lon } }).then(
+        (n) => live && setNearby(n),
+        () => live && setNearby(null),
+      );
+    }, 400);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [props.category, props.lat, props.lon]);
+  if (!nearby || (nearby.items.length === 0 && nearby.non_public_count === 0)) return null;
+  const join = async (id: string) => {
+    setError(null);
+    try {
+      const r = await api.post("/v1/messages/{id}/supporters", { path: { id } });
+      setJoined({ ...joined, [id]: r.supporters });
+    } catch (err) {
+      setError(toApiError(err));
+    }
+  };
+  return (
+    <section class="panel nearby" aria-labelledby="nearby-h" data-testid="nearby">
+      <h2 id="nearby-h">Уже сообщили рядом</h2>
+      <p class="hint">
+        В радиусе {nearby.radius_m} м о такой проблеме уже сообщили. Нажмите «Я тоже», чтобы поддержать сообщение и узнать об ответе, — или
+        отправьте своё, если проблема другая.
+      </p>
+      <ErrorBox error={error} />
+      <ul class="cards">
+        {nearby.items.map((m) => (
+          <li class="card" key={m.id}>
+            <p class="meta">
+              {props.reference.category(m.category_id)} · {fmtDate(m.created_at)} · поддержали: {joined[m.id] ?? m.supporters}
+            </p>
+            <p class="excerpt">{m.text.length > 200 ? `${m.text.slice(0, 200)}…` : m.text}</p>
+            {joined[m.id] !== undefined ? (
+              <p class="ok-text" role="status">
+                Вы поддержали это сообщение. Мы сообщим вам об ответе.
+              </p>
+            ) : (
+              <Button type="button" kind="secondary" onClick={() => join(m.id)}>
+                Я тоже
+              </Button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {nearby.non_public_count > 0 && (
+        <p class="meta">
+          И ещё {nearby.non_public_count} {plural(nearby.non_public_count, "сообщение", "сообщения", "сообщений")} рядом, которые их авторы не стали
+          публиковать.
+        </p>
+      )}
+    </section>
   );
 }
