@@ -74,6 +74,7 @@ pub async fn the_map_counts_public_messages_by_cell_while_they_are_visible<S: Pu
         .unwrap()
         .message
         .id;
+    s.clock.advance(Duration::seconds(1));
     let b = s
         .messages
         .submit(
