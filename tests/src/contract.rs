@@ -331,7 +331,7 @@ async fn owed_notifications<Q: Queue>(q: &Q) -> Vec<feedback_core::notification:
             return out;
         }
         for d in got {
-            if let Job::Notify { notification } = Job::from_body(&d.body).unwrap() {
+            if let Job::Notify { notification, .. } = Job::from_body(&d.body).unwrap() {
                 out.push(notification);
             }
             q.ack(QueueName::Notifications, &d.receipt).await.unwrap();
@@ -373,7 +373,7 @@ pub async fn a_failed_transition_owes_nothing<S: Backend, Q: Queue>(h: &Harness<
     e2.from = Some(Status::Submitted);
     e2.to = Status::Routed;
     let notification = feedback_core::notification::Notification::for_transition(&next, &e2, None, None).unwrap();
-    let owed = [OutboxItem::new(Job::Notify { notification }, e2.at)];
+    let owed = [OutboxItem::new(Job::Notify { notification, supporters: Vec::new() }, e2.at)];
     let stale = MessageUpdate::new(7, next.clone(), e2.clone());
     assert!(matches!(h.store.update_messages(&[stale], &owed).await, Err(StoreError::Conflict)));
     let later = at(T0) + Duration::minutes(5);

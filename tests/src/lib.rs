@@ -12,6 +12,7 @@ pub mod linking;
 pub mod moto;
 pub mod open311;
 pub mod polls;
+pub mod public;
 pub mod reach;
 pub mod rights;
 pub mod webhooks;

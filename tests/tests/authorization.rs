@@ -134,6 +134,36 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         State::Routed,
         [200, 404, 200, 404, 200, 200, 401, 403],
     ),
+    (
+        "GET /v1/messages/nearby",
+        "apigw-get-messages-nearby.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/messages/{id}/supporters",
+        "apigw-post-message-supporters.json",
+        State::Public,
+        [409, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/public/messages",
+        "apigw-get-public-messages.json",
+        State::Public,
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET /v1/public/messages/{id}",
+        "apigw-get-public-message.json",
+        State::Public,
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET /v1/public/clusters",
+        "apigw-get-public-clusters.json",
+        State::Public,
+        [200, 200, 200, 200, 200, 200, 200, 200],
+    ),
 ];
 
 const ANALYTICS_ACTORS: [&str; 7] =
@@ -193,6 +223,8 @@ const DELIVERIES_MATRIX: &[(&str, &str, [u16; 8])] = &[
 enum State {
     Routed,
     Answered,
+    /// Routed, and public: its author chose to show it.
+    Public,
 }
 
 fn claims(who: &str) -> Option<HashMap<String, String>> {
@@ -266,6 +298,7 @@ async fn message_in(app: &App, state: State) -> (MessageId, PhotoId) {
     let (photo, _) = app.submit.photos.announce(&alice, "image/jpeg", 2048).await.unwrap();
     let mut input = new_message("dorogi-yamy", "Яма у дома 15 на Республики");
     input.photo_ids = PhotoIds::parse(&[photo.id.to_string()]).unwrap();
+    input.public = matches!(state, State::Public);
     let id = app.submit.messages.submit(&alice, input, None).await.unwrap().message.id;
     app.routing.route(&id).await.unwrap();
     if let State::Answered = state {
@@ -304,6 +337,7 @@ fn render() -> String {
             let state = match state {
                 State::Routed => "",
                 State::Answered => " (answered)",
+                State::Public => " (public)",
             };
             (format!("`{route}`{state}"), &expected[..])
         }),

@@ -169,3 +169,8 @@ async fn ses_sends_the_mime_message_raw_with_the_unsubscribe_headers() {
         .unwrap_err();
     assert!(matches!(refused, SendError::Permanent(_)), "{refused:?}");
 }
+
+mod public {
+    use super::*;
+    feedback_tests::public_suite!(harness!());
+}

@@ -151,3 +151,8 @@ mod webhooks {
     use super::*;
     feedback_tests::webhooks_suite!(harness());
 }
+
+mod public {
+    use super::*;
+    feedback_tests::public_suite!(harness());
+}

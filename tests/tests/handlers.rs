@@ -291,3 +291,38 @@ async fn category_search_answers_cacheably_and_refuses_bad_queries_in_russian() 
         assert!(!message.chars().any(|c| c.is_ascii_alphabetic()), "{message}");
     }
 }
+
+#[tokio::test]
+async fn the_public_map_answers_anyone_cacheably_and_refuses_bad_queries_with_problems() {
+    let app = app(20).await;
+    for name in ["apigw-get-public-messages.json", "apigw-get-public-clusters.json"] {
+        let resp = submit_message::handle(&app.submit, http_event(name)).await.unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+        assert_eq!(resp.headers()["cache-control"], "public, max-age=60", "{name}");
+    }
+    let missing = submit_message::handle(&app.submit, http_event("apigw-get-public-message.json")).await.unwrap();
+    assert_eq!(missing.status(), 404, "the fixture's id is no public message");
+    assert_eq!(missing.headers()["content-type"], "application/problem+json");
+    let bad: &[(&str, &[(&str, &str)])] = &[
+        ("apigw-get-public-clusters.json", &[("bbox", "65.4,57.0,65.7"), ("zoom", "12")]),
+        ("apigw-get-public-clusters.json", &[("bbox", "65.7,57.0,65.4,57.2"), ("zoom", "12")]),
+        ("apigw-get-public-clusters.json", &[("bbox", "65.4,57.0,65.7,57.2"), ("zoom", "19")]),
+        ("apigw-get-public-clusters.json", &[("bbox", "65.4,57.0,65.7,57.2")]),
+        ("apigw-get-public-clusters.json", &[("bbox", "65.4,57.0,65.7,57.2"), ("zoom", "3"), ("status", "rejected")]),
+        ("apigw-get-public-messages.json", &[("limit", "201")]),
+        ("apigw-get-public-messages.json", &[("limit", "0")]),
+        ("apigw-get-public-messages.json", &[("cursor", "not-a-cursor")]),
+        ("apigw-get-public-messages.json", &[("from", "2026-13-01")]),
+        ("apigw-get-public-messages.json", &[("category_id", "unknown-category")]),
+        ("apigw-get-public-messages.json", &[("page", "2")]),
+        ("apigw-get-messages-nearby.json", &[("category_id", "dorogi-yamy"), ("lat", "95"), ("lon", "65.5")]),
+        ("apigw-get-messages-nearby.json", &[("lat", "57.1"), ("lon", "65.5")]),
+    ];
+    for (fixture, query) in bad {
+        let params: HashMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let req = http_event(fixture).with_query_string_parameters(params);
+        let resp = submit_message::handle(&app.submit, req).await.unwrap();
+        assert_eq!(resp.status(), 422, "{fixture} {query:?}: {}", body_json(&resp));
+        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{fixture} {query:?}");
+    }
+}

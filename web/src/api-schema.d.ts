@@ -573,6 +573,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/nearby": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Уже сообщили рядом */
+        get: operations["getMessagesNearby"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -669,6 +686,23 @@ export interface paths {
         put?: never;
         /** Отклонить */
         post: operations["postMessagesIdReject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{id}/supporters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Я тоже: поддержать сообщение */
+        post: operations["postMessagesIdSupporters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -838,6 +872,57 @@ export interface paths {
         };
         /** Результаты */
         get: operations["getPollsIdResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/clusters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Проблемы региона на карте: кластеры */
+        get: operations["getPublicClusters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Проблемы региона: публичные сообщения */
+        get: operations["getPublicMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Публичное сообщение */
+        get: operations["getPublicMessagesId"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1114,6 +1199,27 @@ export interface components {
             email: boolean;
             push: boolean;
             sms: boolean;
+        };
+        /** @description Public messages counted in one cell of the map. */
+        Cluster: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: double
+             * @description The centre of the cell.
+             */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
+        /** @description The clusters of a box at a zoom level. */
+        Clusters: {
+            clusters: components["schemas"]["Cluster"][];
+            /**
+             * Format: int32
+             * @description The geohash precision of the cells (2..7): the zoom's, or coarser for a box too large.
+             */
+            precision: number;
         };
         /** @description ULID */
         CommentId: string;
@@ -1432,6 +1538,22 @@ export interface components {
         MunicipalityView: {
             id: components["schemas"]["MunicipalityId"];
             name: string;
+        };
+        /** @description What is already reported near a place, before a resident submits. */
+        Nearby: {
+            /** @description Open public messages of the category within the radius, nearest first. */
+            items: components["schemas"]["PublicMessage"][];
+            /**
+             * Format: int32
+             * @description Open messages of the category within the radius that their authors kept private: counted,
+             *     never shown.
+             */
+            non_public_count: number;
+            /**
+             * Format: int32
+             * @description The category's duplicate radius, in metres.
+             */
+            radius_m: number;
         };
         /** @description `POST /v1/integrations` body. */
         NewIntegrationRequest: {
@@ -1755,6 +1877,51 @@ export interface components {
             /** @description `urn:feedback:problem:<code>`. */
             type: string;
         };
+        /**
+         * @description A public message as anyone may see it: no author, text and answer scrubbed of personal data,
+         *     the place snapped to a grid of about 100 m (0.001° of latitude, 0.002° of longitude).
+         */
+        PublicMessage: {
+            /** @description The authority's answer, once the message is answered or closed. */
+            answer?: string | null;
+            /**
+             * Format: date-time
+             * @description When the authority answered, once the message is answered or closed.
+             */
+            answered_at?: string | null;
+            authority_id?: null | components["schemas"]["AuthorityId"];
+            category_id: components["schemas"]["CategoryId"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            deadline?: string | null;
+            id: components["schemas"]["MessageId"];
+            location?: null | components["schemas"]["PublicPoint"];
+            municipality_id: components["schemas"]["MunicipalityId"];
+            status: components["schemas"]["Status"];
+            /**
+             * Format: int32
+             * @description Residents who reported the same problem with «Я тоже».
+             */
+            supporters: number;
+            text: string;
+        };
+        /** @description One page of public messages, newest first. */
+        PublicPage: {
+            items: components["schemas"]["PublicMessage"][];
+            /**
+             * @description Where the next page starts; `null` on the last. A page may hold fewer items than asked
+             *     (even none) and still have a next one: each request examines a bounded number of messages.
+             */
+            next_cursor?: string | null;
+        };
+        /** @description A point on the public grid. */
+        PublicPoint: {
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
         /** @description The browser's keys a push payload is encrypted to (RFC 8291), base64url. */
         PushKeysRequest: {
             /** @description The authentication secret (16 bytes). */
@@ -1990,6 +2157,11 @@ export interface components {
             municipality_id?: null | components["schemas"]["MunicipalityId"];
             /** Format: int32 */
             radius_m?: number | null;
+        };
+        /** @description The supporters of a message after «Я тоже». */
+        Supporters: {
+            /** Format: int32 */
+            supporters: number;
         };
         /** @description Turnout of one municipality. */
         Turnout: {
@@ -4836,6 +5008,71 @@ export interface operations {
             };
         };
     };
+    getMessagesNearby: {
+        parameters: {
+            query: {
+                /** @description Категория. */
+                category_id: string;
+                /** @description Широта места. */
+                lat: number;
+                /** @description Долгота места. */
+                lon: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Уже сообщили рядом */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Nearby"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getMessagesId: {
         parameters: {
             query?: never;
@@ -5373,6 +5610,75 @@ export interface operations {
             };
             /** @description Ошибка в данных */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMessagesIdSupporters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Я тоже: поддержать сообщение */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Supporters"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Конфликт с текущим состоянием */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6128,6 +6434,152 @@ export interface operations {
             };
             /** @description Конфликт с текущим состоянием */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicClusters: {
+        parameters: {
+            query: {
+                /** @description Прямоугольник карты: minLon,minLat,maxLon,maxLat (градусы WGS 84, без перехода через 180°). */
+                bbox: string;
+                /** @description Масштаб карты. */
+                zoom: number;
+                /** @description Категория (с подкатегориями). */
+                category_id?: string;
+                /** @description Только в этом статусе. */
+                status?: "routed" | "in_progress" | "answered" | "closed" | "reopened";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Проблемы региона на карте: кластеры */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Clusters"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicMessages: {
+        parameters: {
+            query?: {
+                /** @description Прямоугольник карты: minLon,minLat,maxLon,maxLat (градусы WGS 84, без перехода через 180°). */
+                bbox?: string;
+                /** @description Категория (с подкатегориями). */
+                category_id?: string;
+                /** @description Только в этом статусе. */
+                status?: "routed" | "in_progress" | "answered" | "closed" | "reopened";
+                /** @description Первый день (местная дата), по умолчанию 30 дней назад. */
+                from?: string;
+                /** @description Последний день (местная дата), по умолчанию сегодня. */
+                to?: string;
+                /** @description Размер страницы. */
+                limit?: number;
+                /** @description Непрозрачный курсор из `next_cursor` предыдущей страницы. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Проблемы региона: публичные сообщения */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicPage"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicMessagesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Публичное сообщение */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicMessage"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

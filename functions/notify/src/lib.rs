@@ -1,5 +1,5 @@
 //! `notify`: consumes the `notifications` queue and stores each resident's notifications once,
-//! deduplicated by transition id, then plans the deliveries the notification owes on the
+//! deduplicated by transition id (the author's, and a copy for each supporter the job names), then plans the deliveries the notification owes on the
 //! channels besides the portal (`feedback_core::dispatch::Planner`). A redelivered job stores
 //! nothing new and plans the same deliveries again, so a crash between the two loses nothing.
 
@@ -45,12 +45,15 @@ pub async fn deliver_and_plan<N: NotificationStore>(
     let job = Job::from_body(body)?;
     feedback_lambda::observe::record_job(&job);
     match job {
-        Job::Notify { notification } => {
-            let new = notifications.deliver(&notification).await?;
-            tracing::info!(id = %notification.id, new, "notification delivered");
-            let planned = planner.plan(&notification).await?;
-            if !planned.is_empty() {
-                tracing::info!(id = %notification.id, deliveries = planned.len(), "deliveries planned");
+        Job::Notify { notification, supporters } => {
+            let copies = supporters.iter().map(|s| notification.for_supporter(s));
+            for n in std::iter::once(notification.clone()).chain(copies) {
+                let new = notifications.deliver(&n).await?;
+                tracing::info!(id = %n.id, new, "notification delivered");
+                let planned = planner.plan(&n).await?;
+                if !planned.is_empty() {
+                    tracing::info!(id = %n.id, deliveries = planned.len(), "deliveries planned");
+                }
             }
             Ok(())
         }

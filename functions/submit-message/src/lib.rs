@@ -7,24 +7,30 @@
 //! RFC 8058), and the region's admins and the ЦУР's officials read a notification's delivery
 //! log (`/v1/admin/notifications/{id}/deliveries`): this function keeps residents' preferences
 //! and contacts, and its store already holds the deliveries.
+//!
+//! It also serves the region's problems in public (`/v1/public/messages`, `/v1/public/clusters`:
+//! anonymous, cacheable) and «Я тоже» (`/v1/messages/nearby`, `/v1/messages/{id}/supporters`):
+//! reads of the message store and one transition.
 
 use feedback_core::delivery::DeliveryLogEntry;
 use feedback_core::delivery::DeliveryStore;
 use feedback_core::dispatch::{Contacts, Deliveries, DeliverySettings};
 use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId};
 use feedback_core::notification::NotificationKind;
+use feedback_core::open311::PublicMessageStore;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
 use feedback_core::preferences::{resident, NewPushSubscription, Preferences, Reach, ReachStore, SubscriptionRequest};
+use feedback_core::public::{ClusterQuery, ListQuery, PublicMap};
 use feedback_core::rights::{Rights, RightsStore};
 use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, CommentText, IdempotencyKey, Location, MessageText, PhotoIds};
 use feedback_core::views::{local_time, MessageView};
 use feedback_core::workflow::{Notifications, Workflow};
-use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
+use feedback_core::{Clock, CounterStore, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::metrics::Metric;
 use feedback_lambda::{
     actor, created, json_body, json_body_without, limit_and_cursor, no_content, ok, operation, path_param, ApiError,
@@ -230,6 +236,8 @@ pub struct Services<S, Q, C> {
     /// One-click unsubscribe (verifying the links with the unsubscribe key) and the delivery
     /// log; it sends nothing.
     pub deliveries: Deliveries<S, C>,
+    /// The public map and «Я тоже».
+    pub public: PublicMap<S, C>,
 }
 
 /// Everything the function's store implements.
@@ -243,6 +251,8 @@ pub trait Store:
     + RightsStore
     + ReachStore
     + DeliveryStore
+    + PublicMessageStore
+    + CounterStore
 {
 }
 impl<T> Store for T where
@@ -255,6 +265,8 @@ impl<T> Store for T where
         + RightsStore
         + ReachStore
         + DeliveryStore
+        + PublicMessageStore
+        + CounterStore
 {
 }
 
@@ -291,6 +303,7 @@ where
             d.reference.clone(),
             DeliverySettings::verifying(unsubscribe_key),
         ),
+        public: PublicMap::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
     }
 }
 
@@ -321,6 +334,18 @@ where
             one_click_body(req)?;
             let channel = services.deliveries.unsubscribe(&token(req)).await?;
             return Ok(ok(&UnsubscribedView { unsubscribed: channel }));
+        }
+        Some(Operation::PublicMessages) => {
+            let q = query(req, PUBLIC_LIST_PARAMS)?;
+            return Ok(cacheable(ok(&services.public.list(&ListQuery::parse(&q)?).await?)));
+        }
+        Some(Operation::PublicMessage) => {
+            let _no_params = query(req, &[])?;
+            return Ok(cacheable(ok(&services.public.get(&path_param(req, "id")?).await?)));
+        }
+        Some(Operation::PublicClusters) => {
+            let q = query(req, PUBLIC_CLUSTER_PARAMS)?;
+            return Ok(cacheable(ok(&services.public.clusters(&ClusterQuery::parse(&q)?).await?)));
         }
         _ => {}
     }
@@ -358,6 +383,11 @@ where
             }
             Ok(created(&MessageView::summary(&submitted.message, &tz)))
         }
+        Some(Operation::NearbyMessages) => {
+            let q = query(req, &["category_id", "lat", "lon"])?;
+            Ok(ok(&services.public.nearby(&actor, q("category_id"), q("lat"), q("lon")).await?))
+        }
+        Some(Operation::SupportMessage) => Ok(ok(&services.public.support(&actor, &path_param(req, "id")?).await?)),
         Some(Operation::ListOwnMessages) => {
             let (limit, cursor) = limit_and_cursor(req)?;
             let page = messages.list_own(&actor, cursor, limit).await?;
@@ -520,4 +550,29 @@ fn push_public_key(key: Option<&str>) -> Result<Response<Body>, ApiError> {
         lambda_http::http::HeaderValue::from_static("public, max-age=3600"),
     );
     Ok(response)
+}
+
+/// The query parameters of the public list; any other is refused.
+const PUBLIC_LIST_PARAMS: &[&str] = &["bbox", "category_id", "status", "from", "to", "cursor", "limit"];
+/// The query parameters of the clusters; any other is refused.
+const PUBLIC_CLUSTER_PARAMS: &[&str] = &["bbox", "zoom", "category_id", "status"];
+
+/// The request's query parameters, refusing any not in `allowed` (a typo is not silently
+/// ignored): a parameter's first value by name.
+fn query(req: &Request, allowed: &[&str]) -> Result<impl Fn(&str) -> Option<String>, ApiError> {
+    use lambda_http::RequestExt;
+    let q = req.query_string_parameters();
+    if let Some((name, _)) = q.iter().find(|(name, _)| !allowed.contains(name)) {
+        return Err(ApiError::validation(name, "неизвестный параметр"));
+    }
+    Ok(move |name: &str| q.first(name).map(str::to_owned))
+}
+
+/// A public answer that any cache (CloudFront, the browser) may keep for a minute.
+fn cacheable(mut response: Response<Body>) -> Response<Body> {
+    response.headers_mut().insert(
+        lambda_http::http::header::CACHE_CONTROL,
+        lambda_http::http::HeaderValue::from_static("public, max-age=60"),
+    );
+    response
 }

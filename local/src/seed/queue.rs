@@ -61,13 +61,16 @@ impl WorkQueue for SeedQueue {
     async fn send(&self, job: &Job) -> Result<(), StoreError> {
         match job {
             Job::RouteMessage { .. } | Job::Publish { .. } | Job::SendWebhook { .. } => Ok(()),
-            Job::Notify { notification } => {
-                self.notifications
-                    .deliver(notification)
-                    .await
-                    .map_err(|e| StoreError::Backend(anyhow!("delivering notification {}: {e}", notification.id)))?;
-                if let Some(n) = self.delivered.get(kind_slot(notification.kind)) {
-                    n.fetch_add(1, Atomic::Relaxed);
+            Job::Notify { notification, supporters } => {
+                let copies = supporters.iter().map(|s| notification.for_supporter(s));
+                for n in std::iter::once(notification.clone()).chain(copies) {
+                    self.notifications
+                        .deliver(&n)
+                        .await
+                        .map_err(|e| StoreError::Backend(anyhow!("delivering notification {}: {e}", n.id)))?;
+                    if let Some(count) = self.delivered.get(kind_slot(n.kind)) {
+                        count.fetch_add(1, Atomic::Relaxed);
+                    }
                 }
                 Ok(())
             }

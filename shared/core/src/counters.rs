@@ -3,13 +3,13 @@
 //! (`ports::MessageUpdate`, `ports::NewMessage`); the stores only add them up.
 
 use crate::ids::{AuthorityId, MessageId};
-use crate::message::{EventKind, HistoryEntry};
+use crate::message::{EventKind, HistoryEntry, Status};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The event counters of a group, in the order of the API's fields.
-pub const EVENT_FIELDS: [&str; 12] = [
+pub const EVENT_FIELDS: [&str; 13] = [
     "submitted",
     "routed",
     "answered",
@@ -22,6 +22,7 @@ pub const EVENT_FIELDS: [&str; 12] = [
     "rating_count",
     "rating_sum",
     "rating_4_5",
+    "supporters",
 ];
 
 /// The counter of the status series: messages currently in the slot's status.
@@ -119,10 +120,25 @@ pub(crate) fn month_slot(day: NaiveDate, key: &str) -> String {
     format!("M{:04}-{:02}|{key}", day.year(), day.month())
 }
 
+/// The series of the public map's cell counters at `precision`, for a cell of at least that
+/// precision: `G|<precision>|<the cell's first precision - 2 characters>`. Its slots are
+/// `<cell>|<category>|<status>` and its one field is [`MESSAGES_FIELD`]: the publicly visible
+/// messages in that cell, category and status. A partition holds the cells of one parent two
+/// levels up (at most 1024), so a map reads a handful of partitions, never the whole region.
+pub fn cell_series(precision: usize, cell: &str) -> String {
+    format!("G|{precision}|{}", cell.get(..precision.saturating_sub(2)).unwrap_or(cell))
+}
+
+/// The slot of a cell counter.
+pub fn cell_slot(cell: &str, category: &str, status: &str) -> String {
+    format!("{cell}|{category}|{status}")
+}
+
 /// How many shards a series is split over where the store shards: the region's series take
-/// every transition of the region, an authority's only its own.
+/// every transition of the region, an authority's only its own; the public map's two coarsest
+/// precisions hold the whole region in one or a few partitions.
 pub fn shards_of(series: &str) -> u32 {
-    if series.starts_with("R|") {
+    if series.starts_with("R|") || series.starts_with("G|2|") || series.starts_with("G|3|") {
         REGION_SHARDS
     } else {
         1
@@ -154,6 +170,7 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
             let name = if f.kind == EventKind::Close { "closed" } else { "reopened" };
             vec![(name, 1), ("rating_count", 1), ("rating_sum", score), ("rating_4_5", i64::from(score >= 4))]
         }
+        EventKind::Support => vec![("supporters", 1)],
         EventKind::Take | EventKind::Redirect | EventKind::LinkDuplicate => vec![],
     };
     let day = f.day;
@@ -212,6 +229,22 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
                     let own = Scope::Authority(a.clone());
                     out.add(CounterKey { series: series_name(&own, Series::Status), slot }, MESSAGES_FIELD, sign);
                 }
+            }
+        }
+    }
+    // The public map: the message leaves its old (cell, category, status) and joins the new one
+    // while it is publicly visible (routed and never rejected; the author chose `public`).
+    if let Some(cell) = &f.public_cell {
+        let visible = |s: Status| !matches!(s, Status::Submitted | Status::Rejected);
+        for (status, sign) in [(entry.from, -1), (Some(entry.to), 1)] {
+            let Some(status) = status.filter(|s| visible(*s)) else { continue };
+            for p in crate::geo::CLUSTER_PRECISIONS {
+                let Some(c) = cell.get(..p) else { continue };
+                let key = CounterKey {
+                    series: cell_series(p, c),
+                    slot: cell_slot(c, f.category_id.as_str(), status.as_str()),
+                };
+                out.add(key, MESSAGES_FIELD, sign);
             }
         }
     }
@@ -339,6 +372,7 @@ mod tests {
             EventKind::Overdue,
             EventKind::Close,
             EventKind::Reopen,
+            EventKind::Support,
         ] {
             let mut f = Facts::of_submission(&m, chrono_tz::UTC);
             f.kind = kind;
@@ -352,5 +386,44 @@ mod tests {
             all.0.values().flat_map(|f| f.keys().map(String::as_str)).collect();
         let known: std::collections::BTreeSet<&str> = EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).collect();
         assert_eq!(fields, known);
+    }
+
+    #[test]
+    fn a_public_message_counts_in_its_cells_only_while_publicly_visible() {
+        let mut m = message();
+        m.public = true;
+        m.location = Some(crate::values::Location::new(57.1522, 65.5412).unwrap());
+        let cell = crate::geo::encode(57.1522, 65.5412, crate::geo::CELL_PRECISION);
+        let cells = |c: &Counters| -> Vec<(String, String, i64)> {
+            c.0.iter()
+                .filter(|(k, _)| k.series.starts_with("G|"))
+                .map(|(k, f)| (k.series.clone(), k.slot.clone(), f[MESSAGES_FIELD]))
+                .collect()
+        };
+        let submitted = Facts::of_submission(&m, chrono_tz::UTC);
+        assert_eq!(submitted.public_cell.as_deref(), Some(cell.as_str()));
+        assert!(cells(&deltas(&entry(None, Status::Submitted, submitted.clone()))).is_empty(), "not before routing");
+        let mut f = submitted.clone();
+        f.kind = EventKind::Route;
+        let routed = cells(&deltas(&entry(Some(Status::Submitted), Status::Routed, f.clone())));
+        assert_eq!(routed.len(), 6, "one cell per precision 2..7: {routed:?}");
+        assert!(routed.contains(&(format!("G|7|{}", &cell[..5]), format!("{cell}|dorogi-yamy|routed"), 1)));
+        assert!(routed.contains(&("G|2|".to_owned(), format!("{}|dorogi-yamy|routed", &cell[..2]), 1)));
+        f.kind = EventKind::Take;
+        let taken = cells(&deltas(&entry(Some(Status::Routed), Status::InProgress, f.clone())));
+        assert_eq!(taken.iter().map(|t| t.2).sum::<i64>(), 0, "moves between statuses: {taken:?}");
+        assert_eq!(taken.len(), 12);
+        f.kind = EventKind::Reject;
+        let rejected = cells(&deltas(&entry(Some(Status::InProgress), Status::Rejected, f.clone())));
+        assert!(rejected.iter().all(|t| t.2 == -1) && rejected.len() == 6, "a rejection leaves the map");
+        f.kind = EventKind::Support;
+        let supported = deltas(&entry(Some(Status::InProgress), Status::InProgress, f.clone()));
+        assert!(cells(&supported).is_empty());
+        assert_eq!(
+            supported.0[&CounterKey { series: "R|cat".into(), slot: "M2026-11|dorogi-yamy".into() }]["supporters"],
+            1
+        );
+        m.public = false;
+        assert_eq!(Facts::of_submission(&m, chrono_tz::UTC).public_cell, None, "private messages are never on the map");
     }
 }

@@ -26,6 +26,7 @@ pub mod photo;
 pub mod policy;
 pub mod ports;
 pub mod preferences;
+pub mod public;
 pub mod reference;
 pub mod region;
 pub mod retention;

@@ -79,6 +79,9 @@ pub enum Transition {
     LinkDuplicate { duplicate_id: MessageId },
     /// The author rated the answer and reopened the message with a new deadline.
     Reopen { score: u8, comment: Option<String>, deadline: DateTime<Utc> },
+    /// Another resident reported the same problem by supporting the message («Я тоже»); the
+    /// status stays.
+    Support { citizen: CitizenId },
 }
 
 impl Transition {
@@ -93,6 +96,7 @@ impl Transition {
             Transition::Reopen { .. } => EventKind::Reopen,
             Transition::MarkOverdue => EventKind::Overdue,
             Transition::LinkDuplicate { .. } => EventKind::LinkDuplicate,
+            Transition::Support { .. } => EventKind::Support,
         }
     }
 
@@ -107,6 +111,7 @@ impl Transition {
             Transition::Reopen { .. } => "reopen",
             Transition::MarkOverdue => "mark overdue",
             Transition::LinkDuplicate { .. } => "link a duplicate to",
+            Transition::Support { .. } => "support",
         }
     }
 
@@ -123,6 +128,7 @@ impl Transition {
             (Transition::Reopen { .. }, Answered) => Some(Reopened),
             (Transition::MarkOverdue, s @ (Routed | InProgress | Reopened)) => Some(s),
             (Transition::LinkDuplicate { .. }, s @ (Routed | InProgress | Reopened)) => Some(s),
+            (Transition::Support { .. }, s @ (Routed | InProgress | Reopened)) => Some(s),
             _ => None,
         }
     }
@@ -247,7 +253,15 @@ pub struct Message {
     /// When the author last reopened it: the current round of work started then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopened_at: Option<DateTime<Utc>>,
+    /// Residents who support the message («Я тоже»), in the order they did; at most
+    /// [`MAX_SUPPORTERS`]. They hear of its answer and closing. Never shown to anyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supporter_ids: Vec<CitizenId>,
 }
+
+/// The most supporters one message keeps: its document stays small, and the notification
+/// that carries them to the queue stays well under a queue message's size.
+pub const MAX_SUPPORTERS: usize = 500;
 
 /// Where a message sits in its region's due-date index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
@@ -371,6 +385,14 @@ impl Message {
             Transition::LinkDuplicate { duplicate_id } if self.duplicate_ids.contains(duplicate_id) => {
                 return Err(refused)
             }
+            Transition::Support { citizen }
+                if !self.is_publicly_visible()
+                    || *citizen == self.author
+                    || self.supporter_ids.contains(citizen)
+                    || self.supporter_ids.len() >= MAX_SUPPORTERS =>
+            {
+                return Err(refused)
+            }
             _ => {}
         }
         let mut next = self.clone();
@@ -386,6 +408,8 @@ impl Message {
             }
         };
         let kind = transition.event_kind();
+        // A supporter is not named in the history the author and officials read.
+        let actor_id = if kind == EventKind::Support { None } else { actor_id };
         match transition {
             Transition::Route { authority_id, deadline, duplicate_of } => {
                 next.authority_id = Some(authority_id);
@@ -407,6 +431,7 @@ impl Message {
             }
             Transition::Redirect { authority_id, .. } => next.authority_id = Some(authority_id),
             Transition::Reject { .. } => {}
+            Transition::Support { citizen } => next.supporter_ids.push(citizen),
             Transition::Close { score, comment } => next.rating = Some(Rating { score, comment, rated_at: at }),
             Transition::Reopen { score, comment, deadline } => {
                 next.rating = Some(Rating { score, comment, rated_at: at });
@@ -445,6 +470,7 @@ pub enum EventKind {
     Reopen,
     Overdue,
     LinkDuplicate,
+    Support,
 }
 
 /// The facts of one transition that the counters need, recorded in its history entry.
@@ -475,6 +501,11 @@ pub struct Facts {
     /// For ratings (close and reopen): the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
+    /// The public map's cell of a public, located message (geohash at
+    /// [`crate::geo::CELL_PRECISION`]); the cell counters follow it while the message is publicly
+    /// visible. Entries written before the public map have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_cell: Option<String>,
 }
 
 impl Facts {
@@ -492,6 +523,7 @@ impl Facts {
             on_time: None,
             response_secs: None,
             score: None,
+            public_cell: public_cell(message),
         }
     }
 
@@ -524,8 +556,15 @@ impl Facts {
             on_time,
             response_secs,
             score,
+            public_cell: public_cell(next),
         }
     }
+}
+
+/// The public map's cell of a message: public and located ones only.
+fn public_cell(m: &Message) -> Option<String> {
+    let loc = m.location.as_ref().filter(|_| m.public)?;
+    Some(crate::geo::encode(loc.lat(), loc.lon(), crate::geo::CELL_PRECISION))
 }
 
 #[cfg(test)]
@@ -560,6 +599,7 @@ mod tests {
             duplicates_count: 0,
             duplicate_ids: vec![],
             reopened_at: None,
+            supporter_ids: vec![],
         }
     }
 
@@ -587,6 +627,7 @@ mod tests {
             (Transition::Reject { reason_code: "spam".into() }, vec![Submitted, Routed, InProgress, Reopened]),
             (Transition::Close { score: 5, comment: None }, vec![Answered]),
             (Transition::Reopen { score: 2, comment: None, deadline }, vec![Answered]),
+            (Transition::Support { citizen: CitizenId::parse("bob").unwrap() }, vec![Routed, InProgress, Reopened]),
         ];
         for (t, allowed) in cases {
             for from in Status::ALL {
@@ -634,5 +675,31 @@ mod tests {
         let err = m.apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, String::new()).unwrap_err();
         assert_eq!(err, InvalidTransition { transition: "take", from: Status::Closed });
         assert_eq!(m.status, Status::Closed);
+    }
+
+    #[test]
+    fn support_is_refused_to_the_author_twice_and_on_private_messages_and_names_no_one() {
+        let mut m = message(Status::Routed);
+        let bob = CitizenId::parse("bob").unwrap();
+        let support = |m: &Message, who: &CitizenId| {
+            m.apply(
+                Transition::Support { citizen: who.clone() },
+                By::System,
+                m.created_at,
+                chrono_tz::UTC,
+                String::new(),
+            )
+        };
+        assert!(support(&m, &bob).is_err(), "a private message cannot be supported");
+        m.public = true;
+        assert!(support(&m, &m.author.clone()).is_err(), "nor by its author");
+        let (next, entry) = support(&m, &bob).unwrap();
+        assert_eq!((next.status, next.supporter_ids.clone()), (Status::Routed, vec![bob.clone()]));
+        assert_eq!(entry.actor_id, None);
+        assert_eq!(entry.facts.as_ref().map(|f| f.kind), Some(EventKind::Support));
+        assert!(support(&next, &bob).is_err(), "once per resident");
+        let mut full = next.clone();
+        full.supporter_ids = (0..MAX_SUPPORTERS).map(|i| CitizenId::parse(&format!("r{i}")).unwrap()).collect();
+        assert!(support(&full, &CitizenId::parse("carol").unwrap()).is_err());
     }
 }

@@ -16,6 +16,13 @@ pub enum NotificationKind {
     Closed,
 }
 
+impl NotificationKind {
+    /// Whether the message's supporters hear of it too: its answer and its closing.
+    pub fn reaches_supporters(self) -> bool {
+        matches!(self, NotificationKind::Answered | NotificationKind::Closed)
+    }
+}
+
 /// One notification to a resident. `id` is the transition id, stable across redeliveries, so
 /// storing it twice stores it once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +109,24 @@ fn shorten(text: &str, max: usize) -> String {
     let cut: String = text.chars().take(max).collect();
     let at_word = cut.rfind(' ').filter(|&i| i > max / 2).map_or(cut.as_str(), |i| &cut[..i]);
     format!("{}…", at_word.trim_end_matches([',', ' ']))
+}
+
+impl Notification {
+    /// The copy of an author's notification that a supporter of the message receives: its own
+    /// id (the transition's, then the supporter), its own text.
+    pub fn for_supporter(&self, supporter: &CitizenId) -> Notification {
+        let text = match self.kind {
+            NotificationKind::Answered => "На сообщение, которое вы поддержали, дан ответ.",
+            NotificationKind::Closed => "Сообщение, которое вы поддержали, закрыто.",
+            _ => "Сообщение, которое вы поддержали, изменилось.",
+        };
+        Notification {
+            id: format!("{}~{supporter}", self.id),
+            citizen: supporter.clone(),
+            text: text.to_owned(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The history note of an escalation.

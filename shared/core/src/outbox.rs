@@ -1,5 +1,6 @@
 //! What committed transitions owe the queues: relaying outbox items after the commit, the relay
-//! sweep, the notifications transitions owe their authors and the events they publish to webhook
+//! sweep, the notifications transitions owe their authors (and, of answers and closings, the
+//! messages' supporters) and the events they publish to webhook
 //! endpoints.
 
 use crate::event::{Event, EventType};
@@ -65,7 +66,9 @@ pub fn owed_notifications(region: &RegionData, updates: &[MessageUpdate]) -> Vec
             let category = region.category(&u.next.category_id).map(|c| c.name.as_str());
             Notification::for_transition(&u.next, &u.entry, authority, category).map(|mut notification| {
                 notification.expires_at = u.entry.at.checked_add_signed(region.retention.notifications());
-                OutboxItem::new(Job::Notify { notification }, u.entry.at)
+                let supporters =
+                    if notification.kind.reaches_supporters() { u.next.supporter_ids.clone() } else { Vec::new() };
+                OutboxItem::new(Job::Notify { notification, supporters }, u.entry.at)
             })
         })
         .collect()

@@ -215,7 +215,8 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// and the `outbox` items the transitions owe (their
     /// notifications): all of it, or nothing (`Conflict` when any message changed meanwhile).
     /// On DynamoDB a transaction holds at most 100 items, and one update with its counters takes
-    /// up to 24, so use cases pass one update, or two for a duplicate.
+    /// up to 36 (24, and 12 cell counters of the public map), so use cases pass one update, or two
+    /// for a duplicate.
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError>;
 
     /// One bucket of an authority's queue (see `Message::queue_bucket`), nearest deadline first,
@@ -377,8 +378,13 @@ impl QueueName {
 pub enum Job {
     /// Route a submitted message.
     RouteMessage { message_id: MessageId },
-    /// Deliver a notification to a resident.
-    Notify { notification: Notification },
+    /// Deliver a notification to a resident, and a copy to each of the message's supporters
+    /// ([`Notification::for_supporter`]) when it is one they hear of.
+    Notify {
+        notification: Notification,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        supporters: Vec<CitizenId>,
+    },
     /// Publish an event to the webhook endpoints that want it.
     Publish { event: Event },
     /// Attempt one webhook delivery.
@@ -407,7 +413,7 @@ impl Job {
     pub fn message_id(&self) -> Option<MessageId> {
         match self {
             Job::RouteMessage { message_id } => Some(*message_id),
-            Job::Notify { notification } => Some(notification.message_id),
+            Job::Notify { notification, .. } => Some(notification.message_id),
             Job::Publish { event } => match &event.data {
                 EventData::Message(m) => Some(m.message_id),
                 EventData::Poll(_) => None,
@@ -429,7 +435,7 @@ impl Job {
     pub fn id(&self) -> String {
         match self {
             Job::RouteMessage { message_id } => format!("route#{message_id}"),
-            Job::Notify { notification } => format!("notify#{}", notification.id),
+            Job::Notify { notification, .. } => format!("notify#{}", notification.id),
             Job::Publish { event } => format!("publish#{}", event.id),
             Job::SendWebhook { delivery_id } => format!("send_webhook#{delivery_id}"),
         }

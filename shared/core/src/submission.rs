@@ -234,6 +234,7 @@ pub fn new_submission(
         duplicates_count: 0,
         duplicate_ids: vec![],
         reopened_at: None,
+        supporter_ids: Vec::new(),
     };
     let entry = HistoryEntry {
         seq: 1,

@@ -413,6 +413,9 @@ const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms",
 /// The reason a resident gave with a flag. Flags stored before it have none.
 const COMMENT_FLAG_COLUMNS: &[(&str, &str)] = &[("reason", "TEXT")];
 
+/// Counter fields added after the table: `supporters` («Я тоже», `EventKind::Support`).
+const COUNTER_COLUMNS: &[(&str, &str)] = &[("supporters", "INTEGER NOT NULL DEFAULT 0")];
+
 /// The retention index's column: closed messages still linked to their author
 /// (`Message::retention_key`).
 const MESSAGE_RETENTION_COLUMNS: &[(&str, &str)] = &[("closed_key", "TEXT")];
@@ -449,6 +452,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
     add_missing_columns(conn, "photos", PHOTO_INDEX_COLUMNS)?;
     add_missing_columns(conn, "comment_flags", COMMENT_FLAG_COLUMNS)?;
+    add_missing_columns(conn, "counter_items", COUNTER_COLUMNS)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
          CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;",

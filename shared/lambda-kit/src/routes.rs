@@ -80,6 +80,7 @@ macro_rules! route_table {
 route_table! {
     SubmitMessage: POST "/v1/messages" => SUBMIT_MESSAGE, Jwt;
     ListOwnMessages: GET "/v1/messages" => SUBMIT_MESSAGE, Jwt;
+    NearbyMessages: GET "/v1/messages/nearby" => SUBMIT_MESSAGE, Jwt;
     GetMessage: GET "/v1/messages/{id}" => SUBMIT_MESSAGE, Jwt;
     RateMessage: POST "/v1/messages/{id}/rating" => SUBMIT_MESSAGE, Jwt;
     ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;
@@ -97,6 +98,10 @@ route_table! {
     UnsubscribePage: GET "/v1/unsubscribe" => SUBMIT_MESSAGE, Public;
     UnsubscribeByLink: POST "/v1/unsubscribe" => SUBMIT_MESSAGE, Public;
     NotificationDeliveries: GET "/v1/admin/notifications/{id}/deliveries" => SUBMIT_MESSAGE, Jwt;
+    SupportMessage: POST "/v1/messages/{id}/supporters" => SUBMIT_MESSAGE, Jwt;
+    PublicMessages: GET "/v1/public/messages" => SUBMIT_MESSAGE, Public;
+    PublicMessage: GET "/v1/public/messages/{id}" => SUBMIT_MESSAGE, Public;
+    PublicClusters: GET "/v1/public/clusters" => SUBMIT_MESSAGE, Public;
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;

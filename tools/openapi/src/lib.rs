@@ -16,6 +16,7 @@ use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
 use feedback_core::participation::{PollStatus, Results};
 use feedback_core::preferences::{Preferences, PushSubscriptionView, SubscriptionRequest, SubscriptionView};
+use feedback_core::public::{Cluster, Clusters, Nearby, PublicMessage, PublicPage, PublicPoint, Supporters};
 use feedback_core::region::RoutingRule;
 use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
@@ -98,6 +99,13 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     Open311Created,
     Open311Error,
     Open311RequestForm,
+    PublicMessage,
+    PublicPage,
+    PublicPoint,
+    Cluster,
+    Clusters,
+    Nearby,
+    Supporters,
 )))]
 struct Schemas;
 
@@ -288,6 +296,31 @@ fn unsubscribe_token() -> Value {
     })
 }
 
+/// The box of a map: `minLon,minLat,maxLon,maxLat`.
+fn bbox(required: bool) -> Value {
+    json!({
+        "name": "bbox", "in": "query", "required": required,
+        "schema": {"type": "string", "pattern": "^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"},
+        "description": "Прямоугольник карты: minLon,minLat,maxLon,maxLat (градусы WGS 84, без перехода через 180°)."
+    })
+}
+
+/// The filters both public reads share.
+fn public_filters() -> [Value; 2] {
+    [
+        param(
+            "category_id",
+            json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
+            "Категория (с подкатегориями).",
+        ),
+        param(
+            "status",
+            json!({"type": "string", "enum": ["routed", "in_progress", "answered", "closed", "reopened"]}),
+            "Только в этом статусе.",
+        ),
+    ]
+}
+
 fn poll_status() -> Value {
     param(
         "status",
@@ -343,6 +376,35 @@ pub fn operation(route: &Route) -> Operation {
                 .query([unsubscribe_token()])
         }
         Op::NotificationDeliveries => op("Журнал доставок уведомления", NoBody, Out("NotificationDeliveryLog")),
+        Op::NearbyMessages => op("Уже сообщили рядом", NoBody, Out("Nearby")).query([
+            json!({"name": "category_id", "in": "query", "required": true,
+                "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}, "description": "Категория."}),
+            json!({"name": "lat", "in": "query", "required": true,
+                "schema": {"type": "number", "minimum": -90, "maximum": 90}, "description": "Широта места."}),
+            json!({"name": "lon", "in": "query", "required": true,
+                "schema": {"type": "number", "minimum": -180, "maximum": 180}, "description": "Долгота места."}),
+        ]),
+        Op::SupportMessage => op("Я тоже: поддержать сообщение", NoBody, Out("Supporters")).problems(&[409]),
+        Op::PublicMessages => op("Проблемы региона: публичные сообщения", NoBody, Out("PublicPage"))
+            .query([bbox(false)])
+            .query(public_filters())
+            .query(date_range())
+            .query([
+                param(
+                    "limit",
+                    json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+                    "Размер страницы.",
+                ),
+                param("cursor", json!({"type": "string"}), "Непрозрачный курсор из `next_cursor` предыдущей страницы."),
+            ]),
+        Op::PublicMessage => op("Публичное сообщение", NoBody, Out("PublicMessage")).problems(&[404]),
+        Op::PublicClusters => op("Проблемы региона на карте: кластеры", NoBody, Out("Clusters"))
+            .query([
+                bbox(true),
+                json!({"name": "zoom", "in": "query", "required": true,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 18}, "description": "Масштаб карты."}),
+            ])
+            .query(public_filters()),
         Op::AnnouncePhoto => {
             op("Адрес для загрузки фото", Json("PhotoRequest"), Out("PhotoUploadView")).created().problems(&[429])
         }
