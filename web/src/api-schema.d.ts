@@ -1780,12 +1780,23 @@ export interface components {
         PollKindRequest: "vote" | "survey";
         /** @description A poll's turnout, and its results once published. */
         PollReport: {
+            /**
+             * Format: int64
+             * @description The residents of the poll's audience who could vote, where the region file knows every
+             *     municipality's adults and the poll is open to every adult.
+             */
+            eligible?: number | null;
             poll_id: components["schemas"]["PollId"];
             results?: null | components["schemas"]["Results"];
             status: components["schemas"]["PollStatus"];
             /** Format: int64 */
             total_ballots: number;
             turnout: components["schemas"]["Turnout"][];
+            /**
+             * Format: double
+             * @description `total_ballots / eligible`, 0..1.
+             */
+            turnout_share?: number | null;
         };
         /**
          * @description The body of `POST /v1/polls`.
@@ -2167,8 +2178,20 @@ export interface components {
         Turnout: {
             /** @description Exact from ten ballots on; "<10" below, and for the groups hidden with them. */
             ballots: components["schemas"]["GroupCount"];
+            /**
+             * Format: int64
+             * @description The residents who could vote there: the municipality's adults from the region file, for a
+             *     poll open to every adult (no minimum age, or 18).
+             */
+            eligible?: number | null;
             municipality_id: string;
             name?: string | null;
+            /**
+             * Format: double
+             * @description `ballots / eligible`, 0..1, rounded to four places; absent when either is unknown or the
+             *     count is suppressed.
+             */
+            share?: number | null;
         };
         /**
          * @description The answer to a one-click unsubscribe: the channel turned off.

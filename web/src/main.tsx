@@ -7,8 +7,6 @@ import { acceptSessionsFromWindows, askOtherTabs, expired, hasRole, notice, sess
 import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
 import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
-import { MyData } from "./pages/my-data";
-import { ReachPage } from "./pages/reach";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
 import { Widget } from "./pages/widget";
@@ -18,6 +16,7 @@ import { useEffect, useState } from "preact/hooks";
 
 const Staff = lazyModule(() => import("./pages/staff"));
 const MapPages = lazyModule(() => import("./pages/region-map"));
+const Account = lazyModule(() => import("./pages/account"));
 
 type Route = { path: string; view: (p: Record<string, string>) => ComponentChildren; roles?: Session["roles"] };
 
@@ -29,8 +28,8 @@ const ROUTES: Route[] = [
   { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
   { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
   { path: "/notifications", view: () => <Notifications />, roles: ["citizen"] },
-  { path: "/me/data", view: () => <MyData />, roles: ["citizen"] },
-  { path: "/me/preferences", view: () => <ReachPage />, roles: ["citizen"] },
+  { path: "/me/data", view: () => <Account render={(m) => <m.MyData />} />, roles: ["citizen"] },
+  { path: "/me/preferences", view: () => <Account render={(m) => <m.ReachPage />} />, roles: ["citizen"] },
   { path: "/polls", view: () => <PollList />, roles: ["citizen", "admin", "analyst"] },
   { path: "/polls/:id", view: (p) => <PollDetail id={p.id} />, roles: ["citizen", "admin", "analyst"] },
   { path: "/receipt", view: () => <ReceiptCheck />, roles: ["citizen"] },

@@ -17,7 +17,8 @@ const PERIODS: [string, string][] = [
   ["90", "3 месяца"],
   ["365", "Год"],
 ];
-const PUBLIC_STATUSES = ["routed", "in_progress", "answered", "reopened", "closed"];
+type PublicStatus = "routed" | "in_progress" | "answered" | "closed" | "reopened";
+const PUBLIC_STATUSES: PublicStatus[] = ["routed", "in_progress", "answered", "reopened", "closed"];
 
 /** `from` of a period of `days` days that ends today. */
 function periodFrom(days: string): string | undefined {
@@ -40,7 +41,7 @@ export function RegionMap() {
 
   const filters = {
     ...(category ? { category_id: category } : {}),
-    ...(status ? { status } : {}),
+    ...(PUBLIC_STATUSES.includes(status as PublicStatus) ? { status: status as PublicStatus } : {}),
   };
   const from = periodFrom(period);
   const clusters = useLoad(
@@ -72,7 +73,7 @@ export function RegionMap() {
   const r = ref.data;
   const showOnMap = (m: PublicMessage) => {
     setSelected(m.id);
-    mapRef.current?.map.setView([m.location.lat, m.location.lon], 16);
+    if (m.location) mapRef.current?.map.setView([m.location.lat, m.location.lon], 16);
   };
   const loadMore = async () => {
     if (!next) return;
