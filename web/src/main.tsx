@@ -15,6 +15,7 @@ import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList
 import { RoutingRules } from "./pages/routing";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
 import { WebhookDetail, WebhooksPage } from "./pages/webhooks";
+import { ScorecardsPage } from "./pages/scorecards";
 import { Widget } from "./pages/widget";
 import { Loading, Page } from "./ui";
 import { useEffect, useState } from "preact/hooks";
@@ -23,6 +24,7 @@ type Route = { path: string; view: (p: Record<string, string>) => ComponentChild
 
 const ROUTES: Route[] = [
   { path: "/login", view: () => <SignIn /> },
+  { path: "/ratings", view: () => <ScorecardsPage /> },
   { path: "/auth/callback", view: () => <AuthCallback /> },
   { path: "/new", view: () => <NewMessage />, roles: ["citizen"] },
   { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
@@ -146,6 +148,9 @@ function Shell() {
       </main>
       <footer class="footer container">
         <p>Платформа обратной связи с жителями региона</p>
+        <p>
+          <a href="/ratings">Рейтинг ведомств и открытые данные</a>
+        </p>
       </footer>
     </div>
   );
