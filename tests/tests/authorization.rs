@@ -3,9 +3,7 @@
 //! exact status. The same tables are written down in docs/authorization.md, and this test keeps
 //! them equal.
 
-use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
-use feedback_core::open_data::OpenData;
 use feedback_core::participation::{Participation, PollKind, ResultsVisibility};
 use feedback_core::preferences::SubscriptionRequest;
 use feedback_core::values::{MessageText, PhotoIds};
@@ -366,10 +364,7 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
 async fn every_analytics_route_answers_every_actor_with_the_documented_status() {
     let app = app(1000).await;
     message_in(&app, State::Answered).await;
-    let analytics = analytics::Services {
-        analytics: Analytics::new(app.store.clone(), app.clock.clone(), app.reference.clone()),
-        open_data: OpenData::new(app.store.clone(), app.clock.clone(), app.reference.clone()),
-    };
+    let analytics = analytics::Services::new(app.store.clone(), app.clock.clone(), app.reference.clone());
     let poll = open_vote(&app).await;
     let mut failures = Vec::new();
     for (route, fixture, expected) in ANALYTICS_MATRIX {

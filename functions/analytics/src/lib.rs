@@ -8,15 +8,30 @@ use feedback_core::open311::PublicMessageStore;
 use feedback_core::open_data::{self, OpenData};
 use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
+use feedback_core::reference::Reference;
+use std::sync::Arc;
 use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 
-/// The function's services over a host's adapters.
+/// The function's use cases: the analytics and the open data.
 pub struct Services<S, C> {
     pub analytics: Analytics<S, C>,
     pub open_data: OpenData<S, C>,
+}
+
+impl<S, C> Services<S, C>
+where
+    S: CounterStore + PollStore + ReferenceStore + PublicMessageStore + Clone,
+    C: Clock + Clone,
+{
+    pub fn new(store: S, clock: C, reference: Arc<Reference<S>>) -> Self {
+        Services {
+            analytics: Analytics::new(store.clone(), clock.clone(), reference.clone()),
+            open_data: OpenData::new(store, clock, reference),
+        }
+    }
 }
 
 /// The function's services over a host's adapters.
@@ -25,10 +40,7 @@ where
     S: CounterStore + PollStore + ReferenceStore + PublicMessageStore + Clone,
     C: Clock + Clone,
 {
-    Services {
-        analytics: Analytics::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone()),
-        open_data: OpenData::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone()),
-    }
+    Services::new(deps.store.clone(), deps.clock.clone(), deps.reference.clone())
 }
 
 /// The handler both hosts call.
