@@ -81,6 +81,11 @@ class StackHygieneRulesTest(unittest.TestCase):
             next(b for b in behaviours if b["PathPattern"] == "/v1/*")["CachePolicyId"] = "658327ea-f89d-4fab-a63d-7e88639e58f6"
         self.assertIn("E9109", self.reported(cache))
 
+        def cache_writes(t):
+            behaviours = props(t, "WebDistribution")["DistributionConfig"]["CacheBehaviors"]
+            next(b for b in behaviours if b["PathPattern"] == "/v1/open-data/*")["AllowedMethods"] = ["GET", "HEAD", "POST"]
+        self.assertIn("E9109", self.reported(cache_writes))
+
 
 if __name__ == "__main__":
     unittest.main()

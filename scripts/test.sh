@@ -2,8 +2,8 @@
 # Runs the whole test suite: ruff on the Python, the infrastructure checks (template against the
 # code's manifest, cfn-lint with the stack's rules, checkov),
 # unit, contract (SQLite and DynamoDB/SQS on moto), handler and scenario tests, then the
-# deployment smoke test (the template deployed into moto), an Open311 client library and
-# schemathesis against the local host. Pinned tools live in local venvs created on first use;
+# deployment smoke test (the template deployed into moto), an Open311 client library, the open
+# data's validation (frictionless, geojson) and schemathesis against the local host. Pinned tools live in local venvs created on first use;
 # moto runs on a free loopback port and is stopped by its PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +64,14 @@ if [ "$STATUS" -eq 0 ]; then
   fi
   # An unmodified Open311 client library (georeport from PyPI) against the local host.
   if scripts/open311_client.sh; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    STATUS=1
+  fi
+  # The open data validated with real tools: frictionless on the Data Package and both of its
+  # resources, the geojson package on the GeoJSON (RFC 7946), against a seeded local host.
+  if scripts/open_data.sh; then
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))

@@ -25,6 +25,12 @@ FUNCTION = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# Managed policy "UseOriginCacheControlHeaders-QueryStrings": the origin's Cache-Control decides,
+# the query string is part of the key.
+ORIGIN_CACHE_CONTROL = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+# The API paths that answer every caller alike and say how long to keep the answer: the public
+# scorecards and the open data. Only these may be cached at the edge, and only for GET and HEAD.
+EDGE_CACHED_API = {"/v1/open-data/*", "/v1/public/authorities*"}
 
 
 def of_type(cfn, *types) -> dict:
@@ -336,7 +342,12 @@ class PortalDistribution(Rule, CloudFormationLintRule):
             yield lid, "the default behaviour serves the bucket, cached, with the SPA routing function"
         behaviours = d.get("CacheBehaviors", [])
         for b in behaviours:
-            if b.get("TargetOriginId") == "api" and (b.get("CachePolicyId") != CACHING_DISABLED or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b)):
+            if b.get("TargetOriginId") != "api":
+                continue
+            if b.get("PathPattern") in EDGE_CACHED_API:
+                if b.get("CachePolicyId") != ORIGIN_CACHE_CONTROL or sorted(b.get("AllowedMethods", [])) != ["GET", "HEAD"] or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b):
+                    yield lid, f"{b.get('PathPattern')}: a public API path is cached as its Cache-Control says, for GET and HEAD only, with the viewer's headers except Host"
+            elif b.get("CachePolicyId") != CACHING_DISABLED or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b):
                 yield lid, f"{b.get('PathPattern')}: the API is passed uncached, with the viewer's headers except Host, never rewritten"
         widget = [b for b in behaviours if fnmatch.fnmatchcase("/widget", b.get("PathPattern", "")) and b.get("TargetOriginId") == "web"]
         if len(widget) != 1 or not spa(widget[0]):

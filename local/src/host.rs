@@ -10,7 +10,6 @@ use anyhow::Context;
 use axum::body::{to_bytes, Body as AxumBody};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response as AxumResponse;
-use feedback_core::analytics::Analytics;
 use feedback_core::error::ErrorChain;
 use feedback_core::integration::Integrations;
 use feedback_core::open311::Open311;
@@ -93,7 +92,7 @@ pub struct Platform {
     pub escalate: escalate_overdue::Services<Store, Queue, SystemClock>,
     pub notifications: Notifications<Store>,
     pub participation: Participation<Store, SystemClock>,
-    pub analytics: Analytics<Store, SystemClock>,
+    pub analytics: analytics::Services<Store, SystemClock>,
     pub integrations: Integrations<Store, SystemClock>,
     pub open311: Open311<Store, Queue, SystemClock>,
     pub webhooks: Webhooks<Store, Queue, SystemClock>,

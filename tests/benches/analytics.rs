@@ -25,11 +25,21 @@ async fn routed_with_answer(store: &SqliteStore, n: u64, counted: bool) -> (Mess
         deadline: t0 + chrono::Duration::days(8),
         duplicate_of: None,
     };
-    let (routed, entry) = m.apply(route, By::System, t0, TZ, String::new()).expect("route");
+    let (routed, entry) = m
+        .apply(route, By::System, t0, TZ, &feedback_core::calendar::Calendar::default(), String::new())
+        .expect("route");
     store.update_message(m.version, &routed, &entry).await.expect("route");
     let answer = Transition::Answer { text: "Яма заделана".into(), authority_id: authority };
-    let (answered, mut entry) =
-        routed.apply(answer, By::System, t0 + chrono::Duration::hours(5), TZ, String::new()).expect("answer");
+    let (answered, mut entry) = routed
+        .apply(
+            answer,
+            By::System,
+            t0 + chrono::Duration::hours(5),
+            TZ,
+            &feedback_core::calendar::Calendar::default(),
+            String::new(),
+        )
+        .expect("answer");
     if !counted {
         entry.facts = None;
     }

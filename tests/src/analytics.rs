@@ -116,6 +116,25 @@ pub async fn every_event_counts_once_in_every_scope<S: Backend + NotificationSto
     let too_long = analytics.messages(&admin(), Some("2025-01-01"), Some("2026-01-03"), None).await.unwrap_err();
     assert_eq!(crate::fixtures::code(too_long), "validation_failed");
     assert!(analytics.messages(&admin(), Some("2025-01-01"), Some("2026-01-02"), None).await.is_ok(), "366 days apart");
+
+    // the public scorecards, from the same counters: nobody has 20 answers, so nobody is ranked
+    let cards = analytics.scorecards().await.unwrap();
+    assert!(cards.items.iter().all(|c| c.rank.is_none() && c.standing_ru == "недостаточно данных"));
+    let card = |id: &str| cards.items.iter().find(|c| c.authority_id == id).unwrap();
+    let quick = card("tyumen-upravdor");
+    assert_eq!((quick.answered, quick.on_time.count, quick.on_time.n), (1, 1, 1));
+    assert_eq!((quick.median_working_days.value, quick.median_working_days.n), (Some(0.0), 1), "the same day");
+    assert_eq!((quick.rating_4_5.count, quick.rating_4_5.n), (1, 1));
+    let slow = card("adm-tyumen");
+    // the first answer came four working days after routing (Friday to Thursday), overdue; the
+    // second, after the reopening, in time
+    assert_eq!((slow.on_time.count, slow.on_time.n), (1, 2));
+    assert_eq!((slow.median_working_days.value, slow.median_working_days.n), (Some(4.0), 1));
+    assert_eq!((slow.reopened.count, slow.reopened.n), (1, 2));
+    assert_eq!(slow.on_time.ci_low, Some(0.0945), "Wilson 1 of 2");
+    let one = analytics.scorecard("adm-tyumen").await.unwrap();
+    assert_eq!(one.scorecard, *slow);
+    assert_eq!(crate::fixtures::code(analytics.scorecard("nobody").await.unwrap_err()), "not_found");
     assert_reconciled(&h.store).await;
 }
 

@@ -3,7 +3,6 @@
 //! exact status. The same tables are written down in docs/authorization.md, and this test keeps
 //! them equal.
 
-use feedback_core::analytics::Analytics;
 use feedback_core::ids::{PhotoId, PollId};
 use feedback_core::participation::{Participation, PollKind, ResultsVisibility};
 use feedback_core::preferences::SubscriptionRequest;
@@ -177,6 +176,15 @@ const ANALYTICS_MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET /v1/analytics/messages.xlsx", "apigw-get-analytics-messages-xlsx.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401, 403]),
+    ("GET /v1/public/authorities", "apigw-get-public-authorities.json", [200, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET /v1/public/authorities/{authority_id}/scorecard",
+        "apigw-get-public-scorecard.json",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    ("GET /v1/open-data/messages.csv", "apigw-get-open-data-csv.json", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET /v1/open-data/messages.geojson", "apigw-get-open-data-geojson.json", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET /v1/open-data/datapackage.json", "apigw-get-open-data-package.json", [200, 200, 200, 200, 200, 200, 200]),
 ];
 
 const INTEGRATIONS_ACTORS: [&str; 7] =
@@ -391,7 +399,7 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
 async fn every_analytics_route_answers_every_actor_with_the_documented_status() {
     let app = app(1000).await;
     message_in(&app, State::Answered).await;
-    let analytics = Analytics::new(app.store.clone(), app.clock.clone(), app.reference.clone());
+    let analytics = analytics::Services::new(app.store.clone(), app.clock.clone(), app.reference.clone());
     let poll = open_vote(&app).await;
     let mut failures = Vec::new();
     for (route, fixture, expected) in ANALYTICS_MATRIX {

@@ -190,7 +190,7 @@ proptest! {
             app.store.clone(),
             std::time::Duration::from_secs(60),
         ));
-        let analytics = feedback_core::analytics::Analytics::new(app.store.clone(), app.clock.clone(), reference);
+        let analytics = analytics::Services::new(app.store.clone(), app.clock.clone(), reference);
         let mut map: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
         for (k, v) in &params {
             map.entry(k.clone()).or_default().push(v.clone());

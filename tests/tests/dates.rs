@@ -108,7 +108,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let app = rt.block_on(app(20));
         let analytics =
-            feedback_core::analytics::Analytics::new(app.store.clone(), app.clock.clone(), app.reference.clone());
+            analytics::Services::new(app.store.clone(), app.clock.clone(), app.reference.clone());
         for (f, t) in [(from.clone(), to.clone()), (from.split('T').next().unwrap_or_default().to_owned(), to.split('T').next().unwrap_or_default().to_owned())] {
             let query = HashMap::from([("from".to_string(), vec![f.clone()]), ("to".to_string(), vec![t.clone()])]);
             let req = http_event("apigw-get-analytics-authorities.json").with_query_string_parameters(query);

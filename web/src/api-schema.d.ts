@@ -760,6 +760,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/open-data/datapackage.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Открытые данные: описание (Frictionless Data Package) */
+        get: operations["getOpenDataDatapackageJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/open-data/messages.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Открытые данные: сообщения (CSV) */
+        get: operations["getOpenDataMessagesCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/open-data/messages.geojson": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Открытые данные: сообщения с местом (GeoJSON) */
+        get: operations["getOpenDataMessagesGeojson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -872,6 +923,40 @@ export interface paths {
         };
         /** Результаты */
         get: operations["getPollsIdResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/authorities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Рейтинг ведомств за 12 месяцев */
+        get: operations["getPublicAuthorities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/public/authorities/{authority_id}/scorecard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Карточка ведомства за 12 месяцев */
+        get: operations["getPublicAuthoritiesAuthorityIdScorecard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1371,6 +1456,11 @@ export interface components {
          * @enum {string}
          */
         EventType: "message.submitted" | "message.routed" | "message.in_progress" | "message.answered" | "message.closed" | "message.rejected" | "message.overdue" | "poll.opened" | "poll.closed";
+        /** @description What one figure of a scorecard means, in Russian. */
+        Explanation: {
+            field: string;
+            text: string;
+        };
         /** @description A comment in the export. */
         ExportedComment: {
             /** Format: date-time */
@@ -1496,6 +1586,19 @@ export interface components {
             lat: number;
             /** Format: double */
             lon: number;
+        };
+        /**
+         * @description The median of the working days from routing to the first answer, exact from the histogram.
+         *     When the median lies beyond the histogram's last day, `value` is absent and `more_than` says
+         *     it exceeds 30 working days.
+         */
+        MedianDays: {
+            /** Format: int32 */
+            more_than?: number | null;
+            /** Format: int64 */
+            n: number;
+            /** Format: double */
+            value?: number | null;
         };
         /** @description ULID */
         MessageId: string;
@@ -1888,6 +1991,19 @@ export interface components {
             /** @description `urn:feedback:problem:<code>`. */
             type: string;
         };
+        /** @description A share with its count, its base and its 95 % Wilson interval (absent when `n` is 0). */
+        Proportion: {
+            /** Format: double */
+            ci_high?: number | null;
+            /** Format: double */
+            ci_low?: number | null;
+            /** Format: int64 */
+            count: number;
+            /** Format: int64 */
+            n: number;
+            /** Format: double */
+            share?: number | null;
+        };
         /**
          * @description A public message as anyone may see it: no author, text and answer scrubbed of personal data,
          *     the place snapped to a grid of about 100 m (0.001° of latitude, 0.002° of longitude).
@@ -2132,6 +2248,63 @@ export interface components {
             category_id: string;
             municipality_id?: string | null;
         };
+        /** @description One authority's scorecard. */
+        Scorecard: {
+            /**
+             * Format: int64
+             * @description Answers given in the window (every answer, including second answers after a reopening).
+             */
+            answered: number;
+            authority_id: string;
+            /** @description «Отписки»: the answers are likely formal replies (see `formal_reply_reasons`). */
+            formal_replies_likely: boolean;
+            /** @description Why the flag is raised, in Russian; empty when it is not. */
+            formal_reply_reasons: string[];
+            /** @description Working days from routing to a message's first answer. */
+            median_working_days: components["schemas"]["MedianDays"];
+            name: string;
+            /** @description Answers given by their deadline and not reopened afterwards, out of `answered`. */
+            on_time: components["schemas"]["Proportion"];
+            /**
+             * Format: int32
+             * @description Place in the ranking, 1 first; absent when not ranked.
+             */
+            rank?: number | null;
+            /** @description Ratings of 4 or 5, out of all ratings. */
+            rating_4_5: components["schemas"]["Proportion"];
+            /** @description Answers the resident reopened, out of `answered`. */
+            reopened: components["schemas"]["Proportion"];
+            standing: components["schemas"]["Standing"];
+            /** @description `standing` in words: «в рейтинге» or «недостаточно данных». */
+            standing_ru: string;
+        };
+        /** @description Every authority's scorecard, ranked first, then those with too few answers. */
+        ScorecardList: {
+            explanations: components["schemas"]["Explanation"][];
+            /** Format: date */
+            from: string;
+            items: components["schemas"]["Scorecard"][];
+            /** Format: int64 */
+            min_answered: number;
+            /** Format: date */
+            to: string;
+        };
+        /** @description One authority's scorecard with the window and the explanations. */
+        ScorecardReport: {
+            explanations: components["schemas"]["Explanation"][];
+            /** Format: date */
+            from: string;
+            /** Format: int64 */
+            min_answered: number;
+            scorecard: components["schemas"]["Scorecard"];
+            /** Format: date */
+            to: string;
+        };
+        /**
+         * @description Whether an authority is ranked.
+         * @enum {string}
+         */
+        Standing: "ranked" | "insufficient_data";
         /**
          * @description A message's status. `overdue` is a flag and a redirect is a history entry, not statuses.
          * @enum {string}
@@ -5893,6 +6066,120 @@ export interface operations {
             };
         };
     };
+    getOpenDataDatapackageJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Открытые данные: описание (Frictionless Data Package) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description Не изменилось с версии, названной в If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOpenDataMessagesCsv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Открытые данные: сообщения (CSV) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Не изменилось с версии, названной в If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOpenDataMessagesGeojson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Открытые данные: сообщения с местом (GeoJSON) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/geo+json": Record<string, never>;
+                };
+            };
+            /** @description Не изменилось с версии, названной в If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getOpenapiJson: {
         parameters: {
             query?: never;
@@ -6457,6 +6744,79 @@ export interface operations {
             };
             /** @description Конфликт с текущим состоянием */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicAuthorities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Рейтинг ведомств за 12 месяцев */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScorecardList"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPublicAuthoritiesAuthorityIdScorecard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                authority_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Карточка ведомства за 12 месяцев */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScorecardReport"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

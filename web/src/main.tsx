@@ -15,15 +15,16 @@ import { lazyModule } from "./lazy";
 import { useEffect, useState } from "preact/hooks";
 
 const Staff = lazyModule(() => import("./pages/staff"));
-const MapPages = lazyModule(() => import("./pages/region-map"));
+const PublicPages = lazyModule(() => import("./pages/public"));
 const Account = lazyModule(() => import("./pages/account"));
 
 type Route = { path: string; view: (p: Record<string, string>) => ComponentChildren; roles?: Session["roles"] };
 
 const ROUTES: Route[] = [
   { path: "/login", view: () => <SignIn /> },
+  { path: "/ratings", view: () => <PublicPages render={(m) => <m.ScorecardsPage />} /> },
   { path: "/auth/callback", view: () => <AuthCallback /> },
-  { path: "/map", view: () => <MapPages render={(m) => <m.RegionMap />} /> },
+  { path: "/map", view: () => <PublicPages render={(m) => <m.RegionMap />} /> },
   { path: "/new", view: () => <NewMessage />, roles: ["citizen"] },
   { path: "/messages", view: () => <MyMessages />, roles: ["citizen"] },
   { path: "/messages/:id", view: (p) => <MessageDetail id={p.id} />, roles: ["citizen", "official", "moderator", "admin"] },
@@ -146,6 +147,9 @@ function Shell() {
       </main>
       <footer class="footer container">
         <p>Платформа обратной связи с жителями региона</p>
+        <p>
+          <a href="/map">Проблемы региона на карте</a> · <a href="/ratings">Рейтинг ведомств и открытые данные</a>
+        </p>
       </footer>
     </div>
   );

@@ -44,6 +44,12 @@ impl Calendar {
         d
     }
 
+    /// The working days after `from` up to and including `to`: 0 on the same day, 1 on the
+    /// next working day. The day `from` itself does not count, as for deadlines.
+    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
+        from.iter_days().skip(1).take_while(|d| *d <= to).filter(|d| self.is_working_day(*d)).count() as u32
+    }
+
     /// When a message routed at `from` falls due: the end (23:59:59 local time) of the N-th
     /// working day after the local routing day.
     pub fn deadline<Tz: TimeZone>(&self, from: DateTime<Utc>, working_days: u16, tz: &Tz) -> DateTime<Utc> {
@@ -107,6 +113,21 @@ mod tests {
             .collect(),
             working_weekends: [d("2027-11-06")].into_iter().collect(),
         }
+    }
+
+    #[test]
+    fn working_days_between_count_as_deadlines_do() {
+        let c = calendar_2026();
+        assert_eq!(c.working_days_between(d("2026-11-27"), d("2026-11-27")), 0);
+        // Friday to Monday: the weekend does not count
+        assert_eq!(c.working_days_between(d("2026-11-27"), d("2026-11-30")), 1);
+        // over the New Year holidays: 31 Dec and 1–8 Jan are days off
+        assert_eq!(c.working_days_between(d("2026-12-30"), d("2027-01-11")), 1);
+        for n in [1, 5, 10, 30] {
+            let due = c.nth_working_day_after(d("2026-12-25"), n);
+            assert_eq!(c.working_days_between(d("2026-12-25"), due), u32::from(n));
+        }
+        assert_eq!(c.working_days_between(d("2026-11-30"), d("2026-11-27")), 0, "an answer before routing is 0");
     }
 
     #[test]

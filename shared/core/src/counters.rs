@@ -25,6 +25,55 @@ pub const EVENT_FIELDS: [&str; 13] = [
     "supporters",
 ];
 
+/// The scorecards' counters: answers that were on time and then reopened (they no longer count
+/// as on time), and a histogram of the working days from routing to a message's first answer,
+/// one field per day from 0 to 30 and one for more than 30 (`answer_wd_over_30`), so the median
+/// is exact up to 30 working days.
+pub const SCORECARD_FIELDS: [&str; 33] = [
+    "reopened_on_time",
+    "answer_wd_0",
+    "answer_wd_1",
+    "answer_wd_2",
+    "answer_wd_3",
+    "answer_wd_4",
+    "answer_wd_5",
+    "answer_wd_6",
+    "answer_wd_7",
+    "answer_wd_8",
+    "answer_wd_9",
+    "answer_wd_10",
+    "answer_wd_11",
+    "answer_wd_12",
+    "answer_wd_13",
+    "answer_wd_14",
+    "answer_wd_15",
+    "answer_wd_16",
+    "answer_wd_17",
+    "answer_wd_18",
+    "answer_wd_19",
+    "answer_wd_20",
+    "answer_wd_21",
+    "answer_wd_22",
+    "answer_wd_23",
+    "answer_wd_24",
+    "answer_wd_25",
+    "answer_wd_26",
+    "answer_wd_27",
+    "answer_wd_28",
+    "answer_wd_29",
+    "answer_wd_30",
+    "answer_wd_over_30",
+];
+
+/// How many buckets the working-days histogram has: `SCORECARD_FIELDS[1..]`.
+pub const WORKING_DAY_BUCKETS: usize = 32;
+
+/// The histogram field of a first answer after `days` working days.
+pub fn working_days_field(days: u32) -> &'static str {
+    let i = (days as usize).min(WORKING_DAY_BUCKETS - 1);
+    SCORECARD_FIELDS[1 + i]
+}
+
 /// The counter of the status series: messages currently in the slot's status.
 pub const MESSAGES_FIELD: &str = "messages";
 
@@ -158,17 +207,28 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
     let event_fields: Vec<(&str, i64)> = match f.kind {
         EventKind::Submit => vec![("submitted", 1)],
         EventKind::Route => vec![("routed", 1)],
-        EventKind::Answer => vec![
-            ("answered", 1),
-            ("answered_on_time", i64::from(f.on_time == Some(true))),
-            ("response_secs", f.response_secs.unwrap_or(0)),
-        ],
+        EventKind::Answer => {
+            let mut v = vec![
+                ("answered", 1),
+                ("answered_on_time", i64::from(f.on_time == Some(true))),
+                ("response_secs", f.response_secs.unwrap_or(0)),
+            ];
+            if let Some(days) = f.working_days {
+                v.push((working_days_field(days), 1));
+            }
+            v
+        }
         EventKind::Reject => vec![("rejected", 1)],
         EventKind::Overdue => vec![("overdue", 1)],
         EventKind::Close | EventKind::Reopen => {
             let score = i64::from(f.score.unwrap_or(0));
             let name = if f.kind == EventKind::Close { "closed" } else { "reopened" };
-            vec![(name, 1), ("rating_count", 1), ("rating_sum", score), ("rating_4_5", i64::from(score >= 4))]
+            let mut v =
+                vec![(name, 1), ("rating_count", 1), ("rating_sum", score), ("rating_4_5", i64::from(score >= 4))];
+            if f.kind == EventKind::Reopen {
+                v.push(("reopened_on_time", i64::from(f.on_time == Some(true))));
+            }
+            v
         }
         EventKind::Support => vec![("supporters", 1)],
         EventKind::Take | EventKind::Redirect | EventKind::LinkDuplicate => vec![],
@@ -349,15 +409,75 @@ mod tests {
         let mut next = prev.clone();
         next.status = Status::Answered;
         let at = prev.created_at + Duration::hours(30);
-        let f = Facts::of_transition(EventKind::Answer, &prev, &next, at, chrono_tz::UTC);
+        let f = Facts::of_transition(
+            EventKind::Answer,
+            &prev,
+            &next,
+            at,
+            chrono_tz::UTC,
+            &crate::calendar::Calendar::default(),
+        );
         assert_eq!((f.on_time, f.response_secs), (Some(true), Some(30 * 3600)));
-        let late = Facts::of_transition(EventKind::Answer, &prev, &next, at + Duration::days(2), chrono_tz::UTC);
+        let late = Facts::of_transition(
+            EventKind::Answer,
+            &prev,
+            &next,
+            at + Duration::days(2),
+            chrono_tz::UTC,
+            &crate::calendar::Calendar::default(),
+        );
         assert_eq!(late.on_time, Some(false));
         // after a reopening the clock starts again
         prev.reopened_at = Some(prev.created_at + Duration::days(10));
-        let again =
-            Facts::of_transition(EventKind::Answer, &prev, &next, prev.created_at + Duration::days(11), chrono_tz::UTC);
+        let again = Facts::of_transition(
+            EventKind::Answer,
+            &prev,
+            &next,
+            prev.created_at + Duration::days(11),
+            chrono_tz::UTC,
+            &crate::calendar::Calendar::default(),
+        );
         assert_eq!(again.response_secs, Some(24 * 3600));
+    }
+
+    #[test]
+    fn a_first_answer_counts_its_working_days_and_a_reopening_takes_back_its_on_time() {
+        let cal = crate::calendar::Calendar::default();
+        let mut prev = message();
+        prev.status = Status::Routed;
+        prev.authority_id = Some(AuthorityId::parse("adm-tyumen").unwrap());
+        // routed on Friday 27 Nov (local), answered on Tuesday 1 Dec: 2 working days
+        prev.routed_at = Some(prev.created_at);
+        prev.deadline = Some(prev.created_at + Duration::days(10));
+        let at = prev.created_at + Duration::days(4);
+        let mut next = prev.clone();
+        next.status = Status::Answered;
+        next.answer = Some(crate::message::Answer {
+            text: "Сделано".into(),
+            answered_at: at,
+            authority_id: AuthorityId::parse("adm-tyumen").unwrap(),
+            official_id: None,
+        });
+        let tz = chrono_tz::Asia::Yekaterinburg;
+        let f = Facts::of_transition(EventKind::Answer, &prev, &next, at, tz, &cal);
+        assert_eq!(f.working_days, Some(2));
+        let c = deltas(&entry(Some(Status::Routed), Status::Answered, f));
+        let auth = CounterKey { series: "R|auth".into(), slot: "M2026-12|adm-tyumen".into() };
+        assert_eq!(c.0[&auth][working_days_field(2)], 1);
+        assert_eq!(working_days_field(45), "answer_wd_over_30");
+
+        // the resident reopens the on-time answer: it stops counting as on time
+        let mut reopened = next.clone();
+        reopened.status = Status::Reopened;
+        reopened.rating = Some(crate::message::Rating { score: 2, comment: None, rated_at: at });
+        let r = Facts::of_transition(EventKind::Reopen, &next, &reopened, at + Duration::days(1), tz, &cal);
+        assert_eq!(r.on_time, Some(true));
+        let c = deltas(&entry(Some(Status::Answered), Status::Reopened, r));
+        assert_eq!(c.0[&auth]["reopened_on_time"], 1);
+
+        // the second answer, after the reopening, is not a first answer
+        let second = Facts::of_transition(EventKind::Answer, &reopened, &next, at + Duration::days(3), tz, &cal);
+        assert_eq!(second.working_days, None);
     }
 
     #[test]
@@ -380,11 +500,13 @@ mod tests {
             f.score = Some(4);
             f.on_time = Some(true);
             f.response_secs = Some(3600);
+            f.working_days = Some(2);
             all.merge(&deltas(&entry(Some(Status::Routed), Status::Answered, f)));
         }
         let fields: std::collections::BTreeSet<&str> =
             all.0.values().flat_map(|f| f.keys().map(String::as_str)).collect();
-        let known: std::collections::BTreeSet<&str> = EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).collect();
+        let known: std::collections::BTreeSet<&str> =
+            EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD, "reopened_on_time", working_days_field(2)]).collect();
         assert_eq!(fields, known);
     }
 

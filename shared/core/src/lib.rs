@@ -19,6 +19,7 @@ pub mod message;
 pub mod moderation;
 pub mod notification;
 pub mod open311;
+pub mod open_data;
 pub mod outbox;
 pub mod page;
 pub mod participation;

@@ -1,6 +1,7 @@
 //! The message entity, its state machine and its history.
 
 use crate::actor::{Actor, Role};
+use crate::calendar::Calendar;
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
 use crate::values::Location;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -376,6 +377,7 @@ impl Message {
         by: By<'_>,
         at: DateTime<Utc>,
         tz: chrono_tz::Tz,
+        calendar: &Calendar,
         note: String,
     ) -> Result<(Message, HistoryEntry), InvalidTransition> {
         let refused = InvalidTransition { transition: transition.name(), from: self.status };
@@ -450,7 +452,7 @@ impl Message {
             from: Some(self.status),
             to,
             note,
-            facts: Some(Facts::of_transition(kind, self, &next, at, tz)),
+            facts: Some(Facts::of_transition(kind, self, &next, at, tz, calendar)),
         };
         Ok((next, entry))
     }
@@ -492,7 +494,8 @@ pub struct Facts {
     /// otherwise the responsible one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credited: Option<AuthorityId>,
-    /// For answers: given by the deadline.
+    /// For answers: given by the deadline. For reopenings: whether the answer the resident
+    /// reopened had been given by its deadline (it no longer counts as on time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_time: Option<bool>,
     /// For answers: seconds since submission, or since the reopening the answer closes.
@@ -506,6 +509,10 @@ pub struct Facts {
     /// visible. Entries written before the public map have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_cell: Option<String>,
+    /// For a message's first answer: working days of the region's calendar from the local day
+    /// it was routed to the local day of the answer (0 on the same day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_days: Option<u32>,
 }
 
 impl Facts {
@@ -524,21 +531,38 @@ impl Facts {
             response_secs: None,
             score: None,
             public_cell: public_cell(message),
+            working_days: None,
         }
     }
 
     /// The facts of a transition from `prev` to `next` at `at`.
-    pub fn of_transition(kind: EventKind, prev: &Message, next: &Message, at: DateTime<Utc>, tz: Tz) -> Facts {
+    pub fn of_transition(
+        kind: EventKind,
+        prev: &Message,
+        next: &Message,
+        at: DateTime<Utc>,
+        tz: Tz,
+        calendar: &Calendar,
+    ) -> Facts {
         let answering = next.answer.as_ref().map(|a| a.authority_id.clone());
         let credited = match kind {
             EventKind::Answer | EventKind::Close | EventKind::Reopen => answering.or(next.authority_id.clone()),
             _ => next.authority_id.clone(),
         };
-        let (on_time, response_secs) = if kind == EventKind::Answer {
-            let started = prev.reopened_at.unwrap_or(prev.created_at);
-            (Some(prev.deadline.is_none_or(|d| at <= d)), Some((at - started).num_seconds().max(0)))
-        } else {
-            (None, None)
+        let local_day = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
+        let (on_time, response_secs) = match (kind, &prev.answer) {
+            (EventKind::Answer, _) => {
+                let started = prev.reopened_at.unwrap_or(prev.created_at);
+                (Some(prev.deadline.is_none_or(|d| at <= d)), Some((at - started).num_seconds().max(0)))
+            }
+            (EventKind::Reopen, Some(a)) => (Some(prev.deadline.is_none_or(|d| a.answered_at <= d)), None),
+            _ => (None, None),
+        };
+        let working_days = match (kind, &prev.answer, prev.routed_at) {
+            (EventKind::Answer, None, Some(routed)) => {
+                Some(calendar.working_days_between(local_day(routed), local_day(at)))
+            }
+            _ => None,
         };
         let score = match kind {
             EventKind::Close | EventKind::Reopen => next.rating.as_ref().map(|r| r.score),
@@ -548,8 +572,8 @@ impl Facts {
             kind,
             category_id: next.category_id.clone(),
             municipality_id: next.municipality_id.clone(),
-            day: at.with_timezone(&tz).date_naive(),
-            submitted_day: next.created_at.with_timezone(&tz).date_naive(),
+            day: local_day(at),
+            submitted_day: local_day(next.created_at),
             authority_before: prev.authority_id.clone(),
             authority_after: next.authority_id.clone(),
             credited,
@@ -557,6 +581,7 @@ impl Facts {
             response_secs,
             score,
             public_cell: public_cell(next),
+            working_days,
         }
     }
 }
@@ -640,8 +665,16 @@ mod tests {
     fn a_transition_bumps_the_version_and_writes_a_matching_history_entry() {
         let m = message(Status::Routed);
         let off = official();
-        let (next, entry) =
-            m.apply(Transition::Take, By::Person(&off), m.created_at, chrono_tz::UTC, "Взято в работу".into()).unwrap();
+        let (next, entry) = m
+            .apply(
+                Transition::Take,
+                By::Person(&off),
+                m.created_at,
+                chrono_tz::UTC,
+                &Calendar::default(),
+                "Взято в работу".into(),
+            )
+            .unwrap();
         assert_eq!(next.status, Status::InProgress);
         assert_eq!(next.version, 4);
         assert_eq!(entry.seq, 4);
@@ -661,6 +694,7 @@ mod tests {
                 By::System,
                 m.created_at,
                 chrono_tz::UTC,
+                &Calendar::default(),
                 String::new(),
             )
             .unwrap();
@@ -672,7 +706,9 @@ mod tests {
     #[test]
     fn an_illegal_transition_is_refused_and_changes_nothing() {
         let m = message(Status::Closed);
-        let err = m.apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, String::new()).unwrap_err();
+        let err = m
+            .apply(Transition::Take, By::System, m.created_at, chrono_tz::UTC, &Calendar::default(), String::new())
+            .unwrap_err();
         assert_eq!(err, InvalidTransition { transition: "take", from: Status::Closed });
         assert_eq!(m.status, Status::Closed);
     }

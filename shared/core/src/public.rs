@@ -427,6 +427,7 @@ where
                     By::Person(actor),
                     self.clock.now(),
                     tz,
+                    &snap.value.calendar,
                     "Житель поддержал сообщение («Я тоже»)".to_owned(),
                 )
                 .map_err(|_| refuse("Сообщение нельзя поддержать."))?;

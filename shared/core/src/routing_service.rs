@@ -88,14 +88,16 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Routing<S, Q, C> 
                 deadline,
                 duplicate_of: original.as_ref().map(|o| o.id),
             };
-            let (next, entry) =
-                message.apply(route, By::System, now, region.time_zone(), note).map_err(|e| anyhow!(e))?;
+            let (next, entry) = message
+                .apply(route, By::System, now, region.time_zone(), &region.calendar, note)
+                .map_err(|e| anyhow!(e))?;
             let mut updates = vec![MessageUpdate::new(message.version, next, entry)];
             if let Some(o) = &original {
                 let link = Transition::LinkDuplicate { duplicate_id: message.id };
                 let note = format!("Присоединено повторное сообщение {}", message.id);
-                let (o_next, o_entry) =
-                    o.apply(link, By::System, now, region.time_zone(), note).map_err(|e| anyhow!(e))?;
+                let (o_next, o_entry) = o
+                    .apply(link, By::System, now, region.time_zone(), &region.calendar, note)
+                    .map_err(|e| anyhow!(e))?;
                 updates.push(MessageUpdate::new(o.version, o_next, o_entry));
             }
             match commit(&self.store, &self.queue, region, &updates).await {

@@ -172,6 +172,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 By::Person(actor),
                 self.clock.now(),
                 snap.value.time_zone(),
+                &snap.value.calendar,
                 note.clone(),
             );
             let (next, entry) = match applied {
@@ -239,8 +240,9 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             }
             let t = Transition::Answer { text: answer.text.clone(), authority_id: answer.authority_id.clone() };
             let note = format!("Дан ответ на исходное сообщение {}", original.id);
-            let (next, entry) =
-                dup.apply(t, By::Person(actor), self.clock.now(), region.time_zone(), note).map_err(invalid)?;
+            let (next, entry) = dup
+                .apply(t, By::Person(actor), self.clock.now(), region.time_zone(), &region.calendar, note)
+                .map_err(invalid)?;
             match commit(&self.store, &self.queue, region, &[MessageUpdate::new(dup.version, next, entry)]).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
@@ -465,7 +467,8 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, 
                     Escalated::Overdue,
                 ),
             };
-            let (next, entry) = m.apply(t, By::System, now, region.time_zone(), note).map_err(invalid)?;
+            let (next, entry) =
+                m.apply(t, By::System, now, region.time_zone(), &region.calendar, note).map_err(invalid)?;
             match commit(&self.store, &self.queue, region, &[MessageUpdate::new(m.version, next, entry)]).await {
                 Ok(()) => return Ok(outcome),
                 Err(StoreError::Conflict) => continue,

@@ -3,7 +3,9 @@
 
 use crate::{backend, from_json, SqliteStore};
 use async_trait::async_trait;
-use feedback_core::analytics::{CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD};
+use feedback_core::analytics::{
+    CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, SCORECARD_FIELDS,
+};
 use feedback_core::ports::{CounterStore, HistoryPage, HistoryScan, StoreError};
 use feedback_core::HistoryEntry;
 use rusqlite::params_from_iter;
@@ -12,7 +14,12 @@ use std::sync::LazyLock;
 
 /// The field columns, in table order.
 fn fields() -> impl Iterator<Item = &'static str> {
-    EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD])
+    EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).chain(SCORECARD_FIELDS)
+}
+
+/// The scorecards' columns, added to a database made before them (`SCORECARD_FIELDS`).
+pub(crate) fn scorecard_columns() -> Vec<(&'static str, &'static str)> {
+    SCORECARD_FIELDS.iter().map(|f| (*f, "INTEGER NOT NULL DEFAULT 0")).collect()
 }
 
 static UPSERT: LazyLock<String> = LazyLock::new(|| {

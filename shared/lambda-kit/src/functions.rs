@@ -320,10 +320,11 @@ pub const OPEN311: Function = Function {
     outbound: &[],
 };
 
-/// Read-only: reference data, polls and results; counter ranges and tally shards in the base table.
+/// Read-only: reference data, polls and results; counter ranges and tally shards in the base
+/// table; public messages on their index for the open data.
 pub const ANALYTICS: Function = Function {
     name: "analytics",
-    table: TableUse { items: &[ItemOp::Get], queries: Queries::Table },
+    table: TableUse { items: &[ItemOp::Get], queries: Queries::TableAndIndexes },
     sends: &[],
     photos: &[],
     voter_secret: false,

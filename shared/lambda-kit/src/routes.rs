@@ -136,6 +136,11 @@ route_table! {
     MessagesReportXlsx: GET "/v1/analytics/messages.xlsx" => ANALYTICS, Jwt;
     AuthorityRanking: GET "/v1/analytics/authorities" => ANALYTICS, Jwt;
     PollReport: GET "/v1/analytics/polls/{id}" => ANALYTICS, Jwt;
+    PublicAuthorities: GET "/v1/public/authorities" => ANALYTICS, Public;
+    PublicScorecard: GET "/v1/public/authorities/{authority_id}/scorecard" => ANALYTICS, Public;
+    OpenDataCsv: GET "/v1/open-data/messages.csv" => ANALYTICS, Public;
+    OpenDataGeoJson: GET "/v1/open-data/messages.geojson" => ANALYTICS, Public;
+    OpenDataPackage: GET "/v1/open-data/datapackage.json" => ANALYTICS, Public;
     OpenApiDocument: GET "/v1/openapi.json" => REFERENCE_DATA, Public;
     CreateIntegration: POST "/v1/integrations" => REFERENCE_DATA, Jwt;
     ListIntegrations: GET "/v1/integrations" => REFERENCE_DATA, Jwt;

@@ -11,6 +11,7 @@ use feedback_lambda::XLSX;
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
+use feedback_core::analytics::scorecard::{ScorecardList, ScorecardReport};
 use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
 use feedback_core::open311::{Open311Created, Open311Request, Open311Service, Open311ServiceDefinition};
@@ -82,6 +83,8 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     MessagesReport,
     AuthorityRank,
     PollReport,
+    ScorecardList,
+    ScorecardReport,
     Status,
     PollStatus,
     NewIntegrationRequest,
@@ -190,6 +193,8 @@ pub enum Output {
     Empty,
     /// An HTML page.
     Html,
+    /// A cached file of open data with an `ETag`, of the given media type; 304 when unchanged.
+    File(&'static str),
 }
 
 /// One operation: everything about a route that the route table does not say.
@@ -470,6 +475,15 @@ pub fn operation(route: &Route) -> Operation {
         }
         Op::AuthorityRanking => op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range()),
         Op::PollReport => op("Явка и результаты", NoBody, Out("PollReport")),
+        Op::PublicAuthorities => op("Рейтинг ведомств за 12 месяцев", NoBody, Out("ScorecardList")),
+        Op::PublicScorecard => op("Карточка ведомства за 12 месяцев", NoBody, Out("ScorecardReport")),
+        Op::OpenDataCsv => op("Открытые данные: сообщения (CSV)", NoBody, Output::File("text/csv")),
+        Op::OpenDataGeoJson => {
+            op("Открытые данные: сообщения с местом (GeoJSON)", NoBody, Output::File("application/geo+json"))
+        }
+        Op::OpenDataPackage => {
+            op("Открытые данные: описание (Frictionless Data Package)", NoBody, Output::File("application/json"))
+        }
         Op::CreateIntegration => {
             op("Выпустить ключ интеграции", Json("NewIntegrationRequest"), Out("CreatedIntegrationView")).created()
         }
@@ -602,7 +616,9 @@ fn path_params(path: &str) -> Vec<Value> {
         let schema = match name {
             "id" | "photo_id" => json!({"type": "string", "pattern": feedback_core::ids::ULID_PATTERN}),
             "format" => json!({"type": "string", "enum": ["json", "xml"]}),
-            "service_code" => json!({"type": "string", "pattern": feedback_core::ids::SLUG_PATTERN}),
+            "service_code" | "authority_id" => {
+                json!({"type": "string", "pattern": feedback_core::ids::SLUG_PATTERN})
+            }
             _ => json!({"type": "string", "minLength": 1}),
         };
         out.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
@@ -684,6 +700,8 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         }),
         Output::Empty => Value::Null,
         Output::Html => json!({"text/html": {"schema": {"type": "string"}}}),
+        Output::File(media) if media.ends_with("json") => json!({ media: {"schema": {"type": "object"}} }),
+        Output::File(media) => json!({ media: {"schema": {"type": "string"}} }),
     };
     let mut responses = Map::new();
     let mut ok = json!({"description": o.summary});
@@ -694,6 +712,9 @@ fn path_item(route: &Route, o: &Operation) -> Value {
         set(&mut ok, "links", links);
     }
     responses.insert(o.status.to_string(), ok);
+    if let Output::File(_) = o.output {
+        responses.insert("304".into(), json!({"description": "Не изменилось с версии, названной в If-None-Match"}));
+    }
     for code in problem_statuses(route, o) {
         let content = match o.output {
             Output::Open311(..) | Output::Open311One(..) => open311_content("Open311Error", "errors", "error"),

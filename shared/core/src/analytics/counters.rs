@@ -3,8 +3,8 @@
 
 pub(crate) use crate::counters::{day_slot, month_slot, series_name, Series};
 pub use crate::counters::{
-    deltas, deltas_of_history, shard_of, shards_of, CounterKey, Counters, Scope, EVENT_FIELDS, MESSAGES_FIELD,
-    REGION_SHARDS,
+    deltas, deltas_of_history, shard_of, shards_of, working_days_field, CounterKey, Counters, Scope, EVENT_FIELDS,
+    MESSAGES_FIELD, REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
 };
 use crate::ports::{HistoryScan, StoreError};
 use async_trait::async_trait;

@@ -4,6 +4,7 @@
 use super::counters::{differences, CounterKey, CounterStore, Scope};
 use super::plan::{plan, DateRange, GroupBy};
 use super::report::{rank, summarize, AuthorityRank, MessagesReport, PollReport, Turnout};
+use super::scorecard::{self, ScorecardList, ScorecardReport};
 use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
 use crate::ids::MunicipalityId;
@@ -110,6 +111,34 @@ where
         let range = DateRange::parse(from, to, today)?;
         let rows = self.store.read_counters(&plan(&scope, GroupBy::Authority, &range, today)).await?;
         Ok(rank(&summarize(&scope, GroupBy::Authority, &range, &rows, &snap.value)))
+    }
+
+    /// Every authority's public scorecard over the last 12 months, ranked. Anyone may read it.
+    pub async fn scorecards(&self) -> Result<ScorecardList, ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        let today = self.today(&snap.value);
+        let range = scorecard::window(today);
+        let rows = self.store.read_counters(&plan(&Scope::Region, GroupBy::Authority, &range, today)).await?;
+        Ok(ScorecardList {
+            from: range.from,
+            to: range.to,
+            min_answered: scorecard::MIN_ANSWERED,
+            items: scorecard::scorecards(&rows, &snap.value),
+            explanations: scorecard::explanations(),
+        })
+    }
+
+    /// One authority's public scorecard, with its place in the ranking; an unknown id is `NotFound`.
+    pub async fn scorecard(&self, raw_id: &str) -> Result<ScorecardReport, ServiceError> {
+        let list = self.scorecards().await?;
+        let card = list.items.into_iter().find(|c| c.authority_id == raw_id).ok_or(ServiceError::NotFound)?;
+        Ok(ScorecardReport {
+            from: list.from,
+            to: list.to,
+            min_answered: list.min_answered,
+            scorecard: card,
+            explanations: list.explanations,
+        })
     }
 
     /// A poll's turnout by municipality from its live counters, and its results once published.
