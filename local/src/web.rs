@@ -56,7 +56,11 @@ pub async fn respond(p: &Platform, method: &str, path: &str, headers: &HeaderMap
     h.insert("cache-control", HeaderValue::from_static(asset.cache_control));
     h.insert("etag", HeaderValue::from_static(asset.etag));
     if asset.is_shell() {
-        add_shell_headers(h, &p.verifier, path);
+        let tiles = match &p.config.tiles_url {
+            Some(url) => Some(url.clone()),
+            None => p.reference.snapshot().await.ok().and_then(|r| r.value.map.as_ref().map(|m| m.tiles_url.clone())),
+        };
+        add_shell_headers(resp.headers_mut(), &p.verifier, path, tiles.as_deref());
     }
     resp
 }
@@ -76,17 +80,19 @@ fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>, head:
 
 /// The shell's security headers. Only the embeddable widget (`/widget`) may be framed by other
 /// sites; the portal itself may not. Scripts and styles come only from this origin; requests go
-/// to this origin and, in OIDC mode, to the identity provider.
-fn add_shell_headers(h: &mut HeaderMap, verifier: &Verifier, path: &str) {
+/// to this origin and, in OIDC mode, to the identity provider; images also come from the map's
+/// tile server (`tiles`, the template; a `{s}` subdomain becomes `*`).
+fn add_shell_headers(h: &mut HeaderMap, verifier: &Verifier, path: &str, tiles: Option<&str>) {
     let widget = path == "/widget" || path.starts_with("/widget/");
     let ancestors = if widget { "*" } else { "'none'" };
     let idp = match verifier {
         Verifier::Oidc { issuer, .. } => origin_of(issuer).map(|o| format!(" {o}")).unwrap_or_default(),
         Verifier::Dev { .. } => String::new(),
     };
+    let tiles = tiles.and_then(origin_of).map(|o| format!(" {}", o.replace("{s}", "*"))).unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data: blob:; \
+         img-src 'self' data: blob:{tiles}; \
          connect-src 'self'{idp}; form-action 'self'{idp}; frame-ancestors {ancestors}; base-uri 'self'; \
          object-src 'none'"
     );
@@ -232,13 +238,14 @@ mod tests {
         assert_eq!(cfg["client_id"], "feedback-portal");
         assert!(cfg.get("demo_users").is_none());
         let mut h = HeaderMap::new();
-        add_shell_headers(&mut h, &verifier, "/");
+        add_shell_headers(&mut h, &verifier, "/", Some("https://{s}.tiles.example.ru/{z}/{x}/{y}.png"));
         let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("img-src 'self' data: blob: https://*.tiles.example.ru;"), "{csp}");
         assert!(csp.contains("connect-src 'self' https://id.example.ru;"), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.contains("worker-src 'self';"), "the portal's service worker: {csp}");
         let mut w = HeaderMap::new();
-        add_shell_headers(&mut w, &verifier, "/widget");
+        add_shell_headers(&mut w, &verifier, "/widget", None);
         assert!(w["content-security-policy"].to_str().unwrap().contains("frame-ancestors *"));
         assert!(w.get("x-frame-options").is_none());
     }

@@ -29,7 +29,7 @@ export function openMap(el: HTMLElement, settings: MapSettings, label: string, a
     attributionControl: false,
   });
   L.control.attribution({ prefix: false }).addAttribution(escapeHtml(settings.attribution)).addTo(map);
-  L.tileLayer(settings.tiles_url, { maxZoom: 18, minZoom: 3, crossOrigin: true }).addTo(map);
+  L.tileLayer(settings.tiles_url, { maxZoom: 18, minZoom: 3 }).addTo(map);
   el.setAttribute("role", "application");
   el.setAttribute("aria-label", label);
   el.setAttribute("aria-roledescription", "карта");
@@ -55,8 +55,16 @@ export function clusterMarker(at: LatLon, count: number, label: string, onChoose
   marker.on("click", onChoose);
   marker.on("add", () => {
     const el = marker.getElement();
-    el?.setAttribute("role", "button");
-    el?.setAttribute("aria-label", label);
+    if (!el) return;
+    el.setAttribute("role", "button");
+    el.setAttribute("aria-label", label);
+    // Enter or Space on the focused cluster does what a click does.
+    el.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter" && e.key !== " ") return;
+      e.preventDefault();
+      e.stopPropagation();
+      onChoose();
+    });
   });
   return marker;
 }

@@ -161,7 +161,7 @@ export function RegionMap() {
                   {r.municipality(m.municipality_id)} · {fmtDate(m.created_at)} · поддержали: {m.supporters}
                 </p>
                 <p class="excerpt">{m.text.length > 160 ? `${m.text.slice(0, 160)}…` : m.text}</p>
-                <Button kind="link" onClick={() => showOnMap(m)} aria-label={`Подробнее: ${r.category(m.category_id)}, ${fmtDate(m.created_at)}`}>
+                <Button kind="link" onClick={() => showOnMap(m)} aria-label={`Подробнее${settings ? " и на карте" : ""}: ${r.category(m.category_id)}, ${fmtDate(m.created_at)}`}>
                   Подробнее{settings ? " и на карте" : ""}
                 </Button>
               </li>
