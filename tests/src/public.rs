@@ -222,6 +222,16 @@ pub async fn a_resident_supports_a_public_message_once_and_hears_its_answer<S: P
         .await
         .unwrap();
     assert_eq!(rows.iter().filter_map(|r| r.fields.get("supporters")).sum::<i64>(), 2);
+    let report = feedback_core::analytics::Analytics::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Arc::new(Reference::new(s.store.clone(), std::time::Duration::from_secs(60))),
+    )
+    .messages(&crate::polls::admin(), Some("2026-11-01"), Some("2026-11-30"), Some("category"))
+    .await
+    .unwrap();
+    let yamy = report.groups.iter().find(|g| g.key == "dorogi-yamy").expect("the category's group");
+    assert_eq!(yamy.supporters, 2, "demand in the messages report");
 
     // When the authority answers and Alice closes it
     s.clock.advance(Duration::hours(2));

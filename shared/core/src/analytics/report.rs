@@ -28,6 +28,8 @@ pub struct GroupStats {
     pub rating_avg: Option<f64>,
     pub rating_count: i64,
     pub rating_4_5_share: Option<f64>,
+    /// Residents who said «Я тоже» to a public message of the group: demand beyond the authors.
+    pub supporters: i64,
     /// For `group_by=status`: messages submitted in the range that are in this status now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<i64>,
@@ -53,6 +55,7 @@ impl GroupStats {
             rejected: g("rejected"),
             closed: g("closed"),
             reopened: g("reopened"),
+            supporters: g("supporters"),
             avg_response_hours: ratio(g("response_secs"), answered * 3600),
             rating_avg: ratio(g("rating_sum"), rating_count),
             rating_count,
@@ -190,6 +193,7 @@ pub fn to_csv(groups: &[GroupStats]) -> Vec<u8> {
         "rating_avg",
         "rating_count",
         "rating_4_5_share",
+        "supporters",
     ];
     let _ = w.write_record(header);
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
@@ -209,6 +213,7 @@ pub fn to_csv(groups: &[GroupStats]) -> Vec<u8> {
             opt(g.rating_avg),
             g.rating_count.to_string(),
             opt(g.rating_4_5_share),
+            g.supporters.to_string(),
         ]);
     }
     w.into_inner().unwrap_or_default()
