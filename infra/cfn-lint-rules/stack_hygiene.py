@@ -335,9 +335,23 @@ class PortalDistribution(Rule, CloudFormationLintRule):
         if default.get("TargetOriginId") != "web" or default.get("CachePolicyId") != CACHING_OPTIMIZED or not spa(default):
             yield lid, "the default behaviour serves the bucket, cached, with the SPA routing function"
         behaviours = d.get("CacheBehaviors", [])
+
+        def public_map(b: dict) -> bool:
+            # The anonymous public map is cached by its own policy: query string only, no header
+            # or cookie in the key (so no token can reach a cached answer), reads only.
+            policy = props(resources.get(ref_name(b.get("CachePolicyId")) or "", {})).get("CachePolicyConfig", {})
+            key = policy.get("ParametersInCacheKeyAndForwardedToOrigin", {})
+            return (
+                b.get("PathPattern") == "/v1/public/*"
+                and sorted(b.get("AllowedMethods", [])) == ["GET", "HEAD"]
+                and (key.get("HeadersConfig") or {}).get("HeaderBehavior") == "none"
+                and (key.get("CookiesConfig") or {}).get("CookieBehavior") == "none"
+            )
+
         for b in behaviours:
-            if b.get("TargetOriginId") == "api" and (b.get("CachePolicyId") != CACHING_DISABLED or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b)):
-                yield lid, f"{b.get('PathPattern')}: the API is passed uncached, with the viewer's headers except Host, never rewritten"
+            cached_ok = b.get("CachePolicyId") == CACHING_DISABLED or public_map(b)
+            if b.get("TargetOriginId") == "api" and (not cached_ok or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b)):
+                yield lid, f"{b.get('PathPattern')}: the API is passed uncached (the public map by its own query-string policy), with the viewer's headers except Host, never rewritten"
         widget = [b for b in behaviours if fnmatch.fnmatchcase("/widget", b.get("PathPattern", "")) and b.get("TargetOriginId") == "web"]
         if len(widget) != 1 or not spa(widget[0]):
             yield lid, "the /widget behaviour (frameable) is missing"
