@@ -27,10 +27,10 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 # Managed policy "UseOriginCacheControlHeaders-QueryStrings": the origin's Cache-Control decides,
 # the query string is part of the key.
-ORIGIN_CACHE_CONTROL = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
 # The API paths that answer every caller alike and say how long to keep the answer: the public
-# scorecards and the open data. Only these may be cached at the edge, and only for GET and HEAD.
-EDGE_CACHED_API = {"/v1/open-data/*", "/v1/public/authorities*"}
+# map, the scorecards and the open data. Only these may be cached at the edge, and only for GET
+# and HEAD.
+EDGE_CACHED_API = {"/v1/public/*", "/v1/open-data/*"}
 
 
 def of_type(cfn, *types) -> dict:
@@ -341,14 +341,25 @@ class PortalDistribution(Rule, CloudFormationLintRule):
         if default.get("TargetOriginId") != "web" or default.get("CachePolicyId") != CACHING_OPTIMIZED or not spa(default):
             yield lid, "the default behaviour serves the bucket, cached, with the SPA routing function"
         behaviours = d.get("CacheBehaviors", [])
+
+        def edge_cached(b: dict) -> bool:
+            # The anonymous public paths are cached by their own policy: query string only, no
+            # header or cookie in the key (so no token can reach a cached answer), reads only.
+            policy = props(resources.get(ref_name(b.get("CachePolicyId")) or "", {})).get("CachePolicyConfig", {})
+            key = policy.get("ParametersInCacheKeyAndForwardedToOrigin", {})
+            return (
+                b.get("PathPattern") in EDGE_CACHED_API
+                and sorted(b.get("AllowedMethods", [])) == ["GET", "HEAD"]
+                and (key.get("HeadersConfig") or {}).get("HeaderBehavior") == "none"
+                and (key.get("CookiesConfig") or {}).get("CookieBehavior") == "none"
+            )
+
         for b in behaviours:
             if b.get("TargetOriginId") != "api":
                 continue
-            if b.get("PathPattern") in EDGE_CACHED_API:
-                if b.get("CachePolicyId") != ORIGIN_CACHE_CONTROL or sorted(b.get("AllowedMethods", [])) != ["GET", "HEAD"] or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b):
-                    yield lid, f"{b.get('PathPattern')}: a public API path is cached as its Cache-Control says, for GET and HEAD only, with the viewer's headers except Host"
-            elif b.get("CachePolicyId") != CACHING_DISABLED or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b):
-                yield lid, f"{b.get('PathPattern')}: the API is passed uncached, with the viewer's headers except Host, never rewritten"
+            cached_ok = b.get("CachePolicyId") == CACHING_DISABLED or edge_cached(b)
+            if not cached_ok or b.get("OriginRequestPolicyId") != ALL_VIEWER_EXCEPT_HOST or spa(b):
+                yield lid, f"{b.get('PathPattern')}: the API is passed uncached (the public paths by their own query-string policy, GET and HEAD only), with the viewer's headers except Host, never rewritten"
         widget = [b for b in behaviours if fnmatch.fnmatchcase("/widget", b.get("PathPattern", "")) and b.get("TargetOriginId") == "web"]
         if len(widget) != 1 or not spa(widget[0]):
             yield lid, "the /widget behaviour (frameable) is missing"

@@ -87,7 +87,8 @@ pub async fn the_map_counts_public_messages_by_cell_while_they_are_visible<S: Pu
         .message
         .id;
     let private = s.submit(&carol, "dorogi-yamy", "Яма во дворе у подъезда номер два", Some((57.140, 65.52))).await;
-    let all = clusters_query(CITY, 16, None, None);
+    // a box of about 165 cells at zoom 16's precision, around both public messages
+    let all = clusters_query("65.525,57.150,65.545,57.165", 16, None, None);
     // before routing nothing is public
     assert_eq!(count(&map, &all).await, 0);
     s.drain().await;
@@ -97,6 +98,10 @@ pub async fn the_map_counts_public_messages_by_cell_while_they_are_visible<S: Pu
     assert!(found.clusters.iter().all(|c| c.count == 1));
     assert_eq!(count(&map, &clusters_query(CITY, 16, Some("dorogi"), None)).await, 1, "a group holds its children");
     assert_eq!(count(&map, &clusters_query(CITY, 16, Some("zhkh-musor"), Some(Status::Routed))).await, 1);
+    assert_eq!(found.precision, 7);
+    // the whole city at zoom 16 touches too many cells and is clustered coarser, in one cell
+    let city = map.clusters(&clusters_query(CITY, 16, None, None)).await.unwrap();
+    assert_eq!((city.precision, city.clusters.len(), city.clusters[0].count), (5, 1, 2));
     // zoomed out they share one cell; a world box is clustered coarser, never refused
     let wide = map.clusters(&clusters_query(CITY, 3, None, None)).await.unwrap();
     assert_eq!((wide.clusters.len(), wide.clusters[0].count), (1, 2));
@@ -222,6 +227,16 @@ pub async fn a_resident_supports_a_public_message_once_and_hears_its_answer<S: P
         .await
         .unwrap();
     assert_eq!(rows.iter().filter_map(|r| r.fields.get("supporters")).sum::<i64>(), 2);
+    let report = feedback_core::analytics::Analytics::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Arc::new(Reference::new(s.store.clone(), std::time::Duration::from_secs(60))),
+    )
+    .messages(&crate::polls::admin(), Some("2026-11-01"), Some("2026-11-30"), Some("category"))
+    .await
+    .unwrap();
+    let yamy = report.groups.iter().find(|g| g.key == "dorogi-yamy").expect("the category's group");
+    assert_eq!(yamy.supporters, 2, "demand in the messages report");
 
     // When the authority answers and Alice closes it
     s.clock.advance(Duration::hours(2));

@@ -1546,6 +1546,11 @@ export interface components {
             routed: number;
             /** Format: int64 */
             submitted: number;
+            /**
+             * Format: int64
+             * @description Residents who said «Я тоже» to a public message of the group: demand beyond the authors.
+             */
+            supporters: number;
         };
         /** @description `GET /healthz`: the store answered. */
         Health: {

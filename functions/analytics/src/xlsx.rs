@@ -89,6 +89,7 @@ mod tests {
             rating_avg: share.map(|_| 4.5),
             rating_count: 2,
             rating_4_5_share: share,
+            supporters: 4,
             messages: None,
         }
     }
@@ -116,6 +117,7 @@ mod tests {
         assert_eq!(cell(3, 13), Data::Float(0.5));
         assert_eq!(cell(4, 0), Data::String("svet".into()));
         assert_eq!(cell(4, 13), Data::Empty, "no ratings, no share");
+        assert_eq!((cell(2, 14), cell(4, 14)), (Data::String("Поддержали («Я тоже»)".into()), Data::Float(4.0)));
         assert_eq!(range.height(), 5);
     }
 }

@@ -37,9 +37,9 @@ pub const MAX_LIMIT: usize = 200;
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most public messages one list request examines (before its filters), to bound its cost.
 pub const MAX_EXAMINED: usize = 2000;
-/// The most counter partitions (cells one level above the clusters') one cluster request reads;
-/// a box that needs more is clustered one precision coarser.
-pub const MAX_CELL_RANGES: u64 = 64;
+/// The most cells one cluster request reads; a box that touches more cells at its zoom's
+/// precision is clustered one precision coarser, and so on.
+pub const MAX_CELLS: u64 = 256;
 /// The most open messages near a place that `nearby` considers.
 pub const NEARBY_LIMIT: usize = 200;
 
@@ -294,23 +294,32 @@ where
     }
 
     /// The public messages of a box counted by cell, at the zoom's precision (or coarser, so that
-    /// at most [`MAX_CELL_RANGES`] counter partitions are read).
+    /// the box touches at most [`MAX_CELLS`] cells). One slot range per parent cell (one level
+    /// up), from the first to the last of its children the box touches.
     pub async fn clusters(&self, q: &ClusterQuery) -> Result<Clusters, ServiceError> {
         let snap = self.reference.snapshot().await?;
         let region = &snap.value;
         check_category(region, q.category.as_ref())?;
         let min = *geo::CLUSTER_PRECISIONS.start();
         let mut p = geo::precision_for_zoom(q.zoom);
-        while p > min && q.bbox.cell_count(p - 1) > MAX_CELL_RANGES {
+        while p > min && q.bbox.cell_count(p) > MAX_CELLS {
             p -= 1;
         }
-        let parents = q.bbox.cover(p - 1, MAX_CELL_RANGES).unwrap_or_default();
-        let ranges: Vec<SlotRange> = parents
+        // At the coarsest precision a box touches at most 32 × 32 cells: the whole world.
+        let cells = q.bbox.cover(p, MAX_CELLS.max(1024)).unwrap_or_default();
+        let mut spans: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        for cell in &cells {
+            let parent = cell.get(..p - 1).unwrap_or(cell);
+            let span = spans.entry(parent).or_insert((cell, cell));
+            span.0 = span.0.min(cell);
+            span.1 = span.1.max(cell);
+        }
+        let ranges: Vec<SlotRange> = spans
             .iter()
-            .map(|parent| SlotRange {
+            .map(|(parent, (first, last))| SlotRange {
                 series: cell_series(p, parent),
-                slot_from: parent.clone(),
-                slot_to: format!("{parent}~"),
+                slot_from: (*first).to_owned(),
+                slot_to: format!("{last}~"),
             })
             .collect();
         let rows = self.store.read_counters(&ranges).await?;

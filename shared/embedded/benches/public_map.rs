@@ -12,6 +12,9 @@
 //! 60 % are public; their statuses and categories are spread over the public statuses and the
 //! sample region's leaf categories.
 
+// A benchmark fails loudly on a broken setup, like the test-support crate.
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use feedback_core::geo::BBox;
 use feedback_core::ids::{CategoryId, CitizenId, MunicipalityId};

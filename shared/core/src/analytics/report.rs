@@ -28,6 +28,8 @@ pub struct GroupStats {
     pub rating_avg: Option<f64>,
     pub rating_count: i64,
     pub rating_4_5_share: Option<f64>,
+    /// Residents who said «Я тоже» to a public message of the group: demand beyond the authors.
+    pub supporters: i64,
     /// For `group_by=status`: messages submitted in the range that are in this status now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<i64>,
@@ -53,6 +55,7 @@ impl GroupStats {
             rejected: g("rejected"),
             closed: g("closed"),
             reopened: g("reopened"),
+            supporters: g("supporters"),
             avg_response_hours: ratio(g("response_secs"), answered * 3600),
             rating_avg: ratio(g("rating_sum"), rating_count),
             rating_count,
@@ -185,7 +188,7 @@ pub enum Cell {
 
 /// The columns of an exported messages report, in order: the documented machine header of the
 /// CSV, and the Russian header people read in the spreadsheet.
-pub const REPORT_COLUMNS: [(&str, &str); 14] = [
+pub const REPORT_COLUMNS: [(&str, &str); 15] = [
     ("key", "Код"),
     ("name", "Название"),
     ("submitted", "Подано"),
@@ -200,10 +203,11 @@ pub const REPORT_COLUMNS: [(&str, &str); 14] = [
     ("rating_avg", "Средняя оценка"),
     ("rating_count", "Оценок"),
     ("rating_4_5_share", "Доля оценок 4–5"),
+    ("supporters", "Поддержали («Я тоже»)"),
 ];
 
 /// The rows of an exported messages report, one per group, in the order of [`REPORT_COLUMNS`].
-pub fn report_rows(groups: &[GroupStats]) -> Vec<[Cell; 14]> {
+pub fn report_rows(groups: &[GroupStats]) -> Vec<[Cell; 15]> {
     let opt = |v: Option<f64>| v.map_or(Cell::Empty, Cell::Figure);
     groups
         .iter()
@@ -223,6 +227,7 @@ pub fn report_rows(groups: &[GroupStats]) -> Vec<[Cell; 14]> {
                 opt(g.rating_avg),
                 Cell::Count(g.rating_count),
                 opt(g.rating_4_5_share),
+                Cell::Count(g.supporters),
             ]
         })
         .collect()
