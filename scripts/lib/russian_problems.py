@@ -3,8 +3,10 @@
 Loaded by scripts/schemathesis.sh (SCHEMATHESIS_HOOKS=russian_problems) and run on every response
 of the fuzzing run. A problem's `title`, `detail` and each field error's `message` may hold Latin
 letters only in the API's own words: field, parameter and enum names of the OpenAPI document
-(`RUSSIAN_PROBLEMS_OPENAPI`), header and format names, and values that carry digits (ids, dates,
-examples). Any other Latin word is English prose reaching a resident, and fails the run.
+(`RUSSIAN_PROBLEMS_OPENAPI`) and the alternatives of its patterns, header, format and standard
+names, and codes a program reads: a token with a digit, `_`, `/`, `=` or a capital inside it
+(ids, dates, media types, `not_in_competence`, `minLon`). Any other Latin word is English prose
+reaching a resident, and fails the run.
 """
 
 import json
@@ -18,8 +20,10 @@ FIXED = {
     "JSON", "Content-Type", "application/json", "application/problem+json", "Idempotency-Key",
     "ISO", "UTF-8", "URL", "HTTPS", "https", "http", "ULID", "CSV", "XLSX", "GeoJSON", "Bearer",
     "If-None-Match", "ETag", "Open311", "whsec_", "SMS", "e-mail", "email", "push", "VAPID",
+    "true", "false", "null", "RFC", "ASCII", "Crockford",
 }
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-+./:\[\]{}]*")
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-+./:=\[\]{}]*")
+CODE = re.compile(r"[0-9_/=]|[a-z][A-Z]")
 
 
 def _schema_words(path):
@@ -34,6 +38,8 @@ def _schema_words(path):
                     words.update(v for v in value if isinstance(v, str))
                 if key == "name" and isinstance(value, str):
                     words.add(value)
+                if key == "pattern" and isinstance(value, str):
+                    words.update(re.findall(r"[A-Za-z][A-Za-z0-9_-]*", value))
                 walk(value)
         elif isinstance(node, list):
             for item in node:
@@ -52,7 +58,7 @@ def foreign_words(text):
     bad = []
     for match in WORD.finditer(text):
         token = match.group(0).rstrip(".:,")
-        if token in ALLOWED or any(ch.isdigit() for ch in token):
+        if token in ALLOWED or CODE.search(token):
             continue
         parts = [p for p in re.split(r"[.\[\]/]", token) if p]
         if parts and all(p in ALLOWED or p.isdigit() for p in parts):

@@ -277,7 +277,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 if !moderator && !is_center_official(actor, region) && to != region.region.center_authority_id {
                     return Err(ServiceError::field(
                         "authority_id",
-                        "сотрудник органа может вернуть сообщение только в ЦУР (reason: not_in_competence)",
+                        "сотрудник органа может передать сообщение только в ЦУР, указав, что вопрос не в компетенции органа",
                     ));
                 }
                 let reason = reason.as_str();
