@@ -66,7 +66,7 @@ export function ScorecardsPage() {
           </section>
           <section class="panel" aria-labelledby="table-h">
             <h2 id="table-h">Ведомства</h2>
-            <div class="table-scroll" tabIndex={0} role="region" aria-labelledby="table-h">
+            <div class="table-scroll" tabIndex={0} role="region" aria-label="Таблица рейтинга">
               <table class="table scorecards" data-testid="scorecards-table">
                 <caption>
                   Все ведомства региона ({data.items.length}): сначала в порядке рейтинга, затем те, у кого меньше {data.min_answered} ответов. Под долей — 95-процентный интервал и число, из которого она посчитана.
