@@ -277,6 +277,26 @@ test("a resident submits a message with a photo and coordinates and sees it rout
   await axe(page, "message (routed)");
 });
 
+test("anyone reads the authorities' scorecards without signing in, each figure explained, and finds the open data", async (env) => {
+  const page = await env.context.newPage();
+  await page.goto("/ratings");
+  await page.getByRole("heading", { level: 1, name: "Рейтинг ведомств" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Выйти" }).count(), 0, "nobody is signed in");
+  const how = page.getByTestId("scorecard-explanations");
+  for (const term of ["В срок", "Медиана рабочих дней", "Возобновлено", "Оценки 4–5", "Отписки"]) await how.getByText(term, { exact: true }).waitFor();
+  const table = page.getByTestId("scorecards-table");
+  await table.getByRole("rowheader", { name: TYUMEN_ADMIN }).waitFor();
+  // fewer than 20 answers: listed, not ranked
+  await page.getByTestId("scorecard-adm-tyumen").getByText("недостаточно данных").waitFor();
+  for (const link of ["Таблица CSV", "Точки GeoJSON", "Описание полей (Frictionless Data Package)"]) await page.getByRole("link", { name: link }).waitFor();
+  await axe(page, "authority scorecards");
+  await page.setViewportSize({ width: 390, height: 844 });
+  const phone = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(phone.scroll <= phone.width, `the scorecards page is ${phone.scroll} px wide on a ${phone.width} px screen`);
+  await axe(page, "authority scorecards (phone)");
+  await page.close();
+});
+
 test("an official sees the message in the queue, takes it and answers", async (env) => {
   const message = await routedPothole(await as("resident-anna"), "Яма на проезжей части у дома 15 по улице Республики, колесо провалилось по ступицу.");
   const page = await signInAs(env, "official-sergey");

@@ -9,11 +9,11 @@ use feedback_core::open_data::{self, OpenData};
 use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
 use feedback_core::reference::Reference;
-use std::sync::Arc;
 use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
+use std::sync::Arc;
 
 mod xlsx;
 

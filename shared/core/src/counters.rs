@@ -71,7 +71,7 @@ pub const WORKING_DAY_BUCKETS: usize = 32;
 /// The histogram field of a first answer after `days` working days.
 pub fn working_days_field(days: u32) -> &'static str {
     let i = (days as usize).min(WORKING_DAY_BUCKETS - 1);
-    SCORECARD_FIELDS[1 + i]
+    SCORECARD_FIELDS.get(1 + i).copied().unwrap_or("answer_wd_over_30")
 }
 
 /// The counter of the status series: messages currently in the slot's status.

@@ -223,8 +223,15 @@ pub fn etag(body: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
-fn field(name: &str, kind: &str, title: &str, description: &str) -> Value {
-    json!({ "name": name, "type": kind, "title": title, "description": description })
+fn field(name: &str, kind: &str, title: &str, description: &str, constraints: Option<Value>) -> Value {
+    let mut f = serde_json::Map::new();
+    for (k, v) in [("name", name), ("type", kind), ("title", title), ("description", description)] {
+        f.insert(k.to_owned(), Value::String(v.to_owned()));
+    }
+    if let Some(c) = constraints {
+        f.insert("constraints".to_owned(), c);
+    }
+    Value::Object(f)
 }
 
 /// The Table Schema of the CSV file: every column with its type, title and description.
@@ -233,32 +240,88 @@ pub fn table_schema(region: &RegionData) -> Value {
         Status::ALL.iter().filter(|s| !matches!(s, Status::Submitted | Status::Rejected)).map(|s| s.as_str()).collect();
     let categories: Vec<&str> = region.categories.iter().map(|c| c.id.as_str()).collect();
     let municipalities: Vec<&str> = region.municipalities.iter().map(|m| m.id.as_str()).collect();
-    let mut fields = vec![
-        field("category_id", "string", "Категория", "Идентификатор категории проблемы из справочника региона (GET /v1/categories)."),
-        field("category_name", "string", "Название категории", "Название категории на русском языке."),
-        field("municipality_id", "string", "Муниципалитет", "Идентификатор муниципального образования (GET /v1/municipalities)."),
-        field("municipality_name", "string", "Название муниципалитета", "Название муниципального образования."),
-        field("status", "string", "Статус", "Текущий статус сообщения: routed — направлено исполнителю, in_progress — в работе, answered — дан ответ, closed — закрыто, reopened — возобновлено."),
-        field("status_name", "string", "Название статуса", "Статус сообщения словами."),
-        field("authority_id", "string", "Ведомство", "Идентификатор ответственного органа власти (GET /v1/authorities); пусто, если не назначен."),
-        field("authority_name", "string", "Название ведомства", "Название ответственного органа власти."),
-        field("submitted_date", "date", "Дата подачи", "Местная дата подачи сообщения (без времени)."),
-        field("submitted_month", "yearmonth", "Месяц подачи", "Местный месяц подачи: по нему считается группа для защиты от раскрытия."),
-        field("deadline_date", "date", "Срок ответа", "Местная дата, до конца которой ведомство должно ответить; пусто, если срока нет."),
-        field("answered_date", "date", "Дата ответа", "Местная дата последнего ответа ведомства; пусто, если ответа ещё нет."),
-        field("lat", "number", "Широта", "Широта узла публичной сетки (шаг 0,001°, около 110 м), WGS 84. Пусто, если место объединено до муниципалитета."),
-        field("lon", "number", "Долгота", "Долгота узла публичной сетки (шаг 0,002°, около 120 м), WGS 84. Пусто, если место объединено до муниципалитета."),
-        field("location_precision", "string", "Точность места", "grid — место дано узлом публичной сетки; municipality — известен только муниципалитет: в этом узле сетки, категории и месяце меньше 5 сообщений, или место не указано."),
+    let required = || Some(json!({ "required": true }));
+    let fields = vec![
+        field(
+            "category_id",
+            "string",
+            "Категория",
+            "Идентификатор категории проблемы из справочника региона (GET /v1/categories).",
+            Some(json!({ "required": true, "enum": categories })),
+        ),
+        field("category_name", "string", "Название категории", "Название категории на русском языке.", None),
+        field(
+            "municipality_id",
+            "string",
+            "Муниципалитет",
+            "Идентификатор муниципального образования (GET /v1/municipalities).",
+            Some(json!({ "required": true, "enum": municipalities })),
+        ),
+        field("municipality_name", "string", "Название муниципалитета", "Название муниципального образования.", None),
+        field(
+            "status",
+            "string",
+            "Статус",
+            "Текущий статус сообщения: routed — направлено исполнителю, in_progress — в работе, answered — дан ответ, \
+             closed — закрыто, reopened — возобновлено.",
+            Some(json!({ "required": true, "enum": statuses })),
+        ),
+        field("status_name", "string", "Название статуса", "Статус сообщения словами.", None),
+        field(
+            "authority_id",
+            "string",
+            "Ведомство",
+            "Идентификатор ответственного органа власти (GET /v1/authorities); пусто, если не назначен.",
+            None,
+        ),
+        field("authority_name", "string", "Название ведомства", "Название ответственного органа власти.", None),
+        field("submitted_date", "date", "Дата подачи", "Местная дата подачи сообщения (без времени).", required()),
+        field(
+            "submitted_month",
+            "yearmonth",
+            "Месяц подачи",
+            "Местный месяц подачи: по нему считается группа для защиты от раскрытия.",
+            required(),
+        ),
+        field(
+            "deadline_date",
+            "date",
+            "Срок ответа",
+            "Местная дата, до конца которой ведомство должно ответить; пусто, если срока нет.",
+            None,
+        ),
+        field(
+            "answered_date",
+            "date",
+            "Дата ответа",
+            "Местная дата последнего ответа ведомства; пусто, если ответа ещё нет.",
+            None,
+        ),
+        field(
+            "lat",
+            "number",
+            "Широта",
+            "Широта узла публичной сетки (шаг 0,001°, около 110 м), WGS 84. Пусто, если место объединено до \
+             муниципалитета.",
+            Some(json!({ "minimum": -90, "maximum": 90 })),
+        ),
+        field(
+            "lon",
+            "number",
+            "Долгота",
+            "Долгота узла публичной сетки (шаг 0,002°, около 120 м), WGS 84. Пусто, если место объединено до \
+             муниципалитета.",
+            Some(json!({ "minimum": -180, "maximum": 180 })),
+        ),
+        field(
+            "location_precision",
+            "string",
+            "Точность места",
+            "grid — место дано узлом публичной сетки; municipality — известен только муниципалитет: в этом узле \
+             сетки, категории и месяце меньше 5 сообщений, или место не указано.",
+            Some(json!({ "required": true, "enum": ["grid", "municipality"] })),
+        ),
     ];
-    let constrain = |f: &mut Value, c: Value| f["constraints"] = c;
-    constrain(&mut fields[0], json!({ "required": true, "enum": categories }));
-    constrain(&mut fields[2], json!({ "required": true, "enum": municipalities }));
-    constrain(&mut fields[4], json!({ "required": true, "enum": statuses }));
-    constrain(&mut fields[8], json!({ "required": true }));
-    constrain(&mut fields[9], json!({ "required": true }));
-    constrain(&mut fields[12], json!({ "minimum": -90, "maximum": 90 }));
-    constrain(&mut fields[13], json!({ "minimum": -180, "maximum": 180 }));
-    constrain(&mut fields[14], json!({ "required": true, "enum": ["grid", "municipality"] }));
     json!({ "fields": fields, "missingValues": [""] })
 }
 
@@ -337,14 +400,15 @@ where
         let now = self.clock.now();
         let start = now - Duration::days(WINDOW_DAYS);
         let messages = self.read(start, now).await?;
+        let mut messages = messages;
         let truncated = messages.len() > MAX_ROWS;
-        let messages = &messages[..messages.len().min(MAX_ROWS)];
+        messages.truncate(MAX_ROWS);
         let tz = snap.value.time_zone();
         let data = Dataset {
             built_at: now,
             from: start.with_timezone(&tz).date_naive(),
             to: now.with_timezone(&tz).date_naive(),
-            rows: rows(messages, &snap.value),
+            rows: rows(&messages, &snap.value),
             truncated,
         };
         Ok((data, snap))

@@ -66,7 +66,7 @@ export function ScorecardsPage() {
           </section>
           <section class="panel" aria-labelledby="table-h">
             <h2 id="table-h">Ведомства</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabIndex={0} role="region" aria-label="Таблица рейтинга">
               <table class="table scorecards" data-testid="scorecards-table">
                 <caption>
                   Все ведомства региона ({data.items.length}): сначала в порядке рейтинга, затем те, у кого меньше {data.min_answered} ответов. Под долей — 95-процентный интервал и число, из которого она посчитана.
@@ -93,7 +93,7 @@ export function ScorecardsPage() {
                       <Median card={c} />
                       <ShareCell share={c.reopened} of="ответов" />
                       <ShareCell share={c.rating_4_5} of="оценок" />
-                      <td>{c.formal_replies_likely ? <span title={c.formal_reply_reasons.join("; ")}>вероятны: {c.formal_reply_reasons.join("; ")}</span> : "нет признаков"}</td>
+                      <td>{c.formal_replies_likely ? `вероятны: ${c.formal_reply_reasons.join("; ")}` : "нет признаков"}</td>
                     </tr>
                   ))}
                 </tbody>
