@@ -454,10 +454,11 @@ pub const SWEEP_WEBHOOKS: Function = Function {
 };
 
 /// Turns off residents' e-mail addresses that SES reports bounced for good or complained of:
-/// finds the contacts by the address on an index (Query) and writes each turned off (PutItem).
+/// the pipeline's table use, of which it needs the contacts found by address on an index (Query)
+/// and each written turned off (PutItem).
 pub const MAIL_EVENTS: Function = Function {
     name: "mail-events",
-    table: TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes },
+    table: DELIVERIES,
     sends: &[],
     photos: &[],
     voter_secret: false,
