@@ -25,6 +25,8 @@ What it compares:
   queues     each queue's consumer, batch size, partial batch responses, max receive count and
              dead-letter queue; no other queue is consumed
   schedules  each scheduled function runs on its expression with an EventBridge-shaped event
+  topics     each topic of the code is an encrypted SNS topic of the stack with exactly its one
+             subscriber function (an SNS event); no function hears another topic
   throttling public routes (and THROTTLED_JWT_ROUTES) are throttled below the stage default, and
              every route setting names a route
   web        the distribution passes every route to the HTTP API
@@ -122,7 +124,7 @@ def load_manifest(arg: str | None) -> dict:
         manifest = json.loads(text)
     except json.JSONDecodeError as e:
         raise SystemExit(f"check_template: the manifest from {source} is not JSON: {e}") from e
-    missing = {"routes", "functions", "table", "queues", "schedules"} - set(manifest)
+    missing = {"routes", "functions", "table", "queues", "schedules", "topics"} - set(manifest)
     if missing or not manifest["routes"] or not manifest["functions"]:
         raise SystemExit(f"check_template: the manifest from {source} lacks {sorted(missing) or 'routes or functions'}")
     return manifest
@@ -504,6 +506,31 @@ def check_schedules(t: dict, m: dict, lids: dict[str, str], rep: Report) -> None
         rep.check(found.get(fn) == want.get(fn), "schedules", f"{fn} runs on {found.get(fn)}, the code says {want.get(fn)}")
 
 
+def check_topics(t: dict, m: dict, lids: dict[str, str], rep: Report) -> int:
+    topics = resources_of(t, "AWS::SNS::Topic")
+    name_of = {lid: name for name, lid in lids.items()}
+    heard: dict[str, list[tuple[str, str]]] = {}  # topic logical id -> [(function, where)]
+    for lid, r in resources_of(t, "AWS::Serverless::Function").items():
+        for ev_name, ev in (r.get("Properties", {}).get("Events") or {}).items():
+            if (ev or {}).get("Type") == "SNS":
+                topic = ref_name((ev.get("Properties") or {}).get("Topic")) or "?"
+                heard.setdefault(topic, []).append((name_of.get(lid, lid), f"{lid}.{ev_name}"))
+    for lid, r in resources_of(t, "AWS::Lambda::Permission").items():
+        if "sns" in str((r.get("Properties") or {}).get("Principal", "")):
+            rep.fail("topics", f"{lid}: subscribe functions to topics with an SNS event of the function")
+    for topic in m["topics"]:
+        want = QUEUE_NAME.format(topic["name"])
+        found = [lid for lid, r in topics.items() if sub_text(r.get("Properties", {}).get("TopicName")) == want]
+        if not rep.check(len(found) == 1, "topics", f"the topic {topic['name']} must be one AWS::SNS::Topic named !Sub {want}"):
+            continue
+        subscribers = heard.pop(found[0], [])
+        rep.check([fn for fn, _ in subscribers] == [topic["subscriber"]], "topics",
+                  f"{found[0]} must invoke exactly {topic['subscriber']}, invokes {[w for _, w in subscribers]}")
+    for topic, subscribers in heard.items():
+        rep.fail("topics", f"{[w for _, w in subscribers]} hear {topic!r}, which is not a topic of the code")
+    return len(m["topics"])
+
+
 def check_throttling(t: dict, m: dict, rep: Report) -> int:
     apis = [r.get("Properties", {}) for r in resources_of(t, "AWS::Serverless::HttpApi").values()]
     if len(apis) != 1:
@@ -592,12 +619,13 @@ def run_checks(t: dict, m: dict, samconfig: Path | None = SAMCONFIG) -> tuple[Re
     n_queues = check_queues(t, m, lids, targets, rep)
     n_grants = check_iam(t, translate(t, rep), m, lids, targets, rep)
     check_schedules(t, m, lids, rep)
+    n_topics = check_topics(t, m, lids, rep)
     n_settings = check_throttling(t, m, rep)
     check_web(t, m, rep)
     n_envs = check_samconfig(t, samconfig, rep) if samconfig else 0
     summary = (f"{n_routes} API routes, {len(lids)} functions with their variables, the table with "
                f"{len(m['table']['GlobalSecondaryIndexes'])} GSIs, {n_grants} grants, {n_queues} consumed queues, "
-               f"{len(m['schedules'])} schedules, {n_settings} throttled routes, {n_envs} samconfig envs")
+               f"{len(m['schedules'])} schedules, {n_topics} topics, {n_settings} throttled routes, {n_envs} samconfig envs")
     return rep, summary
 
 

@@ -116,6 +116,16 @@ class CheckTemplateTest(unittest.TestCase):
             props(t, "ClosePollsSchedule")["ScheduleExpression"] = "rate(5 minutes)"
         self.assertReported(self.errors(rate), "schedules", "close-polls")
 
+    def test_a_topic_heard_by_another_function_or_missing(self):
+        def moved(t):
+            event = props(t, "MailEventsFunction")["Events"].pop("BouncesAndComplaints")
+            props(t, "DeliverMailFunction")["Events"] = {"Heard": event}
+        self.assertReported(self.errors(moved), "topics", "MailEventsTopic", "mail-events")
+
+        def renamed(t):
+            props(t, "MailEventsTopic")["TopicName"] = {"Fn::Sub": "feedback-${RegionCode}-${Stage}-other"}
+        self.assertReported(self.errors(renamed), "topics", "mail-events")
+
     def test_a_consumer_batch_and_redrive_differing(self):
         def batch(t):
             props(t, "NotifyEventSourceMapping")["BatchSize"] = 1

@@ -3,11 +3,11 @@
 //! `feedback_aws::iam`). `infra/check_template.py` compares the SAM template with it.
 
 use feedback_aws::schema::TABLE;
-use feedback_lambda::functions::{env, Function, CONSUMERS, FUNCTIONS, SCHEDULES};
+use feedback_lambda::functions::{env, Function, CONSUMERS, FUNCTIONS, SCHEDULES, TOPICS};
 use feedback_lambda::routes::{Access, ROUTES};
 use serde_json::{json, Value};
 
-/// The manifest as JSON: `routes`, `functions`, `table`, `queues` and `schedules`.
+/// The manifest as JSON: `routes`, `functions`, `table`, `queues`, `schedules` and `topics`.
 pub fn manifest() -> Value {
     json!({
         "routes": routes(),
@@ -23,6 +23,7 @@ pub fn manifest() -> Value {
         })).collect::<Vec<_>>(),
         "schedules": SCHEDULES.iter().map(|s| json!({"function": s.function, "expression": s.expression}))
             .collect::<Vec<_>>(),
+        "topics": TOPICS.iter().map(|t| json!({"name": t.topic, "subscriber": t.function})).collect::<Vec<_>>(),
     })
 }
 
@@ -80,9 +81,10 @@ fn table() -> Value {
 pub fn summary() -> String {
     let mut out = String::new();
     for f in FUNCTIONS {
-        let trigger = match (f.consumer(), f.schedule()) {
-            (Some(c), _) => format!("consumes {}", c.queue.as_str()),
-            (_, Some(s)) => format!("runs {}", s.expression),
+        let trigger = match (f.consumer(), f.schedule(), f.topic()) {
+            (Some(c), _, _) => format!("consumes {}", c.queue.as_str()),
+            (_, Some(s), _) => format!("runs {}", s.expression),
+            (_, _, Some(t)) => format!("hears topic {}", t.topic),
             _ => "serves HTTP".to_owned(),
         };
         out.push_str(&format!("{:<17} {trigger}; reads {}\n", f.name, f.variables().join(", ")));
@@ -105,7 +107,7 @@ mod tests {
     #[test]
     fn the_manifest_has_every_section() {
         let m = manifest();
-        for section in ["routes", "functions", "queues", "schedules"] {
+        for section in ["routes", "functions", "queues", "schedules", "topics"] {
             assert!(!m[section].as_array().unwrap().is_empty(), "{section}");
         }
         assert_eq!(m["table"]["KeySchema"][0]["AttributeName"], "PK");
@@ -144,11 +146,12 @@ mod tests {
         let routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
         let consumers = names(&m["queues"], "consumer");
         let scheduled = names(&m["schedules"], "function");
+        let subscribed = names(&m["topics"], "subscriber");
         for f in m["functions"].as_array().unwrap() {
             let name = f["name"].as_str().unwrap();
             assert_eq!(f["variables"][0], "TABLE_NAME", "{name}");
             assert!(!f["grants"].as_array().unwrap().is_empty(), "{name}");
-            let triggers = [&routed, &consumers, &scheduled].iter().filter(|s| s.contains(name)).count();
+            let triggers = [&routed, &consumers, &scheduled, &subscribed].iter().filter(|s| s.contains(name)).count();
             assert_eq!(triggers, 1, "{name} is invoked by exactly one kind of trigger");
         }
         let submit = &m["functions"].as_array().unwrap().iter().find(|f| f["name"] == "submit-message").unwrap();

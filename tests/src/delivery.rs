@@ -13,7 +13,7 @@ use feedback_core::delivery::{
     Address, Audience, Channel, Contact, Delivery, DeliveryStatus, DeliveryStore, Outgoing, Payload, SendError,
     Transport,
 };
-use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
+use feedback_core::dispatch::{Attempted, Contacts, Deliveries, DeliverySettings};
 use feedback_core::ids::{CitizenId, MunicipalityId};
 use feedback_core::message::Status;
 use feedback_core::notification::{Notification, NotificationKind};
@@ -203,6 +203,53 @@ pub async fn contacts_are_kept_per_channel_and_erased<S: DeliveryBackend, Q: Que
     assert_eq!(h.store.deliveries_of("t7").await.unwrap(), vec![to_carol]);
     let due: Vec<String> = h.store.due_deliveries(at(T0), 10).await.unwrap().into_iter().map(|d| d.id).collect();
     assert!(!due.contains(&to_bob.id), "an erased delivery is not due either");
+}
+
+pub async fn a_reported_address_is_found_by_its_address_and_turned_off_once<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let email = |a: &str| Contact::refreshed(None, Channel::Email, &Address::new(a), at(T0));
+    h.store.put_contact(&who("alice"), &email("Alice.Lee@Example.ru")).await.unwrap();
+    h.store.put_contact(&who("bob"), &email("alice.lee@example.ru")).await.unwrap();
+    h.store.put_contact(&who("carol"), &email("carol@example.ru")).await.unwrap();
+    let sms = Contact::refreshed(None, Channel::Sms, &Address::new("alice.lee@example.ru"), at(T0));
+    h.store.put_contact(&who("dave"), &sms).await.unwrap();
+    h.store.put_contact(&who("erin"), &email("alice.lee@example.ru")).await.unwrap();
+    h.store.put_contact(&who("erin"), &email("erin@example.ru")).await.unwrap();
+    let reported = Address::new("ALICE.LEE@example.ru");
+    let at_address = || async {
+        let found = h.store.contacts_at(Channel::Email, &reported).await.unwrap();
+        found.into_iter().map(|(c, _)| c).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        at_address().await,
+        [who("alice"), who("bob")],
+        "case aside, not another channel's, not a former address"
+    );
+
+    let contacts = Contacts::new(h.store.clone(), Arc::new(ManualClock::at(T0)));
+    assert_eq!(contacts.address_reported_dead(Channel::Email, &reported).await.unwrap(), 2);
+    assert_eq!(contacts.address_reported_dead(Channel::Email, &reported).await.unwrap(), 0, "a repeated report");
+    for (sub, channel, off) in
+        [("alice", Channel::Email, true), ("bob", Channel::Email, true), ("carol", Channel::Email, false)]
+            .into_iter()
+            .chain([("dave", Channel::Sms, false), ("erin", Channel::Email, false)])
+    {
+        let c = h.store.get_contact(&who(sub), channel).await.unwrap().unwrap();
+        assert_eq!(c.disabled, off, "{sub}");
+    }
+    assert_eq!(at_address().await, [who("alice"), who("bob")], "a contact turned off is still found by its address");
+    h.store.erase_contacts(&who("bob")).await.unwrap();
+    assert_eq!(at_address().await, [who("alice")], "an erased contact is not");
+
+    let (p, _) = pipeline(h).await;
+    p.remember_contact(&resident("alice")).await.unwrap();
+    assert_eq!(p.plan(&note("alice", "tr-live", NotificationKind::Routed)).await.unwrap().len(), 1);
+    assert_eq!(contacts.address_reported_dead(Channel::Email, &Address::new("alice@example.ru")).await.unwrap(), 1);
+    assert!(
+        p.plan(&note("alice", "tr-after-bounce", NotificationKind::Routed)).await.unwrap().is_empty(),
+        "no e-mail is planned to an address turned off"
+    );
 }
 
 /// A transport that records what it was asked to send.
@@ -436,6 +483,7 @@ macro_rules! delivery_suite {
             subscribers_are_found_by_municipality_and_point,
             digest_residents_are_found_by_their_digest,
             contacts_are_kept_per_channel_and_erased,
+            a_reported_address_is_found_by_its_address_and_turned_off_once,
             the_pipeline_sends_once_to_the_author_and_matching_subscribers,
             transient_failures_wait_and_a_permanent_one_turns_the_address_off,
             quiet_hours_defer_a_delivery_until_they_end,

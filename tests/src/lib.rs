@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod faults;
 pub mod fixtures;
 pub mod linking;
+pub mod mail_events;
 pub mod moto;
 pub mod open311;
 pub mod polls;

@@ -8,6 +8,7 @@ use crate::polls::{admin, choose, discussion_input, polls, resident, vote_input,
 use crate::Harness;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use feedback_core::delivery::DeliveryStore;
 use feedback_core::ids::{CitizenId, MessageId, PhotoId};
 use feedback_core::message::{Message, Rating, Status};
 use feedback_core::notification::{Notification, NotificationKind};
@@ -192,9 +193,19 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert_eq!(code(w.rights.export(&official).await.unwrap_err()), "forbidden");
 }
 
-pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Queue>(h: &Harness<S, Q>) {
+pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend + DeliveryStore, Q: Queue>(h: &Harness<S, Q>) {
+    use feedback_core::delivery::{Address, Channel, Contact, Delivery, Payload};
+    use feedback_core::preferences::Digest;
     let w = world(h).await;
     let alice = resident("alice", "tyumen", "1990-01-01");
+    let t = at("2026-12-02T09:00:00+05:00");
+    let contact = Contact::refreshed(None, Channel::Email, &Address::new("alice@example.ru"), t);
+    h.store.put_contact(&alice.id, &contact).await.unwrap();
+    let digest = Payload::Digest { digest: Digest::Daily, period: "2026-12-01".into(), start: t, end: t };
+    for channel in [Channel::Email, Channel::Push] {
+        let to_alice = Delivery::planned("digest:2026-12-01", channel, &alice.id, digest.clone(), t);
+        h.store.plan_delivery(&to_alice).await.unwrap();
+    }
     let done = w.rights.erase(&alice).await.unwrap();
     assert_eq!(
         done,
@@ -209,6 +220,8 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend, Q: Que
             preferences_deleted: 1,
             subscriptions_deleted: 1,
             push_subscriptions_deleted: 1,
+            contacts_deleted: 1,
+            deliveries_deleted: 2,
         }
     );
     assert_eq!(w.rights.erase(&alice).await.unwrap(), Erasure::default(), "a second erasure is a no-op");

@@ -155,6 +155,56 @@ pub async fn the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliver
     }
 }
 
+/// A webhook transport whose every attempt fails with a 503.
+struct Down;
+
+#[async_trait::async_trait]
+impl feedback_core::webhook::Transport for Down {
+    async fn post(&self, _: &str, _: &[(&'static str, String)], _: &str) -> AttemptResult {
+        AttemptResult::Status { status: 503 }
+    }
+}
+
+pub async fn an_endpoint_failing_for_a_day_is_disabled_and_the_admin_sees_why_and_when<S: Backend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::service::Reference;
+    use feedback_core::testing::{sample_region, ManualClock};
+    use feedback_core::webhook::{Attempted, DisabledReason, Webhooks};
+    use std::sync::Arc;
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    let webhooks = Webhooks::new(h.store.clone(), h.queue.clone(), clock.clone(), reference, Destinations::Public);
+    let admin = crate::fixtures::actor("admin", "[admin]", &[]);
+    let request = |url: &str| NewEndpoint { url: url.into(), events: vec!["poll.opened".into()], authority_id: None };
+    let failing = webhooks.create(&admin, &request("https://down.example.org/hook")).await.unwrap();
+    let turned_off = webhooks.create(&admin, &request("https://old.example.org/hook")).await.unwrap();
+
+    let first = poll_event(0);
+    webhooks.fan_out(&first).await.unwrap();
+    let id = WebhookDelivery::id_for(&first.id, &failing.id);
+    assert_eq!(webhooks.deliver(&Down, &id).await.unwrap(), Attempted::WillRetry);
+    let seen = webhooks.get(&admin, &failing.id.to_string()).await.unwrap();
+    assert_eq!((seen.enabled, seen.failing_since, seen.disabled_reason), (true, Some(at(T0)), None));
+
+    clock.advance(Duration::hours(24));
+    let later = poll_event(24 * 3600);
+    webhooks.fan_out(&later).await.unwrap();
+    webhooks.deliver(&Down, &WebhookDelivery::id_for(&later.id, &failing.id)).await.unwrap();
+    let seen = webhooks.get(&admin, &failing.id.to_string()).await.unwrap();
+    assert_eq!(
+        (seen.enabled, seen.disabled_at, seen.disabled_reason),
+        (false, Some(at(T0) + Duration::hours(24)), Some(DisabledReason::Failing)),
+        "failing for the whole window disables it, and the admin reads why and when"
+    );
+
+    let off = webhooks.disable(&admin, &turned_off.id.to_string()).await.unwrap();
+    assert_eq!((off.enabled, off.disabled_reason), (false, Some(DisabledReason::Admin)));
+    let again = webhooks.disable(&admin, &failing.id.to_string()).await.unwrap();
+    assert_eq!(again.disabled_reason, Some(DisabledReason::Failing), "disabling again keeps the first reason");
+}
+
 /// Every case, for the per-backend test files.
 #[macro_export]
 macro_rules! webhooks_suite {
@@ -164,7 +214,8 @@ macro_rules! webhooks_suite {
             a_delivery_is_created_once,
             due_deliveries_are_found_by_their_due_time,
             the_log_lists_an_endpoints_deliveries_newest_first,
-            the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliveries_queue
+            the_fan_out_queues_one_delivery_per_wanting_endpoint_on_the_deliveries_queue,
+            an_endpoint_failing_for_a_day_is_disabled_and_the_admin_sees_why_and_when
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

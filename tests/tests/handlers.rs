@@ -38,6 +38,13 @@ fn every_fixture_deserialises_and_every_route_has_one() {
         } else if name.starts_with("sqs-") {
             let ev: SqsEvent = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(!ev.records.is_empty());
+        } else if name.starts_with("sns-") {
+            let ev: aws_lambda_events::event::sns::SnsEvent =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for r in &ev.records {
+                let mail = mail_events::read(&r.sns.message).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(["Bounce", "Complaint"].contains(&mail.event_type.as_str()), "{name}");
+            }
         } else if name.starts_with("scheduler-") {
             let ev: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -325,4 +332,10 @@ async fn the_public_map_answers_anyone_cacheably_and_refuses_bad_queries_with_pr
         assert_eq!(resp.status(), 422, "{fixture} {query:?}: {}", body_json(&resp));
         assert_eq!(resp.headers()["content-type"], "application/problem+json", "{fixture} {query:?}");
     }
+}
+
+#[tokio::test]
+async fn ses_event_fixtures_turn_off_bounced_and_complained_addresses_once() {
+    let app = app(20).await;
+    feedback_tests::mail_events::ses_events_turn_off_bounced_and_complained_addresses_once(app.store.clone()).await;
 }

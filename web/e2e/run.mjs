@@ -1141,12 +1141,12 @@ test("an admin adds a webhook endpoint, sees its secret once, reads the delivery
     await until("the redelivery arrived", () => received.length >= 2);
     assert.equal(received[1].id, received[0].id);
 
-    // Disabling asks first; then the endpoint says since when it is disabled.
+    // Disabling asks first; then the endpoint says who disabled it and when.
     await page.getByRole("button", { name: "Отключить" }).click();
     await page.getByText("Отключить получателя?").waitFor();
     await axe(page, "webhook disable confirmation");
     await page.getByRole("button", { name: "Да, отключить" }).click();
-    await page.getByTestId("endpoint-state").getByText(/^Отключена с/).waitFor();
+    await page.getByTestId("endpoint-state").getByText(/^Отключена администратором/).waitFor();
     assert.equal(await page.getByRole("button", { name: /Отправить повторно/ }).count(), 0);
   } finally {
     receiver.close();

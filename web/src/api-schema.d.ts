@@ -1391,6 +1391,11 @@ export interface components {
          */
         Digest: "instant" | "daily" | "weekly";
         /**
+         * @description Why an endpoint no longer takes deliveries.
+         * @enum {string}
+         */
+        DisabledReason: "admin" | "failing";
+        /**
          * @description The body of `POST /v1/discussions`.
          * @example {
          *       "closes_at": "2030-02-01T18:00:00+05:00",
@@ -1414,6 +1419,16 @@ export interface components {
              * @description Comments kept under a pseudonym, their texts replaced.
              */
             comments_pseudonymised: number;
+            /**
+             * Format: int32
+             * @description The resident's contact addresses (e-mail; the phone number where SMS is on).
+             */
+            contacts_deleted: number;
+            /**
+             * Format: int32
+             * @description Deliveries to the resident (e-mail, push, SMS), sent or not.
+             */
+            deliveries_deleted: number;
             /**
              * Format: int32
              * @description Flags moved to the pseudonym; the comments' flag counts stay.
@@ -2400,6 +2415,7 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             disabled_at?: string | null;
+            disabled_reason?: null | components["schemas"]["DisabledReason"];
             enabled: boolean;
             events: components["schemas"]["EventType"][];
             /**

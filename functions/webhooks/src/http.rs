@@ -4,7 +4,8 @@
 use chrono::{DateTime, FixedOffset};
 use feedback_core::views::local_time;
 use feedback_core::webhook::{
-    AttemptResult, DeliveryStatus, Endpoint, EventType, NewEndpoint, WebhookDelivery, WebhookStore, Webhooks,
+    AttemptResult, DeliveryStatus, DisabledReason, Endpoint, EventType, NewEndpoint, WebhookDelivery, WebhookStore,
+    Webhooks,
 };
 use feedback_core::{Clock, ReferenceStore, WorkQueue};
 use feedback_lambda::{actor, created, json_body, ok, operation, path_param, ApiError, Operation};
@@ -36,6 +37,10 @@ pub struct WebhookView {
     pub created_at: DateTime<FixedOffset>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<DateTime<FixedOffset>>,
+    /// Why it is disabled: `admin` (an admin disabled it) or `failing` (every attempt failed for
+    /// 24 hours, so the platform disabled it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<DisabledReason>,
     /// Since when every attempt has failed, if they have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<DateTime<FixedOffset>>,
@@ -89,6 +94,7 @@ impl WebhookView {
             enabled: e.enabled,
             created_at: local_time(e.created_at, tz),
             disabled_at: e.disabled_at.map(|t| local_time(t, tz)),
+            disabled_reason: e.disabled_reason,
             failing_since: e.failing_since.map(|t| local_time(t, tz)),
         }
     }

@@ -3,7 +3,8 @@
 //! on condition that its document is still the one read; its subject's deliveries are
 //! `GSI1PK = DLVS#<subject>`, its recipient's `GSI3PK = DLVTO#<resident>`, and while it is
 //! pending the due sweep finds it at `GSI2PK = DLV_DUE`, `GSI2SK = <due ms:013>#<id>`. A contact
-//! lives in the resident's partition, `SK = CONTACT#<channel>`. Subscriptions carry
+//! lives in the resident's partition, `SK = CONTACT#<channel>`, and a bounce finds it by its
+//! address at `GSI1PK = CONTACT_AT#<channel>#<Address::lookup_hash>`, `GSI1SK = <resident>`. Subscriptions carry
 //! `GSI1PK = SUBS_IN#<municipality>` (or `SUBS_POINT` when they follow a point only) and the
 //! preferences of a resident who asked for a digest `GSI1PK = DIGEST#<daily|weekly>`, both
 //! written by the subscription adapter (`reach.rs`).
@@ -12,7 +13,7 @@ use crate::dynamo::{citizen_pk, doc, read_doc, s, DynamoStore, Item};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::delivery::{Channel, Contact, Delivery, DeliveryStore};
+use feedback_core::delivery::{Address, Channel, Contact, Delivery, DeliveryStore};
 use feedback_core::ids::{CitizenId, MunicipalityId};
 use feedback_core::ports::StoreError;
 use feedback_core::preferences::{Digest, Preferences, Subscription};
@@ -39,6 +40,10 @@ fn recipient_pk(citizen: &CitizenId) -> String {
 
 fn contact_sk(channel: Channel) -> String {
     format!("{CONTACT_PREFIX}{}", channel.as_str())
+}
+
+fn contact_at_pk(channel: Channel, address: &Address) -> String {
+    format!("CONTACT_AT#{}#{}", channel.as_str(), address.lookup_hash())
 }
 
 fn digest_pk(digest: Digest) -> Option<String> {
@@ -168,8 +173,23 @@ impl DeliveryStore for DynamoStore {
             ("PK".into(), s(citizen_pk(citizen))),
             ("SK".into(), s(contact_sk(contact.channel))),
             ("doc".into(), doc(contact)?),
+            ("GSI1PK".into(), s(contact_at_pk(contact.channel, &contact.address))),
+            ("GSI1SK".into(), s(citizen.to_string())),
         ]);
         self.put_if(item, None, None, "PutItem contact").await.map(drop)
+    }
+
+    async fn contacts_at(&self, channel: Channel, address: &Address) -> Result<Vec<(CitizenId, Contact)>, StoreError> {
+        self.query_gsi("GSI1", contact_at_pk(channel, address), None, None, ALL, true)
+            .await?
+            .iter()
+            .map(|i| {
+                let sk =
+                    i.get("GSI1SK").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading a key", "no GSI1SK"))?;
+                let citizen = CitizenId::parse(sk).map_err(|e| backend("a stored resident id", e))?;
+                Ok((citizen, read_doc(i)?))
+            })
+            .collect()
     }
 
     async fn erase_contacts(&self, citizen: &CitizenId) -> Result<u32, StoreError> {

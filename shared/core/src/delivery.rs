@@ -63,6 +63,23 @@ impl Address {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as lookups compare it: ASCII letters in lower case. Mail services treat an
+    /// address case-insensitively, and a bounce names it as the receiving server spelled it.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    /// Whether two addresses are the same once [`Address::folded`].
+    pub fn same_as(&self, other: &Address) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
+    /// The key a store finds the contacts with this address by, so that no key holds the
+    /// address itself: SHA-256 of [`Address::folded`], hex.
+    pub fn lookup_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.folded().as_bytes()))
+    }
 }
 
 impl std::fmt::Debug for Address {
@@ -636,6 +653,11 @@ pub trait DeliveryStore: Send + Sync + 'static {
 
     async fn put_contact(&self, citizen: &CitizenId, contact: &Contact) -> Result<(), StoreError>;
 
+    /// Every resident's contact on `channel` whose address is `address` once
+    /// [`Address::folded`], found through an index keyed by [`Address::lookup_hash`] (DynamoDB)
+    /// or the folded address (SQLite), never a scan; a bounce names an address, not a resident.
+    async fn contacts_at(&self, channel: Channel, address: &Address) -> Result<Vec<(CitizenId, Contact)>, StoreError>;
+
     /// Deletes every contact of the resident; how many there were.
     async fn erase_contacts(&self, citizen: &CitizenId) -> Result<u32, StoreError>;
 
@@ -818,5 +840,17 @@ mod tests {
         let other = Contact::refreshed(Some(c), Channel::Email, &Address::new("b@example.ru"), now);
         assert_eq!(other.usable(), Some(&Address::new("b@example.ru")));
         assert!(!format!("{other:?}").contains("example"));
+    }
+
+    #[test]
+    fn addresses_compare_and_hash_with_ascii_case_folded() {
+        let sent = Address::new("Ivan.Petrov@Example.RU");
+        let bounced = Address::new("ivan.petrov@example.ru");
+        assert!(sent.same_as(&bounced) && !sent.same_as(&Address::new("ivan@example.ru")));
+        assert_eq!(sent.lookup_hash(), bounced.lookup_hash());
+        assert_eq!(sent.lookup_hash().len(), 64);
+        assert!(!sent.lookup_hash().contains("example"));
+        assert_ne!(sent.lookup_hash(), Address::new("ivan@example.ru").lookup_hash());
+        assert_eq!(Address::new("Пётр@пример.рф").folded(), "Пётр@пример.рф", "only ASCII letters fold");
     }
 }

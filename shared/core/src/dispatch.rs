@@ -328,15 +328,8 @@ where
     /// Turns the resident's address on `channel` off: a bounce, a complaint, a permanent
     /// failure. It stays off until a different address arrives.
     pub async fn address_dead(&self, citizen: &CitizenId, channel: Channel) -> Result<bool, ServiceError> {
-        let Some(mut contact) = self.store.get_contact(citizen, channel).await? else { return Ok(false) };
-        if contact.disabled {
-            return Ok(false);
-        }
-        contact.disabled = true;
-        contact.updated_at = self.clock.now();
-        self.store.put_contact(citizen, &contact).await?;
-        tracing::warn!(channel = channel.as_str(), "address turned off");
-        Ok(true)
+        let Some(contact) = self.store.get_contact(citizen, channel).await? else { return Ok(false) };
+        turn_off(&self.store, self.clock.now(), citizen, contact).await
     }
 
     /// The delivery a bounce or complaint event names turns its recipient's address off.
@@ -387,6 +380,39 @@ impl<S: DeliveryStore, C: Clock> Contacts<S, C> {
     pub async fn remember(&self, actor: &Actor) -> Result<(), ServiceError> {
         remember_contact(&self.store, self.clock.now(), actor).await
     }
+
+    /// A bounce or a complaint named `address` on `channel`: every resident's contact with that
+    /// address is turned off, and stays off until a different address arrives. How many were
+    /// on before; a repeated report turns nothing off again. Nothing is logged of the address.
+    pub async fn address_reported_dead(&self, channel: Channel, address: &Address) -> Result<u32, ServiceError> {
+        let mut turned = 0;
+        for (citizen, contact) in self.store.contacts_at(channel, address).await? {
+            if contact.channel == channel
+                && contact.address.same_as(address)
+                && turn_off(&self.store, self.clock.now(), &citizen, contact).await?
+            {
+                turned += 1;
+            }
+        }
+        Ok(turned)
+    }
+}
+
+/// Turns `contact` off at `now` unless it is off already; whether it was on.
+async fn turn_off<S: DeliveryStore>(
+    store: &S,
+    now: DateTime<Utc>,
+    citizen: &CitizenId,
+    mut contact: Contact,
+) -> Result<bool, ServiceError> {
+    if contact.disabled {
+        return Ok(false);
+    }
+    contact.disabled = true;
+    contact.updated_at = now;
+    store.put_contact(citizen, &contact).await?;
+    tracing::warn!(channel = contact.channel.as_str(), "address turned off");
+    Ok(true)
 }
 
 /// Keeps the address a resident's token brings as their e-mail contact, at `now`; the same

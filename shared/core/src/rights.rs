@@ -298,6 +298,10 @@ pub struct Erasure {
     pub preferences_deleted: u32,
     pub subscriptions_deleted: u32,
     pub push_subscriptions_deleted: u32,
+    /// The resident's contact addresses (e-mail; the phone number where SMS is on).
+    pub contacts_deleted: u32,
+    /// Deliveries to the resident (e-mail, push, SMS), sent or not.
+    pub deliveries_deleted: u32,
 }
 
 /// Export and erasure of a resident's data.
@@ -512,6 +516,8 @@ where
         done.preferences_deleted = u32::from(reach.preferences);
         done.subscriptions_deleted = reach.subscriptions;
         done.push_subscriptions_deleted = reach.push_subscriptions;
+        done.contacts_deleted = reach.contacts;
+        done.deliveries_deleted = reach.deliveries;
         Ok(done)
     }
 

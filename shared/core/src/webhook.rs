@@ -106,6 +106,19 @@ pub struct Endpoint {
     pub failing_since: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Why it was disabled; endpoints disabled before the reason was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<DisabledReason>,
+}
+
+/// Why an endpoint no longer takes deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// A region admin disabled it (`POST /v1/webhooks/{id}/disable`).
+    Admin,
+    /// Every attempt failed for the whole retry window (24 hours), so the platform disabled it.
+    Failing,
 }
 
 impl Endpoint {
@@ -305,6 +318,7 @@ impl NewEndpoint {
                 created_at: at,
                 failing_since: None,
                 disabled_at: None,
+                disabled_reason: None,
             })
         })
     }

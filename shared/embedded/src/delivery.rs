@@ -1,13 +1,14 @@
 //! Deliveries and contact addresses on SQLite: one row per delivery in `deliveries`, with its
 //! subject and, while pending, its due time indexed; one row per (resident, channel) in
-//! `contacts`. A resident's deliveries (for erasure), subscriptions by municipality and residents by digest are found through
+//! `contacts`, found by their address (a bounce names one) through an index on the address in
+//! lower case. A resident's deliveries (for erasure), subscriptions by municipality and residents by digest are found through
 //! expression indexes on the stored documents. The store's transactions run one at a time, so
 //! a claim reads and writes the delivery atomically.
 
-use crate::{backend, docs, is_constraint, json, one, SqliteStore};
+use crate::{backend, docs, from_json, is_constraint, json, one, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::delivery::{Channel, Contact, Delivery, DeliveryStore};
+use feedback_core::delivery::{Address, Channel, Contact, Delivery, DeliveryStore};
 use feedback_core::ids::{CitizenId, MunicipalityId};
 use feedback_core::ports::StoreError;
 use feedback_core::preferences::{Digest, Subscription};
@@ -30,6 +31,8 @@ CREATE TABLE IF NOT EXISTS contacts (
     doc         TEXT NOT NULL,
     PRIMARY KEY (citizen, channel)
 ) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contacts_by_address
+    ON contacts(channel, lower(json_extract(doc, '$.address')));
 
 CREATE INDEX IF NOT EXISTS subscriptions_by_municipality
     ON subscriptions(json_extract(doc, '$.municipality_id'));
@@ -150,6 +153,33 @@ impl DeliveryStore for SqliteStore {
                 )
                 .map(drop)
                 .map_err(backend)
+            })
+            .await
+    }
+
+    async fn contacts_at(&self, channel: Channel, address: &Address) -> Result<Vec<(CitizenId, Contact)>, StoreError> {
+        // SQLite's lower() folds ASCII letters only, as Address::folded does.
+        let folded = address.folded();
+        self.db()
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT citizen, doc FROM contacts
+                         WHERE channel = ?1 AND lower(json_extract(doc, '$.address')) = ?2 ORDER BY citizen",
+                    )
+                    .map_err(backend)?;
+                let rows = stmt
+                    .query_map(params![channel.as_str(), folded], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(backend)?;
+                rows.map(|row| {
+                    let (citizen, doc) = row.map_err(backend)?;
+                    let citizen =
+                        CitizenId::parse(&citizen).map_err(|e| StoreError::backend("a stored resident id", e))?;
+                    Ok((citizen, from_json(&doc)?))
+                })
+                .collect()
             })
             .await
     }

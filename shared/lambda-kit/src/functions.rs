@@ -206,6 +206,11 @@ impl Function {
         CONSUMERS.iter().find(|c| c.function == self.name)
     }
 
+    /// The topic whose messages invoke this function, if any.
+    pub fn topic(&self) -> Option<&'static TopicSubscriber> {
+        TOPICS.iter().find(|t| t.function == self.name)
+    }
+
     /// The schedule that invokes this function, if any.
     pub fn schedule(&self) -> Option<&'static Schedule> {
         SCHEDULES.iter().find(|s| s.function == self.name)
@@ -449,6 +454,20 @@ pub const SWEEP_WEBHOOKS: Function = Function {
     outbound: &[],
 };
 
+/// Turns off residents' e-mail addresses that SES reports bounced for good or complained of:
+/// the pipeline's table use, of which it needs the contacts found by address on an index (Query)
+/// and each written turned off (PutItem).
+pub const MAIL_EVENTS: Function = Function {
+    name: "mail-events",
+    table: DELIVERIES,
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    unsubscribe_key: false,
+    outbound: &[],
+};
+
 /// Every function of the stack.
 pub const FUNCTIONS: &[Function] = &[
     SUBMIT_MESSAGE,
@@ -466,6 +485,7 @@ pub const FUNCTIONS: &[Function] = &[
     DELIVER_WEBHOOKS,
     SWEEP_WEBHOOKS,
     DELIVER_MAIL,
+    MAIL_EVENTS,
 ];
 
 /// Every queue and its consumer.
@@ -499,6 +519,19 @@ pub const CONSUMERS: &[Consumer] = &[
         dead_letter_queue: "webhook-deliveries-dlq",
     },
 ];
+
+/// An SNS topic of the stack and the function subscribed to it, which SNS invokes (asynchronously)
+/// with each message published to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicSubscriber {
+    /// The topic's name (the stack prefixes it like every queue's).
+    pub topic: &'static str,
+    pub function: &'static str,
+}
+
+/// Every topic a function is subscribed to: the SES configuration set's event destination
+/// publishes residents' bounces and complaints to `mail-events`.
+pub const TOPICS: &[TopicSubscriber] = &[TopicSubscriber { topic: "mail-events", function: MAIL_EVENTS.name }];
 
 /// Every scheduled function.
 pub const SCHEDULES: &[Schedule] = &[
@@ -534,6 +567,9 @@ mod tests {
         }
         for s in SCHEDULES {
             assert!(function(s.function).is_some(), "{}", s.function);
+        }
+        for t in TOPICS {
+            assert!(function(t.function).is_some(), "{}", t.function);
         }
     }
 

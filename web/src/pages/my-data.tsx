@@ -19,6 +19,8 @@ const DONE: [keyof Schemas["Erasure"], string][] = [
   ["preferences_deleted", "настроек уведомлений удалено"],
   ["subscriptions_deleted", "подписок удалено"],
   ["push_subscriptions_deleted", "браузеров с уведомлениями отключено"],
+  ["contacts_deleted", "адресов для уведомлений удалено"],
+  ["deliveries_deleted", "записей об отправке уведомлений удалено"],
 ];
 
 export function MyData() {

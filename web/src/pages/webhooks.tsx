@@ -50,6 +50,10 @@ function lastResult(d: Delivery): string {
 }
 
 function endpointState(e: Endpoint): string {
+  if (!e.enabled && e.disabled_reason === "failing")
+    return `Отключена платформой ${fmtDateTime(e.disabled_at)}: доставки не проходили 24 часа подряд`;
+  if (!e.enabled && e.disabled_reason === "admin")
+    return `Отключена администратором ${fmtDateTime(e.disabled_at)}`;
   if (!e.enabled) return `Отключена с ${fmtDateTime(e.disabled_at)}`;
   if (e.failing_since) return `Включена; доставки не проходят с ${fmtDateTime(e.failing_since)}`;
   return `Включена с ${fmtDateTime(e.created_at)}`;

@@ -3,8 +3,8 @@
 //! signed attempt; the sweep hands due retries to the deliveries queue again.
 
 use super::{
-    signed_headers, AttemptResult, DeliveryStatus, Destinations, Endpoint, Event, NewEndpoint, WebhookDelivery,
-    WebhookStore,
+    signed_headers, AttemptResult, DeliveryStatus, Destinations, DisabledReason, Endpoint, Event, NewEndpoint,
+    WebhookDelivery, WebhookStore,
 };
 use crate::actor::Actor;
 use crate::error::ServiceError;
@@ -99,7 +99,12 @@ impl<S: WebhookStore + ReferenceStore, Q: WorkQueue, C: Clock> Webhooks<S, Q, C>
         if !endpoint.enabled {
             return Ok(endpoint);
         }
-        let disabled = Endpoint { enabled: false, disabled_at: Some(self.clock.now()), ..endpoint };
+        let disabled = Endpoint {
+            enabled: false,
+            disabled_at: Some(self.clock.now()),
+            disabled_reason: Some(DisabledReason::Admin),
+            ..endpoint
+        };
         self.store.put_endpoint(&disabled).await?;
         tracing::info!(webhook = %disabled.id, "webhook endpoint disabled by an admin");
         Ok(disabled)
@@ -221,9 +226,14 @@ impl<S: WebhookStore + ReferenceStore, Q: WorkQueue, C: Clock> Webhooks<S, Q, C>
             tracing::error!(
                 webhook = %endpoint.id,
                 metric = "WebhookEndpointsDisabled",
-                "webhook endpoint disabled: every attempt failed for 24 hours; the region's admins see it disabled in the portal"
+                "webhook endpoint disabled: every attempt failed for 24 hours; the region's admins see it disabled, with the reason and time, in the portal"
             );
-            Endpoint { enabled: false, disabled_at: Some(now), ..endpoint }
+            Endpoint {
+                enabled: false,
+                disabled_at: Some(now),
+                disabled_reason: Some(DisabledReason::Failing),
+                ..endpoint
+            }
         } else {
             return Ok(());
         };
