@@ -223,19 +223,20 @@ pub async fn serve(
     let consumer = tokio::spawn(consume(platform.clone(), shutdown.clone()));
     let scheduler = tokio::spawn(schedule(platform.clone(), shutdown.clone()));
     let app_platform = platform.clone();
-    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let p = app_platform.clone();
-        async move {
-            match tokio::time::timeout(p.config.request_timeout, handle_http(p.clone(), req)).await {
-                Ok(resp) => resp,
-                Err(_) => {
-                    tracing::warn!("request timed out");
-                    timed_out()
+    let app = axum::Router::new()
+        .fallback(move |req: axum::extract::Request| {
+            let p = app_platform.clone();
+            async move {
+                match tokio::time::timeout(p.config.request_timeout, handle_http(p.clone(), req)).await {
+                    Ok(resp) => resp,
+                    Err(_) => {
+                        tracing::warn!("request timed out");
+                        timed_out()
+                    }
                 }
             }
-        }
-    })
-    .layer(compression());
+        })
+        .layer(compression());
     on_ready(addr);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

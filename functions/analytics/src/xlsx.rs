@@ -26,11 +26,8 @@ pub fn workbook(report: &MessagesReport) -> Result<Vec<u8>, XlsxError> {
     let hours = Format::new().set_num_format("0.0");
     let rating = Format::new().set_num_format("0.00");
     let share = Format::new().set_num_format("0.0%");
-    let title = format!(
-        "Показатели сообщений с {} по {}",
-        report.from.format("%d.%m.%Y"),
-        report.to.format("%d.%m.%Y")
-    );
+    let title =
+        format!("Показатели сообщений с {} по {}", report.from.format("%d.%m.%Y"), report.to.format("%d.%m.%Y"));
     sheet.write_string_with_format(0, 0, &title, &bold)?;
     let top = 2u32;
     for (col, (machine, russian)) in (0u16..).zip(REPORT_COLUMNS.iter()) {

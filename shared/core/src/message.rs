@@ -723,6 +723,7 @@ mod tests {
                 By::System,
                 m.created_at,
                 chrono_tz::UTC,
+                &Calendar::default(),
                 String::new(),
             )
         };

@@ -471,6 +471,7 @@ mod tests {
             duplicates_count: 0,
             duplicate_ids: vec![],
             reopened_at: None,
+            supporter_ids: vec![],
         }
     }
 

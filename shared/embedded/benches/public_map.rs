@@ -118,7 +118,8 @@ async fn seed(store: &SqliteStore, size: usize, start: chrono::DateTime<chrono::
             deadline: at + chrono::Duration::days(10),
             duplicate_of: None,
         };
-        let (mut routed, mut entry) = m.apply(route, By::System, at, tz, String::new()).expect("route");
+        let (mut routed, mut entry) =
+            m.apply(route, By::System, at, tz, &region.calendar, String::new()).expect("route");
         let status = *rng.pick(&statuses);
         routed.status = status;
         entry.to = status;

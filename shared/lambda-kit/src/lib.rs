@@ -95,7 +95,7 @@ pub fn cacheable<T: Serialize>(req: &lambda_http::Request, value: &T, max_age: u
 pub fn etag_of(body: &[u8]) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..8]))
+    format!("\"{}\"", hex::encode(digest.get(..8).unwrap_or_default()))
 }
 
 /// 200 with the value.
