@@ -71,7 +71,7 @@ def foreign_words(text):
 def problems_speak_russian(ctx, response, case):
     """A problem's title, detail and field messages carry no English prose."""
     if not response.headers.get("content-type", [""])[0].startswith("application/problem+json"):
-        return None
+        return
     problem = json.loads(response.content)
     texts = [problem.get("title") or "", problem.get("detail") or ""]
     texts += [e.get("message") or "" for e in problem.get("errors") or []]
@@ -79,4 +79,3 @@ def problems_speak_russian(ctx, response, case):
         bad = foreign_words(text)
         if bad:
             raise AssertionError(f"problem text is not Russian: {text!r} (words {bad})")
-    return None
