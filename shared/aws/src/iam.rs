@@ -136,7 +136,12 @@ mod tests {
         assert_eq!(notify[0].actions, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
         assert_eq!(notify[2].resource, "NOTIFICATIONS_QUEUE_URL");
         assert_eq!(notify[2].actions, QUEUE_POLLER_ACTIONS);
-        assert_eq!(grants(&ANALYTICS), [on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"])]);
+        // The analytics read the counters, and the public-messages index for the open data.
+        let analytics = grants(&ANALYTICS);
+        assert_eq!(analytics.len(), 2, "{analytics:?}");
+        assert_eq!(analytics[0], on("TABLE_NAME", vec!["dynamodb:GetItem", "dynamodb:Query"]));
+        assert_eq!(analytics[1].actions, ["dynamodb:Query"]);
+        assert_eq!(analytics[1].path.as_deref(), Some("/index/*"));
     }
 
     #[test]
