@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p feedback-embedded --bench public_map`. The seeded databases are kept in
 //! `$PUBLIC_MAP_DIR` (default: `target/public-map-bench`) and reused by later runs;
-//! `PUBLIC_MAP_SIZES=10000,100000` picks other sizes.
+//! `PUBLIC_MAP_SIZES=10000,100000` picks other sizes. Run as a test (`cargo test`), it seeds a
+//! thousand messages and checks that every case answers.
 //!
 //! Each message is written as the store writes a routed one: its document, its history entry
 //! and the entry's counters (the analytics counters and the public map's cell counters) in one
@@ -133,8 +134,11 @@ fn clusters(bbox: &str, zoom: u8) -> ClusterQuery {
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    // `cargo test --all-targets` runs this once, without `--bench`, as a check that it works:
+    // a thousand messages then, the measured sizes only when benchmarking.
+    let measuring = std::env::args().any(|a| a == "--bench");
     let sizes: Vec<usize> = std::env::var("PUBLIC_MAP_SIZES")
-        .unwrap_or_else(|_| "10000,1000000".into())
+        .unwrap_or_else(|_| if measuring { "10000,1000000" } else { "1000" }.into())
         .split(',')
         .map(|s| s.trim().parse().expect("a size"))
         .collect();
