@@ -57,7 +57,7 @@ def foreign_words(text):
     """The Latin words of `text` that are neither the API's own words nor values."""
     bad = []
     for match in WORD.finditer(text):
-        token = match.group(0).rstrip(".:,")
+        token = match.group(0).rstrip(".:,-")
         if token in ALLOWED or CODE.search(token):
             continue
         parts = [p for p in re.split(r"[.\[\]/]", token) if p]
