@@ -4,7 +4,7 @@ Loaded by scripts/schemathesis.sh (SCHEMATHESIS_HOOKS=russian_problems) and run 
 of the fuzzing run. A problem's `title`, `detail` and each field error's `message` may hold Latin
 letters only in the API's own words: field, parameter and enum names of the OpenAPI document
 (`RUSSIAN_PROBLEMS_OPENAPI`) and the alternatives of its patterns, header, format and standard
-names, and codes a program reads: a token with a digit, `_`, `/`, `=` or a capital inside it
+names, values it quotes back in «», and codes a program reads: a token with a digit, `_`, `/`, `=` or a capital inside it
 (ids, dates, media types, `not_in_competence`, `minLon`). Any other Latin word is English prose
 reaching a resident, and fails the run.
 """
@@ -56,6 +56,8 @@ ALLOWED = FIXED | _schema_words(os.environ["RUSSIAN_PROBLEMS_OPENAPI"])
 def foreign_words(text):
     """The Latin words of `text` that are neither the API's own words nor values."""
     bad = []
+    # What a message quotes in «» is the caller's own value, echoed.
+    text = re.sub(r"«[^»]*»", "", text)
     for match in WORD.finditer(text):
         token = match.group(0).rstrip(".:,-")
         if token in ALLOWED or CODE.search(token):
