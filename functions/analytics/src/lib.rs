@@ -69,16 +69,9 @@ fn query<'a>(req: &'a Request, allowed: &[&str]) -> Result<impl Fn(&str) -> Opti
     Ok(move |name: &str| q.and_then(|q| q.first(name)))
 }
 
-/// How long the public scorecards may be cached: they change with every answer, but a few
-/// minutes' delay costs nobody anything and spares the counters every page view.
-const SCORECARD_CACHE: &str = "public, max-age=300";
-
-fn with_cache(mut resp: Response<Body>, value: &str) -> Response<Body> {
-    if let Ok(v) = lambda_http::http::HeaderValue::from_str(value) {
-        resp.headers_mut().insert("cache-control", v);
-    }
-    resp
-}
+/// How long the public scorecards may be cached, in seconds: they change with every answer, but
+/// a few minutes' delay costs nobody anything and spares the counters every page view.
+const SCORECARD_CACHE: u32 = 300;
 
 /// An open-data file, cached for `open_data::MAX_AGE_SECS` with a strong `ETag`; a request whose
 /// `If-None-Match` names it gets 304 without the body.
@@ -115,11 +108,11 @@ where
         let _no_params = query(req, &[])?;
         match op {
             Operation::PublicAuthorities => {
-                Ok(with_cache(ok(&services.analytics.scorecards().await?), SCORECARD_CACHE))
+                Ok(feedback_lambda::cacheable(req, &services.analytics.scorecards().await?, SCORECARD_CACHE))
             }
             Operation::PublicScorecard => {
                 let id = path_param(req, "authority_id")?;
-                Ok(with_cache(ok(&services.analytics.scorecard(&id).await?), SCORECARD_CACHE))
+                Ok(feedback_lambda::cacheable(req, &services.analytics.scorecard(&id).await?, SCORECARD_CACHE))
             }
             Operation::OpenDataCsv => {
                 let (data, _) = services.open_data.build().await?;

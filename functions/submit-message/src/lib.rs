@@ -337,15 +337,15 @@ where
         }
         Some(Operation::PublicMessages) => {
             let q = query(req, PUBLIC_LIST_PARAMS)?;
-            return Ok(cacheable(ok(&services.public.list(&ListQuery::parse(&q)?).await?)));
+            return Ok(public(req, &services.public.list(&ListQuery::parse(&q)?).await?));
         }
         Some(Operation::PublicMessage) => {
             let _no_params = query(req, &[])?;
-            return Ok(cacheable(ok(&services.public.get(&path_param(req, "id")?).await?)));
+            return Ok(public(req, &services.public.get(&path_param(req, "id")?).await?));
         }
         Some(Operation::PublicClusters) => {
             let q = query(req, PUBLIC_CLUSTER_PARAMS)?;
-            return Ok(cacheable(ok(&services.public.clusters(&ClusterQuery::parse(&q)?).await?)));
+            return Ok(public(req, &services.public.clusters(&ClusterQuery::parse(&q)?).await?));
         }
         _ => {}
     }
@@ -568,11 +568,8 @@ fn query(req: &Request, allowed: &[&str]) -> Result<impl Fn(&str) -> Option<Stri
     Ok(move |name: &str| q.first(name).map(str::to_owned))
 }
 
-/// A public answer that any cache (CloudFront, the browser) may keep for a minute.
-fn cacheable(mut response: Response<Body>) -> Response<Body> {
-    response.headers_mut().insert(
-        lambda_http::http::header::CACHE_CONTROL,
-        lambda_http::http::HeaderValue::from_static("public, max-age=60"),
-    );
-    response
+/// A public answer that any cache (CloudFront, the browser) may keep for a minute, with the
+/// shared `ETag` revalidation.
+fn public<T: serde::Serialize>(req: &Request, value: &T) -> Response<Body> {
+    feedback_lambda::cacheable(req, value, 60)
 }
