@@ -77,6 +77,8 @@ DUMMY_PARAMETERS = {
     "MailDomain": "feedback.region72.example",
     "MailFrom": "noreply@feedback.region72.example",
     "UnsubscribeKeyParameterName": "/feedback/72/prod/unsubscribe-key",
+    "VapidKeyParameterName": "/feedback/72/prod/vapid-key",
+    "VapidSubject": "mailto:feedback-ops@region72.example",
 }
 
 

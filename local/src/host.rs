@@ -598,7 +598,7 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
         let response = match queue {
             QueueName::Submitted => route_messages::handle(&p.routing, event).await,
             QueueName::Notifications => match p.mail.get() {
-                Some(mail) => notify::handle_planned(&p.notifications, &mail.deliveries, event).await,
+                Some(mail) => notify::handle_planned(&p.notifications, mail.deliveries(), event).await,
                 None => notify::handle(&p.notifications, event).await,
             },
             QueueName::WebhookEvents => webhooks::handle_events(&p.webhooks, event).await,
@@ -614,7 +614,7 @@ pub async fn drain_once(p: &Platform) -> anyhow::Result<usize> {
         }
     }
     if let Some(mail) = p.mail.get() {
-        delivered += mail.deliver_due(&p.region_code).await?;
+        delivered += mail.deliver_due().await?;
     }
     Ok(delivered)
 }

@@ -7,9 +7,8 @@
 //! due, so a crash between planning and sending loses nothing.
 
 use crate::host::Platform;
-use feedback_core::delivery::{Channel, Transport};
-use feedback_core::dispatch::{Attempted, Deliveries, DeliverySettings};
-use feedback_core::error::ErrorChain;
+use feedback_core::delivery::Transport;
+use feedback_core::dispatch::{Deliveries, DeliverySettings};
 use feedback_core::SystemClock;
 use feedback_embedded::SqliteStore;
 use std::sync::Arc;
@@ -28,10 +27,9 @@ pub struct MailConfig {
     pub from: String,
 }
 
-/// The pipeline and the transports the host has.
+/// The pipeline with the transports the host has: `notify`'s sender, as on AWS.
 pub struct Mail {
-    pub deliveries: Deliveries<SqliteStore, SystemClock>,
-    pub transports: Vec<Arc<dyn Transport>>,
+    pub sender: notify::Sender<SqliteStore, SystemClock>,
 }
 
 impl Mail {
@@ -48,68 +46,34 @@ impl Mail {
         if let Some(url) = &config.smtp_url {
             let from = feedback_mail::Sender::parse(&config.from).map_err(anyhow::Error::msg)?;
             let smtp = feedback_mail::SmtpMail::new(url, from, SEND_TIMEOUT).map_err(anyhow::Error::msg)?;
-            transports.push(Arc::new(notify::Timed { inner: Arc::new(smtp), limit: SEND_TIMEOUT }));
+            transports.push(Arc::new(smtp));
         }
-        transports.extend(
-            others.into_iter().map(|t| Arc::new(notify::Timed { inner: t, limit: SEND_TIMEOUT }) as Arc<dyn Transport>),
-        );
+        transports.extend(others);
         let settings = DeliverySettings {
             channels: transports.iter().map(|t| t.channel()).collect(),
             portal_url: base_url.to_owned(),
             api_url: base_url.to_owned(),
             unsubscribe_secret: Arc::from(secret),
         };
-        Ok(Mail { deliveries: Deliveries::new(store, SystemClock, reference, settings), transports })
+        let deliveries = Deliveries::new(store, SystemClock, reference, settings);
+        Ok(Mail { sender: notify::Sender::new(deliveries, transports, SEND_TIMEOUT) })
     }
 
-    fn transport(&self, channel: Channel) -> Option<&Arc<dyn Transport>> {
-        self.transports.iter().find(|t| t.channel() == channel)
+    /// The pipeline, which plans a stored notification's deliveries.
+    pub fn deliveries(&self) -> &Deliveries<SqliteStore, SystemClock> {
+        &self.sender.deliveries
     }
 
-    /// Attempts every due delivery, all at once, each through its channel's transport (whose
-    /// sends time out): a dead mail server delays e-mail only.
-    pub async fn deliver_due(self: &Arc<Self>, region: &str) -> anyhow::Result<usize> {
-        let due = self.deliveries.due(PAGES).await?;
-        let mut attempts = tokio::task::JoinSet::new();
-        for id in due {
-            let mail = self.clone();
-            attempts.spawn(async move { mail.attempt(&id).await });
-        }
-        let mut done = 0;
-        while let Some(r) = attempts.join_next().await {
-            match r {
-                Ok(Attempted::Skipped) => {}
-                Ok(Attempted::Dead(_)) => {
-                    feedback_lambda::metrics::emit(region, feedback_lambda::metrics::Metric::DeliveriesDead, 1.0);
-                    done += 1;
-                }
-                Ok(_) => done += 1,
-                Err(e) => tracing::error!(panicked = e.is_panic(), "a delivery attempt failed"),
-            }
-        }
-        Ok(done)
-    }
-
-    async fn attempt(&self, id: &str) -> Attempted {
-        let Some(channel) = self.deliveries_channel(id).await else { return Attempted::Skipped };
-        let Some(t) = self.transport(channel) else { return Attempted::Skipped };
-        match self.deliveries.attempt(id, t.as_ref()).await {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(error = %ErrorChain(&e), "delivery attempt failed");
-                Attempted::Skipped
-            }
-        }
-    }
-
-    async fn deliveries_channel(&self, id: &str) -> Option<Channel> {
-        use feedback_core::delivery::DeliveryStore;
-        self.deliveries.store().get_delivery(id).await.ok().flatten().map(|d| d.channel)
+    /// Attempts every due delivery (at most [`PAGES`] pages), all at once, each through its
+    /// channel's transport; how many were sent, retried or died.
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        let due = self.sender.deliveries.due(PAGES).await?;
+        Ok(self.sender.attempt_all(due).await)
     }
 }
 
 /// Plans and sends the digests of the periods that ended.
 pub async fn digests_once(p: &Platform) -> anyhow::Result<usize> {
     let Some(mail) = p.mail.get() else { return Ok(0) };
-    Ok(mail.deliveries.plan_digests().await?.len())
+    Ok(mail.deliveries().plan_digests().await?.len())
 }

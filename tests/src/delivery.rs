@@ -252,17 +252,24 @@ pub async fn a_reported_address_is_found_by_its_address_and_turned_off_once<S: D
     );
 }
 
-/// A transport that records what it was asked to send.
+/// A transport that records what it was asked to send (on e-mail unless `channel` says).
 #[derive(Default)]
 pub struct Recorder {
     pub sent: Mutex<Vec<(String, String)>>,
     pub fail: Mutex<Option<SendError>>,
+    pub channel: Option<Channel>,
+}
+
+impl Recorder {
+    pub fn on(channel: Channel) -> Recorder {
+        Recorder { channel: Some(channel), ..Recorder::default() }
+    }
 }
 
 #[async_trait]
 impl Transport for Recorder {
     fn channel(&self) -> Channel {
-        Channel::Email
+        self.channel.unwrap_or(Channel::Email)
     }
     async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
         if let Some(e) = self.fail.lock().unwrap().clone() {
@@ -276,11 +283,19 @@ impl Transport for Recorder {
 async fn pipeline<S: DeliveryBackend, Q: Queue>(
     h: &Harness<S, Q>,
 ) -> (Deliveries<S, Arc<ManualClock>>, Arc<ManualClock>) {
+    pipeline_on(h, vec![Channel::Email], sample_region()).await
+}
+
+async fn pipeline_on<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+    channels: Vec<Channel>,
+    region: feedback_core::region::RegionData,
+) -> (Deliveries<S, Arc<ManualClock>>, Arc<ManualClock>) {
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
-    reference.seed(&sample_region()).await.unwrap();
+    reference.seed(&region).await.unwrap();
     let clock = Arc::new(ManualClock::at(T0));
     let settings = DeliverySettings {
-        channels: vec![Channel::Email],
+        channels,
         portal_url: "https://portal.example".into(),
         api_url: "https://api.example".into(),
         unsubscribe_secret: Arc::from(&b"secret"[..]),
@@ -444,7 +459,7 @@ pub async fn notify_sends_what_it_plans_and_the_tick_retries_what_failed<S: Deli
     let (p, clock) = pipeline(h).await;
     p.remember_contact(&resident("alice")).await.unwrap();
     let t = Arc::new(Recorder::default());
-    let sender = notify::Sender::new(p, t.clone());
+    let sender = notify::Sender::new(p, vec![t.clone()], std::time::Duration::from_secs(10));
     let planned = sender.plan(&note("alice", "tr-now", NotificationKind::Routed)).await.unwrap();
     assert_eq!(planned.len(), 1);
     assert_eq!(t.sent.lock().unwrap().len(), 1, "sent in the invocation that planned it");
@@ -459,6 +474,63 @@ pub async fn notify_sends_what_it_plans_and_the_tick_retries_what_failed<S: Deli
     assert_eq!(t.sent.lock().unwrap().len(), 2, "the tick sends it once due");
     let d = h.store.get_delivery(&failed[0]).await.unwrap().unwrap();
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 2));
+}
+
+/// The sender with every channel of the AWS functions: each delivery goes through its own
+/// channel's transport, so a failing mail server leaves the texts alone; the phone number is
+/// kept, and texts planned and sent, only while the region file turns SMS on.
+pub async fn each_channel_has_its_transport_and_sms_follows_the_region<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::dispatch::Planner;
+    let mut region = sample_region();
+    region.reach.sms_enabled = true;
+    let (p, clock) = pipeline_on(h, vec![Channel::Email, Channel::Push, Channel::Sms], region.clone()).await;
+    let with_phone = |sub: &str| {
+        actor(sub, "[citizen]", &[("email", &format!("{sub}@example.ru")), ("phone_number", "+79990001122")])
+    };
+    p.remember_contact(&with_phone("alice")).await.unwrap();
+    let sms_contact = h.store.get_contact(&who("alice"), Channel::Sms).await.unwrap();
+    assert_eq!(sms_contact.map(|c| c.address), Some(Address::new("+79990001122")));
+    let both = Preferences { channels: Channels { email: true, push: false, sms: true }, ..prefs(Digest::Instant) };
+    h.store.put_preferences(&who("alice"), &both).await.unwrap();
+
+    let (mail, texts) = (Arc::new(Recorder::on(Channel::Email)), Arc::new(Recorder::on(Channel::Sms)));
+    *mail.fail.lock().unwrap() = Some(SendError::Transient("421 try later".into()));
+    let channels: Vec<Arc<dyn Transport>> = vec![mail.clone(), texts.clone()];
+    let sender = notify::Sender::new(p, channels, std::time::Duration::from_secs(10));
+    let planned = sender.plan(&note("alice", "tr-both", NotificationKind::Answered)).await.unwrap();
+    assert_eq!(planned.len(), 2, "one delivery per channel the resident chose");
+    let sent: Vec<String> = texts.sent.lock().unwrap().iter().map(|(to, _)| to.clone()).collect();
+    assert_eq!(sent, ["+79990001122"], "the text went out at once");
+    assert!(mail.sent.lock().unwrap().is_empty(), "the mail server is down");
+    let status = |id: &String| {
+        let (store, id) = (h.store.clone(), id.clone());
+        async move { store.get_delivery(&id).await.unwrap().map(|d| (d.channel, d.status)) }
+    };
+    let mut states = Vec::new();
+    for id in &planned {
+        states.push(status(id).await.unwrap());
+    }
+    states.sort_by_key(|(c, _)| c.as_str());
+    assert_eq!(states, [(Channel::Email, DeliveryStatus::Pending), (Channel::Sms, DeliveryStatus::Sent)]);
+
+    // The region turns SMS off: the next notification is planned by e-mail only.
+    region.reach.sms_enabled = false;
+    sender.deliveries.reference().seed(&region).await.unwrap();
+    *mail.fail.lock().unwrap() = None;
+    clock.advance(Duration::minutes(1));
+    let later = sender.plan(&note("alice", "tr-mail-only", NotificationKind::Closed)).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(status(&later[0]).await.unwrap().0, Channel::Email);
+    sender.tick().await.unwrap();
+    assert_eq!(mail.sent.lock().unwrap().len(), 2, "the e-mail that waited and the new one");
+    assert_eq!(texts.sent.lock().unwrap().len(), 1);
+
+    // Where the region sends no SMS, a phone number is not kept at all.
+    sender.deliveries.remember_contact(&with_phone("bob")).await.unwrap();
+    assert!(h.store.get_contact(&who("bob"), Channel::Sms).await.unwrap().is_none());
+    assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
 }
 
 #[macro_export]
@@ -487,7 +559,8 @@ macro_rules! delivery_suite {
             the_pipeline_sends_once_to_the_author_and_matching_subscribers,
             transient_failures_wait_and_a_permanent_one_turns_the_address_off,
             quiet_hours_defer_a_delivery_until_they_end,
-            notify_sends_what_it_plans_and_the_tick_retries_what_failed
+            notify_sends_what_it_plans_and_the_tick_retries_what_failed,
+            each_channel_has_its_transport_and_sms_follows_the_region
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -4,9 +4,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     feedback_lambda::init(function);
     let stack = feedback_aws::Stack::from_env(function).await?;
     let deps = stack.deps();
-    let (ses, settings) = stack.mail().await?;
+    let (transports, settings) = stack.residents_channels().await?;
     let deliveries = feedback_core::dispatch::Deliveries::new(deps.store, deps.clock, deps.reference, settings);
-    let sender = notify::Sender::new(deliveries, std::sync::Arc::new(ses));
+    let sender = notify::Sender::new(deliveries, transports, notify::SEND_TIMEOUT);
     lambda_runtime::run(lambda_runtime::service_fn(|_: lambda_runtime::LambdaEvent<serde_json::Value>| sender.tick()))
         .await
 }

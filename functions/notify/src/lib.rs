@@ -111,12 +111,14 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Due deliveries read per sweep, in pages of `feedback_core::dispatch::PAGE`.
 pub const DUE_PAGES: usize = 3;
 
-/// The pipeline on AWS with its one transport (e-mail): `notify` plans a notification's
-/// deliveries and attempts them in the same invocation; `deliver-mail` attempts those due and
-/// plans the digests.
+/// The pipeline with the host's channels (on AWS e-mail, Web Push and SMS): `notify` plans a
+/// notification's deliveries and attempts them in the same invocation; `deliver-mail` (and the
+/// local host's loop) attempts those due and plans the digests. Each delivery goes through its
+/// own channel's transport, every send bounded by a timeout, all at once: a dead mail server
+/// delays e-mail only.
 pub struct Sender<S, C> {
     pub deliveries: Arc<Deliveries<S, C>>,
-    pub transport: Arc<dyn Transport>,
+    pub transports: Arc<[Arc<dyn Transport>]>,
 }
 
 impl<S, C> Sender<S, C>
@@ -124,19 +126,27 @@ where
     S: DeliveryStore + ReachStore + MessageStore + NotificationStore + ReferenceStore,
     C: Clock,
 {
-    /// `transport` with each send bounded by [`SEND_TIMEOUT`].
-    pub fn new(deliveries: Deliveries<S, C>, transport: Arc<dyn Transport>) -> Self {
-        let transport = Arc::new(Timed { inner: transport, limit: SEND_TIMEOUT });
-        Sender { deliveries: Arc::new(deliveries), transport }
+    /// `transports` with each send bounded by `limit` (on AWS [`SEND_TIMEOUT`]).
+    pub fn new(deliveries: Deliveries<S, C>, transports: Vec<Arc<dyn Transport>>, limit: Duration) -> Self {
+        let transports = transports.into_iter().map(|inner| Arc::new(Timed { inner, limit }) as Arc<dyn Transport>);
+        Sender { deliveries: Arc::new(deliveries), transports: transports.collect() }
     }
 
-    /// Attempts the deliveries `ids` at once; how many were sent, retried or died. A dead one
-    /// counts in the `DeliveriesDead` metric.
+    /// The channels that have a transport.
+    pub fn channels(&self) -> Vec<Channel> {
+        self.transports.iter().map(|t| t.channel()).collect()
+    }
+
+    /// Attempts the deliveries `ids` at once, each through its channel's transport; how many
+    /// were sent, retried or died. A dead one counts in the `DeliveriesDead` metric.
     pub async fn attempt_all(&self, ids: Vec<String>) -> usize {
         let mut attempts = tokio::task::JoinSet::new();
         for id in ids {
-            let (deliveries, transport) = (self.deliveries.clone(), self.transport.clone());
-            attempts.spawn(async move { deliveries.attempt(&id, transport.as_ref()).await });
+            let (deliveries, transports) = (self.deliveries.clone(), self.transports.clone());
+            attempts.spawn(async move {
+                let through: Vec<&dyn Transport> = transports.iter().map(|t| t.as_ref()).collect();
+                deliveries.attempt_through(&id, &through).await
+            });
         }
         let (mut done, mut dead) = (0, 0);
         while let Some(r) = attempts.join_next().await {

@@ -5,9 +5,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let stack = feedback_aws::Stack::from_env(function).await?;
     let deps = stack.deps();
     let notifications = notify::services(&deps);
-    let (ses, settings) = stack.mail().await?;
+    let (transports, settings) = stack.residents_channels().await?;
     let deliveries = feedback_core::dispatch::Deliveries::new(deps.store, deps.clock, deps.reference, settings);
-    let sender = notify::Sender::new(deliveries, std::sync::Arc::new(ses));
+    let sender = notify::Sender::new(deliveries, transports, notify::SEND_TIMEOUT);
     lambda_runtime::run(lambda_runtime::service_fn(|event| notify::handle_planned(&notifications, &sender, event)))
         .await
 }

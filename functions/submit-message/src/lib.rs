@@ -355,7 +355,7 @@ where
     let tz = region.value.time_zone();
     let op = operation(req);
     if matches!(op, Some(Operation::SubmitMessage | Operation::ReplacePreferences)) {
-        if let Err(e) = services.contacts.remember(&actor).await {
+        if let Err(e) = services.contacts.remember(&actor, &region.value.reach).await {
             tracing::warn!(error = %feedback_core::error::ErrorChain(&e), "contact not kept");
         }
     }

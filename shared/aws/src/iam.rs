@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn a_consumer_polls_its_queue_and_a_reader_only_reads() {
         let notify = grants(&NOTIFY);
-        assert_eq!(notify[0].actions, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+        assert_eq!(
+            notify[0].actions,
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
+        );
         assert_eq!(notify[2].resource, "NOTIFICATIONS_QUEUE_URL");
         assert_eq!(notify[2].actions, QUEUE_POLLER_ACTIONS);
         // The analytics read the counters, and the public-messages index for the open data.

@@ -27,7 +27,7 @@ pub use dynamo::{create_table, DynamoStore};
 pub use keys::SsmKeys;
 pub use s3::S3Blobs;
 pub use ses::SesMail;
-pub use sms::{SmsError, SnsSms, MAX_SMS_CHARS};
+pub use sms::{SmsChannel, SmsError, SnsSms, MAX_SMS_CHARS};
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;
 

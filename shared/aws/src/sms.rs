@@ -4,6 +4,7 @@
 
 use crate::is_transient;
 use aws_sdk_sns::types::MessageAttributeValue;
+use feedback_core::delivery::{Address, Channel, Outgoing, SendError, Transport};
 use feedback_core::PhoneNumber;
 
 /// The longest text sent: two concatenated Cyrillic (UCS-2) segments of 67 characters.
@@ -61,6 +62,27 @@ impl SnsSms {
                 Err(SmsError::Transient(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))
             }
             Err(e) => Err(SmsError::Permanent(aws_sdk_sns::error::DisplayErrorContext(&e).to_string())),
+        }
+    }
+}
+
+/// The SMS channel of the residents' delivery pipeline: the delivery's subject and link as one
+/// text of at most [`MAX_SMS_CHARS`] characters, to the resident's phone contact.
+pub struct SmsChannel(pub SnsSms);
+
+#[async_trait::async_trait]
+impl Transport for SmsChannel {
+    fn channel(&self) -> Channel {
+        Channel::Sms
+    }
+
+    async fn send(&self, to: &Address, content: &Outgoing) -> Result<(), SendError> {
+        let phone = PhoneNumber::parse(to.as_str())
+            .ok_or_else(|| SendError::Permanent("the contact is not a phone number".to_owned()))?;
+        match self.0.send(&phone, &content.short_text(MAX_SMS_CHARS)).await {
+            Ok(()) => Ok(()),
+            Err(SmsError::Transient(e)) => Err(SendError::Transient(e)),
+            Err(SmsError::Permanent(e)) => Err(SendError::Permanent(e)),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! (`feedback_lambda::functions`), and the adapters over them.
 
 use crate::{sdk_config, DynamoStore, QueueUrls, S3Blobs, SqsQueue};
-use feedback_core::delivery::Channel;
+use feedback_core::delivery::Transport;
 use feedback_core::dispatch::DeliverySettings;
 use feedback_core::participation::{PollSecrets, VoterSecret};
 use feedback_core::photo::BlobUrls;
@@ -108,19 +108,41 @@ impl Stack {
         Ok(Arc::from(key.as_bytes()))
     }
 
-    /// Residents' e-mail: the SES transport from `MAIL_FROM` with `SES_CONFIGURATION_SET`, and
-    /// the pipeline's settings, its links to `PORTAL_URL` (which also serves the API) and its
-    /// unsubscribe tokens signed with the key read from `UNSUBSCRIBE_KEY_PARAM`.
-    pub async fn mail(&self) -> anyhow::Result<(crate::SesMail, DeliverySettings)> {
-        let env = self.config.mail()?;
-        let from = feedback_mail::Sender::parse(&env.from).map_err(anyhow::Error::msg)?;
+    /// The residents' channels of the function (`Outbound::Mail`, `Push`, `Sms`) and the
+    /// pipeline's settings:
+    /// - e-mail through SES from `MAIL_FROM` with `SES_CONFIGURATION_SET`;
+    /// - Web Push signed with the VAPID key read from `VAPID_KEY_PARAM`, over the table's
+    ///   subscriptions;
+    /// - SMS through SNS (planned and sent only while the region file turns it on);
+    ///
+    /// links to `PORTAL_URL` (which also serves the API) and unsubscribe tokens signed with the
+    /// key read from `UNSUBSCRIBE_KEY_PARAM`. A missing or damaged key stops the cold start.
+    pub async fn residents_channels(&self) -> anyhow::Result<(Vec<Arc<dyn Transport>>, DeliverySettings)> {
+        use feedback_lambda::functions::Outbound;
+        let outbound = self.config.function.outbound;
+        let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
+        let mut portal_url = String::new();
+        if outbound.contains(&Outbound::Mail) {
+            let env = self.config.mail()?;
+            let from = feedback_mail::Sender::parse(&env.from).map_err(anyhow::Error::msg)?;
+            transports.push(Arc::new(crate::SesMail::from_conf(&self.sdk, from, Some(env.configuration_set))));
+            portal_url = env.portal_url;
+        }
+        if outbound.contains(&Outbound::Push) {
+            let sender = self.push_sender().await?;
+            let policy = feedback_push::EndpointPolicy::PublicHttps;
+            transports.push(Arc::new(feedback_push::PushTransport::new(sender, self.store.clone(), policy)));
+        }
+        if outbound.contains(&Outbound::Sms) {
+            transports.push(Arc::new(crate::SmsChannel(crate::SnsSms::from_conf(&self.sdk, None))));
+        }
         let settings = DeliverySettings {
-            channels: vec![Channel::Email],
-            portal_url: env.portal_url.clone(),
-            api_url: env.portal_url,
+            channels: transports.iter().map(|t| t.channel()).collect(),
+            api_url: portal_url.clone(),
+            portal_url,
             unsubscribe_secret: self.unsubscribe_key().await?,
         };
-        Ok((crate::SesMail::from_conf(&self.sdk, from, Some(env.configuration_set)), settings))
+        Ok((transports, settings))
     }
 
     /// The voter-roll secret and the ballot keys under the SSM path `BALLOT_KEYS_PATH` names.

@@ -472,6 +472,22 @@ fn footer(unsubscribe_url: Option<&str>) -> (String, String) {
 }
 
 impl Outgoing {
+    /// The delivery as one short text of at most `max` characters (an SMS): the subject, then
+    /// the link. The link stays whole; the subject is cut with «…» when both do not fit, and a
+    /// link longer than `max` leaves the subject alone.
+    pub fn short_text(&self, max: usize) -> String {
+        let whole = format!("{} {}", self.subject, self.link);
+        if whole.chars().count() <= max {
+            return whole;
+        }
+        let room = max.saturating_sub(self.link.chars().count() + 2);
+        if room == 0 {
+            return self.subject.chars().take(max).collect();
+        }
+        let cut: String = self.subject.chars().take(room).collect();
+        format!("{}… {}", cut.trim_end(), self.link)
+    }
+
     /// What a transition's delivery says to its author or to a subscriber.
     pub fn for_transition(
         notification: &Notification,
@@ -699,6 +715,27 @@ mod tests {
     fn pending() -> Delivery {
         let p = Payload::Transition { notification: note(), audience: Audience::Author };
         Delivery::planned("t1", Channel::Email, &CitizenId::parse("u1").unwrap(), p, at("2026-12-02T09:00:00Z"))
+    }
+
+    #[test]
+    fn a_short_text_keeps_the_link_whole_and_cuts_the_subject() {
+        let out = |subject: &str| Outgoing {
+            subject: subject.to_owned(),
+            text: String::new(),
+            html: String::new(),
+            link: "https://feedback.example/messages/01JABCDEFGHJKMNPQRSTVWXYZ0".to_owned(),
+            unsubscribe_url: None,
+        };
+        let short = out("Сообщение № 72-000123: ответ получен");
+        assert_eq!(
+            short.short_text(134),
+            "Сообщение № 72-000123: ответ получен https://feedback.example/messages/01JABCDEFGHJKMNPQRSTVWXYZ0"
+        );
+        let long = out(&"Очень длинная тема ".repeat(10));
+        let text = long.short_text(134);
+        assert_eq!(text.chars().count(), 134, "{text}");
+        assert!(text.ends_with("… https://feedback.example/messages/01JABCDEFGHJKMNPQRSTVWXYZ0"), "{text}");
+        assert_eq!(long.short_text(20).chars().count(), 20, "a link longer than the room leaves the subject");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::notification::{Notification, NotificationKind};
 use crate::ports::{notification_time_key, Clock, MessageStore, NotificationStore, ReferenceStore};
 use crate::preferences::{Channels, Digest, Preferences, PublicEvent, ReachStore};
 use crate::reference::Reference;
-use crate::region::RegionData;
+use crate::region::{ReachSettings, RegionData};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -114,12 +114,15 @@ where
         })
     }
 
-    fn wants(&self, p: &Preferences, channel: Channel) -> bool {
+    /// Whether a delivery on `channel` goes out: the host has its transport, the resident asked
+    /// for it, and for SMS the region still sends texts (a region that turns SMS off stops the
+    /// texts already planned).
+    fn wants(&self, p: &Preferences, channel: Channel, region: &RegionData) -> bool {
         self.settings.channels.contains(&channel)
             && match channel {
                 Channel::Email => p.channels.email,
                 Channel::Push => p.channels.push,
-                Channel::Sms => p.channels.sms,
+                Channel::Sms => p.channels.sms && region.reach.sms_enabled,
             }
     }
 
@@ -149,6 +152,7 @@ where
     /// pending ids, so a crash between planning and enqueueing loses nothing.
     pub async fn plan(&self, n: &Notification) -> Result<Vec<String>, ServiceError> {
         let now = self.clock.now();
+        let region = self.reference.snapshot().await?;
         let mut pending = Vec::new();
         for (citizen, audience) in self.audience(n).await? {
             let prefs = self.preferences_of(&citizen).await?;
@@ -156,7 +160,7 @@ where
                 continue;
             }
             for channel in [Channel::Email, Channel::Push, Channel::Sms] {
-                if !self.wants(&prefs, channel) {
+                if !self.wants(&prefs, channel, &region.value) {
                     continue;
                 }
                 let payload = Payload::Transition { notification: n.clone(), audience };
@@ -214,15 +218,22 @@ where
     /// failure or a gone address turns the address off. At least once: the delivery is marked
     /// sent only after the transport accepted it.
     pub async fn attempt(&self, id: &str, transport: &dyn Transport) -> Result<Attempted, ServiceError> {
+        self.attempt_through(id, &[transport]).await
+    }
+
+    /// [`Deliveries::attempt`] through the transport of the delivery's channel among
+    /// `transports`; skipped when none carries it.
+    pub async fn attempt_through(&self, id: &str, transports: &[&dyn Transport]) -> Result<Attempted, ServiceError> {
         let now = self.clock.now();
         let Some(d) = self.store.get_delivery(id).await? else { return Ok(Attempted::Skipped) };
-        if !d.is_open() || d.next_attempt_at.is_some_and(|t| t > now) || d.channel != transport.channel() {
+        let transport = transports.iter().copied().find(|t| t.channel() == d.channel);
+        let Some(transport) = transport.filter(|_| d.is_open() && d.next_attempt_at.is_none_or(|t| t <= now)) else {
             return Ok(Attempted::Skipped);
-        }
+        };
         let prefs = self.preferences_of(&d.recipient).await?;
-        let channel_on = self.wants(&prefs, d.channel);
-        let address = self.address(&d).await?;
         let region = self.reference.snapshot().await?;
+        let channel_on = self.wants(&prefs, d.channel, &region.value);
+        let address = self.address(&d).await?;
         let quiet = prefs.quiet_hours.as_ref().and_then(|q| quiet_until(now, q, &region.value.time_zone()));
         let Some(d) = self.store.claim_delivery(id, now, now + CLAIM_LEASE).await? else {
             return Ok(Attempted::Skipped);
@@ -277,7 +288,8 @@ where
     /// from the resident and the period, so repeated and concurrent runs plan each once.
     pub async fn plan_digests(&self) -> Result<Vec<String>, ServiceError> {
         let now = self.clock.now();
-        let tz = self.reference.snapshot().await?.value.time_zone();
+        let region = self.reference.snapshot().await?;
+        let tz = region.value.time_zone();
         let mut pending = Vec::new();
         for digest in [Digest::Daily, Digest::Weekly] {
             let Some(period) = Period::last_complete(digest, now, &tz) else { continue };
@@ -292,7 +304,7 @@ where
                         continue;
                     }
                     let prefs = self.preferences_of(citizen).await?;
-                    if !self.wants(&prefs, Channel::Email) {
+                    if !self.wants(&prefs, Channel::Email, &region.value) {
                         continue;
                     }
                     let payload =
@@ -322,7 +334,8 @@ where
     /// Keeps the addresses the caller's token brings as their contacts: the e-mail address, and
     /// the phone number where the region sends SMS (elsewhere it is not kept).
     pub async fn remember_contact(&self, actor: &Actor) -> Result<(), ServiceError> {
-        remember_contact(&self.store, self.clock.now(), actor).await
+        let region = self.reference.snapshot().await?;
+        remember_contact(&self.store, self.clock.now(), actor, &region.value.reach).await
     }
 
     /// Turns the resident's address on `channel` off: a bounce, a complaint, a permanent
@@ -376,9 +389,9 @@ impl<S: DeliveryStore, C: Clock> Contacts<S, C> {
         Contacts { store, clock }
     }
 
-    /// Keeps the address the caller's token brings as their e-mail contact.
-    pub async fn remember(&self, actor: &Actor) -> Result<(), ServiceError> {
-        remember_contact(&self.store, self.clock.now(), actor).await
+    /// Keeps the addresses the caller's token brings as their contacts (`remember_contact`).
+    pub async fn remember(&self, actor: &Actor, reach: &ReachSettings) -> Result<(), ServiceError> {
+        remember_contact(&self.store, self.clock.now(), actor, reach).await
     }
 
     /// A bounce or a complaint named `address` on `channel`: every resident's contact with that
@@ -415,20 +428,32 @@ async fn turn_off<S: DeliveryStore>(
     Ok(true)
 }
 
-/// Keeps the address a resident's token brings as their e-mail contact, at `now`; the same
-/// address is not written again (and stays off if it was turned off).
+/// Keeps the addresses a resident's token brings as their contacts, at `now`: the e-mail
+/// address, and the phone number only where the region sends SMS (`reach.sms_enabled`;
+/// elsewhere it is not kept). The same address is not written again (and stays off if it was
+/// turned off).
 pub async fn remember_contact<S: DeliveryStore>(
     store: &S,
     now: DateTime<Utc>,
     actor: &Actor,
+    reach: &ReachSettings,
 ) -> Result<(), ServiceError> {
-    let Some(email) = actor.email.as_ref().filter(|_| actor.has(Role::Citizen)) else { return Ok(()) };
-    let address = Address::new(email.as_str());
-    let previous = store.get_contact(&actor.id, Channel::Email).await?;
-    if previous.as_ref().is_some_and(|c| c.address == address) {
+    if !actor.has(Role::Citizen) {
         return Ok(());
     }
-    store.put_contact(&actor.id, &Contact::refreshed(previous, Channel::Email, &address, now)).await?;
+    let phone = actor.phone_number.as_ref().filter(|_| reach.sms_enabled);
+    let addresses = [
+        (Channel::Email, actor.email.as_ref().map(|e| Address::new(e.as_str()))),
+        (Channel::Sms, phone.map(|p| Address::new(p.as_str()))),
+    ];
+    for (channel, address) in addresses {
+        let Some(address) = address else { continue };
+        let previous = store.get_contact(&actor.id, channel).await?;
+        if previous.as_ref().is_some_and(|c| c.address == address) {
+            continue;
+        }
+        store.put_contact(&actor.id, &Contact::refreshed(previous, channel, &address, now)).await?;
+    }
     Ok(())
 }
 

@@ -344,30 +344,40 @@ pub const ANALYTICS: Function = Function {
 /// partition.
 const DELIVERIES: TableUse = TableUse { items: &[ItemOp::Get, ItemOp::Put], queries: Queries::TableAndIndexes };
 
+/// The deliveries' own items, and a Web Push subscription a push service reports gone, deleted
+/// with its count (a transaction of DeleteItem and UpdateItem).
+const SENDS_DELIVERIES: TableUse = TableUse {
+    items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::Delete],
+    queries: Queries::TableAndIndexes,
+};
+
+/// The channels besides the portal that residents' deliveries go through on AWS.
+const RESIDENTS_CHANNELS: &[Outbound] = &[Outbound::Mail, Outbound::Push, Outbound::Sms];
+
 /// Stores each notification once (a conditional PutItem), plans its deliveries and attempts
-/// them at once; what fails is left to `deliver-mail`.
+/// them at once, each through its channel; what fails is left to `deliver-mail`.
 pub const NOTIFY: Function = Function {
     name: "notify",
-    table: DELIVERIES,
+    table: SENDS_DELIVERIES,
     sends: &[],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
     unsubscribe_key: true,
-    outbound: &[Outbound::Mail],
+    outbound: RESIDENTS_CHANNELS,
 };
 
 /// Every minute: attempts the deliveries due (retries, the end of quiet hours), and plans the
 /// digests of the periods that ended (once per resident and period).
 pub const DELIVER_MAIL: Function = Function {
     name: "deliver-mail",
-    table: DELIVERIES,
+    table: SENDS_DELIVERIES,
     sends: &[],
     photos: &[],
     voter_secret: false,
     ballot_keys: &[],
     unsubscribe_key: true,
-    outbound: &[Outbound::Mail],
+    outbound: RESIDENTS_CHANNELS,
 };
 
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
@@ -595,7 +605,16 @@ mod tests {
         assert_eq!(CLOSE_POLLS.variables(), ["TABLE_NAME", "VOTER_SECRET_PARAM", "BALLOT_KEYS_PATH"]);
         assert_eq!(
             NOTIFY.variables(),
-            ["TABLE_NAME", "MAIL_FROM", "SES_IDENTITY", "SES_CONFIGURATION_SET", "PORTAL_URL", "UNSUBSCRIBE_KEY_PARAM"]
+            [
+                "TABLE_NAME",
+                "VAPID_KEY_PARAM",
+                "VAPID_SUBJECT",
+                "MAIL_FROM",
+                "SES_IDENTITY",
+                "SES_CONFIGURATION_SET",
+                "PORTAL_URL",
+                "UNSUBSCRIBE_KEY_PARAM"
+            ]
         );
         let pusher = Function { outbound: &[Outbound::Push, Outbound::Sms], unsubscribe_key: false, ..NOTIFY };
         assert_eq!(pusher.variables(), ["TABLE_NAME", "VAPID_KEY_PARAM", "VAPID_SUBJECT"]);
