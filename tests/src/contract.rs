@@ -31,6 +31,7 @@ pub trait Backend:
     + CommentStore
     + RightsStore
     + ReachStore
+    + feedback_core::delivery::DeliveryStore
     + WebhookStore
     + Clone
 {
@@ -47,6 +48,7 @@ impl<
             + CommentStore
             + RightsStore
             + ReachStore
+            + feedback_core::delivery::DeliveryStore
             + WebhookStore
             + Clone,
     > Backend for T
@@ -567,7 +569,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         assert_eq!(pruned, Pruned::default());
         return;
     }
-    assert_eq!(pruned, Pruned { idempotency: 1, notifications: 1, pseudonymised: 0 });
+    assert_eq!(pruned, Pruned { idempotency: 1, notifications: 1, deliveries: 0, pseudonymised: 0 });
     assert_eq!(h.store.get_idempotency(alice, &key("old-key")).await.unwrap(), None);
     assert!(h.store.get_idempotency(alice, &key("fresh-key")).await.unwrap().is_some());
     assert_eq!(h.store.list_notifications(alice, None, 10).await.unwrap(), vec![recent]);

@@ -533,6 +533,47 @@ pub async fn each_channel_has_its_transport_and_sms_follows_the_region<S: Delive
     assert!(h.store.get_contact(&who("bob"), Channel::Email).await.unwrap().is_some());
 }
 
+/// A resident's deliveries are listed newest first for their export; those the region's
+/// retention no longer keeps go with their notifications (pending ones stay), on a store that
+/// does not expire items by itself.
+pub async fn deliveries_are_listed_for_their_recipient_and_go_with_the_retention<S: DeliveryBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::ports::Pruned;
+    let planned = |subject: &str, to: &str, when: chrono::DateTime<chrono::Utc>| {
+        let payload = Payload::Transition {
+            notification: note(to, subject, NotificationKind::Routed),
+            audience: Audience::Author,
+        };
+        Delivery::planned(subject, Channel::Email, &who(to), payload, when).expiring(when + Duration::days(365))
+    };
+    let t0 = at(T0);
+    let old_sent = planned("r-old", "alice", t0).after_attempt(&Ok(()), t0);
+    let old_pending = planned("r-stuck", "alice", t0 + Duration::seconds(1));
+    let recent = planned("r-new", "alice", t0 + Duration::days(300)).after_attempt(&Ok(()), t0 + Duration::days(300));
+    let bobs = planned("r-bob", "bob", t0);
+    for d in [&old_sent, &old_pending, &recent, &bobs] {
+        h.store.plan_delivery(d).await.unwrap();
+    }
+    let subjects = |v: Vec<Delivery>| v.into_iter().map(|d| d.subject).collect::<Vec<_>>();
+    assert_eq!(subjects(h.store.deliveries_to(&who("alice"), 10).await.unwrap()), ["r-new", "r-stuck", "r-old"]);
+    assert_eq!(subjects(h.store.deliveries_to(&who("alice"), 1).await.unwrap()), ["r-new"]);
+    assert!(h.store.deliveries_to(&who("carol"), 10).await.unwrap().is_empty());
+
+    let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let clock = Arc::new(ManualClock::at(T0));
+    clock.set(t0 + Duration::days(400));
+    let pruned = feedback_core::retention::Pruning::new(h.store.clone(), clock, reference).run().await.unwrap();
+    if h.store.expires_by_itself() {
+        assert_eq!(pruned, Pruned::default(), "DynamoDB expires them by their TTL");
+        return;
+    }
+    assert_eq!(pruned.deliveries, 1, "the one sent more than a year ago");
+    assert_eq!(subjects(h.store.deliveries_to(&who("alice"), 10).await.unwrap()), ["r-new", "r-stuck"]);
+    assert!(h.store.get_delivery(&bobs.id).await.unwrap().is_some(), "a pending delivery stays");
+}
+
 #[macro_export]
 macro_rules! delivery_suite {
     ($harness:expr) => {
@@ -560,7 +601,8 @@ macro_rules! delivery_suite {
             transient_failures_wait_and_a_permanent_one_turns_the_address_off,
             quiet_hours_defer_a_delivery_until_they_end,
             notify_sends_what_it_plans_and_the_tick_retries_what_failed,
-            each_channel_has_its_transport_and_sms_follows_the_region
+            each_channel_has_its_transport_and_sms_follows_the_region,
+            deliveries_are_listed_for_their_recipient_and_go_with_the_retention
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -6,7 +6,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
-use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, PollId};
+use feedback_core::delivery::{self as reach, Address, Channel, Contact, DeliveryStore};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, MunicipalityId, PollId};
 use feedback_core::ids::{PushSubscriptionId, SubscriptionId, WebhookId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
@@ -20,7 +21,9 @@ use feedback_core::ports::{
     MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, QueueName, QueueReceiver, Quota, Quotas,
     ReferenceStore, StoreError, Versioned, WorkQueue,
 };
-use feedback_core::preferences::{Preferences, PushStored, PushSubscription, ReachErased, ReachStore, Subscription};
+use feedback_core::preferences::{
+    Digest, Preferences, PushStored, PushSubscription, ReachErased, ReachStore, Subscription,
+};
 use feedback_core::region::RegionData;
 use feedback_core::rights::{GivenFlag, RightsStore};
 use feedback_core::values::IdempotencyKey;
@@ -437,6 +440,62 @@ impl<S: ReachStore> ReachStore for FaultyStore<S> {
     }
     async fn delete_push_subscription(&self, citizen: &CitizenId, id: &PushSubscriptionId) -> Result<bool, StoreError> {
         self.faults.write("delete_push_subscription", self.inner.delete_push_subscription(citizen, id)).await
+    }
+}
+
+#[async_trait]
+impl<S: DeliveryStore> DeliveryStore for FaultyStore<S> {
+    async fn plan_delivery(&self, delivery: &reach::Delivery) -> Result<bool, StoreError> {
+        self.faults.write("plan_delivery", self.inner.plan_delivery(delivery)).await
+    }
+    async fn get_delivery(&self, id: &str) -> Result<Option<reach::Delivery>, StoreError> {
+        self.faults.read("get_delivery", self.inner.get_delivery(id)).await
+    }
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<reach::Delivery>, StoreError> {
+        self.faults.write("claim_delivery", self.inner.claim_delivery(id, now, until)).await
+    }
+    async fn save_delivery(&self, delivery: &reach::Delivery) -> Result<(), StoreError> {
+        self.faults.write("save_delivery", self.inner.save_delivery(delivery)).await
+    }
+    async fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<reach::Delivery>, StoreError> {
+        self.faults.read("due_deliveries", self.inner.due_deliveries(now, limit)).await
+    }
+    async fn deliveries_of(&self, subject: &str) -> Result<Vec<reach::Delivery>, StoreError> {
+        self.faults.read("deliveries_of", self.inner.deliveries_of(subject)).await
+    }
+    async fn deliveries_to(&self, citizen: &CitizenId, limit: usize) -> Result<Vec<reach::Delivery>, StoreError> {
+        self.faults.read("deliveries_to", self.inner.deliveries_to(citizen, limit)).await
+    }
+    async fn get_contact(&self, citizen: &CitizenId, channel: Channel) -> Result<Option<Contact>, StoreError> {
+        self.faults.read("get_contact", self.inner.get_contact(citizen, channel)).await
+    }
+    async fn put_contact(&self, citizen: &CitizenId, contact: &Contact) -> Result<(), StoreError> {
+        self.faults.write("put_contact", self.inner.put_contact(citizen, contact)).await
+    }
+    async fn contacts_at(&self, channel: Channel, address: &Address) -> Result<Vec<(CitizenId, Contact)>, StoreError> {
+        self.faults.read("contacts_at", self.inner.contacts_at(channel, address)).await
+    }
+    async fn erase_contacts(&self, citizen: &CitizenId) -> Result<u32, StoreError> {
+        self.faults.write("erase_contacts", self.inner.erase_contacts(citizen)).await
+    }
+    async fn subscriptions_in(&self, municipality: &MunicipalityId) -> Result<Vec<Subscription>, StoreError> {
+        self.faults.read("subscriptions_in", self.inner.subscriptions_in(municipality)).await
+    }
+    async fn point_subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
+        self.faults.read("point_subscriptions", self.inner.point_subscriptions()).await
+    }
+    async fn digest_residents(
+        &self,
+        digest: Digest,
+        after: Option<&CitizenId>,
+        limit: usize,
+    ) -> Result<Vec<CitizenId>, StoreError> {
+        self.faults.read("digest_residents", self.inner.digest_residents(digest, after, limit)).await
     }
 }
 

@@ -185,7 +185,17 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert!(!text.contains("receipt") && !text.contains("options"), "never the ballot: {text}");
     let nobody = w.rights.export(&resident("carol", "tyumen", "1990-01-01")).await.unwrap();
     let empty = serde_json::to_value(&nobody).unwrap();
-    for field in ["messages", "notifications", "comments", "flags", "polls", "subscriptions", "push_subscriptions"] {
+    for field in [
+        "messages",
+        "notifications",
+        "comments",
+        "flags",
+        "polls",
+        "subscriptions",
+        "push_subscriptions",
+        "contacts",
+        "deliveries",
+    ] {
         assert_eq!(empty[field], serde_json::json!([]), "{field}");
     }
     assert_eq!(empty["preferences"]["digest"], "instant", "the defaults of someone who set nothing");
@@ -206,6 +216,18 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend + Deliv
         let to_alice = Delivery::planned("digest:2026-12-01", channel, &alice.id, digest.clone(), t);
         h.store.plan_delivery(&to_alice).await.unwrap();
     }
+    let before = serde_json::to_value(w.rights.export(&alice).await.unwrap()).unwrap();
+    assert_eq!(before["contacts"][0]["address"], "alice@example.ru", "the export holds the address sent to");
+    assert_eq!(
+        (before["contacts"][0]["channel"].as_str(), before["contacts"][0]["disabled"].as_bool()),
+        (Some("email"), Some(false))
+    );
+    let sent: Vec<&str> =
+        before["deliveries"].as_array().unwrap().iter().map(|d| d["channel"].as_str().unwrap()).collect();
+    assert_eq!(sent.len(), 2, "and what was sent where: {sent:?}");
+    assert!(sent.contains(&"email") && sent.contains(&"push"));
+    assert_eq!(before["deliveries"][0]["subject"], "digest:2026-12-01");
+    assert_eq!(before["deliveries"][0]["status"], "pending");
     let done = w.rights.erase(&alice).await.unwrap();
     assert_eq!(
         done,
@@ -237,6 +259,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend + Deliv
     let data = w.rights.export(&alice).await.unwrap();
     assert!(data.messages.is_empty() && data.notifications.is_empty() && data.comments.is_empty());
     assert!(data.flags.is_empty() && data.subscriptions.is_empty() && data.push_subscriptions.is_empty());
+    assert!(data.contacts.is_empty() && data.deliveries.is_empty(), "nor the addresses and sends");
     assert_eq!(h.store.get_preferences(me).await.unwrap(), None);
 
     // the authority keeps the case, under a pseudonym, without the flat number and the photo

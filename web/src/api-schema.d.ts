@@ -1486,6 +1486,27 @@ export interface components {
             reply_to?: null | components["schemas"]["CommentId"];
             text: string;
         };
+        /** @description A contact address in the export. */
+        ExportedContact: {
+            address: string;
+            channel: components["schemas"]["Channel"];
+            disabled: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A delivery in the export. */
+        ExportedDelivery: {
+            /** Format: int32 */
+            attempts: number;
+            channel: components["schemas"]["Channel"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            last_attempt_at?: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description The notification's id, or `digest:<period>` for a digest. */
+            subject: string;
+        };
         /** @description A flag the resident gave, with the reason they wrote. */
         ExportedFlag: {
             comment_id: components["schemas"]["CommentId"];
@@ -2206,6 +2227,16 @@ export interface components {
         /** @description Everything held about a resident (`GET /v1/me/data`). */
         ResidentData: {
             comments: components["schemas"]["ExportedComment"][];
+            /**
+             * @description The addresses news is sent to: the e-mail address and, where the region sends SMS, the
+             *     phone number, each with whether it was turned off (a bounce, a complaint, a failure).
+             */
+            contacts: components["schemas"]["ExportedContact"][];
+            /**
+             * @description The latest sends beyond the portal (at most 1,000, newest first): what, on which
+             *     channel, how it ended.
+             */
+            deliveries: components["schemas"]["ExportedDelivery"][];
             /** Format: date-time */
             exported_at: string;
             flags: components["schemas"]["ExportedFlag"][];

@@ -83,6 +83,7 @@ where
             tracing::info!(
                 idempotency = pruned.idempotency,
                 notifications = pruned.notifications,
+                deliveries = pruned.deliveries,
                 pseudonymised = pruned.pseudonymised,
                 "retention pruned"
             );

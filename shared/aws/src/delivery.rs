@@ -9,7 +9,7 @@
 //! preferences of a resident who asked for a digest `GSI1PK = DIGEST#<daily|weekly>`, both
 //! written by the subscription adapter (`reach.rs`).
 
-use crate::dynamo::{citizen_pk, doc, read_doc, s, DynamoStore, Item};
+use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -83,6 +83,9 @@ fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
         ("GSI3PK".into(), s(recipient_pk(&d.recipient))),
         ("GSI3SK".into(), s(due_key(d.created_at, &d.id))),
     ]);
+    if let Some(expires) = d.expires_at {
+        item.insert(crate::schema::TABLE.ttl_attribute.into(), n(expires.timestamp()));
+    }
     if let (true, Some(at)) = (d.is_open(), d.next_attempt_at) {
         item.insert("GSI2PK".into(), s(DUE_PK));
         item.insert("GSI2SK".into(), s(due_key(at, &d.id)));
@@ -164,6 +167,10 @@ impl DeliveryStore for DynamoStore {
         self.index_docs(subject_pk(subject)).await
     }
 
+    async fn deliveries_to(&self, citizen: &CitizenId, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.query_gsi("GSI3", recipient_pk(citizen), None, None, limit, false).await?.iter().map(read_doc).collect()
+    }
+
     async fn get_contact(&self, citizen: &CitizenId, channel: Channel) -> Result<Option<Contact>, StoreError> {
         self.get_doc(citizen_pk(citizen), &contact_sk(channel)).await?.map(|i| read_doc(&i)).transpose()
     }
@@ -228,5 +235,33 @@ impl DeliveryStore for DynamoStore {
                 CitizenId::parse(sk).map_err(|e| backend("a stored resident id", e))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedback_core::delivery::{Audience, Payload};
+    use feedback_core::notification::{Notification, NotificationKind};
+
+    #[test]
+    fn a_delivery_expires_by_its_ttl_with_the_notification_it_carries() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let alice = CitizenId::parse("alice").unwrap();
+        let notification = Notification {
+            id: "tr-1".into(),
+            citizen: alice.clone(),
+            message_id: feedback_core::ids::MessageId::new_at(at("2026-12-02T05:00:00Z")),
+            kind: NotificationKind::Routed,
+            at: at("2026-12-02T05:00:00Z"),
+            text: "Ваше сообщение направлено".into(),
+            expires_at: None,
+        };
+        let payload = Payload::Transition { notification, audience: Audience::Author };
+        let planned = Delivery::planned("tr-1", Channel::Email, &alice, payload, at("2026-12-02T05:00:00Z"));
+        assert!(!delivery_item(&planned).unwrap().contains_key("ttl"), "no retention given, no TTL");
+        let expiring = planned.expiring(at("2027-12-02T05:00:00Z"));
+        let item = delivery_item(&expiring).unwrap();
+        assert_eq!(item.get("ttl").and_then(|v| v.as_n().ok()).map(String::as_str), Some("1827723600"));
     }
 }

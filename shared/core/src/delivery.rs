@@ -195,6 +195,10 @@ pub struct Delivery {
     /// Until when a consumer holds the delivery for an attempt ([`DeliveryStore::claim_delivery`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_until: Option<DateTime<Utc>>,
+    /// When the region's retention lets it go, with the notification it carries
+    /// (`Retention::notification_days`); DynamoDB expires the item by its TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// What happens to a delivery after an attempt.
@@ -245,7 +249,13 @@ impl Delivery {
             last_attempt_at: None,
             error_class: None,
             claimed_until: None,
+            expires_at: None,
         }
+    }
+
+    /// The delivery, let go at `at` ([`Delivery::expires_at`]).
+    pub fn expiring(self, at: DateTime<Utc>) -> Delivery {
+        Delivery { expires_at: Some(at), ..self }
     }
 
     /// Whether another attempt may still be made.
@@ -664,6 +674,8 @@ pub trait DeliveryStore: Send + Sync + 'static {
 
     /// Every delivery of a subject (a notification id or a digest key).
     async fn deliveries_of(&self, subject: &str) -> Result<Vec<Delivery>, StoreError>;
+    /// The deliveries to a resident, newest first, at most `limit` (the resident's export).
+    async fn deliveries_to(&self, citizen: &CitizenId, limit: usize) -> Result<Vec<Delivery>, StoreError>;
 
     async fn get_contact(&self, citizen: &CitizenId, channel: Channel) -> Result<Option<Contact>, StoreError>;
 

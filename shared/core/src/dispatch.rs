@@ -153,6 +153,7 @@ where
     pub async fn plan(&self, n: &Notification) -> Result<Vec<String>, ServiceError> {
         let now = self.clock.now();
         let region = self.reference.snapshot().await?;
+        let expires = now + region.value.retention.notifications();
         let mut pending = Vec::new();
         for (citizen, audience) in self.audience(n).await? {
             let prefs = self.preferences_of(&citizen).await?;
@@ -164,7 +165,7 @@ where
                     continue;
                 }
                 let payload = Payload::Transition { notification: n.clone(), audience };
-                let planned = Delivery::planned(&n.id, channel, &citizen, payload, now);
+                let planned = Delivery::planned(&n.id, channel, &citizen, payload, now).expiring(expires);
                 pending.extend(self.plan_one(&planned).await?);
             }
         }
@@ -290,6 +291,7 @@ where
         let now = self.clock.now();
         let region = self.reference.snapshot().await?;
         let tz = region.value.time_zone();
+        let expires = now + region.value.retention.notifications();
         let mut pending = Vec::new();
         for digest in [Digest::Daily, Digest::Weekly] {
             let Some(period) = Period::last_complete(digest, now, &tz) else { continue };
@@ -309,7 +311,7 @@ where
                     }
                     let payload =
                         Payload::Digest { digest, period: period.key.clone(), start: period.start, end: period.end };
-                    let planned = Delivery::planned(&subject, Channel::Email, citizen, payload, now);
+                    let planned = Delivery::planned(&subject, Channel::Email, citizen, payload, now).expiring(expires);
                     pending.extend(self.plan_one(&planned).await?);
                 }
                 if residents.len() < PAGE {

@@ -272,6 +272,9 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
 pub struct Pruned {
     pub idempotency: usize,
     pub notifications: usize,
+    /// Residents' deliveries (which carry a notification) made before the notifications' cut,
+    /// no longer pending.
+    pub deliveries: usize,
     /// Closed messages whose personal link the retention no longer keeps, pseudonymised.
     pub pseudonymised: usize,
 }
@@ -283,8 +286,9 @@ pub trait Expiry: Send + Sync + 'static {
     /// TTL), so that pruning has nothing to do.
     fn expires_by_itself(&self) -> bool;
 
-    /// Deletes at most `limit` idempotency records created before `idempotency_before` and at
-    /// most `limit` notifications made before `notifications_before`.
+    /// Deletes at most `limit` idempotency records created before `idempotency_before`, at
+    /// most `limit` notifications made before `notifications_before`, and at most `limit`
+    /// deliveries planned before it that are no longer pending.
     async fn prune_expired(
         &self,
         idempotency_before: DateTime<Utc>,

@@ -1,5 +1,5 @@
 //! Retention: what the region keeps, and for how long (`region::Retention`, `[retention]` in the
-//! region file). Idempotency records and notifications carry their `expires_at` from the moment
+//! region file). Idempotency records, notifications and the deliveries that carry them have their `expires_at` from the moment
 //! they are written, so DynamoDB's TTL removes them; the embedded store has no TTL, and the
 //! scheduled run prunes it by age with [`Pruning`]. Unattached photos are swept by
 //! `photo::Photos::sweep_unattached` after the region's `unattached_photo_hours`. Closed
@@ -47,7 +47,8 @@ impl<S: Expiry + ReferenceStore + MessageStore + PhotoStore + RightsStore, C: Cl
             let pruned = self.store.prune_expired(idempotency_before, notifications_before, PRUNE_BATCH).await?;
             total.idempotency += pruned.idempotency;
             total.notifications += pruned.notifications;
-            if pruned.idempotency < PRUNE_BATCH && pruned.notifications < PRUNE_BATCH {
+            total.deliveries += pruned.deliveries;
+            if [pruned.idempotency, pruned.notifications, pruned.deliveries].iter().all(|n| *n < PRUNE_BATCH) {
                 return Ok(total);
             }
         }

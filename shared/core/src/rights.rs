@@ -10,6 +10,7 @@
 //! roll is not touched: it holds keyed hashes, and it must still refuse a second ballot.
 
 use crate::actor::{Actor, Role};
+use crate::delivery::{Channel, DeliveryStatus, DeliveryStore};
 use crate::error::ServiceError;
 use crate::ids::{CitizenId, CommentId, MessageId, PhotoId, PollId};
 use crate::message::{ActorRole, HistoryEntry, Message};
@@ -277,7 +278,38 @@ pub struct ResidentData {
     pub subscriptions: Vec<SubscriptionView>,
     /// The browsers push notifications go to: the push service and since when, never the keys.
     pub push_subscriptions: Vec<ExportedPushSubscription>,
+    /// The addresses news is sent to: the e-mail address and, where the region sends SMS, the
+    /// phone number, each with whether it was turned off (a bounce, a complaint, a failure).
+    pub contacts: Vec<ExportedContact>,
+    /// The latest sends beyond the portal (at most 1,000, newest first): what, on which
+    /// channel, how it ended.
+    pub deliveries: Vec<ExportedDelivery>,
 }
+
+/// A contact address in the export.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExportedContact {
+    pub channel: Channel,
+    pub address: String,
+    pub disabled: bool,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// A delivery in the export.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExportedDelivery {
+    /// The notification's id, or `digest:<period>` for a digest.
+    pub subject: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub created_at: DateTime<FixedOffset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<DateTime<FixedOffset>>,
+}
+
+/// The most deliveries an export lists.
+pub const EXPORT_DELIVERIES: usize = 1000;
 
 /// What an erasure did (`DELETE /v1/me`); all zero when nothing was left to erase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -347,7 +379,8 @@ where
         + PollStore
         + ReferenceStore
         + RightsStore
-        + ReachStore,
+        + ReachStore
+        + DeliveryStore,
     C: Clock,
 {
     pub fn new(
@@ -390,7 +423,31 @@ where
                 .iter()
                 .map(|s| ExportedPushSubscription::of(s, &tz))
                 .collect(),
+            contacts: Vec::new(),
+            deliveries: store
+                .deliveries_to(me, EXPORT_DELIVERIES)
+                .await?
+                .iter()
+                .map(|d| ExportedDelivery {
+                    subject: d.subject.clone(),
+                    channel: d.channel,
+                    status: d.status,
+                    attempts: d.attempts,
+                    created_at: local_time(d.created_at, &tz),
+                    last_attempt_at: d.last_attempt_at.map(|t| local_time(t, &tz)),
+                })
+                .collect(),
         };
+        for channel in [Channel::Email, Channel::Sms] {
+            if let Some(c) = store.get_contact(me, channel).await? {
+                out.contacts.push(ExportedContact {
+                    channel,
+                    address: c.address.as_str().to_owned(),
+                    disabled: c.disabled,
+                    updated_at: local_time(c.updated_at, &tz),
+                });
+            }
+        }
         pages!(|before: MessageId| store.list_by_author(me, before.as_ref(), BATCH), |m| m.id, |page| {
             for m in page {
                 let history = store.get_history(&m.id).await?;

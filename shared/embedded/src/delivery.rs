@@ -129,6 +129,19 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
+    async fn deliveries_to(&self, citizen: &CitizenId, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let citizen = citizen.to_string();
+        let mut all: Vec<Delivery> = self
+            .db()
+            .tx(move |tx| {
+                docs(tx, "SELECT doc FROM deliveries WHERE json_extract(doc, '$.recipient') = ?1", params![citizen])
+            })
+            .await?;
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
     async fn get_contact(&self, citizen: &CitizenId, channel: Channel) -> Result<Option<Contact>, StoreError> {
         let citizen = citizen.to_string();
         self.db()

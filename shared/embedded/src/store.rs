@@ -385,6 +385,7 @@ impl Expiry for SqliteStore {
     ) -> Result<Pruned, StoreError> {
         let idem_ms = idempotency_before.timestamp_millis();
         let notif_key = notification_time_key(notifications_before);
+        let deliveries_before = notifications_before.to_rfc3339();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .tx(move |tx| {
@@ -402,7 +403,16 @@ impl Expiry for SqliteStore {
                         params![notif_key, limit],
                     )
                     .map_err(backend)?;
-                Ok(Pruned { idempotency, notifications, pseudonymised: 0 })
+                // The deliveries carry their notification: they go with it, unless still pending.
+                let deliveries = tx
+                    .execute(
+                        "DELETE FROM deliveries WHERE id IN
+                           (SELECT id FROM deliveries WHERE due_ms IS NULL
+                              AND julianday(json_extract(doc, '$.created_at')) < julianday(?1) LIMIT ?2)",
+                        params![deliveries_before, limit],
+                    )
+                    .map_err(backend)?;
+                Ok(Pruned { idempotency, notifications, deliveries, pseudonymised: 0 })
             })
             .await
     }

@@ -346,10 +346,8 @@ const DELIVERIES: TableUse = TableUse { items: &[ItemOp::Get, ItemOp::Put], quer
 
 /// The deliveries' own items, and a Web Push subscription a push service reports gone, deleted
 /// with its count (a transaction of DeleteItem and UpdateItem).
-const SENDS_DELIVERIES: TableUse = TableUse {
-    items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::Delete],
-    queries: Queries::TableAndIndexes,
-};
+const SENDS_DELIVERIES: TableUse =
+    TableUse { items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::Delete], queries: Queries::TableAndIndexes };
 
 /// The channels besides the portal that residents' deliveries go through on AWS.
 const RESIDENTS_CHANNELS: &[Outbound] = &[Outbound::Mail, Outbound::Push, Outbound::Sms];
