@@ -335,13 +335,70 @@ pub async fn the_heat_map_counts_every_located_message_and_those_overdue_now<S: 
     assert_eq!(code(analytics.heatmap(&admin, &unknown).await.unwrap_err()), "validation_failed");
 }
 
+pub async fn an_erased_resident_leaves_the_supporters_and_the_export_lists_what_they_support<
+    S: PublicBackend,
+    Q: Queue,
+>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::rights::SUPPORT_WITHDRAWN_NOTE;
+    let s = stack(h).await;
+    let map = public_map(&s).await;
+    let reference = Arc::new(Reference::new(s.store.clone(), std::time::Duration::from_secs(60)));
+    let secret = feedback_core::participation::VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
+    let blobs = Arc::new(crate::rights::RecordingBlobs::default());
+    let rights = feedback_core::rights::Rights::new(s.store.clone(), s.clock.clone(), blobs, reference, secret);
+    let (alice, bob, dave) = (citizen("alice"), citizen("bob"), citizen("dave"));
+    // Given Alice's public message that Bob and Dave support
+    let mut input = crate::fixtures::new_message("dorogi-yamy", "Яма у перекрёстка, колёса бьются");
+    input.public = true;
+    input.location = Some(feedback_core::values::Location::new(HERE.0, HERE.1).unwrap());
+    let id = s.messages.submit(&alice, input, None).await.unwrap().message.id;
+    s.drain().await;
+    for who in [&bob, &dave] {
+        map.support(who, &id.to_string()).await.unwrap();
+    }
+    // Then the index finds it by each supporter, and Bob's export lists it as the public sees it
+    assert_eq!(s.store.supported_by(&bob.id, None, 10).await.unwrap(), vec![id]);
+    assert_eq!(s.store.supported_by(&bob.id, Some(&id), 10).await.unwrap(), vec![], "strictly after");
+    let data = rights.export(&bob).await.unwrap();
+    assert_eq!(data.supported.iter().map(|m| (m.id, m.supporters)).collect::<Vec<_>>(), vec![(id, 2)]);
+    let json = serde_json::to_value(&data).unwrap().to_string();
+    assert!(!json.contains("alice") && !json.contains("dave"), "no one else is named: {json}");
+    assert!(rights.export(&alice).await.unwrap().supported.is_empty(), "an author does not support her own");
+
+    // When Bob erases his data
+    let done = rights.erase(&bob).await.unwrap();
+    assert_eq!(done.supports_withdrawn, 1);
+    // Then he is off the supporters, and the history says so without naming him
+    let m = s.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(m.supporter_ids, vec![dave.id.clone()]);
+    assert_eq!(map.get(&id.to_string()).await.unwrap().supporters, 1);
+    let history = s.store.get_history(&id).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.note.as_str(), last.actor_id.as_ref(), last.facts.as_ref()), (SUPPORT_WITHDRAWN_NOTE, None, None));
+    assert!(!serde_json::to_string(&history).unwrap().contains("bob"));
+    assert!(s.store.supported_by(&bob.id, None, 10).await.unwrap().is_empty());
+    assert!(rights.export(&bob).await.unwrap().supported.is_empty());
+    assert_eq!(rights.erase(&bob).await.unwrap().supports_withdrawn, 0, "a second erasure finds none");
+    assert_eq!(s.store.supported_by(&dave.id, None, 10).await.unwrap(), vec![id], "Dave's support stays");
+
+    // and only Dave hears of the answer
+    s.workflow.answer(&official("o-1", "tyumen-upravdor"), &id, text("Яма заделана")).await.unwrap();
+    s.drain().await;
+    assert!(s.notifications.list(&bob, None, Limit::DEFAULT).await.unwrap().items.is_empty());
+    let to_dave = s.notifications.list(&dave, None, Limit::DEFAULT).await.unwrap().items;
+    assert_eq!(to_dave.iter().map(|n| n.kind).collect::<Vec<_>>(), vec![NotificationKind::Answered]);
+}
+
 #[macro_export]
 macro_rules! public_suite {
     ($harness:expr) => {
         $crate::public_suite!(@cases $harness;
             the_map_counts_public_messages_by_cell_while_they_are_visible,
             a_resident_supports_a_public_message_once_and_hears_its_answer,
-            the_heat_map_counts_every_located_message_and_those_overdue_now
+            the_heat_map_counts_every_located_message_and_those_overdue_now,
+            an_erased_resident_leaves_the_supporters_and_the_export_lists_what_they_support
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {
