@@ -12,7 +12,7 @@ import { answerMessage, as, castVote, config, createVote, fileRoutedMessage, unt
 import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
 import { startProvider } from "./oidc-provider.mjs";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createECDH } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -1304,6 +1304,95 @@ test("an admin reads the heat map of every located message, private ones too, al
     const { scroll, width: inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
     assert.ok(scroll <= inner, `${label}: the heat map page is ${scroll} px wide on a ${inner} px screen`);
     await page.close();
+  }
+});
+
+/**
+ * A host of its own over a region seeded with a month of activity (`feedback seed`, which runs
+ * the escalation on its simulated clock, so some located messages are overdue now); resolves
+ * with its URL. The maps' tiles come from the suite's fixture.
+ */
+async function serveSeeded() {
+  const bin = process.env.FEEDBACK_BIN;
+  assert.ok(bin, "FEEDBACK_BIN is not set: run scripts/e2e.sh");
+  const dir = mkdtempSync(join(tmpdir(), "feedback-e2e-seeded-"));
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const seeded = spawnSync(bin, ["seed", "--messages", "600", "--days", "30", "--data", join(dir, "data")], { cwd: root, encoding: "utf8" });
+  assert.equal(seeded.status, 0, `feedback seed failed:\n${seeded.stdout}\n${seeded.stderr}`);
+  const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data", join(dir, "data"), "--tiles-url", "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`feedback serve did not start:\n${out}`)), 30000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("error", (e) => reject(new Error(`feedback serve could not start: ${e.message}`)));
+    child.on("exit", (code) => reject(new Error(`feedback serve exited with ${code}:\n${out}`)));
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("on a seeded region the heat map's «Просроченные» shows the overdue messages' cells, the table matching the API", async (env) => {
+  await serveTiles(env.context);
+  const server = await serveSeeded();
+  try {
+    const issued = await fetch(`${server.url}/v1/dev/tokens`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sub: "admin-dmitry", roles: ["admin"], region: (await config()).region.code }) });
+    const { token } = await issued.json();
+    const world = await (await fetch(`${server.url}/v1/analytics/heatmap?bbox=-180,-90,180,90&zoom=0&overdue=true`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const overdueTotal = world.cells.reduce((n, c) => n + c.count, 0);
+    assert.ok(overdueTotal > 0, `the seeded month leaves located messages overdue: ${JSON.stringify(world)}`);
+    const page = await env.context.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.locator('button[data-sub="admin-dmitry"]').click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+    // The region's box at a zoom that shows it whole, overdue only, from the address.
+    const answer = heatResponse(page, true);
+    await page.goto(`${server.url}/admin/heatmap?overdue=true`);
+    await page.getByTestId("heat-map").locator(".leaflet-tile-loaded").first().waitFor();
+    const late = await (await answer).json();
+    await page.getByRole("heading", { level: 1, name: "Карта обращений" }).waitFor();
+    assert.ok(await page.getByRole("radio", { name: "Просроченные" }).isChecked());
+    if (late.cells.length > 0) {
+      await page.getByTestId("heat-table").waitFor();
+      assert.deepEqual(await heatRows(page), heatCounts(late), "the overdue table is the API's cells");
+      await page.getByText(`всего просроченных: ${late.cells.reduce((n, c) => n + c.count, 0)}`, { exact: false }).waitFor();
+    } else {
+      await page.getByTestId("heat-empty").waitFor();
+    }
+    // Zoomed out to the whole region every overdue message is in the table.
+    const wide = heatResponse(page, true);
+    await page.getByTestId("heat-map").focus();
+    for (let i = 0; i < 4; i++) await page.keyboard.press("-");
+    let all = await (await wide).json();
+    while (all.cells.reduce((n, c) => n + c.count, 0) < overdueTotal) {
+      const next = heatResponse(page, true);
+      await page.keyboard.press("-");
+      all = await (await next).json();
+    }
+    await page.getByText(`всего просроченных: ${overdueTotal}`, { exact: false }).waitFor();
+    assert.deepEqual(await heatRows(page), heatCounts(all), "the zoomed-out table is the API's cells");
+    // Back to every message: more than the overdue ones.
+    const every = heatResponse(page, false);
+    await page.getByRole("radio", { name: "Все" }).check();
+    const everything = await (await every).json();
+    assert.ok(everything.cells.reduce((n, c) => n + c.count, 0) > overdueTotal);
+    await page.getByTestId("heat-table").waitFor();
+    assert.deepEqual(await heatRows(page), heatCounts(everything));
+    await axe(page, "heat map, seeded region");
+    await page.close();
+  } finally {
+    server.stop();
   }
 });
 
