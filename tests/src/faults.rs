@@ -567,6 +567,14 @@ impl<S: RightsStore> RightsStore for FaultyStore<S> {
     ) -> Result<Vec<GivenFlag>, StoreError> {
         self.faults.read("flags_by", self.inner.flags_by(flagger, after, limit)).await
     }
+    async fn supported_by(
+        &self,
+        citizen: &CitizenId,
+        after: Option<&feedback_core::MessageId>,
+        limit: usize,
+    ) -> Result<Vec<feedback_core::MessageId>, StoreError> {
+        self.faults.read("supported_by", self.inner.supported_by(citizen, after, limit)).await
+    }
     async fn reassign_flag(&self, comment: &CommentId, from: &CitizenId, to: &CitizenId) -> Result<bool, StoreError> {
         self.faults.write("reassign_flag", self.inner.reassign_flag(comment, from, to)).await
     }

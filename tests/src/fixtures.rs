@@ -23,6 +23,15 @@ pub fn actor(sub: &str, roles: &str, extra: &[(&str, &str)]) -> Actor {
     Actor::from_claims(&claims).expect("test claims")
 }
 
+/// An actor of another region's token.
+pub fn actor_in(sub: &str, roles: &str, region: &str) -> Actor {
+    let claims: HashMap<String, String> = [("sub", sub), ("roles", roles), ("region", region)]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Actor::from_claims(&claims).expect("test claims")
+}
+
 pub fn citizen(sub: &str) -> Actor {
     actor(sub, "[citizen]", &[("municipality", "tyumen")])
 }

@@ -6,7 +6,8 @@ use crate::fixtures::{citizen, code};
 use crate::workflow::{moderator, official, stack, Stack};
 use crate::Harness;
 use chrono::Duration;
-use feedback_core::analytics::SlotRange;
+use feedback_core::analytics::heatmap::HeatmapQuery;
+use feedback_core::analytics::{Analytics, SlotRange};
 use feedback_core::geo::BBox;
 use feedback_core::notification::NotificationKind;
 use feedback_core::open311::PublicMessageStore;
@@ -254,12 +255,150 @@ pub async fn a_resident_supports_a_public_message_once_and_hears_its_answer<S: P
     assert_eq!(code(map.support(&carol, &public.to_string()).await.unwrap_err()), "cannot_support");
 }
 
+fn heat_query(bbox: &str, zoom: u8, overdue: bool, category: Option<&str>) -> HeatmapQuery {
+    HeatmapQuery {
+        bbox: BBox::parse(bbox).unwrap(),
+        zoom,
+        overdue,
+        category: category.map(|c| CategoryId::parse(c).unwrap()),
+    }
+}
+
+pub async fn the_heat_map_counts_every_located_message_and_those_overdue_now<S: PublicBackend, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let s = stack(h).await;
+    let reference = Arc::new(Reference::new(s.store.clone(), std::time::Duration::from_secs(60)));
+    reference.seed(&sample_region()).await.unwrap();
+    let analytics = Analytics::new(s.store.clone(), s.clock.clone(), reference);
+    let admin = crate::polls::admin();
+    let total = |q: HeatmapQuery| {
+        let (analytics, admin) = (&analytics, &admin);
+        async move { analytics.heatmap(admin, &q).await.unwrap().cells.iter().map(|c| c.count).sum::<u64>() }
+    };
+    let (alice, bob, carol, dave, erin) =
+        (citizen("alice"), citizen("bob"), citizen("carol"), citizen("dave"), citizen("erin"));
+    // Given four located messages, one of them public, and one without a place
+    let cold = s.submit(&alice, "zhkh-otoplenie", "В квартире холодно, батареи ледяные", Some(HERE)).await;
+    let mut input = crate::fixtures::new_message("dorogi-yamy", "Яма у остановки, колёса бьются");
+    input.public = true;
+    input.location = Some(feedback_core::values::Location::new(57.162, 65.5343).unwrap());
+    s.messages.submit(&bob, input, None).await.unwrap();
+    let yard = s.submit(&carol, "dorogi-yamy", "Яма во дворе у подъезда номер два", Some((57.140, 65.52))).await;
+    s.submit(&dave, "dorogi-yamy", "Яма на дороге, место не указал", None).await;
+    let colder = s.submit(&erin, "zhkh-otoplenie", "Батареи холодные вторую неделю", Some((57.162, 65.5343))).await;
+    // Then each counts from its submission, public or not; the one without a place never
+    assert_eq!(total(heat_query(CITY, 16, false, None)).await, 4);
+    s.drain().await;
+    assert_eq!(total(heat_query(CITY, 16, false, None)).await, 4, "routing moves nothing");
+    // a small box at a street zoom has a cell per place, with its municipality
+    let street = analytics.heatmap(&admin, &heat_query("65.525,57.150,65.545,57.165", 16, false, None)).await.unwrap();
+    assert_eq!(street.precision, 6);
+    assert_eq!(street.cells.iter().map(|c| c.count).collect::<Vec<_>>(), vec![1, 2], "{street:?}");
+    assert_eq!(street.max, 2);
+    assert!(street.cells.iter().all(|c| c.municipality_id.as_str() == "tyumen"));
+    // the city box at the same zoom touches too many cells and is counted coarser; the world at 2
+    let city = analytics.heatmap(&admin, &heat_query(CITY, 16, false, None)).await.unwrap();
+    assert_eq!(city.precision, 5);
+    let world = analytics.heatmap(&admin, &heat_query("-180,-90,180,90", 18, false, None)).await.unwrap();
+    assert_eq!((world.precision, world.cells.len(), world.max), (2, 1, 4));
+    assert_eq!(total(heat_query(CITY, 16, false, Some("dorogi"))).await, 2, "a group holds its children");
+    assert_eq!(total(heat_query(CITY, 16, true, None)).await, 0, "nothing overdue yet");
+
+    // When the heating deadline (3 working days) passes and the escalation flags both
+    s.clock.set(crate::fixtures::at("2026-12-03T00:00:01+05:00"));
+    assert_eq!(s.escalation.run().await.unwrap().overdue, 2);
+    // Then both are overdue now, in their category
+    assert_eq!(total(heat_query(CITY, 16, true, None)).await, 2);
+    assert_eq!(total(heat_query(CITY, 16, true, Some("zhkh-otoplenie"))).await, 2);
+    assert_eq!(total(heat_query(CITY, 16, true, Some("dorogi"))).await, 0);
+    // taking one into work keeps it overdue; answering the other ends it
+    let center = official("c-1", "tsur-72");
+    s.workflow.take(&center, &cold).await.unwrap();
+    s.workflow.answer(&center, &colder, MessageText::parse("Отопление восстановлено").unwrap()).await.unwrap();
+    let overdue = analytics.heatmap(&center, &heat_query(CITY, 16, true, None)).await.unwrap();
+    assert_eq!((overdue.cells.len(), overdue.max), (1, 1), "the ЦУР reads it too");
+    assert_eq!(total(heat_query(CITY, 16, false, None)).await, 4, "an answered message still counts");
+    // a rejected one leaves the map
+    s.workflow.reject(&moderator("m-1"), &yard, RejectReason::Spam, None).await.unwrap();
+    assert_eq!(total(heat_query(CITY, 16, false, None)).await, 3);
+
+    // Nobody else reads it: residents, other officials, another region's admin
+    let q = heat_query(CITY, 16, false, None);
+    for who in [citizen("alice"), official("o-1", "tyumen-upravdor"), moderator("m-1")] {
+        assert!(matches!(analytics.heatmap(&who, &q).await, Err(ServiceError::Forbidden(_))), "{}", who.id);
+    }
+    let elsewhere = crate::fixtures::actor_in("admin-2", "[admin]", "66");
+    assert!(matches!(analytics.heatmap(&elsewhere, &q).await, Err(ServiceError::WrongRegion)));
+    assert_eq!(total(heat_query(CITY, 16, false, None)).await, 3, "refusals change nothing");
+    let unknown = heat_query(CITY, 16, false, Some("net-takoy"));
+    assert_eq!(code(analytics.heatmap(&admin, &unknown).await.unwrap_err()), "validation_failed");
+}
+
+pub async fn an_erased_resident_leaves_the_supporters_and_the_export_lists_what_they_support<
+    S: PublicBackend,
+    Q: Queue,
+>(
+    h: &Harness<S, Q>,
+) {
+    use feedback_core::rights::SUPPORT_WITHDRAWN_NOTE;
+    let s = stack(h).await;
+    let map = public_map(&s).await;
+    let reference = Arc::new(Reference::new(s.store.clone(), std::time::Duration::from_secs(60)));
+    let secret = feedback_core::participation::VoterSecret::new(b"test-stack-secret-0123456789".to_vec()).unwrap();
+    let blobs = Arc::new(crate::rights::RecordingBlobs::default());
+    let rights = feedback_core::rights::Rights::new(s.store.clone(), s.clock.clone(), blobs, reference, secret);
+    let (alice, bob, dave) = (citizen("alice"), citizen("bob"), citizen("dave"));
+    // Given Alice's public message that Bob and Dave support
+    let mut input = crate::fixtures::new_message("dorogi-yamy", "Яма у перекрёстка, колёса бьются");
+    input.public = true;
+    input.location = Some(feedback_core::values::Location::new(HERE.0, HERE.1).unwrap());
+    let id = s.messages.submit(&alice, input, None).await.unwrap().message.id;
+    s.drain().await;
+    for who in [&bob, &dave] {
+        map.support(who, &id.to_string()).await.unwrap();
+    }
+    // Then the index finds it by each supporter, and Bob's export lists it as the public sees it
+    assert_eq!(s.store.supported_by(&bob.id, None, 10).await.unwrap(), vec![id]);
+    assert_eq!(s.store.supported_by(&bob.id, Some(&id), 10).await.unwrap(), vec![], "strictly after");
+    let data = rights.export(&bob).await.unwrap();
+    assert_eq!(data.supported.iter().map(|m| (m.id, m.supporters)).collect::<Vec<_>>(), vec![(id, 2)]);
+    let json = serde_json::to_value(&data).unwrap().to_string();
+    assert!(!json.contains("alice") && !json.contains("dave"), "no one else is named: {json}");
+    assert!(rights.export(&alice).await.unwrap().supported.is_empty(), "an author does not support her own");
+
+    // When Bob erases his data
+    let done = rights.erase(&bob).await.unwrap();
+    assert_eq!(done.supports_withdrawn, 1);
+    // Then he is off the supporters, and the history says so without naming him
+    let m = s.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(m.supporter_ids, vec![dave.id.clone()]);
+    assert_eq!(map.get(&id.to_string()).await.unwrap().supporters, 1);
+    let history = s.store.get_history(&id).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.note.as_str(), last.actor_id.as_ref(), last.facts.as_ref()), (SUPPORT_WITHDRAWN_NOTE, None, None));
+    assert!(!serde_json::to_string(&history).unwrap().contains("bob"));
+    assert!(s.store.supported_by(&bob.id, None, 10).await.unwrap().is_empty());
+    assert!(rights.export(&bob).await.unwrap().supported.is_empty());
+    assert_eq!(rights.erase(&bob).await.unwrap().supports_withdrawn, 0, "a second erasure finds none");
+    assert_eq!(s.store.supported_by(&dave.id, None, 10).await.unwrap(), vec![id], "Dave's support stays");
+
+    // and only Dave hears of the answer
+    s.workflow.answer(&official("o-1", "tyumen-upravdor"), &id, text("Яма заделана")).await.unwrap();
+    s.drain().await;
+    assert!(s.notifications.list(&bob, None, Limit::DEFAULT).await.unwrap().items.is_empty());
+    let to_dave = s.notifications.list(&dave, None, Limit::DEFAULT).await.unwrap().items;
+    assert_eq!(to_dave.iter().map(|n| n.kind).collect::<Vec<_>>(), vec![NotificationKind::Answered]);
+}
+
 #[macro_export]
 macro_rules! public_suite {
     ($harness:expr) => {
         $crate::public_suite!(@cases $harness;
             the_map_counts_public_messages_by_cell_while_they_are_visible,
-            a_resident_supports_a_public_message_once_and_hears_its_answer
+            a_resident_supports_a_public_message_once_and_hears_its_answer,
+            the_heat_map_counts_every_located_message_and_those_overdue_now,
+            an_erased_resident_leaves_the_supporters_and_the_export_lists_what_they_support
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -233,6 +233,7 @@ pub async fn erasure_erases_the_resident_and_nothing_more<S: PollBackend + Deliv
         done,
         Erasure {
             messages_pseudonymised: 1,
+            supports_withdrawn: 0,
             comments_pseudonymised: 1,
             flags_pseudonymised: 1,
             photos_deleted: 1,

@@ -176,6 +176,7 @@ const ANALYTICS_MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET /v1/analytics/messages.xlsx", "apigw-get-analytics-messages-xlsx.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/authorities", "apigw-get-analytics-authorities.json", [403, 200, 403, 200, 200, 401, 403]),
     ("GET /v1/analytics/polls/{id}", "apigw-get-analytics-poll.json", [403, 403, 403, 200, 200, 401, 403]),
+    ("GET /v1/analytics/heatmap", "apigw-get-analytics-heatmap.json", [403, 403, 403, 200, 200, 401, 403]),
     ("GET /v1/public/authorities", "apigw-get-public-authorities.json", [200, 200, 200, 200, 200, 200, 200]),
     (
         "GET /v1/public/authorities/{authority_id}/scorecard",

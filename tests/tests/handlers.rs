@@ -339,3 +339,37 @@ async fn ses_event_fixtures_turn_off_bounced_and_complained_addresses_once() {
     let app = app(20).await;
     feedback_tests::mail_events::ses_events_turn_off_bounced_and_complained_addresses_once(app.store.clone()).await;
 }
+
+#[tokio::test]
+async fn the_heat_map_answers_cells_and_refuses_bad_queries_with_russian_problems() {
+    let app = app(20).await;
+    let analytics = analytics::Services::new(app.store.clone(), app.clock.clone(), app.reference.clone());
+    let resp = analytics::handle(&analytics, http_event("apigw-get-analytics-heatmap.json")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = body_json(&resp);
+    assert_eq!((body["precision"].as_u64(), body["max"].as_u64()), (Some(5), Some(0)), "{body}");
+    assert!(body["cells"].as_array().is_some_and(Vec::is_empty), "{body}");
+    let box_ = ("bbox", "65.4,57.0,65.7,57.2");
+    let bad: &[(&[(&str, &str)], &str)] = &[
+        (&[("bbox", "65.4,57.0,65.7"), ("zoom", "12")], "bbox"),
+        (&[("bbox", "65.7,57.0,65.4,57.2"), ("zoom", "12")], "bbox"),
+        (&[("zoom", "12")], "bbox"),
+        (&[box_, ("zoom", "19")], "zoom"),
+        (&[box_, ("zoom", "-1")], "zoom"),
+        (&[box_], "zoom"),
+        (&[box_, ("zoom", "12"), ("overdue", "да")], "overdue"),
+        (&[box_, ("zoom", "12"), ("category_id", "net-takoy")], "category_id"),
+        (&[box_, ("zoom", "12"), ("status", "routed")], "status"),
+    ];
+    for (query, field) in bad {
+        let params: HashMap<String, String> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let req = http_event("apigw-get-analytics-heatmap.json").with_query_string_parameters(params);
+        let resp = analytics::handle(&analytics, req).await.unwrap();
+        assert_eq!(resp.status(), 422, "{query:?}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{query:?}");
+        let body = body_json(&resp);
+        assert_eq!(body["errors"][0]["field"], *field, "{body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.chars().any(|c| ('а'..='я').contains(&c)), "{message}");
+    }
+}

@@ -12,7 +12,7 @@ import { answerMessage, as, castVote, config, createVote, fileRoutedMessage, unt
 import { axe, BASE_URL, launch, run, shot, tabTo, test } from "./lib.mjs";
 import { startProvider } from "./oidc-provider.mjs";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createECDH } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -1215,6 +1215,185 @@ test("the public map: clusters from the tile fixture, the list beside it and a c
   await axe(page, "public map (phone)");
   await shot(page, "20-public-map-phone");
   await page.close();
+});
+
+/** The heat map's answer to the page's next request whose query says `overdue=<overdue>`. */
+function heatResponse(page, overdue) {
+  return page.waitForResponse((r) => r.url().includes("/v1/analytics/heatmap?") && new URL(r.url()).searchParams.get("overdue") === String(overdue) && r.ok());
+}
+
+/** The heat map table's rows as [count] in order, and the API's cells ordered as the page orders them. */
+async function heatRows(page) {
+  const rows = page.getByTestId("heat-row");
+  const n = await rows.count();
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(Number(await rows.nth(i).getByTestId("heat-count").textContent()));
+  return out;
+}
+
+function heatCounts(answer) {
+  return [...answer.cells].sort((a, b) => b.count - a.count || a.lat - b.lat || a.lon - b.lon).map((c) => c.count);
+}
+
+test("an admin reads the heat map of every located message, private ones too, all and overdue, with its table twin", async (env) => {
+  await serveTiles(env.context);
+  // Three located messages 110 m apart at a spot that no other test uses: two private, one public.
+  const resident = await as({ sub: "e2e-heat-resident", roles: ["citizen"], municipality: "tyumen" });
+  const spot = { lat: 57.1312, lon: 65.4671 };
+  for (const [i, isPublic] of [false, false, true].entries()) {
+    await fileRoutedMessage(resident, {
+      category_id: "zhkh-musor",
+      municipality_id: "tyumen",
+      text: `Контейнерная площадка переполнена, мусор не вывозят неделю, заявка номер ${i + 1}.`,
+      location: { lat: spot.lat + i * 0.001, lon: spot.lon },
+      public: isPublic,
+    });
+  }
+  // The API counts all three, public or not; the public map only the public one.
+  const admin = await as("admin-dmitry");
+  const around = `${spot.lon - 0.01},${spot.lat - 0.01},${spot.lon + 0.01},${spot.lat + 0.01}`;
+  const staff = await admin.get(`/v1/analytics/heatmap?bbox=${around}&zoom=14`);
+  assert.equal(staff.cells.reduce((n, c) => n + c.count, 0), 3, JSON.stringify(staff));
+  const open = await (await fetch(`${BASE_URL}/v1/public/clusters?bbox=${around}&zoom=14`)).json();
+  assert.equal(open.clusters.reduce((n, c) => n + c.count, 0), 1, "the public map shows the public one only");
+  await assert.rejects(resident.get(`/v1/analytics/heatmap?bbox=${around}&zoom=14`), /: 403 /, "a resident may not read it");
+
+  for (const [width, height, label] of [
+    [1280, 800, "desktop"],
+    [390, 844, "phone"],
+  ]) {
+    const page = await signInAs(env, "admin-dmitry");
+    await page.setViewportSize({ width, height });
+    const all = heatResponse(page, false);
+    if (label === "desktop") {
+      await page.getByRole("navigation", { name: "Разделы" }).getByRole("link", { name: "Карта обращений" }).click();
+    } else {
+      await page.goto("/admin/heatmap");
+    }
+    await page.getByRole("heading", { level: 1, name: "Карта обращений" }).waitFor();
+    const map = page.getByTestId("heat-map");
+    await map.locator(".leaflet-tile-loaded").first().waitFor();
+    // The heat layer draws one rectangle per cell; the table twin lists the same cells, most first.
+    const answer = await (await all).json();
+    const table = page.getByTestId("heat-table");
+    await table.waitFor();
+    assert.deepEqual(await heatRows(page), heatCounts(answer), `${label}: the table is the API's cells`);
+    assert.equal(await map.locator(".leaflet-overlay-pane path").count(), answer.cells.length, `${label}: a rectangle per cell`);
+    const here = answer.cells.find((c) => Math.abs(c.lat - spot.lat) < 0.03 && Math.abs(c.lon - spot.lon) < 0.03);
+    assert.ok(here && here.count >= 3, `${label}: the spot's cell counts the private messages: ${JSON.stringify(answer.cells)}`);
+    await table.getByRole("rowheader").first().waitFor();
+    await page.getByText(`всего сообщений: ${answer.cells.reduce((n, c) => n + c.count, 0)}`, { exact: false }).waitFor();
+    await axe(page, `heat map, all (${label})`);
+    if (label === "desktop") await shot(page, "21-heat-map");
+    // «Просроченные» by the keyboard: the switch keeps its state in the address.
+    const overdue = heatResponse(page, true);
+    await page.getByRole("radio", { name: "Все" }).focus();
+    await page.keyboard.press("ArrowRight");
+    await page.waitForURL(/overdue=true/);
+    assert.ok(await page.getByRole("radio", { name: "Просроченные" }).isChecked());
+    const late = await (await overdue).json();
+    if (late.cells.length === 0) {
+      await page.getByTestId("heat-empty").waitFor();
+      assert.equal(await page.getByTestId("heat-row").count(), 0, `${label}: no overdue rows`);
+    } else {
+      await page.getByText(`всего просроченных: ${late.cells.reduce((n, c) => n + c.count, 0)}`, { exact: false }).waitFor();
+      assert.deepEqual(await heatRows(page), heatCounts(late), `${label}: the overdue table is the API's cells`);
+    }
+    await allControlsFocusable(page, `heat map (${label})`);
+    await axe(page, `heat map, overdue (${label})`);
+    const { scroll, width: inner } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= inner, `${label}: the heat map page is ${scroll} px wide on a ${inner} px screen`);
+    await page.close();
+  }
+});
+
+/**
+ * A host of its own over a region seeded with a month of activity (`feedback seed`, which runs
+ * the escalation on its simulated clock, so some located messages are overdue now); resolves
+ * with its URL. The maps' tiles come from the suite's fixture.
+ */
+async function serveSeeded() {
+  const bin = process.env.FEEDBACK_BIN;
+  assert.ok(bin, "FEEDBACK_BIN is not set: run scripts/e2e.sh");
+  const dir = mkdtempSync(join(tmpdir(), "feedback-e2e-seeded-"));
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const seeded = spawnSync(bin, ["seed", "--messages", "600", "--days", "30", "--data", join(dir, "data")], { cwd: root, encoding: "utf8" });
+  assert.equal(seeded.status, 0, `feedback seed failed:\n${seeded.stdout}\n${seeded.stderr}`);
+  const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--data", join(dir, "data"), "--tiles-url", "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`feedback serve did not start:\n${out}`)), 30000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("error", (e) => reject(new Error(`feedback serve could not start: ${e.message}`)));
+    child.on("exit", (code) => reject(new Error(`feedback serve exited with ${code}:\n${out}`)));
+  });
+  return {
+    url,
+    stop: () => {
+      child.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test("on a seeded region the heat map's «Просроченные» shows the overdue messages' cells, the table matching the API", async (env) => {
+  await serveTiles(env.context);
+  const server = await serveSeeded();
+  try {
+    const issued = await fetch(`${server.url}/v1/dev/tokens`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sub: "admin-dmitry", roles: ["admin"], region: (await config()).region.code }) });
+    const { token } = await issued.json();
+    const world = await (await fetch(`${server.url}/v1/analytics/heatmap?bbox=-180,-90,180,90&zoom=0&overdue=true`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const overdueTotal = world.cells.reduce((n, c) => n + c.count, 0);
+    assert.ok(overdueTotal > 0, `the seeded month leaves located messages overdue: ${JSON.stringify(world)}`);
+    const page = await env.context.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.locator('button[data-sub="admin-dmitry"]').click();
+    await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+    // The region's box at a zoom that shows it whole, overdue only, from the address.
+    const answer = heatResponse(page, true);
+    await page.goto(`${server.url}/admin/heatmap?overdue=true`);
+    await page.getByTestId("heat-map").locator(".leaflet-tile-loaded").first().waitFor();
+    const late = await (await answer).json();
+    await page.getByRole("heading", { level: 1, name: "Карта обращений" }).waitFor();
+    assert.ok(await page.getByRole("radio", { name: "Просроченные" }).isChecked());
+    if (late.cells.length > 0) {
+      await page.getByTestId("heat-table").waitFor();
+      assert.deepEqual(await heatRows(page), heatCounts(late), "the overdue table is the API's cells");
+      await page.getByText(`всего просроченных: ${late.cells.reduce((n, c) => n + c.count, 0)}`, { exact: false }).waitFor();
+    } else {
+      await page.getByTestId("heat-empty").waitFor();
+    }
+    // Zoomed out to the whole region every overdue message is in the table.
+    const wide = heatResponse(page, true);
+    await page.getByTestId("heat-map").focus();
+    for (let i = 0; i < 4; i++) await page.keyboard.press("-");
+    let all = await (await wide).json();
+    while (all.cells.reduce((n, c) => n + c.count, 0) < overdueTotal) {
+      const next = heatResponse(page, true);
+      await page.keyboard.press("-");
+      all = await (await next).json();
+    }
+    await page.getByText(`всего просроченных: ${overdueTotal}`, { exact: false }).waitFor();
+    assert.deepEqual(await heatRows(page), heatCounts(all), "the zoomed-out table is the API's cells");
+    // Back to every message: more than the overdue ones.
+    const every = heatResponse(page, false);
+    await page.getByRole("radio", { name: "Все" }).check();
+    const everything = await (await every).json();
+    assert.ok(everything.cells.reduce((n, c) => n + c.count, 0) > overdueTotal);
+    await page.getByTestId("heat-table").waitFor();
+    assert.deepEqual(await heatRows(page), heatCounts(everything));
+    await axe(page, "heat map, seeded region");
+    await page.close();
+  } finally {
+    server.stop();
+  }
 });
 
 test("a resident places the pin on the form's map, sees «Уже сообщили рядом», follows with «Я тоже» and hears the answer", async (env) => {

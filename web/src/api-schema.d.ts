@@ -124,6 +124,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Карта обращений: все сообщения с местом по ячейкам */
+        get: operations["getAnalyticsHeatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/analytics/messages": {
         parameters: {
             query?: never;
@@ -1456,6 +1473,11 @@ export interface components {
             subscriptions_deleted: number;
             /**
              * Format: int32
+             * @description Messages the resident supported («Я тоже»): they are taken off its supporters.
+             */
+            supports_withdrawn: number;
+            /**
+             * Format: int32
              * @description Voter-roll entries of polls that no longer take ballots. Those of open polls stay, so that
              *     nobody votes twice.
              */
@@ -1591,6 +1613,35 @@ export interface components {
         /** @description `GET /healthz`: the store answered. */
         Health: {
             status: string;
+        };
+        /** @description The messages counted in one cell of the heat map. */
+        HeatCell: {
+            /** Format: int64 */
+            count: number;
+            /**
+             * Format: double
+             * @description The centre of the cell.
+             */
+            lat: number;
+            /** Format: double */
+            lon: number;
+            /** @description The municipality most of the cell's counted messages belong to. */
+            municipality_id: components["schemas"]["MunicipalityId"];
+        };
+        /** @description The heat map of a box at a zoom level. */
+        Heatmap: {
+            /** @description Cells with at least one counted message, ordered by cell. */
+            cells: components["schemas"]["HeatCell"][];
+            /**
+             * Format: int64
+             * @description The largest count of a cell in the answer (0 when there is none), for the colour scale.
+             */
+            max: number;
+            /**
+             * Format: int32
+             * @description The geohash precision of the cells (2..6): the zoom's, or coarser for a box too large.
+             */
+            precision: number;
         };
         HistoryView: {
             actor_authority_id?: null | components["schemas"]["AuthorityId"];
@@ -2250,6 +2301,8 @@ export interface components {
             /** @description The resident's subject, as the identity provider names them. */
             subject: string;
             subscriptions: components["schemas"]["SubscriptionView"][];
+            /** @description The messages the resident supports («Я тоже»), as the public sees them. */
+            supported: components["schemas"]["PublicMessage"][];
         };
         /** @description The results item frozen at close, or the live view of the tally. */
         Results: {
@@ -2926,6 +2979,73 @@ export interface operations {
                         items: components["schemas"]["AuthorityRank"][];
                         next_cursor: string | null;
                     };
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAnalyticsHeatmap: {
+        parameters: {
+            query: {
+                /** @description Прямоугольник карты: minLon,minLat,maxLon,maxLat (градусы WGS 84, без перехода через 180°). */
+                bbox: string;
+                /** @description Масштаб карты. */
+                zoom: number;
+                /** @description Только просроченные сейчас (true) или все сообщения (false). */
+                overdue?: boolean;
+                /** @description Только эта категория и её подкатегории. */
+                category_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Карта обращений: все сообщения с местом по ячейкам */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heatmap"];
                 };
             };
             /** @description Нет действительного токена */

@@ -41,6 +41,7 @@ const ROUTES: Route[] = [
   { path: "/dashboard", view: () => <Staff render={(m) => <m.DashboardPage />} />, roles: ["admin", "analyst", "official"] },
   { path: "/admin/polls/new", view: () => <Staff render={(m) => <m.NewPoll />} />, roles: ["admin"] },
   { path: "/admin/discussions/new", view: () => <Staff render={(m) => <m.NewPoll discussion />} />, roles: ["admin"] },
+  { path: "/admin/heatmap", view: () => <Staff render={(m) => <m.HeatmapPage />} />, roles: ["admin", "analyst", "official"] },
   { path: "/admin/routing", view: () => <Staff render={(m) => <m.RoutingRules />} />, roles: ["admin"] },
   { path: "/admin/webhooks", view: () => <Staff render={(m) => <m.WebhooksPage />} />, roles: ["admin"] },
   { path: "/admin/webhooks/:id", view: (p) => <Staff render={(m) => <m.WebhookDetail id={p.id} />} />, roles: ["admin"] },

@@ -11,7 +11,7 @@ function items(s: Session): Item[] {
   }
   if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"]);
   if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
-  if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/polls", "Голосования"]);
+  if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/admin/heatmap", "Карта обращений"], ["/polls", "Голосования"]);
   if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"]);
   list.push(map, ["/ratings", "Рейтинг ведомств"]);
   if (hasRole(s, "admin")) list.push(["/admin/polls/new", "Новое голосование"], ["/admin/discussions/new", "Новое обсуждение"], ["/admin/routing", "Маршрутизация"], ["/admin/webhooks", "Вебхуки"]);

@@ -1,7 +1,8 @@
 //! `analytics`: volumes, timeliness, satisfaction and turnout for admins, analysts (the region)
-//! and officials (their authority), the public authority scorecards, all read from
-//! pre-aggregated counters; and the public open data, built from the public messages' index.
+//! and officials (their authority), the staff heat map of every located message (admins,
+//! analysts, the ЦУР), the public authority scorecards, all read from pre-aggregated counters; and the public open data, built from the public messages' index.
 
+use feedback_core::analytics::heatmap::HeatmapQuery;
 use feedback_core::analytics::{to_csv, Analytics};
 use feedback_core::ids::PollId;
 use feedback_core::open311::PublicMessageStore;
@@ -186,6 +187,11 @@ where
             let q = query(req, &["from", "to"])?;
             let items = analytics.authorities(&actor, q("from"), q("to")).await?;
             Ok(ok(&Page { items, next_cursor: None }))
+        }
+        Some(Operation::StaffHeatmap) => {
+            let q = query(req, &["bbox", "zoom", "overdue", "category_id"])?;
+            let q = HeatmapQuery::parse(&|name| q(name).map(str::to_owned))?;
+            Ok(ok(&analytics.heatmap(&actor, &q).await?))
         }
         Some(Operation::PollReport) => {
             let _no_params = query(req, &[])?;

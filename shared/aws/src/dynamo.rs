@@ -13,7 +13,7 @@ use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord, NotificationStore,
-    OutboxItem, Quota, ReferenceStore, StoreError, Versioned,
+    OutboxItem, Quota, ReferenceStore, StoreError, SupportChange, Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
@@ -331,6 +331,27 @@ pub(crate) fn idempotency_index_pk(citizen: &CitizenId) -> String {
     format!("IDEMS#{citizen}")
 }
 
+/// The partition of the messages a resident supports, in GSI1.
+pub(crate) fn supporter_pk(citizen: &CitizenId) -> String {
+    format!("SUPPORTER#{citizen}")
+}
+
+fn support_sk(citizen: &CitizenId) -> String {
+    format!("SUPPORTER#{citizen}")
+}
+
+/// A resident's support of a message: an item in the message's partition, indexed in GSI1 by
+/// the resident (`SUPPORTER#<citizen>`, the message id), so the resident's supports are found
+/// with a Query.
+fn support_item(id: &MessageId, citizen: &CitizenId) -> Item {
+    Item::from([
+        ("PK".into(), s(msg_pk(id))),
+        ("SK".into(), s(support_sk(citizen))),
+        ("GSI1PK".into(), s(supporter_pk(citizen))),
+        ("GSI1SK".into(), s(id.to_string())),
+    ])
+}
+
 pub(crate) fn history_item(id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
     Ok(Item::from([
         ("PK".into(), s(msg_pk(id))),
@@ -423,6 +444,15 @@ impl MessageStore for DynamoStore {
                 Some(Item::from([(":expected".into(), n(u.expected_version))])),
             )?);
             items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
+            match &u.support {
+                Some(SupportChange::Added(citizen)) => {
+                    items.push(self.put(support_item(&u.next.id, citizen), "attribute_not_exists(PK)", None)?);
+                }
+                Some(SupportChange::Withdrawn(citizen)) => {
+                    items.push(self.delete(msg_pk(&u.next.id), support_sk(citizen), None)?);
+                }
+                None => {}
+            }
         }
         items.extend(self.outbox_puts(outbox)?);
         items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.counters))))?);

@@ -5,14 +5,14 @@
 
 use crate::dynamo::{
     citizen_pk, history_item, idem_pk, idempotency_index_pk, message_item, photo_item, photos_index_pk, read_doc, s,
-    DynamoStore, Item, CLOSED_PK,
+    supporter_pk, DynamoStore, Item, CLOSED_PK,
 };
 use crate::participation::flag_item;
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, CommentId, PhotoId, PollId};
+use feedback_core::ids::{CitizenId, CommentId, MessageId, PhotoId, PollId};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{Comment, Flag};
 use feedback_core::photo::Photo;
@@ -25,7 +25,12 @@ use feedback_core::{HistoryEntry, Message};
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
 impl DynamoStore {
-    fn delete(&self, pk: String, sk: String, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    pub(crate) fn delete(
+        &self,
+        pk: String,
+        sk: String,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(self.table())
             .key("PK", s(pk))
@@ -129,6 +134,20 @@ impl RightsStore for DynamoStore {
         ];
         self.transact(items).await.map_err(|e| e.conflict_or("TransactWriteItems reassign flag"))?;
         Ok(true)
+    }
+
+    async fn supported_by(
+        &self,
+        citizen: &CitizenId,
+        after: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let after = after.map(|a| a.to_string());
+        let items = self.query_gsi("GSI1", supporter_pk(citizen), after.as_deref(), None, limit, true).await?;
+        items
+            .iter()
+            .map(|item| MessageId::parse(&sort_key(item, "GSI1SK")?).map_err(|e| backend("Query supports", e)))
+            .collect()
     }
 
     async fn idempotency_keys(

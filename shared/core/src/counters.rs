@@ -183,11 +183,30 @@ pub fn cell_slot(cell: &str, category: &str, status: &str) -> String {
     format!("{cell}|{category}|{status}")
 }
 
+/// The series of the staff heat map's cell counters at `precision`, for a cell of at least that
+/// precision: `H|<precision>|<the cell's first precision - 2 characters>`. Its slots are
+/// `<cell>|<category>|<municipality>` and its fields are [`MESSAGES_FIELD`] (every located message that was
+/// not rejected, public or not) and [`OVERDUE_FIELD`] (those of them overdue now). Partitioned
+/// like the public map's [`cell_series`].
+pub fn heat_series(precision: usize, cell: &str) -> String {
+    format!("H|{precision}|{}", cell.get(..precision.saturating_sub(2)).unwrap_or(cell))
+}
+
+/// The slot of a heat map counter.
+pub fn heat_slot(cell: &str, category: &str, municipality: &str) -> String {
+    format!("{cell}|{category}|{municipality}")
+}
+
+/// The heat map counters' second field: messages of the cell overdue now
+/// ([`crate::message::Message::is_overdue`]). In the event series the same field counts
+/// escalations; each series documents its fields.
+pub const OVERDUE_FIELD: &str = "overdue";
+
 /// How many shards a series is split over where the store shards: the region's series take
-/// every transition of the region, an authority's only its own; the public map's two coarsest
+/// every transition of the region, an authority's only its own; the two maps' two coarsest
 /// precisions hold the whole region in one or a few partitions.
 pub fn shards_of(series: &str) -> u32 {
-    if series.starts_with("R|") || series.starts_with("G|2|") || series.starts_with("G|3|") {
+    if series.starts_with("R|") || ["G|2|", "G|3|", "H|2|", "H|3|"].iter().any(|p| series.starts_with(p)) {
         REGION_SHARDS
     } else {
         1
@@ -306,6 +325,24 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
                 };
                 out.add(key, MESSAGES_FIELD, sign);
             }
+        }
+    }
+    // The staff heat map: every located message that was not rejected, public or not, and those
+    // of them overdue now, in its cell and category at every heat precision.
+    if let Some(cell) = &f.heat_cell {
+        let counted = |s: Status| s != Status::Rejected;
+        let before = entry.from.filter(|s| counted(*s)).map(|_| f.overdue_before);
+        let after = Some(entry.to).filter(|s| counted(*s)).map(|_| f.overdue_after);
+        let state = |s: Option<bool>| (i64::from(s.is_some()), i64::from(s == Some(true)));
+        let ((m0, o0), (m1, o1)) = (state(before), state(after));
+        for p in crate::geo::HEAT_PRECISIONS {
+            let Some(c) = cell.get(..p) else { continue };
+            let key = CounterKey {
+                series: heat_series(p, c),
+                slot: heat_slot(c, f.category_id.as_str(), f.municipality_id.as_str()),
+            };
+            out.add(key.clone(), MESSAGES_FIELD, m1 - m0);
+            out.add(key, OVERDUE_FIELD, o1 - o0);
         }
     }
     out
@@ -547,5 +584,46 @@ mod tests {
         );
         m.public = false;
         assert_eq!(Facts::of_submission(&m, chrono_tz::UTC).public_cell, None, "private messages are never on the map");
+    }
+
+    #[test]
+    fn a_located_message_counts_on_the_heat_map_public_or_not_and_while_overdue() {
+        let mut m = message();
+        m.location = Some(crate::values::Location::new(57.1522, 65.5412).unwrap());
+        let cell = crate::geo::encode(57.1522, 65.5412, crate::geo::HEAT_CELL_PRECISION);
+        let heat = |c: &Counters| -> BTreeMap<(String, String), (i64, i64)> {
+            c.0.iter()
+                .filter(|(k, _)| k.series.starts_with("H|"))
+                .map(|(k, f)| {
+                    let get = |n: &str| f.get(n).copied().unwrap_or(0);
+                    ((k.series.clone(), k.slot.clone()), (get(MESSAGES_FIELD), get(OVERDUE_FIELD)))
+                })
+                .collect()
+        };
+        let sum = |c: &Counters| heat(c).values().fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1));
+        let mut f = Facts::of_submission(&m, chrono_tz::UTC);
+        assert_eq!(f.public_cell, None, "a private message");
+        assert_eq!(f.heat_cell.as_deref(), Some(cell.as_str()));
+        let submitted = deltas(&entry(None, Status::Submitted, f.clone()));
+        assert_eq!(heat(&submitted).len(), 5, "one cell per precision 2..6: {submitted:?}");
+        let slot = format!("{}|dorogi-yamy|tyumen", &cell[..4]);
+        assert_eq!(heat(&submitted)[&(format!("H|4|{}", &cell[..2]), slot)], (1, 0));
+        assert_eq!(sum(&submitted), (5, 0));
+        f.kind = EventKind::Route;
+        assert!(heat(&deltas(&entry(Some(Status::Submitted), Status::Routed, f.clone()))).is_empty());
+        f.kind = EventKind::Overdue;
+        f.overdue_after = true;
+        assert_eq!(sum(&deltas(&entry(Some(Status::Routed), Status::Routed, f.clone()))), (0, 5));
+        f.kind = EventKind::Take;
+        f.overdue_before = true;
+        assert!(heat(&deltas(&entry(Some(Status::Routed), Status::InProgress, f.clone()))).is_empty());
+        f.kind = EventKind::Answer;
+        f.overdue_after = false;
+        assert_eq!(sum(&deltas(&entry(Some(Status::InProgress), Status::Answered, f.clone()))), (0, -5));
+        f.kind = EventKind::Reject;
+        f.overdue_before = true;
+        assert_eq!(sum(&deltas(&entry(Some(Status::InProgress), Status::Rejected, f.clone()))), (-5, -5));
+        f.overdue_before = false;
+        assert_eq!(sum(&deltas(&entry(Some(Status::Submitted), Status::Rejected, f))), (-5, 0));
     }
 }

@@ -76,6 +76,13 @@ pub const CLUSTER_PRECISIONS: std::ops::RangeInclusive<usize> = 2..=7;
 /// recorded in its history entries' facts, and the coarser cells are its prefixes.
 pub const CELL_PRECISION: usize = 7;
 
+/// The precisions the staff heat map's cell counters are kept at: from about 1250 km (2) to
+/// about 1.2 km (6). Every located message counts once at every one of them.
+pub const HEAT_PRECISIONS: std::ops::RangeInclusive<usize> = 2..=6;
+
+/// The finest precision of the heat map's counters, recorded in the history entries' facts.
+pub const HEAT_CELL_PRECISION: usize = 6;
+
 /// The most map zoom levels (as web maps number them) the public map accepts.
 pub const MAX_ZOOM: u8 = 18;
 

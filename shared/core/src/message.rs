@@ -297,6 +297,12 @@ impl Message {
         matches!(self.status, Status::Routed | Status::InProgress | Status::Reopened)
     }
 
+    /// Overdue now: flagged as past its deadline and still waiting for an answer. An answer or
+    /// a rejection ends it (the flag stays in the record), a reopening clears the flag.
+    pub fn is_overdue(&self) -> bool {
+        self.overdue && self.awaits_answer()
+    }
+
     /// Which bucket of its authority's queue the message belongs to: `open` while it awaits an
     /// answer, otherwise its status. `None` before routing.
     pub fn queue_bucket(&self) -> Option<&'static str> {
@@ -513,6 +519,16 @@ pub struct Facts {
     /// it was routed to the local day of the answer (0 on the same day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_days: Option<u32>,
+    /// The staff heat map's cell of a located message, public or not (geohash at
+    /// [`crate::geo::HEAT_CELL_PRECISION`]). Entries written before the heat map have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heat_cell: Option<String>,
+    /// Whether the message was overdue (flagged and still waiting for its answer) before the
+    /// transition and after it: the heat map's overdue counts follow the change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue_before: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue_after: bool,
 }
 
 impl Facts {
@@ -532,6 +548,9 @@ impl Facts {
             score: None,
             public_cell: public_cell(message),
             working_days: None,
+            heat_cell: heat_cell(message),
+            overdue_before: false,
+            overdue_after: message.is_overdue(),
         }
     }
 
@@ -582,8 +601,17 @@ impl Facts {
             score,
             public_cell: public_cell(next),
             working_days,
+            heat_cell: heat_cell(next),
+            overdue_before: prev.is_overdue(),
+            overdue_after: next.is_overdue(),
         }
     }
+}
+
+/// The staff heat map's cell of a message: every located one.
+fn heat_cell(m: &Message) -> Option<String> {
+    let loc = m.location.as_ref()?;
+    Some(crate::geo::encode(loc.lat(), loc.lon(), crate::geo::HEAT_CELL_PRECISION))
 }
 
 /// The public map's cell of a message: public and located ones only.

@@ -4,7 +4,7 @@
 use crate::counters::{deltas, Counters};
 use crate::event::{Event, EventData};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
-use crate::message::{DueState, HistoryEntry, Message};
+use crate::message::{DueState, EventKind, HistoryEntry, Message};
 use crate::notification::Notification;
 use crate::region::RegionData;
 use crate::values::IdempotencyKey;
@@ -136,19 +136,39 @@ impl Quota {
 
 /// One transition to write: the message as it becomes, its new history entry and the analytics
 /// counter increments of that entry, on condition that the stored message still has
-/// `expected_version`. The increments are computed here, once; stores only add them.
+/// `expected_version`. The increments are computed here, once; stores only add them. A change of
+/// the message's supporters is also written to the index of the messages each resident
+/// supports (`RightsStore::supported_by`), in the same transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageUpdate {
     pub expected_version: u32,
     pub next: Message,
     pub entry: HistoryEntry,
     pub counters: Counters,
+    pub support: Option<SupportChange>,
+}
+
+/// A resident joining or leaving a message's supporters («Я тоже»).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupportChange {
+    Added(CitizenId),
+    Withdrawn(CitizenId),
 }
 
 impl MessageUpdate {
+    /// A transition's update; a support adds its supporter (the one the transition appended) to
+    /// the index.
     pub fn new(expected_version: u32, next: Message, entry: HistoryEntry) -> Self {
         let counters = deltas(&entry);
-        MessageUpdate { expected_version, next, entry, counters }
+        let supported = entry.facts.as_ref().is_some_and(|f| f.kind == EventKind::Support);
+        let support = next.supporter_ids.last().filter(|_| supported).cloned().map(SupportChange::Added);
+        MessageUpdate { expected_version, next, entry, counters, support }
+    }
+
+    /// An update that takes `citizen` off the message's supporters, for the erasure of their data.
+    pub fn withdrawing_support(expected_version: u32, next: Message, entry: HistoryEntry, citizen: CitizenId) -> Self {
+        let counters = deltas(&entry);
+        MessageUpdate { expected_version, next, entry, counters, support: Some(SupportChange::Withdrawn(citizen)) }
     }
 }
 

@@ -305,24 +305,7 @@ where
         while p > min && q.bbox.cell_count(p) > MAX_CELLS {
             p -= 1;
         }
-        // At the coarsest precision a box touches at most 32 × 32 cells: the whole world.
-        let cells = q.bbox.cover(p, MAX_CELLS.max(1024)).unwrap_or_default();
-        let mut spans: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-        for cell in &cells {
-            let parent = cell.get(..p - 1).unwrap_or(cell);
-            let span = spans.entry(parent).or_insert((cell, cell));
-            span.0 = span.0.min(cell);
-            span.1 = span.1.max(cell);
-        }
-        let ranges: Vec<SlotRange> = spans
-            .iter()
-            .map(|(parent, (first, last))| SlotRange {
-                series: cell_series(p, parent),
-                slot_from: (*first).to_owned(),
-                slot_to: format!("{last}~"),
-            })
-            .collect();
-        let rows = self.store.read_counters(&ranges).await?;
+        let rows = self.store.read_counters(&cover_ranges(&q.bbox, p, cell_series)).await?;
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for row in rows {
             let mut parts = row.key.slot.splitn(3, '|');
@@ -450,7 +433,30 @@ where
     }
 }
 
-fn check_category(region: &RegionData, category: Option<&CategoryId>) -> Result<(), ServiceError> {
+/// The slot ranges that read the cells of a box at precision `p` from the series `series` names
+/// (`counters::cell_series`, `counters::heat_series`): one range per parent cell (one level up),
+/// from the first to the last of its children the box touches. At precision 2 a box touches at
+/// most 32 × 32 cells: the whole world.
+pub(crate) fn cover_ranges(bbox: &BBox, p: usize, series: fn(usize, &str) -> String) -> Vec<SlotRange> {
+    let cells = bbox.cover(p, MAX_CELLS.max(1024)).unwrap_or_default();
+    let mut spans: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for cell in &cells {
+        let parent = cell.get(..p - 1).unwrap_or(cell);
+        let span = spans.entry(parent).or_insert((cell, cell));
+        span.0 = span.0.min(cell);
+        span.1 = span.1.max(cell);
+    }
+    spans
+        .iter()
+        .map(|(parent, (first, last))| SlotRange {
+            series: series(p, parent),
+            slot_from: (*first).to_owned(),
+            slot_to: format!("{last}~"),
+        })
+        .collect()
+}
+
+pub(crate) fn check_category(region: &RegionData, category: Option<&CategoryId>) -> Result<(), ServiceError> {
     match category {
         Some(c) if region.category(c).is_none() => Err(ServiceError::field("category_id", "неизвестная категория")),
         _ => Ok(()),
@@ -458,7 +464,7 @@ fn check_category(region: &RegionData, category: Option<&CategoryId>) -> Result<
 }
 
 /// Whether `category` is `wanted` or one of its subcategories.
-fn in_category(region: &RegionData, category: &str, wanted: &CategoryId) -> bool {
+pub(crate) fn in_category(region: &RegionData, category: &str, wanted: &CategoryId) -> bool {
     category == wanted.as_str()
         || region
             .categories

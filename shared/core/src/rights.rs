@@ -21,6 +21,7 @@ use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError,
 };
 use crate::preferences::{ExportedPushSubscription, Preferences, ReachErased, ReachStore, SubscriptionView};
+use crate::public::{public_view, PublicMessage};
 use crate::reference::Reference;
 use crate::values::{FlagReason, IdempotencyKey};
 use crate::views::{local_time, MessageView};
@@ -34,6 +35,9 @@ pub const BATCH: usize = 100;
 
 /// How often a write that met a concurrent change is read and tried again.
 const ATTEMPTS: usize = 5;
+
+/// The note of the history entry that takes an erased resident off a message's supporters.
+pub const SUPPORT_WITHDRAWN_NOTE: &str = "Житель, поддержавший сообщение, удалил свои данные: его поддержка снята";
 
 /// The note of the history entry that pseudonymises a message.
 pub const PSEUDONYMISED_NOTE: &str = "Сведения об авторе обезличены";
@@ -92,6 +96,15 @@ pub trait RightsStore: Send + Sync + 'static {
     /// Deletes the citizen's idempotency records of these keys (at most [`BATCH`]); deleting a
     /// missing one is harmless.
     async fn delete_idempotency(&self, citizen: &CitizenId, keys: &[IdempotencyKey]) -> Result<(), StoreError>;
+
+    /// The messages the citizen supports («Я тоже»), by id, after `after`, at most `limit`: the
+    /// index the support and its withdrawal write in their own transaction.
+    async fn supported_by(
+        &self,
+        citizen: &CitizenId,
+        after: Option<&MessageId>,
+        limit: usize,
+    ) -> Result<Vec<MessageId>, StoreError>;
 
     /// Deletes these notifications (at most [`BATCH`]); deleting a missing one is harmless.
     async fn delete_notifications(&self, notifications: &[Notification]) -> Result<(), StoreError>;
@@ -155,6 +168,48 @@ pub fn pseudonymised(
         .map(|e| HistoryEntry { actor_id: Some(pseudonym.clone()), ..e.clone() })
         .collect();
     (MessageUpdate::new(m.version, next, entry), rewritten)
+}
+
+/// The message without `citizen` among its supporters, and the history entry that records it
+/// (naming no one, counting nothing).
+pub fn without_supporter(m: &Message, citizen: &CitizenId, at: DateTime<Utc>) -> MessageUpdate {
+    let mut next = m.clone();
+    next.supporter_ids.retain(|s| s != citizen);
+    next.version = m.version + 1;
+    next.updated_at = at;
+    let entry = HistoryEntry {
+        seq: next.version,
+        at,
+        actor_role: ActorRole::System,
+        actor_id: None,
+        actor_authority_id: None,
+        from: Some(m.status),
+        to: m.status,
+        note: SUPPORT_WITHDRAWN_NOTE.to_owned(),
+        facts: None,
+    };
+    MessageUpdate::withdrawing_support(m.version, next, entry, citizen.clone())
+}
+
+/// Takes `citizen` off the supporters of one message (and the message off their index), reading
+/// it again after a concurrent change; false when the message is gone.
+async fn withdraw_support<S: MessageStore>(
+    store: &S,
+    id: &MessageId,
+    citizen: &CitizenId,
+    at: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    for _ in 0..ATTEMPTS {
+        let Some(m) = store.get_message(id).await? else {
+            return Ok(false);
+        };
+        match store.update_messages(&[without_supporter(&m, citizen, at)], &[]).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }
 
 /// Pseudonymises one message of `author`, reading it again after a concurrent change; false
@@ -269,6 +324,8 @@ pub struct ResidentData {
     pub subject: String,
     pub exported_at: DateTime<FixedOffset>,
     pub messages: Vec<ExportedMessage>,
+    /// The messages the resident supports («Я тоже»), as the public sees them.
+    pub supported: Vec<PublicMessage>,
     pub notifications: Vec<ExportedNotification>,
     pub comments: Vec<ExportedComment>,
     pub flags: Vec<ExportedFlag>,
@@ -316,6 +373,8 @@ pub const EXPORT_DELIVERIES: usize = 1000;
 pub struct Erasure {
     /// Messages kept for the authority under a pseudonym, without flat numbers and photos.
     pub messages_pseudonymised: u32,
+    /// Messages the resident supported («Я тоже»): they are taken off its supporters.
+    pub supports_withdrawn: u32,
     /// Comments kept under a pseudonym, their texts replaced.
     pub comments_pseudonymised: u32,
     /// Flags moved to the pseudonym; the comments' flag counts stay.
@@ -411,6 +470,7 @@ where
             subject: me.to_string(),
             exported_at: local_time(self.clock.now(), &tz),
             messages: Vec::new(),
+            supported: Vec::new(),
             notifications: Vec::new(),
             comments: Vec::new(),
             flags: Vec::new(),
@@ -454,6 +514,13 @@ where
                 let photo_links = m.photo_ids.iter().map(|p| format!("/v1/messages/{}/photos/{p}", m.id)).collect();
                 let message = MessageView::detail(m, &history, actor, &region.value);
                 out.messages.push(ExportedMessage { message, photo_links });
+            }
+        });
+        pages!(|after: MessageId| store.supported_by(me, after.as_ref(), BATCH), |id| *id, |page| {
+            for id in page {
+                if let Some(m) = store.get_message(id).await? {
+                    out.supported.push(public_view(&region.value, &m));
+                }
             }
         });
         pages!(
@@ -513,6 +580,13 @@ where
             for m in page {
                 if pseudonymise_one(store, &m.id, me, &pseudonym, now, true).await? {
                     done.messages_pseudonymised += 1;
+                }
+            }
+        });
+        pages!(|after: MessageId| store.supported_by(me, after.as_ref(), BATCH), |id| *id, |page| {
+            for id in page {
+                if withdraw_support(store, id, me, now).await? {
+                    done.supports_withdrawn += 1;
                 }
             }
         });

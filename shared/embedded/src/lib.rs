@@ -118,6 +118,12 @@ CREATE TABLE IF NOT EXISTS comment_flags (
     PRIMARY KEY (comment_id, flagger)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS supports (
+    citizen     TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    PRIMARY KEY (citizen, message_id)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS notifications (
     id          TEXT PRIMARY KEY,
     citizen     TEXT NOT NULL,

@@ -6,7 +6,7 @@ use crate::store::update_message_row;
 use crate::{backend, docs, is_constraint, json, SqliteStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{CitizenId, CommentId, PhotoId, PollId};
+use feedback_core::ids::{CitizenId, CommentId, MessageId, PhotoId, PollId};
 use feedback_core::notification::Notification;
 use feedback_core::participation::Comment;
 use feedback_core::photo::Photo;
@@ -60,6 +60,31 @@ impl RightsStore for SqliteStore {
                     "SELECT doc FROM comments WHERE author = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
                     params![author, after, limit(n)],
                 )
+            })
+            .await
+    }
+
+    async fn supported_by(
+        &self,
+        citizen: &CitizenId,
+        after: Option<&MessageId>,
+        n: usize,
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let (citizen, after) = (citizen.to_string(), after.map(|a| a.to_string()).unwrap_or_default());
+        self.db()
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT message_id FROM supports WHERE citizen = ?1 AND message_id > ?2
+                         ORDER BY message_id LIMIT ?3",
+                    )
+                    .map_err(backend)?;
+                let rows =
+                    stmt.query_map(params![citizen, after, limit(n)], |r| r.get::<_, String>(0)).map_err(backend)?;
+                rows.map(|row| {
+                    MessageId::parse(&row.map_err(backend)?).map_err(|e| StoreError::backend("reading a support", e))
+                })
+                .collect()
             })
             .await
     }

@@ -11,7 +11,8 @@ use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, notification_time_key, CreateOutcome, Expiry, IdempotencyRecord, MessageStore, MessageUpdate,
-    NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, Versioned,
+    NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, SupportChange,
+    Versioned,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -226,6 +227,8 @@ impl MessageStore for SqliteStore {
             .iter()
             .map(|u| Ok((u.next.clone(), u.expected_version, u.next.id.to_string(), u.entry.seq, json(&u.entry)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let supports: Vec<(String, SupportChange)> =
+            updates.iter().filter_map(|u| Some((u.next.id.to_string(), u.support.clone()?))).collect();
         let mut counters = Counters::default();
         for u in updates {
             counters.merge(&u.counters);
@@ -240,6 +243,17 @@ impl MessageStore for SqliteStore {
                         params![id, seq, hist],
                     )
                     .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                }
+                for (id, change) in supports {
+                    let (sql, citizen) = match change {
+                        SupportChange::Added(c) => {
+                            ("INSERT OR IGNORE INTO supports (citizen, message_id) VALUES (?1, ?2)", c)
+                        }
+                        SupportChange::Withdrawn(c) => {
+                            ("DELETE FROM supports WHERE citizen = ?1 AND message_id = ?2", c)
+                        }
+                    };
+                    tx.execute(sql, params![citizen.to_string(), id]).map_err(backend)?;
                 }
                 enqueue_in(tx, &jobs)?;
                 Ok(())

@@ -136,6 +136,7 @@ route_table! {
     MessagesReportXlsx: GET "/v1/analytics/messages.xlsx" => ANALYTICS, Jwt;
     AuthorityRanking: GET "/v1/analytics/authorities" => ANALYTICS, Jwt;
     PollReport: GET "/v1/analytics/polls/{id}" => ANALYTICS, Jwt;
+    StaffHeatmap: GET "/v1/analytics/heatmap" => ANALYTICS, Jwt;
     PublicAuthorities: GET "/v1/public/authorities" => ANALYTICS, Public;
     PublicScorecard: GET "/v1/public/authorities/{authority_id}/scorecard" => ANALYTICS, Public;
     OpenDataCsv: GET "/v1/open-data/messages.csv" => ANALYTICS, Public;

@@ -11,6 +11,7 @@ use feedback_lambda::XLSX;
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
+use feedback_core::analytics::heatmap::{HeatCell, Heatmap};
 use feedback_core::analytics::scorecard::{ScorecardList, ScorecardReport};
 use feedback_core::analytics::{AuthorityRank, MessagesReport, PollReport};
 use feedback_core::message::Status;
@@ -83,6 +84,8 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     MessagesReport,
     AuthorityRank,
     PollReport,
+    Heatmap,
+    HeatCell,
     ScorecardList,
     ScorecardReport,
     Status,
@@ -475,6 +478,21 @@ pub fn operation(route: &Route) -> Operation {
         }
         Op::AuthorityRanking => op("Рейтинг ведомств", NoBody, Page("AuthorityRank")).query(date_range()),
         Op::PollReport => op("Явка и результаты", NoBody, Out("PollReport")),
+        Op::StaffHeatmap => op("Карта обращений: все сообщения с местом по ячейкам", NoBody, Out("Heatmap")).query([
+            bbox(true),
+            json!({"name": "zoom", "in": "query", "required": true,
+                    "schema": {"type": "integer", "minimum": 0, "maximum": 18}, "description": "Масштаб карты."}),
+            param(
+                "overdue",
+                json!({"type": "boolean", "default": false}),
+                "Только просроченные сейчас (true) или все сообщения (false).",
+            ),
+            param(
+                "category_id",
+                json!({"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}),
+                "Только эта категория и её подкатегории.",
+            ),
+        ]),
         Op::PublicAuthorities => op("Рейтинг ведомств за 12 месяцев", NoBody, Out("ScorecardList")),
         Op::PublicScorecard => op("Карточка ведомства за 12 месяцев", NoBody, Out("ScorecardReport")),
         Op::OpenDataCsv => op("Открытые данные: сообщения (CSV)", NoBody, Output::File("text/csv")),

@@ -69,6 +69,29 @@ export function clusterMarker(at: LatLon, count: number, label: string, onChoose
   return marker;
 }
 
+/** The size of a geohash cell of `precision` characters, in degrees of latitude and longitude. */
+export function cellSize(precision: number): { lat: number; lon: number } {
+  const bits = 5 * precision;
+  return { lat: 180 / 2 ** Math.floor(bits / 2), lon: 360 / 2 ** Math.ceil(bits / 2) };
+}
+
+/** The heat scale, from few messages to many (ColorBrewer OrRd, readable on the tiles). */
+export const HEAT_COLOURS = ["#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000"];
+
+/** The colour step of `count` out of `max`: square-root scaled, so a few hot cells do not wash out the rest. */
+export function heatStep(count: number, max: number): number {
+  if (max <= 0) return 0;
+  return Math.min(HEAT_COLOURS.length - 1, Math.floor(Math.sqrt(count / max) * HEAT_COLOURS.length - 1e-9));
+}
+
+/** One cell of a heat map: a rectangle of the cell's size around its centre, coloured by its step. */
+export function heatCell(at: LatLon, precision: number, count: number, max: number): L.Rectangle {
+  const size = cellSize(precision);
+  const bounds = L.latLngBounds([at.lat - size.lat / 2, at.lon - size.lon / 2], [at.lat + size.lat / 2, at.lon + size.lon / 2]);
+  const colour = HEAT_COLOURS[heatStep(count, max)];
+  return L.rectangle(bounds, { color: colour, weight: 1, fillColor: colour, fillOpacity: 0.6, interactive: false });
+}
+
 /** The pin of a place being chosen: draggable with the mouse or a finger. */
 export function pinMarker(at: LatLon, onMove: (at: LatLon) => void): L.Marker {
   const icon = L.divIcon({ className: "map-pin", html: '<span aria-hidden="true"></span>', iconSize: [28, 28], iconAnchor: [14, 28] });

@@ -8,6 +8,7 @@
 //! the answer, not the number of messages. See `docs/analytics.md`.
 
 pub mod counters;
+pub mod heatmap;
 pub mod plan;
 pub mod report;
 pub mod scorecard;

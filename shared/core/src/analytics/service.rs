@@ -2,6 +2,7 @@
 //! turnout, and reconciliation of the counters with the history.
 
 use super::counters::{differences, CounterKey, CounterStore, Scope};
+use super::heatmap;
 use super::plan::{plan, DateRange, GroupBy};
 use super::report::{rank, summarize, AuthorityRank, MessagesReport, PollReport, Turnout};
 use super::scorecard::{self, ScorecardList, ScorecardReport};
@@ -64,6 +65,17 @@ where
             }
         }
         Ok((scope, snap))
+    }
+
+    /// The staff heat map of a box (`heatmap`): every located message of the region, public or
+    /// not, or only the overdue ones, counted by cell.
+    pub async fn heatmap(&self, actor: &Actor, q: &heatmap::HeatmapQuery) -> Result<heatmap::Heatmap, ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        heatmap::may_read(actor, &snap.value)?;
+        heatmap::check(&snap.value, q)?;
+        let p = heatmap::precision(&q.bbox, q.zoom);
+        let rows = self.store.read_counters(&heatmap::ranges(&q.bbox, p)).await?;
+        Ok(heatmap::cells(&snap.value, q, p, &rows))
     }
 
     fn today(&self, region: &RegionData) -> NaiveDate {
