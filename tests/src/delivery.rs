@@ -450,6 +450,36 @@ async fn one_digest_per_period<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>, 
     assert_eq!(d.subject, "digest:2026-12-02");
 }
 
+/// A subscriber who reads their news in a daily digest hears a public message's news there: it
+/// is kept as their notification (once, however often the job is planned) and the digest of the
+/// day lists it.
+pub async fn a_digest_subscriber_hears_the_news_in_the_digest<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) {
+    let (p, clock) = pipeline(h).await;
+    let r = reach(h).await;
+    p.remember_contact(&resident("dora")).await.unwrap();
+    r.subscribe(&resident("dora"), in_tyumen()).await.unwrap();
+    h.store.put_preferences(&who("dora"), &prefs(Digest::Daily)).await.unwrap();
+    let (mut m, entry) = submitted("alice", at(T0));
+    m.public = true;
+    m.status = Status::Routed;
+    h.store.create_message(&NewRecord::new(m.clone(), entry), None, &[], None).await.unwrap();
+    let mut n = note("alice", "tr-news", NotificationKind::Routed);
+    n.message_id = m.id;
+    for _ in 0..2 {
+        p.plan(&n).await.unwrap();
+    }
+    let kept = h.store.list_notifications(&who("dora"), None, 10).await.unwrap();
+    assert_eq!(kept.len(), 1, "kept once: {kept:?}");
+    assert_eq!((kept[0].message_id, kept[0].citizen.as_str()), (m.id, "dora"));
+    assert!(kept[0].text.starts_with("По вашей подписке"), "{}", kept[0].text);
+    clock.set(at("2026-12-03T09:00:00+05:00"));
+    let digests = p.plan_digests().await.unwrap();
+    assert_eq!(digests.len(), 1, "dora's digest of the day");
+    let t = Recorder::default();
+    assert_eq!(p.attempt(&digests[0], &t).await.unwrap(), Attempted::Sent);
+    assert_eq!(t.sent.lock().unwrap()[0].0, "dora@example.ru");
+}
+
 /// The AWS functions' sender: `notify` sends what it plans in the same invocation; a transient
 /// failure waits for `deliver-mail`'s tick, which sends it once due.
 pub async fn notify_sends_what_it_plans_and_the_tick_retries_what_failed<S: DeliveryBackend, Q: Queue>(
@@ -602,7 +632,8 @@ macro_rules! delivery_suite {
             quiet_hours_defer_a_delivery_until_they_end,
             notify_sends_what_it_plans_and_the_tick_retries_what_failed,
             each_channel_has_its_transport_and_sms_follows_the_region,
-            deliveries_are_listed_for_their_recipient_and_go_with_the_retention
+            deliveries_are_listed_for_their_recipient_and_go_with_the_retention,
+            a_digest_subscriber_hears_the_news_in_the_digest
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

@@ -158,6 +158,10 @@ where
         for (citizen, audience) in self.audience(n).await? {
             let prefs = self.preferences_of(&citizen).await?;
             if prefs.digest != Digest::Instant {
+                // The digest lists the resident's notifications: a subscriber's news becomes one.
+                if audience == Audience::Subscriber {
+                    self.store.put_notification(&n.for_subscriber(&citizen)).await?;
+                }
                 continue;
             }
             for channel in [Channel::Email, Channel::Push, Channel::Sms] {

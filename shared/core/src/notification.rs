@@ -127,6 +127,22 @@ impl Notification {
             ..self.clone()
         }
     }
+
+    /// The copy of a public message's news kept for a subscriber who reads their news in a
+    /// daily or weekly digest: its own id (the transition's, then `sub`, then the subscriber),
+    /// its own text; the digest lists it with their other notifications.
+    pub fn for_subscriber(&self, subscriber: &CitizenId) -> Notification {
+        let text = match self.kind {
+            NotificationKind::Answered => "По вашей подписке: на сообщение о проблеме рядом дан ответ.",
+            _ => "По вашей подписке: новое сообщение о проблеме рядом направлено в ведомство.",
+        };
+        Notification {
+            id: format!("{}~sub~{subscriber}", self.id),
+            citizen: subscriber.clone(),
+            text: text.to_owned(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The history note of an escalation.
