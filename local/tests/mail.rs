@@ -78,12 +78,14 @@ async fn resident(host: &Host, sub: &str) -> String {
         .await
 }
 
-async fn submit(host: &Host, token: &str, body: &Value) -> String {
+/// Submits a message, waits until it is routed and returns its id and number.
+async fn submit(host: &Host, token: &str, body: &Value) -> (String, String) {
     let r = host.post_message(token, None, body).await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let created = r.json::<Value>().await.unwrap();
+    let (id, number) = (created["id"].as_str().unwrap().to_owned(), created["number"].as_str().unwrap().to_owned());
     host.wait_routed(token, &id, Duration::from_secs(5)).await;
-    id
+    (id, number)
 }
 
 async fn start(name: &str) -> (Host, Sink, PathBuf) {
@@ -117,7 +119,7 @@ async fn one_mail_per_transition_with_one_click_unsubscribe() {
     let (host, sink, data) = start("mail-once").await;
     let alice = resident(&host, "alice").await;
     let official = host.official("o-1", "adm-tyumen").await;
-    let id = submit(&host, &alice, &pothole()).await;
+    let (id, number) = submit(&host, &alice, &pothole()).await;
     for step in ["take", "answer"] {
         let body = if step == "answer" {
             json!({"text": "Яма засыпана <щебнем> & укатана"})
@@ -147,11 +149,11 @@ async fn one_mail_per_transition_with_one_click_unsubscribe() {
         assert_eq!(m["to"], "alice@example.ru");
         assert_eq!(m["content_type"], "multipart/alternative");
         let subject = m["subject"].as_str().unwrap();
-        assert!(subject.contains(&id), "{subject}");
+        assert!(subject.contains(&format!("Сообщение № {number}")), "the subject names the number: {subject}");
         assert!(statuses.iter().any(|s| subject.contains(s)), "{subject}");
         for part in ["text", "html"] {
             let body = m[part].as_str().unwrap();
-            assert!(body.contains(&id) && body.contains(&link), "{part}: {body}");
+            assert!(body.contains(&number) && body.contains(&link), "{part}: {body}");
             assert!(statuses.iter().any(|s| body.contains(s)), "{part}: {body}");
         }
         assert_eq!(m["list_unsubscribe_post"], "List-Unsubscribe=One-Click");

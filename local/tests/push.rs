@@ -191,13 +191,14 @@ async fn a_transition_reaches_every_browser_and_a_gone_subscription_is_removed()
 
     let r = host.post_message(&resident, None, &common::pothole()).await;
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let created = r.json::<Value>().await.unwrap();
+    let (id, number) = (created["id"].as_str().unwrap().to_owned(), created["number"].as_str().unwrap().to_owned());
     host.wait_routed(&resident, &id, std::time::Duration::from_secs(20)).await;
 
-    // The laptop shows the routing, in Russian, linking to the message; the phone's push service
+    // The laptop shows the routing, in Russian, naming the message by its number and linking to it; the phone's push service
     // answered 410, so that subscription is gone and only the laptop's is listed.
     let shown = laptop.next_push();
-    assert!(shown["title"].as_str().unwrap().contains(&id), "{shown}");
+    assert!(shown["title"].as_str().unwrap().contains(&format!("№ {number}")), "{shown}");
     assert!(shown["url"].as_str().unwrap().ends_with(&format!("/messages/{id}")), "{shown}");
     assert!(!shown["body"].as_str().unwrap().is_empty(), "{shown}");
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -216,6 +217,6 @@ async fn a_transition_reaches_every_browser_and_a_gone_subscription_is_removed()
         host.http.post(host.url(&format!("/v1/messages/{id}/take"))).bearer_auth(&official).send().await.unwrap();
     assert_eq!(take.status(), 200);
     let taken = laptop.next_push();
-    assert!(taken["title"].as_str().unwrap().contains(&id), "{taken}");
+    assert!(taken["title"].as_str().unwrap().contains(&number), "{taken}");
     assert!(laptop.pushes.recv_timeout(std::time::Duration::from_secs(2)).is_err(), "one push per transition");
 }

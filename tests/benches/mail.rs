@@ -76,6 +76,7 @@ fn notification(n: u64, citizen: &CitizenId) -> Notification {
         id: format!("bench-{n}"),
         citizen: citizen.clone(),
         message_id: MessageId::new_at(now),
+        message_number: None,
         kind: NotificationKind::Answered,
         at: now,
         text: "Администрация города Тюмени ответила на ваше сообщение. Оцените ответ.".into(),

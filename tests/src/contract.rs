@@ -3,6 +3,8 @@
 use crate::fixtures::{at, citizen, new_message, submitted};
 use crate::Harness;
 use chrono::Duration;
+use feedback_core::ids::MessageNumber;
+use feedback_core::numbering::NumberPool;
 use feedback_core::participation::{CommentStore, PollStore};
 use feedback_core::photo::PhotoStore;
 use feedback_core::ports::{
@@ -438,6 +440,94 @@ pub async fn a_quota_holds_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S
     assert_eq!(h.store.quota_used(&quota).await.unwrap(), 20);
 }
 
+/// Several processes (each a `NumberPool` over its own store handle) interleaving their
+/// allocations never hand out one number twice; a process's numbers increase.
+pub async fn message_numbers_are_unique_across_processes<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let pools: Vec<(S, NumberPool)> = (0..3).map(|_| (h.store.clone(), NumberPool::new())).collect();
+    let mut all = std::collections::BTreeSet::new();
+    let mut per_pool = vec![Vec::new(); pools.len()];
+    for _ in 0..30 {
+        for (i, (store, pool)) in pools.iter().enumerate() {
+            let n = pool.next(store, "72").await.unwrap();
+            assert_eq!(n.region(), "72");
+            assert!(all.insert(n.seq()), "number {n} handed out twice");
+            per_pool[i].push(n.seq());
+        }
+    }
+    for seqs in &per_pool {
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    }
+    // A direct reservation does not overlap what the pools hold.
+    let block = u64::from(h.store.number_block());
+    let first = h.store.reserve_numbers(5).await.unwrap();
+    assert!(first >= 1 && (first..first + 5).all(|n| !all.contains(&n)), "{first}");
+    assert!(*all.iter().max().unwrap() < first + 5 + block * 3);
+}
+
+/// The same, racing: several processes allocating at once.
+pub async fn message_numbers_are_unique_under_concurrency<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let pool = NumberPool::new();
+            let mut out = Vec::new();
+            for _ in 0..25 {
+                out.push(pool.next(&store, "72").await.unwrap().seq());
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: std::collections::BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), 100, "every number once");
+}
+
+/// A submission gets a number of its region in the same write; the number finds the message,
+/// a replay keeps it, and a number of another region, or never given, finds nothing.
+pub async fn a_message_is_found_by_its_number<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let s = services(h, 20).await;
+    let alice = citizen("alice");
+    let key = IdempotencyKey::parse("number-1").unwrap();
+    let input = new_message("dorogi-yamy", "Яма на Республики, 15");
+    let first = s.messages.submit(&alice, input.clone(), Some(key.clone())).await.unwrap().message;
+    let number = first.number.clone().expect("a number");
+    assert_eq!(number.region(), "72");
+    assert_eq!(number.to_string().len(), "72-000001".len());
+    let again = s.messages.submit(&alice, input, Some(key)).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.message.number, Some(number.clone()), "a replay keeps its number");
+    let second = s.messages.submit(&alice, new_message("dorogi-yamy", "Ещё одна яма рядом"), None).await.unwrap();
+    assert_ne!(second.message.number, Some(number.clone()));
+    assert_eq!(h.store.get_message(&first.id).await.unwrap().unwrap().number, Some(number.clone()));
+
+    assert_eq!(h.store.message_by_number(&number).await.unwrap(), Some(first.id));
+    let foreign = MessageNumber::new("78", number.seq()).unwrap();
+    assert_eq!(h.store.message_by_number(&foreign).await.unwrap(), None);
+    let unknown = MessageNumber::new("72", 999_999).unwrap();
+    assert_eq!(h.store.message_by_number(&unknown).await.unwrap(), None);
+
+    let detail = s.messages.get_by_number(&alice, &number).await.unwrap();
+    assert_eq!(detail.message.id, first.id);
+    assert_eq!(detail.history.len(), 1);
+    for (who, n) in [(citizen("bob"), &number), (alice.clone(), &foreign), (alice.clone(), &unknown)] {
+        assert!(matches!(s.messages.get_by_number(&who, n).await, Err(ServiceError::NotFound)), "{n}");
+    }
+
+    // A number already taken is a conflict, and nothing of the second message is written.
+    let (mut m, e) = submitted("bob", at(T0));
+    m.number = Some(number.clone());
+    assert!(matches!(
+        h.store.create_message(&NewRecord::new(m.clone(), e), None, &[], None).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(h.store.get_message(&m.id).await.unwrap(), None);
+    assert_eq!(h.store.message_by_number(&number).await.unwrap(), Some(first.id));
+}
+
 pub async fn photo_records_are_stored_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
     use feedback_core::photo::{ImageType, Photo};
     let photo = Photo {
@@ -504,6 +594,7 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
         id: format!("{}:{seq:06}", m.id),
         citizen: m.author.clone(),
         message_id: m.id,
+        message_number: None,
         kind: NotificationKind::Routed,
         at: at(T0) + Duration::minutes(minutes),
         text: "Ваше сообщение направлено".into(),
@@ -553,6 +644,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         id: format!("{}:{seq:06}", old.id),
         citizen: old.author.clone(),
         message_id: old.id,
+        message_number: None,
         kind: NotificationKind::Routed,
         at: now - age,
         text: "Ваше сообщение направлено".into(),
@@ -601,7 +693,9 @@ macro_rules! contract_suite {
             photo_announcements_are_counted_per_owner,
             unattached_photos_are_listed_kept_and_deleted,
             notifications_are_stored_once_and_listed_newest_first,
-            retention_prunes_what_it_no_longer_keeps
+            retention_prunes_what_it_no_longer_keeps,
+            message_numbers_are_unique_across_processes,
+            a_message_is_found_by_its_number
         );
     };
     (@cases $harness:expr; $($case:ident),*) => {

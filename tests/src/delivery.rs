@@ -39,6 +39,7 @@ fn note(author: &str, id: &str, kind: NotificationKind) -> Notification {
         id: id.into(),
         citizen: who(author),
         message_id: m.id,
+        message_number: None,
         kind,
         at: at(T0),
         text: "Ваше сообщение направлено".into(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use feedback_core::analytics::{CounterRow, Counters, SlotRange};
 use feedback_core::delivery::{self as reach, Address, Channel, Contact, DeliveryStore};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, MunicipalityId, PollId};
-use feedback_core::ids::{PushSubscriptionId, SubscriptionId, WebhookId};
+use feedback_core::ids::{MessageNumber, PushSubscriptionId, SubscriptionId, WebhookId};
 use feedback_core::message::{DueState, HistoryEntry, Message};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
@@ -331,6 +331,15 @@ impl<S: MessageStore> MessageStore for FaultyStore<S> {
     }
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
         self.faults.read("list_submitted_before", self.inner.list_submitted_before(before, limit)).await
+    }
+    async fn reserve_numbers(&self, count: u32) -> Result<u64, StoreError> {
+        self.faults.write("reserve_numbers", self.inner.reserve_numbers(count)).await
+    }
+    fn number_block(&self) -> u32 {
+        self.inner.number_block()
+    }
+    async fn message_by_number(&self, number: &MessageNumber) -> Result<Option<MessageId>, StoreError> {
+        self.faults.read("message_by_number", self.inner.message_by_number(number)).await
     }
 }
 

@@ -66,6 +66,7 @@ fn notification(m: &Message, seq: u32, at: DateTime<Utc>) -> Notification {
         id: format!("{}:{seq:06}", m.id),
         citizen: m.author.clone(),
         message_id: m.id,
+        message_number: None,
         kind: NotificationKind::Routed,
         at,
         text: "Ваше сообщение направлено".into(),

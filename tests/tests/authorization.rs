@@ -35,6 +35,12 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
     ("GET /v1/messages", "apigw-get-messages.json", State::Routed, [200, 200, 403, 403, 403, 403, 401, 403]),
     ("GET /v1/messages/{id}", "apigw-get-message.json", State::Routed, [200, 404, 200, 404, 200, 200, 401, 403]),
     (
+        "GET /v1/messages/by-number/{number}",
+        "apigw-get-message-by-number.json",
+        State::Routed,
+        [200, 404, 200, 404, 200, 200, 401, 403],
+    ),
+    (
         "POST /v1/messages/{id}/rating",
         "apigw-post-message-rating.json",
         State::Answered,
@@ -288,8 +294,11 @@ fn as_actor(fixture: &str, who: &str) -> lambda_http::Request {
     req.with_request_context(ctx)
 }
 
-fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lambda_http::Request {
+fn request(fixture: &str, who: &str, (id, photo, number): &(MessageId, PhotoId, String)) -> lambda_http::Request {
     let req = as_actor(fixture, who);
+    if req.path_parameters_ref().and_then(|p| p.first("number")).is_some() {
+        return req.with_path_parameters(HashMap::from([("number".to_string(), number.clone())]));
+    }
     if req.path_parameters_ref().and_then(|p| p.first("id")).is_some() {
         let mut params = HashMap::from([("id".to_string(), id.to_string())]);
         if req.path_parameters_ref().and_then(|p| p.first("photo_id")).is_some() {
@@ -302,19 +311,20 @@ fn request(fixture: &str, who: &str, (id, photo): &(MessageId, PhotoId)) -> lamb
 }
 
 /// A message by the owner, with one photo, in the given state.
-async fn message_in(app: &App, state: State) -> (MessageId, PhotoId) {
+async fn message_in(app: &App, state: State) -> (MessageId, PhotoId, String) {
     let alice = citizen("alice");
     let (photo, _) = app.submit.photos.announce(&alice, "image/jpeg", 2048).await.unwrap();
     let mut input = new_message("dorogi-yamy", "Яма у дома 15 на Республики");
     input.photo_ids = PhotoIds::parse(&[photo.id.to_string()]).unwrap();
     input.public = matches!(state, State::Public);
-    let id = app.submit.messages.submit(&alice, input, None).await.unwrap().message.id;
+    let message = app.submit.messages.submit(&alice, input, None).await.unwrap().message;
+    let (id, number) = (message.id, message.number.expect("a number").to_string());
     app.routing.route(&id).await.unwrap();
     if let State::Answered = state {
         let text = MessageText::parse("Ремонт покрытия выполнен").unwrap();
         app.workflow.answer(&official("o-1", "tyumen-upravdor"), &id, text).await.unwrap();
     }
-    (id, photo.id)
+    (id, photo.id, number)
 }
 
 async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {
@@ -521,7 +531,7 @@ async fn the_delivery_log_and_unsubscribe_answer_every_actor_with_the_documented
     use feedback_core::delivery::{unsubscribe_token, Audience, Channel, Delivery, DeliveryStore, Payload};
     use feedback_core::notification::{Notification, NotificationKind};
     let app = app(1000).await;
-    let (id, _) = message_in(&app, State::Routed).await;
+    let (id, _, _) = message_in(&app, State::Routed).await;
     let alice = citizen("alice");
     email_on(&app, &alice).await;
     let now = app.clock.now();
@@ -529,6 +539,7 @@ async fn the_delivery_log_and_unsubscribe_answer_every_actor_with_the_documented
         id: format!("{id}:000002"),
         citizen: alice.id.clone(),
         message_id: id,
+        message_number: None,
         kind: NotificationKind::Routed,
         at: now,
         text: "Ваше сообщение направлено.".into(),

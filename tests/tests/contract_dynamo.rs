@@ -100,6 +100,7 @@ async fn retention_is_written_as_the_items_ttl() {
         id: format!("{}:000002", m.id),
         citizen: m.author.clone(),
         message_id: m.id,
+        message_number: None,
         kind: NotificationKind::Routed,
         at: m.created_at,
         text: "Ваше сообщение направлено".into(),
@@ -173,4 +174,11 @@ async fn ses_sends_the_mime_message_raw_with_the_unsubscribe_headers() {
 mod public {
     use super::*;
     feedback_tests::public_suite!(harness!());
+}
+
+/// Racing pools, each reserving its block with one atomic `ADD` on the counter item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_numbers_are_unique_under_concurrency() {
+    let (_guard, h) = harness!();
+    feedback_tests::contract::message_numbers_are_unique_under_concurrency(&h).await;
 }

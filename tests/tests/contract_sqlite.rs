@@ -25,6 +25,12 @@ async fn a_quota_holds_under_concurrency() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_numbers_are_unique_under_concurrency() {
+    let (_, h) = harness();
+    feedback_tests::contract::message_numbers_are_unique_under_concurrency(&h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_subscription_limit_holds_under_concurrency() {
     let (_, h) = harness();
     feedback_tests::reach::the_subscription_limit_holds_under_concurrency(&h).await;

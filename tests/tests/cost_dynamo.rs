@@ -76,7 +76,11 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     let upravdor = official("o-1", "tyumen-upravdor");
     // Warm: the reference data is loaded once per warm function, not per request.
     s.messages.reference().snapshot().await.unwrap();
-    meter.take();
+    // Likewise the block of message numbers, reserved once per 100 submissions per process.
+    let warm = s.messages.number_pool().next(s.messages.store(), "72").await.unwrap();
+    s.messages.number_pool().give_back(&warm);
+    let reserve = meter.take();
+    assert_eq!(reserve.count("dynamodb:UpdateItem"), 1, "one ADD on the counter item per block: {reserve:?}");
     println!("| step | DynamoDB requests | table WRU | index WRU | RRU | SQS requests | transaction items |");
     println!("|---|---|---|---|---|---|---|");
 
@@ -89,8 +93,8 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     assert_eq!(submit.count("sqs:SendMessage"), 2, "the routing job and the published event");
     assert_eq!(
         submit.transaction_items.get("Put"),
-        Some(&5),
-        "message, history, idempotency record, outbox items: routing and the published event"
+        Some(&6),
+        "message, history, number look-up, idempotency record, outbox items: routing and the published event"
     );
     assert_eq!(
         submit.transaction_items.get("Update"),

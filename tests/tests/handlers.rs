@@ -152,6 +152,44 @@ async fn submit_message_creates_replays_lists_and_reads() {
 }
 
 #[tokio::test]
+async fn a_message_is_read_by_its_number_and_a_malformed_number_is_a_422() {
+    let app = app(20).await;
+    // Given a submitted message: its number is of the region, six digits at least
+    let resp = submit_message::handle(&app.submit, http_event("apigw-post-messages.json")).await.unwrap();
+    let created = body_json(&resp);
+    let number = created["number"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("72-") && number.len() >= 9, "{number}");
+    // When the author reads it by its number, it comes with its history
+    let by = |n: &str| {
+        http_event("apigw-get-message-by-number.json")
+            .with_path_parameters(HashMap::from([("number".to_string(), n.to_string())]))
+    };
+    let read = submit_message::handle(&app.submit, by(&number)).await.unwrap();
+    assert_eq!(read.status(), 200);
+    let read = body_json(&read);
+    assert_eq!((&read["id"], &read["number"]), (&created["id"], &created["number"]));
+    assert_eq!(read["history"].as_array().unwrap().len(), 1);
+    // And the list shows the number too
+    let list = submit_message::handle(&app.submit, http_event("apigw-get-messages.json")).await.unwrap();
+    assert_eq!(body_json(&list)["items"][0]["number"], created["number"]);
+    // While another region's number, or one never given, is a 404 problem in Russian
+    for n in [number.replacen("72-", "78-", 1), "72-999999".to_owned()] {
+        let missing = submit_message::handle(&app.submit, by(&n)).await.unwrap();
+        assert_eq!(missing.status(), 404, "{n}");
+        assert_eq!(missing.headers()["content-type"], "application/problem+json");
+        assert!(body_json(&missing)["detail"].as_str().unwrap().chars().any(|c| ('а'..='я').contains(&c)));
+    }
+    // And a malformed one is a 422 that says how a number is written
+    for n in ["72-12", "72_000123", "72-00012x", "абв"] {
+        let bad = submit_message::handle(&app.submit, by(n)).await.unwrap();
+        assert_eq!(bad.status(), 422, "{n}");
+        let problem = body_json(&bad);
+        assert_eq!(problem["errors"][0]["field"], "number");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("72-000123"), "{problem}");
+    }
+}
+
+#[tokio::test]
 async fn route_messages_routes_and_reports_only_failed_records() {
     let app = app(20).await;
     submit_message::handle(&app.submit, http_event("apigw-post-messages.json")).await.unwrap();

@@ -105,6 +105,7 @@ async fn notify_wired_from_its_environment_texts_a_resident_who_chose_sms() {
         at: chrono::Utc::now(),
         text: "На ваше сообщение ответили.".into(),
         expires_at: None,
+        message_number: Some(feedback_core::ids::MessageNumber::parse("72-000042").unwrap()),
     };
     let planned = sender.plan(&n).await.unwrap();
     assert_eq!(planned.len(), 1);
@@ -116,6 +117,6 @@ async fn notify_wired_from_its_environment_texts_a_resident_who_chose_sms() {
     let to_phone: Vec<&Value> = texts.iter().filter(|t| t["phone_number"] == number.as_str()).collect();
     assert_eq!(to_phone.len(), 1, "{texts:?}");
     let text = to_phone[0]["message"].as_str().unwrap();
-    assert!(text.starts_with("Сообщение № ") && text.contains("https://feedback.example/messages/"), "{text}");
+    assert!(text.starts_with("Сообщение № 72-000042") && text.contains("https://feedback.example/messages/"), "{text}");
     assert!(text.chars().count() <= MAX_SMS_CHARS, "{text}");
 }

@@ -273,8 +273,40 @@ test("a resident submits a message with a photo and coordinates and sees it rout
   // A thank-you with the number and, once routed, the date the answer is due.
   const thanks = page.getByTestId("thanks");
   await thanks.getByText(/Ответ придёт до \d{1,2} [а-я]+ \d{4}/).waitFor();
-  assert.match(await thanks.textContent(), /Спасибо! Сообщение принято\. Его номер — [0-9A-Z]{26}/);
+  assert.match(await thanks.textContent(), /Спасибо! Сообщение принято\. Обращение № 72-\d{6,}/);
   await axe(page, "message (routed)");
+});
+
+test("after submitting, the resident reads «Обращение № 72-…» and finds that number in the list, on a desktop and on a phone", async (env) => {
+  const page = await signInAs(env, "resident-anna");
+  const anna = await as("resident-anna");
+  for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
+    await page.setViewportSize(size);
+    await page.goto("/new");
+    await page.getByLabel("Поиск категории").fill("ям");
+    await page.locator('input[data-category="dorogi-yamy"]').check();
+    await page.getByLabel("Текст сообщения").fill(`Яма на тротуаре у дома 17 по улице Республики, заметна на экране ${size.width} px.`);
+    await page.getByLabel("Адрес").fill("г. Тюмень, ул. Республики, 17");
+    await page.getByRole("button", { name: "Отправить сообщение" }).click();
+    await page.waitForURL(/\/messages\/[0-9A-Z]{26}\?new=1$/);
+    const id = new URL(page.url()).pathname.split("/").at(-1);
+    const thanks = page.getByTestId("thanks");
+    await thanks.waitFor();
+    const number = (await thanks.textContent()).match(/Обращение № (72-\d{6,})/)?.[1];
+    assert.ok(number, `the thank-you names the number: ${await thanks.textContent()}`);
+    // The header names it too, the URL keeps the id, and the API finds the message by it.
+    await page.locator(".lead", { hasText: `Обращение № ${number}` }).waitFor();
+    assert.equal((await anna.get(`/v1/messages/by-number/${number}`)).id, id);
+    const oneLine = await thanks.locator(".nowrap").evaluate((el) => el.getClientRects().length === 1);
+    assert.ok(oneLine, "the number does not break across lines");
+    await axe(page, `message with its number (${size.width} px)`);
+    await page.goto("/messages");
+    await page.getByTestId("message-number").filter({ hasText: `Обращение № ${number}` }).waitFor();
+    const wide = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(wide.scroll <= wide.width, `my messages are ${wide.scroll} px wide on a ${wide.width} px screen`);
+    await axe(page, `my messages with numbers (${size.width} px)`);
+  }
+  await page.close();
 });
 
 test("anyone reads the authorities' scorecards without signing in, each figure explained, and finds the open data", async (env) => {
@@ -834,7 +866,8 @@ test("an official redirects a message to the coordination centre; a moderator re
   await moderator.getByLabel("Номер сообщения").fill("не номер");
   await moderator.getByRole("button", { name: "Открыть" }).click();
   await moderator.locator(".field-error", { hasText: "26 латинских букв" }).waitFor();
-  await moderator.getByLabel("Номер сообщения").fill(message.id);
+  assert.match(message.number, /^72-\d{6,}$/);
+  await moderator.getByLabel("Номер сообщения").fill(message.number);
   await moderator.getByRole("button", { name: "Открыть" }).click();
   await moderator.waitForURL(/\/messages\//);
   await moderator.getByRole("button", { name: "Отклонить сообщение" }).click();

@@ -590,6 +590,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/by-number/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Сообщение по номеру, с историей */
+        get: operations["getMessagesByNumberNumber"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/nearby": {
         parameters: {
             query?: never;
@@ -1694,6 +1711,11 @@ export interface components {
         };
         /** @description ULID */
         MessageId: string;
+        /**
+         * @description the message's number in its region: region code, dash, at least 6 digits
+         * @example 72-000123
+         */
+        MessageNumber: string;
         MessageView: {
             address?: string | null;
             answer?: null | components["schemas"]["AnswerView"];
@@ -1710,6 +1732,7 @@ export interface components {
             id: components["schemas"]["MessageId"];
             location?: null | components["schemas"]["Location"];
             municipality_id: components["schemas"]["MunicipalityId"];
+            number?: null | components["schemas"]["MessageNumber"];
             overdue: boolean;
             photo_ids: components["schemas"]["PhotoId"][];
             public: boolean;
@@ -1800,6 +1823,7 @@ export interface components {
             id: string;
             kind: components["schemas"]["NotificationKind"];
             message_id: components["schemas"]["MessageId"];
+            message_number?: null | components["schemas"]["MessageNumber"];
             text: string;
         };
         /** @description One attribute of a service definition. */
@@ -2117,6 +2141,7 @@ export interface components {
             id: components["schemas"]["MessageId"];
             location?: null | components["schemas"]["PublicPoint"];
             municipality_id: components["schemas"]["MunicipalityId"];
+            number?: null | components["schemas"]["MessageNumber"];
             status: components["schemas"]["Status"];
             /**
              * Format: int32
@@ -5357,6 +5382,75 @@ export interface operations {
                 headers: {
                     /** @description Секунд до повтора. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMessagesByNumberNumber: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Сообщение по номеру, с историей */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageView"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

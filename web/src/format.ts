@@ -1,5 +1,11 @@
 // Russian labels and formats.
 
+/** What a person reads as a message's reference: its number (`72-000123`), or the id of a
+ * message from before numbers. URLs keep the id. */
+export function messageRef(m: { id: string; number?: string | null }): string {
+  return m.number ?? m.id;
+}
+
 export const STATUS: Record<string, string> = {
   submitted: "Отправлено",
   routed: "Направлено в орган власти",

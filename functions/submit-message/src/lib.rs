@@ -15,7 +15,9 @@
 use feedback_core::delivery::DeliveryLogEntry;
 use feedback_core::delivery::DeliveryStore;
 use feedback_core::dispatch::{Contacts, Deliveries, DeliverySettings};
-use feedback_core::ids::{CategoryId, MessageId, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId};
+use feedback_core::ids::{
+    CategoryId, MessageId, MessageNumber, MunicipalityId, PhotoId, PushSubscriptionId, SubscriptionId,
+};
 use feedback_core::notification::NotificationKind;
 use feedback_core::open311::PublicMessageStore;
 use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
@@ -120,6 +122,9 @@ pub struct RatingRequest {
 pub struct NotificationView {
     pub id: String,
     pub message_id: MessageId,
+    /// The message's number (`72-000123`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_number: Option<MessageNumber>,
     pub kind: NotificationKind,
     pub at: chrono::DateTime<chrono::FixedOffset>,
     pub text: String,
@@ -393,6 +398,13 @@ where
             let page = messages.list_own(&actor, cursor, limit).await?;
             Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))))
         }
+        Some(Operation::MessageByNumber) => {
+            let number = MessageNumber::parse(&path_param(req, "number")?)
+                .map_err(|e| ApiError::validation("number", e.to_string()))?;
+            let detail = messages.get_by_number(&actor, &number).await?;
+            observe::record_message(&detail.message.id);
+            Ok(ok(&MessageView::detail(&detail.message, &detail.history, &actor, &region.value)))
+        }
         Some(Operation::GetMessage) => {
             let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;
             let detail = messages.get(&actor, &id).await?;
@@ -428,6 +440,7 @@ where
             Ok(ok(&page.map(|n| NotificationView {
                 id: n.id,
                 message_id: n.message_id,
+                message_number: n.message_number,
                 kind: n.kind,
                 at: local_time(n.at, &tz),
                 text: n.text,

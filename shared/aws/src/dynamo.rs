@@ -3,11 +3,11 @@ use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
-use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
@@ -285,6 +285,15 @@ pub(crate) fn citizen_pk(citizen: &CitizenId) -> String {
     format!("CITIZEN#{citizen}")
 }
 
+/// The region's message-number counter: `last` is the highest number reserved.
+const NUMBER_SEQUENCE_PK: &str = "SEQ#message-number";
+const NUMBER_SK: &str = "NUMBER";
+
+/// The look-up item of a message number.
+pub(crate) fn number_pk(number: &MessageNumber) -> String {
+    format!("NUMBER#{number}")
+}
+
 pub(crate) fn message_item(m: &Message) -> Result<Item, StoreError> {
     let mut item = Item::from([
         ("PK".into(), s(msg_pk(&m.id))),
@@ -375,6 +384,14 @@ impl MessageStore for DynamoStore {
             self.put(message_item(message)?, not_exists, None)?,
             self.put(history_item(&message.id, entry)?, not_exists, None)?,
         ];
+        if let Some(number) = &message.number {
+            let item = Item::from([
+                ("PK".into(), s(number_pk(number))),
+                ("SK".into(), s(NUMBER_SK)),
+                ("message_id".into(), s(message.id.to_string())),
+            ]);
+            items.push(self.put(item, not_exists, None)?);
+        }
         // Where the items whose cancellation reasons decide the outcome sit in the transaction.
         let mut idempotency_at = None;
         if let Some(r) = idempotency {
@@ -569,6 +586,38 @@ impl MessageStore for DynamoStore {
                 MessageId::parse(pk.trim_start_matches("MSG#")).map_err(|e| backend("reading PK", e))
             })
             .collect()
+    }
+
+    async fn reserve_numbers(&self, count: u32) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(NUMBER_SEQUENCE_PK))
+            .key("SK", s(NUMBER_SEQUENCE_PK))
+            .update_expression("ADD #last :count")
+            .expression_attribute_names("#last", "last")
+            .expression_attribute_values(":count", n(count))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem number sequence", e))?;
+        let last = out
+            .attributes()
+            .and_then(|a| a.get("last"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| backend("reading the number sequence", "missing"))?;
+        Ok(last + 1 - u64::from(count))
+    }
+
+    async fn message_by_number(&self, number: &MessageNumber) -> Result<Option<MessageId>, StoreError> {
+        let Some(item) = self.get_doc(number_pk(number), NUMBER_SK).await? else {
+            return Ok(None);
+        };
+        let id =
+            item.get("message_id").and_then(|v| v.as_s().ok()).ok_or_else(|| backend("reading a number", "missing"))?;
+        MessageId::parse(id).map(Some).map_err(|e| backend("reading a number", e))
     }
 }
 

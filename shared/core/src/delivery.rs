@@ -505,7 +505,7 @@ impl Outgoing {
         portal_url: &str,
         unsubscribe_url: Option<String>,
     ) -> Outgoing {
-        let number = notification.message_id.to_string();
+        let number = notification.message_name();
         let status = status_ru(notification.kind);
         let link = message_link(portal_url, &notification.message_id);
         let lead = match audience {
@@ -541,7 +541,7 @@ impl Outgoing {
         let mut text = format!("Новости по вашим сообщениям за {period_key}:\n\n");
         let mut items = String::new();
         for n in notifications {
-            let number = n.message_id.to_string();
+            let number = n.message_name();
             let status = status_ru(n.kind);
             let url = message_link(portal_url, &n.message_id);
             text.push_str(&format!("• Сообщение № {number}: {status}. {}\n  {url}\n", n.text));
@@ -717,6 +717,7 @@ mod tests {
             id: "t1".into(),
             citizen: CitizenId::parse("u1").unwrap(),
             message_id: MessageId::new_at(at("2026-12-02T09:00:00Z")),
+            message_number: None,
             kind: NotificationKind::Answered,
             at: at("2026-12-02T09:00:00Z"),
             text: "Орган <ответил> & ждёт".into(),
@@ -865,6 +866,17 @@ mod tests {
         assert!(o.html.contains("token=a&amp;b"));
         let s = Outgoing::for_transition(&n, Audience::Subscriber, "https://p", None);
         assert!(!s.text.contains("ответил") && !s.text.contains("Отписаться"));
+    }
+
+    #[test]
+    fn a_mail_names_a_numbered_message_by_its_number() {
+        let n = Notification { message_number: crate::ids::MessageNumber::new("72", 123), ..note() };
+        let o = Outgoing::for_transition(&n, Audience::Author, "https://p", None);
+        assert_eq!(o.subject, "Сообщение № 72-000123: Дан ответ");
+        assert!(o.text.contains("Сообщение № 72-000123\n") && o.html.contains("Сообщение № <b>72-000123</b>"));
+        assert_eq!(o.link, format!("https://p/messages/{}", n.message_id), "the link keeps the id");
+        let d = Outgoing::digest(&[n], "2026-W49", "https://p", None);
+        assert!(d.text.contains("• Сообщение № 72-000123: Дан ответ."), "{}", d.text);
     }
 
     #[test]

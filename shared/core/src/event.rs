@@ -1,7 +1,7 @@
 //! The events the platform publishes to webhook endpoints: their types and their public data,
 //! ids, reference data, status and deadline, never personal data or text.
 
-use crate::ids::{AuthorityId, CategoryId, EventId, MessageId, MunicipalityId, PollId};
+use crate::ids::{AuthorityId, CategoryId, EventId, MessageId, MessageNumber, MunicipalityId, PollId};
 use crate::message::{Message, Status};
 use crate::values::PollKind;
 use chrono::{DateTime, Utc};
@@ -105,6 +105,9 @@ pub enum EventData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MessageData {
     pub message_id: MessageId,
+    /// The message's number (`72-000123`), for people on the integrator's side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_number: Option<MessageNumber>,
     pub category_id: CategoryId,
     pub municipality_id: MunicipalityId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,6 +159,7 @@ impl Event {
     pub fn about_message(event_type: EventType, message: &Message, at: DateTime<Utc>) -> Event {
         let data = MessageData {
             message_id: message.id,
+            message_number: message.number.clone(),
             category_id: message.category_id.clone(),
             municipality_id: message.municipality_id.clone(),
             authority_id: message.authority_id.clone(),

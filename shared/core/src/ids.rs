@@ -18,6 +18,8 @@ pub enum IdError {
     BadSubject,
     #[error("32 шестнадцатеричные цифры")]
     NotPushId,
+    #[error("номер обращения пишется как код региона, дефис и не меньше 6 цифр, например 72-000123")]
+    BadNumber,
 }
 
 macro_rules! ulid_id {
@@ -176,6 +178,88 @@ slug_id!(
     /// An authority: the ЦУР, a regional department or a municipal administration.
     AuthorityId
 );
+
+/// A message's short number, which a person can read out: the region's code, a dash and the
+/// message's sequence number in the region, zero-padded to at least six digits (`72-000123`).
+/// Unique in the region; allocated at submission (`numbering`). Messages stored before numbers
+/// existed have none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageNumber {
+    region: String,
+    seq: u64,
+}
+
+/// What a message number looks like on the wire.
+pub const MESSAGE_NUMBER_PATTERN: &str = "^[0-9A-Za-z]{1,8}-[0-9]{6,15}$";
+
+impl MessageNumber {
+    /// The longest region code a number carries.
+    const MAX_REGION: usize = 8;
+    /// The most digits of the sequence part: far more than a region ever numbers.
+    const MAX_DIGITS: usize = 15;
+
+    /// The number `seq` of the region `region` (its code from the region file). `None` when the
+    /// code is not 1–8 Latin letters or digits, or `seq` is zero or has more than 15 digits.
+    pub fn new(region: &str, seq: u64) -> Option<Self> {
+        let ok =
+            !region.is_empty() && region.len() <= Self::MAX_REGION && region.bytes().all(|b| b.is_ascii_alphanumeric());
+        (ok && seq > 0 && seq < 10u64.pow(Self::MAX_DIGITS as u32)).then(|| Self { region: region.to_owned(), seq })
+    }
+
+    /// Reads `72-000123`. Surrounding spaces are ignored; more leading zeros than six digits
+    /// need are accepted and name the same number.
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        let (region, digits) = raw.trim().split_once('-').ok_or(IdError::BadNumber)?;
+        if digits.len() < 6 || digits.len() > Self::MAX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdError::BadNumber);
+        }
+        let seq = digits.parse::<u64>().map_err(|_| IdError::BadNumber)?;
+        Self::new(region, seq).ok_or(IdError::BadNumber)
+    }
+
+    /// The region code it starts with.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Its place in the region's sequence.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl TryFrom<String> for MessageNumber {
+    type Error = IdError;
+    fn try_from(raw: String) -> Result<Self, IdError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<MessageNumber> for String {
+    fn from(n: MessageNumber) -> String {
+        n.to_string()
+    }
+}
+
+impl fmt::Display for MessageNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:06}", self.region, self.seq)
+    }
+}
+
+impl utoipa::PartialSchema for MessageNumber {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(MESSAGE_NUMBER_PATTERN))
+            .description(Some("the message's number in its region: region code, dash, at least 6 digits"))
+            .examples(["72-000123"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for MessageNumber {}
 
 /// A resident's browser push subscription: the first 16 bytes of the SHA-256 of its endpoint,
 /// in lowercase hex, so that the same browser subscribing again names the same record.
@@ -337,5 +421,32 @@ mod tests {
         assert!(CitizenId::parse("a#b").is_err());
         assert!(CitizenId::parse("a\nb").is_err());
         assert!(CitizenId::parse("").is_err());
+    }
+
+    #[test]
+    fn message_numbers_read_and_print_zero_padded() {
+        let n = MessageNumber::parse("72-000123").unwrap();
+        assert_eq!((n.region(), n.seq()), ("72", 123));
+        assert_eq!(n.to_string(), "72-000123");
+        assert_eq!(MessageNumber::new("72", 1234567).unwrap().to_string(), "72-1234567");
+        assert_eq!(MessageNumber::parse(" 72-0000123 ").unwrap(), n, "extra zeros name the same number");
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"72-000123\"");
+        assert_eq!(serde_json::from_str::<MessageNumber>("\"72-000123\"").unwrap(), n);
+        for bad in [
+            "",
+            "72",
+            "72-",
+            "72-123",
+            "72-00012a",
+            "-000123",
+            "72-000000",
+            "7#2-000123",
+            "72-0001234567890123",
+            "123456789-000001",
+        ] {
+            assert_eq!(MessageNumber::parse(bad), Err(IdError::BadNumber), "{bad}");
+        }
+        assert!(MessageNumber::new("72", 0).is_none());
+        assert!(MessageNumber::new("", 1).is_none());
     }
 }

@@ -18,6 +18,7 @@ pub mod integration;
 pub mod message;
 pub mod moderation;
 pub mod notification;
+pub mod numbering;
 pub mod open311;
 pub mod open_data;
 pub mod outbox;

@@ -2,7 +2,7 @@
 
 use crate::actor::{Actor, Role};
 use crate::calendar::Calendar;
-use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MunicipalityId, PhotoId};
+use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber, MunicipalityId, PhotoId};
 use crate::values::Location;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -216,6 +216,10 @@ pub enum By<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
+    /// The short number a person reads out (`72-000123`), given at submission; messages stored
+    /// before numbers existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<MessageNumber>,
     pub author: CitizenId,
     pub category_id: CategoryId,
     pub municipality_id: MunicipalityId,
@@ -653,6 +657,7 @@ mod tests {
             duplicate_ids: vec![],
             reopened_at: None,
             supporter_ids: vec![],
+            number: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! What residents hear about their messages.
 
-use crate::ids::{CitizenId, MessageId};
+use crate::ids::{CitizenId, MessageId, MessageNumber};
 use crate::message::{HistoryEntry, Message, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,10 @@ pub struct Notification {
     pub id: String,
     pub citizen: CitizenId,
     pub message_id: MessageId,
+    /// The message's number (`72-000123`), which e-mails and pushes name it by; notifications of
+    /// messages from before numbers, and those stored before, have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_number: Option<MessageNumber>,
     pub kind: NotificationKind,
     pub at: DateTime<Utc>,
     pub text: String,
@@ -84,6 +88,7 @@ impl Notification {
             id: entry.transition_id(&message.id),
             citizen: message.author.clone(),
             message_id: message.id,
+            message_number: message.number.clone(),
             kind,
             at: entry.at,
             text,
@@ -92,13 +97,14 @@ impl Notification {
     }
 }
 
-/// How a notification names a message: «Ямы на дорогах» (ул. Ленина, 5), the address cut to
-/// 80 characters at a word.
+/// How a notification names a message: № 72-000123 «Ямы на дорогах» (ул. Ленина, 5), the
+/// address cut to 80 characters at a word; a message from before numbers has no number part.
 fn subject(message: &Message, category_name: Option<&str>) -> String {
     let category = category_name.unwrap_or("без категории");
+    let number = message.number.as_ref().map(|n| format!("№ {n} ")).unwrap_or_default();
     match message.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-        Some(address) => format!("«{category}» ({})", shorten(address, 80)),
-        None => format!("«{category}»"),
+        Some(address) => format!("{number}«{category}» ({})", shorten(address, 80)),
+        None => format!("{number}«{category}»"),
     }
 }
 
@@ -112,6 +118,12 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 impl Notification {
+    /// What e-mails and pushes call the message after «Сообщение №»: its number, or its id
+    /// when it has none.
+    pub fn message_name(&self) -> String {
+        self.message_number.as_ref().map_or_else(|| self.message_id.to_string(), ToString::to_string)
+    }
+
     /// The copy of an author's notification that a supporter of the message receives: its own
     /// id (the transition's, then the supporter), its own text.
     pub fn for_supporter(&self, supporter: &CitizenId) -> Notification {
@@ -219,6 +231,17 @@ mod tests {
         }
         let bare = message(None);
         assert!(text(&bare, Status::Routed, Status::InProgress, "").starts_with("Сообщение «Ямы на дорогах» взято"));
+    }
+
+    #[test]
+    fn a_notification_names_a_numbered_message_by_its_number_first() {
+        let mut m = message(Some("ул. Ленина, 5"));
+        m.number = crate::ids::MessageNumber::new("72", 42);
+        let e = entry(Status::Submitted, Status::Routed, "");
+        let n = Notification::for_transition(&m, &e, Some("ЦУР"), Some("Ямы на дорогах")).unwrap();
+        assert_eq!(n.text, "Сообщение № 72-000042 «Ямы на дорогах» (ул. Ленина, 5) направлено исполнителю: ЦУР.");
+        assert_eq!(n.message_number, m.number);
+        assert_eq!(n.message_name(), "72-000042");
     }
 
     #[test]

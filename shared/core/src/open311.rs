@@ -11,6 +11,7 @@ use crate::ids::{CategoryId, MessageId, MunicipalityId};
 use crate::integration::{authenticate, Integration, IntegrationStore, KeyRefusal};
 use crate::message::{Message, Status};
 use crate::moderation;
+use crate::numbering::NumberPool;
 use crate::outbox::relay;
 use crate::ports::{Clock, MessageStore, ReferenceStore, StoreError, WorkQueue};
 use crate::ports::{CreateOutcome, Job, NewRecord, OutboxItem};
@@ -207,6 +208,7 @@ pub struct Open311<S, Q, C> {
     clock: C,
     reference: Arc<Reference<S>>,
     policy: Open311Policy,
+    numbers: NumberPool,
 }
 
 impl<S, Q, C> Open311<S, Q, C>
@@ -216,7 +218,7 @@ where
     C: Clock,
 {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: Open311Policy) -> Self {
-        Self { store, queue, clock, reference, policy }
+        Self { store, queue, clock, reference, policy, numbers: NumberPool::new() }
     }
 
     /// The region code Open311 calls `jurisdiction_id`.
@@ -451,7 +453,9 @@ where
             photo_ids: PhotoIds::default(),
             public: true,
         };
-        let (message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
+        let (mut message, mut entry) = new_submission(&author, &input, municipality_id, now, region.time_zone());
+        let number = self.numbers.next(&self.store, &region.region.code).await?;
+        message.number = Some(number.clone());
         entry.note = format!("Сообщение подано через интеграцию «{}» (Open311)", integration.name);
         let mut outbox = vec![OutboxItem::new(Job::RouteMessage { message_id: message.id }, now)];
         outbox.extend(
@@ -459,7 +463,11 @@ where
         );
         let created = NewRecord::new(message, entry);
         let message = &created.message;
-        if let CreateOutcome::OverQuota = self.store.create_message(&created, None, &outbox, Some(&quota)).await? {
+        let outcome = self.store.create_message(&created, None, &outbox, Some(&quota)).await;
+        if matches!(outcome, Ok(CreateOutcome::OverQuota)) {
+            self.numbers.give_back(&number);
+        }
+        if let CreateOutcome::OverQuota = outcome? {
             return Err(ServiceError::RateLimited { retry_after_secs: quota.retry_after_secs(now) });
         }
         relay(&self.store, &self.queue, &outbox).await;

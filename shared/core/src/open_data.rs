@@ -472,6 +472,7 @@ mod tests {
             duplicate_ids: vec![],
             reopened_at: None,
             supporter_ids: vec![],
+            number: None,
         }
     }
 

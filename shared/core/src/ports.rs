@@ -3,7 +3,7 @@
 
 use crate::counters::{deltas, Counters};
 use crate::event::{Event, EventData};
-use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId};
+use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber};
 use crate::message::{DueState, EventKind, HistoryEntry, Message};
 use crate::notification::Notification;
 use crate::region::RegionData;
@@ -191,7 +191,8 @@ impl NewRecord {
 #[async_trait]
 pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// Atomically writes a new message, its first history entry, the entry's analytics counter
-    /// increments (`record.counters`) and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
+    /// increments (`record.counters`), the look-up of its number (when it has one; a number
+    /// already taken is a `Conflict`) and, when given, the idempotency record. If the citizen's key is taken, writes nothing and returns the existing record.
     /// An existing message id is a `Conflict`.
     ///
     /// `outbox` is what the submission owes (the routing job): it is written in the same
@@ -285,6 +286,22 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
 
     /// Messages still in `submitted` that were created before `before`, oldest first.
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
+
+    /// Reserves the next `count` message numbers of the region in one atomic step and returns
+    /// the first: the caller owns `first .. first + count` and hands them out itself
+    /// (`numbering::NumberPool`). Numbers start at 1; no two reservations overlap, whichever
+    /// process makes them. A reservation whose numbers are never used leaves a gap.
+    async fn reserve_numbers(&self, count: u32) -> Result<u64, StoreError>;
+
+    /// How many numbers a process reserves at a time: DynamoDB reserves blocks so that the
+    /// region's counter item is written once per block, not once per message.
+    fn number_block(&self) -> u32 {
+        100
+    }
+
+    /// The message that carries `number`, written with it by `create_message`. A number of
+    /// another region, or one never given, is `None`.
+    async fn message_by_number(&self, number: &MessageNumber) -> Result<Option<MessageId>, StoreError>;
 }
 
 /// What one prune removed.

@@ -16,7 +16,7 @@ use crate::analytics::SlotRange;
 use crate::counters::{cell_series, MESSAGES_FIELD};
 use crate::error::{FieldErrors, ServiceError};
 use crate::geo::{self, BBox};
-use crate::ids::{AuthorityId, CategoryId, MessageId, MunicipalityId};
+use crate::ids::{AuthorityId, CategoryId, MessageId, MessageNumber, MunicipalityId};
 use crate::message::{By, Message, Status, Transition, MAX_SUPPORTERS};
 use crate::open311::PublicMessageStore;
 use crate::page::Cursor;
@@ -59,6 +59,9 @@ pub struct PublicPoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicMessage {
     pub id: MessageId,
+    /// The message's number in the region (`72-000123`); messages from before numbers have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<MessageNumber>,
     pub category_id: CategoryId,
     pub municipality_id: MunicipalityId,
     pub status: Status,
@@ -485,6 +488,7 @@ pub fn public_view(region: &RegionData, m: &Message) -> PublicMessage {
     let answer = m.answer.as_ref().filter(|_| answered);
     PublicMessage {
         id: m.id,
+        number: m.number.clone(),
         category_id: m.category_id.clone(),
         municipality_id: m.municipality_id.clone(),
         status: m.status,

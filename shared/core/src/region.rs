@@ -294,6 +294,12 @@ impl RegionData {
                 format!("неизвестный часовой пояс «{}»", self.region.time_zone),
             ));
         }
+        if crate::ids::MessageNumber::new(&self.region.code, 1).is_none() {
+            errs.push(RegionError::new(
+                "region.code",
+                "от 1 до 8 латинских букв или цифр: код начинает номера сообщений, например 72-000123",
+            ));
+        }
         if self.region.default_deadline_working_days == 0 {
             errs.push(RegionError::new("region.default_deadline_working_days", "не меньше 1"));
         }
@@ -480,6 +486,14 @@ mod tests {
         assert!(errs
             .iter()
             .any(|e| e.entry.contains("category_id=no-such") && e.problem.contains("неизвестная категория «no-such»")));
+    }
+
+    #[test]
+    fn a_region_code_that_cannot_start_a_message_number_is_refused() {
+        let mut r = sample_region();
+        r.region.code = "tyumen-72".into();
+        let errs = r.validate().unwrap_err();
+        assert!(errs.iter().any(|e| e.entry == "region.code" && e.problem.contains("72-000123")), "{errs:?}");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
-use crate::ids::{CategoryId, CitizenId, MessageId, MunicipalityId};
+use crate::ids::{CategoryId, CitizenId, MessageId, MessageNumber, MunicipalityId};
 use crate::message::{ActorRole, Facts, HistoryEntry, Message, Status};
 use crate::moderation;
+use crate::numbering::NumberPool;
 use crate::outbox::relay;
 use crate::page::{Cursor, Limit, Page};
 use crate::photo::{check_attachable, PhotoStore};
@@ -77,15 +78,26 @@ pub struct Messages<S, Q, C> {
     clock: C,
     reference: Arc<Reference<S>>,
     policy: SubmitPolicy,
+    numbers: NumberPool,
 }
 
 impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Messages<S, Q, C> {
     pub fn new(store: S, queue: Q, clock: C, reference: Arc<Reference<S>>, policy: SubmitPolicy) -> Self {
-        Self { store, queue, clock, reference, policy }
+        Self { store, queue, clock, reference, policy, numbers: NumberPool::new() }
     }
 
     pub fn reference(&self) -> &Arc<Reference<S>> {
         &self.reference
+    }
+
+    /// The numbers this process holds for its submissions.
+    pub fn number_pool(&self) -> &NumberPool {
+        &self.numbers
+    }
+
+    /// The store the submissions are written to.
+    pub fn store(&self) -> &S {
+        &self.store
     }
 
     /// Files a message. Idempotent per citizen and key; nothing is stored when it is refused.
@@ -131,7 +143,9 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
         }
         let municipality_id = municipality.ok_or_else(|| anyhow!("municipality checked above"))?;
 
-        let (message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
+        let (mut message, entry) = new_submission(&actor.id, &input, municipality_id, now, region.time_zone());
+        let number = self.numbers.next(&self.store, &region.region.code).await?;
+        message.number = Some(number.clone());
         let created = NewRecord::new(message, entry);
         let message = &created.message;
         let record = key.map(|k| IdempotencyRecord {
@@ -146,7 +160,12 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
         outbox.extend(
             crate::event::Event::for_message(message, now).map(|event| OutboxItem::new(Job::Publish { event }, now)),
         );
-        match self.store.create_message(&created, record.as_ref(), &outbox, Some(&quota)).await {
+        let outcome = self.store.create_message(&created, record.as_ref(), &outbox, Some(&quota)).await;
+        if matches!(outcome, Ok(CreateOutcome::KeyExists(_) | CreateOutcome::OverQuota)) {
+            // Nothing was written; a conflict may have been the number's own, so that one is a gap.
+            self.numbers.give_back(&number);
+        }
+        match outcome {
             Ok(CreateOutcome::Created) => {}
             Ok(CreateOutcome::KeyExists(rec)) => return replay(*rec, &fingerprint),
             Ok(CreateOutcome::OverQuota) => {
@@ -189,6 +208,18 @@ impl<S: MessageStore + ReferenceStore + PhotoStore, Q: WorkQueue, C: Clock> Mess
         Ok(Page { items, next_cursor })
     }
 
+    /// The message numbered `number`, with its history, for those who may read it (as
+    /// [`Self::get`]); another region's number, an unknown one or a message the actor may not
+    /// read is `NotFound`.
+    pub async fn get_by_number(&self, actor: &Actor, number: &MessageNumber) -> Result<MessageDetail, ServiceError> {
+        let region = self.reference.snapshot().await?;
+        if number.region() != region.value.region.code {
+            return Err(ServiceError::NotFound);
+        }
+        let id = self.store.message_by_number(number).await?.ok_or(ServiceError::NotFound)?;
+        self.get(actor, &id).await
+    }
+
     /// One message with its history, for those allowed to see it; anyone else gets `NotFound`.
     pub async fn get(&self, actor: &Actor, id: &MessageId) -> Result<MessageDetail, ServiceError> {
         let message = self.store.get_message(id).await?.ok_or(ServiceError::NotFound)?;
@@ -211,6 +242,7 @@ pub fn new_submission(
 ) -> (Message, HistoryEntry) {
     let message = Message {
         id: MessageId::new_at(now),
+        number: None,
         author: author.clone(),
         category_id: input.category_id.clone(),
         municipality_id,

@@ -2,7 +2,7 @@
 //! the viewer may know them.
 
 use crate::actor::{Actor, Role};
-use crate::ids::{AuthorityId, CategoryId, MessageId, MunicipalityId, PhotoId};
+use crate::ids::{AuthorityId, CategoryId, MessageId, MessageNumber, MunicipalityId, PhotoId};
 use crate::message::{ActorRole, HistoryEntry, Message, Status};
 use crate::region::RegionData;
 use crate::values::Location;
@@ -56,6 +56,9 @@ pub struct HistoryView {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: MessageId,
+    /// The number a person reads out (`72-000123`); messages from before numbers have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<MessageNumber>,
     pub status: Status,
     pub category_id: CategoryId,
     pub municipality_id: MunicipalityId,
@@ -89,6 +92,7 @@ impl MessageView {
     pub fn summary(m: &Message, tz: &chrono_tz::Tz) -> MessageView {
         MessageView {
             id: m.id,
+            number: m.number.clone(),
             status: m.status,
             category_id: m.category_id.clone(),
             municipality_id: m.municipality_id.clone(),

@@ -35,6 +35,16 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_author ON messages(author, id);
 CREATE INDEX IF NOT EXISTS messages_submitted ON messages(created_ms) WHERE status = 'submitted';
 
+CREATE TABLE IF NOT EXISTS message_numbers (
+    number      TEXT PRIMARY KEY,
+    message_id  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sequences (
+    name        TEXT PRIMARY KEY,
+    last        INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS photos (
     id          TEXT PRIMARY KEY,
     doc         TEXT NOT NULL

@@ -5,7 +5,7 @@ use crate::{backend, docs, from_json, instants, is_constraint, json, one, Db};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::Counters;
-use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, PhotoId};
+use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber, PhotoId};
 use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
@@ -137,6 +137,7 @@ impl MessageStore for SqliteStore {
             message.created_at.timestamp_millis(),
         );
         let doc = json(message)?;
+        let number = message.number.as_ref().map(ToString::to_string);
         let idx = IndexColumns::of(message);
         let hist = json(entry)?;
         let seq = entry.seq;
@@ -172,6 +173,10 @@ impl MessageStore for SqliteStore {
                 .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
                 tx.execute("INSERT INTO history (message_id, seq, doc) VALUES (?1, ?2, ?3)", params![id, seq, hist])
                     .map_err(backend)?;
+                if let Some(number) = &number {
+                    tx.execute("INSERT INTO message_numbers (number, message_id) VALUES (?1, ?2)", params![number, id])
+                        .map_err(|e| if is_constraint(&e) { StoreError::Conflict } else { backend(e) })?;
+                }
                 add_counters(tx, &counters)?;
                 if let Some((citizen, key, doc)) = &idem {
                     tx.execute(
@@ -381,6 +386,43 @@ impl MessageStore for SqliteStore {
                 .collect()
             })
             .await
+    }
+
+    async fn reserve_numbers(&self, count: u32) -> Result<u64, StoreError> {
+        self.db
+            .tx(move |tx| {
+                let last: i64 = tx
+                    .query_row(
+                        "INSERT INTO sequences (name, last) VALUES ('message_number', ?1)
+                         ON CONFLICT (name) DO UPDATE SET last = last + ?1 RETURNING last",
+                        params![count],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                let last = u64::try_from(last).map_err(|e| StoreError::backend("reading the number sequence", e))?;
+                Ok(last + 1 - u64::from(count))
+            })
+            .await
+    }
+
+    /// One writer, no hot spot: numbers are reserved one at a time, so they have no gaps but
+    /// those of failed submissions.
+    fn number_block(&self) -> u32 {
+        1
+    }
+
+    async fn message_by_number(&self, number: &MessageNumber) -> Result<Option<MessageId>, StoreError> {
+        let number = number.to_string();
+        let id: Option<String> = self
+            .db
+            .tx(move |tx| {
+                tx.query_row("SELECT message_id FROM message_numbers WHERE number = ?1", params![number], |r| r.get(0))
+                    .optional()
+                    .map_err(backend)
+            })
+            .await?;
+        id.map(|id| MessageId::parse(&id).map_err(|e| StoreError::backend("reading a stored message id", e)))
+            .transpose()
     }
 }
 

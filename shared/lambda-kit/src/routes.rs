@@ -81,6 +81,7 @@ route_table! {
     SubmitMessage: POST "/v1/messages" => SUBMIT_MESSAGE, Jwt;
     ListOwnMessages: GET "/v1/messages" => SUBMIT_MESSAGE, Jwt;
     NearbyMessages: GET "/v1/messages/nearby" => SUBMIT_MESSAGE, Jwt;
+    MessageByNumber: GET "/v1/messages/by-number/{number}" => SUBMIT_MESSAGE, Jwt;
     GetMessage: GET "/v1/messages/{id}" => SUBMIT_MESSAGE, Jwt;
     RateMessage: POST "/v1/messages/{id}/rating" => SUBMIT_MESSAGE, Jwt;
     ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;

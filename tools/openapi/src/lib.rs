@@ -354,6 +354,7 @@ pub fn operation(route: &Route) -> Operation {
         }
         Op::ListOwnMessages => op("Мои сообщения", NoBody, Page("MessageView")).paged(),
         Op::GetMessage => op("Сообщение с историей", NoBody, Out("MessageView")),
+        Op::MessageByNumber => op("Сообщение по номеру, с историей", NoBody, Out("MessageView")).problems(&[422]),
         Op::RateMessage => {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
@@ -634,6 +635,7 @@ fn path_params(path: &str) -> Vec<Value> {
         let schema = match name {
             "id" | "photo_id" => json!({"type": "string", "pattern": feedback_core::ids::ULID_PATTERN}),
             "format" => json!({"type": "string", "enum": ["json", "xml"]}),
+            "number" => json!({"type": "string", "pattern": feedback_core::ids::MESSAGE_NUMBER_PATTERN}),
             "service_code" | "authority_id" => {
                 json!({"type": "string", "pattern": feedback_core::ids::SLUG_PATTERN})
             }

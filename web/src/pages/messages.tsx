@@ -1,11 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Schemas } from "../api";
-import { fmtDate, fmtDateTime, REJECT_REASONS, ROLE, STATUS } from "../format";
+import { fmtDate, fmtDateTime, messageRef, REJECT_REASONS, ROLE, STATUS } from "../format";
 import { loadReference, type Reference } from "../reference";
 import { navigate, useLocation } from "../router";
 import { hasRole, session } from "../session";
 import { useSignal } from "../signal";
 import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, useQueryFilter, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
+import { MessageLookup } from "./polls";
 import { SubmitForm } from "./submit";
 
 export type History = Schemas["HistoryView"];
@@ -44,6 +45,7 @@ export function MyMessages() {
                 {ref.data?.category(m.category_id) ?? m.category_id}
               </a>
               <StatusBadge status={m.status} overdue={m.overdue} />
+              <p class="meta" data-testid="message-number">Обращение № {messageRef(m)}</p>
               <p class="clip">{m.text}</p>
               <p class="meta">
                 {fmtDateTime(m.created_at)}
@@ -99,7 +101,7 @@ export function MessageDetail(props: { id: string }) {
   const m = current;
   const r = ref.data;
   return (
-    <Page title={m && r ? r.category(m.category_id) : "Сообщение"}>
+    <Page title={m && r ? r.category(m.category_id) : "Сообщение"} lead={m ? `Обращение № ${messageRef(m)}` : undefined}>
       {(msg.loading && !m) || ref.loading ? <Loading /> : null}
       <ErrorBox error={msg.error ?? ref.error} />
       {m && r && (
@@ -110,7 +112,7 @@ export function MessageDetail(props: { id: string }) {
             </h2>
             {fresh && (
               <div class="alert alert-ok" role="status" data-testid="thanks">
-                <strong>Спасибо! Сообщение принято.</strong> Его номер — <code>{m.id}</code>.{" "}
+                <strong>Спасибо! Сообщение принято.</strong> Обращение № <span class="nowrap">{messageRef(m)}</span> — назовите этот номер, если будете звонить.{" "}
                 {m.deadline ? `Ответ придёт до ${fmtDate(m.deadline)}; о ходе рассмотрения мы сообщим в уведомлениях.` : "Сейчас его направляют в ответственный орган, и здесь появится срок ответа."}
               </div>
             )}
@@ -122,9 +124,7 @@ export function MessageDetail(props: { id: string }) {
             )}
             <dl class="facts">
               <dt>Номер</dt>
-              <dd>
-                <code>{m.id}</code>
-              </dd>
+              <dd class="nowrap">{messageRef(m)}</dd>
               <dt>Подано</dt>
               <dd>{fmtDateTime(m.created_at)}</dd>
               <dt>Муниципальное образование</dt>
@@ -445,6 +445,7 @@ export function Queue() {
   const statuses: [string, string][] = ["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k) => [k, STATUS[k]]);
   return (
     <Page title="Очередь сообщений" lead={s?.authority && ref.data ? ref.data.authority(s.authority) : undefined}>
+      <MessageLookup />
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Фильтры">
         <Select
           label="Статус"
@@ -483,6 +484,7 @@ export function Queue() {
                 <td data-label="Срок ответа">{m.deadline ? fmtDateTime(m.deadline) : "—"}</td>
                 <td data-label="Категория">
                   <a href={`/messages/${m.id}`}>{ref.data?.category(m.category_id) ?? m.category_id}</a>
+                  <div class="meta">№ {messageRef(m)}</div>
                 </td>
                 <td data-label="Муниципалитет">{ref.data?.municipality(m.municipality_id) ?? m.municipality_id}</td>
                 <td data-label="Статус">

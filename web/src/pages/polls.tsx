@@ -485,15 +485,25 @@ function CommentItem(props: { comment: Comment; canReply: boolean; discussionId:
   );
 }
 
-/** Opens a message by its number: moderators act on messages they are told about. */
-function MessageLookup() {
+/** Opens a message by its number (`72-000123`) or its id: moderators and officials act on
+ * messages they are told about, often over the phone. */
+export function MessageLookup() {
   const [id, setId] = useState("");
   const [error, setError] = useState<string | undefined>();
-  const open = (e: Event) => {
+  const open = async (e: Event) => {
     e.preventDefault();
     const v = id.trim().toUpperCase();
+    if (/^[0-9A-Z]{1,8}-[0-9]{6,15}$/.test(v)) {
+      try {
+        const m = await api.get("/v1/messages/by-number/{number}", { path: { number: v } });
+        navigate(`/messages/${m.id}`);
+      } catch (err) {
+        setError(err instanceof ApiError && err.status === 404 ? "сообщения с таким номером нет или оно вам недоступно" : toApiError(err).message);
+      }
+      return;
+    }
     if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(v)) {
-      setError("номер сообщения — 26 латинских букв и цифр");
+      setError("номер сообщения — код региона, дефис и 6 цифр (72-000123) или 26 латинских букв и цифр");
       return;
     }
     navigate(`/messages/${v}`);

@@ -121,6 +121,12 @@ export function RegionMap() {
               </p>
               <p class="message-text">{card.data.text}</p>
               <dl class="facts">
+                {card.data.number && (
+                  <>
+                    <dt>Номер</dt>
+                    <dd class="nowrap">{card.data.number}</dd>
+                  </>
+                )}
                 <dt>Подано</dt>
                 <dd>{fmtDate(card.data.created_at)}</dd>
                 {card.data.deadline && (
@@ -158,6 +164,7 @@ export function RegionMap() {
                   <strong>{r.category(m.category_id)}</strong> <StatusBadge status={m.status} />
                 </p>
                 <p class="meta">
+                  {m.number ? `№ ${m.number} · ` : ""}
                   {r.municipality(m.municipality_id)} · {fmtDate(m.created_at)} · поддержали: {m.supporters}
                 </p>
                 <p class="excerpt">{m.text.length > 160 ? `${m.text.slice(0, 160)}…` : m.text}</p>

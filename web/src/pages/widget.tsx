@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { messageRef } from "../format";
 import { loadConfig, loadReference } from "../reference";
 import { useLocation } from "../router";
 import { acceptSessionsFromWindows, expired, hasRole, session, signInInWindow, signOut } from "../session";
@@ -46,7 +47,7 @@ export function Widget() {
       {done && (
         <Success>
           <p>
-            Сообщение № <code>{done.id}</code> принято. Следить за ответом можно в{" "}
+            Сообщение № <span class="nowrap">{messageRef(done)}</span> принято. Следить за ответом можно в{" "}
             <a href={`/messages/${done.id}`} target="_blank" rel="noopener">
               личном кабинете
             </a>
