@@ -506,6 +506,7 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
         at: at(T0) + Duration::minutes(minutes),
         text: "Ваше сообщение направлено".into(),
         expires_at: None,
+        read_at: None,
     };
     let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
     for x in [&a, &b, &c] {
@@ -555,6 +556,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         at: now - age,
         text: "Ваше сообщение направлено".into(),
         expires_at: Some(now - age + Duration::days(365)),
+        read_at: None,
     };
     let (stale, recent) = (n(2, Duration::days(366)), n(3, Duration::days(1)));
     for x in [&stale, &recent] {

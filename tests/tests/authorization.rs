@@ -532,6 +532,7 @@ async fn the_delivery_log_and_unsubscribe_answer_every_actor_with_the_documented
         at: now,
         text: "Ваше сообщение направлено.".into(),
         expires_at: None,
+        read_at: None,
     };
     let payload = Payload::Transition { notification: notification.clone(), audience: Audience::Author };
     let delivery = Delivery::planned(&notification.id, Channel::Email, &alice.id, payload, now);

@@ -314,6 +314,12 @@ impl Message {
         deadline_key(ms, &self.id)
     }
 
+    /// Its key in the list of messages awaiting moderation (`submitted`), by creation:
+    /// `<created ms:013>#<id>`.
+    pub fn moderation_key(&self) -> String {
+        deadline_key(self.created_at.timestamp_millis(), &self.id)
+    }
+
     /// Its place in the region's due-date index, while it awaits an answer.
     pub fn due_state(&self) -> Option<DueState> {
         if !self.awaits_answer() || self.deadline.is_none() {
@@ -513,6 +519,13 @@ pub struct Facts {
     /// it was routed to the local day of the answer (0 on the same day).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_days: Option<u32>,
+    /// Whether the message awaited an answer past its deadline before and after the
+    /// transition: the queue's overdue counter follows it. Entries written before it have
+    /// neither.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue_before: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue_after: bool,
 }
 
 impl Facts {
@@ -532,6 +545,8 @@ impl Facts {
             score: None,
             public_cell: public_cell(message),
             working_days: None,
+            overdue_before: false,
+            overdue_after: false,
         }
     }
 
@@ -582,6 +597,8 @@ impl Facts {
             score,
             public_cell: public_cell(next),
             working_days,
+            overdue_before: prev.awaits_answer() && prev.overdue,
+            overdue_after: next.awaits_answer() && next.overdue,
         }
     }
 }
