@@ -47,6 +47,18 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         [403, 403, 200, 200, 403, 403, 401, 403],
     ),
     (
+        "GET /v1/authority/messages/counts",
+        "apigw-get-authority-messages-counts.json",
+        State::Routed,
+        [403, 403, 200, 200, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/moderation/messages",
+        "apigw-get-moderation-messages.json",
+        State::Routed,
+        [403, 403, 403, 403, 200, 200, 401, 403],
+    ),
+    (
         "POST /v1/messages/{id}/take",
         "apigw-post-message-take.json",
         State::Routed,
@@ -73,6 +85,18 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
     (
         "GET /v1/me/notifications",
         "apigw-get-me-notifications.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/me/notifications/read",
+        "apigw-post-me-notifications-read.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/me/notifications/unread",
+        "apigw-get-me-notifications-unread.json",
         State::Routed,
         [200, 200, 403, 403, 403, 403, 401, 403],
     ),
@@ -319,6 +343,8 @@ async fn message_in(app: &App, state: State) -> (MessageId, PhotoId) {
 async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {
     let resp = match route {
         "GET /v1/authority/messages"
+        | "GET /v1/authority/messages/counts"
+        | "GET /v1/moderation/messages"
         | "POST /v1/messages/{id}/take"
         | "POST /v1/messages/{id}/answer"
         | "POST /v1/messages/{id}/redirect"
