@@ -81,6 +81,7 @@ fn notification(n: u64, citizen: &CitizenId) -> Notification {
         at: now,
         text: "Администрация города Тюмени ответила на ваше сообщение. Оцените ответ.".into(),
         expires_at: None,
+        read_at: None,
     }
 }
 

@@ -599,6 +599,7 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
         at: at(T0) + Duration::minutes(minutes),
         text: "Ваше сообщение направлено".into(),
         expires_at: None,
+        read_at: None,
     };
     let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
     for x in [&a, &b, &c] {
@@ -610,6 +611,76 @@ pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q
     let key = feedback_core::ports::notification_key(&b);
     assert_eq!(h.store.list_notifications(&m.author, Some(&key), 10).await.unwrap(), vec![a]);
     assert!(h.store.list_notifications(&citizen("bob").id, None, 10).await.unwrap().is_empty());
+}
+
+pub async fn messages_awaiting_moderation_are_listed_oldest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let (a, ae) = submitted("alice", at(T0));
+    let (b, be) = submitted("bob", at(T0) + Duration::minutes(1));
+    let (c, ce) = submitted("carol", at(T0) + Duration::minutes(2));
+    for (m, e) in [(&c, &ce), (&a, &ae), (&b, &be)] {
+        h.store.create_message(&NewRecord::new(m.clone(), e.clone()), None, &[], None).await.unwrap();
+    }
+    let first = h.store.awaiting_moderation(None, 2).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a.id, b.id]);
+    let rest = h.store.awaiting_moderation(Some(&b.moderation_key()), 2).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.id).collect::<Vec<_>>(), vec![c.id]);
+    // a routed message leaves the list
+    let mut routed = b.clone();
+    routed.status = Status::Routed;
+    routed.version = 2;
+    let mut e2 = be.clone();
+    e2.seq = 2;
+    h.store.update_message(1, &routed, &e2).await.unwrap();
+    let all = h.store.awaiting_moderation(None, 10).await.unwrap();
+    assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), vec![a.id, c.id]);
+    assert_eq!(all[0], a, "the whole message is returned");
+}
+
+pub async fn notifications_are_marked_read_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    use feedback_core::notification::{Notification, NotificationKind};
+    use feedback_core::ports::ReadSelection;
+    let (m, _) = submitted("alice", at(T0));
+    let n = |seq: u32, minutes: i64| Notification {
+        id: format!("{}:{seq:06}", m.id),
+        citizen: m.author.clone(),
+        message_id: m.id,
+        kind: NotificationKind::Routed,
+        at: at(T0) + Duration::minutes(minutes),
+        text: "Ваше сообщение направлено".into(),
+        expires_at: None,
+        read_at: None,
+        message_number: None,
+    };
+    let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
+    for x in [&a, &b, &c] {
+        assert!(h.store.put_notification(x).await.unwrap());
+    }
+    let alice = m.author.clone();
+    let bob = citizen("bob").id;
+    assert_eq!(h.store.unread_notifications(&alice, 100).await.unwrap(), 3);
+    assert_eq!(h.store.unread_notifications(&alice, 2).await.unwrap(), 2, "counted no further than the cap");
+    let read_at = at(T0) + Duration::hours(1);
+    // someone else's ids change nothing
+    let by_bob = h.store.mark_notifications_read(&bob, &ReadSelection::Ids(vec![a.id.clone()]), read_at).await;
+    assert_eq!(by_bob.unwrap(), 0);
+    let ids = ReadSelection::Ids(vec![a.id.clone(), "no-such-id".into()]);
+    assert_eq!(h.store.mark_notifications_read(&alice, &ids, read_at).await.unwrap(), 1);
+    let later = read_at + Duration::hours(1);
+    assert_eq!(h.store.mark_notifications_read(&alice, &ids, later).await.unwrap(), 0, "marking twice changes nothing");
+    assert_eq!(h.store.unread_notifications(&alice, 100).await.unwrap(), 2);
+    let listed = h.store.list_notifications(&alice, None, 10).await.unwrap();
+    let reads: Vec<_> = listed.iter().map(|n| (n.id.clone(), n.read_at)).collect();
+    assert_eq!(reads, vec![(c.id.clone(), None), (b.id.clone(), None), (a.id.clone(), Some(read_at))]);
+    // everything up to b's time: b only, a keeps its first time
+    assert_eq!(h.store.mark_notifications_read(&alice, &ReadSelection::UpTo(b.at), later).await.unwrap(), 1);
+    let listed = h.store.list_notifications(&alice, None, 10).await.unwrap();
+    let reads: Vec<_> = listed.iter().map(|n| n.read_at).collect();
+    assert_eq!(reads, vec![None, Some(later), Some(read_at)]);
+    assert_eq!(h.store.unread_notifications(&alice, 100).await.unwrap(), 1);
+    // a redelivery of a read notification neither stores it again nor makes it unread
+    assert!(!h.store.put_notification(&a).await.unwrap());
+    assert_eq!(h.store.unread_notifications(&alice, 100).await.unwrap(), 1);
+    assert_eq!(h.store.unread_notifications(&bob, 100).await.unwrap(), 0);
 }
 
 /// The region's retention: the embedded store prunes by age what is older than the retention
@@ -649,6 +720,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         at: now - age,
         text: "Ваше сообщение направлено".into(),
         expires_at: Some(now - age + Duration::days(365)),
+        read_at: None,
     };
     let (stale, recent) = (n(2, Duration::days(366)), n(3, Duration::days(1)));
     for x in [&stale, &recent] {
@@ -693,6 +765,8 @@ macro_rules! contract_suite {
             photo_announcements_are_counted_per_owner,
             unattached_photos_are_listed_kept_and_deleted,
             notifications_are_stored_once_and_listed_newest_first,
+            messages_awaiting_moderation_are_listed_oldest_first,
+            notifications_are_marked_read_once,
             retention_prunes_what_it_no_longer_keeps,
             message_numbers_are_unique_across_processes,
             a_message_is_found_by_its_number

@@ -44,6 +44,7 @@ fn note(author: &str, id: &str, kind: NotificationKind) -> Notification {
         at: at(T0),
         text: "Ваше сообщение направлено".into(),
         expires_at: None,
+        read_at: None,
     }
 }
 

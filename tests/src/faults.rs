@@ -19,7 +19,7 @@ use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     CounterStore, CreateOutcome, Delivery, Expiry, HistoryPage, HistoryScan, IdempotencyRecord, Job, MessageStore,
     MessageUpdate, NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, QueueName, QueueReceiver, Quota, Quotas,
-    ReferenceStore, StoreError, Versioned, WorkQueue,
+    ReadSelection, ReferenceStore, StoreError, Versioned, WorkQueue,
 };
 use feedback_core::preferences::{
     Digest, Preferences, PushStored, PushSubscription, ReachErased, ReachStore, Subscription,
@@ -329,6 +329,9 @@ impl<S: MessageStore> MessageStore for FaultyStore<S> {
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         self.faults.read("author_submissions_since", self.inner.author_submissions_since(author, since, limit)).await
     }
+    async fn awaiting_moderation(&self, after: Option<&str>, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.faults.read("awaiting_moderation", self.inner.awaiting_moderation(after, limit)).await
+    }
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
         self.faults.read("list_submitted_before", self.inner.list_submitted_before(before, limit)).await
     }
@@ -355,6 +358,17 @@ impl<S: NotificationStore> NotificationStore for FaultyStore<S> {
         limit: usize,
     ) -> Result<Vec<Notification>, StoreError> {
         self.faults.read("list_notifications", self.inner.list_notifications(citizen, before, limit)).await
+    }
+    async fn mark_notifications_read(
+        &self,
+        citizen: &CitizenId,
+        which: &ReadSelection,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.faults.write("mark_notifications_read", self.inner.mark_notifications_read(citizen, which, at)).await
+    }
+    async fn unread_notifications(&self, citizen: &CitizenId, cap: usize) -> Result<usize, StoreError> {
+        self.faults.read("unread_notifications", self.inner.unread_notifications(citizen, cap)).await
     }
 }
 

@@ -71,6 +71,7 @@ fn notification(m: &Message, seq: u32, at: DateTime<Utc>) -> Notification {
         at,
         text: "Ваше сообщение направлено".into(),
         expires_at: Some(at + Duration::days(365)),
+        read_at: None,
     }
 }
 

@@ -12,7 +12,9 @@ use feedback_core::ports::{Job, NotificationStore, QueueName};
 use feedback_core::service::{Messages, Reference, Routing, SubmitPolicy};
 use feedback_core::testing::{sample_region, ManualClock};
 use feedback_core::values::{Location, MessageText};
-use feedback_core::workflow::{Escalation, Notifications, QueueFilter, Workflow};
+use feedback_core::workflow::{
+    Escalation, Notifications, QueueCounts, QueueFilter, RejectReason, SearchTerms, Workflow,
+};
 use feedback_core::{Actor, Message, Status};
 use std::sync::Arc;
 
@@ -208,7 +210,7 @@ pub async fn overdue_is_flagged_once_and_reaches_the_coordination_centre<S: Back
     let center =
         s.workflow.queue(&official("c-1", "tsur-72"), QueueFilter::default(), None, Limit::DEFAULT).await.unwrap();
     assert_eq!(center.items.iter().map(|m| m.id).collect::<Vec<_>>(), vec![heat]);
-    let filter = QueueFilter { status: None, overdue: Some(true) };
+    let filter = QueueFilter { overdue: Some(true), ..QueueFilter::default() };
     let own = s.workflow.queue(&official("o-1", "adm-tyumen"), filter, None, Limit::DEFAULT).await.unwrap();
     assert_eq!(own.items.len(), 1);
     s.drain().await;
@@ -237,10 +239,99 @@ pub async fn the_queue_is_nearest_deadline_first_with_a_cursor<S: Backend + Noti
     assert_eq!(rest.items.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..].to_vec());
     assert_eq!(rest.next_cursor, None);
     s.workflow.take(&upravdor, &ids[1]).await.unwrap();
-    let taken = QueueFilter { status: Some(Status::InProgress), overdue: None };
+    let taken = QueueFilter { status: Some(Status::InProgress), ..QueueFilter::default() };
     let page = s.workflow.queue(&upravdor, taken, None, Limit::DEFAULT).await.unwrap();
     assert_eq!(page.items.iter().map(|m| m.id).collect::<Vec<_>>(), vec![ids[1]]);
     assert!(s.workflow.queue(&alice, QueueFilter::default(), None, Limit::DEFAULT).await.is_err());
+}
+
+/// «Все» holds every bucket, a search finds by text and address, and the counts come from the
+/// counters: the open, the overdue among them, the answered and the rejected.
+pub async fn the_queue_lists_all_searches_and_counts<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) {
+    let s = stack(h).await;
+    let (alice, center) = (citizen("alice"), official("c-1", "tsur-72"));
+    let upravdor = official("o-1", "tyumen-upravdor");
+    let ids_of = |p: &feedback_core::page::Page<Message>| p.items.iter().map(|m| m.id).collect::<Vec<_>>();
+    let at_address = |text: &'static str, address: &'static str| {
+        let mut input = new_message("dorogi-yamy", text);
+        input.address = Some(feedback_core::values::Address::parse(address).unwrap());
+        let (messages, alice) = (&s.messages, alice.clone());
+        async move { messages.submit(&alice, input, None).await.unwrap().message.id }
+    };
+    let open = at_address("Яма на проезжей части у дома", "Тюмень, ул. Республики, 15").await;
+    let answered = at_address("Разбит асфальт во дворе", "Тюмень, ул. Мельникайте, 5").await;
+    let rejected = at_address("Провал дороги у школы", "Тюмень, ул. Мельникайте, 7").await;
+    s.drain().await;
+    s.workflow.answer(&upravdor, &answered, text("Асфальт во дворе будет уложен до пятницы.")).await.unwrap();
+    s.workflow.reject(&moderator("m-1"), &rejected, RejectReason::Spam, None).await.unwrap();
+    let q = |f: QueueFilter| s.workflow.queue(&upravdor, f, None, Limit::DEFAULT);
+    assert_eq!(ids_of(&q(QueueFilter::default()).await.unwrap()), vec![open]);
+    let all = QueueFilter { all: true, ..QueueFilter::default() };
+    let mut listed = ids_of(&q(all.clone()).await.unwrap());
+    listed.sort();
+    let mut expected = vec![open, answered, rejected];
+    expected.sort();
+    assert_eq!(listed, expected, "«Все» holds the answered and rejected ones too");
+    // search: by a word of the text, by the address, in any case and with «ё» as «е»
+    let search = |words: &str| QueueFilter { search: SearchTerms::parse(words).unwrap(), ..all.clone() };
+    assert_eq!(ids_of(&q(search("АСФАЛЬТ")).await.unwrap()), vec![answered]);
+    let mut found = ids_of(&q(search("Мельникайте")).await.unwrap());
+    found.sort();
+    let mut both = vec![answered, rejected];
+    both.sort();
+    assert_eq!(found, both, "found by the address");
+    assert_eq!(ids_of(&q(search("республики яма")).await.unwrap()), vec![open], "address and text together");
+    assert_eq!(
+        ids_of(
+            &q(QueueFilter { search: SearchTerms::parse("мельникайте").unwrap(), ..QueueFilter::default() })
+                .await
+                .unwrap()
+        ),
+        vec![],
+        "a search keeps the status filter"
+    );
+    assert!(q(search("нигде")).await.unwrap().items.is_empty());
+    assert_eq!(SearchTerms::parse("  ,  ").unwrap(), None, "blank input is no search");
+    assert!(SearchTerms::parse(&"я".repeat(101)).is_err());
+    // counts, exact from the counters
+    let counts = s.workflow.queue_counts(&upravdor).await.unwrap();
+    assert_eq!(counts, QueueCounts { open: 1, overdue: 0, answered: 1, closed: 0, rejected: 1 });
+    s.clock.advance(Duration::days(30));
+    assert_eq!(s.escalation.run().await.unwrap().overdue, 1);
+    let counts = s.workflow.queue_counts(&upravdor).await.unwrap();
+    assert_eq!((counts.open, counts.overdue), (1, 1));
+    // the ЦУР counts the region's overdue messages; the overdue one leaves the count when answered
+    assert_eq!(s.workflow.queue_counts(&center).await.unwrap().overdue, 1);
+    s.workflow.answer(&upravdor, &open, text("Яма будет заделана в течение недели.")).await.unwrap();
+    let counts = s.workflow.queue_counts(&upravdor).await.unwrap();
+    assert_eq!(counts, QueueCounts { open: 0, overdue: 0, answered: 2, closed: 0, rejected: 1 });
+    assert_eq!(s.workflow.queue_counts(&center).await.unwrap().overdue, 0);
+    assert!(s.workflow.queue_counts(&alice).await.is_err(), "residents have no queue");
+}
+
+/// Moderators and the region's admins list the messages awaiting moderation; no one else does.
+pub async fn moderators_list_the_messages_awaiting_moderation<S: Backend + NotificationStore, Q: Queue>(
+    h: &Harness<S, Q>,
+) {
+    let s = stack(h).await;
+    let alice = citizen("alice");
+    let first = s.submit(&alice, "dorogi-yamy", "Яма на Республики у дома 15", None).await;
+    s.clock.advance(Duration::minutes(1));
+    let second = s.submit(&alice, "dorogi-yamy", "Разбит асфальт во дворе", None).await;
+    let list = |who: Actor, cursor| {
+        let w = &s.workflow;
+        async move { w.awaiting_moderation(&who, cursor, Limit::parse(Some("1")).unwrap()).await }
+    };
+    let page = list(moderator("m-1"), None).await.unwrap();
+    assert_eq!(page.items.iter().map(|m| m.id).collect::<Vec<_>>(), vec![first]);
+    let cursor = feedback_core::page::Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap();
+    let page = list(crate::polls::admin(), Some(cursor)).await.unwrap();
+    assert_eq!(page.items.iter().map(|m| m.id).collect::<Vec<_>>(), vec![second]);
+    for who in [alice.clone(), official("o-1", "tyumen-upravdor")] {
+        assert!(matches!(list(who, None).await, Err(feedback_core::ServiceError::Forbidden(_))));
+    }
+    s.drain().await;
+    assert!(list(moderator("m-1"), None).await.unwrap().items.is_empty(), "routed messages leave the list");
 }
 
 pub async fn duplicates_are_linked_and_share_the_answer<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) {
@@ -349,6 +440,8 @@ macro_rules! workflow_suite {
             only_the_right_people_act,
             overdue_is_flagged_once_and_reaches_the_coordination_centre,
             the_queue_is_nearest_deadline_first_with_a_cursor,
+            the_queue_lists_all_searches_and_counts,
+            moderators_list_the_messages_awaiting_moderation,
             duplicates_are_linked_and_share_the_answer,
             redelivering_every_routing_job_three_times_routes_each_once
         );

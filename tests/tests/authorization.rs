@@ -53,6 +53,18 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         [403, 403, 200, 200, 403, 403, 401, 403],
     ),
     (
+        "GET /v1/authority/messages/counts",
+        "apigw-get-authority-messages-counts.json",
+        State::Routed,
+        [403, 403, 200, 200, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/moderation/messages",
+        "apigw-get-moderation-messages.json",
+        State::Routed,
+        [403, 403, 403, 403, 200, 200, 401, 403],
+    ),
+    (
         "POST /v1/messages/{id}/take",
         "apigw-post-message-take.json",
         State::Routed,
@@ -79,6 +91,18 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
     (
         "GET /v1/me/notifications",
         "apigw-get-me-notifications.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/me/notifications/read",
+        "apigw-post-me-notifications-read.json",
+        State::Routed,
+        [200, 200, 403, 403, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/me/notifications/unread",
+        "apigw-get-me-notifications-unread.json",
         State::Routed,
         [200, 200, 403, 403, 403, 403, 401, 403],
     ),
@@ -330,6 +354,8 @@ async fn message_in(app: &App, state: State) -> (MessageId, PhotoId, String) {
 async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {
     let resp = match route {
         "GET /v1/authority/messages"
+        | "GET /v1/authority/messages/counts"
+        | "GET /v1/moderation/messages"
         | "POST /v1/messages/{id}/take"
         | "POST /v1/messages/{id}/answer"
         | "POST /v1/messages/{id}/redirect"
@@ -544,6 +570,7 @@ async fn the_delivery_log_and_unsubscribe_answer_every_actor_with_the_documented
         at: now,
         text: "Ваше сообщение направлено.".into(),
         expires_at: None,
+        read_at: None,
     };
     let payload = Payload::Transition { notification: notification.clone(), audience: Audience::Author };
     let delivery = Delivery::planned(&notification.id, Channel::Email, &alice.id, payload, now);

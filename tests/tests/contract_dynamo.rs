@@ -105,6 +105,7 @@ async fn retention_is_written_as_the_items_ttl() {
         at: m.created_at,
         text: "Ваше сообщение направлено".into(),
         expires_at: Some(m.created_at + Duration::days(365)),
+        read_at: None,
     };
     assert!(h.store.put_notification(&notification).await.unwrap());
     let items = h.store.client().scan().table_name(h.store.table()).send().await.unwrap();

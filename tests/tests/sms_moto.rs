@@ -106,6 +106,7 @@ async fn notify_wired_from_its_environment_texts_a_resident_who_chose_sms() {
         text: "На ваше сообщение ответили.".into(),
         expires_at: None,
         message_number: Some(feedback_core::ids::MessageNumber::parse("72-000042").unwrap()),
+        read_at: None,
     };
     let planned = sender.plan(&n).await.unwrap();
     assert_eq!(planned.len(), 1);

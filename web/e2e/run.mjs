@@ -418,6 +418,123 @@ test("the official's queue keeps its filter and page in the address, and on a ph
   await page.close();
 });
 
+test("the official's queue: counts, «Все» with answered messages, a search by address that Back keeps, cards on a phone", async (env) => {
+  const filer = await as({ sub: "queue-search-filer", roles: ["citizen"], municipality: "tyumen" });
+  const sergey = await as("official-sergey");
+  const street = "г. Тюмень, ул. Одесская, 27";
+  const body = (text) => ({ category_id: "dorogi-yamy", municipality_id: "tyumen", address: street, text });
+  const open = await fileRoutedMessage(filer, body("Провал асфальта у въезда во двор на улице Одесской, опасно для машин."));
+  const done = await fileRoutedMessage(filer, body("Разбитый бордюр у пешеходного перехода на улице Одесской, нужен ремонт."));
+  await answerMessage(sergey, done.id, "Бордюр будет заменён подрядчиком в течение двух недель, заявка принята.");
+  const counts = await until("counts with the answer", async () => {
+    const c = await sergey.get("/v1/authority/messages/counts");
+    return c.answered >= 1 && c;
+  });
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const page = await signInAs(env, "official-sergey");
+    await page.setViewportSize(size);
+    await page.goto("/queue");
+    // the counts, exact from the counters
+    const shown = page.getByTestId("queue-counts");
+    await shown.waitFor();
+    const text = await shown.textContent();
+    assert.match(text, new RegExp(`Открытых: ${counts.open}\\b`));
+    assert.match(text, /просрочено: \d+/);
+    // the default filter is «Открытые»: the answered message is not there
+    assert.equal(await page.getByLabel("Статус").inputValue(), "");
+    // a search by the street finds the open one only, then «Все» both
+    await page.getByLabel("Адрес, слова из текста или номер").fill("Одесская");
+    await page.getByRole("button", { name: "Найти" }).click();
+    await page.waitForURL((u) => u.searchParams.get("q") === "Одесская");
+    await page.locator(`table.queue tbody tr a[href="/messages/${open.id}"]`).waitFor();
+    assert.equal(await page.locator(`table.queue tbody tr a[href="/messages/${done.id}"]`).count(), 0, "«Открытые» holds no answered message");
+    await page.getByLabel("Статус").selectOption("all");
+    await page.waitForURL((u) => u.searchParams.get("status") === "all" && u.searchParams.get("q") === "Одесская");
+    await page.locator(`table.queue tbody tr a[href="/messages/${done.id}"]`).waitFor();
+    const found = await sergey.get(`/v1/authority/messages?status=all&q=${encodeURIComponent("Одесская")}&limit=100`);
+    const foundIds = found.items.map((m) => `/messages/${m.id}`).sort();
+    assert.ok(foundIds.includes(`/messages/${open.id}`) && foundIds.includes(`/messages/${done.id}`), "the API's search finds both");
+    const rows = await page.locator("table.queue tbody tr a").evaluateAll((links) => links.map((l) => l.getAttribute("href")).sort());
+    assert.deepEqual(rows, foundIds.slice(0, 20), "the queue shows what the search finds");
+    // open one and come back: the same filter and search
+    await page.locator(`table.queue tbody tr a[href="/messages/${done.id}"]`).click();
+    await page.waitForURL(/\/messages\//);
+    await page.goBack();
+    await page.locator(`table.queue tbody tr a[href="/messages/${open.id}"]`).waitFor();
+    assert.equal(await page.getByLabel("Статус").inputValue(), "all");
+    assert.equal(await page.getByLabel("Адрес, слова из текста или номер").inputValue(), "Одесская");
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `the queue is ${scroll} px wide on a ${width} px screen`);
+    if (size.width < 600) {
+      const label = await page.locator("table.queue tbody tr td").first().evaluate((td) => getComputedStyle(td, "::before").content);
+      assert.match(label, /Срок ответа/, "on a phone each row is a card with labels");
+    }
+    await axe(page, `${size.width}px: official queue with a search`);
+    await page.close();
+  }
+});
+
+test("a moderator lists the messages awaiting moderation from the navigation", async (env) => {
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const page = await signInAs(env, "moderator-elena");
+    await page.setViewportSize(size);
+    await page.goto("/moderation");
+    const link = page.locator('nav.mainnav a[href="/moderation/messages"]').first();
+    if (!(await link.isVisible())) await page.getByRole("button", { name: "Ещё" }).click();
+    await link.click();
+    await page.waitForURL(/\/moderation\/messages$/);
+    await page.getByRole("heading", { name: "Сообщения на модерации" }).waitFor();
+    const moderator = await as("moderator-elena");
+    const listed = await moderator.get("/v1/moderation/messages");
+    if (listed.items.length === 0) await page.getByText("Сообщений на модерации нет.").waitFor();
+    else await page.getByRole("list", { name: "Сообщения на модерации" }).waitFor();
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `the page is ${scroll} px wide on a ${width} px screen`);
+    await axe(page, `${size.width}px: messages awaiting moderation`);
+    await page.close();
+  }
+});
+
+
+test("a resident sees the unread badge, and the notifications are read once viewed", async (env) => {
+  const olga = await as("resident-olga");
+  await fileRoutedMessage(olga, { category_id: "dorogi-yamy", municipality_id: "tyumen", address: "г. Тюмень, ул. Ленина, 12", text: "Яма у остановки на улице Ленина, колёса бьются о край, после дождя её не видно." });
+  const count = await until("olga's unread", async () => {
+    const u = await olga.get("/v1/me/notifications/unread");
+    return u.unread >= 1 && !u.capped && u.unread;
+  });
+  const page = await signInAs(env, "resident-olga");
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    await page.setViewportSize(size);
+    await page.goto("/messages");
+    await page.getByRole("link", { name: `Уведомления, ${count} непрочитанных` }).waitFor();
+    await axe(page, `${size.width}px: unread badge`);
+  }
+  await page.getByRole("link", { name: `Уведомления, ${count} непрочитанных` }).click();
+  await page.waitForURL(/\/notifications$/);
+  await page.locator('li[data-read="no"]').first().waitFor();
+  await page.getByRole("link", { name: "Уведомления, 0 непрочитанных" }).waitFor();
+  const after = await olga.get("/v1/me/notifications?limit=20");
+  assert.ok(after.items.every((n) => n.read), "every notification shown is read");
+  assert.equal((await olga.get("/v1/me/notifications/unread")).unread, 0);
+  await page.reload();
+  await page.locator('li[data-read="yes"]').first().waitFor();
+  assert.equal(await page.locator('li[data-read="no"]').count(), 0);
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `the notifications are ${scroll} px wide on a ${width} px screen`);
+  await axe(page, "phone: notifications read");
+  await page.close();
+});
+
 test("the resident reads the answer and rates it 5", async (env) => {
   const anna = await as("resident-anna");
   const message = await routedPothole(anna, "Яма у остановки «Республики» снова открылась после дождя, глубина около 15 см.");

@@ -243,6 +243,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/authority/messages/counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Счётчики очереди ведомства */
+        get: operations["getAuthorityMessagesCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ballots/{receipt}": {
         parameters: {
             query?: never;
@@ -476,6 +493,40 @@ export interface paths {
         };
         /** Мои уведомления */
         get: operations["getMeNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Отметить уведомления прочитанными */
+        post: operations["postMeNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notifications/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Сколько уведомлений не прочитано */
+        get: operations["getMeNotificationsUnread"];
         put?: never;
         post?: never;
         delete?: never;
@@ -769,6 +820,23 @@ export interface paths {
         };
         /** Очередь модерации */
         get: operations["getModerationComments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/moderation/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Сообщения на модерации */
+        get: operations["getModerationMessages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1697,6 +1765,25 @@ export interface components {
             lon: number;
         };
         /**
+         * @description The body of `POST /v1/me/notifications/read`: either `ids`, or `up_to` (every notification
+         *     made at or before that time).
+         * @example {
+         *       "up_to": "2026-12-02T18:00:00+05:00"
+         *     }
+         */
+        MarkReadRequest: {
+            ids?: string[] | null;
+            /** Format: date-time */
+            up_to?: string | null;
+        };
+        /** @description What `POST /v1/me/notifications/read` changed. */
+        MarkReadView: {
+            /** @description Notifications marked read by this call; ones read before are not counted again. */
+            marked: number;
+            /** @description Unread notifications left, up to 100. */
+            unread: number;
+        };
+        /**
          * @description The median of the working days from routing to the first answer, exact from the histogram.
          *     When the median lies beyond the histogram's last day, `value` is absent and `more_than` says
          *     it exceeds 30 working days.
@@ -1824,6 +1911,13 @@ export interface components {
             kind: components["schemas"]["NotificationKind"];
             message_id: components["schemas"]["MessageId"];
             message_number?: null | components["schemas"]["MessageNumber"];
+            /** @description Whether the resident has read it. */
+            read: boolean;
+            /**
+             * Format: date-time
+             * @description When it was read.
+             */
+            read_at?: string | null;
             text: string;
         };
         /** @description One attribute of a service definition. */
@@ -2243,6 +2337,25 @@ export interface components {
             /** Format: int64 */
             text_answers?: number | null;
         };
+        /** @description An authority's queue counts, from the analytics counters: exact, never by listing. */
+        QueueCounts: {
+            /** Format: int64 */
+            answered: number;
+            /** Format: int64 */
+            closed: number;
+            /**
+             * Format: int64
+             * @description Messages awaiting the authority's answer (routed, in progress, reopened).
+             */
+            open: number;
+            /**
+             * Format: int64
+             * @description Of them, past their deadline. For the ЦУР: every overdue message of the region.
+             */
+            overdue: number;
+            /** Format: int64 */
+            rejected: number;
+        };
         /**
          * @description Hours nothing is sent in, local time `HH:MM`; `from` after `to` spans midnight.
          * @example {
@@ -2494,6 +2607,13 @@ export interface components {
              *     count is suppressed.
              */
             share?: number | null;
+        };
+        /** @description How many notifications are unread. */
+        UnreadView: {
+            /** @description True when there are 100 or more: show «99+». */
+            capped: boolean;
+            /** @description Unread notifications, counted up to 100. */
+            unread: number;
         };
         /**
          * @description The answer to a one-click unsubscribe: the channel turned off.
@@ -3409,10 +3529,12 @@ export interface operations {
                 limit?: number;
                 /** @description Непрозрачный курсор из `next_cursor` предыдущей страницы. */
                 cursor?: string;
-                /** @description Только в этом статусе. */
-                status?: components["schemas"]["Status"];
+                /** @description Ожидающие ответа (open, по умолчанию), все (all) или только в этом статусе. */
+                status?: "open" | "all" | "routed" | "in_progress" | "answered" | "closed" | "rejected" | "reopened";
                 /** @description Только просроченные (true) или нет (false). */
                 overdue?: boolean;
+                /** @description Слова, которые есть в тексте или адресе. Поиск просматривает не больше 1000 сообщений за запрос: страница может быть короче limit, а next_cursor продолжает поиск. */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -3452,6 +3574,55 @@ export interface operations {
             };
             /** @description Ошибка в данных */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthorityMessagesCounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Счётчики очереди ведомства */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueCounts"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4649,6 +4820,144 @@ export interface operations {
             };
             /** @description Ошибка в данных */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postMeNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Отметить уведомления прочитанными */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarkReadView"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMeNotificationsUnread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Сколько уведомлений не прочитано */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadView"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6254,6 +6563,72 @@ export interface operations {
                 content: {
                     "application/json": {
                         items: components["schemas"]["CommentView"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModerationMessages: {
+        parameters: {
+            query?: {
+                /** @description Размер страницы. */
+                limit?: number;
+                /** @description Непрозрачный курсор из `next_cursor` предыдущей страницы. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Сообщения на модерации */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["MessageView"][];
                         next_cursor: string | null;
                     };
                 };

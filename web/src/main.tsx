@@ -6,7 +6,8 @@ import { match, navigate, onLinkClick, useLocation } from "./router";
 import { acceptSessionsFromWindows, askOtherTabs, expired, hasRole, notice, session, signInInWindow, signOut, type Session } from "./session";
 import { useSignal } from "./signal";
 import { AdminNav } from "./nav";
-import { MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
+import { UnreadBadge } from "./unread";
+import { AwaitingModeration, MessageDetail, MyMessages, NewMessage, Notifications, Queue } from "./pages/messages";
 import { DiscussionDetail, DiscussionList, ModerationQueue, PollDetail, PollList, ReceiptCheck } from "./pages/polls";
 import { AuthCallback, homeOf, SignIn } from "./pages/signin";
 import { Widget } from "./pages/widget";
@@ -38,6 +39,7 @@ const ROUTES: Route[] = [
   { path: "/discussions/:id", view: (p) => <DiscussionDetail id={p.id} />, roles: ["citizen", "admin", "moderator"] },
   { path: "/queue", view: () => <Queue />, roles: ["official"] },
   { path: "/moderation", view: () => <ModerationQueue />, roles: ["moderator"] },
+  { path: "/moderation/messages", view: () => <AwaitingModeration />, roles: ["moderator", "admin"] },
   { path: "/dashboard", view: () => <Staff render={(m) => <m.DashboardPage />} />, roles: ["admin", "analyst", "official"] },
   { path: "/admin/polls/new", view: () => <Staff render={(m) => <m.NewPoll />} />, roles: ["admin"] },
   { path: "/admin/discussions/new", view: () => <Staff render={(m) => <m.NewPoll discussion />} />, roles: ["admin"] },
@@ -112,6 +114,7 @@ function Shell() {
           </a>
           {s && (
             <div class="user">
+              {hasRole(s, "citizen") && <UnreadBadge path={loc.path} />}
               <span>{s.name ?? s.sub}</span>
               <button
                 class="btn btn-link btn-on-dark"

@@ -10,9 +10,9 @@ function items(s: Session): Item[] {
     list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/preferences", "Уведомления и подписки"], ["/me/data", "Мои данные"]);
   }
   if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"]);
-  if (hasRole(s, "moderator")) list.push(["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
+  if (hasRole(s, "moderator")) list.push(["/moderation/messages", "На модерации"], ["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
   if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/admin/heatmap", "Карта обращений"], ["/polls", "Голосования"]);
-  if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"]);
+  if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"], ["/moderation/messages", "На модерации"]);
   list.push(map, ["/ratings", "Рейтинг ведомств"]);
   if (hasRole(s, "admin")) list.push(["/admin/polls/new", "Новое голосование"], ["/admin/discussions/new", "Новое обсуждение"], ["/admin/routing", "Маршрутизация"], ["/admin/webhooks", "Вебхуки"]);
   const seen = new Set<string>();

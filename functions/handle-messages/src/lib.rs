@@ -1,11 +1,11 @@
-//! `handle-messages`: officials and moderators work on messages — the authority's queue, take,
-//! answer, redirect and reject.
+//! `handle-messages`: officials and moderators work on messages — the authority's queue with its
+//! counts, the messages awaiting moderation, take, answer, redirect and reject.
 
 use feedback_core::ids::{AuthorityId, MessageId};
 use feedback_core::values::{MessageText, Reason};
 use feedback_core::views::MessageView;
-use feedback_core::workflow::{QueueFilter, RejectReason, Workflow};
-use feedback_core::{Clock, FieldErrors, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
+use feedback_core::workflow::{QueueFilter, RejectReason, SearchTerms, Workflow};
+use feedback_core::{Clock, CounterStore, FieldErrors, MessageStore, ReferenceStore, ServiceError, Status, WorkQueue};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, json_body, limit_and_cursor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -42,11 +42,20 @@ pub struct RejectRequest {
 
 fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
     let q = req.query_string_parameters_ref();
-    let status = q
-        .and_then(|q| q.first("status"))
-        .map(|s| s.parse::<Status>().map_err(|_| ApiError::validation("status", "неизвестный статус")))
-        .transpose()?;
-    let overdue = q
+    let mut filter = QueueFilter::default();
+    match q.and_then(|q| q.first("status")) {
+        None | Some("open") => {}
+        Some("all") => filter.all = true,
+        Some(s) => {
+            filter.status = Some(s.parse::<Status>().map_err(|_| {
+                ApiError::validation(
+                    "status",
+                    "open, all или статус: routed, in_progress, answered, closed, rejected, reopened",
+                )
+            })?)
+        }
+    }
+    filter.overdue = q
         .and_then(|q| q.first("overdue"))
         .map(|s| match s {
             "true" => Ok(true),
@@ -54,7 +63,10 @@ fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
             _ => Err(ApiError::validation("overdue", "true или false")),
         })
         .transpose()?;
-    Ok(QueueFilter { status, overdue })
+    if let Some(raw) = q.and_then(|q| q.first("q")) {
+        filter.search = SearchTerms::parse(raw).map_err(|m| ApiError::validation("q", m))?;
+    }
+    Ok(filter)
 }
 
 /// The function's service over a host's adapters.
@@ -70,7 +82,7 @@ where
 /// The handler both hosts call.
 pub async fn handle<S, Q, C>(workflow: &Workflow<S, Q, C>, req: Request) -> Result<Response<Body>, Error>
 where
-    S: MessageStore + ReferenceStore,
+    S: MessageStore + ReferenceStore + CounterStore,
     Q: WorkQueue,
     C: Clock,
 {
@@ -79,7 +91,7 @@ where
 
 async fn dispatch<S, Q, C>(workflow: &Workflow<S, Q, C>, req: &Request) -> Result<Response<Body>, ApiError>
 where
-    S: MessageStore + ReferenceStore,
+    S: MessageStore + ReferenceStore + CounterStore,
     Q: WorkQueue,
     C: Clock,
 {
@@ -90,6 +102,14 @@ where
         let filter = queue_filter(req)?;
         let (limit, cursor) = limit_and_cursor(req)?;
         let page = workflow.queue(&actor, filter, cursor, limit).await?;
+        return Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))));
+    }
+    if op == Some(Operation::AuthorityQueueCounts) {
+        return Ok(ok(&workflow.queue_counts(&actor).await?));
+    }
+    if op == Some(Operation::AwaitingModeration) {
+        let (limit, cursor) = limit_and_cursor(req)?;
+        let page = workflow.awaiting_moderation(&actor, cursor, limit).await?;
         return Ok(ok(&page.map(|m| MessageView::summary(&m, &tz))));
     }
     let id = MessageId::parse(&path_param(req, "id")?).map_err(|_| ServiceError::NotFound)?;

@@ -24,6 +24,7 @@ use feedback_core::participation::{CommentStore, PollStore, VoterSecret};
 use feedback_core::photo::BlobUrls;
 use feedback_core::photo::{PhotoStore, Photos};
 use feedback_core::ports::NotificationStore;
+use feedback_core::ports::ReadSelection;
 use feedback_core::preferences::{resident, NewPushSubscription, Preferences, Reach, ReachStore, SubscriptionRequest};
 use feedback_core::public::{ClusterQuery, ListQuery, PublicMap};
 use feedback_core::rights::{Rights, RightsStore};
@@ -31,7 +32,7 @@ use feedback_core::service::SubmitPolicy;
 use feedback_core::service::{Messages, NewMessage};
 use feedback_core::values::{Address, CommentText, IdempotencyKey, Location, MessageText, PhotoIds};
 use feedback_core::views::{local_time, MessageView};
-use feedback_core::workflow::{Notifications, Workflow};
+use feedback_core::workflow::{Notifications, Workflow, UNREAD_CAP};
 use feedback_core::{Clock, CounterStore, FieldErrors, MessageStore, ReferenceStore, ServiceError, WorkQueue};
 use feedback_lambda::metrics::Metric;
 use feedback_lambda::{
@@ -128,6 +129,42 @@ pub struct NotificationView {
     pub kind: NotificationKind,
     pub at: chrono::DateTime<chrono::FixedOffset>,
     pub text: String,
+    /// Whether the resident has read it.
+    pub read: bool,
+    /// When it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// The body of `POST /v1/me/notifications/read`: either `ids`, or `up_to` (every notification
+/// made at or before that time).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"up_to": "2026-12-02T18:00:00+05:00"}))]
+pub struct MarkReadRequest {
+    #[schema(max_items = 500)]
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub up_to: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// What `POST /v1/me/notifications/read` changed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MarkReadView {
+    /// Notifications marked read by this call; ones read before are not counted again.
+    pub marked: usize,
+    /// Unread notifications left, up to 100.
+    pub unread: usize,
+}
+
+/// How many notifications are unread.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnreadView {
+    /// Unread notifications, counted up to 100.
+    pub unread: usize,
+    /// True when there are 100 or more: show «99+».
+    pub capped: bool,
 }
 
 /// The body of `POST /v1/photos`.
@@ -243,6 +280,8 @@ pub struct Services<S, Q, C> {
     pub deliveries: Deliveries<S, C>,
     /// The public map and «Я тоже».
     pub public: PublicMap<S, C>,
+    /// The time notifications are marked read at.
+    pub clock: C,
 }
 
 /// Everything the function's store implements.
@@ -309,6 +348,7 @@ where
             DeliverySettings::verifying(unsubscribe_key),
         ),
         public: PublicMap::new(d.store.clone(), d.clock.clone(), d.reference.clone()),
+        clock: d.clock.clone(),
     }
 }
 
@@ -444,7 +484,29 @@ where
                 kind: n.kind,
                 at: local_time(n.at, &tz),
                 text: n.text,
+                read: n.read_at.is_some(),
+                read_at: n.read_at.map(|t| local_time(t, &tz)),
             })))
+        }
+        Some(Operation::MarkNotificationsRead) => {
+            let body = json_body::<MarkReadRequest>(req)?;
+            let which = match (body.ids, body.up_to) {
+                (Some(ids), None) if !ids.is_empty() => ReadSelection::Ids(ids),
+                (None, Some(t)) => ReadSelection::UpTo(t.with_timezone(&chrono::Utc)),
+                _ => {
+                    return Err(ApiError::validation(
+                        "ids",
+                        "укажите либо непустой список ids, либо up_to — время, до которого всё прочитано",
+                    ))
+                }
+            };
+            let marked = services.notifications.mark_read(&actor, &which, services.clock.now()).await?;
+            let unread = services.notifications.unread(&actor).await?;
+            Ok(ok(&MarkReadView { marked, unread }))
+        }
+        Some(Operation::UnreadNotifications) => {
+            let unread = services.notifications.unread(&actor).await?;
+            Ok(ok(&UnreadView { unread, capped: unread >= UNREAD_CAP }))
         }
         Some(Operation::ExportMyData) => {
             let data = services.rights.export(&actor).await?;

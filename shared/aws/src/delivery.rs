@@ -257,6 +257,7 @@ mod tests {
             text: "Ваше сообщение направлено".into(),
             expires_at: None,
             message_number: None,
+            read_at: None,
         };
         let payload = Payload::Transition { notification, audience: Audience::Author };
         let planned = Delivery::planned("tr-1", Channel::Email, &alice, payload, at("2026-12-02T05:00:00Z"));

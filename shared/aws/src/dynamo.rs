@@ -12,8 +12,9 @@ use feedback_core::message::DueState;
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
-    notification_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord, NotificationStore,
-    OutboxItem, Quota, ReferenceStore, StoreError, SupportChange, Versioned,
+    notification_key, notification_time_key, CreateOutcome, IdempotencyRecord, MessageStore, MessageUpdate, NewRecord,
+    NotificationStore, OutboxItem, Quota, ReadSelection, ReferenceStore, StoreError, SupportChange, Versioned,
+    MARK_READ_MAX,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData, Status};
@@ -566,6 +567,10 @@ impl MessageStore for DynamoStore {
             .collect()
     }
 
+    async fn awaiting_moderation(&self, after: Option<&str>, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.query_index("GSI2", "SUBMITTED".to_owned(), after, None, limit).await
+    }
+
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
         let out = self
             .client
@@ -672,6 +677,10 @@ impl NotificationStore for DynamoStore {
         if let Some(expires) = notification.expires_at {
             item.insert(crate::schema::TABLE.ttl_attribute.into(), n(expires.timestamp()));
         }
+        if notification.read_at.is_none() {
+            item.insert("GSI2PK".into(), s(unread_pk(&notification.citizen)));
+            item.insert("GSI2SK".into(), s(notification_key(notification)));
+        }
         let res = self
             .client
             .put_item()
@@ -722,7 +731,89 @@ impl NotificationStore for DynamoStore {
         items.truncate(limit);
         Ok(items)
     }
+
+    /// Reads the unread ones from the resident's partition of the unread index (`GSI2`,
+    /// `UNREAD#<sub>`), then one `UpdateItem` each: the document with `read_at`, out of the
+    /// index, on condition it is still in it.
+    async fn mark_notifications_read(
+        &self,
+        citizen: &CitizenId,
+        which: &ReadSelection,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let before = match which {
+            ReadSelection::UpTo(t) => Some(notification_time_key(*t + chrono::Duration::milliseconds(1))),
+            ReadSelection::Ids(_) => None,
+        };
+        let unread =
+            self.query_gsi("GSI2", unread_pk(citizen), None, before.as_deref(), UNREAD_EXAMINED_MAX, true).await?;
+        let mut marked = 0;
+        for item in unread {
+            let mut n: Notification = read_doc(&item)?;
+            if let ReadSelection::Ids(ids) = which {
+                if !ids.contains(&n.id) {
+                    continue;
+                }
+            }
+            if marked == MARK_READ_MAX {
+                break;
+            }
+            n.read_at = Some(at);
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(citizen_pk(citizen)))
+                .key("SK", s(format!("NOTIF#{}", notification_key(&n))))
+                .update_expression("SET #doc = :doc REMOVE GSI2PK, GSI2SK")
+                .condition_expression("attribute_exists(GSI2PK)")
+                .expression_attribute_names("#doc", "doc")
+                .expression_attribute_values(":doc", doc(&n)?)
+                .send()
+                .await;
+            match res {
+                Ok(_) => marked += 1,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+                Err(e) => return Err(sdk_error("UpdateItem notification read", e)),
+            }
+        }
+        Ok(marked)
+    }
+
+    /// `Query` of the unread index with `Select=COUNT`, at most `cap` items read.
+    async fn unread_notifications(&self, citizen: &CitizenId, cap: usize) -> Result<usize, StoreError> {
+        let mut count = 0usize;
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk")
+                .expression_attribute_values(":pk", s(unread_pk(citizen)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .limit(i32::try_from(cap.saturating_sub(count).max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query GSI2 unread", e))?;
+            count += usize::try_from(page.count).unwrap_or(0);
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && count < cap => start = Some(k),
+                _ => return Ok(count.min(cap)),
+            }
+        }
+    }
 }
+
+/// The resident's partition of the unread notifications' index (`GSI2`).
+fn unread_pk(citizen: &CitizenId) -> String {
+    format!("UNREAD#{citizen}")
+}
+
+/// How many unread notifications one call to mark some read examines at most.
+const UNREAD_EXAMINED_MAX: usize = 1000;
 
 #[async_trait]
 impl PhotoStore for DynamoStore {

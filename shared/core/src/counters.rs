@@ -77,6 +77,10 @@ pub fn working_days_field(days: u32) -> &'static str {
 /// The counter of the status series: messages currently in the slot's status.
 pub const MESSAGES_FIELD: &str = "messages";
 
+/// The counter of the status series beside [`MESSAGES_FIELD`]: of the messages in the slot's
+/// status, those awaiting an answer past their deadline (`Facts::overdue_after`).
+pub const OVERDUE_NOW_FIELD: &str = "overdue_now";
+
 /// On DynamoDB, region-scope series are split over this many shards, picked by message id, so
 /// no single counter item takes every transition of the region. Sharding is the DynamoDB
 /// adapter's concern (`shards_of`, `shard_of`): the domain's keys and SQLite's rows have none.
@@ -293,20 +297,20 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
     // Status: the message leaves its old (status, authority) and joins the new one, counted on
     // its submission day.
     let submitted = f.submitted_day;
-    let before = entry.from.map(|s| (s, f.authority_before.clone()));
-    let after = Some((entry.to, f.authority_after.clone()));
+    let before = entry.from.map(|s| (s, f.authority_before.clone(), f.overdue_before));
+    let after = Some((entry.to, f.authority_after.clone(), f.overdue_after));
     if before != after {
         for (state, sign) in [(before, -1), (after, 1)] {
-            let Some((status, authority)) = state else { continue };
+            let Some((status, authority, overdue)) = state else { continue };
             for slot in [day_slot(submitted, status.as_str()), month_slot(submitted, status.as_str())] {
-                out.add(
-                    CounterKey { series: series_name(&Scope::Region, Series::Status), slot: slot.clone() },
-                    MESSAGES_FIELD,
-                    sign,
-                );
-                if let Some(a) = &authority {
-                    let own = Scope::Authority(a.clone());
-                    out.add(CounterKey { series: series_name(&own, Series::Status), slot }, MESSAGES_FIELD, sign);
+                let mut series = vec![series_name(&Scope::Region, Series::Status)];
+                series.extend(authority.iter().map(|a| series_name(&Scope::Authority(a.clone()), Series::Status)));
+                for series in series {
+                    let key = CounterKey { series, slot: slot.clone() };
+                    out.add(key.clone(), MESSAGES_FIELD, sign);
+                    if overdue {
+                        out.add(key, OVERDUE_NOW_FIELD, sign);
+                    }
                 }
             }
         }

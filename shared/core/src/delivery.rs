@@ -722,6 +722,7 @@ mod tests {
             at: at("2026-12-02T09:00:00Z"),
             text: "Орган <ответил> & ждёт".into(),
             expires_at: None,
+            read_at: None,
         }
     }
 

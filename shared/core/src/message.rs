@@ -324,6 +324,12 @@ impl Message {
         deadline_key(ms, &self.id)
     }
 
+    /// Its key in the list of messages awaiting moderation (`submitted`), by creation:
+    /// `<created ms:013>#<id>`.
+    pub fn moderation_key(&self) -> String {
+        deadline_key(self.created_at.timestamp_millis(), &self.id)
+    }
+
     /// Its place in the region's due-date index, while it awaits an answer.
     pub fn due_state(&self) -> Option<DueState> {
         if !self.awaits_answer() || self.deadline.is_none() {
@@ -528,7 +534,8 @@ pub struct Facts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heat_cell: Option<String>,
     /// Whether the message was overdue (flagged and still waiting for its answer) before the
-    /// transition and after it: the heat map's overdue counts follow the change.
+    /// transition and after it: the heat map's overdue counts and the queue's overdue counter
+    /// follow the change. Entries written before them have neither.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub overdue_before: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

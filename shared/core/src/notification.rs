@@ -41,6 +41,9 @@ pub struct Notification {
     /// expires the item by it, the embedded store prunes by age.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the resident read it; `None` while unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<DateTime<Utc>>,
 }
 
 impl Notification {
@@ -93,6 +96,7 @@ impl Notification {
             at: entry.at,
             text,
             expires_at: None,
+            read_at: None,
         })
     }
 }

@@ -284,6 +284,10 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<DateTime<Utc>>, StoreError>;
 
+    /// Messages awaiting moderation (still `submitted`), oldest first, only keys after `after`
+    /// (a `Message::moderation_key`) when given.
+    async fn awaiting_moderation(&self, after: Option<&str>, limit: usize) -> Result<Vec<Message>, StoreError>;
+
     /// Messages still in `submitted` that were created before `before`, oldest first.
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError>;
 
@@ -363,7 +367,31 @@ pub trait NotificationStore: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Notification>, StoreError>;
+
+    /// Marks the selected unread notifications of `citizen` read at `at`; returns how many it
+    /// marked. Already read ones keep their time: marking twice changes nothing.
+    async fn mark_notifications_read(
+        &self,
+        citizen: &CitizenId,
+        which: &ReadSelection,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError>;
+
+    /// How many of the resident's notifications are unread, counting no further than `cap`.
+    async fn unread_notifications(&self, citizen: &CitizenId, cap: usize) -> Result<usize, StoreError>;
 }
+
+/// Which of a resident's notifications to mark read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadSelection {
+    /// These ids (at most [`MARK_READ_MAX`]); ids that are not the resident's change nothing.
+    Ids(Vec<String>),
+    /// Every unread one made at or before this time, up to [`MARK_READ_MAX`] per call.
+    UpTo(DateTime<Utc>),
+}
+
+/// How many notifications one call marks read at most.
+pub const MARK_READ_MAX: usize = 500;
 
 /// The ordering key of a notification: time in milliseconds, zero-padded, then its id.
 pub fn notification_key(n: &Notification) -> String {

@@ -11,7 +11,8 @@ use crate::outbox::{commit, relay_pending};
 use crate::page::{Cursor, Limit, Page};
 use crate::policy::{acts_for, can_read, is_center_official, is_region_moderator};
 use crate::ports::{
-    notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReferenceStore, StoreError, WorkQueue,
+    notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReadSelection, ReferenceStore, StoreError,
+    WorkQueue, MARK_READ_MAX,
 };
 use crate::reference::Reference;
 use crate::region::RegionData;
@@ -43,11 +44,80 @@ impl RejectReason {
     }
 }
 
-/// Filters of an authority's queue.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Filters of an authority's queue. With neither `status` nor `all` it holds the messages that
+/// await an answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueFilter {
     pub status: Option<Status>,
+    /// Every bucket: open, answered, closed and rejected messages.
+    pub all: bool,
     pub overdue: Option<bool>,
+    /// Words every listed message's text or address must contain.
+    pub search: Option<SearchTerms>,
+}
+
+/// The words of a queue search, folded for comparison (lower case, «ё» as «е»).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms(Vec<String>);
+
+impl SearchTerms {
+    /// At most this many characters are searched for.
+    pub const MAX_CHARS: usize = 100;
+
+    /// The words of `raw`; an error says what to change. Blank input is no search (`Ok(None)`).
+    pub fn parse(raw: &str) -> Result<Option<SearchTerms>, &'static str> {
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err("поисковый запрос не длиннее 100 символов");
+        }
+        let words: Vec<String> = fold(raw)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(8)
+            .map(str::to_owned)
+            .collect();
+        Ok((!words.is_empty()).then_some(SearchTerms(words)))
+    }
+
+    /// Whether every word occurs in the message's text or address.
+    pub fn matches(&self, m: &Message) -> bool {
+        let hay = format!("{} {}", fold(&m.text), fold(m.address.as_deref().unwrap_or("")));
+        self.0.iter().all(|w| hay.contains(w.as_str()))
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).map(|c| if c == 'ё' { 'е' } else { c }).collect()
+}
+
+/// How many index entries one queue request examines at most while searching: the page budget
+/// that bounds a search's cost. A search that reaches it returns what it found with a cursor
+/// to continue from.
+pub const QUEUE_SEARCH_BUDGET: usize = 1000;
+
+/// How many entries a search reads from each source at a time.
+const SEARCH_CHUNK: usize = 100;
+
+/// The buckets of an authority's queue that are not `open`.
+const DONE_BUCKETS: [&str; 3] = ["answered", "closed", "rejected"];
+
+/// An authority's queue counts, from the analytics counters: exact, never by listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueCounts {
+    /// Messages awaiting the authority's answer (routed, in progress, reopened).
+    pub open: i64,
+    /// Of them, past their deadline. For the ЦУР: every overdue message of the region.
+    pub overdue: i64,
+    pub answered: i64,
+    pub closed: i64,
+    pub rejected: i64,
+}
+
+/// The authority whose queue the caller works: officials only.
+fn queue_authority(actor: &Actor) -> Result<AuthorityId, ServiceError> {
+    match (&actor.authority, actor.has(Role::Official)) {
+        (Some(a), true) => Ok(a.clone()),
+        _ => Err(ServiceError::Forbidden("очередь доступна сотрудникам органов власти")),
+    }
 }
 
 fn invalid(e: crate::message::InvalidTransition) -> ServiceError {
@@ -75,7 +145,9 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
     }
 
     /// The caller's authority's queue, nearest deadline first. The ЦУР's officials also see
-    /// every overdue message of the region.
+    /// every overdue message of the region. A search examines at most [`QUEUE_SEARCH_BUDGET`]
+    /// entries per request; when it stops there, the page may be short and its cursor continues
+    /// the search.
     pub async fn queue(
         &self,
         actor: &Actor,
@@ -83,39 +155,46 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         cursor: Option<Cursor>,
         limit: Limit,
     ) -> Result<Page<Message>, ServiceError> {
-        let authority = match (&actor.authority, actor.has(Role::Official)) {
-            (Some(a), true) => a.clone(),
-            _ => return Err(ServiceError::Forbidden("очередь доступна сотрудникам органов власти")),
-        };
+        let authority = queue_authority(actor)?;
         let snap = self.reference.snapshot().await?;
         let center = is_center_official(actor, &snap.value);
-        let bucket = match filter.status {
-            None => OPEN_BUCKET,
-            Some(Status::Submitted) => return Ok(Page { items: vec![], next_cursor: None }),
-            Some(Status::Routed | Status::InProgress | Status::Reopened) => OPEN_BUCKET,
-            Some(s) => s.as_str(),
+        let buckets: Vec<&str> = match (filter.status, filter.all) {
+            (Some(Status::Submitted), _) => return Ok(Page { items: vec![], next_cursor: None }),
+            (Some(Status::Routed | Status::InProgress | Status::Reopened), _) => vec![OPEN_BUCKET],
+            (Some(s), _) => vec![s.as_str()],
+            (None, false) => vec![OPEN_BUCKET],
+            (None, true) if filter.overdue == Some(true) => vec![OPEN_BUCKET],
+            (None, true) => std::iter::once(OPEN_BUCKET).chain(DONE_BUCKETS).collect(),
         };
-        let with_overdue = center && bucket == OPEN_BUCKET && filter.overdue != Some(false);
-        let keep =
-            |m: &Message| filter.status.is_none_or(|s| m.status == s) && filter.overdue.is_none_or(|o| m.overdue == o);
+        let with_overdue = center && buckets.contains(&OPEN_BUCKET) && filter.overdue != Some(false);
+        let keep = |m: &Message| {
+            filter.status.is_none_or(|s| m.status == s)
+                && filter.overdue.is_none_or(|o| m.overdue == o)
+                && filter.search.as_ref().is_none_or(|q| q.matches(m))
+        };
         let want = limit.get();
+        let chunk = if filter.search.is_some() { SEARCH_CHUNK.max(want + 1) } else { want + 1 };
         let mut after = cursor.map(|c| c.position().to_owned());
         let mut items: Vec<Message> = Vec::new();
+        let mut examined = 0usize;
+        let mut budget_spent = false;
         loop {
-            let chunk = want + 1;
-            let own = self.store.authority_queue(&authority, bucket, after.as_deref(), chunk).await?;
             // A full page from a source means it may have more: only keys up to its last one are complete.
             let mut bounds: Vec<String> = Vec::new();
-            let own_full = own.len() == chunk;
-            if own_full {
-                bounds.extend(own.last().map(Message::deadline_key));
+            let mut exhausted = true;
+            let mut merged: Vec<Message> = Vec::new();
+            for bucket in &buckets {
+                let part = self.store.authority_queue(&authority, bucket, after.as_deref(), chunk).await?;
+                if part.len() == chunk {
+                    exhausted = false;
+                    bounds.extend(part.last().map(Message::deadline_key));
+                }
+                merged.extend(part);
             }
-            let mut merged = own;
-            let mut region_full = false;
             if with_overdue {
                 let overdue = self.store.due_messages(DueState::Overdue, after.as_deref(), None, chunk).await?;
-                region_full = overdue.len() == chunk;
-                if region_full {
+                if overdue.len() == chunk {
+                    exhausted = false;
                     bounds.extend(overdue.last().map(Message::deadline_key));
                 }
                 merged.extend(overdue);
@@ -123,7 +202,6 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             merged.sort_by_key(Message::deadline_key);
             merged.dedup_by_key(|m| m.id);
             let safe_bound = bounds.into_iter().min();
-            let exhausted = !own_full && !region_full;
             let mut last_seen = None;
             for m in merged {
                 let key = m.deadline_key();
@@ -132,6 +210,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                         break;
                     }
                 }
+                examined += 1;
                 last_seen = Some(key);
                 if keep(&m) {
                     items.push(m);
@@ -139,15 +218,72 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                         break;
                     }
                 }
+                if filter.search.is_some() && examined >= QUEUE_SEARCH_BUDGET {
+                    budget_spent = true;
+                    break;
+                }
             }
             if items.len() > want || exhausted || last_seen.is_none() {
                 break;
+            }
+            if budget_spent {
+                let next_cursor = last_seen.map(|k| Cursor::new(&k).encode());
+                return Ok(Page { items, next_cursor });
             }
             after = last_seen;
         }
         let next_cursor = if items.len() > want {
             items.truncate(want);
             items.last().map(|m| Cursor::new(&m.deadline_key()).encode())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The counts of the caller's authority's queue, from the analytics counters of its current
+    /// statuses (`counters::deltas`, the status series): exact and read without listing.
+    pub async fn queue_counts(&self, actor: &Actor) -> Result<QueueCounts, ServiceError>
+    where
+        S: crate::analytics::CounterStore,
+    {
+        let authority = queue_authority(actor)?;
+        let snap = self.reference.snapshot().await?;
+        let own = crate::analytics::counters::status_totals(&self.store, &crate::counters::Scope::Authority(authority))
+            .await?;
+        let mut counts = QueueCounts {
+            open: own.messages(&[Status::Routed, Status::InProgress, Status::Reopened]),
+            overdue: own.overdue(),
+            answered: own.messages(&[Status::Answered]),
+            closed: own.messages(&[Status::Closed]),
+            rejected: own.messages(&[Status::Rejected]),
+        };
+        if is_center_official(actor, &snap.value) {
+            let region =
+                crate::analytics::counters::status_totals(&self.store, &crate::counters::Scope::Region).await?;
+            counts.overdue = region.overdue();
+        }
+        Ok(counts)
+    }
+
+    /// Messages awaiting moderation (still `submitted`), oldest first: for the region's
+    /// moderators and admins.
+    pub async fn awaiting_moderation(
+        &self,
+        actor: &Actor,
+        cursor: Option<Cursor>,
+        limit: Limit,
+    ) -> Result<Page<Message>, ServiceError> {
+        let snap = self.reference.snapshot().await?;
+        let region_admin = actor.has(Role::Admin) && actor.in_region(&snap.value.region.code);
+        if !is_region_moderator(actor, &snap.value) && !region_admin {
+            return Err(ServiceError::Forbidden("список на модерации доступен модераторам"));
+        }
+        let after = cursor.map(|c| c.position().to_owned());
+        let mut items = self.store.awaiting_moderation(after.as_deref(), limit.get() + 1).await?;
+        let next_cursor = if items.len() > limit.get() {
+            items.truncate(limit.get());
+            items.last().map(|m| Cursor::new(&m.moderation_key()).encode())
         } else {
             None
         };
@@ -520,7 +656,37 @@ impl<N: NotificationStore> Notifications<N> {
         };
         Ok(Page { items, next_cursor })
     }
+
+    /// Marks the caller's selected notifications read now; returns how many changed. Marking
+    /// read ones again changes nothing.
+    pub async fn mark_read(
+        &self,
+        actor: &Actor,
+        which: &ReadSelection,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("уведомления доступны жителям"));
+        }
+        if let ReadSelection::Ids(ids) = which {
+            if ids.len() > MARK_READ_MAX {
+                return Err(ServiceError::field("ids", "не больше 500 уведомлений за раз"));
+            }
+        }
+        Ok(self.store.mark_notifications_read(&actor.id, which, now).await?)
+    }
+
+    /// How many of the caller's notifications are unread, up to [`UNREAD_CAP`].
+    pub async fn unread(&self, actor: &Actor) -> Result<usize, ServiceError> {
+        if !actor.has(Role::Citizen) {
+            return Err(ServiceError::Forbidden("уведомления доступны жителям"));
+        }
+        Ok(self.store.unread_notifications(&actor.id, UNREAD_CAP).await?)
+    }
 }
+
+/// The unread count stops here: the portal shows «99+».
+pub const UNREAD_CAP: usize = 100;
 
 /// Field errors for the text of an answer.
 pub fn parse_answer_text(raw: &str) -> Result<MessageText, ServiceError> {

@@ -4,7 +4,7 @@
 use crate::{backend, from_json, SqliteStore};
 use async_trait::async_trait;
 use feedback_core::analytics::{
-    CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, SCORECARD_FIELDS,
+    CounterKey, CounterRow, Counters, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, OVERDUE_NOW_FIELD, SCORECARD_FIELDS,
 };
 use feedback_core::ports::{CounterStore, HistoryPage, HistoryScan, StoreError};
 use feedback_core::HistoryEntry;
@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 /// The field columns, in table order.
 fn fields() -> impl Iterator<Item = &'static str> {
-    EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD]).chain(SCORECARD_FIELDS)
+    EVENT_FIELDS.iter().copied().chain([MESSAGES_FIELD, OVERDUE_NOW_FIELD]).chain(SCORECARD_FIELDS)
 }
 
 /// The scorecards' columns, added to a database made before them (`SCORECARD_FIELDS`).

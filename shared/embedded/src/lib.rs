@@ -430,7 +430,11 @@ const PHOTO_INDEX_COLUMNS: &[(&str, &str)] = &[("owner", "TEXT"), ("created_ms",
 const COMMENT_FLAG_COLUMNS: &[(&str, &str)] = &[("reason", "TEXT")];
 
 /// Counter fields added after the table: `supporters` («Я тоже», `EventKind::Support`).
-const COUNTER_COLUMNS: &[(&str, &str)] = &[("supporters", "INTEGER NOT NULL DEFAULT 0")];
+const COUNTER_COLUMNS: &[(&str, &str)] =
+    &[("supporters", "INTEGER NOT NULL DEFAULT 0"), ("overdue_now", "INTEGER NOT NULL DEFAULT 0")];
+
+/// The unread index's column: 1 while a notification is unread, NULL once read.
+const NOTIFICATION_READ_COLUMNS: &[(&str, &str)] = &[("unread", "INTEGER")];
 
 /// The retention index's column: closed messages still linked to their author
 /// (`Message::retention_key`).
@@ -467,12 +471,16 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         conn.execute_batch(BACKFILL_RETENTION_INDEX)?;
     }
     add_missing_columns(conn, "photos", PHOTO_INDEX_COLUMNS)?;
+    if add_missing_columns(conn, "notifications", NOTIFICATION_READ_COLUMNS)? > 0 {
+        conn.execute_batch("UPDATE notifications SET unread = 1 WHERE json_extract(doc, '$.read_at') IS NULL")?;
+    }
     add_missing_columns(conn, "comment_flags", COMMENT_FLAG_COLUMNS)?;
     add_missing_columns(conn, "counter_items", COUNTER_COLUMNS)?;
     add_missing_columns(conn, "counter_items", &counters::scorecard_columns())?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
-         CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;",
+         CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;
+         CREATE INDEX IF NOT EXISTS notifications_unread ON notifications(citizen, sort_key) WHERE unread = 1;",
     )?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;

@@ -11,8 +11,8 @@ use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
     notification_key, notification_time_key, CreateOutcome, Expiry, IdempotencyRecord, MessageStore, MessageUpdate,
-    NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReferenceStore, StoreError, SupportChange,
-    Versioned,
+    NewRecord, NotificationStore, Outbox, OutboxItem, Pruned, Quota, Quotas, ReadSelection, ReferenceStore, StoreError,
+    SupportChange, Versioned, MARK_READ_MAX,
 };
 use feedback_core::values::IdempotencyKey;
 use feedback_core::{HistoryEntry, Message, RegionData};
@@ -369,6 +369,24 @@ impl MessageStore for SqliteStore {
             .await
     }
 
+    async fn awaiting_moderation(&self, after: Option<&str>, limit: usize) -> Result<Vec<Message>, StoreError> {
+        let (after_ms, after_id) = after
+            .and_then(|a| a.split_once('#'))
+            .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_owned())))
+            .unwrap_or((-1, String::new()));
+        self.db
+            .tx(move |tx| {
+                docs(
+                    tx,
+                    "SELECT doc FROM messages WHERE status = 'submitted'
+                       AND (created_ms > ?1 OR (created_ms = ?1 AND id > ?2))
+                     ORDER BY created_ms, id LIMIT ?3",
+                    params![after_ms, after_id, limit as i64],
+                )
+            })
+            .await
+    }
+
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
         let before = before.timestamp_millis();
         self.db
@@ -527,12 +545,14 @@ impl ReferenceStore for SqliteStore {
 impl NotificationStore for SqliteStore {
     async fn put_notification(&self, n: &Notification) -> Result<bool, StoreError> {
         let (id, citizen, key, doc) = (n.id.clone(), n.citizen.to_string(), notification_key(n), json(n)?);
+        let unread = n.read_at.is_none().then_some(1i64);
         self.db
             .tx(move |tx| {
                 let inserted = tx
                     .execute(
-                        "INSERT INTO notifications (id, citizen, sort_key, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(id) DO NOTHING",
-                        params![id, citizen, key, doc],
+                        "INSERT INTO notifications (id, citizen, sort_key, doc, unread) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT(id) DO NOTHING",
+                        params![id, citizen, key, doc, unread],
                     )
                     .map_err(backend)?;
                 Ok(inserted == 1)
@@ -554,6 +574,65 @@ impl NotificationStore for SqliteStore {
                     "SELECT doc FROM notifications WHERE citizen = ?1 AND sort_key < ?2 ORDER BY sort_key DESC LIMIT ?3",
                     params![citizen, before, limit as i64],
                 )
+            })
+            .await
+    }
+
+    /// One `UPDATE` per id, or one over the unread index up to the time, in one transaction;
+    /// the document gets `read_at` and the row leaves the unread index.
+    async fn mark_notifications_read(
+        &self,
+        citizen: &CitizenId,
+        which: &ReadSelection,
+        at: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let (citizen, which) = (citizen.to_string(), which.clone());
+        let read_at = serde_json::to_value(at)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .ok_or_else(|| StoreError::backend("writing read_at", "not a string"))?;
+        self.db
+            .tx(move |tx| {
+                const SET: &str = "UPDATE notifications SET unread = NULL, doc = json_set(doc, '$.read_at', ?1)";
+                match which {
+                    ReadSelection::Ids(ids) => {
+                        let mut stmt = tx
+                            .prepare_cached(&format!("{SET} WHERE citizen = ?2 AND id = ?3 AND unread = 1"))
+                            .map_err(backend)?;
+                        let mut marked = 0;
+                        for id in ids.iter().take(MARK_READ_MAX) {
+                            marked += stmt.execute(params![read_at, citizen, id]).map_err(backend)?;
+                        }
+                        Ok(marked)
+                    }
+                    ReadSelection::UpTo(up_to) => {
+                        let below = notification_time_key(up_to + chrono::Duration::milliseconds(1));
+                        tx.execute(
+                            &format!(
+                                "{SET} WHERE id IN (SELECT id FROM notifications
+                                   WHERE citizen = ?2 AND unread = 1 AND sort_key < ?3 ORDER BY sort_key LIMIT ?4)"
+                            ),
+                            params![read_at, citizen, below, MARK_READ_MAX as i64],
+                        )
+                        .map_err(backend)
+                    }
+                }
+            })
+            .await
+    }
+
+    async fn unread_notifications(&self, citizen: &CitizenId, cap: usize) -> Result<usize, StoreError> {
+        let citizen = citizen.to_string();
+        self.db
+            .tx(move |tx| {
+                let n: i64 = tx
+                    .query_row(
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE citizen = ?1 AND unread = 1 LIMIT ?2)",
+                        params![citizen, cap as i64],
+                        |r| r.get(0),
+                    )
+                    .map_err(backend)?;
+                Ok(usize::try_from(n).unwrap_or(0))
             })
             .await
     }

@@ -85,6 +85,8 @@ route_table! {
     GetMessage: GET "/v1/messages/{id}" => SUBMIT_MESSAGE, Jwt;
     RateMessage: POST "/v1/messages/{id}/rating" => SUBMIT_MESSAGE, Jwt;
     ListNotifications: GET "/v1/me/notifications" => SUBMIT_MESSAGE, Jwt;
+    MarkNotificationsRead: POST "/v1/me/notifications/read" => SUBMIT_MESSAGE, Jwt;
+    UnreadNotifications: GET "/v1/me/notifications/unread" => SUBMIT_MESSAGE, Jwt;
     ExportMyData: GET "/v1/me/data" => SUBMIT_MESSAGE, Jwt;
     EraseMe: DELETE "/v1/me" => SUBMIT_MESSAGE, Jwt;
     GetPreferences: GET "/v1/me/preferences" => SUBMIT_MESSAGE, Jwt;
@@ -106,6 +108,8 @@ route_table! {
     AnnouncePhoto: POST "/v1/photos" => SUBMIT_MESSAGE, Jwt;
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;
+    AuthorityQueueCounts: GET "/v1/authority/messages/counts" => HANDLE_MESSAGES, Jwt;
+    AwaitingModeration: GET "/v1/moderation/messages" => HANDLE_MESSAGES, Jwt;
     TakeMessage: POST "/v1/messages/{id}/take" => HANDLE_MESSAGES, Jwt;
     AnswerMessage: POST "/v1/messages/{id}/answer" => HANDLE_MESSAGES, Jwt;
     RedirectMessage: POST "/v1/messages/{id}/redirect" => HANDLE_MESSAGES, Jwt;

@@ -22,6 +22,7 @@ use feedback_core::public::{Cluster, Clusters, Nearby, PublicMessage, PublicPage
 use feedback_core::region::RoutingRule;
 use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
+use feedback_core::workflow::QueueCounts;
 use feedback_lambda::problem::Problem;
 use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest};
 use open311::Open311Error;
@@ -34,8 +35,9 @@ use reference_data::{
     AuthorityView, CategoryHit, CategorySearchResults, CategoryView, Health, MunicipalityView, RuleRequest,
 };
 use submit_message::{
-    NewMessageRequest, NotificationDeliveryLog, NotificationView, PhotoDownloadView, PhotoRequest, PhotoUploadView,
-    PushPublicKeyView, PushSubscriptionRequest, RatingRequest, UnsubscribedView,
+    MarkReadRequest, MarkReadView, NewMessageRequest, NotificationDeliveryLog, NotificationView, PhotoDownloadView,
+    PhotoRequest, PhotoUploadView, PushPublicKeyView, PushSubscriptionRequest, RatingRequest, UnreadView,
+    UnsubscribedView,
 };
 use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest, WebhookList, WebhookView};
 
@@ -48,6 +50,10 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     PhotoRequest,
     MessageView,
     NotificationView,
+    MarkReadRequest,
+    MarkReadView,
+    UnreadView,
+    QueueCounts,
     ResidentData,
     Erasure,
     Preferences,
@@ -359,6 +365,10 @@ pub fn operation(route: &Route) -> Operation {
             op("Оценить ответ или переоткрыть", Json("RatingRequest"), Out("MessageView")).problems(&[409])
         }
         Op::ListNotifications => op("Мои уведомления", NoBody, Page("NotificationView")).paged(),
+        Op::MarkNotificationsRead => {
+            op("Отметить уведомления прочитанными", Json("MarkReadRequest"), Out("MarkReadView"))
+        }
+        Op::UnreadNotifications => op("Сколько уведомлений не прочитано", NoBody, Out("UnreadView")),
         Op::ExportMyData => op("Все мои данные одним документом", NoBody, Out("ResidentData")),
         Op::EraseMe => op("Удалить мои данные", NoBody, Out("Erasure")).problems(&[409]),
         Op::GetPreferences => op("Мои настройки уведомлений", NoBody, Out("Preferences")),
@@ -419,9 +429,22 @@ pub fn operation(route: &Route) -> Operation {
         }
         Op::DownloadPhoto => op("Адрес фото", NoBody, Out("PhotoDownloadView")),
         Op::AuthorityQueue => op("Очередь ведомства", NoBody, Page("MessageView")).paged().query([
-            param("status", json!({"$ref": "#/components/schemas/Status"}), "Только в этом статусе."),
+            param(
+                "status",
+                json!({"type": "string", "enum": ["open", "all", "routed", "in_progress", "answered", "closed",
+                    "rejected", "reopened"], "default": "open"}),
+                "Ожидающие ответа (open, по умолчанию), все (all) или только в этом статусе.",
+            ),
             param("overdue", json!({"type": "boolean"}), "Только просроченные (true) или нет (false)."),
+            param(
+                "q",
+                json!({"type": "string", "maxLength": 100}),
+                "Слова, которые есть в тексте или адресе. Поиск просматривает не больше 1000 сообщений за запрос: \
+                 страница может быть короче limit, а next_cursor продолжает поиск.",
+            ),
         ]),
+        Op::AuthorityQueueCounts => op("Счётчики очереди ведомства", NoBody, Out("QueueCounts")),
+        Op::AwaitingModeration => op("Сообщения на модерации", NoBody, Page("MessageView")).paged(),
         Op::TakeMessage => op("Взять в работу", NoBody, Out("MessageView")).problems(&[409]),
         Op::AnswerMessage => op("Ответить", Json("AnswerRequest"), Out("MessageView")).problems(&[409]),
         Op::RedirectMessage => op("Перенаправить", Json("RedirectRequest"), Out("MessageView")).problems(&[409]),

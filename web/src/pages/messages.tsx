@@ -1,12 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Schemas } from "../api";
+import { unread$ } from "../unread";
 import { fmtDate, fmtDateTime, messageRef, REJECT_REASONS, ROLE, STATUS } from "../format";
 import { loadReference, type Reference } from "../reference";
 import { navigate, useLocation } from "../router";
 import { hasRole, session } from "../session";
 import { useSignal } from "../signal";
 import { Button, ErrorBox, focusError, Loading, Page, Pager, Select, StatusBadge, useQueryFilter, Success, TextArea, TextInput, toApiError, useId, useFormRequest, useLoad, usePager } from "../ui";
-import { MessageLookup } from "./polls";
 import { SubmitForm } from "./submit";
 
 export type History = Schemas["HistoryView"];
@@ -409,6 +409,16 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
 export function Notifications() {
   const pager = usePager();
   const list = useLoad(() => api.get("/v1/me/notifications", { query: { limit: 20, cursor: pager.cursor } }), [pager.cursor]);
+  // What the resident has seen is read: everything up to the newest notification shown.
+  useEffect(() => {
+    const shown = list.data?.items ?? [];
+    const unreadShown = shown.filter((n) => !n.read).map((n) => n.id);
+    if (unreadShown.length === 0) return;
+    api.post("/v1/me/notifications/read", { body: { ids: unreadShown } }).then(
+      (r) => unread$.set({ unread: r.unread, capped: r.unread >= 100 }),
+      () => undefined,
+    );
+  }, [list.data]);
   return (
     <Page title="Уведомления">
       {list.loading && <Loading />}
@@ -417,7 +427,8 @@ export function Notifications() {
       {list.data && list.data.items.length > 0 && (
         <ul class="cards" aria-label="Уведомления">
           {list.data.items.map((n) => (
-            <li class="card" key={n.id}>
+            <li class={n.read ? "card" : "card card-unread"} key={n.id} data-read={n.read ? "yes" : "no"}>
+              {!n.read && <span class="badge badge-routed">Новое</span>}
               <p>{n.text}</p>
               <p class="meta">
                 {fmtDateTime(n.at)} · <a href={`/messages/${n.message_id}`}>открыть сообщение</a>
@@ -431,28 +442,89 @@ export function Notifications() {
   );
 }
 
+/** A short message number as the platform prints it: region, then six or more digits (`72-000123`). */
+export const MESSAGE_NUMBER = /^\d{2}-\d{6,}$/;
+
+/**
+ * The message with this short number, through `GET /v1/messages/by-number/{number}`; `null` when
+ * there is none. The route is not in this build's API document, so it is called untyped.
+ */
+export async function findByNumber(number: string): Promise<Message | null> {
+  try {
+    return await api.get("/v1/messages/by-number/{number}", { path: { number } });
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+function QueueSearch(props: { q: string; onSearch: (q: string) => void }) {
+  const [text, setText] = useState(props.q);
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => setText(props.q), [props.q]);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const v = text.trim();
+    setError(undefined);
+    if (MESSAGE_NUMBER.test(v)) {
+      try {
+        const m = await findByNumber(v);
+        if (m) navigate(`/messages/${m.id}`);
+        else setError(`Сообщения с номером ${v} нет. Проверьте номер.`);
+      } catch (err) {
+        setError(toApiError(err).detail);
+      }
+      return;
+    }
+    if (v.length > 100) {
+      setError("Поисковый запрос — не длиннее 100 символов.");
+      return;
+    }
+    props.onSearch(v);
+  };
+  return (
+    <form class="filters" role="search" onSubmit={submit} noValidate aria-label="Поиск в очереди">
+      <TextInput label="Адрес, слова из текста или номер" value={text} onValue={setText} error={error} autoComplete="off" />
+      <div class="field field-button">
+        <Button type="submit">Найти</Button>
+      </div>
+    </form>
+  );
+}
+
 export function Queue() {
   const [status, setStatus] = useQueryFilter("status");
   const [overdueFlag, setOverdue] = useQueryFilter("overdue");
+  const [q, setQ] = useQueryFilter("q");
   const overdue = overdueFlag === "1";
   const pager = usePager();
   const ref = useLoad(loadReference, []);
+  const counts = useLoad(() => api.get("/v1/authority/messages/counts"), []);
   const s = session.value;
   const list = useLoad(
-    () => api.get("/v1/authority/messages", { query: { status: (status as Schemas["Status"]) || undefined, overdue: overdue ? true : undefined, limit: 20, cursor: pager.cursor } }),
-    [status, overdue, pager.cursor],
+    () =>
+      api.get("/v1/authority/messages", {
+        query: { status: (status as "all") || undefined, overdue: overdue ? true : undefined, q: q || undefined, limit: 20, cursor: pager.cursor },
+      }),
+    [status, overdue, q, pager.cursor],
   );
-  const statuses: [string, string][] = ["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k) => [k, STATUS[k]]);
+  const statuses: [string, string][] = [["all", "Все"], ...["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k): [string, string] => [k, STATUS[k]])];
+  const c = counts.data;
   return (
     <Page title="Очередь сообщений" lead={s?.authority && ref.data ? ref.data.authority(s.authority) : undefined}>
-      <MessageLookup />
+      {c && (
+        <p class="queue-counts" data-testid="queue-counts">
+          Открытых: <strong>{c.open}</strong>, просрочено: <strong>{c.overdue}</strong> · с ответом: {c.answered}, закрыто: {c.closed}, отклонено: {c.rejected}
+        </p>
+      )}
+      <QueueSearch q={q} onSearch={setQ} />
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Фильтры">
         <Select
           label="Статус"
           value={status}
           onValue={setStatus}
           options={statuses}
-          placeholder="Все открытые"
+          placeholder="Открытые"
         />
         <label class="checkbox">
           <input
@@ -463,9 +535,14 @@ export function Queue() {
           Только просроченные
         </label>
       </form>
+      {q && list.data && list.data.items.length < 20 && list.data.next_cursor && (
+        <p class="hint" role="status">
+          Поиск просмотрел часть очереди. Нажмите «Далее →», чтобы искать дальше.
+        </p>
+      )}
       {list.loading && <Loading />}
       <ErrorBox error={list.error} />
-      {list.data && list.data.items.length === 0 && <p>В очереди нет сообщений.</p>}
+      {list.data && list.data.items.length === 0 && <p>{q ? "Ничего не найдено." : "В очереди нет сообщений."}</p>}
       {list.data && list.data.items.length > 0 && (
         <table class="table queue">
           <caption class="visually-hidden">Сообщения по сроку ответа, ближайший первым</caption>
@@ -497,6 +574,38 @@ export function Queue() {
             ))}
           </tbody>
         </table>
+      )}
+      <Pager page={pager.page} next={list.data?.next_cursor} onNext={() => list.data?.next_cursor && pager.next(list.data.next_cursor)} onPrev={pager.prev} />
+    </Page>
+  );
+}
+
+/** Messages awaiting moderation, oldest first: for the region's moderators and admins. */
+export function AwaitingModeration() {
+  const pager = usePager();
+  const ref = useLoad(loadReference, []);
+  const list = useLoad(() => api.get("/v1/moderation/messages", { query: { limit: 20, cursor: pager.cursor } }), [pager.cursor]);
+  return (
+    <Page title="Сообщения на модерации" lead="Сообщения, которые ещё не направлены в ответственный орган, — старые первыми.">
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error ?? ref.error} />
+      {list.data && list.data.items.length === 0 && <p>Сообщений на модерации нет.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <ul class="cards" aria-label="Сообщения на модерации">
+          {list.data.items.map((m) => (
+            <li class="card" key={m.id}>
+              <a href={`/messages/${m.id}`} class="card-link">
+                {ref.data?.category(m.category_id) ?? m.category_id}
+              </a>
+              <StatusBadge status={m.status} overdue={m.overdue} />
+              <p class="clip">{m.text}</p>
+              <p class="meta">
+                {fmtDateTime(m.created_at)}
+                {m.address ? ` · ${m.address}` : ""}
+              </p>
+            </li>
+          ))}
+        </ul>
       )}
       <Pager page={pager.page} next={list.data?.next_cursor} onNext={() => list.data?.next_cursor && pager.next(list.data.next_cursor)} onPrev={pager.prev} />
     </Page>

@@ -4,8 +4,9 @@
 pub(crate) use crate::counters::{day_slot, month_slot, series_name, Series};
 pub use crate::counters::{
     deltas, deltas_of_history, shard_of, shards_of, working_days_field, CounterKey, Counters, Scope, EVENT_FIELDS,
-    MESSAGES_FIELD, REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
+    MESSAGES_FIELD, OVERDUE_NOW_FIELD, REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
 };
+use crate::message::Status;
 use crate::ports::{HistoryScan, StoreError};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -23,6 +24,38 @@ pub struct SlotRange {
 pub struct CounterRow {
     pub key: CounterKey,
     pub fields: BTreeMap<String, i64>,
+}
+
+/// A scope's messages by current status, with the overdue among them, summed over every month
+/// of the status series (one range: a `Query` per shard on DynamoDB, one indexed range on SQLite).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusTotals {
+    by_status: BTreeMap<String, (i64, i64)>,
+}
+
+impl StatusTotals {
+    /// Messages now in any of `statuses`.
+    pub fn messages(&self, statuses: &[Status]) -> i64 {
+        statuses.iter().filter_map(|s| self.by_status.get(s.as_str())).map(|(n, _)| *n).sum::<i64>().max(0)
+    }
+
+    /// Messages now awaiting an answer past their deadline.
+    pub fn overdue(&self) -> i64 {
+        self.by_status.values().map(|(_, o)| *o).sum::<i64>().max(0)
+    }
+}
+
+/// Reads a scope's [`StatusTotals`] from the month slots of its status series.
+pub async fn status_totals<S: CounterStore + ?Sized>(store: &S, scope: &Scope) -> Result<StatusTotals, StoreError> {
+    let range = SlotRange { series: series_name(scope, Series::Status), slot_from: "M".into(), slot_to: "M~".into() };
+    let mut out = StatusTotals::default();
+    for row in store.read_counters(std::slice::from_ref(&range)).await? {
+        let status = row.key.slot.split_once('|').map(|(_, k)| k).unwrap_or("").to_owned();
+        let entry = out.by_status.entry(status).or_default();
+        entry.0 += row.fields.get(MESSAGES_FIELD).copied().unwrap_or(0);
+        entry.1 += row.fields.get(OVERDUE_NOW_FIELD).copied().unwrap_or(0);
+    }
+    Ok(out)
 }
 
 /// Compares stored counters with a recount; the differences, as (key, field, stored, expected).

@@ -17,8 +17,8 @@ pub mod service;
 pub use crate::message::{EventKind, Facts};
 pub use counters::{
     deltas, deltas_of_history, differences, recount, shard_of, shards_of, working_days_field, CounterKey, CounterRow,
-    CounterStore, Counters, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, REGION_SHARDS, SCORECARD_FIELDS,
-    WORKING_DAY_BUCKETS,
+    CounterStore, Counters, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, OVERDUE_NOW_FIELD, REGION_SHARDS,
+    SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
 };
 pub use plan::{plan, DateRange, GroupBy, MAX_RANGE_DAYS};
 pub use report::{
