@@ -12,7 +12,6 @@
 //!   through the [`CounterStore`]: a request costs the cells of the box, never the messages.
 
 use crate::actor::{Actor, Role};
-use crate::analytics::SlotRange;
 use crate::counters::{cell_series, MESSAGES_FIELD};
 use crate::error::{FieldErrors, ServiceError};
 use crate::geo::{self, BBox};
@@ -37,9 +36,8 @@ pub const MAX_LIMIT: usize = 200;
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most public messages one list request examines (before its filters), to bound its cost.
 pub const MAX_EXAMINED: usize = 2000;
-/// The most cells one cluster request reads; a box that touches more cells at its zoom's
-/// precision is clustered one precision coarser, and so on.
-pub const MAX_CELLS: u64 = 256;
+pub use crate::analytics::cells::MAX_CELLS;
+use crate::analytics::cells::{check_category, cover_ranges, in_category};
 /// The most open messages near a place that `nearby` considers.
 pub const NEARBY_LIMIT: usize = 200;
 
@@ -434,45 +432,6 @@ where
         }
         Err(StoreError::Conflict.into())
     }
-}
-
-/// The slot ranges that read the cells of a box at precision `p` from the series `series` names
-/// (`counters::cell_series`, `counters::heat_series`): one range per parent cell (one level up),
-/// from the first to the last of its children the box touches. At precision 2 a box touches at
-/// most 32 × 32 cells: the whole world.
-pub(crate) fn cover_ranges(bbox: &BBox, p: usize, series: fn(usize, &str) -> String) -> Vec<SlotRange> {
-    let cells = bbox.cover(p, MAX_CELLS.max(1024)).unwrap_or_default();
-    let mut spans: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-    for cell in &cells {
-        let parent = cell.get(..p - 1).unwrap_or(cell);
-        let span = spans.entry(parent).or_insert((cell, cell));
-        span.0 = span.0.min(cell);
-        span.1 = span.1.max(cell);
-    }
-    spans
-        .iter()
-        .map(|(parent, (first, last))| SlotRange {
-            series: series(p, parent),
-            slot_from: (*first).to_owned(),
-            slot_to: format!("{last}~"),
-        })
-        .collect()
-}
-
-pub(crate) fn check_category(region: &RegionData, category: Option<&CategoryId>) -> Result<(), ServiceError> {
-    match category {
-        Some(c) if region.category(c).is_none() => Err(ServiceError::field("category_id", "неизвестная категория")),
-        _ => Ok(()),
-    }
-}
-
-/// Whether `category` is `wanted` or one of its subcategories.
-pub(crate) fn in_category(region: &RegionData, category: &str, wanted: &CategoryId) -> bool {
-    category == wanted.as_str()
-        || region
-            .categories
-            .iter()
-            .any(|c| c.id.as_str() == category && c.parent_id.as_ref().is_some_and(|p| p == wanted))
 }
 
 fn matches(region: &RegionData, q: &ListQuery, m: &Message) -> bool {

@@ -3,13 +3,13 @@
 //! series `H|…`) that the transitions keep in their own transaction, so a request costs the
 //! cells of the box, never the messages, and the counts are exact.
 
+use super::cells::{check_category, cover_ranges, in_category, MAX_CELLS};
 use crate::actor::{Actor, Role};
 use crate::counters::{heat_series, MESSAGES_FIELD, OVERDUE_FIELD};
 use crate::error::{FieldErrors, ServiceError};
 use crate::geo::{self, BBox};
 use crate::ids::{CategoryId, MunicipalityId};
 use crate::policy::is_center_official;
-use crate::public::{check_category, cover_ranges, in_category, MAX_CELLS};
 use crate::region::RegionData;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@
 //! range covers them and single days at the edges, so their cost follows the number of groups in
 //! the answer, not the number of messages. See `docs/analytics.md`.
 
+pub mod cells;
 pub mod counters;
 pub mod heatmap;
 pub mod plan;
