@@ -153,15 +153,16 @@ async fn docs(store: &SqliteStore, sql: &'static str) -> Vec<String> {
         .unwrap()
 }
 
-/// Everything a run wrote that does not depend on the random bits of ids and receipts: each
-/// message with its history (without ids and the notes that name them), each poll with its tally.
+/// Everything a run wrote that does not depend on the random bits of ids and receipts, nor on
+/// the order concurrent submissions took their numbers in: each message with its history
+/// (without ids, numbers and the notes that name them), each poll with its tally.
 async fn written(dir: &Path) -> Vec<String> {
     let store = SqliteStore::new(Db::open(&dir.join("feedback.db")).unwrap());
     let mut out = Vec::new();
     for doc in docs(&store, "SELECT doc FROM messages").await {
         let message: Message = serde_json::from_str(&doc).unwrap();
         let mut m = serde_json::to_value(&message).unwrap();
-        for key in ["id", "duplicate_of", "duplicate_ids"] {
+        for key in ["id", "number", "duplicate_of", "duplicate_ids"] {
             m.as_object_mut().unwrap().remove(key);
         }
         let history: Vec<serde_json::Value> = store
@@ -211,6 +212,18 @@ async fn the_same_seed_and_window_write_the_same_activity() {
     assert_eq!(kinds.values().sum::<u64>(), ra.transitions.iter().map(|(_, n)| n).sum::<u64>());
     let (wa, wb, wc) = (written(&a).await, written(&b).await, written(&c).await);
     assert_eq!(wa.len(), 202);
+    let numbers: std::collections::BTreeSet<String> = docs(&store, "SELECT doc FROM messages")
+        .await
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<Message>(d)
+                .unwrap()
+                .number
+                .expect("every generated message has a number")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(numbers.len(), 200, "each message its own number");
     assert!(wa == wb, "two runs with the same seed differ");
     assert!(wa != wc, "another seed gives other activity");
     for dir in [a, b, c] {
