@@ -1347,7 +1347,7 @@ test("the public map: clusters from the tile fixture, the list beside it and a c
   const list = page.getByTestId("public-list");
   await list.getByText(/Глубокая яма у пешеходного перехода/).waitFor();
   await axe(page, "public map");
-  await shot(page, "19-public-map");
+  await shot(page, "24-public-map");
   await list.locator("li", { hasText: "Глубокая яма у пешеходного перехода" }).getByRole("button", { name: /Подробнее/ }).click();
   const card = page.getByTestId("public-card");
   await card.getByText(ANSWER_TEXT).waitFor();
@@ -1363,7 +1363,7 @@ test("the public map: clusters from the tile fixture, the list beside it and a c
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
   assert.ok(scroll <= width, `the map page is ${scroll} px wide on a ${width} px screen`);
   await axe(page, "public map (phone)");
-  await shot(page, "20-public-map-phone");
+  await shot(page, "25-public-map-phone");
   await page.close();
 });
 
@@ -1434,7 +1434,7 @@ test("an admin reads the heat map of every located message, private ones too, al
     await table.getByRole("rowheader").first().waitFor();
     await page.getByText(`всего сообщений: ${answer.cells.reduce((n, c) => n + c.count, 0)}`, { exact: false }).waitFor();
     await axe(page, `heat map, all (${label})`);
-    if (label === "desktop") await shot(page, "21-heat-map");
+    if (label === "desktop") await shot(page, "26-heat-map");
     // «Просроченные» by the keyboard: the switch keeps its state in the address.
     const overdue = heatResponse(page, true);
     await page.getByRole("radio", { name: "Все" }).focus();
@@ -1574,7 +1574,7 @@ test("a resident places the pin on the form's map, sees «Уже сообщил�
   await page.getByLabel("Долгота").fill(String(spot.lon));
   const nearby = page.getByTestId("nearby");
   await nearby.getByText(/Провал асфальта на выезде со двора/).waitFor();
-  await shot(page, "21-already-reported");
+  await shot(page, "27-already-reported");
   await nearby.getByRole("button", { name: "Я тоже" }).click();
   await nearby.getByText("Вы поддержали это сообщение. Мы сообщим вам об ответе.").waitFor();
   // The answer reaches the supporter among their notifications.
