@@ -151,23 +151,29 @@ pub fn pseudonymised(
     }
     next.version = m.version + 1;
     next.updated_at = at;
-    let entry = HistoryEntry {
-        seq: next.version,
-        at,
-        actor_role: ActorRole::System,
-        actor_id: None,
-        actor_authority_id: None,
-        from: Some(m.status),
-        to: m.status,
-        note: PSEUDONYMISED_NOTE.to_owned(),
-        facts: None,
-    };
+    let entry = system_entry(m, next.version, at, PSEUDONYMISED_NOTE);
     let rewritten = history
         .iter()
         .filter(|e| e.actor_id.as_ref() == Some(&m.author))
         .map(|e| HistoryEntry { actor_id: Some(pseudonym.clone()), ..e.clone() })
         .collect();
     (MessageUpdate::new(m.version, next, entry), rewritten)
+}
+
+/// The history entry of a change the platform makes to `m` on its own (no actor, no facts,
+/// the status unchanged), as version `seq`.
+fn system_entry(m: &Message, seq: u32, at: DateTime<Utc>, note: &str) -> HistoryEntry {
+    HistoryEntry {
+        seq,
+        at,
+        actor_role: ActorRole::System,
+        actor_id: None,
+        actor_authority_id: None,
+        from: Some(m.status),
+        to: m.status,
+        note: note.to_owned(),
+        facts: None,
+    }
 }
 
 /// The message without `citizen` among its supporters, and the history entry that records it
@@ -177,17 +183,7 @@ pub fn without_supporter(m: &Message, citizen: &CitizenId, at: DateTime<Utc>) ->
     next.supporter_ids.retain(|s| s != citizen);
     next.version = m.version + 1;
     next.updated_at = at;
-    let entry = HistoryEntry {
-        seq: next.version,
-        at,
-        actor_role: ActorRole::System,
-        actor_id: None,
-        actor_authority_id: None,
-        from: Some(m.status),
-        to: m.status,
-        note: SUPPORT_WITHDRAWN_NOTE.to_owned(),
-        facts: None,
-    };
+    let entry = system_entry(m, next.version, at, SUPPORT_WITHDRAWN_NOTE);
     MessageUpdate::withdrawing_support(m.version, next, entry, citizen.clone())
 }
 
