@@ -152,12 +152,17 @@ enum Command {
         region_file: Option<PathBuf>,
     },
     /// Recount every analytics counter from the stored history and report any difference
-    /// (exit status 1 when there is one). Reads the whole store: an offline tool.
+    /// (exit status 1 when there is one). Reads the whole store: an offline tool. On AWS it
+    /// first counts what the table's stream still holds.
     Reconcile {
         #[arg(long, value_enum, default_value = "local")]
         target: SeedTarget,
         #[arg(long, env = "TABLE_NAME")]
         table: Option<String>,
+        /// With --target aws: set every differing counter to its recount (idempotent; a second
+        /// run writes nothing), then check again.
+        #[arg(long)]
+        repair: bool,
         #[arg(long, env = "FEEDBACK_DATA", default_value = "./data")]
         data: PathBuf,
     },
@@ -226,11 +231,15 @@ async fn main() -> anyhow::Result<()> {
             feedback_local::seed::seed_activity(opts).await?;
             Ok(())
         }
-        Command::Reconcile { target, table, data } => {
+        Command::Reconcile { target, table, data, repair } => {
             let target = match target {
-                SeedTarget::Local => feedback_local::reconcile::Target::Local(data),
+                SeedTarget::Local => {
+                    anyhow::ensure!(!repair, "--repair is for --target aws: the local host counts in each transaction");
+                    feedback_local::reconcile::Target::Local(data)
+                }
                 SeedTarget::Aws => feedback_local::reconcile::Target::Aws {
                     table: table.context("--table or TABLE_NAME is required with --target aws")?,
+                    repair,
                 },
             };
             let outcome = feedback_local::reconcile::run(target).await?;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 /// Which store to check.
 pub enum Target {
     Local(PathBuf),
-    Aws { table: String },
+    /// A stack's table; `repair` sets the differing counters to their recount first.
+    Aws { table: String, repair: bool },
 }
 
 /// Runs the check and prints what it found; the outcome says whether the counters agree.
@@ -33,9 +34,18 @@ pub async fn run(target: Target) -> anyhow::Result<Reconciliation> {
             let store = feedback_embedded::SqliteStore::new(feedback_embedded::Db::open(&path)?);
             check(&store, &progress).await?
         }
-        Target::Aws { table } => {
+        Target::Aws { table, repair } => {
             let conf = feedback_aws::sdk_config().await;
-            check(&feedback_aws::DynamoStore::from_conf(&conf, &table), &progress).await?
+            let store = feedback_aws::DynamoStore::from_conf(&conf, &table);
+            // Count what the stream still holds first, so that the check compares like with like.
+            let store = store.clone().catching_up(feedback_aws::CounterStream::new(&store, &conf));
+            if repair {
+                bar.set_message("recounting from history to repair");
+                let expected = feedback_core::analytics::recount(&store, &progress).await.context("recounting")?;
+                let written = store.repair_counters(&expected).await.context("repairing")?;
+                bar.println(format!("repair: {written} counter items set to their recount"));
+            }
+            check(&store, &progress).await?
         }
     };
     bar.finish_and_clear();

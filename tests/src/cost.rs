@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 /// Requests and capacity units, by operation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
-    /// Requests by service and operation, e.g. `dynamodb:TransactWriteItems`, `sqs:SendMessage`.
+    /// Requests by service and operation, e.g. `dynamodb:TransactWriteItems`, `sqs:SendMessage`,
+    /// `streams:GetRecords`.
     pub requests: BTreeMap<String, u64>,
     /// Write units on the table itself.
     pub table_wru: f64,
@@ -37,6 +38,10 @@ impl Usage {
     }
     pub fn sqs_requests(&self) -> u64 {
         self.requests.iter().filter(|(k, _)| k.starts_with("sqs:")).map(|(_, v)| v).sum()
+    }
+    /// Requests to DynamoDB Streams (`DescribeStream`, `GetShardIterator`, `GetRecords`).
+    pub fn stream_requests(&self) -> u64 {
+        self.requests.iter().filter(|(k, _)| k.starts_with("streams:")).map(|(_, v)| v).sum()
     }
     pub fn dynamodb_requests(&self) -> u64 {
         self.requests.iter().filter(|(k, _)| k.starts_with("dynamodb:")).map(|(_, v)| v).sum()
@@ -157,7 +162,13 @@ impl State {
 
     fn request(&mut self, target: &str, body: &Value) {
         let op = target.rsplit('.').next().unwrap_or(target);
-        let service = if target.starts_with("DynamoDB") { "dynamodb" } else { "sqs" };
+        let service = if target.starts_with("DynamoDBStreams") {
+            "streams"
+        } else if target.starts_with("DynamoDB") {
+            "dynamodb"
+        } else {
+            "sqs"
+        };
         *self.usage.requests.entry(format!("{service}:{op}")).or_default() += 1;
         self.in_flight = Some(target.to_owned());
         if service != "dynamodb" {

@@ -24,12 +24,15 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-/// A fresh table and a fresh `submitted` queue with a dead-letter queue after `max_receives`.
+/// A fresh table (counted after commit by its stream) and a fresh `submitted` queue with a dead-letter queue after `max_receives`.
 pub async fn backend(max_receives: u32) -> (DynamoStore, SqsQueue) {
     let conf = sdk().await;
     let table = unique("feedback");
     let store = DynamoStore::from_conf(&conf, &table);
     create_table(store.client(), &table).await.expect("create table on moto");
+    // Counters are added after commit by the stream consumer; every counter read of these
+    // suites runs a pass first, so that it sees every transition committed before it.
+    let store = store.clone().catching_up(feedback_aws::CounterStream::new(&store, &conf));
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let submitted = queue_with_dlq(&sqs, "submitted", max_receives).await;
     let notifications = queue_with_dlq(&sqs, "notifications", max_receives).await;

@@ -2,7 +2,7 @@
 //! SQS, counted by an SDK interceptor against moto. The counts are exact and pinned here; docs/cost.md prices them.
 //! Run with `--nocapture` to see the table.
 
-use feedback_aws::{create_table, DynamoStore, QueueUrls, SqsQueue};
+use feedback_aws::{create_table, CounterStream, Counting, DynamoStore, QueueUrls, SqsQueue};
 use feedback_core::participation::{Participation, ResultsVisibility};
 use feedback_core::ports::{QueueName, QueueReceiver};
 use feedback_core::service::Reference;
@@ -18,6 +18,12 @@ use feedback_tests::{moto, Harness};
 use std::sync::Arc;
 
 async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
+    let (h, meter, _) = metered_counting(Counting::Stream).await;
+    (h, meter)
+}
+
+/// A metered backend counting where `counting` says, and its stream's consumer, metered too.
+async fn metered_counting(counting: Counting) -> (Harness<DynamoStore, SqsQueue>, Meter, CounterStream) {
     let conf = moto::sdk().await;
     let meter = Meter::default();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
@@ -38,7 +44,18 @@ async fn metered() -> (Harness<DynamoStore, SqsQueue>, Meter) {
         webhook_deliveries: Some(webhook_deliveries),
     };
     let queue = SqsQueue::new(sqs, urls);
-    (Harness { store: DynamoStore::new(ddb, table), queue, max_receives: 5 }, meter)
+    let store = DynamoStore::new(ddb, table).with_counting(counting);
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::config::Builder::from(&conf).interceptor(meter.clone()).build(),
+    );
+    let consumer = CounterStream::new(&store, &conf).with_streams_client(streams);
+    (Harness { store, queue, max_receives: 5 }, meter, consumer)
+}
+
+/// One counting pass, as `count-events` makes it, metered on its own.
+async fn count(consumer: &CounterStream, meter: &Meter) -> (feedback_aws::Pass, Usage) {
+    let pass = consumer.pass(chrono::Utc::now()).await.unwrap();
+    (pass, meter.take())
 }
 
 /// One consumer invocation: a batch received, handled and deleted, as the Lambda poller does.
@@ -67,10 +84,23 @@ fn row(name: &str, u: &Usage) {
     );
 }
 
+fn count_row(after: &str, pass: &feedback_aws::Pass, u: &Usage) {
+    println!(
+        "| count (system), after {after} | {} | {:.0} | {:.0} | {:.1} | {} streams | {:?} |",
+        u.dynamodb_requests(),
+        u.table_wru,
+        u.index_wru,
+        u.rru,
+        u.stream_requests(),
+        u.transaction_items
+    );
+    assert_eq!(pass.entries, 1, "one history entry counted after {after}: {pass:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     let _guard = moto::serial().lock().await;
-    let (h, meter) = metered().await;
+    let (h, meter, consumer) = metered_counting(Counting::Stream).await;
     let s = stack(&h).await;
     let alice = citizen("alice");
     let upravdor = official("o-1", "tyumen-upravdor");
@@ -81,6 +111,9 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     s.messages.number_pool().give_back(&warm);
     let reserve = meter.take();
     assert_eq!(reserve.count("dynamodb:UpdateItem"), 1, "one ADD on the counter item per block: {reserve:?}");
+    // And the counting consumer's first look at the stream (the reference data's own records).
+    consumer.pass(chrono::Utc::now()).await.unwrap();
+    meter.take();
     println!("| step | DynamoDB requests | table WRU | index WRU | RRU | SQS requests | transaction items |");
     println!("|---|---|---|---|---|---|---|");
 
@@ -96,24 +129,26 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
         Some(&6),
         "message, history, number look-up, idempotency record, outbox items: routing and the published event"
     );
-    assert_eq!(
-        submit.transaction_items.get("Update"),
-        Some(&9),
-        "counters: 3 groups + status, by day and month; the hourly quota"
-    );
+    assert_eq!(submit.transaction_items.get("Update"), Some(&1), "the hourly quota; no counter item");
     assert_eq!(submit.count("dynamodb:DeleteItem"), 2, "the outbox items, once their jobs are on SQS");
+    let (pass, counted) = count(&consumer, &meter).await;
+    count_row("submit", &pass, &counted);
+    let mut counting = vec![counted];
 
     assert_eq!(consume(&s, QueueName::Submitted).await, 1);
     let route = meter.take();
     row("route (system)", &route);
     assert_eq!(route.count("dynamodb:TransactWriteItems"), 1);
-    assert_eq!(route.transaction_items.get("Update"), Some(&20));
+    assert_eq!(route.transaction_items.get("Update"), None, "no counter item in the transaction");
     assert_eq!(
         route.transaction_items.get("Put"),
         Some(&4),
         "message, history, the notification's and the published event's outbox items"
     );
     assert_eq!((route.count("sqs:SendMessage"), route.count("dynamodb:DeleteItem")), (2, 2));
+    let (pass, counted) = count(&consumer, &meter).await;
+    count_row("route", &pass, &counted);
+    counting.push(counted);
     assert_eq!(consume(&s, QueueName::Notifications).await, 1);
     let notify = meter.take();
     row("notify (system)", &notify);
@@ -122,24 +157,41 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     s.workflow.take(&upravdor, &id).await.unwrap();
     let take = meter.take();
     row("take (official)", &take);
+    let (pass, counted) = count(&consumer, &meter).await;
+    count_row("take", &pass, &counted);
+    counting.push(counted);
     consume(&s, QueueName::Notifications).await;
     meter.take();
     s.workflow.answer(&upravdor, &id, MessageText::parse("Яма заделана холодным асфальтом").unwrap()).await.unwrap();
     let answer = meter.take();
     row("answer (official)", &answer);
+    let (pass, counted) = count(&consumer, &meter).await;
+    count_row("answer", &pass, &counted);
+    counting.push(counted);
     consume(&s, QueueName::Notifications).await;
     meter.take();
     s.workflow.rate(&alice, &id, 5, None, false).await.unwrap();
     let rate = meter.take();
     row("rate 5 and close (citizen)", &rate);
+    let (pass, counted) = count(&consumer, &meter).await;
+    count_row("rate", &pass, &counted);
+    counting.push(counted);
     consume(&s, QueueName::Notifications).await;
     let last_notify = meter.take();
     for u in [&take, &answer, &rate] {
         assert_eq!(u.count("dynamodb:TransactWriteItems"), 1, "one transaction per transition: {u:?}");
+        assert_eq!(u.transaction_items.get("Update"), None, "no counter item in the transaction: {u:?}");
         assert_eq!(u.count("sqs:SendMessage"), 2, "one notification and one published event per transition");
         assert_eq!(u.count("dynamodb:DeleteItem"), 2, "their outbox items, once relayed");
     }
     assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
+    for u in &counting {
+        // the checkpoints' Query, one transaction of the counters with the checkpoint, and the
+        // shard marked read to its end
+        assert_eq!(u.count("dynamodb:Query"), 1, "{u:?}");
+        assert_eq!(u.count("dynamodb:TransactWriteItems"), 2, "{u:?}");
+    }
+    feedback_tests::analytics::assert_reconciled(&h.store).await;
 
     // One ballot in an open vote.
     let secret = feedback_core::testing::poll_secrets(b"cost-test-secret-0123456789");
@@ -157,6 +209,55 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     row("ballot (citizen)", &ballot);
     assert_eq!(ballot.count("dynamodb:TransactWriteItems"), 1, "{ballot:?}");
     assert_eq!(ballot.sqs_requests(), 0);
+}
+
+/// Many lifecycles counted together, as at a busy region's rate: the counter writes per
+/// transition when a pass merges what a minute brought, against the same activity counted in
+/// each transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_counting_writes_fewer_units_than_counting_in_each_transaction() {
+    let _guard = moto::serial().lock().await;
+    let mut wru = Vec::new();
+    for counting in [Counting::InTransaction, Counting::Stream] {
+        let (h, meter, consumer) = metered_counting(counting).await;
+        let s = stack(&h).await;
+        let upravdor = official("o-1", "tyumen-upravdor");
+        s.messages.reference().snapshot().await.unwrap();
+        consumer.pass(chrono::Utc::now()).await.unwrap();
+        meter.take();
+        let answer = MessageText::parse("Яма заделана холодным асфальтом").unwrap();
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let who = citizen(&format!("resident-{i}"));
+            let text = format!("Яма у дома {} по улице Республики", i + 1);
+            ids.push((who.clone(), s.messages.submit(&who, new_message("dorogi-yamy", &text), None).await.unwrap().message.id));
+        }
+        while consume(&s, QueueName::Submitted).await > 0 {}
+        for (who, id) in &ids {
+            s.workflow.take(&upravdor, id).await.unwrap();
+            s.workflow.answer(&upravdor, id, answer.clone()).await.unwrap();
+            s.workflow.rate(who, id, 5, None, false).await.unwrap();
+        }
+        let transitions = ids.len() as f64 * 5.0;
+        let activity = meter.take();
+        let pass = consumer.pass(chrono::Utc::now()).await.unwrap();
+        let counted = meter.take();
+        if counting == Counting::Stream {
+            assert_eq!(pass.entries as f64, transitions);
+        }
+        feedback_tests::analytics::assert_reconciled(&h.store).await;
+        let total = activity.table_wru + counted.table_wru;
+        println!(
+            "{counting:?}: {:.1} table WRU per transition ({:.1} in the transitions, {:.1} by the pass: {} transactions, {} counter writes)",
+            total / transitions,
+            activity.table_wru / transitions,
+            counted.table_wru / transitions,
+            pass.transactions,
+            pass.counter_writes
+        );
+        wru.push(total / transitions);
+    }
+    assert!(wru[1] < wru[0] * 0.6, "merged counting costs {:.1} WRU per transition against {:.1}", wru[1], wru[0]);
 }
 
 /// A receiver that takes every attempt: the cost counted is the platform's own.

@@ -10,7 +10,7 @@ use feedback_core::open_data::{self, OpenData};
 use feedback_core::page::Page;
 use feedback_core::participation::PollStore;
 use feedback_core::reference::Reference;
-use feedback_core::{Clock, CounterStore, ReferenceStore, ServiceError};
+use feedback_core::{Actor, Clock, CounterStore, ReferenceStore, ServiceError};
 use feedback_lambda::Deps;
 use feedback_lambda::{actor, ok, operation, path_param, ApiError, Operation};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -155,6 +155,21 @@ where
     }
     let analytics = &services.analytics;
     let actor = actor(req)?;
+    // Every staff answer says up to when its counters hold every transition (read first).
+    let as_of = analytics.counted_as_of().await?;
+    let mut response = staff(analytics, &actor, req).await?;
+    if let Ok(value) = as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).parse() {
+        response.headers_mut().insert("counted-as-of", value);
+    }
+    Ok(response)
+}
+
+async fn staff<S, C>(analytics: &Analytics<S, C>, actor: &Actor, req: &Request) -> Result<Response<Body>, ApiError>
+where
+    S: CounterStore + PollStore + ReferenceStore + PublicMessageStore + Clone,
+    C: Clock,
+{
+    let actor = actor.clone();
     match operation(req) {
         Some(Operation::MessagesReport) => {
             let q = query(req, REPORT_PARAMS)?;

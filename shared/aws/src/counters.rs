@@ -93,6 +93,95 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Sets every counter to its recount from history (`expected`, as `analytics::recount` gives
+    /// it), writing only the fields that differ: the series' shard 0 takes what the other shards
+    /// do not hold. Each write is conditioned on the value it read, so a counter the consumer
+    /// moved meanwhile is not overwritten (the repair then fails, and is run again). Running it
+    /// twice writes nothing the second time. The number of counter items written.
+    pub async fn repair_counters(&self, expected: &Counters) -> Result<u64, StoreError> {
+        self.catch_up().await?;
+        // Stored items by partition (`<series>#<shard>`) and slot, and the logical sums.
+        let mut stored: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = self.scan_page("PK", STAT, start, 1000).await?;
+            for item in &page.items {
+                let (Some(pk), Some(sk)) = (item.get("PK").and_then(|v| v.as_s().ok()), item.get("SK").and_then(|v| v.as_s().ok())) else {
+                    continue;
+                };
+                let fields = item
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.strip_prefix("c_")?.to_owned(), v.as_n().ok()?.parse().ok()?)))
+                    .collect();
+                stored.insert((pk[STAT.len()..].to_owned(), sk.clone()), fields);
+            }
+            match page.last_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        let mut sums: BTreeMap<CounterKey, BTreeMap<String, i64>> = BTreeMap::new();
+        for ((partition, slot), fields) in &stored {
+            let Some((series, _)) = partition.rsplit_once('#') else { continue };
+            let key = CounterKey { series: series.to_owned(), slot: slot.clone() };
+            for (f, v) in fields {
+                *sums.entry(key.clone()).or_default().entry(f.clone()).or_default() += v;
+            }
+        }
+        let keys: std::collections::BTreeSet<&CounterKey> = sums.keys().chain(expected.0.keys()).collect();
+        let mut written = 0;
+        for key in keys {
+            let empty = BTreeMap::new();
+            let have = sums.get(key).unwrap_or(&empty);
+            let want = expected.0.get(key).unwrap_or(&empty);
+            let shard0 = (format!("{}#0", key.series), key.slot.clone());
+            let current = stored.get(&shard0).cloned().unwrap_or_default();
+            let mut sets = Vec::new();
+            let fields: std::collections::BTreeSet<&String> = have.keys().chain(want.keys()).collect();
+            for f in fields {
+                let (h, w) = (have.get(f).copied().unwrap_or(0), want.get(f).copied().unwrap_or(0));
+                if h != w {
+                    let old = current.get(f).copied();
+                    sets.push((f.clone(), old, old.unwrap_or(0) + (w - h)));
+                }
+            }
+            if sets.is_empty() {
+                continue;
+            }
+            let mut update = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .key("PK", s(format!("{STAT}{}", shard0.0)))
+                .key("SK", s(shard0.1.clone()));
+            let mut assigns = Vec::new();
+            let mut conditions = Vec::new();
+            for (i, (field, old, new)) in sets.iter().enumerate() {
+                update = update
+                    .expression_attribute_names(format!("#f{i}"), attr(field))
+                    .expression_attribute_values(format!(":n{i}"), AttributeValue::N(new.to_string()));
+                assigns.push(format!("#f{i} = :n{i}"));
+                match old {
+                    Some(old) => {
+                        update = update.expression_attribute_values(format!(":o{i}"), AttributeValue::N(old.to_string()));
+                        conditions.push(format!("#f{i} = :o{i}"));
+                    }
+                    None => conditions.push(format!("attribute_not_exists(#f{i})")),
+                }
+            }
+            update
+                .update_expression(format!("SET {}", assigns.join(", ")))
+                .condition_expression(conditions.join(" AND "))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateItem repair counter", e))?;
+            written += 1;
+        }
+        Ok(written)
+    }
+}
+
 struct ScanPage {
     items: Vec<Item>,
     last_key: Option<Item>,
@@ -143,6 +232,7 @@ impl CounterStore for DynamoStore {
     /// One `Query` per range and shard (a region query has up to 12: 3 ranges × 4 shards), run
     /// concurrently so the latency is that of the slowest, not of their sum.
     async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError> {
+        self.catch_up().await?;
         let mut queries = tokio::task::JoinSet::new();
         let per_shard = ranges.iter().flat_map(|r| {
             (0..shards_of(&r.series))
@@ -164,6 +254,7 @@ impl CounterStore for DynamoStore {
     }
 
     async fn all_counters(&self) -> Result<Counters, StoreError> {
+        self.catch_up().await?;
         let mut out = Counters::default();
         let mut start = None;
         loop {
@@ -176,6 +267,17 @@ impl CounterStore for DynamoStore {
             match page.last_key {
                 Some(k) => start = Some(k),
                 None => return Ok(out),
+            }
+        }
+    }
+
+    async fn counted_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        match self.counting() {
+            crate::Counting::InTransaction => Ok(None),
+            crate::Counting::Stream => {
+                self.catch_up().await?;
+                let as_of = crate::stream::CounterStream::counted_as_of(self).await?;
+                Ok(Some(as_of.unwrap_or(chrono::DateTime::UNIX_EPOCH)))
             }
         }
     }

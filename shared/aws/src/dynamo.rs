@@ -3,7 +3,8 @@ use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    ProjectionType, Put, ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -57,11 +58,79 @@ impl feedback_core::ports::Expiry for DynamoStore {
 pub struct DynamoStore {
     client: Client,
     table: String,
+    counting: Counting,
+    before_counter_reads: Option<CatchUp>,
 }
+
+/// Where a transition's analytics counters are added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// After commit, by the stream consumer (`crate::CounterStream`): the transaction writes no
+    /// counter item. The stack's design (`docs/analytics.md`).
+    Stream,
+    /// In the transition's own transaction, as the local host does: kept to measure the two
+    /// designs side by side (`tests/tests/cost_dynamo.rs`).
+    InTransaction,
+}
+
+/// What runs before every counter read: the consumer's pass, for tests and operator tools that
+/// must see every committed entry counted.
+pub type CatchUp = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send>> + Send + Sync,
+>;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), counting: Counting::Stream, before_counter_reads: None }
+    }
+
+    /// The store adding counters where `counting` says.
+    pub fn with_counting(mut self, counting: Counting) -> Self {
+        self.counting = counting;
+        self
+    }
+
+    pub fn counting(&self) -> Counting {
+        self.counting
+    }
+
+    /// The store running a pass of `stream` before every counter read, so that a read sees every
+    /// entry committed before it. Tests and `feedback reconcile` only: a request path reads the
+    /// counters as of the last pass, and says so (`counted_as_of`).
+    pub fn catching_up(mut self, stream: crate::CounterStream) -> Self {
+        let hook: CatchUp = std::sync::Arc::new(move || {
+            let stream = stream.clone();
+            Box::pin(async move { stream.pass(Utc::now()).await.map(|_| ()) })
+        });
+        self.before_counter_reads = Some(hook);
+        self
+    }
+
+    pub(crate) async fn catch_up(&self) -> Result<(), StoreError> {
+        match &self.before_counter_reads {
+            Some(hook) => hook().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The increments a transaction carries: none when the stream counts them.
+    fn counted_in_transaction<'a>(
+        &self,
+        increments: impl IntoIterator<Item = (&'a MessageId, &'a feedback_core::analytics::Counters)>,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        match self.counting {
+            Counting::Stream => Ok(Vec::new()),
+            Counting::InTransaction => self.counter_updates(&Self::counters_of(increments)),
+        }
+    }
+
+    /// A history item, marked for the stream consumer when it counts.
+    fn history_item_counted(&self, id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
+        let mut item = history_item(id, e)?;
+        if self.counting == Counting::Stream {
+            item.insert(crate::stream::COUNTED_ATTR.into(), s(crate::stream::COUNTED_BY_STREAM));
+        }
+        Ok(item)
     }
 
     /// Builds the client from the shared SDK configuration.
@@ -383,7 +452,7 @@ impl MessageStore for DynamoStore {
         let not_exists = "attribute_not_exists(PK)";
         let mut items = vec![
             self.put(message_item(message)?, not_exists, None)?,
-            self.put(history_item(&message.id, entry)?, not_exists, None)?,
+            self.put(self.history_item_counted(&message.id, entry)?, not_exists, None)?,
         ];
         if let Some(number) = &message.number {
             let item = Item::from([
@@ -416,7 +485,7 @@ impl MessageStore for DynamoStore {
             items.push(self.quota_spend(q)?);
         }
         items.extend(self.outbox_puts(outbox)?);
-        items.extend(self.counter_updates(&Self::counters_of([(&message.id, &record.counters)]))?);
+        items.extend(self.counted_in_transaction([(&message.id, &record.counters)])?);
         let cancelled = match self.transact(items).await {
             Ok(()) => return Ok(CreateOutcome::Created),
             Err(TransactError::Cancelled(c)) => c,
@@ -461,7 +530,7 @@ impl MessageStore for DynamoStore {
                 "version = :expected",
                 Some(Item::from([(":expected".into(), n(u.expected_version))])),
             )?);
-            items.push(self.put(history_item(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
+            items.push(self.put(self.history_item_counted(&u.next.id, &u.entry)?, "attribute_not_exists(PK)", None)?);
             match &u.support {
                 Some(SupportChange::Added(citizen)) => {
                     items.push(self.put(support_item(&u.next.id, citizen), "attribute_not_exists(PK)", None)?);
@@ -473,7 +542,7 @@ impl MessageStore for DynamoStore {
             }
         }
         items.extend(self.outbox_puts(outbox)?);
-        items.extend(self.counter_updates(&Self::counters_of(updates.iter().map(|u| (&u.next.id, &u.counters))))?);
+        items.extend(self.counted_in_transaction(updates.iter().map(|u| (&u.next.id, &u.counters)))?);
         if items.len() > MAX_TRANSACTION_ITEMS {
             return Err(backend("TransactWriteItems", format!("{} items exceed the limit", items.len())));
         }
@@ -964,6 +1033,10 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
                 .build()?,
         );
     }
+    // The stream carries the history entries to the counting consumer (`crate::CounterStream`).
+    create = create.stream_specification(
+        StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewImage).build()?,
+    );
     create.send().await?;
     client
         .update_time_to_live()

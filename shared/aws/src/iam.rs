@@ -113,6 +113,12 @@ pub fn grants(f: &Function) -> Vec<Grant> {
         out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec!["ssm:GetParameter"]));
         out.push(Grant { through: Some("ssm"), ..on(env::UNSUBSCRIBE_KEY_PARAM, vec!["kms:Decrypt"]) });
     }
+    if f.reads_stream {
+        out.push(on(
+            env::TABLE_STREAM_ARN,
+            vec!["dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords"],
+        ));
+    }
     out
 }
 

@@ -20,16 +20,18 @@ mod ses;
 mod sms;
 mod sqs;
 mod stack;
+mod stream;
 mod transact;
 mod webhooks;
 
-pub use dynamo::{create_table, DynamoStore};
+pub use dynamo::{create_table, CatchUp, Counting, DynamoStore};
 pub use keys::SsmKeys;
 pub use s3::S3Blobs;
 pub use ses::SesMail;
 pub use sms::{SmsChannel, SmsError, SnsSms, MAX_SMS_CHARS};
 pub use sqs::{QueueUrls, SqsQueue};
 pub use stack::Stack;
+pub use stream::{CounterStream, Pass};
 
 /// Loads the shared SDK configuration (region, credentials, endpoint) from the environment,
 /// with one HTTPS client (rustls on ring) shared by every SDK client of the process.

@@ -66,6 +66,16 @@ impl Stack {
         Ok(SqsQueue::from_conf(&self.sdk, urls))
     }
 
+    /// The counting consumer of the table's stream (`TABLE_STREAM_ARN`).
+    pub fn counter_stream(&self) -> Result<crate::CounterStream, ConfigError> {
+        if !self.config.function.reads_stream {
+            return Err(ConfigError::Undeclared(self.config.function.name, "the table's stream"));
+        }
+        let arn = std::env::var(feedback_lambda::functions::env::TABLE_STREAM_ARN)
+            .map_err(|_| ConfigError::Missing(feedback_lambda::functions::env::TABLE_STREAM_ARN))?;
+        Ok(crate::CounterStream::new(&self.store, &self.sdk).with_stream_arn(arn))
+    }
+
     /// The private photos bucket (`PHOTOS_BUCKET`), which signs the photo URLs.
     pub fn photo_blobs(&self) -> anyhow::Result<Arc<dyn BlobUrls>> {
         Ok(Arc::new(S3Blobs::from_conf(&self.sdk, self.config.photos_bucket()?)?))

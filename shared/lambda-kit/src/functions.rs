@@ -21,6 +21,8 @@ pub mod env {
     pub const WEBHOOK_EVENTS_QUEUE_URL: &str = "WEBHOOK_EVENTS_QUEUE_URL";
     /// The `webhook_deliveries` queue's URL.
     pub const WEBHOOK_DELIVERIES_QUEUE_URL: &str = "WEBHOOK_DELIVERIES_QUEUE_URL";
+    /// The table's stream, which the counting consumer reads.
+    pub const TABLE_STREAM_ARN: &str = "TABLE_STREAM_ARN";
     /// The private photos bucket.
     pub const PHOTOS_BUCKET: &str = "PHOTOS_BUCKET";
     /// The SSM parameter holding the voter-roll secret.
@@ -162,6 +164,8 @@ pub struct Function {
     pub unsubscribe_key: bool,
     /// What it sends out of the stack.
     pub outbound: &'static [Outbound],
+    /// Whether it reads the table's stream (`TABLE_STREAM_ARN`): the counting consumer.
+    pub reads_stream: bool,
 }
 
 impl Function {
@@ -186,6 +190,9 @@ impl Function {
         }
         if self.unsubscribe_key {
             vars.push(env::UNSUBSCRIBE_KEY_PARAM);
+        }
+        if self.reads_stream {
+            vars.push(env::TABLE_STREAM_ARN);
         }
         vars
     }
@@ -244,7 +251,8 @@ pub const BATCH_SIZE: usize = 10;
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 
 const MESSAGE_WRITER: TableUse = TableUse {
-    // UpdateItem: a transaction that writes a message also ADDs to its analytics counters.
+    // UpdateItem: the submission quota and the block of message numbers (ADD); the analytics
+    // counters are added after commit by count-events.
     // DeleteItem: the outbox items relayed after the commit.
     items: &[ItemOp::Get, ItemOp::Put, ItemOp::Update, ItemOp::Delete],
     queries: Queries::TableAndIndexes,
@@ -264,6 +272,7 @@ pub const SUBMIT_MESSAGE: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: true,
     outbound: &[],
+    reads_stream: false,
 };
 
 pub const ROUTE_MESSAGES: Function = Function {
@@ -275,6 +284,7 @@ pub const ROUTE_MESSAGES: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 pub const HANDLE_MESSAGES: Function = Function {
@@ -286,6 +296,7 @@ pub const HANDLE_MESSAGES: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Also sweeps photos never attached to a message (record and object) and relays what the outbox
@@ -299,6 +310,7 @@ pub const ESCALATE_OVERDUE: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Reference data and routing rules are written whole (PutItem); integrations' keys likewise.
@@ -311,6 +323,7 @@ pub const REFERENCE_DATA: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Reads the public index and key look-ups, and writes a new message like submit-message.
@@ -323,6 +336,7 @@ pub const OPEN311: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Read-only: reference data, polls and results; counter ranges and tally shards in the base
@@ -336,6 +350,7 @@ pub const ANALYTICS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// The delivery pipeline's table use: the notification, its message, the resident's preferences
@@ -363,6 +378,7 @@ pub const NOTIFY: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: true,
     outbound: RESIDENTS_CHANNELS,
+    reads_stream: false,
 };
 
 /// Every minute: attempts the deliveries due (retries, the end of quiet hours), and plans the
@@ -376,6 +392,7 @@ pub const DELIVER_MAIL: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: true,
     outbound: RESIDENTS_CHANNELS,
+    reads_stream: false,
 };
 
 /// The ballot transaction checks the poll is open (ConditionCheckItem) and ADDs to the tallies
@@ -395,6 +412,7 @@ pub const POLLS: Function = Function {
     ballot_keys: &[KeyOp::Keep, KeyOp::Destroy],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Opening and closing write the poll (closing: with its frozen results) and the `poll.opened` or
@@ -410,6 +428,7 @@ pub const CLOSE_POLLS: Function = Function {
     ballot_keys: &[KeyOp::Read, KeyOp::Destroy],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// The region admins' webhook endpoints (one partition, queried) and their delivery log (an
@@ -423,6 +442,7 @@ pub const WEBHOOKS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// The fan-out: lists the endpoints (one Query) and creates each delivery once (a conditional
@@ -436,6 +456,7 @@ pub const PUBLISH_WEBHOOKS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// One signed attempt per job, to the internet.
@@ -448,6 +469,7 @@ pub const DELIVER_WEBHOOKS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[Outbound::Webhooks],
+    reads_stream: false,
 };
 
 /// The retry sweep: queries the due-time index and queues the deliveries due.
@@ -460,6 +482,7 @@ pub const SWEEP_WEBHOOKS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
 };
 
 /// Turns off residents' e-mail addresses that SES reports bounced for good or complained of:
@@ -474,6 +497,21 @@ pub const MAIL_EVENTS: Function = Function {
     ballot_keys: &[],
     unsubscribe_key: false,
     outbound: &[],
+    reads_stream: false,
+};
+
+/// Adds the analytics counters of committed transitions, read from the table's stream: the
+/// checkpoints (Query, and Update in the transaction that adds the counters with `ADD`).
+pub const COUNT_EVENTS: Function = Function {
+    name: "count-events",
+    table: TableUse { items: &[ItemOp::Update], queries: Queries::Table },
+    sends: &[],
+    photos: &[],
+    voter_secret: false,
+    ballot_keys: &[],
+    unsubscribe_key: false,
+    outbound: &[],
+    reads_stream: true,
 };
 
 /// Every function of the stack.
@@ -494,6 +532,7 @@ pub const FUNCTIONS: &[Function] = &[
     SWEEP_WEBHOOKS,
     DELIVER_MAIL,
     MAIL_EVENTS,
+    COUNT_EVENTS,
 ];
 
 /// Every queue and its consumer.
@@ -547,6 +586,7 @@ pub const SCHEDULES: &[Schedule] = &[
     Schedule { function: ESCALATE_OVERDUE.name, expression: "rate(5 minutes)" },
     Schedule { function: SWEEP_WEBHOOKS.name, expression: "rate(1 minute)" },
     Schedule { function: DELIVER_MAIL.name, expression: "rate(1 minute)" },
+    Schedule { function: COUNT_EVENTS.name, expression: "rate(1 minute)" },
 ];
 
 /// The function of this name.

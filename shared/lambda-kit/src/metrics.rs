@@ -28,15 +28,19 @@ pub enum Metric {
     ServerErrors,
     /// A delivery to a resident was given up (dead): an alarm watches it.
     DeliveriesDead,
+    /// Seconds the oldest history entry of a counting pass waited, from its commit to its
+    /// counters (`count-events`): an alarm watches it.
+    CountingLag,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 6] = [
         Metric::SubmissionsAccepted,
         Metric::RoutingLag,
         Metric::BallotsCast,
         Metric::ServerErrors,
         Metric::DeliveriesDead,
+        Metric::CountingLag,
     ];
 
     /// The metric's name in CloudWatch.
@@ -47,13 +51,14 @@ impl Metric {
             Metric::BallotsCast => "BallotsCast",
             Metric::ServerErrors => "Http5xx",
             Metric::DeliveriesDead => "DeliveriesDead",
+            Metric::CountingLag => "CountingLag",
         }
     }
 
     /// Its CloudWatch unit.
     pub fn unit(self) -> &'static str {
         match self {
-            Metric::RoutingLag => "Seconds",
+            Metric::RoutingLag | Metric::CountingLag => "Seconds",
             Metric::SubmissionsAccepted | Metric::BallotsCast | Metric::ServerErrors | Metric::DeliveriesDead => {
                 "Count"
             }

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Schemas } from "../api";
 import { Chart } from "../charts";
-import { fmtDate, fmtDay, isoDate, pct, plural, STATUS } from "../format";
+import { fmtDate, fmtDateTime, fmtDay, isoDate, pct, plural, STATUS } from "../format";
 import { loadConfig, loadReference, type Reference } from "../reference";
 import { hasRole, session } from "../session";
 import { Button, ErrorBox, focusError, Loading, Page, Select, TextInput, toApiError, useId, useLoad } from "../ui";
@@ -118,7 +118,8 @@ export function Dashboard(props: { timeZone?: string }) {
         </div>
       </form>
       <p class="meta">
-        Период: {fmtDate(q.from)} — {fmtDate(q.to)}{" "}
+        Период: {fmtDate(q.from)} — {fmtDate(q.to)}
+        {byCategory.data && <span data-testid="counted-as-of">, данные на {fmtDateTime(byCategory.data.counted_as_of)}</span>}{" "}
         <Button kind="link" busy={csvBusy} onClick={() => download("xlsx", "category")}>
           Скачать Excel по категориям
         </Button>{" "}

@@ -87,6 +87,13 @@ pub trait CounterStore: Send + Sync + 'static {
 
     /// Every stored counter. For offline reconciliation only: it reads everything.
     async fn all_counters(&self) -> Result<Counters, StoreError>;
+
+    /// The time up to which the counters hold every committed transition, when they are added
+    /// after commit; `None` when each transition adds its own in its transaction (they are
+    /// exact as of the read).
+    async fn counted_as_of(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// Every counter recounted from the stored history entries, with the same `deltas` that the

@@ -259,6 +259,10 @@ pub struct MessagesReport {
     pub to: NaiveDate,
     pub group_by: &'static str,
     pub groups: Vec<GroupStats>,
+    /// The time up to which the counters hold every committed transition: the moment of the
+    /// request where each transition counts in its own transaction (the local host), the last
+    /// counting pass on AWS (at most about a minute behind).
+    pub counted_as_of: chrono::DateTime<chrono::Utc>,
 }
 
 /// Turnout of one municipality.

@@ -78,6 +78,12 @@ where
         Ok(heatmap::cells(&snap.value, q, p, &rows))
     }
 
+    /// The time up to which the counters hold every committed transition (read before the
+    /// counters themselves, so that what they show is at least that fresh).
+    pub async fn counted_as_of(&self) -> Result<chrono::DateTime<chrono::Utc>, ServiceError> {
+        Ok(self.store.counted_as_of().await?.unwrap_or_else(|| self.clock.now()))
+    }
+
     fn today(&self, region: &RegionData) -> NaiveDate {
         self.clock.now().with_timezone(&region.time_zone()).date_naive()
     }
@@ -99,6 +105,7 @@ where
         };
         let today = self.today(&snap.value);
         let range = DateRange::parse(from, to, today)?;
+        let counted_as_of = self.counted_as_of().await?;
         let rows = self.store.read_counters(&plan(&scope, group, &range, today)).await?;
         let groups = summarize(&scope, group, &range, &rows, &snap.value);
         let group_by = match group {
@@ -108,7 +115,7 @@ where
             GroupBy::Status => "status",
             GroupBy::Day => "day",
         };
-        Ok(MessagesReport { from: range.from, to: range.to, group_by, groups })
+        Ok(MessagesReport { from: range.from, to: range.to, group_by, groups, counted_as_of })
     }
 
     /// Authorities ranked by on-time share, satisfaction and response time.

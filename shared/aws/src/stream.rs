@@ -1,0 +1,558 @@
+//! Counting after commit. On DynamoDB a transition's transaction writes the message, its history
+//! entry and its outbox, and no counter item: the history item carries `counted = stream`, and
+//! this consumer reads the table's stream, turns each such entry into its increments (core's
+//! `deltas`, the same the local host applies in its transaction), merges them and adds them.
+//!
+//! **Exactly once.** Each stream shard has a checkpoint item (`PK = COUNTED`, `SK = SHARD#<shard id>`)
+//! holding the sequence number of the last record applied. The increments of a run of records
+//! are added in one `TransactWriteItems` with the checkpoint's update, conditioned on the
+//! checkpoint still being the one the run started from. A redelivered record lies at or before
+//! the checkpoint and is skipped; a crash between two transactions leaves the checkpoint at the
+//! last one that committed, so the next pass starts after it; two passes racing on one shard
+//! cannot both commit the same run (the loser's condition fails, and it leaves the shard). A
+//! split shard's children wait until their parent is read to its end, so entries of one
+//! message are counted in order (they never need to be, since increments commute, but a child
+//! read first would be re-read from its start on the next pass, which the checkpoint allows).
+//!
+//! **Lag.** A pass reads every shard to its end. `count-events` runs passes every
+//! `PASS_INTERVAL` within each scheduled minute, so an entry waits at most that interval plus a
+//! pass; every pass reports the oldest entry it applied (`Metric::CountingLag`), and the
+//! checkpoints keep the time up to which each shard is counted (`counted_as_of`, which every
+//! analytics answer carries).
+
+use crate::dynamo::{s, DynamoStore};
+use crate::transact::{Cancellation, TransactError};
+use crate::{backend, sdk_error};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodbstreams::types::{OperationType, Record, ShardIteratorType};
+use chrono::{DateTime, Utc};
+use feedback_core::analytics::{deltas, CounterKey, Counters};
+use feedback_core::ports::StoreError;
+use feedback_core::HistoryEntry;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The partition of the shards' checkpoints.
+pub(crate) const COUNTED_PK: &str = "COUNTED";
+/// The prefix of a checkpoint's sort key, before the shard id.
+const SHARD_SK: &str = "SHARD#";
+/// The history item attribute that hands its entry's counters to this consumer.
+pub(crate) const COUNTED_ATTR: &str = "counted";
+pub(crate) const COUNTED_BY_STREAM: &str = "stream";
+/// Counter items per transaction: DynamoDB's 100 items, one of them the checkpoint.
+const COUNTERS_PER_TRANSACTION: usize = 99;
+/// Stream records per `GetRecords` page.
+const PAGE: i32 = 1000;
+/// How long a checkpoint outlives its last write: the stream keeps records 24 hours.
+const CHECKPOINT_TTL: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Shards read.
+    pub shards: usize,
+    /// Stream records read (every change of the table).
+    pub records: u64,
+    /// History entries counted.
+    pub entries: u64,
+    /// Transactions that added increments.
+    pub transactions: u64,
+    /// Counter-item updates written (after merging).
+    pub counter_writes: u64,
+    /// Records skipped as already applied (redelivered).
+    pub skipped: u64,
+    /// The longest an applied entry waited, from its commit to its counting.
+    pub max_lag: Option<Duration>,
+}
+
+/// One shard's checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Checkpoint {
+    seq: Option<String>,
+    closed: bool,
+    as_of: Option<DateTime<Utc>>,
+}
+
+/// A shard as the stream describes it.
+#[derive(Debug, Clone)]
+struct Shard {
+    id: String,
+    parent: Option<String>,
+}
+
+/// The consumer: the store it counts into and the stream of its table.
+#[derive(Clone)]
+pub struct CounterStream {
+    store: DynamoStore,
+    streams: aws_sdk_dynamodbstreams::Client,
+    arn: std::sync::Arc<tokio::sync::OnceCell<String>>,
+    /// Fail every transaction after this many have committed in a pass (tests of a crash).
+    fail_after: Option<u64>,
+    /// Counter items per transaction.
+    max_counters: usize,
+}
+
+impl CounterStream {
+    pub fn new(store: &DynamoStore, conf: &aws_config::SdkConfig) -> CounterStream {
+        CounterStream {
+            store: store.clone(),
+            streams: aws_sdk_dynamodbstreams::Client::new(conf),
+            arn: Default::default(),
+            fail_after: None,
+            max_counters: COUNTERS_PER_TRANSACTION,
+        }
+    }
+
+    /// The consumer reading the stream through `client` (an instrumented one, in tests).
+    pub fn with_streams_client(self, client: aws_sdk_dynamodbstreams::Client) -> CounterStream {
+        CounterStream { streams: client, ..self }
+    }
+
+    /// The consumer of the stream `arn`, which is then not looked up on the table.
+    pub fn with_stream_arn(self, arn: String) -> CounterStream {
+        CounterStream { arn: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(arn))), ..self }
+    }
+
+    /// A consumer that adds at most `n` counter items per transaction (1..=99), so that a few
+    /// entries already take several transactions: for the tests of a pass that stops halfway.
+    pub fn counters_per_transaction(mut self, n: usize) -> CounterStream {
+        self.max_counters = n.clamp(1, COUNTERS_PER_TRANSACTION);
+        self
+    }
+
+    /// Applies records handed to it, as a pass applies a page of one shard: for tests that
+    /// deliver records again.
+    pub async fn apply_records(&self, shard: &str, records: &[Record], now: DateTime<Utc>) -> Result<Pass, StoreError> {
+        let mut cp = self.checkpoints().await?.remove(shard).unwrap_or_default();
+        let mut pass = Pass::default();
+        self.apply(shard, &mut cp, records, now, &mut pass).await?;
+        Ok(pass)
+    }
+
+    /// Every record of every shard, from its start, without counting anything: for tests.
+    pub async fn read_all(&self) -> Result<Vec<(String, Vec<Record>)>, StoreError> {
+        let arn = self.stream_arn().await?.clone();
+        let mut out = Vec::new();
+        for shard in self.shards().await? {
+            let mut records = Vec::new();
+            let mut iterator = self
+                .streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(&shard.id)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetShardIterator", e))?
+                .shard_iterator;
+            while let Some(it) = iterator.take() {
+                let page = self.streams.get_records().shard_iterator(it).limit(PAGE).send().await;
+                let page = page.map_err(|e| sdk_error("GetRecords", e))?;
+                let got = page.records.unwrap_or_default();
+                if got.is_empty() {
+                    break;
+                }
+                records.extend(got);
+                iterator = page.next_shard_iterator;
+            }
+            out.push((shard.id, records));
+        }
+        Ok(out)
+    }
+
+    /// A consumer whose passes fail after `n` committed transactions, as a crash would: for the
+    /// tests of what the next pass does.
+    pub fn failing_after(mut self, n: u64) -> CounterStream {
+        self.fail_after = Some(n);
+        self
+    }
+
+    async fn stream_arn(&self) -> Result<&String, StoreError> {
+        self.arn
+            .get_or_try_init(|| async {
+                let table = self
+                    .store
+                    .client()
+                    .describe_table()
+                    .table_name(self.store.table())
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DescribeTable", e))?;
+                table
+                    .table
+                    .and_then(|t| t.latest_stream_arn)
+                    .ok_or_else(|| backend("DescribeTable", "the table has no stream"))
+            })
+            .await
+    }
+
+    async fn shards(&self) -> Result<Vec<Shard>, StoreError> {
+        let arn = self.stream_arn().await?.clone();
+        let mut out = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let page = self
+                .streams
+                .describe_stream()
+                .stream_arn(&arn)
+                .set_exclusive_start_shard_id(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeStream", e))?;
+            let Some(desc) = page.stream_description else { return Ok(out) };
+            let mut new = 0;
+            for shard in desc.shards.unwrap_or_default() {
+                if let Some(id) = shard.shard_id {
+                    if !out.iter().any(|s: &Shard| s.id == id) {
+                        out.push(Shard { id, parent: shard.parent_shard_id });
+                        new += 1;
+                    }
+                }
+            }
+            // A page that names no new shard ends the listing, whatever it says comes next.
+            match desc.last_evaluated_shard_id {
+                Some(last) if new > 0 => start = Some(last),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn checkpoints(&self) -> Result<HashMap<String, Checkpoint>, StoreError> {
+        let items = self.store.query_prefix(COUNTED_PK.to_owned(), SHARD_SK, None).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| {
+                let id = i.get("SK")?.as_s().ok()?.strip_prefix(SHARD_SK)?.to_owned();
+                let seq = i.get("seq").and_then(|v| v.as_s().ok()).cloned();
+                let closed = i.get("closed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+                let as_of = i
+                    .get("as_of")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                Some((id, Checkpoint { seq, closed, as_of }))
+            })
+            .collect())
+    }
+
+    /// The time up to which every open shard is counted: the oldest of their checkpoints'.
+    /// `None` before the first pass.
+    pub(crate) async fn counted_as_of(store: &DynamoStore) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let items = store.query_prefix(COUNTED_PK.to_owned(), SHARD_SK, None).await?;
+        Ok(items
+            .iter()
+            .filter(|i| !i.get("closed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false))
+            .filter_map(|i| i.get("as_of")?.as_s().ok().and_then(|t| DateTime::parse_from_rfc3339(t).ok()))
+            .map(|t| t.with_timezone(&Utc))
+            .min())
+    }
+
+    /// Reads every shard to its end and counts what it holds. `now` is the pass's start: a shard
+    /// read to its end is counted as of then.
+    pub async fn pass(&self, now: DateTime<Utc>) -> Result<Pass, StoreError> {
+        let shards = self.shards().await?;
+        let mut checkpoints = self.checkpoints().await?;
+        let listed: std::collections::HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+        let mut pass = Pass::default();
+        let mut done: std::collections::HashSet<String> = std::collections::HashSet::new();
+        // Parents before children: repeat until no shard can move.
+        loop {
+            let mut moved = false;
+            for shard in &shards {
+                if done.contains(&shard.id) {
+                    continue;
+                }
+                let cp = checkpoints.get(&shard.id).cloned().unwrap_or_default();
+                if cp.closed {
+                    done.insert(shard.id.clone());
+                    continue;
+                }
+                let parent_pending = shard.parent.as_deref().is_some_and(|p| {
+                    listed.contains(p) && !checkpoints.get(p).is_some_and(|c| c.closed)
+                });
+                if parent_pending {
+                    continue;
+                }
+                let closed = self.read_shard(&shard.id, cp, now, &mut pass).await?;
+                if closed {
+                    checkpoints.entry(shard.id.clone()).or_default().closed = true;
+                }
+                pass.shards += 1;
+                done.insert(shard.id.clone());
+                moved = true;
+            }
+            if !moved {
+                return Ok(pass);
+            }
+        }
+    }
+
+    /// Reads one shard from its checkpoint to its end; whether the shard is closed and read.
+    async fn read_shard(
+        &self,
+        shard: &str,
+        mut cp: Checkpoint,
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> Result<bool, StoreError> {
+        let arn = self.stream_arn().await?.clone();
+        let request = self.streams.get_shard_iterator().stream_arn(&arn).shard_id(shard);
+        let request = match &cp.seq {
+            Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let mut iterator = request.send().await.map_err(|e| sdk_error("GetShardIterator", e))?.shard_iterator;
+        while let Some(it) = iterator.take() {
+            let page = self
+                .streams
+                .get_records()
+                .shard_iterator(it)
+                .limit(PAGE)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetRecords", e))?;
+            let records = page.records.unwrap_or_default();
+            pass.records += records.len() as u64;
+            let at_end = records.is_empty();
+            if !at_end {
+                match self.apply(shard, &mut cp, &records, now, pass).await? {
+                    Applied::All => {}
+                    Applied::Overtaken => return Ok(false),
+                }
+            }
+            match (page.next_shard_iterator, at_end) {
+                (None, _) => {
+                    self.mark(shard, &mut cp, now, true).await?;
+                    return Ok(true);
+                }
+                (Some(_), true) => {
+                    self.mark(shard, &mut cp, now, false).await?;
+                    return Ok(false);
+                }
+                (Some(next), false) => iterator = Some(next),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Applies one page of records, in runs that fit a transaction.
+    async fn apply(
+        &self,
+        shard: &str,
+        cp: &mut Checkpoint,
+        records: &[Record],
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> Result<Applied, StoreError> {
+        let mut run = Run::default();
+        for record in records {
+            let Some(seq) = record.dynamodb.as_ref().and_then(|d| d.sequence_number.clone()) else { continue };
+            let latest = run.last.as_deref().or(cp.seq.as_deref());
+            if latest.is_some_and(|last| !after(&seq, last)) {
+                pass.skipped += 1;
+                continue;
+            }
+            let counted = counted_entry(record)?;
+            if let Some((entry, committed)) = &counted {
+                let increments = derived(&deltas(entry));
+                if run.would_exceed(&increments, self.max_counters) && !run.is_empty() {
+                    if let Applied::Overtaken = self.commit(shard, cp, &mut run, now, pass).await? {
+                        return Ok(Applied::Overtaken);
+                    }
+                }
+                run.add(&increments, *committed, now);
+                pass.entries += 1;
+            }
+            run.last = Some(seq);
+        }
+        self.commit(shard, cp, &mut run, now, pass).await
+    }
+
+    /// Adds a run's increments and moves the checkpoint past it, in one transaction.
+    async fn commit(
+        &self,
+        shard: &str,
+        cp: &mut Checkpoint,
+        run: &mut Run,
+        now: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> Result<Applied, StoreError> {
+        let Some(last) = run.last.clone() else { return Ok(Applied::All) };
+        if let Some(limit) = self.fail_after {
+            if pass.transactions >= limit {
+                return Err(backend("TransactWriteItems counters", "stopped by the test hook"));
+            }
+        }
+        let as_of = run.oldest.map(|t| t.min(now)).unwrap_or(now);
+        let mut items = self.store.counter_updates(&run.counters)?;
+        let checkpoint_at = items.len();
+        items.push(self.checkpoint_update(shard, cp.seq.as_deref(), &last, as_of, None)?);
+        match self.store.transact(items).await {
+            Ok(()) => {}
+            Err(TransactError::Cancelled(c)) if *c.at(checkpoint_at) == Cancellation::ConditionalCheckFailed => {
+                return Ok(Applied::Overtaken);
+            }
+            Err(e) => return Err(e.into_error("TransactWriteItems counters")),
+        }
+        if !run.counters.0.is_empty() {
+            pass.transactions += 1;
+            pass.counter_writes += run.counters.0.len() as u64;
+        }
+        if let Some(oldest) = run.oldest {
+            let lag = (now - oldest).to_std().unwrap_or_default();
+            pass.max_lag = Some(pass.max_lag.map_or(lag, |m| m.max(lag)));
+        }
+        cp.seq = Some(last);
+        cp.as_of = Some(as_of);
+        *run = Run::default();
+        Ok(Applied::All)
+    }
+
+    /// Marks a shard counted up to `now` (read to its end), or closed.
+    async fn mark(&self, shard: &str, cp: &mut Checkpoint, now: DateTime<Utc>, closed: bool) -> Result<(), StoreError> {
+        let Some(seq) = cp.seq.clone() else {
+            if !closed {
+                return Ok(());
+            }
+            // A closed shard that held nothing.
+            let update = self.checkpoint_update(shard, None, "0", now, Some(true))?;
+            return self.store.transact(vec![update]).await.map_err(|e| e.into_error("checkpoint"));
+        };
+        let update = self.checkpoint_update(shard, Some(&seq), &seq, now, closed.then_some(true))?;
+        match self.store.transact(vec![update]).await {
+            Ok(()) => {
+                cp.as_of = Some(now);
+                cp.closed = closed;
+                Ok(())
+            }
+            Err(TransactError::Cancelled(c)) if *c.at(0) == Cancellation::ConditionalCheckFailed => Ok(()),
+            Err(e) => Err(e.into_error("checkpoint")),
+        }
+    }
+
+    fn checkpoint_update(
+        &self,
+        shard: &str,
+        expected: Option<&str>,
+        seq: &str,
+        as_of: DateTime<Utc>,
+        closed: Option<bool>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let ttl = (as_of + chrono::Duration::from_std(CHECKPOINT_TTL).unwrap_or_default()).timestamp();
+        let mut set = "seq = :seq, as_of = :as_of, #ttl = :ttl".to_owned();
+        let mut values = HashMap::from([
+            (":seq".to_owned(), s(seq)),
+            (":as_of".to_owned(), s(as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))),
+            (":ttl".to_owned(), AttributeValue::N(ttl.to_string())),
+        ]);
+        if let Some(closed) = closed {
+            set.push_str(", closed = :closed");
+            values.insert(":closed".into(), AttributeValue::Bool(closed));
+        }
+        let condition = match expected {
+            Some(prev) => {
+                values.insert(":prev".into(), s(prev));
+                "seq = :prev"
+            }
+            None => "attribute_not_exists(seq)",
+        };
+        let update = Update::builder()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(format!("{SHARD_SK}{shard}")))
+            .update_expression(format!("SET {set}"))
+            .condition_expression(condition)
+            .expression_attribute_names("#ttl", crate::schema::TABLE.ttl_attribute)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| backend("building Update", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+enum Applied {
+    All,
+    /// Another pass moved the checkpoint first: this one leaves the shard.
+    Overtaken,
+}
+
+/// Records applied together: their merged increments, the oldest commit among them, the last
+/// sequence number.
+#[derive(Default)]
+struct Run {
+    counters: Counters,
+    oldest: Option<DateTime<Utc>>,
+    last: Option<String>,
+}
+
+impl Run {
+    fn is_empty(&self) -> bool {
+        self.counters.0.is_empty()
+    }
+
+    fn would_exceed(&self, increments: &Counters, max: usize) -> bool {
+        let new = increments.0.keys().filter(|k| !self.counters.0.contains_key(*k)).count();
+        self.counters.0.len() + new > max
+    }
+
+    fn add(&mut self, increments: &Counters, committed: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+        self.counters.merge(increments);
+        let at = committed.unwrap_or(now);
+        self.oldest = Some(self.oldest.map_or(at, |o| o.min(at)));
+    }
+}
+
+/// Whether sequence number `a` comes after `b` in a shard: both are decimal strings.
+fn after(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+/// The increments of a derived entry on their stored partitions. Unlike a transaction, which
+/// spreads the region's series over shards so that concurrent transitions do not collide on
+/// one item, the consumer is the series' only writer and merges a run's increments first: every
+/// series goes to shard 0, which reads sum with the older shards.
+fn derived(counters: &Counters) -> Counters {
+    let mut out = Counters::default();
+    for (key, fields) in &counters.0 {
+        let stored = CounterKey { series: format!("{}#0", key.series), slot: key.slot.clone() };
+        for (f, v) in fields {
+            out.add(stored.clone(), f, *v);
+        }
+    }
+    out
+}
+
+/// The history entry a record inserted, when its counters are this consumer's, and when the
+/// record was committed.
+type CountedEntry = (HistoryEntry, Option<DateTime<Utc>>);
+
+fn counted_entry(record: &Record) -> Result<Option<CountedEntry>, StoreError> {
+    if record.event_name != Some(OperationType::Insert) {
+        return Ok(None);
+    }
+    let Some(change) = &record.dynamodb else { return Ok(None) };
+    let Some(image) = &change.new_image else { return Ok(None) };
+    let text = |name: &str| image.get(name).and_then(|v| v.as_s().ok());
+    let is_entry = text("SK").is_some_and(|sk| sk.starts_with("HIST#"));
+    if !is_entry || text(COUNTED_ATTR).map(String::as_str) != Some(COUNTED_BY_STREAM) {
+        return Ok(None);
+    }
+    let doc = text("doc").ok_or_else(|| backend("reading a stream record", "no doc"))?;
+    let entry: HistoryEntry =
+        serde_json::from_str(doc).map_err(|e| backend("corrupt history entry in the stream", e))?;
+    let committed = change.approximate_creation_date_time.and_then(|t| DateTime::from_timestamp(t.secs(), 0));
+    Ok(Some((entry, committed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after;
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers() {
+        assert!(after("100", "99"));
+        assert!(after("000000000000000000002", "000000000000000000001"));
+        assert!(!after("99", "99"));
+        assert!(!after("98", "99"));
+    }
+}
