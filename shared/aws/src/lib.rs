@@ -20,6 +20,7 @@ mod ses;
 mod sms;
 mod sqs;
 mod stack;
+mod templates;
 mod transact;
 mod webhooks;
 
