@@ -365,6 +365,68 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await page.close();
 });
 
+test("an official keeps a reply template, picks it, attaches a photo and answers; the resident sees the answer with its photo, on a desktop and on a phone", async (env) => {
+  const TEMPLATE_TEXT = "Яма на проезжей части заделана литым асфальтом, участок дороги восстановлен.";
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const message = await routedPothole(await as("resident-anna"), `Яма у остановки на улице Республики (${size.width}), колёса проваливаются.`);
+    const title = `Яма заделана (${size.width})`;
+    const page = await signInAs(env, "official-sergey");
+    await page.setViewportSize(size);
+    await page.goto("/templates");
+    await page.getByRole("heading", { level: 1, name: "Шаблоны ответов" }).waitFor();
+    // an empty template gets the API's Russian messages beside its fields
+    await page.getByRole("button", { name: "Добавить шаблон" }).click();
+    await page.locator(".field-error", { hasText: "Введите название шаблона." }).waitFor();
+    await page.getByLabel("Название").fill(title);
+    await page.getByLabel("Текст ответа").fill(TEMPLATE_TEXT);
+    await page.getByRole("button", { name: "Добавить шаблон" }).click();
+    await page.getByText(`Шаблон «${title}» добавлен.`).waitFor();
+    await page.getByTestId("templates").getByRole("heading", { name: title }).waitFor();
+    await axe(page, `${size.width}px: reply templates`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `the templates page is ${wide} px wider than the screen`);
+
+    await page.goto(`/messages/${message.id}`);
+    await page.getByLabel("Шаблон ответа").selectOption({ label: title });
+    assert.equal(await page.getByLabel("Текст ответа").inputValue(), TEMPLATE_TEXT, "the template fills the answer");
+    const answer = `${TEMPLATE_TEXT} Спасибо за сообщение.`;
+    await page.getByLabel("Текст ответа").fill(answer);
+    await page.locator('input[type="file"]').setInputFiles({ name: "zadelano.png", mimeType: "image/png", buffer: PNG });
+    await page.getByRole("img", { name: "zadelano.png" }).waitFor();
+    await axe(page, `${size.width}px: answer with a template and a photo`);
+    await page.getByRole("button", { name: "Отправить ответ" }).click();
+    await page.getByText("Ответ отправлен жителю.").waitFor();
+    await page.getByTestId("answer").getByText(answer).waitFor();
+    await page.getByTestId("answer-photos").getByRole("img", { name: /Фотография 1 к ответу/ }).waitFor();
+    const sent = await (await as("official-sergey")).get(`/v1/messages/${message.id}`);
+    assert.equal(sent.answer.text, answer, "the edited text is sent");
+    assert.equal(sent.answer.photo_ids.length, 1);
+    assert.deepEqual(sent.photo_ids, [], "the resident's photos stay theirs");
+    // the template is removed again
+    await page.goto("/templates");
+    await page.getByRole("button", { name: `Удалить шаблон «${title}»` }).click();
+    await page.getByText(`Шаблон «${title}» удалён.`).waitFor();
+    await page.close();
+
+    const anna = await signInAs(env, "resident-anna");
+    await anna.setViewportSize(size);
+    await anna.goto(`/messages/${message.id}`);
+    await anna.getByTestId("answer").getByText(answer).waitFor();
+    const photo = anna.getByTestId("answer-photos").getByRole("img", { name: /Фотография 1 к ответу/ });
+    await photo.waitFor();
+    await anna.waitForFunction((el) => el.complete && el.naturalWidth > 0, await photo.elementHandle());
+    const href = await anna.getByTestId("answer-photos").getByRole("link").getAttribute("href");
+    assert.ok(href, "the photo opens full-size");
+    await axe(anna, `${size.width}px: the resident reads the answer with its photo`);
+    const wider = await anna.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wider <= 0, `the message is ${wider} px wider than the screen`);
+    await anna.close();
+  }
+});
+
 test("the official's queue keeps its filter and page in the address, and on a phone its rows are cards", async (env) => {
   // 22 routed messages: more than the 20 of one page, filed by two residents within their hourly limit.
   const filers = [await as({ sub: "queue-filer-1", roles: ["citizen"], municipality: "tyumen" }), await as({ sub: "queue-filer-2", roles: ["citizen"], municipality: "tyumen" })];

@@ -223,7 +223,7 @@ function MessagePhotos(props: { messageId: string; photoIds: string[]; title: st
           <li key={i}>
             {url ? (
               <a href={url} target="_blank" rel="noopener noreferrer" title="Открыть фотографию полностью">
-                <img src={url} alt={`${props.title}: снимок ${i + 1}, открыть полностью`} />
+                <img src={url} alt={`Фотография ${i + 1} к ${props.idPrefix === "photos" ? "сообщению" : "ответу"}, открыть полностью`} />
               </a>
             ) : (
               <span>Фотография {i + 1} недоступна</span>
