@@ -111,7 +111,7 @@ impl<S: TemplateStore + ReferenceStore, C: Clock> Templates<S, C> {
     pub async fn list(&self, actor: &Actor) -> Result<Vec<ReplyTemplate>, ServiceError> {
         let authority = self.authority(actor).await?;
         let mut all = self.store.templates(&authority).await?;
-        all.sort_by(|a, b| (a.title.to_lowercase(), a.id).cmp(&(b.title.to_lowercase(), b.id)));
+        all.sort_by_cached_key(|t| (t.title.to_lowercase(), t.id));
         Ok(all)
     }
 
