@@ -88,6 +88,8 @@ pub struct Platform {
     pub reference: Arc<Reference<Store>>,
     pub submit: submit_message::Services<Store, Queue, SystemClock>,
     pub workflow: Workflow<Store, Queue, SystemClock>,
+    /// The officials' function: the workflow's handler, the templates and the answers' photos.
+    pub officials: handle_messages::Services<Store, Queue, SystemClock>,
     pub routing: Routing<Store, Queue, SystemClock>,
     pub escalate: escalate_overdue::Services<Store, Queue, SystemClock>,
     pub notifications: Notifications<Store>,
@@ -159,7 +161,8 @@ impl Platform {
             db,
             queue,
             reference,
-            workflow: handle_messages::services(&deps),
+            workflow: handle_messages::services(&deps, blobs.clone()).workflow,
+            officials: handle_messages::services(&deps, blobs.clone()),
             routing: route_messages::services(&deps),
             notifications: notify::services(&deps),
             participation: polls::services(&deps, secret, &settings),
@@ -365,7 +368,7 @@ async fn dispatch(p: &Platform, req: axum::extract::Request, method: &str, path:
     };
     let result = match function {
         routes::SUBMIT_MESSAGE => submit_message::handle(&p.submit, request).await,
-        routes::HANDLE_MESSAGES => handle_messages::handle(&p.workflow, request).await,
+        routes::HANDLE_MESSAGES => handle_messages::handle(&p.officials, request).await,
         routes::POLLS => polls::handle(&p.participation, request).await,
         routes::REFERENCE_DATA => reference_data::handle(&p.reference, &p.integrations, request).await,
         routes::OPEN311 => open311::handle(&p.open311, request).await,

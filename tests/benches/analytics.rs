@@ -29,7 +29,8 @@ async fn routed_with_answer(store: &SqliteStore, n: u64, counted: bool) -> (Mess
         .apply(route, By::System, t0, TZ, &feedback_core::calendar::Calendar::default(), String::new())
         .expect("route");
     store.update_message(m.version, &routed, &entry).await.expect("route");
-    let answer = Transition::Answer { text: "Яма заделана".into(), authority_id: authority };
+    let answer =
+        Transition::Answer { text: "Яма заделана".into(), authority_id: authority, photo_ids: vec![] };
     let (answered, mut entry) = routed
         .apply(
             answer,

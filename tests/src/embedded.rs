@@ -21,6 +21,8 @@ pub struct App {
     pub reference: Arc<Reference<SqliteStore>>,
     pub submit: submit_message::Services<SqliteStore, SqliteQueue, Clock>,
     pub workflow: Workflow<SqliteStore, SqliteQueue, Clock>,
+    /// The officials' function: the workflow's handler, the templates and the answers' photos.
+    pub officials: handle_messages::Services<SqliteStore, SqliteQueue, Clock>,
     pub routing: Routing<SqliteStore, SqliteQueue, Clock>,
     pub escalation: Escalation<SqliteStore, SqliteQueue, Clock>,
     pub notifications: Notifications<SqliteStore>,
@@ -86,7 +88,8 @@ pub async fn app_on(db: Db, per_hour: u32) -> App {
         .with_policy(PhotoPolicy { per_hour: per_hour.saturating_mul(3), per_day: per_hour.saturating_mul(15) });
     App {
         submit,
-        workflow: handle_messages::services(&deps),
+        workflow: handle_messages::services(&deps, blobs.clone()).workflow,
+        officials: handle_messages::services(&deps, blobs.clone()),
         routing: route_messages::services(&deps),
         escalation: escalate_overdue::services(&deps, blobs, &settings).escalation,
         notifications: notify::services(&deps),

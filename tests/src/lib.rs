@@ -16,6 +16,7 @@ pub mod polls;
 pub mod public;
 pub mod reach;
 pub mod rights;
+pub mod templates;
 pub mod webhooks;
 pub mod workflow;
 

@@ -160,6 +160,14 @@ pub async fn the_export_holds_everything_held_about_the_resident<S: PollBackend,
     assert_eq!(m.photo_links, vec![format!("/v1/messages/{}/photos/{}", w.message.id, w.photo)]);
     assert_eq!(data.notifications.len(), 1);
     assert_eq!(data.notifications[0].message_id, w.message.id);
+    assert_eq!(data.notifications[0].read_at, None, "unread");
+    assert!(serde_json::to_value(&data).unwrap()["notifications"][0]["read_at"].is_null(), "stated while unread");
+    let read_at = w.p.clock.now();
+    let which = feedback_core::ports::ReadSelection::Ids(vec![data.notifications[0].id.clone()]);
+    assert_eq!(h.store.mark_notifications_read(&alice.id, &which, read_at).await.unwrap(), 1);
+    let data = w.rights.export(&alice).await.unwrap();
+    let tz = sample_region().time_zone();
+    assert_eq!(data.notifications[0].read_at, Some(feedback_core::views::local_time(read_at, &tz)));
     assert_eq!(data.comments.len(), 1);
     assert_eq!((data.comments[0].id, data.comments[0].text.as_str()), (w.alices_comment, "Нужны огороженные площадки"));
     assert_eq!(data.flags.len(), 1);

@@ -352,7 +352,25 @@ pub async fn duplicates_are_linked_and_share_the_answer<S: Backend + Notificatio
     assert_eq!(s.read(&alice, &original).await.0.duplicates_count, 1);
     // answering the original answers the duplicate; both authors hear of it and can rate
     let upravdor = official("o-1", "tyumen-upravdor");
-    s.workflow.answer(&upravdor, &original, text("Яма у остановки отремонтирована")).await.unwrap();
+    // the answer carries the official's photo of the repair, and so does the duplicate's
+    let photo = feedback_core::photo::Photo {
+        id: feedback_core::ids::PhotoId::new_at(chrono::Utc::now()),
+        owner: upravdor.id.clone(),
+        content_type: feedback_core::photo::ImageType::Jpeg,
+        size_bytes: 2048,
+        created_at: chrono::Utc::now(),
+    };
+    h.store.put_photo(&photo).await.unwrap();
+    let photos = feedback_core::values::PhotoIds::parse(&[photo.id.to_string()]).unwrap();
+    s.workflow
+        .answer_with_photos(&upravdor, &original, text("Яма у остановки отремонтирована"), &photos)
+        .await
+        .unwrap();
+    for id in [&original, &dup] {
+        let m = h.store.get_message(id).await.unwrap().unwrap();
+        assert_eq!(m.answer_photo_ids, vec![photo.id], "the answer's photo on {id}");
+        assert!(m.photo_ids.is_empty(), "the residents' own photos stay theirs");
+    }
     let (d, history) = s.read(&bob, &dup).await;
     assert_eq!(d.status, Status::Answered);
     assert_eq!(d.answer.unwrap().text, "Яма у остановки отремонтирована");

@@ -6,6 +6,7 @@
 use feedback_core::ids::{PhotoId, PollId};
 use feedback_core::participation::{Participation, PollKind, ResultsVisibility};
 use feedback_core::preferences::SubscriptionRequest;
+use feedback_core::templates::TemplateInput;
 use feedback_core::values::{MessageText, PhotoIds};
 use feedback_core::Clock;
 use feedback_core::MessageId;
@@ -57,6 +58,30 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         "apigw-get-authority-messages-counts.json",
         State::Routed,
         [403, 403, 200, 200, 403, 403, 401, 403],
+    ),
+    (
+        "GET /v1/authority/templates",
+        "apigw-get-authority-templates.json",
+        State::Routed,
+        [403, 403, 200, 200, 403, 403, 401, 403],
+    ),
+    (
+        "POST /v1/authority/templates",
+        "apigw-post-authority-templates.json",
+        State::Routed,
+        [403, 403, 201, 201, 403, 403, 401, 403],
+    ),
+    (
+        "PUT /v1/authority/templates/{id}",
+        "apigw-put-authority-template.json",
+        State::Routed,
+        [403, 403, 200, 404, 403, 403, 401, 403],
+    ),
+    (
+        "DELETE /v1/authority/templates/{id}",
+        "apigw-delete-authority-template.json",
+        State::Routed,
+        [403, 403, 204, 404, 403, 403, 401, 403],
     ),
     (
         "GET /v1/moderation/messages",
@@ -156,7 +181,7 @@ const MATRIX: &[(&str, &str, State, [u16; 8])] = &[
         State::Routed,
         [204, 404, 403, 403, 403, 403, 401, 403],
     ),
-    ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 403, 403, 403, 403, 401, 403]),
+    ("POST /v1/photos", "apigw-post-photos.json", State::Routed, [201, 201, 201, 201, 403, 403, 401, 403]),
     (
         "GET /v1/messages/{id}/photos/{photo_id}",
         "apigw-get-message-photo.json",
@@ -355,11 +380,15 @@ async fn call(app: &App, route: &str, req: lambda_http::Request) -> u16 {
     let resp = match route {
         "GET /v1/authority/messages"
         | "GET /v1/authority/messages/counts"
+        | "GET /v1/authority/templates"
+        | "POST /v1/authority/templates"
+        | "PUT /v1/authority/templates/{id}"
+        | "DELETE /v1/authority/templates/{id}"
         | "GET /v1/moderation/messages"
         | "POST /v1/messages/{id}/take"
         | "POST /v1/messages/{id}/answer"
         | "POST /v1/messages/{id}/redirect"
-        | "POST /v1/messages/{id}/reject" => handle_messages::handle(&app.workflow, req).await,
+        | "POST /v1/messages/{id}/reject" => handle_messages::handle(&app.officials, req).await,
         _ => submit_message::handle(&app.submit, req).await,
     };
     resp.unwrap().status().as_u16()
@@ -416,6 +445,12 @@ async fn every_messages_route_answers_every_actor_with_the_documented_status() {
                 let town = SubscriptionRequest { municipality_id: Some("tyumen".into()), ..Default::default() };
                 let sub = app.submit.reach.subscribe(&citizen("alice"), town).await.unwrap();
                 req = req.with_path_parameters(HashMap::from([("id".to_string(), sub.id.to_string())]));
+            }
+            if route.contains("/v1/authority/templates/{id}") {
+                // A template of the assigned authority: another authority finds none of this id.
+                let input = TemplateInput::parse("Яма заделана", "Яма на проезжей части заделана.").unwrap();
+                let made = app.officials.templates.create(&official("o-1", "tyumen-upravdor"), input).await.unwrap();
+                req = req.with_path_parameters(HashMap::from([("id".to_string(), made.id.to_string())]));
             }
             if *route == "DELETE /v1/me/push-subscriptions/{id}" {
                 // A browser of the owner's alone: others find none of this id.

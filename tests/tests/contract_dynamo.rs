@@ -63,6 +63,11 @@ mod reach {
     feedback_tests::reach_suite!(harness!());
 }
 
+mod templates {
+    use super::*;
+    feedback_tests::templates_suite!(harness!());
+}
+
 mod delivery {
     use super::*;
     feedback_tests::delivery_suite!(sequential harness!());

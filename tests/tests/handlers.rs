@@ -411,3 +411,63 @@ async fn the_heat_map_answers_cells_and_refuses_bad_queries_with_russian_problem
         assert!(message.chars().any(|c| ('а'..='я').contains(&c)), "{message}");
     }
 }
+
+/// The fixture's request with another JSON body.
+fn with_body(req: lambda_http::Request, body: Value) -> lambda_http::Request {
+    let (parts, _) = req.into_parts();
+    lambda_http::Request::from_parts(parts, Body::Text(body.to_string()))
+}
+
+#[tokio::test]
+async fn a_message_without_a_category_asks_for_one_in_russian() {
+    let app = app(20).await;
+    let fixture: Value = serde_json::from_str(&event("apigw-post-messages.json")).unwrap();
+    let mut body: Value = serde_json::from_str(fixture["body"].as_str().unwrap()).unwrap();
+    body["category_id"] = serde_json::json!("");
+    let resp =
+        submit_message::handle(&app.submit, with_body(http_event("apigw-post-messages.json"), body)).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let problem = body_json(&resp);
+    let errors = problem["errors"].as_array().unwrap();
+    let category = errors.iter().find(|e| e["field"] == "category_id").expect("the category's field error");
+    assert_eq!(category["message"], "Выберите категорию.");
+}
+
+#[tokio::test]
+async fn reply_template_fixtures_add_replace_list_and_remove() {
+    let app = app(20).await;
+    let call = |req| handle_messages::handle(&app.officials, req);
+    let made = call(http_event("apigw-post-authority-templates.json")).await.unwrap();
+    assert_eq!(made.status(), 201);
+    let made = body_json(&made);
+    assert_eq!(made["title"], "Яма заделана");
+    assert!(made["created_at"].as_str().unwrap().ends_with("+05:00"), "times are in the region's offset");
+    let id = made["id"].as_str().unwrap().to_owned();
+    let path = || HashMap::from([("id".to_string(), id.clone())]);
+    let changed =
+        serde_json::json!({"title": "Яма заделана в срок", "text": "Яма заделана в срок, спасибо за сообщение."});
+    let put = with_body(http_event("apigw-put-authority-template.json"), changed).with_path_parameters(path());
+    let put = call(put).await.unwrap();
+    assert_eq!(put.status(), 200);
+    assert_eq!(body_json(&put)["title"], "Яма заделана в срок");
+    let bad = serde_json::json!({"title": " ", "text": "коротко"});
+    let refused = call(with_body(http_event("apigw-post-authority-templates.json"), bad)).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let problem = body_json(&refused);
+    let fields: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["title", "text"]);
+    assert_eq!(problem["errors"][0]["message"], "Введите название шаблона.");
+    let unknown = serde_json::json!({"title": "Шаблон", "text": "Текст готового ответа.", "authority_id": "adm-ishim"});
+    let refused = call(with_body(http_event("apigw-post-authority-templates.json"), unknown)).await.unwrap();
+    assert_eq!(refused.status(), 422, "an authority is never taken from the body");
+    let list = body_json(&call(http_event("apigw-get-authority-templates.json")).await.unwrap());
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["text"], "Яма заделана в срок, спасибо за сообщение.");
+    let gone = call(http_event("apigw-delete-authority-template.json").with_path_parameters(path())).await.unwrap();
+    assert_eq!(gone.status(), 204);
+    let again = call(http_event("apigw-delete-authority-template.json").with_path_parameters(path())).await.unwrap();
+    assert_eq!(again.status(), 404);
+    let list = body_json(&call(http_event("apigw-get-authority-templates.json")).await.unwrap());
+    assert_eq!(list["items"], serde_json::json!([]));
+}

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use feedback_core::ids::PhotoId;
 use feedback_core::photo::{BlobUrls, Photo, PhotoPolicy, PhotoStore, Photos, SweepReport};
 use feedback_core::values::PhotoIds;
-use feedback_core::ServiceError;
+use feedback_core::{MessageStore, ServiceError};
 use feedback_tests::embedded::app;
 use feedback_tests::fixtures::{citizen, new_message};
 use std::sync::{Arc, Mutex};
@@ -121,4 +121,65 @@ async fn a_message_names_only_photos_uploaded_as_the_announced_image_type() {
     assert!(jpeg.check_uploaded(&alice.id, &ids).await.unwrap().is_empty());
     // Another resident's photo is not examined here; the submission refuses it as not found.
     assert!(html.check_uploaded(&citizen("bytes-bob").id, &ids).await.unwrap().is_empty());
+}
+
+/// An official attaches photos to an answer through the same announcement as residents: only
+/// their own, at most three, uploaded as images. Whoever reads the message reads them; the
+/// sweep of unattached photos keeps them; the resident's erasure leaves them, as the
+/// authority's.
+#[tokio::test]
+async fn an_answer_carries_the_officials_photos_which_outlive_the_sweep_and_the_residents_erasure() {
+    use feedback_core::values::MessageText;
+    use feedback_core::views::MessageView;
+    use feedback_tests::workflow::official;
+    let a = app(20).await;
+    let jpeg = Arc::new(RecordingBlobs { uploaded: Some(vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), ..Default::default() });
+    let photos = Photos::new(a.store.clone(), a.clock.clone(), jpeg.clone(), a.reference.clone());
+    let alice = citizen("answer-alice");
+    let message = a.submit.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15"), None).await.unwrap();
+    let id = message.message.id;
+    a.routing.route(&id).await.unwrap();
+    let (roads, ishim) = (official("o-1", "tyumen-upravdor"), official("o-2", "adm-ishim"));
+    let moderator = feedback_tests::workflow::moderator("m-1");
+    assert!(matches!(photos.announce(&moderator, "image/jpeg", 1000).await, Err(ServiceError::Forbidden(_))));
+    let (done, _) = photos.announce(&roads, "image/jpeg", 1000).await.unwrap();
+    let (foreign, _) = photos.announce(&ishim, "image/jpeg", 1000).await.unwrap();
+    let text = || MessageText::parse("Яма заделана, покрытие восстановлено").unwrap();
+
+    let theirs = PhotoIds::parse(&[foreign.id.to_string()]).unwrap();
+    match a.workflow.answer_with_photos(&roads, &id, text(), &theirs).await {
+        Err(ServiceError::Validation(errs)) => assert_eq!(errs[0].field, "photo_ids[0]"),
+        other => panic!("another official's photo must be refused, got {other:?}"),
+    }
+    // Another authority's official, with their own photo, finds no such message and keeps nothing.
+    assert!(matches!(a.workflow.answer_with_photos(&ishim, &id, text(), &theirs).await, Err(ServiceError::NotFound)));
+    let mine = PhotoIds::parse(&[done.id.to_string()]).unwrap();
+    assert_eq!(a.store.get_message(&id).await.unwrap().unwrap().status, feedback_core::Status::Routed);
+
+    let answered = a.workflow.answer_with_photos(&roads, &id, text(), &mine).await.unwrap();
+    assert_eq!(answered.answer_photo_ids, vec![done.id]);
+    assert!(answered.photo_ids.is_empty(), "the resident's photos stay the resident's");
+    let tz = feedback_core::testing::sample_region().time_zone();
+    let view = serde_json::to_value(MessageView::summary(&answered, &tz)).unwrap();
+    assert_eq!(view["answer"]["photo_ids"], serde_json::json!([done.id.to_string()]));
+    for who in [&alice, &roads] {
+        photos.download(who, &id, &done.id).await.unwrap();
+    }
+    for who in [&citizen("answer-bob"), &ishim] {
+        assert!(matches!(photos.download(who, &id, &done.id).await, Err(ServiceError::NotFound)));
+    }
+    let public = feedback_core::public::public_view(&feedback_core::testing::sample_region(), &answered);
+    assert!(!serde_json::to_string(&public).unwrap().contains(&done.id.to_string()), "no photos in public");
+
+    a.clock.advance(Duration::hours(25));
+    let report = photos.sweep_unattached(100).await.unwrap();
+    assert_eq!(report.deleted, 1, "only the foreign official's loose photo: {report:?}");
+    assert_eq!(*jpeg.deleted.lock().unwrap(), vec![foreign.id]);
+    assert!(a.store.get_photo(&done.id).await.unwrap().is_some(), "the answer's photo is kept");
+
+    let erased = a.submit.rights.erase(&alice).await.unwrap();
+    assert_eq!(erased.photos_deleted, 0, "the answer's photo is not the resident's");
+    assert!(a.store.get_photo(&done.id).await.unwrap().is_some());
+    let kept = a.store.get_message(&id).await.unwrap().unwrap();
+    assert_eq!(kept.answer_photo_ids, vec![done.id], "the pseudonymised message keeps its answer's photos");
 }

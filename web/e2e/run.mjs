@@ -365,6 +365,213 @@ test("an official sees the message in the queue, takes it and answers", async (e
   await page.close();
 });
 
+test("an official keeps a reply template, picks it, attaches a photo and answers; the resident sees the answer with its photo, on a desktop and on a phone", async (env) => {
+  const TEMPLATE_TEXT = "Яма на проезжей части заделана литым асфальтом, участок дороги восстановлен.";
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const message = await routedPothole(await as("resident-anna"), `Яма у остановки на улице Республики (${size.width}), колёса проваливаются.`);
+    const title = `Яма заделана (${size.width})`;
+    const page = await signInAs(env, "official-sergey");
+    await page.setViewportSize(size);
+    await page.goto("/templates");
+    await page.getByRole("heading", { level: 1, name: "Шаблоны ответов" }).waitFor();
+    // an empty template gets the API's Russian messages beside its fields
+    await page.getByRole("button", { name: "Добавить шаблон" }).click();
+    await page.locator(".field-error", { hasText: "Введите название шаблона." }).waitFor();
+    await page.getByLabel("Название").fill(title);
+    await page.getByLabel("Текст ответа").fill(TEMPLATE_TEXT);
+    await page.getByRole("button", { name: "Добавить шаблон" }).click();
+    await page.getByText(`Шаблон «${title}» добавлен.`).waitFor();
+    await page.getByTestId("templates").getByRole("heading", { name: title }).waitFor();
+    await axe(page, `${size.width}px: reply templates`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `the templates page is ${wide} px wider than the screen`);
+
+    await page.goto(`/messages/${message.id}`);
+    await page.getByLabel("Шаблон ответа").selectOption({ label: title });
+    assert.equal(await page.getByLabel("Текст ответа").inputValue(), TEMPLATE_TEXT, "the template fills the answer");
+    const answer = `${TEMPLATE_TEXT} Спасибо за сообщение.`;
+    await page.getByLabel("Текст ответа").fill(answer);
+    await page.locator('input[type="file"]').setInputFiles({ name: "zadelano.png", mimeType: "image/png", buffer: PNG });
+    await page.getByRole("img", { name: "zadelano.png" }).waitFor();
+    await axe(page, `${size.width}px: answer with a template and a photo`);
+    await page.getByRole("button", { name: "Отправить ответ" }).click();
+    await page.getByText("Ответ отправлен жителю.").waitFor();
+    await page.getByTestId("answer").getByText(answer).waitFor();
+    await page.getByTestId("answer-photos").getByRole("img", { name: /Фотография 1 к ответу/ }).waitFor();
+    const sent = await (await as("official-sergey")).get(`/v1/messages/${message.id}`);
+    assert.equal(sent.answer.text, answer, "the edited text is sent");
+    assert.equal(sent.answer.photo_ids.length, 1);
+    assert.deepEqual(sent.photo_ids, [], "the resident's photos stay theirs");
+    // the template is removed again
+    await page.goto("/templates");
+    await page.getByRole("button", { name: `Удалить шаблон «${title}»` }).click();
+    await page.getByText(`Шаблон «${title}» удалён.`).waitFor();
+    await page.close();
+
+    const anna = await signInAs(env, "resident-anna");
+    await anna.setViewportSize(size);
+    await anna.goto(`/messages/${message.id}`);
+    await anna.getByTestId("answer").getByText(answer).waitFor();
+    const photo = anna.getByTestId("answer-photos").getByRole("img", { name: /Фотография 1 к ответу/ });
+    await photo.waitFor();
+    await anna.waitForFunction((el) => el.complete && el.naturalWidth > 0, await photo.elementHandle());
+    const href = await anna.getByTestId("answer-photos").getByRole("link").getAttribute("href");
+    assert.ok(href, "the photo opens full-size");
+    await axe(anna, `${size.width}px: the resident reads the answer with its photo`);
+    const wider = await anna.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wider <= 0, `the message is ${wider} px wider than the screen`);
+    await anna.close();
+  }
+});
+
+const SIZES = [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+];
+
+/** Fails when the page is wider than its screen. */
+async function fitsTheScreen(page, label) {
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `${label} is ${scroll} px wide on a ${width} px screen`);
+}
+
+test("item 2: a message without a category or with a short text gets Russian messages at the right field, on a desktop and on a phone", async (env) => {
+  for (const size of SIZES) {
+    const page = await signInAs(env, "resident-anna");
+    await page.setViewportSize(size);
+    await page.goto("/new");
+    const text = page.getByLabel("Текст сообщения");
+    await text.fill(MESSAGE_TEXT);
+    // No category: the portal asks for one before sending, marks the fieldset and moves focus there.
+    let posted = 0;
+    page.on("request", (r) => r.url().endsWith("/v1/messages") && r.method() === "POST" && posted++);
+    await page.getByRole("button", { name: "Отправить сообщение" }).click();
+    const picker = page.locator("fieldset.category-picker");
+    await picker.locator(".field-error", { hasText: "Выберите категорию." }).waitFor();
+    assert.equal(await picker.getAttribute("aria-invalid"), "true");
+    await page.waitForFunction(() => document.querySelector("fieldset.category-picker")?.contains(document.activeElement));
+    assert.equal(posted, 0, "nothing was sent");
+    await axe(page, `${size.width}px: a message without a category`);
+    // A short text: the API's own Russian message beside the text, which is kept.
+    await page.getByLabel("Поиск категории").fill("яма");
+    await page.locator('input[data-category="dorogi-yamy"]').check();
+    await text.fill("Яма тут");
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/v1/messages") && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Отправить сообщение" }).click(),
+    ]);
+    assert.equal(resp.status(), 422);
+    const problem = await resp.json();
+    const message = problem.errors.find((e) => e.field === "text").message;
+    assert.doesNotMatch(message, /[A-Za-z]/, "the message is Russian");
+    await page.locator(".field-invalid", { has: page.locator("textarea") }).locator(".field-error", { hasText: message }).waitFor();
+    assert.equal(await text.inputValue(), "Яма тут");
+    await fitsTheScreen(page, `${size.width}px: the message form with errors`);
+    await page.close();
+  }
+});
+
+test("items 3 and 6: the resident rates with 48 px stars, thanked, the history kept, on a desktop and on a phone", async (env) => {
+  const anna = await as("resident-anna");
+  for (const size of SIZES) {
+    const message = await routedPothole(anna, `Яма на перекрёстке Республики и Орджоникидзе (${size.width}), асфальт провалился.`);
+    await answerMessage(await as("official-sergey"), message.id, ANSWER_TEXT);
+    const page = await signInAs(env, "resident-anna");
+    await page.setViewportSize(size);
+    await page.goto(`/messages/${message.id}`);
+    await page.getByRole("heading", { name: "Оцените ответ" }).waitFor();
+    for (const word of ["плохо", "отлично"]) {
+      const box = await page.locator("label.star", { hasText: word }).boundingBox();
+      assert.ok(box.width >= 48 && box.height >= 48, `${size.width}px: the star «${word}» is ${box.width}×${box.height} px`);
+    }
+    await page.locator("label.star", { hasText: "хорошо" }).click();
+    assert.ok(await page.getByRole("radio", { name: "4 из 5 — хорошо" }).isChecked());
+    await fitsTheScreen(page, `${size.width}px: the rating form`);
+    await axe(page, `${size.width}px: rating with stars`);
+    await page.getByRole("button", { name: "Отправить оценку" }).click();
+    await page.getByTestId("done").getByText("Спасибо за оценку!").waitFor();
+    // What happened stays on the page: the rating, the status and the whole history.
+    await page.getByTestId("rating").getByText("4 из 5").waitFor();
+    await page.locator(".timeline").getByText("Закрыто", { exact: true }).waitFor();
+    await page.locator(".timeline").getByText("Дан ответ", { exact: true }).first().waitFor();
+    await axe(page, `${size.width}px: thanked after the rating`);
+    await page.close();
+  }
+});
+
+test("item 8: an official's «Показатели» are titled for their authority and count what it received, on a desktop and on a phone", async (env) => {
+  await routedPothole(await as("resident-anna"), "Яма у въезда на парковку торгового центра на улице Республики, глубокая.");
+  for (const size of SIZES) {
+    const page = await signInAs(env, "official-sergey");
+    await page.setViewportSize(size);
+    await page.goto("/dashboard");
+    await page.getByRole("heading", { level: 1, name: `Показатели: ${TYUMEN_ADMIN}` }).waitFor();
+    assert.equal(await page.getByRole("heading", { level: 1, name: "Аналитика региона" }).count(), 0);
+    await page.getByTestId("kpi-submitted").filter({ hasText: /^[1-9]\d*$/ }).waitFor();
+    const received = page.getByTestId("chart-category");
+    await received.locator("summary").click();
+    assert.equal(await received.locator("thead th", { hasText: "Поступило" }).count(), 1);
+    const row = received.locator("tbody tr", { hasText: "Ямы на дорогах" });
+    assert.ok(Number(await row.locator("td").first().textContent()) >= 1, "the received potholes are counted");
+    await fitsTheScreen(page, `${size.width}px: the official's dashboard`);
+    await axe(page, `${size.width}px: the official's dashboard`);
+    await page.close();
+  }
+});
+
+test("item 13: an admin's new poll closes at a sensible time, shows one question error and a preview, on a desktop and on a phone", async (env) => {
+  for (const size of SIZES) {
+    const page = await signInAs(env, "admin-dmitry");
+    await page.setViewportSize(size);
+    await page.goto("/admin/polls/new");
+    assert.match(await page.getByLabel("Окончание").inputValue(), /T23:59$/, "the day's end, not the minute of opening");
+    await page.getByLabel("Название").fill("Какой двор благоустроить первым?");
+    await page.getByLabel(/Варианты ответа/).fill("Двор на Ленина\nДвор на Мира");
+    await page.getByRole("button", { name: "Создать", exact: true }).click();
+    const questionError = page.locator(".question .field-error");
+    await questionError.first().waitFor();
+    assert.equal(await questionError.count(), 1, "the question's error is shown once");
+    await page.getByLabel("Текст вопроса").fill("Выберите двор");
+    await page.getByRole("button", { name: "Предпросмотр" }).click();
+    const preview = page.getByTestId("poll-preview");
+    await preview.getByRole("heading", { name: "Какой двор благоустроить первым?" }).waitFor();
+    assert.deepEqual(await preview.locator("label").allTextContents(), ["Двор на Ленина", "Двор на Мира"]);
+    await fitsTheScreen(page, `${size.width}px: the poll form`);
+    await axe(page, `${size.width}px: the poll form with its preview`);
+    await page.close();
+  }
+});
+
+test("item 14: the portal's reference data comes with an ETag and Cache-Control, revalidates, and text is compressed, on a desktop and on a phone", async (env) => {
+  for (const size of SIZES) {
+    const page = await signInAs(env, "resident-anna");
+    await page.setViewportSize(size);
+    const seen = new Map();
+    page.on("response", async (r) => {
+      const path = new URL(r.url()).pathname;
+      if (path === "/v1/categories" || path.startsWith("/assets/")) seen.set(path, await r.allHeaders());
+    });
+    await page.goto("/new");
+    await page.locator("main h1").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    const categories = seen.get("/v1/categories");
+    assert.ok(categories, "the portal loads the categories");
+    assert.equal(categories["cache-control"], "public, max-age=300");
+    assert.match(categories["etag"], /^"[^"]+"$/);
+    assert.match(categories["content-encoding"] ?? "", /^(br|gzip)$/, "the categories are compressed");
+    const script = [...seen.entries()].find(([p]) => p.endsWith(".js"));
+    assert.ok(script, "a script was loaded");
+    assert.match(script[1]["content-encoding"] ?? "", /^(br|gzip)$/, "the script is compressed");
+    const again = await page.evaluate(async (etag) => (await fetch("/v1/categories", { headers: { "If-None-Match": etag } })).status, categories["etag"]);
+    assert.equal(again, 304, "a known version is not sent again");
+    await axe(page, `${size.width}px: the message form, loaded afresh`);
+    await page.close();
+  }
+});
+
 test("the official's queue keeps its filter and page in the address, and on a phone its rows are cards", async (env) => {
   // 22 routed messages: more than the 20 of one page, filed by two residents within their hourly limit.
   const filers = [await as({ sub: "queue-filer-1", roles: ["citizen"], municipality: "tyumen" }), await as({ sub: "queue-filer-2", roles: ["citizen"], municipality: "tyumen" })];

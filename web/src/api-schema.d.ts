@@ -260,6 +260,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/authority/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Шаблоны ответов ведомства */
+        get: operations["getAuthorityTemplates"];
+        put?: never;
+        /** Добавить шаблон ответа */
+        post: operations["postAuthorityTemplates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/authority/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Изменить шаблон ответа */
+        put: operations["putAuthorityTemplatesId"];
+        post?: never;
+        /** Удалить шаблон ответа */
+        delete: operations["deleteAuthorityTemplatesId"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ballots/{receipt}": {
         parameters: {
             query?: never;
@@ -1268,16 +1304,29 @@ export interface components {
         ActorRole: "citizen" | "official" | "moderator" | "admin" | "analyst" | "system";
         /**
          * @example {
-         *       "text": "Яма будет заделана в течение пяти рабочих дней."
+         *       "photo_ids": [
+         *         "01JD3Q6Z8C4V0N5R7T9W1X2Y3Z"
+         *       ],
+         *       "text": "Яма заделана, участок дороги восстановлен."
          *     }
          */
         AnswerRequest: {
+            /**
+             * @description Photos of what was done, announced by the answering official (`POST /v1/photos`) and
+             *     uploaded; at most three, like a resident's.
+             */
+            photo_ids?: string[] | null;
             text: string;
         };
         AnswerView: {
             /** Format: date-time */
             answered_at: string;
             authority_id: components["schemas"]["AuthorityId"];
+            /**
+             * @description Photos the official attached to the answer, read like the message's own
+             *     (`GET /v1/messages/{id}/photos/{photo_id}`).
+             */
+            photo_ids: components["schemas"]["PhotoId"][];
             text: string;
         };
         /** @description How the last attempt ended. */
@@ -1621,7 +1670,9 @@ export interface components {
         };
         /**
          * @description A message in the export: the message with its history as the resident sees it, and the
-         *     links its photos are read through (`GET /v1/messages/{id}/photos/{photo_id}`).
+         *     links the resident's own photos are read through (`GET /v1/messages/{id}/photos/{photo_id}`).
+         *     The photos of the answer are the authority's: the answer names them, and they are read
+         *     through the same route, but they are not the resident's data.
          */
         ExportedMessage: {
             message: components["schemas"]["MessageView"];
@@ -1634,6 +1685,11 @@ export interface components {
             id: string;
             kind: components["schemas"]["NotificationKind"];
             message_id: components["schemas"]["MessageId"];
+            /**
+             * Format: date-time
+             * @description When the resident read it; `null` while unread.
+             */
+            read_at?: string | null;
             text: string;
         };
         /** @description A push subscription in the resident's export: where it points and since when. */
@@ -2588,6 +2644,33 @@ export interface components {
         Supporters: {
             /** Format: int32 */
             supporters: number;
+        };
+        /** @description ULID */
+        TemplateId: string;
+        /** @description The templates of the caller's authority, by title (at most 100: one page). */
+        TemplateList: {
+            items: components["schemas"]["TemplateView"][];
+        };
+        /**
+         * @description The body of `POST /v1/authority/templates` and `PUT /v1/authority/templates/{id}`.
+         * @example {
+         *       "text": "Яма на проезжей части заделана. Спасибо за сообщение.",
+         *       "title": "Яма заделана"
+         *     }
+         */
+        TemplateRequest: {
+            text: string;
+            title: string;
+        };
+        /** @description A reply template of the caller's authority. */
+        TemplateView: {
+            /** Format: date-time */
+            created_at: string;
+            id: components["schemas"]["TemplateId"];
+            text: string;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
         };
         /** @description Turnout of one municipality. */
         Turnout: {
@@ -3623,6 +3706,311 @@ export interface operations {
             };
             /** @description Нет права на это действие */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthorityTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Шаблоны ответов ведомства */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateList"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthorityTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateRequest"];
+            };
+        };
+        responses: {
+            /** @description Добавить шаблон ответа */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Конфликт с текущим состоянием */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putAuthorityTemplatesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateRequest"];
+            };
+        };
+        responses: {
+            /** @description Изменить шаблон ответа */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateView"];
+                };
+            };
+            /** @description Тело запроса не разбирается как JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Тело больше 64 КиБ */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Неподдерживаемый тип содержимого */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Ошибка в данных */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Хранилище временно недоступно; ничего не сохранено */
+            503: {
+                headers: {
+                    /** @description Секунд до повтора. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAuthorityTemplatesId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Удалить шаблон ответа */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Нет действительного токена */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Нет права на это действие */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Не найдено или недоступно вызывающему */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -38,6 +38,7 @@ const ROUTES: Route[] = [
   { path: "/discussions", view: () => <DiscussionList />, roles: ["citizen", "admin", "moderator"] },
   { path: "/discussions/:id", view: (p) => <DiscussionDetail id={p.id} />, roles: ["citizen", "admin", "moderator"] },
   { path: "/queue", view: () => <Queue />, roles: ["official"] },
+  { path: "/templates", view: () => <Staff render={(m) => <m.TemplatesPage />} />, roles: ["official"] },
   { path: "/moderation", view: () => <ModerationQueue />, roles: ["moderator"] },
   { path: "/moderation/messages", view: () => <AwaitingModeration />, roles: ["moderator", "admin"] },
   { path: "/dashboard", view: () => <Staff render={(m) => <m.DashboardPage />} />, roles: ["admin", "analyst", "official"] },

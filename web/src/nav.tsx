@@ -9,7 +9,7 @@ function items(s: Session): Item[] {
   if (hasRole(s, "citizen")) {
     list.push(["/new", "Сообщить о проблеме"], ["/messages", "Мои сообщения"], ["/notifications", "Уведомления"], ["/polls", "Голосования"], ["/discussions", "Обсуждения"], ["/me/preferences", "Уведомления и подписки"], ["/me/data", "Мои данные"]);
   }
-  if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"]);
+  if (hasRole(s, "official")) list.push(["/queue", "Очередь"], ["/dashboard", "Показатели"], ["/templates", "Шаблоны ответов"]);
   if (hasRole(s, "moderator")) list.push(["/moderation/messages", "На модерации"], ["/moderation", "Модерация"], ["/discussions", "Обсуждения"]);
   if (hasRole(s, "admin", "analyst")) list.push(["/dashboard", "Аналитика"], ["/admin/heatmap", "Карта обращений"], ["/polls", "Голосования"]);
   if (hasRole(s, "admin")) list.push(["/discussions", "Обсуждения"], ["/moderation/messages", "На модерации"]);

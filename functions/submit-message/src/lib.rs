@@ -82,7 +82,13 @@ impl NewMessageRequest {
     /// Parses every field, reporting all problems at once.
     pub fn parse(self) -> Result<NewMessage, ServiceError> {
         let mut errs = FieldErrors::new();
-        let category_id = errs.check("category_id", CategoryId::parse(&self.category_id));
+        let category_id = errs.check(
+            "category_id",
+            match self.category_id.trim() {
+                "" => Err("Выберите категорию.".to_owned()),
+                id => CategoryId::parse(id).map_err(|e| e.to_string()),
+            },
+        );
         let text = errs.check("text", MessageText::parse(&self.text));
         let municipality_id =
             errs.check("municipality_id", self.municipality_id.as_deref().map(MunicipalityId::parse).transpose());

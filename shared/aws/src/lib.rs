@@ -21,6 +21,7 @@ mod sms;
 mod sqs;
 mod stack;
 mod stream;
+mod templates;
 mod transact;
 mod webhooks;
 

@@ -110,6 +110,10 @@ ulid_id!(
     WebhookId
 );
 ulid_id!(
+    /// An authority's ready-made answer.
+    TemplateId
+);
+ulid_id!(
     /// One event the platform publishes to webhook endpoints.
     EventId
 );

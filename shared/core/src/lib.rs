@@ -38,6 +38,7 @@ pub mod routing_service;
 pub mod scrub;
 pub mod service;
 pub mod submission;
+pub mod templates;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod values;

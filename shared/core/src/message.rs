@@ -66,8 +66,8 @@ pub enum Transition {
     Route { authority_id: AuthorityId, deadline: DateTime<Utc>, duplicate_of: Option<MessageId> },
     /// An official took the message into work.
     Take,
-    /// An official of `authority_id` answered.
-    Answer { text: String, authority_id: AuthorityId },
+    /// An official of `authority_id` answered, with the photos of what was done.
+    Answer { text: String, authority_id: AuthorityId, photo_ids: Vec<PhotoId> },
     /// The message moved to another authority; the status stays.
     Redirect { authority_id: AuthorityId, reason: String },
     /// A moderator refused the message.
@@ -246,6 +246,10 @@ pub struct Message {
     pub routed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<Answer>,
+    /// The photos the official attached to the current answer («яма заделана»): photo records
+    /// of the official, not of the author. Replaced by each answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_photo_ids: Vec<PhotoId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -444,8 +448,9 @@ impl Message {
                 next.duplicates_count = next.duplicate_ids.len() as u32;
             }
             Transition::Take => {}
-            Transition::Answer { text, authority_id } => {
+            Transition::Answer { text, authority_id, photo_ids } => {
                 next.answer = Some(Answer { text, answered_at: at, authority_id, official_id: actor_id.clone() });
+                next.answer_photo_ids = photo_ids;
             }
             Transition::Redirect { authority_id, .. } => next.authority_id = Some(authority_id),
             Transition::Reject { .. } => {}
@@ -662,6 +667,7 @@ mod tests {
             duplicate_of: None,
             duplicates_count: 0,
             duplicate_ids: vec![],
+            answer_photo_ids: vec![],
             reopened_at: None,
             supporter_ids: vec![],
             number: None,
@@ -685,7 +691,7 @@ mod tests {
             (Transition::Route { authority_id: auth.clone(), deadline, duplicate_of: None }, vec![Submitted]),
             (Transition::Take, vec![Routed, Reopened]),
             (
-                Transition::Answer { text: "Ответ".into(), authority_id: auth.clone() },
+                Transition::Answer { text: "Ответ".into(), authority_id: auth.clone(), photo_ids: vec![] },
                 vec![Routed, InProgress, Reopened],
             ),
             (Transition::Redirect { authority_id: auth, reason: "r".into() }, vec![Routed, InProgress, Reopened]),

@@ -470,6 +470,7 @@ mod tests {
             duplicate_of: None,
             duplicates_count: 0,
             duplicate_ids: vec![],
+            answer_photo_ids: vec![],
             reopened_at: None,
             supporter_ids: vec![],
             number: None,

@@ -171,8 +171,8 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         Ok(())
     }
 
-    /// Checks the photos a new message names: each must be uploaded, and its bytes must begin
-    /// as the announced image type does. Returns the refusals as field errors `photo_ids[i]`;
+    /// Checks the photos a new message or an answer names: each must be uploaded, and its bytes
+    /// must begin as the announced image type does. Returns the refusals as field errors `photo_ids[i]`;
     /// photos without a record or of another owner are left to `check_attachable`.
     pub async fn check_uploaded(&self, author: &CitizenId, ids: &[PhotoId]) -> Result<Vec<FieldError>, ServiceError> {
         let mut errs = Vec::new();
@@ -231,15 +231,17 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         }
     }
 
-    /// A resident announces a photo and gets a URL to upload it to.
+    /// A resident (for a message) or an official (for an answer) announces a photo and gets a
+    /// URL to upload it to; both are held to the same rate and quota.
     pub async fn announce(
         &self,
         actor: &Actor,
         content_type: &str,
         size_bytes: u64,
     ) -> Result<(Photo, SignedUrl), ServiceError> {
-        if !actor.has(Role::Citizen) {
-            return Err(ServiceError::Forbidden("фотографии прикладывают жители"));
+        let official = actor.has(Role::Official) && actor.authority.is_some();
+        if !actor.has(Role::Citizen) && !official {
+            return Err(ServiceError::Forbidden("фотографии прикладывают жители и сотрудники органов к ответам"));
         }
         let mut errs = Vec::new();
         let kind = content_type.parse::<ImageType>().ok();
@@ -263,7 +265,8 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
         Ok((photo, SignedUrl { url, expires_at, headers }))
     }
 
-    /// A download URL for a photo of a message, for those who may read the message.
+    /// A download URL for a photo of a message or of its answer, for those who may read the
+    /// message.
     pub async fn download(
         &self,
         actor: &Actor,
@@ -272,7 +275,8 @@ impl<S: PhotoStore + MessageStore + ReferenceStore, C: Clock> Photos<S, C> {
     ) -> Result<SignedUrl, ServiceError> {
         let m = self.store.get_message(message).await?.ok_or(ServiceError::NotFound)?;
         let region = self.reference.snapshot().await?;
-        if !can_read(actor, &m, &region.value) || !m.photo_ids.contains(photo) {
+        let attached = m.photo_ids.contains(photo) || m.answer_photo_ids.contains(photo);
+        if !can_read(actor, &m, &region.value) || !attached {
             return Err(ServiceError::NotFound);
         }
         let p = self.store.get_photo(photo).await?.ok_or(ServiceError::NotFound)?;

@@ -267,7 +267,9 @@ where
 }
 
 /// A message in the export: the message with its history as the resident sees it, and the
-/// links its photos are read through (`GET /v1/messages/{id}/photos/{photo_id}`).
+/// links the resident's own photos are read through (`GET /v1/messages/{id}/photos/{photo_id}`).
+/// The photos of the answer are the authority's: the answer names them, and they are read
+/// through the same route, but they are not the resident's data.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ExportedMessage {
     pub message: MessageView,
@@ -282,6 +284,8 @@ pub struct ExportedNotification {
     pub kind: NotificationKind,
     pub at: DateTime<FixedOffset>,
     pub text: String,
+    /// When the resident read it; `null` while unread.
+    pub read_at: Option<DateTime<FixedOffset>>,
 }
 
 /// A comment in the export.
@@ -529,6 +533,7 @@ where
                     kind: n.kind,
                     at: local_time(n.at, &tz),
                     text: n.text.clone(),
+                    read_at: n.read_at.map(|t| local_time(t, &tz)),
                 }));
             }
         );

@@ -265,6 +265,7 @@ pub fn new_submission(
         duplicate_of: None,
         duplicates_count: 0,
         duplicate_ids: vec![],
+        answer_photo_ids: vec![],
         reopened_at: None,
         supporter_ids: Vec::new(),
     };

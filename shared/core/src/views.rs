@@ -27,6 +27,9 @@ pub struct AnswerView {
     pub text: String,
     pub answered_at: DateTime<FixedOffset>,
     pub authority_id: AuthorityId,
+    /// Photos the official attached to the answer, read like the message's own
+    /// (`GET /v1/messages/{id}/photos/{photo_id}`).
+    pub photo_ids: Vec<PhotoId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -110,6 +113,7 @@ impl MessageView {
                 text: a.text.clone(),
                 answered_at: local_time(a.answered_at, tz),
                 authority_id: a.authority_id.clone(),
+                photo_ids: m.answer_photo_ids.clone(),
             }),
             rating: m.rating.as_ref().map(|r| RatingView { score: r.score, comment: r.comment.clone() }),
             duplicate_of: m.duplicate_of,

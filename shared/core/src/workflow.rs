@@ -3,12 +3,13 @@
 
 use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
-use crate::ids::{AuthorityId, MessageId};
+use crate::ids::{AuthorityId, MessageId, PhotoId};
 use crate::message::By;
 use crate::message::{DueState, Message, Status, Transition, OPEN_BUCKET};
 use crate::notification::{Notification, OVERDUE_NOTE};
 use crate::outbox::{commit, relay_pending};
 use crate::page::{Cursor, Limit, Page};
+use crate::photo::PhotoStore;
 use crate::policy::{acts_for, can_read, is_center_official, is_region_moderator};
 use crate::ports::{
     notification_key, Clock, MessageStore, MessageUpdate, NotificationStore, ReadSelection, ReferenceStore, StoreError,
@@ -20,7 +21,7 @@ use crate::region::RegionData;
 /// How old an outbox item must be before the sweep relays it: younger ones are still being
 /// relayed by the use case that wrote them.
 pub const OUTBOX_GRACE_SECS: i64 = 30;
-use crate::values::{CommentText, MessageText, Reason};
+use crate::values::{CommentText, MessageText, PhotoIds, Reason};
 use anyhow::anyhow;
 use chrono::Duration;
 use std::sync::Arc;
@@ -345,6 +346,56 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
 
     /// An official answers; every open duplicate linked to the message gets the same answer.
     pub async fn answer(&self, actor: &Actor, id: &MessageId, text: MessageText) -> Result<Message, ServiceError> {
+        self.answer_as(actor, id, text, Vec::new()).await
+    }
+
+    /// An official answers with photos of what was done, each announced by the same official
+    /// (`POST /v1/photos`). The photos are kept
+    /// from the sweep of unattached photos before the answer is written, so a written answer
+    /// never loses them.
+    pub async fn answer_with_photos(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        text: MessageText,
+        photos: &PhotoIds,
+    ) -> Result<Message, ServiceError>
+    where
+        S: PhotoStore,
+    {
+        let mut errs = Vec::new();
+        for (i, pid) in photos.as_slice().iter().enumerate() {
+            match self.store.get_photo(pid).await? {
+                Some(p) if p.owner == actor.id => {}
+                _ => {
+                    errs.push(FieldError::new(format!("photo_ids[{i}]"), "фотография не найдена: сначала загрузите её"))
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(ServiceError::Validation(errs));
+        }
+        // Only the official who may answer keeps photos from the sweep.
+        let message = self.store.get_message(id).await?.ok_or(ServiceError::NotFound)?;
+        let snap = self.reference.snapshot().await?;
+        if !can_read(actor, &message, &snap.value) {
+            return Err(ServiceError::NotFound);
+        }
+        if acts_for(actor, &message, &snap.value) && message.awaits_answer() {
+            for pid in photos.as_slice() {
+                self.store.keep_photo(pid).await?;
+            }
+        }
+        self.answer_as(actor, id, text, photos.to_vec()).await
+    }
+
+    async fn answer_as(
+        &self,
+        actor: &Actor,
+        id: &MessageId,
+        text: MessageText,
+        photo_ids: Vec<PhotoId>,
+    ) -> Result<Message, ServiceError> {
         let (m, snap) = self
             .act(actor, id, |m, region| {
                 if !acts_for(actor, m, region) {
@@ -352,7 +403,9 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
                 }
                 let authority_id =
                     m.authority_id.clone().ok_or_else(|| anyhow!("an open message without authority"))?;
-                Ok((Transition::Answer { text: text.as_str().to_owned(), authority_id }, "Дан ответ".into()))
+                let t =
+                    Transition::Answer { text: text.as_str().to_owned(), authority_id, photo_ids: photo_ids.clone() };
+                Ok((t, "Дан ответ".into()))
             })
             .await?;
         for dup in &m.duplicate_ids {
@@ -374,7 +427,11 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             if !dup.awaits_answer() {
                 return Ok(());
             }
-            let t = Transition::Answer { text: answer.text.clone(), authority_id: answer.authority_id.clone() };
+            let t = Transition::Answer {
+                text: answer.text.clone(),
+                authority_id: answer.authority_id.clone(),
+                photo_ids: original.answer_photo_ids.clone(),
+            };
             let note = format!("Дан ответ на исходное сообщение {}", original.id);
             let (next, entry) = dup
                 .apply(t, By::Person(actor), self.clock.now(), region.time_zone(), &region.calendar, note)
@@ -505,7 +562,9 @@ fn repeats(
         return false;
     }
     match transition {
-        Transition::Answer { text, .. } => message.answer.as_ref().is_some_and(|a| &a.text == text),
+        Transition::Answer { text, photo_ids, .. } => {
+            message.answer.as_ref().is_some_and(|a| &a.text == text) && &message.answer_photo_ids == photo_ids
+        }
         Transition::Close { score, comment } | Transition::Reopen { score, comment, .. } => {
             message.rating.as_ref().is_some_and(|r| r.score == *score && &r.comment == comment)
         }
@@ -591,9 +650,9 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Escalation<S, Q, 
                 Some(o) => self.store.get_message(&o).await?.filter(|o| o.answer.is_some() && !o.awaits_answer()),
                 None => None,
             };
-            let (t, note, outcome) = match original.and_then(|o| o.answer.map(|a| (o.id, a))) {
-                Some((oid, a)) => (
-                    Transition::Answer { text: a.text, authority_id: a.authority_id },
+            let (t, note, outcome) = match original.and_then(|o| o.answer.map(|a| (o.id, a, o.answer_photo_ids))) {
+                Some((oid, a, photo_ids)) => (
+                    Transition::Answer { text: a.text, authority_id: a.authority_id, photo_ids },
                     format!("Дан ответ на исходное сообщение {oid}"),
                     Escalated::AnsweredFromOriginal,
                 ),

@@ -11,6 +11,7 @@ mod quota;
 mod reach;
 mod rights;
 mod store;
+mod templates;
 mod webhooks;
 
 pub use keys::FolderKeys;
@@ -196,6 +197,13 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     id          TEXT NOT NULL,
     doc         TEXT NOT NULL,
     PRIMARY KEY (citizen, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS reply_templates (
+    authority   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    doc         TEXT NOT NULL,
+    PRIMARY KEY (authority, id)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS webhooks (

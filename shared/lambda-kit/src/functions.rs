@@ -287,11 +287,13 @@ pub const ROUTE_MESSAGES: Function = Function {
     reads_stream: false,
 };
 
+/// Also keeps the authorities' reply templates, and reads the first bytes of the photos an
+/// official attaches to an answer (to check they were uploaded and are images).
 pub const HANDLE_MESSAGES: Function = Function {
     name: "handle-messages",
     table: MESSAGE_WRITER,
     sends: &[QueueName::Notifications, QueueName::WebhookEvents],
-    photos: &[],
+    photos: &[PhotoOp::Download],
     voter_secret: false,
     ballot_keys: &[],
     unsubscribe_key: false,

@@ -109,6 +109,10 @@ route_table! {
     DownloadPhoto: GET "/v1/messages/{id}/photos/{photo_id}" => SUBMIT_MESSAGE, Jwt;
     AuthorityQueue: GET "/v1/authority/messages" => HANDLE_MESSAGES, Jwt;
     AuthorityQueueCounts: GET "/v1/authority/messages/counts" => HANDLE_MESSAGES, Jwt;
+    ListTemplates: GET "/v1/authority/templates" => HANDLE_MESSAGES, Jwt;
+    CreateTemplate: POST "/v1/authority/templates" => HANDLE_MESSAGES, Jwt;
+    ReplaceTemplate: PUT "/v1/authority/templates/{id}" => HANDLE_MESSAGES, Jwt;
+    DeleteTemplate: DELETE "/v1/authority/templates/{id}" => HANDLE_MESSAGES, Jwt;
     AwaitingModeration: GET "/v1/moderation/messages" => HANDLE_MESSAGES, Jwt;
     TakeMessage: POST "/v1/messages/{id}/take" => HANDLE_MESSAGES, Jwt;
     AnswerMessage: POST "/v1/messages/{id}/answer" => HANDLE_MESSAGES, Jwt;

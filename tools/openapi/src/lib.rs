@@ -24,7 +24,7 @@ use feedback_core::rights::{Erasure, ResidentData};
 use feedback_core::views::MessageView;
 use feedback_core::workflow::QueueCounts;
 use feedback_lambda::problem::Problem;
-use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest};
+use handle_messages::{AnswerRequest, RedirectRequest, RejectRequest, TemplateList, TemplateRequest, TemplateView};
 use open311::Open311Error;
 use polls::{
     BallotRequest, CommentRequest, CommentView, DiscussionRequest, FlagRequest, PollRequest, PollView,
@@ -67,6 +67,9 @@ use webhooks::{CreatedWebhookView, DeliveryLog, DeliveryView, NewWebhookRequest,
     PhotoUploadView,
     PhotoDownloadView,
     AnswerRequest,
+    TemplateRequest,
+    TemplateView,
+    TemplateList,
     RedirectRequest,
     RejectRequest,
     CategoryView,
@@ -444,6 +447,12 @@ pub fn operation(route: &Route) -> Operation {
             ),
         ]),
         Op::AuthorityQueueCounts => op("Счётчики очереди ведомства", NoBody, Out("QueueCounts")),
+        Op::ListTemplates => op("Шаблоны ответов ведомства", NoBody, Out("TemplateList")),
+        Op::CreateTemplate => {
+            op("Добавить шаблон ответа", Json("TemplateRequest"), Out("TemplateView")).created().problems(&[409])
+        }
+        Op::ReplaceTemplate => op("Изменить шаблон ответа", Json("TemplateRequest"), Out("TemplateView")),
+        Op::DeleteTemplate => op("Удалить шаблон ответа", NoBody, Output::Empty).no_content(),
         Op::AwaitingModeration => op("Сообщения на модерации", NoBody, Page("MessageView")).paged(),
         Op::TakeMessage => op("Взять в работу", NoBody, Out("MessageView")).problems(&[409]),
         Op::AnswerMessage => op("Ответить", Json("AnswerRequest"), Out("MessageView")).problems(&[409]),
@@ -936,6 +945,10 @@ mod tests {
             (field("NewMessageRequest", "address")["maxLength"].clone(), Address::MAX_CHARS),
             (field("NewMessageRequest", "photo_ids")["maxItems"].clone(), PhotoIds::MAX),
             (field("AnswerRequest", "text")["maxLength"].clone(), MessageText::MAX_CHARS),
+            (field("AnswerRequest", "photo_ids")["maxItems"].clone(), PhotoIds::MAX),
+            (field("TemplateRequest", "title")["maxLength"].clone(), feedback_core::templates::MAX_TITLE_CHARS),
+            (field("TemplateRequest", "text")["minLength"].clone(), MessageText::MIN_CHARS),
+            (field("TemplateRequest", "text")["maxLength"].clone(), MessageText::MAX_CHARS),
             (field("RatingRequest", "comment")["maxLength"].clone(), CommentText::MAX_CHARS),
             (field("RedirectRequest", "reason")["maxLength"].clone(), Reason::MAX_CHARS),
             (field("RejectRequest", "comment")["maxLength"].clone(), Reason::MAX_CHARS),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, type Schemas } from "../api";
+import { api, ApiError, uploadPhoto, type Schemas } from "../api";
 import { unread$ } from "../unread";
 import { fmtDate, fmtDateTime, messageRef, REJECT_REASONS, ROLE, STATUS } from "../format";
 import { loadReference, type Reference } from "../reference";
@@ -159,7 +159,7 @@ export function MessageDetail(props: { id: string }) {
             </dl>
             <h2>Текст</h2>
             <p class="message-text">{m.text}</p>
-            {m.photo_ids && m.photo_ids.length > 0 && <MessagePhotos messageId={m.id} photoIds={m.photo_ids} />}
+            {m.photo_ids && m.photo_ids.length > 0 && <MessagePhotos messageId={m.id} photoIds={m.photo_ids} title="Фотографии" idPrefix="photos" />}
           </section>
           {m.answer && (
             <section class="answer" aria-labelledby="answer-h">
@@ -170,6 +170,7 @@ export function MessageDetail(props: { id: string }) {
               <p class="message-text" data-testid="answer">
                 {m.answer.text}
               </p>
+              {m.answer.photo_ids.length > 0 && <MessagePhotos messageId={m.id} photoIds={m.answer.photo_ids} title="Фотографии к ответу" idPrefix="answer-photos" />}
             </section>
           )}
           {m.rating && (
@@ -200,7 +201,7 @@ export function MessageDetail(props: { id: string }) {
 }
 
 /** The photos, through the short-lived read URLs the API signs. */
-function MessagePhotos(props: { messageId: string; photoIds: string[] }) {
+function MessagePhotos(props: { messageId: string; photoIds: string[]; title: string; idPrefix: string }) {
   const urls = useLoad(
     () =>
       Promise.all(
@@ -214,15 +215,15 @@ function MessagePhotos(props: { messageId: string; photoIds: string[] }) {
     [props.messageId, props.photoIds.join(",")],
   );
   return (
-    <section aria-labelledby="photos-h">
-      <h2 id="photos-h">Фотографии</h2>
+    <section aria-labelledby={`${props.idPrefix}-h`}>
+      <h2 id={`${props.idPrefix}-h`}>{props.title}</h2>
       {urls.loading && <Loading />}
-      <ul class="photos">
+      <ul class="photos" data-testid={props.idPrefix}>
         {(urls.data ?? []).map((url, i) => (
           <li key={i}>
             {url ? (
               <a href={url} target="_blank" rel="noopener noreferrer" title="Открыть фотографию полностью">
-                <img src={url} alt={`Фотография ${i + 1} к сообщению, открыть полностью`} />
+                <img src={url} alt={`Фотография ${i + 1} к ${props.idPrefix === "photos" ? "сообщению" : "ответу"}, открыть полностью`} />
               </a>
             ) : (
               <span>Фотография {i + 1} недоступна</span>
@@ -291,12 +292,19 @@ function RatingForm(props: { message: Message; onDone: (m: Message) => void }) {
   );
 }
 
+/** At most this many photos an answer carries, like a resident's message. */
+const MAX_ANSWER_PHOTOS = 3;
+
 function OfficialActions(props: { message: Message; reference: Reference; onDone: (m: Message) => void }) {
   const m = props.message;
   const s = session.value;
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [answer, setAnswer] = useState("");
+  const [answerPhotos, setAnswerPhotos] = useState<{ id: string; name: string; url: string }[]>([]);
+  const [photoError, setPhotoError] = useState<string | undefined>();
+  const [uploading, setUploading] = useState(false);
+  const [templateId, setTemplateId] = useState("");
   const [target, setTarget] = useState("");
   const [filter, setFilter] = useState("");
   const [reason, setReason] = useState("");
@@ -313,7 +321,11 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
     try {
       props.onDone(await call());
       setDone(okText);
-      if (name === "answer") setAnswer("");
+      if (name === "answer") {
+        setAnswer("");
+        setAnswerPhotos([]);
+        setTemplateId("");
+      }
     } catch (err) {
       setError(toApiError(err));
       focusError(errorId);
@@ -321,6 +333,42 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
       setBusy(null);
     }
   };
+  const templates = useLoad(() => (isOfficial && open ? api.get("/v1/authority/templates") : Promise.resolve({ items: [] })), [isOfficial, open]);
+  const pickTemplate = (id: string) => {
+    setTemplateId(id);
+    const t = templates.data?.items.find((x) => x.id === id);
+    if (t) setAnswer(t.text);
+  };
+  const addPhotos = async (files: FileList | null) => {
+    if (!files || files.length === 0) return;
+    setPhotoError(undefined);
+    const room = MAX_ANSWER_PHOTOS - answerPhotos.length;
+    const list = Array.from(files);
+    if (list.length > room) setPhotoError(`Можно приложить не больше ${MAX_ANSWER_PHOTOS} фотографий.`);
+    setUploading(true);
+    try {
+      for (const file of list.slice(0, Math.max(room, 0))) {
+        if (!["image/jpeg", "image/png"].includes(file.type)) {
+          setPhotoError(`«${file.name}»: подходят только фотографии JPEG или PNG.`);
+          continue;
+        }
+        if (file.size > 5 * 1024 * 1024) {
+          setPhotoError(`«${file.name}» больше 5 МБ.`);
+          continue;
+        }
+        try {
+          const id = await uploadPhoto(file);
+          setAnswerPhotos((p) => [...p, { id, name: file.name, url: URL.createObjectURL(file) }]);
+        } catch (e) {
+          const err = toApiError(e);
+          setPhotoError(err.forField("size_bytes") ?? err.forField("content_type") ?? err.detail);
+        }
+      }
+    } finally {
+      setUploading(false);
+    }
+  };
+  const photoInput = useId("answer-photos");
   const q = filter.trim().toLowerCase();
   const authorities = props.reference.authorities
     .filter((a) => a.id !== m.authority_id && (!q || a.name.toLowerCase().includes(q)))
@@ -332,7 +380,7 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
     <section aria-labelledby="actions-h" class="panel">
       <h2 id="actions-h">Действия</h2>
       {done && <Success>{done}</Success>}
-      <ErrorBox error={error} shown={["text", "authority_id", "reason", "reason_code", "comment"]} id={errorId} />
+      <ErrorBox error={error} shown={["text", "photo_ids", "authority_id", "reason", "reason_code", "comment"]} id={errorId} />
       {isOfficial && (m.status === "routed" || m.status === "reopened") && (
         <p>
           <Button kind="secondary" busy={busy === "take"} onClick={() => act("take", () => api.post("/v1/messages/{id}/take", { path: { id: m.id } }), "Сообщение взято в работу.")}>
@@ -346,13 +394,72 @@ function OfficialActions(props: { message: Message; reference: Reference; onDone
           noValidate
           onSubmit={(e) => {
             e.preventDefault();
-            act("answer", () => api.post("/v1/messages/{id}/answer", { path: { id: m.id }, body: { text: answer } }), "Ответ отправлен жителю.");
+            const body: Schemas["AnswerRequest"] = { text: answer };
+            if (answerPhotos.length) body.photo_ids = answerPhotos.map((p) => p.id);
+            act("answer", () => api.post("/v1/messages/{id}/answer", { path: { id: m.id }, body }), "Ответ отправлен жителю.");
           }}
         >
           <h3>Ответ жителю</h3>
+          {(templates.data?.items.length ?? 0) > 0 ? (
+            <Select
+              label="Шаблон ответа"
+              hint="Текст шаблона подставится в поле ответа: его можно изменить перед отправкой."
+              value={templateId}
+              onValue={pickTemplate}
+              options={(templates.data?.items ?? []).map((t): [string, string] => [t.id, t.title])}
+              placeholder="Без шаблона"
+            />
+          ) : (
+            <p class="hint">
+              Готовые ответы органа можно завести в разделе <a href="/templates">«Шаблоны ответов»</a>.
+            </p>
+          )}
           <TextArea label="Текст ответа" value={answer} onValue={setAnswer} min={10} max={4000} error={busy ? undefined : error?.forField("text")} name="answer" />
+          <div class={`field photo-picker ${photoError || error?.forField("photo_ids") ? "field-invalid" : ""}`}>
+            <div class="label-text" id={`${photoInput}-title`}>
+              Фотографии к ответу
+            </div>
+            <div class="hint" id={`${photoInput}-hint`}>
+              Что сделано: до {MAX_ANSWER_PHOTOS} снимков JPEG или PNG, каждый до 5 МБ. Приложено: {answerPhotos.length}.
+            </div>
+            {(photoError || error?.forField("photo_ids")) && (
+              <div class="field-error" id={`${photoInput}-err`}>
+                {photoError ?? error?.forField("photo_ids")}
+              </div>
+            )}
+            <input
+              id={photoInput}
+              class="file-input"
+              type="file"
+              accept="image/jpeg,image/png"
+              multiple
+              disabled={answerPhotos.length >= MAX_ANSWER_PHOTOS || uploading}
+              aria-labelledby={`${photoInput}-title ${photoInput}-button`}
+              aria-describedby={`${photoInput}-hint`}
+              onChange={(e) => {
+                const input = e.target as HTMLInputElement;
+                addPhotos(input.files).finally(() => (input.value = ""));
+              }}
+            />
+            <label for={photoInput} id={`${photoInput}-button`} class={`btn btn-secondary file-button ${answerPhotos.length >= MAX_ANSWER_PHOTOS || uploading ? "is-disabled" : ""}`}>
+              Приложить фотографии
+            </label>
+          </div>
+          {uploading && <p role="status">Загружаем фотографии…</p>}
+          {answerPhotos.length > 0 && (
+            <ul class="photos" aria-label="Фотографии к ответу" data-testid="answer-photos-picked">
+              {answerPhotos.map((p) => (
+                <li key={p.id}>
+                  <img src={p.url} alt={p.name} />
+                  <Button type="button" kind="link" onClick={() => setAnswerPhotos((list) => list.filter((x) => x.id !== p.id))} aria-label={`Убрать фото ${p.name}`}>
+                    Убрать
+                  </Button>
+                </li>
+              ))}
+            </ul>
+          )}
           <div class="actions">
-            <Button type="submit" busy={busy === "answer"}>
+            <Button type="submit" busy={busy === "answer"} disabled={uploading}>
               Отправить ответ
             </Button>
           </div>

@@ -5,3 +5,4 @@ export { HeatmapPage } from "./heatmap";
 export { NewPoll } from "./new-poll";
 export { RoutingRules } from "./routing";
 export { WebhookDetail, WebhooksPage } from "./webhooks";
+export { TemplatesPage } from "./templates";

@@ -121,7 +121,7 @@ export function CategoryPicker(props: { categories: Category[]; value: string; o
   const errId = `${groupName}-err`;
   const parentName = (c: Category) => (c.parent_id ? byId.get(c.parent_id)?.name : undefined);
   return (
-    <fieldset class={`field category-picker ${props.error ? "field-invalid" : ""}`} aria-describedby={props.error ? errId : undefined} aria-invalid={props.error ? true : undefined}>
+    <fieldset class={`field category-picker ${props.error ? "field-invalid" : ""}`} aria-describedby={props.error ? errId : undefined} aria-invalid={props.error ? true : undefined} tabIndex={props.error ? -1 : undefined}>
       <legend>Категория</legend>
       {props.error && (
         <div class="field-error" id={errId}>
@@ -343,6 +343,11 @@ export function SubmitForm(props: {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
+    if (!draft.category_id) {
+      setError(new ApiError(422, "client", "Выберите категорию", "Найдите категорию поиском, выберите частую или подсказанную по тексту.", [{ field: "category_id", message: "Выберите категорию." }]));
+      focusError(errorId);
+      return;
+    }
     const body: Schemas["NewMessageRequest"] = { category_id: draft.category_id, text: draft.text };
     if (draft.municipality_id) body.municipality_id = draft.municipality_id;
     if (draft.address.trim()) body.address = draft.address.trim();
