@@ -48,11 +48,8 @@ async fn differences(store: &DynamoStore) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_record_delivered_twice_counts_once() {
     let (_guard, h, raw) = backend().await;
-    eprintln!("activity");
     activity(&h).await;
-    eprintln!("differences");
     assert!(differences(&raw).await > 0, "nothing is counted before the consumer runs");
-    eprintln!("read_all");
     let consumer = CounterStream::new(&raw, &moto::sdk().await);
     let shards = consumer.read_all().await.unwrap();
     let total: usize = shards.iter().map(|(_, r)| r.len()).sum();
@@ -80,17 +77,13 @@ async fn every_record_delivered_twice_counts_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_that_stops_halfway_is_finished_by_the_next_without_counting_twice() {
     let (_guard, h, raw) = backend().await;
-    eprintln!("halfway: activity");
     activity(&h).await;
-    eprintln!("halfway: failing pass");
     let conf = moto::sdk().await;
     // Ten counter items per transaction: the activity takes several transactions; the pass fails
     // after two have committed, as a crash between two batches would.
     let failing = CounterStream::new(&raw, &conf).counters_per_transaction(10).failing_after(2);
     assert!(failing.pass(chrono::Utc::now()).await.is_err());
-    eprintln!("halfway: differences");
     let partial = differences(&raw).await;
-    eprintln!("halfway: full pass");
     assert!(partial > 0, "half the entries are not yet counted");
     let pass = CounterStream::new(&raw, &conf).counters_per_transaction(10).pass(chrono::Utc::now()).await.unwrap();
     assert!(pass.transactions > 2, "the rest took several transactions ({})", pass.transactions);

@@ -12,9 +12,9 @@ use lambda_runtime::{Error, LambdaEvent};
 use std::time::Duration;
 
 /// Time between two passes of one invocation.
-pub const PASS_INTERVAL: Duration = Duration::from_secs(20);
-/// Passes per invocation: the scheduled minute, at 0, 20 and 40 seconds.
-pub const PASSES: u32 = 3;
+pub const PASS_INTERVAL: Duration = Duration::from_secs(30);
+/// Passes per invocation: the scheduled minute, at 0 and 30 seconds.
+pub const PASSES: u32 = 2;
 
 /// One scheduled invocation: [`PASSES`] passes, [`PASS_INTERVAL`] apart, stopping early when the
 /// invocation would run past its deadline. A failed pass fails the invocation: its checkpoint

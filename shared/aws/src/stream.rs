@@ -288,6 +288,12 @@ impl CounterStream {
     }
 
     /// Reads one shard from its checkpoint to its end; whether the shard is closed and read.
+    ///
+    /// The consumer's own writes (the counters and the checkpoints) are changes of the table and
+    /// reach the stream too. They count for nothing, so they never cause a write of their own:
+    /// a run is committed only when it holds increments, and the shard's checkpoint is moved past
+    /// what was only read once, when the pass reaches the shard's end. A pass therefore ends, and
+    /// a quiet shard costs one checkpoint write per pass.
     async fn read_shard(
         &self,
         shard: &str,
@@ -302,6 +308,7 @@ impl CounterStream {
             None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
         };
         let mut iterator = request.send().await.map_err(|e| sdk_error("GetShardIterator", e))?.shard_iterator;
+        let mut seen: Option<String> = None;
         while let Some(it) = iterator.take() {
             let page = self
                 .streams
@@ -315,6 +322,9 @@ impl CounterStream {
             pass.records += records.len() as u64;
             let at_end = records.is_empty();
             if !at_end {
+                if let Some(last) = records.iter().rev().find_map(|r| r.dynamodb.as_ref()?.sequence_number.clone()) {
+                    seen = Some(last);
+                }
                 match self.apply(shard, &mut cp, &records, now, pass).await? {
                     Applied::All => {}
                     Applied::Overtaken => return Ok(false),
@@ -322,11 +332,11 @@ impl CounterStream {
             }
             match (page.next_shard_iterator, at_end) {
                 (None, _) => {
-                    self.mark(shard, &mut cp, now, true).await?;
+                    self.mark(shard, &mut cp, seen, now, true).await?;
                     return Ok(true);
                 }
                 (Some(_), true) => {
-                    self.mark(shard, &mut cp, now, false).await?;
+                    self.mark(shard, &mut cp, seen, now, false).await?;
                     return Ok(false);
                 }
                 (Some(next), false) => iterator = Some(next),
@@ -364,6 +374,10 @@ impl CounterStream {
                 pass.entries += 1;
             }
             run.last = Some(seq);
+        }
+        if run.is_empty() {
+            // Nothing to add: the checkpoint moves past these records when the shard is read.
+            return Ok(Applied::All);
         }
         self.commit(shard, cp, &mut run, now, pass).await
     }
@@ -408,23 +422,34 @@ impl CounterStream {
         Ok(Applied::All)
     }
 
-    /// Marks a shard counted up to `now` (read to its end), or closed.
-    async fn mark(&self, shard: &str, cp: &mut Checkpoint, now: DateTime<Utc>, closed: bool) -> Result<(), StoreError> {
-        let Some(seq) = cp.seq.clone() else {
-            if !closed {
-                return Ok(());
-            }
-            // A closed shard that held nothing.
-            let update = self.checkpoint_update(shard, None, "0", now, Some(true))?;
-            return self.store.transact(vec![update]).await.map_err(|e| e.into_error("checkpoint"));
+    /// Marks a shard read to its end: counted up to `now`, its checkpoint past the last record
+    /// `seen`, and closed when the stream closed it.
+    async fn mark(
+        &self,
+        shard: &str,
+        cp: &mut Checkpoint,
+        seen: Option<String>,
+        now: DateTime<Utc>,
+        closed: bool,
+    ) -> Result<(), StoreError> {
+        let seq = match seen.as_deref().filter(|s| cp.seq.as_deref().is_none_or(|last| after(s, last))) {
+            Some(s) => s.to_owned(),
+            None => match &cp.seq {
+                Some(last) => last.clone(),
+                // A shard that held nothing yet: no checkpoint until it does, unless it closed.
+                None if !closed => return Ok(()),
+                None => "0".to_owned(),
+            },
         };
-        let update = self.checkpoint_update(shard, Some(&seq), &seq, now, closed.then_some(true))?;
+        let update = self.checkpoint_update(shard, cp.seq.as_deref(), &seq, now, closed.then_some(true))?;
         match self.store.transact(vec![update]).await {
             Ok(()) => {
+                cp.seq = Some(seq);
                 cp.as_of = Some(now);
                 cp.closed = closed;
                 Ok(())
             }
+            // Another pass moved it meanwhile: it holds at least as much.
             Err(TransactError::Cancelled(c)) if *c.at(0) == Cancellation::ConditionalCheckFailed => Ok(()),
             Err(e) => Err(e.into_error("checkpoint")),
         }
