@@ -149,7 +149,7 @@ fn commit_some(conn: &mut Connection, batch: &mut impl Iterator<Item = TxJob>, s
     };
     let mut done: Vec<Answer> = Vec::new();
     for job in batch.by_ref() {
-        if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+        if let Err(e) = run_cached(&tx, "SAVEPOINT job") {
             let e = SqliteFailure::of(e);
             refuse(job, e.error());
             if tx.is_autocommit() {
@@ -164,7 +164,7 @@ fn commit_some(conn: &mut Connection, batch: &mut impl Iterator<Item = TxJob>, s
             answer(Err(rolled_back_error()));
             return rolled_back(done);
         }
-        if ok && tx.execute_batch("RELEASE job").is_ok() {
+        if ok && run_cached(&tx, "RELEASE job").is_ok() {
             done.push(answer);
         } else {
             let undone = tx.execute_batch("ROLLBACK TO job; RELEASE job");
@@ -191,6 +191,11 @@ fn commit_some(conn: &mut Connection, batch: &mut impl Iterator<Item = TxJob>, s
             done.into_iter().for_each(|answer| answer(Err(e.error())));
         }
     }
+}
+
+/// Runs a statement kept prepared on the connection: the savepoints of every call.
+fn run_cached(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 fn rolled_back(done: Vec<Answer>) {
