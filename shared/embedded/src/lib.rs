@@ -13,10 +13,12 @@ mod rights;
 mod store;
 mod templates;
 mod webhooks;
+mod writer;
 
 pub use keys::FolderKeys;
 pub use queue::{QueueSettings, SqliteQueue};
 pub use store::SqliteStore;
+pub use writer::WriteStats;
 
 use anyhow::Context;
 use feedback_core::StoreError;
@@ -264,21 +266,42 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 ) STRICT;
 "#;
 
-/// One SQLite database shared by the store and the queue. Calls run on the blocking pool, one
-/// at a time, each in its own transaction.
+/// One SQLite database shared by the store and the queue.
+///
+/// Writes go through [`Db::tx`] to one writer thread that owns the write connection and commits
+/// concurrent calls together (group commit, see `writer`): each call is atomic and isolated as
+/// if it had its own transaction, and is answered only once its batch is durable. Reads that
+/// need no transaction of their own go through [`Db::read`] to read-only connections of a small
+/// pool, so they never wait behind a commit; an in-memory database has a single connection, and
+/// its reads go to the writer.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Inner>,
 }
+
+struct Inner {
+    writer: std::sync::mpsc::Sender<writer::Job>,
+    stats: Arc<WriteStats>,
+    readers: Option<Readers>,
+}
+
+/// Read-only connections to a database file, opened on demand and kept for reuse.
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// Bounds the reads running at once (and so the connections open).
+    permits: tokio::sync::Semaphore,
+}
+
+/// How many reads run at once on their own connections.
+const READERS: usize = 4;
 
 impl Db {
     /// Opens (creating if needed) the database file and applies the schema.
     /// A new database file is created private to its owner (0600); SQLite gives its `-wal` and
     /// `-shm` files the mode of the database file.
     pub fn open(path: &Path) -> anyhow::Result<Db> {
-        create_private_file(path)?;
-        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-        Self::init(conn)
+        Self::open_file(path, "FULL")
     }
 
     /// Opens the database for a bulk load such as `feedback seed`: commits are not flushed to
@@ -286,32 +309,42 @@ impl Db {
     /// transactions (an application crash loses nothing). `finish_bulk_load` makes everything
     /// durable and restores `synchronous=FULL`.
     pub fn open_for_bulk_load(path: &Path) -> anyhow::Result<Db> {
-        let db = Self::open(path)?;
-        db.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?.pragma_update(
-            None,
-            "synchronous",
-            "OFF",
-        )?;
-        Ok(db)
+        Self::open_file(path, "OFF")
+    }
+
+    fn open_file(path: &Path, synchronous: &str) -> anyhow::Result<Db> {
+        create_private_file(path)?;
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let readers = Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READERS),
+        };
+        Self::init(conn, synchronous, Some(readers))
     }
 
     /// Ends a bulk load: checkpoints the write-ahead log into the database file with a full sync
-    /// and goes back to flushing every commit.
+    /// and goes back to flushing every commit. Blocks: call it off the async runtime.
     pub fn finish_bulk_load(&self) -> anyhow::Result<()> {
-        let conn = self.conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let (send, recv) = std::sync::mpsc::channel();
+        self.send(writer::Job::Conn(Box::new(move |conn| {
+            let done = conn
+                .pragma_update(None, "synchronous", "FULL")
+                .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())));
+            let _ = send.send(done);
+        })))?;
+        recv.recv().map_err(|_| anyhow::anyhow!("the database writer stopped"))??;
         Ok(())
     }
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn in_memory() -> anyhow::Result<Db> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, "FULL", None)
     }
 
-    fn init(conn: Connection) -> anyhow::Result<Db> {
+    fn init(conn: Connection, synchronous: &str, readers: Option<Readers>) -> anyhow::Result<Db> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // Deleted content is overwritten with zeros, in the database file and in the write-ahead
         // log: destroyed sealed ballots and erased data leave no readable trace in free pages.
@@ -320,39 +353,82 @@ impl Db {
         conn.execute_batch(SCHEMA).context("applying the schema")?;
         conn.execute_batch(delivery::SCHEMA).context("applying the delivery schema")?;
         migrate(&conn).context("migrating the schema")?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        let stats = Arc::new(WriteStats::default());
+        let writer = writer::spawn(conn, stats.clone()).context("starting the database writer")?;
+        Ok(Db { inner: Arc::new(Inner { writer, stats, readers }) })
     }
 
-    /// Runs `f` inside one transaction on the blocking pool; commits when it returns `Ok`.
+    /// The transactions committed so far and the calls they held.
+    pub fn write_stats(&self) -> &WriteStats {
+        &self.inner.stats
+    }
+
+    fn send(&self, job: writer::Job) -> Result<(), StoreError> {
+        self.inner.writer.send(job).map_err(|_| stopped())
+    }
+
+    /// Runs `f` as one atomic write: it sees everything committed and the writes of the calls
+    /// batched before it, and its writes are kept only if it returns `Ok` and the batch commits.
+    /// The answer comes after the commit returned, so `Ok` means durable.
     pub async fn tx<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.conn.clone();
+        let (job, answer) = writer::tx_job(f);
+        self.send(job)?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `f` in a read transaction of its own on a read-only connection: it sees everything
+    /// committed when it starts, and nothing it tries to write is kept (the connection refuses
+    /// writes). On an in-memory database it runs as [`Db::tx`] does.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let Some(readers) = &self.inner.readers else { return self.tx(f).await };
+        let _permit = readers.permits.acquire().await.map_err(|_| stopped())?;
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic inside an earlier call rolled its transaction back as it unwound: the
-            // connection is consistent, so a poisoned lock is taken over rather than refused.
-            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let tx = guard.transaction().map_err(backend)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(backend)?;
-            Ok(out)
+            let Some(readers) = &inner.readers else { return Err(stopped()) };
+            let idle = readers.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+            let mut conn = match idle {
+                Some(conn) => conn,
+                None => open_reader(&readers.path).map_err(backend)?,
+            };
+            let out = {
+                let tx = conn.transaction().map_err(backend)?;
+                let out = f(&tx);
+                tx.rollback().map_err(backend)?;
+                out
+            };
+            readers.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
+            out
         })
         .await
         .map_err(|e| StoreError::backend("SQLite task", e))?
     }
 
+    /// Runs `f` alone on the write connection, outside any transaction.
+    async fn on_connection<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (send, recv) = tokio::sync::oneshot::channel();
+        self.send(writer::Job::Conn(Box::new(move |conn| {
+            let _ = send.send(f(conn));
+        })))?;
+        recv.await.map_err(|_| stopped())?
+    }
+
     /// Moves the write-ahead log into the database file and truncates it, so that the log keeps
     /// no page image of what was just deleted. Best effort: readers in flight can keep frames.
     pub async fn truncate_log(&self) -> Result<(), StoreError> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend)
-        })
-        .await
-        .map_err(|e| StoreError::backend("SQLite task", e))?
+        self.on_connection(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(backend))
+            .await
     }
 
     /// Checks that the database answers.
@@ -377,20 +453,21 @@ impl Db {
     /// full. It caps the file at its current size (`PRAGMA max_page_count`) and takes up every
     /// free page, so that any write needing a page fails with `SQLITE_FULL`.
     pub async fn fill_storage_for_testing(&self) -> anyhow::Result<()> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
-            conn.execute_batch("CREATE TABLE IF NOT EXISTS testing_filler (pad BLOB NOT NULL)")?;
-            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
-            for _ in 0..100_000 {
-                match conn.execute("INSERT INTO testing_filler (pad) VALUES (zeroblob(512))", []) {
-                    Ok(_) => {}
-                    Err(e) if is_unavailable(&e) => return Ok(()),
-                    Err(e) => return Err(e.into()),
+        self.on_connection(|conn| {
+            let fill = || -> anyhow::Result<()> {
+                conn.execute_batch("CREATE TABLE IF NOT EXISTS testing_filler (pad BLOB NOT NULL)")?;
+                let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| r.get(0))?;
+                for _ in 0..100_000 {
+                    match conn.execute("INSERT INTO testing_filler (pad) VALUES (zeroblob(512))", []) {
+                        Ok(_) => {}
+                        Err(e) if is_unavailable(&e) => return Ok(()),
+                        Err(e) => return Err(e.into()),
+                    }
                 }
-            }
-            anyhow::bail!("the database did not fill up")
+                anyhow::bail!("the database did not fill up")
+            };
+            Ok(fill())
         })
         .await?
     }
@@ -398,15 +475,31 @@ impl Db {
     /// Test support, never called by the hosts: gives the space taken by
     /// `fill_storage_for_testing` back.
     pub async fn free_storage_for_testing(&self) -> anyhow::Result<()> {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let conn = conn.lock().map_err(|_| anyhow::anyhow!("database lock poisoned"))?;
-            let _: i64 = conn.query_row("PRAGMA max_page_count = 1073741823", [], |r| r.get(0))?;
-            conn.execute_batch("DROP TABLE IF EXISTS testing_filler")?;
-            Ok(())
+        self.on_connection(|conn| {
+            let free = || -> anyhow::Result<()> {
+                let _: i64 = conn.query_row("PRAGMA max_page_count = 1073741823", [], |r| r.get(0))?;
+                conn.execute_batch("DROP TABLE IF EXISTS testing_filler")?;
+                Ok(())
+            };
+            Ok(free())
         })
         .await?
     }
+}
+
+fn stopped() -> StoreError {
+    StoreError::backend("SQLite", "the database writer stopped")
+}
+
+/// A read-only connection to the database file (`query_only`: a write through it fails).
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 /// Creates an empty database file with mode 0600 unless the file exists (an empty file is an
@@ -593,5 +686,130 @@ mod tests {
         assert!(sqlite.is_some_and(|s| s.to_string().contains("no such table")), "{chain:?}");
         let shown = feedback_core::error::ErrorChain(&e).to_string();
         assert!(shown.starts_with("backend failure: SQLite: ") && shown.contains("no such table: nowhere"), "{shown}");
+    }
+
+    /// Holds the writer inside a call until the returned sender is dropped, so that the calls
+    /// made meanwhile queue up and form the next batch.
+    async fn hold_writer(db: &Db) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<Result<(), StoreError>>) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let gate = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.tx(move |_| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        (release, gate)
+    }
+
+    async fn keys(db: &Db) -> Vec<String> {
+        db.read(|tx| {
+            let mut stmt = tx.prepare("SELECT k FROM t ORDER BY k").map_err(backend)?;
+            let rows = stmt.query_map([], |r| r.get(0)).map_err(backend)?;
+            rows.collect::<Result<Vec<String>, _>>().map_err(backend)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_share_one_commit_and_a_failing_one_keeps_nothing() {
+        let path = std::env::temp_dir().join(format!("feedback-group-{}.db", ulid::Ulid::new()));
+        let db = Db::open(&path).unwrap();
+        db.tx(|tx| tx.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY) STRICT").map_err(backend)).await.unwrap();
+        let before = (db.write_stats().transactions(), db.write_stats().calls());
+        let (release, gate) = hold_writer(&db).await;
+        let insert = |key: &'static str, then_fail: bool| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.tx(move |tx| {
+                    tx.execute("INSERT INTO t (k) VALUES (?1)", [key]).map_err(|e| {
+                        if is_constraint(&e) {
+                            StoreError::Conflict
+                        } else {
+                            backend(e)
+                        }
+                    })?;
+                    if then_fail {
+                        return Err(StoreError::OverQuota);
+                    }
+                    Ok(key)
+                })
+                .await
+            })
+        };
+        let mut calls = Vec::new();
+        for (key, fail) in [("a", false), ("b", false), ("x", true), ("a", false), ("c", false)] {
+            calls.push(insert(key, fail));
+            // Each call is queued before the next, so the batch runs them in this order.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        drop(release);
+        gate.await.unwrap().unwrap();
+        let mut got = Vec::new();
+        for call in calls {
+            got.push(call.await.unwrap());
+        }
+        assert!(matches!(got[0], Ok("a")) && matches!(got[1], Ok("b")) && matches!(got[4], Ok("c")), "{got:?}");
+        assert!(matches!(got[2], Err(StoreError::OverQuota)), "the failing call gets its own error: {got:?}");
+        assert!(matches!(got[3], Err(StoreError::Conflict)), "the second `a` sees the first in the batch: {got:?}");
+        assert_eq!(keys(&db).await, ["a", "b", "c"], "the failing call's row never lands");
+        let stats = (db.write_stats().transactions() - before.0, db.write_stats().calls() - before.1);
+        assert_eq!(stats, (2, 4), "the held call alone, then the three good writes in one transaction");
+        drop(db);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_panics_fails_alone_and_keeps_nothing() {
+        let db = Db::in_memory().unwrap();
+        db.tx(|tx| tx.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY) STRICT").map_err(backend)).await.unwrap();
+        let (release, gate) = hold_writer(&db).await;
+        let good = tokio::spawn({
+            let db = db.clone();
+            async move { db.tx(|tx| tx.execute("INSERT INTO t (k) VALUES ('good')", []).map_err(backend)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let bad = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.tx(|tx| -> Result<(), StoreError> {
+                    tx.execute("INSERT INTO t (k) VALUES ('bad')", []).map_err(backend)?;
+                    panic!("a bug in a call")
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        drop(release);
+        gate.await.unwrap().unwrap();
+        assert_eq!(good.await.unwrap().unwrap(), 1);
+        assert!(matches!(bad.await.unwrap(), Err(StoreError::Backend(_))));
+        assert_eq!(keys(&db).await, ["good"]);
+        db.tx(|tx| tx.execute("INSERT INTO t (k) VALUES ('after')", []).map_err(backend)).await.unwrap();
+        assert_eq!(keys(&db).await, ["after", "good"], "the writer goes on after a panic");
+    }
+
+    #[tokio::test]
+    async fn a_read_sees_every_answered_write_and_cannot_write() {
+        let path = std::env::temp_dir().join(format!("feedback-read-{}.db", ulid::Ulid::new()));
+        let db = Db::open(&path).unwrap();
+        db.tx(|tx| tx.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY) STRICT").map_err(backend)).await.unwrap();
+        for i in 0..20 {
+            let key = format!("k{i:02}");
+            db.tx(move |tx| tx.execute("INSERT INTO t (k) VALUES (?1)", [key]).map_err(backend)).await.unwrap();
+            assert_eq!(keys(&db).await.len(), i + 1);
+        }
+        let write = db.read(|tx| tx.execute("INSERT INTO t (k) VALUES ('no')", []).map_err(backend)).await;
+        assert!(write.is_err(), "{write:?}");
+        assert_eq!(keys(&db).await.len(), 20);
+        drop(db);
+        let _ = std::fs::remove_file(&path);
     }
 }

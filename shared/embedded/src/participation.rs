@@ -72,7 +72,7 @@ impl PollStore for SqliteStore {
 
     async fn get_poll(&self, id: &PollId) -> Result<Option<Poll>, StoreError> {
         let id = id.to_string();
-        self.db().tx(move |tx| one(tx, "SELECT doc FROM polls WHERE id = ?1", params![id])).await
+        self.db().read(move |tx| one(tx, "SELECT doc FROM polls WHERE id = ?1", params![id])).await
     }
 
     async fn update_poll(&self, expected_version: u32, next: &Poll, outbox: &[OutboxItem]) -> Result<(), StoreError> {
@@ -95,7 +95,7 @@ impl PollStore for SqliteStore {
         let key = list_partition(discussions, status);
         let after = after.unwrap_or("").to_owned();
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM polls WHERE list_key = ?1 AND list_sort > ?2 ORDER BY list_sort LIMIT ?3",
@@ -113,7 +113,7 @@ impl PollStore for SqliteStore {
     ) -> Result<Vec<Poll>, StoreError> {
         let before = format!("{:013}", before.timestamp_millis().max(0));
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM polls WHERE sched_bucket = ?1 AND sched_key < ?2 ORDER BY sched_key LIMIT ?3",
@@ -184,7 +184,7 @@ impl PollStore for SqliteStore {
     async fn has_voted(&self, poll: &PollId, voter_hash: &str) -> Result<bool, StoreError> {
         let (pid, hash) = (poll.to_string(), voter_hash.to_owned());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 tx.query_row(
                     "SELECT 1 FROM voter_roll WHERE poll_id = ?1 AND voter_hash = ?2",
                     params![pid, hash],
@@ -201,7 +201,7 @@ impl PollStore for SqliteStore {
         let receipt = receipt.to_owned();
         let poll: Option<String> = self
             .db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 tx.query_row("SELECT poll_id FROM receipts WHERE receipt = ?1", params![receipt], |r| r.get(0))
                     .optional()
                     .map_err(backend)
@@ -213,7 +213,7 @@ impl PollStore for SqliteStore {
     async fn sealed_page(&self, poll: &PollId, after: Option<&str>, limit: usize) -> Result<SealedPage, StoreError> {
         let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT id, sealed FROM sealed_ballots WHERE poll_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -264,7 +264,7 @@ impl PollStore for SqliteStore {
     ) -> Result<Vec<TextAnswer>, StoreError> {
         let (pid, after) = (poll.to_string(), after.unwrap_or("").to_owned());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT id, question, text FROM text_answers WHERE poll_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -283,7 +283,7 @@ impl PollStore for SqliteStore {
     async fn tally(&self, poll: &PollId) -> Result<Tally, StoreError> {
         let pid = poll.to_string();
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut tally = Tally::default();
                 let mut stmt = tx
                     .prepare_cached("SELECT question, option, count FROM tallies WHERE poll_id = ?1")
@@ -333,7 +333,7 @@ impl PollStore for SqliteStore {
 
     async fn get_results(&self, poll: &PollId) -> Result<Option<Results>, StoreError> {
         let pid = poll.to_string();
-        self.db().tx(move |tx| one(tx, "SELECT doc FROM results WHERE poll_id = ?1", params![pid])).await
+        self.db().read(move |tx| one(tx, "SELECT doc FROM results WHERE poll_id = ?1", params![pid])).await
     }
 }
 
@@ -429,7 +429,7 @@ impl CommentStore for SqliteStore {
 
     async fn get_comment(&self, id: &CommentId) -> Result<Option<Comment>, StoreError> {
         let id = id.to_string();
-        self.db().tx(move |tx| one(tx, "SELECT doc FROM comments WHERE id = ?1", params![id])).await
+        self.db().read(move |tx| one(tx, "SELECT doc FROM comments WHERE id = ?1", params![id])).await
     }
 
     async fn list_comments(
@@ -440,7 +440,7 @@ impl CommentStore for SqliteStore {
     ) -> Result<Vec<Comment>, StoreError> {
         let (d, after) = (discussion.to_string(), after.unwrap_or("").to_owned());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM comments WHERE discussion_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -489,7 +489,7 @@ impl CommentStore for SqliteStore {
     async fn has_flagged(&self, comment: &CommentId, flagger: &CitizenId) -> Result<bool, StoreError> {
         let (c, f) = (comment.to_string(), flagger.to_string());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 tx.query_row(
                     "SELECT 1 FROM comment_flags WHERE comment_id = ?1 AND flagger = ?2",
                     params![c, f],
@@ -506,7 +506,7 @@ impl CommentStore for SqliteStore {
         let c = comment.to_string();
         let rows: Vec<(String, Option<String>)> = self
             .db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT flagger, reason FROM comment_flags WHERE comment_id = ?1 ORDER BY flagger LIMIT ?2",
@@ -536,7 +536,7 @@ impl CommentStore for SqliteStore {
     ) -> Result<Vec<Comment>, StoreError> {
         let after = after.unwrap_or("").to_owned();
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM comments WHERE mod_state = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -554,7 +554,7 @@ impl CommentStore for SqliteStore {
     ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let (a, from) = (author.to_string(), CommentId::lower_bound(since).to_string());
         self.db()
-            .tx(move |tx| {
+            .read(move |tx| {
                 let list: Vec<Comment> = docs(
                     tx,
                     "SELECT doc FROM comments WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",

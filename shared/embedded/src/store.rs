@@ -113,7 +113,7 @@ impl Outbox for SqliteStore {
 impl Quotas for SqliteStore {
     async fn quota_used(&self, quota: &Quota) -> Result<u32, StoreError> {
         let quota = quota.clone();
-        self.db.tx(move |tx| quota_used(tx, &quota)).await
+        self.db.read(move |tx| quota_used(tx, &quota)).await
     }
 }
 
@@ -197,7 +197,7 @@ impl MessageStore for SqliteStore {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (c, k) = (citizen.to_string(), key.as_str().to_owned());
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let doc: Option<String> = tx
                     .query_row("SELECT doc FROM idempotency WHERE citizen = ?1 AND key = ?2", params![c, k], |r| {
                         r.get(0)
@@ -211,13 +211,13 @@ impl MessageStore for SqliteStore {
 
     async fn get_message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT doc FROM messages WHERE id = ?1", params![id])).await
+        self.db.read(move |tx| one(tx, "SELECT doc FROM messages WHERE id = ?1", params![id])).await
     }
 
     async fn get_history(&self, id: &MessageId) -> Result<Vec<HistoryEntry>, StoreError> {
         let id = id.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt =
                     tx.prepare_cached("SELECT doc FROM history WHERE message_id = ?1 ORDER BY seq").map_err(backend)?;
                 let docs = stmt.query_map(params![id], |r| r.get::<_, String>(0)).map_err(backend)?;
@@ -276,7 +276,7 @@ impl MessageStore for SqliteStore {
         let key = queue_key(authority, bucket);
         let after = after.unwrap_or("").to_owned();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM messages WHERE queue_key = ?1 AND deadline_key > ?2 ORDER BY deadline_key LIMIT ?3",
@@ -296,7 +296,7 @@ impl MessageStore for SqliteStore {
         let after = after.unwrap_or("").to_owned();
         let before = before.unwrap_or("~").to_owned();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM messages WHERE due_state = ?1 AND deadline_key > ?2 AND deadline_key < ?3
@@ -315,7 +315,7 @@ impl MessageStore for SqliteStore {
     ) -> Result<Vec<Message>, StoreError> {
         let keys: Vec<String> = cells.iter().map(|c| geo_key(category, c)).collect();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut out = Vec::new();
                 for key in keys {
                     out.extend(docs(
@@ -338,7 +338,7 @@ impl MessageStore for SqliteStore {
         let author = author.to_string();
         let before = before.map(|b| b.to_string()).unwrap_or_else(|| "~".into());
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached("SELECT doc FROM messages WHERE author = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3")
                     .map_err(backend)?;
@@ -359,7 +359,7 @@ impl MessageStore for SqliteStore {
         let author = author.to_string();
         let from = MessageId::lower_bound(since).to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 instants(
                     tx,
                     "SELECT created_ms FROM messages WHERE author = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
@@ -375,7 +375,7 @@ impl MessageStore for SqliteStore {
             .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_owned())))
             .unwrap_or((-1, String::new()));
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM messages WHERE status = 'submitted'
@@ -390,7 +390,7 @@ impl MessageStore for SqliteStore {
     async fn list_submitted_before(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<MessageId>, StoreError> {
         let before = before.timestamp_millis();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT id FROM messages WHERE status = 'submitted' AND created_ms < ?1 ORDER BY created_ms LIMIT ?2",
@@ -433,7 +433,7 @@ impl MessageStore for SqliteStore {
         let number = number.to_string();
         let id: Option<String> = self
             .db
-            .tx(move |tx| {
+            .read(move |tx| {
                 tx.query_row("SELECT message_id FROM message_numbers WHERE number = ?1", params![number], |r| r.get(0))
                     .optional()
                     .map_err(backend)
@@ -496,7 +496,7 @@ impl Expiry for SqliteStore {
 impl ReferenceStore for SqliteStore {
     async fn load_region(&self) -> Result<Option<Versioned<RegionData>>, StoreError> {
         self.db
-            .tx(|tx| {
+            .read(|tx| {
                 let row: Option<(i64, String)> = tx
                     .query_row("SELECT version, doc FROM reference WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
@@ -568,7 +568,7 @@ impl NotificationStore for SqliteStore {
     ) -> Result<Vec<Notification>, StoreError> {
         let (citizen, before) = (citizen.to_string(), before.unwrap_or("~").to_owned());
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM notifications WHERE citizen = ?1 AND sort_key < ?2 ORDER BY sort_key DESC LIMIT ?3",
@@ -624,7 +624,7 @@ impl NotificationStore for SqliteStore {
     async fn unread_notifications(&self, citizen: &CitizenId, cap: usize) -> Result<usize, StoreError> {
         let citizen = citizen.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let n: i64 = tx
                     .query_row(
                         "SELECT COUNT(*) FROM (SELECT 1 FROM notifications WHERE citizen = ?1 AND unread = 1 LIMIT ?2)",
@@ -657,7 +657,7 @@ impl PhotoStore for SqliteStore {
 
     async fn get_photo(&self, id: &PhotoId) -> Result<Option<Photo>, StoreError> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT doc FROM photos WHERE id = ?1", params![id])).await
+        self.db.read(move |tx| one(tx, "SELECT doc FROM photos WHERE id = ?1", params![id])).await
     }
 
     async fn photos_announced_since(
@@ -669,7 +669,7 @@ impl PhotoStore for SqliteStore {
         let (owner, since) = (owner.to_string(), since.timestamp_millis());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 instants(
                     tx,
                     "SELECT created_ms FROM photos WHERE owner = ?1 AND created_ms >= ?2 ORDER BY created_ms LIMIT ?3",
@@ -683,7 +683,7 @@ impl PhotoStore for SqliteStore {
         let before = before.timestamp_millis();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 docs(
                     tx,
                     "SELECT doc FROM photos WHERE pending = 1 AND created_ms < ?1 ORDER BY created_ms LIMIT ?2",
