@@ -35,6 +35,36 @@ static UPSERT: LazyLock<String> = LazyLock::new(|| {
 static SELECT: LazyLock<String> =
     LazyLock::new(|| format!("SELECT series, slot, {} FROM counter_items", fields().collect::<Vec<_>>().join(", ")));
 
+/// Gives a database made before dekad slots its dekads, once: each dekad slot (`T2026-01-3|key`)
+/// is the sum of its day slots (`D2026-01-21|key` … `D2026-01-31|key`), exactly what the history
+/// entries would have added to it, since every dated increment goes to its day, dekad and month.
+/// `counter_backfills` remembers that it ran.
+pub(crate) fn backfill_dekads(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS counter_backfills (name TEXT PRIMARY KEY) STRICT, WITHOUT ROWID")?;
+    let done: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM counter_backfills WHERE name = 'dekads')", [], |r| r.get(0))?;
+    if done {
+        return Ok(());
+    }
+    let cols: Vec<&str> = fields().collect();
+    // `D2026-01-21|key`: the month is characters 2–9 with its dash, the day 10–11, the key from 12.
+    let dekads = format!(
+        "INSERT INTO counter_items (series, slot, {cols})
+         SELECT series,
+                'T' || substr(slot, 2, 8)
+                    || CASE WHEN substr(slot, 10, 2) <= '10' THEN '1' WHEN substr(slot, 10, 2) <= '20' THEN '2' ELSE '3' END
+                    || substr(slot, 12),
+                {sums}
+         FROM counter_items WHERE slot >= 'D' AND slot < 'E' GROUP BY 1, 2",
+        cols = cols.join(", "),
+        sums = cols.iter().map(|c| format!("SUM({c})")).collect::<Vec<_>>().join(", ")
+    );
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(&dekads, [])?;
+    tx.execute("INSERT INTO counter_backfills (name) VALUES ('dekads')", [])?;
+    tx.commit()
+}
+
 /// Adds increments inside the caller's transaction.
 pub(crate) fn add_counters(tx: &rusqlite::Transaction<'_>, counters: &Counters) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(&UPSERT).map_err(backend)?;
@@ -138,5 +168,55 @@ impl HistoryScan for SqliteStore {
         };
         let entries = page.iter().map(|(_, _, doc)| from_json::<HistoryEntry>(doc)).collect::<Result<_, _>>()?;
         Ok(HistoryPage { entries, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feedback_core::ports::CounterStore;
+
+    fn key(series: &str, slot: &str) -> CounterKey {
+        CounterKey { series: series.into(), slot: slot.into() }
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_dekads_gets_them_summed_from_its_days_once() {
+        let dir = std::env::temp_dir().join(format!("feedback-dekads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("feedback.db");
+        // What a store made before dekads holds: days and months only, with no record of a backfill.
+        let mut old = Counters::default();
+        for (day, n) in [("2026-01-09", 1), ("2026-01-10", 2), ("2026-01-11", 4), ("2026-01-20", 8), ("2026-01-31", 16)]
+        {
+            old.add(key("R|cat", &format!("D{day}|dorogi-yamy")), "submitted", n);
+            old.add(key("R|cat", "M2026-01|dorogi-yamy"), "submitted", n);
+        }
+        old.add(key("R|status", "D2026-02-28|routed"), MESSAGES_FIELD, 3);
+        old.add(key("R|status", "D2026-02-28|routed"), OVERDUE_NOW_FIELD, 1);
+        old.add(key("G|2|", "v9|dorogi-yamy|routed"), MESSAGES_FIELD, 5);
+        {
+            let db = crate::Db::open(&path).unwrap();
+            let store = crate::SqliteStore::new(db.clone());
+            let added = old.clone();
+            db.tx(move |tx| {
+                tx.execute("DELETE FROM counter_backfills", []).map_err(backend)?;
+                add_counters(tx, &added)
+            })
+            .await
+            .unwrap();
+            assert_eq!(store.all_counters().await.unwrap(), old);
+        }
+        let mut expected = old.clone();
+        expected.add(key("R|cat", "T2026-01-1|dorogi-yamy"), "submitted", 3);
+        expected.add(key("R|cat", "T2026-01-2|dorogi-yamy"), "submitted", 12);
+        expected.add(key("R|cat", "T2026-01-3|dorogi-yamy"), "submitted", 16);
+        expected.add(key("R|status", "T2026-02-3|routed"), MESSAGES_FIELD, 3);
+        expected.add(key("R|status", "T2026-02-3|routed"), OVERDUE_NOW_FIELD, 1);
+        for _ in 0..2 {
+            let store = crate::SqliteStore::new(crate::Db::open(&path).unwrap());
+            assert_eq!(store.all_counters().await.unwrap(), expected, "summed once, on the first open");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! Reading the counters: slot ranges, stored rows, the port that reads them (`CounterStore`) and
 //! the comparison with a recount. Their keys and increments are `crate::counters`.
 
-pub(crate) use crate::counters::{day_slot, month_slot, series_name, Series};
+pub(crate) use crate::counters::{day_slot, dekad_slot, month_slot, series_name, Series};
 pub use crate::counters::{
     deltas, deltas_of_history, shard_of, shards_of, working_days_field, CounterKey, Counters, Scope, EVENT_FIELDS,
     MESSAGES_FIELD, OVERDUE_NOW_FIELD, REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
