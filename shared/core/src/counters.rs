@@ -173,6 +173,20 @@ pub(crate) fn month_slot(day: NaiveDate, key: &str) -> String {
     format!("M{:04}-{:02}|{key}", day.year(), day.month())
 }
 
+/// The dekad (ten-day period) of a day: 1 for days 1–10, 2 for 11–20, 3 for 21 to the month's end.
+pub(crate) fn dekad_of(day: NaiveDate) -> u32 {
+    (day.day() - 1).min(20) / 10 + 1
+}
+
+/// The slot of a dekad: `T2026-01-3|key` for 21–31 January 2026. Dekad slots sort between the
+/// dekads of the month before and after, so a run of dekads is one slot range.
+pub(crate) fn dekad_slot(day: NaiveDate, key: &str) -> String {
+    format!("T{:04}-{:02}-{}|{key}", day.year(), day.month(), dekad_of(day))
+}
+
+/// The three periods every dated increment is counted in: its day, its dekad and its month.
+const PERIOD_SLOTS: [fn(NaiveDate, &str) -> String; 3] = [day_slot, dekad_slot, month_slot];
+
 /// The series of the public map's cell counters at `precision`, for a cell of at least that
 /// precision: `G|<precision>|<the cell's first precision - 2 characters>`. Its slots are
 /// `<cell>|<category>|<status>` and its one field is [`MESSAGES_FIELD`]: the publicly visible
@@ -257,7 +271,7 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
         EventKind::Take | EventKind::Redirect | EventKind::LinkDuplicate => vec![],
     };
     let day = f.day;
-    for slot_of in [day_slot as fn(NaiveDate, &str) -> String, month_slot] {
+    for slot_of in PERIOD_SLOTS {
         for (field, v) in &event_fields {
             let region = |series| series_name(&Scope::Region, series);
             out.add(CounterKey { series: region(Series::All), slot: slot_of(day, "") }, field, *v);
@@ -302,7 +316,7 @@ pub fn deltas(entry: &HistoryEntry) -> Counters {
     if before != after {
         for (state, sign) in [(before, -1), (after, 1)] {
             let Some((status, authority, overdue)) = state else { continue };
-            for slot in [day_slot(submitted, status.as_str()), month_slot(submitted, status.as_str())] {
+            for slot in PERIOD_SLOTS.map(|slot_of| slot_of(submitted, status.as_str())) {
                 let mut series = vec![series_name(&Scope::Region, Series::Status)];
                 series.extend(authority.iter().map(|a| series_name(&Scope::Authority(a.clone()), Series::Status)));
                 for series in series {
@@ -419,7 +433,36 @@ mod tests {
         assert_eq!(c.0[&key("all", "D2026-11-27|")]["submitted"], 1);
         assert_eq!(c.0[&key("cat", "M2026-11|dorogi-yamy")]["submitted"], 1);
         assert_eq!(c.0[&key("status", "D2026-11-27|submitted")][MESSAGES_FIELD], 1);
+        // every dated increment also counts in its dekad: 27 November is in 21–30 November
+        assert_eq!(c.0[&key("cat", "T2026-11-3|dorogi-yamy")]["submitted"], 1);
+        assert_eq!(c.0[&key("status", "T2026-11-3|submitted")][MESSAGES_FIELD], 1);
+        assert_eq!(c.len(), 12, "R|all, R|cat, R|mun and R|status, each by day, dekad and month: {c:?}");
         assert!(c.0.keys().all(|k| k.series.starts_with("R|")), "no authority yet");
+    }
+
+    #[test]
+    fn a_month_has_three_dekads_the_last_to_its_end() {
+        let cases = [
+            ("2026-01-01", "T2026-01-1|"),
+            ("2026-01-10", "T2026-01-1|"),
+            ("2026-01-11", "T2026-01-2|"),
+            ("2026-01-20", "T2026-01-2|"),
+            ("2026-01-21", "T2026-01-3|"),
+            ("2026-01-31", "T2026-01-3|"),
+            ("2026-02-28", "T2026-02-3|"),
+            ("2028-02-29", "T2028-02-3|"),
+            ("2026-12-31", "T2026-12-3|"),
+        ];
+        for (day, slot) in cases {
+            assert_eq!(dekad_slot(d(day), ""), slot, "{day}");
+        }
+        // the slots sort in time order, across months and years
+        let mut slots: Vec<String> = d("2025-12-25").iter_days().take(70).map(|day| dekad_slot(day, "zzz")).collect();
+        let in_order = slots.clone();
+        slots.sort();
+        slots.dedup();
+        assert_eq!(slots.len(), 8);
+        assert!(in_order.windows(2).all(|w| w[0] <= w[1]));
     }
 
     #[test]

@@ -578,6 +578,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     add_missing_columns(conn, "comment_flags", COMMENT_FLAG_COLUMNS)?;
     add_missing_columns(conn, "counter_items", COUNTER_COLUMNS)?;
     add_missing_columns(conn, "counter_items", &counters::scorecard_columns())?;
+    counters::backfill_dekads(conn)?;
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS photos_by_owner ON photos(owner, created_ms) WHERE owner IS NOT NULL;
          CREATE INDEX IF NOT EXISTS photos_pending ON photos(created_ms) WHERE pending = 1;

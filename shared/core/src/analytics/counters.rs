@@ -1,7 +1,7 @@
 //! Reading the counters: slot ranges, stored rows, the port that reads them (`CounterStore`) and
 //! the comparison with a recount. Their keys and increments are `crate::counters`.
 
-pub(crate) use crate::counters::{day_slot, month_slot, series_name, Series};
+pub(crate) use crate::counters::{day_slot, dekad_slot, month_slot, series_name, Series};
 pub use crate::counters::{
     deltas, deltas_of_history, shard_of, shards_of, working_days_field, CounterKey, Counters, Scope, EVENT_FIELDS,
     MESSAGES_FIELD, OVERDUE_NOW_FIELD, REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
@@ -77,6 +77,63 @@ pub fn differences(stored: &Counters, expected: &Counters) -> Vec<(CounterKey, S
     out
 }
 
+/// The fields the messages reports and the authorities' ranking read: the events and, for
+/// `group_by=status`, the messages now in each status.
+pub const REPORT_FIELDS: [&str; 14] = [
+    "submitted",
+    "routed",
+    "answered",
+    "answered_on_time",
+    "overdue",
+    "rejected",
+    "closed",
+    "reopened",
+    "response_secs",
+    "rating_count",
+    "rating_sum",
+    "rating_4_5",
+    "supporters",
+    MESSAGES_FIELD,
+];
+
+/// Counter fields summed per group key (the part of a slot after its `|`).
+pub type GroupSums = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Adds `fields` into `into`, allocating a field's name only the first time it is seen.
+pub(crate) fn add_fields(into: &mut BTreeMap<String, i64>, fields: &BTreeMap<String, i64>) {
+    for (f, v) in fields {
+        match into.get_mut(f) {
+            Some(sum) => *sum += v,
+            None => {
+                into.insert(f.clone(), *v);
+            }
+        }
+    }
+}
+
+/// The group key of a stored slot (`D2026-11-28|key`, `T2026-11-3|key`, `M2026-11|key`).
+pub(crate) fn slot_key(slot: &str) -> &str {
+    slot.split_once('|').map(|(_, k)| k).unwrap_or("")
+}
+
+/// Rows summed per group key; fields that cancel out are left out.
+pub fn sum_by_key(rows: &[CounterRow]) -> GroupSums {
+    let mut out = GroupSums::new();
+    for row in rows {
+        let key = slot_key(&row.key.slot);
+        match out.get_mut(key) {
+            Some(into) => add_fields(into, &row.fields),
+            None => {
+                out.insert(key.to_owned(), row.fields.clone());
+            }
+        }
+    }
+    for fields in out.values_mut() {
+        fields.retain(|_, v| *v != 0);
+    }
+    out
+}
+
 /// The analytics counters. The message store adds each transition's increments
 /// (`analytics::deltas` of its history entry) in the transaction that writes the entry; this port
 /// reads them.
@@ -84,6 +141,18 @@ pub fn differences(stored: &Counters, expected: &Counters) -> Vec<(CounterKey, S
 pub trait CounterStore: Send + Sync + 'static {
     /// The counter items in the given slot ranges.
     async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError>;
+
+    /// The given `fields` of the counter items in the given slot ranges, summed per group key:
+    /// what a report grouped by anything but the day needs. A store that can add as it reads
+    /// (SQLite: only those columns, into one array per group, with no map per row) does; the
+    /// others read the rows and add them here.
+    async fn sum_counters(&self, ranges: &[SlotRange], fields: &[&'static str]) -> Result<GroupSums, StoreError> {
+        let mut sums = sum_by_key(&self.read_counters(ranges).await?);
+        for f in sums.values_mut() {
+            f.retain(|name, _| fields.contains(&name.as_str()));
+        }
+        Ok(sums)
+    }
 
     /// Every stored counter. For offline reconciliation only: it reads everything.
     async fn all_counters(&self) -> Result<Counters, StoreError>;

@@ -17,13 +17,13 @@ pub mod service;
 
 pub use crate::message::{EventKind, Facts};
 pub use counters::{
-    deltas, deltas_of_history, differences, recount, shard_of, shards_of, working_days_field, CounterKey, CounterRow,
-    CounterStore, Counters, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, OVERDUE_NOW_FIELD, REGION_SHARDS,
-    SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
+    deltas, deltas_of_history, differences, recount, shard_of, shards_of, sum_by_key, working_days_field, CounterKey,
+    CounterRow, CounterStore, Counters, GroupSums, Scope, SlotRange, EVENT_FIELDS, MESSAGES_FIELD, OVERDUE_NOW_FIELD,
+    REGION_SHARDS, SCORECARD_FIELDS, WORKING_DAY_BUCKETS,
 };
 pub use plan::{plan, DateRange, GroupBy, MAX_RANGE_DAYS};
 pub use report::{
-    rank, report_rows, summarize, to_csv, AuthorityRank, Cell, GroupStats, MessagesReport, PollReport, Turnout,
-    REPORT_COLUMNS,
+    rank, report_rows, summarize, summarize_sums, to_csv, AuthorityRank, Cell, GroupStats, MessagesReport, PollReport,
+    Turnout, REPORT_COLUMNS,
 };
 pub use service::{reconcile, scope_of, Analytics, Reconciliation};

@@ -1,7 +1,7 @@
 //! Query plans: which slot ranges of which series answer a query, so its cost follows the
 //! number of groups in the answer rather than the number of messages.
 
-use super::counters::{day_slot, month_slot, series_name, Scope, Series, SlotRange};
+use super::counters::{day_slot, dekad_slot, month_slot, series_name, Scope, Series, SlotRange};
 use crate::error::{FieldError, ServiceError};
 use chrono::{Datelike, Duration, NaiveDate};
 
@@ -71,27 +71,71 @@ fn next_month(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
 }
 
-/// A run of days, first and last included.
-type Span = (NaiveDate, NaiveDate);
+/// The first day of the dekad holding `d`: the 1st, 11th or 21st.
+fn first_of_dekad(d: NaiveDate) -> NaiveDate {
+    d.with_day((d.day() - 1).min(20) / 10 * 10 + 1).unwrap_or(d)
+}
 
-/// Splits a range into the days at its edges and the whole months between them.
-fn periods(range: &DateRange) -> (Vec<Span>, Option<Span>) {
-    let first_full = if range.from == first_of_month(range.from) { range.from } else { next_month(range.from) };
-    let mut month_end = first_full;
-    while next_month(month_end) - Duration::days(1) <= range.to {
-        month_end = next_month(month_end);
+/// The first day of the first dekad that starts on or after `d`.
+fn dekad_at_or_after(d: NaiveDate) -> NaiveDate {
+    let start = first_of_dekad(d);
+    if start == d {
+        return d;
     }
-    if month_end == first_full {
-        return (vec![(range.from, range.to)], None);
+    match start.day() {
+        21 => next_month(d),
+        _ => start + Duration::days(10),
     }
-    let mut days = Vec::new();
-    if range.from < first_full {
-        days.push((range.from, first_full - Duration::days(1)));
+}
+
+/// The first day of the first month that starts on or after `d`.
+fn month_at_or_after(d: NaiveDate) -> NaiveDate {
+    if d.day() == 1 {
+        d
+    } else {
+        next_month(d)
     }
-    if month_end <= range.to {
-        days.push((month_end, range.to));
+}
+
+/// The period a slot range reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Period {
+    Day,
+    Dekad,
+    Month,
+}
+
+/// A run of whole periods of one kind, its first and last day included.
+type Span = (Period, NaiveDate, NaiveDate);
+
+/// Splits a range into whole months, then whole dekads at their edges, then single days at the
+/// edges of those, in time order: at most two runs of days (up to 10 each: the last dekad of a
+/// month has 8 to 11 days), up to 4 dekads and the months between, however ragged the edges.
+fn periods(range: &DateRange) -> Vec<Span> {
+    let (from, end) = (range.from, range.to + Duration::days(1));
+    // dekads [d1, d2) and months [m1, m2) inside the range; day 1 starts both a month and a dekad
+    let (d1, d2) = (dekad_at_or_after(from), first_of_dekad(end));
+    let (m1, m2) = (month_at_or_after(from), first_of_month(end));
+    let mut out = Vec::new();
+    let mut push = |period, a: NaiveDate, b: NaiveDate| {
+        if a < b {
+            out.push((period, a, b - Duration::days(1)));
+        }
+    };
+    if d1 >= d2 {
+        push(Period::Day, from, end);
+    } else if m1 >= m2 {
+        push(Period::Day, from, d1);
+        push(Period::Dekad, d1, d2);
+        push(Period::Day, d2, end);
+    } else {
+        push(Period::Day, from, d1);
+        push(Period::Dekad, d1, m1);
+        push(Period::Month, m1, m2);
+        push(Period::Dekad, m2, d2);
+        push(Period::Day, d2, end);
     }
-    (days, Some((first_full, month_end - Duration::days(1))))
+    out
 }
 
 fn series_for(scope: &Scope, group: GroupBy) -> (String, bool) {
@@ -105,23 +149,28 @@ fn series_for(scope: &Scope, group: GroupBy) -> (String, bool) {
     (series_name(scope, series), group == GroupBy::Day)
 }
 
-/// The slot ranges that answer a query: whole months where the range covers them, days at the
-/// edges, and every day for a daily grouping. Nothing is counted after `today` (events count on
-/// the day they happen), so a range that reaches today covers the rest of today's month too, and
-/// reads that month's slot instead of its days.
+/// The slot ranges that answer a query: whole months where the range covers them, whole dekads
+/// at their edges, single days at the edges of those, and every day for a daily grouping. So a
+/// group costs at most 20 day slots, 4 dekad slots and the months between, whatever the edges.
+/// Nothing is counted after `today` (events count on the day they happen), so a range that
+/// reaches today covers the rest of today's month too, and reads that month's slot instead of
+/// its days.
 pub fn plan(scope: &Scope, group: GroupBy, range: &DateRange, today: NaiveDate) -> Vec<SlotRange> {
     let (series, daily) = series_for(scope, group);
     let end_of_month = next_month(today) - Duration::days(1);
     let reach = if range.to >= today { DateRange { from: range.from, to: range.to.max(end_of_month) } } else { *range };
-    let (day_spans, months) = if daily { (vec![(range.from, range.to)], None) } else { periods(&reach) };
-    let mut out = Vec::new();
-    for (a, b) in &day_spans {
-        out.push(SlotRange { series: series.clone(), slot_from: day_slot(*a, ""), slot_to: day_slot(*b, "~") });
-    }
-    if let Some((a, b)) = months {
-        out.push(SlotRange { series: series.clone(), slot_from: month_slot(a, ""), slot_to: month_slot(b, "~") });
-    }
-    out
+    let spans = if daily { vec![(Period::Day, range.from, range.to)] } else { periods(&reach) };
+    spans
+        .into_iter()
+        .map(|(period, a, b)| {
+            let slot = match period {
+                Period::Day => day_slot,
+                Period::Dekad => dekad_slot,
+                Period::Month => month_slot,
+            };
+            SlotRange { series: series.clone(), slot_from: slot(a, ""), slot_to: slot(b, "~") }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -143,23 +192,44 @@ mod tests {
     }
 
     #[test]
-    fn a_range_reads_whole_months_and_the_days_at_its_edges() {
+    fn a_range_reads_whole_months_then_dekads_then_the_days_at_its_edges() {
         let r = range("2026-01-15", "2026-04-03");
         assert_eq!(
             slots(&Scope::Region, GroupBy::Category, &r),
             vec![
-                ("D2026-01-15|".into(), "D2026-01-31|~".into()),
-                ("D2026-04-01|".into(), "D2026-04-03|~".into()),
+                ("D2026-01-15|".into(), "D2026-01-20|~".into()),
+                ("T2026-01-3|".into(), "T2026-01-3|~".into()),
                 ("M2026-02|".into(), "M2026-03|~".into()),
+                ("D2026-04-01|".into(), "D2026-04-03|~".into()),
             ]
         );
         assert_eq!(plan(&Scope::Region, GroupBy::Category, &r, d("2027-06-01"))[0].series, "R|cat");
         assert_eq!((shards_of("R|cat"), shards_of("A:adm-ishim|cat")), (REGION_SHARDS, 1));
-        // a range inside one month is read by days; a whole year by months
+        // the benchmark's ragged past range: 6 days, 1 dekad, 4 months, 2 dekads
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Category, &range("2026-01-15", "2026-06-20")),
+            vec![
+                ("D2026-01-15|".into(), "D2026-01-20|~".into()),
+                ("T2026-01-3|".into(), "T2026-01-3|~".into()),
+                ("M2026-02|".into(), "M2026-05|~".into()),
+                ("T2026-06-1|".into(), "T2026-06-2|~".into()),
+            ]
+        );
+        // a range inside one month reads its whole dekads and the days around them
         assert_eq!(
             slots(&Scope::Region, GroupBy::Municipality, &range("2026-11-03", "2026-11-28")),
-            vec![("D2026-11-03|".into(), "D2026-11-28|~".into())]
+            vec![
+                ("D2026-11-03|".into(), "D2026-11-10|~".into()),
+                ("T2026-11-2|".into(), "T2026-11-2|~".into()),
+                ("D2026-11-21|".into(), "D2026-11-28|~".into()),
+            ]
         );
+        // dekads across the turn of a month, with no whole month, are one range
+        assert_eq!(
+            slots(&Scope::Region, GroupBy::Municipality, &range("2026-01-11", "2026-02-20")),
+            vec![("T2026-01-2|".into(), "T2026-02-2|~".into())]
+        );
+        // a whole year by months
         assert_eq!(
             slots(&Scope::Region, GroupBy::Authority, &range("2026-01-01", "2026-12-31")),
             vec![("M2026-01|".into(), "M2026-12|~".into())]
@@ -177,6 +247,53 @@ mod tests {
     }
 
     #[test]
+    fn every_range_reads_each_day_once_in_few_slots_whatever_its_edges() {
+        let first = d("2027-12-01");
+        for start in 0..100 {
+            let from = first + Duration::days(start);
+            for len in 0..=MAX_RANGE_DAYS {
+                let r = DateRange { from, to: from + Duration::days(len) };
+                let spans = periods(&r);
+                let mut next = r.from;
+                let (mut days, mut dekads, mut months) = (0, 0, 0);
+                for (period, a, b) in &spans {
+                    assert_eq!(*a, next, "{r:?}: {spans:?}");
+                    assert!(a <= b);
+                    next = *b + Duration::days(1);
+                    match period {
+                        Period::Day => {
+                            let n = (*b - *a).num_days() + 1;
+                            assert!(n <= 10 || (spans.len() == 1 && n <= 19), "{r:?}: {spans:?}");
+                            days += n;
+                        }
+                        Period::Dekad => {
+                            assert_eq!((first_of_dekad(*a), first_of_dekad(next)), (*a, next), "{r:?}");
+                            let m = month_at_or_after(*a);
+                            assert!(next_month(m) > next, "a whole month read by dekads: {r:?}: {spans:?}");
+                            let mut d = *a;
+                            while d < next {
+                                dekads += 1;
+                                d = dekad_at_or_after(d + Duration::days(1));
+                            }
+                        }
+                        Period::Month => {
+                            assert_eq!((first_of_month(*a), first_of_month(next)), (*a, next), "{r:?}");
+                            let mut m = *a;
+                            while m < next {
+                                months += 1;
+                                m = next_month(m);
+                            }
+                        }
+                    }
+                }
+                assert_eq!(next, r.to + Duration::days(1), "{r:?}: {spans:?}");
+                assert!(days <= 20 && dekads <= 4 && months <= 12, "{r:?}: {spans:?}");
+                assert!(days + dekads <= 24, "{r:?}: {days} days and {dekads} dekads besides {months} months");
+            }
+        }
+    }
+
+    #[test]
     fn a_range_up_to_today_reads_todays_month_whole() {
         let today = d("2026-11-28");
         let plain = |r: &DateRange| -> Vec<(String, String)> {
@@ -189,11 +306,18 @@ mod tests {
         );
         // this month so far is one slot; a range ending yesterday still reads days
         assert_eq!(plain(&range("2026-11-01", "2026-11-28")), vec![("M2026-11|".into(), "M2026-11|~".into())]);
-        assert_eq!(plain(&range("2026-11-01", "2026-11-27")), vec![("D2026-11-01|".into(), "D2026-11-27|~".into())]);
-        // a range starting mid-month still reads its first days
+        assert_eq!(
+            plain(&range("2026-11-01", "2026-11-27")),
+            vec![("T2026-11-1|".into(), "T2026-11-2|~".into()), ("D2026-11-21|".into(), "D2026-11-27|~".into())]
+        );
+        // a range starting mid-month reads its first days and dekads
         assert_eq!(
             plain(&range("2026-11-10", "2026-12-31")),
-            vec![("D2026-11-10|".into(), "D2026-11-30|~".into()), ("M2026-12|".into(), "M2026-12|~".into())]
+            vec![
+                ("D2026-11-10|".into(), "D2026-11-10|~".into()),
+                ("T2026-11-2|".into(), "T2026-11-3|~".into()),
+                ("M2026-12|".into(), "M2026-12|~".into())
+            ]
         );
     }
 

@@ -1,7 +1,7 @@
 //! Reports: the rows of a query added up into groups, the authorities' ranking, the CSV form,
 //! and the report types the API returns.
 
-use super::counters::{CounterRow, Scope, MESSAGES_FIELD};
+use super::counters::{add_fields, sum_by_key, CounterRow, GroupSums, Scope, MESSAGES_FIELD};
 use super::plan::{DateRange, GroupBy};
 use crate::ids::{AuthorityId, CategoryId, MunicipalityId};
 use crate::message::Status;
@@ -65,11 +65,6 @@ impl GroupStats {
     }
 }
 
-/// The group key of a stored slot (`D2026-11-28|key`, `M2026-11|key`).
-fn slot_key(slot: &str) -> &str {
-    slot.split_once('|').map(|(_, k)| k).unwrap_or("")
-}
-
 fn slot_day(slot: &str) -> &str {
     slot.get(1..11).unwrap_or("")
 }
@@ -82,22 +77,39 @@ pub fn summarize(
     rows: &[CounterRow],
     region: &RegionData,
 ) -> Vec<GroupStats> {
-    let mut sums: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    let sums = if group == GroupBy::Day {
+        let mut sums = GroupSums::new();
+        for row in rows {
+            add_fields(sums.entry(slot_day(&row.key.slot).to_owned()).or_default(), &row.fields);
+        }
+        sums
+    } else {
+        sum_by_key(rows)
+    };
+    summarize_sums(scope, group, range, sums, region)
+}
+
+/// The groups of a query from its sums per group key (`CounterStore::sum_counters`), or per day
+/// for a daily grouping, in the API's order.
+pub fn summarize_sums(
+    scope: &Scope,
+    group: GroupBy,
+    range: &DateRange,
+    mut sums: GroupSums,
+    region: &RegionData,
+) -> Vec<GroupStats> {
     if group == GroupBy::Day {
         for d in range.days() {
-            sums.insert(d.format("%Y-%m-%d").to_string(), BTreeMap::new());
+            sums.entry(d.format("%Y-%m-%d").to_string()).or_default();
         }
     }
-    for row in rows {
-        let key = match (group, scope) {
-            (GroupBy::Day, _) => slot_day(&row.key.slot).to_owned(),
-            (GroupBy::Authority, Scope::Authority(a)) => a.to_string(),
-            _ => slot_key(&row.key.slot).to_owned(),
-        };
-        let into = sums.entry(key).or_default();
-        for (f, v) in &row.fields {
-            *into.entry(f.clone()).or_default() += v;
+    if let (GroupBy::Authority, Scope::Authority(a)) = (group, scope) {
+        // an authority's own series has no group key: its one group is the authority
+        let mut own = BTreeMap::new();
+        for fields in std::mem::take(&mut sums).values() {
+            add_fields(&mut own, fields);
         }
+        sums.insert(a.to_string(), own);
     }
     let mut out: Vec<GroupStats> = sums
         .into_iter()

@@ -1,10 +1,10 @@
 //! The analytics use cases: who reads which scope, the messages and authorities reports, poll
 //! turnout, and reconciliation of the counters with the history.
 
-use super::counters::{differences, CounterKey, CounterStore, Scope};
+use super::counters::{differences, CounterKey, CounterStore, Scope, REPORT_FIELDS};
 use super::heatmap;
 use super::plan::{plan, DateRange, GroupBy};
-use super::report::{rank, summarize, AuthorityRank, MessagesReport, PollReport, Turnout};
+use super::report::{rank, summarize, summarize_sums, AuthorityRank, MessagesReport, PollReport, Turnout};
 use super::scorecard::{self, ScorecardList, ScorecardReport};
 use crate::actor::{Actor, Role};
 use crate::error::ServiceError;
@@ -106,8 +106,12 @@ where
         let today = self.today(&snap.value);
         let range = DateRange::parse(from, to, today)?;
         let counted_as_of = self.counted_as_of().await?;
-        let rows = self.store.read_counters(&plan(&scope, group, &range, today)).await?;
-        let groups = summarize(&scope, group, &range, &rows, &snap.value);
+        let ranges = plan(&scope, group, &range, today);
+        let groups = if group == GroupBy::Day {
+            summarize(&scope, group, &range, &self.store.read_counters(&ranges).await?, &snap.value)
+        } else {
+            summarize_sums(&scope, group, &range, self.store.sum_counters(&ranges, &REPORT_FIELDS).await?, &snap.value)
+        };
         let group_by = match group {
             GroupBy::Category => "category",
             GroupBy::Municipality => "municipality",
@@ -128,8 +132,8 @@ where
         let (scope, snap) = self.scope(actor).await?;
         let today = self.today(&snap.value);
         let range = DateRange::parse(from, to, today)?;
-        let rows = self.store.read_counters(&plan(&scope, GroupBy::Authority, &range, today)).await?;
-        Ok(rank(&summarize(&scope, GroupBy::Authority, &range, &rows, &snap.value)))
+        let sums = self.store.sum_counters(&plan(&scope, GroupBy::Authority, &range, today), &REPORT_FIELDS).await?;
+        Ok(rank(&summarize_sums(&scope, GroupBy::Authority, &range, sums, &snap.value)))
     }
 
     /// Every authority's public scorecard over the last 12 months, ranked. Anyone may read it.
