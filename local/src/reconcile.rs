@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 pub enum Target {
     Local(PathBuf),
     /// A stack's table; `repair` sets the differing counters to their recount first.
-    Aws { table: String, repair: bool },
+    Aws {
+        table: String,
+        repair: bool,
+    },
 }
 
 /// Runs the check and prints what it found; the outcome says whether the counters agree.

@@ -230,7 +230,10 @@ async fn merged_counting_writes_fewer_units_than_counting_in_each_transaction() 
         for i in 0..12 {
             let who = citizen(&format!("resident-{i}"));
             let text = format!("Яма у дома {} по улице Республики", i + 1);
-            ids.push((who.clone(), s.messages.submit(&who, new_message("dorogi-yamy", &text), None).await.unwrap().message.id));
+            ids.push((
+                who.clone(),
+                s.messages.submit(&who, new_message("dorogi-yamy", &text), None).await.unwrap().message.id,
+            ));
         }
         while consume(&s, QueueName::Submitted).await > 0 {}
         for (who, id) in &ids {

@@ -3,7 +3,7 @@
 //! repaired; afterwards the counters equal a recount from the history.
 
 use feedback_aws::{CounterStream, DynamoStore};
-use feedback_core::analytics::{recount, reconcile};
+use feedback_core::analytics::{reconcile, recount};
 use feedback_core::values::MessageText;
 use feedback_core::workflow::RejectReason;
 use feedback_tests::fixtures::citizen;

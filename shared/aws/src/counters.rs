@@ -107,7 +107,9 @@ impl DynamoStore {
         loop {
             let page = self.scan_page("PK", STAT, start, 1000).await?;
             for item in &page.items {
-                let (Some(pk), Some(sk)) = (item.get("PK").and_then(|v| v.as_s().ok()), item.get("SK").and_then(|v| v.as_s().ok())) else {
+                let (Some(pk), Some(sk)) =
+                    (item.get("PK").and_then(|v| v.as_s().ok()), item.get("SK").and_then(|v| v.as_s().ok()))
+                else {
                     continue;
                 };
                 let fields = item
@@ -164,7 +166,8 @@ impl DynamoStore {
                 assigns.push(format!("#f{i} = :n{i}"));
                 match old {
                     Some(old) => {
-                        update = update.expression_attribute_values(format!(":o{i}"), AttributeValue::N(old.to_string()));
+                        update =
+                            update.expression_attribute_values(format!(":o{i}"), AttributeValue::N(old.to_string()));
                         conditions.push(format!("#f{i} = :o{i}"));
                     }
                     None => conditions.push(format!("attribute_not_exists(#f{i})")),

@@ -267,9 +267,10 @@ impl CounterStream {
                     done.insert(shard.id.clone());
                     continue;
                 }
-                let parent_pending = shard.parent.as_deref().is_some_and(|p| {
-                    listed.contains(p) && !checkpoints.get(p).is_some_and(|c| c.closed)
-                });
+                let parent_pending = shard
+                    .parent
+                    .as_deref()
+                    .is_some_and(|p| listed.contains(p) && !checkpoints.get(p).is_some_and(|c| c.closed));
                 if parent_pending {
                     continue;
                 }
