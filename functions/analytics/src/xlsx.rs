@@ -98,6 +98,7 @@ mod tests {
             to: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             group_by: "category",
             groups: vec![group("dorogi-yamy", "Ямы на дорогах", 7, Some(0.5)), group("svet", "Освещение", 3, None)],
+            counted_as_of: chrono::DateTime::UNIX_EPOCH,
         };
         let bytes = workbook(&report).unwrap();
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();

@@ -9,7 +9,32 @@ use feedback_aws::{CounterStream, DynamoStore, Pass};
 use feedback_core::service::Reference;
 use feedback_lambda::metrics::{emit, Metric};
 use lambda_runtime::{Error, LambdaEvent};
+use serde::Serialize;
 use std::time::Duration;
+
+/// What one invocation did, summed over its passes.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Report {
+    pub passes: u32,
+    pub entries: u64,
+    pub transactions: u64,
+    pub counter_writes: u64,
+    pub skipped: u64,
+    /// The longest an entry waited between its commit and its counters, in milliseconds.
+    pub max_lag_ms: Option<u64>,
+}
+
+impl Report {
+    fn add(&mut self, pass: &Pass) {
+        self.passes += 1;
+        self.entries += pass.entries;
+        self.transactions += pass.transactions;
+        self.counter_writes += pass.counter_writes;
+        self.skipped += pass.skipped;
+        let lag = pass.max_lag.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX));
+        self.max_lag_ms = self.max_lag_ms.max(lag);
+    }
+}
 
 /// Time between two passes of one invocation.
 pub const PASS_INTERVAL: Duration = Duration::from_secs(30);
@@ -23,9 +48,9 @@ pub async fn handle_schedule(
     counter: &CounterStream,
     reference: &Reference<DynamoStore>,
     event: LambdaEvent<EventBridgeEvent<serde_json::Value>>,
-) -> Result<Vec<Pass>, Error> {
+) -> Result<Report, Error> {
     let deadline = event.context.deadline();
-    let mut passes = Vec::new();
+    let mut report_all = Report::default();
     for i in 0..PASSES {
         if i > 0 {
             let left = deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default();
@@ -36,9 +61,9 @@ pub async fn handle_schedule(
         }
         let pass = counter.pass(chrono::Utc::now()).await?;
         report(reference, &pass).await;
-        passes.push(pass);
+        report_all.add(&pass);
     }
-    Ok(passes)
+    Ok(report_all)
 }
 
 async fn report(reference: &Reference<DynamoStore>, pass: &Pass) {
@@ -55,7 +80,7 @@ async fn report(reference: &Reference<DynamoStore>, pass: &Pass) {
         transactions = pass.transactions,
         counter_writes = pass.counter_writes,
         skipped = pass.skipped,
-        max_lag_ms = pass.max_lag.map(|l| l.as_millis() as u64),
+        max_lag_ms = pass.max_lag.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
         "counted"
     );
 }
