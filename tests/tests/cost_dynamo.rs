@@ -98,8 +98,8 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     );
     assert_eq!(
         submit.transaction_items.get("Update"),
-        Some(&9),
-        "counters: 3 groups + status, by day and month; the hourly quota"
+        Some(&13),
+        "counters: 3 groups + status, by day, dekad and month; the hourly quota"
     );
     assert_eq!(submit.count("dynamodb:DeleteItem"), 2, "the outbox items, once their jobs are on SQS");
 
@@ -107,7 +107,7 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     let route = meter.take();
     row("route (system)", &route);
     assert_eq!(route.count("dynamodb:TransactWriteItems"), 1);
-    assert_eq!(route.transaction_items.get("Update"), Some(&20));
+    assert_eq!(route.transaction_items.get("Update"), Some(&30));
     assert_eq!(
         route.transaction_items.get("Put"),
         Some(&4),
