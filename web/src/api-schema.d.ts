@@ -1887,6 +1887,13 @@ export interface components {
         };
         /** @description A messages report. */
         MessagesReport: {
+            /**
+             * Format: date-time
+             * @description The time up to which the counters hold every committed transition: the moment of the
+             *     request where each transition counts in its own transaction (the local host), the last
+             *     counting pass on AWS (at most about a minute behind).
+             */
+            counted_as_of: string;
             /** Format: date */
             from: string;
             group_by: string;

@@ -232,7 +232,7 @@ async fn query_range(
 
 #[async_trait]
 impl CounterStore for DynamoStore {
-    /// One `Query` per range and shard (a region query has up to 12: 3 ranges × 4 shards), run
+    /// One `Query` per range and shard (a region query has up to 20: 5 ranges × 4 shards), run
     /// concurrently so the latency is that of the slowest, not of their sum.
     async fn read_counters(&self, ranges: &[SlotRange]) -> Result<Vec<CounterRow>, StoreError> {
         self.catch_up().await?;
