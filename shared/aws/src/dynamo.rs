@@ -125,7 +125,7 @@ impl DynamoStore {
     }
 
     /// A history item, marked for the stream consumer when it counts.
-    fn history_item_counted(&self, id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
+    pub(crate) fn history_item_counted(&self, id: &MessageId, e: &HistoryEntry) -> Result<Item, StoreError> {
         let mut item = history_item(id, e)?;
         if self.counting == Counting::Stream {
             item.insert(crate::stream::COUNTED_ATTR.into(), s(crate::stream::COUNTED_BY_STREAM));

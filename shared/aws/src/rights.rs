@@ -192,7 +192,7 @@ impl RightsStore for DynamoStore {
                 "version = :expected",
                 Some(Item::from([(":expected".into(), crate::dynamo::n(update.expected_version))])),
             )?,
-            self.put(history_item(id, &update.entry)?, "attribute_not_exists(PK)", None)?,
+            self.put(self.history_item_counted(id, &update.entry)?, "attribute_not_exists(PK)", None)?,
         ];
         for e in history {
             items.push(self.put(history_item(id, e)?, "attribute_exists(PK)", None)?);
