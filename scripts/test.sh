@@ -36,8 +36,13 @@ export FEEDBACK_TEST_PYTHON="$PWD/$REACH_VENV/bin/python"
 # shellcheck source=lib/moto.sh
 source scripts/lib/moto.sh
 start_moto test.sh
+MAIN_MOTO_PORT=$MOTO_PORT
+# A second, nearly empty moto for the tests that read what SES and SNS sent from moto's model
+# dump (`/moto-api/data.json`), which grows with everything the shared server holds.
+start_moto test.sh-inspect
+export MOTO_INSPECT_URL="http://127.0.0.1:$MOTO_PORT"
 
-export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$MAIN_MOTO_PORT"
 export AWS_REGION="eu-central-1" AWS_ACCESS_KEY_ID="test" AWS_SECRET_ACCESS_KEY="test"
 
 OUT=$(mktemp -t cargo-test.XXXXXX.log)

@@ -1,9 +1,11 @@
 # Starts a pinned moto_server on a free loopback port for the calling script, and stops it by its
-# PID when the script exits. Source it, then call `start_moto NAME`; it sets MOTO_PORT and
-# MOTO_PID. The venv `.venv-moto` is created on first use.
+# PID when the script exits. Source it, then call `start_moto NAME` (once per server wanted); it
+# sets MOTO_PORT and MOTO_PID of the last one. The venv `.venv-moto` is created on first use.
 
 MOTO_VERSION="5.2.5"
 MOTO_VENV=".venv-moto"
+MOTO_PIDS=()
+MOTO_LOGS=()
 
 start_moto() {
   local name=$1
@@ -19,6 +21,8 @@ start_moto() {
   MOTO_LOG=$(mktemp -t moto.XXXXXX.log)
   "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
+  MOTO_PIDS+=("$MOTO_PID")
+  MOTO_LOGS+=("$MOTO_LOG")
   trap stop_moto EXIT
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:$MOTO_PORT/moto-api/" >/dev/null 2>&1; then break; fi
@@ -33,8 +37,12 @@ start_moto() {
   echo "$name: moto_server $MOTO_VERSION on 127.0.0.1:$MOTO_PORT (pid $MOTO_PID)"
 }
 
+# Stops every moto_server this script started.
 stop_moto() {
-  kill "$MOTO_PID" 2>/dev/null || true
-  wait "$MOTO_PID" 2>/dev/null || true
-  rm -f "$MOTO_LOG"
+  local pid
+  for pid in "${MOTO_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -f "${MOTO_LOGS[@]}"
 }

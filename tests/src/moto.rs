@@ -20,6 +20,45 @@ pub async fn sdk() -> aws_config::SdkConfig {
     feedback_aws::sdk_config().await
 }
 
+/// The second moto server `scripts/test.sh` starts (`MOTO_INSPECT_URL`), for the tests that read
+/// what SES and SNS sent from moto's model dump (`/moto-api/data.json`): that dump lists every
+/// model the server holds, and on the shared server, with every suite's tables and their
+/// streams, it takes minutes and gigabytes. Panics with instructions when the variable is missing.
+pub fn inspect_endpoint() -> String {
+    let endpoint = std::env::var("MOTO_INSPECT_URL").unwrap_or_default();
+    assert!(
+        !endpoint.is_empty(),
+        "MOTO_INSPECT_URL is not set: the tests that read what moto sent need their own moto_server. Run scripts/test.sh, which starts it."
+    );
+    endpoint.trim_end_matches('/').to_owned()
+}
+
+/// The SDK configuration for the inspection server ([`inspect_endpoint`]). Without the
+/// environment's per-service settings, through which `AWS_ENDPOINT_URL` (the shared server)
+/// would take precedence over the configured endpoint in every client built from it.
+pub async fn inspect_sdk() -> aws_config::SdkConfig {
+    let base = sdk().await;
+    let mut config = aws_config::SdkConfig::builder()
+        .endpoint_url(inspect_endpoint())
+        .behavior_version(aws_config::BehaviorVersion::latest());
+    config.set_region(base.region().cloned());
+    config.set_credentials_provider(base.credentials_provider());
+    config.set_http_client(base.http_client());
+    config.set_sleep_impl(base.sleep_impl());
+    config.set_time_source(base.time_source());
+    config.build()
+}
+
+/// Moto's model dump of the inspection server.
+pub async fn inspect_data() -> serde_json::Value {
+    reqwest::get(format!("{}/moto-api/data.json", inspect_endpoint()))
+        .await
+        .expect("moto data.json")
+        .json()
+        .await
+        .expect("moto data.json is JSON")
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }

@@ -131,12 +131,12 @@ async fn retention_is_written_as_the_items_ttl() {
 
 /// The SES transport sends the MIME message of `feedback-mail` raw, with the configuration set:
 /// moto keeps what it was given, unsubscribe headers included; a sender SES does not know is
-/// refused without turning the address off.
+/// refused without turning the address off. On the inspection server (`moto::inspect_sdk`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ses_sends_the_mime_message_raw_with_the_unsubscribe_headers() {
     use feedback_core::delivery::{Address, Outgoing, SendError, Transport};
     let _guard = feedback_tests::moto::serial().lock().await;
-    let conf = feedback_tests::moto::sdk().await;
+    let conf = feedback_tests::moto::inspect_sdk().await;
     let ses = aws_sdk_sesv2::Client::new(&conf);
     let domain = format!("{}.example.ru", feedback_tests::moto::unique("portal"));
     ses.create_email_identity().email_identity(&domain).send().await.unwrap();
@@ -154,9 +154,7 @@ async fn ses_sends_the_mime_message_raw_with_the_unsubscribe_headers() {
     };
     mail.send(&Address::new("alice@example.ru"), &content).await.unwrap();
 
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: serde_json::Value =
-        reqwest::get(format!("{endpoint}/moto-api/data.json")).await.unwrap().json().await.unwrap();
+    let data = feedback_tests::moto::inspect_data().await;
     let raws = data["ses"]["RawMessage"].to_string();
     let raw = data["ses"]["RawMessage"]
         .as_array()

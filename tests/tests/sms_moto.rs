@@ -1,7 +1,7 @@
 //! SMS through the real SNS adapter against moto: the text is published to the phone number as
 //! a transactional SMS, and moto's record of sent texts (`/moto-api/data.json`, `sns.SMS`) holds
-//! exactly that number and text. (That record lists everything moto holds, every suite's tables
-//! too, so it is read once.)
+//! exactly that number and text. (That record lists everything moto holds, so these tests run on
+//! their own server, `moto::inspect_sdk`.)
 
 use feedback_aws::{SmsError, SnsSms, MAX_SMS_CHARS};
 use feedback_core::PhoneNumber;
@@ -9,19 +9,12 @@ use feedback_tests::moto;
 use serde_json::Value;
 
 async fn sent_texts() -> Vec<Value> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", endpoint.trim_end_matches('/')))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    data["sns"]["SMS"].as_array().cloned().unwrap_or_default()
+    moto::inspect_data().await["sns"]["SMS"].as_array().cloned().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_reaches_the_number_it_was_published_to() {
-    let conf = moto::sdk().await;
+    let conf = moto::inspect_sdk().await;
     let sms = SnsSms::from_conf(&conf, Some("Feedback".into()));
     let number = format!("+7999{:07}", rand::random::<u32>() % 10_000_000);
     let phone = PhoneNumber::parse(&number).unwrap();
@@ -36,7 +29,7 @@ async fn a_text_reaches_the_number_it_was_published_to() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overlong_text_is_refused_before_publishing() {
-    let conf = moto::sdk().await;
+    let conf = moto::inspect_sdk().await;
     let sms = SnsSms::from_conf(&conf, None);
     let number = format!("+7998{:07}", rand::random::<u32>() % 10_000_000);
     let phone = PhoneNumber::parse(&number).unwrap();
@@ -55,7 +48,7 @@ async fn notify_wired_from_its_environment_texts_a_resident_who_chose_sms() {
     use feedback_core::notification::{Notification, NotificationKind};
     use feedback_core::preferences::{Channels, Digest, Preferences, ReachStore};
 
-    let conf = moto::sdk().await;
+    let conf = moto::inspect_sdk().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let table = moto::unique("notify-env");
     feedback_aws::create_table(&ddb, &table).await.unwrap();
@@ -67,8 +60,11 @@ async fn notify_wired_from_its_environment_texts_a_resident_who_chose_sms() {
     secure(unsubscribe.clone(), "notify-env-unsubscribe-key-0123456789".into()).await.unwrap();
     let key = feedback_push::VapidKey::generate().unwrap();
     secure(vapid.clone(), key.to_stored().to_string()).await.unwrap();
-    // The only test of this binary that reads the process environment.
+    // The only test of this binary that reads the process environment; the function's SDK
+    // configuration reaches the inspection server through it too.
+    let endpoint = moto::inspect_endpoint();
     for (k, v) in [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
         ("TABLE_NAME", table.as_str()),
         ("VAPID_KEY_PARAM", vapid.as_str()),
         ("VAPID_SUBJECT", "mailto:ops@feedback.example"),
