@@ -437,8 +437,8 @@ impl CounterStream {
             Some(s) => s.to_owned(),
             None => match &cp.seq {
                 Some(last) => last.clone(),
-                // A shard that held nothing yet: no checkpoint until it does, unless it closed.
-                None if !closed => return Ok(()),
+                // A shard that held nothing yet: counted as of now, still read from its start.
+                None if !closed => return self.mark_empty(shard, now).await,
                 None => "0".to_owned(),
             },
         };
@@ -453,6 +453,32 @@ impl CounterStream {
             // Another pass moved it meanwhile: it holds at least as much.
             Err(TransactError::Cancelled(c)) if *c.at(0) == Cancellation::ConditionalCheckFailed => Ok(()),
             Err(e) => Err(e.into_error("checkpoint")),
+        }
+    }
+
+    /// Records that a shard holding no record yet is counted as of `now`, leaving it without a
+    /// sequence number (so the next pass still reads it from its start).
+    async fn mark_empty(&self, shard: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let ttl = (now + chrono::Duration::from_std(CHECKPOINT_TTL).unwrap_or_default()).timestamp();
+        let sent = self
+            .store
+            .client()
+            .update_item()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(format!("{SHARD_SK}{shard}")))
+            .update_expression("SET as_of = :as_of, #ttl = :ttl")
+            .condition_expression("attribute_not_exists(seq)")
+            .expression_attribute_names("#ttl", crate::schema::TABLE.ttl_attribute)
+            .expression_attribute_values(":as_of", s(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+            .expression_attribute_values(":ttl", AttributeValue::N(ttl.to_string()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            // Another pass counted records there meanwhile: its checkpoint stands.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem checkpoint", e)),
         }
     }
 
