@@ -142,6 +142,8 @@ test("on a phone the sections are a tab bar at the bottom, and no page is wider 
   await shot(page, "20-phone-navigation");
   await tabs.getByRole("link", { name: "Мои данные" }).click();
   await page.waitForURL(/\/me\/data$/);
+  // The sheet closes as the new page renders (it fails here if it never does).
+  await tabs.locator('button[aria-expanded="false"]', { hasText: "Ещё" }).waitFor({ timeout: 5000 });
   assert.equal(await more.getAttribute("aria-expanded"), "false");
   // A list that fits on one page has no pager.
   await page.goto("/messages");
