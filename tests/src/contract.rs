@@ -587,20 +587,28 @@ pub async fn unattached_photos_are_listed_kept_and_deleted<S: Backend, Q: Queue>
     assert_eq!(h.store.pending_photos_before(at(T0) + Duration::hours(4), 10).await.unwrap(), vec![p3]);
 }
 
-pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
-    use feedback_core::notification::{Notification, NotificationKind};
-    let (m, _) = submitted("alice", at(T0));
-    let n = |seq: u32, minutes: i64| Notification {
+/// The «routed» notification of `m`'s transition `seq`, `minutes` after T0, unread.
+fn routed_notification(
+    m: &feedback_core::Message,
+    seq: u32,
+    minutes: i64,
+) -> feedback_core::notification::Notification {
+    feedback_core::notification::Notification {
         id: format!("{}:{seq:06}", m.id),
         citizen: m.author.clone(),
         message_id: m.id,
         message_number: None,
-        kind: NotificationKind::Routed,
+        kind: feedback_core::notification::NotificationKind::Routed,
         at: at(T0) + Duration::minutes(minutes),
         text: "Ваше сообщение направлено".into(),
         expires_at: None,
         read_at: None,
-    };
+    }
+}
+
+pub async fn notifications_are_stored_once_and_listed_newest_first<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
+    let (m, _) = submitted("alice", at(T0));
+    let n = |seq: u32, minutes: i64| routed_notification(&m, seq, minutes);
     let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
     for x in [&a, &b, &c] {
         assert!(h.store.put_notification(x).await.unwrap());
@@ -637,20 +645,9 @@ pub async fn messages_awaiting_moderation_are_listed_oldest_first<S: Backend, Q:
 }
 
 pub async fn notifications_are_marked_read_once<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
-    use feedback_core::notification::{Notification, NotificationKind};
     use feedback_core::ports::ReadSelection;
     let (m, _) = submitted("alice", at(T0));
-    let n = |seq: u32, minutes: i64| Notification {
-        id: format!("{}:{seq:06}", m.id),
-        citizen: m.author.clone(),
-        message_id: m.id,
-        kind: NotificationKind::Routed,
-        at: at(T0) + Duration::minutes(minutes),
-        text: "Ваше сообщение направлено".into(),
-        expires_at: None,
-        read_at: None,
-        message_number: None,
-    };
+    let n = |seq: u32, minutes: i64| routed_notification(&m, seq, minutes);
     let (a, b, c) = (n(2, 1), n(3, 2), n(4, 3));
     for x in [&a, &b, &c] {
         assert!(h.store.put_notification(x).await.unwrap());
@@ -687,7 +684,6 @@ pub async fn notifications_are_marked_read_once<S: Backend, Q: Queue>(h: &Harnes
 /// keeps, and nothing younger; DynamoDB prunes nothing, its items expire by their TTL
 /// (checked on the raw items in `contract_dynamo.rs`).
 pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &Harness<S, Q>) {
-    use feedback_core::notification::{Notification, NotificationKind};
     use feedback_core::ports::Pruned;
     let reference = Arc::new(Reference::new(h.store.clone(), std::time::Duration::from_secs(60)));
     reference.seed(&sample_region()).await.unwrap();
@@ -711,6 +707,7 @@ pub async fn retention_prunes_what_it_no_longer_keeps<S: Backend, Q: Queue>(h: &
         assert_eq!(outcome.unwrap(), CreateOutcome::Created);
     }
     // a notification 366 days old and one a day old
+    use feedback_core::notification::{Notification, NotificationKind};
     let n = |seq: u32, age: Duration| Notification {
         id: format!("{}:{seq:06}", old.id),
         citizen: old.author.clone(),

@@ -145,6 +145,31 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The transaction item that adds `by` to the `count` of the item `pk`/`sk` (a count of a
+    /// partition's items), on condition that it is under `max` when given.
+    pub(crate) fn bounded_count(
+        &self,
+        pk: String,
+        sk: &str,
+        by: i32,
+        max: Option<u32>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.table())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .update_expression("ADD #count :by")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":by", n(by));
+        if let Some(max) = max {
+            update = update
+                .condition_expression("attribute_not_exists(#count) OR #count < :max")
+                .expression_attribute_values(":max", n(max));
+        }
+        let update = update.build().map_err(|e| backend("building Update", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     pub(crate) fn put(
         &self,
         item: Item,

@@ -14,7 +14,7 @@ use crate::delivery::{preferences_keys, subscription_keys, CONTACT_PREFIX};
 use crate::dynamo::{citizen_pk, doc, n, read_doc, s, DynamoStore, Item};
 use crate::transact::{Cancellation, TransactError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use feedback_core::ids::{CitizenId, PushSubscriptionId, SubscriptionId};
 use feedback_core::ports::StoreError;
 use feedback_core::preferences::{Preferences, PushStored, PushSubscription, ReachErased, ReachStore, Subscription};
@@ -44,20 +44,7 @@ impl DynamoStore {
         by: i32,
         max: Option<u32>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
-            .table_name(self.table())
-            .key("PK", s(citizen_pk(citizen)))
-            .key("SK", s(count_sk))
-            .update_expression("ADD #count :by")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":by", n(by));
-        if let Some(max) = max {
-            update = update
-                .condition_expression("attribute_not_exists(#count) OR #count < :max")
-                .expression_attribute_values(":max", n(max));
-        }
-        let update = update.build().map_err(|e| backend("building Update", e))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.bounded_count(citizen_pk(citizen), count_sk, by, max)
     }
 
     fn delete_item(

@@ -4,10 +4,10 @@
 //! from in the one that deletes one). Reads are a `Query` of the partition or a `GetItem`.
 
 use crate::backend;
-use crate::dynamo::{doc, n, read_doc, s, DynamoStore, Item};
+use crate::dynamo::{doc, read_doc, s, DynamoStore, Item};
 use crate::transact::{Cancellation, TransactError};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use feedback_core::ids::{AuthorityId, TemplateId};
 use feedback_core::ports::StoreError;
 use feedback_core::templates::{ReplyTemplate, TemplateStore};
@@ -40,20 +40,7 @@ impl DynamoStore {
         by: i32,
         max: Option<u32>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
-            .table_name(self.table())
-            .key("PK", s(templates_pk(authority)))
-            .key("SK", s(COUNT_SK))
-            .update_expression("ADD #count :by")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":by", n(by));
-        if let Some(max) = max {
-            update = update
-                .condition_expression("attribute_not_exists(#count) OR #count < :max")
-                .expression_attribute_values(":max", n(max));
-        }
-        let update = update.build().map_err(|e| backend("building Update", e))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.bounded_count(templates_pk(authority), COUNT_SK, by, max)
     }
 }
 
