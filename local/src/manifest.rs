@@ -71,7 +71,7 @@ fn table() -> Value {
         "GlobalSecondaryIndexes": TABLE.indexes.iter().map(|i| json!({
             "IndexName": i.name,
             "KeySchema": [key(i.partition_key, "HASH"), key(i.sort_key, "RANGE")],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": {"ProjectionType": i.projection_type()},
         })).collect::<Vec<_>>(),
         "TimeToLiveSpecification": {"AttributeName": TABLE.ttl_attribute, "Enabled": true},
     })

@@ -9,7 +9,7 @@ use feedback_core::analytics::{CounterRow, Counters, SlotRange};
 use feedback_core::delivery::{self as reach, Address, Channel, Contact, DeliveryStore};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, CommentId, MessageId, MunicipalityId, PollId};
 use feedback_core::ids::{MessageNumber, PushSubscriptionId, SubscriptionId, WebhookId};
-use feedback_core::message::{DueState, HistoryEntry, Message};
+use feedback_core::message::{DueState, HistoryEntry, Message, QueueOrder};
 use feedback_core::notification::Notification;
 use feedback_core::participation::{
     BallotRefused, BallotWrite, Comment, CommentStore, Flag, ModerationState, Poll, PollStatus, PollStore, Results,
@@ -291,10 +291,19 @@ impl<S: MessageStore> MessageStore for FaultyStore<S> {
         &self,
         authority: &AuthorityId,
         bucket: &str,
+        order: QueueOrder,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        self.faults.read("authority_queue", self.inner.authority_queue(authority, bucket, after, limit)).await
+        self.faults.read("authority_queue", self.inner.authority_queue(authority, bucket, order, after, limit)).await
+    }
+    async fn overdue_messages(
+        &self,
+        order: QueueOrder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.faults.read("overdue_messages", self.inner.overdue_messages(order, after, limit)).await
     }
     async fn due_messages(
         &self,

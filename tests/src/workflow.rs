@@ -6,6 +6,7 @@ use crate::fixtures::{actor, at, citizen, code, comment, new_message, reason};
 use crate::Harness;
 use chrono::Duration;
 use feedback_core::ids::{AuthorityId, MessageId};
+use feedback_core::message::QueueOrder;
 use feedback_core::notification::NotificationKind;
 use feedback_core::page::Limit;
 use feedback_core::ports::{Job, NotificationStore, QueueName};
@@ -245,6 +246,57 @@ pub async fn the_queue_is_nearest_deadline_first_with_a_cursor<S: Backend + Noti
     assert!(s.workflow.queue(&alice, QueueFilter::default(), None, Limit::DEFAULT).await.is_err());
 }
 
+/// The queue newest or oldest first by when the messages were sent, against the nearest deadline
+/// first; each order pages with its own cursor, and the ЦУР's region-wide overdue messages are
+/// merged in the same order.
+pub async fn the_queue_sorts_by_deadline_or_by_sending<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) {
+    let s = stack(h).await;
+    let alice = citizen("alice");
+    let (upravdor, center) = (official("o-1", "tyumen-upravdor"), official("c-1", "tsur-72"));
+    let mut sent = Vec::new();
+    for text in [
+        "Яма на проезжей части по улице Ленина у дома 1",
+        "Выбоина у остановки на улице Ленина, 3",
+        "Провал асфальта во дворе дома 5 по улице Ленина",
+    ] {
+        sent.push(s.submit(&alice, "dorogi-yamy", text, None).await);
+        s.drain().await;
+        s.clock.advance(Duration::days(1));
+    }
+    let [first, second, third] = [sent[0], sent[1], sent[2]];
+    // Reopened a day after the last was sent, the first is due last: 8 working days from Monday.
+    s.workflow.answer(&upravdor, &first, text("Яма засыпана щебнем.")).await.unwrap();
+    s.workflow.rate(&alice, &first, 2, Some(comment("Щебень размыло, яма снова там")), true).await.unwrap();
+    let two = Limit::parse(Some("2")).unwrap();
+    let ids_of = |p: &feedback_core::page::Page<Message>| p.items.iter().map(|m| m.id).collect::<Vec<_>>();
+    let by = |order: QueueOrder| QueueFilter { order, ..QueueFilter::default() };
+    let walk = |who: Actor, order: QueueOrder| {
+        let workflow = &s.workflow;
+        async move {
+            let first = workflow.queue(&who, by(order), None, two).await.unwrap();
+            let cursor = feedback_core::page::Cursor::decode(first.next_cursor.as_deref().unwrap()).unwrap();
+            let rest = workflow.queue(&who, by(order), Some(cursor), two).await.unwrap();
+            assert_eq!(rest.next_cursor, None, "{order:?}");
+            (ids_of(&first), ids_of(&rest))
+        }
+    };
+    assert_eq!(walk(upravdor.clone(), QueueOrder::Deadline).await, (vec![second, third], vec![first]));
+    assert_eq!(walk(upravdor.clone(), QueueOrder::Newest).await, (vec![third, second], vec![first]));
+    assert_eq!(walk(upravdor.clone(), QueueOrder::Oldest).await, (vec![first, second], vec![third]));
+    // «Все» merges the buckets in the same order: an answered message keeps its place by sending.
+    s.workflow.answer(&upravdor, &second, text("Выбоина заделана.")).await.unwrap();
+    let all_newest = QueueFilter { all: true, order: QueueOrder::Newest, ..QueueFilter::default() };
+    let page = s.workflow.queue(&upravdor, all_newest, None, Limit::DEFAULT).await.unwrap();
+    assert_eq!(ids_of(&page), vec![third, second, first]);
+    // Overdue, the open two reach the ЦУР, in each order.
+    s.clock.advance(Duration::days(30));
+    assert_eq!(s.escalation.run().await.unwrap().overdue, 2);
+    let center_queue = |order| s.workflow.queue(&center, by(order), None, Limit::DEFAULT);
+    assert_eq!(ids_of(&center_queue(QueueOrder::Newest).await.unwrap()), vec![third, first]);
+    assert_eq!(ids_of(&center_queue(QueueOrder::Oldest).await.unwrap()), vec![first, third]);
+    assert_eq!(ids_of(&center_queue(QueueOrder::Deadline).await.unwrap()), vec![third, first]);
+}
+
 /// «Все» holds every bucket, a search finds by text and address, and the counts come from the
 /// counters: the open, the overdue among them, the answered and the rejected.
 pub async fn the_queue_lists_all_searches_and_counts<S: Backend + NotificationStore, Q: Queue>(h: &Harness<S, Q>) {
@@ -459,6 +511,7 @@ macro_rules! workflow_suite {
             overdue_is_flagged_once_and_reaches_the_coordination_centre,
             the_queue_is_nearest_deadline_first_with_a_cursor,
             the_queue_lists_all_searches_and_counts,
+            the_queue_sorts_by_deadline_or_by_sending,
             moderators_list_the_messages_awaiting_moderation,
             duplicates_are_linked_and_share_the_answer,
             redelivering_every_routing_job_three_times_routes_each_once

@@ -686,6 +686,45 @@ test("the official's queue: counts, «Все» with answered messages, a search 
   }
 });
 
+test("the official's queue sorts newest or oldest first by sending, kept in the address, on a desktop and on a phone", async (env) => {
+  const filer = await as({ sub: "queue-sort-filer", roles: ["citizen"], municipality: "tyumen" });
+  const street = "г. Тюмень, ул. Холодильная, 4";
+  const body = (text) => ({ category_id: "dorogi-yamy", municipality_id: "tyumen", address: street, text });
+  const older = await fileRoutedMessage(filer, body("Глубокая яма на проезжей части у дома на улице Холодильной, машины объезжают."));
+  const newer = await fileRoutedMessage(filer, body("Просел люк на улице Холодильной напротив остановки, колёса бьются о край."));
+  const hrefs = (page) => page.locator("table.queue tbody tr a").evaluateAll((links) => links.map((l) => l.getAttribute("href")));
+  const href = (m) => `/messages/${m.id}`;
+  for (const size of [
+    { width: 1280, height: 800 },
+    { width: 390, height: 844 },
+  ]) {
+    const page = await signInAs(env, "official-sergey");
+    await page.setViewportSize(size);
+    await page.goto(`/queue?q=${encodeURIComponent("Холодильная")}`);
+    await page.locator(`table.queue tbody tr a[href="${href(older)}"]`).waitFor();
+    assert.equal(await page.getByLabel("Порядок").inputValue(), "", "nearest deadline first by default");
+    await page.getByLabel("Порядок").selectOption("newest");
+    await page.waitForURL((u) => u.searchParams.get("sort") === "newest" && u.searchParams.get("q") === "Холодильная");
+    await page.waitForFunction((first) => document.querySelector("table.queue tbody tr a")?.getAttribute("href") === first, href(newer));
+    assert.deepEqual(await hrefs(page), [href(newer), href(older)], "newest first");
+    await page.getByLabel("Порядок").selectOption("oldest");
+    await page.waitForURL((u) => u.searchParams.get("sort") === "oldest");
+    await page.waitForFunction((first) => document.querySelector("table.queue tbody tr a")?.getAttribute("href") === first, href(older));
+    assert.deepEqual(await hrefs(page), [href(older), href(newer)], "oldest first");
+    // Open one and come back: the order stays.
+    await page.locator(`table.queue tbody tr a[href="${href(newer)}"]`).click();
+    await page.waitForURL(/\/messages\//);
+    await page.goBack();
+    await page.locator(`table.queue tbody tr a[href="${href(newer)}"]`).waitFor();
+    assert.equal(await page.getByLabel("Порядок").inputValue(), "oldest");
+    assert.deepEqual(await hrefs(page), [href(older), href(newer)]);
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `the queue is ${scroll} px wide on a ${width} px screen`);
+    await axe(page, `${size.width}px: official queue sorted oldest first`);
+    await page.close();
+  }
+});
+
 test("a moderator lists the messages awaiting moderation from the navigation", async (env) => {
   for (const size of [
     { width: 1280, height: 800 },

@@ -3625,6 +3625,8 @@ export interface operations {
                 overdue?: boolean;
                 /** @description Слова, которые есть в тексте или адресе. Поиск просматривает не больше 1000 сообщений за запрос: страница может быть короче limit, а next_cursor продолжает поиск. */
                 q?: string;
+                /** @description Порядок: ближайший срок первым (deadline, по умолчанию), сначала новые (newest) или сначала старые (oldest) по времени подачи. Курсор действует в том порядке, в котором он выдан. */
+                sort?: "deadline" | "newest" | "oldest";
             };
             header?: never;
             path?: never;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use feedback_core::ids::{AuthorityId, MessageId, TemplateId};
+use feedback_core::message::QueueOrder;
 use feedback_core::photo::{BlobUrls, PhotoStore, Photos};
 use feedback_core::templates::{ReplyTemplate, TemplateInput, TemplateStore, Templates};
 use feedback_core::values::{MessageText, PhotoIds, Reason};
@@ -116,6 +117,14 @@ fn queue_filter(req: &Request) -> Result<QueueFilter, ApiError> {
         .transpose()?;
     if let Some(raw) = q.and_then(|q| q.first("q")) {
         filter.search = SearchTerms::parse(raw).map_err(|m| ApiError::validation("q", m))?;
+    }
+    if let Some(raw) = q.and_then(|q| q.first("sort")) {
+        filter.order = raw.parse::<QueueOrder>().map_err(|_| {
+            ApiError::validation(
+                "sort",
+                "выберите порядок: deadline (по сроку), newest (сначала новые) или oldest (сначала старые)",
+            )
+        })?;
     }
     Ok(filter)
 }

@@ -2,14 +2,14 @@ use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ReturnValue, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber, PhotoId};
-use feedback_core::message::DueState;
+use feedback_core::message::{DueState, QueueOrder};
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
@@ -224,6 +224,53 @@ impl DynamoStore {
         self.query_gsi(index, pk, after, before, limit, true).await?.iter().map(read_doc).collect()
     }
 
+    /// The messages whose table keys (`PK`, `SK`) `keys` hold, in that order, with
+    /// `BatchGetItem`; keys of messages no longer there are skipped.
+    async fn messages_of(&self, keys: &[Item]) -> Result<Vec<Message>, StoreError> {
+        let mut found: HashMap<String, Message> = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let mut pending: Vec<Item> = chunk
+                .iter()
+                .filter_map(|k| {
+                    Some(Item::from([("PK".into(), k.get("PK")?.clone()), ("SK".into(), k.get("SK")?.clone())]))
+                })
+                .collect();
+            for _attempt in 0..8 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .build()
+                    .map_err(|e| backend("BatchGetItem", e))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                    let pk = item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    found.insert(pk, read_doc(&item)?);
+                }
+                pending =
+                    out.unprocessed_keys.unwrap_or_default().remove(&self.table).map(|k| k.keys).unwrap_or_default();
+                if !pending.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+            if !pending.is_empty() {
+                return Err(StoreError::unavailable("BatchGetItem", "keys left unprocessed"));
+            }
+        }
+        Ok(keys
+            .iter()
+            .filter_map(|k| k.get("PK").and_then(|v| v.as_s().ok()))
+            .filter_map(|pk| found.remove(pk))
+            .collect())
+    }
+
     /// Items of one partition of a GSI, by sort key (descending unless `forward`), with keys
     /// strictly between `after` and `before` when given.
     pub(crate) async fn query_gsi(
@@ -235,7 +282,10 @@ impl DynamoStore {
         limit: usize,
         forward: bool,
     ) -> Result<Vec<Item>, StoreError> {
-        let sk_name = format!("{index}SK");
+        let (pk_name, sk_name) = match crate::schema::TABLE.indexes.iter().find(|i| i.name == index) {
+            Some(i) => (i.partition_key.to_owned(), i.sort_key.to_owned()),
+            None => (format!("{index}PK"), format!("{index}SK")),
+        };
         let mut condition = "#pk = :pk".to_owned();
         let mut req = self
             .client
@@ -243,7 +293,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .index_name(index)
             .scan_index_forward(forward)
-            .expression_attribute_names("#pk", format!("{index}PK"))
+            .expression_attribute_names("#pk", pk_name)
             .expression_attribute_values(":pk", s(pk));
         match (after, before) {
             (Some(a), Some(b)) => {
@@ -415,6 +465,10 @@ pub(crate) fn message_item(m: &Message) -> Result<Item, StoreError> {
     if let Some(state) = m.due_state() {
         item.insert("GSI4PK".into(), s(state.as_str()));
         item.insert("GSI4SK".into(), s(m.deadline_key()));
+        if state == DueState::Overdue {
+            item.insert("GSI2PK".into(), s(OVERDUE_PK));
+            item.insert("GSI2SK".into(), s(m.id.to_string()));
+        }
     }
     if let Some(cell) = m.geo_cell() {
         item.insert("GSI5PK".into(), s(geo_pk(&m.category_id, &cell)));
@@ -429,6 +483,9 @@ pub(crate) fn message_item(m: &Message) -> Result<Item, StoreError> {
 
 /// The GSI2 partition of closed messages still linked to their author, by closing time.
 pub(crate) const CLOSED_PK: &str = "CLOSED";
+
+/// The GSI2 partition of overdue messages awaiting an answer, by id, so by creation.
+const OVERDUE_PK: &str = "OVERDUE";
 
 /// The GSI1 partition of a citizen's idempotency records, by key.
 pub(crate) fn idempotency_index_pk(citizen: &CitizenId) -> String {
@@ -578,10 +635,38 @@ impl MessageStore for DynamoStore {
         &self,
         authority: &AuthorityId,
         bucket: &str,
+        order: QueueOrder,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        self.query_index("GSI3", queue_pk(authority, bucket), after, None, limit).await
+        let pk = queue_pk(authority, bucket);
+        if order == QueueOrder::Deadline {
+            return self.query_index("GSI3", pk, after, None, limit).await;
+        }
+        // GSI7 is the queue's partition (`GSI3PK`) by id (`GSI1SK`), so by creation. It holds only
+        // keys: the messages are read from the table, in the index's order.
+        let (after, before) = if order.descending() { (None, after) } else { (after, None) };
+        let keys = self.query_gsi("GSI7", pk.clone(), after, before, limit, !order.descending()).await?;
+        let messages = self.messages_of(&keys).await?;
+        // The index is eventually consistent: a message that left the bucket is listed in its new one.
+        Ok(messages
+            .into_iter()
+            .filter(|m| m.authority_id.as_ref().zip(m.queue_bucket()).is_some_and(|(a, b)| queue_pk(a, b) == pk))
+            .collect())
+    }
+
+    async fn overdue_messages(
+        &self,
+        order: QueueOrder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        if order == QueueOrder::Deadline {
+            return self.query_index("GSI4", DueState::Overdue.as_str().to_owned(), after, None, limit).await;
+        }
+        let (after, before) = if order.descending() { (None, after) } else { (after, None) };
+        let items = self.query_gsi("GSI2", OVERDUE_PK.to_owned(), after, before, limit, !order.descending()).await?;
+        items.iter().map(read_doc).collect()
     }
 
     async fn due_messages(
@@ -1054,7 +1139,11 @@ pub async fn create_table(client: &Client, table: &str) -> anyhow::Result<()> {
                 .index_name(index.name)
                 .key_schema(key(index.partition_key, KeyType::Hash)?)
                 .key_schema(key(index.sort_key, KeyType::Range)?)
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(if index.keys_only { ProjectionType::KeysOnly } else { ProjectionType::All })
+                        .build(),
+                )
                 .build()?,
         );
     }

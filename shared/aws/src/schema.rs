@@ -3,12 +3,26 @@
 
 use serde::Serialize;
 
-/// A global secondary index; it projects every attribute.
+/// A global secondary index; it projects every attribute, or only the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Index {
     pub name: &'static str,
     pub partition_key: &'static str,
     pub sort_key: &'static str,
+    /// Only the table's and the index's keys are projected: a write that changes neither costs
+    /// the index nothing, and a query's items are read from the table.
+    pub keys_only: bool,
+}
+
+impl Index {
+    /// The CloudFormation and DynamoDB name of the projection.
+    pub fn projection_type(&self) -> &'static str {
+        if self.keys_only {
+            "KEYS_ONLY"
+        } else {
+            "ALL"
+        }
+    }
 }
 
 /// The single table's key schema, indexes and TTL attribute; billed on demand.
@@ -22,7 +36,7 @@ pub struct TableSchema {
 }
 
 const fn gsi(name: &'static str, partition_key: &'static str, sort_key: &'static str) -> Index {
-    Index { name, partition_key, sort_key }
+    Index { name, partition_key, sort_key, keys_only: false }
 }
 
 /// The table. `docs/data-model.md` has what each index serves.
@@ -36,6 +50,8 @@ pub const TABLE: TableSchema = TableSchema {
         gsi("GSI4", "GSI4PK", "GSI4SK"),
         gsi("GSI5", "GSI5PK", "GSI5SK"),
         gsi("GSI6", "GSI6PK", "GSI6SK"),
+        // An authority's queue by creation: `GSI3`'s partition, the message id as sort key.
+        Index { keys_only: true, ..gsi("GSI7", "GSI3PK", "GSI1SK") },
     ],
     ttl_attribute: "ttl",
 };

@@ -380,6 +380,49 @@ pub fn deadline_key(deadline_ms: i64, id: &MessageId) -> String {
     format!("{:013}#{id}", deadline_ms.max(0))
 }
 
+/// The order of an authority's queue: nearest deadline first (the default), or by when the
+/// messages were sent, newest or oldest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum QueueOrder {
+    #[default]
+    Deadline,
+    Newest,
+    Oldest,
+}
+
+impl QueueOrder {
+    pub const ALL: [QueueOrder; 3] = [QueueOrder::Deadline, QueueOrder::Newest, QueueOrder::Oldest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueOrder::Deadline => "deadline",
+            QueueOrder::Newest => "newest",
+            QueueOrder::Oldest => "oldest",
+        }
+    }
+
+    /// A message's key in this order: `Message::deadline_key`, or its id, a ULID minted at
+    /// submission (`new_submission`), so ordered by when it was sent.
+    pub fn key(self, m: &Message) -> String {
+        match self {
+            QueueOrder::Deadline => m.deadline_key(),
+            QueueOrder::Newest | QueueOrder::Oldest => m.id.to_string(),
+        }
+    }
+
+    /// Whether the list runs from the greatest key down.
+    pub fn descending(self) -> bool {
+        self == QueueOrder::Newest
+    }
+}
+
+impl std::str::FromStr for QueueOrder {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        QueueOrder::ALL.into_iter().find(|o| o.as_str() == s).ok_or(())
+    }
+}
+
 /// A transition the state machine does not allow from the current status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {transition} a message that is {}", from.as_str())]

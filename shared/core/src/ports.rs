@@ -4,7 +4,7 @@
 use crate::counters::{deltas, Counters};
 use crate::event::{Event, EventData};
 use crate::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber};
-use crate::message::{DueState, EventKind, HistoryEntry, Message};
+use crate::message::{DueState, EventKind, HistoryEntry, Message, QueueOrder};
 use crate::notification::Notification;
 use crate::region::RegionData;
 use crate::values::IdempotencyKey;
@@ -240,12 +240,22 @@ pub trait MessageStore: Outbox + Quotas + Send + Sync + 'static {
     /// for a duplicate.
     async fn update_messages(&self, updates: &[MessageUpdate], outbox: &[OutboxItem]) -> Result<(), StoreError>;
 
-    /// One bucket of an authority's queue (see `Message::queue_bucket`), nearest deadline first,
-    /// only keys after `after` (a `Message::deadline_key`) when given.
+    /// One bucket of an authority's queue (see `Message::queue_bucket`) in `order`, only keys
+    /// beyond `after` (the order's `QueueOrder::key`) when given.
     async fn authority_queue(
         &self,
         authority: &AuthorityId,
         bucket: &str,
+        order: QueueOrder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// The region's overdue messages that await an answer, in `order`, only keys beyond
+    /// `after` (the order's `QueueOrder::key`) when given.
+    async fn overdue_messages(
+        &self,
+        order: QueueOrder,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError>;

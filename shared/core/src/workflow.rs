@@ -5,7 +5,7 @@ use crate::actor::{Actor, Role};
 use crate::error::{FieldError, ServiceError};
 use crate::ids::{AuthorityId, MessageId, PhotoId};
 use crate::message::By;
-use crate::message::{DueState, Message, Status, Transition, OPEN_BUCKET};
+use crate::message::{DueState, Message, QueueOrder, Status, Transition, OPEN_BUCKET};
 use crate::notification::{Notification, OVERDUE_NOTE};
 use crate::outbox::{commit, relay_pending};
 use crate::page::{Cursor, Limit, Page};
@@ -55,6 +55,8 @@ pub struct QueueFilter {
     pub overdue: Option<bool>,
     /// Words every listed message's text or address must contain.
     pub search: Option<SearchTerms>,
+    /// Nearest deadline first (the default), or by when the messages were sent.
+    pub order: QueueOrder,
 }
 
 /// The words of a queue search, folded for comparison (lower case, «ё» as «е»).
@@ -145,10 +147,10 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         &self.reference
     }
 
-    /// The caller's authority's queue, nearest deadline first. The ЦУР's officials also see
-    /// every overdue message of the region. A search examines at most [`QUEUE_SEARCH_BUDGET`]
-    /// entries per request; when it stops there, the page may be short and its cursor continues
-    /// the search.
+    /// The caller's authority's queue in the filter's order (nearest deadline first unless
+    /// asked otherwise). The ЦУР's officials also see every overdue message of the region. A
+    /// search examines at most [`QUEUE_SEARCH_BUDGET`] entries per request; when it stops there,
+    /// the page may be short and its cursor continues the search.
     pub async fn queue(
         &self,
         actor: &Actor,
@@ -168,6 +170,10 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             (None, true) => std::iter::once(OPEN_BUCKET).chain(DONE_BUCKETS).collect(),
         };
         let with_overdue = center && buckets.contains(&OPEN_BUCKET) && filter.overdue != Some(false);
+        let order = filter.order;
+        let key = |m: &Message| order.key(m);
+        // Whether `a` comes later in the list than `b`.
+        let beyond = |a: &String, b: &String| if order.descending() { a < b } else { a > b };
         let keep = |m: &Message| {
             filter.status.is_none_or(|s| m.status == s)
                 && filter.overdue.is_none_or(|o| m.overdue == o)
@@ -185,34 +191,36 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
             let mut exhausted = true;
             let mut merged: Vec<Message> = Vec::new();
             for bucket in &buckets {
-                let part = self.store.authority_queue(&authority, bucket, after.as_deref(), chunk).await?;
+                let part = self.store.authority_queue(&authority, bucket, order, after.as_deref(), chunk).await?;
                 if part.len() == chunk {
                     exhausted = false;
-                    bounds.extend(part.last().map(Message::deadline_key));
+                    bounds.extend(part.last().map(key));
                 }
                 merged.extend(part);
             }
             if with_overdue {
-                let overdue = self.store.due_messages(DueState::Overdue, after.as_deref(), None, chunk).await?;
+                let overdue = self.store.overdue_messages(order, after.as_deref(), chunk).await?;
                 if overdue.len() == chunk {
                     exhausted = false;
-                    bounds.extend(overdue.last().map(Message::deadline_key));
+                    bounds.extend(overdue.last().map(key));
                 }
                 merged.extend(overdue);
             }
-            merged.sort_by_key(Message::deadline_key);
+            merged.sort_by_key(key);
+            if order.descending() {
+                merged.reverse();
+            }
             merged.dedup_by_key(|m| m.id);
-            let safe_bound = bounds.into_iter().min();
+            // The nearest of the sources' last keys: beyond it a source may hold keys not read yet.
+            let safe_bound = bounds.into_iter().reduce(|a, b| if beyond(&a, &b) { b } else { a });
             let mut last_seen = None;
             for m in merged {
-                let key = m.deadline_key();
-                if let Some(b) = &safe_bound {
-                    if &key > b {
-                        break;
-                    }
+                let k = key(&m);
+                if safe_bound.as_ref().is_some_and(|b| beyond(&k, b)) {
+                    break;
                 }
                 examined += 1;
-                last_seen = Some(key);
+                last_seen = Some(k);
                 if keep(&m) {
                     items.push(m);
                     if items.len() > want {
@@ -235,7 +243,7 @@ impl<S: MessageStore + ReferenceStore, Q: WorkQueue, C: Clock> Workflow<S, Q, C>
         }
         let next_cursor = if items.len() > want {
             items.truncate(want);
-            items.last().map(|m| Cursor::new(&m.deadline_key()).encode())
+            items.last().map(|m| Cursor::new(&key(m)).encode())
         } else {
             None
         };

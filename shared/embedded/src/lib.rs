@@ -587,6 +587,8 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS messages_queue ON messages(queue_key, deadline_key) WHERE queue_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_due ON messages(due_state, deadline_key) WHERE due_state IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS messages_queue_sent ON messages(queue_key, id) WHERE queue_key IS NOT NULL;
+         CREATE INDEX IF NOT EXISTS messages_due_sent ON messages(due_state, id) WHERE due_state IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_geo ON messages(geo_key) WHERE geo_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS messages_closed ON messages(closed_key) WHERE closed_key IS NOT NULL;
          CREATE INDEX IF NOT EXISTS comment_flags_by_flagger ON comment_flags(flagger, comment_id);",

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::Counters;
 use feedback_core::ids::{AuthorityId, CategoryId, CitizenId, MessageId, MessageNumber, PhotoId};
-use feedback_core::message::DueState;
+use feedback_core::message::{DueState, QueueOrder};
 use feedback_core::notification::Notification;
 use feedback_core::photo::{Photo, PhotoStore};
 use feedback_core::ports::{
@@ -86,6 +86,25 @@ pub(crate) fn update_message_row(tx: &rusqlite::Transaction<'_>, m: &Message, ex
 
 fn queue_key(authority: &AuthorityId, bucket: &str) -> String {
     format!("{authority}#{bucket}")
+}
+
+/// The messages whose `column` (`queue_key` or `due_state`) is `value`, in `order`, beyond
+/// `after`: by `deadline_key`, or by id (a ULID minted at submission, so by when it was sent).
+fn ordered(
+    tx: &rusqlite::Transaction<'_>,
+    column: &str,
+    value: &str,
+    order: QueueOrder,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let (key, cmp, dir, start) = match order {
+        QueueOrder::Deadline => ("deadline_key", ">", "ASC", ""),
+        QueueOrder::Oldest => ("id", ">", "ASC", ""),
+        QueueOrder::Newest => ("id", "<", "DESC", "~"),
+    };
+    let sql = format!("SELECT doc FROM messages WHERE {column} = ?1 AND {key} {cmp} ?2 ORDER BY {key} {dir} LIMIT ?3");
+    docs(tx, &sql, params![value, after.unwrap_or(start), limit as i64])
 }
 
 fn geo_key(category: &CategoryId, cell: &str) -> String {
@@ -270,20 +289,24 @@ impl MessageStore for SqliteStore {
         &self,
         authority: &AuthorityId,
         bucket: &str,
+        order: QueueOrder,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         let key = queue_key(authority, bucket);
-        let after = after.unwrap_or("").to_owned();
-        self.db
-            .read(move |tx| {
-                docs(
-                    tx,
-                    "SELECT doc FROM messages WHERE queue_key = ?1 AND deadline_key > ?2 ORDER BY deadline_key LIMIT ?3",
-                    params![key, after, limit as i64],
-                )
-            })
-            .await
+        let after = after.map(str::to_owned);
+        self.db.read(move |tx| ordered(tx, "queue_key", &key, order, after.as_deref(), limit)).await
+    }
+
+    async fn overdue_messages(
+        &self,
+        order: QueueOrder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let after = after.map(str::to_owned);
+        let state = DueState::Overdue.as_str();
+        self.db.read(move |tx| ordered(tx, "due_state", state, order, after.as_deref(), limit)).await
     }
 
     async fn due_messages(

@@ -445,6 +445,12 @@ pub fn operation(route: &Route) -> Operation {
                 "Слова, которые есть в тексте или адресе. Поиск просматривает не больше 1000 сообщений за запрос: \
                  страница может быть короче limit, а next_cursor продолжает поиск.",
             ),
+            param(
+                "sort",
+                json!({"type": "string", "enum": ["deadline", "newest", "oldest"], "default": "deadline"}),
+                "Порядок: ближайший срок первым (deadline, по умолчанию), сначала новые (newest) или сначала \
+                 старые (oldest) по времени подачи. Курсор действует в том порядке, в котором он выдан.",
+            ),
         ]),
         Op::AuthorityQueueCounts => op("Счётчики очереди ведомства", NoBody, Out("QueueCounts")),
         Op::ListTemplates => op("Шаблоны ответов ведомства", NoBody, Out("TemplateList")),

@@ -599,10 +599,23 @@ function QueueSearch(props: { q: string; onSearch: (q: string) => void }) {
   );
 }
 
+/** The queue's orders besides the default, nearest deadline first. */
+const SORTS: ["newest" | "oldest", string][] = [
+  ["newest", "Сначала новые"],
+  ["oldest", "Сначала старые"],
+];
+const SORT_CAPTION: Record<"deadline" | "newest" | "oldest", string> = {
+  deadline: "Сообщения по сроку ответа, ближайший первым",
+  newest: "Сообщения по времени подачи, новые первыми",
+  oldest: "Сообщения по времени подачи, старые первыми",
+};
+
 export function Queue() {
   const [status, setStatus] = useQueryFilter("status");
   const [overdueFlag, setOverdue] = useQueryFilter("overdue");
   const [q, setQ] = useQueryFilter("q");
+  const [sort, setSort] = useQueryFilter("sort");
+  const order = SORTS.find(([k]) => k === sort)?.[0];
   const overdue = overdueFlag === "1";
   const pager = usePager();
   const ref = useLoad(loadReference, []);
@@ -611,9 +624,9 @@ export function Queue() {
   const list = useLoad(
     () =>
       api.get("/v1/authority/messages", {
-        query: { status: (status as "all") || undefined, overdue: overdue ? true : undefined, q: q || undefined, limit: 20, cursor: pager.cursor },
+        query: { status: (status as "all") || undefined, overdue: overdue ? true : undefined, q: q || undefined, sort: order, limit: 20, cursor: pager.cursor },
       }),
-    [status, overdue, q, pager.cursor],
+    [status, overdue, q, order, pager.cursor],
   );
   const statuses: [string, string][] = [["all", "Все"], ...["routed", "in_progress", "reopened", "answered", "closed", "rejected"].map((k): [string, string] => [k, STATUS[k]])];
   const c = counts.data;
@@ -633,6 +646,7 @@ export function Queue() {
           options={statuses}
           placeholder="Открытые"
         />
+        <Select label="Порядок" value={order ?? ""} onValue={setSort} options={SORTS} placeholder="Ближайший срок первым" />
         <label class="checkbox">
           <input
             type="checkbox"
@@ -652,10 +666,11 @@ export function Queue() {
       {list.data && list.data.items.length === 0 && <p>{q ? "Ничего не найдено." : "В очереди нет сообщений."}</p>}
       {list.data && list.data.items.length > 0 && (
         <table class="table queue">
-          <caption class="visually-hidden">Сообщения по сроку ответа, ближайший первым</caption>
+          <caption class="visually-hidden">{SORT_CAPTION[order ?? "deadline"]}</caption>
           <thead>
             <tr>
               <th scope="col">Срок ответа</th>
+              <th scope="col">Подано</th>
               <th scope="col">Категория</th>
               <th scope="col">Муниципалитет</th>
               <th scope="col">Статус</th>
@@ -666,6 +681,7 @@ export function Queue() {
             {list.data.items.map((m) => (
               <tr key={m.id} class={m.overdue ? "row-overdue" : ""}>
                 <td data-label="Срок ответа">{m.deadline ? fmtDateTime(m.deadline) : "—"}</td>
+                <td data-label="Подано">{fmtDateTime(m.created_at)}</td>
                 <td data-label="Категория">
                   <a href={`/messages/${m.id}`}>{ref.data?.category(m.category_id) ?? m.category_id}</a>
                   <div class="meta">№ {messageRef(m)}</div>
