@@ -186,10 +186,16 @@ async fn one_lifecycle_and_one_ballot_cost_what_the_model_says() {
     }
     assert_eq!(last_notify.count("dynamodb:PutItem"), 1);
     for u in &counting {
-        // the checkpoints' Query, one transaction of the counters with the checkpoint, and the
-        // shard marked read to its end
+        // the checkpoints' Query; the run's claim (PutItem), its checkpoint read again (GetItem),
+        // one plain UpdateItem per counter item, the checkpoint moved, the claim released
+        // (DeleteItem); and the shard marked read to its end (UpdateItem). No transaction.
         assert_eq!(u.count("dynamodb:Query"), 1, "{u:?}");
-        assert_eq!(u.count("dynamodb:TransactWriteItems"), 2, "{u:?}");
+        assert_eq!(u.count("dynamodb:TransactWriteItems"), 0, "{u:?}");
+        assert_eq!(
+            (u.count("dynamodb:PutItem"), u.count("dynamodb:GetItem"), u.count("dynamodb:DeleteItem")),
+            (1, 1, 1)
+        );
+        assert_eq!(u.table_wru, (u.count("dynamodb:UpdateItem") + 2) as f64, "one unit per counter item: {u:?}");
     }
     feedback_tests::analytics::assert_reconciled(&h.store).await;
 
@@ -251,11 +257,11 @@ async fn merged_counting_writes_fewer_units_than_counting_in_each_transaction() 
         feedback_tests::analytics::assert_reconciled(&h.store).await;
         let total = activity.table_wru + counted.table_wru;
         println!(
-            "{counting:?}: {:.1} table WRU per transition ({:.1} in the transitions, {:.1} by the pass: {} transactions, {} counter writes)",
+            "{counting:?}: {:.1} table WRU per transition ({:.1} in the transitions, {:.1} by the pass: {} runs, {} counter writes)",
             total / transitions,
             activity.table_wru / transitions,
             counted.table_wru / transitions,
-            pass.transactions,
+            pass.runs,
             pass.counter_writes
         );
         wru.push(total / transitions);

@@ -79,14 +79,25 @@ async fn a_pass_that_stops_halfway_is_finished_by_the_next_without_counting_twic
     let (_guard, h, raw) = backend().await;
     activity(&h).await;
     let conf = moto::sdk().await;
-    // Ten counter items per transaction: the activity takes several transactions; the pass fails
-    // after two have committed, as a crash between two batches would.
-    let failing = CounterStream::new(&raw, &conf).counters_per_transaction(10).failing_after(2);
+    // The activity's entries merge into one run of more than 25 counter items; the pass stops
+    // after 25 of them, as a crash would, leaving its claim.
+    let lease = std::time::Duration::from_secs(2);
+    let failing = CounterStream::new(&raw, &conf).failing_after(25).with_lease(lease);
     assert!(failing.pass(chrono::Utc::now()).await.is_err());
     let partial = differences(&raw).await;
     assert!(partial > 0, "half the entries are not yet counted");
-    let pass = CounterStream::new(&raw, &conf).counters_per_transaction(10).pass(chrono::Utc::now()).await.unwrap();
-    assert!(pass.transactions > 2, "the rest took several transactions ({})", pass.transactions);
+    // While the lease holds, another pass leaves the claim alone and counts nothing.
+    let next = CounterStream::new(&raw, &conf).counters_per_run(10);
+    let waiting = next.pass(chrono::Utc::now()).await.unwrap();
+    assert_eq!((waiting.runs, waiting.counter_writes), (0, 0), "{waiting:?}");
+    assert_eq!(differences(&raw).await, partial);
+    // Once it has run out, the next pass finishes the stopped run, adding only to the items it
+    // had not reached.
+    tokio::time::sleep(lease).await;
+    let recovering = next.pass(chrono::Utc::now()).await.unwrap();
+    assert_eq!(recovering.recovered, 1, "{recovering:?}");
+    assert_eq!(recovering.already_added, 25, "the 25 items the stopped run reached: {recovering:?}");
+    assert!(recovering.counter_writes > 0, "{recovering:?}");
     assert_eq!(differences(&raw).await, 0);
     // the counted time is the pass's, at most a second behind now
     let as_of = feedback_core::CounterStore::counted_as_of(&raw).await.unwrap().unwrap();
@@ -98,12 +109,12 @@ async fn racing_passes_count_each_entry_once() {
     let (_guard, h, raw) = backend().await;
     activity(&h).await;
     let conf = moto::sdk().await;
-    let (a, b) = (CounterStream::new(&raw, &conf), CounterStream::new(&raw, &conf).counters_per_transaction(7));
+    let (a, b) = (CounterStream::new(&raw, &conf), CounterStream::new(&raw, &conf).counters_per_run(7));
     let now = chrono::Utc::now();
     let (ra, rb) = tokio::join!(a.pass(now), b.pass(now));
     ra.unwrap();
     rb.unwrap();
-    // whichever lost a race left its shard; one more pass finishes anything left
+    // whichever lost a claim left its shard; one more pass finishes anything left
     a.pass(chrono::Utc::now()).await.unwrap();
     assert_eq!(differences(&raw).await, 0);
 }

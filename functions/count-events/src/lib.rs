@@ -17,7 +17,8 @@ use std::time::Duration;
 pub struct Report {
     pub passes: u32,
     pub entries: u64,
-    pub transactions: u64,
+    pub runs: u64,
+    pub recovered: u64,
     pub counter_writes: u64,
     pub skipped: u64,
     /// The longest an entry waited between its commit and its counters, in milliseconds.
@@ -28,7 +29,8 @@ impl Report {
     fn add(&mut self, pass: &Pass) {
         self.passes += 1;
         self.entries += pass.entries;
-        self.transactions += pass.transactions;
+        self.runs += pass.runs;
+        self.recovered += pass.recovered;
         self.counter_writes += pass.counter_writes;
         self.skipped += pass.skipped;
         let lag = pass.max_lag.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX));
@@ -77,7 +79,8 @@ async fn report(reference: &Reference<DynamoStore>, pass: &Pass) {
         shards = pass.shards,
         records = pass.records,
         entries = pass.entries,
-        transactions = pass.transactions,
+        runs = pass.runs,
+        recovered = pass.recovered,
         counter_writes = pass.counter_writes,
         skipped = pass.skipped,
         max_lag_ms = pass.max_lag.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),

@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 
 const STAT: &str = "STAT#";
 
+/// The counter item attribute naming the last counting run added to it (`crate::CounterStream`).
+const RUN_ATTR: &str = "run";
+
 /// The attribute that holds a field: a prefix keeps field names clear of the key attributes.
 fn attr(field: &str) -> String {
     format!("c_{field}")
@@ -47,6 +50,38 @@ impl DynamoStore {
                 Ok(TransactWriteItem::builder().update(update).build())
             })
             .collect()
+    }
+
+    /// Adds one counter item's increments on behalf of the counting run `run`, once: the item
+    /// keeps the id of the last run added to it (`run`), and the update is conditioned on it
+    /// being another. Whether it added (`false`: this run had already added them).
+    pub(crate) async fn add_counter_once(
+        &self,
+        key: &CounterKey,
+        fields: &BTreeMap<String, i64>,
+        run: &str,
+    ) -> Result<bool, StoreError> {
+        let mut req = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key("PK", s(format!("{STAT}{}", key.series)))
+            .key("SK", s(key.slot.clone()))
+            .condition_expression("attribute_not_exists(#run) OR #run <> :run")
+            .expression_attribute_names("#run", RUN_ATTR)
+            .expression_attribute_values(":run", s(run));
+        let mut adds = Vec::new();
+        for (i, (field, value)) in fields.iter().enumerate() {
+            req = req
+                .expression_attribute_names(format!("#f{i}"), attr(field))
+                .expression_attribute_values(format!(":v{i}"), AttributeValue::N(value.to_string()));
+            adds.push(format!("#f{i} :v{i}"));
+        }
+        match req.update_expression(format!("SET #run = :run ADD {}", adds.join(", "))).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem counter", e)),
+        }
     }
 
     /// The increments that transitions carry, on the shards of their messages, merged so each

@@ -3,27 +3,42 @@
 //! this consumer reads the table's stream, turns each such entry into its increments (core's
 //! `deltas`, the same the local host applies in its transaction), merges them and adds them.
 //!
-//! **Exactly once.** Each stream shard has a checkpoint item (`PK = COUNTED`, `SK = SHARD#<shard id>`)
-//! holding the sequence number of the last record applied. The increments of a run of records
-//! are added in one `TransactWriteItems` with the checkpoint's update, conditioned on the
-//! checkpoint still being the one the run started from. A redelivered record lies at or before
-//! the checkpoint and is skipped; a crash between two transactions leaves the checkpoint at the
-//! last one that committed, so the next pass starts after it; two passes racing on one shard
-//! cannot both commit the same run (the loser's condition fails, and it leaves the shard). A
-//! split shard's children wait until their parent is read to its end, so entries of one
-//! message are counted in order (they never need to be, since increments commute, but a child
-//! read first would be re-read from its start on the next pass, which the checkpoint allows).
+//! **Exactly once, at one write unit per counter item.** Each stream shard has a checkpoint item
+//! (`PK = COUNTED`, `SK = SHARD#<shard id>`) holding the sequence number of the last record
+//! applied. A run of records (every record after the checkpoint up to one, `last`) is applied
+//! under a claim, the one item `PK = COUNTED`, `SK = RUN`, put on condition that none is there:
+//! 1. the claim names the shard, the checkpoint the run starts after and `last`, and a lease;
+//! 2. the checkpoint is read again: checkpoints move only under a claim, so if it is no longer
+//!    where the run starts, another pass applied it and this one leaves;
+//! 3. each merged counter item gets its increments in a plain `UpdateItem` that also sets the
+//!    item's `run` to the run's id (`<shard>#<last>`), on condition that it is not that id
+//!    already;
+//! 4. the checkpoint moves to `last` (on condition that it is still where the run started), and
+//!    the claim is deleted.
+//!
+//! A redelivered record lies at or before the checkpoint and is skipped. A pass that stops
+//! anywhere leaves the claim: once its lease has run out, the next pass takes it over, reads the
+//! same records again (the same increments) and adds them to the items that do not carry the
+//! run's id yet; no other run can have written a counter item meanwhile, since none could
+//! claim. A holder stops writing well before its lease runs out (`LEASE_MARGIN`; the function's
+//! timeout is shorter than the lease), so a claim is never taken over while its holder still
+//! writes. Of two racing passes, one claims and the other leaves. A split shard's children wait
+//! until their parent is read to its end, so entries of one message are counted in order (they
+//! never need to be, since increments commute, but a child read first would be re-read from its
+//! start on the next pass, which the checkpoint allows).
+//!
+//! A counter item costs one write unit, not the two of a transaction; a run costs three more
+//! (the claim, the checkpoint, the release) and a consistent read of the checkpoint.
 //!
 //! **Lag.** A pass reads every shard to its end. `count-events` runs passes every
 //! `PASS_INTERVAL` within each scheduled minute, so an entry waits at most that interval plus a
 //! pass; every pass reports the oldest entry it applied (`Metric::CountingLag`), and the
 //! checkpoints keep the time up to which each shard is counted (`counted_as_of`, which every
-//! analytics answer carries).
+//! analytics answer carries). A pass that stopped delays its shard's counting by the lease.
 
 use crate::dynamo::{s, DynamoStore};
-use crate::transact::{Cancellation, TransactError};
 use crate::{backend, sdk_error};
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::{OperationType, Record, ShardIteratorType};
 use chrono::{DateTime, Utc};
 use feedback_core::analytics::{deltas, CounterKey, Counters};
@@ -39,8 +54,16 @@ const SHARD_SK: &str = "SHARD#";
 /// The history item attribute that hands its entry's counters to this consumer.
 pub(crate) const COUNTED_ATTR: &str = "counted";
 pub(crate) const COUNTED_BY_STREAM: &str = "stream";
-/// Counter items per transaction: DynamoDB's 100 items, one of them the checkpoint.
-const COUNTERS_PER_TRANSACTION: usize = 99;
+/// The sort key of the claim item, under `COUNTED_PK`.
+const RUN_SK: &str = "RUN";
+/// Counter items per run: a bound on what one claim covers.
+const COUNTERS_PER_RUN: usize = 500;
+/// How long a claim holds before another pass may take it over: longer than `count-events` may
+/// run (its timeout), so a Lambda that holds one has ended when it runs out.
+pub const LEASE: Duration = Duration::from_secs(300);
+/// A claim's holder writes no counter item later than this (or a fifth of a shorter lease) before
+/// its lease runs out.
+const LEASE_MARGIN: Duration = Duration::from_secs(60);
 /// Stream records per `GetRecords` page.
 const PAGE: i32 = 1000;
 /// How long a checkpoint outlives its last write: the stream keeps records 24 hours.
@@ -55,10 +78,14 @@ pub struct Pass {
     pub records: u64,
     /// History entries counted.
     pub entries: u64,
-    /// Transactions that added increments.
-    pub transactions: u64,
+    /// Runs applied, each under its own claim.
+    pub runs: u64,
+    /// Of them, runs another pass had left unfinished.
+    pub recovered: u64,
     /// Counter-item updates written (after merging).
     pub counter_writes: u64,
+    /// Counter-item updates refused because the run had already added to the item.
+    pub already_added: u64,
     /// Records skipped as already applied (redelivered).
     pub skipped: u64,
     /// The longest an applied entry waited, from its commit to its counting.
@@ -86,10 +113,12 @@ pub struct CounterStream {
     store: DynamoStore,
     streams: aws_sdk_dynamodbstreams::Client,
     arn: std::sync::Arc<tokio::sync::OnceCell<String>>,
-    /// Fail every transaction after this many have committed in a pass (tests of a crash).
+    /// Stop a pass after this many counter writes (tests of a crash).
     fail_after: Option<u64>,
-    /// Counter items per transaction.
+    /// Counter items per run.
     max_counters: usize,
+    /// How long this consumer's claims hold.
+    lease: Duration,
 }
 
 impl CounterStream {
@@ -99,7 +128,8 @@ impl CounterStream {
             streams: aws_sdk_dynamodbstreams::Client::new(conf),
             arn: Default::default(),
             fail_after: None,
-            max_counters: COUNTERS_PER_TRANSACTION,
+            max_counters: COUNTERS_PER_RUN,
+            lease: LEASE,
         }
     }
 
@@ -113,10 +143,17 @@ impl CounterStream {
         CounterStream { arn: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(arn))), ..self }
     }
 
-    /// A consumer that adds at most `n` counter items per transaction (1..=99), so that a few
-    /// entries already take several transactions: for the tests of a pass that stops halfway.
-    pub fn counters_per_transaction(mut self, n: usize) -> CounterStream {
-        self.max_counters = n.clamp(1, COUNTERS_PER_TRANSACTION);
+    /// A consumer that adds at most `n` counter items per run (1..=500), so that a few entries
+    /// already take several runs: for the tests of a pass that stops halfway.
+    pub fn counters_per_run(mut self, n: usize) -> CounterStream {
+        self.max_counters = n.clamp(1, COUNTERS_PER_RUN);
+        self
+    }
+
+    /// A consumer whose claims hold for `lease`: for the tests of a pass that stopped while
+    /// holding one.
+    pub fn with_lease(mut self, lease: Duration) -> CounterStream {
+        self.lease = lease;
         self
     }
 
@@ -160,8 +197,8 @@ impl CounterStream {
         Ok(out)
     }
 
-    /// A consumer whose passes fail after `n` committed transactions, as a crash would: for the
-    /// tests of what the next pass does.
+    /// A consumer whose passes stop after `n` counter writes, as a crash would, leaving its
+    /// claim: for the tests of what the next pass does.
     pub fn failing_after(mut self, n: u64) -> CounterStream {
         self.fail_after = Some(n);
         self
@@ -221,17 +258,7 @@ impl CounterStream {
         let items = self.store.query_prefix(COUNTED_PK.to_owned(), SHARD_SK, None).await?;
         Ok(items
             .iter()
-            .filter_map(|i| {
-                let id = i.get("SK")?.as_s().ok()?.strip_prefix(SHARD_SK)?.to_owned();
-                let seq = i.get("seq").and_then(|v| v.as_s().ok()).cloned();
-                let closed = i.get("closed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-                let as_of = i
-                    .get("as_of")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc));
-                Some((id, Checkpoint { seq, closed, as_of }))
-            })
+            .filter_map(|i| Some((i.get("SK")?.as_s().ok()?.strip_prefix(SHARD_SK)?.to_owned(), checkpoint_of(i))))
             .collect())
     }
 
@@ -383,7 +410,9 @@ impl CounterStream {
         self.commit(shard, cp, &mut run, now, pass).await
     }
 
-    /// Adds a run's increments and moves the checkpoint past it, in one transaction.
+    /// Adds a run's increments and moves the shard's checkpoint past it, under a claim (see
+    /// the module's documentation): claim, check the checkpoint, add each counter item once,
+    /// move the checkpoint, release.
     async fn commit(
         &self,
         shard: &str,
@@ -393,34 +422,233 @@ impl CounterStream {
         pass: &mut Pass,
     ) -> Result<Applied, StoreError> {
         let Some(last) = run.last.clone() else { return Ok(Applied::All) };
-        if let Some(limit) = self.fail_after {
-            if pass.transactions >= limit {
-                return Err(backend("TransactWriteItems counters", "stopped by the test hook"));
-            }
+        // Leases run on the clock, not on the pass's `now`, which a long pass leaves behind.
+        let claim = Claim { shard: shard.to_owned(), prev: cp.seq.clone(), last, until: self.lease_end() };
+        let started = std::time::Instant::now();
+        if !self.claim(&claim, now, pass).await? {
+            return Ok(Applied::Overtaken);
+        }
+        // Checkpoints move only under a claim: read now, it is what this run follows or not.
+        if self.checkpoint(shard).await?.seq != claim.prev {
+            self.release(&claim).await?;
+            return Ok(Applied::Overtaken);
         }
         let as_of = run.oldest.map(|t| t.min(now)).unwrap_or(now);
-        let mut items = self.store.counter_updates(&run.counters)?;
-        let checkpoint_at = items.len();
-        items.push(self.checkpoint_update(shard, cp.seq.as_deref(), &last, as_of, None)?);
-        match self.store.transact(items).await {
-            Ok(()) => {}
-            Err(TransactError::Cancelled(c)) if *c.at(checkpoint_at) == Cancellation::ConditionalCheckFailed => {
-                return Ok(Applied::Overtaken);
-            }
-            Err(e) => return Err(e.into_error("TransactWriteItems counters")),
+        self.add_once(&claim, &run.counters, started, pass).await?;
+        if !self.finish(&claim, as_of).await? {
+            return Ok(Applied::Overtaken);
         }
-        if !run.counters.0.is_empty() {
-            pass.transactions += 1;
-            pass.counter_writes += run.counters.0.len() as u64;
-        }
+        pass.runs += 1;
         if let Some(oldest) = run.oldest {
             let lag = (now - oldest).to_std().unwrap_or_default();
             pass.max_lag = Some(pass.max_lag.map_or(lag, |m| m.max(lag)));
         }
-        cp.seq = Some(last);
+        cp.seq = Some(claim.last.clone());
         cp.as_of = Some(as_of);
         *run = Run::default();
         Ok(Applied::All)
+    }
+
+    /// Claims the run: puts the claim item, on condition that none is there. When another claim
+    /// holds and its lease has run out, its run is finished first (`recover`). Whether this
+    /// run may go on.
+    async fn claim(&self, claim: &Claim, now: DateTime<Utc>, pass: &mut Pass) -> Result<bool, StoreError> {
+        let sent = self
+            .store
+            .client()
+            .put_item()
+            .table_name(self.store.table())
+            .set_item(Some(claim.item()))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match sent {
+            Ok(_) => return Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(sdk_error("PutItem counting claim", e)),
+        }
+        let held = self
+            .store
+            .client()
+            .get_item()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(RUN_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem counting claim", e))?;
+        match held.item.as_ref().map(Claim::from_item).transpose()? {
+            // Released meanwhile: the next pass claims again.
+            None => Ok(false),
+            Some(other) if other.until > Utc::now() => Ok(false),
+            Some(other) => {
+                self.recover(other, now, pass).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Finishes the run of a claim whose holder stopped before releasing it: takes the claim
+    /// over, reads the same records again (a run is every record after `prev` up to `last`, so
+    /// it adds up to the same increments) and adds to every counter item the run had not
+    /// reached; items it had reached carry its id and are left alone. No other run has written
+    /// a counter item since, because none could claim.
+    async fn recover(&self, held: Claim, now: DateTime<Utc>, pass: &mut Pass) -> Result<(), StoreError> {
+        let mine = Claim { until: self.lease_end(), ..held.clone() };
+        let sent = self
+            .store
+            .client()
+            .update_item()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(RUN_SK))
+            .update_expression("SET #until = :until")
+            .condition_expression("#until = :held")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_values(":until", s(millis(mine.until)))
+            .expression_attribute_values(":held", s(millis(held.until)))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {}
+            // Another pass took it over first.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => return Ok(()),
+            Err(e) => return Err(sdk_error("UpdateItem counting claim", e)),
+        }
+        let started = std::time::Instant::now();
+        let seq = self.checkpoint(&mine.shard).await?.seq;
+        if seq.as_deref() == Some(mine.last.as_str()) {
+            // It had moved the checkpoint and stopped before releasing.
+            return self.release(&mine).await;
+        }
+        if seq != mine.prev {
+            return Err(backend("recovering a counting run", "the shard's checkpoint is neither end of the run"));
+        }
+        let records = self.records_up_to(&mine.shard, mine.prev.as_deref(), &mine.last).await?;
+        let mut run = Run::default();
+        for record in &records {
+            if let Some((entry, committed)) = counted_entry(record)? {
+                run.add(&derived(&deltas(&entry)), committed, now);
+            }
+        }
+        let as_of = run.oldest.map(|t| t.min(now)).unwrap_or(now);
+        self.add_once(&mine, &run.counters, started, pass).await?;
+        if self.finish(&mine, as_of).await? {
+            pass.runs += 1;
+            pass.recovered += 1;
+        }
+        Ok(())
+    }
+
+    /// The records of `shard` after `prev` (from its start when `None`) up to `last`.
+    async fn records_up_to(&self, shard: &str, prev: Option<&str>, last: &str) -> Result<Vec<Record>, StoreError> {
+        let arn = self.stream_arn().await?.clone();
+        let request = self.streams.get_shard_iterator().stream_arn(&arn).shard_id(shard);
+        let request = match prev {
+            Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let mut iterator = request.send().await.map_err(|e| sdk_error("GetShardIterator", e))?.shard_iterator;
+        let mut out = Vec::new();
+        while let Some(it) = iterator.take() {
+            let page = self.streams.get_records().shard_iterator(it).limit(PAGE).send().await;
+            let page = page.map_err(|e| sdk_error("GetRecords", e))?;
+            let records = page.records.unwrap_or_default();
+            if records.is_empty() {
+                break;
+            }
+            for record in records {
+                let Some(seq) = record.dynamodb.as_ref().and_then(|d| d.sequence_number.clone()) else { continue };
+                if after(&seq, last) {
+                    return Ok(out);
+                }
+                let reached = seq == last;
+                out.push(record);
+                if reached {
+                    return Ok(out);
+                }
+            }
+            iterator = page.next_shard_iterator;
+        }
+        Err(backend("recovering a counting run", "the stream no longer holds the run's records"))
+    }
+
+    /// Adds each counter item of a claimed run once, stopping before the claim's lease could run
+    /// out (a claim that outlived its lease may be taken over).
+    async fn add_once(
+        &self,
+        claim: &Claim,
+        counters: &Counters,
+        started: std::time::Instant,
+        pass: &mut Pass,
+    ) -> Result<(), StoreError> {
+        let id = claim.id();
+        let budget = self.lease.saturating_sub(LEASE_MARGIN.min(self.lease / 5));
+        for (key, fields) in &counters.0 {
+            if self.fail_after.is_some_and(|n| pass.counter_writes >= n) {
+                return Err(backend("UpdateItem counter", "stopped by the test hook"));
+            }
+            if started.elapsed() > budget {
+                return Err(backend("UpdateItem counter", "the counting claim's lease is running out"));
+            }
+            if self.store.add_counter_once(key, fields, &id).await? {
+                pass.counter_writes += 1;
+            } else {
+                pass.already_added += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the shard's checkpoint past the run and releases the claim. `false` when the
+    /// checkpoint was no longer where the run began (nothing is then moved).
+    async fn finish(&self, claim: &Claim, as_of: DateTime<Utc>) -> Result<bool, StoreError> {
+        let moved = self.move_checkpoint(&claim.shard, claim.prev.as_deref(), &claim.last, as_of, None).await?;
+        self.release(claim).await?;
+        Ok(moved)
+    }
+
+    /// Deletes the claim item, when it is still this claim.
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let sent = self
+            .store
+            .client()
+            .delete_item()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(RUN_SK))
+            .condition_expression("#id = :id")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_values(":id", s(claim.id()))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(sdk_error("DeleteItem counting claim", e)),
+        }
+    }
+
+    /// When a claim made now runs out.
+    fn lease_end(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.lease).unwrap_or_default()
+    }
+
+    /// One shard's checkpoint, read consistently.
+    async fn checkpoint(&self, shard: &str) -> Result<Checkpoint, StoreError> {
+        let out = self
+            .store
+            .client()
+            .get_item()
+            .table_name(self.store.table())
+            .key("PK", s(COUNTED_PK))
+            .key("SK", s(format!("{SHARD_SK}{shard}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem checkpoint", e))?;
+        Ok(out.item.as_ref().map(checkpoint_of).unwrap_or_default())
     }
 
     /// Marks a shard read to its end: counted up to `now`, its checkpoint past the last record
@@ -442,18 +670,13 @@ impl CounterStream {
                 None => "0".to_owned(),
             },
         };
-        let update = self.checkpoint_update(shard, cp.seq.as_deref(), &seq, now, closed.then_some(true))?;
-        match self.store.transact(vec![update]).await {
-            Ok(()) => {
-                cp.seq = Some(seq);
-                cp.as_of = Some(now);
-                cp.closed = closed;
-                Ok(())
-            }
-            // Another pass moved it meanwhile: it holds at least as much.
-            Err(TransactError::Cancelled(c)) if *c.at(0) == Cancellation::ConditionalCheckFailed => Ok(()),
-            Err(e) => Err(e.into_error("checkpoint")),
+        // When another pass moved it meanwhile, it holds at least as much.
+        if self.move_checkpoint(shard, cp.seq.as_deref(), &seq, now, closed.then_some(true)).await? {
+            cp.seq = Some(seq);
+            cp.as_of = Some(now);
+            cp.closed = closed;
         }
+        Ok(())
     }
 
     /// Records that a shard holding no record yet is counted as of `now`, leaving it without a
@@ -482,14 +705,16 @@ impl CounterStream {
         }
     }
 
-    fn checkpoint_update(
+    /// Moves a shard's checkpoint to `seq` on condition that it is still at `expected`. Whether
+    /// it moved.
+    async fn move_checkpoint(
         &self,
         shard: &str,
         expected: Option<&str>,
         seq: &str,
         as_of: DateTime<Utc>,
         closed: Option<bool>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<bool, StoreError> {
         let ttl = (as_of + chrono::Duration::from_std(CHECKPOINT_TTL).unwrap_or_default()).timestamp();
         let mut set = "seq = :seq, as_of = :as_of, #ttl = :ttl".to_owned();
         let mut values = HashMap::from([
@@ -508,7 +733,10 @@ impl CounterStream {
             }
             None => "attribute_not_exists(seq)",
         };
-        let update = Update::builder()
+        let sent = self
+            .store
+            .client()
+            .update_item()
             .table_name(self.store.table())
             .key("PK", s(COUNTED_PK))
             .key("SK", s(format!("{SHARD_SK}{shard}")))
@@ -516,10 +744,77 @@ impl CounterStream {
             .condition_expression(condition)
             .expression_attribute_names("#ttl", crate::schema::TABLE.ttl_attribute)
             .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(|e| backend("building Update", e))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem checkpoint", e)),
+        }
     }
+}
+
+/// The run being applied, as its claim item holds it (`PK = COUNTED`, `SK = RUN`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Claim {
+    shard: String,
+    /// The checkpoint the run starts after (`None`: the shard's start).
+    prev: Option<String>,
+    /// The sequence number of its last record.
+    last: String,
+    /// When the claim may be taken over.
+    until: DateTime<Utc>,
+}
+
+impl Claim {
+    /// The run's id, which the counter items it added to keep: unique, since a shard's sequence
+    /// numbers are and a run ends at its own.
+    fn id(&self) -> String {
+        format!("{}#{}", self.shard, self.last)
+    }
+
+    fn item(&self) -> crate::dynamo::Item {
+        let mut item = crate::dynamo::Item::from([
+            ("PK".to_owned(), s(COUNTED_PK)),
+            ("SK".to_owned(), s(RUN_SK)),
+            ("id".to_owned(), s(self.id())),
+            ("shard".to_owned(), s(&self.shard)),
+            ("last".to_owned(), s(&self.last)),
+            ("until".to_owned(), s(millis(self.until))),
+        ]);
+        if let Some(prev) = &self.prev {
+            item.insert("prev".into(), s(prev));
+        }
+        item
+    }
+
+    fn from_item(item: &crate::dynamo::Item) -> Result<Claim, StoreError> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let bad = || backend("reading the counting claim", "a field is missing");
+        let until = text("until").and_then(|t| t.parse::<i64>().ok()).and_then(DateTime::from_timestamp_millis);
+        Ok(Claim {
+            shard: text("shard").ok_or_else(bad)?,
+            prev: text("prev"),
+            last: text("last").ok_or_else(bad)?,
+            until: until.ok_or_else(bad)?,
+        })
+    }
+}
+
+/// Epoch milliseconds, zero-padded so that they compare as text.
+fn millis(t: DateTime<Utc>) -> String {
+    format!("{:015}", t.timestamp_millis().max(0))
+}
+
+fn checkpoint_of(i: &crate::dynamo::Item) -> Checkpoint {
+    let seq = i.get("seq").and_then(|v| v.as_s().ok()).cloned();
+    let closed = i.get("closed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+    let as_of = i
+        .get("as_of")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Checkpoint { seq, closed, as_of }
 }
 
 enum Applied {
