@@ -33,7 +33,7 @@ fn who(sub: &str) -> CitizenId {
     CitizenId::parse(sub).unwrap()
 }
 
-fn note(author: &str, id: &str, kind: NotificationKind) -> Notification {
+pub fn note(author: &str, id: &str, kind: NotificationKind) -> Notification {
     let (m, _) = submitted(author, at(T0));
     Notification {
         id: id.into(),
@@ -131,7 +131,7 @@ async fn reach<S: DeliveryBackend, Q: Queue>(h: &Harness<S, Q>) -> Reach<S, Arc<
     Reach::new(h.store.clone(), Arc::new(ManualClock::at(T0)), reference)
 }
 
-fn resident(sub: &str) -> feedback_core::Actor {
+pub fn resident(sub: &str) -> feedback_core::Actor {
     actor(sub, "[citizen]", &[("email", &format!("{sub}@example.ru"))])
 }
 
@@ -288,7 +288,7 @@ async fn pipeline<S: DeliveryBackend, Q: Queue>(
     pipeline_on(h, vec![Channel::Email], sample_region()).await
 }
 
-async fn pipeline_on<S: DeliveryBackend, Q: Queue>(
+pub async fn pipeline_on<S: DeliveryBackend, Q: Queue>(
     h: &Harness<S, Q>,
     channels: Vec<Channel>,
     region: feedback_core::region::RegionData,

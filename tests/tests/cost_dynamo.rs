@@ -342,3 +342,80 @@ async fn one_webhook_delivery_costs_what_the_model_says() {
     assert_eq!(deliver.count("dynamodb:PutItem"), 1, "the delivery, delivered");
     assert_eq!((deliver.count("sqs:ReceiveMessage"), deliver.count("sqs:DeleteMessage")), (1, 1));
 }
+
+/// What the reach, the public map, open data and retention ask of DynamoDB, each metered on
+/// its own: one e-mail planned and sent by `notify`, one cluster read of the city, the open-data
+/// build over the public messages, and the retention run pseudonymising one closed message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reach_map_open_data_and_retention_cost_what_the_model_says() {
+    use feedback_core::delivery::Channel;
+    use feedback_core::dispatch::Planner;
+    use feedback_core::geo::BBox;
+    use feedback_core::notification::NotificationKind;
+    use feedback_core::public::{ClusterQuery, PublicMap};
+    use feedback_core::testing::ManualClock;
+    use feedback_core::values::Location;
+    use feedback_tests::delivery::{note, pipeline_on, resident as with_email, Recorder};
+    let _guard = moto::serial().lock().await;
+    let (h, meter, consumer) = metered_counting(Counting::Stream).await;
+    let s = stack(&h).await;
+    s.messages.reference().snapshot().await.unwrap();
+    println!("| what | DynamoDB requests | table WRU | index WRU | RRU | SQS requests | transaction items |");
+    println!("|---|---|---|---|---|---|---|");
+
+    // One e-mail: planned for the author and sent in the invocation that planned it.
+    let (deliveries, _) = pipeline_on(&h, vec![Channel::Email], sample_region()).await;
+    deliveries.reference().snapshot().await.unwrap();
+    deliveries.remember_contact(&with_email("alice")).await.unwrap();
+    let mail = Arc::new(Recorder::on(Channel::Email));
+    let sender = notify::Sender::new(deliveries, vec![mail.clone()], std::time::Duration::from_secs(10));
+    meter.take();
+    let planned = sender.plan(&note("alice", "tr-cost", NotificationKind::Answered)).await.unwrap();
+    let email = meter.take();
+    row("one e-mail planned and sent (notify)", &email);
+    assert_eq!((planned.len(), mail.sent.lock().unwrap().len()), (1, 1));
+
+    // Twenty public, located messages routed and counted; then one read of the city's clusters.
+    let alice = citizen("alice");
+    for i in 0..20 {
+        let mut input = new_message("dorogi-yamy", &format!("Яма у дома {} по улице Республики", i + 1));
+        input.public = true;
+        input.location = Some(Location::new(57.153 + f64::from(i) * 0.002, 65.534 + f64::from(i) * 0.003).unwrap());
+        s.messages.submit(&alice, input, None).await.unwrap();
+    }
+    while consume(&s, QueueName::Submitted).await > 0 {}
+    consumer.pass(chrono::Utc::now()).await.unwrap();
+    let map = PublicMap::new(h.store.clone(), s.clock.clone(), s.messages.reference().clone());
+    meter.take();
+    let query =
+        ClusterQuery { bbox: BBox::parse("65.40,57.05,65.70,57.25").unwrap(), zoom: 12, category: None, status: None };
+    let clusters = map.clusters(&query).await.unwrap();
+    let read = meter.take();
+    row("the city's clusters at zoom 12 (one uncached read)", &read);
+    assert_eq!(clusters.clusters.iter().map(|c| c.count).sum::<u64>(), 20);
+    assert_eq!(read.table_wru + read.index_wru, 0.0, "a read writes nothing");
+
+    // Open data over those twenty public messages.
+    let open =
+        feedback_core::open_data::OpenData::new(h.store.clone(), s.clock.clone(), s.messages.reference().clone());
+    let (dataset, _) = open.build().await.unwrap();
+    let built = meter.take();
+    row("open data built over 20 public messages", &built);
+    assert_eq!(dataset.rows.len(), 20);
+
+    // Retention: one message answered and closed, past the five years its author link is kept.
+    let upravdor = official("o-1", "tyumen-upravdor");
+    let bob = citizen("bob");
+    let id = s.messages.submit(&bob, new_message("dorogi-yamy", "Яма у подъезда на Ленина, 3"), None).await;
+    let id = id.unwrap().message.id;
+    while consume(&s, QueueName::Submitted).await > 0 {}
+    s.workflow.answer(&upravdor, &id, MessageText::parse("Яма заделана").unwrap()).await.unwrap();
+    s.workflow.rate(&bob, &id, 5, None, false).await.unwrap();
+    let later = Arc::new(ManualClock::at("2032-06-01T12:00:00+05:00"));
+    let pruning = feedback_core::retention::Pruning::new(h.store.clone(), later, s.messages.reference().clone());
+    meter.take();
+    let pruned = pruning.run().await.unwrap();
+    let retention = meter.take();
+    row("retention: one closed message pseudonymised", &retention);
+    assert_eq!(pruned.pseudonymised, 1);
+}
