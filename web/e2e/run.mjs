@@ -734,7 +734,10 @@ test("a moderator lists the messages awaiting moderation from the navigation", a
     await page.setViewportSize(size);
     await page.goto("/moderation");
     const link = page.locator('nav.mainnav a[href="/moderation/messages"]').first();
-    if (!(await link.isVisible())) await page.getByRole("button", { name: "Ещё" }).click();
+    const more = page.getByRole("button", { name: "Ещё" });
+    // The navigation renders after the session loads: wait for the link or, on a phone, «Ещё».
+    await link.or(more).first().waitFor();
+    if (!(await link.isVisible())) await more.click();
     await link.click();
     await page.waitForURL(/\/moderation\/messages$/);
     await page.getByRole("heading", { name: "Сообщения на модерации" }).waitFor();
