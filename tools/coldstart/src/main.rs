@@ -36,11 +36,11 @@ const REGION: &str = "eu-central-1";
 /// The functions this tool knows: the event each gets, and whether init reads SSM.
 const FUNCTIONS: &[(&str, &str, bool)] = &[
     ("hello-lambda", "", false),
-    ("submit-message", "apigw-get-messages.json", false),
+    ("submit-message", "apigw-get-messages.json", true),
     ("route-messages", "sqs-submitted-batch.json", false),
     ("handle-messages", "apigw-get-authority-messages.json", false),
     ("reference-data", "apigw-get-categories.json", false),
-    ("notify", "sqs-notifications-batch.json", false),
+    ("notify", "sqs-notifications-batch.json", true),
     ("escalate-overdue", "scheduler-tick.json", false),
     ("polls", "apigw-get-polls.json", true),
     ("close-polls", "scheduler-close-polls.json", true),
@@ -202,15 +202,7 @@ fn run(args: &Args) -> Result<(), String> {
         args.endpoint.as_deref().unwrap_or("none")
     );
 
-    let function_env = [
-        ("TABLE_NAME", resources.table.clone()),
-        ("SUBMITTED_QUEUE_URL", resources.submitted_queue_url.clone()),
-        ("NOTIFICATIONS_QUEUE_URL", resources.notifications_queue_url.clone()),
-        ("PHOTOS_BUCKET", resources.photos_bucket.clone()),
-        ("VOTER_SECRET_PARAM", resources.voter_secret_param.clone()),
-        ("BALLOT_KEYS_PATH", crate::moto::BALLOT_KEYS_PATH.to_owned()),
-        ("AWS_ENDPOINT_URL", endpoint_url.clone()),
-    ];
+    let function_env = resources.environment(&endpoint_url);
     let rounds = args.warmup + args.runs;
     for round in 0..rounds {
         for (target, event) in targets.iter_mut().zip(&events) {

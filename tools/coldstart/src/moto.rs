@@ -12,18 +12,31 @@ pub struct Resources {
     pub table: String,
     pub submitted_queue_url: String,
     pub notifications_queue_url: String,
+    pub webhook_events_queue_url: String,
+    pub webhook_deliveries_queue_url: String,
     pub photos_bucket: String,
-    pub voter_secret_param: String,
 }
 
+/// The table `scripts/coldstart.sh` creates and seeds with the local host's CLI
+/// (`feedback seed-region --create-table`), so that its schema is the code's own.
 pub const TABLE: &str = "feedback-coldstart";
 pub const SUBMITTED_QUEUE: &str = "feedback-coldstart-submitted";
 pub const NOTIFICATIONS_QUEUE: &str = "feedback-coldstart-notifications";
+pub const WEBHOOK_EVENTS_QUEUE: &str = "feedback-coldstart-webhook-events";
+pub const WEBHOOK_DELIVERIES_QUEUE: &str = "feedback-coldstart-webhook-deliveries";
 pub const PHOTOS_BUCKET: &str = "feedback-coldstart-photos";
 pub const VOTER_SECRET_PARAM: &str = "/feedback/coldstart/voter-secret";
+pub const UNSUBSCRIBE_KEY_PARAM: &str = "/feedback/coldstart/unsubscribe-key";
+pub const VAPID_KEY_PARAM: &str = "/feedback/coldstart/vapid-key";
 /// The SSM path of the polls' ballot keys (no poll is created in a cold-start run).
 pub const BALLOT_KEYS_PATH: &str = "/feedback/coldstart/ballot-keys";
-const VOTER_SECRET: &str = "coldstart-voter-secret-0123456789abcdef";
+/// The SecureString parameters the functions read at init, with test values: the VAPID key is
+/// the base64url of a valid P-256 scalar (32 bytes of 0x11).
+const PARAMETERS: [(&str, &str); 3] = [
+    (VOTER_SECRET_PARAM, "coldstart-voter-secret-0123456789abcdef"),
+    (UNSUBSCRIBE_KEY_PARAM, "coldstart-unsubscribe-key-0123456789abcdef"),
+    (VAPID_KEY_PARAM, "ERERERERERERERERERERERERERERERERERERERERERE"),
+];
 
 impl Resources {
     /// The names used when there is no endpoint: the queue URLs have the shape of real ones.
@@ -33,9 +46,33 @@ impl Resources {
             table: TABLE.into(),
             submitted_queue_url: queue(SUBMITTED_QUEUE),
             notifications_queue_url: queue(NOTIFICATIONS_QUEUE),
+            webhook_events_queue_url: queue(WEBHOOK_EVENTS_QUEUE),
+            webhook_deliveries_queue_url: queue(WEBHOOK_DELIVERIES_QUEUE),
             photos_bucket: PHOTOS_BUCKET.into(),
-            voter_secret_param: VOTER_SECRET_PARAM.into(),
         }
+    }
+
+    /// Every variable a function of the stack may declare (`feedback manifest`), with the
+    /// values of this run; each function reads the ones it declares.
+    pub fn environment(&self, endpoint_url: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("TABLE_NAME", self.table.clone()),
+            ("SUBMITTED_QUEUE_URL", self.submitted_queue_url.clone()),
+            ("NOTIFICATIONS_QUEUE_URL", self.notifications_queue_url.clone()),
+            ("WEBHOOK_EVENTS_QUEUE_URL", self.webhook_events_queue_url.clone()),
+            ("WEBHOOK_DELIVERIES_QUEUE_URL", self.webhook_deliveries_queue_url.clone()),
+            ("PHOTOS_BUCKET", self.photos_bucket.clone()),
+            ("VOTER_SECRET_PARAM", VOTER_SECRET_PARAM.into()),
+            ("UNSUBSCRIBE_KEY_PARAM", UNSUBSCRIBE_KEY_PARAM.into()),
+            ("VAPID_KEY_PARAM", VAPID_KEY_PARAM.into()),
+            ("VAPID_SUBJECT", "mailto:ops@example.org".into()),
+            ("MAIL_FROM", "Решаем вместе <noreply@example.org>".into()),
+            ("SES_IDENTITY", "example.org".into()),
+            ("SES_CONFIGURATION_SET", "feedback-coldstart".into()),
+            ("PORTAL_URL", "https://portal.example.org".into()),
+            ("BALLOT_KEYS_PATH", BALLOT_KEYS_PATH.into()),
+            ("AWS_ENDPOINT_URL", endpoint_url.into()),
+        ]
     }
 }
 
@@ -80,57 +117,26 @@ fn call_json(
     }
 }
 
-/// Creates the voter-secret parameter, the table (same key schema and GSIs as
-/// `feedback_aws::create_table`) and both queues. Idempotent: existing ones are reused.
+/// Creates the SSM parameters and the queues. Idempotent: existing ones are reused. The table
+/// is not created here (see [`TABLE`]).
 pub fn prepare(endpoint: &str, region: &str) -> Prepared {
     let mut resources = Resources::placeholders(region);
     let mut notes = Vec::new();
 
-    let put = json!({
-        "Name": VOTER_SECRET_PARAM,
-        "Value": VOTER_SECRET,
-        "Type": "SecureString",
-        "Overwrite": true,
-    });
-    let ssm_ready = match call_json(endpoint, region, "ssm", "AmazonSSM.PutParameter", "1.1", &put) {
-        Ok(_) => true,
-        Err(e) => {
-            notes.push(format!("SSM parameter {VOTER_SECRET_PARAM} not created: {e}"));
-            false
+    let mut ssm_ready = true;
+    for (name, value) in PARAMETERS {
+        let put = json!({"Name": name, "Value": value, "Type": "SecureString", "Overwrite": true});
+        if let Err(e) = call_json(endpoint, region, "ssm", "AmazonSSM.PutParameter", "1.1", &put) {
+            notes.push(format!("SSM parameter {name} not created: {e}"));
+            ssm_ready = false;
         }
-    };
-
-    let mut attributes = vec![
-        json!({"AttributeName": "PK", "AttributeType": "S"}),
-        json!({"AttributeName": "SK", "AttributeType": "S"}),
-    ];
-    let mut indexes = Vec::new();
-    for i in 1..=5 {
-        let (pk, sk) = (format!("GSI{i}PK"), format!("GSI{i}SK"));
-        attributes.push(json!({"AttributeName": pk, "AttributeType": "S"}));
-        attributes.push(json!({"AttributeName": sk, "AttributeType": "S"}));
-        indexes.push(json!({
-            "IndexName": format!("GSI{i}"),
-            "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        }));
-    }
-    let table = json!({
-        "TableName": TABLE,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": attributes,
-        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        "GlobalSecondaryIndexes": indexes,
-    });
-    match call_json(endpoint, region, "dynamodb", "DynamoDB_20120810.CreateTable", "1.0", &table) {
-        Ok(_) => {}
-        Err(e) if e.contains("ResourceInUseException") => {}
-        Err(e) => notes.push(format!("DynamoDB table {TABLE} not created: {e}")),
     }
 
     for (name, url) in [
         (SUBMITTED_QUEUE, &mut resources.submitted_queue_url),
         (NOTIFICATIONS_QUEUE, &mut resources.notifications_queue_url),
+        (WEBHOOK_EVENTS_QUEUE, &mut resources.webhook_events_queue_url),
+        (WEBHOOK_DELIVERIES_QUEUE, &mut resources.webhook_deliveries_queue_url),
     ] {
         match call_json(endpoint, region, "sqs", "AmazonSQS.CreateQueue", "1.0", &json!({"QueueName": name})) {
             Ok(reply) => match reply.get("QueueUrl").and_then(Value::as_str) {
