@@ -126,10 +126,18 @@ impl Stack {
     /// - SMS through SNS (planned and sent only while the region file turns it on);
     ///
     /// links to `PORTAL_URL` (which also serves the API) and unsubscribe tokens signed with the
-    /// key read from `UNSUBSCRIBE_KEY_PARAM`. A missing or damaged key stops the cold start.
+    /// key read from `UNSUBSCRIBE_KEY_PARAM`. A missing or damaged key stops the cold start. The
+    /// two keys are read at once: each is an SSM round trip of the cold start.
     pub async fn residents_channels(&self) -> anyhow::Result<(Vec<Arc<dyn Transport>>, DeliverySettings)> {
         use feedback_lambda::functions::Outbound;
         let outbound = self.config.function.outbound;
+        let push = async {
+            match outbound.contains(&Outbound::Push) {
+                true => self.push_sender().await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (push, unsubscribe_secret) = tokio::try_join!(push, self.unsubscribe_key())?;
         let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
         let mut portal_url = String::new();
         if outbound.contains(&Outbound::Mail) {
@@ -138,8 +146,7 @@ impl Stack {
             transports.push(Arc::new(crate::SesMail::from_conf(&self.sdk, from, Some(env.configuration_set))));
             portal_url = env.portal_url;
         }
-        if outbound.contains(&Outbound::Push) {
-            let sender = self.push_sender().await?;
+        if let Some(sender) = push {
             let policy = feedback_push::EndpointPolicy::PublicHttps;
             transports.push(Arc::new(feedback_push::PushTransport::new(sender, self.store.clone(), policy)));
         }
@@ -150,7 +157,7 @@ impl Stack {
             channels: transports.iter().map(|t| t.channel()).collect(),
             api_url: portal_url.clone(),
             portal_url,
-            unsubscribe_secret: self.unsubscribe_key().await?,
+            unsubscribe_secret,
         };
         Ok((transports, settings))
     }
