@@ -518,12 +518,9 @@ impl CounterStream {
         }
         let started = std::time::Instant::now();
         let seq = self.checkpoint(&mine.shard).await?.seq;
-        if seq.as_deref() == Some(mine.last.as_str()) {
+        if seq.as_deref().is_some_and(|s| !after(&mine.last, s)) {
             // It had moved the checkpoint and stopped before releasing.
             return self.release(&mine).await;
-        }
-        if seq != mine.prev {
-            return Err(backend("recovering a counting run", "the shard's checkpoint is neither end of the run"));
         }
         let records = self.records_up_to(&mine.shard, mine.prev.as_deref(), &mine.last).await?;
         let mut run = Run::default();
@@ -601,10 +598,24 @@ impl CounterStream {
         Ok(())
     }
 
-    /// Moves the shard's checkpoint past the run and releases the claim. `false` when the
-    /// checkpoint was no longer where the run began (nothing is then moved).
+    /// Moves the shard's checkpoint past the run and releases the claim. While the run was
+    /// applied, another pass may have marked the shard read up to a record before this run's
+    /// first entry (a mark moves a checkpoint only past records without entries, so never past
+    /// `last`): the checkpoint is then followed from there. `false` when it was already at or
+    /// past `last`.
     async fn finish(&self, claim: &Claim, as_of: DateTime<Utc>) -> Result<bool, StoreError> {
-        let moved = self.move_checkpoint(&claim.shard, claim.prev.as_deref(), &claim.last, as_of, None).await?;
+        let mut expected = claim.prev.clone();
+        let moved = loop {
+            if self.move_checkpoint(&claim.shard, expected.as_deref(), &claim.last, as_of, None).await? {
+                break true;
+            }
+            let seq = self.checkpoint(&claim.shard).await?.seq;
+            match seq {
+                Some(s) if !after(&claim.last, &s) => break false,
+                moved_by_a_mark if moved_by_a_mark != expected => expected = moved_by_a_mark,
+                _ => break false,
+            }
+        };
         self.release(claim).await?;
         Ok(moved)
     }
