@@ -40,34 +40,10 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client()).load().await
 }
 
-/// The HTTPS client (rustls on ring) the SDK clients of this process share. It trusts Mozilla's
-/// root certificates compiled into the binary (`webpki-root-certs`), not the system store: the
-/// SDK's default reads the store file by file (the bundle, then every file of `/etc/ssl/certs`)
-/// at a cold start's first connection, measured at about 5 ms of a function's init
-/// (`docs/benchmarks.md`). Every AWS endpoint chains to one of these roots.
+/// The HTTPS client (rustls on ring) the SDK clients of this process share.
 pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
-    match TlsContext::builder().with_trust_store(TrustStore::empty().with_pem_certificate(root_certificates())).build()
-    {
-        Ok(context) => builder.tls_context(context).build_https(),
-        Err(e) => {
-            tracing::warn!(error = %e, "compiled-in TLS roots refused; using the system store");
-            builder.build_https()
-        }
-    }
-}
-
-/// The compiled-in root certificates as one PEM bundle, the form the SDK's trust store takes.
-fn root_certificates() -> Vec<u8> {
-    use base64::Engine;
-    let mut pem = Vec::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2048);
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        pem.extend_from_slice(b"-----BEGIN CERTIFICATE-----\n");
-        pem.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(cert.as_ref()).as_bytes());
-        pem.extend_from_slice(b"\n-----END CERTIFICATE-----\n");
-    }
-    pem
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -149,21 +125,4 @@ pub async fn voter_secret(
 pub async fn vapid_key(conf: &aws_config::SdkConfig, parameter: &str) -> anyhow::Result<feedback_push::VapidKey> {
     let value = secure_parameter(conf, parameter, "VAPID key").await?;
     feedback_push::VapidKey::from_stored(&value).map_err(|e| anyhow::anyhow!("parameter {parameter}: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_compiled_in_roots_are_one_pem_bundle_holding_amazons() {
-        let pem = String::from_utf8(super::root_certificates()).unwrap();
-        let certs = pem.matches("-----BEGIN CERTIFICATE-----").count();
-        assert_eq!(certs, webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
-        assert!(certs > 100, "{certs}");
-        // Every AWS endpoint's chain ends at Amazon Root CA 1–4 (or Starfield, which signed them).
-        let amazon = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter(|c| c.as_ref().windows(b"Amazon Root CA".len()).any(|w| w == b"Amazon Root CA"))
-            .count();
-        assert_eq!(amazon, 4);
-    }
 }
