@@ -373,7 +373,7 @@ impl CounterStream {
         Ok(false)
     }
 
-    /// Applies one page of records, in runs that fit a transaction.
+    /// Applies one page of records, in runs of at most `max_counters` counter items.
     async fn apply(
         &self,
         shard: &str,
