@@ -453,19 +453,8 @@ impl CounterStream {
     /// holds and its lease has run out, its run is finished first (`recover`). Whether this
     /// run may go on.
     async fn claim(&self, claim: &Claim, now: DateTime<Utc>, pass: &mut Pass) -> Result<bool, StoreError> {
-        let sent = self
-            .store
-            .client()
-            .put_item()
-            .table_name(self.store.table())
-            .set_item(Some(claim.item()))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match sent {
-            Ok(_) => return Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(sdk_error("PutItem counting claim", e)),
+        if self.store.put_if(claim.item(), Some("attribute_not_exists(PK)"), None, "PutItem counting claim").await? {
+            return Ok(true);
         }
         let held = self
             .store
