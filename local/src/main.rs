@@ -150,6 +150,10 @@ enum Command {
         /// current folder, else its copy built into the binary]
         #[arg(long, env = "FEEDBACK_REGION_FILE")]
         region_file: Option<PathBuf>,
+        /// Only finish a seed stopped while it delivered notifications: deliver what is still
+        /// queued in the data folder and flush it, without generating activity again.
+        #[arg(long)]
+        deliver_queued: bool,
     },
     /// Recount every analytics counter from the stored history and report any difference
     /// (exit status 1 when there is one). Reads the whole store: an offline tool. On AWS it
@@ -225,7 +229,12 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
-        Command::Seed { messages, polls, days, rng_seed, data, region_file } => {
+        Command::Seed { data, deliver_queued: true, .. } => {
+            let delivered = feedback_local::seed::deliver_queued(&data).await?;
+            println!("seed: delivered {delivered} queued notifications");
+            Ok(())
+        }
+        Command::Seed { messages, polls, days, rng_seed, data, region_file, deliver_queued: false } => {
             let region_file = region_source(region_file);
             let opts = feedback_local::seed::SeedOptions { data, region_file, messages, polls, days, rng_seed };
             feedback_local::seed::seed_activity(opts).await?;

@@ -230,3 +230,38 @@ async fn the_same_seed_and_window_write_the_same_activity() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// `feedback seed --deliver-queued` finishes a seed stopped in its last phase: what is still in
+/// the queue table is delivered as the run would have, and the table is left empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_stopped_while_delivering_is_finished_by_delivering_what_is_queued() {
+    use feedback_core::notification::{Notification, NotificationKind};
+    use feedback_core::ports::{Job, NotificationStore, WorkQueue};
+    let dir = temp_dir("deliver-queued");
+    generate_until(&options(&dir, 20, 0, 10, 3), Utc::now()).await.unwrap();
+    let resident = actor("citizen-deliver-queued", "[citizen]").id;
+    {
+        let db = Db::open(&dir.join("feedback.db")).unwrap();
+        let queue = feedback_embedded::SqliteQueue::new(db, feedback_embedded::QueueSettings { max_receives: 5 });
+        for (i, kind) in [NotificationKind::Answered, NotificationKind::Closed].into_iter().enumerate() {
+            let notification = Notification {
+                id: format!("deliver-queued-{i}"),
+                citizen: resident.clone(),
+                message_id: feedback_core::ids::MessageId::new_at(Utc::now()),
+                kind,
+                at: Utc::now(),
+                text: "На ваше сообщение ответили.".into(),
+                expires_at: None,
+                message_number: None,
+                read_at: None,
+            };
+            queue.send(&Job::Notify { notification, supporters: vec![] }).await.unwrap();
+        }
+    }
+    assert_eq!(feedback_local::seed::deliver_queued(&dir).await.unwrap(), 2);
+    let store = SqliteStore::new(Db::open(&dir.join("feedback.db")).unwrap());
+    assert_eq!(store.list_notifications(&resident, None, 10).await.unwrap().len(), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM queue").await, 0);
+    assert_eq!(feedback_local::seed::deliver_queued(&dir).await.unwrap(), 0, "nothing left to deliver");
+    let _ = std::fs::remove_dir_all(&dir);
+}

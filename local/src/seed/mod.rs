@@ -64,4 +64,4 @@ mod texts;
 mod world;
 
 pub use region::{seed_region, Target};
-pub use simulate::{generate, generate_until, seed_activity, SeedOptions, SeedReport};
+pub use simulate::{deliver_queued, generate, generate_until, seed_activity, SeedOptions, SeedReport};

@@ -42,6 +42,21 @@ pub async fn seed_activity(opts: SeedOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Finishes a seed that was stopped in its last phase: delivers what its transitions left in the
+/// store's queue table, as the run would have, and flushes the store. The activity itself is not
+/// generated again. Returns the number of notifications delivered.
+pub async fn deliver_queued(data: &std::path::Path) -> anyhow::Result<u64> {
+    crate::datadir::prepare(data).with_context(|| format!("opening {}", data.display()))?;
+    let db = Db::open_for_bulk_load(&data.join("feedback.db"))?;
+    let queue = SeedQueue {
+        notifications: Arc::new(Notifications::new(SqliteStore::new(db.clone()))),
+        delivered: Arc::new(Default::default()),
+    };
+    queue.consume_table(&db).await?;
+    tokio::task::spawn_blocking(move || db.finish_bulk_load()).await??;
+    Ok(queue.delivered.iter().map(|n| n.load(Atomic::Relaxed)).sum())
+}
+
 /// What a run wrote.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SeedReport {
