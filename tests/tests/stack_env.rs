@@ -43,14 +43,16 @@ async fn a_function_wired_from_its_environment_stores_and_enqueues() {
     let queue = stack.queue().unwrap();
     let deps = stack.deps().with_queue(queue.clone());
     deps.reference.seed(&sample_region()).await.unwrap();
-    let services = submit_message::services(
-        &deps,
-        stack.photo_blobs().unwrap(),
-        stack.voter_secret().await.unwrap(),
-        stack.unsubscribe_key().await.unwrap(),
-        stack.settings(),
-    );
     let alice = citizen("alice");
+    // Both keys in one round trip, the same as read one by one.
+    let (voter_secret, unsubscribe_key) = stack.voter_secret_and_unsubscribe_key().await.unwrap();
+    assert_eq!(&*unsubscribe_key, b"stack-env-unsubscribe-key-0123456789");
+    assert_eq!(unsubscribe_key, stack.unsubscribe_key().await.unwrap());
+    let (poll, voter) = (feedback_core::ids::PollId::new_at(chrono::Utc::now()), alice.id.clone());
+    let roll = |s: &feedback_core::participation::VoterSecret| s.voter_hash(&poll, &voter);
+    assert_eq!(roll(&voter_secret), roll(&stack.voter_secret().await.unwrap()));
+    let services =
+        submit_message::services(&deps, stack.photo_blobs().unwrap(), voter_secret, unsubscribe_key, stack.settings());
     let sent = services.messages.submit(&alice, new_message("dorogi-yamy", "Яма у дома 15 на Республики"), None);
     let id = sent.await.unwrap().message.id;
     let stored = services.messages.get(&alice, &id).await.unwrap();
@@ -80,4 +82,7 @@ async fn the_vapid_key_comes_from_a_secure_string_and_a_damaged_one_is_refused()
     put(damaged.clone(), "not-a-key".into()).await.unwrap();
     let err = feedback_aws::vapid_key(&conf, &damaged).await.unwrap_err().to_string();
     assert!(err.contains(&damaged) && !err.contains("not-a-key"), "{err}");
+    let missing = format!("/{}/vapid-key", moto::unique("vapid"));
+    let err = feedback_aws::vapid_key(&conf, &missing).await.unwrap_err().to_string();
+    assert!(err.contains(&missing) && err.contains("VAPID key"), "{err}");
 }

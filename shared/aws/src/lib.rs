@@ -98,16 +98,40 @@ pub(crate) async fn secure_parameter(
     parameter: &str,
     what: &str,
 ) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let [value] = secure_parameters(conf, [(parameter, what)]).await?;
+    Ok(value)
+}
+
+/// Reads up to ten SSM SecureString parameters in one `GetParameters` round trip, in the order
+/// given; each pair is the parameter's name and what it is, for errors. A missing one is an error
+/// that names it. The values are never logged.
+pub(crate) async fn secure_parameters<const N: usize>(
+    conf: &aws_config::SdkConfig,
+    wanted: [(&str, &str); N],
+) -> anyhow::Result<[zeroize::Zeroizing<String>; N]> {
+    anyhow::ensure!((1..=10).contains(&N), "GetParameters reads one to ten parameters");
+    let names = wanted.iter().map(|(name, _)| (*name).to_owned()).collect::<Vec<_>>();
     let out = aws_sdk_ssm::Client::new(conf)
-        .get_parameter()
-        .name(parameter)
+        .get_parameters()
+        .set_names(Some(names))
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| anyhow::Error::new(e).context(format!("reading the {what} {parameter}")))?;
-    let value =
-        out.parameter.and_then(|p| p.value).ok_or_else(|| anyhow::anyhow!("parameter {parameter} has no value"))?;
-    Ok(zeroize::Zeroizing::new(value))
+        .map_err(|e| {
+            let what = wanted.iter().map(|(name, what)| format!("the {what} {name}")).collect::<Vec<_>>();
+            anyhow::Error::new(e).context(format!("reading {}", what.join(", ")))
+        })?;
+    let mut found = out.parameters.unwrap_or_default();
+    let mut values = Vec::with_capacity(N);
+    for (name, what) in wanted {
+        let value = found
+            .iter_mut()
+            .find(|p| p.name.as_deref() == Some(name))
+            .and_then(|p| p.value.take())
+            .ok_or_else(|| anyhow::anyhow!("the {what} {name} is not there or has no value"))?;
+        values.push(zeroize::Zeroizing::new(value));
+    }
+    values.try_into().map_err(|_| anyhow::anyhow!("GetParameters answered with another count"))
 }
 
 /// Reads the voter-roll secret from an SSM SecureString parameter, once per cold start. The value
@@ -116,13 +140,22 @@ pub async fn voter_secret(
     conf: &aws_config::SdkConfig,
     parameter: &str,
 ) -> anyhow::Result<feedback_core::participation::VoterSecret> {
-    let value = secure_parameter(conf, parameter, "voter-roll secret").await?;
+    let value = secure_parameter(conf, parameter, VOTER_SECRET).await?;
     feedback_core::participation::VoterSecret::new(value.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Reads the stack's VAPID key (Web Push) from an SSM SecureString parameter, once per cold start:
 /// base64url of the P-256 private scalar. The value is never logged.
 pub async fn vapid_key(conf: &aws_config::SdkConfig, parameter: &str) -> anyhow::Result<feedback_push::VapidKey> {
-    let value = secure_parameter(conf, parameter, "VAPID key").await?;
-    feedback_push::VapidKey::from_stored(&value).map_err(|e| anyhow::anyhow!("parameter {parameter}: {e}"))
+    let value = secure_parameter(conf, parameter, VAPID_KEY).await?;
+    parse_vapid_key(parameter, &value)
 }
+
+/// The VAPID key stored in `parameter`; an error names the parameter, never the value.
+pub(crate) fn parse_vapid_key(parameter: &str, value: &str) -> anyhow::Result<feedback_push::VapidKey> {
+    feedback_push::VapidKey::from_stored(value).map_err(|e| anyhow::anyhow!("parameter {parameter}: {e}"))
+}
+
+/// What the secrets read from SSM are called in errors.
+pub(crate) const VOTER_SECRET: &str = "voter-roll secret";
+pub(crate) const VAPID_KEY: &str = "VAPID key";

@@ -86,14 +86,6 @@ impl Stack {
         crate::voter_secret(&self.sdk, &self.config.voter_secret_param()?).await
     }
 
-    /// The Web Push sender: the VAPID key read from the SSM parameter `VAPID_KEY_PARAM` names,
-    /// signing with the contact `VAPID_SUBJECT`, reaching public `https` push services only.
-    pub async fn push_sender(&self) -> anyhow::Result<feedback_push::PushSender> {
-        let (parameter, subject) = self.config.vapid()?;
-        let key = crate::vapid_key(&self.sdk, &parameter).await?;
-        Ok(feedback_push::PushSender::new(key, &subject, feedback_push::EndpointPolicy::PublicHttps)?)
-    }
-
     /// The VAPID public key `VAPID_PUBLIC_KEY` gives, checked; `None` when it is not set (the
     /// stack sends no Web Push). The private key is not read.
     pub fn push_public_key(&self) -> anyhow::Result<Option<String>> {
@@ -114,8 +106,19 @@ impl Stack {
     /// The key unsubscribe tokens are signed with, read from the SSM parameter
     /// `UNSUBSCRIBE_KEY_PARAM` names.
     pub async fn unsubscribe_key(&self) -> anyhow::Result<Arc<[u8]>> {
-        let key = crate::secure_parameter(&self.sdk, &self.config.unsubscribe_key_param()?, "unsubscribe key").await?;
+        let key = crate::secure_parameter(&self.sdk, &self.config.unsubscribe_key_param()?, UNSUBSCRIBE_KEY).await?;
         Ok(Arc::from(key.as_bytes()))
+    }
+
+    /// The voter-roll secret and the unsubscribe key (as [`Self::voter_secret`] and
+    /// [`Self::unsubscribe_key`]), read in one SSM round trip of the cold start.
+    pub async fn voter_secret_and_unsubscribe_key(&self) -> anyhow::Result<(VoterSecret, Arc<[u8]>)> {
+        let (voter, unsubscribe) = (self.config.voter_secret_param()?, self.config.unsubscribe_key_param()?);
+        let [voter, key] =
+            crate::secure_parameters(&self.sdk, [(&voter, crate::VOTER_SECRET), (&unsubscribe, UNSUBSCRIBE_KEY)])
+                .await?;
+        let voter = VoterSecret::new(voter.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!(e))?;
+        Ok((voter, Arc::from(key.as_bytes())))
     }
 
     /// The residents' channels of the function (`Outbound::Mail`, `Push`, `Sms`) and the
@@ -131,13 +134,20 @@ impl Stack {
     pub async fn residents_channels(&self) -> anyhow::Result<(Vec<Arc<dyn Transport>>, DeliverySettings)> {
         use feedback_lambda::functions::Outbound;
         let outbound = self.config.function.outbound;
-        let push = async {
-            match outbound.contains(&Outbound::Push) {
-                true => self.push_sender().await.map(Some),
-                false => Ok(None),
-            }
+        // The VAPID key, when the function sends Web Push, and the unsubscribe key: one SSM
+        // round trip.
+        let unsubscribe = self.config.unsubscribe_key_param()?;
+        let (push, unsubscribe_secret) = if outbound.contains(&Outbound::Push) {
+            let (vapid, subject) = self.config.vapid()?;
+            let [vapid_key, unsubscribe] =
+                crate::secure_parameters(&self.sdk, [(&vapid, crate::VAPID_KEY), (&unsubscribe, UNSUBSCRIBE_KEY)])
+                    .await?;
+            let key = crate::parse_vapid_key(&vapid, &vapid_key)?;
+            let sender = feedback_push::PushSender::new(key, &subject, feedback_push::EndpointPolicy::PublicHttps)?;
+            (Some(sender), Arc::from(unsubscribe.as_bytes()))
+        } else {
+            (None, self.unsubscribe_key().await?)
         };
-        let (push, unsubscribe_secret) = tokio::try_join!(push, self.unsubscribe_key())?;
         let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
         let mut portal_url = String::new();
         if outbound.contains(&Outbound::Mail) {
@@ -170,3 +180,6 @@ impl Stack {
         })
     }
 }
+
+/// What the unsubscribe key is called in errors.
+const UNSUBSCRIBE_KEY: &str = "unsubscribe key";
