@@ -40,6 +40,20 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http_client()).load().await
 }
 
+/// Starts loading the system's TLS root certificates on a thread of its own, while the cold start
+/// goes on: the SDK reads and decodes the store once per process, when it builds its first
+/// connector, and that is then the first AWS call's wait (at init for the functions that read
+/// SSM parameters, in the first request for the others). A connector built meanwhile waits for
+/// the same load instead of starting another. Nothing depends on the thread: if it cannot start,
+/// the first connector loads the store as before.
+pub fn preload_tls_roots() {
+    let _ = std::thread::Builder::new().name("tls-roots".into()).spawn(|| {
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        // Building a connector loads the store into the SDK's process-wide cache.
+        drop(aws_smithy_http_client::Connector::builder().tls_provider(Provider::Rustls(CryptoMode::Ring)).build());
+    });
+}
+
 /// The HTTPS client (rustls on ring) the SDK clients of this process share.
 pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};

@@ -29,6 +29,7 @@ impl Stack {
     /// Reads the function's variables (`Function::variables`, `Settings::VARIABLES`) and the SDK
     /// configuration.
     pub async fn from_env(function: &'static Function) -> Result<Stack, ConfigError> {
+        crate::preload_tls_roots();
         let config = Config::from_env(function)?;
         let sdk = sdk_config().await;
         let deps = Deps::new(DynamoStore::from_conf(&sdk, &config.table_name), (), SystemClock, &config.settings);
