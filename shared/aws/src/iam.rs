@@ -29,6 +29,10 @@ pub const QUEUE_POLLER_ACTIONS: [&str; 4] =
 /// The resource of an action that has none of its own: SNS `Publish` to a phone number.
 pub const ANY_RESOURCE: &str = "*";
 
+/// How the stack's secrets (the voter-roll secret, the VAPID and unsubscribe keys) are read at a
+/// cold start: `GetParameters`, so that a function that needs two reads them in one request.
+const SECRET_READ: &str = "ssm:GetParameters";
+
 fn on(resource: &'static str, actions: Vec<&'static str>) -> Grant {
     Grant { actions, resource, path: None, through: None }
 }
@@ -75,7 +79,7 @@ pub fn grants(f: &Function) -> Vec<Grant> {
         out.push(Grant { path: Some(format!("/{PHOTO_KEY_PREFIX}/*")), ..on(env::PHOTOS_BUCKET, actions) });
     }
     if f.voter_secret {
-        out.push(on(env::VOTER_SECRET_PARAM, vec!["ssm:GetParameter"]));
+        out.push(on(env::VOTER_SECRET_PARAM, vec![SECRET_READ]));
         out.push(Grant { through: Some("ssm"), ..on(env::VOTER_SECRET_PARAM, vec!["kms:Decrypt"]) });
     }
     if !f.ballot_keys.is_empty() {
@@ -95,7 +99,7 @@ pub fn grants(f: &Function) -> Vec<Grant> {
     for kind in f.outbound {
         match kind {
             Outbound::Push => {
-                out.push(on(env::VAPID_KEY_PARAM, vec!["ssm:GetParameter"]));
+                out.push(on(env::VAPID_KEY_PARAM, vec![SECRET_READ]));
                 out.push(Grant { through: Some("ssm"), ..on(env::VAPID_KEY_PARAM, vec!["kms:Decrypt"]) });
             }
             Outbound::Sms => out.push(on(ANY_RESOURCE, vec!["sns:Publish"])),
@@ -110,7 +114,7 @@ pub fn grants(f: &Function) -> Vec<Grant> {
         }
     }
     if f.unsubscribe_key {
-        out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec!["ssm:GetParameter"]));
+        out.push(on(env::UNSUBSCRIBE_KEY_PARAM, vec![SECRET_READ]));
         out.push(Grant { through: Some("ssm"), ..on(env::UNSUBSCRIBE_KEY_PARAM, vec!["kms:Decrypt"]) });
     }
     if f.reads_stream {
@@ -161,7 +165,7 @@ mod tests {
         assert_eq!(
             tail,
             [
-                on("VAPID_KEY_PARAM", vec!["ssm:GetParameter"]),
+                on("VAPID_KEY_PARAM", vec!["ssm:GetParameters"]),
                 Grant { through: Some("ssm"), ..on("VAPID_KEY_PARAM", vec!["kms:Decrypt"]) },
                 on("*", vec!["sns:Publish"]),
             ]
@@ -190,7 +194,7 @@ mod tests {
         let reads = |f: &Function| {
             grants(f)
                 .iter()
-                .any(|g| g.resource == env::UNSUBSCRIBE_KEY_PARAM && g.actions.contains(&"ssm:GetParameter"))
+                .any(|g| g.resource == env::UNSUBSCRIBE_KEY_PARAM && g.actions.contains(&"ssm:GetParameters"))
         };
         let readers: Vec<&str> = FUNCTIONS.iter().filter(|f| reads(f)).map(|f| f.name).collect();
         assert_eq!(readers, ["submit-message", "notify", "deliver-mail"]);
