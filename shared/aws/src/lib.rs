@@ -155,6 +155,11 @@ pub async fn voter_secret(
     parameter: &str,
 ) -> anyhow::Result<feedback_core::participation::VoterSecret> {
     let value = secure_parameter(conf, parameter, VOTER_SECRET).await?;
+    parse_voter_secret(&value)
+}
+
+/// The voter-roll secret as stored; a refused one says why, never what it is.
+pub(crate) fn parse_voter_secret(value: &str) -> anyhow::Result<feedback_core::participation::VoterSecret> {
     feedback_core::participation::VoterSecret::new(value.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!(e))
 }
 
@@ -173,3 +178,4 @@ pub(crate) fn parse_vapid_key(parameter: &str, value: &str) -> anyhow::Result<fe
 /// What the secrets read from SSM are called in errors.
 pub(crate) const VOTER_SECRET: &str = "voter-roll secret";
 pub(crate) const VAPID_KEY: &str = "VAPID key";
+pub(crate) const UNSUBSCRIBE_KEY: &str = "unsubscribe key";

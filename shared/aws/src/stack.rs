@@ -107,7 +107,8 @@ impl Stack {
     /// The key unsubscribe tokens are signed with, read from the SSM parameter
     /// `UNSUBSCRIBE_KEY_PARAM` names.
     pub async fn unsubscribe_key(&self) -> anyhow::Result<Arc<[u8]>> {
-        let key = crate::secure_parameter(&self.sdk, &self.config.unsubscribe_key_param()?, UNSUBSCRIBE_KEY).await?;
+        let key =
+            crate::secure_parameter(&self.sdk, &self.config.unsubscribe_key_param()?, crate::UNSUBSCRIBE_KEY).await?;
         Ok(Arc::from(key.as_bytes()))
     }
 
@@ -115,11 +116,12 @@ impl Stack {
     /// [`Self::unsubscribe_key`]), read in one SSM round trip of the cold start.
     pub async fn voter_secret_and_unsubscribe_key(&self) -> anyhow::Result<(VoterSecret, Arc<[u8]>)> {
         let (voter, unsubscribe) = (self.config.voter_secret_param()?, self.config.unsubscribe_key_param()?);
-        let [voter, key] =
-            crate::secure_parameters(&self.sdk, [(&voter, crate::VOTER_SECRET), (&unsubscribe, UNSUBSCRIBE_KEY)])
-                .await?;
-        let voter = VoterSecret::new(voter.as_bytes().to_vec()).map_err(|e| anyhow::anyhow!(e))?;
-        Ok((voter, Arc::from(key.as_bytes())))
+        let [voter, key] = crate::secure_parameters(
+            &self.sdk,
+            [(&voter, crate::VOTER_SECRET), (&unsubscribe, crate::UNSUBSCRIBE_KEY)],
+        )
+        .await?;
+        Ok((crate::parse_voter_secret(&voter)?, Arc::from(key.as_bytes())))
     }
 
     /// The residents' channels of the function (`Outbound::Mail`, `Push`, `Sms`) and the
@@ -140,9 +142,11 @@ impl Stack {
         let unsubscribe = self.config.unsubscribe_key_param()?;
         let (push, unsubscribe_secret) = if outbound.contains(&Outbound::Push) {
             let (vapid, subject) = self.config.vapid()?;
-            let [vapid_key, unsubscribe] =
-                crate::secure_parameters(&self.sdk, [(&vapid, crate::VAPID_KEY), (&unsubscribe, UNSUBSCRIBE_KEY)])
-                    .await?;
+            let [vapid_key, unsubscribe] = crate::secure_parameters(
+                &self.sdk,
+                [(&vapid, crate::VAPID_KEY), (&unsubscribe, crate::UNSUBSCRIBE_KEY)],
+            )
+            .await?;
             let key = crate::parse_vapid_key(&vapid, &vapid_key)?;
             let sender = feedback_push::PushSender::new(key, &subject, feedback_push::EndpointPolicy::PublicHttps)?;
             (Some(sender), Arc::from(unsubscribe.as_bytes()))
@@ -181,6 +185,3 @@ impl Stack {
         })
     }
 }
-
-/// What the unsubscribe key is called in errors.
-const UNSUBSCRIBE_KEY: &str = "unsubscribe key";
